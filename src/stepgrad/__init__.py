@@ -1,0 +1,22 @@
+"""stepgrad: backpropagation you can follow and trust.
+
+    >>> import stepgrad
+    >>> net = stepgrad.builtin()                 # the seed deck's 2-2-2 network
+    >>> trace = stepgrad.explain(net)            # one training step, every quantity named
+    >>> trace.values["dE_total/dw5"]
+    0.0821670405642...
+    >>> print(stepgrad.render(trace, "text"))    # or "json", "markdown", "latex", "html"
+"""
+
+from .errors import DataError, DivergenceError, SpecError, StepgradError
+from .explain import explain
+from .render import render
+from .spec import Network, builtin, load, loads
+from .trace import Section, Step, Trace
+from .train import History, train
+
+__all__ = [
+    "Network", "builtin", "load", "loads", "explain", "render", "train", "History",
+    "Trace", "Section", "Step", "StepgradError", "SpecError", "DataError", "DivergenceError",
+]
+__version__ = "0.1.0"

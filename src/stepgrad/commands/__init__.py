@@ -1,0 +1,1 @@
+"""One module per `stepgrad` subcommand; each exposes `command` (a click.Command)."""

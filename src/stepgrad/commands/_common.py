@@ -1,0 +1,62 @@
+"""What the commands share: loading a spec argument, writing output files atomically, the console."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..errors import StepgradError
+from ..spec import Network, builtin, load
+
+spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=False))
+update_order_option = click.option(
+    "--update-order", type=click.Choice(["synchronous", "sequential"]), default=None,
+    help="synchronous: all gradients from the old weights; sequential: each layer updated before "
+         "the layer below computes its deltas. Default: the spec's.")
+digits_option = click.option("--digits", type=click.IntRange(1, 17), default=9, show_default=True,
+                             help="Significant digits shown.")
+output_option = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                             help="Write to this file instead of the terminal.")
+
+
+def load_spec(spec: str | None) -> Network:
+    """The network from a spec file, or the built-in seed network when none is given."""
+    return builtin() if spec is None else load(spec)
+
+
+def split_names(only: str | None) -> list[str] | None:
+    """--only "w5, w1" -> ["w5", "w1"]."""
+    if not only:
+        return None
+    return [n.strip() for n in only.split(",") if n.strip()]
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write via a temporary file in the same folder and rename: never a half-written file."""
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        raise StepgradError("folder does not exist", where=str(target.parent))
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def emit(text: str, output: str | None) -> None:
+    """Print text, or write it atomically to `output`."""
+    if output:
+        write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))

@@ -1,0 +1,57 @@
+"""`stepgrad explain`: the step-by-step derivation of one training step."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import StepgradError
+from ._common import digits_option, emit, load_spec, output_option, spec_argument, split_names, update_order_option
+
+
+@click.command("explain")
+@spec_argument
+@click.option("--only", default=None, metavar="NAMES",
+              help="Comma-separated names to derive, e.g. w5,w1 or out_h1 (with the factors they need).")
+@digits_option
+@update_order_option
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "markdown", "latex", "slides", "html"]), help="Output format.")
+@click.option("--sample", type=click.IntRange(1), default=None, help="Explain only this sample (1-based).")
+@output_option
+def command(spec, only, digits, update_order, fmt, sample, output):
+    """Show every quantity of one training step: formula, numbers, value.
+
+    SPEC is a TOML or JSON network spec; without it, the seed deck's network.
+
+    \b
+    Examples:
+      stepgrad explain --only w5,w1
+      stepgrad explain net.toml --format json -o step.json
+    """
+    from ..explain import explain
+    from ..render import render
+    from ..select import unknown
+
+    net = load_spec(spec)
+    if sample is not None:
+        inputs, _ = net.require_samples(spec or "<built-in>")
+        if sample > len(inputs):
+            raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
+    trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order)
+    names = split_names(only)
+    if names:
+        missing = unknown(trace, names)
+        if missing:
+            from difflib import get_close_matches
+
+            hint = get_close_matches(missing[0], list(trace.values), n=3)
+            raise StepgradError(f"no quantity named {missing[0]!r}" + (f" (did you mean {', '.join(hint)}?)" if hint else ""),
+                                where="--only")
+    if fmt == "text" and output is None:
+        from rich.console import Console
+
+        from ..render.text import rich_renderable
+
+        Console(highlight=False).print(rich_renderable(trace.select(names) if names else trace, digits))
+        return
+    emit(render(trace, fmt, digits=digits, only=names), output)

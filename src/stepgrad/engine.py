@@ -1,0 +1,174 @@
+"""The one engine: forward pass, loss, backward pass and update, vectorized per layer with numpy.
+
+Training and explanation both call `step`. With `record=True` it also keeps every intermediate
+array the trace names (the per-path contributions of each hidden neuron's error, the weights each
+layer's backward pass used); the arithmetic is the same either way.
+
+Conventions: arrays are float64, samples in rows. The batch error is the mean over samples of each
+sample's E_total (for one sample it is the deck's E_total), and gradients are the matching mean.
+
+Update orders:
+- synchronous: every gradient from the old weights (true gradient descent; the deck's derivation).
+- sequential: each layer is updated before the layer below computes its deltas (the deck's reported
+  figures after one update and after 10,000 iterations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DivergenceError
+from .functions import ACTIVATIONS, loss_gradient, loss_terms, softmax_backward
+from .spec import Network
+
+Array = np.ndarray
+
+
+@dataclass
+class Forward:
+    """Everything a forward pass computed. outs[0] is the input; nets[l], outs[l+1] belong to weight layer l."""
+
+    nets: list[Array]
+    outs: list[Array]
+    error_terms: Array  # E_ok per sample: (samples, outputs)
+    sample_errors: Array  # E_total per sample
+    error: float  # mean over samples
+
+
+@dataclass
+class StepRecord:
+    """One training step as the engine computed it (see module docstring for conventions)."""
+
+    update_order: str
+    forward: Forward
+    loss_gradient: Array | None  # dE_total/dout at the output, per sample (None for combined losses)
+    derivatives: list[Array | None]  # dout/dnet per weight layer (None: softmax, not elementwise)
+    deltas: list[Array]  # dE_total/dnet per weight layer, per sample
+    contributions: list[Array | None]  # [l]: (samples, upper, lower) terms of dE_total/dout for layer l
+    out_gradients: list[Array | None]  # [l]: dE_total/dout of layer l's neurons (hidden layers; recorded)
+    backprop_weights: list[Array | None]  # [l]: the W[l+1] used to send deltas down to layer l
+    grad_weights: list[Array]
+    grad_biases: list[Array]
+    new_weights: list[Array]
+    new_biases: list[Array]
+    after: Forward | None = None  # forward pass with the new parameters
+    extras: dict = field(default_factory=dict)
+
+
+def forward(net: Network, inputs: Array, weights: list[Array] | None = None,
+            biases: list[Array] | None = None, targets: Array | None = None) -> Forward:
+    """The forward pass (and, when targets are given, the error) for a batch of inputs."""
+    weights = net.weights if weights is None else weights
+    biases = net.biases if biases is None else biases
+    outs = [inputs]
+    nets = []
+    for l, (w, b) in enumerate(zip(weights, biases)):
+        z = outs[-1] @ w.T + b
+        nets.append(z)
+        outs.append(ACTIVATIONS[net.activations[l]].forward(z))
+    if targets is None:
+        empty = np.zeros((inputs.shape[0], 0))
+        return Forward(nets, outs, empty, np.zeros(inputs.shape[0]), float("nan"))
+    terms = loss_terms(net.loss, net.activations[-1], nets[-1], outs[-1], targets)
+    per_sample = terms.sum(axis=1)
+    return Forward(nets, outs, terms, per_sample, float(per_sample.mean()))
+
+
+def output_delta(net: Network, fwd: Forward, targets: Array) -> tuple[Array | None, Array | None, Array]:
+    """(dE_total/dout, dout/dnet, dE_total/dnet) at the output layer, per sample."""
+    out, z = fwd.outs[-1], fwd.nets[-1]
+    act = net.activations[-1]
+    if net.loss == "cross_entropy":  # softmax or sigmoid: the combined, stable error signal
+        return None, None, out - targets
+    grad = loss_gradient(net.loss, out, targets)
+    if act == "softmax":
+        return grad, None, softmax_backward(out, grad)
+    derivative = ACTIVATIONS[act].derivative(z, out)  # type: ignore[misc]
+    return grad, derivative, grad * derivative
+
+
+def step(net: Network, inputs: Array, targets: Array, update_order: str | None = None,
+         record: bool = False, after: bool = False) -> StepRecord:
+    """One gradient-descent step on the batch; returns what was computed (the network is unchanged)."""
+    order = update_order or net.update_order
+    fwd = forward(net, inputs, targets=targets)
+    depth = net.depth
+    samples = inputs.shape[0]
+    lr = net.learning_rate
+    grad_out, out_derivative, delta = output_delta(net, fwd, targets)
+
+    deltas: list[Array] = [None] * depth  # type: ignore[list-item]
+    derivatives: list[Array | None] = [None] * depth
+    contributions: list[Array | None] = [None] * depth
+    out_gradients: list[Array | None] = [None] * depth
+    backprop_weights: list[Array | None] = [None] * depth
+    grad_w: list[Array] = [None] * depth  # type: ignore[list-item]
+    grad_b: list[Array] = [None] * depth  # type: ignore[list-item]
+    new_w: list[Array] = [w for w in net.weights]
+    new_b: list[Array] = [b for b in net.biases]
+    deltas[-1] = delta
+    derivatives[-1] = out_derivative
+
+    for l in range(depth - 1, -1, -1):
+        d = deltas[l]
+        grad_w[l] = d.T @ fwd.outs[l] / samples
+        gb = d.sum(axis=0) / samples
+        grad_b[l] = gb.sum(keepdims=True) if net.shared_bias(l) else gb
+        new_w[l] = net.weights[l] - lr * grad_w[l]
+        if net.update_biases:
+            new_b[l] = net.biases[l] - lr * grad_b[l]
+        if l == 0:
+            break
+        # Send the error down to layer l-1 through W[l]: old weights, or the just-updated ones.
+        w_down = new_w[l] if order == "sequential" else net.weights[l]
+        backprop_weights[l - 1] = w_down
+        if record:
+            terms = d[:, :, None] * w_down[None, :, :]  # (samples, upper, lower): one term per path
+            contributions[l - 1] = terms
+            grad_hidden = terms.sum(axis=1)
+            out_gradients[l - 1] = grad_hidden
+        else:
+            grad_hidden = d @ w_down
+        act = ACTIVATIONS[net.activations[l - 1]]
+        derivative = act.derivative(fwd.nets[l - 1], fwd.outs[l])  # type: ignore[misc]
+        derivatives[l - 1] = derivative
+        deltas[l - 1] = grad_hidden * derivative
+
+    rec = StepRecord(order, fwd, grad_out, derivatives, deltas, contributions, out_gradients,
+                     backprop_weights, grad_w, grad_b, new_w, new_b)
+    if after:
+        rec.after = forward(net, inputs, new_w, new_b, targets)
+    return rec
+
+
+def check_finite(rec: StepRecord, iteration: int, net: Network) -> None:
+    """Raise DivergenceError naming the iteration and the first quantity that overflowed or is NaN."""
+    if np.isfinite(rec.forward.error) and all(np.isfinite(w).all() for w in rec.new_weights):
+        return
+    from .names import layout
+
+    names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
+    where = "E_total"
+    for l, z in enumerate(rec.forward.nets):
+        bad = np.argwhere(~np.isfinite(z))
+        if bad.size:
+            where = f"net_{names.neurons[l + 1][bad[0][1]]}"
+            break
+    else:
+        for l, w in enumerate(rec.new_weights):
+            bad = np.argwhere(~np.isfinite(w))
+            if bad.size:
+                where = names.weights[l][bad[0][0]][bad[0][1]]
+                break
+    raise DivergenceError(
+        f"training diverged at iteration {iteration}: {where} is not a finite number "
+        f"(overflow or NaN; try a smaller learning_rate, now {net.learning_rate})"
+    )
+
+
+def apply(net: Network, rec: StepRecord) -> None:
+    """Make the step's new parameters the network's own."""
+    net.weights = list(rec.new_weights)
+    net.biases = list(rec.new_biases)

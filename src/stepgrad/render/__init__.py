@@ -1,0 +1,35 @@
+"""Renderers: each format is a small writer of a trace. `render(trace, "json")` returns a string.
+
+A new format is one module with `render(trace, digits=..., **options) -> str`, listed in FORMATS.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..errors import StepgradError
+from ..trace import Trace
+
+FORMATS = {
+    "text": "stepgrad.render.text",
+    "json": "stepgrad.render.json_format",
+    "markdown": "stepgrad.render.markdown",
+    "latex": "stepgrad.render.latex",
+    "slides": "stepgrad.render.slides",
+    "html": "stepgrad.render.html",
+}
+
+
+def render(trace: Trace, fmt: str = "text", digits: int = 9, only: list[str] | None = None, **options) -> str:
+    """The trace in format `fmt` (see FORMATS), at `digits` significant digits, optionally narrowed to `only`."""
+    if fmt not in FORMATS:
+        raise StepgradError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    try:
+        module = importlib.import_module(FORMATS[fmt])
+    except ModuleNotFoundError as exc:
+        if exc.name == FORMATS[fmt]:
+            raise StepgradError(f"the {fmt} format is not available yet") from None
+        raise
+    if only:
+        trace = trace.select(only)
+    return module.render(trace, digits=digits, **options)

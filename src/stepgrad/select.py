@@ -1,0 +1,51 @@
+"""Narrow a trace to the steps about a few names (`--only w5,w1`), with the chain-rule factors they need."""
+
+from __future__ import annotations
+
+import re
+
+from .trace import Section, Trace
+
+# Sections whose steps are pulled in as factors; forward values are only referred to.
+_DERIVED = re.compile(r"^(backward_|update)")
+
+
+def _about(step_name: str, wanted: str) -> bool:
+    if step_name == wanted:
+        return True
+    base = re.sub(r"\[\d+\]$", "", step_name)
+    if base in (wanted, f"{wanted}+"):
+        return True
+    # dE_total/dw5, dnet_o1/dw5 for wanted w5
+    return "/" in base and base.split("/", 1)[1] == f"d{wanted}"
+
+
+def select(trace: Trace, names: list[str]) -> Trace:
+    """The steps about each wanted name plus, recursively, their backward-pass factors."""
+    derived = {s.name: s for sec in trace.sections if _DERIVED.match(sec.key) for s in sec.steps}
+    keep: set[str] = set()
+    todo = [s.name for s in trace if any(_about(s.name, n) for n in names)]
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        step = derived.get(name)
+        if step is not None and step.kind != "update":
+            todo.extend(step.operands)
+    sections = []
+    for sec in trace.sections:
+        steps = tuple(s for s in sec.steps if s.name in keep)
+        if steps:
+            sections.append(Section(sec.key, sec.title, steps, sec.intro))
+    all_values = trace.values
+    all_values.update(trace.context)
+    shown = {s.name for sec in sections for s in sec.steps}
+    context = {k: v for k, v in all_values.items() if k not in shown}
+    meta = dict(trace.meta, only=list(names))
+    return Trace(tuple(sections), meta, context)
+
+
+def unknown(trace: Trace, names: list[str]) -> list[str]:
+    """The names in `names` that select nothing in `trace`."""
+    return [n for n in names if not any(_about(s.name, n) for s in trace)]
