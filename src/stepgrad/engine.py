@@ -91,7 +91,17 @@ def output_delta(net: Network, fwd: Forward, targets: Array) -> tuple[Array | No
 
 def step(net: Network, inputs: Array, targets: Array, update_order: str | None = None,
          record: bool = False, after: bool = False) -> StepRecord:
-    """One gradient-descent step on the batch; returns what was computed (the network is unchanged)."""
+    """One gradient-descent step on the batch; returns what was computed (the network is unchanged).
+
+    Overflow and NaN are not warned about here: callers check the result (check_finite) and say
+    where it happened.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _step(net, inputs, targets, update_order, record, after)
+
+
+def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
+          record: bool, after: bool) -> StepRecord:
     order = update_order or net.update_order
     fwd = forward(net, inputs, targets=targets)
     depth = net.depth

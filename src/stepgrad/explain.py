@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from . import engine
+from .errors import DivergenceError
 from .functions import (ACTIVATIONS, COMBINED_DELTA_LATEX, COMBINED_DELTA_TEXT, LOSSES,
                         SIGMOID_CE_LATEX, SIGMOID_CE_TEXT)
 from .names import Layout, at, layout
@@ -31,7 +32,12 @@ def explain(net: Network, sample: int | None = None, update_order: str | None = 
         inputs, targets = inputs[sample:sample + 1], targets[sample:sample + 1]
     order = update_order or net.update_order
     rec = engine.step(net, inputs, targets, order, record=True, after=True)
-    return _Builder(net, rec, inputs, targets).build()
+    trace = _Builder(net, rec, inputs, targets).build()
+    for step in trace:
+        if not math.isfinite(step.value):
+            raise DivergenceError(f"{step.name} is not a finite number (overflow or NaN in this step); "
+                                  "check the inputs, weights and learning_rate")
+    return trace
 
 
 def _fill(template: str, **roles: str) -> str:

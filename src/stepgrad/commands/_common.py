@@ -37,6 +37,11 @@ def split_names(only: str | None) -> list[str] | None:
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     """Write via a temporary file in the same folder and rename: never a half-written file."""
     target = Path(path)
+    if target.exists() and not target.is_file():
+        # A device or pipe (/dev/stdout, a FIFO): there is nothing to replace, write straight to it.
+        with open(target, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return
     if target.parent and not target.parent.exists():
         raise StepgradError("folder does not exist", where=str(target.parent))
     mode = "wb" if isinstance(data, bytes) else "w"
@@ -54,8 +59,8 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
 
 
 def emit(text: str, output: str | None) -> None:
-    """Print text, or write it atomically to `output`."""
-    if output:
+    """Print text, or write it atomically to `output` ('-' is standard output)."""
+    if output and output != "-":
         write_atomic(output, text)
         click.echo(f"wrote {output}", err=True)
     else:
