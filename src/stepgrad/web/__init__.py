@@ -1,0 +1,2 @@
+"""The browser explorer behind `stepgrad serve`: a Starlette app (app.py), its JSON API (api.py)
+and a static page (static/: plain HTML, CSS and JavaScript modules, no build step)."""

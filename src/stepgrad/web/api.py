@@ -1,0 +1,183 @@
+"""The JSON API the page talks to (documented in docs/readme/serve.md).
+
+    GET  /api/network   the served network (or ?builtin=NAME), the built-ins, formats and limits
+    POST /api/explain   {spec, update_order?, only?, digits?} -> values, steps with MathML, diagram
+    POST /api/train     {spec, iterations, update_order?, every?} -> error history, trained spec
+    POST /api/export    {spec, format, only?, update_order?, digits?} -> a file to download
+
+Every computation runs in a worker thread, so a long training run never blocks other requests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from importlib import resources
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .. import engine
+from ..explain import explain
+from ..render import FORMATS, render
+from ..select import unknown
+from ..spec import UPDATE_ORDERS, Network, builtin
+from ..trace import Trace
+from ..train import train
+from . import inputs
+from .inputs import ApiError
+from .present import MATH_LIMIT, diagram, sections_view, step_count
+from .spec_text import to_toml
+
+DOCUMENTS = {  # export format -> (renderer format, media type, file name)
+    "markdown": ("markdown", "text/markdown; charset=utf-8", "stepgrad-step.md"),
+    "latex": ("latex", "application/x-latex; charset=utf-8", "stepgrad-step.tex"),
+    "html": ("html", "text/html; charset=utf-8", "stepgrad-step.html"),
+    "text": ("text", "text/plain; charset=utf-8", "stepgrad-step.txt"),
+    "trace": ("json", "application/json", "stepgrad-trace.json"),
+}
+SPEC_FILES = {"toml": ("application/toml; charset=utf-8", "network.toml"),
+              "json": ("application/json", "network.json")}
+SHOW = ("values", "forward", "backward", "update")
+
+
+def builtins() -> list[str]:
+    """Names of the networks shipped with stepgrad."""
+    folder = resources.files("stepgrad.examples")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def available_formats() -> list[str]:
+    """Export formats this installation can write (a renderer still being written is left out)."""
+    ready = [f for f, (fmt, _, _) in DOCUMENTS.items() if importlib.util.find_spec(FORMATS[fmt]) is not None]
+    return ready + list(SPEC_FILES)
+
+
+async def network(request: Request) -> JSONResponse:
+    """GET /api/network: the network being served, or a built-in one with ?builtin=NAME."""
+    name = request.query_params.get("builtin")
+    if name is None:
+        net = request.app.state.spec
+    elif name in builtins():
+        net = builtin(name)
+    else:
+        raise ApiError(404, f"no built-in network named {name!r}; choose from {', '.join(builtins())}", "builtin")
+    return JSONResponse({
+        "spec": net.to_dict(), "builtins": builtins(), "formats": available_formats(),
+        "update_orders": list(UPDATE_ORDERS),
+        "limits": {"body_bytes": inputs.MAX_BODY, "weights": inputs.MAX_WEIGHTS,
+                   "iterations": inputs.MAX_ITERATIONS, "layers": inputs.MAX_LAYERS},
+    })
+
+
+async def explain_endpoint(request: Request) -> JSONResponse:
+    """POST /api/explain: one training step, every quantity with its derivation."""
+    data = await inputs.read_json(request)
+    return JSONResponse(await run_in_threadpool(_explain, data, request.app.state.spec))
+
+
+def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
+    net = inputs.spec_from(data, served)
+    net.require_samples(inputs.SOURCE)
+    inputs.check_explainable(net)
+    order = inputs.update_order(data) or net.update_order
+    digits = inputs.integer(data, "digits", 9, 1, 17)
+    only = inputs.names(data)
+    show = data.get("show", "values")
+    if show not in SHOW:
+        raise ApiError(422, f"'show' must be one of {', '.join(SHOW)}, got {show!r}", "show")
+    trace = explain(net, update_order=order)
+    math_ok = step_count(trace) <= MATH_LIMIT
+    selected = None
+    if only:
+        wanted = expand(only, trace.meta)
+        missing = unknown(trace, wanted)
+        if missing:
+            raise ApiError(422, f"no quantity named {', '.join(repr(m) for m in missing)} in this network", "only")
+        selected = {"names": only, "sections": sections_view(trace.select(wanted), digits, True)}
+    return {
+        "spec": net.to_dict(), "update_order": order, "digits": digits,
+        "values": trace.values, "meta": trace.meta, "math": math_ok,
+        "sections": sections_view(trace, digits, math_ok),
+        "selected": selected, "compare": compare(net, trace, order),
+        "svg": diagram(net, trace, show),
+    }
+
+
+def expand(names: list[str], meta: dict[str, Any]) -> list[str]:
+    """A clicked neuron stands for its net and out (and an output for its error); "error" for E_total."""
+    layers = meta["neurons"]
+    outputs = set(layers[-1])
+    hidden_or_output = {n for layer in layers[1:] for n in layer}
+    result: list[str] = []
+    for name in names:
+        if name in ("error", "E_total"):
+            result += ["E_total"] + [f"E_{o}" for o in layers[-1]]
+        elif name in hidden_or_output:
+            result += [f"net_{name}", f"out_{name}"] + ([f"E_{name}"] if name in outputs else [])
+        else:
+            result.append(name)
+    return result
+
+
+def compare(net: Network, trace: Trace, order: str) -> dict[str, float]:
+    """E_total after the update under each update order (the deck reports both)."""
+    result = {order: trace.values["E_total+"]}
+    inputs_, targets = net.require_samples()
+    for other in UPDATE_ORDERS:
+        if other != order:
+            result[other] = engine.step(net, inputs_, targets, other, after=True).after.error  # type: ignore[union-attr]
+    return {o: result[o] for o in UPDATE_ORDERS}
+
+
+async def train_endpoint(request: Request) -> JSONResponse:
+    """POST /api/train: N full-batch steps; the page calls it in chunks to draw the live loss curve."""
+    data = await inputs.read_json(request)
+    return JSONResponse(await run_in_threadpool(_train, data, request.app.state.spec))
+
+
+def _train(data: dict[str, Any], served: Network) -> dict[str, Any]:
+    net = inputs.spec_from(data, served)
+    net.require_samples(inputs.SOURCE)
+    iterations = inputs.integer(data, "iterations", 1, 0, inputs.MAX_ITERATIONS)
+    order = inputs.update_order(data)
+    every = inputs.integer(data, "every", max(1, iterations // 200), 1, inputs.MAX_ITERATIONS)
+    every = max(every, math.ceil(iterations / 10_000))  # at most ~10,000 points on the curve
+    history = train(net, iterations, update_order=order, every=every)
+    return dict(history.to_dict(), spec=history.network.to_dict())
+
+
+async def export_endpoint(request: Request) -> Response:
+    """POST /api/export: the network as a spec file, or the step (or `only` names) as a document."""
+    data = await inputs.read_json(request)
+    body, media, filename = await run_in_threadpool(_export, data, request.app.state.spec)
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _export(data: dict[str, Any], served: Network) -> tuple[str, str, str]:
+    fmt = data.get("format")
+    choices = list(DOCUMENTS) + list(SPEC_FILES)
+    if fmt not in choices:
+        raise ApiError(422, f"'format' must be one of {', '.join(choices)}, got {fmt!r}", "format")
+    net = inputs.spec_from(data, served)
+    if fmt in SPEC_FILES:
+        spec = net.to_dict()
+        text = to_toml(spec) if fmt == "toml" else json.dumps(spec, indent=2, allow_nan=False) + "\n"
+        return text, *SPEC_FILES[fmt]
+    renderer, media, filename = DOCUMENTS[fmt]
+    if importlib.util.find_spec(FORMATS[renderer]) is None:
+        raise ApiError(422, f"the {fmt} format is not available in this version of stepgrad yet", "format")
+    net.require_samples(inputs.SOURCE)
+    inputs.check_explainable(net)
+    trace = explain(net, update_order=inputs.update_order(data))
+    only = inputs.names(data)
+    if only:
+        wanted = expand(only, trace.meta)
+        missing = unknown(trace, wanted)
+        if missing:
+            raise ApiError(422, f"no quantity named {', '.join(repr(m) for m in missing)} in this network", "only")
+        only = wanted
+    return render(trace, renderer, digits=inputs.integer(data, "digits", 9, 1, 17), only=only), media, filename

@@ -1,0 +1,106 @@
+"""The Starlette app behind `stepgrad serve`: the static page, the JSON API, and error handling
+that answers every bad request with a 4xx JSON line ({"error", "field"}), never a traceback.
+
+    >>> from starlette.testclient import TestClient
+    >>> client = TestClient(create_app())
+    >>> client.get("/api/network").json()["spec"]["layers"]
+    [2, 2, 2]
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import DivergenceError, SpecError, StepgradError
+from ..spec import Network, builtin
+from . import api
+from .inputs import ApiError
+
+log = logging.getLogger("stepgrad.web")
+STATIC = resources.files("stepgrad.web") / "static"
+# The page loads nothing from anywhere else and runs no inline script.
+HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+                                 b"script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+def create_app(spec: Network | None = None) -> Starlette:
+    """The explorer app serving `spec` (default: the seed deck's network)."""
+    routes = [
+        Route("/", index),
+        Route("/api/network", api.network, methods=["GET"]),
+        Route("/api/explain", api.explain_endpoint, methods=["POST"]),
+        Route("/api/train", api.train_endpoint, methods=["POST"]),
+        Route("/api/export", api.export_endpoint, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+    ]
+    handlers = {ApiError: api_error, StepgradError: stepgrad_error, HTTPException: http_error, Exception: internal_error}
+    app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
+    app.state.spec = spec if spec is not None else builtin()
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+async def index(request: Request) -> Response:
+    """The page."""
+    return FileResponse(str(STATIC / "index.html"), media_type="text/html; charset=utf-8")
+
+
+def error_response(status: int, message: str, field: str | None = None) -> JSONResponse:
+    """The one shape of every error: {"error": "...", "field": "weights[1]" or null}."""
+    return JSONResponse({"error": message, "field": field}, status_code=status)
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.message, exc.field)
+
+
+async def stepgrad_error(request: Request, exc: Exception) -> Response:
+    """SpecError.where is "spec: weights[1]" (or just "spec"): the field is what follows the colon."""
+    assert isinstance(exc, StepgradError)
+    where = exc.where or ""
+    field = where.split(": ", 1)[1] if ": " in where else None
+    status = 422 if isinstance(exc, (SpecError, DivergenceError)) else 400
+    return error_response(status, exc.message, field)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, str(exc.detail))
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal error: the server could not answer this request (see the server log)")
+
+
+class SecurityHeaders:
+    """Adds HEADERS to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

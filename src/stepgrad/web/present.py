@@ -1,0 +1,95 @@
+"""What the page shows of a trace: each step's equation as MathML, the paths of a hidden weight,
+and the network diagram. Formats only; every number comes from the trace.
+
+The MathML and the SVG come from the renderers (`stepgrad.render.mathml.to_mathml`,
+`stepgrad.diagram.network_svg`); this module only calls them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..names import latex_symbol
+from ..render.formula import equation, number, substituted, symbolic
+from ..spec import Network
+from ..trace import Step, Trace
+
+MATH_LIMIT = 1_000  # above this many steps, the full trace is sent as values only (the selection keeps its math)
+
+
+def to_mathml(latex: str) -> str:
+    """Display MathML for a LaTeX formula, from the project's MathML renderer."""
+    try:
+        module = importlib.import_module("stepgrad.render.mathml")
+    except ModuleNotFoundError as exc:
+        if exc.name != "stepgrad.render.mathml":
+            raise
+        # Until render/mathml.py lands: the same converter it wraps, called directly.
+        from latex2mathml.converter import convert
+
+        return convert(latex, display="block")
+    return module.to_mathml(latex)
+
+
+def diagram(net: Network, trace: Trace, show: str) -> str | None:
+    """The network diagram as SVG with the trace's values, or None while diagram.py is not there."""
+    try:
+        module = importlib.import_module("stepgrad.diagram")
+    except ModuleNotFoundError as exc:
+        if exc.name != "stepgrad.diagram":
+            raise
+        return None
+    return module.network_svg(net, trace, show=show)
+
+
+def step_view(step: Step, trace: Trace, digits: int, math: bool = True) -> dict[str, Any]:
+    """One step for the page: name, value, the deck's text line and (math=True) its MathML."""
+    view: dict[str, Any] = {
+        "name": step.name, "kind": step.kind, "value": step.value, "shown": number(step.value, digits),
+        "subject": step.subject, "note": step.note,
+    }
+    if not math:
+        return view
+    lhs = latex_symbol(step.name)
+    value = number(step.value, digits, "latex")
+    view["text"] = equation(step, trace, digits, "text")
+    if step.latex:
+        view["formula"] = to_mathml(f"{lhs} = {symbolic(step, 'latex')}")
+        view["substituted"] = to_mathml(f"= {substituted(step, trace, digits, 'latex')} = {value}")
+    else:
+        view["formula"] = to_mathml(f"{lhs} = {value}")
+    if step.paths:
+        view["paths"] = [path_view(p.factors, p.value, trace, digits) for p in step.paths]
+    view["path_count"] = step.path_count
+    return view
+
+
+def path_view(factors: tuple[str, ...], value: float, trace: Trace, digits: int) -> dict[str, Any]:
+    """One path from a hidden weight to an output: its chain-rule factors, their numbers, its share."""
+    symbols = r" \cdot ".join(latex_symbol(f) for f in factors)
+    numbers = r" \cdot ".join(_signed(trace.lookup(f), digits) for f in factors)
+    return {
+        "factors": list(factors), "value": value,
+        "text": " * ".join(factors) + f" = {number(value, digits)}",
+        "mathml": to_mathml(f"{symbols} = {numbers} = {number(value, digits, 'latex')}"),
+    }
+
+
+def _signed(x: float, digits: int) -> str:
+    s = number(x, digits, "latex")
+    return f"({s})" if x < 0 else s
+
+
+def sections_view(trace: Trace, digits: int, math: bool) -> list[dict[str, Any]]:
+    """Every section with its steps (MathML when math=True)."""
+    return [
+        {"key": sec.key, "title": sec.title, "intro": sec.intro,
+         "steps": [step_view(s, trace, digits, math) for s in sec.steps]}
+        for sec in trace.sections
+    ]
+
+
+def step_count(trace: Trace) -> int:
+    """How many steps the trace has."""
+    return sum(len(sec.steps) for sec in trace.sections)
