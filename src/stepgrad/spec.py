@@ -30,6 +30,7 @@ INITIALIZERS = ("xavier", "he", "uniform")
 KNOWN_KEYS = {
     "layers", "activation", "activations", "loss", "learning_rate", "update_biases", "update_order",
     "weights", "biases", "samples", "seed", "init", "name", "format_version", "training", "data",
+    "history",
 }
 FORMAT_VERSION = 1
 
@@ -202,11 +203,17 @@ def _build(data: dict[str, Any], source: str) -> Network:
         if key not in KNOWN_KEYS:
             raise SpecError(f"unknown key {key!r}{_closest(key, KNOWN_KEYS)}", where=f"{source}: {key}")
     version = data.get("format_version", FORMAT_VERSION)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise SpecError(f"expected a whole number >= 1, got {version!r}", where=f"{source}: format_version")
+    if version > FORMAT_VERSION:
         raise SpecError(
-            f"format_version {version!r} is newer than this stepgrad understands ({FORMAT_VERSION}); upgrade stepgrad",
+            f"this file has format_version {version}, newer than this stepgrad reads ({FORMAT_VERSION}); upgrade stepgrad",
             where=f"{source}: format_version",
         )
+    if "training" in data or "history" in data:
+        from .persist import check_saved_state
+
+        check_saved_state(data, source)
     if "layers" not in data:
         raise SpecError("missing key 'layers' (neurons per layer, inputs first, e.g. [2, 2, 2])", where=f"{source}: layers")
     layers = data["layers"]
@@ -310,7 +317,7 @@ def _build(data: dict[str, Any], source: str) -> Network:
             ts.append(_vector(sample["targets"], layers[-1], f"{where}.targets", "one per output neuron"))
         inputs, targets = np.stack(xs), np.stack(ts)
 
-    extra = {k: copy.deepcopy(data[k]) for k in ("training", "data", "format_version") if k in data}
+    extra = {k: copy.deepcopy(data[k]) for k in ("training", "data", "format_version", "history") if k in data}
     if "seed" in data:
         extra["seed"] = seed
     if "init" in data:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import click
 
 from ..errors import StepgradError
+from ..persist import write_atomic  # noqa: F401  (commands write files through it)
 from ..spec import Network, builtin, load
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=False))
@@ -32,30 +29,6 @@ def split_names(only: str | None) -> list[str] | None:
     if not only:
         return None
     return [n.strip() for n in only.split(",") if n.strip()]
-
-
-def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
-    """Write via a temporary file in the same folder and rename: never a half-written file."""
-    target = Path(path)
-    if target.exists() and not target.is_file():
-        # A device or pipe (/dev/stdout, a FIFO): there is nothing to replace, write straight to it.
-        with open(target, "wb" if isinstance(data, bytes) else "w") as f:
-            f.write(data)
-        return
-    if target.parent and not target.parent.exists():
-        raise StepgradError("folder does not exist", where=str(target.parent))
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def emit(text: str, output: str | None) -> None:

@@ -1,0 +1,162 @@
+"""Save a network and read it back: the spec with its trained weights, where training stopped and
+the error history, as TOML or JSON (the file's extension picks), written atomically.
+
+    >>> history = stepgrad.train(stepgrad.builtin(), 5000)
+    >>> stepgrad.save(history.network, "trained.toml", history=history)
+    >>> stepgrad.load("trained.toml").extra["training"]["iterations"]
+    5000
+
+A saved file is an ordinary spec (any command reads it) with these keys added (format_version 1):
+
+    format_version = 1
+    update_order = "sequential"        # the order training used, so a resumed run continues it
+    [training]                         # the state training needs to continue exactly
+    iterations = 5000                  # `stepgrad train trained.toml -n M` resumes from here
+    ...                                # optimizer state etc.: whatever train() keeps here, as plain data
+    [history]                          # E_total before each recorded iteration (all runs so far)
+    iteration = [0, 50, ...]
+    E_total = [0.298371109..., ...]
+
+Floats are written with Python's shortest round-trip repr, so every float64 reads back bit for bit.
+numpy arrays in the training state are written as (nested) lists of numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import SpecError, StepgradError
+from .spec import FORMAT_VERSION, Network
+from .spec import load  # save's counterpart, re-exported
+
+if TYPE_CHECKING:
+    from .train import History
+
+__all__ = ["save", "load", "dumps", "saved_dict", "check_saved_state", "write_atomic"]
+
+
+def save(network: Network, path: str | os.PathLike, history: "History | None" = None) -> None:
+    """Write `network` (weights, training state, error history) to a .toml or .json file, atomically."""
+    fmt = "json" if Path(path).suffix.lower() == ".json" else "toml"
+    write_atomic(path, dumps(network, fmt, history))
+
+
+def dumps(network: Network, fmt: str = "toml", history: "History | None" = None) -> str:
+    """The saved-network text in `fmt` ("toml" or "json")."""
+    data = saved_dict(network, history)
+    if fmt == "json":
+        return json.dumps(data, indent=2, allow_nan=False) + "\n"
+    import tomli_w
+
+    return tomli_w.dumps(data)
+
+
+def saved_dict(network: Network, history: "History | None" = None) -> dict[str, Any]:
+    """The saved schema as plain data: the spec, `format_version`, `training` and `history`."""
+    data = network.to_dict()
+    data.pop("format_version", None)
+    data = {"format_version": FORMAT_VERSION, **data}
+    training = data.get("training")
+    if isinstance(training, dict) and isinstance(training.get("update_order"), str):
+        data["update_order"] = training["update_order"]
+    points = _merged_history(network.extra.get("history"), history)
+    if points is not None:
+        data["history"] = points
+    return _plain(data, "")
+
+
+def _merged_history(previous: Any, history: "History | None") -> dict[str, list] | None:
+    """Earlier runs' points (before this run's start) followed by this run's."""
+    if history is None:
+        return previous
+    iterations: list[int] = []
+    errors: list[float] = []
+    if isinstance(previous, dict):
+        for i, e in zip(previous.get("iteration", []), previous.get("E_total", [])):
+            if i < history.start:
+                iterations.append(int(i))
+                errors.append(float(e))
+    iterations += [int(i) for i in history.recorded]
+    errors += [float(e) for e in history.errors]
+    return {"iteration": iterations, "E_total": errors}
+
+
+def _plain(value: Any, where: str) -> Any:
+    """numpy arrays and scalars to lists, ints and floats; refuse what TOML/JSON cannot hold exactly."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, where) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist(), where)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        if not math.isfinite(number):
+            raise StepgradError(f"cannot save {number}: not a finite number", where=where or "network")
+        return number
+    if isinstance(value, str):
+        return value
+    raise StepgradError(f"cannot save a value of type {type(value).__name__}", where=where or "network")
+
+
+def check_saved_state(data: dict[str, Any], source: str) -> None:
+    """Validate the `training` and `history` tables of a saved network (SpecError naming the key)."""
+    training = data.get("training", {})
+    if not isinstance(training, dict):
+        raise SpecError("expected a table (iterations, update_order, ...)", where=f"{source}: training")
+    iterations = training.get("iterations", 0)
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
+        raise SpecError(f"expected a whole number >= 0, got {iterations!r}", where=f"{source}: training.iterations")
+    if "history" not in data:
+        return
+    history = data["history"]
+    where = f"{source}: history"
+    if not isinstance(history, dict) or set(history) != {"iteration", "E_total"}:
+        raise SpecError("expected a table with the lists 'iteration' and 'E_total'", where=where)
+    its, errors = history["iteration"], history["E_total"]
+    if not isinstance(its, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in its):
+        raise SpecError("expected a list of whole numbers", where=f"{where}.iteration")
+    if not isinstance(errors, list) or not all(
+        isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e) for e in errors
+    ):
+        raise SpecError("expected a list of finite numbers", where=f"{where}.E_total")
+    if len(its) != len(errors):
+        raise SpecError(f"'iteration' has {len(its)} entries but 'E_total' has {len(errors)}", where=where)
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write via a temporary file in the same folder and rename: never a half-written file."""
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        # A device or pipe (/dev/stdout, a FIFO): there is nothing to replace, write straight to it.
+        with open(target, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return
+    if target.parent and not target.parent.exists():
+        raise StepgradError("folder does not exist", where=str(target.parent))
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else 0o644)
+        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
