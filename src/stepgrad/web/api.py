@@ -11,7 +11,6 @@ Every computation runs in a worker thread, so a long training run never blocks o
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 from importlib import resources
 from typing import Any
@@ -22,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from .. import engine
 from ..explain import explain
+from ..functions import ACTIVATIONS, LOSSES
 from ..render import FORMATS, render
 from ..select import unknown
 from ..spec import UPDATE_ORDERS, Network, builtin
@@ -30,7 +30,6 @@ from ..train import train
 from . import inputs
 from .inputs import ApiError
 from .present import MATH_LIMIT, diagram, sections_view, step_count
-from .spec_text import to_toml
 
 DOCUMENTS = {  # export format -> (renderer format, media type, file name)
     "markdown": ("markdown", "text/markdown; charset=utf-8", "stepgrad-step.md"),
@@ -67,7 +66,7 @@ async def network(request: Request) -> JSONResponse:
         raise ApiError(404, f"no built-in network named {name!r}; choose from {', '.join(builtins())}", "builtin")
     return JSONResponse({
         "spec": net.to_dict(), "builtins": builtins(), "formats": available_formats(),
-        "update_orders": list(UPDATE_ORDERS),
+        "update_orders": list(UPDATE_ORDERS), "activations": list(ACTIVATIONS), "losses": list(LOSSES),
         "limits": {"body_bytes": inputs.MAX_BODY, "weights": inputs.MAX_WEIGHTS,
                    "iterations": inputs.MAX_ITERATIONS, "layers": inputs.MAX_LAYERS},
     })
@@ -164,9 +163,9 @@ def _export(data: dict[str, Any], served: Network) -> tuple[str, str, str]:
         raise ApiError(422, f"'format' must be one of {', '.join(choices)}, got {fmt!r}", "format")
     net = inputs.spec_from(data, served)
     if fmt in SPEC_FILES:
-        spec = net.to_dict()
-        text = to_toml(spec) if fmt == "toml" else json.dumps(spec, indent=2, allow_nan=False) + "\n"
-        return text, *SPEC_FILES[fmt]
+        from ..persist import dumps
+
+        return dumps(net, fmt), *SPEC_FILES[fmt]
     renderer, media, filename = DOCUMENTS[fmt]
     if importlib.util.find_spec(FORMATS[renderer]) is None:
         raise ApiError(422, f"the {fmt} format is not available in this version of stepgrad yet", "format")

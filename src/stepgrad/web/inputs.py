@@ -72,9 +72,6 @@ def spec_from(data: dict[str, Any], default: Network | None = None) -> Network:
     if not isinstance(spec, dict):
         raise ApiError(422, "'spec' must be an object (the network) or the text of a spec file", "spec")
     check_size(spec)
-    training = spec.get("training", {})
-    if not isinstance(training, dict) or not isinstance(training.get("iterations", 0), int):
-        raise ApiError(422, "'training' must be a table with an integer 'iterations'", "training")
     return Network.from_dict(spec, SOURCE)
 
 
