@@ -1,8 +1,14 @@
-"""Training: repeat the engine's step on the spec's samples and keep the error history.
+"""Training: repeat the engine's step and keep the history.
 
     >>> history = stepgrad.train(stepgrad.builtin(), 10_000, update_order="sequential")
     >>> round(history.network_outputs()[0][0], 9)
     0.015912196
+
+`train` takes full-batch steps on the spec's samples (the deck's 10,000 iterations); `fit` trains
+on a data set in shuffled mini-batches for some epochs (see `stepgrad.data`). Both compute what
+engine.step computes, through the fast paths (`tiny` for tiny networks, compiled by numba when
+it is installed; `fast.DenseTrainer` otherwise), which the tests hold to engine.step.
+Momentum and Adam (`stepgrad.optim`) take the gradients of the synchronous order.
 """
 
 from __future__ import annotations
@@ -12,9 +18,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import engine
+from . import engine, optim, tiny
+from .errors import DivergenceError, StepgradError
+from .fast import DenseTrainer
 from .names import layout
 from .spec import Network
+
+FAST_FROM = 200  # full-batch runs shorter than this stay on the engine (nothing to gain)
 
 
 @dataclass
@@ -28,6 +38,12 @@ class History:
     recorded: list[int] = field(default_factory=list)  # iteration numbers (0 = before training)
     errors: list[float] = field(default_factory=list)
     final_error: float = float("nan")
+    optimizer: str = "sgd"
+    optimizer_state: dict | None = None  # plain data (optim.OptimizerState.to_dict), to resume exactly
+    epochs: list[dict] = field(default_factory=list)  # fit(): per epoch: loss, accuracies, seconds
+    metrics: dict = field(default_factory=dict)  # fit(): the final loss and accuracies
+    data: str = ""  # fit(): the data set's name
+    dtype: str = "float64"
 
     def network_outputs(self) -> np.ndarray:
         """The trained network's outputs for the spec's samples."""
@@ -61,35 +77,193 @@ class History:
         return out
 
     def to_dict(self) -> dict:
-        return {
+        """Plain data for JSON: the history, the final error and (with samples) the final values."""
+        d = {
             "update_order": self.update_order, "iterations": self.iterations, "start": self.start,
             "history": [{"iteration": i, "E_total": e} for i, e in zip(self.recorded, self.errors)],
-            "final_error": self.final_error, "values": self.values(),
+            "final_error": self.final_error,
         }
+        if self.optimizer != "sgd" or self.epochs:
+            d["optimizer"] = self.optimizer
+        if self.epochs:
+            d.update(data=self.data, dtype=self.dtype, epochs=self.epochs, metrics=self.metrics)
+        if self.network.inputs is not None and self.network.targets is not None:
+            d["values"] = self.values()
+        return d
+
+
+def _finish(net: Network, order: str, start: int, iterations: int, state: optim.OptimizerState) -> None:
+    training = {"iterations": start + iterations, "update_order": order}
+    if state.name != "sgd":
+        training["optimizer"] = state.to_dict()
+    net.extra["training"] = training
+
+
+def check_order(order: str, optimizer: str) -> None:
+    """The sequential order is defined for plain gradient descent only: a StepgradError otherwise."""
+    if order == "sequential" and optimizer != "sgd":
+        raise StepgradError(f"{optimizer} takes the gradients of the synchronous update order; "
+                            "use --update-order synchronous", where="--optimizer")
 
 
 def train(net: Network, iterations: int, update_order: str | None = None, every: int = 1,
-          progress: Callable[[int], None] | None = None) -> History:
+          progress: Callable[[int], None] | None = None, optimizer: str = "sgd", **hyper: float) -> History:
     """Train a copy of `net` for `iterations` full-batch steps; record E_total every `every` iterations."""
     order = update_order or net.update_order
+    check_order(order, optimizer)
     trained = net.copy()
     inputs, targets = trained.require_samples()
     start = int(trained.extra.get("training", {}).get("iterations", 0))
-    history = History(trained, order, iterations, start)
+    state = optim.state_of(trained, optimizer, **hyper)
+    history = History(trained, order, iterations, start, optimizer=optimizer)
     every = max(1, every)
-    for it in range(iterations):
-        rec = engine.step(trained, inputs, targets, order)
-        engine.check_finite(rec, start + it + 1, trained)
-        if it % every == 0:
-            history.recorded.append(start + it)
-            history.errors.append(rec.forward.error)
-        engine.apply(trained, rec)
-        if progress is not None:
-            progress(it + 1)
+    if iterations >= FAST_FROM and tiny.suits(trained, np.float64):
+        errors = _train_tiny(trained, inputs, targets, iterations, order, state, progress)
+        if errors is None:  # diverged: the engine finds and names the iteration
+            trained = net.copy()
+            state = optim.state_of(trained, optimizer, **hyper)
+            history.network = trained
+            errors = _train_engine(trained, inputs, targets, iterations, order, state, start, None)
+    else:
+        errors = _train_engine(trained, inputs, targets, iterations, order, state, start, progress)
+    history.recorded = [start + it for it in range(0, iterations, every)]
+    history.errors = [float(errors[it]) for it in range(0, iterations, every)]
     final = engine.forward(trained, inputs, targets=targets)
     history.final_error = final.error
     history.recorded.append(start + iterations)
     history.errors.append(final.error)
-    trained.extra.setdefault("training", {})
-    trained.extra["training"] = {"iterations": start + iterations, "update_order": order}
+    _finish(trained, order, start, iterations, state)
+    history.optimizer_state = state.to_dict()
     return history
+
+
+def _train_engine(net, inputs, targets, iterations, order, state, start, progress) -> list[float]:
+    errors = []
+    for it in range(iterations):
+        rec = engine.step(net, inputs, targets, order)
+        if state.name != "sgd":
+            rec.new_weights, rec.new_biases = _optimizer_update(net, rec, state)
+        engine.check_finite(rec, start + it + 1, net)
+        errors.append(rec.forward.error)
+        engine.apply(net, rec)
+        if progress is not None:
+            progress(it + 1)
+    return errors
+
+
+def _optimizer_update(net: Network, rec: engine.StepRecord, state: optim.OptimizerState):
+    new, _ = optim.apply(state, net.learning_rate, optim.parameters(net), rec.grad_weights + rec.grad_biases,
+                         optim.active_flags(net))
+    return new[:net.depth], new[net.depth:]
+
+
+def _train_tiny(net, inputs, targets, iterations, order, state, progress) -> np.ndarray | None:
+    chunk = iterations if progress is None else max(1, iterations // 100)
+    errors, done = [], 0
+    lay = tiny.Layout(net)
+    while done < iterations:
+        steps = min(chunk, iterations - done)
+        params, errs = tiny.run(net, inputs, targets, steps, None, 0, state, order == "sequential")
+        if not (np.isfinite(params).all() and np.isfinite(errs).all()):
+            return None
+        net.weights, net.biases = lay.unpack(params, net.weights, net.biases)
+        errors.append(errs)
+        done += steps
+        if progress is not None:
+            progress(done)
+    return np.concatenate(errors) if errors else np.zeros(0)
+
+
+# -- mini-batch training on a data set ------------------------------------------------------------
+
+
+def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: int = 32, optimizer: str = "sgd",
+        seed: int = 0, dtype=np.float64, update_order: str | None = None, evaluate_every: int = 1,
+        progress: Callable[[dict], None] | None = None, **hyper: float) -> History:
+    """Train a copy of `net` on `train_data` (a data.Dataset): `epochs` passes in shuffled mini-batches.
+
+    Each epoch shuffles the rows with a generator seeded by `seed` (the same seed, the same run),
+    steps through batches of `batch_size` (the last one may be smaller; each step uses the mean
+    gradient of its batch), then every `evaluate_every` epochs (0: only at the end) records the
+    loss and accuracy on the training and test data; `progress` receives each record.
+    """
+    from time import perf_counter
+
+    from .metrics import evaluate
+
+    order = update_order or net.update_order
+    check_order(order, optimizer)
+    trained = net.copy()
+    start = int(trained.extra.get("training", {}).get("iterations", 0))
+    state = optim.state_of(trained, optimizer, **hyper)
+    dtype = np.dtype(dtype)
+    history = History(trained, order, 0, start, optimizer=optimizer, data=getattr(train_data, "name", ""),
+                      dtype=dtype.name)
+    x, t = train_data.inputs, train_data.targets
+    n = len(x)
+    batch_size = max(1, min(batch_size, n))
+    rng = np.random.default_rng(seed)
+    use_tiny = tiny.suits(trained, dtype)
+    trainer = None if use_tiny else DenseTrainer(trained, batch_size, dtype, state, order)
+    xs, ts = x.astype(dtype), t.astype(dtype)
+    bounds = np.arange(0, n, batch_size, dtype=np.int64)
+    starts, ends = bounds, np.minimum(bounds + batch_size, n)
+    first = evaluate(trained, train_data, test_data)
+    history.recorded.append(start)
+    history.errors.append(first["loss"])
+    iteration = 0
+    clock = perf_counter()
+    for epoch in range(1, epochs + 1):
+        perm = rng.permutation(n)
+        if use_tiny:
+            params, _ = tiny.run(trained, x, t, len(starts), (perm.astype(np.int64), starts, ends), batch_size,
+                                 state, order == "sequential")
+            trained.weights, trained.biases = tiny.Layout(trained).unpack(params, trained.weights, trained.biases)
+        else:
+            xp, tp = xs[perm], ts[perm]
+            for a, b in zip(starts, ends):
+                trainer.step(xp[a:b], tp[a:b])
+        iteration += len(starts)
+        if evaluate_every and (epoch % evaluate_every == 0 or epoch == epochs):
+            if trainer is not None:
+                trainer.write_back(trained)
+            record = {"epoch": epoch, "iteration": start + iteration, **evaluate(trained, train_data, test_data),
+                      "seconds": perf_counter() - clock}
+            if not np.isfinite(record["loss"]):
+                raise DivergenceError(f"training diverged in epoch {epoch}: the loss is not a finite number "
+                                      f"(try a smaller learning_rate, now {trained.learning_rate})")
+            history.epochs.append(record)
+            history.recorded.append(start + iteration)
+            history.errors.append(record["loss"])
+            if progress is not None:
+                progress(record)
+    if trainer is not None:
+        trainer.write_back(trained)
+        state = trainer.state.as_dtype(np.float64)
+    final = evaluate(trained, train_data, test_data)
+    if not history.epochs or history.epochs[-1]["epoch"] != epochs:
+        history.recorded.append(start + iteration)
+        history.errors.append(final["loss"])
+    history.iterations = iteration
+    history.final_error = final["loss"]
+    history.metrics = final
+    _finish(trained, order, start, iteration, state)
+    history.optimizer_state = state.to_dict()
+    return history
+
+
+DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "adam": 0.005}
+
+
+def default_network(data, seed: int = 0, hidden: int = 32, optimizer: str = "sgd") -> Network:
+    """The default recipe for a data set: one tanh hidden layer of `hidden` neurons, trained biases,
+    softmax + cross-entropy for one-hot targets, sigmoid + cross-entropy for one 0/1 target, else linear."""
+    task = data.task
+    out = {"multiclass": "softmax", "binary": "sigmoid"}.get(task, "linear")
+    loss = "half_squared_error" if task == "regression" else "cross_entropy"
+    layers = [int(data.inputs.shape[1]), hidden, int(data.targets.shape[1])]
+    return Network.from_dict({
+        "name": f"{data.name or 'data'} {'-'.join(map(str, layers))}", "layers": layers,
+        "activations": ["tanh", out], "loss": loss, "learning_rate": DEFAULT_LEARNING_RATES[optimizer],
+        "update_biases": True, "biases": [[0.0] * hidden, [0.0] * layers[-1]], "seed": seed,
+    })

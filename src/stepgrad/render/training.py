@@ -72,3 +72,74 @@ def training_report(histories: list[History], digits: int = 9, console: bool = F
     buffer = io.StringIO()
     Console(file=buffer, width=110, no_color=True, highlight=False).print(group)
     return buffer.getvalue()
+
+
+# -- mini-batch training on a data set --------------------------------------------------------------
+
+_METRICS = (("loss", "loss"), ("train_accuracy", "train acc"), ("test_loss", "test loss"), ("test_accuracy", "test acc"))
+
+
+def _fit_group(history: History, digits: int) -> Group:
+    net = history.network
+    title = (f"{history.data}: {'-'.join(map(str, net.layers))} {'/'.join(net.activations)}, {net.loss.replace('_', ' ')}, "
+             f"{history.optimizer} (learning rate {net.learning_rate:g}), {history.dtype}")
+    table = Table(title=title)
+    keys = [(k, label) for k, label in _METRICS if any(k in e for e in history.epochs)]
+    table.add_column("epoch", justify="right")
+    table.add_column("iteration", justify="right")
+    for _, label in keys:
+        table.add_column(label, justify="right")
+    table.add_column("seconds", justify="right")
+    for e in history.epochs:
+        table.add_row(str(e["epoch"]), f"{e['iteration']:,}", *[_metric(e.get(k), digits) for k, _ in keys],
+                      f"{e['seconds']:.3f}")
+    summary = ", ".join(f"{label} {_metric(history.metrics[k], digits)}" for k, label in _METRICS if k in history.metrics)
+    return Group(table, f"Final ({history.iterations:,} iterations): {summary}")
+
+
+def _metric(value, digits: int) -> str:
+    return "" if value is None else number(value, min(digits, 6))
+
+
+def fit_report(history: History, digits: int = 9, console: bool = False) -> str:
+    """The per-epoch table and final metrics of a data-set run; printed when `console`, else returned."""
+    group = _fit_group(history, digits)
+    if console:
+        Console(highlight=False).print(group)
+        return ""
+    buffer = io.StringIO()
+    Console(file=buffer, width=110, no_color=True, highlight=False).print(group)
+    return buffer.getvalue()
+
+
+class epoch_progress:
+    """A rich progress bar over epochs showing the loss, the accuracy and samples per second.
+
+        with epoch_progress(20, 1437) as tick:
+            fit(..., progress=tick)
+    """
+
+    def __init__(self, epochs: int, samples: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.samples = samples
+        self.bar = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.fields[info]}"),
+                            TimeElapsedColumn(), console=Console(stderr=True))
+        self.task = self.bar.add_task("fit", total=epochs, info="")
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self.tick
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def tick(self, record: dict) -> None:
+        speed = record["epoch"] * self.samples / max(record["seconds"], 1e-9)
+        parts = [f"loss {record['loss']:.4f}"]
+        if "train_accuracy" in record:
+            parts.append(f"acc {record['train_accuracy']:.3f}")
+        if "test_accuracy" in record:
+            parts.append(f"test {record['test_accuracy']:.3f}")
+        parts.append(f"{speed:,.0f} samples/s")
+        self.bar.update(self.task, completed=record["epoch"], info="  ".join(parts))

@@ -1,0 +1,187 @@
+"""numba-compiled training loop for tiny networks (imported only by tiny.py; see there)."""
+
+import math
+
+import numpy as np
+from numba import njit
+
+_jit = njit(cache=True, nogil=True)
+
+
+@_jit
+def _train_loop(params, slot1, slot2, layers, weight_at, bias_at, bias_count, neuron_at, acts, loss, opt, hyper,
+                t0, lr, sequential, update_biases, x, t, rows, starts, ends, steps, errors):
+    depth = layers.shape[0] - 1
+    total = neuron_at[-1]
+    n_out = layers[depth]
+    out_at = neuron_at[depth]
+    cap = 0
+    for k in range(steps):
+        cap = max(cap, ends[k] - starts[k])
+    z = np.zeros((cap, total))
+    a = np.zeros((cap, total))
+    d = np.zeros((cap, total))
+    g = np.zeros(params.shape[0])
+    for k in range(steps):
+        nb = ends[k] - starts[k]
+        # forward
+        error = 0.0
+        for s in range(nb):
+            r = rows[starts[k] + s]
+            for i in range(layers[0]):
+                a[s, i] = x[r, i]
+            for l in range(depth):
+                lo, hi = neuron_at[l], neuron_at[l + 1]
+                for j in range(layers[l + 1]):
+                    bias = params[bias_at[l]] if bias_count[l] == 1 else params[bias_at[l] + j]
+                    acc = 0.0
+                    row = weight_at[l] + j * layers[l]
+                    for i in range(layers[l]):
+                        acc += params[row + i] * a[s, lo + i]
+                    z[s, hi + j] = acc + bias
+                _activate(acts[l], z, a, s, hi, layers[l + 1])
+            # error terms, summed over outputs
+            e = 0.0
+            if loss == 2 and acts[depth - 1] == 5:
+                m = z[s, out_at]
+                for o in range(n_out):
+                    m = max(m, z[s, out_at + o])
+                se = 0.0
+                for o in range(n_out):
+                    se += math.exp(z[s, out_at + o] - m)
+                lse = m + math.log(se)
+                for o in range(n_out):
+                    e += t[r, o] * (lse - z[s, out_at + o])
+            elif loss == 2:
+                for o in range(n_out):
+                    zz = z[s, out_at + o]
+                    e += max(zz, 0.0) + math.log1p(math.exp(-abs(zz))) - t[r, o] * zz
+            else:
+                for o in range(n_out):
+                    diff = t[r, o] - a[s, out_at + o]
+                    e += 0.5 * diff * diff if loss == 0 else diff * diff / n_out
+            error += e
+            # output delta
+            if loss == 2:
+                for o in range(n_out):
+                    d[s, out_at + o] = a[s, out_at + o] - t[r, o]
+            else:
+                for o in range(n_out):
+                    if loss == 0:
+                        d[s, out_at + o] = -(t[r, o] - a[s, out_at + o])
+                    else:
+                        d[s, out_at + o] = -2.0 / n_out * (t[r, o] - a[s, out_at + o])
+                if acts[depth - 1] == 5:
+                    dot = 0.0
+                    for o in range(n_out):
+                        dot += d[s, out_at + o] * a[s, out_at + o]
+                    for o in range(n_out):
+                        d[s, out_at + o] = a[s, out_at + o] * (d[s, out_at + o] - dot)
+                else:
+                    for o in range(n_out):
+                        d[s, out_at + o] *= _derivative(acts[depth - 1], z[s, out_at + o], a[s, out_at + o])
+        errors[k] = error / nb
+        # backward
+        for l in range(depth - 1, -1, -1):
+            lo, hi = neuron_at[l], neuron_at[l + 1]
+            for j in range(layers[l + 1]):
+                row = weight_at[l] + j * layers[l]
+                for i in range(layers[l]):
+                    acc = 0.0
+                    for s in range(nb):
+                        acc += d[s, hi + j] * a[s, lo + i]
+                    g[row + i] = acc / nb
+            shared_sum = 0.0
+            for j in range(layers[l + 1]):
+                acc = 0.0
+                for s in range(nb):
+                    acc += d[s, hi + j]
+                if bias_count[l] == 1:
+                    shared_sum += acc / nb
+                else:
+                    g[bias_at[l] + j] = acc / nb
+            if bias_count[l] == 1:
+                g[bias_at[l]] = shared_sum
+            if sequential:
+                _update_layer(params, g, slot1, slot2, l, weight_at, bias_at, bias_count, layers, opt, hyper,
+                              t0 + k + 1, lr, update_biases)
+            if l > 0:
+                below = neuron_at[l - 1]
+                for s in range(nb):
+                    for i in range(layers[l]):
+                        acc = 0.0
+                        for j in range(layers[l + 1]):
+                            acc += d[s, hi + j] * params[weight_at[l] + j * layers[l] + i]
+                        d[s, lo + i] = acc * _derivative(acts[l - 1], z[s, lo + i], a[s, lo + i])
+        if not sequential:
+            for l in range(depth):
+                _update_layer(params, g, slot1, slot2, l, weight_at, bias_at, bias_count, layers, opt, hyper,
+                              t0 + k + 1, lr, update_biases)
+
+
+@_jit
+def _activate(act, z, a, s, at, n):
+    if act == 5:
+        m = z[s, at]
+        for j in range(n):
+            m = max(m, z[s, at + j])
+        total = 0.0
+        for j in range(n):
+            a[s, at + j] = math.exp(z[s, at + j] - m)
+            total += a[s, at + j]
+        for j in range(n):
+            a[s, at + j] = a[s, at + j] / total
+        return
+    for j in range(n):
+        v = z[s, at + j]
+        if act == 0:
+            e = math.exp(-abs(v))
+            a[s, at + j] = 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
+        elif act == 1:
+            a[s, at + j] = math.tanh(v)
+        elif act == 2:
+            a[s, at + j] = max(v, 0.0)
+        elif act == 3:
+            a[s, at + j] = v if v > 0 else 0.01 * v
+        else:
+            a[s, at + j] = v
+
+
+@_jit
+def _derivative(act, z, out):
+    if act == 0:
+        return out * (1.0 - out)
+    if act == 1:
+        return 1.0 - out * out
+    if act == 2:
+        return 1.0 if z > 0 else 0.0
+    if act == 3:
+        return 1.0 if z > 0 else 0.01
+    return 1.0
+
+
+@_jit
+def _update_layer(params, g, slot1, slot2, l, weight_at, bias_at, bias_count, layers, opt, hyper, step, lr,
+                  update_biases):
+    lo = weight_at[l]
+    hi = lo + layers[l + 1] * layers[l]
+    _update_range(params, g, slot1, slot2, lo, hi, opt, hyper, step, lr)
+    if update_biases:
+        _update_range(params, g, slot1, slot2, bias_at[l], bias_at[l] + bias_count[l], opt, hyper, step, lr)
+
+
+@_jit
+def _update_range(params, g, slot1, slot2, lo, hi, opt, hyper, step, lr):
+    for p in range(lo, hi):
+        if opt == 0:
+            params[p] = params[p] - lr * g[p]
+        elif opt == 1:
+            slot1[p] = hyper[0] * slot1[p] + g[p]
+            params[p] = params[p] - lr * slot1[p]
+        else:
+            b1, b2, eps = hyper[1], hyper[2], hyper[3]
+            slot1[p] = b1 * slot1[p] + (1 - b1) * g[p]
+            slot2[p] = b2 * slot2[p] + (1 - b2) * g[p] * g[p]
+            m_hat = slot1[p] / (1 - b1 ** step)
+            s_hat = slot2[p] / (1 - b2 ** step)
+            params[p] = params[p] - lr * m_hat / (math.sqrt(s_hat) + eps)

@@ -1,0 +1,306 @@
+"""Training data: samples from the spec, a CSV file, an .npz file, or a bundled data set.
+
+    >>> data = load_data("xor")
+    >>> data.inputs.shape, data.targets.shape
+    ((4, 2), (4, 1))
+    >>> train, test = load_data("digits").split(0.2, seed=0)   # needs the [datasets] extra
+
+Every problem with a file is a DataError whose `where` names the file and the row:
+`digits.csv, row 7 (line 8), column 'x3': 'abc' is not a number`.
+
+Conventions: inputs and targets are float64 arrays with one sample per row. A label column
+becomes one-hot targets, one column per class (the classes sorted, or given).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+BUNDLED = ("xor", "digits")
+
+
+@dataclass
+class Dataset:
+    """Samples in rows: inputs (n, features) and targets (n, outputs); `classes` names one-hot columns."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    name: str = ""
+    input_names: list[str] = field(default_factory=list)
+    target_names: list[str] = field(default_factory=list)
+    classes: list[str] | None = None  # set when the targets are one-hot labels
+
+    def __len__(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def task(self) -> str:
+        """'multiclass' (one-hot targets), 'binary' (one 0/1 target) or 'regression'."""
+        t = self.targets
+        if t.shape[1] > 1 and np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1):
+            return "multiclass"
+        if t.shape[1] == 1 and np.all((t == 0) | (t == 1)):
+            return "binary"
+        return "regression"
+
+    def split(self, test_fraction: float, seed: int = 0) -> tuple["Dataset", "Dataset | None"]:
+        """(train, test): a seeded random `test_fraction` of the rows held out (None when 0)."""
+        n_test = int(round(len(self) * test_fraction))
+        if n_test <= 0:
+            return self, None
+        if n_test >= len(self):
+            raise DataError(f"--test-fraction {test_fraction} leaves no training rows ({len(self)} rows)", where=self.name)
+        order = np.random.default_rng(seed).permutation(len(self))
+        test, train = order[:n_test], order[n_test:]
+        return self.take(train), self.take(test)
+
+    def take(self, rows: np.ndarray) -> "Dataset":
+        """The rows `rows` (indices) as a new data set."""
+        return replace(self, inputs=self.inputs[rows], targets=self.targets[rows])
+
+    def standardizer(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, scale) per input column; a constant column keeps scale 1."""
+        mean = self.inputs.mean(axis=0)
+        scale = self.inputs.std(axis=0)
+        scale[scale == 0] = 1.0
+        return mean, scale
+
+    def standardized(self, mean: np.ndarray, scale: np.ndarray) -> "Dataset":
+        """Inputs shifted by `mean` and divided by `scale` (take both from the training part)."""
+        return replace(self, inputs=(self.inputs - mean) / scale)
+
+
+def load_data(source: str, *, inputs: list[str] | None = None, targets: list[str] | None = None,
+              label: str | None = None, classes: list[str] | None = None) -> Dataset:
+    """A bundled data set by name (xor, digits), or a .csv / .npz file."""
+    if source in BUNDLED and not Path(source).exists():
+        return bundled(source)
+    path = Path(source)
+    if path.suffix.lower() == ".npz":
+        return from_npz(path, label=label, classes=classes)
+    if path.suffix.lower() in (".csv", ".txt", ".tsv") or path.exists():
+        return from_csv(path, inputs=inputs, targets=targets, label=label, classes=classes)
+    raise DataError(f"no such file or bundled data set (bundled: {', '.join(BUNDLED)})", where=source)
+
+
+def from_spec(net, source: str = "<spec>") -> Dataset:
+    """The spec's own [[samples]]."""
+    x, t = net.require_samples(source)
+    return Dataset(x, t, source)
+
+
+def bundled(name: str) -> Dataset:
+    """xor (4 samples) or digits (scikit-learn's 1,797 8x8 images, pixels scaled to 0..1)."""
+    if name == "xor":
+        x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        return Dataset(x, np.array([[0.0], [1.0], [1.0], [0.0]]), "xor", ["a", "b"], ["a_xor_b"])
+    if name == "digits":
+        try:
+            from sklearn.datasets import load_digits
+        except ImportError:
+            raise DataError("the digits data set ships with scikit-learn: pip install 'stepgrad[datasets]'",
+                            where="--data digits") from None
+        d = load_digits()
+        labels = d.target.astype(int)
+        return Dataset(d.data.astype(np.float64) / 16.0, np.eye(10)[labels], "digits",
+                       [f"pixel_{r}_{c}" for r in range(8) for c in range(8)], [str(k) for k in range(10)],
+                       [str(k) for k in range(10)])
+    raise DataError(f"no bundled data set {name!r} (choose from {', '.join(BUNDLED)})", where="--data")
+
+
+# -- CSV ------------------------------------------------------------------------------------------
+
+
+def _where(path: Path, row: int, line: int, column: str | None = None) -> str:
+    return f"{path}, row {row} (line {line})" + (f", column {column!r}" if column else "")
+
+
+def _float(text: str, where: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{text.strip()!r} is not a number" if text.strip() else "empty value, expected a number",
+                        where=where) from None
+    if not math.isfinite(value):
+        raise DataError(f"{text.strip()} is not a finite number", where=where)
+    return value
+
+
+def _columns(wanted: list[str], header: list[str], path: Path, option: str) -> list[int]:
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise DataError(f"no column named {missing[0]!r} (the header has: {', '.join(header)})",
+                        where=f"{path}, header (line 1), {option}")
+    return [header.index(c) for c in wanted]
+
+
+def from_csv(path: str | Path, *, inputs: list[str] | None = None, targets: list[str] | None = None,
+             label: str | None = None, classes: list[str] | None = None) -> Dataset:
+    """Rows of a CSV file whose header names the columns.
+
+    Targets: the `targets` columns, or one-hot from the `label` column, or else the last column.
+    Inputs: the `inputs` columns, or else every other column.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError("no such file", where=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read: {exc}", where=str(path)) from None
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    rows = [(n + 1, r) for n, r in enumerate(csv.reader(text.splitlines(), delimiter=delimiter))]
+    rows = [(n, r) for n, r in rows if any(cell.strip() for cell in r)]  # blank lines are skipped
+    if not rows:
+        raise DataError("empty file (expected a header row naming the columns, then one row per sample)", where=str(path))
+    header_line, header = rows[0]
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise DataError(f"column {dup!r} appears twice in the header", where=f"{path}, header (line {header_line})")
+    if len(rows) == 1:
+        raise DataError("no data rows after the header", where=str(path))
+    if label is not None and targets:
+        raise DataError("give either a label column or target columns, not both", where=str(path))
+    if label is not None:
+        target_idx = _columns([label], header, path, "--label")
+    elif targets:
+        target_idx = _columns(targets, header, path, "--targets")
+    else:
+        target_idx = [len(header) - 1]
+    if inputs:
+        input_idx = _columns(inputs, header, path, "--inputs")
+    else:
+        input_idx = [k for k in range(len(header)) if k not in target_idx]
+    if not input_idx:
+        raise DataError("no input columns left (the header names only the target)", where=str(path))
+
+    xs, ts, labels = [], [], []
+    for row, (line, cells) in enumerate(rows[1:], start=1):
+        if len(cells) != len(header):
+            raise DataError(f"expected {len(header)} values (one per header column), got {len(cells)}",
+                            where=_where(path, row, line))
+        xs.append([_float(cells[k], _where(path, row, line, header[k])) for k in input_idx])
+        if label is not None:
+            labels.append((cells[target_idx[0]].strip(), _where(path, row, line, label)))
+        else:
+            ts.append([_float(cells[k], _where(path, row, line, header[k])) for k in target_idx])
+    x = np.array(xs, dtype=np.float64)
+    input_names = [header[k] for k in input_idx]
+    if label is None:
+        return Dataset(x, np.array(ts, dtype=np.float64), str(path), input_names, [header[k] for k in target_idx])
+    return _one_hot(x, labels, classes, str(path), input_names)
+
+
+def _one_hot(x: np.ndarray, labels: list[tuple[str, str]], classes: list[str] | None, name: str,
+             input_names: list[str]) -> Dataset:
+    if classes is None:
+        found = sorted({value for value, _ in labels}, key=_label_order)
+    else:
+        found = list(classes)
+        for value, where in labels:
+            if value not in found:
+                raise DataError(f"label {value!r} is not one of the classes {', '.join(found)}", where=where)
+    index = {c: k for k, c in enumerate(found)}
+    targets = np.zeros((len(labels), len(found)))
+    targets[np.arange(len(labels)), [index[v] for v, _ in labels]] = 1.0
+    return Dataset(x, targets, name, input_names, list(found), list(found))
+
+
+def _label_order(value: str) -> tuple:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+# -- .npz -----------------------------------------------------------------------------------------
+
+_INPUT_KEYS = ("inputs", "X", "x")
+_TARGET_KEYS = ("targets", "y", "Y", "labels")
+
+
+def from_npz(path: str | Path, *, label: str | None = None, classes: list[str] | None = None) -> Dataset:
+    """Arrays `inputs` (or X, x) and `targets` (or y, labels) of an .npz file; 1-D integer targets are labels."""
+    path = Path(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError("no such file", where=str(path)) from None
+    except Exception as exc:  # zipfile, pickle and format errors all mean: not a readable .npz
+        raise DataError(f"not a readable .npz file ({type(exc).__name__}: {exc})", where=str(path)) from None
+    with archive:
+        keys = list(archive.files)
+        if not keys:
+            raise DataError("empty file (no arrays)", where=str(path))
+        x_key = next((k for k in _INPUT_KEYS if k in keys), None)
+        t_key = label if label is not None else next((k for k in _TARGET_KEYS if k in keys), None)
+        if x_key is None or t_key is None or t_key not in keys:
+            need = "inputs" if x_key is None else repr(t_key) if t_key else "targets"
+            raise DataError(f"no array named {need} (the file has: {', '.join(keys)})", where=str(path))
+        try:
+            x, t = archive[x_key], archive[t_key]
+        except Exception as exc:
+            raise DataError(f"cannot read the arrays ({exc})", where=str(path)) from None
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or len(x) == 0:
+        raise DataError(f"{x_key} must be a 2-D array with a row per sample, got shape {x.shape}", where=str(path))
+    if len(t) != len(x):
+        raise DataError(f"{x_key} has {len(x)} rows but {t_key} has {len(t)}", where=str(path))
+    x = _numeric(x, x_key, path)
+    if t.ndim == 1 and (t.dtype.kind in "iuUSb" or label is not None):
+        labels = [(str(v.item() if hasattr(v, "item") else v), f"{path}, row {r + 1}, array {t_key!r}") for r, v in enumerate(t)]
+        return _one_hot(x, labels, classes, str(path), [f"x{k + 1}" for k in range(x.shape[1])])
+    if t.ndim == 1:
+        t = t[:, None]
+    t = _numeric(t, t_key, path)
+    return Dataset(x, t, str(path), [f"x{k + 1}" for k in range(x.shape[1])], [f"y{k + 1}" for k in range(t.shape[1])])
+
+
+def _numeric(a: np.ndarray, key: str, path: Path) -> np.ndarray:
+    if a.dtype.kind not in "iufb":
+        raise DataError(f"array {key!r} holds {a.dtype} values, not numbers", where=str(path))
+    a = a.astype(np.float64).reshape(len(a), -1)
+    bad = np.argwhere(~np.isfinite(a))
+    if bad.size:
+        raise DataError(f"{a[bad[0][0], bad[0][1]]} is not a finite number",
+                        where=f"{path}, row {bad[0][0] + 1}, array {key!r}")
+    return a
+
+
+def check_fits(data: Dataset, layers: list[int], source: str) -> None:
+    """DataError unless the data has as many inputs/targets as the network has input/output neurons."""
+    if data.inputs.shape[1] != layers[0]:
+        raise DataError(f"the network has {layers[0]} inputs but the data has {data.inputs.shape[1]} input columns"
+                        f" ({', '.join(data.input_names[:6])}{', ...' if len(data.input_names) > 6 else ''})", where=source)
+    if data.targets.shape[1] != layers[-1]:
+        raise DataError(f"the network has {layers[-1]} outputs but the data has {data.targets.shape[1]} target columns",
+                        where=source)
+
+
+def spec_source(value, source: str) -> dict:
+    """The spec's `data` key as load_data arguments: "digits", "train.csv", or a table
+    {source = "train.csv", label = "digit"} (also inputs, targets, classes: lists of column names).
+    A relative path is relative to the spec file."""
+    if isinstance(value, str):
+        value = {"source": value}
+    if not isinstance(value, dict) or not isinstance(value.get("source"), str):
+        raise DataError('expected a data set name, a file name, or a table with source = "file.csv"',
+                        where=f"{source}: data")
+    allowed = {"source", "label", "inputs", "targets", "classes"}
+    for key in value:
+        if key not in allowed:
+            raise DataError(f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})", where=f"{source}: data.{key}")
+    args = dict(value)
+    path = Path(args["source"])
+    if args["source"] not in BUNDLED and not path.is_absolute() and source not in ("<spec>", "<built-in>"):
+        args["source"] = str(Path(source).parent / path)
+    return args

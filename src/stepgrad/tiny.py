@@ -1,0 +1,123 @@
+"""The fast path for tiny networks (the deck's 2-2-2): the whole training loop compiled by numba.
+
+For a few neurons, numpy's per-call overhead (~1 µs per operation) costs far more than the
+arithmetic, so here every step of every iteration is a scalar loop that numba compiles once
+(`cache=True`: later runs load the machine code from __pycache__). The loop is engine.step's
+arithmetic written out per sample and neuron: mean-over-samples batch error and gradients, shared
+biases summing their neurons' gradients, update_biases, the synchronous and sequential orders, and
+the optimizers of `optim` (sgd, momentum, adam). Tested against engine.step on random networks.
+
+Without numba (or with STEPGRAD_NO_NUMBA=1) `available()` is False and training uses `fast.py`.
+
+Layout: all parameters in one float64 vector, every weight matrix (row-major) then every bias
+vector, the order of `optim.parameters`; per-sample activations in one row per sample, the
+layers side by side (offsets `neuron_at`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+ACT_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "linear": 4, "softmax": 5}
+LOSS_CODES = {"half_squared_error": 0, "mean_squared_error": 1, "cross_entropy": 2}
+OPT_CODES = {"sgd": 0, "momentum": 1, "adam": 2}
+MAX_PARAMETERS = 600  # above this the numpy path (fast.py) wins
+
+_kernel = None
+
+
+def available() -> bool:
+    """True when numba can be imported (and is not switched off by STEPGRAD_NO_NUMBA=1)."""
+    return _load() is not None
+
+
+def _load():
+    global _kernel
+    if _kernel is None:
+        if os.environ.get("STEPGRAD_NO_NUMBA"):
+            _kernel = False
+        else:
+            try:
+                from ._tiny_kernel import _train_loop
+            except Exception:  # numba missing or broken: the numpy path (fast.py) takes over
+                _kernel = False
+            else:
+                _kernel = _train_loop
+    return _kernel or None
+
+
+def suits(net, dtype) -> bool:
+    """Whether this network and dtype take the compiled path."""
+    return (np.dtype(dtype) == np.float64 and net.parameter_count <= MAX_PARAMETERS
+            and all(a in ACT_CODES for a in net.activations) and available())
+
+
+class Layout:
+    """Offsets of every weight, bias and neuron in the flat vectors."""
+
+    def __init__(self, net):
+        layers = list(net.layers)
+        self.layers = np.array(layers, dtype=np.int64)
+        depth = len(layers) - 1
+        self.bias_count = np.array([b.size for b in net.biases], dtype=np.int64)
+        w_at, b_at, at = [], [], 0
+        for l in range(depth):
+            w_at.append(at)
+            at += layers[l + 1] * layers[l]
+        for l in range(depth):
+            b_at.append(at)
+            at += int(self.bias_count[l])
+        self.weight_at = np.array(w_at, dtype=np.int64)
+        self.bias_at = np.array(b_at, dtype=np.int64)
+        self.size = at
+        self.neuron_at = np.concatenate([[0], np.cumsum(layers)]).astype(np.int64)
+        self.acts = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
+
+    def pack(self, weights, biases) -> np.ndarray:
+        return np.concatenate([np.ravel(w) for w in weights] + [np.ravel(b) for b in biases]).astype(np.float64)
+
+    def unpack(self, flat: np.ndarray, like_weights, like_biases):
+        weights = [flat[o:o + w.size].reshape(w.shape).copy() for o, w in zip(self.weight_at, like_weights)]
+        biases = [flat[o:o + b.size].reshape(b.shape).copy() for o, b in zip(self.bias_at, like_biases)]
+        return weights, biases
+
+
+def run(net, inputs: np.ndarray, targets: np.ndarray, steps: int, order: np.ndarray | None, batch_size: int,
+        state, sequential: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Train `net`'s parameters for `steps` steps; returns (new flat parameters, error before each step).
+
+    order None: every step uses all samples (full batch); else step k uses the rows
+    order[k*batch_size : (k+1)*batch_size] (clipped at the end of each epoch by the caller's `order`).
+    The optimizer `state` (optim.OptimizerState) is advanced in place.
+    """
+    kernel = _load()
+    lay = Layout(net)
+    params = lay.pack(net.weights, net.biases)
+    slot1, slot2 = np.zeros(lay.size), np.zeros(lay.size)
+    names = list(state.slots)
+    if names:
+        slot1 = lay.pack(state.slots[names[0]][:net.depth], state.slots[names[0]][net.depth:])
+    if len(names) > 1:
+        slot2 = lay.pack(state.slots[names[1]][:net.depth], state.slots[names[1]][net.depth:])
+    h = state.hyper
+    hyper = np.array([h.get("mu", 0.0), h.get("beta1", 0.0), h.get("beta2", 0.0), h.get("epsilon", 0.0)])
+    n = inputs.shape[0]
+    if order is None:
+        rows = np.arange(n, dtype=np.int64)
+        starts = np.zeros(steps + 1, dtype=np.int64)
+        ends = np.full(steps + 1, n, dtype=np.int64)
+    else:
+        rows, starts, ends = order
+    errors = np.empty(steps)
+    x = np.ascontiguousarray(inputs, dtype=np.float64)
+    t = np.ascontiguousarray(targets, dtype=np.float64)
+    kernel(params, slot1, slot2, lay.layers, lay.weight_at, lay.bias_at, lay.bias_count, lay.neuron_at, lay.acts,
+           LOSS_CODES[net.loss], OPT_CODES[state.name], hyper, state.t, float(net.learning_rate),
+           sequential, bool(net.update_biases), x, t, rows, starts, ends, steps, errors)
+    for k, name in enumerate(names):
+        w, b = lay.unpack(slot1 if k == 0 else slot2, net.weights, net.biases)
+        state.slots[name] = w + b
+    state.t += steps
+    return params, errors
