@@ -24,15 +24,26 @@ MAX_PATHS = 64  # a hidden weight lists every path to the outputs up to this man
 
 
 def explain(net: Network, sample: int | None = None, update_order: str | None = None,
-            inputs: np.ndarray | None = None, targets: np.ndarray | None = None) -> Trace:
-    """Run one training step on the engine and return its trace (all samples, or one 0-based sample)."""
+            inputs: np.ndarray | None = None, targets: np.ndarray | None = None,
+            optimizer: str | None = None) -> Trace:
+    """Run one training step on the engine and return its trace (all samples, or one 0-based sample).
+
+    optimizer "momentum" or "adam": the update is that optimizer's, shown step by step (explain_optim).
+    """
     if inputs is None or targets is None:
         inputs, targets = net.require_samples()
     if sample is not None:
         inputs, targets = inputs[sample:sample + 1], targets[sample:sample + 1]
     order = update_order or net.update_order
     rec = engine.step(net, inputs, targets, order, record=True, after=True)
+    update = None
+    if optimizer not in (None, "sgd"):
+        from .explain_optim import OptimizerStep
+
+        update = OptimizerStep(net, rec, inputs, targets, optimizer)
     trace = _Builder(net, rec, inputs, targets).build()
+    if update is not None:
+        trace = update.rewrite(trace)
     for step in trace:
         if not math.isfinite(step.value):
             raise DivergenceError(f"{step.name} is not a finite number (overflow or NaN in this step); "

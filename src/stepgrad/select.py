@@ -16,6 +16,8 @@ def _about(step_name: str, wanted: str) -> bool:
     base = re.sub(r"\[\d+\]$", "", step_name)
     if base in (wanted, f"{wanted}+"):
         return True
+    if re.fullmatch(rf"(v|m|s|m_hat|s_hat)_{re.escape(wanted)}\+?", base):  # the optimizer's state (optim.py)
+        return True
     # dE_total/dw5, dnet_o1/dw5 for wanted w5
     return "/" in base and base.split("/", 1)[1] == f"d{wanted}"
 

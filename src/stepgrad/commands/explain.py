@@ -17,8 +17,10 @@ from ._common import digits_option, emit, load_spec, output_option, spec_argumen
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "json", "markdown", "latex", "slides", "html"]), help="Output format.")
 @click.option("--sample", type=click.IntRange(1), default=None, help="Explain only this sample (1-based).")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]), default="sgd", show_default=True,
+              help="Show this optimizer's update: momentum's velocity v_w5, Adam's moments m_w5, s_w5 and m_hat_w5, s_hat_w5.")
 @output_option
-def command(spec, only, digits, update_order, fmt, sample, output):
+def command(spec, only, digits, update_order, fmt, sample, optimizer, output):
     """Show every quantity of one training step: formula, numbers, value.
 
     SPEC is a TOML or JSON network spec; without it, the seed deck's network.
@@ -27,6 +29,7 @@ def command(spec, only, digits, update_order, fmt, sample, output):
     Examples:
       stepgrad explain --only w5,w1
       stepgrad explain net.toml --format json -o step.json
+      stepgrad explain --optimizer adam --only w5
     """
     from ..explain import explain
     from ..render import render
@@ -37,7 +40,10 @@ def command(spec, only, digits, update_order, fmt, sample, output):
         inputs, _ = net.require_samples(spec or "<built-in>")
         if sample > len(inputs):
             raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
-    trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order)
+    if optimizer != "sgd" and update_order is None:
+        update_order = "synchronous"  # momentum and Adam take the synchronous gradients
+    trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
+                    optimizer=optimizer)
     names = split_names(only)
     if names:
         missing = unknown(trace, names)
