@@ -1,0 +1,411 @@
+// The explorer page: state, the calls to the API, and drawing what comes back. Every number is
+// computed by the server (the same engine and trace as the CLI); this file only shows them.
+
+import { ApiError, getJSON, post, postJSON } from "./api.js";
+import { drawCurve, formatNumber } from "./curve.js";
+import { renderEditor, structureKey } from "./editor.js";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  spec: null, original: null, order: "synchronous", selected: null, stage: 0, stages: [],
+  result: null, history: [], choices: null, seq: 0, training: false, stop: false, editorKey: null,
+};
+
+// ---------------------------------------------------------------- errors
+function showError(err, context = "") {
+  const box = $("error");
+  const message = err instanceof ApiError || err instanceof Error ? err.message : String(err);
+  const field = err && err.field ? `${err.field}: ` : "";
+  box.textContent = `${context}${field}${message}`;
+  box.hidden = false;
+}
+function clearError() { $("error").hidden = true; $("error").textContent = ""; }
+
+// ---------------------------------------------------------------- the explain call
+function stageShow() {
+  const stage = state.stages[state.stage];
+  if (!stage) return "values";
+  if (stage.key.startsWith("backward")) return "backward";
+  if (stage.key.startsWith("update") || stage.key === "after" || stage.key === "error_after") return "update";
+  return stage.key === "given" ? "values" : "forward";
+}
+
+/** Explain `spec` (default: the current one); on success it becomes the current network. */
+async function refresh({ spec = state.spec, fromEditor = false, specFormat = null, context = "" } = {}) {
+  const seq = ++state.seq;
+  const body = { spec, update_order: state.order, show: stageShow() };
+  if (specFormat) body.spec_format = specFormat;
+  if (state.selected) body.only = [state.selected];
+  let result;
+  try {
+    result = await postJSON("/api/explain", body);
+  } catch (err) {
+    if (seq === state.seq) showError(err, context);
+    return false;
+  }
+  if (seq !== state.seq) return false; // a newer request is on its way
+  clearError();
+  state.result = result;
+  state.spec = result.spec;
+  state.stages = buildStages(result);
+  state.stage = Math.min(state.stage, state.stages.length - 1);
+  draw(fromEditor);
+  return true;
+}
+
+function buildStages(result) {
+  const stages = [];
+  result.sections.forEach((sec, index) => {
+    stages.push({ index, key: sec.key, title: sec.title });
+    const m = sec.key.match(/^backward_(\d+)$/);
+    const weights = m ? result.meta.weights[Number(m[1]) - 1].flat() : [];
+    if (weights.length <= 64) {
+      for (const w of weights) stages.push({ index, key: sec.key, title: `${sec.title}: ${w}`, weight: w });
+    }
+  });
+  return stages;
+}
+
+// ---------------------------------------------------------------- drawing
+function draw(fromEditor) {
+  const r = state.result;
+  drawDiagram(r);
+  drawStages();
+  drawDerivation(r);
+  drawValues(r);
+  drawCompare(r);
+  const key = structureKey(r.spec);
+  if (!fromEditor || key !== state.editorKey) {
+    renderEditor($("editor"), r.spec, r.meta, state.choices, onEdit, (msg) => showError(msg));
+    state.editorKey = key;
+  }
+}
+
+function highlighted() {
+  const stage = state.stages[state.stage];
+  const meta = state.result.meta;
+  const names = new Set();
+  if (!stage) return names;
+  if (stage.weight) names.add(stage.weight);
+  else if (stage.key === "forward" || stage.key === "after") meta.neurons.slice(1).flat().forEach((n) => names.add(n));
+  else if (stage.key.startsWith("error")) { meta.neurons[meta.neurons.length - 1].forEach((n) => names.add(n)); names.add("E_total"); }
+  else if (stage.key.startsWith("backward_")) {
+    const l = Number(stage.key.split("_")[1]);
+    meta.weights[l - 1].flat().forEach((w) => names.add(w));
+    meta.neurons[l].forEach((n) => names.add(n));
+  } else if (stage.key.startsWith("update")) meta.weights.flat(2).forEach((w) => names.add(w));
+  return names;
+}
+
+function drawDiagram(r) {
+  const box = $("diagram");
+  if (!r.svg) {
+    box.innerHTML = "";
+    box.append(Object.assign(document.createElement("p"), {
+      className: "hint", textContent: "The network diagram is not available in this version; use the values list.",
+    }));
+    return;
+  }
+  box.innerHTML = r.svg; // SVG made by stepgrad.diagram from the trace; names and numbers only
+  const active = highlighted();
+  for (const node of box.querySelectorAll("[data-name]")) {
+    const name = node.getAttribute("data-name");
+    node.setAttribute("tabindex", "0");
+    node.setAttribute("role", "button");
+    const value = r.values[name] ?? r.values[`out_${name}`];
+    node.setAttribute("aria-label", value === undefined ? `${name}: show its derivation` : `${name} = ${formatNumber(value)}: show its derivation`);
+    node.classList.toggle("selected", name === state.selected);
+    node.classList.toggle("active", active.has(name));
+  }
+}
+
+function drawStages() {
+  const list = $("stages");
+  list.replaceChildren();
+  let current = null;
+  state.stages.forEach((stage, i) => {
+    if (!stage.weight) {
+      current = document.createElement("li");
+      list.append(current);
+    }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = stage.weight ? "substage" : "stage";
+    button.textContent = stage.weight || stage.title;
+    button.title = stage.title;
+    if (i === state.stage) button.setAttribute("aria-current", "step");
+    button.addEventListener("click", () => goToStage(i));
+    current.append(button);
+  });
+  $("stage-prev").disabled = state.stage <= 0;
+  $("stage-next").disabled = state.stage >= state.stages.length - 1;
+}
+
+function mathBlock(html, className) {
+  const div = document.createElement("div");
+  div.className = className;
+  div.innerHTML = html; // MathML from stepgrad.render.mathml
+  return div;
+}
+
+function stepNode(step) {
+  const node = document.createElement("div");
+  node.className = `step kind-${step.kind}`;
+  node.dataset.step = step.name;
+  if (step.formula) {
+    node.append(mathBlock(step.formula, "eq"));
+    if (step.substituted) node.append(mathBlock(step.substituted, "eq substituted"));
+    const text = document.createElement("p");
+    text.className = "eq-text";
+    text.textContent = step.text;
+    node.append(text);
+  } else {
+    node.textContent = `${step.name} = ${step.shown}`;
+  }
+  if (step.note) node.append(Object.assign(document.createElement("p"), { className: "note", textContent: step.note }));
+  if (step.paths && step.paths.length) {
+    const details = document.createElement("div");
+    details.className = "paths";
+    details.append(Object.assign(document.createElement("p"), {
+      textContent: `Every path from ${step.subject} to the outputs (${step.paths.length}); their sum is ${step.name}:`,
+    }));
+    for (const p of step.paths) details.append(mathBlock(p.mathml, "eq path"));
+    node.append(details);
+  } else if (step.path_count > 0 && !(step.paths && step.paths.length)) {
+    node.append(Object.assign(document.createElement("p"), { className: "note", textContent: `${step.path_count} paths to the outputs (too many to list).` }));
+  }
+  return node;
+}
+
+function drawDerivation(r) {
+  const box = $("derivation");
+  box.replaceChildren();
+  let sections, heading;
+  if (state.selected && r.selected) {
+    sections = r.selected.sections;
+    heading = `Derivation of ${state.selected}`;
+  } else {
+    const stage = state.stages[state.stage];
+    sections = stage ? [r.sections[stage.index]] : [];
+    heading = stage ? stage.title : "Derivation";
+  }
+  $("derivation-title").textContent = heading;
+  if (state.selected) {
+    const back = document.createElement("button");
+    back.type = "button";
+    back.id = "clear-selection";
+    back.textContent = "Back to the stage";
+    back.addEventListener("click", () => select(null));
+    box.append(back);
+  }
+  for (const sec of sections) {
+    const h = document.createElement("h3");
+    h.textContent = sec.title;
+    box.append(h);
+    if (sec.intro && !state.selected) box.append(Object.assign(document.createElement("p"), { className: "intro", textContent: sec.intro }));
+    for (const step of sec.steps) box.append(stepNode(step));
+  }
+}
+
+function drawValues(r) {
+  const list = $("values");
+  list.replaceChildren();
+  const keys = new Set(["given", "forward", "error", "error_after"]);
+  let count = 0;
+  for (const sec of r.sections) {
+    if (!keys.has(sec.key)) continue;
+    for (const step of sec.steps) {
+      if (count++ >= 300) break;
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "name";
+      b.dataset.name = step.name;
+      b.textContent = step.name;
+      b.setAttribute("aria-label", `${step.name}: show its derivation`);
+      if (step.name === state.selected) b.classList.add("selected");
+      li.append(b, ` = ${step.shown}`);
+      list.append(li);
+    }
+  }
+}
+
+function drawCompare(r) {
+  const c = r.compare;
+  $("compare").textContent = `E_total after one update: synchronous ${formatNumber(c.synchronous)} · sequential ${formatNumber(c.sequential)}`;
+  for (const radio of document.querySelectorAll('input[name="order"]')) radio.checked = radio.value === state.order;
+}
+
+// ---------------------------------------------------------------- actions
+function select(name) {
+  state.selected = name;
+  return refresh();
+}
+
+function goToStage(i) {
+  state.stage = Math.max(0, Math.min(i, state.stages.length - 1));
+  const stage = state.stages[state.stage];
+  state.selected = stage && stage.weight ? stage.weight : null;
+  return refresh();
+}
+
+function onEdit(spec, structural) {
+  if (structural) { state.selected = null; }
+  refresh({ spec: structuredClone(spec), fromEditor: !structural });
+}
+
+async function setSpec(spec, opts = {}) {
+  state.selected = null;
+  state.stage = 0;
+  const ok = await refresh({ spec, ...opts });
+  if (ok) {
+    state.original = structuredClone(state.spec);
+    state.history = [];
+    drawCurve($("loss-curve"), state.history);
+  }
+  return ok;
+}
+
+function addHistory(points) {
+  const last = state.history.length ? state.history[state.history.length - 1].iteration : -1;
+  for (const p of points) if (p.iteration > last || state.history.length === 0) state.history.push(p);
+  drawCurve($("loss-curve"), state.history);
+}
+
+async function applyUpdate() {
+  try {
+    const r = await postJSON("/api/train", { spec: state.spec, iterations: 1, update_order: state.order });
+    addHistory(r.history);
+    state.stage = 0;
+    await refresh({ spec: r.spec });
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function trainN() {
+  if (state.training) { state.stop = true; return; }
+  const n = Number($("train-n").value);
+  if (!Number.isInteger(n) || n < 1 || n > 100000) {
+    showError("iterations: give a whole number from 1 to 100,000");
+    return;
+  }
+  state.training = true;
+  state.stop = false;
+  const button = $("train"), progress = $("train-progress"), status = $("train-status");
+  button.textContent = "Stop";
+  progress.max = n;
+  progress.value = 0;
+  const chunk = Math.max(1, Math.min(5000, Math.ceil(n / 20)));
+  const every = Math.max(1, Math.floor(n / 400));
+  let done = 0, spec = state.spec;
+  try {
+    while (done < n && !state.stop) {
+      const k = Math.min(chunk, n - done);
+      const r = await postJSON("/api/train", { spec, iterations: k, update_order: state.order, every });
+      spec = r.spec;
+      done += k;
+      addHistory(r.history);
+      progress.value = done;
+      status.textContent = `${done.toLocaleString("en")} / ${n.toLocaleString("en")} iterations, E_total = ${formatNumber(r.final_error, 6)}`;
+    }
+    status.textContent = `${state.stop ? "stopped after" : "trained"} ${done.toLocaleString("en")} iterations; E_total = ${formatNumber(state.history[state.history.length - 1].E_total, 9)}`;
+  } catch (err) {
+    showError(err, "training: ");
+  } finally {
+    state.training = false;
+    button.textContent = "Train";
+    await refresh({ spec });
+  }
+}
+
+async function download() {
+  const format = $("download-format").value;
+  const body = { spec: state.spec, format, update_order: state.order };
+  if (state.selected) body.only = [state.selected];
+  try {
+    const response = await post("/api/export", body);
+    const blob = await response.blob();
+    const match = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") || "");
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = match ? match[1] : "stepgrad-download";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  } catch (err) {
+    showError(err, `download (${format}): `);
+  }
+}
+
+async function upload(event) {
+  const file = event.target.files[0];
+  event.target.value = "";
+  if (!file) return;
+  if (file.size > 256 * 1024) {
+    showError(`${file.name}: the file is larger than 256 KiB`);
+    return;
+  }
+  const text = await file.text();
+  const format = file.name.toLowerCase().endsWith(".json") ? "json" : "toml";
+  await setSpec(text, { specFormat: format, context: `${file.name}: ` });
+}
+
+async function loadBuiltin() {
+  try {
+    const data = await getJSON(`/api/network?builtin=${encodeURIComponent($("builtin").value)}`);
+    await setSpec(data.spec);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function onDiagramActivate(event) {
+  const target = event.target.closest("[data-name]");
+  if (!target) return;
+  if (event.type === "keydown") {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+  }
+  const name = target.getAttribute("data-name");
+  select(state.selected === name ? null : name).then(() => {
+    const again = document.querySelector(`#diagram [data-name="${CSS.escape(name)}"]`);
+    if (again && event.type === "keydown") again.focus();
+  });
+}
+
+// ---------------------------------------------------------------- start
+async function start() {
+  $("diagram").addEventListener("click", onDiagramActivate);
+  $("diagram").addEventListener("keydown", onDiagramActivate);
+  $("values").addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-name]");
+    if (b) select(b.dataset.name);
+  });
+  $("stage-prev").addEventListener("click", () => goToStage(state.stage - 1));
+  $("stage-next").addEventListener("click", () => goToStage(state.stage + 1));
+  $("update").addEventListener("click", applyUpdate);
+  $("reset").addEventListener("click", () => { state.history = []; drawCurve($("loss-curve"), []); setSpec(structuredClone(state.original)); });
+  $("train").addEventListener("click", trainN);
+  $("download").addEventListener("click", download);
+  $("upload").addEventListener("change", upload);
+  $("load-builtin").addEventListener("click", loadBuiltin);
+  for (const radio of document.querySelectorAll('input[name="order"]')) {
+    radio.addEventListener("change", () => { state.order = radio.value; refresh(); });
+  }
+  drawCurve($("loss-curve"), []);
+  try {
+    const data = await getJSON("/api/network");
+    state.choices = { activations: data.activations, losses: data.losses };
+    for (const name of data.builtins) $("builtin").append(new Option(name, name));
+    for (const option of $("download-format").options) option.disabled = !data.formats.includes(option.value);
+    state.order = data.spec.update_order || "synchronous";
+    await setSpec(data.spec);
+    document.body.dataset.ready = "true";
+  } catch (err) {
+    showError(err);
+  }
+}
+
+start();
