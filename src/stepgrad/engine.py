@@ -7,6 +7,11 @@ layer's backward pass used); the arithmetic is the same either way.
 Conventions: arrays are float64, samples in rows. The batch error is the mean over samples of each
 sample's E_total (for one sample it is the deck's E_total), and gradients are the matching mean.
 
+Hand-calculation mode (`round_to=K`): every named quantity (net, out, error terms, dE/dout,
+dout/dnet, deltas, path contributions, gradients, new weights) is rounded to K decimals as soon as it
+is computed, and the rounded value is carried on, the way a person with a calculator works. Each
+value is then round(its trace formula applied to the rounded operands).
+
 Update orders:
 - synchronous: every gradient from the old weights (true gradient descent; the deck's derivation).
 - sequential: each layer is updated before the layer below computes its deltas (the deck's reported
@@ -57,57 +62,71 @@ class StepRecord:
     extras: dict = field(default_factory=dict)
 
 
+def rounder(round_to: int | None):
+    """The identity, or rounding to `round_to` decimals (hand-calculation mode)."""
+    if round_to is None:
+        return lambda a: a
+    return lambda a: np.round(a, round_to)
+
+
 def forward(net: Network, inputs: Array, weights: list[Array] | None = None,
-            biases: list[Array] | None = None, targets: Array | None = None) -> Forward:
+            biases: list[Array] | None = None, targets: Array | None = None,
+            round_to: int | None = None) -> Forward:
     """The forward pass (and, when targets are given, the error) for a batch of inputs."""
+    r = rounder(round_to)
     weights = net.weights if weights is None else weights
     biases = net.biases if biases is None else biases
     outs = [inputs]
     nets = []
     for l, (w, b) in enumerate(zip(weights, biases)):
-        z = outs[-1] @ w.T + b
+        z = r(outs[-1] @ w.T + b)
         nets.append(z)
-        outs.append(ACTIVATIONS[net.activations[l]].forward(z))
+        outs.append(r(ACTIVATIONS[net.activations[l]].forward(z)))
     if targets is None:
         empty = np.zeros((inputs.shape[0], 0))
         return Forward(nets, outs, empty, np.zeros(inputs.shape[0]), float("nan"))
-    terms = loss_terms(net.loss, net.activations[-1], nets[-1], outs[-1], targets)
-    per_sample = terms.sum(axis=1)
-    return Forward(nets, outs, terms, per_sample, float(per_sample.mean()))
+    terms = r(loss_terms(net.loss, net.activations[-1], nets[-1], outs[-1], targets))
+    per_sample = r(terms.sum(axis=1))
+    return Forward(nets, outs, terms, per_sample, float(r(per_sample.mean())))
 
 
-def output_delta(net: Network, fwd: Forward, targets: Array) -> tuple[Array | None, Array | None, Array]:
+def output_delta(net: Network, fwd: Forward, targets: Array,
+                 round_to: int | None = None) -> tuple[Array | None, Array | None, Array]:
     """(dE_total/dout, dout/dnet, dE_total/dnet) at the output layer, per sample."""
+    r = rounder(round_to)
     out, z = fwd.outs[-1], fwd.nets[-1]
     act = net.activations[-1]
     if net.loss == "cross_entropy":  # softmax or sigmoid: the combined, stable error signal
-        return None, None, out - targets
-    grad = loss_gradient(net.loss, out, targets)
+        return None, None, r(out - targets)
+    grad = r(loss_gradient(net.loss, out, targets))
     if act == "softmax":
-        return grad, None, softmax_backward(out, grad)
-    derivative = ACTIVATIONS[act].derivative(z, out)  # type: ignore[misc]
-    return grad, derivative, grad * derivative
+        return grad, None, r(softmax_backward(out, grad))
+    derivative = r(ACTIVATIONS[act].derivative(z, out))  # type: ignore[misc]
+    return grad, derivative, r(grad * derivative)
 
 
 def step(net: Network, inputs: Array, targets: Array, update_order: str | None = None,
-         record: bool = False, after: bool = False) -> StepRecord:
+         record: bool = False, after: bool = False, round_to: int | None = None) -> StepRecord:
     """One gradient-descent step on the batch; returns what was computed (the network is unchanged).
 
     Overflow and NaN are not warned about here: callers check the result (check_finite) and say
-    where it happened.
+    where it happened. round_to=K: hand-calculation mode (see the module docstring).
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        return _step(net, inputs, targets, update_order, record, after)
+        return _step(net, inputs, targets, update_order, record, after, round_to)
 
 
 def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
-          record: bool, after: bool) -> StepRecord:
+          record: bool, after: bool, round_to: int | None = None) -> StepRecord:
     order = update_order or net.update_order
-    fwd = forward(net, inputs, targets=targets)
+    r = rounder(round_to)
+    fwd = forward(net, inputs, targets=targets, round_to=round_to)
     depth = net.depth
     samples = inputs.shape[0]
     lr = net.learning_rate
-    grad_out, out_derivative, delta = output_delta(net, fwd, targets)
+    grad_out, out_derivative, delta = output_delta(net, fwd, targets, round_to)
+    out_factor = grad_out  # dE_total/dout of the layer being processed (hand mode: gradients from it)
+    sample_grads: list[Array | None] = [None] * depth
 
     deltas: list[Array] = [None] * depth  # type: ignore[list-item]
     derivatives: list[Array | None] = [None] * depth
@@ -123,33 +142,41 @@ def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
 
     for l in range(depth - 1, -1, -1):
         d = deltas[l]
-        grad_w[l] = d.T @ fwd.outs[l] / samples
+        if round_to is None:
+            grad_w[l] = d.T @ fwd.outs[l] / samples
+        else:  # as the trace writes it: dE_total/dout * dout/dnet * dnet/dw, rounded, per sample
+            signal = d if derivatives[l] is None else out_factor * derivatives[l]
+            sample_grads[l] = r(signal[:, :, None] * fwd.outs[l][:, None, :])
+            grad_w[l] = r(sample_grads[l].mean(axis=0))
         gb = d.sum(axis=0) / samples
-        grad_b[l] = gb.sum(keepdims=True) if net.shared_bias(l) else gb
-        new_w[l] = net.weights[l] - lr * grad_w[l]
+        grad_b[l] = r(gb.sum(keepdims=True) if net.shared_bias(l) else gb)
+        new_w[l] = r(net.weights[l] - lr * grad_w[l])
         if net.update_biases:
-            new_b[l] = net.biases[l] - lr * grad_b[l]
+            new_b[l] = r(net.biases[l] - lr * grad_b[l])
         if l == 0:
             break
         # Send the error down to layer l-1 through W[l]: old weights, or the just-updated ones.
         w_down = new_w[l] if order == "sequential" else net.weights[l]
         backprop_weights[l - 1] = w_down
-        if record:
-            terms = d[:, :, None] * w_down[None, :, :]  # (samples, upper, lower): one term per path
+        if record or round_to is not None:
+            terms = r(d[:, :, None] * w_down[None, :, :])  # (samples, upper, lower): one term per path
             contributions[l - 1] = terms
-            grad_hidden = terms.sum(axis=1)
+            grad_hidden = r(terms.sum(axis=1))
             out_gradients[l - 1] = grad_hidden
         else:
             grad_hidden = d @ w_down
         act = ACTIVATIONS[net.activations[l - 1]]
-        derivative = act.derivative(fwd.nets[l - 1], fwd.outs[l])  # type: ignore[misc]
+        derivative = r(act.derivative(fwd.nets[l - 1], fwd.outs[l]))  # type: ignore[misc]
         derivatives[l - 1] = derivative
-        deltas[l - 1] = grad_hidden * derivative
+        deltas[l - 1] = r(grad_hidden * derivative)
+        out_factor = grad_hidden
 
     rec = StepRecord(order, fwd, grad_out, derivatives, deltas, contributions, out_gradients,
                      backprop_weights, grad_w, grad_b, new_w, new_b)
+    if round_to is not None:
+        rec.extras.update(round_to=round_to, sample_grad_weights=sample_grads)
     if after:
-        rec.after = forward(net, inputs, new_w, new_b, targets)
+        rec.after = forward(net, inputs, new_w, new_b, targets, round_to=round_to)
     return rec
 
 

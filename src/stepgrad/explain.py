@@ -25,17 +25,18 @@ MAX_PATHS = 64  # a hidden weight lists every path to the outputs up to this man
 
 def explain(net: Network, sample: int | None = None, update_order: str | None = None,
             inputs: np.ndarray | None = None, targets: np.ndarray | None = None,
-            optimizer: str | None = None) -> Trace:
+            optimizer: str | None = None, round_to: int | None = None) -> Trace:
     """Run one training step on the engine and return its trace (all samples, or one 0-based sample).
 
     optimizer "momentum" or "adam": the update is that optimizer's, shown step by step (explain_optim).
+    round_to=K: hand-calculation mode, every computed value rounded to K decimals and carried on.
     """
     if inputs is None or targets is None:
         inputs, targets = net.require_samples()
     if sample is not None:
         inputs, targets = inputs[sample:sample + 1], targets[sample:sample + 1]
     order = update_order or net.update_order
-    rec = engine.step(net, inputs, targets, order, record=True, after=True)
+    rec = engine.step(net, inputs, targets, order, record=True, after=True, round_to=round_to)
     update = None
     if optimizer not in (None, "sgd"):
         from .explain_optim import OptimizerStep
@@ -44,6 +45,8 @@ def explain(net: Network, sample: int | None = None, update_order: str | None = 
     trace = _Builder(net, rec, inputs, targets).build()
     if update is not None:
         trace = update.rewrite(trace)
+    if round_to is not None:
+        trace.meta["round_to"] = round_to
     for step in trace:
         if not math.isfinite(step.value):
             raise DivergenceError(f"{step.name} is not a finite number (overflow or NaN in this step); "
@@ -261,6 +264,8 @@ class _Builder:
                         factors = [self.delta_name(l, j, s), link]
                     name = self.at(f"dE_total/d{w}", s)
                     value = rec.grad_weights[l][j, i] if self.samples == 1 else rec.deltas[l][s, j] * rec.forward.outs[l][s, i]
+                    if self.samples > 1 and rec.extras.get("sample_grad_weights"):  # hand-calculation mode
+                        value = rec.extras["sample_grad_weights"][l][s, j, i]
                     paths = self.paths(l, j, s, link) if not output else ()
                     count = self.path_count(l) if not output else 0
                     steps.append(self.product(name, value, "gradient", factors, subject=w,

@@ -19,8 +19,10 @@ from ._common import digits_option, emit, load_spec, output_option, spec_argumen
 @click.option("--sample", type=click.IntRange(1), default=None, help="Explain only this sample (1-based).")
 @click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]), default="sgd", show_default=True,
               help="Show this optimizer's update: momentum's velocity v_w5, Adam's moments m_w5, s_w5 and m_hat_w5, s_hat_w5.")
+@click.option("--round", "round_to", type=click.IntRange(0, 15), default=None, metavar="K",
+              help="Hand-calculation mode: round every computed value to K decimals and carry the rounded value on.")
 @output_option
-def command(spec, only, digits, update_order, fmt, sample, optimizer, output):
+def command(spec, only, digits, update_order, fmt, sample, optimizer, round_to, output):
     """Show every quantity of one training step: formula, numbers, value.
 
     SPEC is a TOML or JSON network spec; without it, the seed deck's network.
@@ -30,6 +32,7 @@ def command(spec, only, digits, update_order, fmt, sample, optimizer, output):
       stepgrad explain --only w5,w1
       stepgrad explain net.toml --format json -o step.json
       stepgrad explain --optimizer adam --only w5
+      stepgrad explain --round 4          # as a person with a calculator gets it
     """
     from ..explain import explain
     from ..render import render
@@ -43,7 +46,7 @@ def command(spec, only, digits, update_order, fmt, sample, optimizer, output):
     if optimizer != "sgd" and update_order is None:
         update_order = "synchronous"  # momentum and Adam take the synchronous gradients
     trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
-                    optimizer=optimizer)
+                    optimizer=optimizer, round_to=round_to)
     names = split_names(only)
     if names:
         missing = unknown(trace, names)
