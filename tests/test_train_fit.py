@@ -1,0 +1,76 @@
+"""Mini-batch training on data sets: reproducible, accurate, the CLI's JSON and progress."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stepgrad.data import load_data
+from stepgrad.train import default_network, fit
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_data("digits").split(0.2, seed=0)
+
+
+def test_same_seed_same_history(digits):
+    train, test = digits
+    net = default_network(train, seed=0, optimizer="adam")
+    a = fit(net, train, test, epochs=3, optimizer="adam", seed=5)
+    b = fit(net, train, test, epochs=3, optimizer="adam", seed=5)
+    c = fit(net, train, test, epochs=3, optimizer="adam", seed=6)
+    assert a.errors == b.errors and [e["loss"] for e in a.epochs] == [e["loss"] for e in b.epochs]
+    for x, y in zip(a.network.weights, b.network.weights):
+        np.testing.assert_array_equal(x, y)
+    assert a.errors != c.errors
+
+
+def test_digits_default_recipe_reaches_95_percent(digits):
+    train, test = digits
+    history = fit(default_network(train, seed=0), train, test, epochs=20, batch_size=32, seed=0)
+    assert history.metrics["test_accuracy"] >= 0.95
+    assert history.iterations == 20 * int(np.ceil(len(train) / 32))
+    assert len(history.epochs) == 20 and history.epochs[-1]["test_accuracy"] == history.metrics["test_accuracy"]
+
+
+def test_float32_close_to_float64(digits):
+    train, test = digits
+    net = default_network(train, seed=1)
+    a = fit(net, train, test, epochs=2, seed=1)
+    b = fit(net, train, test, epochs=2, seed=1, dtype=np.float32)
+    assert b.dtype == "float32"
+    assert abs(a.metrics["loss"] - b.metrics["loss"]) < 1e-4
+
+
+def test_epoch_equals_engine_steps_on_the_shuffled_batches(digits):
+    from stepgrad import engine
+
+    train, _ = digits
+    small = train.take(np.arange(70))
+    net = default_network(small, seed=2)
+    history = fit(net, small, None, epochs=1, batch_size=32, seed=9)
+    perm = np.random.default_rng(9).permutation(70)
+    ref = net.copy()
+    for a in range(0, 70, 32):
+        rows = perm[a:a + 32]
+        engine.apply(ref, engine.step(ref, small.inputs[rows], small.targets[rows]))
+    for x, y in zip(history.network.weights + history.network.biases, ref.weights + ref.biases):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-14)
+
+
+def test_cli_xor_json(cli):
+    result = cli("train", "--data", "xor", "--epochs", "300", "--batch-size", "4", "--optimizer", "adam",
+                 "--learning-rate", "0.05", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["optimizer"] == "adam" and data["metrics"]["train_accuracy"] == 1.0
+    assert data["iterations"] == 300 and len(data["epochs"]) == 300
+
+
+def test_cli_digits_text_shows_progress_and_table(cli):
+    result = cli("train", "--data", "digits", "--epochs", "2", "--dtype", "float32")
+    assert result.returncode == 0, result.stderr
+    assert "test acc" in result.stdout and "Final (90 iterations)" in result.stdout
