@@ -20,3 +20,19 @@ __all__ = [
     "Trace", "Section", "Step", "StepgradError", "SpecError", "DataError", "DivergenceError",
 ]
 __version__ = "0.1.0"
+
+from .persist import save  # noqa: E402
+
+__all__ += ["save", "to_torch", "from_torch", "explain_torch", "compare_with_torch"]
+
+# PyTorch interop is imported on first use, so `import stepgrad` never imports torch.
+_LAZY = {"to_torch": "torch_interop", "from_torch": "torch_interop",
+         "explain_torch": "torch_compare", "compare_with_torch": "torch_compare"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'stepgrad' has no attribute {name!r}")
