@@ -33,7 +33,7 @@ function stageShow() {
 /** Explain `spec` (default: the current one); on success it becomes the current network. */
 async function refresh({ spec = state.spec, fromEditor = false, specFormat = null, context = "" } = {}) {
   const seq = ++state.seq;
-  const body = { spec, update_order: state.order, show: stageShow() };
+  const body = { spec, update_order: state.order, show: stageShow(), digits: Number($("digits").value) };
   if (specFormat) body.spec_format = specFormat;
   if (state.selected) body.only = [state.selected];
   let result;
@@ -321,7 +321,7 @@ async function trainN() {
 
 async function download() {
   const format = $("download-format").value;
-  const body = { spec: state.spec, format, update_order: state.order };
+  const body = { spec: state.spec, format, update_order: state.order, digits: Number($("digits").value) };
   if (state.selected) body.only = [state.selected];
   try {
     const response = await post("/api/export", body);
@@ -388,6 +388,8 @@ async function start() {
   $("update").addEventListener("click", applyUpdate);
   $("reset").addEventListener("click", () => { state.history = []; drawCurve($("loss-curve"), []); setSpec(structuredClone(state.original)); });
   $("train").addEventListener("click", trainN);
+  $("digits").addEventListener("change", () => refresh());
+  $("editor").addEventListener("submit", (e) => e.preventDefault());
   $("download").addEventListener("click", download);
   $("upload").addEventListener("change", upload);
   $("load-builtin").addEventListener("click", loadBuiltin);
