@@ -1,0 +1,14 @@
+"""Check a hand-computed solution: a verdict for every number, with a diagnosis for known mistakes.
+
+    >>> from stepgrad.check import check, solution
+    >>> report = check(stepgrad.builtin(), solution.load("examples/seed-deck-solution.txt"))
+    >>> report.summary()
+
+solution.py reads the file, context.py builds the exact / own / other-order worlds, verdicts.py
+decides, diagnoses.py is the registry of known mistakes, report.py writes the table or JSON.
+"""
+
+from .solution import Solution, load, loads
+from .verdicts import CLOSE_RELATIVE, Report, Result, check
+
+__all__ = ["check", "load", "loads", "Solution", "Report", "Result", "CLOSE_RELATIVE"]

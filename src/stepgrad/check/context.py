@@ -1,0 +1,134 @@
+"""The worlds a solution is judged in: the exact step, the solution's own numbers, the other update order.
+
+`own` is the step as the student computed it: their value wherever they wrote one, and elsewhere
+what their earlier values give (each step's formula recomputed, in trace order). `from_own[name]`
+is the step's formula applied to the own values of its operands: what a marker giving credit for
+an error carried forward expects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Mapping
+
+import numpy as np
+
+from ..explain import explain
+from ..names import Layout, layout
+from ..spec import Network
+from ..trace import Step, Trace
+from .formula import Tree, evaluate, parse
+from .solution import Solution
+
+_SUFFIX = re.compile(r"^(.*?)(\+?)(\[\d+\])?$")
+
+
+@dataclass
+class Context:
+    """Everything a verdict or a diagnosis needs about one solution."""
+
+    net: Network
+    trace: Trace
+    other: Trace | None  # the same step in the other update order
+    round_to: int | None
+    own: dict[str, float] = field(default_factory=dict)
+    from_own: dict[str, float] = field(default_factory=dict)
+
+    @cached_property
+    def steps(self) -> dict[str, Step]:
+        return {s.name: s for s in self.trace}
+
+    @cached_property
+    def exact(self) -> dict[str, float]:
+        return self.trace.values
+
+    @cached_property
+    def names(self) -> Layout:
+        return layout(self.net.layers, self.net.shared_biases)  # type: ignore[arg-type]
+
+    @property
+    def order(self) -> str:
+        return str(self.trace.meta.get("update_order", self.net.update_order))
+
+    def tree(self, step: Step) -> Tree:
+        return parse(step.text)
+
+    def finish(self, value: float) -> float:
+        """A recomputed value as the solution's arithmetic gives it (rounded in hand-calculation mode)."""
+        return float(np.round(value, self.round_to)) if self.round_to is not None else float(value)
+
+    def recompute(self, step: Step, base: Mapping[str, float], overrides: Mapping[str, float] | None = None,
+                  tree: Tree | None = None) -> float:
+        """The step's formula (or `tree`) on the values in `base`, with `overrides` taking precedence."""
+        if not step.text and tree is None:
+            return float(base[step.name])
+        over = overrides or {}
+        try:
+            return self.finish(evaluate(tree or self.tree(step), lambda n: over[n] if n in over else base[n]))
+        except (ArithmeticError, ValueError):
+            return float("nan")
+
+    # -- names ----------------------------------------------------------------------------------
+    def source(self, name: str) -> str:
+        """What an operand stands for: dnet_o1/dout_h1 -> w5, dnet_o1/dw5 -> out_h1 (follows «x» links)."""
+        seen = 0
+        while name in self.steps and seen < 4:
+            text = self.steps[name].text
+            if not (text.startswith("«") and text.endswith("»") and text.count("«") == 1):
+                break
+            name = text[1:-1]
+            seen += 1
+        return name
+
+    def weight_layer(self, weight: str) -> int | None:
+        """The weight layer of w5 (or w5+), or None for other names."""
+        base = weight.removesuffix("+")
+        for l, rows in enumerate(self.names.weights):
+            if any(base in row for row in rows):
+                return l
+        return None
+
+    def siblings(self, name: str) -> list[str]:
+        """Names of the same kind on other edges: w5 -> w6, w7, w8; out_h1 -> out_h2; i1[2] -> i2[2]."""
+        m = _SUFFIX.match(name)
+        assert m
+        core, plus, sample = m.group(1), m.group(2), m.group(3) or ""
+        layer = self.weight_layer(core)
+        if layer is not None:
+            others = [w for row in self.names.weights[layer] for w in row if w != core]
+            return [o + plus for o in others if o + plus in self.exact]
+        prefix = "out_" if core.startswith("out_") else ""
+        neuron = core.removeprefix("out_")
+        for group in self.names.neurons:
+            if neuron in group:
+                found = [f"{prefix}{n}{plus}{sample}" for n in group if n != neuron]
+                return [f for f in found if f in self.exact]
+        return []
+
+    def neuron_of(self, name: str) -> tuple[int, str] | None:
+        for l, group in enumerate(self.names.neurons):
+            if name in group:
+                return l, name
+        return None
+
+
+def build(net: Network, solution: Solution, update_order: str | None = None,
+          round_to: int | None = None) -> Context:
+    """The exact trace, the other order's trace and the solution's own world."""
+    order = update_order or net.update_order
+    trace = explain(net, update_order=order, round_to=round_to)
+    other = None
+    if net.depth > 1:
+        other = explain(net, update_order="sequential" if order == "synchronous" else "synchronous",
+                        round_to=round_to)
+    ctx = Context(net, trace, other, round_to)
+    given = solution.values
+    for step in trace:
+        if step.text:
+            ctx.from_own[step.name] = ctx.recompute(step, ctx.own)
+            ctx.own[step.name] = given.get(step.name, ctx.from_own[step.name])
+        else:
+            ctx.own[step.name] = given.get(step.name, step.value)
+    return ctx

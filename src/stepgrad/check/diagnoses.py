@@ -1,0 +1,218 @@
+"""Known mistakes, one registry entry each: recompute the step with the mistake applied.
+
+Each entry yields (value, detail) candidates for a step, computed from a base world (the solution's
+own numbers, then the exact ones). A wrong answer gets the first entry whose recomputed value it
+equals at the precision written (verdicts.py). Nothing here looks at the student's number: a
+diagnosis is a recomputation, never a pattern in the digits.
+
+    >>> [m.key for m in MISTAKES][:3]
+    ['old_new_weights', 'dropped_half', 'missing_derivative']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Mapping
+
+from ..functions import LOSSES
+from ..trace import Step
+from .context import Context
+from .formula import parse
+
+Candidates = Iterator[tuple[float, str]]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One kind of mistake: a label and how to recompute a step with it applied."""
+
+    key: str
+    label: str
+    candidates: Callable[[Context, Step, Mapping[str, float]], Iterable[tuple[float, str]]]
+
+
+MISTAKES: list[Mistake] = []
+
+
+def mistake(key: str, label: str):
+    def register(fn):
+        MISTAKES.append(Mistake(key, label, fn))
+        return fn
+    return register
+
+
+def _is_derivative(name: str) -> bool:
+    return re.match(r"^dout_[^/]+/dnet_", name) is not None
+
+
+def _weights(ctx: Context, step: Step) -> list[tuple[str, str]]:
+    """(operand, weight it stands for) for every operand that is a weight or a link equal to one."""
+    found = []
+    for op in step.operands:
+        source = ctx.source(op)
+        if ctx.weight_layer(source) is not None:
+            found.append((op, source))
+    return found
+
+
+def _deep(ctx: Context, step: Step, base: Mapping[str, float], operand_value) -> float | None:
+    """The step recomputed after recomputing its operands with a mistake (operand_value(op) or None)."""
+    overrides = {}
+    for op in step.operands:
+        if op in ctx.steps and ctx.steps[op].text:
+            v = operand_value(ctx.steps[op])
+            if v is not None:
+                overrides[op] = v
+    return ctx.recompute(step, base, overrides) if overrides else None
+
+
+@mistake("old_new_weights", "old/new weight mix-up")
+def _old_new(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    swapped = {}
+    for op, weight in _weights(ctx, step):
+        other = weight[:-1] if weight.endswith("+") else weight + "+"
+        if other in base:
+            swapped[op] = base[other]
+            what = "the updated" if other.endswith("+") else "the old"
+            yield ctx.recompute(step, base, {op: base[other]}), f"{other} ({what} weight) used where the step needs {weight}"
+    if len(swapped) > 1:
+        yield ctx.recompute(step, base, swapped), "the other version (old/new) of every weight used"
+    if ctx.other is not None and base is ctx.exact and step.name in ctx.other.values:
+        other_order = "sequential" if ctx.order == "synchronous" else "synchronous"
+        why = ("each layer is updated before the layer below computes its deltas, so the hidden layer's "
+               "gradients use the new weights" if other_order == "sequential" else
+               "every gradient comes from the old weights")
+        yield ctx.other.values[step.name], (f"this is the {other_order} update order's value {{value}} ({why}); "
+                                            f"this check follows the {ctx.order} order")
+
+
+def _half_loss_variants(ctx: Context, step: Step) -> Iterator[str]:
+    """The step's formula with ½ dropped, when it is the half squared error or its derivative."""
+    if ctx.net.loss != "half_squared_error":
+        return
+    targets = [o for o in step.operands if o.startswith("target_")]
+    outs = [o for o in step.operands if o.startswith("out_")]
+    if len(targets) != 1 or len(outs) != 1:
+        return
+    half, plain = LOSSES["half_squared_error"], LOSSES["mean_squared_error"]  # plain with n = 1: (t - o)^2
+    roles = {"«target»": f"«{targets[0]}»", "«out»": f"«{outs[0]}»", "«n»": "1"}
+
+    def fill(template: str) -> str:
+        for role, slot in roles.items():
+            template = template.replace(role, slot)
+        return template
+
+    for written, mistaken in ((half.text, plain.text), (half.gradient_text, plain.gradient_text)):
+        if fill(written) == step.text:
+            yield fill(mistaken)
+
+
+@mistake("dropped_half", "dropped ½ in the error")
+def _dropped_half(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    for text in _half_loss_variants(ctx, step):
+        shown = text.replace("«", "").replace("»", "").replace("1/1 * ", "").replace("-2/1 *", "-2 *")
+        yield ctx.recompute(step, base, tree=parse(text)), f"recomputed as {shown}"
+
+    def without_half(op: Step) -> float | None:
+        for text in _half_loss_variants(ctx, op):
+            return ctx.recompute(op, base, tree=parse(text))
+        return None
+
+    value = _deep(ctx, step, base, without_half)
+    if value is not None:
+        yield value, "its terms computed as (target - out)^2, without the ½"
+
+
+@mistake("missing_derivative", "missing activation-derivative factor")
+def _missing_derivative(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    derivatives = [op for op in step.operands if _is_derivative(op)]
+    for d in derivatives:
+        yield ctx.recompute(step, base, {d: 1.0}), f"recomputed without the factor {d}"
+
+    def without(op: Step) -> float | None:
+        inner = [o for o in op.operands if _is_derivative(o)]
+        return ctx.recompute(op, base, {o: 1.0 for o in inner}) if inner else None
+
+    value = _deep(ctx, step, base, without)
+    if value is not None:
+        yield value, "recomputed with an operand that leaves out dout/dnet"
+
+
+@mistake("learning_rate", "wrong learning rate")
+def _learning_rate(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    if "eta" not in step.operands:
+        return
+    eta = base["eta"]
+    rates = dict.fromkeys([1.0, 0.1, 0.01, 0.001, 0.05, 0.2, 0.25, 0.3, 0.75, 2.0, 2 * eta, eta / 2])
+    for rate in rates:
+        if abs(rate - eta) > 1e-12:
+            yield ctx.recompute(step, base, {"eta": rate}), f"recomputed with learning rate {rate:g} instead of {eta:g}"
+
+
+@mistake("forgotten_bias", "forgotten bias")
+def _forgotten_bias(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    biases = {b for layer in ctx.names.biases for b in layer}
+    for op in step.operands:
+        if op.removesuffix("+") in biases:
+            yield ctx.recompute(step, base, {op: 0.0}), f"recomputed without the bias {op}"
+
+
+@mistake("flipped_sign", "flipped sign")
+def _flipped_sign(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    yield -ctx.recompute(step, base), "the value with the opposite sign"
+    for op in step.operands:
+        if base.get(op):
+            yield ctx.recompute(step, base, {op: -base[op]}), f"recomputed with the sign of {op} flipped"
+
+
+@mistake("target_output_swap", "target/output swap")
+def _target_output_swap(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    for out in [o for o in step.operands if o.startswith("out_")]:
+        m = re.match(r"^out_([^+\[]+)\+?(\[\d+\])?$", out)
+        target = f"target_{m.group(1)}{m.group(2) or ''}" if m else ""
+        if target not in base:
+            continue
+        if target in step.operands:
+            yield ctx.recompute(step, base, {out: base[target], target: base[out]}), f"{target} and {out} swapped"
+        yield ctx.recompute(step, base, {out: base[target]}), f"{target} used where the step needs {out}"
+
+
+@mistake("wrong_edge", "weight from the wrong edge")
+def _wrong_edge(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    for op in step.operands:
+        source = ctx.source(op)
+        if source not in base:
+            continue
+        what = "weight" if ctx.weight_layer(source) is not None else "input"
+        for other in ctx.siblings(source):
+            yield ctx.recompute(step, base, {op: base[other]}), f"{other} used where the step needs {source} (the {what} of another edge)"
+
+
+def _rename(name: str, old: str, new: str) -> str:
+    if name == old:
+        return new
+    return re.sub(rf"(?<=[_/]){re.escape(old)}(?=$|[/+\[])", new, name)
+
+
+@mistake("wrong_neuron", "values of the wrong neuron")
+def _wrong_neuron(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    for group in ctx.names.neurons:
+        for neuron in group:
+            if not any(_rename(op, neuron, "\0") != op for op in step.operands):
+                continue
+            for other in group:
+                if other == neuron:
+                    continue
+                renamed = {op: _rename(op, neuron, other) for op in step.operands}
+                used = {op: new for op, new in renamed.items() if new != op and new in base}
+                if used:
+                    yield (ctx.recompute(step, base, {op: base[new] for op, new in used.items()}),
+                           f"{other}'s values used instead of {neuron}'s ({', '.join(used.values())})")
+
+
+@mistake("power_of_ten", "power-of-ten slip")
+def _power_of_ten(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    value = ctx.recompute(step, base)
+    for k in [k for k in range(-9, 10) if k]:
+        yield value * 10.0 ** k, f"the value times 10^{k} = {{value}} (a dropped or moved decimal point)"

@@ -1,0 +1,70 @@
+"""The checker's output: a rich table (first mistake highlighted, one-line summary) or JSON for graders."""
+
+from __future__ import annotations
+
+import json
+
+from ..render.formula import number
+from .verdicts import Report, Result
+
+STYLES = {"correct": "green", "follows": "cyan", "close": "yellow", "wrong": "red", "unknown": "magenta"}
+
+
+def _note(r: Result, digits: int) -> str:
+    if r.verdict == "close":
+        return f"rounding drift: relative error {r.relative_error:.1e}"
+    if r.verdict == "follows":
+        return "follows from your earlier values (error carried forward)"
+    if r.verdict == "unknown":
+        return r.diagnosis or ""
+    if r.verdict == "wrong":
+        lines = [r.diagnosis or "no known mistake explains this value"]
+        if r.formula:
+            lines.append(r.formula)
+        return "\n".join(lines)
+    return ""
+
+
+def _num(x: float | None, digits: int) -> str:
+    return "" if x is None else number(x, digits)
+
+
+def rich_table(report: Report, digits: int = 9):
+    """The report as a rich renderable: a table and the summary line."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    first = report.first_wrong
+    table = Table(title=f"stepgrad check: {report.source}", title_justify="left", show_lines=False)
+    for header in ("line", "name", "given", "verdict", "expected", "from your values", "note"):
+        table.add_column(header, overflow="fold", justify="right" if header == "line" else "left")
+    for r in report.results:
+        note = _note(r, digits)
+        if r is first:
+            note = "◀ first mistake. " + note
+        table.add_row(str(r.line), r.name, r.given, Text(r.verdict, style=STYLES[r.verdict]),
+                      _num(r.expected, digits),
+                      _num(r.expected_from_own, digits) if r.verdict != "correct" else "",
+                      note, style="bold" if r is first else None)
+    order = report.meta.get("update_order")
+    rounding = report.meta.get("round_to")
+    context = f"({order} update order" + (f", every value rounded to {rounding} decimals)" if rounding is not None else ")")
+    style = "bold green" if report.ok else "bold red"
+    return Group(table, Text.assemble((report.summary(), style), " ", (context, "dim")))
+
+
+def render_text(report: Report, digits: int = 9, width: int = 140) -> str:
+    """The table as plain text (no colour), for files and tests."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, highlight=False).print(rich_table(report, digits))
+    return buffer.getvalue()
+
+
+def render_json(report: Report) -> str:
+    """{"summary": {...}, "results": [{name, given, expected, expected_from_own, verdict, diagnosis, relative_error, ...}]}."""
+    return json.dumps(report.to_dict(), indent=2, allow_nan=False, default=float)
