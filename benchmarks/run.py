@@ -1,0 +1,267 @@
+"""`make bench`: stepgrad against its peers on the same work, in one process; writes RESULTS.md.
+
+Each case checks that the implementations agree, then prints median wall times and the ratio to
+stepgrad (peer time / stepgrad time: above 1 means stepgrad is faster), and whether the issue's
+target is met. Run: .venv/bin/python benchmarks/run.py [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import peers  # noqa: E402
+
+import stepgrad  # noqa: E402
+from stepgrad.data import load_data  # noqa: E402
+from stepgrad.fast import DenseTrainer  # noqa: E402
+from stepgrad.optim import OptimizerState  # noqa: E402
+from stepgrad.train import default_network, fit  # noqa: E402
+
+QUICK = "--quick" in sys.argv
+ROWS: list[dict] = []
+TARGETS: list[tuple[str, str, bool, str]] = []
+
+
+def median_time(fn, repeats: int = 5, warmup: int = 1) -> tuple[float, object]:
+    """Median wall time of fn() over `repeats` runs (after `warmup` runs), and its last result."""
+    result = None
+    for _ in range(warmup):
+        result = fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def record(case: str, results: dict[str, float], agree: str) -> None:
+    base = results["stepgrad"]
+    for name, seconds in results.items():
+        ROWS.append({"case": case, "impl": name, "seconds": seconds, "ratio": seconds / base, "agree": agree})
+
+
+def target(case: str, text: str, met: bool, measured: str) -> None:
+    TARGETS.append((case, text, met, measured))
+
+
+# -- cases ------------------------------------------------------------------------------------------
+
+def case_deck() -> None:
+    case = "deck 2-2-2, 10,000 iterations"
+    net = stepgrad.builtin()
+    x, t = net.require_samples()
+    w = [v for layer in net.weights for row in layer for v in row]
+    b = [float(net.biases[0][0]), float(net.biases[1][0])]
+    n = 10_000
+    r = 5 if not QUICK else 2
+    times, outs = {}, {}
+    stepgrad.train(net, n)  # compile / load the numba cache outside the timing
+    times["stepgrad"], h = median_time(lambda: stepgrad.train(net, n, every=100), r)
+    outs["stepgrad"] = h.network_outputs()[0].tolist()
+    times["plain Python loop"], outs["plain Python loop"] = median_time(
+        lambda: peers.deck_plain_python(w, b, x[0], t[0], net.learning_rate, n), r)
+    times["numpy per layer"], outs["numpy per layer"] = median_time(
+        lambda: peers.deck_numpy(net.weights, net.biases, x, t, net.learning_rate, n), r if not QUICK else 1)
+    times["PyTorch autograd+SGD"], outs["PyTorch autograd+SGD"] = median_time(
+        lambda: peers.deck_torch(net.weights, net.biases, x, t, net.learning_rate, n), 3 if not QUICK else 1)
+    times["micrograd"], outs["micrograd"] = median_time(
+        lambda: peers.deck_micrograd(net.weights, net.biases, x, t, net.learning_rate, n), 1, 0)
+    worst = max(abs(a - b_) for o in outs.values() for a, b_ in zip(o, outs["stepgrad"]))
+    record(case, times, f"outputs within {worst:.1e}")
+    assert worst < 1e-9, outs
+    vs_torch = times["PyTorch autograd+SGD"] / times["stepgrad"]
+    vs_python = times["plain Python loop"] / times["stepgrad"]
+    target(case, ">= 100x faster than PyTorch", vs_torch >= 100, f"{vs_torch:.0f}x")
+    target(case, "no slower than the plain-Python loop", vs_python >= 1.0, f"{vs_python:.1f}x faster")
+    target(case, "per iteration", True, f"{times['stepgrad'] / n * 1e6:.2f} us (plain Python {times['plain Python loop'] / n * 1e6:.2f} us)")
+
+
+def case_digits() -> None:
+    case = "digits 64-32-10, batch 32, 20 epochs (float32)"
+    train_data, test_data = load_data("digits").split(0.2, seed=0)
+    net = default_network(train_data, seed=0)
+    lr, epochs, batch = net.learning_rate, 20 if not QUICK else 5, 32
+    w1, w2 = net.weights
+    b1, b2 = net.biases
+    x, t = train_data.inputs, train_data.targets
+    args = (w1, b1, w2, b2, x, t, lr, epochs, batch, 0)
+    r = 7 if not QUICK else 2
+    times, params = {}, {}
+    times["stepgrad"], h = median_time(lambda: fit(net, train_data, test_data, epochs=epochs, batch_size=batch,
+                                                   seed=0, dtype=np.float32, evaluate_every=0), r)
+    params["stepgrad"] = [h.network.weights[0], h.network.biases[0], h.network.weights[1], h.network.biases[1]]
+    times["numpy by hand"], params["numpy by hand"] = median_time(lambda: peers.mlp_numpy(*args), r)
+    times["PyTorch autograd+SGD"], params["PyTorch autograd+SGD"] = median_time(lambda: peers.mlp_torch(*args), r)
+    times["scikit-learn MLPClassifier"], clf = median_time(lambda: peers.mlp_sklearn(x, t, lr, epochs, batch, 0, 32), 3)
+    xs, ts = test_data.inputs, test_data.targets
+    acc = {k: peers.accuracy(*p, xs, ts) for k, p in params.items()}
+    acc["scikit-learn MLPClassifier"] = float(np.mean(clf.predict(xs) == ts.argmax(axis=1)))
+    worst = max(float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b_, np.float64))))
+                for p in params.values() for a, b_ in zip(p, params["stepgrad"]))
+    record(case, times, f"same batches: weights within {worst:.1e}; test accuracy " +
+           ", ".join(f"{v:.3f}" for v in acc.values()))
+    assert worst < 1e-3 and min(acc.values()) >= 0.9, (worst, acc)
+    vs_torch = times["PyTorch autograd+SGD"] / times["stepgrad"]
+    vs_numpy = times["stepgrad"] / times["numpy by hand"]
+    target(case, ">= 3x faster than PyTorch", vs_torch >= 3, f"{vs_torch:.1f}x")
+    target(case, "within 1.1x of hand-written numpy", vs_numpy <= 1.1, f"{vs_numpy:.2f}x numpy's time")
+    target(case, "test accuracy >= 0.95", acc["stepgrad"] >= 0.95, f"{acc['stepgrad']:.3f}")
+
+
+def case_mnist_sized() -> None:
+    case = "784-256-10 random data, batch 128 (float32), per step"
+    rng = np.random.default_rng(0)
+    steps, batch = 20, 128
+    x = rng.normal(size=(steps * batch, 784)).astype(np.float32)
+    t = np.eye(10, dtype=np.float32)[rng.integers(0, 10, steps * batch)]
+    net = stepgrad.Network.from_dict({"layers": [784, 256, 10], "activations": ["tanh", "softmax"],
+                                      "loss": "cross_entropy", "learning_rate": 0.05, "update_biases": True,
+                                      "biases": [[0.0] * 256, [0.0] * 10], "seed": 0})
+    w1, w2 = net.weights
+    b1, b2 = net.biases
+    r = 7 if not QUICK else 2
+
+    def ours():
+        trainer = DenseTrainer(net, batch, np.float32, OptimizerState.fresh("sgd", []))
+        perm = np.random.default_rng(0).permutation(len(x))
+        xp, tp = x[perm], t[perm]
+        for a in range(0, len(x), batch):
+            trainer.step(xp[a:a + batch], tp[a:a + batch])
+        return [trainer.weights[0], trainer.biases[0], trainer.weights[1], trainer.biases[1]]
+
+    args = (w1, b1, w2, b2, x, t, net.learning_rate, 1, batch, 0)
+    times, params = {}, {}
+    times["stepgrad"], params["stepgrad"] = median_time(ours, r)
+    times["numpy by hand"], params["numpy by hand"] = median_time(lambda: peers.mlp_numpy(*args), r)
+    times["PyTorch autograd+SGD"], params["PyTorch autograd+SGD"] = median_time(lambda: peers.mlp_torch(*args), r)
+    worst = max(float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b_, np.float64))))
+                for p in params.values() for a, b_ in zip(p, params["stepgrad"]))
+    record(case, {k: v / steps for k, v in times.items()}, f"weights within {worst:.1e}")
+    assert worst < 1e-4, worst
+    vs_torch = times["PyTorch autograd+SGD"] / times["stepgrad"]
+    vs_numpy = times["stepgrad"] / times["numpy by hand"]
+    target(case, "no slower than PyTorch", vs_torch >= 1.0, f"{vs_torch:.2f}x")
+    target(case, "within 1.05x of hand-written numpy", vs_numpy <= 1.05, f"{vs_numpy:.2f}x numpy's time")
+
+
+def _cli(*args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "stepgrad", *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def case_explain() -> None:
+    case = "explain digits 64-32-10, one sample"
+    from stepgrad.render import render
+
+    data = load_data("digits")
+    net = default_network(data, seed=0)
+    net.inputs, net.targets = data.inputs[:1], data.targets[:1]
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "digits-net.json"
+        spec.write_text(json.dumps(net.to_dict()))
+        out = Path(tmp) / "trace.json"
+        full = statistics.median(_cli("explain", str(spec), "--format", "json", "-o", str(out)) for _ in range(3))
+        size = out.stat().st_size
+        only = statistics.median(_cli("explain", str(spec), "--format", "json", "--only", "w1", "-o", str(out))
+                                 for _ in range(3))
+    tracemalloc.start()
+    start = time.perf_counter()
+    text = render(stepgrad.explain(net), "json")
+    inproc = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    ROWS.append({"case": case, "impl": "stepgrad explain --format json (CLI)", "seconds": full, "ratio": 1.0,
+                 "agree": f"{size / 1e6:.1f} MB of JSON, {len(json.loads(text)['values']):,} quantities"})
+    ROWS.append({"case": case, "impl": "  in process (explain + render)", "seconds": inproc, "ratio": inproc / full,
+                 "agree": f"peak memory {peak / 1e6:.0f} MB = {peak / len(text):.1f}x the JSON"})
+    ROWS.append({"case": case, "impl": "stepgrad explain --only w1 (CLI)", "seconds": only, "ratio": only / full, "agree": ""})
+    target(case, "full JSON < 2 s", full < 2.0, f"{full:.2f} s")
+    target(case, "--only w1 < 0.3 s", only < 0.3, f"{only:.2f} s")
+
+
+def case_startup() -> None:
+    case = "stepgrad --help start-up"
+    seconds = statistics.median(_cli("--help") for _ in range(7))
+    bare = statistics.median(
+        (lambda s: (subprocess.run([sys.executable, "-c", "pass"], check=True), time.perf_counter() - s)[1])(time.perf_counter())
+        for _ in range(7))
+    ROWS.append({"case": case, "impl": "stepgrad --help", "seconds": seconds, "ratio": 1.0, "agree": ""})
+    ROWS.append({"case": case, "impl": "python -c pass", "seconds": bare, "ratio": bare / seconds, "agree": ""})
+    target(case, "< 0.3 s", seconds < 0.3, f"{seconds:.2f} s")
+
+
+# -- report -----------------------------------------------------------------------------------------
+
+def machine() -> list[str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    lines = [f"- CPU: {cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
+             f"- Python {platform.python_version()}, numpy {np.__version__}"]
+    versions = []
+    for mod in ("torch", "sklearn", "numba", "micrograd"):
+        try:
+            m = __import__(mod)
+            versions.append(f"{mod} {getattr(m, '__version__', '?')}")
+        except ImportError:
+            versions.append(f"{mod} (not installed)")
+    lines.append("- " + ", ".join(versions))
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads, {p.get('prefix')})"
+                for p in threadpool_info()]
+        lines.append("- BLAS/threads (threadpoolctl): " + "; ".join(blas))
+    except ImportError:
+        lines.append("- BLAS: threadpoolctl not installed")
+    return lines
+
+
+def table() -> list[str]:
+    lines = ["| case | implementation | median time | time / stepgrad's | agreement |", "|---|---|---:|---:|---|"]
+    for r in ROWS:
+        s = r["seconds"]
+        shown = f"{s * 1e3:.2f} ms" if s < 1 else f"{s:.2f} s"
+        lines.append(f"| {r['case']} | {r['impl']} | {shown} | {r['ratio']:.2f} | {r['agree']} |")
+    lines += ["", "| case | target | measured | met |", "|---|---|---|---|"]
+    for case, text, met, measured in TARGETS:
+        lines.append(f"| {case} | {text} | {measured} | {'yes' if met else '**no**'} |")
+    return lines
+
+
+def main() -> None:
+    for fn in (case_deck, case_digits, case_mnist_sized, case_explain, case_startup):
+        print(f"running {fn.__name__} ...", file=sys.stderr, flush=True)
+        fn()
+    report = ["# Benchmark results", "", f"`make bench` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+              f"{', --quick' if QUICK else ''}). Ratios: time divided by stepgrad's time in the same case "
+              "(above 1: stepgrad is faster).", "", "## Machine", *machine(), "", "## Results", *table(), ""]
+    text = "\n".join(report)
+    print(text)
+    if not QUICK:
+        (HERE / "RESULTS.md").write_text(text)
+        print(f"wrote {HERE / 'RESULTS.md'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
