@@ -192,6 +192,14 @@ def test_explain_every_step_has_mathml_and_the_digits_asked(client):
     assert out["shown"] == "0.7514"
 
 
+def test_explain_math_for_some_sections(client):
+    data = client.post("/api/explain", json={"math_for": ["forward"], "only": ["w5"]}).json()
+    with_math = {sec["key"] for sec in data["sections"] if any("formula" in s for s in sec["steps"])}
+    assert with_math == {"forward"}
+    assert all("formula" in s for s in steps(data["selected"]["sections"]).values())
+    assert all(isinstance(s["shown"], str) for sec in data["sections"] for s in sec["steps"])
+
+
 def test_explain_accepts_toml_and_json_text(client, seed):
     text = (resources.files("stepgrad.examples") / "mazur.toml").read_text()
     data = client.post("/api/explain", json={"spec": text, "spec_format": "toml"}).json()
@@ -365,6 +373,7 @@ def test_spec_text_errors(client):
     ("/api/explain", {"only": [1, 2]}, "only", "quantity names"),
     ("/api/explain", {"only": ["w"] * 60}, "only", "at most"),
     ("/api/explain", {"show": "everything"}, "show", "values"),
+    ("/api/explain", {"math_for": "forward"}, "math_for", "section keys"),
     ("/api/export", {"format": "pdf"}, "format", "markdown"),
     ("/api/export", {}, "format", "toml"),
     ("/api/export", {"format": "text", "only": ["zz"]}, "only", "'zz'"),

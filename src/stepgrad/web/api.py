@@ -1,7 +1,7 @@
 """The JSON API the page talks to (documented in docs/readme/serve.md).
 
     GET  /api/network   the served network (or ?builtin=NAME), the built-ins, formats and limits
-    POST /api/explain   {spec, update_order?, only?, digits?} -> values, steps with MathML, diagram
+    POST /api/explain   {spec, update_order?, only?, digits?, math_for?} -> values, steps with MathML, diagram
     POST /api/train     {spec, iterations, update_order?, every?} -> error history, trained spec
     POST /api/export    {spec, format, only?, update_order?, digits?} -> a file to download
 
@@ -88,8 +88,12 @@ def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
     show = data.get("show", "values")
     if show not in SHOW:
         raise ApiError(422, f"'show' must be one of {', '.join(SHOW)}, got {show!r}", "show")
+    math_for = data.get("math_for")
+    if math_for is not None and (not isinstance(math_for, list) or not all(isinstance(k, str) for k in math_for)):
+        raise ApiError(422, "'math_for' must be a list of section keys like \"forward\"", "math_for")
     trace = explain(net, update_order=order)
     math_ok = step_count(trace) <= MATH_LIMIT
+    math: bool | set[str] = math_ok if math_for is None else set(math_for)
     selected = None
     if only:
         wanted = expand(only, trace.meta)
@@ -100,7 +104,7 @@ def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
     return {
         "spec": net.to_dict(), "update_order": order, "digits": digits,
         "values": trace.values, "meta": trace.meta, "math": math_ok,
-        "sections": sections_view(trace, digits, math_ok),
+        "sections": sections_view(trace, digits, math),
         "selected": selected, "compare": compare(net, trace, order),
         "svg": diagram(net, trace, show),
     }

@@ -8,6 +8,7 @@ The MathML and the SVG come from the renderers (`stepgrad.render.mathml.to_mathm
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
 from typing import Any
 
 from ..names import latex_symbol
@@ -18,6 +19,7 @@ from ..trace import Step, Trace
 MATH_LIMIT = 1_000  # above this many steps, the full trace is sent as values only (the selection keeps its math)
 
 
+@lru_cache(maxsize=8192)  # symbolic formulas repeat on every request for the same network shape
 def to_mathml(latex: str) -> str:
     """Display MathML for a LaTeX formula, from the project's MathML renderer."""
     try:
@@ -81,11 +83,12 @@ def _signed(x: float, digits: int) -> str:
     return f"({s})" if x < 0 else s
 
 
-def sections_view(trace: Trace, digits: int, math: bool) -> list[dict[str, Any]]:
-    """Every section with its steps (MathML when math=True)."""
+def sections_view(trace: Trace, digits: int, math: bool | set[str]) -> list[dict[str, Any]]:
+    """Every section with its steps; MathML for all (True), none (False) or the sections named."""
     return [
         {"key": sec.key, "title": sec.title, "intro": sec.intro,
-         "steps": [step_view(s, trace, digits, math) for s in sec.steps]}
+         "steps": [step_view(s, trace, digits, math if isinstance(math, bool) else sec.key in math)
+                   for s in sec.steps]}
         for sec in trace.sections
     ]
 

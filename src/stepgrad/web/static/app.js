@@ -36,6 +36,8 @@ async function refresh({ spec = state.spec, fromEditor = false, specFormat = nul
   const body = { spec, update_order: state.order, show: stageShow(), digits: Number($("digits").value) };
   if (specFormat) body.spec_format = specFormat;
   if (state.selected) body.only = [state.selected];
+  const stage = state.stages[state.stage];
+  body.math_for = state.selected ? [] : [stage ? stage.key : "given"]; // MathML only for what is shown
   let result;
   try {
     result = await postJSON("/api/explain", body);
