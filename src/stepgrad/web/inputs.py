@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from ..spec import UPDATE_ORDERS, Network, parse
 
-MAX_BODY = 256 * 1024  # bytes
+MAX_BODY = 512 * 1024  # bytes: a 10,000-weight network with trained (17-digit) weights fits
 MAX_WEIGHTS = 10_000
 MAX_LAYERS = 32
 MAX_ITERATIONS = 100_000

@@ -8,7 +8,7 @@ import { renderEditor, structureKey } from "./editor.js";
 const $ = (id) => document.getElementById(id);
 const state = {
   spec: null, original: null, order: "synchronous", selected: null, stage: 0, stages: [],
-  result: null, history: [], choices: null, seq: 0, training: false, stop: false, editorKey: null,
+  result: null, history: [], choices: null, limits: { body_bytes: 512 * 1024 }, seq: 0, training: false, stop: false, editorKey: null,
 };
 
 // ---------------------------------------------------------------- errors
@@ -345,8 +345,8 @@ async function upload(event) {
   const file = event.target.files[0];
   event.target.value = "";
   if (!file) return;
-  if (file.size > 256 * 1024) {
-    showError(`${file.name}: the file is larger than 256 KiB`);
+  if (file.size > state.limits.body_bytes) {
+    showError(`${file.name}: the file is larger than ${state.limits.body_bytes / 1024} KiB`);
     return;
   }
   const text = await file.text();
@@ -402,6 +402,7 @@ async function start() {
   try {
     const data = await getJSON("/api/network");
     state.choices = { activations: data.activations, losses: data.losses };
+    state.limits = data.limits;
     for (const name of data.builtins) $("builtin").append(new Option(name, name));
     for (const option of $("download-format").options) option.disabled = !data.formats.includes(option.value);
     state.order = data.spec.update_order || "synchronous";
