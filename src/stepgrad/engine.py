@@ -66,7 +66,22 @@ def rounder(round_to: int | None):
     """The identity, or rounding to `round_to` decimals (hand-calculation mode)."""
     if round_to is None:
         return lambda a: a
-    return lambda a: np.round(a, round_to)
+    return lambda a: _round_half_up(a, round_to)
+
+
+def _round_half_up(a: Array, decimals: int) -> Array:
+    # As a person rounds what a calculator shows: the decimal digits (15 significant, which drops
+    # binary noise such as 0.14974999999999999), ties away from zero (np.round: 0.14975 -> 0.1497).
+    from decimal import ROUND_HALF_UP, Decimal
+
+    quantum = Decimal(1).scaleb(-decimals)
+
+    def one(x: float) -> float:
+        if not np.isfinite(x) or abs(x) >= 1e15:  # beyond float64's decimals: nothing to round
+            return x
+        return float(Decimal(f"{x:.15g}").quantize(quantum, ROUND_HALF_UP))
+
+    return np.vectorize(one, otypes=[np.float64])(a)
 
 
 def forward(net: Network, inputs: Array, weights: list[Array] | None = None,

@@ -15,6 +15,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..engine import rounder
 from ..explain import explain
 from ..names import Layout, layout
 from ..spec import Network
@@ -57,7 +58,7 @@ class Context:
 
     def finish(self, value: float) -> float:
         """A recomputed value as the solution's arithmetic gives it (rounded in hand-calculation mode)."""
-        return float(np.round(value, self.round_to)) if self.round_to is not None else float(value)
+        return float(rounder(self.round_to)(np.float64(value)))
 
     def recompute(self, step: Step, base: Mapping[str, float], overrides: Mapping[str, float] | None = None,
                   tree: Tree | None = None) -> float:

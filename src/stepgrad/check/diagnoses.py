@@ -72,7 +72,7 @@ def _old_new(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     swapped = {}
     for op, weight in _weights(ctx, step):
         other = weight[:-1] if weight.endswith("+") else weight + "+"
-        if other in base:
+        if other in base and other != step.name:  # w1+ cannot be used to compute w1+ itself
             swapped[op] = base[other]
             what = "the updated" if other.endswith("+") else "the old"
             yield ctx.recompute(step, base, {op: base[other]}), f"{other} ({what} weight) used where the step needs {weight}"

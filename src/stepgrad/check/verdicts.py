@@ -9,7 +9,9 @@ Rules, in order (a careful marker's):
   or truncated (0.74136507 may be written 0.7414 or 0.7413). A value that rounds to 0 at the
   precision written is not "correct" for a non-zero quantity (0.00 says nothing about 0.000438).
 - follows: not the exact value, but what the solution's own earlier values give (the step's formula
-  recomputed with them): an error carried forward, given credit.
+  recomputed with them): an error carried forward, given credit. Far from the exact value (more than
+  CLOSE_RELATIVE) it may differ from the own-values value by drift (the student carried more
+  digits than they wrote down).
 - wrong with a diagnosis: the value is what the step gives with a known mistake applied (diagnoses.py),
   at the precision written; failing that, within CLOSE_RELATIVE of such a value (mistake plus drift).
 - close: within CLOSE_RELATIVE (0.1 %) of the exact value or of the own-values value: rounding drift.
@@ -27,6 +29,8 @@ from typing import Any
 from ..spec import Network
 from .context import Context, build
 from .diagnoses import MISTAKES
+
+MISTAKES_BY_KEY = {m.key: m for m in MISTAKES}
 from .solution import Given, Solution
 
 CLOSE_RELATIVE = 1e-3  # rounding drift: within 0.1 % of the exact or the own-values value
@@ -120,15 +124,36 @@ def _diagnose(ctx: Context, given: Given, expected: float, own: float | None) ->
             for value, detail in m.candidates(ctx, step, base):
                 if math.isfinite(value):
                     found.append((m, value, detail))
+    exact_fits: dict[str, str] = {}
     for m, value, detail in found:  # exactly, at the precision written
-        if matches(given, value) and not matches(given, expected):
-            return m.key, _describe(m.label, detail, value)
+        if m.key not in exact_fits and matches(given, value) and _distinct(given.places, value, expected):
+            exact_fits[m.key] = _describe(m.label, detail, value)
+    if exact_fits:
+        (key, text), *others = exact_fits.items()
+        also = [MISTAKES_BY_KEY[k].label for k, _ in others]
+        return key, text + (f" (also fits: {'; '.join(also)})" if also else "")
     for m, value, detail in found:  # a mistake and some rounding drift
         err = relative_error(given.value, value)
         distinct = all((relative_error(value, ref) or 0) > 10 * CLOSE_RELATIVE for ref in (expected, own) if ref is not None)
         if err is not None and err <= CLOSE_RELATIVE and distinct:
             return m.key, _describe(m.label, detail, value) + f" (and rounding drift: relative error {err:.1e})"
     return None
+
+
+def _follows(given: Given, expected: float, own: float) -> bool:
+    """What the own values give: at the precision written, or (far from the exact value) up to drift."""
+    if matches(given, own):
+        return True
+    to_own, to_exact = relative_error(given.value, own), relative_error(given.value, expected)
+    return to_own is not None and to_exact is not None and to_own <= CLOSE_RELATIVE < to_exact
+
+
+def _distinct(places: int, value: float, expected: float) -> bool:
+    """False when a mistake's value is the expected value at this precision (it explains nothing)."""
+    try:
+        return round(value, places) != round(expected, places)
+    except OverflowError:
+        return True
 
 
 def _describe(label: str, detail: str, value: float) -> str:
@@ -147,7 +172,7 @@ def judge(ctx: Context, given: Given) -> Result:
                   relative_error=relative_error(given.value, expected), formula=formula, line=given.line)
     if matches(given, expected):
         return Result(verdict="correct", **common)
-    if own is not None and matches(given, own):
+    if own is not None and _follows(given, expected, own):
         return Result(verdict="follows", **common)
     diagnosis = _diagnose(ctx, given, expected, own)
     if diagnosis:
