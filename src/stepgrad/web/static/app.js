@@ -296,6 +296,9 @@ async function trainN() {
   state.stop = false;
   const button = $("train"), progress = $("train-progress"), status = $("train-status");
   button.textContent = "Stop";
+  const locked = ["update", "reset", "stage-prev", "stage-next", "load-builtin", "upload"].map($);
+  for (const el of locked) el.disabled = true;
+  $("editor").inert = true;
   progress.max = n;
   progress.value = 0;
   const chunk = Math.max(1, Math.min(5000, Math.ceil(n / 20)));
@@ -317,6 +320,8 @@ async function trainN() {
   } finally {
     state.training = false;
     button.textContent = "Train";
+    for (const el of locked) el.disabled = false;
+    $("editor").inert = false;
     await refresh({ spec });
   }
 }
