@@ -66,7 +66,7 @@ def deck_step(order: str = "synchronous") -> dict[str, float]:
 def significant(x: float, digits: int, truncate: bool = False) -> str:
     if not truncate:
         return f"{x:.{digits}g}"
-    d = Decimal(repr(x))
+    d = Decimal(f"{x:.15g}")  # the digits a calculator shows
     quantum = Decimal(1).scaleb(d.adjusted() - digits + 1)
     return str(d.quantize(quantum, ROUND_DOWN))
 

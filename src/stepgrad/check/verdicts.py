@@ -97,7 +97,7 @@ def matches(given: Given, reference: float | None) -> bool:
     with localcontext() as ctx:
         ctx.prec = 60
         try:
-            ref = Decimal(repr(float(reference)))
+            ref = Decimal(f"{float(reference):.15g}")  # what a calculator shows: no binary noise
             quantum = Decimal(1).scaleb(-given.places)
             rounded = ref.quantize(quantum, ROUND_HALF_UP)
             truncated = ref.quantize(quantum, ROUND_DOWN)
