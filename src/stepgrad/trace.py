@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any, Callable, Iterator
 
 SLOT = re.compile(r"«([^»]+)»")
@@ -89,19 +90,22 @@ class Trace:
         """Every quantity by name, in the order computed."""
         return {s.name: s.value for s in self}
 
+    @cached_property
+    def _by_name(self) -> dict[str, Step]:
+        # name -> first step of that name; built once, so renderers look names up in O(1)
+        index: dict[str, Step] = {}
+        for s in self:
+            index.setdefault(s.name, s)
+        return index
+
     def lookup(self, name: str) -> float:
         """The value of `name`, shown in this trace or only referred to by it."""
-        for s in self:
-            if s.name == name:
-                return s.value
-        return self.context[name]
+        step = self._by_name.get(name)
+        return step.value if step is not None else self.context[name]
 
     def step(self, name: str) -> Step:
         """The step called `name` (KeyError if there is none)."""
-        for s in self:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+        return self._by_name[name]
 
     def section(self, key: str) -> Section:
         for s in self.sections:
@@ -158,7 +162,9 @@ class Trace:
 
 
 def _step_dict(s: Step) -> dict[str, Any]:
-    d = asdict(s)
+    # the fields as they are (all immutable); factors and paths become lists below. Same as
+    # dataclasses.asdict, without its deep copies (which dominated rendering large traces).
+    d = {f.name: getattr(s, f.name) for f in fields(Step)}
     d["factors"] = list(s.factors)
     d["paths"] = [{"factors": list(p.factors), "value": p.value} for p in s.paths]
     return d
