@@ -239,11 +239,11 @@ def _load_failure(path: str | Path, exc: Exception) -> str:
     with open(path, "rb") as f:
         zipped = f.read(4) == b"PK\x03\x04"  # torch.save writes a zip archive
     message = str(exc)
+    if not zipped:
+        return "not a PyTorch file (torch.save writes a zip archive; this is not one)"
     if "Weights only load failed" in message:
         return ("the file holds more than tensors (a pickled model or object?); stepgrad reads only "
                 "state_dicts (torch.save(model.state_dict(), path)) and never runs pickled code")
-    if not zipped:
-        return "not a PyTorch file (torch.save writes a zip archive; this is not one)"
     reason = (message.strip().splitlines() or [type(exc).__name__])[0].split(". ")[0][:120]
     return f"a damaged or truncated PyTorch file: torch.load says {reason}"
 
