@@ -315,3 +315,20 @@ def test_export_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         code, _, err = run_main(capsys, "export", *args, "-o", out)
         assert code == 2
         assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_the_pytorch_notebook_runs(capsys):
+    """examples/pytorch.ipynb is an nbformat 4 notebook whose code cells run top to bottom."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).parent.parent / "examples" / "pytorch.ipynb").read_text())
+    assert nb["nbformat"] == 4 and nb["cells"]
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(set(c) >= {"source", "outputs", "execution_count", "metadata"} for c in code)
+    namespace: dict = {}
+    for cell in code:
+        exec(compile("".join(cell["source"]), "pytorch.ipynb", "exec"), namespace)  # our own example code
+    assert namespace["comparison"].agrees(1e-9)
+    printed = capsys.readouterr().out
+    assert "agrees within 1e-9" in printed and "DISAGREES" not in printed
