@@ -76,7 +76,7 @@ def test_dense_trainer_matches_engine(case, seed):
     trainer.write_back(got)
     assert_same_parameters(got, expected)
     for slot in state.slots:
-        for a, b in zip(trainer.state.slots[slot], state.slots[slot]):
+        for a, b in zip(trainer.exported_state().slots[slot], state.slots[slot]):
             np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
 
 

@@ -25,7 +25,14 @@ SUPPORTED = {"sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax"}
 
 
 class DenseTrainer:
-    """Mini-batch training steps of one network in `dtype`, every buffer allocated once."""
+    """Mini-batch training steps of one network in `dtype`, every buffer allocated once.
+
+    Each layer's weights and bias live in one matrix [W | b] (the bias as a last column), and the
+    activations carry a last column of ones, so one matrix product gives net = W out + b and one
+    gives both the weight and the bias gradients (fewer numpy calls per step). `step` accepts the
+    inputs with that ones column already appended (`with_ones`, what `fit` does once per epoch)
+    or without it (then they are copied into a buffer that has it).
+    """
 
     def __init__(self, net: Network, batch_size: int, dtype=np.float64, optimizer: OptimizerState | None = None,
                  update_order: str | None = None):
@@ -37,71 +44,106 @@ class DenseTrainer:
         self.sequential = (update_order or net.update_order) == "sequential"
         self.update_biases = bool(net.update_biases)
         self.shared = [net.shared_bias(l) for l in range(net.depth)]
-        self.weights = [np.array(w, dtype=self.dtype) for w in net.weights]
-        self.biases = [np.array(b, dtype=self.dtype) for b in net.biases]
-        self.state = (optimizer or OptimizerState.fresh("sgd", [])).as_dtype(self.dtype)
-        if self.sequential and self.state.name != "sgd":
+        self.layers = list(net.layers)
+        self.params = [self._join(w, b) for w, b in zip(net.weights, net.biases)]  # [W | b] per layer
+        self.weights = [p[:, :-1] for p in self.params]  # views
+        state = optimizer or OptimizerState.fresh("sgd", [])
+        if self.sequential and state.name != "sgd":
             raise ValueError("the sequential update order is defined for plain gradient descent only")
-        self.resize(batch_size, net.layers)
-        self.grad_w = [np.empty_like(w) for w in self.weights]
-        self.grad_b = [np.empty_like(b) for b in self.biases]
-        self.tmp_w = [np.empty_like(w) for w in self.weights]
-        self.tmp_b = [np.empty_like(b) for b in self.biases]
+        self.state = state
+        self.slots = {k: [self._join(a, b) for a, b in zip(v[:self.depth], v[self.depth:])] for k, v in state.slots.items()}
+        self.grads = [np.empty_like(p) for p in self.params]
+        self.tmp = [np.empty_like(p) for p in self.params]
+        self.capacity = 0
+        self.resize(batch_size)
 
-    def resize(self, batch_size: int, layers: list[int]) -> None:
+    def _join(self, w: Array, b: Array) -> Array:
+        joined = np.empty((w.shape[0], w.shape[1] + 1), self.dtype)
+        joined[:, :-1] = w
+        joined[:, -1] = b  # a shared bias repeats in every row
+        return joined
+
+    def _split(self, joined: Array, l: int) -> tuple[Array, Array]:
+        w = joined[:, :-1].astype(np.float64)
+        b = joined[:1, -1] if self.shared[l] else joined[:, -1]
+        return w, b.astype(np.float64)
+
+    def resize(self, batch_size: int) -> None:
         """(Re)allocate the per-sample buffers for batches of up to `batch_size` rows."""
         self.capacity = batch_size
-        self.nets = [np.empty((batch_size, n), self.dtype) for n in layers[1:]]
-        self.outs = [np.empty((batch_size, n), self.dtype) for n in layers[1:]]
-        self.deltas = [np.empty((batch_size, n), self.dtype) for n in layers[1:]]
-        self.scratch = [np.empty((batch_size, n), self.dtype) for n in layers[1:]]
-        self.layers = list(layers)
+        sizes = self.layers
+        # outs[l]: the input of weight layer l with its ones column (outs[0]: for inputs given without it)
+        self.outs = [np.ones((batch_size, n + 1), self.dtype) for n in sizes[:-1]]
+        self.final = np.empty((batch_size, sizes[-1]), self.dtype)
+        self.nets = [np.empty((batch_size, n), self.dtype) for n in sizes[1:]]
+        self.deltas = [np.empty((batch_size, n), self.dtype) for n in sizes[1:]]
+        self.scratch = [np.empty((batch_size, n), self.dtype) for n in sizes[1:]]
+        self._views: dict = {}
 
-    # -- forward ----------------------------------------------------------------------------------
+    def views(self, n: int):
+        """The buffers' first n rows, made once per batch size: (outs with ones, activations, nets, deltas, scratch)."""
+        found = self._views.get(n)
+        if found is None:
+            if n > self.capacity:
+                self.resize(n)
+            outs = [b[:n] for b in self.outs]
+            acts = [b[:n, :-1] for b in self.outs[1:]] + [self.final[:n]]  # where layer l writes its out
+            found = (outs, acts, [b[:n] for b in self.nets], [b[:n] for b in self.deltas], [b[:n] for b in self.scratch])
+            self._views[n] = found
+        return found
+
+    @staticmethod
+    def with_ones(x: Array) -> Array:
+        """x with a last column of ones (the bias input), in x's dtype."""
+        out = np.ones((x.shape[0], x.shape[1] + 1), x.dtype)
+        out[:, :-1] = x
+        return out
+
     def forward(self, x: Array, n: int) -> Array:
-        """Fill nets/outs for the first n rows; returns the output layer's out (a view)."""
+        """Fill nets/outs for the first n rows (x with its ones column); returns the output layer's out."""
+        outs, acts, nets, _, scratch = self.views(n)
         a = x
         for l in range(self.depth):
-            z, out = self.nets[l][:n], self.outs[l][:n]
-            np.matmul(a, self.weights[l].T, out=z)
-            z += self.biases[l]
-            _activate(self.acts[l], z, out, self.scratch[l][:n])
-            a = out
-        return a
+            z = nets[l]
+            np.matmul(a, self.params[l].T, out=z)
+            _activate(self.acts[l], z, acts[l], scratch[l])
+            a = outs[l + 1] if l + 1 < self.depth else None
+        return acts[-1]
 
     # -- one step ---------------------------------------------------------------------------------
     def step(self, x: Array, t: Array) -> None:
         """One gradient step on the batch (x, t), in place."""
         n = x.shape[0]
-        if n > self.capacity:
-            self.resize(n, self.layers)
+        outs, acts, nets, deltas, scratch = self.views(n)
+        if x.shape[1] == self.layers[0]:
+            outs[0][:, :-1] = x
+            x = outs[0]
         out = self.forward(x, n)
-        d = self.deltas[-1][:n]
-        self.output_delta(out, t, d, n)
+        self.output_delta(out, t, deltas[-1], nets[-1], scratch[-1])
+        # Plain gradient descent folds the mean and the learning rate into one scale (fused update);
+        # the other optimizers need the gradient itself.
+        fused = self.state.name == "sgd"
+        scale = self.lr / n if fused else 1.0 / n
         for l in range(self.depth - 1, -1, -1):
-            d = self.deltas[l][:n]
-            below = x if l == 0 else self.outs[l - 1][:n]
-            gw, gb = self.grad_w[l], self.grad_b[l]
-            np.matmul(d.T, below, out=gw)
-            gw /= n
-            if self.shared[l]:
-                gb[0] = (d.sum(axis=0) / n).sum()
-            else:
-                np.sum(d, axis=0, out=gb)
-                gb /= n
+            d, g = deltas[l], self.grads[l]
+            np.matmul(d.T, x if l == 0 else outs[l], out=g)  # weights and (last column) bias
+            g *= scale
+            if not self.update_biases:
+                g[:, -1] = 0.0
+            elif self.shared[l]:
+                g[:, -1] = g[:, -1].sum()
             if self.sequential:
-                self.update(l)
+                self.update(l, fused)
             if l > 0:
-                lower = self.deltas[l - 1][:n]
+                lower = deltas[l - 1]
                 np.matmul(d, self.weights[l], out=lower)
-                _times_derivative(self.acts[l - 1], lower, self.nets[l - 1][:n], self.outs[l - 1][:n],
-                                  self.scratch[l - 1][:n])
+                _times_derivative(self.acts[l - 1], lower, nets[l - 1], acts[l - 1], scratch[l - 1])
         if not self.sequential:
             for l in range(self.depth):
-                self.update(l)
+                self.update(l, fused)
         self.state.t += 1
 
-    def output_delta(self, out: Array, t: Array, d: Array, n: int) -> None:
+    def output_delta(self, out: Array, t: Array, d: Array, z: Array, scratch: Array) -> None:
         """dE_total/dnet at the output layer, per sample, into d (engine.output_delta's arithmetic)."""
         act = self.acts[-1]
         if self.loss == "cross_entropy":
@@ -118,28 +160,23 @@ class DenseTrainer:
             d -= s
             d *= out
             return
-        _times_derivative(act, d, self.nets[-1][:n], out, self.scratch[-1][:n])
+        _times_derivative(act, d, z, out, scratch)
 
-    def update(self, l: int) -> None:
-        """Apply the optimizer to layer l's weights (and biases when they are trained)."""
-        k = l
-        self._update(self.weights[l], self.grad_w[l], self.tmp_w[l], k)
-        if self.update_biases:
-            self._update(self.biases[l], self.grad_b[l], self.tmp_b[l], self.depth + l)
-
-    def _update(self, p: Array, g: Array, tmp: Array, k: int) -> None:
+    def update(self, l: int, fused: bool) -> None:
+        """Apply the optimizer to layer l's weights and bias (a frozen bias has a zero gradient)."""
+        p, g, tmp = self.params[l], self.grads[l], self.tmp[l]
+        if fused:  # the gradients already carry the learning rate
+            p -= g
+            return
         name, lr, h = self.state.name, self.lr, self.state.hyper
-        if name == "sgd":
-            np.multiply(g, lr, out=tmp)
-            p -= tmp
-        elif name == "momentum":
-            v = self.state.slots["v"][k]
+        if name == "momentum":
+            v = self.slots["v"][l]
             v *= h["mu"]
             v += g
             np.multiply(v, lr, out=tmp)
             p -= tmp
         else:  # adam, as optim.compute
-            m, s = self.state.slots["m"][k], self.state.slots["s"][k]
+            m, s = self.slots["m"][l], self.slots["s"][l]
             t = self.state.t + 1
             m *= h["beta1"]
             np.multiply(g, 1 - h["beta1"], out=tmp)
@@ -157,8 +194,17 @@ class DenseTrainer:
 
     def write_back(self, net: Network) -> None:
         """Copy the trained parameters into `net` as float64."""
-        net.weights = [w.astype(np.float64) for w in self.weights]
-        net.biases = [b.astype(np.float64) for b in self.biases]
+        pairs = [self._split(p, l) for l, p in enumerate(self.params)]
+        net.weights = [w for w, _ in pairs]
+        net.biases = [b for _, b in pairs]
+
+    def exported_state(self) -> OptimizerState:
+        """The optimizer state in optim's layout (weights, then biases), float64."""
+        slots = {}
+        for k, joined in self.slots.items():
+            pairs = [self._split(a, l) for l, a in enumerate(joined)]
+            slots[k] = [w for w, _ in pairs] + [b for _, b in pairs]
+        return OptimizerState(self.state.name, dict(self.state.hyper), self.state.t, slots)
 
 
 def _activate(act: str, z: Array, out: Array, scratch: Array) -> None:
@@ -179,9 +225,9 @@ def _activate(act: str, z: Array, out: Array, scratch: Array) -> None:
     elif act == "linear":
         np.copyto(out, z)
     elif act == "softmax":
-        np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+        np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=out)
         np.exp(out, out=out)
-        out /= out.sum(axis=-1, keepdims=True)
+        out /= np.add.reduce(out, axis=-1, keepdims=True)
     else:
         raise KeyError(act)
 

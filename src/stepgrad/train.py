@@ -179,13 +179,14 @@ def _train_tiny(net, inputs, targets, iterations, order, state, progress) -> np.
 
 def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: int = 32, optimizer: str = "sgd",
         seed: int = 0, dtype=np.float64, update_order: str | None = None, evaluate_every: int = 1,
-        progress: Callable[[dict], None] | None = None, **hyper: float) -> History:
+        progress: Callable[[dict], None] | None = None, metrics: bool = True, **hyper: float) -> History:
     """Train a copy of `net` on `train_data` (a data.Dataset): `epochs` passes in shuffled mini-batches.
 
     Each epoch shuffles the rows with a generator seeded by `seed` (the same seed, the same run),
     steps through batches of `batch_size` (the last one may be smaller; each step uses the mean
     gradient of its batch), then every `evaluate_every` epochs (0: only at the end) records the
     loss and accuracy on the training and test data; `progress` receives each record.
+    metrics=False skips every evaluation (for timing the training alone).
     """
     from time import perf_counter
 
@@ -205,12 +206,13 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     rng = np.random.default_rng(seed)
     use_tiny = tiny.suits(trained, dtype)
     trainer = None if use_tiny else DenseTrainer(trained, batch_size, dtype, state, order)
-    xs, ts = x.astype(dtype), t.astype(dtype)
+    xs, ts = DenseTrainer.with_ones(x.astype(dtype)), t.astype(dtype)
     bounds = np.arange(0, n, batch_size, dtype=np.int64)
     starts, ends = bounds, np.minimum(bounds + batch_size, n)
-    first = evaluate(trained, train_data, test_data)
-    history.recorded.append(start)
-    history.errors.append(first["loss"])
+    batches = list(zip(starts.tolist(), ends.tolist()))
+    if metrics and evaluate_every:
+        history.recorded.append(start)
+        history.errors.append(evaluate(trained, train_data, test_data)["loss"])
     iteration = 0
     clock = perf_counter()
     for epoch in range(1, epochs + 1):
@@ -221,10 +223,11 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
             trained.weights, trained.biases = tiny.Layout(trained).unpack(params, trained.weights, trained.biases)
         else:
             xp, tp = xs[perm], ts[perm]
-            for a, b in zip(starts, ends):
-                trainer.step(xp[a:b], tp[a:b])
+            step = trainer.step
+            for a, b in batches:
+                step(xp[a:b], tp[a:b])
         iteration += len(starts)
-        if evaluate_every and (epoch % evaluate_every == 0 or epoch == epochs):
+        if metrics and evaluate_every and (epoch % evaluate_every == 0 or epoch == epochs):
             if trainer is not None:
                 trainer.write_back(trained)
             record = {"epoch": epoch, "iteration": start + iteration, **evaluate(trained, train_data, test_data),
@@ -239,9 +242,9 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
                 progress(record)
     if trainer is not None:
         trainer.write_back(trained)
-        state = trainer.state.as_dtype(np.float64)
-    final = evaluate(trained, train_data, test_data)
-    if not history.epochs or history.epochs[-1]["epoch"] != epochs:
+        state = trainer.exported_state()
+    final = evaluate(trained, train_data, test_data) if metrics else {"loss": float("nan")}
+    if metrics and (not history.epochs or history.epochs[-1]["epoch"] != epochs):
         history.recorded.append(start + iteration)
         history.errors.append(final["loss"])
     history.iterations = iteration
