@@ -81,7 +81,7 @@ def test_page_and_static_files_are_served_offline(client):
     # nothing fetched from anywhere else: every src/href is local
     for url in re.findall(r'(?:src|href)="([^"]+)"', page.text):
         assert url.startswith(("/static/", "data:")), url
-    for name in ("app.js", "api.js", "editor.js", "curve.js"):
+    for name in ("app.js", "api.js", "editor.js", "curve.js", "stages.js", "steps.js"):
         r = client.get(f"/static/{name}")
         assert r.status_code == 200 and "javascript" in r.headers["content-type"], name
         assert "http://" not in r.text.replace("http://www.w3.org", "") and "https://" not in r.text
@@ -90,7 +90,7 @@ def test_page_and_static_files_are_served_offline(client):
 
 def test_static_files_ship_with_the_package():
     static = resources.files("stepgrad.web") / "static"
-    for name in ("index.html", "app.css", "app.js", "api.js", "editor.js", "curve.js"):
+    for name in ("index.html", "app.css", "app.js", "api.js", "editor.js", "curve.js", "stages.js", "steps.js"):
         assert (static / name).is_file(), name
     # every module the page imports exists
     for name in ("app.js", "editor.js"):

@@ -4,6 +4,8 @@
 import { ApiError, getJSON, post, postJSON } from "./api.js";
 import { drawCurve, formatNumber } from "./curve.js";
 import { renderEditor, structureKey } from "./editor.js";
+import { buildStages, highlighted, stageShow } from "./stages.js";
+import { stepNode } from "./steps.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -22,18 +24,10 @@ function showError(err, context = "") {
 function clearError() { $("error").hidden = true; $("error").textContent = ""; }
 
 // ---------------------------------------------------------------- the explain call
-function stageShow() {
-  const stage = state.stages[state.stage];
-  if (!stage) return "values";
-  if (stage.key.startsWith("backward")) return "backward";
-  if (stage.key.startsWith("update") || stage.key === "after" || stage.key === "error_after") return "update";
-  return stage.key === "given" ? "values" : "forward";
-}
-
 /** Explain `spec` (default: the current one); on success it becomes the current network. */
 async function refresh({ spec = state.spec, fromEditor = false, specFormat = null, context = "" } = {}) {
   const seq = ++state.seq;
-  const body = { spec, update_order: state.order, show: stageShow(), digits: Number($("digits").value) };
+  const body = { spec, update_order: state.order, show: stageShow(state.stages[state.stage]), digits: Number($("digits").value) };
   if (specFormat) body.spec_format = specFormat;
   if (state.selected) body.only = [state.selected];
   const stage = state.stages[state.stage];
@@ -55,19 +49,6 @@ async function refresh({ spec = state.spec, fromEditor = false, specFormat = nul
   return true;
 }
 
-function buildStages(result) {
-  const stages = [];
-  result.sections.forEach((sec, index) => {
-    stages.push({ index, key: sec.key, title: sec.title });
-    const m = sec.key.match(/^backward_(\d+)$/);
-    const weights = m ? result.meta.weights[Number(m[1]) - 1].flat() : [];
-    if (weights.length <= 64) {
-      for (const w of weights) stages.push({ index, key: sec.key, title: `${sec.title}: ${w}`, weight: w });
-    }
-  });
-  return stages;
-}
-
 // ---------------------------------------------------------------- drawing
 function draw(fromEditor) {
   const r = state.result;
@@ -83,22 +64,6 @@ function draw(fromEditor) {
   }
 }
 
-function highlighted() {
-  const stage = state.stages[state.stage];
-  const meta = state.result.meta;
-  const names = new Set();
-  if (!stage) return names;
-  if (stage.weight) names.add(stage.weight);
-  else if (stage.key === "forward" || stage.key === "after") meta.neurons.slice(1).flat().forEach((n) => names.add(n));
-  else if (stage.key.startsWith("error")) { meta.neurons[meta.neurons.length - 1].forEach((n) => names.add(n)); names.add("E_total"); }
-  else if (stage.key.startsWith("backward_")) {
-    const l = Number(stage.key.split("_")[1]);
-    meta.weights[l - 1].flat().forEach((w) => names.add(w));
-    meta.neurons[l].forEach((n) => names.add(n));
-  } else if (stage.key.startsWith("update")) meta.weights.flat(2).forEach((w) => names.add(w));
-  return names;
-}
-
 function drawDiagram(r) {
   const box = $("diagram");
   if (!r.svg) {
@@ -109,7 +74,7 @@ function drawDiagram(r) {
     return;
   }
   box.innerHTML = r.svg; // SVG made by stepgrad.diagram from the trace; names and numbers only
-  const active = highlighted();
+  const active = highlighted(state.stages[state.stage], r.meta);
   for (const node of box.querySelectorAll("[data-name]")) {
     const name = node.getAttribute("data-name");
     node.setAttribute("tabindex", "0");
@@ -141,42 +106,6 @@ function drawStages() {
   });
   $("stage-prev").disabled = state.stage <= 0;
   $("stage-next").disabled = state.stage >= state.stages.length - 1;
-}
-
-function mathBlock(html, className) {
-  const div = document.createElement("div");
-  div.className = className;
-  div.innerHTML = html; // MathML from stepgrad.render.mathml
-  return div;
-}
-
-function stepNode(step) {
-  const node = document.createElement("div");
-  node.className = `step kind-${step.kind}`;
-  node.dataset.step = step.name;
-  if (step.formula) {
-    node.append(mathBlock(step.formula, "eq"));
-    if (step.substituted) node.append(mathBlock(step.substituted, "eq substituted"));
-    const text = document.createElement("p");
-    text.className = "eq-text";
-    text.textContent = step.text;
-    node.append(text);
-  } else {
-    node.textContent = `${step.name} = ${step.shown}`;
-  }
-  if (step.note) node.append(Object.assign(document.createElement("p"), { className: "note", textContent: step.note }));
-  if (step.paths && step.paths.length) {
-    const details = document.createElement("div");
-    details.className = "paths";
-    details.append(Object.assign(document.createElement("p"), {
-      textContent: `Every path from ${step.subject} to the outputs (${step.paths.length}); their sum is ${step.name}:`,
-    }));
-    for (const p of step.paths) details.append(mathBlock(p.mathml, "eq path"));
-    node.append(details);
-  } else if (step.path_count > 0 && !(step.paths && step.paths.length)) {
-    node.append(Object.assign(document.createElement("p"), { className: "note", textContent: `${step.path_count} paths to the outputs (too many to list).` }));
-  }
-  return node;
 }
 
 function drawDerivation(r) {
