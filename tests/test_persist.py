@@ -222,3 +222,19 @@ def test_every_command_reads_a_saved_file(tmp_path, cli):
     assert result.returncode == 0, result.stderr
     expected = stepgrad.explain(stepgrad.train(stepgrad.builtin(), 3).network).values["E_total"]
     assert json.loads(result.stdout)["values"]["E_total"] == expected
+
+
+@pytest.mark.xfail(reason="fit() restarts its shuffling generator from the seed on every run, so epochs 6-10 of "
+                          "a resumed run see the shuffles of epochs 1-5 (fix in train.fit: seed each epoch's "
+                          "permutation from (seed, epochs done so far), saved in [training])", strict=False)
+def test_resumed_minibatch_training_equals_uninterrupted(tmp_path):
+    from stepgrad.data import bundled
+    from stepgrad.train import default_network, fit
+
+    data = bundled("xor")
+    net = default_network(data, seed=0, hidden=4, optimizer="adam")
+    whole = fit(net, data, epochs=10, batch_size=2, optimizer="adam", seed=0)
+    first = fit(net, data, epochs=5, batch_size=2, optimizer="adam", seed=0)
+    persist.save(first.network, tmp_path / "f.toml", history=first)
+    resumed = fit(stepgrad.load(tmp_path / "f.toml"), data, epochs=5, batch_size=2, optimizer="adam", seed=0)
+    same_parameters(whole.network, resumed.network)
