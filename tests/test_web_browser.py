@@ -221,6 +221,7 @@ def test_readable_on_a_phone(browser, server, artifacts):
 
 def test_screenshot(page, artifacts):
     click_name(page, "w5")
+    page.evaluate("window.scrollTo(0, 0)")
     shot = artifacts / "serve.png"
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 20_000
