@@ -121,6 +121,8 @@ def _mistakes() -> list[tuple[str, str, str]]:
         ("E_o1", f"{(0.01 - o1) ** 2:.6g}", "dropped_half"),
         ("E_total", f"{(0.01 - o1) ** 2 + (0.99 - v['out_o2']) ** 2:.6g}", "dropped_half"),
         ("dE_total/dw3", "0.00043856", "wrong_neuron"),  # the deck's: w1's gradient
+        ("dE_o1/dout_h1", "-0.01904911", "wrong_neuron"),  # the deck's label: it is dE_o2/dout_h1
+        ("dE_total/dw2", f"{v['dE_total/dout_h1'] + v['dout_h1/dnet_h1'] + 0.1:.7g}", "sum_for_product"),
     ]
 
 

@@ -211,6 +211,21 @@ def _wrong_neuron(ctx: Context, step: Step, base: Mapping[str, float]) -> Candid
                            f"{other}'s values used instead of {neuron}'s ({', '.join(used.values())})")
 
 
+def _products_as_sums(tree: tuple) -> tuple:
+    if tree[0] in ("num", "var"):
+        return tree
+    if tree[0] == "call":
+        return ("call", tree[1], tuple(_products_as_sums(a) for a in tree[2]))
+    head = "+" if tree[0] == "*" else tree[0]
+    return (head,) + tuple(_products_as_sums(t) for t in tree[1:])
+
+
+@mistake("sum_for_product", "added instead of multiplied")
+def _sum_for_product(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    if step.kind in ("gradient", "delta", "partial") and len(step.factors) > 1 and " * " in step.text:
+        yield ctx.recompute(step, base, tree=_products_as_sums(ctx.tree(step))), "the chain-rule factors added up"
+
+
 @mistake("power_of_ten", "power-of-ten slip")
 def _power_of_ten(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     value = ctx.recompute(step, base)
