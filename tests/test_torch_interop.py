@@ -283,8 +283,8 @@ def _write_bad_files(folder):
     ("module.pt", [], "stepgrad reads only state_dicts"),
     ("list.pt", [], "expected a state_dict (parameter names -> tensors), got list"),
     ("missing.pt", [], "no such file"),
-    ("good.pt", ["--layers", "2-3-2"], "0.weight has shape (2, 2) but --layers 2-3-2 needs (3, 2)"),
-    ("good.pt", ["--layers", "2-2"], "the file has 2 linear layers but --layers 2-2 needs 1"),
+    ("good.pt", ["--layers", "2-3-2"], "0.weight has shape (2, 2) but layers 2-3-2 (from --layers) need (3, 2)"),
+    ("good.pt", ["--layers", "2-2"], "the file has 2 linear layers but layers 2-2 (from --layers) need 1"),
     ("good.pt", ["--activation", "swish"], "--activation: unknown activation 'swish'"),
     ("good.pt", ["--activation", "tanh,softmax", "--loss", "cross_entropy", "--layers", "2-2-2"], None),
 ])

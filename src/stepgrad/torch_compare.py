@@ -123,7 +123,7 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: str = "half
     trace = explain(net, update_order="synchronous")
     values = trace.values
 
-    model = copy.deepcopy(module).to(dtype=torch.float64)
+    model = copy.deepcopy(module).to(device="cpu", dtype=torch.float64)
     modules = [m for _, m in flatten(model)]
     linears, _ = layers_of(model)
     x = torch.as_tensor(net.inputs, dtype=torch.float64)

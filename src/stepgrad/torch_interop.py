@@ -182,9 +182,10 @@ def build_network(weights: list[np.ndarray], biases: list[np.ndarray | None], ac
         data["name"] = name
     if inputs is not None and targets is not None:
         xs, ts = np.atleast_2d(_array(inputs, "inputs")), np.atleast_2d(_array(targets, "targets"))
+        if xs.ndim != 2 or ts.ndim != 2 or len(xs) != len(ts):
+            raise StepgradError(f"expected a row of inputs and a row of targets per sample, got shapes "
+                                f"{xs.shape} and {ts.shape}", where="inputs/targets")
         data["samples"] = [{"inputs": x.tolist(), "targets": t.tolist()} for x, t in zip(xs, ts)]
-        if len(xs) != len(ts):
-            raise StepgradError(f"{len(xs)} input rows but {len(ts)} target rows", where="targets")
     return Network.from_dict(data, source)
 
 
@@ -279,13 +280,15 @@ def linear_layers(state: Mapping[str, np.ndarray], where: str
     return names, weights, biases
 
 
-def check_layers(weights: list[np.ndarray], layers: Sequence[int], where: str, names: Sequence[str]) -> None:
-    """Raise a StepgradError naming the first weight whose shape does not fit `layers`."""
+def check_layers(weights: list[np.ndarray], layers: Sequence[int], where: str, names: Sequence[str],
+                 label: str = "--layers") -> None:
+    """Raise a StepgradError naming the first weight whose shape does not fit `layers` (from `label`)."""
+    shape = "-".join(map(str, layers))
     if len(weights) != len(layers) - 1:
-        raise StepgradError(f"the file has {len(weights)} linear layers but --layers "
-                            f"{'-'.join(map(str, layers))} needs {len(layers) - 1}", where=where)
+        raise StepgradError(f"the file has {len(weights)} linear layers but layers {shape} (from {label}) "
+                            f"need {len(layers) - 1}", where=where)
     for l, w in enumerate(weights):
         expected = (layers[l + 1], layers[l])
         if tuple(w.shape) != expected:
-            raise StepgradError(f"{names[l]} has shape {tuple(w.shape)} but --layers "
-                                f"{'-'.join(map(str, layers))} needs {expected}", where=where)
+            raise StepgradError(f"{names[l]} has shape {tuple(w.shape)} but layers {shape} (from {label}) "
+                                f"need {expected}", where=where)

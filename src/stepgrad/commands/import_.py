@@ -70,7 +70,7 @@ def command(model, layers, activation, loss, learning_rate, update_biases, share
     wanted = _layers(layers) or (base.layers if base else None)
     names, weights, biases = linear_layers(read_state_dict(model), model)
     if wanted is not None:
-        check_layers(weights, wanted, model, names)
+        check_layers(weights, wanted, model, names, "--layers" if layers else f"--like {like}")
     options = dict(
         loss=loss or (base.loss if base else "half_squared_error"),
         learning_rate=learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
