@@ -183,6 +183,13 @@ def test_rounding_drift_is_close_with_its_relative_error():
     assert r.relative_error == pytest.approx(abs(0.7512 - exact) / exact, rel=1e-9)
 
 
+def test_one_unit_off_in_the_last_digit_is_close():
+    assert verdicts("out_h1 = 0.594")["out_h1"] == ("close", None)  # exact 0.593269992
+    assert verdicts("out_h1 = 0.5")["out_h1"][0] == "wrong"  # a one-digit truncation is not accepted
+    assert verdicts("out_h1 = 0.59")["out_h1"][0] == "correct"
+    assert verdicts("w5 = 0.04")["w5"] == ("wrong", "power_of_ten")  # a given number copied wrong
+
+
 def test_an_unexplained_value_is_wrong_without_diagnosis():
     (r,) = check(stepgrad.builtin(), loads("out_o1 = 0.4321")).results
     assert (r.verdict, r.diagnosis) == ("wrong", None)

@@ -6,7 +6,8 @@
 
 Rules, in order (a careful marker's):
 - correct: equals the exact value at the precision written; the last written digit may be rounded
-  or truncated (0.74136507 may be written 0.7414 or 0.7413). A value that rounds to 0 at the
+  or truncated (0.74136507 may be written 0.7414 or 0.7413; truncation needs two significant
+  digits: 0.5 for 0.593 is not correct). A value that rounds to 0 at the
   precision written is not "correct" for a non-zero quantity (0.00 says nothing about 0.000438).
 - follows: not the exact value, but what the solution's own earlier values give (the step's formula
   recomputed with them): an error carried forward, given credit. Far from the exact value (more than
@@ -14,7 +15,9 @@ Rules, in order (a careful marker's):
   digits than they wrote down).
 - wrong with a diagnosis: the value is what the step gives with a known mistake applied (diagnoses.py),
   at the precision written; failing that, within CLOSE_RELATIVE of such a value (mistake plus drift).
-- close: within CLOSE_RELATIVE (0.1 %) of the exact value or of the own-values value: rounding drift.
+- close: within CLOSE_RELATIVE (0.1 %) of the exact value or of the own-values value, or off by at
+  most one unit in the last written digit (and within 1 %): rounding drift. 0.594 for 0.59327 is
+  close; 0.5 for 0.593 is wrong.
 - wrong: anything else, reported with the exact value, the own-values value and the step's formula.
 """
 
@@ -105,7 +108,10 @@ def matches(given: Given, reference: float | None) -> bool:
             return False
     if rounded == 0 and truncated == 0:
         return False  # no significant digit of a non-zero value was written
-    return given.decimal in (rounded, truncated)
+    if given.decimal == rounded:
+        return True
+    # Truncation is a way of writing fewer digits, not of choosing a neighbour: 0.5 for 0.593 is not it.
+    return given.decimal == truncated and len(given.decimal.as_tuple().digits) >= 2
 
 
 def relative_error(value: float, reference: float | None) -> float | None:
@@ -148,6 +154,15 @@ def _follows(given: Given, expected: float, own: float) -> bool:
     return to_own is not None and to_exact is not None and to_own <= CLOSE_RELATIVE < to_exact
 
 
+def _drifted(given: Given, reference: float) -> bool:
+    """Rounding drift: within CLOSE_RELATIVE, or one unit in the last written digit (within 1 %)."""
+    err = relative_error(given.value, reference)
+    if err is None:
+        return False
+    one_unit = abs(given.value - reference) <= 10.0 ** -given.places * (1 + 1e-9)
+    return err <= CLOSE_RELATIVE or (one_unit and err <= 10 * CLOSE_RELATIVE)
+
+
 def _distinct(places: int, value: float, expected: float) -> bool:
     """False when a mistake's value is the expected value at this precision (it explains nothing)."""
     try:
@@ -177,8 +192,7 @@ def judge(ctx: Context, given: Given) -> Result:
     diagnosis = _diagnose(ctx, given, expected, own)
     if diagnosis:
         return Result(verdict="wrong", mistake=diagnosis[0], diagnosis=diagnosis[1], **common)
-    drift = [e for e in (relative_error(given.value, expected), relative_error(given.value, own)) if e is not None]
-    if drift and min(drift) <= CLOSE_RELATIVE:
+    if any(_drifted(given, ref) for ref in (expected, own) if ref is not None):
         return Result(verdict="close", **common)
     return Result(verdict="wrong", **common)
 
