@@ -1,0 +1,48 @@
+"""The checker's calculator: every formula of every registry entry evaluates to the trace's value."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import stepgrad
+from stepgrad.check.formula import FormulaError, evaluate, parse
+
+SPECS = [
+    {"layers": [2, 2, 2]},
+    {"layers": [2, 3, 2], "activation": "tanh"},
+    {"layers": [3, 2, 3], "activations": ["relu", "softmax"], "loss": "cross_entropy"},
+    {"layers": [2, 2, 1], "activations": ["leaky_relu", "sigmoid"], "loss": "cross_entropy", "update_biases": True},
+    {"layers": [2, 2, 2], "activations": ["linear", "sigmoid"], "loss": "mean_squared_error",
+     "biases": [[0.1, -0.2], [0.3, 0.1]], "update_biases": True},
+    {"layers": [2, 3, 2, 2], "activations": ["relu", "tanh", "softmax"], "loss": "mean_squared_error"},
+]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("order", ["synchronous", "sequential"])
+def test_every_step_formula_gives_its_value(spec, order):
+    samples = [{"inputs": [0.3 - 0.1 * i for i in range(spec["layers"][0])],
+                "targets": [0.2 + 0.6 * (k == 0) for k in range(spec["layers"][-1])]},
+               {"inputs": [0.7] * spec["layers"][0], "targets": [0.5] * spec["layers"][-1]}]
+    trace = stepgrad.explain(stepgrad.Network.from_dict(dict(spec, seed=1, samples=samples)), update_order=order)
+    values = trace.values
+    for step in trace:
+        if step.text:
+            assert evaluate(parse(step.text), values.__getitem__) == pytest.approx(step.value, rel=1e-12, abs=1e-15), step.name
+
+
+def test_grammar():
+    v = {"a": 2.0, "b": -3.0}.__getitem__
+    assert evaluate(parse("1 - «a»^2"), v) == -3.0
+    assert evaluate(parse("-(«b» - «a») * 1/2"), v) == 2.5
+    assert evaluate(parse("(1 if «b» > 0 else 0.01)"), v) == 0.01
+    assert evaluate(parse("max(0, «a») + exp(0) + ln(1) + tanh(0)"), v) == 3.0
+    assert math.isclose(evaluate(parse("1 / (1 + exp(-«a»))"), v), 1 / (1 + math.exp(-2)))
+
+
+@pytest.mark.parametrize("text", ["__import__('os')", "«a» +", "open(«a»)", "«a» «a»", "(«a»"])
+def test_nothing_else_is_understood(text):
+    with pytest.raises(FormulaError):
+        parse(text)
