@@ -93,9 +93,9 @@ class DenseTrainer:
         return found
 
     @staticmethod
-    def with_ones(x: Array) -> Array:
-        """x with a last column of ones (the bias input), in x's dtype."""
-        out = np.ones((x.shape[0], x.shape[1] + 1), x.dtype)
+    def with_ones(x: Array, dtype=None) -> Array:
+        """x with a last column of ones (the bias input), in `dtype` (default: x's)."""
+        out = np.ones((x.shape[0], x.shape[1] + 1), dtype or x.dtype)
         out[:, :-1] = x
         return out
 

@@ -206,7 +206,7 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     rng = np.random.default_rng(seed)
     use_tiny = tiny.suits(trained, dtype)
     trainer = None if use_tiny else DenseTrainer(trained, batch_size, dtype, state, order)
-    xs, ts = DenseTrainer.with_ones(x.astype(dtype)), t.astype(dtype)
+    xs, ts = DenseTrainer.with_ones(x, dtype), t.astype(dtype, copy=False)
     bounds = np.arange(0, n, batch_size, dtype=np.int64)
     starts, ends = bounds, np.minimum(bounds + batch_size, n)
     batches = list(zip(starts.tolist(), ends.tolist()))
