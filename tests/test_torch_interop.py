@@ -80,7 +80,17 @@ def test_equal_biases_read_back_as_shared():
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.Linear(4, 2)), "takes 4 inputs but the layer before gives 3"),
     (lambda: nn.Sequential(), "no nn.Linear layer"),
     (lambda: "not a module", "expected an nn.Sequential"),
+    (lambda: Wrapper(), "got Wrapper, whose forward() stepgrad cannot follow; pass its nn.Sequential (model.layers)"),
 ])
+class Wrapper(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
+
+    def forward(self, x):
+        return self.layers(x)
+
+
 def test_from_torch_names_the_first_unsupported_layer(module, message):
     with pytest.raises(StepgradError) as err:
         stepgrad.from_torch(module())

@@ -116,6 +116,11 @@ def _activation_name(name: str, module: Any, last: bool) -> str | None:
 def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:
     """The (name, nn.Linear) layers of `module` and each one's stepgrad activation name."""
     nn = torch_module().nn
+    if isinstance(module, nn.Module) and not isinstance(module, (nn.Sequential, nn.Linear)):
+        inner = [n for n, child in module.named_children() if isinstance(child, nn.Sequential)]
+        hint = f"; pass its nn.Sequential (model.{inner[0]})" if inner else ""
+        raise StepgradError(f"expected an nn.Sequential of {SUPPORTED}; got {type(module).__name__}, whose "
+                            f"forward() stepgrad cannot follow{hint}")
     leaves = flatten(module)
     linears: list[tuple[str, Any]] = []
     activations: list[str | None] = []
