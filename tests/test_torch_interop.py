@@ -69,6 +69,15 @@ def test_equal_biases_read_back_as_shared():
     assert per_neuron.biases[0].tolist() == [0.35, 0.35]
 
 
+class Wrapper(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
+
+    def forward(self, x):
+        return self.layers(x)
+
+
 @pytest.mark.parametrize("module, message", [
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.Conv1d(1, 1, 1)), "unsupported layer '1' (Conv1d)"),
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.Tanh(), nn.Dropout())), "unsupported layer '1.1' (Dropout)"),
@@ -82,15 +91,6 @@ def test_equal_biases_read_back_as_shared():
     (lambda: "not a module", "expected an nn.Sequential"),
     (lambda: Wrapper(), "got Wrapper, whose forward() stepgrad cannot follow; pass its nn.Sequential (model.layers)"),
 ])
-class Wrapper(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layers = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
-
-    def forward(self, x):
-        return self.layers(x)
-
-
 def test_from_torch_names_the_first_unsupported_layer(module, message):
     with pytest.raises(StepgradError) as err:
         stepgrad.from_torch(module())
