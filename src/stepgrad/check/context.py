@@ -108,12 +108,6 @@ class Context:
                 return [f for f in found if f in self.exact]
         return []
 
-    def neuron_of(self, name: str) -> tuple[int, str] | None:
-        for l, group in enumerate(self.names.neurons):
-            if name in group:
-                return l, name
-        return None
-
 
 def build(net: Network, solution: Solution, update_order: str | None = None,
           round_to: int | None = None) -> Context:

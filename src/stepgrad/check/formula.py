@@ -159,13 +159,3 @@ def evaluate(tree: Tree, value: Callable[[str], float]) -> float:
         return a ** b
     raise FormulaError(f"unknown operation {op!r}")
 
-
-def replace(tree: Tree, old: Tree, new: Tree) -> Tree:
-    """The tree with every subtree equal to `old` replaced by `new` (to apply a mistake to a formula)."""
-    if tree == old:
-        return new
-    if tree[0] in ("num", "var"):
-        return tree
-    if tree[0] == "call":
-        return ("call", tree[1], tuple(replace(a, old, new) for a in tree[2]))
-    return (tree[0],) + tuple(replace(t, old, new) for t in tree[1:])
