@@ -343,9 +343,18 @@ class _Builder:
         """Every path from neuron j of weight layer l to an output, as its chain of factors."""
         if self.path_count(l) > MAX_PATHS:
             return ()
+        # Every path ends with `link`; the rest depends only on the neuron, so it is walked once per
+        # neuron and sample. math.prod multiplies left to right: prefix product * link is the same number.
+        link_value = self.values[link]
+        return tuple(Path(prefix + (link,), partial * link_value) for prefix, partial in self._paths_above(l, j, s))
+
+    def _paths_above(self, l: int, j: int, s: int) -> list[tuple[tuple[str, ...], float]]:
+        cache = self.__dict__.setdefault("_path_cache", {})
+        if (l, j, s) in cache:
+            return cache[(l, j, s)]
         neuron = self.names.neurons[l + 1][j]
-        start = [self.at(f"dout_{neuron}/dnet_{neuron}", s), link]
-        found: list[Path] = []
+        start = [self.at(f"dout_{neuron}/dnet_{neuron}", s)]
+        found: list[tuple[tuple[str, ...], float]] = []
 
         def walk(layer: int, lower: str, suffix: list[str]) -> None:
             # lower: neuron of layer `layer` (weight layer index); go up to weight layer layer+1
@@ -353,13 +362,13 @@ class _Builder:
                 link_up = self.at(f"dnet_{up}/dout_{lower}", s)
                 if layer + 1 == self.net.depth - 1:
                     factors = [self.delta_name(layer + 1, k, s), link_up] + suffix
-                    value = math.prod(self.values[f] for f in factors)
-                    found.append(Path(tuple(factors), value))
+                    found.append((tuple(factors), math.prod(self.values[f] for f in factors)))
                 else:
                     walk(layer + 1, up, [self.at(f"dout_{up}/dnet_{up}", s), link_up] + suffix)
 
         walk(l, neuron, start)
-        return tuple(found)
+        cache[(l, j, s)] = found
+        return found
 
     def update(self, layers: list[int], key: str) -> Section:
         steps = []

@@ -13,6 +13,8 @@ _DERIVED = re.compile(r"^(backward_|update)")
 def _about(step_name: str, wanted: str) -> bool:
     if step_name == wanted:
         return True
+    if wanted not in step_name:  # every match below contains the wanted name: a fast reject
+        return False
     base = re.sub(r"\[\d+\]$", "", step_name)
     if base in (wanted, f"{wanted}+"):
         return True
