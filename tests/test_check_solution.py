@@ -56,6 +56,7 @@ def test_json_and_explain_json_values():
     ("text", "out_h1 = 0.59\n\nout_h1 = 0.6\n", 3, "given twice (first on line 1)"),
     ("text", "out_h1 = 0.59\nnet_o1 = one point one\n", 2, "is not a number"),
     ("text", " = 0.59\n", 1, "without a name"),
+    ("text", "out_h1 = 0.59\nnet_h1 = 1e400\n", 2, "too large"),
     ("yaml", "out_h1: 0.59\nout_h1: 0.6\n", 2, "given twice"),
     ("yaml", "out_h1: zero\n", 1, "is not a number"),
     ("yaml", "out_h1: [1, 2]\n", 1, "single number"),

@@ -14,6 +14,7 @@ lines, duplicate names and things that are not numbers are a StepgradError namin
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -92,6 +93,8 @@ def _answer(name: str, raw: str, line: int, source: str) -> Given | None:
     number = parse_number(raw)
     if number is None:
         raise StepgradError(f"{name}: {raw.strip()!r} is not a number ({NUMBER_HINT})", where=where)
+    if not math.isfinite(float(number)) or abs(float(number)) > 1e300:
+        raise StepgradError(f"{name}: {raw.strip()} is too large for any quantity of a training step", where=where)
     return Given(name, raw.strip(), number, line)
 
 

@@ -57,7 +57,8 @@ class Result:
     line: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data; a value the student's numbers cannot produce (overflow) is null."""
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)
