@@ -110,10 +110,9 @@ def mlp_numpy(w1, b1, w2, b2, x, t, lr, epochs, batch, seed, dtype=np.float32):
     """Hand-written numpy mini-batch SGD (the shuffling of stepgrad.fit); returns the parameters."""
     w1, b1, w2, b2 = (a.astype(dtype) for a in (w1, b1, w2, b2))
     x, t = x.astype(dtype), t.astype(dtype)
-    rng = np.random.default_rng(seed)
     n = len(x)
-    for _ in range(epochs):
-        perm = rng.permutation(n)
+    for epoch in range(1, epochs + 1):
+        perm = np.random.default_rng((seed, epoch)).permutation(n)  # stepgrad.train.epoch_order
         xp, tp = x[perm], t[perm]
         for a in range(0, n, batch):
             xb, tb = xp[a:a + batch], tp[a:a + batch]
@@ -140,10 +139,9 @@ def mlp_torch(w1, b1, w2, b2, x, t, lr, epochs, batch, seed, dtype=np.float32):
     params = [torch.tensor(a.astype(dtype), requires_grad=True) for a in (w1, b1, w2, b2)]
     opt = torch.optim.SGD(params, lr=lr)
     xt, tt = torch.tensor(x, dtype=tdt), torch.tensor(t, dtype=tdt)
-    rng = np.random.default_rng(seed)
     n = len(x)
-    for _ in range(epochs):
-        perm = torch.from_numpy(rng.permutation(n))
+    for epoch in range(1, epochs + 1):
+        perm = torch.from_numpy(np.random.default_rng((seed, epoch)).permutation(n))
         xp, tp = xt[perm], tt[perm]
         for a in range(0, n, batch):
             xb, tb = xp[a:a + batch], tp[a:a + batch]
@@ -169,6 +167,18 @@ def mlp_sklearn(x, t, lr, epochs, batch, seed, hidden):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(x, t.argmax(axis=1))
     return clf
+
+
+def metrics(w1, b1, w2, b2, train, test) -> dict:
+    """The final loss (mean cross-entropy) and accuracies on the training and test data, in numpy."""
+    result = {}
+    for name, data in (("train", train), ("test", test)):
+        z = np.tanh(data.inputs @ np.asarray(w1, np.float64).T + b1) @ np.asarray(w2, np.float64).T + b2
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        result[f"{name}_loss"] = float(-(data.targets * log_p).sum(axis=1).mean())
+        result[f"{name}_accuracy"] = float(np.mean(z.argmax(axis=1) == data.targets.argmax(axis=1)))
+    return result
 
 
 def accuracy(w1, b1, w2, b2, x, t) -> float:

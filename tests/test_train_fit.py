@@ -52,7 +52,7 @@ def test_epoch_equals_engine_steps_on_the_shuffled_batches(digits):
     small = train.take(np.arange(70))
     net = default_network(small, seed=2)
     history = fit(net, small, None, epochs=1, batch_size=32, seed=9)
-    perm = np.random.default_rng(9).permutation(70)
+    perm = np.random.default_rng((9, 1)).permutation(70)  # epoch 1 of seed 9
     ref = net.copy()
     for a in range(0, 70, 32):
         rows = perm[a:a + 32]
@@ -74,3 +74,23 @@ def test_cli_digits_text_shows_progress_and_table(cli):
     result = cli("train", "--data", "digits", "--epochs", "2", "--dtype", "float32")
     assert result.returncode == 0, result.stderr
     assert "test acc" in result.stdout and "Final (90 iterations)" in result.stdout
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_resumed_fit_equals_one_run(digits, optimizer):
+    train, test = digits
+    small = train.take(np.arange(200))
+    net = default_network(small, seed=4, optimizer=optimizer)
+    once = fit(net, small, None, epochs=4, optimizer=optimizer, seed=2).network
+    half = fit(net, small, None, epochs=2, optimizer=optimizer, seed=2).network
+    again = fit(half, small, None, epochs=2, optimizer=optimizer, seed=2)
+    assert again.epochs[0]["epoch"] == 3 and again.start == half.extra["training"]["iterations"]
+    for a, b in zip(once.weights + once.biases, again.network.weights + again.network.biases):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_plot_loss_curve(cli, tmp_path):
+    path = tmp_path / "loss.png"
+    result = cli("train", "--data", "xor", "--epochs", "20", "--batch-size", "4", "--plot", str(path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

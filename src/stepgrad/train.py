@@ -92,8 +92,11 @@ class History:
         return d
 
 
-def _finish(net: Network, order: str, start: int, iterations: int, state: optim.OptimizerState) -> None:
+def _finish(net: Network, order: str, start: int, iterations: int, state: optim.OptimizerState,
+            epochs: int | None = None) -> None:
     training = {"iterations": start + iterations, "update_order": order}
+    if epochs is not None:
+        training["epochs"] = epochs
     if state.name != "sgd":
         training["optimizer"] = state.to_dict()
     net.extra["training"] = training
@@ -177,12 +180,18 @@ def _train_tiny(net, inputs, targets, iterations, order, state, progress) -> np.
 # -- mini-batch training on a data set ------------------------------------------------------------
 
 
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order of the rows in epoch `epoch` (1-based): a permutation seeded by (seed, epoch), so a
+    resumed run shuffles exactly as an uninterrupted one."""
+    return np.random.default_rng((seed, epoch)).permutation(n)
+
+
 def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: int = 32, optimizer: str = "sgd",
         seed: int = 0, dtype=np.float64, update_order: str | None = None, evaluate_every: int = 1,
         progress: Callable[[dict], None] | None = None, metrics: bool = True, **hyper: float) -> History:
     """Train a copy of `net` on `train_data` (a data.Dataset): `epochs` passes in shuffled mini-batches.
 
-    Each epoch shuffles the rows with a generator seeded by `seed` (the same seed, the same run),
+    Each epoch shuffles the rows by `epoch_order(seed, epoch)` (the same seed, the same run),
     steps through batches of `batch_size` (the last one may be smaller; each step uses the mean
     gradient of its batch), then every `evaluate_every` epochs (0: only at the end) records the
     loss and accuracy on the training and test data; `progress` receives each record.
@@ -203,7 +212,7 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     x, t = train_data.inputs, train_data.targets
     n = len(x)
     batch_size = max(1, min(batch_size, n))
-    rng = np.random.default_rng(seed)
+    first_epoch = int(trained.extra.get("training", {}).get("epochs", 0)) + 1  # resumed runs continue the count
     use_tiny = tiny.suits(trained, dtype)
     trainer = None if use_tiny else DenseTrainer(trained, batch_size, dtype, state, order)
     xs, ts = DenseTrainer.with_ones(x, dtype), t.astype(dtype, copy=False)
@@ -215,8 +224,8 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
         history.errors.append(evaluate(trained, train_data, test_data)["loss"])
     iteration = 0
     clock = perf_counter()
-    for epoch in range(1, epochs + 1):
-        perm = rng.permutation(n)
+    for epoch in range(first_epoch, first_epoch + epochs):
+        perm = epoch_order(seed, epoch, n)
         if use_tiny:
             params, _ = tiny.run(trained, x, t, len(starts), (perm.astype(np.int64), starts, ends), batch_size,
                                  state, order == "sequential")
@@ -227,7 +236,8 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
             for a, b in batches:
                 step(xp[a:b], tp[a:b])
         iteration += len(starts)
-        if metrics and evaluate_every and (epoch % evaluate_every == 0 or epoch == epochs):
+        last = first_epoch + epochs - 1
+        if metrics and evaluate_every and (epoch % evaluate_every == 0 or epoch == last):
             if trainer is not None:
                 trainer.write_back(trained)
             record = {"epoch": epoch, "iteration": start + iteration, **evaluate(trained, train_data, test_data),
@@ -244,13 +254,13 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
         trainer.write_back(trained)
         state = trainer.exported_state()
     final = evaluate(trained, train_data, test_data) if metrics else {"loss": float("nan")}
-    if metrics and (not history.epochs or history.epochs[-1]["epoch"] != epochs):
+    if metrics and (not history.epochs or history.epochs[-1]["epoch"] != first_epoch + epochs - 1):
         history.recorded.append(start + iteration)
         history.errors.append(final["loss"])
     history.iterations = iteration
     history.final_error = final["loss"]
     history.metrics = final
-    _finish(trained, order, start, iteration, state)
+    _finish(trained, order, start, iteration, state, epochs=first_epoch + epochs - 1)
     history.optimizer_state = state.to_dict()
     return history
 
