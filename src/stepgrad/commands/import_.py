@@ -85,3 +85,6 @@ def command(model, layers, activation, loss, learning_rate, update_biases, share
     net = build_network(weights, biases, acts, source=model, **options)
     fmt = "json" if output and output.lower().endswith(".json") else "toml"
     emit(persist.dumps(net, fmt), output)
+    if net.inputs is None:
+        click.echo("note: the spec has no samples yet; add [[samples]] (or import with --like SPEC) "
+                   "before `stepgrad explain` or `train`", err=True)
