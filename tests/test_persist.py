@@ -225,9 +225,6 @@ def test_every_command_reads_a_saved_file(tmp_path, cli):
     assert json.loads(result.stdout)["values"]["E_total"] == expected
 
 
-@pytest.mark.xfail(reason="fit() restarts its shuffling generator from the seed on every run, so epochs 6-10 of "
-                          "a resumed run see the shuffles of epochs 1-5 (fix in train.fit: seed each epoch's "
-                          "permutation from (seed, epochs done so far), saved in [training])", strict=False)
 def test_resumed_minibatch_training_equals_uninterrupted(tmp_path):
     from stepgrad.data import bundled
     from stepgrad.train import default_network, fit
