@@ -236,3 +236,15 @@ def test_resumed_minibatch_training_equals_uninterrupted(tmp_path):
     persist.save(first.network, tmp_path / "f.toml", history=first)
     resumed = fit(stepgrad.load(tmp_path / "f.toml"), data, epochs=5, batch_size=2, optimizer="adam", seed=0)
     same_parameters(whole.network, resumed.network)
+
+
+def test_cli_minibatch_resume_equals_one_run(tmp_path, cli):
+    whole, first, resumed = (str(tmp_path / n) for n in ("whole.json", "first.json", "resumed.json"))
+    common = ["--data", "xor", "--batch-size", "2", "--optimizer", "adam", "--format", "json", "-o", os.devnull]
+    for args in (["--epochs", "10", "--save", whole], ["--epochs", "4", "--save", first],
+                 [first, "--epochs", "6", "--save", resumed]):
+        result = cli("train", *args, *common)
+        assert result.returncode == 0, result.stderr
+    a, b = json.loads(open(whole).read()), json.loads(open(resumed).read())
+    assert (a["weights"], a["biases"], a["training"], a["history"]) == (b["weights"], b["biases"], b["training"], b["history"])
+    assert a["training"]["optimizer"]["name"] == "adam" and a["training"]["optimizer"]["t"] == 20
