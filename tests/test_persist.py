@@ -103,6 +103,8 @@ def test_newer_format_version_fails_clearly(tmp_path, cli):
     ("training", 5, "training: expected a table"),
     ("training", {"iterations": -1}, "training.iterations: expected a whole number >= 0"),
     ("training", {"iterations": 1.5}, "training.iterations: expected a whole number >= 0"),
+    ("training", {"epochs": "3"}, "training.epochs: expected a whole number >= 0"),
+    ("training", {"update_order": "random"}, "training.update_order: expected synchronous or sequential"),
     ("history", {"iteration": [0, 1], "E_total": [0.3]}, "history: 'iteration' has 2 entries but 'E_total' has 1"),
     ("history", {"iteration": [0], "E_total": ["x"]}, "history.E_total: expected a list of finite numbers"),
     ("history", [1, 2], "history: expected a table with the lists 'iteration' and 'E_total'"),

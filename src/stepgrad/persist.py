@@ -115,9 +115,13 @@ def check_saved_state(data: dict[str, Any], source: str) -> None:
     training = data.get("training", {})
     if not isinstance(training, dict):
         raise SpecError("expected a table (iterations, update_order, ...)", where=f"{source}: training")
-    iterations = training.get("iterations", 0)
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-        raise SpecError(f"expected a whole number >= 0, got {iterations!r}", where=f"{source}: training.iterations")
+    for key in ("iterations", "epochs"):
+        count = training.get(key, 0)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise SpecError(f"expected a whole number >= 0, got {count!r}", where=f"{source}: training.{key}")
+    order = training.get("update_order", "synchronous")
+    if order not in ("synchronous", "sequential"):
+        raise SpecError(f"expected synchronous or sequential, got {order!r}", where=f"{source}: training.update_order")
     if "history" not in data:
         return
     history = data["history"]
