@@ -95,8 +95,9 @@ class DenseTrainer:
     @staticmethod
     def with_ones(x: Array, dtype=None) -> Array:
         """x with a last column of ones (the bias input), in `dtype` (default: x's)."""
-        out = np.ones((x.shape[0], x.shape[1] + 1), dtype or x.dtype)
+        out = np.empty((x.shape[0], x.shape[1] + 1), dtype or x.dtype)
         out[:, :-1] = x
+        out[:, -1] = 1.0
         return out
 
     def forward(self, x: Array, n: int) -> Array:
