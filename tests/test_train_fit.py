@@ -94,3 +94,23 @@ def test_plot_loss_curve(cli, tmp_path):
     result = cli("train", "--data", "xor", "--epochs", "20", "--batch-size", "4", "--plot", str(path), "--format", "json")
     assert result.returncode == 0, result.stderr
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_spec_names_its_data_relative_to_the_spec(cli, tmp_path):
+    (tmp_path / "rows.csv").write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    spec = tmp_path / "net.toml"
+    spec.write_text('layers = [2, 8, 1]\nactivations = ["tanh", "sigmoid"]\nloss = "cross_entropy"\n'
+                    'learning_rate = 0.05\ndata = "rows.csv"\n')
+    result = cli("train", str(spec), "--epochs", "5", "--batch-size", "2", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["iterations"] == 10 and data["data"].endswith("rows.csv")
+
+
+def test_divergence_names_the_epoch(cli, tmp_path):
+    spec = tmp_path / "net.toml"
+    spec.write_text('layers = [2, 4, 1]\nactivation = "linear"\nlearning_rate = 50.0\n')
+    result = cli("train", str(spec), "--data", "xor", "--epochs", "200", "--batch-size", "1", "--format", "json")
+    assert result.returncode == 2
+    assert "epoch" in result.stderr and "learning_rate" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -23,6 +23,11 @@ def accuracy(outputs: np.ndarray, targets: np.ndarray, task: str) -> float | Non
 
 def evaluate(net, train_data, test_data=None) -> dict:
     """{"loss", "train_accuracy"[, "test_loss", "test_accuracy"]} of `net` on the data sets."""
+    with np.errstate(all="ignore"):  # a diverged run shows as a non-finite loss; fit reports it
+        return _evaluate(net, train_data, test_data)
+
+
+def _evaluate(net, train_data, test_data) -> dict:
     fwd = engine.forward(net, train_data.inputs, targets=train_data.targets)
     task = train_data.task
     result: dict = {"loss": float(fwd.error)}

@@ -132,6 +132,8 @@ class epoch_progress:
         return self.tick
 
     def __exit__(self, *exc) -> None:
+        if exc[0] is not None:  # an error: leave only its one line on the terminal
+            self.bar.live.transient = True
         self.bar.__exit__(*exc)
 
     def tick(self, record: dict) -> None:
