@@ -1,0 +1,147 @@
+"""One format-neutral document built from a trace; Markdown, LaTeX, slides and HTML are thin writers of it.
+
+    >>> doc = build(stepgrad.explain(stepgrad.builtin()), digits=9)
+    >>> doc.parts[1].groups[0].title
+    'Calculating h1'
+    >>> doc.parts[1].groups[0].lines[0].numbers
+    '0.15 \\\\cdot 0.05 + 0.2 \\\\cdot 0.1 + 0.35 \\\\cdot 1'
+
+Every formula is LaTeX (the writers typeset it, or turn it into MathML); numbers are formatted
+here once, at the requested digits. Lines are grouped as a presenter would show them: a neuron's
+net and out together, a backward chain up to its delta or gradient, a hidden weight's paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..names import latex_symbol
+from ..trace import Step, Trace
+from .formula import number, substituted, symbolic
+
+MAX_GROUP = 8  # lines per group at most (a slide's worth)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One quantity: symbol = formula = numbers = value (formula and numbers empty for given values)."""
+
+    name: str
+    symbol: str
+    value: float
+    value_latex: str
+    value_text: str
+    formula: str = ""
+    numbers: str = ""
+    note: str = ""
+    paths: tuple[tuple[str, str], ...] = ()  # (LaTeX product of the factors, LaTeX value) per path
+    path_count: int = 0
+
+
+@dataclass(frozen=True)
+class Group:
+    """Lines shown together (one slide): a neuron's forward values, a chain up to its delta or gradient."""
+
+    title: str
+    lines: tuple[Line, ...]
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class Part:
+    """A section of the trace; `given` parts are tables of values rather than equations."""
+
+    key: str
+    title: str
+    intro: str
+    groups: tuple[Group, ...]
+    given: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    """The whole derivation: a title, a one-line description of the network, the parts."""
+
+    title: str
+    subtitle: str
+    parts: tuple[Part, ...]
+    digits: int
+
+    def lines(self) -> Iterator[Line]:
+        for part in self.parts:
+            for group in part.groups:
+                yield from group.lines
+
+    def value(self, name: str) -> Line | None:
+        """The line of `name`, if the document shows it."""
+        return next((line for line in self.lines() if line.name == name), None)
+
+
+def _line(step: Step, trace: Trace, digits: int) -> Line:
+    paths = tuple(
+        (r" \cdot ".join(latex_symbol(f) for f in p.factors), number(p.value, digits, "latex")) for p in step.paths
+    )
+    return Line(
+        name=step.name, symbol=latex_symbol(step.name), value=step.value,
+        value_latex=number(step.value, digits, "latex"), value_text=number(step.value, digits),
+        formula=symbolic(step, "latex") if step.latex else "",
+        numbers=substituted(step, trace, digits, "latex") if step.latex else "",
+        note=step.note, paths=paths, path_count=step.path_count,
+    )
+
+
+def _title(step: Step) -> str:
+    subject = step.subject or step.name
+    if step.kind == "gradient":
+        return f"The gradient of {subject}"
+    if step.kind == "delta":
+        return f"The delta of {subject}"
+    return subject
+
+
+def _chunks(lines: list[Line], title: str) -> list[Group]:
+    return [Group(title if i == 0 else f"{title} (continued)", tuple(lines[i:i + MAX_GROUP]))
+            for i in range(0, len(lines), MAX_GROUP)]
+
+
+def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits: int) -> list[Group]:
+    if key == "given":
+        return [Group(title, tuple(_line(s, trace, digits) for s in steps))]
+    if key.startswith(("forward", "after")):
+        by_subject: dict[str, list[Line]] = {}
+        for s in steps:  # a neuron's net and out side by side, neurons in the order computed
+            by_subject.setdefault(s.subject or s.name, []).append(_line(s, trace, digits))
+        return [g for subject, lines in by_subject.items() for g in _chunks(lines, f"Calculating {subject}")]
+    if key.startswith("backward"):
+        groups: list[Group] = []
+        pending: list[Step] = []
+        for s in steps:  # a chain ends in its delta or gradient
+            pending.append(s)
+            if s.kind in ("delta", "gradient"):
+                groups += _chunks([_line(p, trace, digits) for p in pending], _title(s))
+                pending = []
+        if pending:
+            groups += _chunks([_line(p, trace, digits) for p in pending], title)
+        return groups
+    return _chunks([_line(s, trace, digits) for s in steps], title)
+
+
+def build(trace: Trace, digits: int = 9) -> Document:
+    """The document of `trace` with numbers at `digits` significant digits."""
+    meta = trace.meta
+    layers = "-".join(str(n) for n in meta.get("layers", ()))
+    activations = ", ".join(dict.fromkeys(meta.get("activations", ())))
+    facts = [f"a {layers} network" if layers else "", activations,
+             str(meta.get("loss", "")).replace("_", " "),
+             f"learning rate {meta['learning_rate']:g}" if "learning_rate" in meta else "",
+             f"{meta['update_order']} update" if meta.get("update_order") else ""]
+    subtitle = ", ".join(f for f in facts if f)
+    name = str(meta.get("name") or "")
+    parts = tuple(
+        Part(sec.key, sec.title, sec.intro, tuple(_groups(sec.key, sec.title, sec.steps, trace, digits)),
+             given=sec.key == "given" or all(not s.latex for s in sec.steps))
+        for sec in trace.sections
+    )
+    title = "Step by step backpropagation" + (f": {name}" if name and name != "mazur" else "")
+    return Document(title, subtitle, parts, digits)
