@@ -264,7 +264,6 @@ def _build(data: dict[str, Any], source: str) -> Network:
     if init not in INITIALIZERS:
         raise SpecError(f"expected one of {', '.join(INITIALIZERS)}, got {init!r}", where=f"{source}: init")
 
-    rng = np.random.default_rng(seed)
     if "weights" in data:
         ws = data["weights"]
         if not isinstance(ws, list) or len(ws) != depth:
@@ -280,6 +279,7 @@ def _build(data: dict[str, Any], source: str) -> Network:
                 _vector(r, cols, f"{where}[{j}]", f"one per input to the neuron") for j, r in enumerate(w)
             ]))
     else:
+        rng = np.random.default_rng(seed)  # only here: numpy.random costs start-up time
         weights = [_initial(init, rng, layers[l + 1], layers[l]) for l in range(depth)]
 
     if "biases" in data:
