@@ -145,12 +145,11 @@ def network_svg(net: "Network", trace: "Trace | None" = None, *, show: str = "we
 
 def _lookup(trace: "Trace | None"):
     def lookup(name: str, default: float | None = None) -> float | None:
-        if trace is None:
-            return default
         try:
-            return float(trace.lookup(name))
+            v = default if trace is None else float(trace.lookup(name))
         except KeyError:
-            return default
+            v = default
+        return None if v is None or v != v else v  # NaN: a value the trace does not have
 
     return lookup
 
@@ -205,3 +204,30 @@ def _biases(net, names, position, radius, spacing, small, lookup, show, digits) 
                              f'<text class="sg-value" x="{x:.1f}" y="{y - radius - 6:.1f}" text-anchor="middle">'
                              f"{escape(label)}</text></g>")
     return parts
+
+
+def network_from_trace(trace: "Trace") -> "Network | None":
+    """The network a trace starts from (shape from its meta, values by name; NaN where the trace has none)."""
+    import numpy as np
+
+    from .spec import Network
+
+    meta = trace.meta
+    if not meta.get("neurons") or not meta.get("weights"):
+        return None
+
+    def value(name: str) -> float:
+        try:
+            return float(trace.lookup(name))
+        except KeyError:
+            return float("nan")
+
+    weights = [np.array([[value(w) for w in row] for row in layer]) for layer in meta["weights"]]
+    biases = [np.array([value(b) for b in names]) for names in meta["biases"]]
+    shared = [len(names) == 1 and not names[0].startswith("b_") for names in meta["biases"]]
+    inputs = targets = None
+    if meta.get("samples", 1) == 1:
+        inputs = np.array([[value(i) for i in meta["neurons"][0]]])
+        targets = np.array([[value(f"target_{o}") for o in meta["neurons"][-1]]])
+    return Network(layers=list(meta["layers"]), activations=list(meta.get("activations", [])), weights=weights,
+                   biases=biases, inputs=inputs, targets=targets, shared_biases=shared, name=str(meta.get("name", "")))

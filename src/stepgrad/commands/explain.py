@@ -21,8 +21,10 @@ from ._common import digits_option, emit, load_spec, output_option, spec_argumen
               help="Show this optimizer's update: momentum's velocity v_w5, Adam's moments m_w5, s_w5 and m_hat_w5, s_hat_w5.")
 @click.option("--round", "round_to", type=click.IntRange(0, 15), default=None, metavar="K",
               help="Hand-calculation mode: round every computed value to K decimals and carry the rounded value on.")
+@click.option("--train-iterations", type=click.IntRange(0), default=10_000, show_default=True, metavar="N",
+              help="Slides: train N iterations for the deck's closing table (0 leaves it out).")
 @output_option
-def command(spec, only, digits, update_order, fmt, sample, optimizer, round_to, output):
+def command(spec, only, digits, update_order, fmt, sample, optimizer, round_to, train_iterations, output):
     """Show every quantity of one training step: formula, numbers, value.
 
     SPEC is a TOML or JSON network spec; without it, the seed deck's network.
@@ -33,6 +35,7 @@ def command(spec, only, digits, update_order, fmt, sample, optimizer, round_to, 
       stepgrad explain net.toml --format json -o step.json
       stepgrad explain --optimizer adam --only w5
       stepgrad explain --round 4          # as a person with a calculator gets it
+      stepgrad explain --format slides -o deck.tex && pdflatex deck.tex
     """
     from ..explain import explain
     from ..render import render
@@ -63,4 +66,10 @@ def command(spec, only, digits, update_order, fmt, sample, optimizer, round_to, 
 
         Console(highlight=False).print(rich_renderable(trace.select(names) if names else trace, digits))
         return
-    emit(render(trace, fmt, digits=digits, only=names), output)
+    options = {}
+    if fmt == "slides" and train_iterations:
+        from ..train import train
+
+        options["history"] = train(net, train_iterations, update_order=trace.meta.get("update_order"),
+                                   every=max(1, train_iterations // 100), optimizer=optimizer)
+    emit(render(trace, fmt, digits=digits, only=names, **options), output)
