@@ -1,0 +1,45 @@
+"""`stepgrad diagram`: the network as an SVG picture."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import StepgradError
+from ._common import emit, load_spec, output_option, spec_argument, update_order_option
+
+
+@click.command("diagram")
+@spec_argument
+@click.option("--show", type=click.Choice(["weights", "gradients", "updated"]), default="weights", show_default=True,
+              help="What the edges carry: the weights, their gradients dE_total/dw, or the weights after one update.")
+@click.option("--after-update", is_flag=True, help="The network after one training step (same as --show updated).")
+@click.option("--max-labels", type=click.IntRange(0), default=40, show_default=True, metavar="N",
+              help="Label the edges of networks with at most N weights; larger ones are drawn thinner, unlabelled.")
+@click.option("--digits", "digits", type=click.IntRange(1, 17), default=4, show_default=True,
+              help="Significant digits on the labels.")
+@update_order_option
+@output_option
+def command(spec, show, after_update, max_labels, digits, update_order, output):
+    """Draw the network: neurons in columns, each weight's name and value on its edge, the biases,
+    and net/out of every neuron from one forward pass.
+
+    SPEC is a TOML or JSON network spec; without it, the seed deck's network.
+
+    \b
+    Examples:
+      stepgrad diagram -o net.svg
+      stepgrad diagram --show gradients -o gradients.svg
+      stepgrad diagram net.toml --after-update -o after.svg
+    """
+    from ..diagram import network_svg
+    from ..explain import explain
+
+    net = load_spec(spec)
+    trace = None
+    if net.inputs is not None and len(net.inputs):
+        trace = explain(net, update_order=update_order)
+    if after_update:
+        show = "updated"
+    if show != "weights" and trace is None:
+        raise StepgradError(f"showing {show} needs samples (inputs and targets) in the spec", where="--show")
+    emit(network_svg(net, trace, show=show, max_labels=max_labels, digits=digits), output)
