@@ -25,11 +25,17 @@ def plot_histories(histories: list, path: str) -> None:
     with_accuracy = any(h.epochs and "train_accuracy" in h.epochs[-1] for h in histories)
     fig, axes = plt.subplots(1, 2 if with_accuracy else 1, figsize=(9 if with_accuracy else 6, 3.6), squeeze=False)
     loss_ax = axes[0][0]
-    for h in histories:
+    for n, h in enumerate(histories):
         label = h.optimizer if h.epochs else h.update_order
-        loss_ax.plot(h.recorded, h.errors, label=f"training ({label})" if h.epochs else label)
+        end = f": {h.errors[-1]:.3g} after {h.recorded[-1]:,} iterations" if h.recorded and not h.epochs else ""
+        (line,) = loss_ax.plot(h.recorded, h.errors, "--" if n % 2 else "-",
+                               label=f"training ({label})" if h.epochs else label + end)
+        if end:  # mark where the run ends
+            loss_ax.plot(h.recorded[-1], h.errors[-1], "o", color=line.get_color())
         if h.epochs and "test_loss" in h.epochs[-1]:
             loss_ax.plot([e["iteration"] for e in h.epochs], [e["test_loss"] for e in h.epochs], "--", label="test")
+    last = max((h.recorded[-1] for h in histories if h.recorded), default=0)
+    loss_ax.set_title(f"E_total over {last:,} iterations", fontsize=10)
     loss_ax.set_xlabel("iteration")
     loss_ax.set_ylabel("E_total (mean over samples)")
     loss_ax.set_yscale("log")
