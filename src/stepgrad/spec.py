@@ -109,6 +109,11 @@ class Network:
             raise SpecError("no samples: add [[samples]] with inputs and targets", where=f"{source}: samples")
         return self.inputs, self.targets
 
+    def _repr_svg_(self) -> str:
+        from .diagram import network_svg
+
+        return network_svg(self)
+
     # -- conveniences (thin wrappers over the engine / trace) ------------------------------------
     def explain(self, sample: int | None = None, update_order: str | None = None):
         """The step-by-step trace of one training step (all samples, or just `sample`, 0-based)."""

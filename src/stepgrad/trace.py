@@ -155,6 +155,11 @@ class Trace:
 
         return rich_renderable(self)
 
+    def _repr_html_(self) -> str:
+        from .render.html import body
+
+        return body(self)
+
     def _repr_markdown_(self) -> str:
         from .render import render
 

@@ -76,6 +76,11 @@ class History:
                 out[b] = float(net.biases[l][j])
         return out
 
+    def _repr_html_(self) -> str:
+        from .render.html import history_html
+
+        return history_html(self)
+
     def to_dict(self) -> dict:
         """Plain data for JSON: the history, the final error and (with samples) the final values."""
         d = {

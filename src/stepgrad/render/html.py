@@ -108,3 +108,15 @@ def render(trace: Trace, digits: int = 9, **_: object) -> str:
     return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
             f"<title>{escape(doc.title)} · stepgrad</title>\n</head>\n<body>\n{body(trace, digits, doc=doc)}\n</body>\n</html>\n")
+
+
+def history_html(history, digits: int = 6) -> str:
+    """A training History as a small HTML table: E_total at up to a dozen recorded iterations."""
+    rows = list(zip(history.recorded, history.errors))
+    if len(rows) > 12:
+        rows = rows[:: max(1, len(rows) // 10)][:11] + [rows[-1]]
+    cells = "".join(f"<tr><td>{i:,}</td><td>{e:.{digits}g}</td></tr>" for i, e in rows)
+    what = escape(history.optimizer if history.epochs else history.update_order)
+    return (f'<table class="stepgrad-history"><caption>Training ({what}): E_total after '
+            f"{history.start + history.iterations:,} iterations = {history.final_error:.{digits}g}</caption>"
+            f'<tr><th>iteration</th><th>E_total</th></tr>{cells}</table>')
