@@ -18,7 +18,7 @@ from typing import Iterator
 
 from ..names import latex_symbol
 from ..trace import Step, Trace
-from .formula import number, substituted, symbolic
+from .formula import number
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
 
@@ -78,6 +78,18 @@ class Document:
         return next((line for line in self.lines() if line.name == name), None)
 
 
+def _symbol(name: str) -> str:
+    # braced when it carries a superscript (w_{5}^{+}, out^{[2]}), so a template's ^{2} stays valid LaTeX
+    symbol = latex_symbol(name)
+    return "{" + symbol + "}" if "^" in symbol else symbol
+
+
+def _number(value: float, digits: int) -> str:
+    # in parentheses when negative or a power of ten, so signs and exponents read unambiguously
+    s = number(value, digits, "latex")
+    return f"({s})" if value < 0 or "times" in s else s
+
+
 def _line(step: Step, trace: Trace, digits: int) -> Line:
     paths = tuple(
         (r" \cdot ".join(latex_symbol(f) for f in p.factors), number(p.value, digits, "latex")) for p in step.paths
@@ -85,8 +97,8 @@ def _line(step: Step, trace: Trace, digits: int) -> Line:
     return Line(
         name=step.name, symbol=latex_symbol(step.name), value=step.value,
         value_latex=number(step.value, digits, "latex"), value_text=number(step.value, digits),
-        formula=symbolic(step, "latex") if step.latex else "",
-        numbers=substituted(step, trace, digits, "latex") if step.latex else "",
+        formula=step.fill("latex", _symbol) if step.latex else "",
+        numbers=step.fill("latex", lambda n: _number(trace.lookup(n), digits)) if step.latex else "",
         note=step.note, paths=paths, path_count=step.path_count,
     )
 
