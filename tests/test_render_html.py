@@ -132,3 +132,10 @@ def test_page_renders_offline_in_chromium(seed_page, tmp_path, artifacts):
     assert width == 1000 and 3000 < height < 40_000
     assert 50_000 < shot.stat().st_size < 20_000_000
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 4  # prints over several pages
+
+
+def test_trace_shows_itself_in_a_notebook():
+    trace = stepgrad.explain(stepgrad.builtin()).select(["w5"])
+    body = ET.fromstring(trace._repr_html_())
+    assert body.tag == "div" and body.get("class") == "stepgrad" and body.find("style") is not None
+    assert html_values(trace._repr_html_())["w5+"] == 0.35891648  # the deck's new w5
