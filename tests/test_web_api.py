@@ -152,6 +152,17 @@ def test_explain_reproduces_the_deck(client, seed):
     assert DE_DW5 in grad["text"].replace("0.0821670406", "0.082167041") or same(float(grad["text"].split()[-1]), DE_DW5)
 
 
+def test_explain_draws_the_diagram(client):
+    names = ["i1", "i2", "h1", "h2", "o1", "o2"] + [f"w{k}" for k in range(1, 9)]
+    for show, w5 in (("weights", "0.4"), ("gradients", DE_DW5), ("updated", W5_NEW)):
+        svg = ET.fromstring(client.post("/api/explain", json={"show": show}).json()["svg"])
+        assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+        drawn = {e.get("data-name") for e in svg.iter() if e.get("data-name")}
+        assert set(names) <= drawn, show
+        edge = next(e for e in svg.iter("{http://www.w3.org/2000/svg}line") if e.get("data-name") == "w5")
+        assert same(float(edge.get("data-value")), w5), show
+
+
 def test_hidden_weight_shows_every_path(client):
     data = client.post("/api/explain", json={"only": ["w1"]}).json()
     grad = steps(data["selected"]["sections"])["dE_total/dw1"]
@@ -372,7 +383,7 @@ def test_spec_text_errors(client):
     ("/api/explain", {"only": ["w99"]}, "only", "'w99'"),
     ("/api/explain", {"only": [1, 2]}, "only", "quantity names"),
     ("/api/explain", {"only": ["w"] * 60}, "only", "at most"),
-    ("/api/explain", {"show": "everything"}, "show", "values"),
+    ("/api/explain", {"show": "everything"}, "show", "gradients"),
     ("/api/explain", {"math_for": "forward"}, "math_for", "section keys"),
     ("/api/export", {"format": "pdf"}, "format", "markdown"),
     ("/api/export", {}, "format", "toml"),

@@ -85,7 +85,8 @@ def page(browser, server):
 
 def click_name(page, name: str) -> None:
     """Click `name` in the diagram when it is drawn there, else in the Values list."""
-    in_diagram = page.locator(f'#diagram [data-name="{name}"]')
+    # an edge is clicked on its label (a horizontal line has no height to click in)
+    in_diagram = page.locator(f'#diagram #label-{name}, #diagram #neuron-{name}, #diagram button[data-name="{name}"]')
     target = in_diagram.first if in_diagram.count() else page.locator(f'#values button[data-name="{name}"]')
     target.click()
     expect(page.locator("#derivation-title")).to_contain_text(name)
@@ -183,7 +184,9 @@ def test_keyboard_and_download(page):
     # every name in the diagram can be reached with Tab and chosen with Enter
     edges = page.locator("#diagram [data-name]")
     if edges.count():
-        assert all(edges.nth(i).get_attribute("tabindex") == "0" for i in range(edges.count()))
+        focusable = page.eval_on_selector_all("#diagram [data-name][tabindex='0'], #diagram button[data-name]", "els => els.map(e => e.dataset.name || e.getAttribute('data-name'))")
+        assert sorted(focusable) == sorted(set(focusable))  # one tab stop per name
+        assert {"w1", "w5", "h1", "o1", "E_total"} <= set(focusable)
         page.focus('#diagram [data-name="w5"]')
         page.keyboard.press("Enter")
         expect(page.locator("#derivation-title")).to_contain_text("w5")

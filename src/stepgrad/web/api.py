@@ -40,7 +40,8 @@ DOCUMENTS = {  # export format -> (renderer format, media type, file name)
 }
 SPEC_FILES = {"toml": ("application/toml; charset=utf-8", "network.toml"),
               "json": ("application/json", "network.json")}
-SHOW = ("values", "forward", "backward", "update")
+DIAGRAM_DIGITS = 8  # edge labels stay short; the derivation shows every digit asked for
+SHOW = ("weights", "gradients", "updated")  # what the diagram puts on the edges
 
 
 def builtins() -> list[str]:
@@ -85,7 +86,7 @@ def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
     order = inputs.update_order(data) or net.update_order
     digits = inputs.integer(data, "digits", 9, 1, 17)
     only = inputs.names(data)
-    show = data.get("show", "values")
+    show = data.get("show", "weights")
     if show not in SHOW:
         raise ApiError(422, f"'show' must be one of {', '.join(SHOW)}, got {show!r}", "show")
     math_for = data.get("math_for")
@@ -106,7 +107,7 @@ def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
         "values": trace.values, "meta": trace.meta, "math": math_ok,
         "sections": sections_view(trace, digits, math),
         "selected": selected, "compare": compare(net, trace, order),
-        "svg": diagram(net, trace, show),
+        "svg": diagram(net, trace, show, min(digits, DIAGRAM_DIGITS)),
     }
 
 

@@ -7,8 +7,6 @@ The MathML and the SVG come from the renderers (`stepgrad.render.mathml.to_mathm
 
 from __future__ import annotations
 
-import importlib
-from functools import lru_cache
 from typing import Any
 
 from ..names import latex_symbol
@@ -19,30 +17,19 @@ from ..trace import Step, Trace
 MATH_LIMIT = 1_000  # above this many steps, the full trace is sent as values only (the selection keeps its math)
 
 
-@lru_cache(maxsize=8192)  # symbolic formulas repeat on every request for the same network shape
 def to_mathml(latex: str) -> str:
-    """Display MathML for a LaTeX formula, from the project's MathML renderer."""
-    try:
-        module = importlib.import_module("stepgrad.render.mathml")
-    except ModuleNotFoundError as exc:
-        if exc.name != "stepgrad.render.mathml":
-            raise
-        # Until render/mathml.py lands: the same converter it wraps, called directly.
-        from latex2mathml.converter import convert
+    """Display (block) MathML for a LaTeX formula, from the project's MathML renderer."""
+    from ..render.mathml import to_mathml as convert
 
-        return convert(latex, display="block")
-    return module.to_mathml(latex)
+    return convert(latex, display=True)
 
 
-def diagram(net: Network, trace: Trace, show: str) -> str | None:
-    """The network diagram as SVG with the trace's values, or None while diagram.py is not there."""
-    try:
-        module = importlib.import_module("stepgrad.diagram")
-    except ModuleNotFoundError as exc:
-        if exc.name != "stepgrad.diagram":
-            raise
-        return None
-    return module.network_svg(net, trace, show=show)
+def diagram(net: Network, trace: Trace, show: str, digits: int) -> str:
+    """The network diagram as SVG: the trace's net/out on neurons, `show` (weights, gradients,
+    updated) on the edges; every element carries data-name="w5" / "h1" for the page."""
+    from ..diagram import network_svg
+
+    return network_svg(net, trace, show=show, digits=digits)
 
 
 def step_view(step: Step, trace: Trace, digits: int, math: bool = True) -> dict[str, Any]:

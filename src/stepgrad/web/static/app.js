@@ -74,16 +74,31 @@ function drawDiagram(r) {
     return;
   }
   box.innerHTML = r.svg; // SVG made by stepgrad.diagram from the trace; names and numbers only
+  const svg = box.querySelector("svg");
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
   const active = highlighted(state.stages[state.stage], r.meta);
+  const focusable = new Set();
   for (const node of box.querySelectorAll("[data-name]")) {
     const name = node.getAttribute("data-name");
+    node.classList.toggle("selected", name === state.selected);
+    node.classList.toggle("active", active.has(name));
+    if (focusable.has(name)) continue; // one tab stop per name (an edge's label repeats its name)
+    focusable.add(name);
     node.setAttribute("tabindex", "0");
     node.setAttribute("role", "button");
     const value = r.values[name] ?? r.values[`out_${name}`];
     node.setAttribute("aria-label", value === undefined ? `${name}: show its derivation` : `${name} = ${formatNumber(value)}: show its derivation`);
-    node.classList.toggle("selected", name === state.selected);
-    node.classList.toggle("active", active.has(name));
   }
+  const error = document.createElement("button");
+  error.type = "button";
+  error.className = "error-node";
+  error.dataset.name = "E_total";
+  error.classList.toggle("selected", state.selected === "E_total");
+  error.classList.toggle("active", active.has("E_total"));
+  error.textContent = `E_total = ${formatNumber(r.values.E_total)}`;
+  error.setAttribute("aria-label", `the error E_total = ${formatNumber(r.values.E_total)}: show its derivation`);
+  box.append(error);
 }
 
 function drawStages() {
@@ -300,6 +315,7 @@ async function loadBuiltin() {
 function onDiagramActivate(event) {
   const target = event.target.closest("[data-name]");
   if (!target) return;
+  if (event.type === "keydown" && target.tagName === "BUTTON") return; // a button clicks itself
   if (event.type === "keydown") {
     if (event.key !== "Enter" && event.key !== " ") return;
     event.preventDefault();

@@ -14,12 +14,12 @@ export function buildStages(result) {
   return stages;
 }
 
-/** What the diagram shows at `stage` (the `show` option of /api/explain). */
+/** What the diagram puts on the edges at `stage` (the `show` option of /api/explain). */
 export function stageShow(stage) {
-  if (!stage) return "values";
-  if (stage.key.startsWith("backward")) return "backward";
-  if (stage.key.startsWith("update") || stage.key === "after" || stage.key === "error_after") return "update";
-  return stage.key === "given" ? "values" : "forward";
+  if (!stage) return "weights";
+  if (stage.key.startsWith("backward")) return "gradients";
+  if (stage.key.startsWith("update") || stage.key === "after" || stage.key === "error_after") return "updated";
+  return "weights";
 }
 
 /** Names to highlight in the diagram at `stage`: the neurons, edges or error it is about. */
