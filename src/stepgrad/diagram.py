@@ -72,15 +72,15 @@ def network_svg(net: "Network", trace: "Trace | None" = None, *, show: str = "we
     edge_count = sum(w.size for w in net.weights)
     small = edge_count <= max_labels
     tallest = max(net.layers)
-    spacing = 160.0 if tallest <= 4 else max(14.0, min(90.0, 900.0 / tallest))
+    spacing = 150.0 if tallest <= 4 else max(14.0, min(90.0, 900.0 / tallest))
     radius = 26.0 if small else max(4.0, min(18.0, spacing * 0.36))
-    height = (tallest + 0.6) * spacing + 2 * MARGIN
+    height = (tallest + 0.25) * spacing + 50  # room for the bias boxes below the last row
     width = (len(net.layers) - 1) * COLUMN_GAP + 2 * MARGIN + 40
     after = show == "updated"
 
     def position(l: int, k: int) -> tuple[float, float]:
         n = net.layers[l]
-        top = MARGIN + (tallest - n) * spacing / 2
+        top = 24 + (tallest - n) * spacing / 2
         return MARGIN + 20 + l * COLUMN_GAP, top + (k + 0.5) * spacing
 
     out: list[str] = [

@@ -24,7 +24,7 @@ CSS = """
 .stepgrad table.given{border-collapse:collapse}.stepgrad table.given td{padding:.15rem .9rem;border-bottom:1px solid #eee}
 .stepgrad .step{display:grid;grid-template-columns:max-content 1fr;column-gap:.4rem;row-gap:.25rem;margin:.5rem 0 .9rem;
   padding:.3rem .6rem;border-left:3px solid #c8d6ea;break-inside:avoid;overflow-x:auto}
-.stepgrad .step .value, .stepgrad .step .value math{font-weight:bold}.stepgrad .note{grid-column:2;font-size:.9rem;color:#555;font-style:italic}
+.stepgrad .step .value math{color:#0b4f9c}.stepgrad .note{grid-column:2;font-size:.9rem;color:#555;font-style:italic}
 .stepgrad .paths{grid-column:2;font-size:.9rem;color:#333}.stepgrad .paths ul{margin:.2rem 0}
 .stepgrad math{font-size:1.08em;math-style:normal}
 @media print{
