@@ -211,6 +211,15 @@ def test_explain_math_for_some_sections(client):
     assert all(isinstance(s["shown"], str) for sec in data["sections"] for s in sec["steps"])
 
 
+def test_largest_network_allowed_is_answered(client):
+    spec = {"layers": [100, 99, 1], "samples": [{"inputs": [0.1] * 100, "targets": [0.5]}]}  # 9,999 weights
+    data = client.post("/api/explain", json={"spec": spec, "math_for": [], "only": ["w5"]}).json()
+    assert data["math"] is False and data["svg"].startswith("<svg")
+    assert len(data["values"]) > 3 * 9_999 and "formula" in steps(data["selected"]["sections"])["dE_total/dw5"]
+    trained = client.post("/api/train", json={"spec": spec, "iterations": 20}).json()
+    assert trained["history"][-1]["E_total"] < trained["history"][0]["E_total"]
+
+
 def test_explain_accepts_toml_and_json_text(client, seed):
     text = (resources.files("stepgrad.examples") / "mazur.toml").read_text()
     data = client.post("/api/explain", json={"spec": text, "spec_format": "toml"}).json()
