@@ -127,8 +127,9 @@ class DenseTrainer:
         scale = self.lr / n if fused else 1.0 / n
         for l in range(self.depth - 1, -1, -1):
             d, g = deltas[l], self.grads[l]
-            np.matmul(d.T, x if l == 0 else outs[l], out=g)  # weights and (last column) bias
-            g *= scale
+            # scale the deltas (n x neurons), not the gradient (neurons x inputs): fewer numbers
+            scaled = np.multiply(d, scale, out=scratch[l])
+            np.matmul(scaled.T, x if l == 0 else outs[l], out=g)  # weights and (last column) bias
             if not self.update_biases:
                 g[:, -1] = 0.0
             elif self.shared[l]:
