@@ -70,6 +70,9 @@ def command(spec, only, digits, update_order, fmt, sample, optimizer, round_to, 
     if fmt == "slides" and train_iterations:
         from ..train import train
 
-        options["history"] = train(net, train_iterations, update_order=trace.meta.get("update_order"),
-                                   every=max(1, train_iterations // 100), optimizer=optimizer)
+        try:
+            options["history"] = train(net, train_iterations, update_order=trace.meta.get("update_order"),
+                                       every=max(1, train_iterations // 100), optimizer=optimizer)
+        except StepgradError as exc:  # the derivation stands without the closing table
+            click.echo(f"note: the deck has no training table: {exc}", err=True)
     emit(render(trace, fmt, digits=digits, only=names, **options), output)

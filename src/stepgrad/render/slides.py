@@ -17,7 +17,7 @@ from .latex import escape, given_table, paths_block, wrap
 
 PER_FRAME = 3  # quantities per frame (two rows each)
 WIDTH = 58  # characters of a formula row before it breaks at a top-level +
-LABELLED_WEIGHTS = 40  # more weights than this: the diagram drops its labels
+LABELLED_WEIGHTS = 16  # more weights than this: the diagram drops the values on its edges
 
 PREAMBLE = r"""\documentclass[aspectratio=169,11pt]{beamer}
 \usepackage{amsmath}
@@ -70,10 +70,12 @@ def _diagram(trace: Trace, digits: int) -> str:
     if not neurons or not weights:
         return ""
     count = sum(len(row) for layer in weights for row in layer)
-    labelled = count <= LABELLED_WEIGHTS
+    labelled = count <= LABELLED_WEIGHTS  # values on the edges and biases
     tallest = max(len(col) for col in neurons)
-    dy = min(2.6, 6.0 / max(1, tallest - 1)) if tallest > 1 else 2.6
-    radius = "0.8cm" if labelled else f"{max(0.04, dy * 0.35):.2f}cm"
+    named = tallest <= 8  # names in the neurons
+    dy = min(2.6, 5.0 / (tallest - 1)) if tallest > 1 else 2.6  # the picture fits a 16:9 frame
+    dx = min(4.6, 12.0 / max(1, len(neurons) - 1))
+    diameter = min(0.8, 0.6 * dy)
 
     def value(name: str) -> str:
         try:
@@ -86,13 +88,13 @@ def _diagram(trace: Trace, digits: int) -> str:
         v = value(name)
         return f"${latex_symbol(name)}" + (f" = {v}$" if v else "$")
 
-    out = [r"\begin{tikzpicture}[x=4.6cm,y=1cm,",
-           rf"neuron/.style={{circle,draw,minimum size={radius},inner sep=0pt,font=\normalsize}},",
+    out = [rf"\begin{{tikzpicture}}[x={dx:.2f}cm,y=1cm,",
+           rf"neuron/.style={{circle,draw,minimum size={diameter:.2f}cm,inner sep=0pt,font=\small}},",
            r"w/.style={font=\footnotesize,fill=white,inner sep=1pt,sloped,pos=0.3}]"]
     for l, col in enumerate(neurons):
         for k, n in enumerate(col):
             y = -(k - (len(col) - 1) / 2) * dy
-            text = f"${latex_symbol(n)}$" if labelled else ""
+            text = f"${latex_symbol(n)}$" if named else ""
             out.append(rf"\node[neuron] ({n}) at ({l},{y:.3f}) {{{text}}};")
     for l, layer in enumerate(weights):
         for j, row in enumerate(layer):
@@ -104,7 +106,7 @@ def _diagram(trace: Trace, digits: int) -> str:
         if not labelled:
             break
         if len(names) == 1 and len(neurons[l + 1]) > 1:
-            y = -((len(neurons[l]) - 1) / 2 + 1) * dy
+            y = -max(len(neurons[l]) - 1, len(neurons[l + 1]) - 1) / 2 * dy - 1.1  # below both columns
             out.append(rf"\node[draw,rounded corners,font=\footnotesize] ({names[0]}) at ({l + 0.4},{y:.3f}) "
                        rf"{{{label(names[0])}}};")
             out += [rf"\draw[dashed,gray] ({names[0]}) -- ({n});" for n in neurons[l + 1]]
