@@ -276,6 +276,19 @@ def _numeric(a: np.ndarray, key: str, path: Path) -> np.ndarray:
     return a
 
 
+def prepare(data: Dataset, test_fraction: float | None = None, seed: int = 0,
+            standardize: bool = False) -> tuple[Dataset, Dataset | None]:
+    """(train, test): a seeded split (default: 0.2 held out with 20 rows or more, else none) and,
+    with `standardize`, every input column scaled by the training rows' mean and spread."""
+    fraction = test_fraction if test_fraction is not None else (0.2 if len(data) >= 20 else 0.0)
+    train, test = data.split(fraction, seed)
+    if standardize:
+        mean, scale = train.standardizer()
+        train = train.standardized(mean, scale)
+        test = test.standardized(mean, scale) if test is not None else None
+    return train, test
+
+
 def check_fits(data: Dataset, layers: list[int], source: str) -> None:
     """DataError unless the data has as many inputs/targets as the network has input/output neurons."""
     if data.inputs.shape[1] != layers[0]:

@@ -41,11 +41,26 @@ def _load():
         else:
             try:
                 from ._tiny_kernel import _train_loop
-            except Exception:  # numba missing or broken: the numpy path (fast.py) takes over
+
+                _smoke(_train_loop)
+            except Exception:  # numba missing, broken or unable to compile: the numpy path takes over
                 _kernel = False
             else:
                 _kernel = _train_loop
     return _kernel or None
+
+
+def _smoke(kernel) -> None:
+    """One step of a 1-1 network, with the argument types of `run`: compiles (or loads from the
+    cache) the kernel, so that a numba that cannot compile it is found here, not mid-training."""
+    i64 = np.int64
+    params = np.array([0.5, 0.1])
+    kernel(params, np.zeros(2), np.zeros(2), np.array([1, 1], i64), np.array([0], i64), np.array([1], i64),
+           np.array([1], i64), np.array([0, 1, 2], i64), np.array([0], i64), 0, 0, np.zeros(4), 0, 0.5,
+           False, False, np.ones((1, 1)), np.ones((1, 1)), np.arange(1, dtype=i64), np.zeros(2, i64),
+           np.ones(2, i64), 1, np.empty(1))
+    if not np.isfinite(params).all():
+        raise RuntimeError("the compiled training loop gave a non-finite result")
 
 
 def suits(net, dtype) -> bool:

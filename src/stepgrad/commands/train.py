@@ -137,7 +137,7 @@ def _fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, tes
          update_order, quiet):
     import numpy as np
 
-    from ..data import check_fits, load_data
+    from ..data import check_fits, load_data, prepare
     from ..train import default_network, fit
 
     data = load_data(data_args.pop("source"), **data_args)
@@ -146,12 +146,7 @@ def _fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, tes
     check_fits(data, net.layers, data.name)
     if learning_rate is not None:
         net.learning_rate = learning_rate
-    fraction = test_fraction if test_fraction is not None else (0.2 if len(data) >= 20 else 0.0)
-    train_data, test_data = data.split(fraction, seed)
-    if standardize:
-        mean, scale = train_data.standardizer()
-        train_data = train_data.standardized(mean, scale)
-        test_data = test_data.standardized(mean, scale) if test_data is not None else None
+    train_data, test_data = prepare(data, test_fraction, seed, standardize)
     args = dict(epochs=epochs, batch_size=batch_size, optimizer=optimizer, seed=seed, dtype=np.dtype(dtype),
                 update_order=update_order)
     if quiet:
