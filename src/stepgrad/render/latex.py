@@ -8,6 +8,8 @@ at their top-level + signs so a 64-input neuron still fits the page.
 
 from __future__ import annotations
 
+import re
+
 from .document import Document, Line, Part, build
 
 _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
@@ -18,7 +20,6 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
 \usepackage[a4paper,margin=2cm]{geometry}
 \usepackage{amsmath,amssymb}
-\allowdisplaybreaks
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5em}
 """
@@ -29,24 +30,33 @@ def escape(text: str) -> str:
     return "".join(_SPECIAL.get(c, c) for c in text)
 
 
-def wrap(latex: str, width: int = 80) -> list[str]:
-    """Pieces of a long formula, cut before top-level ' + ' / ' - ' (never inside braces or \\left..\\right)."""
-    pieces, start, depth, i = [], 0, 0, 0
-    while i < len(latex):
-        c = latex[i]
+def _visible(latex: str) -> int:
+    """Roughly how many characters `latex` shows (commands and braces take no room)."""
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "", latex))
+
+
+def wrap(latex: str, width: int = 60) -> list[str]:
+    """Pieces of a long formula, each about `width` characters shown, cut before top-level ' + ' / ' - '
+    (never inside braces or \\left..\\right)."""
+    cuts, depth = [], 0
+    for i, c in enumerate(latex):
         if c == "{" or latex.startswith(r"\left", i):
             depth += 1
         elif c == "}" or latex.startswith(r"\right", i):
             depth -= 1
-        elif depth == 0 and latex.startswith((" + ", " - "), i) and i - start > width:
-            pieces.append(latex[start:i])
-            start = i + 1
-        i += 1
+        elif depth == 0 and latex.startswith((" + ", " - "), i):
+            cuts.append(i)
+    pieces, start, last = [], 0, None
+    for cut in cuts + [len(latex)]:
+        if last is not None and _visible(latex[start:cut]) > width:
+            pieces.append(latex[start:last])
+            start = last + 1
+        last = cut
     pieces.append(latex[start:])
     return pieces
 
 
-def equation_lines(line: Line, width: int = 80) -> list[str]:
+def equation_lines(line: Line, width: int = 60) -> list[str]:
     """The align* rows of one quantity (without the environment): 'w_{5}^{+} &= ...'."""
     if not line.formula:
         return [rf"{line.symbol} &= {line.value_latex}"]

@@ -16,7 +16,7 @@ from .formula import number
 from .latex import escape, given_table, paths_block, wrap
 
 PER_FRAME = 3  # quantities per frame (two rows each)
-WIDTH = 58  # characters of a formula row before it breaks at a top-level +
+WIDTH = 46  # characters shown in a formula row before it breaks at a top-level +
 LABELLED_WEIGHTS = 16  # more weights than this: the diagram drops the values on its edges
 
 PREAMBLE = r"""\documentclass[aspectratio=169,11pt]{beamer}
