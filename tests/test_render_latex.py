@@ -97,3 +97,12 @@ def test_explain_slides_cli_compiles(cli, tmp_path, artifacts):
     result = cli("explain", "--format", "slides", "--only", "w1", "--digits", "5", "-o", str(out))
     assert result.returncode == 0, result.stderr
     compile_pdf(out.read_text(), tmp_path, artifacts, "explain-deck-only-w1")
+
+
+def test_long_sums_of_a_wide_network_fit_the_page(tmp_path, artifacts):
+    net = stepgrad.Network.from_dict({"layers": [24, 3, 10], "seed": 5,
+                                      "samples": [{"inputs": [-0.123456789] * 24, "targets": [0] * 9 + [1]}]})
+    trace = stepgrad.explain(net).select(["w1"])
+    for fmt in ("latex", "slides"):
+        log = compile_pdf(render(trace, fmt), tmp_path, artifacts, f"explain-wide-{fmt}")
+        assert "Overfull \\hbox" not in log, fmt
