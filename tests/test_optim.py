@@ -135,3 +135,11 @@ def test_sequential_order_with_adam_is_a_clear_error(cli):
     result = cli("explain", "--optimizer", "adam", "--update-order", "sequential")
     assert result.returncode == 2 and "synchronous" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_explain_optimizer_in_hand_calculation_mode(cli):
+    result = cli("explain", "--optimizer", "momentum", "--round", "4", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    v = json.loads(result.stdout)["values"]
+    assert v["dE_total/dw5"] == 0.0822  # the engine's rounded gradient
+    assert v["v_w5+"] == 0.0822 and v["w5+"] == round(0.4 - 0.5 * 0.0822, 4)

@@ -41,7 +41,7 @@ def explain(net: Network, sample: int | None = None, update_order: str | None = 
     if optimizer not in (None, "sgd"):
         from .explain_optim import OptimizerStep
 
-        update = OptimizerStep(net, rec, inputs, targets, optimizer)
+        update = OptimizerStep(net, rec, inputs, targets, optimizer, round_to)
     trace = _Builder(net, rec, inputs, targets).build()
     if update is not None:
         trace = update.rewrite(trace)

@@ -10,7 +10,8 @@ weight w5 (biases alike when update_biases is on):
               m_w5+, s_w5+ (after), m_hat_w5, s_hat_w5 (bias-corrected), w5+ = w5 - eta * m_hat_w5 / (sqrt(s_hat_w5) + epsilon)
 
 The state before the step comes from network.extra["training"]["optimizer"] (a resumed run) or
-starts at zero. The forward pass "after" uses the optimizer's new weights.
+starts at zero. The forward pass "after" uses the optimizer's new weights. With round_to=K (hand-
+calculation mode) every optimizer quantity is rounded to K decimals before the next one uses it.
 """
 
 from __future__ import annotations
@@ -25,16 +26,17 @@ from .train import check_order
 class OptimizerStep:
     """The optimizer's update of one engine step, ready to be written into the trace."""
 
-    def __init__(self, net, rec: engine.StepRecord, inputs, targets, name: str):
+    def __init__(self, net, rec: engine.StepRecord, inputs, targets, name: str, round_to: int | None = None):
         check_order(rec.update_order, name)
         self.net, self.rule = net, optim.get(name)
         self.state = optim.state_of(net, name)
         self.before = {slot: [a.copy() for a in arrays] for slot, arrays in self.state.slots.items()}
         self.t = self.state.t + 1
         new, self.details = optim.apply(self.state, net.learning_rate, optim.parameters(net),
-                                        rec.grad_weights + rec.grad_biases, optim.active_flags(net))
+                                        rec.grad_weights + rec.grad_biases, optim.active_flags(net),
+                                        rounded=engine.rounder(round_to) if round_to is not None else None)
         rec.new_weights, rec.new_biases = new[:net.depth], new[net.depth:]
-        rec.after = engine.forward(net, inputs, rec.new_weights, rec.new_biases, targets)
+        rec.after = engine.forward(net, inputs, rec.new_weights, rec.new_biases, targets, round_to=round_to)
 
     def parameters(self):
         """(index in optim order, flat position, name) of every parameter the optimizer moves."""

@@ -20,7 +20,7 @@ has v+ = g, and Adam's moments start at zero with the bias correction 1 - beta^t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -152,27 +152,33 @@ class OptimizerState:
         return OptimizerState(self.name, self.hyper, self.t, {k: [a.astype(dtype) for a in v] for k, v in self.slots.items()})
 
 
-def compute(state: OptimizerState, learning_rate: float, param: Array, grad: Array, index: int) -> dict[str, Array]:
-    """Every quantity of the rule for parameter `index` (roles -> arrays), at step state.t + 1; state unchanged."""
+def compute(state: OptimizerState, learning_rate: float, param: Array, grad: Array, index: int,
+            rounded: Callable[[Array], Array] | None = None) -> dict[str, Array]:
+    """Every quantity of the rule for parameter `index` (roles -> arrays), at step state.t + 1; state unchanged.
+
+    `rounded` (hand-calculation mode) is applied to each quantity before the next one uses it.
+    """
+    r = rounded or (lambda a: a)
     h = state.hyper
     t = state.t + 1
     if state.name == "sgd":
-        return {"p+": param - learning_rate * grad}
+        return {"p+": r(param - learning_rate * grad)}
     if state.name == "momentum":
-        v = h["mu"] * state.slots["v"][index] + grad
-        return {"v+": v, "p+": param - learning_rate * v}
+        v = r(h["mu"] * state.slots["v"][index] + grad)
+        return {"v+": v, "p+": r(param - learning_rate * v)}
     if state.name == "adam":
-        m = h["beta1"] * state.slots["m"][index] + (1 - h["beta1"]) * grad
-        s = h["beta2"] * state.slots["s"][index] + (1 - h["beta2"]) * grad * grad
-        m_hat = m / (1 - h["beta1"] ** t)
-        s_hat = s / (1 - h["beta2"] ** t)
+        m = r(h["beta1"] * state.slots["m"][index] + (1 - h["beta1"]) * grad)
+        s = r(h["beta2"] * state.slots["s"][index] + (1 - h["beta2"]) * grad * grad)
+        m_hat = r(m / (1 - h["beta1"] ** t))
+        s_hat = r(s / (1 - h["beta2"] ** t))
         return {"m+": m, "s+": s, "m_hat": m_hat, "s_hat": s_hat,
-                "p+": param - learning_rate * m_hat / (np.sqrt(s_hat) + h["epsilon"])}
+                "p+": r(param - learning_rate * m_hat / (np.sqrt(s_hat) + h["epsilon"]))}
     raise KeyError(state.name)
 
 
 def apply(state: OptimizerState, learning_rate: float, params: list[Array], grads: list[Array],
-          active: list[bool] | None = None) -> tuple[list[Array], list[dict[str, Array]]]:
+          active: list[bool] | None = None,
+          rounded: Callable[[Array], Array] | None = None) -> tuple[list[Array], list[dict[str, Array]]]:
     """One optimizer step over all parameters: (new params, per-parameter quantities); advances the state.
 
     Parameters whose `active` flag is False (biases when update_biases is off) keep their value and state.
@@ -183,7 +189,7 @@ def apply(state: OptimizerState, learning_rate: float, params: list[Array], grad
             new_params.append(p)
             details.append({})
             continue
-        q = compute(state, learning_rate, p, g, k)
+        q = compute(state, learning_rate, p, g, k, rounded)
         for slot in state.slots:
             state.slots[slot][k] = q[f"{slot}+"]
         new_params.append(q["p+"])
