@@ -110,3 +110,16 @@ def test_split_is_seeded_and_standardisation_uses_training_rows():
     varying = a_train.inputs.std(axis=0) > 0
     np.testing.assert_allclose(s.inputs.mean(axis=0), 0, atol=1e-12)
     np.testing.assert_allclose(s.inputs.std(axis=0)[varying], 1, rtol=1e-12)
+
+
+@pytest.mark.parametrize("text, args, expected", [
+    ("", [], "empty file"),
+    ("a,b,y\n0,1,1\n", ["--targets", "z"], "no column named 'z'"),
+    ("a,b,kind\n0,1,cat\n1,1,cow\n", ["--label", "kind", "--classes", "cat,dog"], "row 2 (line 3), column 'kind'"),
+])
+def test_bad_data_via_cli_is_one_line_exit_2(cli, tmp_path, text, args, expected):
+    path = write(tmp_path, text)
+    result = cli("train", "--data", str(path), "--epochs", "1", *args)
+    assert result.returncode == 2
+    assert expected in result.stderr and str(path) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
