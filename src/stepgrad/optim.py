@@ -149,6 +149,7 @@ class OptimizerState:
         return state
 
     def as_dtype(self, dtype) -> "OptimizerState":
+        """A copy with the state arrays in `dtype`."""
         return OptimizerState(self.name, self.hyper, self.t, {k: [a.astype(dtype) for a in v] for k, v in self.slots.items()})
 
 

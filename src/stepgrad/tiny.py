@@ -91,9 +91,11 @@ class Layout:
         self.acts = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
 
     def pack(self, weights, biases) -> np.ndarray:
+        """Weight matrices and bias vectors as one flat float64 vector."""
         return np.concatenate([np.ravel(w) for w in weights] + [np.ravel(b) for b in biases]).astype(np.float64)
 
     def unpack(self, flat: np.ndarray, like_weights, like_biases):
+        """The flat vector back as (weights, biases) shaped like the given ones."""
         weights = [flat[o:o + w.size].reshape(w.shape).copy() for o, w in zip(self.weight_at, like_weights)]
         biases = [flat[o:o + b.size].reshape(b.shape).copy() for o, b in zip(self.bias_at, like_biases)]
         return weights, biases
