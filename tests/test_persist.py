@@ -189,9 +189,6 @@ def test_resumed_training_equals_uninterrupted(tmp_path, kw, first, second):
         assert saved.extra["history"] == {"iteration": whole.recorded, "E_total": whole.errors}
 
 
-@pytest.mark.xfail(reason="train() takes the compiled tiny path only for runs of >= train.FAST_FROM iterations, "
-                          "and its rounding differs from the engine's: runs on either side of it differ in the "
-                          "last bits (fix in train.py: choose the path from the network alone)", strict=False)
 def test_resumed_training_across_the_fast_path_threshold(tmp_path):
     for seed in range(12):
         net = random_network(seed)
