@@ -123,3 +123,15 @@ def test_overflow_in_explain_is_reported():
                                       "biases": [0.0], "samples": [{"inputs": [1e200], "targets": [0.0]}]})
     with pytest.raises(stepgrad.DivergenceError, match="not a finite number"):
         stepgrad.explain(net)
+
+
+def test_latex_symbols_with_superscripts_are_braced():
+    """A per-sample symbol (out^{[1]}) followed by a template's ^{2} must not be a double superscript."""
+    import re
+
+    from stepgrad.render.formula import symbolic
+
+    trace = stepgrad.explain(deep_net())
+    latex = symbolic(trace.step("dout_h1_1/dnet_h1_1[1]"), "latex")  # tanh: 1 - out^2
+    assert re.search(r"\}\^\{\[1\]\}\^", latex) is None, latex
+    assert latex.count("{") == latex.count("}")

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from ..names import latex_symbol
 from ..trace import Step, Trace
-from .formula import number
+from .formula import number, operand, symbol
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
 
@@ -79,15 +79,11 @@ class Document:
 
 
 def _symbol(name: str) -> str:
-    # braced when it carries a superscript (w_{5}^{+}, out^{[2]}), so a template's ^{2} stays valid LaTeX
-    symbol = latex_symbol(name)
-    return "{" + symbol + "}" if "^" in symbol else symbol
+    return symbol(name, "latex")
 
 
 def _number(value: float, digits: int) -> str:
-    # in parentheses when negative or a power of ten, so signs and exponents read unambiguously
-    s = number(value, digits, "latex")
-    return f"({s})" if value < 0 or "times" in s else s
+    return operand(value, digits, "latex")
 
 
 def _line(step: Step, trace: Trace, digits: int) -> Line:

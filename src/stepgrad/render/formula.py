@@ -28,8 +28,21 @@ def number(x: float, digits: int = DEFAULT_DIGITS, style: str = "text") -> str:
 
 
 def symbol(name: str, style: str) -> str:
-    """The name as written in a formula: LaTeX symbol or the plain name."""
-    return latex_symbol(name) if style == "latex" else name
+    """The name as written in a formula: LaTeX symbol or the plain name.
+
+    A LaTeX symbol that carries a superscript (w_{5}^{+}, out^{[2]}) is braced, so a template's
+    own ^{2} after it stays valid LaTeX.
+    """
+    if style != "latex":
+        return name
+    s = latex_symbol(name)
+    return "{" + s + "}" if "^" in s else s
+
+
+def operand(value: float, digits: int, style: str) -> str:
+    """A number inside a formula: in parentheses when negative or a power of ten."""
+    s = number(value, digits, style)
+    return f"({s})" if value < 0 or (style == "latex" and "times" in s) else s
 
 
 def symbolic(step: Step, style: str = "text") -> str:
@@ -40,12 +53,7 @@ def symbolic(step: Step, style: str = "text") -> str:
 def substituted(step: Step, trace: Trace, digits: int = DEFAULT_DIGITS, style: str = "text") -> str:
     """The step's formula with every quantity replaced by its value (negatives in parentheses)."""
 
-    def value(name: str) -> str:
-        v = trace.lookup(name)
-        s = number(v, digits, style)
-        return f"({s})" if v < 0 else s
-
-    return step.fill(style, value)
+    return step.fill(style, lambda name: operand(trace.lookup(name), digits, style))
 
 
 def equation(step: Step, trace: Trace, digits: int = DEFAULT_DIGITS, style: str = "text") -> str:
