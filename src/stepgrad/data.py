@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .files import read_text
 
 BUNDLED = ("xor", "digits")
 
@@ -149,12 +150,7 @@ def from_csv(path: str | Path, *, inputs: list[str] | None = None, targets: list
     Inputs: the `inputs` columns, or else every other column.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError("no such file", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read: {exc}", where=str(path)) from None
+    text = read_text(path, DataError, encoding="utf-8-sig")
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     rows = [(n + 1, r) for n, r in enumerate(csv.reader(text.splitlines(), delimiter=delimiter))]
     rows = [(n, r) for n, r in rows if any(cell.strip() for cell in r)]  # blank lines are skipped

@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import SpecError, StepgradError
+from .files import write_atomic
 from .spec import FORMAT_VERSION, Network
 from .spec import load  # save's counterpart, re-exported
 
@@ -137,30 +137,3 @@ def check_saved_state(data: dict[str, Any], source: str) -> None:
         raise SpecError("expected a list of finite numbers", where=f"{where}.E_total")
     if len(its) != len(errors):
         raise SpecError(f"'iteration' has {len(its)} entries but 'E_total' has {len(errors)}", where=where)
-
-
-def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
-    """Write via a temporary file in the same folder and rename: never a half-written file."""
-    target = Path(path)
-    if target.exists() and not target.is_file():
-        # A device or pipe (/dev/stdout, a FIFO): there is nothing to replace, write straight to it.
-        with open(target, "wb" if isinstance(data, bytes) else "w") as f:
-            f.write(data)
-        return
-    if target.parent and not target.parent.exists():
-        raise StepgradError("folder does not exist", where=str(target.parent))
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else 0o644)
-        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -53,7 +53,7 @@ def plot_histories(histories: list, path: str) -> None:
     fig.tight_layout()
     from io import BytesIO, StringIO
 
-    from .commands._common import write_atomic
+    from .files import write_atomic
 
     if suffix == ".svg":
         buffer = StringIO()

@@ -143,13 +143,10 @@ def builtin(name: str = "mazur") -> Network:
 
 def load(path: str | Path) -> Network:
     """Read a spec from a .toml or .json file (the extension picks the parser)."""
+    from .files import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("no such file", where=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read: {exc}", where=str(p)) from None
+    text = read_text(p, SpecError)
     fmt = "json" if p.suffix.lower() == ".json" else "toml"
     return loads(text, fmt=fmt, source=str(p))
 

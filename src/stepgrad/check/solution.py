@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ..errors import StepgradError
+from ..files import read_text
 
 _PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 # 3.51 x 10^-5, 3.51×10^(-5), 3.51 * 10**-5
@@ -212,14 +213,7 @@ def load(path: str) -> Solution:
 
         text, source = sys.stdin.read(), "<stdin>"
     else:
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise StepgradError("no such file", where=path) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise StepgradError(f"cannot read: {exc}", where=path) from None
-        source = path
+        text, source = read_text(path), path
     return loads(text, _format_of(source, text), source)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import StepgradError
-from ..persist import write_atomic  # noqa: F401  (commands write files through it)
+from ..files import write_atomic  # noqa: F401  (commands write files through it)
 from ..spec import Network, builtin, load
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=False))
