@@ -64,10 +64,6 @@ def _slot(name: str) -> str:
     return f"«{name}»"
 
 
-def _join(items: list[str], sep: str) -> str:
-    return sep.join(items)
-
-
 class _Builder:
     def __init__(self, net: Network, rec: engine.StepRecord, inputs: np.ndarray, targets: np.ndarray):
         self.net, self.rec, self.inputs, self.targets = net, rec, inputs, targets
@@ -86,17 +82,16 @@ class _Builder:
         return Step(name, float(value), kind, latex, text, tuple(factors), **kw)
 
     def product(self, name: str, value: float, kind: str, factors: list[str], **kw) -> Step:
-        latex = _join([_slot(f) for f in factors], r" \cdot ")
-        text = _join([_slot(f) for f in factors], " * ")
+        latex = r" \cdot ".join(_slot(f) for f in factors)
+        text = " * ".join(_slot(f) for f in factors)
         return self.step(name, value, kind, latex, text, tuple(factors), **kw)
 
     def total(self, name: str, value: float, kind: str, terms: list[str], **kw) -> Step:
-        latex = _join([_slot(t) for t in terms], " + ")
-        text = _join([_slot(t) for t in terms], " + ")
+        latex = text = " + ".join(_slot(t) for t in terms)
         return self.step(name, value, kind, latex, text, tuple(terms), **kw)
 
     def mean(self, name: str, value: float, kind: str, per_sample: list[str], **kw) -> Step:
-        inner_l = _join([_slot(t) for t in per_sample], " + ")
+        inner_l = " + ".join(_slot(t) for t in per_sample)
         latex = rf"\frac{{1}}{{{self.samples}}} \left({inner_l}\right)"
         text = f"1/{self.samples} * ({inner_l})"
         return self.step(name, value, kind, latex, text, tuple(per_sample), **kw)
@@ -107,9 +102,6 @@ class _Builder:
         if layer == 0:
             return self.at(neuron, s)
         return self.at(f"out_{neuron}" + ("+" if plus else ""), s)
-
-    def weight_for_update(self, name: str) -> str:
-        return name
 
     # -- sections ------------------------------------------------------------------------------
     def build(self) -> Trace:

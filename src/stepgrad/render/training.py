@@ -63,15 +63,19 @@ def _report(histories: list[History], digits: int) -> Group:
     return Group(*parts)
 
 
-def training_report(histories: list[History], digits: int = 9, console: bool = False) -> str:
-    """Tables for one or more runs (one per update order); printed when `console`, else returned as text."""
-    group = _report(histories, digits)
+def _show(group: Group, console: bool) -> str:
+    """Print to the terminal (returns ""), or return plain text 110 columns wide."""
     if console:
         Console(highlight=False).print(group)
         return ""
     buffer = io.StringIO()
     Console(file=buffer, width=110, no_color=True, highlight=False).print(group)
     return buffer.getvalue()
+
+
+def training_report(histories: list[History], digits: int = 9, console: bool = False) -> str:
+    """Tables for one or more runs (one per update order); printed when `console`, else returned as text."""
+    return _show(_report(histories, digits), console)
 
 
 # -- mini-batch training on a data set --------------------------------------------------------------
@@ -103,13 +107,7 @@ def _metric(value, digits: int) -> str:
 
 def fit_report(history: History, digits: int = 9, console: bool = False) -> str:
     """The per-epoch table and final metrics of a data-set run; printed when `console`, else returned."""
-    group = _fit_group(history, digits)
-    if console:
-        Console(highlight=False).print(group)
-        return ""
-    buffer = io.StringIO()
-    Console(file=buffer, width=110, no_color=True, highlight=False).print(group)
-    return buffer.getvalue()
+    return _show(_fit_group(history, digits), console)
 
 
 class epoch_progress:
