@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 Array = np.ndarray
-LEAKY_SLOPE = 0.01  # functions.LEAKY_SLOPE (kept equal by tests/test_backends.py)
+LEAKY_SLOPE = 0.01  # leaky_relu's slope for negative net (functions.LEAKY_SLOPE)
 
 
 def sigmoid(z: Array, out: Array, scratch: Array) -> None:

@@ -22,11 +22,11 @@ import numpy as np
 
 from . import _inplace as ip
 from . import _torch_forms as tf
+from ._inplace import LEAKY_SLOPE
 from .errors import StepgradError
 
 Array = np.ndarray
 
-LEAKY_SLOPE = 0.01
 HUBER_DELTA = 1.0
 
 

@@ -105,7 +105,6 @@ class Layout:
         self.bias_at = np.array(b_at, dtype=np.int64)
         self.size = at
         self.neuron_at = np.concatenate([[0], np.cumsum(layers)]).astype(np.int64)
-        self.acts = np.array([activation(a).kernel for a in net.activations], dtype=np.int64)
 
     def pack(self, weights, biases) -> np.ndarray:
         """Weight matrices and bias vectors as one flat float64 vector."""
@@ -131,6 +130,7 @@ def run(net, inputs: np.ndarray, targets: np.ndarray, steps: int, order: np.ndar
     if kernel is None or None in codes or not supports(net, np.float64, state.name, "synchronous"):
         raise ValueError(f"the compiled path does not support this network ({net.activations}, {net.loss}, {state.name})")
     lay = Layout(net)
+    acts = np.array([activation(a).kernel for a in net.activations], dtype=np.int64)
     params = lay.pack(net.weights, net.biases)
     slot1, slot2 = np.zeros(lay.size), np.zeros(lay.size)
     names = list(state.slots)
@@ -150,7 +150,7 @@ def run(net, inputs: np.ndarray, targets: np.ndarray, steps: int, order: np.ndar
     errors = np.empty(steps)
     x = np.ascontiguousarray(inputs, dtype=np.float64)
     t = np.ascontiguousarray(targets, dtype=np.float64)
-    kernel(params, slot1, slot2, lay.layers, lay.weight_at, lay.bias_at, lay.bias_count, lay.neuron_at, lay.acts,
+    kernel(params, slot1, slot2, lay.layers, lay.weight_at, lay.bias_at, lay.bias_count, lay.neuron_at, acts,
            codes[0], codes[1], hyper, state.t, float(net.learning_rate),
            sequential, bool(net.update_biases), x, t, rows, starts, ends, steps, errors)
     for k, name in enumerate(names):

@@ -21,7 +21,7 @@ from typing import Callable
 
 Tree = tuple
 
-_TOKEN = re.compile(r"\s*(?:(«[^»]+»)|(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_]+)|(.))")
+_TOKEN = re.compile(r"\s*(?:(«[^»]+»)|(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_][A-Za-z_0-9]*)|(.))")
 FUNCTIONS: dict[str, Callable[..., float]] = {
     "exp": math.exp, "ln": math.log, "log1p": math.log1p, "tanh": math.tanh, "sqrt": math.sqrt,
     "abs": abs, "max": max, "min": min,
