@@ -7,7 +7,8 @@ or, for the combined forms, from (net, target): stepgrad's E_total of each sampl
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def _nn() -> Any:

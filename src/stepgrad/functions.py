@@ -15,8 +15,9 @@ Templates are LaTeX or plain text with «role» slots that the trace fills with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

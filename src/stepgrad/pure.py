@@ -16,8 +16,9 @@ just-updated weights. Tested against engine.step over every registry entry.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,8 @@ def _compiled(key: tuple) -> Callable[..., Any]:
     layers, acts, loss_name, bias_count, update_biases, sequential, optimizer = key
     source = generate(list(layers), list(acts), loss_name, list(bias_count), update_biases, sequential, optimizer)
     namespace: dict[str, Any] = dict(_MATH)
-    exec(compile(source, f"<stepgrad.pure {'-'.join(map(str, layers))}>", "exec"), namespace)
+    # The source is ours (registry templates and generated indices), never user input.
+    exec(compile(source, f"<stepgrad.pure {'-'.join(map(str, layers))}>", "exec"), namespace)  # noqa: S102
     return namespace["train"]
 
 
@@ -95,12 +97,13 @@ def generate(layers: list[int], acts: list[str], loss_name: str, bias_count: lis
              sequential: bool, optimizer: str) -> str:
     """The Python source of the training function for one network shape (see the module docstring)."""
     depth = len(layers) - 1
-    act_forms = [activation(a).python for a in acts]
+    act_forms = [form for form in (activation(a).python for a in acts) if form is not None]
     entry = loss(loss_name)
     combined = entry.combination(acts[-1])
     loss_form = combined.python if combined is not None else entry.python
     rule = optim.get(optimizer)
-    assert loss_form is not None and rule.python is not None and all(f is not None for f in act_forms)
+    if loss_form is None or rule.python is None or len(act_forms) != len(acts):
+        raise ValueError(f"no Python form for {acts}, {loss_name} or {optimizer}")
     # flat indices, as tiny.Layout: weights row-major, layer by layer, then every bias vector
     weight_at, at = [], 0
     for l in range(depth):
@@ -135,7 +138,7 @@ def generate(layers: list[int], acts: list[str], loss_name: str, bias_count: lis
     n_out = float(layers[-1])
     params = [f"p{k}" for k in range(size)]
     out, z = outs(depth), nets(depth - 1)
-    roles = [dict(out=out[o], net=z[o], target=targets[o], n=n_out) for o in range(layers[-1])]
+    roles = [{"out": out[o], "net": z[o], "target": targets[o], "n": n_out} for o in range(layers[-1])]
     lines = ["def train(P, S, X, T, rows, starts, ends, steps, t0, lr, hyper):"]
     put = lines.append
     put(f"    {tup(params)} = P")
