@@ -81,6 +81,22 @@ def target(case: str, text: str, met: bool, measured: str) -> None:
 
 # -- cases ------------------------------------------------------------------------------------------
 
+def _with_backends(backends: tuple, fn):
+    """fn run with train()'s compiled backends set to `backends` (() = the engine loop alone)."""
+    import importlib
+
+    module = importlib.import_module("stepgrad.train")
+
+    def run():
+        saved = module.COMPILED
+        module.COMPILED = backends
+        try:
+            return fn()
+        finally:
+            module.COMPILED = saved
+    return run
+
+
 def case_deck() -> None:
     case = "deck 2-2-2, 10,000 iterations"
     net = stepgrad.builtin()
@@ -90,14 +106,21 @@ def case_deck() -> None:
     n = 10_000
     r = 5 if not QUICK else 2
     lr = net.learning_rate
+    from stepgrad import pure
     times, results = compare({
         "stepgrad": lambda: stepgrad.train(net, n, every=100),
+        "stepgrad core install (no numba: generated Python)": _with_backends((pure,), lambda: stepgrad.train(net, n, every=100)),
         "plain Python loop": lambda: peers.deck_plain_python(w, b, x[0], t[0], lr, n),
         "numpy per layer": lambda: peers.deck_numpy(net.weights, net.biases, x, t, lr, n),
         "PyTorch autograd+SGD": lambda: peers.deck_torch(net.weights, net.biases, x, t, lr, n),
     }, r)
-    outs = {k: v for k, v in results.items() if k != "stepgrad"}
-    outs["stepgrad"] = results["stepgrad"].network_outputs()[0].tolist()
+    outs = {k: v for k, v in results.items() if not k.startswith("stepgrad")}
+    for k, v in results.items():
+        if k.startswith("stepgrad"):
+            outs[k] = v.network_outputs()[0].tolist()
+    engine_loop = _with_backends((), lambda: stepgrad.train(net, n, every=100))
+    times["stepgrad engine loop (no fast path)"], history = median_time(engine_loop, 1 if QUICK else 3, 0)
+    outs["stepgrad engine loop (no fast path)"] = history.network_outputs()[0].tolist()
     times["micrograd"], outs["micrograd"] = median_time(lambda: peers.deck_micrograd(net.weights, net.biases, x, t, lr, n), 1, 0)
     worst = max(abs(a - b_) for o in outs.values() for a, b_ in zip(o, outs["stepgrad"]))
     record(case, times, f"outputs within {worst:.1e}")
@@ -106,6 +129,8 @@ def case_deck() -> None:
     vs_python = times["plain Python loop"] / times["stepgrad"]
     target(case, ">= 100x faster than PyTorch", vs_torch >= 100, f"{vs_torch:.0f}x")
     target(case, "no slower than the plain-Python loop", vs_python >= 1.0, f"{vs_python:.1f}x faster")
+    core = times["plain Python loop"] / times["stepgrad core install (no numba: generated Python)"]
+    target(case, "core install (no numba) no slower than the plain-Python loop", core >= 1.0, f"{core:.2f}x")
     target(case, "per iteration", True, f"{times['stepgrad'] / n * 1e6:.2f} us (plain Python {times['plain Python loop'] / n * 1e6:.2f} us)")
 
 

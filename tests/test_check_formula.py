@@ -8,6 +8,8 @@ import pytest
 
 import stepgrad
 from stepgrad.check.formula import FormulaError, evaluate, parse
+from stepgrad.functions import ACTIVATIONS, LOSSES
+from stepgrad.optim import OPTIMIZERS
 
 SPECS = [
     {"layers": [2, 2, 2]},
@@ -33,12 +35,59 @@ def test_every_step_formula_gives_its_value(spec, order):
             assert evaluate(parse(step.text), values.__getitem__) == pytest.approx(step.value, rel=1e-12, abs=1e-15), step.name
 
 
+def _registry_specs() -> list[dict]:
+    """One network per (output activation, valid loss), the hidden activations taking turns."""
+    hidden = [a for a, entry in ACTIVATIONS.items() if entry.hidden_ok]
+    specs = []
+    for out in ACTIVATIONS:
+        for loss, entry in LOSSES.items():
+            if entry.value is None and out not in entry.combinations:
+                continue
+            specs.append({"layers": [2, 3, 2], "activations": [hidden[len(specs) % len(hidden)], out], "loss": loss,
+                          "update_biases": True, "biases": [[0.1, -0.2, 0.3], 0.1]})
+    return specs
+
+
+REGISTRY_SPECS = _registry_specs()
+
+
+def _check(spec: dict, order: str, optimizer: str | None) -> set[str]:
+    samples = [{"inputs": [0.3, -1.2], "targets": [0.9, 0.1]}, {"inputs": [0.7, 0.7], "targets": [0.2, 0.8]}]
+    if LOSSES[spec["loss"]].value is not None:  # wide targets: both branches of huber
+        samples[0]["targets"] = [2.6, -1.4]
+    net = stepgrad.Network.from_dict(dict(spec, seed=1, samples=samples))
+    trace = stepgrad.explain(net, update_order=order, optimizer=optimizer)
+    values = trace.values
+    texts = set()
+    for step in trace:
+        if step.text:
+            texts.add(step.text)
+            assert evaluate(parse(step.text), values.__getitem__) == pytest.approx(step.value, rel=1e-12, abs=1e-15), step.name
+    return texts
+
+
+@pytest.mark.parametrize("spec", REGISTRY_SPECS, ids=lambda s: "-".join(s["activations"]) + "-" + s["loss"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_every_registry_formula_is_recomputed(spec, optimizer):
+    order = "sequential" if OPTIMIZERS[optimizer].plain else "synchronous"
+    _check(spec, order, optimizer if optimizer != "sgd" else None)
+
+
+def test_the_registry_specs_use_every_entry():
+    used = {a for s in REGISTRY_SPECS for a in s["activations"]}
+    assert used == set(ACTIVATIONS)
+    assert {s["loss"] for s in REGISTRY_SPECS} == set(LOSSES)
+    for loss, entry in LOSSES.items():
+        assert {s["activations"][-1] for s in REGISTRY_SPECS if s["loss"] == loss} >= set(entry.combinations)
+
+
 def test_grammar():
     v = {"a": 2.0, "b": -3.0}.__getitem__
     assert evaluate(parse("1 - «a»^2"), v) == -3.0
     assert evaluate(parse("-(«b» - «a») * 1/2"), v) == 2.5
     assert evaluate(parse("(1 if «b» > 0 else 0.01)"), v) == 0.01
     assert evaluate(parse("max(0, «a») + exp(0) + ln(1) + tanh(0)"), v) == 3.0
+    assert evaluate(parse("sqrt(4) + abs(«b») + min(1, «a») + log1p(0)"), v) == 6.0
     assert math.isclose(evaluate(parse("1 / (1 + exp(-«a»))"), v), 1 / (1 + math.exp(-2)))
 
 

@@ -17,7 +17,8 @@ import pytest
 
 import stepgrad
 from stepgrad import engine
-from test_engine_fd import HIDDEN, LOSSES, OUTPUT, random_network
+from stepgrad.functions import LOSSES as LOSS_ENTRIES
+from test_engine_fd import HIDDEN, OUTPUT, random_network
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -26,22 +27,31 @@ RTOL, FLOOR = 1e-9, 1e-6
 CASES = 240
 
 
+# The references, written from the definitions; test_references_cover_the_registry fails when a
+# registry entry has none here.
+ACTIVATIONS = {
+    "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "linear": lambda v: v,
+    "leaky_relu": lambda v: F.leaky_relu(v, 0.01), "softmax": lambda v: torch.softmax(v, dim=-1),
+    "softplus": F.softplus,
+}
+LOSSES = {  # per sample, from (net, out, target)
+    "half_squared_error": lambda z, out, t: (0.5 * (t - out) ** 2).sum(dim=1),
+    "mean_squared_error": lambda z, out, t: ((t - out) ** 2).mean(dim=1),
+    "huber": lambda z, out, t: F.huber_loss(out, t, reduction="none", delta=1.0).sum(dim=1),
+}
+COMBINED = {  # (loss, output activation): per sample, from the logits
+    ("cross_entropy", "softmax"): lambda z, t: -(t * torch.log_softmax(z, dim=1)).sum(dim=1),
+    ("cross_entropy", "sigmoid"): lambda z, t: F.binary_cross_entropy_with_logits(z, t, reduction="none").sum(dim=1),
+}
+
+
 def activate(name: str, z):
-    return {
-        "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "linear": lambda v: v,
-        "leaky_relu": lambda v: F.leaky_relu(v, 0.01), "softmax": lambda v: torch.softmax(v, dim=-1),
-    }[name](z)
+    return ACTIVATIONS[name](z)
 
 
 def batch_loss(net: stepgrad.Network, z, out, t):
-    if net.loss == "half_squared_error":
-        per_sample = (0.5 * (t - out) ** 2).sum(dim=1)
-    elif net.loss == "mean_squared_error":
-        per_sample = ((t - out) ** 2).mean(dim=1)
-    elif net.activations[-1] == "softmax":
-        per_sample = -(t * torch.log_softmax(z, dim=1)).sum(dim=1)
-    else:
-        per_sample = F.binary_cross_entropy_with_logits(z, t, reduction="none").sum(dim=1)
+    pair = (net.loss, net.activations[-1])
+    per_sample = COMBINED[pair](z, t) if pair in COMBINED else LOSSES[net.loss](z, out, t)
     return per_sample.mean()
 
 
@@ -122,6 +132,30 @@ def test_sequential_updates_match_torch(chunk):
             assert_close(rec.new_biases[l], new_bs[l], f"{where}: b+[{l}] (sequential)")
 
 
+def test_references_cover_the_registry():
+    """Every registry entry has an independent torch reference above, and its own torch counterpart agrees."""
+    from stepgrad import functions, torch_compare
+
+    assert set(ACTIVATIONS) == set(functions.ACTIVATIONS)
+    assert set(LOSSES) | {loss for loss, _ in COMBINED} == set(functions.LOSSES)
+    assert set(COMBINED) == {(n, a) for n, e in functions.LOSSES.items() for a in e.combinations}
+    z = torch.linspace(-30, 30, 24, dtype=torch.float64).reshape(4, 6)
+    t = torch.rand(4, 6, dtype=torch.float64) * 3 - 1
+    for name, entry in functions.ACTIVATIONS.items():
+        torch.testing.assert_close(entry.torch()(z), ACTIVATIONS[name](z), rtol=1e-12, atol=1e-12)
+    for loss, entry in functions.LOSSES.items():
+        for act, fn in ACTIVATIONS.items():
+            out = fn(z)
+            pair = (loss, act)
+            if pair in COMBINED:
+                expected = COMBINED[pair](z, t).mean()
+            elif entry.value is not None:
+                expected = LOSSES[loss](z, out, t).mean()
+            else:
+                continue
+            torch.testing.assert_close(torch_compare.torch_loss(loss, act, z, out, t), expected)
+
+
 def test_random_networks_cover_every_case():
     """The generator really visits every activation, loss/output pairing, bias kind and batch size."""
     nets = [random_network(seed) for seed in range(CASES)]
@@ -129,8 +163,8 @@ def test_random_networks_cover_every_case():
     pairs = {(n.loss, n.activations[-1]) for n in nets}
     assert hidden == set(HIDDEN)
     assert {a for n in nets for a in n.activations[-1:]} == set(OUTPUT)
-    assert ("cross_entropy", "softmax") in pairs and ("cross_entropy", "sigmoid") in pairs
-    assert {n.loss for n in nets} == set(LOSSES)
+    assert set(COMBINED) <= pairs
+    assert {n.loss for n in nets} == set(LOSS_ENTRIES)
     assert {n.depth - 1 for n in nets} == {1, 2, 3, 4}
     assert {len(n.inputs) for n in nets} == {1, 2, 3, 4, 5}
     assert {s for n in nets for s in n.shared_biases} == {True, False}

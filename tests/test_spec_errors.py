@@ -117,7 +117,7 @@ def test_divergence_names_the_iteration(cli, tmp_path):
 
 def test_api_raises_spec_error_with_where():
     with pytest.raises(SpecError) as info:
-        stepgrad.Network.from_dict(variant(activation="softplus"), source="mine.toml")
+        stepgrad.Network.from_dict(variant(activation="swish"), source="mine.toml")
     assert info.value.where == "mine.toml: activation"
     assert "choose from" in info.value.message
 

@@ -20,7 +20,14 @@ nn = torch.nn
 F = nn.functional
 
 MODULES = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "linear": nn.Identity,
-           "leaky_relu": lambda: nn.LeakyReLU(0.01), "softmax": lambda: nn.Softmax(dim=-1)}
+           "leaky_relu": lambda: nn.LeakyReLU(0.01), "softmax": lambda: nn.Softmax(dim=-1),
+           "softplus": nn.Softplus}
+
+
+def test_every_registry_activation_has_a_module_here():
+    from stepgrad.functions import ACTIVATIONS
+
+    assert set(MODULES) == set(ACTIVATIONS)
 
 
 def test_import_stepgrad_does_not_import_torch():
@@ -34,8 +41,7 @@ def test_to_torch_builds_linear_and_activation_modules():
     kinds = [type(m).__name__ for m in model]
     expected = []
     for act in net.activations:
-        expected += ["Linear", {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "LeakyReLU",
-                                "linear": "Identity", "softmax": "Softmax"}[act]]
+        expected += ["Linear", type(MODULES[act]()).__name__]
     assert kinds == expected
     assert all(p.dtype == torch.float64 for p in model.parameters())
 

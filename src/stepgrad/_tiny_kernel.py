@@ -1,4 +1,10 @@
-"""numba-compiled training loop for tiny networks (imported only by tiny.py; see there)."""
+"""numba-compiled training loop for tiny networks (imported only by tiny.py; see there).
+
+Every branch is named by the registry's `kernel` code of its entry (activation 0 sigmoid, 1 tanh,
+2 relu, 3 leaky_relu, 4 linear, 5 softmax; loss 0 half squared error, 1 mean squared error,
+2 cross-entropy with softmax, 3 with sigmoid; optimizer 0 sgd, 1 momentum, 2 adam); any other
+code raises (tiny.supports refuses such networks before calling).
+"""
 
 import math
 
@@ -40,9 +46,9 @@ def _train_loop(params, slot1, slot2, layers, weight_at, bias_at, bias_count, ne
                         acc += params[row + i] * a[s, lo + i]
                     z[s, hi + j] = acc + bias
                 _activate(acts[l], z, a, s, hi, layers[l + 1])
-            # error terms, summed over outputs
+            # error terms, summed over outputs, and the output delta
             e = 0.0
-            if loss == 2 and acts[depth - 1] == 5:
+            if loss == 2:  # cross-entropy with softmax: from net (log-sum-exp); delta = out - target
                 m = z[s, out_at]
                 for o in range(n_out):
                     m = max(m, z[s, out_at + o])
@@ -52,25 +58,23 @@ def _train_loop(params, slot1, slot2, layers, weight_at, bias_at, bias_count, ne
                 lse = m + math.log(se)
                 for o in range(n_out):
                     e += t[r, o] * (lse - z[s, out_at + o])
-            elif loss == 2:
+                    d[s, out_at + o] = a[s, out_at + o] - t[r, o]
+            elif loss == 3:  # cross-entropy with sigmoid: softplus(net) - t net; delta = out - target
                 for o in range(n_out):
                     zz = z[s, out_at + o]
                     e += max(zz, 0.0) + math.log1p(math.exp(-abs(zz))) - t[r, o] * zz
-            else:
-                for o in range(n_out):
-                    diff = t[r, o] - a[s, out_at + o]
-                    e += 0.5 * diff * diff if loss == 0 else diff * diff / n_out
-            error += e
-            # output delta
-            if loss == 2:
-                for o in range(n_out):
                     d[s, out_at + o] = a[s, out_at + o] - t[r, o]
             else:
                 for o in range(n_out):
+                    diff = t[r, o] - a[s, out_at + o]
                     if loss == 0:
-                        d[s, out_at + o] = -(t[r, o] - a[s, out_at + o])
+                        e += 0.5 * diff * diff
+                        d[s, out_at + o] = -diff
+                    elif loss == 1:
+                        e += diff * diff / n_out
+                        d[s, out_at + o] = -2.0 / n_out * diff
                     else:
-                        d[s, out_at + o] = -2.0 / n_out * (t[r, o] - a[s, out_at + o])
+                        raise ValueError("unknown loss code")
                 if acts[depth - 1] == 5:
                     dot = 0.0
                     for o in range(n_out):
@@ -80,6 +84,7 @@ def _train_loop(params, slot1, slot2, layers, weight_at, bias_at, bias_count, ne
                 else:
                     for o in range(n_out):
                         d[s, out_at + o] *= _derivative(acts[depth - 1], z[s, out_at + o], a[s, out_at + o])
+            error += e
         errors[k] = error / nb
         # backward
         for l in range(depth - 1, -1, -1):
@@ -143,8 +148,10 @@ def _activate(act, z, a, s, at, n):
             a[s, at + j] = max(v, 0.0)
         elif act == 3:
             a[s, at + j] = v if v > 0 else 0.01 * v
-        else:
+        elif act == 4:
             a[s, at + j] = v
+        else:
+            raise ValueError("unknown activation code")
 
 
 @_jit
@@ -157,7 +164,9 @@ def _derivative(act, z, out):
         return 1.0 if z > 0 else 0.0
     if act == 3:
         return 1.0 if z > 0 else 0.01
-    return 1.0
+    if act == 4:
+        return 1.0
+    raise ValueError("unknown activation code")
 
 
 @_jit
@@ -178,10 +187,12 @@ def _update_range(params, g, slot1, slot2, lo, hi, opt, hyper, step, lr):
         elif opt == 1:
             slot1[p] = hyper[0] * slot1[p] + g[p]
             params[p] = params[p] - lr * slot1[p]
-        else:
+        elif opt == 2:
             b1, b2, eps = hyper[1], hyper[2], hyper[3]
             slot1[p] = b1 * slot1[p] + (1 - b1) * g[p]
             slot2[p] = b2 * slot2[p] + (1 - b2) * g[p] * g[p]
             m_hat = slot1[p] / (1 - b1 ** step)
             s_hat = slot2[p] / (1 - b2 ** step)
             params[p] = params[p] - lr * m_hat / (math.sqrt(s_hat) + eps)
+        else:
+            raise ValueError("unknown optimizer code")

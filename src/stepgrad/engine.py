@@ -20,12 +20,12 @@ Update orders:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import DivergenceError
-from .functions import ACTIVATIONS, loss_gradient, loss_terms, softmax_backward
+from .functions import activation, loss, loss_terms
 from .spec import Network
 
 Array = np.ndarray
@@ -59,7 +59,9 @@ class StepRecord:
     new_weights: list[Array]
     new_biases: list[Array]
     after: Forward | None = None  # forward pass with the new parameters
-    extras: dict = field(default_factory=dict)
+    round_to: int | None = None  # hand-calculation mode: the decimals every quantity was rounded to
+    # hand-calculation mode: [l] the rounded per-sample gradients (samples, upper, lower) of layer l
+    sample_grad_weights: list[Array | None] | None = None
 
 
 def rounder(round_to: int | None):
@@ -96,7 +98,7 @@ def forward(net: Network, inputs: Array, weights: list[Array] | None = None,
     for l, (w, b) in enumerate(zip(weights, biases)):
         z = r(outs[-1] @ w.T + b)
         nets.append(z)
-        outs.append(r(ACTIVATIONS[net.activations[l]].forward(z)))
+        outs.append(r(activation(net.activations[l]).forward(z)))
     if targets is None:
         empty = np.zeros((inputs.shape[0], 0))
         return Forward(nets, outs, empty, np.zeros(inputs.shape[0]), float("nan"))
@@ -110,13 +112,15 @@ def output_delta(net: Network, fwd: Forward, targets: Array,
     """(dE_total/dout, dout/dnet, dE_total/dnet) at the output layer, per sample."""
     r = rounder(round_to)
     out, z = fwd.outs[-1], fwd.nets[-1]
-    act = net.activations[-1]
-    if net.loss == "cross_entropy":  # softmax or sigmoid: the combined, stable error signal
+    act = activation(net.activations[-1])
+    entry = loss(net.loss)
+    if entry.combination(act.name) is not None:  # e.g. cross-entropy with softmax: out - target, stably
         return None, None, r(out - targets)
-    grad = r(loss_gradient(net.loss, out, targets))
-    if act == "softmax":
-        return grad, None, r(softmax_backward(out, grad))
-    derivative = r(ACTIVATIONS[act].derivative(z, out))  # type: ignore[misc]
+    entry.check(act.name)
+    grad = r(entry.gradient(out, targets))  # type: ignore[misc]
+    if act.derivative is None:  # coupled (softmax): through its Jacobian
+        return grad, None, r(act.backward(out, grad))  # type: ignore[misc]
+    derivative = r(act.derivative(z, out))
     return grad, derivative, r(grad * derivative)
 
 
@@ -180,8 +184,7 @@ def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
             out_gradients[l - 1] = grad_hidden
         else:
             grad_hidden = d @ w_down
-        act = ACTIVATIONS[net.activations[l - 1]]
-        derivative = r(act.derivative(fwd.nets[l - 1], fwd.outs[l]))  # type: ignore[misc]
+        derivative = r(activation(net.activations[l - 1]).derivative(fwd.nets[l - 1], fwd.outs[l]))  # type: ignore[misc]
         derivatives[l - 1] = derivative
         deltas[l - 1] = r(grad_hidden * derivative)
         out_factor = grad_hidden
@@ -189,7 +192,7 @@ def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
     rec = StepRecord(order, fwd, grad_out, derivatives, deltas, contributions, out_gradients,
                      backprop_weights, grad_w, grad_b, new_w, new_b)
     if round_to is not None:
-        rec.extras.update(round_to=round_to, sample_grad_weights=sample_grads)
+        rec.round_to, rec.sample_grad_weights = round_to, sample_grads
     if after:
         rec.after = forward(net, inputs, new_w, new_b, targets, round_to=round_to)
     return rec

@@ -24,7 +24,7 @@ from .names import latex_symbol, layout
 from .spec import Network
 from .trace import Trace
 
-ACTIVATION_CHOICES = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+ACTIVATION_CHOICES = tuple(name for name, entry in ACTIVATIONS.items() if entry.hidden_ok)  # one everywhere
 LEARNING_RATES = (0.5, 0.25, 0.1)
 MAX_NET = {"sigmoid": 2.5, "tanh": 1.5}  # |net| beyond this: saturated, derivatives vanish
 MIN_KINK = 0.05  # relu / leaky_relu: |net| at least this, so the derivative is unambiguous

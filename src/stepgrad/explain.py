@@ -14,8 +14,7 @@ import numpy as np
 
 from . import engine
 from .errors import DivergenceError
-from .functions import (ACTIVATIONS, COMBINED_DELTA_LATEX, COMBINED_DELTA_TEXT, LOSSES,
-                        SIGMOID_CE_LATEX, SIGMOID_CE_TEXT)
+from .functions import ACTIVATIONS, LOSSES
 from .names import Layout, at, layout
 from .spec import Network
 from .trace import Path, Section, Step, Trace
@@ -180,8 +179,8 @@ class _Builder:
     def error(self, fwd: engine.Forward, plus: bool) -> Section:
         p = "+" if plus else ""
         loss = LOSSES[self.net.loss]
-        sigmoid_ce = self.net.loss == "cross_entropy" and self.net.activations[-1] == "sigmoid"
-        latex_t, text_t = (SIGMOID_CE_LATEX, SIGMOID_CE_TEXT) if sigmoid_ce else (loss.latex, loss.text)
+        form = loss.combination(self.net.activations[-1]) or loss
+        latex_t, text_t = form.latex, form.text
         outputs = self.names.neurons[-1]
         steps = []
         per_sample = []
@@ -256,8 +255,8 @@ class _Builder:
                         factors = [self.delta_name(l, j, s), link]
                     name = self.at(f"dE_total/d{w}", s)
                     value = rec.grad_weights[l][j, i] if self.samples == 1 else rec.deltas[l][s, j] * rec.forward.outs[l][s, i]
-                    if self.samples > 1 and rec.extras.get("sample_grad_weights"):  # hand-calculation mode
-                        value = rec.extras["sample_grad_weights"][l][s, j, i]
+                    if self.samples > 1 and rec.sample_grad_weights:  # hand-calculation mode
+                        value = rec.sample_grad_weights[l][s, j, i]
                     paths = self.paths(l, j, s, link) if not output else ()
                     count = self.path_count(l) if not output else 0
                     steps.append(self.product(name, value, "gradient", factors, subject=w,
@@ -280,10 +279,11 @@ class _Builder:
         target_slot = _slot(self.at(f"target_{o}", s))
         delta = self.delta_name(l, j, s)
         loss = LOSSES[net.loss]
-        if loss.combined:
+        combined = loss.combination(net.activations[-1])
+        if combined is not None:
             return [self.step(delta, rec.deltas[l][s, j], "delta",
-                              _fill(COMBINED_DELTA_LATEX, out=out_slot, target=target_slot),
-                              _fill(COMBINED_DELTA_TEXT, out=out_slot, target=target_slot), subject=o,
+                              _fill(combined.delta_latex, out=out_slot, target=target_slot),
+                              _fill(combined.delta_text, out=out_slot, target=target_slot), subject=o,
                               note=f"cross-entropy and {net.activations[-1]} together: the error signal is out - target")]
         outputs = self.names.neurons[-1]
         dE_dout = self.at(f"dE_total/dout_{o}", s)

@@ -6,6 +6,8 @@ in-place numpy calls with no allocation. The semantics are engine.step's, tested
 the batch error is the mean over samples, gradients are the matching mean, a shared bias gets the
 sum of its neurons' gradients, biases move only with update_biases, and the sequential order
 sends deltas down through the just-updated weights. The optimizers follow `optim.compute`.
+Every activation, loss and optimizer comes from its registry entry: the entry's in-place numpy
+form when it has one, else its array form (`supports` says which networks this path takes).
 
     >>> trainer = DenseTrainer(net, batch_size=32, dtype=np.float32, optimizer=state)
     >>> trainer.step(x_batch, t_batch)            # one mini-batch step, in place
@@ -16,12 +18,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functions import LEAKY_SLOPE
-from .optim import OptimizerState
+from .functions import Activation, activation, loss
+from .optim import OptimizerState, get
 from .spec import Network
 
 Array = np.ndarray
-SUPPORTED = {"sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax"}
+
+
+def supports(net: Network, dtype=np.float64, optimizer: str = "sgd", update_order: str | None = None) -> bool:
+    """Whether DenseTrainer computes this network: every activation elementwise or coupled with a
+    backward, the loss valid with the output activation, the sequential order only for a plain rule."""
+    acts = [activation(a) for a in net.activations]
+    if any(a.derivative is None and a.backward is None for a in acts):
+        return False
+    entry = loss(net.loss)
+    if entry.combination(acts[-1].name) is None and entry.gradient is None:
+        return False
+    return (update_order or net.update_order) != "sequential" or get(optimizer).plain
 
 
 class DenseTrainer:
@@ -38,8 +51,9 @@ class DenseTrainer:
                  update_order: str | None = None):
         self.dtype = np.dtype(dtype)
         self.depth = net.depth
-        self.acts = list(net.activations)
-        self.loss = net.loss
+        self.acts = [activation(a) for a in net.activations]
+        self.loss = loss(net.loss)
+        self.combined = self.loss.combination(self.acts[-1].name) is not None
         self.lr = float(net.learning_rate)
         self.sequential = (update_order or net.update_order) == "sequential"
         self.update_biases = bool(net.update_biases)
@@ -48,12 +62,12 @@ class DenseTrainer:
         self.params = [self._join(w, b) for w, b in zip(net.weights, net.biases)]  # [W | b] per layer
         self.weights = [p[:, :-1] for p in self.params]  # views
         state = optimizer or OptimizerState.fresh("sgd", [])
-        if self.sequential and state.name != "sgd":
+        self.rule = get(state.name)
+        if self.sequential and not self.rule.plain:
             raise ValueError("the sequential update order is defined for plain gradient descent only")
         self.state = state
         self.slots = {k: [self._join(a, b) for a, b in zip(v[:self.depth], v[self.depth:])] for k, v in state.slots.items()}
         self.grads = [np.empty_like(p) for p in self.params]
-        self.tmp = [np.empty_like(p) for p in self.params]
         self.capacity = 0
         self.resize(batch_size)
 
@@ -123,7 +137,7 @@ class DenseTrainer:
         self.output_delta(out, t, deltas[-1], nets[-1], scratch[-1])
         # Plain gradient descent folds the mean and the learning rate into one scale (fused update);
         # the other optimizers need the gradient itself.
-        fused = self.state.name == "sgd"
+        fused = self.rule.plain
         scale = self.lr / n if fused else 1.0 / n
         for l in range(self.depth - 1, -1, -1):
             d, g = deltas[l], self.grads[l]
@@ -147,52 +161,27 @@ class DenseTrainer:
 
     def output_delta(self, out: Array, t: Array, d: Array, z: Array, scratch: Array) -> None:
         """dE_total/dnet at the output layer, per sample, into d (engine.output_delta's arithmetic)."""
-        act = self.acts[-1]
-        if self.loss == "cross_entropy":
+        if self.combined:  # the loss with this output activation: out - target
             np.subtract(out, t, out=d)
             return
-        if self.loss == "half_squared_error":
-            np.subtract(t, out, out=d)
-            np.negative(d, out=d)
-        else:  # mean_squared_error: -2/n_out * (t - out)
-            np.subtract(t, out, out=d)
-            d *= -2.0 / out.shape[-1]
-        if act == "softmax":
-            s = (d * out).sum(axis=-1, keepdims=True)
-            d -= s
-            d *= out
+        np.copyto(d, self.loss.gradient(out, t))  # type: ignore[misc]
+        act = self.acts[-1]
+        if act.derivative is None:  # coupled (softmax)
+            np.copyto(d, act.backward(out, d))  # type: ignore[misc]
             return
         _times_derivative(act, d, z, out, scratch)
 
     def update(self, l: int, fused: bool) -> None:
         """Apply the optimizer to layer l's weights and bias (a frozen bias has a zero gradient)."""
-        p, g, tmp = self.params[l], self.grads[l], self.tmp[l]
+        p, g = self.params[l], self.grads[l]
         if fused:  # the gradients already carry the learning rate
             p -= g
             return
-        name, lr, h = self.state.name, self.lr, self.state.hyper
-        if name == "momentum":
-            v = self.slots["v"][l]
-            v *= h["mu"]
-            v += g
-            np.multiply(v, lr, out=tmp)
-            p -= tmp
-        else:  # adam, as optim.compute
-            m, s = self.slots["m"][l], self.slots["s"][l]
-            t = self.state.t + 1
-            m *= h["beta1"]
-            np.multiply(g, 1 - h["beta1"], out=tmp)
-            m += tmp
-            s *= h["beta2"]
-            np.multiply(g, 1 - h["beta2"], out=tmp)
-            tmp *= g
-            s += tmp
-            np.divide(s, 1 - h["beta2"] ** t, out=tmp)
-            np.sqrt(tmp, out=tmp)
-            tmp += h["epsilon"]
-            np.divide(m, tmp, out=tmp)  # m / (1 - b1^t) / (...) folded below, as in compute()
-            tmp *= lr / (1 - h["beta1"] ** t)
-            p -= tmp
+        slots = {name: joined[l] for name, joined in self.slots.items()}
+        q = self.rule.compute(self.state.hyper, slots, p, g, self.state.t + 1, self.lr, lambda a: a)
+        for name, joined in slots.items():
+            joined[...] = q[f"{name}+"]
+        p[...] = q["p+"]
 
     def write_back(self, net: Network) -> None:
         """Copy the trained parameters into `net` as float64."""
@@ -209,46 +198,17 @@ class DenseTrainer:
         return OptimizerState(self.state.name, dict(self.state.hyper), self.state.t, slots)
 
 
-def _activate(act: str, z: Array, out: Array, scratch: Array) -> None:
-    if act == "tanh":
-        np.tanh(z, out=out)
-    elif act == "sigmoid":  # the registry's stable form: exp sees -|z| only
-        np.abs(z, out=scratch)
-        np.negative(scratch, out=scratch)
-        np.exp(scratch, out=scratch)
-        np.add(scratch, 1.0, out=out)
-        np.divide(np.where(z >= 0, 1.0, scratch), out, out=out)
-    elif act == "relu":
-        np.maximum(z, 0.0, out=out)
-    elif act == "leaky_relu":
-        np.multiply(z, LEAKY_SLOPE, out=scratch)
-        np.copyto(out, z)
-        np.copyto(out, scratch, where=z <= 0)
-    elif act == "linear":
-        np.copyto(out, z)
-    elif act == "softmax":
-        np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=out)
-        np.exp(out, out=out)
-        out /= np.add.reduce(out, axis=-1, keepdims=True)
+def _activate(act: Activation, z: Array, out: Array, scratch: Array) -> None:
+    """out = the activation of z: the entry's in-place form, else its array form."""
+    if act.inplace is not None:
+        act.inplace.forward(z, out, scratch)
     else:
-        raise KeyError(act)
+        np.copyto(out, act.forward(z))
 
 
-def _times_derivative(act: str, g: Array, z: Array, out: Array, scratch: Array) -> None:
+def _times_derivative(act: Activation, g: Array, z: Array, out: Array, scratch: Array) -> None:
     """g *= dout/dnet, the registry's derivative, in place."""
-    if act == "tanh":  # 1 - out^2
-        np.multiply(out, out, out=scratch)
-        np.subtract(1.0, scratch, out=scratch)
-        g *= scratch
-    elif act == "sigmoid":  # out (1 - out)
-        np.subtract(1.0, out, out=scratch)
-        scratch *= out
-        g *= scratch
-    elif act == "relu":
-        g *= z > 0
-    elif act == "leaky_relu":
-        np.copyto(g, g * LEAKY_SLOPE, where=z <= 0)
-    elif act == "linear":
-        pass
+    if act.inplace is not None and act.inplace.times_derivative is not None:
+        act.inplace.times_derivative(g, z, out, scratch)
     else:
-        raise KeyError(act)
+        g *= act.derivative(z, out)  # type: ignore[misc]

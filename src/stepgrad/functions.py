@@ -1,21 +1,79 @@
 """The registry of activations and losses: one entry each, value and derivative side by side.
 
-Every part of stepgrad reads these entries: the engine computes with `forward`/`derivative`,
-the trace writes formulas from the templates, and the checker's diagnoses replay them with a
-mistake applied. Templates are LaTeX or plain text with «role» slots that the trace fills with
-quantity names (see `stepgrad.formula`).
+Every part of stepgrad reads these entries: the engine computes with `forward`/`derivative` and
+`value`/`gradient`, the trace writes formulas from the templates, the checker's diagnoses replay
+them with a mistake applied, torch interop builds the `torch` counterparts, and each training
+backend uses the entry's code for it (`inplace` for fast.py, `python` for the pure-Python path,
+`kernel` for the numba kernel) or declines the network when the entry has none.
+Templates are LaTeX or plain text with «role» slots that the trace fills with quantity names.
+
+    >>> ACTIVATIONS["sigmoid"].derivative_text
+    '«out» * (1 - «out»)'
+    >>> LOSSES["cross_entropy"].combination("softmax").delta_text
+    '«out» - «target»'
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from . import _inplace as ip
+from . import _torch_forms as tf
+from ._inplace import LEAKY_SLOPE
+from .errors import StepgradError
+
 Array = np.ndarray
 
-LEAKY_SLOPE = 0.01
+HUBER_DELTA = 1.0
+
+
+@dataclass(frozen=True)
+class Python:
+    """Scalar Python expressions for the generated pure-Python backend, slots {net}, {out}, {target}, {n}.
+
+    They use only `math`'s exp, log1p, tanh, sqrt, abs, max and min, and are written by us (the
+    backend compiles the code it generates from them, never from user input).
+    """
+
+    value: str  # out from {net} (activation); E_ok from {out}, {target}, {n}, {net} (loss)
+    derivative: str  # dout/dnet from {net}, {out} (activation); dE_total/dout (loss), delta (combination)
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """numpy in-place forms for fast.DenseTrainer: forward(net, out, scratch), times_derivative(g, net, out, scratch)."""
+
+    forward: Callable[[Array, Array, Array], None]
+    times_derivative: Callable[[Array, Array, Array, Array], None] | None
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation: out = forward(net), dout/dnet = derivative(net, out), and its formulas.
+
+    A coupled activation (softmax) has no elementwise derivative; `backward(out, dE/dout)` gives
+    dE/dnet instead. `torch` returns the torch module (torch imported lazily); `torch_source` is
+    its Python source for `describe`. `python`, `inplace` and `kernel` are the backends' code.
+    """
+
+    name: str
+    forward: Callable[[Array], Array]
+    derivative: Callable[[Array, Array], Array] | None  # None: not elementwise (see backward)
+    latex: str  # out in terms of «net»
+    text: str
+    derivative_latex: str  # dout/dnet in terms of «net» and «out»
+    derivative_text: str
+    torch: Callable[[], Any]
+    torch_source: str
+    hidden_ok: bool = True
+    backward: Callable[[Array, Array], Array] | None = None  # coupled: dE/dnet from (out, dE/dout)
+    python: Python | None = None
+    inplace: InPlace | None = None
+    kernel: int | None = None  # the numba kernel's branch for this activation
 
 
 def _sigmoid(net: Array) -> Array:
@@ -24,25 +82,23 @@ def _sigmoid(net: Array) -> Array:
     return np.where(net >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _softplus(net: Array) -> Array:
+    return np.maximum(net, 0.0) + np.log1p(np.exp(-np.abs(net)))  # ln(1 + e^net), stably
+
+
 def _softmax(net: Array) -> Array:
     shifted = net - net.max(axis=-1, keepdims=True)  # log-sum-exp shift: no overflow
     e = np.exp(shifted)
     return e / e.sum(axis=-1, keepdims=True)
 
 
-@dataclass(frozen=True)
-class Activation:
-    """One activation: out = forward(net), dout/dnet = derivative(net, out), and its formulas."""
+def softmax_backward(out: Array, grad_out: Array) -> Array:
+    """dE/dnet from dE/dout through softmax's Jacobian: out_j (g_j - sum_k g_k out_k)."""
+    return out * (grad_out - (grad_out * out).sum(axis=-1, keepdims=True))
 
-    name: str
-    forward: Callable[[Array], Array]
-    derivative: Callable[[Array, Array], Array] | None  # None: not elementwise (softmax)
-    latex: str  # out in terms of «net»
-    text: str
-    derivative_latex: str  # dout/dnet in terms of «net» and «out»
-    derivative_text: str
-    hidden_ok: bool = True
 
+_SIGMOID_PY = "(1.0 / (1.0 + exp(-{net})) if {net} >= 0.0 else exp({net}) / (1.0 + exp({net})))"
+_SOFTPLUS_PY = "(max({net}, 0.0) + log1p(exp(-abs({net}))))"
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
@@ -51,17 +107,26 @@ ACTIVATIONS: dict[str, Activation] = {
             "sigmoid", _sigmoid, lambda net, out: out * (1.0 - out),
             r"\frac{1}{1 + e^{-«net»}}", "1 / (1 + exp(-«net»))",
             r"«out» (1 - «out»)", "«out» * (1 - «out»)",
+            tf.module("Sigmoid"), "nn.Sigmoid()",
+            python=Python(_SIGMOID_PY, "{out} * (1.0 - {out})"),
+            inplace=InPlace(ip.sigmoid, ip.times_sigmoid_derivative), kernel=0,
         ),
         Activation(
             "tanh", np.tanh, lambda net, out: 1.0 - out * out,
             r"\tanh(«net»)", "tanh(«net»)",
             r"1 - «out»^{2}", "1 - «out»^2",
+            tf.module("Tanh"), "nn.Tanh()",
+            python=Python("tanh({net})", "1.0 - {out} * {out}"),
+            inplace=InPlace(ip.tanh, ip.times_tanh_derivative), kernel=1,
         ),
         Activation(
             "relu", lambda net: np.maximum(net, 0.0), lambda net, out: (net > 0).astype(net.dtype),
             r"\max(0, «net»)", "max(0, «net»)",
             r"\begin{cases} 1 & \text{if } «net» > 0 \\ 0 & \text{otherwise} \end{cases}",
             "(1 if «net» > 0 else 0)",
+            tf.module("ReLU"), "nn.ReLU()",
+            python=Python("({net} if {net} > 0.0 else 0.0)", "(1.0 if {net} > 0.0 else 0.0)"),
+            inplace=InPlace(ip.relu, ip.times_relu_derivative), kernel=2,
         ),
         Activation(
             "leaky_relu", lambda net: np.where(net > 0, net, LEAKY_SLOPE * net),
@@ -70,26 +135,62 @@ ACTIVATIONS: dict[str, Activation] = {
             "(«net» if «net» > 0 else 0.01 * «net»)",
             r"\begin{cases} 1 & \text{if } «net» > 0 \\ 0.01 & \text{otherwise} \end{cases}",
             "(1 if «net» > 0 else 0.01)",
+            tf.module("LeakyReLU", LEAKY_SLOPE), f"nn.LeakyReLU({LEAKY_SLOPE})",
+            python=Python(f"({{net}} if {{net}} > 0.0 else {LEAKY_SLOPE} * {{net}})",
+                          f"(1.0 if {{net}} > 0.0 else {LEAKY_SLOPE})"),
+            inplace=InPlace(ip.leaky_relu, ip.times_leaky_relu_derivative), kernel=3,
         ),
         Activation(
             "linear", lambda net: net.copy(), lambda net, out: np.ones_like(net),
             r"«net»", "«net»", "1", "1",
+            tf.module("Identity"), "nn.Identity()",
+            python=Python("{net}", "1.0"),
+            inplace=InPlace(ip.linear, ip.times_one), kernel=4,
         ),
         Activation(
             "softmax", _softmax, None,
             r"\frac{e^{«net»}}{«sum_exp»}", "exp(«net») / («sum_exp»)",
-            "", "", hidden_ok=False,
+            "", "",
+            tf.module("Softmax", dim=-1), "nn.Softmax(dim=-1)",
+            hidden_ok=False, backward=softmax_backward,
+            inplace=InPlace(ip.softmax, None), kernel=5,
+        ),
+        Activation(
+            "softplus", _softplus, lambda net, out: _sigmoid(net),
+            r"\ln\left(1 + e^{«net»}\right)", "ln(1 + exp(«net»))",
+            r"\frac{1}{1 + e^{-«net»}}", "1 / (1 + exp(-«net»))",
+            tf.module("Softplus"), "nn.Softplus()",
+            python=Python(_SOFTPLUS_PY, _SIGMOID_PY),
         ),
     ]
 }
 
 
 @dataclass(frozen=True)
-class Loss:
-    """One loss, summed over output neurons: E_ok = term(out, target), dE_total/dout_ok = gradient.
+class Combination:
+    """A loss together with one output activation: the error signal at net is out - target.
 
-    `combined` losses (cross-entropy) give the error signal at net directly, out - target,
-    which is both simpler and numerically stable; their term is computed from net (log-sum-exp).
+    Simpler and stable: `value(net, target)` computes E_ok from net (log-sum-exp, softplus), and
+    there is no separate dE/dout or dout/dnet. `torch` returns per-sample losses from the logits.
+    """
+
+    value: Callable[[Array, Array], Array]  # E_ok from (net, target)
+    latex: str  # E_ok in terms of «target», «out»
+    text: str
+    torch: Callable[[], Callable[[Any, Any], Any]]
+    delta_latex: str = r"«out» - «target»"
+    delta_text: str = "«out» - «target»"
+    python: Python | None = None  # value from {net}, {target}; derivative: the delta from {out}, {target}
+    kernel: int | None = None
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss, summed over output neurons: E_ok = value(out, target), dE_total/dout_ok = gradient(out, target).
+
+    A loss defined only together with certain output activations (cross-entropy) has value and
+    gradient None and lists them in `combinations`. `torch` returns a function giving per-sample
+    losses (summed over outputs) from (out, target); the batch loss is their mean.
     """
 
     name: str
@@ -97,7 +198,37 @@ class Loss:
     text: str
     gradient_latex: str  # dE_total/dout_ok
     gradient_text: str
-    combined: bool = False  # True: delta = out - target, no separate dE/dout and dout/dnet
+    value: Callable[[Array, Array], Array] | None
+    gradient: Callable[[Array, Array], Array] | None
+    torch: Callable[[], Callable[[Any, Any], Any]] | None
+    combinations: dict[str, Combination] = field(default_factory=dict)
+    python: Python | None = None
+    kernel: int | None = None
+
+    def combination(self, activation: str) -> Combination | None:
+        """The combined form with this output activation, or None (then value and gradient apply)."""
+        return self.combinations.get(activation)
+
+    def check(self, activation: str) -> None:
+        """A StepgradError when this loss cannot follow `activation` outputs."""
+        if self.value is None and activation not in self.combinations:
+            raise StepgradError(f"{self.name} needs {' or '.join(self.combinations)} outputs, not {activation}",
+                                where="loss")
+
+
+def _softmax_cross_entropy(net: Array, target: Array) -> Array:
+    m = net.max(axis=-1, keepdims=True)
+    log_sum_exp = m + np.log(np.exp(net - m).sum(axis=-1, keepdims=True))
+    return target * (log_sum_exp - net)  # -t ln softmax(net), stably
+
+
+def _sigmoid_cross_entropy(net: Array, target: Array) -> Array:
+    return _softplus(net) - target * net  # -(t ln o + (1-t) ln(1-o)) with o = sigmoid(net), stably
+
+
+def _huber(out: Array, target: Array) -> Array:
+    d = np.abs(out - target)
+    return np.where(d <= HUBER_DELTA, 0.5 * d * d, HUBER_DELTA * (d - 0.5 * HUBER_DELTA))
 
 
 LOSSES: dict[str, Loss] = {
@@ -107,53 +238,72 @@ LOSSES: dict[str, Loss] = {
             "half_squared_error",
             r"\frac{1}{2} («target» - «out»)^{2}", "1/2 * («target» - «out»)^2",
             r"-(«target» - «out»)", "-(«target» - «out»)",
+            lambda out, target: 0.5 * (target - out) ** 2, lambda out, target: -(target - out),
+            tf.half_squared_error,
+            python=Python("0.5 * (({target} - {out}) * ({target} - {out}))", "-({target} - {out})"), kernel=0,
         ),
         Loss(
             "mean_squared_error",
             r"\frac{1}{«n»} («target» - «out»)^{2}", "1/«n» * («target» - «out»)^2",
             r"-\frac{2}{«n»} («target» - «out»)", "-2/«n» * («target» - «out»)",
+            lambda out, target: (target - out) ** 2 / out.shape[-1],
+            lambda out, target: -2.0 / out.shape[-1] * (target - out),
+            tf.mean_squared_error,
+            python=Python("({target} - {out}) * ({target} - {out}) / {n}", "-2.0 / {n} * ({target} - {out})"),
+            kernel=1,
         ),
         Loss(
             "cross_entropy",
             r"-«target» \ln «out»", "-«target» * ln(«out»)",
-            "", "", combined=True,
+            "", "", None, None, None,
+            combinations={
+                "softmax": Combination(_softmax_cross_entropy, r"-«target» \ln «out»", "-«target» * ln(«out»)",
+                                       tf.softmax_cross_entropy, kernel=2),
+                "sigmoid": Combination(
+                    _sigmoid_cross_entropy,
+                    r"-\left(«target» \ln «out» + (1 - «target») \ln(1 - «out»)\right)",
+                    "-(«target» * ln(«out») + (1 - «target») * ln(1 - «out»))",
+                    tf.sigmoid_cross_entropy,
+                    python=Python(f"{_SOFTPLUS_PY} - {{target}} * {{net}}", "{out} - {target}"), kernel=3),
+            },
+        ),
+        Loss(
+            "huber",
+            r"\begin{cases} \frac{1}{2} («out» - «target»)^{2} & \text{if } |«out» - «target»| \le 1 \\ "
+            r"|«out» - «target»| - \frac{1}{2} & \text{otherwise} \end{cases}",
+            "(1/2 * («out» - «target»)^2 if 1 > abs(«out» - «target») else abs(«out» - «target») - 1/2)",
+            r"\max\left(-1, \min\left(1, «out» - «target»\right)\right)", "max(-1, min(1, «out» - «target»))",
+            _huber, lambda out, target: np.clip(out - target, -HUBER_DELTA, HUBER_DELTA),
+            tf.huber,
+            python=Python("(0.5 * ({out} - {target}) * ({out} - {target}) if abs({out} - {target}) <= 1.0 "
+                          "else abs({out} - {target}) - 0.5)",
+                          "max(-1.0, min(1.0, {out} - {target}))"),
         ),
     ]
 }
 
-# Binary cross-entropy on sigmoid outputs has its own per-output term.
-SIGMOID_CE_LATEX = r"-\left(«target» \ln «out» + (1 - «target») \ln(1 - «out»)\right)"
-SIGMOID_CE_TEXT = "-(«target» * ln(«out») + (1 - «target») * ln(1 - «out»))"
-COMBINED_DELTA_LATEX = r"«out» - «target»"
-COMBINED_DELTA_TEXT = "«out» - «target»"
+
+def activation(name: str) -> Activation:
+    """The registry entry `name`, or a StepgradError listing the choices."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise StepgradError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}") from None
 
 
-def loss_terms(loss: str, activation: str, net: Array, out: Array, target: Array) -> Array:
-    """E_ok for every sample and output neuron (shape of out)."""
-    if loss == "half_squared_error":
-        return 0.5 * (target - out) ** 2
-    if loss == "mean_squared_error":
-        return (target - out) ** 2 / out.shape[-1]
-    if loss == "cross_entropy":
-        if activation == "softmax":
-            m = net.max(axis=-1, keepdims=True)
-            log_sum_exp = m + np.log(np.exp(net - m).sum(axis=-1, keepdims=True))
-            return target * (log_sum_exp - net)  # -t ln softmax(net), stably
-        # -(t ln o + (1-t) ln(1-o)) with o = sigmoid(net): softplus(net) - t*net, stably
-        softplus = np.maximum(net, 0.0) + np.log1p(np.exp(-np.abs(net)))
-        return softplus - target * net
-    raise KeyError(loss)
+def loss(name: str) -> Loss:
+    """The registry entry `name`, or a StepgradError listing the choices."""
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise StepgradError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}") from None
 
 
-def loss_gradient(loss: str, out: Array, target: Array) -> Array:
-    """dE_total/dout for the non-combined losses."""
-    if loss == "half_squared_error":
-        return -(target - out)
-    if loss == "mean_squared_error":
-        return -2.0 / out.shape[-1] * (target - out)
-    raise KeyError(loss)
-
-
-def softmax_backward(out: Array, grad_out: Array) -> Array:
-    """dE/dnet from dE/dout through softmax's Jacobian: out_j (g_j - sum_k g_k out_k)."""
-    return out * (grad_out - (grad_out * out).sum(axis=-1, keepdims=True))
+def loss_terms(loss_name: str, activation_name: str, net: Array, out: Array, target: Array) -> Array:
+    """E_ok for every sample and output neuron (shape of out), from the registry entries."""
+    entry = loss(loss_name)
+    combined = entry.combination(activation_name)
+    if combined is not None:
+        return combined.value(net, target)
+    entry.check(activation_name)
+    return entry.value(out, target)  # type: ignore[misc]

@@ -38,9 +38,19 @@ class Rule:
     text: str
 
 
+Quantities = dict[str, Array]
+Rounder = Callable[[Array], Array]
+
+
 @dataclass(frozen=True)
 class Optimizer:
-    """An update rule: hyperparameters (defaults), state slots, and the formulas in order."""
+    """An update rule: hyperparameters (defaults), state slots, the formulas in order, and its code.
+
+    `compute(hyper, slots, param, grad, t, rounded)` returns every role's value for one parameter
+    (slots: this parameter's previous state by slot name; t: the step number, 1 first). `python`
+    holds the update as Python statements for the pure-Python backend (names {p}, {g}, the slots
+    {v}/{m}/{s}, the hyperparameters, lr and t); `kernel` is the numba kernel's branch.
+    """
 
     name: str
     title: str
@@ -48,6 +58,30 @@ class Optimizer:
     slots: tuple[str, ...]
     rules: tuple[Rule, ...]
     description: str
+    compute: Callable[[dict[str, float], dict[str, Array], Array, Array, int, float, Rounder], Quantities]
+    python: tuple[str, ...] | None = None
+    kernel: int | None = None
+    learning_rate: float = 0.1  # the default for a data set (train.default_network)
+    plain: bool = False  # p+ = p - eta * g: backends may fold eta into the gradient; the sequential order applies
+
+
+def _sgd(h: dict[str, float], slots: dict[str, Array], p: Array, g: Array, t: int, lr: float, r: Rounder) -> Quantities:
+    return {"p+": r(p - lr * g)}
+
+
+def _momentum(h: dict[str, float], slots: dict[str, Array], p: Array, g: Array, t: int, lr: float,
+              r: Rounder) -> Quantities:
+    v = r(h["mu"] * slots["v"] + g)
+    return {"v+": v, "p+": r(p - lr * v)}
+
+
+def _adam(h: dict[str, float], slots: dict[str, Array], p: Array, g: Array, t: int, lr: float, r: Rounder) -> Quantities:
+    m = r(h["beta1"] * slots["m"] + (1 - h["beta1"]) * g)
+    s = r(h["beta2"] * slots["s"] + (1 - h["beta2"]) * g * g)
+    m_hat = r(m / (1 - h["beta1"] ** t))
+    s_hat = r(s / (1 - h["beta2"] ** t))
+    return {"m+": m, "s+": s, "m_hat": m_hat, "s_hat": s_hat,
+            "p+": r(p - lr * m_hat / (np.sqrt(s_hat) + h["epsilon"]))}
 
 
 OPTIMIZERS: dict[str, Optimizer] = {
@@ -57,6 +91,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
             "sgd", "Gradient descent", {}, (),
             (Rule("p+", r"«p» - «eta» \cdot «g»", "«p» - «eta» * «g»"),),
             "Each weight moves against its gradient, scaled by the learning rate.",
+            _sgd, ("{p} = {p} - lr * {g}",), kernel=0, plain=True,
         ),
         Optimizer(
             "momentum", "Gradient descent with momentum", {"mu": 0.9}, ("v",),
@@ -65,6 +100,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 Rule("p+", r"«p» - «eta» \cdot «v+»", "«p» - «eta» * «v+»"),
             ),
             "The velocity v remembers past gradients (decaying by mu each step); the weight moves against it.",
+            _momentum, ("{v} = mu * {v} + {g}", "{p} = {p} - lr * {v}"), kernel=1, learning_rate=0.05,
         ),
         Optimizer(
             "adam", "Adam", {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, ("m", "s"),
@@ -78,6 +114,10 @@ OPTIMIZERS: dict[str, Optimizer] = {
             ),
             "First moment m (mean of gradients) and second moment s (mean of squared gradients), "
             "each corrected for starting at zero, scale every weight's own step.",
+            _adam,
+            ("{m} = beta1 * {m} + (1 - beta1) * {g}", "{s} = beta2 * {s} + (1 - beta2) * {g} * {g}",
+             "{p} = {p} - lr * ({m} / (1 - beta1 ** t)) / (sqrt({s} / (1 - beta2 ** t)) + epsilon)"),
+            kernel=2, learning_rate=0.005,
         ),
     ]
 }
@@ -159,22 +199,9 @@ def compute(state: OptimizerState, learning_rate: float, param: Array, grad: Arr
 
     `rounded` (hand-calculation mode) is applied to each quantity before the next one uses it.
     """
-    r = rounded or (lambda a: a)
-    h = state.hyper
-    t = state.t + 1
-    if state.name == "sgd":
-        return {"p+": r(param - learning_rate * grad)}
-    if state.name == "momentum":
-        v = r(h["mu"] * state.slots["v"][index] + grad)
-        return {"v+": v, "p+": r(param - learning_rate * v)}
-    if state.name == "adam":
-        m = r(h["beta1"] * state.slots["m"][index] + (1 - h["beta1"]) * grad)
-        s = r(h["beta2"] * state.slots["s"][index] + (1 - h["beta2"]) * grad * grad)
-        m_hat = r(m / (1 - h["beta1"] ** t))
-        s_hat = r(s / (1 - h["beta2"] ** t))
-        return {"m+": m, "s+": s, "m_hat": m_hat, "s_hat": s_hat,
-                "p+": r(param - learning_rate * m_hat / (np.sqrt(s_hat) + h["epsilon"]))}
-    raise KeyError(state.name)
+    slots = {name: state.slots[name][index] for name in state.slots}
+    return get(state.name).compute(state.hyper, slots, param, grad, state.t + 1, learning_rate,
+                                   rounded or (lambda a: a))
 
 
 def apply(state: OptimizerState, learning_rate: float, params: list[Array], grads: list[Array],

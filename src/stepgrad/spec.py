@@ -247,8 +247,9 @@ def _build(data: dict[str, Any], source: str) -> Network:
     loss = data.get("loss", "half_squared_error")
     if not isinstance(loss, str) or loss not in LOSSES:
         raise SpecError(f"unknown loss {loss!r}{_closest(str(loss), LOSSES)}; choose from {', '.join(LOSSES)}", where=f"{source}: loss")
-    if loss == "cross_entropy" and acts[-1] not in ("softmax", "sigmoid"):
-        raise SpecError(f"cross_entropy needs softmax or sigmoid outputs, not {acts[-1]}", where=f"{source}: loss")
+    entry = LOSSES[loss]
+    if entry.value is None and acts[-1] not in entry.combinations:
+        raise SpecError(f"{loss} needs {' or '.join(entry.combinations)} outputs, not {acts[-1]}", where=f"{source}: loss")
 
     learning_rate = _number(data.get("learning_rate", 0.5), f"{source}: learning_rate")
     if learning_rate <= 0:

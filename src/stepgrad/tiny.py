@@ -7,7 +7,9 @@ arithmetic written out per sample and neuron: mean-over-samples batch error and 
 biases summing their neurons' gradients, update_biases, the synchronous and sequential orders, and
 the optimizers of `optim` (sgd, momentum, adam). Tested against engine.step on random networks.
 
-Without numba (or with STEPGRAD_NO_NUMBA=1) `available()` is False and training uses `fast.py`.
+Without numba (or with STEPGRAD_NO_NUMBA=1) `available()` is False and training takes the next
+backend (`pure`, then the engine). The kernel's branches are the registry entries' `kernel` codes;
+`supports` refuses a network with an entry that has none.
 
 Layout: all parameters in one float64 vector, every weight matrix (row-major) then every bias
 vector, the order of `optim.parameters`; per-sample activations in one row per sample, the
@@ -20,9 +22,9 @@ import os
 
 import numpy as np
 
-ACT_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "linear": 4, "softmax": 5}
-LOSS_CODES = {"half_squared_error": 0, "mean_squared_error": 1, "cross_entropy": 2}
-OPT_CODES = {"sgd": 0, "momentum": 1, "adam": 2}
+from . import optim
+from .functions import activation, loss
+
 MAX_PARAMETERS = 600  # above this the numpy path (fast.py) wins
 
 _kernel = None
@@ -63,10 +65,25 @@ def _smoke(kernel) -> None:
         raise RuntimeError("the compiled training loop gave a non-finite result")
 
 
-def suits(net, dtype) -> bool:
-    """Whether this network and dtype take the compiled path."""
-    return (np.dtype(dtype) == np.float64 and net.parameter_count <= MAX_PARAMETERS
-            and all(a in ACT_CODES for a in net.activations) and available())
+def loss_code(net) -> int | None:
+    """The kernel's code for the network's loss with its output activation (None: not in the kernel)."""
+    entry = loss(net.loss)
+    combined = entry.combination(net.activations[-1])
+    if combined is not None:
+        return combined.kernel
+    return entry.kernel if entry.value is not None else None
+
+
+def supports(net, dtype=np.float64, optimizer: str = "sgd", update_order: str | None = None) -> bool:
+    """Whether the compiled path takes this network: float64, small, every entry with a kernel code, numba present."""
+    if np.dtype(dtype) != np.float64 or net.parameter_count > MAX_PARAMETERS:
+        return False
+    rule = optim.get(optimizer)
+    if rule.kernel is None or ((update_order or net.update_order) == "sequential" and not rule.plain):
+        return False
+    if any(activation(a).kernel is None for a in net.activations) or loss_code(net) is None:
+        return False
+    return available()
 
 
 class Layout:
@@ -88,7 +105,6 @@ class Layout:
         self.bias_at = np.array(b_at, dtype=np.int64)
         self.size = at
         self.neuron_at = np.concatenate([[0], np.cumsum(layers)]).astype(np.int64)
-        self.acts = np.array([ACT_CODES[a] for a in net.activations], dtype=np.int64)
 
     def pack(self, weights, biases) -> np.ndarray:
         """Weight matrices and bias vectors as one flat float64 vector."""
@@ -110,7 +126,11 @@ def run(net, inputs: np.ndarray, targets: np.ndarray, steps: int, order: np.ndar
     The optimizer `state` (optim.OptimizerState) is advanced in place.
     """
     kernel = _load()
+    codes = (loss_code(net), optim.get(state.name).kernel)
+    if kernel is None or None in codes or not supports(net, np.float64, state.name, "synchronous"):
+        raise ValueError(f"the compiled path does not support this network ({net.activations}, {net.loss}, {state.name})")
     lay = Layout(net)
+    acts = np.array([activation(a).kernel for a in net.activations], dtype=np.int64)
     params = lay.pack(net.weights, net.biases)
     slot1, slot2 = np.zeros(lay.size), np.zeros(lay.size)
     names = list(state.slots)
@@ -130,8 +150,8 @@ def run(net, inputs: np.ndarray, targets: np.ndarray, steps: int, order: np.ndar
     errors = np.empty(steps)
     x = np.ascontiguousarray(inputs, dtype=np.float64)
     t = np.ascontiguousarray(targets, dtype=np.float64)
-    kernel(params, slot1, slot2, lay.layers, lay.weight_at, lay.bias_at, lay.bias_count, lay.neuron_at, lay.acts,
-           LOSS_CODES[net.loss], OPT_CODES[state.name], hyper, state.t, float(net.learning_rate),
+    kernel(params, slot1, slot2, lay.layers, lay.weight_at, lay.bias_at, lay.bias_count, lay.neuron_at, acts,
+           codes[0], codes[1], hyper, state.t, float(net.learning_rate),
            sequential, bool(net.update_biases), x, t, rows, starts, ends, steps, errors)
     for k, name in enumerate(names):
         w, b = lay.unpack(slot1 if k == 0 else slot2, net.weights, net.biases)

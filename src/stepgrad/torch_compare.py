@@ -32,16 +32,15 @@ def torch_loss(loss: str, activation: str, logits: Any, output: Any, targets: An
 
     `logits` are the output layer's net values, `output` its activations (`activation` applied).
     """
-    F = torch_module().nn.functional
-    if loss == "half_squared_error":  # 1/2 sum over outputs of (target - out)^2
-        return (0.5 * (targets - output) ** 2).sum(dim=-1).mean()
-    if loss == "mean_squared_error":  # nn.MSELoss(): the mean over outputs and samples
-        return ((targets - output) ** 2).mean(dim=-1).mean()
-    if loss == "cross_entropy" and activation == "softmax":  # nn.CrossEntropyLoss, probability targets
-        return F.cross_entropy(logits, targets)
-    if loss == "cross_entropy" and activation == "sigmoid":  # BCEWithLogitsLoss summed over outputs
-        return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").sum(dim=-1).mean()
-    raise ValueError(f"no torch form of {loss} with {activation} outputs")
+    from .functions import loss as loss_entry
+
+    entry = loss_entry(loss)
+    combined = entry.combination(activation)
+    if combined is not None:  # e.g. nn.CrossEntropyLoss with probability targets, from the logits
+        return combined.torch()(logits, targets).mean()
+    if entry.torch is None:
+        raise ValueError(f"no torch form of {loss} with {activation} outputs")
+    return entry.torch()(output, targets).mean()
 
 
 def _batch_loss(net: Network, modules: list[Any], inputs: Any, targets: Any) -> Any:

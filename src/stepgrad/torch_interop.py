@@ -5,9 +5,10 @@
 
 torch is the optional extra `stepgrad[torch]`; it is imported only inside these functions.
 
-Mapping: every stepgrad layer is an `nn.Linear` (float64) followed by one activation module:
-sigmoid -> Sigmoid, tanh -> Tanh, relu -> ReLU, leaky_relu -> LeakyReLU(0.01), linear -> Identity,
-softmax -> Softmax(dim=-1). Reading back, a Linear with no activation after it is linear.
+Mapping: every stepgrad layer is an `nn.Linear` (float64) followed by its activation's registry
+counterpart (`functions.ACTIVATIONS[name].torch`: Sigmoid, Tanh, ReLU, LeakyReLU(0.01), Identity,
+Softmax(dim=-1), Softplus ...). Reading back, a module is the activation whose counterpart has its
+type and settings; a Linear with no activation after it is linear.
 
 Biases: PyTorch has no shared bias, so `to_torch` expands a shared bias (the deck's b1) into equal
 per-neuron biases. `from_torch(shared_biases="auto")` reads a layer of two or more neurons whose
@@ -29,9 +30,10 @@ import numpy as np
 from .errors import StepgradError
 from .spec import Network
 
-TORCH_MODULES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "LeakyReLU",
-                 "linear": "Identity", "softmax": "Softmax"}
-SUPPORTED = "nn.Linear, each followed by Sigmoid, Tanh, ReLU, LeakyReLU(0.01), Identity or Softmax(dim=-1)"
+from .functions import ACTIVATIONS
+
+SUPPORTED = ("nn.Linear, each followed by " + ", ".join(a.torch_source.removeprefix("nn.") for a in ACTIVATIONS.values())
+             + " (or nothing)")
 
 
 def torch_module() -> Any:
@@ -41,17 +43,6 @@ def torch_module() -> Any:
     except ImportError:
         raise StepgradError("PyTorch is not installed: pip install 'stepgrad[torch]'") from None
     return torch
-
-
-def _activation_module(name: str) -> Any:
-    nn = torch_module().nn
-    if name == "leaky_relu":
-        from .functions import LEAKY_SLOPE
-
-        return nn.LeakyReLU(LEAKY_SLOPE)
-    if name == "softmax":
-        return nn.Softmax(dim=-1)
-    return getattr(nn, TORCH_MODULES[name])()
 
 
 def to_torch(net: Network) -> Any:
@@ -64,7 +55,7 @@ def to_torch(net: Network) -> Any:
             linear.weight.copy_(torch.from_numpy(np.array(w, dtype=np.float64)))
             linear.bias.copy_(torch.from_numpy(np.broadcast_to(b, (net.layers[l + 1],)).copy()))
         linear.bias.requires_grad_(bool(net.update_biases))
-        modules += [linear, _activation_module(net.activations[l])]
+        modules += [linear, ACTIVATIONS[net.activations[l]].torch()]
     return torch.nn.Sequential(*modules)
 
 
@@ -73,8 +64,7 @@ def describe(net: Network) -> str:
     parts = []
     for l, act in enumerate(net.activations):
         parts.append(f"nn.Linear({net.layers[l]}, {net.layers[l + 1]}, dtype=torch.float64)")
-        parts.append({"leaky_relu": "nn.LeakyReLU(0.01)", "softmax": "nn.Softmax(dim=-1)"}.get(
-            act, f"nn.{TORCH_MODULES[act]}()"))
+        parts.append(ACTIVATIONS[act].torch_source)
     return "nn.Sequential(" + ", ".join(parts) + ")"
 
 
@@ -93,24 +83,23 @@ def flatten(module: Any) -> list[tuple[str, Any]]:
 
 def _activation_name(name: str, module: Any, last: bool) -> str | None:
     """stepgrad's name for an activation module, None when it is not one; errors for unsupported settings."""
-    nn = torch_module().nn
     label = f"layer {name!r} ({module!r})"
-    if isinstance(module, nn.LeakyReLU):
-        from .functions import LEAKY_SLOPE
-
-        if module.negative_slope != LEAKY_SLOPE:
-            raise StepgradError(f"unsupported {label}: stepgrad's leaky_relu has slope {LEAKY_SLOPE}")
-        return "leaky_relu"
-    if isinstance(module, nn.Softmax):
-        if module.dim not in (-1, 1):
-            raise StepgradError(f"unsupported {label}: softmax must be over the last dimension (dim=-1)")
-        if not last:
-            raise StepgradError(f"unsupported {label}: softmax is allowed only as the last module")
-        return "softmax"
-    for act, cls in TORCH_MODULES.items():
-        if type(module) is getattr(nn, cls):
-            return act
+    for act in ACTIVATIONS.values():
+        ours = act.torch()
+        if type(module) is not type(ours):
+            continue
+        if module.extra_repr() != ours.extra_repr() and not _same_softmax(module, ours):
+            settings = ours.extra_repr().replace("_", " ").replace("=", " ")
+            raise StepgradError(f"unsupported {label}: stepgrad's {act.name} is {act.torch_source}, with {settings}")
+        if not act.hidden_ok and not last:
+            raise StepgradError(f"unsupported {label}: {act.name} is allowed only as the last module")
+        return act.name
     return None
+
+
+def _same_softmax(module: Any, ours: Any) -> bool:
+    # Softmax over the last dimension of a (samples, features) batch: dim=1 is dim=-1.
+    return hasattr(module, "dim") and {module.dim, ours.dim} <= {-1, 1}
 
 
 def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:

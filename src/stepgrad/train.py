@@ -6,9 +6,11 @@
 
 `train` takes full-batch steps on the spec's samples (the deck's 10,000 iterations); `fit` trains
 on a data set in shuffled mini-batches for some epochs (see `stepgrad.data`). Both compute what
-engine.step computes, through the fast paths (`tiny` for tiny networks, compiled by numba when
-it is installed; `fast.DenseTrainer` otherwise), which the tests hold to engine.step.
-Momentum and Adam (`stepgrad.optim`) take the gradients of the synchronous order.
+engine.step computes, through the first backend whose `supports()` takes the network: `tiny`
+(compiled by numba, when installed), `pure` (generated Python, for tiny networks without numba),
+then for `fit` `fast.DenseTrainer` (numpy), and otherwise the engine itself. The tests hold every
+backend to engine.step over every registry entry. Optimizers other than plain gradient descent
+(`stepgrad.optim`) take the gradients of the synchronous order.
 """
 
 from __future__ import annotations
@@ -18,12 +20,21 @@ from typing import Callable
 
 import numpy as np
 
-from . import engine, optim, tiny
+from . import engine, fast, optim, pure, tiny
 from .errors import DivergenceError, StepgradError
 from .fast import DenseTrainer
 from .names import layout
 from .spec import Network
 
+COMPILED = (tiny, pure)  # backends for small float64 networks, each with supports() and run(), in order
+
+
+def compiled_backend(net: Network, dtype, optimizer: str, order: str):
+    """The first of COMPILED that supports the network (a module with `run`), or None."""
+    for backend in COMPILED:
+        if backend.supports(net, dtype, optimizer, order):
+            return backend
+    return None
 
 
 @dataclass
@@ -101,14 +112,14 @@ def _finish(net: Network, order: str, start: int, iterations: int, state: optim.
     training = {"iterations": start + iterations, "update_order": order}
     if epochs is not None:
         training["epochs"] = epochs
-    if state.name != "sgd":
+    if not optim.get(state.name).plain:
         training["optimizer"] = state.to_dict()
     net.extra["training"] = training
 
 
 def check_order(order: str, optimizer: str) -> None:
     """The sequential order is defined for plain gradient descent only: a StepgradError otherwise."""
-    if order == "sequential" and optimizer != "sgd":
+    if order == "sequential" and not optim.get(optimizer).plain:
         raise StepgradError(f"{optimizer} takes the gradients of the synchronous update order; "
                             "use --update-order synchronous", where="--optimizer")
 
@@ -126,8 +137,9 @@ def train(net: Network, iterations: int, update_order: str | None = None, every:
     every = max(1, every)
     # The path depends on the network alone (never on the number of iterations), so that N + M
     # iterations in two runs equal N + M in one, bit for bit.
-    if tiny.suits(trained, np.float64):
-        errors = _train_tiny(trained, inputs, targets, iterations, order, state, progress)
+    backend = compiled_backend(trained, np.float64, optimizer, order)
+    if backend is not None:
+        errors = _train_compiled(backend, trained, inputs, targets, iterations, order, state, progress)
         if errors is None:  # diverged: the engine finds and names the iteration
             trained = net.copy()
             state = optim.state_of(trained, optimizer, **hyper)
@@ -150,7 +162,7 @@ def _train_engine(net, inputs, targets, iterations, order, state, start, progres
     errors = []
     for it in range(iterations):
         rec = engine.step(net, inputs, targets, order)
-        if state.name != "sgd":
+        if not optim.get(state.name).plain:
             rec.new_weights, rec.new_biases = _optimizer_update(net, rec, state)
         engine.check_finite(rec, start + it + 1, net)
         errors.append(rec.forward.error)
@@ -166,13 +178,13 @@ def _optimizer_update(net: Network, rec: engine.StepRecord, state: optim.Optimiz
     return new[:net.depth], new[net.depth:]
 
 
-def _train_tiny(net, inputs, targets, iterations, order, state, progress) -> np.ndarray | None:
+def _train_compiled(backend, net, inputs, targets, iterations, order, state, progress) -> np.ndarray | None:
     chunk = iterations if progress is None else max(1, iterations // 100)
     errors, done = [], 0
     lay = tiny.Layout(net)
     while done < iterations:
         steps = min(chunk, iterations - done)
-        params, errs = tiny.run(net, inputs, targets, steps, None, 0, state, order == "sequential")
+        params, errs = backend.run(net, inputs, targets, steps, None, 0, state, order == "sequential")
         if not (np.isfinite(params).all() and np.isfinite(errs).all()):
             return None
         net.weights, net.biases = lay.unpack(params, net.weights, net.biases)
@@ -219,8 +231,11 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     n = len(x)
     batch_size = max(1, min(batch_size, n))
     first_epoch = int(trained.extra.get("training", {}).get("epochs", 0)) + 1  # resumed runs continue the count
-    use_tiny = tiny.suits(trained, dtype)
-    trainer = None if use_tiny else DenseTrainer(trained, batch_size, dtype, state, order)
+    backend = compiled_backend(trained, dtype, optimizer, order)
+    trainer = None
+    if backend is None:
+        dense = fast.supports(trained, dtype, optimizer, order)
+        trainer = (DenseTrainer if dense else EngineTrainer)(trained, batch_size, dtype, state, order)
     xs, ts = DenseTrainer.with_ones(x, dtype), t.astype(dtype, copy=False)
     bounds = np.arange(0, n, batch_size, dtype=np.int64)
     starts, ends = bounds, np.minimum(bounds + batch_size, n)
@@ -232,9 +247,9 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     clock = perf_counter()
     for epoch in range(first_epoch, first_epoch + epochs):
         perm = epoch_order(seed, epoch, n)
-        if use_tiny:
-            params, _ = tiny.run(trained, x, t, len(starts), (perm.astype(np.int64), starts, ends), batch_size,
-                                 state, order == "sequential")
+        if trainer is None:
+            params, _ = backend.run(trained, x, t, len(starts), (perm.astype(np.int64), starts, ends), batch_size,
+                                    state, order == "sequential")
             trained.weights, trained.biases = tiny.Layout(trained).unpack(params, trained.weights, trained.biases)
         else:
             xp, tp = xs[perm], ts[perm]
@@ -271,7 +286,31 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     return history
 
 
-DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "adam": 0.005}
+class EngineTrainer:
+    """fit()'s last resort, DenseTrainer's interface on engine.step: one step per batch, then the optimizer."""
+
+    def __init__(self, net: Network, batch_size: int, dtype, state: optim.OptimizerState, order: str):
+        self.net, self.state, self.order = net.copy(), state, order
+
+    def step(self, x: np.ndarray, t: np.ndarray) -> None:
+        """One step on the batch (x may carry DenseTrainer's ones column)."""
+        x = x[:, :self.net.layers[0]].astype(np.float64)
+        rec = engine.step(self.net, x, t.astype(np.float64), self.order)
+        if not optim.get(self.state.name).plain:
+            rec.new_weights, rec.new_biases = _optimizer_update(self.net, rec, self.state)
+        else:
+            self.state.t += 1
+        engine.apply(self.net, rec)
+
+    def write_back(self, net: Network) -> None:
+        """Copy the trained parameters into `net`."""
+        net.weights, net.biases = list(self.net.weights), list(self.net.biases)
+
+    def exported_state(self) -> optim.OptimizerState:
+        """The optimizer state."""
+        return self.state
+
+
 
 
 def default_network(data, seed: int = 0, hidden: int = 32, optimizer: str = "sgd") -> Network:
@@ -283,6 +322,6 @@ def default_network(data, seed: int = 0, hidden: int = 32, optimizer: str = "sgd
     layers = [int(data.inputs.shape[1]), hidden, int(data.targets.shape[1])]
     return Network.from_dict({
         "name": f"{data.name or 'data'} {'-'.join(map(str, layers))}", "layers": layers,
-        "activations": ["tanh", out], "loss": loss, "learning_rate": DEFAULT_LEARNING_RATES[optimizer],
+        "activations": ["tanh", out], "loss": loss, "learning_rate": optim.get(optimizer).learning_rate,
         "update_biases": True, "biases": [[0.0] * hidden, [0.0] * layers[-1]], "seed": seed,
     })

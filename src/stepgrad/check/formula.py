@@ -9,7 +9,7 @@ values for its «name» slots: the exact ones, the student's own, or with a mist
     0.36
 
 Only the grammar the registry's templates use is understood (numbers, slots, + - * / ^, unary
-minus, exp/ln/tanh/max, `A if X > 0 else B`); nothing is ever handed to Python's eval().
+minus, exp/ln/log1p/tanh/sqrt/abs/max/min, `A if X > B else C`); nothing is ever handed to Python's eval().
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from typing import Callable
 
 Tree = tuple
 
-_TOKEN = re.compile(r"\s*(?:(«[^»]+»)|(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_]+)|(.))")
+_TOKEN = re.compile(r"\s*(?:(«[^»]+»)|(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_][A-Za-z_0-9]*)|(.))")
 FUNCTIONS: dict[str, Callable[..., float]] = {
-    "exp": math.exp, "ln": math.log, "tanh": math.tanh, "max": max,
+    "exp": math.exp, "ln": math.log, "log1p": math.log1p, "tanh": math.tanh, "sqrt": math.sqrt,
+    "abs": abs, "max": max, "min": min,
 }
 
 
