@@ -6,14 +6,41 @@ in the seed deck). Exponents are written 3.51e-05 in text and 3.51 \\times 10^{-
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Union
+
 from ..names import latex_symbol
 from ..trace import Step, Trace
 
 DEFAULT_DIGITS = 9
 
 
-def number(x: float, digits: int = DEFAULT_DIGITS, style: str = "text") -> str:
-    """x to `digits` significant digits; LaTeX style writes exponents as \\times 10^{n}."""
+@dataclass(frozen=True)
+class Decimals:
+    """Fixed decimals, as the seed deck prints: `number(x, Decimals(9))` shows up to 9 decimals.
+
+    Trailing zeros are dropped (0.3775, not 0.377500000), as in the deck. A value too small to
+    show four significant digits at that many decimals is written with `places` significant digits
+    instead (3.51018778e-05 rather than 0.000035102), so nothing shrinks to 0.
+    """
+
+    places: int
+
+    def __str__(self) -> str:
+        return f"{self.places} decimals"
+
+
+Precision = Union[int, Decimals]  # an int is a number of significant digits
+
+
+def number(x: float, digits: Precision = DEFAULT_DIGITS, style: str = "text") -> str:
+    """x to `digits` significant digits (or Decimals(n): up to n decimals); LaTeX style writes exponents as \\times 10^{n}."""
+    if isinstance(digits, Decimals):
+        s = _fixed(x, digits.places)
+        if s is not None:
+            return s
+        digits = digits.places
     s = f"{x:.{digits}g}"
     if s in ("-0", "-0.0"):
         s = "0"
@@ -25,6 +52,16 @@ def number(x: float, digits: int = DEFAULT_DIGITS, style: str = "text") -> str:
             sup = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
             return f"{mantissa}×10{str(int(exponent)).translate(sup)}"
     return s
+
+
+def _fixed(x: float, places: int) -> str | None:
+    """x to `places` decimals without trailing zeros, or None when that would lose the value."""
+    if not math.isfinite(x) or (x != 0 and abs(x) < 10.0 ** (3 - places)) or abs(x) >= 1e15:
+        return None
+    s = f"{x:.{places}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
 
 
 def symbol(name: str, style: str) -> str:
@@ -39,7 +76,7 @@ def symbol(name: str, style: str) -> str:
     return "{" + s + "}" if "^" in s else s
 
 
-def operand(value: float, digits: int, style: str) -> str:
+def operand(value: float, digits: Precision, style: str) -> str:
     """A number inside a formula: in parentheses when negative or a power of ten."""
     s = number(value, digits, style)
     return f"({s})" if value < 0 or (style == "latex" and "times" in s) else s
@@ -50,13 +87,13 @@ def symbolic(step: Step, style: str = "text") -> str:
     return step.fill(style, lambda n: symbol(n, style))
 
 
-def substituted(step: Step, trace: Trace, digits: int = DEFAULT_DIGITS, style: str = "text") -> str:
+def substituted(step: Step, trace: Trace, digits: Precision = DEFAULT_DIGITS, style: str = "text") -> str:
     """The step's formula with every quantity replaced by its value (negatives in parentheses)."""
 
     return step.fill(style, lambda name: operand(trace.lookup(name), digits, style))
 
 
-def equation(step: Step, trace: Trace, digits: int = DEFAULT_DIGITS, style: str = "text") -> str:
+def equation(step: Step, trace: Trace, digits: Precision = DEFAULT_DIGITS, style: str = "text") -> str:
     """name = formula = numbers = value (the deck's line), or name = value for given quantities."""
     lhs = symbol(step.name, style)
     val = number(step.value, digits, style)

@@ -82,7 +82,7 @@ def _diagram(trace: Trace, digits: int) -> str:
             v = trace.lookup(name)
         except KeyError:
             return ""
-        return number(v, min(digits, 4), "latex")
+        return number(v, min(digits, 4) if isinstance(digits, int) else 4, "latex")  # picture labels: 4 digits at most
 
     def label(name: str) -> str:
         v = value(name)
