@@ -18,7 +18,7 @@ from typing import Iterator
 
 from ..names import latex_symbol
 from ..trace import Step, Trace
-from .formula import number, operand, symbol
+from .formula import number, operand, shows_numbers, substituted, symbol
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
 
@@ -94,7 +94,7 @@ def _line(step: Step, trace: Trace, digits: int) -> Line:
         name=step.name, symbol=latex_symbol(step.name), value=step.value,
         value_latex=number(step.value, digits, "latex"), value_text=number(step.value, digits),
         formula=step.fill("latex", _symbol) if step.latex else "",
-        numbers=step.fill("latex", lambda n: _number(trace.lookup(n), digits)) if step.latex else "",
+        numbers=substituted(step, trace, digits, "latex") if step.latex and shows_numbers(step) else "",
         note=step.note, paths=paths, path_count=step.path_count,
     )
 

@@ -7,11 +7,12 @@ in the seed deck). Exponents are written 3.51e-05 in text and 3.51 \\times 10^{-
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Union
 
 from ..names import latex_symbol
-from ..trace import Step, Trace
+from ..trace import SLOT, Step, Trace
 
 DEFAULT_DIGITS = 9
 
@@ -88,9 +89,23 @@ def symbolic(step: Step, style: str = "text") -> str:
 
 
 def substituted(step: Step, trace: Trace, digits: Precision = DEFAULT_DIGITS, style: str = "text") -> str:
-    """The step's formula with every quantity replaced by its value (negatives in parentheses)."""
+    """The step's formula with every quantity replaced by its value (negatives in parentheses,
+    unless the template already puts the quantity alone in brackets: tanh(-0.49), not tanh((-0.49)))."""
+    template = step.latex if style == "latex" else step.text
 
-    return step.fill(style, lambda name: operand(trace.lookup(name), digits, style))
+    def value(m: re.Match) -> str:
+        x = trace.lookup(m.group(1))
+        bracketed = template[m.start() - 1:m.start()] == "(" and template[m.end():m.end() + 1] == ")"
+        return number(x, digits, style) if bracketed else operand(x, digits, style)
+
+    return SLOT.sub(value, template)
+
+
+def shows_numbers(step: Step) -> bool:
+    """False for a formula that is one quantity alone (dnet_o1/dw5 = out_h1): its numbers would
+    only repeat the value, so the line is name = formula = value."""
+    template = (step.text or step.latex).strip()
+    return bool(template) and SLOT.fullmatch(template) is None
 
 
 def equation(step: Step, trace: Trace, digits: Precision = DEFAULT_DIGITS, style: str = "text") -> str:
@@ -99,4 +114,6 @@ def equation(step: Step, trace: Trace, digits: Precision = DEFAULT_DIGITS, style
     val = number(step.value, digits, style)
     if not (step.latex if style == "latex" else step.text):
         return f"{lhs} = {val}"
+    if not shows_numbers(step):
+        return f"{lhs} = {symbolic(step, style)} = {val}"
     return f"{lhs} = {symbolic(step, style)} = {substituted(step, trace, digits, style)} = {val}"

@@ -61,7 +61,7 @@ def equation_lines(line: Line, width: int = 60) -> list[str]:
     if not line.formula:
         return [rf"{line.symbol} &= {line.value_latex}"]
     rows = []
-    for k, (label, text) in enumerate((("formula", line.formula), ("numbers", line.numbers))):
+    for k, text in enumerate(t for t in (line.formula, line.numbers) if t):
         for n, piece in enumerate(wrap(text, width)):
             lhs = line.symbol if (k, n) == (0, 0) else ""
             rows.append(lhs + (" &= " if n == 0 else r" &\quad ") + piece)

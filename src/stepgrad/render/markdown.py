@@ -19,7 +19,8 @@ def _equation(line: Line) -> str:
     if not line.formula:
         return f"$${line.symbol} = {line.value_latex}$$"
     return ("$$\n\\begin{aligned}\n"
-            f"{line.symbol} &= {line.formula} \\\\\n&= {line.numbers} \\\\\n&= \\mathbf{{{line.value_latex}}}\n"
+            f"{line.symbol} &= {line.formula} \\\\\n" + (f"&= {line.numbers} \\\\\n" if line.numbers else "")
+            + f"&= \\mathbf{{{line.value_latex}}}\n"
             "\\end{aligned}\n$$")
 
 

@@ -33,9 +33,10 @@ def _rows(line: Line) -> str:
     if not line.formula:
         return rf"{line.symbol} &= \mathbf{{{line.value_latex}}}"
     first = wrap(line.formula, WIDTH)
-    numbers = wrap(line.numbers, WIDTH)
     rows = [f"{line.symbol} &= {first[0]}"] + [rf"&\quad {p}" for p in first[1:]]
-    rows += [f"&= {numbers[0]}"] + [rf"&\quad {p}" for p in numbers[1:]]
+    if line.numbers:
+        numbers = wrap(line.numbers, WIDTH)
+        rows += [f"&= {numbers[0]}"] + [rf"&\quad {p}" for p in numbers[1:]]
     rows[-1] += rf" = \mathbf{{{line.value_latex}}}"
     return " \\\\\n".join(rows)
 

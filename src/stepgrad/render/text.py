@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..trace import Step, Trace
-from .formula import number, substituted, symbolic
+from .formula import number, shows_numbers, substituted, symbolic
 
 WIDTH = 110
 
@@ -20,10 +20,8 @@ def _step_lines(step: Step, trace: Trace, digits: int) -> list[Text]:
     value = number(step.value, digits)
     if not step.text:
         return [Text.assemble((step.name, "bold cyan"), " = ", (value, "bold"))]
-    line = Text.assemble(
-        (step.name, "bold cyan"), " = ", (symbolic(step), "dim"), "\n    = ",
-        substituted(step, trace, digits), " = ", (value, "bold green"),
-    )
+    numbers = ("\n    = ", substituted(step, trace, digits)) if shows_numbers(step) else ()
+    line = Text.assemble((step.name, "bold cyan"), " = ", (symbolic(step), "dim"), *numbers, " = ", (value, "bold green"))
     if step.note:
         line.append(f"   ({step.note})", style="italic dim")
     lines = [line]
