@@ -101,6 +101,20 @@ def substituted(step: Step, trace: Trace, digits: Precision = DEFAULT_DIGITS, st
     return SLOT.sub(value, template)
 
 
+def derivation_rows(step: Step, style: str = "text") -> list[tuple[str, str]]:
+    """(expression in symbols, the rule that gives it): the step's derivation lines, then its own
+    formula unless the last line already is it. Empty when the step has no derivation."""
+    if not step.derivation:
+        return []
+    slot = lambda n: symbol(n, style)  # noqa: E731
+    rows = [(SLOT.sub(lambda m: slot(m.group(1)), d.latex if style == "latex" else d.text), d.rule)
+            for d in step.derivation]
+    formula = symbolic(step, style)
+    if rows[-1][0] != formula:
+        rows.append((formula, ""))
+    return rows
+
+
 def shows_numbers(step: Step) -> bool:
     """False for a formula that is one quantity alone (dnet_o1/dw5 = out_h1): its numbers would
     only repeat the value, so the line is name = formula = value."""

@@ -51,7 +51,9 @@ def _step(line: Line) -> str:
     if not line.formula:
         rows.append(f'<div class="value">{_math("= " + _bold(line.value_latex))}</div>')
     else:
-        rows.append(f"<div>{_math('= ' + line.formula)}</div>")
+        for k, (expression, rule) in enumerate(line.rows):
+            note = f' <span class="rule">{escape(rule)}</span>' if rule else ""
+            rows.append(("<div></div>" if k else "") + f"<div>{_math('= ' + expression)}{note}</div>")
         if line.numbers:
             rows.append(f"<div></div><div>{_math('= ' + line.numbers)}</div>")
         rows.append(f'<div></div><div class="value">{_math("= " + _bold(line.value_latex))}</div>')

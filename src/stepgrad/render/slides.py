@@ -32,8 +32,10 @@ def _rows(line: Line) -> str:
     """Two rows for a quantity: symbol = formula, then = numbers = value."""
     if not line.formula:
         return rf"{line.symbol} &= \mathbf{{{line.value_latex}}}"
-    first = wrap(line.formula, WIDTH)
-    rows = [f"{line.symbol} &= {first[0]}"] + [rf"&\quad {p}" for p in first[1:]]
+    rows = []
+    for k, (expression, _rule) in enumerate(line.rows):
+        first = wrap(expression, WIDTH)
+        rows += [f"{line.symbol if k == 0 else ''} &= {first[0]}"] + [rf"&\quad {p}" for p in first[1:]]
     if line.numbers:
         numbers = wrap(line.numbers, WIDTH)
         rows += [f"&= {numbers[0]}"] + [rf"&\quad {p}" for p in numbers[1:]]
