@@ -53,6 +53,7 @@ class _Index:
         self.outputs = meta["neurons"][-1]
         self.loss = LOSSES[meta["loss"]]
         self.by_name = {s.name: s for s in trace}
+        self.combined = COMBINED.get((meta["loss"], self.activations[-1]), ())
 
     def lines(self, step: Step) -> tuple[Derivation, ...]:
         if step.kind not in ("partial", "delta") or "/" not in step.name or not step.text:
@@ -62,6 +63,8 @@ class _Index:
             return self.activation(step, top[4:], sample)
         if top.startswith("net_"):
             return self.net(step, top, bottom, sample)
+        if top.startswith("E_") and bottom.startswith("net_") and self.combined and bottom[4:] in self.outputs:
+            return self.combined_signal(bottom[4:], sample)
         if top == "E_total" and bottom.startswith("out_") and self.layer_of.get(bottom[4:]) == len(self.activations):
             return self.loss_gradient(step, bottom[4:], sample)
         return ()
@@ -79,6 +82,24 @@ class _Index:
                  for rule, latex, text in _lines(self.loss)]
         if lines and zeros:
             lines[0] = replace(lines[0], rule=f"{lines[0].rule}; the other E_o give 0")
+        return tuple(lines)
+
+    def combined_signal(self, neuron: str, sample: str) -> tuple[Derivation, ...]:
+        """Cross-entropy with softmax or sigmoid outputs: dE/dnet = out - target, derived."""
+        def slot(kind: str, o: str) -> str:
+            return f"«{kind}_{o}{sample}»"
+
+        others = [o for o in self.outputs if o != neuron]
+        cross_t = " + ".join(f"(-{slot('target', o)} / {slot('out', o)}) * (-{slot('out', o)} * {slot('out', neuron)})"
+                             for o in others)
+        cross_l = " + ".join(rf"\left(-\frac{{{slot('target', o)}}}{{{slot('out', o)}}}\right) "
+                             rf"\left(-{slot('out', o)} {slot('out', neuron)}\right)" for o in others)
+        sum_t = " + ".join(slot("target", o) for o in self.outputs)
+        roles = {"out": slot("out", neuron), "target": slot("target", neuron), "sum_targets": sum_t}
+        lines = []
+        for rule, latex, text in self.combined:
+            lt, tt = _fill(latex, **roles), _fill(text, **roles)
+            lines.append(Derivation(rule, lt.replace("«cross_terms»", cross_l), tt.replace("«cross_terms»", cross_t)))
         return tuple(lines)
 
     def net(self, step: Step, top: str, bottom: str, sample: str) -> tuple[Derivation, ...]:
@@ -142,6 +163,27 @@ DERIVATIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "mean_squared_error": (
         ("power rule, chain rule",
          r"2 \cdot \frac{1}{«n»} («target» - «out»)^{2-1} \cdot (-1)", "2 * 1/«n» * («target» - «out»)^(2-1) * (-1)"),
+    ),
+}
+
+
+# TODO(merge): these move into the loss registry's combination entries.
+COMBINED: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
+    ("cross_entropy", "softmax"): (
+        ("chain rule through every output: dE/dout_k = -target_k / out_k, dout_j/dnet_j = out_j (1 - out_j), "
+         "dout_k/dnet_j = -out_k out_j",
+         r"-\frac{«target»}{«out»} «out» (1 - «out») + «cross_terms»",
+         "-«target» / «out» * «out» * (1 - «out») + «cross_terms»"),
+        ("multiplied out", r"«out» («sum_targets») - «target»", "«out» * («sum_targets») - «target»"),
+        ("the targets sum to 1", r"«out» - «target»", "«out» - «target»"),
+    ),
+    ("cross_entropy", "sigmoid"): (
+        ("chain rule: dE/dout times dout/dnet = out (1 - out)",
+         r"\left(-\frac{«target»}{«out»} + \frac{1 - «target»}{1 - «out»}\right) «out» (1 - «out»)",
+         "(-«target» / «out» + (1 - «target») / (1 - «out»)) * «out» * (1 - «out»)"),
+        ("multiplied out", r"-«target» (1 - «out») + (1 - «target») «out»",
+         "-«target» * (1 - «out») + (1 - «target») * «out»"),
+        ("simplified", r"«out» - «target»", "«out» - «target»"),
     ),
 }
 
