@@ -7,7 +7,7 @@ import re
 from .trace import Section, Trace
 
 # Sections whose steps are pulled in as factors; forward values are only referred to.
-_DERIVED = re.compile(r"^(backward_|update)")
+_DERIVED = re.compile(r"^(backward_|update|weight_|bias_)")  # weight_/bias_: `group(trace, "weight")`
 
 
 def _about(step_name: str, wanted: str) -> bool:

@@ -35,6 +35,19 @@ class Path:
 
 
 @dataclass(frozen=True)
+class Derivation:
+    """One line of how a local derivative is obtained: the rule used and the expression it gives.
+
+    The expression is a template with «name» slots like a step's formula, so it can be shown in
+    symbols or with the numbers substituted, and evaluated: every line equals the step's value.
+    """
+
+    rule: str
+    latex: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Step:
     """One named quantity: name = formula = numbers substituted = value."""
 
@@ -48,6 +61,7 @@ class Step:
     path_count: int = 0  # number of paths (paths may be left out when there are very many)
     subject: str = ""  # the weight, bias or neuron the step is about (w5, h1, o1)
     note: str = ""
+    derivation: tuple[Derivation, ...] = ()  # how a local derivative is obtained (explain --derive)
 
     @property
     def operands(self) -> list[str]:
@@ -142,6 +156,7 @@ class Trace:
                 s = dict(s)
                 s["factors"] = tuple(s.get("factors", ()))
                 s["paths"] = tuple(Path(tuple(p["factors"]), p["value"]) for p in s.get("paths", ()))
+                s["derivation"] = tuple(Derivation(**d) for d in s.get("derivation", ()))
                 steps.append(Step(**s))
             sections.append(Section(sec["key"], sec["title"], tuple(steps), sec.get("intro", "")))
         return cls(tuple(sections), data.get("meta", {}), data.get("context", {}))
@@ -172,4 +187,5 @@ def _step_dict(s: Step) -> dict[str, Any]:
     d = {f.name: getattr(s, f.name) for f in fields(Step)}
     d["factors"] = list(s.factors)
     d["paths"] = [{"factors": list(p.factors), "value": p.value} for p in s.paths]
+    d["derivation"] = [{"rule": x.rule, "latex": x.latex, "text": x.text} for x in s.derivation]
     return d

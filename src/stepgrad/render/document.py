@@ -18,7 +18,7 @@ from typing import Iterator
 
 from ..names import latex_symbol
 from ..trace import Step, Trace
-from .formula import number, operand, symbol
+from .formula import derivation_rows, number, operand, shows_numbers, substituted, symbol
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
 
@@ -37,6 +37,12 @@ class Line:
     note: str = ""
     paths: tuple[tuple[str, str], ...] = ()  # (LaTeX product of the factors, LaTeX value) per path
     path_count: int = 0
+    derivation: tuple[tuple[str, str], ...] = ()  # (LaTeX, rule) rows from the derivation to the formula
+
+    @property
+    def rows(self) -> tuple[tuple[str, str], ...]:
+        """The symbolic rows before the numbers: the derivation (ending in the formula), or the formula."""
+        return self.derivation or ((self.formula, ""),)
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,9 @@ def _line(step: Step, trace: Trace, digits: int) -> Line:
         name=step.name, symbol=latex_symbol(step.name), value=step.value,
         value_latex=number(step.value, digits, "latex"), value_text=number(step.value, digits),
         formula=step.fill("latex", _symbol) if step.latex else "",
-        numbers=step.fill("latex", lambda n: _number(trace.lookup(n), digits)) if step.latex else "",
+        numbers=substituted(step, trace, digits, "latex") if step.latex and shows_numbers(step) else "",
         note=step.note, paths=paths, path_count=step.path_count,
+        derivation=tuple(derivation_rows(step, "latex")),
     )
 
 
@@ -121,7 +128,7 @@ def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits:
         for s in steps:  # a neuron's net and out side by side, neurons in the order computed
             by_subject.setdefault(s.subject or s.name, []).append(_line(s, trace, digits))
         return [g for subject, lines in by_subject.items() for g in _chunks(lines, f"Calculating {subject}")]
-    if key.startswith("backward"):
+    if key.startswith(("backward", "weight_", "bias_")):
         groups: list[Group] = []
         pending: list[Step] = []
         for s in steps:  # a chain ends in its delta or gradient

@@ -51,9 +51,12 @@ def _step(line: Line) -> str:
     if not line.formula:
         rows.append(f'<div class="value">{_math("= " + _bold(line.value_latex))}</div>')
     else:
-        rows += [f"<div>{_math('= ' + line.formula)}</div>",
-                 f"<div></div><div>{_math('= ' + line.numbers)}</div>",
-                 f'<div></div><div class="value">{_math("= " + _bold(line.value_latex))}</div>']
+        for k, (expression, rule) in enumerate(line.rows):
+            note = f' <span class="rule">{escape(rule)}</span>' if rule else ""
+            rows.append(("<div></div>" if k else "") + f"<div>{_math('= ' + expression)}{note}</div>")
+        if line.numbers:
+            rows.append(f"<div></div><div>{_math('= ' + line.numbers)}</div>")
+        rows.append(f'<div></div><div class="value">{_math("= " + _bold(line.value_latex))}</div>')
     if line.note:
         rows.append(f'<div></div><div class="note">{escape(line.note)}</div>')
     if line.paths:

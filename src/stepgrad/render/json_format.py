@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..trace import Trace
-from .formula import equation, substituted, symbolic
+from .formula import Decimals, equation, substituted, symbolic
 
 
 def render(trace: Trace, digits: int = 9, **_: object) -> str:
@@ -21,5 +21,5 @@ def render(trace: Trace, digits: int = 9, **_: object) -> str:
                 d["substituted"] = substituted(step, trace, digits, "text")
                 d["substituted_latex"] = substituted(step, trace, digits, "latex")
             d["equation"] = equation(step, trace, digits, "text")
-    data["meta"] = dict(data["meta"], digits=digits)
+    data["meta"] = dict(data["meta"], **({"decimals": digits.places} if isinstance(digits, Decimals) else {"digits": digits}))
     return json.dumps(data, indent=2, allow_nan=False)

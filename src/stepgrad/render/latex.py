@@ -61,10 +61,13 @@ def equation_lines(line: Line, width: int = 60) -> list[str]:
     if not line.formula:
         return [rf"{line.symbol} &= {line.value_latex}"]
     rows = []
-    for k, (label, text) in enumerate((("formula", line.formula), ("numbers", line.numbers))):
-        for n, piece in enumerate(wrap(text, width)):
+    texts = [(t, rule) for t, rule in line.rows] + ([(line.numbers, "")] if line.numbers else [])
+    for k, (text, rule) in enumerate(texts):
+        pieces = wrap(text, width)
+        for n, piece in enumerate(pieces):
             lhs = line.symbol if (k, n) == (0, 0) else ""
-            rows.append(lhs + (" &= " if n == 0 else r" &\quad ") + piece)
+            comment = rf" && \text{{{escape(rule)}}}" if rule and n == len(pieces) - 1 else ""
+            rows.append(lhs + (" &= " if n == 0 else r" &\quad ") + piece + comment)
     rows.append(rf"&= \mathbf{{{line.value_latex}}}")
     return rows
 

@@ -8,6 +8,7 @@ Each quantity is one display block, aligned: symbol = formula, = numbers, = valu
 from __future__ import annotations
 
 from .document import Document, Line, build
+from .latex import escape as latex_escape
 
 
 def _escape(text: str) -> str:
@@ -19,7 +20,11 @@ def _equation(line: Line) -> str:
     if not line.formula:
         return f"$${line.symbol} = {line.value_latex}$$"
     return ("$$\n\\begin{aligned}\n"
-            f"{line.symbol} &= {line.formula} \\\\\n&= {line.numbers} \\\\\n&= \\mathbf{{{line.value_latex}}}\n"
+            + "".join(f"{line.symbol if k == 0 else ''} &= {expression}"
+                      + (rf" && \text{{{latex_escape(rule)}}}" if rule else "") + " \\\\\n"
+                      for k, (expression, rule) in enumerate(line.rows))
+            + (f"&= {line.numbers} \\\\\n" if line.numbers else "")
+            + f"&= \\mathbf{{{line.value_latex}}}\n"
             "\\end{aligned}\n$$")
 
 

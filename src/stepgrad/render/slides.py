@@ -32,10 +32,13 @@ def _rows(line: Line) -> str:
     """Two rows for a quantity: symbol = formula, then = numbers = value."""
     if not line.formula:
         return rf"{line.symbol} &= \mathbf{{{line.value_latex}}}"
-    first = wrap(line.formula, WIDTH)
-    numbers = wrap(line.numbers, WIDTH)
-    rows = [f"{line.symbol} &= {first[0]}"] + [rf"&\quad {p}" for p in first[1:]]
-    rows += [f"&= {numbers[0]}"] + [rf"&\quad {p}" for p in numbers[1:]]
+    rows = []
+    for k, (expression, _rule) in enumerate(line.rows):
+        first = wrap(expression, WIDTH)
+        rows += [f"{line.symbol if k == 0 else ''} &= {first[0]}"] + [rf"&\quad {p}" for p in first[1:]]
+    if line.numbers:
+        numbers = wrap(line.numbers, WIDTH)
+        rows += [f"&= {numbers[0]}"] + [rf"&\quad {p}" for p in numbers[1:]]
     rows[-1] += rf" = \mathbf{{{line.value_latex}}}"
     return " \\\\\n".join(rows)
 
@@ -82,7 +85,7 @@ def _diagram(trace: Trace, digits: int) -> str:
             v = trace.lookup(name)
         except KeyError:
             return ""
-        return number(v, min(digits, 4), "latex")
+        return number(v, min(digits, 4) if isinstance(digits, int) else 4, "latex")  # picture labels: 4 digits at most
 
     def label(name: str) -> str:
         v = value(name)

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..trace import Step, Trace
-from .formula import number, substituted, symbolic
+from .formula import derivation_rows, number, shows_numbers, substituted, symbolic
 
 WIDTH = 110
 
@@ -20,10 +20,19 @@ def _step_lines(step: Step, trace: Trace, digits: int) -> list[Text]:
     value = number(step.value, digits)
     if not step.text:
         return [Text.assemble((step.name, "bold cyan"), " = ", (value, "bold"))]
-    line = Text.assemble(
-        (step.name, "bold cyan"), " = ", (symbolic(step), "dim"), "\n    = ",
-        substituted(step, trace, digits), " = ", (value, "bold green"),
-    )
+    line = Text.assemble((step.name, "bold cyan"), " = ")
+    rows = derivation_rows(step) or [(symbolic(step), "")]
+    for k, (expression, rule) in enumerate(rows):
+        if k:
+            line.append("\n    = ")
+        line.append(expression, style="dim")
+        if rule:
+            line.append(f"   ({rule})", style="italic dim")
+    if shows_numbers(step):
+        line.append("\n    = ")
+        line.append(substituted(step, trace, digits))
+    line.append(" = ")
+    line.append(value, style="bold green")
     if step.note:
         line.append(f"   ({step.note})", style="italic dim")
     lines = [line]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..names import latex_symbol
-from ..render.formula import equation, number, substituted, symbolic
+from ..render.formula import equation, number, shows_numbers, substituted, symbolic
 from ..spec import Network
 from ..trace import Step, Trace
 
@@ -45,7 +45,8 @@ def step_view(step: Step, trace: Trace, digits: int, math: bool = True) -> dict[
     view["text"] = equation(step, trace, digits, "text")
     if step.latex:
         view["formula"] = to_mathml(f"{lhs} = {symbolic(step, 'latex')}")
-        view["substituted"] = to_mathml(f"= {substituted(step, trace, digits, 'latex')} = {value}")
+        numbers = f"= {substituted(step, trace, digits, 'latex')} " if shows_numbers(step) else ""
+        view["substituted"] = to_mathml(f"{numbers}= {value}")
     else:
         view["formula"] = to_mathml(f"{lhs} = {value}")
     if step.paths:

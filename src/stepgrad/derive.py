@@ -1,0 +1,206 @@
+"""How each local derivative is obtained, in the deck's style (`explain --derive`).
+
+    >>> trace = derive(stepgrad.explain(stepgrad.builtin()))
+    >>> [d.text for d in trace.step("dnet_o1/dw5").derivation]
+    ['1 * «out_h1» * «w5»^(1-1) + 0 + 0']
+
+The seed deck does not only state dE_total/dout_o1 = -(target_o1 - out_o1): it derives it
+(2 * 1/2 (target_o1 - out_o1)^(2-1) * -1 + 0), and likewise dnet_o1/dw5 by the power rule and the
+sigmoid's derivative from its definition. Here every such line comes from a registry entry (the
+activation's or the loss's `derivation`) or, for net = sum of weight * input, from the net formula
+itself; nothing is written per network. Each line is a template like a step's formula, so it shows
+in symbols or with numbers, and evaluates to the step's value (the tests check that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .functions import ACTIVATIONS, LOSSES
+from .trace import Derivation, Section, Step, Trace
+
+SUM_RULE = "the other terms give 0"
+
+
+def derive(trace: Trace) -> Trace:
+    """The trace with a `derivation` on every local derivative it can derive."""
+    index = _Index(trace)
+    sections = []
+    for sec in trace.sections:
+        steps = tuple(_with(s, index.lines(s)) for s in sec.steps)
+        sections.append(Section(sec.key, sec.title, steps, sec.intro))
+    return Trace(tuple(sections), dict(trace.meta, derive=True), trace.context)
+
+
+def _with(step: Step, lines: tuple[Derivation, ...]) -> Step:
+    return replace(step, derivation=lines) if lines else step
+
+
+def _fill(template: str, **roles: str) -> str:
+    for role, value in roles.items():
+        template = template.replace(f"«{role}»", value)
+    return template
+
+
+class _Index:
+    """What a derivation needs to know about the trace: which layer a neuron is in, net formulas."""
+
+    def __init__(self, trace: Trace) -> None:
+        meta = trace.meta
+        self.trace = trace
+        self.layer_of = {n: l for l, layer in enumerate(meta["neurons"]) for n in layer}
+        self.activations = meta["activations"]
+        self.outputs = meta["neurons"][-1]
+        self.loss = LOSSES[meta["loss"]]
+        self.by_name = {s.name: s for s in trace}
+        self.combined = COMBINED.get((meta["loss"], self.activations[-1]), ())
+
+    def lines(self, step: Step) -> tuple[Derivation, ...]:
+        if step.kind not in ("partial", "delta") or "/" not in step.name or not step.text:
+            return ()
+        top, bottom, sample = _parse(step.name)
+        if top.startswith("out_") and bottom.startswith("net_"):
+            return self.activation(step, top[4:], sample)
+        if top.startswith("net_"):
+            return self.net(step, top, bottom, sample)
+        if top.startswith("E_") and bottom.startswith("net_") and self.combined and bottom[4:] in self.outputs:
+            return self.combined_signal(bottom[4:], sample)
+        if top == "E_total" and bottom.startswith("out_") and self.layer_of.get(bottom[4:]) == len(self.activations):
+            return self.loss_gradient(step, bottom[4:], sample)
+        return ()
+
+    def activation(self, step: Step, neuron: str, sample: str) -> tuple[Derivation, ...]:
+        act = ACTIVATIONS[self.activations[self.layer_of[neuron] - 1]]
+        roles = {"net": f"«net_{neuron}{sample}»", "out": f"«out_{neuron}{sample}»"}
+        return tuple(Derivation(rule, _fill(latex, **roles), _fill(text, **roles))
+                     for rule, latex, text in _lines(act))
+
+    def loss_gradient(self, step: Step, neuron: str, sample: str) -> tuple[Derivation, ...]:
+        roles = {"out": f"«out_{neuron}{sample}»", "target": f"«target_{neuron}{sample}»", "n": str(len(self.outputs))}
+        zeros = " + 0" * (len(self.outputs) - 1)
+        lines = [Derivation(rule, _fill(latex, **roles) + zeros, _fill(text, **roles) + zeros)
+                 for rule, latex, text in _lines(self.loss)]
+        if lines and zeros:
+            lines[0] = replace(lines[0], rule=f"{lines[0].rule}; the other E_o give 0")
+        return tuple(lines)
+
+    def combined_signal(self, neuron: str, sample: str) -> tuple[Derivation, ...]:
+        """Cross-entropy with softmax or sigmoid outputs: dE/dnet = out - target, derived."""
+        def slot(kind: str, o: str) -> str:
+            return f"«{kind}_{o}{sample}»"
+
+        others = [o for o in self.outputs if o != neuron]
+        cross_t = " + ".join(f"(-{slot('target', o)} / {slot('out', o)}) * (-{slot('out', o)} * {slot('out', neuron)})"
+                             for o in others)
+        cross_l = " + ".join(rf"\left(-\frac{{{slot('target', o)}}}{{{slot('out', o)}}}\right) "
+                             rf"\left(-{slot('out', o)} {slot('out', neuron)}\right)" for o in others)
+        sum_t = " + ".join(slot("target", o) for o in self.outputs)
+        roles = {"out": slot("out", neuron), "target": slot("target", neuron), "sum_targets": sum_t}
+        lines = []
+        for rule, latex, text in self.combined:
+            lt, tt = _fill(latex, **roles), _fill(text, **roles)
+            lines.append(Derivation(rule, lt.replace("«cross_terms»", cross_l), tt.replace("«cross_terms»", cross_t)))
+        return tuple(lines)
+
+    def net(self, step: Step, top: str, bottom: str, sample: str) -> tuple[Derivation, ...]:
+        """dnet/dw or dnet/dout: the power rule on the one term of the sum that holds it."""
+        net = self.by_name.get(top + sample)
+        if net is None or not net.text:
+            return ()
+        wanted = f"«{bottom}{sample}»" if not bottom.startswith(("w", "b")) else f"«{bottom}»"
+        latex_terms, text_terms = [], []
+        for term in net.text.split(" + "):
+            factors = [f.strip() for f in term.split(" * ")]
+            if wanted not in factors:
+                latex_terms.append("0")
+                text_terms.append("0")
+                continue
+            other = [f for f in factors if f != wanted]
+            if not bottom.startswith(("w", "b")) and _single_slot(step.text):
+                other = [step.text]  # the weight the step used (w5+ in the sequential order)
+            if factors.index(wanted) == 0:  # w5 * out_h1: the deck's 1 * out_h1 * w5^(1-1)
+                text_terms.append(" * ".join(["1", *other, f"{wanted}^(1-1)"]))
+                latex_terms.append(r" \cdot ".join(["1", *other, f"{wanted}^{{1-1}}"]))
+            else:  # w5 * out_h1 by out_h1: w5 * 1 * out_h1^(1-1)
+                text_terms.append(" * ".join([*other, "1", f"{wanted}^(1-1)"]))
+                latex_terms.append(r" \cdot ".join([*other, "1", f"{wanted}^{{1-1}}"]))
+        if len(text_terms) == text_terms.count("0"):
+            return ()
+        rule = "power rule; " + SUM_RULE
+        return (Derivation(rule, " + ".join(latex_terms), " + ".join(text_terms)),)
+
+
+# TODO(merge): these move into the registry entries (functions.py) as `derivation`.
+DERIVATIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "sigmoid": (
+        ("power rule, chain rule on 1/(1 + exp(-net))",
+         r"-1 \cdot (1 + e^{-«net»})^{-2} \cdot e^{-«net»} \cdot (-1)",
+         "-1 * (1 + exp(-«net»))^(-2) * exp(-«net») * (-1)"),
+        ("as two fractions",
+         r"\frac{1}{1 + e^{-«net»}} \cdot \frac{e^{-«net»}}{1 + e^{-«net»}}",
+         "1 / (1 + exp(-«net»)) * exp(-«net») / (1 + exp(-«net»))"),
+        ("the first is out, the second 1 - out", r"«out» (1 - «out»)", "«out» * (1 - «out»)"),
+    ),
+    "tanh": (
+        ("the derivative of tanh", r"1 - \tanh^{2}(«net»)", "1 - tanh(«net»)^2"),
+        ("with out = tanh(net)", r"1 - «out»^{2}", "1 - «out»^2"),
+    ),
+    "relu": (
+        ("net for net > 0 (power rule: 1), the constant 0 otherwise (0)",
+         r"\begin{cases} 1 \cdot «net»^{1-1} & \text{if } «net» > 0 \\ 0 & \text{otherwise} \end{cases}",
+         "(1 * «net»^(1-1) if «net» > 0 else 0)"),
+    ),
+    "leaky_relu": (
+        ("net for net > 0 (power rule: 1), 0.01 net otherwise (0.01)",
+         r"\begin{cases} 1 \cdot «net»^{1-1} & \text{if } «net» > 0 \\ 0.01 \cdot 1 & \text{otherwise} \end{cases}",
+         "(1 * «net»^(1-1) if «net» > 0 else 0.01 * 1)"),
+    ),
+    "linear": (("power rule", r"1 \cdot «net»^{1-1}", "1 * «net»^(1-1)"),),
+    "half_squared_error": (
+        ("power rule, chain rule",
+         r"2 \cdot \frac{1}{2} («target» - «out»)^{2-1} \cdot (-1)", "2 * 1/2 * («target» - «out»)^(2-1) * (-1)"),
+    ),
+    "mean_squared_error": (
+        ("power rule, chain rule",
+         r"2 \cdot \frac{1}{«n»} («target» - «out»)^{2-1} \cdot (-1)", "2 * 1/«n» * («target» - «out»)^(2-1) * (-1)"),
+    ),
+}
+
+
+# TODO(merge): these move into the loss registry's combination entries.
+COMBINED: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
+    ("cross_entropy", "softmax"): (
+        ("chain rule through every output: dE/dout_k = -target_k / out_k, dout_j/dnet_j = out_j (1 - out_j), "
+         "dout_k/dnet_j = -out_k out_j",
+         r"-\frac{«target»}{«out»} «out» (1 - «out») + «cross_terms»",
+         "-«target» / «out» * «out» * (1 - «out») + «cross_terms»"),
+        ("multiplied out", r"«out» («sum_targets») - «target»", "«out» * («sum_targets») - «target»"),
+        ("the targets sum to 1", r"«out» - «target»", "«out» - «target»"),
+    ),
+    ("cross_entropy", "sigmoid"): (
+        ("chain rule: dE/dout times dout/dnet = out (1 - out)",
+         r"\left(-\frac{«target»}{«out»} + \frac{1 - «target»}{1 - «out»}\right) «out» (1 - «out»)",
+         "(-«target» / «out» + (1 - «target») / (1 - «out»)) * «out» * (1 - «out»)"),
+        ("multiplied out", r"-«target» (1 - «out») + (1 - «target») «out»",
+         "-«target» * (1 - «out») + (1 - «target») * «out»"),
+        ("simplified", r"«out» - «target»", "«out» - «target»"),
+    ),
+}
+
+
+def _lines(entry) -> tuple[tuple[str, str, str], ...]:
+    return getattr(entry, "derivation", None) or DERIVATIONS.get(entry.name, ())
+
+
+def _single_slot(text: str) -> bool:
+    return text.startswith("«") and text.endswith("»") and text.count("«") == 1
+
+
+def _parse(name: str) -> tuple[str, str, str]:
+    """'dE_total/dout_o1[2]' -> ('E_total', 'out_o1', '[2]')."""
+    sample = ""
+    if name.endswith("]"):
+        name, _, k = name.rpartition("[")
+        sample = f"[{k}"
+    top, bottom = name.split("/", 1)
+    return top[1:], bottom[1:], sample
