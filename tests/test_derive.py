@@ -81,3 +81,13 @@ def test_derivations_round_trip_through_json():
     trace = derive(stepgrad.explain(stepgrad.builtin()))
     again = stepgrad.Trace.from_dict(trace.to_dict())
     assert again.step("dnet_o1/dw5").derivation == trace.step("dnet_o1/dw5").derivation
+
+
+def test_every_registry_entry_says_how_its_derivative_is_obtained():
+    for name, act in ACTIVATIONS.items():
+        assert act.derivation or act.derivative is None, f"activation {name} has no derivation"
+    for name, loss in LOSSES.items():
+        assert loss.derivation or loss.gradient is None, f"loss {name} has no derivation"
+        for activation, combination in loss.combinations.items():
+            assert combination.derivation, f"{name} with {activation} has no derivation"
+            assert combination.derivation[-1][2] == combination.delta_text  # it ends in the formula shown

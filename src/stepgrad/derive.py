@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .functions import ACTIVATIONS, LOSSES
+from .functions import ACTIVATIONS, LOSSES, Activation, DerivationLines, Loss
 from .trace import Derivation, Section, Step, Trace
 
 SUM_RULE = "the other terms give 0"
@@ -53,7 +53,8 @@ class _Index:
         self.outputs = meta["neurons"][-1]
         self.loss = LOSSES[meta["loss"]]
         self.by_name = {s.name: s for s in trace}
-        self.combined = COMBINED.get((meta["loss"], self.activations[-1]), ())
+        combination = self.loss.combination(self.activations[-1])
+        self.combined = combination.derivation if combination is not None else ()
 
     def lines(self, step: Step) -> tuple[Derivation, ...]:
         if step.kind not in ("partial", "delta") or "/" not in step.name or not step.text:
@@ -130,66 +131,8 @@ class _Index:
         return (Derivation(rule, " + ".join(latex_terms), " + ".join(text_terms)),)
 
 
-# TODO(merge): these move into the registry entries (functions.py) as `derivation`.
-DERIVATIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "sigmoid": (
-        ("power rule, chain rule on 1/(1 + exp(-net))",
-         r"-1 \cdot (1 + e^{-«net»})^{-2} \cdot e^{-«net»} \cdot (-1)",
-         "-1 * (1 + exp(-«net»))^(-2) * exp(-«net») * (-1)"),
-        ("as two fractions",
-         r"\frac{1}{1 + e^{-«net»}} \cdot \frac{e^{-«net»}}{1 + e^{-«net»}}",
-         "1 / (1 + exp(-«net»)) * exp(-«net») / (1 + exp(-«net»))"),
-        ("the first is out, the second 1 - out", r"«out» (1 - «out»)", "«out» * (1 - «out»)"),
-    ),
-    "tanh": (
-        ("the derivative of tanh", r"1 - \tanh^{2}(«net»)", "1 - tanh(«net»)^2"),
-        ("with out = tanh(net)", r"1 - «out»^{2}", "1 - «out»^2"),
-    ),
-    "relu": (
-        ("net for net > 0 (power rule: 1), the constant 0 otherwise (0)",
-         r"\begin{cases} 1 \cdot «net»^{1-1} & \text{if } «net» > 0 \\ 0 & \text{otherwise} \end{cases}",
-         "(1 * «net»^(1-1) if «net» > 0 else 0)"),
-    ),
-    "leaky_relu": (
-        ("net for net > 0 (power rule: 1), 0.01 net otherwise (0.01)",
-         r"\begin{cases} 1 \cdot «net»^{1-1} & \text{if } «net» > 0 \\ 0.01 \cdot 1 & \text{otherwise} \end{cases}",
-         "(1 * «net»^(1-1) if «net» > 0 else 0.01 * 1)"),
-    ),
-    "linear": (("power rule", r"1 \cdot «net»^{1-1}", "1 * «net»^(1-1)"),),
-    "half_squared_error": (
-        ("power rule, chain rule",
-         r"2 \cdot \frac{1}{2} («target» - «out»)^{2-1} \cdot (-1)", "2 * 1/2 * («target» - «out»)^(2-1) * (-1)"),
-    ),
-    "mean_squared_error": (
-        ("power rule, chain rule",
-         r"2 \cdot \frac{1}{«n»} («target» - «out»)^{2-1} \cdot (-1)", "2 * 1/«n» * («target» - «out»)^(2-1) * (-1)"),
-    ),
-}
-
-
-# TODO(merge): these move into the loss registry's combination entries.
-COMBINED: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
-    ("cross_entropy", "softmax"): (
-        ("chain rule through every output: dE/dout_k = -target_k / out_k, dout_j/dnet_j = out_j (1 - out_j), "
-         "dout_k/dnet_j = -out_k out_j",
-         r"-\frac{«target»}{«out»} «out» (1 - «out») + «cross_terms»",
-         "-«target» / «out» * «out» * (1 - «out») + «cross_terms»"),
-        ("multiplied out", r"«out» («sum_targets») - «target»", "«out» * («sum_targets») - «target»"),
-        ("the targets sum to 1", r"«out» - «target»", "«out» - «target»"),
-    ),
-    ("cross_entropy", "sigmoid"): (
-        ("chain rule: dE/dout times dout/dnet = out (1 - out)",
-         r"\left(-\frac{«target»}{«out»} + \frac{1 - «target»}{1 - «out»}\right) «out» (1 - «out»)",
-         "(-«target» / «out» + (1 - «target») / (1 - «out»)) * «out» * (1 - «out»)"),
-        ("multiplied out", r"-«target» (1 - «out») + (1 - «target») «out»",
-         "-«target» * (1 - «out») + (1 - «target») * «out»"),
-        ("simplified", r"«out» - «target»", "«out» - «target»"),
-    ),
-}
-
-
-def _lines(entry) -> tuple[tuple[str, str, str], ...]:
-    return getattr(entry, "derivation", None) or DERIVATIONS.get(entry.name, ())
+def _lines(entry: Activation | Loss) -> DerivationLines:
+    return entry.derivation
 
 
 def _single_slot(text: str) -> bool:

@@ -30,6 +30,10 @@ Array = np.ndarray
 
 HUBER_DELTA = 1.0
 
+# How a derivative is obtained, in the seed deck's style: (rule, LaTeX, text) lines with the same
+# «role» slots as the entry's templates; each line equals the derivative (the tests evaluate them).
+DerivationLines = tuple[tuple[str, str, str], ...]
+
 
 @dataclass(frozen=True)
 class Python:
@@ -74,6 +78,7 @@ class Activation:
     python: Python | None = None
     inplace: InPlace | None = None
     kernel: int | None = None  # the numba kernel's branch for this activation
+    derivation: DerivationLines = ()  # how dout/dnet is obtained (explain --derive), ending in derivative_*
 
 
 def _sigmoid(net: Array) -> Array:
@@ -110,6 +115,14 @@ ACTIVATIONS: dict[str, Activation] = {
             tf.module("Sigmoid"), "nn.Sigmoid()",
             python=Python(_SIGMOID_PY, "{out} * (1.0 - {out})"),
             inplace=InPlace(ip.sigmoid, ip.times_sigmoid_derivative), kernel=0,
+            derivation=(
+                ("power rule, chain rule on 1/(1 + exp(-net))",
+                 r"-1 \cdot (1 + e^{-«net»})^{-2} \cdot e^{-«net»} \cdot (-1)",
+                 "-1 * (1 + exp(-«net»))^(-2) * exp(-«net») * (-1)"),
+                ("as two fractions", r"\frac{1}{1 + e^{-«net»}} \cdot \frac{e^{-«net»}}{1 + e^{-«net»}}",
+                 "1 / (1 + exp(-«net»)) * exp(-«net») / (1 + exp(-«net»))"),
+                ("the first is out, the second 1 - out", r"«out» (1 - «out»)", "«out» * (1 - «out»)"),
+            ),
         ),
         Activation(
             "tanh", np.tanh, lambda net, out: 1.0 - out * out,
@@ -118,6 +131,10 @@ ACTIVATIONS: dict[str, Activation] = {
             tf.module("Tanh"), "nn.Tanh()",
             python=Python("tanh({net})", "1.0 - {out} * {out}"),
             inplace=InPlace(ip.tanh, ip.times_tanh_derivative), kernel=1,
+            derivation=(
+                ("the derivative of tanh", r"1 - \tanh^{2}(«net»)", "1 - tanh(«net»)^2"),
+                ("with out = tanh(net)", r"1 - «out»^{2}", "1 - «out»^2"),
+            ),
         ),
         Activation(
             "relu", lambda net: np.maximum(net, 0.0), lambda net, out: (net > 0).astype(net.dtype),
@@ -127,6 +144,11 @@ ACTIVATIONS: dict[str, Activation] = {
             tf.module("ReLU"), "nn.ReLU()",
             python=Python("({net} if {net} > 0.0 else 0.0)", "(1.0 if {net} > 0.0 else 0.0)"),
             inplace=InPlace(ip.relu, ip.times_relu_derivative), kernel=2,
+            derivation=(
+                ("net for net > 0 (power rule), the constant 0 otherwise",
+                 r"\begin{cases} 1 \cdot «net»^{1-1} & \text{if } «net» > 0 \\ 0 & \text{otherwise} \end{cases}",
+                 "(1 * «net»^(1-1) if «net» > 0 else 0)"),
+            ),
         ),
         Activation(
             "leaky_relu", lambda net: np.where(net > 0, net, LEAKY_SLOPE * net),
@@ -139,6 +161,11 @@ ACTIVATIONS: dict[str, Activation] = {
             python=Python(f"({{net}} if {{net}} > 0.0 else {LEAKY_SLOPE} * {{net}})",
                           f"(1.0 if {{net}} > 0.0 else {LEAKY_SLOPE})"),
             inplace=InPlace(ip.leaky_relu, ip.times_leaky_relu_derivative), kernel=3,
+            derivation=(
+                ("net for net > 0, 0.01 net otherwise (power rule)",
+                 r"\begin{cases} 1 \cdot «net»^{1-1} & \text{if } «net» > 0 \\ 0.01 \cdot 1 & \text{otherwise} \end{cases}",
+                 "(1 * «net»^(1-1) if «net» > 0 else 0.01 * 1)"),
+            ),
         ),
         Activation(
             "linear", lambda net: net.copy(), lambda net, out: np.ones_like(net),
@@ -146,6 +173,7 @@ ACTIVATIONS: dict[str, Activation] = {
             tf.module("Identity"), "nn.Identity()",
             python=Python("{net}", "1.0"),
             inplace=InPlace(ip.linear, ip.times_one), kernel=4,
+            derivation=(("power rule", r"1 \cdot «net»^{1-1}", "1 * «net»^(1-1)"),),
         ),
         Activation(
             "softmax", _softmax, None,
@@ -161,6 +189,11 @@ ACTIVATIONS: dict[str, Activation] = {
             r"\frac{1}{1 + e^{-«net»}}", "1 / (1 + exp(-«net»))",
             tf.module("Softplus"), "nn.Softplus()",
             python=Python(_SOFTPLUS_PY, _SIGMOID_PY),
+            derivation=(
+                ("chain rule on ln(1 + exp(net))", r"\frac{1}{1 + e^{«net»}} \cdot e^{«net»}",
+                 "1 / (1 + exp(«net»)) * exp(«net»)"),
+                ("divided through by exp(net)", r"\frac{1}{1 + e^{-«net»}}", "1 / (1 + exp(-«net»))"),
+            ),
         ),
     ]
 }
@@ -182,6 +215,7 @@ class Combination:
     delta_text: str = "«out» - «target»"
     python: Python | None = None  # value from {net}, {target}; derivative: the delta from {out}, {target}
     kernel: int | None = None
+    derivation: DerivationLines = ()  # how out - target is obtained; extra roles «sum_targets», «cross_terms»
 
 
 @dataclass(frozen=True)
@@ -204,6 +238,7 @@ class Loss:
     combinations: dict[str, Combination] = field(default_factory=dict)
     python: Python | None = None
     kernel: int | None = None
+    derivation: DerivationLines = ()  # how dE_o/dout_o is obtained from E_o (explain --derive)
 
     def combination(self, activation: str) -> Combination | None:
         """The combined form with this output activation, or None (then value and gradient apply)."""
@@ -231,6 +266,23 @@ def _huber(out: Array, target: Array) -> Array:
     return np.where(d <= HUBER_DELTA, 0.5 * d * d, HUBER_DELTA * (d - 0.5 * HUBER_DELTA))
 
 
+_SOFTMAX_CE_DERIVATION: DerivationLines = (
+    ("chain rule through every output: dE/dout_k = -target_k / out_k, dout_j/dnet_j = out_j (1 - out_j), "
+     "dout_k/dnet_j = -out_k out_j",
+     r"-\frac{«target»}{«out»} «out» (1 - «out») + «cross_terms»",
+     "-«target» / «out» * «out» * (1 - «out») + «cross_terms»"),
+    ("multiplied out", r"«out» («sum_targets») - «target»", "«out» * («sum_targets») - «target»"),
+    ("the targets sum to 1", r"«out» - «target»", "«out» - «target»"),
+)
+_SIGMOID_CE_DERIVATION: DerivationLines = (
+    ("chain rule: dE/dout times dout/dnet = out (1 - out)",
+     r"\left(-\frac{«target»}{«out»} + \frac{1 - «target»}{1 - «out»}\right) «out» (1 - «out»)",
+     "(-«target» / «out» + (1 - «target») / (1 - «out»)) * «out» * (1 - «out»)"),
+    ("multiplied out", r"-«target» (1 - «out») + (1 - «target») «out»",
+     "-«target» * (1 - «out») + (1 - «target») * «out»"),
+    ("simplified", r"«out» - «target»", "«out» - «target»"),
+)
+
 LOSSES: dict[str, Loss] = {
     l.name: l
     for l in [
@@ -241,6 +293,8 @@ LOSSES: dict[str, Loss] = {
             lambda out, target: 0.5 * (target - out) ** 2, lambda out, target: -(target - out),
             tf.half_squared_error,
             python=Python("0.5 * (({target} - {out}) * ({target} - {out}))", "-({target} - {out})"), kernel=0,
+            derivation=(("power rule, chain rule", r"2 \cdot \frac{1}{2} («target» - «out»)^{2-1} \cdot (-1)",
+                         "2 * 1/2 * («target» - «out»)^(2-1) * (-1)"),),
         ),
         Loss(
             "mean_squared_error",
@@ -251,6 +305,8 @@ LOSSES: dict[str, Loss] = {
             tf.mean_squared_error,
             python=Python("({target} - {out}) * ({target} - {out}) / {n}", "-2.0 / {n} * ({target} - {out})"),
             kernel=1,
+            derivation=(("power rule, chain rule", r"2 \cdot \frac{1}{«n»} («target» - «out»)^{2-1} \cdot (-1)",
+                         "2 * 1/«n» * («target» - «out»)^(2-1) * (-1)"),),
         ),
         Loss(
             "cross_entropy",
@@ -258,13 +314,14 @@ LOSSES: dict[str, Loss] = {
             "", "", None, None, None,
             combinations={
                 "softmax": Combination(_softmax_cross_entropy, r"-«target» \ln «out»", "-«target» * ln(«out»)",
-                                       tf.softmax_cross_entropy, kernel=2),
+                                       tf.softmax_cross_entropy, kernel=2, derivation=_SOFTMAX_CE_DERIVATION),
                 "sigmoid": Combination(
                     _sigmoid_cross_entropy,
                     r"-\left(«target» \ln «out» + (1 - «target») \ln(1 - «out»)\right)",
                     "-(«target» * ln(«out») + (1 - «target») * ln(1 - «out»))",
                     tf.sigmoid_cross_entropy,
-                    python=Python(f"{_SOFTPLUS_PY} - {{target}} * {{net}}", "{out} - {target}"), kernel=3),
+                    python=Python(f"{_SOFTPLUS_PY} - {{target}} * {{net}}", "{out} - {target}"), kernel=3,
+                    derivation=_SIGMOID_CE_DERIVATION),
             },
         ),
         Loss(
@@ -278,6 +335,13 @@ LOSSES: dict[str, Loss] = {
             python=Python("(0.5 * ({out} - {target}) * ({out} - {target}) if abs({out} - {target}) <= 1.0 "
                           "else abs({out} - {target}) - 0.5)",
                           "max(-1.0, min(1.0, {out} - {target}))"),
+            derivation=(
+                ("each piece: power rule on the square, the slope of |out - target| on the rest",
+                 r"\begin{cases} 2 \cdot \frac{1}{2} («out» - «target»)^{2-1} & \text{if } |«out» - «target»| \le 1 \\ "
+                 r"\frac{«out» - «target»}{|«out» - «target»|} & \text{otherwise} \end{cases}",
+                 "(2 * 1/2 * («out» - «target»)^(2-1) if 1 > abs(«out» - «target») "
+                 "else («out» - «target») / abs(«out» - «target»))"),
+            ),
         ),
     ]
 }
