@@ -125,3 +125,16 @@ def test_api_raises_spec_error_with_where():
 def test_newer_format_version_is_refused():
     with pytest.raises(SpecError, match="newer"):
         stepgrad.Network.from_dict(variant(format_version=99))
+
+
+@pytest.mark.parametrize("activation, targets, message", [
+    ("softmax", [0.5, 0.3, 0.5], "must sum to 1"),
+    ("softmax", [2.0, -1.0, 0.0], "between 0 and 1"),
+    ("sigmoid", [1.5, 0.0, 0.0], "between 0 and 1"),
+])
+def test_cross_entropy_targets_are_probabilities(activation, targets, message):
+    spec = {"layers": [2, 2, 3], "activations": ["tanh", activation], "loss": "cross_entropy",
+            "samples": [{"inputs": [0.1, 0.2], "targets": targets}]}
+    with pytest.raises(stepgrad.StepgradError, match=message) as info:
+        stepgrad.Network.from_dict(spec, "net.toml")
+    assert "net.toml" in str(info.value)

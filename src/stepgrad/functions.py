@@ -216,6 +216,7 @@ class Combination:
     python: Python | None = None  # value from {net}, {target}; derivative: the delta from {out}, {target}
     kernel: int | None = None
     derivation: DerivationLines = ()  # how out - target is obtained; extra roles «sum_targets», «cross_terms»
+    distribution: bool = False  # targets must be probabilities summing to 1 (else out - target is not dE/dnet)
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,8 @@ LOSSES: dict[str, Loss] = {
             "", "", None, None, None,
             combinations={
                 "softmax": Combination(_softmax_cross_entropy, r"-«target» \ln «out»", "-«target» * ln(«out»)",
-                                       tf.softmax_cross_entropy, kernel=2, derivation=_SOFTMAX_CE_DERIVATION),
+                                       tf.softmax_cross_entropy, kernel=2, derivation=_SOFTMAX_CE_DERIVATION,
+                                       distribution=True),
                 "sigmoid": Combination(
                     _sigmoid_cross_entropy,
                     r"-\left(«target» \ln «out» + (1 - «target») \ln(1 - «out»)\right)",
@@ -361,6 +363,24 @@ def loss(name: str) -> Loss:
         return LOSSES[name]
     except KeyError:
         raise StepgradError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}") from None
+
+
+def target_problem(loss_name: str, activation_name: str, targets: Array) -> str | None:
+    """Why these targets (one row per sample) do not suit the loss, or None.
+
+    A combined loss (cross-entropy) needs probabilities, 0..1; with softmax outputs they must also
+    sum to 1 per sample, because the error signal out - target is dE_total/dnet only then.
+    """
+    combined = loss(loss_name).combination(activation_name)
+    if combined is None:
+        return None
+    for k, row in enumerate(np.atleast_2d(targets)):
+        if ((row < 0) | (row > 1)).any():
+            return f"sample {k + 1}: {loss_name} targets are probabilities between 0 and 1, not {row.tolist()}"
+        if combined.distribution and abs(row.sum() - 1.0) > 1e-9:
+            return (f"sample {k + 1}: with {activation_name} outputs the targets are a probability distribution "
+                    f"and must sum to 1 (these sum to {row.sum():.6g}), e.g. one-hot [0, 1, 0]")
+    return None
 
 
 def loss_terms(loss_name: str, activation_name: str, net: Array, out: Array, target: Array) -> Array:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
-from .functions import ACTIVATIONS, LOSSES
+from .functions import ACTIVATIONS, LOSSES, target_problem
 
 UPDATE_ORDERS = ("synchronous", "sequential")
 INITIALIZERS = ("xavier", "he", "uniform")
@@ -319,6 +319,9 @@ def _build(data: dict[str, Any], source: str) -> Network:
             xs.append(_vector(sample["inputs"], layers[0], f"{where}.inputs", "one per input neuron"))
             ts.append(_vector(sample["targets"], layers[-1], f"{where}.targets", "one per output neuron"))
         inputs, targets = np.stack(xs), np.stack(ts)
+        problem = target_problem(loss, acts[-1], targets)
+        if problem:
+            raise SpecError(problem, where=f"{source}: samples")
 
     extra = {k: copy.deepcopy(data[k]) for k in ("training", "data", "format_version", "history") if k in data}
     if "seed" in data:
