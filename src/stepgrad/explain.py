@@ -12,11 +12,10 @@ import math
 
 import numpy as np
 
-from . import engine
+from . import engine, names
 from .errors import DivergenceError
 from .functions import (ACTIVATIONS, COMBINED_DELTA_LATEX, COMBINED_DELTA_TEXT, LOSSES,
                         SIGMOID_CE_LATEX, SIGMOID_CE_TEXT)
-from . import names
 from .names import Layout, layout
 from .spec import Network
 from .trace import Path, Section, Step, Trace
@@ -93,6 +92,11 @@ class _Builder:
         latex = r" \cdot ".join(_slot(f) for f in factors)
         text = " * ".join(_slot(f) for f in factors)
         return self.step(name, value, kind, latex, text, tuple(factors), **kw)
+
+    def sum_of_products(self, name: str, value: float, kind: str, products: list[list[str]], **kw) -> Step:
+        latex = " + ".join(r" \cdot ".join(_slot(f) for f in p) for p in products)
+        text = " + ".join(" * ".join(_slot(f) for f in p) for p in products)
+        return self.step(name, value, kind, latex, text, tuple(f for p in products for f in p), **kw)
 
     def total(self, name: str, value: float, kind: str, terms: list[str], **kw) -> Step:
         latex = text = " + ".join(_slot(t) for t in terms)
@@ -211,10 +215,17 @@ class _Builder:
         return Section("error_after" if plus else "error", title, tuple(steps),
                        f"Loss: {self.net.loss.replace('_', ' ')}, summed over the output neurons.")
 
+    @property
+    def coupled(self) -> bool:
+        """Whether the outputs are coupled: with an activation that is not elementwise (softmax) every
+        E_ok depends on every net_o, so an output's error signal is dE_total/dnet_o1, never dE_o1/dnet_o1.
+        (Each loss is a sum of per-output terms E_ok of out_ok alone, so only the activation couples.)"""
+        return ACTIVATIONS[self.net.activations[-1]].derivative is None
+
     def delta_name(self, layer: int, j: int, s: int) -> str:
-        """dE/dnet of neuron j of weight layer `layer`: dE_o1/dnet_o1 at the output (the deck), dE_total/dnet_h1 below."""
+        """dE/dnet of neuron j of weight layer `layer`: dE_o1/dnet_o1 at uncoupled outputs (the deck), else dE_total/dnet."""
         neuron = self.names.neurons[layer + 1][j]
-        if layer == self.net.depth - 1:
+        if layer == self.net.depth - 1 and not self.coupled:
             return self.partial(names.error(neuron), names.net(neuron), s)
         return self.partial(names.TOTAL, names.net(neuron), s)
 
@@ -225,32 +236,21 @@ class _Builder:
         steps: list[Step] = []
         has_derivative = rec.derivatives[l] is not None
         for s in range(self.samples):
+            if output:
+                steps.extend(self.output_error_signals(l, s))
+                continue
             for j, neuron in enumerate(neurons):
                 out_slot = _slot(names.out(neuron, self.sample(s)))
                 net_slot = _slot(names.net(neuron, self.sample(s)))
                 dE_dout = self.partial(names.TOTAL, names.out(neuron), s)
                 dout_dnet = self.partial(names.out(neuron), names.net(neuron), s)
                 delta = self.delta_name(l, j, s)
-                if output:
-                    steps.extend(self.output_error_signal(l, j, s))
-                else:
-                    terms = []
-                    for k, up in enumerate(self.names.neurons[l + 2]):
-                        w = self.names.weights[l + 1][k][j]
-                        w_used = names.updated(w) if self.sequential else w
-                        link = self.partial(names.net(up), names.out(neuron), s)
-                        steps.append(self.step(link, rec.backprop_weights[l][k, j], "partial", _slot(w_used), _slot(w_used),
-                                               subject=w, note="the updated weight (sequential order)" if self.sequential else ""))
-                        term = self.partial(names.error(up), names.out(neuron), s)
-                        steps.append(self.product(term, rec.contributions[l][s, k, j], "partial",
-                                                  [self.delta_name(l + 1, k, s), link], subject=neuron))
-                        terms.append(term)
-                    steps.append(self.total(dE_dout, rec.out_gradients[l][s, j], "partial", terms, subject=neuron))
-                    act = ACTIVATIONS[net.activations[l]]
-                    steps.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
-                                           _fill(act.derivative_latex, out=out_slot, net=net_slot),
-                                           _fill(act.derivative_text, out=out_slot, net=net_slot), subject=neuron))
-                    steps.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=neuron))
+                steps.extend(self.hidden_error(l, j, s))
+                act = ACTIVATIONS[net.activations[l]]
+                steps.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
+                                       _fill(act.derivative_latex, out=out_slot, net=net_slot),
+                                       _fill(act.derivative_text, out=out_slot, net=net_slot), subject=neuron))
+                steps.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=neuron))
         # the weights of this layer
         for j, neuron in enumerate(neurons):
             for i, w in enumerate(self.names.weights[l][j]):
@@ -283,41 +283,80 @@ class _Builder:
                  if output else "A hidden neuron reaches the error through every neuron above it: the paths add up.")
         return Section(f"backward_{l + 1}", f"Backward pass: {which} ({first}..{last})", tuple(steps), intro)
 
-    def output_error_signal(self, l: int, j: int, s: int) -> list[Step]:
+    def hidden_error(self, l: int, j: int, s: int) -> list[Step]:
+        """dE_total/dout of hidden neuron j of weight layer l, through every neuron above it.
+
+        Above it are uncoupled outputs: each share is dE_o1/dout_h1 (E_o1 reaches out_h1 only through
+        net_o1; the deck's names), then their sum. Otherwise (hidden neurons above, or softmax outputs,
+        where no E_ok depends on out_h1 through one net alone) a share is only a term of the chain
+        rule, not the derivative of anything: dE_total/dout_h1 is written as the sum of the products.
+        """
+        rec = self.rec
+        neuron = self.names.neurons[l + 1][j]
+        dE_dout = self.partial(names.TOTAL, names.out(neuron), s)
+        steps: list[Step] = []
+        products, terms = [], []
+        per_output = l + 1 == self.net.depth - 1 and not self.coupled
+        for k, up in enumerate(self.names.neurons[l + 2]):
+            w = self.names.weights[l + 1][k][j]
+            w_used = names.updated(w) if self.sequential else w
+            link = self.partial(names.net(up), names.out(neuron), s)
+            steps.append(self.step(link, rec.backprop_weights[l][k, j], "partial", _slot(w_used), _slot(w_used),
+                                   subject=w, note="the updated weight (sequential order)" if self.sequential else ""))
+            products.append([self.delta_name(l + 1, k, s), link])
+            if per_output:
+                terms.append(self.partial(names.error(up), names.out(neuron), s))
+                steps.append(self.product(terms[-1], rec.contributions[l][s, k, j], "partial", products[-1],
+                                          subject=neuron))
+        if per_output:
+            steps.append(self.total(dE_dout, rec.out_gradients[l][s, j], "partial", terms, subject=neuron))
+        else:
+            steps.append(self.sum_of_products(dE_dout, rec.out_gradients[l][s, j], "partial", products,
+                                              subject=neuron))
+        return steps
+
+    def output_error_signals(self, l: int, s: int) -> list[Step]:
+        """Each output's error signal dE/dnet for sample s, every operand defined before it is used.
+
+        Uncoupled outputs: dE_total/dout_o1, dout_o1/dnet_o1, then dE_o1/dnet_o1 (the deck). Softmax with
+        a loss of out: every dE_total/dout_o first, since each dE_total/dnet_o needs all of them.
+        """
         net, rec = self.net, self.rec
-        o = self.names.neurons[-1][j]
-        out_slot, net_slot = _slot(names.out(o, self.sample(s))), _slot(names.net(o, self.sample(s)))
-        target_slot = _slot(names.target(o, self.sample(s)))
-        delta = self.delta_name(l, j, s)
-        loss = LOSSES[net.loss]
-        if loss.combined:
-            return [self.step(delta, rec.deltas[l][s, j], "delta",
-                              _fill(COMBINED_DELTA_LATEX, out=out_slot, target=target_slot),
-                              _fill(COMBINED_DELTA_TEXT, out=out_slot, target=target_slot), subject=o,
-                              note=f"cross-entropy and {net.activations[-1]} together: the error signal is out - target")]
         outputs = self.names.neurons[-1]
-        dE_dout = self.partial(names.TOTAL, names.out(o), s)
-        roles = dict(target=target_slot, out=out_slot, n=str(len(outputs)))
-        steps = [self.step(dE_dout, rec.loss_gradient[s, j], "partial", _fill(loss.gradient_latex, **roles),
-                           _fill(loss.gradient_text, **roles), subject=o)]
+        loss = LOSSES[net.loss]
         act = ACTIVATIONS[net.activations[-1]]
-        if rec.derivatives[l] is None:  # softmax: dE/dnet_j = out_j (g_j - sum_k g_k out_k)
-            g = [self.partial(names.TOTAL, names.out(u), s) for u in outputs]
-            outs = [names.out(u, self.sample(s)) for u in outputs]
-            inner_l = " + ".join(rf"«{gk}» «{ok}»" for gk, ok in zip(g, outs))
-            inner_t = " + ".join(f"«{gk}» * «{ok}»" for gk, ok in zip(g, outs))
-            # Softmax couples the outputs, so dE_total/dout of every output feeds each error signal;
-            # they are computed after all dE_total/dout, hence emitted by the last output.
-            return steps + [self.step(delta, rec.deltas[l][s, j], "delta",
+        n = self.sample(s)
+        first: list[Step] = []
+        then: list[Step] = []
+        for j, o in enumerate(outputs):
+            out_slot, net_slot, target_slot = _slot(names.out(o, n)), _slot(names.net(o, n)), _slot(names.target(o, n))
+            delta = self.delta_name(l, j, s)
+            if loss.combined:
+                then.append(self.step(delta, rec.deltas[l][s, j], "delta",
+                                      _fill(COMBINED_DELTA_LATEX, out=out_slot, target=target_slot),
+                                      _fill(COMBINED_DELTA_TEXT, out=out_slot, target=target_slot), subject=o,
+                                      note=f"cross-entropy and {net.activations[-1]} together: the error signal is out - target"))
+                continue
+            dE_dout = self.partial(names.TOTAL, names.out(o), s)
+            roles = dict(target=target_slot, out=out_slot, n=str(len(outputs)))
+            first.append(self.step(dE_dout, rec.loss_gradient[s, j], "partial", _fill(loss.gradient_latex, **roles),
+                                   _fill(loss.gradient_text, **roles), subject=o))
+            if self.coupled:  # softmax: dE_total/dnet_j = out_j (g_j - sum_k g_k out_k)
+                g = [self.partial(names.TOTAL, names.out(u), s) for u in outputs]
+                outs = [names.out(u, n) for u in outputs]
+                inner_l = " + ".join(rf"«{gk}» «{ok}»" for gk, ok in zip(g, outs))
+                inner_t = " + ".join(f"«{gk}» * «{ok}»" for gk, ok in zip(g, outs))
+                then.append(self.step(delta, rec.deltas[l][s, j], "delta",
                                       rf"{out_slot} \left(«{dE_dout}» - ({inner_l})\right)",
                                       f"{out_slot} * («{dE_dout}» - ({inner_t}))", subject=o,
-                                      note="softmax couples the outputs: every output's error reaches each net")]
-        dout_dnet = self.partial(names.out(o), names.net(o), s)
-        steps.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
-                               _fill(act.derivative_latex, out=out_slot, net=net_slot),
-                               _fill(act.derivative_text, out=out_slot, net=net_slot), subject=o))
-        steps.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=o))
-        return steps
+                                      note="softmax couples the outputs: every output's error reaches each net"))
+                continue
+            dout_dnet = self.partial(names.out(o), names.net(o), s)
+            first.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
+                                   _fill(act.derivative_latex, out=out_slot, net=net_slot),
+                                   _fill(act.derivative_text, out=out_slot, net=net_slot), subject=o))
+            first.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=o))
+        return first + then
 
     def bias_gradients(self, l: int) -> list[Step]:
         rec = self.rec
