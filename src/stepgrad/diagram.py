@@ -19,7 +19,9 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from .errors import StepgradError
-from .names import layout
+from .names import gradient, layout, parse, target, updated
+from .names import net as net_name
+from .names import out as out_name
 
 if TYPE_CHECKING:
     from .spec import Network
@@ -44,11 +46,11 @@ STYLE = """
 
 
 def _edge_label(name: str, show: str) -> str:
-    return {"weights": name, "gradients": f"∂E/∂{name}", "updated": f"{name}+"}[show]
+    return {"weights": name, "gradients": f"∂E/∂{name}", "updated": updated(name)}[show]
 
 
 def _value_name(name: str, show: str) -> str:
-    return {"weights": name, "gradients": f"dE_total/d{name}", "updated": f"{name}+"}[show]
+    return {"weights": name, "gradients": gradient(name), "updated": updated(name)}[show]
 
 
 def _fmt(x: float, digits: int) -> str:
@@ -161,14 +163,14 @@ def _neuron_facts(neuron: str, l: int, k: int, net: "Network", lookup, after: bo
         v = lookup(neuron, float(net.inputs[0, k]) if single else None)  # type: ignore[index]
         return [] if v is None else [f"{neuron} = {_fmt(v, digits)}"]
     facts = []
-    for head in ("net", "out"):
-        name = f"{head}_{neuron}"
-        v = lookup(name + "+", None) if after else None
+    for head, build in (("net", net_name), ("out", out_name)):
+        name = build(neuron)
+        v = lookup(updated(name), None) if after else None
         v = lookup(name, None) if v is None else v
         if v is not None:
             facts.append(f"{head} = {_fmt(v, digits)}")
     if l == len(net.layers) - 1:
-        t = lookup(f"target_{neuron}", float(net.targets[0, k]) if single else None)  # type: ignore[index]
+        t = lookup(target(neuron), float(net.targets[0, k]) if single else None)  # type: ignore[index]
         if t is not None:
             facts.append(f"target = {_fmt(t, digits)}")
     return facts
@@ -224,10 +226,10 @@ def network_from_trace(trace: "Trace") -> "Network | None":
 
     weights = [np.array([[value(w) for w in row] for row in layer]) for layer in meta["weights"]]
     biases = [np.array([value(b) for b in names]) for names in meta["biases"]]
-    shared = [len(names) == 1 and not names[0].startswith("b_") for names in meta["biases"]]
+    shared = [len(names) == 1 and parse(names[0]).neuron is None for names in meta["biases"]]
     inputs = targets = None
     if meta.get("samples", 1) == 1:
         inputs = np.array([[value(i) for i in meta["neurons"][0]]])
-        targets = np.array([[value(f"target_{o}") for o in meta["neurons"][-1]]])
+        targets = np.array([[value(target(o)) for o in meta["neurons"][-1]]])
     return Network(layers=list(meta["layers"]), activations=list(meta.get("activations", [])), weights=weights,
                    biases=biases, inputs=inputs, targets=targets, shared_biases=shared, name=str(meta.get("name", "")))

@@ -203,13 +203,14 @@ def check_finite(rec: StepRecord, iteration: int, net: Network) -> None:
     if np.isfinite(rec.forward.error) and all(np.isfinite(w).all() for w in rec.new_weights):
         return
     from .names import layout
+    from .names import net as net_name
 
     names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
     where = "E_total"
     for l, z in enumerate(rec.forward.nets):
         bad = np.argwhere(~np.isfinite(z))
         if bad.size:
-            where = f"net_{names.neurons[l + 1][bad[0][1]]}"
+            where = net_name(names.neurons[l + 1][bad[0][1]])
             break
     else:
         for l, w in enumerate(rec.new_weights):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from .errors import StepgradError
 from .explain import explain
 from .functions import ACTIVATIONS
+from . import names as quantity
 from .names import latex_symbol, layout
 from .spec import Network
 from .trace import Trace
@@ -72,13 +73,13 @@ def _acceptable(net: Network, trace: Trace) -> bool:
     values = trace.values
     for l, group in enumerate(layout(net.layers, net.shared_biases).neurons[1:]):  # type: ignore[arg-type]
         act = net.activations[l]
-        nets = [values[f"net_{n}"] for n in group]
+        nets = [values[quantity.net(n)] for n in group]
         if act in MAX_NET and max(abs(x) for x in nets) > MAX_NET[act]:
             return False
         if act in ("relu", "leaky_relu") and (min(abs(x) for x in nets) < MIN_KINK or max(nets) <= 0):
             return False
     outputs = layout(net.layers, net.shared_biases).neurons[-1]  # type: ignore[arg-type]
-    return all(abs(values[f"target_{o}"] - values[f"out_{o}"]) >= MIN_MISS for o in outputs)
+    return all(abs(values[quantity.target(o)] - values[quantity.out(o)]) >= MIN_MISS for o in outputs)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def _sheet_blocks(ex: Exercise) -> list[tuple]:
             for i, w in enumerate(row):
                 rows.append((w, f"{names.neurons[l][i]} → {names.neurons[l + 1][j]}", _fmt(net.weights[l][j, i])))
     given = [(n, _fmt(values[n])) for n in names.neurons[0]] + \
-            [(f"target_{o}", _fmt(values[f"target_{o}"])) for o in names.neurons[-1]] + \
+            [(quantity.target(o), _fmt(values[quantity.target(o)])) for o in names.neurons[-1]] + \
             [(b, _fmt(values[b])) for layer in names.biases for b in layer] + [("eta", _fmt(net.learning_rate))]
     act = net.activations[0]
     rounding = (f" Round every value you compute to {ex.round_to} decimals and carry the rounded value on."

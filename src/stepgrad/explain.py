@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from . import engine
+from . import engine, names
 from .errors import DivergenceError
 from .functions import ACTIVATIONS, LOSSES
-from .names import Layout, at, layout
+from .names import Layout, layout
 from .spec import Network
 from .trace import Path, Section, Step, Trace
 
@@ -72,8 +72,15 @@ class _Builder:
         self.sequential = rec.update_order == "sequential"
 
     # -- helpers -------------------------------------------------------------------------------
+    def sample(self, s: int) -> int | None:
+        """The 1-based sample number a name carries, or None with a single sample."""
+        return s + 1 if self.samples > 1 else None
+
     def at(self, name: str, s: int) -> str:
-        return at(name, s + 1 if self.samples > 1 else None)
+        return names.at(name, self.sample(s))
+
+    def partial(self, top: str, bottom: str, s: int) -> str:
+        return names.partial(top, bottom, self.sample(s))
 
     def step(self, name: str, value: float, kind: str, latex: str = "", text: str = "",
              factors: tuple[str, ...] = (), **kw) -> Step:
@@ -84,6 +91,11 @@ class _Builder:
         latex = r" \cdot ".join(_slot(f) for f in factors)
         text = " * ".join(_slot(f) for f in factors)
         return self.step(name, value, kind, latex, text, tuple(factors), **kw)
+
+    def sum_of_products(self, name: str, value: float, kind: str, products: list[list[str]], **kw) -> Step:
+        latex = " + ".join(r" \cdot ".join(_slot(f) for f in p) for p in products)
+        text = " + ".join(" * ".join(_slot(f) for f in p) for p in products)
+        return self.step(name, value, kind, latex, text, tuple(f for p in products for f in p), **kw)
 
     def total(self, name: str, value: float, kind: str, terms: list[str], **kw) -> Step:
         latex = text = " + ".join(_slot(t) for t in terms)
@@ -100,7 +112,7 @@ class _Builder:
         neuron = self.names.neurons[layer][i]
         if layer == 0:
             return self.at(neuron, s)
-        return self.at(f"out_{neuron}" + ("+" if plus else ""), s)
+        return names.out(neuron, self.sample(s), plus)
 
     # -- sections ------------------------------------------------------------------------------
     def build(self) -> Trace:
@@ -136,38 +148,39 @@ class _Builder:
             for i, neuron in enumerate(self.names.neurons[0]):
                 steps.append(self.step(self.at(neuron, s), self.inputs[s, i], "given", subject=neuron))
             for k, neuron in enumerate(self.names.neurons[-1]):
-                steps.append(self.step(self.at(f"target_{neuron}", s), self.targets[s, k], "given", subject=neuron))
+                steps.append(self.step(names.target(neuron, self.sample(s)), self.targets[s, k], "given", subject=neuron))
         for l, layer in enumerate(self.names.weights):
             for j, row in enumerate(layer):
                 for i, w in enumerate(row):
                     steps.append(self.step(w, self.net.weights[l][j, i], "given", subject=w))
-        for l, names in enumerate(self.names.biases):
-            for j, b in enumerate(names):
+        for l, bias_names in enumerate(self.names.biases):
+            for j, b in enumerate(bias_names):
                 steps.append(self.step(b, self.net.biases[l][j], "given", subject=b))
-        steps.append(self.step("eta", self.net.learning_rate, "given", note="learning rate"))
+        steps.append(self.step(names.LEARNING_RATE, self.net.learning_rate, "given", note="learning rate"))
         return Section("given", "The network", tuple(steps),
                        "Inputs, targets, weights, biases and the learning rate the step starts from.")
 
     def forward(self, key: str, fwd: engine.Forward, plus: bool) -> Section:
         steps = []
-        p = "+" if plus else ""
         for s in range(self.samples):
+            n = self.sample(s)
             for l in range(self.net.depth):
                 act = ACTIVATIONS[self.net.activations[l]]
                 upper = self.names.neurons[l + 1]
                 for j, neuron in enumerate(upper):
-                    ws = [w + p for w in self.names.weights[l][j]]
+                    ws = [names.updated(w) if plus else w for w in self.names.weights[l][j]]
                     ins = [self.input_name(l, i, s, plus) for i in range(len(ws))]
-                    bias = self.names.bias_of(l, j) + (p if self.net.update_biases else "")
+                    bias = self.names.bias_of(l, j)
+                    bias = names.updated(bias) if plus and self.net.update_biases else bias
                     latex = " + ".join([rf"«{w}» \cdot «{x}»" for w, x in zip(ws, ins)] + [rf"«{bias}» \cdot 1"])
                     text = " + ".join([f"«{w}» * «{x}»" for w, x in zip(ws, ins)] + [f"«{bias}» * 1"])
-                    steps.append(self.step(self.at(f"net_{neuron}{p}", s), fwd.nets[l][s, j], "net", latex, text, subject=neuron))
+                    steps.append(self.step(names.net(neuron, n, plus), fwd.nets[l][s, j], "net", latex, text, subject=neuron))
                 for j, neuron in enumerate(upper):
-                    net_name = _slot(self.at(f"net_{neuron}{p}", s))
-                    sum_l = " + ".join(rf"e^{{{_slot(self.at(f'net_{u}{p}', s))}}}" for u in upper)
-                    sum_t = " + ".join(f"exp({_slot(self.at(f'net_{u}{p}', s))})" for u in upper)
+                    net_name = _slot(names.net(neuron, n, plus))
+                    sum_l = " + ".join(rf"e^{{{_slot(names.net(u, n, plus))}}}" for u in upper)
+                    sum_t = " + ".join(f"exp({_slot(names.net(u, n, plus))})" for u in upper)
                     steps.append(self.step(
-                        self.at(f"out_{neuron}{p}", s), fwd.outs[l + 1][s, j], "out",
+                        names.out(neuron, n, plus), fwd.outs[l + 1][s, j], "out",
                         _fill(act.latex, net=net_name, sum_exp=sum_l), _fill(act.text, net=net_name, sum_exp=sum_t),
                         subject=neuron))
         if plus:
@@ -177,7 +190,6 @@ class _Builder:
                        "Each neuron adds up its weighted inputs and its bias (net), then applies its activation (out).")
 
     def error(self, fwd: engine.Forward, plus: bool) -> Section:
-        p = "+" if plus else ""
         loss = LOSSES[self.net.loss]
         form = loss.combination(self.net.activations[-1]) or loss
         latex_t, text_t = form.latex, form.text
@@ -187,26 +199,34 @@ class _Builder:
         for s in range(self.samples):
             terms = []
             for k, o in enumerate(outputs):
-                roles = dict(target=_slot(self.at(f"target_{o}", s)), out=_slot(self.at(f"out_{o}{p}", s)), n=str(len(outputs)))
-                name = self.at(f"E_{o}{p}", s)
+                roles = dict(target=_slot(names.target(o, self.sample(s))), out=_slot(names.out(o, self.sample(s), plus)),
+                             n=str(len(outputs)))
+                name = names.error(o, self.sample(s), plus)
                 terms.append(name)
                 steps.append(self.step(name, fwd.error_terms[s, k], "error", _fill(latex_t, **roles), _fill(text_t, **roles), subject=o))
-            name = self.at(f"E_total{p}", s)
+            name = names.error(None, self.sample(s), plus)
             per_sample.append(name)
             steps.append(self.total(name, fwd.sample_errors[s], "error", terms))
         if self.samples > 1:
-            steps.append(self.mean(f"E_total{p}", fwd.error, "error", per_sample,
+            steps.append(self.mean(names.error(after=plus), fwd.error, "error", per_sample,
                                    note="the batch error is the mean of the samples' errors"))
         title = "The error after the update" if plus else "The total error"
         return Section("error_after" if plus else "error", title, tuple(steps),
                        f"Loss: {self.net.loss.replace('_', ' ')}, summed over the output neurons.")
 
+    @property
+    def coupled(self) -> bool:
+        """Whether the outputs are coupled: with an activation that is not elementwise (softmax) every
+        E_ok depends on every net_o, so an output's error signal is dE_total/dnet_o1, never dE_o1/dnet_o1.
+        (Each loss is a sum of per-output terms E_ok of out_ok alone, so only the activation couples.)"""
+        return ACTIVATIONS[self.net.activations[-1]].derivative is None
+
     def delta_name(self, layer: int, j: int, s: int) -> str:
-        """dE/dnet of neuron j of weight layer `layer`: dE_o1/dnet_o1 at the output (the deck), dE_total/dnet_h1 below."""
+        """dE/dnet of neuron j of weight layer `layer`: dE_o1/dnet_o1 at uncoupled outputs (the deck), else dE_total/dnet."""
         neuron = self.names.neurons[layer + 1][j]
-        if layer == self.net.depth - 1:
-            return self.at(f"dE_{neuron}/dnet_{neuron}", s)
-        return self.at(f"dE_total/dnet_{neuron}", s)
+        if layer == self.net.depth - 1 and not self.coupled:
+            return self.partial(names.error(neuron), names.net(neuron), s)
+        return self.partial(names.TOTAL, names.net(neuron), s)
 
     def backward(self, l: int) -> Section:
         rec, net = self.rec, self.net
@@ -215,45 +235,35 @@ class _Builder:
         steps: list[Step] = []
         has_derivative = rec.derivatives[l] is not None
         for s in range(self.samples):
+            if output:
+                steps.extend(self.output_error_signals(l, s))
+                continue
             for j, neuron in enumerate(neurons):
-                out_slot = _slot(self.at(f"out_{neuron}", s))
-                net_slot = _slot(self.at(f"net_{neuron}", s))
-                dE_dout = self.at(f"dE_total/dout_{neuron}", s)
-                dout_dnet = self.at(f"dout_{neuron}/dnet_{neuron}", s)
+                out_slot = _slot(names.out(neuron, self.sample(s)))
+                net_slot = _slot(names.net(neuron, self.sample(s)))
+                dE_dout = self.partial(names.TOTAL, names.out(neuron), s)
+                dout_dnet = self.partial(names.out(neuron), names.net(neuron), s)
                 delta = self.delta_name(l, j, s)
-                if output:
-                    steps.extend(self.output_error_signal(l, j, s))
-                else:
-                    terms = []
-                    for k, up in enumerate(self.names.neurons[l + 2]):
-                        w = self.names.weights[l + 1][k][j]
-                        w_used = w + "+" if self.sequential else w
-                        link = self.at(f"dnet_{up}/dout_{neuron}", s)
-                        steps.append(self.step(link, rec.backprop_weights[l][k, j], "partial", _slot(w_used), _slot(w_used),
-                                               subject=w, note="the updated weight (sequential order)" if self.sequential else ""))
-                        term = self.at(f"dE_{up}/dout_{neuron}", s)
-                        steps.append(self.product(term, rec.contributions[l][s, k, j], "partial",
-                                                  [self.delta_name(l + 1, k, s), link], subject=neuron))
-                        terms.append(term)
-                    steps.append(self.total(dE_dout, rec.out_gradients[l][s, j], "partial", terms, subject=neuron))
-                    act = ACTIVATIONS[net.activations[l]]
-                    steps.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
-                                           _fill(act.derivative_latex, out=out_slot, net=net_slot),
-                                           _fill(act.derivative_text, out=out_slot, net=net_slot), subject=neuron))
-                    steps.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=neuron))
+                steps.extend(self.hidden_error(l, j, s))
+                act = ACTIVATIONS[net.activations[l]]
+                steps.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
+                                       _fill(act.derivative_latex, out=out_slot, net=net_slot),
+                                       _fill(act.derivative_text, out=out_slot, net=net_slot), subject=neuron))
+                steps.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=neuron))
         # the weights of this layer
         for j, neuron in enumerate(neurons):
             for i, w in enumerate(self.names.weights[l][j]):
                 per_sample = []
                 for s in range(self.samples):
-                    link = self.at(f"dnet_{neuron}/d{w}", s)
+                    link = self.partial(names.net(neuron), w, s)
                     source = self.input_name(l, i, s)
                     steps.append(self.step(link, rec.forward.outs[l][s, i], "partial", _slot(source), _slot(source), subject=w))
                     if has_derivative:
-                        factors = [self.at(f"dE_total/dout_{neuron}", s), self.at(f"dout_{neuron}/dnet_{neuron}", s), link]
+                        factors = [self.partial(names.TOTAL, names.out(neuron), s),
+                                   self.partial(names.out(neuron), names.net(neuron), s), link]
                     else:
                         factors = [self.delta_name(l, j, s), link]
-                    name = self.at(f"dE_total/d{w}", s)
+                    name = names.gradient(w, self.sample(s))
                     value = rec.grad_weights[l][j, i] if self.samples == 1 else rec.deltas[l][s, j] * rec.forward.outs[l][s, i]
                     if self.samples > 1 and rec.sample_grad_weights:  # hand-calculation mode
                         value = rec.sample_grad_weights[l][s, j, i]
@@ -263,7 +273,7 @@ class _Builder:
                                               paths=paths if count <= MAX_PATHS else (), path_count=count))
                     per_sample.append(name)
                 if self.samples > 1:
-                    steps.append(self.mean(f"dE_total/d{w}", rec.grad_weights[l][j, i], "gradient", per_sample, subject=w))
+                    steps.append(self.mean(names.gradient(w), rec.grad_weights[l][j, i], "gradient", per_sample, subject=w))
         if net.update_biases:
             steps.extend(self.bias_gradients(l))
         which = "output layer" if output else f"hidden layer {l}" if net.depth > 2 else "hidden layer"
@@ -272,42 +282,81 @@ class _Builder:
                  if output else "A hidden neuron reaches the error through every neuron above it: the paths add up.")
         return Section(f"backward_{l + 1}", f"Backward pass: {which} ({first}..{last})", tuple(steps), intro)
 
-    def output_error_signal(self, l: int, j: int, s: int) -> list[Step]:
+    def hidden_error(self, l: int, j: int, s: int) -> list[Step]:
+        """dE_total/dout of hidden neuron j of weight layer l, through every neuron above it.
+
+        Above it are uncoupled outputs: each share is dE_o1/dout_h1 (E_o1 reaches out_h1 only through
+        net_o1; the deck's names), then their sum. Otherwise (hidden neurons above, or softmax outputs,
+        where no E_ok depends on out_h1 through one net alone) a share is only a term of the chain
+        rule, not the derivative of anything: dE_total/dout_h1 is written as the sum of the products.
+        """
+        rec = self.rec
+        neuron = self.names.neurons[l + 1][j]
+        dE_dout = self.partial(names.TOTAL, names.out(neuron), s)
+        steps: list[Step] = []
+        products, terms = [], []
+        per_output = l + 1 == self.net.depth - 1 and not self.coupled
+        for k, up in enumerate(self.names.neurons[l + 2]):
+            w = self.names.weights[l + 1][k][j]
+            w_used = names.updated(w) if self.sequential else w
+            link = self.partial(names.net(up), names.out(neuron), s)
+            steps.append(self.step(link, rec.backprop_weights[l][k, j], "partial", _slot(w_used), _slot(w_used),
+                                   subject=w, note="the updated weight (sequential order)" if self.sequential else ""))
+            products.append([self.delta_name(l + 1, k, s), link])
+            if per_output:
+                terms.append(self.partial(names.error(up), names.out(neuron), s))
+                steps.append(self.product(terms[-1], rec.contributions[l][s, k, j], "partial", products[-1],
+                                          subject=neuron))
+        if per_output:
+            steps.append(self.total(dE_dout, rec.out_gradients[l][s, j], "partial", terms, subject=neuron))
+        else:
+            steps.append(self.sum_of_products(dE_dout, rec.out_gradients[l][s, j], "partial", products,
+                                              subject=neuron))
+        return steps
+
+    def output_error_signals(self, l: int, s: int) -> list[Step]:
+        """Each output's error signal dE/dnet for sample s, every operand defined before it is used.
+
+        Uncoupled outputs: dE_total/dout_o1, dout_o1/dnet_o1, then dE_o1/dnet_o1 (the deck). Softmax with
+        a loss of out: every dE_total/dout_o first, since each dE_total/dnet_o needs all of them.
+        """
         net, rec = self.net, self.rec
-        o = self.names.neurons[-1][j]
-        out_slot, net_slot = _slot(self.at(f"out_{o}", s)), _slot(self.at(f"net_{o}", s))
-        target_slot = _slot(self.at(f"target_{o}", s))
-        delta = self.delta_name(l, j, s)
-        loss = LOSSES[net.loss]
-        combined = loss.combination(net.activations[-1])
-        if combined is not None:
-            return [self.step(delta, rec.deltas[l][s, j], "delta",
-                              _fill(combined.delta_latex, out=out_slot, target=target_slot),
-                              _fill(combined.delta_text, out=out_slot, target=target_slot), subject=o,
-                              note=f"cross-entropy and {net.activations[-1]} together: the error signal is out - target")]
         outputs = self.names.neurons[-1]
-        dE_dout = self.at(f"dE_total/dout_{o}", s)
-        roles = dict(target=target_slot, out=out_slot, n=str(len(outputs)))
-        steps = [self.step(dE_dout, rec.loss_gradient[s, j], "partial", _fill(loss.gradient_latex, **roles),
-                           _fill(loss.gradient_text, **roles), subject=o)]
+        loss = LOSSES[net.loss]
         act = ACTIVATIONS[net.activations[-1]]
-        if rec.derivatives[l] is None:  # softmax: dE/dnet_j = out_j (g_j - sum_k g_k out_k)
-            g = [self.at(f"dE_total/dout_{u}", s) for u in outputs]
-            outs = [self.at(f"out_{u}", s) for u in outputs]
-            inner_l = " + ".join(rf"«{gk}» «{ok}»" for gk, ok in zip(g, outs))
-            inner_t = " + ".join(f"«{gk}» * «{ok}»" for gk, ok in zip(g, outs))
-            # Softmax couples the outputs, so dE_total/dout of every output feeds each error signal;
-            # they are computed after all dE_total/dout, hence emitted by the last output.
-            return steps + [self.step(delta, rec.deltas[l][s, j], "delta",
+        combined = loss.combination(act.name)
+        n = self.sample(s)
+        first: list[Step] = []
+        then: list[Step] = []
+        for j, o in enumerate(outputs):
+            out_slot, net_slot, target_slot = _slot(names.out(o, n)), _slot(names.net(o, n)), _slot(names.target(o, n))
+            delta = self.delta_name(l, j, s)
+            if combined is not None:
+                then.append(self.step(delta, rec.deltas[l][s, j], "delta",
+                                      _fill(combined.delta_latex, out=out_slot, target=target_slot),
+                                      _fill(combined.delta_text, out=out_slot, target=target_slot), subject=o,
+                                      note=f"cross-entropy and {net.activations[-1]} together: the error signal is out - target"))
+                continue
+            dE_dout = self.partial(names.TOTAL, names.out(o), s)
+            roles = dict(target=target_slot, out=out_slot, n=str(len(outputs)))
+            first.append(self.step(dE_dout, rec.loss_gradient[s, j], "partial", _fill(loss.gradient_latex, **roles),
+                                   _fill(loss.gradient_text, **roles), subject=o))
+            if self.coupled:  # softmax: dE_total/dnet_j = out_j (g_j - sum_k g_k out_k)
+                g = [self.partial(names.TOTAL, names.out(u), s) for u in outputs]
+                outs = [names.out(u, n) for u in outputs]
+                inner_l = " + ".join(rf"«{gk}» «{ok}»" for gk, ok in zip(g, outs))
+                inner_t = " + ".join(f"«{gk}» * «{ok}»" for gk, ok in zip(g, outs))
+                then.append(self.step(delta, rec.deltas[l][s, j], "delta",
                                       rf"{out_slot} \left(«{dE_dout}» - ({inner_l})\right)",
                                       f"{out_slot} * («{dE_dout}» - ({inner_t}))", subject=o,
-                                      note="softmax couples the outputs: every output's error reaches each net")]
-        dout_dnet = self.at(f"dout_{o}/dnet_{o}", s)
-        steps.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
-                               _fill(act.derivative_latex, out=out_slot, net=net_slot),
-                               _fill(act.derivative_text, out=out_slot, net=net_slot), subject=o))
-        steps.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=o))
-        return steps
+                                      note="softmax couples the outputs: every output's error reaches each net"))
+                continue
+            dout_dnet = self.partial(names.out(o), names.net(o), s)
+            first.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
+                                   _fill(act.derivative_latex, out=out_slot, net=net_slot),
+                                   _fill(act.derivative_text, out=out_slot, net=net_slot), subject=o))
+            first.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=o))
+        return first + then
 
     def bias_gradients(self, l: int) -> list[Step]:
         rec = self.rec
@@ -318,14 +367,14 @@ class _Builder:
             members = range(len(neurons)) if len(self.names.biases[l]) == 1 else [b_index]
             for s in range(self.samples):
                 terms = [self.delta_name(l, j, s) for j in members]
-                name = self.at(f"dE_total/d{b}", s)
+                name = names.gradient(b, self.sample(s))
                 value = rec.grad_biases[l][b_index] if self.samples == 1 else sum(rec.deltas[l][s, j] for j in members)
                 latex = " + ".join(rf"«{t}» \cdot 1" for t in terms)
                 text = " + ".join(f"«{t}» * 1" for t in terms)
                 steps.append(self.step(name, value, "gradient", latex, text, tuple(terms), subject=b))
                 per_sample.append(name)
             if self.samples > 1:
-                steps.append(self.mean(f"dE_total/d{b}", rec.grad_biases[l][b_index], "gradient", per_sample, subject=b))
+                steps.append(self.mean(names.gradient(b), rec.grad_biases[l][b_index], "gradient", per_sample, subject=b))
         return steps
 
     def path_count(self, l: int) -> int:
@@ -345,18 +394,18 @@ class _Builder:
         if (l, j, s) in cache:
             return cache[(l, j, s)]
         neuron = self.names.neurons[l + 1][j]
-        start = [self.at(f"dout_{neuron}/dnet_{neuron}", s)]
+        start = [self.partial(names.out(neuron), names.net(neuron), s)]
         found: list[tuple[tuple[str, ...], float]] = []
 
         def walk(layer: int, lower: str, suffix: list[str]) -> None:
             # lower: neuron of layer `layer` (weight layer index); go up to weight layer layer+1
             for k, up in enumerate(self.names.neurons[layer + 2]):
-                link_up = self.at(f"dnet_{up}/dout_{lower}", s)
+                link_up = self.partial(names.net(up), names.out(lower), s)
                 if layer + 1 == self.net.depth - 1:
                     factors = [self.delta_name(layer + 1, k, s), link_up] + suffix
                     found.append((tuple(factors), math.prod(self.values[f] for f in factors)))
                 else:
-                    walk(layer + 1, up, [self.at(f"dout_{up}/dnet_{up}", s), link_up] + suffix)
+                    walk(layer + 1, up, [self.partial(names.out(up), names.net(up), s), link_up] + suffix)
 
         walk(l, neuron, start)
         cache[(l, j, s)] = found
@@ -364,19 +413,20 @@ class _Builder:
 
     def update(self, layers: list[int], key: str) -> Section:
         steps = []
+        eta = names.LEARNING_RATE
         for l in layers:
             for j, row in enumerate(self.names.weights[l]):
                 for i, w in enumerate(row):
-                    grad = f"dE_total/d{w}"
-                    steps.append(self.step(f"{w}+", self.rec.new_weights[l][j, i], "update",
-                                           rf"«{w}» - «eta» \cdot «{grad}»", f"«{w}» - «eta» * «{grad}»",
-                                           (w, "eta", grad), subject=w))
+                    grad = names.gradient(w)
+                    steps.append(self.step(names.updated(w), self.rec.new_weights[l][j, i], "update",
+                                           rf"«{w}» - «{eta}» \cdot «{grad}»", f"«{w}» - «{eta}» * «{grad}»",
+                                           (w, eta, grad), subject=w))
             if self.net.update_biases:
                 for b_index, b in enumerate(self.names.biases[l]):
-                    grad = f"dE_total/d{b}"
-                    steps.append(self.step(f"{b}+", self.rec.new_biases[l][b_index], "update",
-                                           rf"«{b}» - «eta» \cdot «{grad}»", f"«{b}» - «eta» * «{grad}»",
-                                           (b, "eta", grad), subject=b))
+                    grad = names.gradient(b)
+                    steps.append(self.step(names.updated(b), self.rec.new_biases[l][b_index], "update",
+                                           rf"«{b}» - «{eta}» \cdot «{grad}»", f"«{b}» - «{eta}» * «{grad}»",
+                                           (b, eta, grad), subject=b))
         if len(layers) == 1 and self.net.depth > 1:
             title = f"Update: layer {layers[0] + 1} (before the layer below computes its deltas)"
         else:

@@ -1,16 +1,27 @@
 """The naming scheme: the public contract shared by the trace, JSON, the checker and the web page.
 
+This module alone builds and parses quantity names; every other module asks it.
+
 Neurons: inputs i1.., hidden h1.. (one hidden layer) or h<layer>_<k> (several), outputs o1..
 Weights w1..wN are numbered as the deck does: layer by layer, neuron by neuron, input by input
 (w1: i1->h1, w2: i2->h1, w3: i1->h2, ...). Shared biases b1..bL (one per non-input layer),
-per-neuron biases b_h1, b_o1. Quantities: net_h1, out_h1, E_o1, E_total, dE_total/dw5, w5+,
-E_total+. With several samples, per-sample quantities carry the sample number: out_o1[2].
+per-neuron biases b_h1, b_o1. Quantities: net_h1, out_h1, target_o1, E_o1, E_total, eta,
+partial derivatives dE_total/dw5, values after the update w5+ and E_total+, an optimizer's state
+m_w5, m_w5+, m_hat_w5 and its hyperparameters (beta1, t). With several samples, per-sample
+quantities carry the sample number last: out_o1[2], out_o1+[2], dE_total/dw5[2].
+
+    >>> net("h1", sample=2)
+    'net_h1[2]'
+    >>> partial(error(), "w5")
+    'dE_total/dw5'
+    >>> parse("dE_o1/dnet_o1[2]").bottom
+    Name(kind='net', neuron='o1')
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 
@@ -62,66 +73,256 @@ def _layout(layers: tuple[int, ...], shared: tuple[bool, ...]) -> Layout:
     return Layout(tuple(neurons), tuple(weights), biases)
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Building names. `sample` is 1-based (None: a single sample, no suffix); `after`: after the update.
+
+TOTAL = "E_total"
+LEARNING_RATE = "eta"
+
+
+def _finish(name: str, sample: int | None, after: bool) -> str:
+    return at(name + ("+" if after else ""), sample)
+
+
 def at(name: str, sample: int | None) -> str:
     """The per-sample name: out_o1 -> out_o1[2] for sample 2 (1-based); unchanged for None."""
     return name if sample is None else f"{name}[{sample}]"
 
 
+def net(neuron: str, sample: int | None = None, after: bool = False) -> str:
+    """The weighted sum of a neuron: net("h1") -> "net_h1", net("o1", 2, after=True) -> "net_o1+[2]"."""
+    return _finish(f"net_{neuron}", sample, after)
+
+
+def out(neuron: str, sample: int | None = None, after: bool = False) -> str:
+    """The output of a neuron (its activation applied to net): "out_h1"."""
+    return _finish(f"out_{neuron}", sample, after)
+
+
+def target(neuron: str, sample: int | None = None) -> str:
+    """The target of an output neuron: "target_o1"."""
+    return at(f"target_{neuron}", sample)
+
+
+def error(neuron: str | None = None, sample: int | None = None, after: bool = False) -> str:
+    """An output's error term "E_o1", or the total error "E_total" for neuron None."""
+    return _finish(TOTAL if neuron is None else f"E_{neuron}", sample, after)
+
+
+def partial(top: str, bottom: str, sample: int | None = None) -> str:
+    """The partial derivative of one quantity with respect to another: ("E_total", "w5") -> "dE_total/dw5"."""
+    return at(f"d{top}/d{bottom}", sample)
+
+
+def gradient(parameter: str, sample: int | None = None) -> str:
+    """The gradient of the total error with respect to a weight or bias: "dE_total/dw5"."""
+    return partial(TOTAL, parameter, sample)
+
+
+def updated(name: str) -> str:
+    """The value after the update: "w5" -> "w5+", "E_total" -> "E_total+"."""
+    return name + "+"
+
+
+def state(slot: str, parameter: str, after: bool = False) -> str:
+    """An optimizer's per-parameter state: ("m", "w5") -> "m_w5", after the step "m_w5+"."""
+    return _finish(f"{slot}_{parameter}", None, after)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing names
+
+KINDS = ("input", "neuron", "net", "out", "target", "error", "weight", "bias", "learning_rate",
+         "hyperparameter", "state", "partial")
+
+
+@dataclass(frozen=True)
+class Name:
+    """A quantity name taken apart; str() gives the name back.
+
+    kind: one of KINDS. neuron: the neuron it is about (i1, h1, o1; a per-neuron bias's neuron;
+    None for E_total and shared biases). parameter: a weight or bias, or the one an optimizer's
+    state belongs to. symbol: the state's slot (m, m_hat) or the hyperparameter (beta1, t).
+    top/bottom: the two sides of a partial derivative, which carries the sample as a whole.
+
+        >>> parse("out_h1+[2]")
+        Name(kind='out', neuron='h1', after=True, sample=2)
+        >>> str(parse("m_hat_w5"))
+        'm_hat_w5'
+    """
+
+    kind: str
+    neuron: str | None = None
+    parameter: str | None = None
+    symbol: str | None = None
+    after: bool = False
+    sample: int | None = None
+    top: Name | None = None
+    bottom: Name | None = None
+
+    def __str__(self) -> str:
+        return _format(self)
+
+    def __repr__(self) -> str:
+        shown = [f"kind={self.kind!r}"] + [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)[1:]
+                                            if getattr(self, f.name) != f.default]
+        return f"Name({', '.join(shown)})"
+
+    def but(self, **changes) -> Name:
+        """The same name with some fields changed: parse("w5").but(after=True) is w5+."""
+        return replace(self, **changes)
+
+
+_NEURON = r"[iho]\d+(?:_\d+)?"
+_PARAMETER = rf"w\d+|b\d+|b_{_NEURON}"
+_ATOMS = [  # (kind, pattern): the first that matches the whole atom (without "+") wins
+    ("input", re.compile(r"(?P<neuron>i\d+)")),
+    ("neuron", re.compile(rf"(?P<neuron>{_NEURON})")),
+    ("net", re.compile(rf"net_(?P<neuron>{_NEURON})")),
+    ("out", re.compile(rf"out_(?P<neuron>{_NEURON})")),
+    ("target", re.compile(rf"target_(?P<neuron>{_NEURON})")),
+    ("error", re.compile(rf"E_(?:total|(?P<neuron>{_NEURON}))")),
+    ("weight", re.compile(r"(?P<parameter>w\d+)")),
+    ("bias", re.compile(rf"(?P<parameter>b\d+|b_(?P<neuron>{_NEURON}))")),
+    ("learning_rate", re.compile(LEARNING_RATE)),
+    ("state", re.compile(rf"(?P<symbol>[a-z][a-z_]*?)_(?P<parameter>{_PARAMETER})")),
+    ("hyperparameter", re.compile(r"(?P<symbol>[a-z][a-z0-9]*)")),
+]
+_SAMPLE = re.compile(r"(.*)\[(\d+)\]")
+_PARTIAL = re.compile(r"d([^/]+)/d([^/]+)")
+
+
+def _atom(text: str) -> Name | None:
+    after = text.endswith("+")
+    core = text[:-1] if after else text
+    for kind, pattern in _ATOMS:
+        m = pattern.fullmatch(core)
+        if m:
+            return Name(kind, neuron=m.groupdict().get("neuron"), parameter=m.groupdict().get("parameter"),
+                        symbol=m.groupdict().get("symbol"), after=after)
+    return None
+
+
+@lru_cache(maxsize=100_000)
+def parse(name: str) -> Name:
+    """The parts of a quantity name; ValueError if it is not one."""
+    sample = None
+    m = _SAMPLE.fullmatch(name)
+    if m:
+        name, sample = m.group(1), int(m.group(2))
+    p = _PARTIAL.fullmatch(name)
+    if p:
+        top, bottom = _atom(p.group(1)), _atom(p.group(2))
+        if top is not None and bottom is not None:
+            return Name("partial", sample=sample, top=top, bottom=bottom)
+    else:
+        atom = _atom(name)
+        if atom is not None:
+            return atom.but(sample=sample)
+    raise ValueError(f"not a quantity name: {name!r}")
+
+
+def is_name(name: str) -> bool:
+    """Whether `name` is a quantity name of the scheme (parse would succeed)."""
+    try:
+        parse(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _format(n: Name) -> str:
+    if n.kind == "partial":
+        assert n.top is not None and n.bottom is not None
+        return partial(_format(n.top), _format(n.bottom), n.sample)
+    if n.kind in ("input", "neuron"):
+        core = n.neuron
+    elif n.kind in ("weight", "bias"):
+        core = n.parameter
+    elif n.kind == "hyperparameter":
+        core = n.symbol
+    elif n.kind == "learning_rate":
+        core = LEARNING_RATE
+    elif n.kind == "state":
+        core = state(str(n.symbol), str(n.parameter))
+    elif n.kind == "error":
+        core = error(n.neuron)
+    elif n.kind in ("net", "out", "target"):
+        core = {"net": net, "out": out, "target": target}[n.kind](str(n.neuron))
+    else:
+        raise ValueError(f"unknown kind of name {n.kind!r}")
+    return _finish(str(core), n.sample, n.after)
+
+
+def rename_neuron(name: str, old: str, new: str) -> str:
+    """The name with neuron `old` replaced by `new` wherever it appears: dE_o1/dnet_o1 -> dE_o2/dnet_o2."""
+    if not is_name(name):
+        return name
+
+    def swap(n: Name) -> Name:
+        if n.kind == "partial":
+            return n.but(top=swap(n.top), bottom=swap(n.bottom))  # type: ignore[arg-type]
+        if n.neuron != old:
+            return n
+        if n.kind == "bias":
+            return n.but(neuron=new, parameter=f"b_{new}")
+        return n.but(neuron=new)
+
+    return str(swap(parse(name)))
+
+
+def neurons_in(name: str) -> set[str]:
+    """The neurons a name is about: dE_o1/dout_h1 -> {"o1", "h1"}; b_h1 -> {"h1"}; w5 -> set()."""
+    if not is_name(name):
+        return set()
+    parts = parse(name)
+    found = [parts.top, parts.bottom] if parts.kind == "partial" else [parts]
+    return {n.neuron for n in found if n is not None and n.neuron is not None}
+
+
 # ---------------------------------------------------------------------------------------------
 # LaTeX symbols
 
-_NEURON = re.compile(r"^([iho])(\d+)(?:_(\d+))?$")
-_SAMPLE = re.compile(r"^(.*)\[(\d+)\]$")
+_NEURON_PARTS = re.compile(r"([iho])(\d+)(?:_(\d+))?")
 
 
-def _neuron_latex(n: str) -> str:
-    m = _NEURON.match(n)
-    if not m:
-        return n
+def _neuron_latex(neuron: str) -> str:
+    m = _NEURON_PARTS.fullmatch(neuron)
+    assert m
     kind, a, b = m.groups()
     return f"{kind}_{{{a},{b}}}" if b else f"{kind}_{{{a}}}"
 
 
-def _atom_latex(atom: str) -> str:
-    plus = atom.endswith("+")
-    base = atom[:-1] if plus else atom
-    if base.startswith(("net_", "out_")):
-        head, _, neuron = base.partition("_")
-        s = rf"\mathrm{{{head}}}_{{{_neuron_latex(neuron)}}}"
-    elif base.startswith("target_"):
-        s = rf"\mathrm{{target}}_{{{_neuron_latex(base[7:])}}}"
-    elif base == "E_total":
-        s = r"E_{\mathrm{total}}"
-    elif base.startswith("E_"):
-        s = rf"E_{{{_neuron_latex(base[2:])}}}"
-    elif re.fullmatch(r"w\d+", base):
-        s = rf"w_{{{base[1:]}}}"
-    elif re.fullmatch(r"b\d+", base):
-        s = rf"b_{{{base[1:]}}}"
-    elif base.startswith("b_"):
-        s = rf"b_{{{_neuron_latex(base[2:])}}}"
-    elif base == "eta":
+def _atom_latex(n: Name) -> str:
+    neuron = _neuron_latex(n.neuron) if n.neuron else ""
+    if n.kind in ("net", "out", "target"):
+        s = rf"\mathrm{{{n.kind}}}_{{{neuron}}}"
+    elif n.kind == "error":
+        s = rf"E_{{{neuron}}}" if n.neuron else r"E_{\mathrm{total}}"
+    elif n.kind in ("weight", "bias"):
+        s = rf"b_{{{neuron}}}" if n.neuron else rf"{n.parameter[0]}_{{{n.parameter[1:]}}}"  # type: ignore[index]
+    elif n.kind == "learning_rate":
         s = r"\eta"
-    elif _NEURON.match(base):
-        s = _neuron_latex(base)
+    elif n.kind in ("input", "neuron"):
+        s = neuron
     else:
-        escaped = base.replace("_", "\\_")
+        escaped = _format(n.but(after=False)).replace("_", "\\_")
         s = rf"\mathrm{{{escaped}}}"
-    return s + ("^{+}" if plus else "")
+    return s + ("^{+}" if n.after else "")
 
 
 @lru_cache(maxsize=100_000)
 def latex_symbol(name: str) -> str:
     """LaTeX for a quantity name: dE_total/dw5 -> \\frac{\\partial E_{\\mathrm{total}}}{\\partial w_{5}}."""
-    sample = None
-    m = _SAMPLE.match(name)
-    if m:
-        name, sample = m.group(1), m.group(2)
-    if "/" in name and name.startswith("d"):
-        top, bottom = name.split("/", 1)
-        s = rf"\frac{{\partial {_atom_latex(top[1:])}}}{{\partial {_atom_latex(bottom[1:])}}}"
+    try:
+        n = parse(name)
+    except ValueError:
+        return rf"\mathrm{{{name.replace('_', chr(92) + '_')}}}"
+    if n.kind == "partial":
+        s = rf"\frac{{\partial {_atom_latex(n.top)}}}{{\partial {_atom_latex(n.bottom)}}}"  # type: ignore[arg-type]
     else:
-        s = _atom_latex(name)
-    if sample is not None:
-        s = rf"{{{s}}}^{{[{sample}]}}"
+        s = _atom_latex(n.but(sample=None))
+    if n.sample is not None:
+        s = rf"{{{s}}}^{{[{n.sample}]}}"
     return s

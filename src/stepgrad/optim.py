@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import names
 from .errors import StepgradError
 
 Array = np.ndarray
@@ -139,12 +140,12 @@ def trace_name(role: str, parameter: str) -> str:
     if role == "p":
         return parameter
     if role == "p+":
-        return f"{parameter}+"
+        return names.updated(parameter)
     if role == "g":
-        return f"dE_total/d{parameter}"
+        return names.gradient(parameter)
     if role.endswith("+"):
-        return f"{role[:-1]}_{parameter}+"
-    return f"{role}_{parameter}"
+        return names.state(role[:-1], parameter, after=True)
+    return names.state(role, parameter)
 
 
 @dataclass

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
+from .names import parse
 from .trace import Section, Trace
 
 # Sections whose steps are pulled in as factors; forward values are only referred to.
-_DERIVED = re.compile(r"^(backward_|update|weight_|bias_)")  # weight_/bias_: `group(trace, "weight")`
+_DERIVED = ("backward_", "update", "weight_", "bias_")  # weight_/bias_: `group(trace, "weight")`
 
 
 def _about(step_name: str, wanted: str) -> bool:
@@ -15,18 +14,18 @@ def _about(step_name: str, wanted: str) -> bool:
         return True
     if wanted not in step_name:  # every match below contains the wanted name: a fast reject
         return False
-    base = re.sub(r"\[\d+\]$", "", step_name)
-    if base in (wanted, f"{wanted}+"):
+    name = parse(step_name).but(sample=None)
+    if wanted in (str(name), str(name.but(after=False))):  # w5, w5+ (and out_o1[2]) for w5
         return True
-    if re.fullmatch(rf"(v|m|s|m_hat|s_hat)_{re.escape(wanted)}\+?", base):  # the optimizer's state (optim.py)
-        return True
+    if name.kind == "state":  # the optimizer's state: m_w5, m_w5+ for w5
+        return name.parameter == wanted
     # dE_total/dw5, dnet_o1/dw5 for wanted w5
-    return "/" in base and base.split("/", 1)[1] == f"d{wanted}"
+    return name.kind == "partial" and str(name.bottom) == wanted
 
 
 def select(trace: Trace, names: list[str]) -> Trace:
     """The steps about each wanted name plus, recursively, their backward-pass factors."""
-    derived = {s.name: s for sec in trace.sections if _DERIVED.match(sec.key) for s in sec.steps}
+    derived = {s.name: s for sec in trace.sections if sec.key.startswith(_DERIVED) for s in sec.steps}
     keep: set[str] = set()
     todo = [s.name for s in trace if any(_about(s.name, n) for n in names)]
     while todo:

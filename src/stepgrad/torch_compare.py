@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .explain import explain
-from .names import layout
+from .names import gradient, layout, updated
 from .spec import Network
 from .torch_interop import flatten, from_torch, layers_of, torch_module
 from .trace import Trace
@@ -146,8 +146,8 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: str = "half
             if id(tensor) not in grads:
                 continue
             shape = tuple(tensor.shape)
-            ours_grad = np.array([values[f"dE_total/d{n}"] for n in entry_names]).reshape(shape)
-            ours_new = np.array([values[f"{n}+"] for n in entry_names]).reshape(shape)
+            ours_grad = np.array([values[gradient(n)] for n in entry_names]).reshape(shape)
+            ours_new = np.array([values[updated(n)] for n in entry_names]).reshape(shape)
             g_abs, g_rel = _diff(ours_grad, grads[id(tensor)])
             n_abs, n_rel = _diff(ours_new, tensor.detach().numpy())
             diffs.append(ParameterDiff(parameter, tuple(entry_names), g_abs, g_rel, n_abs, n_rel))

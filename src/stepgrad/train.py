@@ -23,6 +23,7 @@ import numpy as np
 from . import engine, fast, optim, pure, tiny
 from .errors import DivergenceError, StepgradError
 from .fast import DenseTrainer
+from . import names as quantity
 from .names import layout
 from .spec import Network
 
@@ -69,14 +70,14 @@ class History:
         multi = inputs.shape[0] > 1
         out: dict[str, float] = {}
         for s in range(inputs.shape[0]):
-            sfx = f"[{s + 1}]" if multi else ""
+            sample = s + 1 if multi else None
             for l in range(net.depth):
                 for j, neuron in enumerate(names.neurons[l + 1]):
-                    out[f"net_{neuron}{sfx}"] = float(fwd.nets[l][s, j])
-                    out[f"out_{neuron}{sfx}"] = float(fwd.outs[l + 1][s, j])
+                    out[quantity.net(neuron, sample)] = float(fwd.nets[l][s, j])
+                    out[quantity.out(neuron, sample)] = float(fwd.outs[l + 1][s, j])
             for k, o in enumerate(names.neurons[-1]):
-                out[f"E_{o}{sfx}"] = float(fwd.error_terms[s, k])
-        out["E_total"] = fwd.error
+                out[quantity.error(o, sample)] = float(fwd.error_terms[s, k])
+        out[quantity.TOTAL] = fwd.error
         for l, layer in enumerate(names.weights):
             for j, row in enumerate(layer):
                 for i, w in enumerate(row):

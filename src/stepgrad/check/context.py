@@ -8,13 +8,13 @@ an error carried forward expects.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping
 
 import numpy as np
 
+from .. import names
 from ..engine import rounder
 from ..explain import explain
 from ..names import Layout, layout
@@ -22,8 +22,6 @@ from ..spec import Network
 from ..trace import Step, Trace
 from .formula import Tree, evaluate, parse
 from .solution import Solution
-
-_SUFFIX = re.compile(r"^(.*?)(\+?)(\[\d+\])?$")
 
 
 @dataclass
@@ -85,28 +83,26 @@ class Context:
 
     def weight_layer(self, weight: str) -> int | None:
         """The weight layer of w5 (or w5+), or None for other names."""
-        base = weight.removesuffix("+")
+        name = names.parse(weight)
+        if name.kind != "weight" or name.sample is not None:
+            return None
         for l, rows in enumerate(self.names.weights):
-            if any(base in row for row in rows):
+            if any(name.parameter in row for row in rows):
                 return l
         return None
 
     def siblings(self, name: str) -> list[str]:
         """Names of the same kind on other edges: w5 -> w6, w7, w8; out_h1 -> out_h2; i1[2] -> i2[2]."""
-        m = _SUFFIX.match(name)
-        assert m
-        core, plus, sample = m.group(1), m.group(2), m.group(3) or ""
-        layer = self.weight_layer(core)
+        parts = names.parse(name)
+        layer = self.weight_layer(name)
         if layer is not None:
-            others = [w for row in self.names.weights[layer] for w in row if w != core]
-            return [o + plus for o in others if o + plus in self.exact]
-        prefix = "out_" if core.startswith("out_") else ""
-        neuron = core.removeprefix("out_")
-        for group in self.names.neurons:
-            if neuron in group:
-                found = [f"{prefix}{n}{plus}{sample}" for n in group if n != neuron]
-                return [f for f in found if f in self.exact]
-        return []
+            others = [parts.but(parameter=w) for row in self.names.weights[layer] for w in row if w != parts.parameter]
+        elif parts.kind in ("input", "out"):
+            group = next(g for g in self.names.neurons if parts.neuron in g)
+            others = [parts.but(neuron=n) for n in group if n != parts.neuron]
+        else:
+            return []
+        return [str(o) for o in others if str(o) in self.exact]
 
 
 def build(net: Network, solution: Solution, update_order: str | None = None,

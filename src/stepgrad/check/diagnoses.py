@@ -11,10 +11,10 @@ diagnosis is a recomputation, never a pattern in the digits.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping
 
+from .. import names
 from ..functions import LOSSES
 from ..trace import Step
 from .context import Context
@@ -43,7 +43,8 @@ def mistake(key: str, label: str):
 
 
 def _is_derivative(name: str) -> bool:
-    return re.match(r"^dout_[^/]+/dnet_", name) is not None
+    parts = names.parse(name)
+    return parts.kind == "partial" and parts.top.kind == "out" and parts.bottom.kind == "net"  # type: ignore[union-attr]
 
 
 def _weights(ctx: Context, step: Step) -> list[tuple[str, str]]:
@@ -71,10 +72,11 @@ def _deep(ctx: Context, step: Step, base: Mapping[str, float], operand_value) ->
 def _old_new(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     swapped = {}
     for op, weight in _weights(ctx, step):
-        other = weight[:-1] if weight.endswith("+") else weight + "+"
+        parts = names.parse(weight)
+        other = str(parts.but(after=not parts.after))
         if other in base and other != step.name:  # w1+ cannot be used to compute w1+ itself
             swapped[op] = base[other]
-            what = "the updated" if other.endswith("+") else "the old"
+            what = "the old" if parts.after else "the updated"
             yield ctx.recompute(step, base, {op: base[other]}), f"{other} ({what} weight) used where the step needs {weight}"
     if len(swapped) > 1:
         yield ctx.recompute(step, base, swapped), "the other version (old/new) of every weight used"
@@ -91,8 +93,8 @@ def _half_loss_variants(ctx: Context, step: Step) -> Iterator[str]:
     """The step's formula with ½ dropped, when it is the half squared error or its derivative."""
     if ctx.net.loss != "half_squared_error":
         return
-    targets = [o for o in step.operands if o.startswith("target_")]
-    outs = [o for o in step.operands if o.startswith("out_")]
+    targets = [o for o in step.operands if names.parse(o).kind == "target"]
+    outs = [o for o in step.operands if names.parse(o).kind == "out"]
     if len(targets) != 1 or len(outs) != 1:
         return
     half, plain = LOSSES["half_squared_error"], LOSSES["mean_squared_error"]  # plain with n = 1: (t - o)^2
@@ -154,7 +156,7 @@ def _learning_rate(ctx: Context, step: Step, base: Mapping[str, float]) -> Candi
 def _forgotten_bias(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     biases = {b for layer in ctx.names.biases for b in layer}
     for op in step.operands:
-        if op.removesuffix("+") in biases:
+        if str(names.parse(op).but(after=False)) in biases:
             yield ctx.recompute(step, base, {op: 0.0}), f"recomputed without the bias {op}"
 
 
@@ -168,9 +170,9 @@ def _flipped_sign(ctx: Context, step: Step, base: Mapping[str, float]) -> Candid
 
 @mistake("target_output_swap", "target/output swap")
 def _target_output_swap(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
-    for out in [o for o in step.operands if o.startswith("out_")]:
-        m = re.match(r"^out_([^+\[]+)\+?(\[\d+\])?$", out)
-        target = f"target_{m.group(1)}{m.group(2) or ''}" if m else ""
+    for out in [o for o in step.operands if names.parse(o).kind == "out"]:
+        parts = names.parse(out)
+        target = names.target(parts.neuron, parts.sample)  # type: ignore[arg-type]
         if target not in base:
             continue
         if target in step.operands:
@@ -189,22 +191,16 @@ def _wrong_edge(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidat
             yield ctx.recompute(step, base, {op: base[other]}), f"{other} used where the step needs {source} (the {what} of another edge)"
 
 
-def _rename(name: str, old: str, new: str) -> str:
-    if name == old:
-        return new
-    return re.sub(rf"(?<=[_/]){re.escape(old)}(?=$|[/+\[])", new, name)
-
-
 @mistake("wrong_neuron", "values of the wrong neuron")
 def _wrong_neuron(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     for group in ctx.names.neurons:
         for neuron in group:
-            if not any(_rename(op, neuron, "\0") != op for op in step.operands):
+            if not any(neuron in names.neurons_in(op) for op in step.operands):
                 continue
             for other in group:
                 if other == neuron:
                     continue
-                renamed = {op: _rename(op, neuron, other) for op in step.operands}
+                renamed = {op: names.rename_neuron(op, neuron, other) for op in step.operands}
                 used = {op: new for op, new in renamed.items() if new != op and new in base}
                 if used:
                     yield (ctx.recompute(step, base, {op: base[new] for op, new in used.items()}),

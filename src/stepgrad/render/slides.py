@@ -9,7 +9,7 @@ From Python: render(trace, "slides", history=stepgrad.train(net, 10_000)).
 
 from __future__ import annotations
 
-from ..names import latex_symbol
+from ..names import error, latex_symbol
 from ..trace import Trace
 from .document import Document, Group, Line, Part, build
 from .formula import number
@@ -164,7 +164,7 @@ def deck(doc: Document, trace: Trace, histories: list | None = None) -> str:
             continue
         for group in part.groups:
             frames += _group_frames(part, group)
-    before, after = doc.value("E_total"), doc.value("E_total+")
+    before, after = doc.value(error()), doc.value(error(after=True))
     if before and after:
         frames.append(_frame("The error before and after one update", (
             "\\begin{align*}\n"

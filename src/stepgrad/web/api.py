@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .. import engine
+from .. import engine, names
 from ..explain import explain
 from ..functions import ACTIVATIONS, LOSSES
 from ..render import FORMATS, render
@@ -111,17 +111,17 @@ def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
     }
 
 
-def expand(names: list[str], meta: dict[str, Any]) -> list[str]:
+def expand(wanted: list[str], meta: dict[str, Any]) -> list[str]:
     """A clicked neuron stands for its net and out (and an output for its error); "error" for E_total."""
     layers = meta["neurons"]
     outputs = set(layers[-1])
     hidden_or_output = {n for layer in layers[1:] for n in layer}
     result: list[str] = []
-    for name in names:
-        if name in ("error", "E_total"):
-            result += ["E_total"] + [f"E_{o}" for o in layers[-1]]
+    for name in wanted:
+        if name in ("error", names.TOTAL):
+            result += [names.TOTAL] + [names.error(o) for o in layers[-1]]
         elif name in hidden_or_output:
-            result += [f"net_{name}", f"out_{name}"] + ([f"E_{name}"] if name in outputs else [])
+            result += [names.net(name), names.out(name)] + ([names.error(name)] if name in outputs else [])
         else:
             result.append(name)
     return result
@@ -129,7 +129,7 @@ def expand(names: list[str], meta: dict[str, Any]) -> list[str]:
 
 def compare(net: Network, trace: Trace, order: str) -> dict[str, float]:
     """E_total after the update under each update order (the deck reports both)."""
-    result = {order: trace.values["E_total+"]}
+    result = {order: trace.values[names.error(after=True)]}
     inputs_, targets = net.require_samples()
     for other in UPDATE_ORDERS:
         if other != order:
