@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from . import names
 from .functions import ACTIVATIONS, LOSSES, Activation, DerivationLines, Loss
 from .trace import Derivation, Section, Step, Trace
 
@@ -57,58 +58,64 @@ class _Index:
         self.combined = combination.derivation if combination is not None else ()
 
     def lines(self, step: Step) -> tuple[Derivation, ...]:
-        if step.kind not in ("partial", "delta") or "/" not in step.name or not step.text:
+        if step.kind not in ("partial", "delta") or not step.text or not names.is_name(step.name):
             return ()
-        top, bottom, sample = _parse(step.name)
-        if top.startswith("out_") and bottom.startswith("net_"):
-            return self.activation(step, top[4:], sample)
-        if top.startswith("net_"):
+        name = names.parse(step.name)
+        if name.kind != "partial" or name.top is None or name.bottom is None:
+            return ()
+        top, bottom, sample = name.top, name.bottom, name.sample
+        if top.kind == "out" and bottom.kind == "net" and top.neuron:
+            return self.activation(top.neuron, sample)
+        if top.kind == "net":
             return self.net(step, top, bottom, sample)
-        if top.startswith("E_") and bottom.startswith("net_") and self.combined and bottom[4:] in self.outputs:
-            return self.combined_signal(bottom[4:], sample)
-        if top == "E_total" and bottom.startswith("out_") and self.layer_of.get(bottom[4:]) == len(self.activations):
-            return self.loss_gradient(step, bottom[4:], sample)
+        if top.kind == "error" and bottom.kind == "net" and self.combined and bottom.neuron in self.outputs:
+            return self.combined_signal(str(bottom.neuron), sample)
+        if top.kind == "error" and top.neuron is None and bottom.kind == "out" and bottom.neuron in self.outputs:
+            return self.loss_gradient(str(bottom.neuron), sample)
         return ()
 
-    def activation(self, step: Step, neuron: str, sample: str) -> tuple[Derivation, ...]:
+    def activation(self, neuron: str, sample: int | None) -> tuple[Derivation, ...]:
         act = ACTIVATIONS[self.activations[self.layer_of[neuron] - 1]]
-        roles = {"net": f"«net_{neuron}{sample}»", "out": f"«out_{neuron}{sample}»"}
+        roles = {"net": _slot(names.net(neuron, sample)), "out": _slot(names.out(neuron, sample))}
         return tuple(Derivation(rule, _fill(latex, **roles), _fill(text, **roles))
-                     for rule, latex, text in _lines(act))
+                     for rule, latex, text in act.derivation)
 
-    def loss_gradient(self, step: Step, neuron: str, sample: str) -> tuple[Derivation, ...]:
-        roles = {"out": f"«out_{neuron}{sample}»", "target": f"«target_{neuron}{sample}»", "n": str(len(self.outputs))}
+    def loss_gradient(self, neuron: str, sample: int | None) -> tuple[Derivation, ...]:
+        roles = {"out": _slot(names.out(neuron, sample)), "target": _slot(names.target(neuron, sample)),
+                 "n": str(len(self.outputs))}
         zeros = " + 0" * (len(self.outputs) - 1)
         lines = [Derivation(rule, _fill(latex, **roles) + zeros, _fill(text, **roles) + zeros)
-                 for rule, latex, text in _lines(self.loss)]
+                 for rule, latex, text in self.loss.derivation]
         if lines and zeros:
             lines[0] = replace(lines[0], rule=f"{lines[0].rule}; the other E_o give 0")
         return tuple(lines)
 
-    def combined_signal(self, neuron: str, sample: str) -> tuple[Derivation, ...]:
+    def combined_signal(self, neuron: str, sample: int | None) -> tuple[Derivation, ...]:
         """Cross-entropy with softmax or sigmoid outputs: dE/dnet = out - target, derived."""
-        def slot(kind: str, o: str) -> str:
-            return f"«{kind}_{o}{sample}»"
+        def out(o: str) -> str:
+            return _slot(names.out(o, sample))
+
+        def target(o: str) -> str:
+            return _slot(names.target(o, sample))
 
         others = [o for o in self.outputs if o != neuron]
-        cross_t = " + ".join(f"(-{slot('target', o)} / {slot('out', o)}) * (-{slot('out', o)} * {slot('out', neuron)})"
+        cross_t = " + ".join(f"(-{target(o)} / {out(o)}) * (-{out(o)} * {out(neuron)})" for o in others)
+        cross_l = " + ".join(rf"\left(-\frac{{{target(o)}}}{{{out(o)}}}\right) \left(-{out(o)} {out(neuron)}\right)"
                              for o in others)
-        cross_l = " + ".join(rf"\left(-\frac{{{slot('target', o)}}}{{{slot('out', o)}}}\right) "
-                             rf"\left(-{slot('out', o)} {slot('out', neuron)}\right)" for o in others)
-        sum_t = " + ".join(slot("target", o) for o in self.outputs)
-        roles = {"out": slot("out", neuron), "target": slot("target", neuron), "sum_targets": sum_t}
+        roles = {"out": out(neuron), "target": target(neuron), "sum_targets": " + ".join(target(o) for o in self.outputs)}
         lines = []
         for rule, latex, text in self.combined:
             lt, tt = _fill(latex, **roles), _fill(text, **roles)
             lines.append(Derivation(rule, lt.replace("«cross_terms»", cross_l), tt.replace("«cross_terms»", cross_t)))
         return tuple(lines)
 
-    def net(self, step: Step, top: str, bottom: str, sample: str) -> tuple[Derivation, ...]:
+    def net(self, step: Step, top: names.Name, bottom: names.Name, sample: int | None) -> tuple[Derivation, ...]:
         """dnet/dw or dnet/dout: the power rule on the one term of the sum that holds it."""
-        net = self.by_name.get(top + sample)
+        net = self.by_name.get(names.at(str(top), sample))
         if net is None or not net.text:
             return ()
-        wanted = f"«{bottom}{sample}»" if not bottom.startswith(("w", "b")) else f"«{bottom}»"
+        parameter = bottom.kind in ("weight", "bias")
+        wanted = _slot(str(bottom) if parameter else names.at(str(bottom), sample))
         latex_terms, text_terms = [], []
         for term in net.text.split(" + "):
             factors = [f.strip() for f in term.split(" * ")]
@@ -117,9 +124,9 @@ class _Index:
                 text_terms.append("0")
                 continue
             other = [f for f in factors if f != wanted]
-            if not bottom.startswith(("w", "b")) and _single_slot(step.text):
+            if not parameter and _single_slot(step.text):
                 other = [step.text]  # the weight the step used (w5+ in the sequential order)
-            if factors.index(wanted) == 0:  # w5 * out_h1: the deck's 1 * out_h1 * w5^(1-1)
+            if factors.index(wanted) == 0:  # w5 * out_h1 by w5: the deck's 1 * out_h1 * w5^(1-1)
                 text_terms.append(" * ".join(["1", *other, f"{wanted}^(1-1)"]))
                 latex_terms.append(r" \cdot ".join(["1", *other, f"{wanted}^{{1-1}}"]))
             else:  # w5 * out_h1 by out_h1: w5 * 1 * out_h1^(1-1)
@@ -127,23 +134,16 @@ class _Index:
                 latex_terms.append(r" \cdot ".join([*other, "1", f"{wanted}^{{1-1}}"]))
         if len(text_terms) == text_terms.count("0"):
             return ()
-        rule = "power rule; " + SUM_RULE
-        return (Derivation(rule, " + ".join(latex_terms), " + ".join(text_terms)),)
+        return (Derivation("power rule; " + SUM_RULE, " + ".join(latex_terms), " + ".join(text_terms)),)
 
 
 def _lines(entry: Activation | Loss) -> DerivationLines:
     return entry.derivation
 
 
+def _slot(name: str) -> str:
+    return f"«{name}»"
+
+
 def _single_slot(text: str) -> bool:
     return text.startswith("«") and text.endswith("»") and text.count("«") == 1
-
-
-def _parse(name: str) -> tuple[str, str, str]:
-    """'dE_total/dout_o1[2]' -> ('E_total', 'out_o1', '[2]')."""
-    sample = ""
-    if name.endswith("]"):
-        name, _, k = name.rpartition("[")
-        sample = f"[{k}"
-    top, bottom = name.split("/", 1)
-    return top[1:], bottom[1:], sample
