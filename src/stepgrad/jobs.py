@@ -105,13 +105,19 @@ def diagram_job(spec: str | None, *, show: str = "weights", max_labels: int = 40
 
 # -- train --------------------------------------------------------------------------------------
 def progress_train(net: Network, iterations: int, order: str, every: int, quiet: bool,
-                   optimizer: str = "sgd") -> "History":
+                   optimizer: str = "sgd") -> History:
     """train(), with a transient progress bar on the terminal unless `quiet`."""
     from .train import train
 
     if quiet:
         return train(net, iterations, update_order=order, every=every, optimizer=optimizer)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(TextColumn(f"training ({order})"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=True) as bar:
@@ -187,7 +193,7 @@ def _data_args(net: Network | None, spec: str | None, data_source: str | None, l
     return data_args
 
 
-def _write_run_files(histories: Sequence["History"], plot: str | None, save: str | None, note: Note) -> None:
+def _write_run_files(histories: Sequence[History], plot: str | None, save: str | None, note: Note) -> None:
     if plot:
         from .plot import plot_histories
 
@@ -216,8 +222,8 @@ def _fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, tes
     if learning_rate is not None:
         net.learning_rate = learning_rate
     train_data, test_data = prepare(data, test_fraction, seed, standardize)
-    args = dict(epochs=epochs, batch_size=batch_size, optimizer=optimizer, seed=seed, dtype=np.dtype(dtype),
-                update_order=update_order)
+    args = {"epochs": epochs, "batch_size": batch_size, "optimizer": optimizer, "seed": seed,
+            "dtype": np.dtype(dtype), "update_order": update_order}
     if quiet:
         return fit(net, train_data, test_data, **args)
     from .render.training import epoch_progress
@@ -252,21 +258,26 @@ def import_job(model: str, *, layers: str | None = None, activation: str | None 
                like: str | None = None, fmt: str = "toml", note: Note = _silent) -> str:
     """A PyTorch state_dict file as spec text in `fmt`; what the file lacks comes from the options or `like`."""
     from . import persist
-    from .torch_interop import build_network, check_layers, linear_layers, read_state_dict
+    from .torch_interop import (
+        build_network,
+        check_layers,
+        linear_layers,
+        read_state_dict,
+    )
 
     base = load(like) if like else None
     wanted = _layers(layers) or (base.layers if base else None)
     names, weights, biases = linear_layers(read_state_dict(model), model)
     if wanted is not None:
         check_layers(weights, wanted, model, names, "--layers" if layers else f"--like {like}")
-    options: dict[str, Any] = dict(
-        loss=loss or (base.loss if base else "half_squared_error"),
-        learning_rate=learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
-        update_biases=update_biases if update_biases is not None else (base.update_biases if base else True),
-        update_order=base.update_order if base else "synchronous",
-        shared_biases={"auto": "auto", "yes": True, "no": False}[shared_biases],
-        name=base.name if base else "",
-    )
+    options: dict[str, Any] = {
+        "loss": loss or (base.loss if base else "half_squared_error"),
+        "learning_rate": learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
+        "update_biases": update_biases if update_biases is not None else (base.update_biases if base else True),
+        "update_order": base.update_order if base else "synchronous",
+        "shared_biases": {"auto": "auto", "yes": True, "no": False}[shared_biases],
+        "name": base.name if base else "",
+    }
     if base is not None:
         options.update(inputs=base.inputs, targets=base.targets)
     acts = _activations(activation, len(weights)) if activation or base is None else base.activations
@@ -309,7 +320,8 @@ def check_job(solution: str, *, spec: str | None = None, update_order: str | Non
               console: bool = False) -> tuple[str, bool]:
     """Mark a solution file: (the report in `fmt`, True when nothing is wrong). With `console` a text
     report is printed as a table (at least 140 columns when not a terminal) and "" returned."""
-    from .check import check, load as load_answers
+    from .check import check
+    from .check import load as load_answers
     from .check.report import render_json, render_text, rich_table
 
     report = check(load_spec(spec), load_answers(solution), update_order=update_order, round_to=round_to)

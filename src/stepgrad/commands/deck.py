@@ -12,10 +12,10 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..explain import explain
+from ..jobs import progress_train
 from ..render.formula import number
 from ..render.text import rich_renderable
 from ..spec import builtin
-from ..jobs import progress_train
 
 ITERATIONS = 10_000
 

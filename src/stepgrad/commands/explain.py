@@ -5,8 +5,16 @@ from __future__ import annotations
 import click
 
 from ..jobs import explain_job
-from ._common import (FORMAT_CHOICES, OPTIMIZER_CHOICES, digits_option, emit, note, output_option, spec_argument,
-                      update_order_option)
+from ._common import (
+    FORMAT_CHOICES,
+    OPTIMIZER_CHOICES,
+    digits_option,
+    emit,
+    note,
+    output_option,
+    spec_argument,
+    update_order_option,
+)
 
 
 @click.command("explain")

@@ -5,8 +5,15 @@ from __future__ import annotations
 import click
 
 from ..jobs import train_job
-from ._common import (UPDATE_ORDER_CHOICES, digits_option, emit, note, optimizer_option, output_option,
-                      spec_argument)
+from ._common import (
+    UPDATE_ORDER_CHOICES,
+    digits_option,
+    emit,
+    note,
+    optimizer_option,
+    output_option,
+    spec_argument,
+)
 
 
 @click.command("train")
