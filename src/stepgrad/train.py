@@ -23,6 +23,7 @@ from .errors import DivergenceError, StepgradError
 from .fast import DenseTrainer
 from .names import layout
 from .spec import Network
+from .training_state import TrainingState
 
 
 
@@ -98,12 +99,8 @@ class History:
 
 def _finish(net: Network, order: str, start: int, iterations: int, state: optim.OptimizerState,
             epochs: int | None = None) -> None:
-    training = {"iterations": start + iterations, "update_order": order}
-    if epochs is not None:
-        training["epochs"] = epochs
-    if state.name != "sgd":
-        training["optimizer"] = state.to_dict()
-    net.extra["training"] = training
+    TrainingState.finished(net, TrainingState(start + iterations, order, epochs,
+                                              state.to_dict() if state.name != "sgd" else None))
 
 
 def check_order(order: str, optimizer: str) -> None:
@@ -120,7 +117,7 @@ def train(net: Network, iterations: int, update_order: str | None = None, every:
     check_order(order, optimizer)
     trained = net.copy()
     inputs, targets = trained.require_samples()
-    start = int(trained.extra.get("training", {}).get("iterations", 0))
+    start = TrainingState.of(trained).iterations
     state = optim.state_of(trained, optimizer, **hyper)
     history = History(trained, order, iterations, start, optimizer=optimizer)
     every = max(1, every)
@@ -210,7 +207,7 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     order = update_order or net.update_order
     check_order(order, optimizer)
     trained = net.copy()
-    start = int(trained.extra.get("training", {}).get("iterations", 0))
+    start = TrainingState.of(trained).iterations
     state = optim.state_of(trained, optimizer, **hyper)
     dtype = np.dtype(dtype)
     history = History(trained, order, 0, start, optimizer=optimizer, data=getattr(train_data, "name", ""),
@@ -218,7 +215,7 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     x, t = train_data.inputs, train_data.targets
     n = len(x)
     batch_size = max(1, min(batch_size, n))
-    first_epoch = int(trained.extra.get("training", {}).get("epochs", 0)) + 1  # resumed runs continue the count
+    first_epoch = (TrainingState.of(trained).epochs or 0) + 1  # resumed runs continue the count
     use_tiny = tiny.suits(trained, dtype)
     trainer = None if use_tiny else DenseTrainer(trained, batch_size, dtype, state, order)
     xs, ts = DenseTrainer.with_ones(x, dtype), t.astype(dtype, copy=False)
