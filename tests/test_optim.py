@@ -79,7 +79,7 @@ def test_resumed_optimizer_state_continues_exactly():
     net = random_network([3, 4, 2], ["tanh", "sigmoid"], "half_squared_error", False, True, "synchronous", 5)
     once = train(net, 20, optimizer="adam").network
     half = train(net, 10, optimizer="adam").network
-    json.dumps(half.extra)  # the saved state is plain data
+    json.dumps(half.training.to_dict())  # the saved state is plain data
     again = train(half, 10, optimizer="adam").network
     for a, b in zip(once.weights + once.biases, again.weights + again.biases):
         np.testing.assert_array_equal(a, b)

@@ -185,7 +185,7 @@ def test_resumed_training_equals_uninterrupted(tmp_path, kw, first, second):
         same_parameters(whole.network, resumed.network)
         same_parameters(whole.network, saved)
         assert saved.update_order == kw.get("update_order", net.update_order)
-        assert saved.extra["training"] == json.loads(json.dumps(whole.network.extra["training"]))
+        assert saved.training.to_dict() == json.loads(json.dumps(whole.network.training.to_dict()))
         assert saved.extra["history"] == {"iteration": whole.recorded, "E_total": whole.errors}
 
 
@@ -207,7 +207,7 @@ def test_cli_save_then_resume_equals_one_run(tmp_path, cli):
         assert result.returncode == 0, result.stderr
     whole, saved = stepgrad.load(one), stepgrad.load(resumed)
     same_network(whole, saved)
-    assert saved.extra["training"] == {"iterations": 1500, "update_order": "sequential"}
+    assert saved.training == stepgrad.spec.TrainingState(iterations=1500, update_order="sequential")
     assert saved.extra["history"]["iteration"][-1] == 1500
     assert saved.extra["history"]["E_total"][-1] == whole.extra["history"]["E_total"][-1]
     # The resumed run's JSON report starts where the first run stopped.

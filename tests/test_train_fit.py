@@ -84,7 +84,7 @@ def test_resumed_fit_equals_one_run(digits, optimizer):
     once = fit(net, small, None, epochs=4, optimizer=optimizer, seed=2).network
     half = fit(net, small, None, epochs=2, optimizer=optimizer, seed=2).network
     again = fit(half, small, None, epochs=2, optimizer=optimizer, seed=2)
-    assert again.epochs[0]["epoch"] == 3 and again.start == half.extra["training"]["iterations"]
+    assert again.epochs[0]["epoch"] == 3 and again.start == half.training.iterations
     for a, b in zip(once.weights + once.biases, again.network.weights + again.network.biases):
         np.testing.assert_array_equal(a, b)
 

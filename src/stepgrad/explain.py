@@ -38,9 +38,10 @@ def explain(net: Network, sample: int | None = None, update_order: str | None = 
     rec = engine.step(net, inputs, targets, order, record=True, after=True, round_to=round_to)
     update = None
     if optimizer not in (None, "sgd"):
-        from .explain_optim import OptimizerStep
+        from .explain_optim import optimizer_step
 
-        update = OptimizerStep(net, rec, inputs, targets, optimizer, round_to)
+        update = optimizer_step(net, rec, inputs, targets, optimizer, round_to)
+        rec = update.record(rec)
     trace = _Builder(net, rec, inputs, targets).build()
     if update is not None:
         trace = update.rewrite(trace)

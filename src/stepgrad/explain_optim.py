@@ -1,20 +1,27 @@
 """The optimizer's part of a trace: momentum's velocity, Adam's moments and bias correction.
 
-`explain(net, optimizer="adam")` runs the engine's step as usual (the gradients), lets the
-optimizer (`optim.apply`) compute each parameter's update, and replaces the trace's gradient-descent
-update with one section of the optimizer's quantities and the update that uses them. Names, for
-weight w5 (biases alike when update_biases is on):
+`explain(net, optimizer="adam")` runs the engine's step as usual (the gradients), asks
+`optimizer_step` for the optimizer's part of the step (a frozen OptimizerStep: the state before,
+each parameter's quantities, the new parameters and the forward pass with them; the engine's record
+is left as it is), builds the trace from the engine's record with that update, and lets
+`OptimizerStep.rewrite` replace the gradient-descent update with one section of the optimizer's
+quantities and the update that uses them. Names, for weight w5 (biases alike when update_biases is on):
 
     momentum: mu, v_w5 (velocity before the step), v_w5+ = mu * v_w5 + dE_total/dw5, w5+ = w5 - eta * v_w5+
     adam:     beta1, beta2, epsilon, t (the step number), m_w5, s_w5 (moments before the step),
               m_w5+, s_w5+ (after), m_hat_w5, s_hat_w5 (bias-corrected), w5+ = w5 - eta * m_hat_w5 / (sqrt(s_hat_w5) + epsilon)
 
-The state before the step comes from network.extra["training"]["optimizer"] (a resumed run) or
-starts at zero. The forward pass "after" uses the optimizer's new weights. With round_to=K (hand-
+The state before the step comes from network.training.optimizer (a resumed run) or starts at
+zero. The forward pass "after" uses the optimizer's new weights. With round_to=K (hand-
 calculation mode) every optimizer quantity is rounded to K decimals before the next one uses it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
 
 from . import engine, optim
 from .names import layout
@@ -23,20 +30,23 @@ from .trace import Section, Step, Trace
 from .train import check_order
 
 
+@dataclass(frozen=True)
 class OptimizerStep:
-    """The optimizer's update of one engine step, ready to be written into the trace."""
+    """The optimizer's part of one training step: a value `explain` composes into the trace."""
 
-    def __init__(self, net, rec: engine.StepRecord, inputs, targets, name: str, round_to: int | None = None):
-        check_order(rec.update_order, name)
-        self.net, self.rule = net, optim.get(name)
-        self.state = optim.state_of(net, name)
-        self.before = {slot: [a.copy() for a in arrays] for slot, arrays in self.state.slots.items()}
-        self.t = self.state.t + 1
-        new, self.details = optim.apply(self.state, net.learning_rate, optim.parameters(net),
-                                        rec.grad_weights + rec.grad_biases, optim.active_flags(net),
-                                        rounded=engine.rounder(round_to) if round_to is not None else None)
-        rec.new_weights, rec.new_biases = new[:net.depth], new[net.depth:]
-        rec.after = engine.forward(net, inputs, rec.new_weights, rec.new_biases, targets, round_to=round_to)
+    net: Any  # the network before the step (spec.Network)
+    rule: optim.Optimizer
+    hyper: dict[str, float]
+    t: int  # the step number this update is
+    before: dict[str, list[np.ndarray]]  # slot -> the state before the step, per parameter
+    details: list[dict[str, np.ndarray]]  # per parameter: every quantity of the update rule
+    new_weights: list[np.ndarray]
+    new_biases: list[np.ndarray]
+    after: engine.Forward  # the forward pass with the new parameters
+
+    def record(self, rec: engine.StepRecord) -> engine.StepRecord:
+        """A copy of the engine's record with this update in place of gradient descent's."""
+        return replace(rec, new_weights=self.new_weights, new_biases=self.new_biases, after=self.after)
 
     def parameters(self):
         """(index in optim order, flat position, name) of every parameter the optimizer moves."""
@@ -60,11 +70,11 @@ class OptimizerStep:
                     placed = True
                 continue
             sections.append(sec)
-        meta = dict(trace.meta, optimizer={"name": self.rule.name, "hyper": dict(self.state.hyper), "t": self.t})
+        meta = dict(trace.meta, optimizer={"name": self.rule.name, "hyper": dict(self.hyper), "t": self.t})
         return Trace(tuple(sections), meta, trace.context)
 
     def sections(self) -> list[Section]:
-        rule, h = self.rule, self.state.hyper
+        rule, h = self.rule, self.hyper
         given = [Step(k, float(v), "given", note=HYPER_NOTES.get(k, "")) for k, v in h.items()]
         given.append(Step("t", float(self.t), "given", note=HYPER_NOTES["t"]))
         state_steps: list[Step] = []
@@ -88,6 +98,21 @@ class OptimizerStep:
             Section("update", "The new weights", tuple(update_steps),
                     f"Each weight moves by the step {rule.name} computed, scaled by the learning rate."),
         ]
+
+
+def optimizer_step(net, rec: engine.StepRecord, inputs: np.ndarray, targets: np.ndarray, name: str,
+                   round_to: int | None = None) -> OptimizerStep:
+    """The update optimizer `name` makes from the gradients in `rec` (which is not changed)."""
+    check_order(rec.update_order, name)
+    state = optim.state_of(net, name)
+    before = {slot: [a.copy() for a in arrays] for slot, arrays in state.slots.items()}
+    new, details = optim.apply(state, net.learning_rate, optim.parameters(net),
+                               rec.grad_weights + rec.grad_biases, optim.active_flags(net),
+                               rounded=engine.rounder(round_to) if round_to is not None else None)
+    new_weights, new_biases = new[:net.depth], new[net.depth:]
+    after = engine.forward(net, inputs, new_weights, new_biases, targets, round_to=round_to)
+    return OptimizerStep(net, optim.get(name), dict(state.hyper), state.t, before, details,
+                         new_weights, new_biases, after)
 
 
 def _fill(template: str, roles: dict[str, str]) -> str:

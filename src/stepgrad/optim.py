@@ -12,7 +12,7 @@ previous state «v», «m», «s», the new state «v+», «m+», «s+», the bi
     v_w5  v_w5+  m_w5  m_w5+  s_w5  s_w5+  m_hat_w5  s_hat_w5  w5+    (and mu, beta1, beta2, epsilon, t)
 
 The state (velocities, moments, step count) is plain data (`OptimizerState.to_dict`), kept in
-network.extra["training"]["optimizer"] so a saved network resumes exactly. The conventions are
+network.training.optimizer (a TrainingState) so a saved network resumes exactly. The conventions are
 PyTorch's (torch.optim.SGD with momentum, dampening 0; torch.optim.Adam): the first momentum step
 has v+ = g, and Adam's moments start at zero with the bias correction 1 - beta^t.
 """
@@ -239,7 +239,9 @@ def active_flags(net) -> list[bool]:
 
 def state_of(net, name: str, **hyper: float) -> OptimizerState:
     """The optimizer state saved with `net` (resumed training) if it is for `name`, else a fresh one."""
-    saved = net.extra.get("training", {}).get("optimizer")
+    from .training_state import TrainingState
+
+    saved = TrainingState.of(net).optimizer
     if isinstance(saved, dict) and saved.get("name") == name:
         state = OptimizerState.from_dict(saved, parameters(net))
         for key, value in hyper.items():

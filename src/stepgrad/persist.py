@@ -3,7 +3,7 @@ the error history, as TOML or JSON (the file's extension picks), written atomica
 
     >>> history = stepgrad.train(stepgrad.builtin(), 5000)
     >>> stepgrad.save(history.network, "trained.toml", history=history)
-    >>> stepgrad.load("trained.toml").extra["training"]["iterations"]
+    >>> stepgrad.load("trained.toml").training.iterations
     5000
 
 A saved file is an ordinary spec (any command reads it) with these keys added (format_version 1):
@@ -12,13 +12,15 @@ A saved file is an ordinary spec (any command reads it) with these keys added (f
     update_order = "sequential"        # the order training used, so a resumed run continues it
     [training]                         # the state training needs to continue exactly
     iterations = 5000                  # `stepgrad train trained.toml -n M` resumes from here
-    ...                                # optimizer state etc.: whatever train() keeps here, as plain data
+    epochs = 3                         # data-set runs only
+    [training.optimizer]               # momentum's or Adam's state (name, hyper, t, slots)
     [history]                          # E_total before each recorded iteration (all runs so far)
     iteration = [0, 50, ...]
     E_total = [0.298371109..., ...]
 
 Floats are written with Python's shortest round-trip repr, so every float64 reads back bit for bit.
-numpy arrays in the training state are written as (nested) lists of numbers.
+numpy arrays in the training state are written as (nested) lists of numbers. spec.py owns this
+schema (it reads and checks every key, `[training]` as a typed TrainingState); this module writes it.
 """
 
 from __future__ import annotations
@@ -31,24 +33,27 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import SpecError, StepgradError
+from .errors import StepgradError
 from .files import write_atomic
-from .spec import FORMAT_VERSION, Network
-from .spec import load  # save's counterpart, re-exported
+from .spec import (
+    FORMAT_VERSION,
+    Network,
+    load,  # save's counterpart, re-exported
+)
 
 if TYPE_CHECKING:
     from .train import History
 
-__all__ = ["save", "load", "dumps", "saved_dict", "check_saved_state", "write_atomic"]
+__all__ = ["dumps", "load", "save", "saved_dict", "write_atomic"]
 
 
-def save(network: Network, path: str | os.PathLike, history: "History | None" = None) -> None:
+def save(network: Network, path: str | os.PathLike, history: History | None = None) -> None:
     """Write `network` (weights, training state, error history) to a .toml or .json file, atomically."""
     fmt = "json" if Path(path).suffix.lower() == ".json" else "toml"
     write_atomic(path, dumps(network, fmt, history))
 
 
-def dumps(network: Network, fmt: str = "toml", history: "History | None" = None) -> str:
+def dumps(network: Network, fmt: str = "toml", history: History | None = None) -> str:
     """The saved-network text in `fmt` ("toml" or "json")."""
     data = saved_dict(network, history)
     if fmt == "json":
@@ -58,21 +63,20 @@ def dumps(network: Network, fmt: str = "toml", history: "History | None" = None)
     return tomli_w.dumps(data)
 
 
-def saved_dict(network: Network, history: "History | None" = None) -> dict[str, Any]:
+def saved_dict(network: Network, history: History | None = None) -> dict[str, Any]:
     """The saved schema as plain data: the spec, `format_version`, `training` and `history`."""
     data = network.to_dict()
     data.pop("format_version", None)
     data = {"format_version": FORMAT_VERSION, **data}
-    training = data.get("training")
-    if isinstance(training, dict) and isinstance(training.get("update_order"), str):
-        data["update_order"] = training["update_order"]
+    if network.training is not None and network.training.update_order is not None:
+        data["update_order"] = network.training.update_order
     points = _merged_history(network.extra.get("history"), history)
     if points is not None:
         data["history"] = points
     return _plain(data, "")
 
 
-def _merged_history(previous: Any, history: "History | None") -> dict[str, list] | None:
+def _merged_history(previous: Any, history: History | None) -> dict[str, list] | None:
     """Earlier runs' points (before this run's start) followed by this run's."""
     if history is None:
         return previous
@@ -108,32 +112,3 @@ def _plain(value: Any, where: str) -> Any:
     if isinstance(value, str):
         return value
     raise StepgradError(f"cannot save a value of type {type(value).__name__}", where=where or "network")
-
-
-def check_saved_state(data: dict[str, Any], source: str) -> None:
-    """Validate the `training` and `history` tables of a saved network (SpecError naming the key)."""
-    training = data.get("training", {})
-    if not isinstance(training, dict):
-        raise SpecError("expected a table (iterations, update_order, ...)", where=f"{source}: training")
-    for key in ("iterations", "epochs"):
-        count = training.get(key, 0)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise SpecError(f"expected a whole number >= 0, got {count!r}", where=f"{source}: training.{key}")
-    order = training.get("update_order", "synchronous")
-    if order not in ("synchronous", "sequential"):
-        raise SpecError(f"expected synchronous or sequential, got {order!r}", where=f"{source}: training.update_order")
-    if "history" not in data:
-        return
-    history = data["history"]
-    where = f"{source}: history"
-    if not isinstance(history, dict) or set(history) != {"iteration", "E_total"}:
-        raise SpecError("expected a table with the lists 'iteration' and 'E_total'", where=where)
-    its, errors = history["iteration"], history["E_total"]
-    if not isinstance(its, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in its):
-        raise SpecError("expected a list of whole numbers", where=f"{where}.iteration")
-    if not isinstance(errors, list) or not all(
-        isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e) for e in errors
-    ):
-        raise SpecError("expected a list of finite numbers", where=f"{where}.E_total")
-    if len(its) != len(errors):
-        raise SpecError(f"'iteration' has {len(its)} entries but 'E_total' has {len(errors)}", where=where)

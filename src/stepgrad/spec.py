@@ -1,5 +1,9 @@
 """The network spec: what the network is, read from TOML or JSON (one schema) or built in Python.
 
+This module owns the file schema, saved networks included: every key, `format_version`, the
+`[training]` table (a typed TrainingState) and the `[history]` table are read and checked here;
+persist.py writes them.
+
     >>> net = Network.from_dict({"layers": [2, 2, 2], "weights": [[[0.15, 0.2], [0.25, 0.3]],
     ...     [[0.4, 0.45], [0.5, 0.55]]], "biases": [0.35, 0.6],
     ...     "samples": [{"inputs": [0.05, 0.1], "targets": [0.01, 0.99]}]})
@@ -24,8 +28,9 @@ import numpy as np
 
 from .errors import SpecError
 from .functions import ACTIVATIONS, LOSSES, target_problem
+from .training_state import UPDATE_ORDERS, TrainingState
 
-UPDATE_ORDERS = ("synchronous", "sequential")
+__all__ = ["FORMAT_VERSION", "UPDATE_ORDERS", "Network", "TrainingState", "builtin", "load", "loads", "parse"]
 INITIALIZERS = ("xavier", "he", "uniform")
 KNOWN_KEYS = {
     "layers", "activation", "activations", "loss", "learning_rate", "update_biases", "update_order",
@@ -52,11 +57,12 @@ class Network:
     shared_biases: list[bool] | None = None  # per layer: one bias shared by the layer (default: b has 1 entry)
     name: str = ""
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)  # training state etc., kept on save
+    training: TrainingState | None = None  # where training stopped (a trained or saved network)
+    extra: dict[str, Any] = field(default_factory=dict)  # the other saved keys (data, history, ...), kept on save
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<spec>") -> "Network":
+    def from_dict(cls, data: dict[str, Any], source: str = "<spec>") -> Network:
         """Validate a spec dictionary (parsed TOML/JSON) and build the network."""
         return _build(data, source)
 
@@ -79,10 +85,12 @@ class Network:
             ]
         if self.name:
             d["name"] = self.name
+        if self.training is not None:
+            d["training"] = self.training.to_dict()
         d.update(copy.deepcopy(self.extra))
         return d
 
-    def copy(self) -> "Network":
+    def copy(self) -> Network:
         """A deep copy (weights and samples are not shared)."""
         return copy.deepcopy(self)
 
@@ -212,10 +220,9 @@ def _build(data: dict[str, Any], source: str) -> Network:
             f"this file has format_version {version}, newer than this stepgrad reads ({FORMAT_VERSION}); upgrade stepgrad",
             where=f"{source}: format_version",
         )
-    if "training" in data or "history" in data:
-        from .persist import check_saved_state
-
-        check_saved_state(data, source)
+    training = TrainingState.from_dict(data["training"], source) if "training" in data else None
+    if "history" in data:
+        _check_history(data["history"], source)
     if "layers" not in data:
         raise SpecError("missing key 'layers' (neurons per layer, inputs first, e.g. [2, 2, 2])", where=f"{source}: layers")
     layers = data["layers"]
@@ -279,7 +286,7 @@ def _build(data: dict[str, Any], source: str) -> Network:
                 got = len(w) if isinstance(w, list) else repr(w)
                 raise SpecError(f"expected {rows} rows (one per neuron of layer {l + 1}), got {got}", where=where)
             weights.append(np.stack([
-                _vector(r, cols, f"{where}[{j}]", f"one per input to the neuron") for j, r in enumerate(w)
+                _vector(r, cols, f"{where}[{j}]", "one per input to the neuron") for j, r in enumerate(w)
             ]))
     else:
         rng = np.random.default_rng(seed)  # only here: numpy.random costs start-up time
@@ -323,7 +330,7 @@ def _build(data: dict[str, Any], source: str) -> Network:
         if problem:
             raise SpecError(problem, where=f"{source}: samples")
 
-    extra = {k: copy.deepcopy(data[k]) for k in ("training", "data", "format_version", "history") if k in data}
+    extra: dict[str, Any] = {k: copy.deepcopy(data[k]) for k in ("data", "format_version", "history") if k in data}
     if "seed" in data:
         extra["seed"] = seed
     if "init" in data:
@@ -332,9 +339,25 @@ def _build(data: dict[str, Any], source: str) -> Network:
         layers=list(layers), activations=list(acts), loss=loss, learning_rate=learning_rate,
         update_biases=update_biases, update_order=update_order, weights=weights, biases=biases,
         inputs=inputs, targets=targets, shared_biases=shared, name=str(data.get("name", "")),
-        seed=seed, extra=extra,
+        seed=seed, training=training, extra=extra,
     )
     return net
+
+
+def _check_history(history: Any, source: str) -> None:
+    """The `[history]` table of a saved network: equal-length lists `iteration` and `E_total`."""
+    where = f"{source}: history"
+    if not isinstance(history, dict) or set(history) != {"iteration", "E_total"}:
+        raise SpecError("expected a table with the lists 'iteration' and 'E_total'", where=where)
+    its, errors = history["iteration"], history["E_total"]
+    if not isinstance(its, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in its):
+        raise SpecError("expected a list of whole numbers", where=f"{where}.iteration")
+    if not isinstance(errors, list) or not all(
+        isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e) for e in errors
+    ):
+        raise SpecError("expected a list of finite numbers", where=f"{where}.E_total")
+    if len(its) != len(errors):
+        raise SpecError(f"'iteration' has {len(its)} entries but 'E_total' has {len(errors)}", where=where)
 
 
 def _initial(init: str, rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:

@@ -26,6 +26,7 @@ from .fast import DenseTrainer
 from . import names as quantity
 from .names import layout
 from .spec import Network
+from .training_state import TrainingState
 
 COMPILED = (tiny, pure)  # backends for small float64 networks, each with supports() and run(), in order
 
@@ -110,12 +111,8 @@ class History:
 
 def _finish(net: Network, order: str, start: int, iterations: int, state: optim.OptimizerState,
             epochs: int | None = None) -> None:
-    training = {"iterations": start + iterations, "update_order": order}
-    if epochs is not None:
-        training["epochs"] = epochs
-    if not optim.get(state.name).plain:
-        training["optimizer"] = state.to_dict()
-    net.extra["training"] = training
+    TrainingState.finished(net, TrainingState(start + iterations, order, epochs,
+                                              None if optim.get(state.name).plain else state.to_dict()))
 
 
 def check_order(order: str, optimizer: str) -> None:
@@ -132,7 +129,7 @@ def train(net: Network, iterations: int, update_order: str | None = None, every:
     check_order(order, optimizer)
     trained = net.copy()
     inputs, targets = trained.require_samples()
-    start = int(trained.extra.get("training", {}).get("iterations", 0))
+    start = TrainingState.of(trained).iterations
     state = optim.state_of(trained, optimizer, **hyper)
     history = History(trained, order, iterations, start, optimizer=optimizer)
     every = max(1, every)
@@ -223,7 +220,7 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     order = update_order or net.update_order
     check_order(order, optimizer)
     trained = net.copy()
-    start = int(trained.extra.get("training", {}).get("iterations", 0))
+    start = TrainingState.of(trained).iterations
     state = optim.state_of(trained, optimizer, **hyper)
     dtype = np.dtype(dtype)
     history = History(trained, order, 0, start, optimizer=optimizer, data=getattr(train_data, "name", ""),
@@ -231,7 +228,7 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     x, t = train_data.inputs, train_data.targets
     n = len(x)
     batch_size = max(1, min(batch_size, n))
-    first_epoch = int(trained.extra.get("training", {}).get("epochs", 0)) + 1  # resumed runs continue the count
+    first_epoch = (TrainingState.of(trained).epochs or 0) + 1  # resumed runs continue the count
     backend = compiled_backend(trained, dtype, optimizer, order)
     trainer = None
     if backend is None:

@@ -1,40 +1,53 @@
-"""What the commands share: loading a spec argument, writing output files atomically, the console."""
+"""What the commands share: the spec argument, common options, choices read from the registries, and
+`emit` (print, or write the file atomically)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from ..errors import StepgradError
-from ..files import write_atomic  # noqa: F401  (commands write files through it)
-from ..spec import Network, builtin, load
+from ..files import write_atomic
+from ..functions import ACTIVATIONS, LOSSES
+from ..jobs import load_spec  # noqa: F401  (commands load a spec argument through it)
+from ..optim import OPTIMIZERS
+from ..render import FORMATS
+from ..spec import UPDATE_ORDERS
+
+# click.Choice lists, read from the registries: a new entry is offered the moment it exists
+ACTIVATION_CHOICES = list(ACTIVATIONS)
+LOSS_CHOICES = list(LOSSES)
+OPTIMIZER_CHOICES = list(OPTIMIZERS)
+UPDATE_ORDER_CHOICES = list(UPDATE_ORDERS)
+FORMAT_CHOICES = list(FORMATS)
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=False))
 update_order_option = click.option(
-    "--update-order", type=click.Choice(["synchronous", "sequential"]), default=None,
+    "--update-order", type=click.Choice(UPDATE_ORDER_CHOICES), default=None,
     help="synchronous: all gradients from the old weights; sequential: each layer updated before "
          "the layer below computes its deltas. Default: the spec's.")
 digits_option = click.option("--digits", type=click.IntRange(1, 17), default=9, show_default=True,
                              help="Significant digits shown.")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
                              help="Write to this file instead of the terminal.")
+optimizer_option = click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default="sgd",
+                                show_default=True, help="The update rule: " + ", ".join(OPTIMIZER_CHOICES) + ".")
 
 
-def load_spec(spec: str | None) -> Network:
-    """The network from a spec file, or the built-in seed network when none is given."""
-    return builtin() if spec is None else load(spec)
+def note(message: str) -> None:
+    """A line for the reader on standard error ("wrote FILE", notes), never mixed into the output."""
+    click.echo(message, err=True)
 
 
-def split_names(only: str | None) -> list[str] | None:
-    """--only "w5, w1" -> ["w5", "w1"]."""
-    if not only:
-        return None
-    return [n.strip() for n in only.split(",") if n.strip()]
+def emit(result: Any, output: str | None) -> None:
+    """Print text (or a rich renderable), or write text atomically to `output` ('-' is standard output).
+    An empty string means the job printed its result itself."""
+    if not isinstance(result, str):
+        from rich.console import Console
 
-
-def emit(text: str, output: str | None) -> None:
-    """Print text, or write it atomically to `output` ('-' is standard output)."""
-    if output and output != "-":
-        write_atomic(output, text)
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+        Console(highlight=False).print(result)
+    elif output and output != "-":
+        write_atomic(output, result)
+        note(f"wrote {output}")
+    elif result:
+        click.echo(result, nl=not result.endswith("\n"))

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from ._common import digits_option, emit, load_spec, output_option, update_order_option
+from ..jobs import check_job
+from ._common import digits_option, emit, output_option, update_order_option
 
 
 @click.command("check")
@@ -34,20 +35,7 @@ def command(solution, spec, update_order, round_to, fmt, digits, output):
       stepgrad check --network exercise/network.toml answers.txt --format json
       stepgrad check --round 4 homework.yaml
     """
-    from ..check import check, load
-    from ..check.report import render_json, render_text, rich_table
-
-    answers = load(solution)
-    report = check(load_spec(spec), answers, update_order=update_order, round_to=round_to)
-    if fmt == "json":
-        emit(render_json(report) + "\n", output)
-    elif output is None:
-        from rich.console import Console
-
-        console = Console(highlight=False)
-        if not console.is_terminal:
-            console = Console(highlight=False, width=max(console.width, 140))
-        console.print(rich_table(report, digits))
-    else:
-        emit(render_text(report, digits), output)
-    sys.exit(0 if report.ok else 1)
+    report, ok = check_job(solution, spec=spec, update_order=update_order, round_to=round_to, fmt=fmt,
+                           digits=digits, console=fmt == "text" and output is None)
+    emit(report, output)
+    sys.exit(0 if ok else 1)

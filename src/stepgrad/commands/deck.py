@@ -12,10 +12,10 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..explain import explain
+from ..jobs import progress_train
 from ..render.formula import number
 from ..render.text import rich_renderable
 from ..spec import builtin
-from .train import _progress_train
 
 ITERATIONS = 10_000
 
@@ -45,7 +45,7 @@ def run_deck(digits: int = 9) -> None:
     console.print(table)
 
     console.print(f"\n[bold]Training {ITERATIONS:,} iterations[/] (both update orders)")
-    runs = [_progress_train(net, ITERATIONS, order, 100, quiet=False) for order in ("sequential", "synchronous")]
+    runs = [progress_train(net, ITERATIONS, order, 100, quiet=False) for order in ("sequential", "synchronous")]
     inputs, targets = net.require_samples()
     result = Table(title=f"After {ITERATIONS:,} iterations")
     result.add_column("input")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import StepgradError
-from ._common import emit, load_spec, output_option, spec_argument, update_order_option
+from ..jobs import diagram_job
+from ._common import emit, output_option, spec_argument, update_order_option
 
 
 @click.command("diagram")
@@ -31,15 +31,5 @@ def command(spec, show, after_update, max_labels, digits, update_order, output):
       stepgrad diagram --show gradients -o gradients.svg
       stepgrad diagram net.toml --after-update -o after.svg
     """
-    from ..diagram import network_svg
-    from ..explain import explain
-
-    net = load_spec(spec)
-    trace = None
-    if net.inputs is not None and len(net.inputs):
-        trace = explain(net, update_order=update_order)
-    if after_update:
-        show = "updated"
-    if show != "weights" and trace is None:
-        raise StepgradError(f"showing {show} needs samples (inputs and targets) in the spec", where="--show")
-    emit(network_svg(net, trace, show=show, max_labels=max_labels, digits=digits), output)
+    show = "updated" if after_update else show
+    emit(diagram_job(spec, show=show, max_labels=max_labels, digits=digits, update_order=update_order), output)

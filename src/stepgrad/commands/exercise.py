@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from ..errors import StepgradError
-from ._common import digits_option, emit, write_atomic
+from ..exercise import ACTIVATION_CHOICES
+from ..jobs import exercise_job
+from ._common import digits_option, emit, note
 
 
 @click.command("exercise")
 @click.option("--layers", default="2-2-2", show_default=True, help="Neurons per layer, inputs first.")
 @click.option("--activation", default="sigmoid", show_default=True,
-              type=click.Choice(["sigmoid", "tanh", "relu", "leaky_relu", "linear"]))
+              type=click.Choice(ACTIVATION_CHOICES))
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same exercise.")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Default: chosen by the seed from 0.5, 0.25, 0.1.")
@@ -37,16 +36,5 @@ def command(layers, activation, seed, learning_rate, round_to, fmt, digits, outp
       stepgrad exercise --layers 2-3-2 --activation tanh --round 4 --format latex -o sheet
       stepgrad check --network week3/network.toml returned/anna.txt --format json
     """
-    from ..exercise import generate, parse_layers
-
-    exercise = generate(parse_layers(layers), activation, seed, round_to, learning_rate)
-    if output is None:
-        emit(exercise.sheet(fmt), None)
-        return
-    folder = Path(output)
-    if folder.exists() and not folder.is_dir():
-        raise StepgradError("not a folder", where=str(folder))
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in exercise.files(fmt, digits).items():
-        write_atomic(folder / name, text)
-    click.echo(f"wrote {', '.join(exercise.files(fmt, digits))} to {folder}", err=True)
+    emit(exercise_job(layers=layers, activation=activation, seed=seed, learning_rate=learning_rate,
+                      round_to=round_to, fmt=fmt, digits=digits, output=output, note=note), None)

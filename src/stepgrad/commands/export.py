@@ -6,7 +6,8 @@ import io
 
 import click
 
-from ._common import load_spec, spec_argument, write_atomic
+from ..files import write_atomic
+from ._common import load_spec, spec_argument
 
 
 @click.command("export")

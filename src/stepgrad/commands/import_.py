@@ -4,34 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import StepgradError
-from ._common import emit
-
-
-def _layers(value: str | None) -> list[int] | None:
-    if value is None:
-        return None
-    try:
-        layers = [int(n) for n in value.replace(",", "-").split("-")]
-    except ValueError:
-        layers = []
-    if len(layers) < 2 or min(layers) < 1:
-        raise StepgradError(f"expected neurons per layer like 2-2-2, got {value!r}", where="--layers")
-    return layers
-
-
-def _activations(value: str | None, depth: int) -> list[str]:
-    from ..functions import ACTIVATIONS
-
-    names = [a.strip() for a in (value or "sigmoid").split(",") if a.strip()]
-    for name in names:
-        if name not in ACTIVATIONS:
-            raise StepgradError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}", where="--activation")
-    if len(names) == 1:
-        return names * depth
-    if len(names) != depth:
-        raise StepgradError(f"give one activation or {depth} (one per layer), got {len(names)}", where="--activation")
-    return names
+from ..jobs import import_job
+from ._common import LOSS_CHOICES, emit, note
 
 
 @click.command("import")
@@ -40,7 +14,7 @@ def _activations(value: str | None, depth: int) -> list[str]:
               "the file's shapes. Default: read from the shapes.")
 @click.option("--activation", default=None, help="One activation for every layer, or one per layer "
               "(tanh,softmax). Default: sigmoid, or the --like spec's.")
-@click.option("--loss", default=None, help="Default: half_squared_error, or the --like spec's.")
+@click.option("--loss", type=click.Choice(LOSS_CHOICES), default=None, help="Default: half_squared_error, or the --like spec's.")
 @click.option("--learning-rate", type=float, default=None, help="Default: 0.5, or the --like spec's.")
 @click.option("--update-biases/--no-update-biases", default=None,
               help="Train the biases (default: yes, as PyTorch does; or the --like spec's).")
@@ -62,29 +36,6 @@ def command(model, layers, activation, loss, learning_rate, update_biases, share
       stepgrad import model.pt --layers 2-2-2 --activation sigmoid -o net.toml
       stepgrad import trained.pt --like net.toml -o trained.toml
     """
-    from .. import persist
-    from ..spec import load
-    from ..torch_interop import build_network, check_layers, linear_layers, read_state_dict
-
-    base = load(like) if like else None
-    wanted = _layers(layers) or (base.layers if base else None)
-    names, weights, biases = linear_layers(read_state_dict(model), model)
-    if wanted is not None:
-        check_layers(weights, wanted, model, names, "--layers" if layers else f"--like {like}")
-    options = dict(
-        loss=loss or (base.loss if base else "half_squared_error"),
-        learning_rate=learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
-        update_biases=update_biases if update_biases is not None else (base.update_biases if base else True),
-        update_order=base.update_order if base else "synchronous",
-        shared_biases={"auto": "auto", "yes": True, "no": False}[shared_biases],
-        name=base.name if base else "",
-    )
-    if base is not None:
-        options.update(inputs=base.inputs, targets=base.targets)
-    acts = _activations(activation, len(weights)) if activation or base is None else base.activations
-    net = build_network(weights, biases, acts, source=model, **options)
     fmt = "json" if output and output.lower().endswith(".json") else "toml"
-    emit(persist.dumps(net, fmt), output)
-    if net.inputs is None:
-        click.echo("note: the spec has no samples yet; add [[samples]] (or import with --like SPEC) "
-                   "before `stepgrad explain` or `train`", err=True)
+    emit(import_job(model, layers=layers, activation=activation, loss=loss, learning_rate=learning_rate,
+                    update_biases=update_biases, shared_biases=shared_biases, like=like, fmt=fmt, note=note), output)

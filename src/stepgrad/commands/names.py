@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from ._common import digits_option, load_spec, spec_argument, update_order_option
-from ..render.formula import number
+from ..jobs import names_job
+from ._common import digits_option, emit, spec_argument, update_order_option
 
 
 @click.command("names")
@@ -22,14 +20,4 @@ def command(spec, digits, update_order, fmt):
     Example:
       stepgrad names | grep dE_total/dw
     """
-    from ..explain import explain
-
-    trace = explain(load_spec(spec), update_order=update_order)
-    if fmt == "json":
-        click.echo(json.dumps(trace.values, indent=2))
-        return
-    width = max(len(n) for n in trace.values)
-    for section in trace.sections:
-        click.echo(f"# {section.title}")
-        for step in section.steps:
-            click.echo(f"{step.name:<{width}} = {number(step.value, digits)}")
+    emit(names_job(spec, digits=digits, update_order=update_order, fmt=fmt), None)

@@ -23,7 +23,6 @@ from .. import engine, names
 from ..explain import explain
 from ..functions import ACTIVATIONS, LOSSES
 from ..render import FORMATS, render
-from ..select import unknown
 from ..spec import UPDATE_ORDERS, Network, builtin
 from ..trace import Trace
 from ..train import train
@@ -97,11 +96,7 @@ def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
     math: bool | set[str] = math_ok if math_for is None else set(math_for)
     selected = None
     if only:
-        wanted = expand(only, trace.meta)
-        missing = unknown(trace, wanted)
-        if missing:
-            raise ApiError(422, f"no quantity named {', '.join(repr(m) for m in missing)} in this network", "only")
-        selected = {"names": only, "sections": sections_view(trace.select(wanted), digits, True)}
+        selected = {"names": only, "sections": sections_view(trace.select(inputs.only(trace, only)), digits, True)}
     return {
         "spec": net.to_dict(), "update_order": order, "digits": digits,
         "values": trace.values, "meta": trace.meta, "math": math_ok,
@@ -109,22 +104,6 @@ def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
         "selected": selected, "compare": compare(net, trace, order),
         "svg": diagram(net, trace, show, min(digits, DIAGRAM_DIGITS)),
     }
-
-
-def expand(wanted: list[str], meta: dict[str, Any]) -> list[str]:
-    """A clicked neuron stands for its net and out (and an output for its error); "error" for E_total."""
-    layers = meta["neurons"]
-    outputs = set(layers[-1])
-    hidden_or_output = {n for layer in layers[1:] for n in layer}
-    result: list[str] = []
-    for name in wanted:
-        if name in ("error", names.TOTAL):
-            result += [names.TOTAL] + [names.error(o) for o in layers[-1]]
-        elif name in hidden_or_output:
-            result += [names.net(name), names.out(name)] + ([names.error(name)] if name in outputs else [])
-        else:
-            result.append(name)
-    return result
 
 
 def compare(net: Network, trace: Trace, order: str) -> dict[str, float]:
@@ -179,9 +158,5 @@ def _export(data: dict[str, Any], served: Network) -> tuple[str, str, str]:
     trace = explain(net, update_order=inputs.update_order(data))
     only = inputs.names(data)
     if only:
-        wanted = expand(only, trace.meta)
-        missing = unknown(trace, wanted)
-        if missing:
-            raise ApiError(422, f"no quantity named {', '.join(repr(m) for m in missing)} in this network", "only")
-        only = wanted
+        only = inputs.only(trace, only)
     return render(trace, renderer, digits=inputs.integer(data, "digits", 9, 1, 17), only=only), media, filename

@@ -11,7 +11,9 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ..only import OnlyError, resolve_only
 from ..spec import UPDATE_ORDERS, Network, parse
+from ..trace import Trace
 
 MAX_BODY = 512 * 1024  # bytes: a 10,000-weight network with trained (17-digit) weights fits
 MAX_WEIGHTS = 10_000
@@ -125,3 +127,11 @@ def names(data: dict[str, Any]) -> list[str] | None:
             or not all(isinstance(n, str) and 0 < len(n) <= 64 for n in value)):
         raise ApiError(422, f"'only' must be a list of at most {MAX_NAMES} quantity names like \"w5\"", "only")
     return value
+
+
+def only(trace: Trace, names: list[str]) -> list[str]:
+    """The quantities `names` ask for (stepgrad.only's rule, as for --only); 422 naming what is not there."""
+    try:
+        return resolve_only(trace, names)
+    except OnlyError as exc:
+        raise ApiError(422, f"{exc.message} in this network", "only") from None

@@ -1,0 +1,376 @@
+"""What each `stepgrad` command does, as library calls: the commands hold only their options.
+
+Each job takes the command's arguments as keywords and returns what the command shows: text (or a
+rich renderable, printed as it is) for the terminal or the output file. Notes for the reader ("wrote
+FILE") go to `note`, which the CLI points at standard error.
+
+    >>> text = explain_job(None, only="w5", fmt="markdown")   # what `stepgrad explain --only w5 --format markdown` prints
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import StepgradError
+from .files import write_atomic
+from .spec import Network, builtin, load
+
+if TYPE_CHECKING:
+    from .train import History
+
+Note = Callable[[str], None]
+
+
+def _silent(message: str) -> None:
+    """The default `note`: say nothing."""
+
+
+def load_spec(spec: str | None) -> Network:
+    """The network from a spec file, or the built-in seed network when none is given."""
+    return builtin() if spec is None else load(spec)
+
+
+# -- explain ------------------------------------------------------------------------------------
+def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, update_order: str | None = None,
+                fmt: str = "text", sample: int | None = None, optimizer: str = "sgd", round_to: int | None = None,
+                train_iterations: int = 0, console: bool = False, note: Note = _silent) -> Any:
+    """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
+
+    `sample` is 1-based; `only` follows stepgrad.only's rule; slides train `train_iterations` for
+    the deck's closing table (a run that cannot train leaves the table out, with a note).
+    """
+    from .explain import explain
+    from .only import resolve_only
+    from .render import render
+
+    net = load_spec(spec)
+    if sample is not None:
+        inputs, _ = net.require_samples(spec or "<built-in>")
+        if sample > len(inputs):
+            raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
+    if optimizer != "sgd" and update_order is None:
+        update_order = "synchronous"  # momentum and Adam take the synchronous gradients
+    trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
+                    optimizer=optimizer, round_to=round_to)
+    names = resolve_only(trace, only) or None
+    if fmt == "text" and console:
+        from .render.text import rich_renderable
+
+        return rich_renderable(trace.select(names) if names else trace, digits)
+    options = {}
+    if fmt == "slides" and train_iterations:
+        from .train import train
+
+        try:
+            options["history"] = train(net, train_iterations, update_order=trace.meta.get("update_order"),
+                                       every=max(1, train_iterations // 100), optimizer=optimizer)
+        except StepgradError as exc:  # the derivation stands without the closing table
+            note(f"note: the deck has no training table: {exc}")
+    return render(trace, fmt, digits=digits, only=names, **options)
+
+
+def names_job(spec: str | None, *, digits: int = 9, update_order: str | None = None, fmt: str = "text") -> str:
+    """Every quantity name of one training step with its value: `name = value` lines by section, or JSON."""
+    from .explain import explain
+    from .render.formula import number
+
+    trace = explain(load_spec(spec), update_order=update_order)
+    if fmt == "json":
+        return json.dumps(trace.values, indent=2)
+    width = max(len(n) for n in trace.values)
+    lines = []
+    for section in trace.sections:
+        lines.append(f"# {section.title}")
+        lines += [f"{step.name:<{width}} = {number(step.value, digits)}" for step in section.steps]
+    return "\n".join(lines) + "\n"
+
+
+def diagram_job(spec: str | None, *, show: str = "weights", max_labels: int = 40, digits: int = 4,
+                update_order: str | None = None) -> str:
+    """The network as SVG; `show` weights, gradients or updated (the last two need samples)."""
+    from .diagram import network_svg
+    from .explain import explain
+
+    net = load_spec(spec)
+    trace = None
+    if net.inputs is not None and len(net.inputs):
+        trace = explain(net, update_order=update_order)
+    if show != "weights" and trace is None:
+        raise StepgradError(f"showing {show} needs samples (inputs and targets) in the spec", where="--show")
+    return network_svg(net, trace, show=show, max_labels=max_labels, digits=digits)
+
+
+# -- train --------------------------------------------------------------------------------------
+def progress_train(net: Network, iterations: int, order: str, every: int, quiet: bool,
+                   optimizer: str = "sgd") -> History:
+    """train(), with a transient progress bar on the terminal unless `quiet`."""
+    from .train import train
+
+    if quiet:
+        return train(net, iterations, update_order=order, every=every, optimizer=optimizer)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(TextColumn(f"training ({order})"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("train", total=iterations)
+        step = max(1, iterations // 200)
+
+        def tick(done: int) -> None:
+            if done % step == 0 or done == iterations:
+                bar.update(task, completed=done)
+
+        return train(net, iterations, update_order=order, every=every, progress=tick, optimizer=optimizer)
+
+
+def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str | None = None,
+              every: int | None = None, data_source: str | None = None, epochs: int = 20, batch_size: int = 32,
+              optimizer: str = "sgd", learning_rate: float | None = None, seed: int = 0,
+              test_fraction: float | None = None, standardize: bool = False, dtype: str = "float64",
+              input_columns: str | None = None, target_columns: str | None = None, label: str | None = None,
+              classes: str | None = None, fmt: str = "text", plot: str | None = None, save: str | None = None,
+              digits: int = 9, console: bool = False, note: Note = _silent) -> str:
+    """Train (full-batch on the spec's samples, or mini-batch epochs on a data set) and report.
+
+    Returns the report in `fmt` ("text" or "json"); with `console` a text report is printed with
+    colour and progress bars are shown, and "" is returned. Writes the loss curve to `plot` and the
+    trained network to `save` when given.
+    """
+    quiet = not console
+    net = None if spec is None and data_source else load_spec(spec)
+    data_args = _data_args(net, spec, data_source, label, input_columns, target_columns, classes)
+    if data_args is not None:
+        if update_order == "both":
+            raise StepgradError("--update-order both compares full-batch runs; pick one order with --data",
+                                where="--update-order")
+        histories = [_fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, test_fraction,
+                          standardize, dtype, update_order, quiet)]
+    else:
+        assert net is not None
+        if learning_rate is not None:
+            net.learning_rate = learning_rate
+        net.require_samples(spec or "<built-in>")
+        orders = ["synchronous", "sequential"] if update_order == "both" else [update_order or net.update_order]
+        every = every or max(1, iterations // 100)
+        histories = [progress_train(net, iterations, order, every, quiet, optimizer) for order in orders]
+    _write_run_files(histories, plot, save, note)
+    if fmt == "json":
+        data = histories[0].to_dict() if len(histories) == 1 else {"runs": [h.to_dict() for h in histories]}
+        return json.dumps(data, indent=2, allow_nan=False)
+    from .render.training import fit_report, training_report
+
+    if data_args is not None:
+        return fit_report(histories[0], digits, console=console)
+    return training_report(histories, digits, console=console)
+
+
+def _split_columns(value: str | None) -> list[str] | None:
+    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+
+
+def _data_args(net: Network | None, spec: str | None, data_source: str | None, label: str | None,
+               input_columns: str | None, target_columns: str | None, classes: str | None) -> dict | None:
+    """load_data's arguments from --data or the spec's `data` key (options fill what the spec leaves)."""
+    if net is not None and data_source is None and "data" in net.extra:
+        from .data import spec_source
+
+        data_args = spec_source(net.extra["data"], spec or "<built-in>")
+    elif data_source is not None:
+        data_args = {"source": data_source}
+    else:
+        return None
+    data_args.setdefault("label", label)
+    for key, value in (("inputs", input_columns), ("targets", target_columns), ("classes", classes)):
+        data_args.setdefault(key, _split_columns(value))
+    return data_args
+
+
+def _write_run_files(histories: Sequence[History], plot: str | None, save: str | None, note: Note) -> None:
+    if plot:
+        from .plot import plot_histories
+
+        plot_histories(list(histories), plot)
+        note(f"wrote {plot}")
+    if save:
+        if len(histories) != 1:
+            raise StepgradError("--save needs one update order, not both", where="--save")
+        from .persist import save as save_network
+
+        save_network(histories[0].network, save, history=histories[0])
+        note(f"wrote {save}")
+
+
+def _fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, test_fraction, standardize, dtype,
+         update_order, quiet):
+    import numpy as np
+
+    from .data import check_fits, load_data, prepare
+    from .train import default_network, fit
+
+    data = load_data(data_args.pop("source"), **data_args)
+    if net is None:
+        net = default_network(data, seed=seed, optimizer=optimizer)
+    check_fits(data, net.layers, data.name)
+    if learning_rate is not None:
+        net.learning_rate = learning_rate
+    train_data, test_data = prepare(data, test_fraction, seed, standardize)
+    args = {"epochs": epochs, "batch_size": batch_size, "optimizer": optimizer, "seed": seed,
+            "dtype": np.dtype(dtype), "update_order": update_order}
+    if quiet:
+        return fit(net, train_data, test_data, **args)
+    from .render.training import epoch_progress
+
+    with epoch_progress(epochs, len(train_data)) as tick:
+        return fit(net, train_data, test_data, progress=tick, **args)
+
+
+# -- exercise, import ---------------------------------------------------------------------------
+def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: int = 0,
+                 learning_rate: float | None = None, round_to: int | None = None, fmt: str = "markdown",
+                 digits: int = 9, output: str | None = None, note: Note = _silent) -> str:
+    """The problem sheet; with `output` (a folder), writes sheet, key, templates and network there instead."""
+    from .exercise import generate, parse_layers
+
+    exercise = generate(parse_layers(layers), activation, seed, round_to, learning_rate)
+    if output is None:
+        return exercise.sheet(fmt)
+    folder = Path(output)
+    if folder.exists() and not folder.is_dir():
+        raise StepgradError("not a folder", where=str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    files = exercise.files(fmt, digits)
+    for name, text in files.items():
+        write_atomic(folder / name, text)
+    note(f"wrote {', '.join(files)} to {folder}")
+    return ""
+
+
+def import_job(model: str, *, layers: str | None = None, activation: str | None = None, loss: str | None = None,
+               learning_rate: float | None = None, update_biases: bool | None = None, shared_biases: str = "auto",
+               like: str | None = None, fmt: str = "toml", note: Note = _silent) -> str:
+    """A PyTorch state_dict file as spec text in `fmt`; what the file lacks comes from the options or `like`."""
+    from . import persist
+    from .torch_interop import (
+        build_network,
+        check_layers,
+        linear_layers,
+        read_state_dict,
+    )
+
+    base = load(like) if like else None
+    wanted = _layers(layers) or (base.layers if base else None)
+    names, weights, biases = linear_layers(read_state_dict(model), model)
+    if wanted is not None:
+        check_layers(weights, wanted, model, names, "--layers" if layers else f"--like {like}")
+    options: dict[str, Any] = {
+        "loss": loss or (base.loss if base else "half_squared_error"),
+        "learning_rate": learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
+        "update_biases": update_biases if update_biases is not None else (base.update_biases if base else True),
+        "update_order": base.update_order if base else "synchronous",
+        "shared_biases": {"auto": "auto", "yes": True, "no": False}[shared_biases],
+        "name": base.name if base else "",
+    }
+    if base is not None:
+        options.update(inputs=base.inputs, targets=base.targets)
+    acts = _activations(activation, len(weights)) if activation or base is None else base.activations
+    net = build_network(weights, biases, acts, source=model, **options)
+    if net.inputs is None:
+        note("note: the spec has no samples yet; add [[samples]] (or import with --like SPEC) "
+             "before `stepgrad explain` or `train`")
+    return persist.dumps(net, fmt)
+
+
+def _layers(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        layers = [int(n) for n in value.replace(",", "-").split("-")]
+    except ValueError:
+        layers = []
+    if len(layers) < 2 or min(layers) < 1:
+        raise StepgradError(f"expected neurons per layer like 2-2-2, got {value!r}", where="--layers")
+    return layers
+
+
+def _activations(value: str | None, depth: int) -> list[str]:
+    from .functions import ACTIVATIONS
+
+    names = [a.strip() for a in (value or "sigmoid").split(",") if a.strip()]
+    for name in names:
+        if name not in ACTIVATIONS:
+            raise StepgradError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}", where="--activation")
+    if len(names) == 1:
+        return names * depth
+    if len(names) != depth:
+        raise StepgradError(f"give one activation or {depth} (one per layer), got {len(names)}", where="--activation")
+    return names
+
+
+# -- check --------------------------------------------------------------------------------------
+def check_job(solution: str, *, spec: str | None = None, update_order: str | None = None,
+              round_to: int | None = None, fmt: str = "text", digits: int = 9,
+              console: bool = False) -> tuple[str, bool]:
+    """Mark a solution file: (the report in `fmt`, True when nothing is wrong). With `console` a text
+    report is printed as a table (at least 140 columns when not a terminal) and "" returned."""
+    from .check import check
+    from .check import load as load_answers
+    from .check.report import render_json, render_text, rich_table
+
+    report = check(load_spec(spec), load_answers(solution), update_order=update_order, round_to=round_to)
+    if fmt == "json":
+        return render_json(report) + "\n", report.ok
+    if not console:
+        return render_text(report, digits), report.ok
+    from rich.console import Console
+
+    screen = Console(highlight=False)
+    if not screen.is_terminal:
+        screen = Console(highlight=False, width=max(screen.width, 140))
+    screen.print(rich_table(report, digits))
+    return "", report.ok
+
+
+# -- serve --------------------------------------------------------------------------------------
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_job(spec: str | None, *, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
+              note: Note = _silent) -> None:
+    """Serve the explorer for `spec` until interrupted (needs the [web] extra)."""
+    net = load_spec(spec)
+    try:
+        import uvicorn
+
+        from .web.app import create_app
+    except ModuleNotFoundError as exc:
+        raise StepgradError(f"stepgrad serve needs the web extra ({exc.name} is missing): "
+                            "pip install 'stepgrad[web]'") from None
+    if not is_loopback(host):
+        note(f"stepgrad: warning: listening on {host}, not loopback: other machines can reach this "
+             "server (it has no authentication)")
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
+    note(f"stepgrad explorer on {url} (Ctrl-C to stop)")
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(create_app(net), host=host, port=port, log_level="warning")
