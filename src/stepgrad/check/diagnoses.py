@@ -12,8 +12,8 @@ diagnosis is a recomputation, never a pattern in the digits.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Mapping
 
 from ..functions import LOSSES
 from ..trace import Step
