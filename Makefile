@@ -36,7 +36,7 @@ demo: $(CORE)
 	$(BIN)/stepgrad
 
 lint: $(LINT)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests conftest.py
 	$(BIN)/mypy
 
 test: $(TEST) lint
