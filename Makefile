@@ -1,30 +1,53 @@
 # Quick start: `make demo` and `make test` from a fresh clone with python3 (3.11+) and make.
+#   make demo    the seed deck in the terminal; installs the core dependencies only (no PyTorch)
+#   make test    lint + type check + the whole suite with doctests and golden files (test extras)
+#   make lint    ruff and mypy only
+#   make golden  rewrite tests/__snapshots__/ from the current output, after a reviewed format change
+#   make bench   the speed table of the README
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip install --quiet
+# One venv, one stamp per layer of extras: the demo never waits for PyTorch, Playwright or numba.
+CORE := $(VENV)/.core
+LINT := $(VENV)/.lint
+TEST := $(VENV)/.test
 
-.PHONY: demo test bench clean venv
+.PHONY: demo test lint golden bench clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,plot,web,datasets]'
-	touch $(STAMP)
+$(CORE): pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	touch $@
 
-venv: $(STAMP)
+$(LINT): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[lint]'
+	touch $@ $(CORE)
 
-demo: $(STAMP)
+$(TEST): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test,plot,web,datasets]'
+	touch $@ $(LINT) $(CORE)
+
+venv: $(TEST)
+
+demo: $(CORE)
 	$(BIN)/stepgrad
 
-test: $(STAMP)
+lint: $(LINT)
+	$(BIN)/ruff check src tests conftest.py
+	$(BIN)/mypy
+
+test: $(TEST) lint
 	$(BIN)/python -m pytest -n 2 -q
 
-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+golden: $(TEST)
+	$(BIN)/python -m pytest -q tests/test_golden.py --snapshot-update
+
+bench: $(TEST)
+	$(PIP) -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

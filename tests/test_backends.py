@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_fast import assert_same_parameters, reference
 
 import stepgrad
 from stepgrad import fast, optim, pure, tiny
 from stepgrad.functions import ACTIVATIONS, LOSSES
 from stepgrad.train import train
+from test_fast import assert_same_parameters, reference
 
 RTOL, ATOL = 1e-12, 1e-14
 HIDDEN = [a for a, entry in ACTIVATIONS.items() if entry.hidden_ok]

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from gallery import SMALL, network
 
 import stepgrad
+from gallery import SMALL, network
 from stepgrad.check.formula import evaluate, parse
 from stepgrad.derive import derive
 from stepgrad.functions import ACTIVATIONS, LOSSES

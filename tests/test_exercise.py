@@ -70,7 +70,7 @@ def test_nice_numbers_away_from_saturation(layers, activation, seed, round_to):
         assert x != 0 and round(x, 2) == x
     # forward pass by hand: every net within the unsaturated range
     outs = list(net.inputs[0])
-    for l, (w, b) in enumerate(zip(net.weights, net.biases)):
+    for w, b in zip(net.weights, net.biases):
         nets = [sum(w[j][i] * outs[i] for i in range(len(outs))) + b[0] for j in range(len(w))]
         if activation == "sigmoid":
             assert max(abs(z) for z in nets) <= 2.5

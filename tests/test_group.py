@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from gallery import SMALL, network
 
 import stepgrad
+from gallery import SMALL, network
 from stepgrad.group import group
 
 VARIANTS = [{}, {"update_order": "sequential"}, {"optimizer": "adam", "update_order": "synchronous"}]

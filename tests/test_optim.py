@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from tests.test_fast import random_network
 
 import stepgrad
 from stepgrad import engine, optim
 from stepgrad.train import train
-from tests.test_fast import random_network
 
 torch = pytest.importorskip("torch")
 

@@ -6,6 +6,7 @@ import json
 import os
 import struct
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -244,6 +245,6 @@ def test_cli_minibatch_resume_equals_one_run(tmp_path, cli):
                  [first, "--epochs", "6", "--save", resumed]):
         result = cli("train", *args, *common)
         assert result.returncode == 0, result.stderr
-    a, b = json.loads(open(whole).read()), json.loads(open(resumed).read())
+    a, b = json.loads(Path(whole).read_text()), json.loads(Path(resumed).read_text())
     assert (a["weights"], a["biases"], a["training"], a["history"]) == (b["weights"], b["biases"], b["training"], b["history"])
     assert a["training"]["optimizer"]["name"] == "adam" and a["training"]["optimizer"]["t"] == 20

@@ -8,12 +8,12 @@ import struct
 import xml.etree.ElementTree as ET
 
 import pytest
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
+from tests.test_render_formats import MATHML, html_values, two_samples
 
 import stepgrad
 from stepgrad.render import render
 from stepgrad.render.mathml import to_mathml
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
-from tests.test_render_formats import MATHML, html_values, two_samples
 
 SVG = "{http://www.w3.org/2000/svg}"
 LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+|\^\{|_\{")

@@ -8,14 +8,14 @@ import shutil
 import subprocess
 
 import pytest
+from tests.conftest import require_tool
+from tests.test_render_formats import latex_values, two_samples
 
 import stepgrad
 from stepgrad.render import render
 from stepgrad.render.latex import escape
 from stepgrad.trace import Trace
 from stepgrad.train import train
-from tests.conftest import require_tool
-from tests.test_render_formats import latex_values, two_samples
 
 pytestmark = pytest.mark.latex
 

@@ -320,7 +320,8 @@ def test_bad_input_from_the_real_command_line(tmp_path, cli):
     (tmp_path / "text.pt").write_text("not torch")
     result = cli("import", str(tmp_path / "text.pt"))
     assert result.returncode == 2
-    assert result.stderr == f"stepgrad: error: {tmp_path / 'text.pt'}: not a PyTorch file (torch.save writes a zip archive; this is not one)\n"
+    assert result.stderr == (f"stepgrad: error: {tmp_path / 'text.pt'}: not a PyTorch file "
+                             "(torch.save writes a zip archive; this is not one)\n")
 
 
 def test_export_bad_input_is_one_line_and_exit_2(tmp_path, capsys):

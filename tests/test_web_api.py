@@ -442,9 +442,8 @@ def test_never_a_500(client, seed):
 
 
 def test_serve_command_warns_off_loopback(monkeypatch):
-    from click.testing import CliRunner
-
     import uvicorn
+    from click.testing import CliRunner
 
     from stepgrad.commands import serve
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -184,7 +185,8 @@ def test_keyboard_and_download(page):
     # every name in the diagram can be reached with Tab and chosen with Enter
     edges = page.locator("#diagram [data-name]")
     if edges.count():
-        focusable = page.eval_on_selector_all("#diagram [data-name][tabindex='0'], #diagram button[data-name]", "els => els.map(e => e.dataset.name || e.getAttribute('data-name'))")
+        focusable = page.eval_on_selector_all("#diagram [data-name][tabindex='0'], #diagram button[data-name]",
+                                              "els => els.map(e => e.dataset.name || e.getAttribute('data-name'))")
         assert sorted(focusable) == sorted(set(focusable))  # one tab stop per name
         assert {"w1", "w5", "h1", "o1", "E_total"} <= set(focusable)
         page.focus('#diagram [data-name="w5"]')
@@ -206,7 +208,7 @@ def test_keyboard_and_download(page):
     assert download.suggested_filename == "network.toml"
     import tomllib
 
-    spec = tomllib.loads(open(download.path(), encoding="utf-8").read())
+    spec = tomllib.loads(Path(download.path()).read_text(encoding="utf-8"))
     assert spec["layers"] == [2, 2, 2] and spec["weights"][1][0][0] == 0.4
 
 

@@ -11,7 +11,6 @@ import statistics
 import time
 
 import pytest
-
 from tests.test_web_server import running_server
 
 httpx = pytest.importorskip("httpx")

@@ -5,7 +5,9 @@
     >>> trace = stepgrad.explain(net)            # one training step, every quantity named
     >>> trace.values["dE_total/dw5"]
     0.0821670405642...
-    >>> print(stepgrad.render(trace, "text"))    # or "json", "markdown", "latex", "html"
+    >>> text = stepgrad.render(trace, "text")    # or "json", "markdown", "latex", "slides", "html"
+    >>> "dE_total/dw5 = dE_total/dout_o1 * dout_o1/dnet_o1 * dnet_o1/dw5" in text
+    True
 """
 
 from .errors import DataError, DivergenceError, SpecError, StepgradError

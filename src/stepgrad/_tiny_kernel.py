@@ -111,7 +111,6 @@ def _train_loop(params, slot1, slot2, layers, weight_at, bias_at, bias_count, ne
                 _update_layer(params, g, slot1, slot2, l, weight_at, bias_at, bias_count, layers, opt, hyper,
                               t0 + k + 1, lr, update_biases)
             if l > 0:
-                below = neuron_at[l - 1]
                 for s in range(nb):
                     for i in range(layers[l]):
                         acc = 0.0

@@ -51,7 +51,7 @@ class Dataset:
             return "binary"
         return "regression"
 
-    def split(self, test_fraction: float, seed: int = 0) -> tuple["Dataset", "Dataset | None"]:
+    def split(self, test_fraction: float, seed: int = 0) -> tuple[Dataset, Dataset | None]:
         """(train, test): a seeded random `test_fraction` of the rows held out (None when 0)."""
         n_test = int(round(len(self) * test_fraction))
         if n_test <= 0:
@@ -62,7 +62,7 @@ class Dataset:
         test, train = order[:n_test], order[n_test:]
         return self.take(train), self.take(test)
 
-    def take(self, rows: np.ndarray) -> "Dataset":
+    def take(self, rows: np.ndarray) -> Dataset:
         """The rows `rows` (indices) as a new data set."""
         return replace(self, inputs=self.inputs[rows], targets=self.targets[rows])
 
@@ -73,7 +73,7 @@ class Dataset:
         scale[scale == 0] = 1.0
         return mean, scale
 
-    def standardized(self, mean: np.ndarray, scale: np.ndarray) -> "Dataset":
+    def standardized(self, mean: np.ndarray, scale: np.ndarray) -> Dataset:
         """Inputs shifted by `mean` and divided by `scale` (take both from the training part)."""
         return replace(self, inputs=(self.inputs - mean) / scale)
 

@@ -1,6 +1,7 @@
 """The network as an SVG picture: neurons in columns, every weight on its edge, the biases.
 
     >>> svg = network_svg(stepgrad.builtin())                       # weights w1..w8 on the edges
+    >>> net = stepgrad.builtin()
     >>> svg = network_svg(net, stepgrad.explain(net), show="gradients")  # dE_total/dw on the edges
 
 Every edge and neuron is an element with a stable id and `data-name` (the trace's name), so a page
@@ -62,7 +63,7 @@ def _fmt(x: float, digits: int) -> str:
     return s.replace("-", "−", 1) if s.startswith("-") else s
 
 
-def network_svg(net: "Network", trace: "Trace | None" = None, *, show: str = "weights",
+def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weights",
                 max_labels: int = 40, digits: int = 4) -> str:
     """An SVG document (a string) of `net`; with a trace, its values on neurons and `show` on the edges."""
     if show not in SHOWS:
@@ -145,7 +146,7 @@ def network_svg(net: "Network", trace: "Trace | None" = None, *, show: str = "we
     return "\n".join(out) + "\n"
 
 
-def _lookup(trace: "Trace | None"):
+def _lookup(trace: Trace | None):
     def lookup(name: str, default: float | None = None) -> float | None:
         try:
             v = default if trace is None else float(trace.lookup(name))
@@ -156,7 +157,7 @@ def _lookup(trace: "Trace | None"):
     return lookup
 
 
-def _neuron_facts(neuron: str, l: int, k: int, net: "Network", lookup, after: bool, digits: int) -> list[str]:
+def _neuron_facts(neuron: str, l: int, k: int, net: Network, lookup, after: bool, digits: int) -> list[str]:
     """What a neuron shows: its input value, or net and out from the trace (after the update if `after`)."""
     single = net.inputs is not None and len(net.inputs) == 1
     if l == 0:
@@ -208,7 +209,7 @@ def _biases(net, names, position, radius, spacing, small, lookup, show, digits) 
     return parts
 
 
-def network_from_trace(trace: "Trace") -> "Network | None":
+def network_from_trace(trace: Trace) -> Network | None:
     """The network a trace starts from (shape from its meta, values by name; NaN where the trace has none)."""
     import numpy as np
 

@@ -164,9 +164,11 @@ def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
         if round_to is None:
             grad_w[l] = d.T @ fwd.outs[l] / samples
         else:  # as the trace writes it: dE_total/dout * dout/dnet * dnet/dw, rounded, per sample
-            signal = d if derivatives[l] is None else out_factor * derivatives[l]
-            sample_grads[l] = r(signal[:, :, None] * fwd.outs[l][:, None, :])
-            grad_w[l] = r(sample_grads[l].mean(axis=0))
+            derivative = derivatives[l]
+            signal = d if derivative is None or out_factor is None else out_factor * derivative
+            per_sample = r(signal[:, :, None] * fwd.outs[l][:, None, :])
+            sample_grads[l] = per_sample
+            grad_w[l] = r(per_sample.mean(axis=0))
         gb = d.sum(axis=0) / samples
         grad_b[l] = r(gb.sum(keepdims=True) if net.shared_bias(l) else gb)
         new_w[l] = r(net.weights[l] - lr * grad_w[l])

@@ -3,7 +3,11 @@ as the key, and a blank solution template that `stepgrad check` marks.
 
     >>> ex = generate(layers=(2, 2, 2), seed=7, round_to=4)
     >>> ex.network.weights[0]                      # two decimals, values away from saturation
-    >>> print(ex.template())                       # "out_h1 = " ... for the student to fill in
+    array([[0.24, 0.11],
+           [0.73, 0.79]])
+    >>> print(ex.template())                       # "net_h1 = " ... for the student to fill in
+    # Backpropagation exercise, seed 7: write each value after its '='.
+    ...
     >>> files = ex.files("markdown")               # sheet.md, key.md, solution-template.txt, network.toml
 
 The same seed gives the same exercise (Python's random.Random, stable across versions).
@@ -16,11 +20,10 @@ import importlib.util
 import random
 from dataclasses import dataclass
 
-
+from . import names as quantity
 from .errors import StepgradError
 from .explain import explain
 from .functions import ACTIVATIONS
-from . import names as quantity
 from .names import latex_symbol, layout
 from .spec import Network
 from .trace import Trace

@@ -9,6 +9,7 @@ and the forward pass with the new weights.
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from .names import Layout, layout
 from .spec import Network
 from .trace import Path, Section, Step, Trace
 
+T = TypeVar("T")
 MAX_PATHS = 64  # a hidden weight lists every path to the outputs up to this many
 
 
@@ -52,6 +54,12 @@ def explain(net: Network, sample: int | None = None, update_order: str | None = 
             raise DivergenceError(f"{step.name} is not a finite number (overflow or NaN in this step); "
                                   "check the inputs, weights and learning_rate")
     return trace
+
+
+def _known(array: T | None) -> T:
+    """An array the engine records for this layer (recorded steps always have it)."""
+    assert array is not None
+    return array
 
 
 def _fill(template: str, **roles: str) -> str:
@@ -247,7 +255,7 @@ class _Builder:
                 delta = self.delta_name(l, j, s)
                 steps.extend(self.hidden_error(l, j, s))
                 act = ACTIVATIONS[net.activations[l]]
-                steps.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
+                steps.append(self.step(dout_dnet, _known(rec.derivatives[l])[s, j], "partial",
                                        _fill(act.derivative_latex, out=out_slot, net=net_slot),
                                        _fill(act.derivative_text, out=out_slot, net=net_slot), subject=neuron))
                 steps.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=neuron))
@@ -267,7 +275,7 @@ class _Builder:
                     name = names.gradient(w, self.sample(s))
                     value = rec.grad_weights[l][j, i] if self.samples == 1 else rec.deltas[l][s, j] * rec.forward.outs[l][s, i]
                     if self.samples > 1 and rec.sample_grad_weights:  # hand-calculation mode
-                        value = rec.sample_grad_weights[l][s, j, i]
+                        value = _known(_known(rec.sample_grad_weights)[l])[s, j, i]
                     paths = self.paths(l, j, s, link) if not output else ()
                     count = self.path_count(l) if not output else 0
                     steps.append(self.product(name, value, "gradient", factors, subject=w,
@@ -301,17 +309,17 @@ class _Builder:
             w = self.names.weights[l + 1][k][j]
             w_used = names.updated(w) if self.sequential else w
             link = self.partial(names.net(up), names.out(neuron), s)
-            steps.append(self.step(link, rec.backprop_weights[l][k, j], "partial", _slot(w_used), _slot(w_used),
+            steps.append(self.step(link, _known(rec.backprop_weights[l])[k, j], "partial", _slot(w_used), _slot(w_used),
                                    subject=w, note="the updated weight (sequential order)" if self.sequential else ""))
             products.append([self.delta_name(l + 1, k, s), link])
             if per_output:
                 terms.append(self.partial(names.error(up), names.out(neuron), s))
-                steps.append(self.product(terms[-1], rec.contributions[l][s, k, j], "partial", products[-1],
+                steps.append(self.product(terms[-1], _known(rec.contributions[l])[s, k, j], "partial", products[-1],
                                           subject=neuron))
         if per_output:
-            steps.append(self.total(dE_dout, rec.out_gradients[l][s, j], "partial", terms, subject=neuron))
+            steps.append(self.total(dE_dout, _known(rec.out_gradients[l])[s, j], "partial", terms, subject=neuron))
         else:
-            steps.append(self.sum_of_products(dE_dout, rec.out_gradients[l][s, j], "partial", products,
+            steps.append(self.sum_of_products(dE_dout, _known(rec.out_gradients[l])[s, j], "partial", products,
                                               subject=neuron))
         return steps
 
@@ -340,7 +348,7 @@ class _Builder:
                 continue
             dE_dout = self.partial(names.TOTAL, names.out(o), s)
             roles = dict(target=target_slot, out=out_slot, n=str(len(outputs)))
-            first.append(self.step(dE_dout, rec.loss_gradient[s, j], "partial", _fill(loss.gradient_latex, **roles),
+            first.append(self.step(dE_dout, _known(rec.loss_gradient)[s, j], "partial", _fill(loss.gradient_latex, **roles),
                                    _fill(loss.gradient_text, **roles), subject=o))
             if self.coupled:  # softmax: dE_total/dnet_j = out_j (g_j - sum_k g_k out_k)
                 g = [self.partial(names.TOTAL, names.out(u), s) for u in outputs]
@@ -353,7 +361,7 @@ class _Builder:
                                       note="softmax couples the outputs: every output's error reaches each net"))
                 continue
             dout_dnet = self.partial(names.out(o), names.net(o), s)
-            first.append(self.step(dout_dnet, rec.derivatives[l][s, j], "partial",
+            first.append(self.step(dout_dnet, _known(rec.derivatives[l])[s, j], "partial",
                                    _fill(act.derivative_latex, out=out_slot, net=net_slot),
                                    _fill(act.derivative_text, out=out_slot, net=net_slot), subject=o))
             first.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=o))

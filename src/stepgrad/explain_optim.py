@@ -50,7 +50,7 @@ class OptimizerStep:
 
     def parameters(self):
         """(index in optim order, flat position, name) of every parameter the optimizer moves."""
-        names = layout(self.net.layers, self.net.shared_biases)  # type: ignore[arg-type]
+        names = layout(self.net.layers, self.net.shared_biases or [])
         for l, rows in enumerate(names.weights):
             for j, row in enumerate(rows):
                 for i, w in enumerate(row):

@@ -9,9 +9,13 @@ sends deltas down through the just-updated weights. The optimizers follow `optim
 Every activation, loss and optimizer comes from its registry entry: the entry's in-place numpy
 form when it has one, else its array form (`supports` says which networks this path takes).
 
-    >>> trainer = DenseTrainer(net, batch_size=32, dtype=np.float32, optimizer=state)
-    >>> trainer.step(x_batch, t_batch)            # one mini-batch step, in place
+    >>> net = stepgrad.builtin()
+    >>> inputs, targets = net.require_samples()
+    >>> trainer = DenseTrainer(net, batch_size=32, dtype=np.float32)
+    >>> trainer.step(inputs, targets)             # one mini-batch step, in place
     >>> trainer.write_back(net)                   # the trained parameters, as float64
+    >>> round(float(net.weights[1][0, 0]), 6)     # the deck's w5+
+    0.358916
 """
 
 from __future__ import annotations
@@ -117,12 +121,10 @@ class DenseTrainer:
     def forward(self, x: Array, n: int) -> Array:
         """Fill nets/outs for the first n rows (x with its ones column); returns the output layer's out."""
         outs, acts, nets, _, scratch = self.views(n)
-        a = x
         for l in range(self.depth):
             z = nets[l]
-            np.matmul(a, self.params[l].T, out=z)
+            np.matmul(x if l == 0 else outs[l], self.params[l].T, out=z)
             _activate(self.acts[l], z, acts[l], scratch[l])
-            a = outs[l + 1] if l + 1 < self.depth else None
         return acts[-1]
 
     # -- one step ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
     >>> [s.key for s in trace.sections][3:6]
     ['weight_w5', 'weight_w6', 'weight_w7']
     >>> [s.name for s in trace.section("weight_w5").steps]
-    ['dE_total/dout_o1', 'dout_o1/dnet_o1', 'dnet_o1/dw5', 'dE_total/dw5', 'w5+']
+    ['dE_total/dout_o1', 'dout_o1/dnet_o1', 'dE_o1/dnet_o1', 'dnet_o1/dw5', 'dE_total/dw5', 'w5+']
 
 The engine's trace goes layer by layer (every error signal of a layer, then every gradient, then
 every update). The deck finishes one weight before the next: the factors its gradient needs,

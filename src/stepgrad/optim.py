@@ -19,8 +19,9 @@ has v+ = g, and Adam's moments start at zero with the bias correction 1 - beta^t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -158,7 +159,7 @@ class OptimizerState:
     slots: dict[str, list[Array]] = field(default_factory=dict)  # "m" -> one array per parameter
 
     @classmethod
-    def fresh(cls, name: str, params: list[Array], **hyper: float) -> "OptimizerState":
+    def fresh(cls, name: str, params: list[Array], **hyper: float) -> OptimizerState:
         """Zero state for `params` (hyperparameters default to the registry's)."""
         opt = get(name)
         values = dict(opt.hyper)
@@ -175,7 +176,7 @@ class OptimizerState:
                 "slots": {k: [a.tolist() for a in arrays] for k, arrays in self.slots.items()}}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], params: list[Array] | None = None) -> "OptimizerState":
+    def from_dict(cls, data: dict[str, Any], params: list[Array] | None = None) -> OptimizerState:
         """Read `to_dict` output back; checks the shapes against `params` when given."""
         try:
             slots = {k: [np.array(a, dtype=np.float64) for a in arrays] for k, arrays in data.get("slots", {}).items()}
@@ -189,7 +190,7 @@ class OptimizerState:
                     raise StepgradError(f"optimizer state {k!r} does not match the network's shape", where="training.optimizer")
         return state
 
-    def as_dtype(self, dtype) -> "OptimizerState":
+    def as_dtype(self, dtype) -> OptimizerState:
         """A copy with the state arrays in `dtype`."""
         return OptimizerState(self.name, self.hyper, self.t, {k: [a.astype(dtype) for a in v] for k, v in self.slots.items()})
 
@@ -212,7 +213,8 @@ def apply(state: OptimizerState, learning_rate: float, params: list[Array], grad
 
     Parameters whose `active` flag is False (biases when update_biases is off) keep their value and state.
     """
-    new_params, details = [], []
+    new_params: list[Array] = []
+    details: list[dict[str, Array]] = []
     for k, (p, g) in enumerate(zip(params, grads)):
         if active is not None and not active[k]:
             new_params.append(p)

@@ -295,7 +295,8 @@ def _build(data: dict[str, Any], source: str) -> Network:
     if "biases" in data:
         bs = data["biases"]
         if not isinstance(bs, list) or len(bs) != depth:
-            raise SpecError(f"expected {depth} entries, one per non-input layer (a number = shared, a list = per neuron)", where=f"{source}: biases")
+            raise SpecError(f"expected {depth} entries, one per non-input layer (a number = shared, a list = per neuron)",
+                            where=f"{source}: biases")
         biases = []
         for l, b in enumerate(bs):
             where = f"{source}: biases[{l}]"

@@ -19,6 +19,7 @@ layers side by side (offsets `neuron_at`).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from .functions import activation, loss
 
 MAX_PARAMETERS = 600  # above this the numpy path (fast.py) wins
 
-_kernel = None
+_kernel: Any = None  # None: not tried yet; False: unavailable; else the compiled loop
 
 
 def available() -> bool:

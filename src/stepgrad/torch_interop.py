@@ -28,9 +28,8 @@ from typing import Any
 import numpy as np
 
 from .errors import StepgradError
-from .spec import Network
-
 from .functions import ACTIVATIONS
+from .spec import Network
 
 SUPPORTED = ("nn.Linear, each followed by " + ", ".join(a.torch_source.removeprefix("nn.") for a in ACTIVATIONS.values())
              + " (or nothing)")

@@ -3,8 +3,9 @@
     >>> trace = stepgrad.explain(stepgrad.builtin())
     >>> trace.values["dE_total/dw5"]
     0.08216704...
-    >>> trace.step("w5+").substituted("text")
-    '0.4 - 0.5 * 0.0821670407'
+    >>> from stepgrad.render.formula import substituted
+    >>> substituted(trace.step("w5+"), trace, digits=9)
+    '0.4 - 0.5 * 0.0821670406'
 
 Each step holds its name, its value, and its formula as a template (LaTeX and plain text) whose
 «name» slots refer to other quantities of the trace, so the same step renders symbolically
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import Any, Callable, Iterator
+from typing import Any
 
 SLOT = re.compile(r"«([^»]+)»")
 
@@ -127,7 +129,7 @@ class Trace:
                 return s
         raise KeyError(key)
 
-    def select(self, names: list[str]) -> "Trace":
+    def select(self, names: list[str]) -> Trace:
         """A trace with just the steps about `names` (e.g. ["w5", "out_h1"]) and the chain-rule
         factors they need; forward values they use stay available for substitution in meta."""
         from .select import select
@@ -148,7 +150,7 @@ class Trace:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Trace":
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
         sections = []
         for sec in data["sections"]:
             steps = []

@@ -1,7 +1,7 @@
 """Training: repeat the engine's step and keep the history.
 
     >>> history = stepgrad.train(stepgrad.builtin(), 10_000, update_order="sequential")
-    >>> round(history.network_outputs()[0][0], 9)
+    >>> round(float(history.network_outputs()[0][0]), 9)
     0.015912196
 
 `train` takes full-batch steps on the spec's samples (the deck's 10,000 iterations); `fit` trains
@@ -15,15 +15,15 @@ backend to engine.step over every registry entry. Optimizers other than plain gr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from . import engine, fast, optim, pure, tiny
+from . import names as quantity
 from .errors import DivergenceError, StepgradError
 from .fast import DenseTrainer
-from . import names as quantity
 from .names import layout
 from .spec import Network
 from .training_state import TrainingState
@@ -137,8 +137,9 @@ def train(net: Network, iterations: int, update_order: str | None = None, every:
     # iterations in two runs equal N + M in one, bit for bit.
     backend = compiled_backend(trained, np.float64, optimizer, order)
     if backend is not None:
-        errors = _train_compiled(backend, trained, inputs, targets, iterations, order, state, progress)
-        if errors is None:  # diverged: the engine finds and names the iteration
+        compiled = _train_compiled(backend, trained, inputs, targets, iterations, order, state, progress)
+        errors: np.ndarray | list[float] | None = compiled
+        if compiled is None:  # diverged: the engine finds and names the iteration
             trained = net.copy()
             state = optim.state_of(trained, optimizer, **hyper)
             history.network = trained
@@ -146,6 +147,7 @@ def train(net: Network, iterations: int, update_order: str | None = None, every:
     else:
         errors = _train_engine(trained, inputs, targets, iterations, order, state, start, progress)
     history.recorded = [start + it for it in range(0, iterations, every)]
+    assert errors is not None
     history.errors = [float(errors[it]) for it in range(0, iterations, every)]
     final = engine.forward(trained, inputs, targets=targets)
     history.final_error = final.error

@@ -3,6 +3,7 @@
     >>> from stepgrad.check import check, solution
     >>> report = check(stepgrad.builtin(), solution.load("examples/seed-deck-solution.txt"))
     >>> report.summary()
+    '40 correct, 2 follows, 4 close, 3 wrong'
 
 solution.py reads the file, context.py builds the exact / own / other-order worlds, verdicts.py
 decides, diagnoses.py is the registry of known mistakes, report.py writes the table or JSON.

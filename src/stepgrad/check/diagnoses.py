@@ -11,8 +11,8 @@ diagnosis is a recomputation, never a pattern in the digits.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Mapping
 
 from .. import names
 from ..functions import LOSSES

@@ -6,7 +6,7 @@ values for its «name» slots: the exact ones, the student's own, or with a mist
 
     >>> tree = parse("«w5» - «eta» * «g»")
     >>> evaluate(tree, {"w5": 0.4, "eta": 0.5, "g": 0.08}.__getitem__)
-    0.36
+    0.36000000000000004
 
 Only the grammar the registry's templates use is understood (numbers, slots, + - * / ^, unary
 minus, exp/ln/log1p/tanh/sqrt/abs/max/min, `A if X > B else C`); nothing is ever handed to Python's eval().
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 Tree = tuple
 
@@ -128,8 +128,9 @@ def parse(text: str) -> Tree:
     """The formula tree of a plain-text template (cached: templates repeat)."""
     parser = _Parser(text)
     tree = parser.expression()
-    if parser.peek() is not None:
-        raise FormulaError(f"cannot read formula {text!r}: trailing {parser.peek()[1]!r}")
+    trailing = parser.peek()
+    if trailing is not None:
+        raise FormulaError(f"cannot read formula {text!r}: trailing {trailing[1]!r}")
     return tree
 
 

@@ -45,7 +45,7 @@ class Given:
     @property
     def places(self) -> int:
         """Decimal places of the last written digit (0.0226 -> 4, 3.51e-5 -> 7, 21707153 -> 0)."""
-        return -int(self.decimal.as_tuple().exponent)  # type: ignore[arg-type]
+        return -int(self.decimal.as_tuple().exponent)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """A verdict for every answer: correct, follows, close, wrong (with a diagnosis), or unknown name.
 
+    >>> from stepgrad.check import check, solution
     >>> report = check(stepgrad.builtin(), solution.loads("out_h1 = 0.5933"))
     >>> report.results[0].verdict
     'correct'
@@ -25,16 +26,16 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from ..spec import Network
 from .context import Context, build
 from .diagnoses import MISTAKES
+from .solution import Given, Solution
 
 MISTAKES_BY_KEY = {m.key: m for m in MISTAKES}
-from .solution import Given, Solution
 
 CLOSE_RELATIVE = 1e-3  # rounding drift: within 0.1 % of the exact or the own-values value
 FLOAT_NOISE = 1e-12  # two float64 computations of the same quantity agree this well
@@ -184,18 +185,18 @@ def judge(ctx: Context, given: Given) -> Result:
     expected = ctx.exact[given.name]
     own = ctx.from_own.get(given.name)
     formula = f"{step.name} = {step.text.replace('«', '').replace('»', '')}" if step.text else None
-    common = dict(name=given.name, given=given.text, expected=expected, expected_from_own=own,
-                  relative_error=relative_error(given.value, expected), formula=formula, line=given.line)
+    wrong = Result(name=given.name, given=given.text, verdict="wrong", expected=expected, expected_from_own=own,
+                   relative_error=relative_error(given.value, expected), formula=formula, line=given.line)
     if matches(given, expected):
-        return Result(verdict="correct", **common)
+        return replace(wrong, verdict="correct")
     if own is not None and _follows(given, expected, own):
-        return Result(verdict="follows", **common)
+        return replace(wrong, verdict="follows")
     diagnosis = _diagnose(ctx, given, expected, own)
     if diagnosis:
-        return Result(verdict="wrong", mistake=diagnosis[0], diagnosis=diagnosis[1], **common)
+        return replace(wrong, mistake=diagnosis[0], diagnosis=diagnosis[1])
     if any(_drifted(given, ref) for ref in (expected, own) if ref is not None):
-        return Result(verdict="close", **common)
-    return Result(verdict="wrong", **common)
+        return replace(wrong, verdict="close")
+    return wrong
 
 
 def check(net: Network, solution: Solution, update_order: str | None = None, round_to: int | None = None) -> Report:

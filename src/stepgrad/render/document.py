@@ -13,8 +13,8 @@ net and out together, a backward chain up to its delta or gradient, a hidden wei
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..names import latex_symbol
 from ..trace import Step, Trace

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Union
 
 from ..names import latex_symbol
 from ..trace import SLOT, Step, Trace
@@ -32,7 +31,7 @@ class Decimals:
         return f"{self.places} decimals"
 
 
-Precision = Union[int, Decimals]  # an int is a number of significant digits
+Precision = int | Decimals  # an int is a number of significant digits
 
 
 def number(x: float, digits: Precision = DEFAULT_DIGITS, style: str = "text") -> str:

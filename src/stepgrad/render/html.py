@@ -16,7 +16,8 @@ from .mathml import to_mathml
 
 CSS = """
 .stepgrad{font-family:Georgia,'Times New Roman',serif;color:#1d1d1f;line-height:1.45;max-width:60rem;margin:0 auto;padding:1rem 1.5rem}
-.stepgrad h1{font-size:1.7rem;margin:.2rem 0}.stepgrad h2{font-size:1.3rem;border-bottom:1px solid #ccd;padding-bottom:.2rem;margin-top:2rem}
+.stepgrad h1{font-size:1.7rem;margin:.2rem 0}
+.stepgrad h2{font-size:1.3rem;border-bottom:1px solid #ccd;padding-bottom:.2rem;margin-top:2rem}
 .stepgrad h3{font-size:1.05rem;margin:1.2rem 0 .4rem;color:#345}
 .stepgrad .sub,.stepgrad .intro{color:#555;font-style:italic}
 .stepgrad figure{margin:1rem 0;overflow-x:auto}.stepgrad figure svg{max-width:100%;height:auto}

@@ -43,12 +43,12 @@ def _report(histories: list[History], digits: int) -> Group:
     results = [h.network_outputs() for h in histories]
     for s in range(inputs.shape[0]):
         cells = [f"{names.neurons[0][i]} = {number(x, digits)}" for i, x in enumerate(inputs[s])]
-        row = [str(s + 1)] if multi else []
-        row.append("\n".join(cells))
+        line = [str(s + 1)] if multi else []
+        line.append("\n".join(cells))
         for r in results:
-            row.append("\n".join(f"{o} = {number(v, digits)}" for o, v in zip(names.neurons[-1], r[s])))
-        row.append("\n".join(f"{o} = {number(v, digits)}" for o, v in zip(names.neurons[-1], targets[s])))
-        outs.add_row(*row)
+            line.append("\n".join(f"{o} = {number(v, digits)}" for o, v in zip(names.neurons[-1], r[s])))
+        line.append("\n".join(f"{o} = {number(v, digits)}" for o, v in zip(names.neurons[-1], targets[s])))
+        outs.add_row(*line)
     outs.add_row(*([""] if multi else []), "E_total", *[number(h.final_error, digits) for h in histories], "")
     parts.append(outs)
 

@@ -47,7 +47,7 @@ def create_app(spec: Network | None = None) -> Starlette:
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
     handlers = {ApiError: api_error, StepgradError: stepgrad_error, HTTPException: http_error, Exception: internal_error}
-    app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.spec = spec if spec is not None else builtin()
     app.add_middleware(SecurityHeaders)
     return app

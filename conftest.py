@@ -1,0 +1,24 @@
+"""Doctests: every `>>>` example in src/stepgrad runs (`make test` passes --doctest-modules through
+pyproject's pytest options), with `stepgrad` already imported, as a reader of the docstring has it."""
+
+from __future__ import annotations
+
+import pytest
+
+# Docstring examples that do not run yet, each in a module another change owns. Listed as strict
+# xfails so the suite stays green meanwhile, and an entry fails (XPASS) the moment its docstring is
+# fixed: then delete it here. Empty is the goal.
+DOCTESTS_TO_FIX: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _doctest_names(doctest_namespace: dict) -> None:
+    import stepgrad
+
+    doctest_namespace["stepgrad"] = stepgrad
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and item.name in DOCTESTS_TO_FIX:
+            item.add_marker(pytest.mark.xfail(reason=DOCTESTS_TO_FIX[item.name], strict=True))
