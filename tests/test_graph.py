@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import sys
 
-import numpy as np
 import pytest
-
-import stepgrad
 from conftest import require_tool
-from stepgrad.graph import computation_graph
 from test_engine_fd import random_network
 from views_gallery import gallery
 
+import stepgrad
+from stepgrad.graph import computation_graph
+
 torch = pytest.importorskip("torch")
-from test_engine_torch import activate, batch_loss  # noqa: E402
+from test_engine_torch import activate, batch_loss
 
 RTOL, FLOOR = 1e-9, 1e-6
 

@@ -14,10 +14,10 @@ import os
 import sys
 
 import pytest
+from views_gallery import gallery
 
 import stepgrad
 from stepgrad.quiz import Quiz
-from views_gallery import gallery
 
 pexpect = pytest.importorskip("pexpect")
 

@@ -68,7 +68,7 @@ class Graph:
                 return n
         raise KeyError(label)
 
-    def only(self, parameter: str) -> "Graph":
+    def only(self, parameter: str) -> Graph:
         """The subgraph `parameter`'s gradient flows through: it and every node it feeds, up to the error."""
         start = [n.id for n in self.nodes if n.label == parameter and n.kind in ("weight", "bias", "input")]
         if not start:
@@ -92,8 +92,9 @@ class Graph:
         """Graphviz DOT source: a box per node (name, op, value, gradient), left to right."""
         from .render.formula import number
 
-        lines = ["digraph step {", '  rankdir=LR; node [shape=box, style="rounded,filled", fontname="Helvetica", '
-                 'fontsize=10, fillcolor="#f4f6fb"]; edge [color="#667788"];']
+        style = ('  rankdir=LR; node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
+                 'fillcolor="#f4f6fb"]; edge [color="#667788"];')
+        lines = ["digraph step {", style]
         colours = {"weight": "#fde9c8", "bias": "#fde9c8", "input": "#e4f1e1", "target": "#e4f1e1",
                    "product": "#ffffff", "error": "#f8dede", "total": "#f8dede", "batch": "#f8dede"}
         for n in self.nodes:
@@ -110,7 +111,7 @@ class Graph:
     def render(self, fmt: str = "svg", digits: int = 6) -> bytes:
         """The graph laid out by Graphviz, as svg, pdf or png bytes (needs the `graph` extra and `dot`)."""
         try:
-            import graphviz
+            import graphviz  # type: ignore[import-untyped]
         except ImportError:
             raise StepgradError("drawing the graph needs the graphviz Python package: "
                                 "pip install 'stepgrad[graph]' (or write .dot, which needs nothing)") from None

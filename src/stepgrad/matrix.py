@@ -16,8 +16,9 @@ from the trace's steps and meta (never assembled here), so they stay whatever na
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import StepgradError
 from .trace import Step, Trace

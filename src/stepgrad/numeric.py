@@ -63,14 +63,14 @@ def numeric_gradients(net: Network, trace: Trace) -> list[NumericGradient]:
     """Every weight and bias gradient of `trace` (the batch value) beside its finite difference."""
     meta = trace.meta
     samples = int(meta["samples"])
-    given = {}
+    given: dict[str, list[float]] = {}
     for step in trace.section("given").steps:
         given.setdefault(step.subject, []).append(step.value)
     neurons = meta["neurons"]
-    inputs = np.array([given[n][:samples] for n in neurons[0]], dtype=float).T
-    targets = np.array([given[n][:samples] for n in neurons[-1]], dtype=float).T
-    weights = [np.array([[trace.lookup(w) for w in row] for row in layer], dtype=float) for layer in meta["weights"]]
-    biases = [np.array([trace.lookup(b) for b in names], dtype=float) for names in meta["biases"]]
+    inputs = np.array([given[n][:samples] for n in neurons[0]], dtype=np.float64).T
+    targets = np.array([given[n][:samples] for n in neurons[-1]], dtype=np.float64).T
+    weights = [np.array([[trace.lookup(w) for w in row] for row in layer], dtype=np.float64) for layer in meta["weights"]]
+    biases = [np.array([trace.lookup(b) for b in names], dtype=np.float64) for names in meta["biases"]]
     gradients = {}
     for section in trace.sections:
         if section.key.startswith("backward_"):

@@ -7,7 +7,14 @@ import sys
 import click
 
 from ..errors import StepgradError
-from ._common import digits_option, load_spec, spec_argument, split_names, update_order_option, write_atomic
+from ._common import (
+    digits_option,
+    load_spec,
+    spec_argument,
+    split_names,
+    update_order_option,
+    write_atomic,
+)
 
 HELP = "Type the value (e.g. 0.5933), ? for a hint (twice: with the numbers), s to skip, q to stop."
 
