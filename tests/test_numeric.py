@@ -82,3 +82,9 @@ def test_json_carries_the_check_and_notes_show_it():
     text = stepgrad.render(checked, "text")
     assert text.count("central difference with h =") == len(grads)
     assert data["values"] == stepgrad.explain(net).values  # the numbers themselves are unchanged
+
+
+def test_a_narrowed_trace_is_refused_with_the_way_out():
+    net = stepgrad.builtin()
+    with pytest.raises(stepgrad.StepgradError, match="check first, then narrow"):
+        check_numeric(net, stepgrad.explain(net).select(["w5"]))

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from . import engine
+from .errors import StepgradError
 from .spec import Network
 from .trace import Section, Step, Trace
 
@@ -62,6 +63,9 @@ class NumericGradient:
 def numeric_gradients(net: Network, trace: Trace) -> list[NumericGradient]:
     """Every weight and bias gradient of `trace` (the batch value) beside its finite difference."""
     meta = trace.meta
+    if trace.context or "neurons" not in meta:
+        raise StepgradError("the numerical check needs a whole trace: check first, then narrow it "
+                            "(render(check_numeric(net, trace), fmt, only=[...]))")
     samples = int(meta["samples"])
     given: dict[str, list[float]] = {}
     for step in trace.section("given").steps:
