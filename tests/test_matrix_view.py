@@ -143,3 +143,15 @@ def test_latex_compiles(fmt, tmp_path):
 def test_narrowed_trace_is_refused():
     with pytest.raises(stepgrad.StepgradError, match="whole trace"):
         matrix_view(stepgrad.explain(stepgrad.builtin()).select(["w5"]))
+
+
+def test_html_page_and_notebook_display_show_every_entry_with_its_name():
+    import re
+
+    trace = stepgrad.explain(gallery()["2-3-3-1-relu-per-neuron"])
+    view = matrix_view(trace)
+    page = render_matrix(trace, "html")
+    assert page.startswith("<!DOCTYPE html>")
+    shown = set(re.findall(r'data-name="([^"]+)"', page))
+    assert shown == {n for m in view.matrices() for row in m.names for n in row}
+    assert 'data-name="dE_total/db_h1_1"' in view._repr_html_()

@@ -84,6 +84,12 @@ class MatrixView:
         """symbol -> the scalar names of its entries."""
         return {m.symbol: [list(r) for r in m.names] for m in self.matrices()}
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the view as tables, each entry with its scalar name."""
+        from .render.matrix import fragment
+
+        return fragment(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {"view": "matrix", "meta": self.meta, "legend": self.legend(),
                 "blocks": [{"key": b.key, "title": b.title, "equations": [e.to_dict() for e in b.equations]}
@@ -261,7 +267,7 @@ class _Arranger:
         grad = self.matrix(f"grad W({l})", rf"\nabla W^{{({l})}}", rows)
         S = self.samples
         return Equation(grad, f"delta({l}) a({l - 1})^T / {S}", rf"\frac{{1}}{{{S}}} \delta^{{({l})}} a^{{({l - 1})\top}}",
-                        (delta, self.a(l - 1)), "the mean over samples (the columns)" if S > 1 else "an outer product")
+                        (delta, self.a(l - 1)), "the mean over the samples, which are the columns" if S > 1 else "an outer product")
 
     def bias_gradient(self, l: int, delta: Matrix) -> Equation:
         names = self.biases[l - 1]

@@ -140,11 +140,13 @@ def slides(view: MatrixView, digits: int = 9) -> str:
 
 
 # -- HTML ---------------------------------------------------------------------------------------
-_CSS = """body{font-family:Georgia,serif;max-width:70rem;margin:0 auto;padding:1rem;color:#1d1d1f}
-h2{border-bottom:1px solid #ccd}.eq{font-weight:bold;margin:.8rem 0 .3rem}.note{color:#555;font-style:italic}
-.m{display:inline-flex;align-items:center;gap:.5rem;margin:.3rem 1.5rem .3rem 0;vertical-align:top}
-table{border-left:2px solid #333;border-right:2px solid #333;border-collapse:collapse}
-td{padding:.1rem .5rem;text-align:right;font-family:monospace}td small{display:block;color:#777;font-size:.75em}"""
+_CSS = """.stepgrad-matrix{font-family:Georgia,serif;max-width:70rem;margin:0 auto;padding:1rem;color:#1d1d1f}
+.stepgrad-matrix h2{border-bottom:1px solid #ccd}.stepgrad-matrix .eq{font-weight:bold;margin:.8rem 0 .3rem}
+.stepgrad-matrix .note{color:#555;font-style:italic}
+.stepgrad-matrix .m{display:inline-flex;align-items:center;gap:.5rem;margin:.3rem 1.5rem .3rem 0;vertical-align:top}
+.stepgrad-matrix table{border-left:2px solid #333;border-right:2px solid #333;border-collapse:collapse}
+.stepgrad-matrix td{padding:.1rem .5rem;text-align:right;font-family:monospace}
+.stepgrad-matrix td small{display:block;color:#777;font-size:.75em}"""
 
 
 def _html_matrix(m: Matrix, digits: int) -> str:
@@ -154,11 +156,9 @@ def _html_matrix(m: Matrix, digits: int) -> str:
     return f'<div class="m"><span>{html_escape(m.symbol)} =</span><table>{rows}</table></div>'
 
 
-def html(view: MatrixView, digits: int = 9) -> str:
-    """One self-contained HTML page; each entry shows its value and, beneath, its scalar name."""
-    out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-           f"<title>stepgrad: matrix form</title><style>{_CSS}</style></head><body>",
-           "<h1>One training step in matrix form</h1>"]
+def fragment(view: MatrixView, digits: int = 9) -> str:
+    """The view as an HTML fragment (its own scoped style), for a page or a notebook."""
+    out = [f'<div class="stepgrad-matrix"><style>{_CSS}</style>']
     for block in view.blocks:
         out.append(f'<section id="{html_escape(block.key)}"><h2>{html_escape(block.title)}</h2>')
         for eq in block.equations:
@@ -167,8 +167,14 @@ def html(view: MatrixView, digits: int = 9) -> str:
                 out.append(f'<div class="note">{html_escape(eq.note)}</div>')
             out.append("<div>" + "".join(_html_matrix(m, digits) for m in _operands(eq)) + "</div>")
         out.append("</section>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def html(view: MatrixView, digits: int = 9) -> str:
+    """One self-contained HTML page; each entry shows its value and, beneath, its scalar name."""
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>stepgrad: matrix form</title>'
+            '</head><body><h1>One training step in matrix form</h1>\n' + fragment(view, digits) + "\n</body></html>\n")
 
 
 def to_json(view: MatrixView, digits: int = 9) -> str:
