@@ -160,7 +160,7 @@ def fragment(view: MatrixView, digits: int = 9) -> str:
     """The view as an HTML fragment (its own scoped style), for a page or a notebook."""
     out = [f'<div class="stepgrad-matrix"><style>{_CSS}</style>']
     for block in view.blocks:
-        out.append(f'<section id="{html_escape(block.key)}"><h2>{html_escape(block.title)}</h2>')
+        out.append(f'<section data-block="{html_escape(block.key)}"><h2>{html_escape(block.title)}</h2>')
         for eq in block.equations:
             out.append(f'<div class="eq">{html_escape(eq.result.symbol)} = {html_escape(eq.text)}</div>')
             if eq.note:
