@@ -99,3 +99,17 @@ def test_quiz_verdicts_equal_check_on_the_gallery(name):
     report = stepgrad.check.check(net, stepgrad.check.loads(quiz.solution()), round_to=4)
     assert [r.verdict for r in report.results] == verdicts
     assert verdicts[3] == "wrong" and verdicts[:3] == ["correct"] * 3
+
+
+def test_ctrl_c_stops_the_quiz_and_keeps_the_answers(tmp_path):
+    child = spawn("quiz", "--only", "w5", cwd=tmp_path)
+    child.expect_exact("out_h1 = ")
+    child.sendline("0.5933")
+    child.expect_exact("out_o1 = ")
+    child.sendintr()
+    child.expect("1 correct, 0 follows, 0 close, 0 wrong")
+    child.expect_exact("File name (empty: don't save): ")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -20,10 +20,13 @@ HELP = "Type the value (e.g. 0.5933), ? for a hint (twice: with the numbers), s 
 
 
 def _read(prompt: str) -> str | None:
-    """One line of input after the prompt; None at the end of input (a pipe or Ctrl-D)."""
+    """One line of input after the prompt; None at the end of input (a pipe, Ctrl-D or Ctrl-C)."""
     click.echo(prompt, nl=False)
     sys.stdout.flush()
-    line = sys.stdin.readline()
+    try:
+        line = sys.stdin.readline()
+    except KeyboardInterrupt:  # stop here, but keep the answers: the summary and saving follow
+        line = ""
     if not line:
         click.echo()
         return None
