@@ -22,6 +22,8 @@ COMMANDS = {
     "serve": "serve",
     "export": "export",
     "import": "import_",
+    "graph": "graph",
+    "quiz": "quiz",
 }
 
 

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import DivergenceError, SpecError, StepgradError
 from ..spec import Network, builtin
-from . import api
+from . import api, views
 from .inputs import ApiError
 
 log = logging.getLogger("stepgrad.web")
@@ -44,6 +44,7 @@ def create_app(spec: Network | None = None) -> Starlette:
         Route("/api/explain", api.explain_endpoint, methods=["POST"]),
         Route("/api/train", api.train_endpoint, methods=["POST"]),
         Route("/api/export", api.export_endpoint, methods=["POST"]),
+        Route("/api/view", views.view_endpoint, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
     handlers = {ApiError: api_error, StepgradError: stepgrad_error, HTTPException: http_error, Exception: internal_error}

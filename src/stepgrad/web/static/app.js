@@ -6,6 +6,7 @@ import { drawCurve, formatNumber } from "./curve.js";
 import { renderEditor, structureKey } from "./editor.js";
 import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
+import { setupViews } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -349,6 +350,7 @@ async function start() {
     radio.addEventListener("change", () => { state.order = radio.value; refresh(); });
   }
   drawCurve($("loss-curve"), []);
+  setupViews(() => ({ spec: state.spec, update_order: state.order, digits: Number($("digits").value), selected: state.selected }));
   try {
     const data = await getJSON("/api/network");
     state.choices = { activations: data.activations, losses: data.losses };

@@ -1,0 +1,66 @@
+"""POST /api/view: the explorer's other views of the same step, the matrix form and the computation graph.
+
+    {spec?, update_order?, digits?, view: "matrix" | "graph", only?: "w1"}
+    -> {"view": "matrix", "html": "<div class=stepgrad-matrix>..."}  or  {"view": "graph", "svg": "<svg ..."}
+
+The numbers are the trace's (stepgrad.matrix, stepgrad.graph); the page only shows them. The graph
+needs Graphviz; without it the answer is 501 with the reason, and the page says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ..errors import StepgradError
+from ..explain import explain
+from ..spec import Network
+from . import inputs
+from .inputs import ApiError
+
+VIEWS = ("matrix", "graph")
+MAX_GRAPH_NODES = 2_000  # past this Graphviz takes long and the picture is unreadable; narrow it with `only`
+
+
+async def view_endpoint(request: Request) -> JSONResponse:
+    """POST /api/view: the step as matrices (HTML) or as its computation graph (SVG)."""
+    data = await inputs.read_json(request)
+    return JSONResponse(await run_in_threadpool(_view, data, request.app.state.spec))
+
+
+def _view(data: dict[str, Any], served: Network) -> dict[str, Any]:
+    view = data.get("view")
+    if view not in VIEWS:
+        raise ApiError(422, f"'view' must be one of {', '.join(VIEWS)}, got {view!r}", "view")
+    net = inputs.spec_from(data, served)
+    net.require_samples(inputs.SOURCE)
+    inputs.check_explainable(net)
+    digits = inputs.integer(data, "digits", 9, 1, 17)
+    trace = explain(net, update_order=inputs.update_order(data) or net.update_order)
+    if view == "matrix":
+        from ..matrix import matrix_view
+        from ..render.matrix import fragment
+
+        return {"view": view, "html": fragment(matrix_view(trace), digits)}
+    from ..graph import computation_graph
+
+    graph = computation_graph(trace)
+    only = data.get("only")
+    if only is not None:
+        if not isinstance(only, str):
+            raise ApiError(422, "'only' must be the name of one weight or bias, e.g. \"w1\"", "only")
+        try:
+            graph = graph.only(only)
+        except StepgradError as exc:
+            raise ApiError(422, exc.message, "only") from None
+    if len(graph.nodes) > MAX_GRAPH_NODES:
+        raise ApiError(422, f"the graph has {len(graph.nodes)} nodes, more than {MAX_GRAPH_NODES} can be drawn "
+                            "readably; pick a weight to see its subgraph", "only")
+    try:
+        svg = graph.render("svg", min(digits, 6)).decode("utf-8")
+    except StepgradError as exc:
+        raise ApiError(501, exc.message, "view") from None
+    return {"view": view, "svg": svg[svg.index("<svg"):]}

@@ -1,0 +1,83 @@
+"""The explorer's matrix and graph views: POST /api/view, and the toggle in a real browser.
+
+The numbers must be the trace's (compared with stepgrad.explain here) and the deck's published
+figures; errors are 4xx JSON {"error", "field"}.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+
+import stepgrad
+from stepgrad.graph import computation_graph
+
+pytest.importorskip("starlette")
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from stepgrad.web.app import create_app
+from tests.conftest import require_tool
+from tests.test_web_browser import browser, page, server  # noqa: F401  (the explorer's browser fixtures)
+
+DE_DW5 = "0.0821670406"  # the deck's 0.082167041, at 9 digits
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_matrix_view_names_every_entry(client):
+    r = client.post("/api/view", json={"view": "matrix"})
+    assert r.status_code == 200, r.text
+    html = r.json()["html"]
+    values = stepgrad.explain(stepgrad.builtin()).values
+    cells = re.findall(r'<td data-name="([^"]+)" title="[^"]+">([^<]+)<small>', html)
+    assert len(cells) > 40
+    for name, shown in cells:
+        assert float(shown) == pytest.approx(values[name], rel=1e-8, abs=1e-12), name
+    assert f'data-name="dE_total/dw5" title="dE_total/dw5">{DE_DW5}<' in html
+
+
+def test_graph_view_is_the_svg_of_the_graph(client):
+    require_tool("dot")
+    pytest.importorskip("graphviz")
+    r = client.post("/api/view", json={"view": "graph", "only": "w1", "digits": 6})
+    assert r.status_code == 200, r.text
+    svg = r.json()["svg"]
+    assert svg.startswith("<svg")
+    nodes = computation_graph(stepgrad.explain(stepgrad.builtin())).only("w1").nodes
+    assert svg.count('class="node"') == len(nodes)
+
+
+@pytest.mark.parametrize("body, field", [({"view": "tree"}, "view"), ({"view": "graph", "only": "w99"}, "only"),
+                                         ({"view": "graph", "only": 5}, "only")])
+def test_bad_requests_are_one_clear_line(client, body, field):
+    r = client.post("/api/view", json=body)
+    assert r.status_code == 422 and r.json()["field"] == field and "Traceback" not in r.text
+
+
+@pytest.mark.browser
+def test_the_toggle_in_the_browser(page):  # noqa: F811
+    page.get_by_label("Matrix form").check()
+    cell = page.locator('#view-output td[data-name="dE_total/dw5"]').first
+    cell.wait_for()
+    assert cell.inner_text().startswith(DE_DW5)
+    assert page.locator("#derivation").is_hidden()
+    page.select_option("#digits", "4")  # the view follows every redraw of the derivation
+    from playwright.sync_api import expect
+
+    expect(cell).not_to_contain_text(DE_DW5)
+    expect(cell).to_contain_text("0.08217")
+    require_tool("dot")
+    page.get_by_label("Computation graph").check()
+    page.locator("#view-output svg").wait_for()
+    assert "dE_total/dw5" in page.locator("#view-output").inner_text()
+    page.get_by_label("Chain rule").check()
+    assert page.locator("#derivation").is_visible() and page.locator("#view-output").is_hidden()
+
