@@ -76,3 +76,22 @@ def test_annotate_puts_the_printed_figure_beside_each_quantity():
 ])
 def test_decimals_as_the_deck_prints_them(value, places, shown):
     assert number(value, Decimals(places)) == shown
+
+
+def test_the_main_job_tells_the_deck_as_the_deck_does():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    out = subprocess.run([sys.executable, "-m", "stepgrad"], capture_output=True, text=True, env=env,
+                         timeout=300).stdout
+    for name, figure in DECK_CORRECT.items():  # every correct figure, digit for digit
+        assert f"= {figure}" in out, (name, figure)
+    # one weight at a time: w5's story (its derivation, its gradient, its new value) before w6's
+    assert out.index("The w5 change") < out.index("w5+ = ") < out.index("The w6 change") < out.index("The w1 change")
+    assert "2 * 1/2 * (target_o1 - out_o1)^(2-1) * (-1) + 0" in out  # derived as on the slides
+    table = out[out.index("The deck's figures, checked"):]
+    rows = {line.split("│")[1].strip() for line in table.splitlines() if line.count("│") > 4}
+    assert rows - {""} == set(DECK_SLIPS)
+    assert "0.015912196" in out and "0.984065734" in out  # the deck's table after 10,000 iterations

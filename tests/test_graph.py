@@ -12,15 +12,15 @@ import json
 import sys
 
 import pytest
+
+import stepgrad
 from conftest import require_tool
+from stepgrad.graph import computation_graph
 from test_engine_fd import random_network
 from views_gallery import gallery
 
-import stepgrad
-from stepgrad.graph import computation_graph
-
 torch = pytest.importorskip("torch")
-from test_engine_torch import activate, batch_loss
+from test_engine_torch import activate, batch_loss  # noqa: E402  (after importorskip: torch is needed)
 
 RTOL, FLOOR = 1e-9, 1e-6
 

@@ -13,12 +13,12 @@ import json
 
 import numpy as np
 import pytest
-from test_engine_fd import random_network
-from views_gallery import gallery
 
 import stepgrad
 from stepgrad.matrix import Matrix, matrix_view
 from stepgrad.render.matrix import FORMATS, render_matrix
+from test_engine_fd import random_network
+from views_gallery import gallery
 
 RTOL = 1e-12
 

@@ -12,12 +12,12 @@ import dataclasses
 import json
 
 import pytest
-from test_engine_fd import near_kink, random_network
-from views_gallery import gallery
 
 import stepgrad
 from stepgrad.numeric import TOLERANCE, check_numeric, numeric_gradients
 from stepgrad.trace import Section, Trace
+from test_engine_fd import near_kink, random_network
+from views_gallery import gallery
 
 
 def gradient_names(trace: Trace) -> set[str]:

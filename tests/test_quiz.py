@@ -14,10 +14,10 @@ import os
 import sys
 
 import pytest
-from views_gallery import gallery
 
 import stepgrad
 from stepgrad.quiz import Quiz
+from views_gallery import gallery
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -40,7 +40,7 @@ def spawn(*args: str, cwd=None):
 def test_scripted_student_in_a_terminal(tmp_path, cli):
     child = spawn("quiz", "--only", "w5", cwd=tmp_path)
     transcript = []
-    for i, (name, value) in enumerate(SCRIPT):
+    for name, value in SCRIPT:
         child.expect_exact(f"{name} = ")
         if name == "dout_o1/dnet_o1":  # ask for both hints first
             child.sendline("?")

@@ -465,3 +465,15 @@ def test_serve_is_a_documented_command(cli):
     assert r.returncode == 0 and "--host" in r.stdout and "127.0.0.1" in r.stdout and "stepgrad serve --open" in r.stdout
     r = cli("serve", "missing-file.toml")
     assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_explain_by_weight_with_derivations(client):
+    r = client.post("/api/explain", json={"group": "weight", "derive": True})
+    assert r.status_code == 200
+    keys = [s["key"] for s in r.json()["sections"]]
+    assert keys[3:5] == ["weight_w5", "weight_w6"]
+    r = client.post("/api/export", json={"format": "trace", "group": "weight", "derive": True})
+    steps = {s["name"]: s for sec in json.loads(r.text)["sections"] for s in sec["steps"]}
+    assert steps["dnet_o1/dw5"]["derivation"][0]["text"] == "1 * «out_h1» * «w5»^(1-1) + 0 + 0"
+    assert client.post("/api/explain", json={"group": "neuron"}).json()["field"] == "group"
+    assert client.post("/api/explain", json={"derive": "yes"}).json()["field"] == "derive"

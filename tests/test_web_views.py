@@ -19,9 +19,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from stepgrad.web.app import create_app
 from tests.conftest import require_tool
 from tests.test_web_browser import browser, page, server  # noqa: F401  (the explorer's browser fixtures)
+
+from stepgrad.web.app import create_app
 
 DE_DW5 = "0.0821670406"  # the deck's 0.082167041, at 9 digits
 

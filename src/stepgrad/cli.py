@@ -57,7 +57,7 @@ def cli(ctx: click.Context) -> None:
       stepgrad train --iterations 10000 --update-order sequential
     """
     if ctx.invoked_subcommand is None:
-        from .commands.deck import run_deck
+        from .main_job import run_deck
 
         run_deck()
 

@@ -3,8 +3,10 @@
     >>> g = computation_graph(stepgrad.explain(stepgrad.builtin()))
     >>> g.node("net_h1").grad_name, g.node("net_h1").grad
     ('dE_total/dnet_h1', 0.00877135...)
-    >>> g.only("w1").to_dot()          # the subgraph w1's gradient flows through
-    >>> g.render("svg")                # laid out by Graphviz (the optional `graph` extra)
+    >>> print(g.only("w1").to_dot())   # the subgraph w1's gradient flows through
+    digraph step {
+    ...
+    >>> svg = g.render("svg")          # laid out by Graphviz (the optional `graph` extra)
 
 The graph is built from the trace alone: node values and gradients are trace quantities under their
 public names (a node's `grad_name` names the quantity its gradient is), so the graph agrees with the

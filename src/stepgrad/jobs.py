@@ -34,17 +34,24 @@ def load_spec(spec: str | None) -> Network:
 
 
 # -- explain ------------------------------------------------------------------------------------
-def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, update_order: str | None = None,
-                fmt: str = "text", sample: int | None = None, optimizer: str = "sgd", round_to: int | None = None,
-                train_iterations: int = 0, console: bool = False, note: Note = _silent) -> Any:
+def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, decimals: int | None = None,
+                update_order: str | None = None, fmt: str = "text", sample: int | None = None,
+                optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
+                group: str = "layer", derive: bool = False, deck: bool = False, view: str = "steps",
+                check_numeric: bool = False, console: bool = False, note: Note = _silent) -> Any:
     """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
 
     `sample` is 1-based; `only` follows stepgrad.only's rule; slides train `train_iterations` for
     the deck's closing table (a run that cannot train leaves the table out, with a note).
+    `decimals` (up to N decimals, as the deck prints) replaces `digits` (significant digits);
+    `group="weight"` tells the step one weight at a time; `derive` adds how each local derivative
+    is obtained; `deck` puts the seed deck's printed figure beside each quantity; `view="matrix"`
+    shows the step as vectors and matrices; `check_numeric` adds central finite differences.
     """
     from .explain import explain
     from .only import resolve_only
     from .render import render
+    from .render.formula import Decimals
 
     net = load_spec(spec)
     if sample is not None:
@@ -53,9 +60,20 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, u
             raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
     if optimizer != "sgd" and update_order is None:
         update_order = "synchronous"  # momentum and Adam take the synchronous gradients
+    if deck and spec is not None:
+        raise StepgradError("the deck's figures belong to the seed deck's network: leave out SPEC", where="--deck")
     trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
                     optimizer=optimizer, round_to=round_to)
+    precision = digits if decimals is None else Decimals(decimals)
+    trace = _dressed(net, trace, group=group, derive=derive, deck=deck, check_numeric=check_numeric)
     names = resolve_only(trace, only) or None
+    if view == "matrix":
+        from .render.matrix import render_matrix
+
+        if names:
+            raise StepgradError("the matrix view shows the whole step; leave out --only", where="--view")
+        return render_matrix(trace, fmt, digits)
+    digits = precision  # type: ignore[assignment]
     if fmt == "text" and console:
         from .render.text import rich_renderable
 
@@ -70,6 +88,26 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, u
         except StepgradError as exc:  # the derivation stands without the closing table
             note(f"note: the deck has no training table: {exc}")
     return render(trace, fmt, digits=digits, only=names, **options)
+
+
+def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, check_numeric: bool) -> Any:
+    """The trace with what the reader asked for added: numerical checks, derivations, the deck's figures,
+    grouped by layer or by weight (the values are the trace's own throughout)."""
+    if check_numeric:
+        from .numeric import check_numeric as with_numeric
+
+        trace = with_numeric(net, trace)
+    if derive:
+        from .derive import derive as with_derivations
+
+        trace = with_derivations(trace)
+    if deck:
+        from .deck_figures import annotate
+
+        trace = annotate(trace)
+    from .group import group as grouped
+
+    return grouped(trace, group)
 
 
 def names_job(spec: str | None, *, digits: int = 9, update_order: str | None = None, fmt: str = "text") -> str:
@@ -374,3 +412,36 @@ def serve_job(spec: str | None, *, host: str = "127.0.0.1", port: int = 8000, op
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     uvicorn.run(create_app(net), host=host, port=port, log_level="warning")
+
+
+# -- graph --------------------------------------------------------------------------------------
+GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".pdf": "pdf", ".png": "png"}
+
+
+def graph_job(spec: str | None, *, output: str | None = None, only: str | None = None, sample: int | None = None,
+              digits: int = 6, update_order: str | None = None, note: Note = _silent) -> str:
+    """The step's computation graph: DOT text to show, or (for .svg/.pdf/.png) written to `output` by Graphviz."""
+    from .explain import explain
+    from .graph import computation_graph
+
+    fmt = "dot"
+    if output and output != "-":
+        suffix = Path(output).suffix.lower()
+        if suffix not in GRAPH_FORMATS:
+            raise StepgradError(f"unknown graph format {suffix or '(none)'!r}; use one of {', '.join(GRAPH_FORMATS)}",
+                                where="--output")
+        fmt = GRAPH_FORMATS[suffix]
+    net = load_spec(spec)
+    inputs, _ = net.require_samples(spec or "<built-in>")
+    if sample is not None and sample > len(inputs):
+        raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
+    graph = computation_graph(explain(net, sample=None if sample is None else sample - 1, update_order=update_order))
+    if only:
+        graph = graph.only(only.strip())
+    if fmt == "dot":
+        return graph.to_dot(digits)
+    assert output is not None
+    write_atomic(output, graph.render(fmt, digits))
+    note(f"wrote {output}")
+    return ""
+

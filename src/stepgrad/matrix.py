@@ -3,7 +3,7 @@
     >>> view = matrix_view(stepgrad.explain(stepgrad.builtin()))
     >>> eq = view.blocks[1].equations[0]          # z(1) = W(1) a(0) + b(1)
     >>> eq.result.names, eq.result.values
-    ((('net_h1',), ('net_h2',)), ((0.3775,), (0.3925,)))
+    ((('net_h1',), ('net_h2',)), ((0.3775,), (0.39249999999999996,)))
 
 Layers are numbered from the input: a(0) is the input, W(l), b(l), z(l), a(l) belong to layer l.
 Samples are the columns (one column per sample), so z(l) = W(l) a(l-1) + b(l) holds for the whole
@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from . import names
 from .errors import StepgradError
 from .trace import Step, Trace
 
@@ -253,11 +254,15 @@ class _Arranger:
         for n in self.neurons[l]:
             total = self.trace.step(self.steps(f"backward_{l}", "delta", n)[0].factors[0])
             row = []
-            for term in total.factors:
-                link = self.trace.step(self.trace.step(term).factors[1])
-                row.append(link.operands[0])
+            for factor in total.factors:  # a sum of path terms (delta * link), or of the products themselves
+                name = names.parse(factor)
+                if name.kind == "partial" and name.top is not None and name.top.kind == "net":
+                    row.append(self.trace.step(factor).operands[0])  # the link dnet_k/dout_j = w
+                elif name.kind == "partial" and name.top is not None and name.top.kind == "error" \
+                        and name.bottom is not None and name.bottom.kind == "out":
+                    row.append(self.trace.step(self.trace.step(factor).factors[1]).operands[0])  # a term
             rows.append(row)
-        plus = any(name.endswith("+") for r in rows for name in r)
+        plus = any(names.parse(name).after for r in rows for name in r)
         symbol = f"W({l + 1})+^T" if plus else f"W({l + 1})^T"
         return self.matrix(symbol, rf"W^{{({l + 1}){'+' if plus else ''}\top}}", rows)
 

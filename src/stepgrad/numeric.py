@@ -1,8 +1,9 @@
 """The numerical check: a central finite difference beside every gradient of a trace.
 
+    >>> net = stepgrad.builtin()
     >>> checked = check_numeric(net, stepgrad.explain(net))
     >>> checked.meta["numeric"]["gradients"]["dE_total/dw5"]
-    {'analytic': 0.0821670405..., 'numeric': 0.0821670405..., 'step': 6.05e-06, 'relative_difference': 2.4e-10, ...}
+    {'parameter': 'w5', 'analytic': 0.0821670405..., 'numeric': 0.0821670405..., 'step': 6.055...e-06, 'relative_difference': ...e-11, 'kink': False}
 
 For each weight and bias p with a gradient in the trace, numeric = (E(p + h) - E(p - h)) / 2h, where
 E is the batch error of the trace's own inputs, targets and parameters (read from the trace), and

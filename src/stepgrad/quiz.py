@@ -6,6 +6,7 @@
     >>> quiz.answer("out_h1", "0.5933").verdict
     'correct'
     >>> quiz.hint("out_o1", 2)                 # the formula with the numbers (your own values)
+    'out_o1 = 1 / (1 + exp(-net_o1)) = 1 / (1 + exp(-1.10591797))'
 
 Each answer is marked by the checker (`stepgrad.check`) on the answers given so far, so a quiz
 answer gets exactly the verdict `stepgrad check` gives the saved solution: correct, follows (an

@@ -28,6 +28,8 @@ update_order_option = click.option(
          "the layer below computes its deltas. Default: the spec's.")
 digits_option = click.option("--digits", type=click.IntRange(1, 17), default=9, show_default=True,
                              help="Significant digits shown.")
+decimals_option = click.option("--decimals", type=click.IntRange(0, 15), default=None, metavar="N",
+                               help="Show up to N decimals, as the seed deck prints (instead of --digits).")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
                              help="Write to this file instead of the terminal.")
 optimizer_option = click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default="sgd",

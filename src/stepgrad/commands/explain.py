@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from ..group import GROUPINGS
 from ..jobs import explain_job
 from ._common import (
     FORMAT_CHOICES,
     OPTIMIZER_CHOICES,
+    decimals_option,
     digits_option,
     emit,
     note,
@@ -23,6 +25,7 @@ from ._common import (
               help="Comma-separated names to derive, e.g. w5,w1 or out_h1 (with the factors they need); "
                    "a neuron (h1) for its net and out, 'error' for E_total and each output's error.")
 @digits_option
+@decimals_option
 @update_order_option
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(FORMAT_CHOICES), help="Output format.")
@@ -33,8 +36,18 @@ from ._common import (
               help="Hand-calculation mode: round every computed value to K decimals and carry the rounded value on.")
 @click.option("--train-iterations", type=click.IntRange(0), default=10_000, show_default=True, metavar="N",
               help="Slides: train N iterations for the deck's closing table (0 leaves it out).")
+@click.option("--group", type=click.Choice(GROUPINGS), default="layer", show_default=True,
+              help="layer: as computed, layer by layer; weight: as the deck tells it, one weight at a time "
+                   "(its factors, its gradient, its new value).")
+@click.option("--derive", is_flag=True, help="Show how each local derivative is obtained (power, sum and chain rule).")
+@click.option("--deck", is_flag=True,
+              help="Beside each quantity, the figure the seed deck prints and whether it is right (the deck's network only).")
+@click.option("--view", type=click.Choice(["steps", "matrix"]), default="steps", show_default=True,
+              help="steps: the scalar chain rule; matrix: the same numbers as vectors and matrices.")
+@click.option("--check-numeric", is_flag=True,
+              help="Put the central finite difference (and the relative difference) beside every gradient.")
 @output_option
-def command(spec, only, digits, update_order, fmt, sample, optimizer, round_to, train_iterations, output):
+def command(spec, output, fmt, **options):
     """Show every quantity of one training step: formula, numbers, value.
 
     SPEC is a TOML or JSON network spec; without it, the seed deck's network.
@@ -47,7 +60,7 @@ def command(spec, only, digits, update_order, fmt, sample, optimizer, round_to, 
       stepgrad explain --optimizer adam --only w5
       stepgrad explain --round 4          # as a person with a calculator gets it
       stepgrad explain --format slides -o deck.tex && pdflatex deck.tex
+      stepgrad explain --group weight --derive --decimals 9 --deck   # side by side with the deck
+      stepgrad explain --view matrix --format markdown
     """
-    emit(explain_job(spec, only=only, digits=digits, update_order=update_order, fmt=fmt, sample=sample,
-                     optimizer=optimizer, round_to=round_to, train_iterations=train_iterations,
-                     console=fmt == "text" and output is None, note=note), output)
+    emit(explain_job(spec, fmt=fmt, console=fmt == "text" and output is None, note=note, **options), output)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from ..errors import StepgradError
-from ._common import emit, load_spec, spec_argument, update_order_option, write_atomic
-
-FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".pdf": "pdf", ".png": "png"}
+from ..jobs import graph_job
+from ._common import emit, note, spec_argument, update_order_option
 
 
 @click.command("graph")
@@ -21,7 +17,7 @@ FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".pdf": "pdf", ".png": "p
 @click.option("--sample", type=click.IntRange(1), default=None, help="Only this sample (1-based).")
 @click.option("--digits", type=click.IntRange(1, 17), default=6, show_default=True, help="Significant digits shown.")
 @update_order_option
-def command(spec, output, only, sample, digits, update_order):
+def command(spec, **options):
     """Draw the computation graph of one training step: every multiply, add, activation and loss
     node with its forward value and its gradient (named as in the derivation: net_h1,
     dE_total/dnet_h1, ...). SVG, PDF and PNG need Graphviz (`pip install 'stepgrad[graph]'` and
@@ -33,26 +29,5 @@ def command(spec, output, only, sample, digits, update_order):
       stepgrad graph --only w1 -o w1.pdf
       stepgrad graph net.toml --sample 2 -o step.dot
     """
-    from ..explain import explain
-    from ..graph import computation_graph
-
-    fmt = "dot"
-    if output and output != "-":
-        suffix = Path(output).suffix.lower()
-        if suffix not in FORMATS:
-            raise StepgradError(f"unknown graph format {suffix or '(none)'!r}; use one of {', '.join(FORMATS)}",
-                                where="--output")
-        fmt = FORMATS[suffix]
-    net = load_spec(spec)
-    inputs, _ = net.require_samples(spec or "<built-in>")
-    if sample is not None and sample > len(inputs):
-        raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
-    trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order)
-    graph = computation_graph(trace)
-    if only:
-        graph = graph.only(only.strip())
-    if fmt == "dot":
-        emit(graph.to_dot(digits), output)
-        return
-    write_atomic(output, graph.render(fmt, digits))
-    click.echo(f"wrote {output}", err=True)
+    result = graph_job(spec, note=note, **options)
+    emit(result, options["output"] if result else None)  # "" when Graphviz wrote the file itself

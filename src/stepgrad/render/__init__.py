@@ -9,6 +9,7 @@ import importlib
 
 from ..errors import StepgradError
 from ..trace import Trace
+from .formula import Precision
 
 FORMATS = {
     "text": "stepgrad.render.text",
@@ -20,7 +21,7 @@ FORMATS = {
 }
 
 
-def render(trace: Trace, fmt: str = "text", digits: int = 9, only: list[str] | None = None, **options) -> str:
+def render(trace: Trace, fmt: str = "text", digits: Precision = 9, only: list[str] | None = None, **options) -> str:
     """The trace in format `fmt` (see FORMATS), at `digits` significant digits, optionally narrowed to `only`."""
     if fmt not in FORMATS:
         raise StepgradError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

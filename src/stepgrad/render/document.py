@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..names import latex_symbol
 from ..trace import Step, Trace
-from .formula import derivation_rows, number, operand, shows_numbers, substituted, symbol
+from .formula import Precision, derivation_rows, number, operand, shows_numbers, substituted, symbol
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
 
@@ -72,7 +72,7 @@ class Document:
     title: str
     subtitle: str
     parts: tuple[Part, ...]
-    digits: int
+    digits: Precision
 
     def lines(self) -> Iterator[Line]:
         for part in self.parts:
@@ -88,11 +88,11 @@ def _symbol(name: str) -> str:
     return symbol(name, "latex")
 
 
-def _number(value: float, digits: int) -> str:
+def _number(value: float, digits: Precision) -> str:
     return operand(value, digits, "latex")
 
 
-def _line(step: Step, trace: Trace, digits: int) -> Line:
+def _line(step: Step, trace: Trace, digits: Precision) -> Line:
     paths = tuple(
         (r" \cdot ".join(latex_symbol(f) for f in p.factors), number(p.value, digits, "latex")) for p in step.paths
     )
@@ -120,7 +120,7 @@ def _chunks(lines: list[Line], title: str) -> list[Group]:
             for i in range(0, len(lines), MAX_GROUP)]
 
 
-def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits: int) -> list[Group]:
+def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits: Precision) -> list[Group]:
     if key == "given":
         return [Group(title, tuple(_line(s, trace, digits) for s in steps))]
     if key.startswith(("forward", "after")):
@@ -142,7 +142,7 @@ def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits:
     return _chunks([_line(s, trace, digits) for s in steps], title)
 
 
-def build(trace: Trace, digits: int = 9) -> Document:
+def build(trace: Trace, digits: Precision = 9) -> Document:
     """The document of `trace` with numbers at `digits` significant digits."""
     meta = trace.meta
     layers = "-".join(str(n) for n in meta.get("layers", ()))

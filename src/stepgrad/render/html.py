@@ -12,6 +12,7 @@ from html import escape
 
 from ..trace import Trace
 from .document import Document, Line, Part, build
+from .formula import Precision
 from .mathml import to_mathml
 
 CSS = """
@@ -87,7 +88,7 @@ def _part(part: Part) -> str:
     return "\n".join(out)
 
 
-def body(trace: Trace, digits: int = 9, diagram: bool = True, doc: Document | None = None) -> str:
+def body(trace: Trace, digits: Precision = 9, diagram: bool = True, doc: Document | None = None) -> str:
     """The page's content, without <html>/<head>: a <div class="stepgrad"> with its own <style> (for notebooks)."""
     doc = doc or build(trace, digits)
     out = [f'<div class="stepgrad"><style>{CSS}</style>', f"<header><h1>{escape(doc.title)}</h1>"]
@@ -106,7 +107,7 @@ def body(trace: Trace, digits: int = 9, diagram: bool = True, doc: Document | No
     return "\n".join(out)
 
 
-def render(trace: Trace, digits: int = 9, **_: object) -> str:
+def render(trace: Trace, digits: Precision = 9, **_: object) -> str:
     """The trace as one self-contained HTML page."""
     doc = build(trace, digits)
     return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
@@ -114,7 +115,7 @@ def render(trace: Trace, digits: int = 9, **_: object) -> str:
             f"<title>{escape(doc.title)} · stepgrad</title>\n</head>\n<body>\n{body(trace, digits, doc=doc)}\n</body>\n</html>\n")
 
 
-def history_html(history, digits: int = 6) -> str:
+def history_html(history, digits: Precision = 6) -> str:
     """A training History as a small HTML table: E_total at up to a dozen recorded iterations."""
     rows = list(zip(history.recorded, history.errors))
     if len(rows) > 12:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from ..trace import Trace
-from .formula import Decimals, equation, substituted, symbolic
+from .formula import Decimals, Precision, equation, substituted, symbolic
 
 
-def render(trace: Trace, digits: int = 9, **_: object) -> str:
+def render(trace: Trace, digits: Precision = 9, **_: object) -> str:
     """The trace as JSON; each step also carries its formula rendered in text and LaTeX."""
     data = trace.to_dict()
     steps = {s.name: s for s in trace}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from .document import Document, Line, Part, build
+from .formula import Precision
 
 _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
             "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}", "→": r"$\to$", "−": "-", "×": r"$\times$",
@@ -120,6 +121,6 @@ def document(doc: Document) -> str:
     return "\n".join(o for o in out if o) + "\n"
 
 
-def render(trace, digits: int = 9, **_: object) -> str:
+def render(trace, digits: Precision = 9, **_: object) -> str:
     """The trace as a complete LaTeX article."""
     return document(build(trace, digits))

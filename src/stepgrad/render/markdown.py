@@ -8,6 +8,7 @@ Each quantity is one display block, aligned: symbol = formula, = numbers, = valu
 from __future__ import annotations
 
 from .document import Document, Line, build
+from .formula import Precision
 from .latex import escape as latex_escape
 
 
@@ -62,6 +63,6 @@ def document(doc: Document) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def render(trace, digits: int = 9, **_: object) -> str:
+def render(trace, digits: Precision = 9, **_: object) -> str:
     """The trace as Markdown."""
     return document(build(trace, digits))

@@ -15,13 +15,13 @@ from ..errors import StepgradError
 from ..matrix import Equation, Matrix, MatrixView, matrix_view
 from ..names import latex_symbol
 from ..trace import Trace
-from .formula import number
+from .formula import Precision, number
 from .latex import escape as latex_escape
 
 FORMATS = ("text", "markdown", "latex", "slides", "html", "json")
 
 
-def render_matrix(trace: Trace, fmt: str = "text", digits: int = 9) -> str:
+def render_matrix(trace: Trace, fmt: str = "text", digits: Precision = 9) -> str:
     """The trace's step in matrix form, in `fmt` (one of FORMATS), at `digits` significant digits."""
     if fmt not in FORMATS:
         raise StepgradError(f"unknown format {fmt!r} for the matrix view; choose from {', '.join(FORMATS)}")
@@ -46,7 +46,7 @@ def _grid(cells: list[list[str]]) -> list[str]:
     return ["[ " + "  ".join(x.rjust(w) for x, w in zip(r, widths)) + " ]" for r in cells]
 
 
-def _text_matrix(m: Matrix, digits: int) -> list[str]:
+def _text_matrix(m: Matrix, digits: Precision) -> list[str]:
     names = _grid([list(r) for r in m.names])
     values = _grid([[number(v, digits) for v in r] for r in m.values])
     head = f"{m.symbol} = "
@@ -58,7 +58,7 @@ def _text_matrix(m: Matrix, digits: int) -> list[str]:
     return lines
 
 
-def text(view: MatrixView, digits: int = 9) -> str:
+def text(view: MatrixView, digits: Precision = 9) -> str:
     """Plain text: each equation, then every matrix as [names] = [values]."""
     out = [f"One training step in matrix form ({view.meta.get('samples', 1)} sample(s) as columns)", ""]
     for block in view.blocks:
@@ -76,7 +76,7 @@ def _bmatrix(cells: list[list[str]]) -> str:
     return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(r) for r in cells) + r"\end{bmatrix}"
 
 
-def _latex_matrix(m: Matrix, digits: int) -> str:
+def _latex_matrix(m: Matrix, digits: Precision) -> str:
     names = _bmatrix([[latex_symbol(n) for n in r] for r in m.names])
     values = _bmatrix([[number(v, digits, "latex") for v in r] for r in m.values])
     return f"{m.latex} = {names} = {values}"
@@ -86,7 +86,7 @@ def _latex_equation(eq: Equation) -> str:
     return f"{eq.result.latex} = {eq.latex}"
 
 
-def markdown(view: MatrixView, digits: int = 9) -> str:
+def markdown(view: MatrixView, digits: Precision = 9) -> str:
     """Markdown with $$ math (GitHub, Jupyter, pandoc)."""
     out = ["# One training step in matrix form", ""]
     for block in view.blocks:
@@ -105,7 +105,7 @@ _PREAMBLE = r"""\usepackage[utf8]{inputenc}
 """
 
 
-def _latex_body(view: MatrixView, digits: int, heading: str) -> list[str]:
+def _latex_body(view: MatrixView, digits: Precision, heading: str) -> list[str]:
     out = []
     for block in view.blocks:
         out.append(heading.replace("TITLE", latex_escape(block.title)))
@@ -120,7 +120,7 @@ def _latex_body(view: MatrixView, digits: int, heading: str) -> list[str]:
     return out
 
 
-def latex(view: MatrixView, digits: int = 9) -> str:
+def latex(view: MatrixView, digits: Precision = 9) -> str:
     """A complete LaTeX article; compiles with pdflatex as it is."""
     out = [r"\documentclass[10pt]{article}", r"\usepackage[a4paper,margin=1.5cm,landscape]{geometry}", _PREAMBLE,
            r"\setlength{\parindent}{0pt}", r"\begin{document}", r"\section*{One training step in matrix form}"]
@@ -129,7 +129,7 @@ def latex(view: MatrixView, digits: int = 9) -> str:
     return "\n".join(out) + "\n"
 
 
-def slides(view: MatrixView, digits: int = 9) -> str:
+def slides(view: MatrixView, digits: Precision = 9) -> str:
     """A beamer deck, a frame (breaking as needed) per block; compiles with pdflatex."""
     out = [r"\documentclass[aspectratio=169,9pt]{beamer}", _PREAMBLE, r"\setbeamertemplate{navigation symbols}{}",
            r"\begin{document}", r"\begin{frame}{One training step in matrix form}",
@@ -149,14 +149,14 @@ _CSS = """.stepgrad-matrix{font-family:Georgia,serif;max-width:70rem;margin:0 au
 .stepgrad-matrix td small{display:block;color:#777;font-size:.75em}"""
 
 
-def _html_matrix(m: Matrix, digits: int) -> str:
+def _html_matrix(m: Matrix, digits: Precision) -> str:
     rows = "".join("<tr>" + "".join(
         f'<td data-name="{html_escape(n)}" title="{html_escape(n)}">{number(v, digits)}<small>{html_escape(n)}</small></td>'
         for n, v in zip(names, values)) + "</tr>" for names, values in zip(m.names, m.values))
     return f'<div class="m"><span>{html_escape(m.symbol)} =</span><table>{rows}</table></div>'
 
 
-def fragment(view: MatrixView, digits: int = 9) -> str:
+def fragment(view: MatrixView, digits: Precision = 9) -> str:
     """The view as an HTML fragment (its own scoped style), for a page or a notebook."""
     out = [f'<div class="stepgrad-matrix"><style>{_CSS}</style>']
     for block in view.blocks:
@@ -171,12 +171,12 @@ def fragment(view: MatrixView, digits: int = 9) -> str:
     return "\n".join(out)
 
 
-def html(view: MatrixView, digits: int = 9) -> str:
+def html(view: MatrixView, digits: Precision = 9) -> str:
     """One self-contained HTML page; each entry shows its value and, beneath, its scalar name."""
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>stepgrad: matrix form</title>'
             '</head><body><h1>One training step in matrix form</h1>\n' + fragment(view, digits) + "\n</body></html>\n")
 
 
-def to_json(view: MatrixView, digits: int = 9) -> str:
+def to_json(view: MatrixView, digits: Precision = 9) -> str:
     """The view as JSON: blocks of equations, each matrix with its names and full-precision values."""
     return json.dumps(view.to_dict(), indent=2, allow_nan=False) + "\n"

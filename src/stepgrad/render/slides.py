@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..names import error, latex_symbol
 from ..trace import Trace
 from .document import Document, Group, Line, Part, build
-from .formula import number
+from .formula import Precision, number
 from .latex import escape, given_table, paths_block, wrap
 
 PER_FRAME = 3  # quantities per frame (two rows each)
@@ -66,7 +66,7 @@ def _group_frames(part: Part, group: Group) -> list[str]:
     return frames
 
 
-def _diagram(trace: Trace, digits: int) -> str:
+def _diagram(trace: Trace, digits: Precision) -> str:
     """The network in TikZ: neurons in columns, each weight labelled on its edge (small networks)."""
     meta = trace.meta
     neurons, weights, biases = meta.get("neurons"), meta.get("weights"), meta.get("biases")
@@ -119,7 +119,7 @@ def _diagram(trace: Trace, digits: int) -> str:
     return "\\begin{center}\n" + "\n".join(out) + "\n\\end{center}"
 
 
-def _training(histories: list, digits: int) -> str:
+def _training(histories: list, digits: Precision) -> str:
     """The table after training: inputs, new outputs, targets, and the error before and after."""
     first = histories[0]
     inputs, targets = first.network.require_samples()
@@ -177,7 +177,7 @@ def deck(doc: Document, trace: Trace, histories: list | None = None) -> str:
     return "\n".join(head) + "\n" + "\n".join(frames) + "\\end{document}\n"
 
 
-def render(trace: Trace, digits: int = 9, history=None, **_: object) -> str:
+def render(trace: Trace, digits: Precision = 9, history=None, **_: object) -> str:
     """The trace as a Beamer deck; `history` (a History or a list of them) adds the training table."""
     histories = [history] if history is not None and not isinstance(history, (list, tuple)) else history
     return deck(build(trace, digits), trace, list(histories) if histories else None)

@@ -11,12 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from ..trace import Step, Trace
-from .formula import derivation_rows, number, shows_numbers, substituted, symbolic
+from .formula import Precision, derivation_rows, number, shows_numbers, substituted, symbolic
 
 WIDTH = 110
 
 
-def _step_lines(step: Step, trace: Trace, digits: int) -> list[Text]:
+def _step_lines(step: Step, trace: Trace, digits: Precision) -> list[Text]:
     value = number(step.value, digits)
     if not step.text:
         return [Text.assemble((step.name, "bold cyan"), " = ", (value, "bold"))]
@@ -45,7 +45,7 @@ def _step_lines(step: Step, trace: Trace, digits: int) -> list[Text]:
     return lines
 
 
-def _given_table(steps: tuple[Step, ...], digits: int) -> Table:
+def _given_table(steps: tuple[Step, ...], digits: Precision) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2))
     row: list[str] = []
     for s in steps:
@@ -58,7 +58,7 @@ def _given_table(steps: tuple[Step, ...], digits: int) -> Table:
     return table
 
 
-def rich_renderable(trace: Trace, digits: int = 9) -> Group:
+def rich_renderable(trace: Trace, digits: Precision = 9) -> Group:
     """The whole trace as one rich renderable (print it to a Console)."""
     parts: list = []
     for section in trace.sections:
@@ -73,7 +73,7 @@ def rich_renderable(trace: Trace, digits: int = 9) -> Group:
     return Group(*parts)
 
 
-def render(trace: Trace, digits: int = 9, width: int = WIDTH, color: bool = False, **_: object) -> str:
+def render(trace: Trace, digits: Precision = 9, width: int = WIDTH, color: bool = False, **_: object) -> str:
     """The trace as plain text (no colour codes unless `color`)."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)

@@ -1,9 +1,9 @@
 """The JSON API the page talks to (documented in docs/readme/serve.md).
 
     GET  /api/network   the served network (or ?builtin=NAME), the built-ins, formats and limits
-    POST /api/explain   {spec, update_order?, only?, digits?, math_for?} -> values, steps with MathML, diagram
+    POST /api/explain   {spec, update_order?, only?, digits?, math_for?, group?, derive?} -> values, steps with MathML, diagram
     POST /api/train     {spec, iterations, update_order?, every?} -> error history, trained spec
-    POST /api/export    {spec, format, only?, update_order?, digits?} -> a file to download
+    POST /api/export    {spec, format, only?, update_order?, digits?, group?, derive?} -> a file to download
 
 Every computation runs in a worker thread, so a long training run never blocks other requests.
 """
@@ -91,7 +91,7 @@ def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
     math_for = data.get("math_for")
     if math_for is not None and (not isinstance(math_for, list) or not all(isinstance(k, str) for k in math_for)):
         raise ApiError(422, "'math_for' must be a list of section keys like \"forward\"", "math_for")
-    trace = explain(net, update_order=order)
+    trace = inputs.dressed(data, explain(net, update_order=order))
     math_ok = step_count(trace) <= MATH_LIMIT
     math: bool | set[str] = math_ok if math_for is None else set(math_for)
     selected = None
@@ -155,7 +155,7 @@ def _export(data: dict[str, Any], served: Network) -> tuple[str, str, str]:
         raise ApiError(422, f"the {fmt} format is not available in this version of stepgrad yet", "format")
     net.require_samples(inputs.SOURCE)
     inputs.check_explainable(net)
-    trace = explain(net, update_order=inputs.update_order(data))
+    trace = inputs.dressed(data, explain(net, update_order=inputs.update_order(data)))
     only = inputs.names(data)
     if only:
         only = inputs.only(trace, only)

@@ -116,6 +116,21 @@ def update_order(data: dict[str, Any]) -> str | None:
     return value
 
 
+def dressed(data: dict[str, Any], trace: Trace) -> Trace:
+    """The trace as asked: "group" ("layer" as computed, "weight" as the deck tells it) and "derive"
+    (true: how each local derivative is obtained)."""
+    from ..derive import derive
+    from ..group import GROUPINGS, group
+
+    by = data.get("group", "layer")
+    if by not in GROUPINGS:
+        raise ApiError(422, f"'group' must be one of {', '.join(GROUPINGS)}, got {by!r}", "group")
+    wanted = data.get("derive", False)
+    if not isinstance(wanted, bool):
+        raise ApiError(422, f"'derive' must be true or false, got {wanted!r}", "derive")
+    return group(derive(trace) if wanted else trace, by)
+
+
 def names(data: dict[str, Any]) -> list[str] | None:
     """The "only" field: a list of quantity names (w5, h1, out_o1, E_total), or None."""
     value = data.get("only")
