@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import names
-from .functions import ACTIVATIONS, LOSSES, Activation, DerivationLines, Loss
+from .functions import ACTIVATIONS, LOSSES, fill
 from .trace import Derivation, Section, Step, Trace
 
 SUM_RULE = "the other terms give 0"
@@ -35,12 +35,6 @@ def derive(trace: Trace) -> Trace:
 
 def _with(step: Step, lines: tuple[Derivation, ...]) -> Step:
     return replace(step, derivation=lines) if lines else step
-
-
-def _fill(template: str, **roles: str) -> str:
-    for role, value in roles.items():
-        template = template.replace(f"«{role}»", value)
-    return template
 
 
 class _Index:
@@ -77,14 +71,14 @@ class _Index:
     def activation(self, neuron: str, sample: int | None) -> tuple[Derivation, ...]:
         act = ACTIVATIONS[self.activations[self.layer_of[neuron] - 1]]
         roles = {"net": _slot(names.net(neuron, sample)), "out": _slot(names.out(neuron, sample))}
-        return tuple(Derivation(rule, _fill(latex, **roles), _fill(text, **roles))
+        return tuple(Derivation(rule, fill(latex, **roles), fill(text, **roles))
                      for rule, latex, text in act.derivation)
 
     def loss_gradient(self, neuron: str, sample: int | None) -> tuple[Derivation, ...]:
         roles = {"out": _slot(names.out(neuron, sample)), "target": _slot(names.target(neuron, sample)),
                  "n": str(len(self.outputs))}
         zeros = " + 0" * (len(self.outputs) - 1)
-        lines = [Derivation(rule, _fill(latex, **roles) + zeros, _fill(text, **roles) + zeros)
+        lines = [Derivation(rule, fill(latex, **roles) + zeros, fill(text, **roles) + zeros)
                  for rule, latex, text in self.loss.derivation]
         if lines and zeros:
             lines[0] = replace(lines[0], rule=f"{lines[0].rule}; the other E_o give 0")
@@ -105,7 +99,7 @@ class _Index:
         roles = {"out": out(neuron), "target": target(neuron), "sum_targets": " + ".join(target(o) for o in self.outputs)}
         lines = []
         for rule, latex, text in self.combined:
-            lt, tt = _fill(latex, **roles), _fill(text, **roles)
+            lt, tt = fill(latex, **roles), fill(text, **roles)
             lines.append(Derivation(rule, lt.replace("«cross_terms»", cross_l), tt.replace("«cross_terms»", cross_t)))
         return tuple(lines)
 
@@ -135,10 +129,6 @@ class _Index:
         if len(text_terms) == text_terms.count("0"):
             return ()
         return (Derivation("power rule; " + SUM_RULE, " + ".join(latex_terms), " + ".join(text_terms)),)
-
-
-def _lines(entry: Activation | Loss) -> DerivationLines:
-    return entry.derivation
 
 
 def _slot(name: str) -> str:

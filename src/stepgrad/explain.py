@@ -15,7 +15,7 @@ import numpy as np
 
 from . import engine, names
 from .errors import DivergenceError
-from .functions import ACTIVATIONS, LOSSES
+from .functions import ACTIVATIONS, LOSSES, fill
 from .names import Layout, layout
 from .spec import Network
 from .trace import Path, Section, Step, Trace
@@ -60,12 +60,6 @@ def _known(array: T | None) -> T:
     """An array the engine records for this layer (recorded steps always have it)."""
     assert array is not None
     return array
-
-
-def _fill(template: str, **roles: str) -> str:
-    for role, value in roles.items():
-        template = template.replace(f"«{role}»", value)
-    return template
 
 
 def _slot(name: str) -> str:
@@ -190,7 +184,7 @@ class _Builder:
                     sum_t = " + ".join(f"exp({_slot(names.net(u, n, plus))})" for u in upper)
                     steps.append(self.step(
                         names.out(neuron, n, plus), fwd.outs[l + 1][s, j], "out",
-                        _fill(act.latex, net=net_name, sum_exp=sum_l), _fill(act.text, net=net_name, sum_exp=sum_t),
+                        fill(act.latex, net=net_name, sum_exp=sum_l), fill(act.text, net=net_name, sum_exp=sum_t),
                         subject=neuron))
         if plus:
             return Section(key, "Forward pass with the new weights", tuple(steps),
@@ -212,7 +206,7 @@ class _Builder:
                              n=str(len(outputs)))
                 name = names.error(o, self.sample(s), plus)
                 terms.append(name)
-                steps.append(self.step(name, fwd.error_terms[s, k], "error", _fill(latex_t, **roles), _fill(text_t, **roles), subject=o))
+                steps.append(self.step(name, fwd.error_terms[s, k], "error", fill(latex_t, **roles), fill(text_t, **roles), subject=o))
             name = names.error(None, self.sample(s), plus)
             per_sample.append(name)
             steps.append(self.total(name, fwd.sample_errors[s], "error", terms))
@@ -256,8 +250,8 @@ class _Builder:
                 steps.extend(self.hidden_error(l, j, s))
                 act = ACTIVATIONS[net.activations[l]]
                 steps.append(self.step(dout_dnet, _known(rec.derivatives[l])[s, j], "partial",
-                                       _fill(act.derivative_latex, out=out_slot, net=net_slot),
-                                       _fill(act.derivative_text, out=out_slot, net=net_slot), subject=neuron))
+                                       fill(act.derivative_latex, out=out_slot, net=net_slot),
+                                       fill(act.derivative_text, out=out_slot, net=net_slot), subject=neuron))
                 steps.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=neuron))
         # the weights of this layer
         for j, neuron in enumerate(neurons):
@@ -342,14 +336,14 @@ class _Builder:
             delta = self.delta_name(l, j, s)
             if combined is not None:
                 then.append(self.step(delta, rec.deltas[l][s, j], "delta",
-                                      _fill(combined.delta_latex, out=out_slot, target=target_slot),
-                                      _fill(combined.delta_text, out=out_slot, target=target_slot), subject=o,
+                                      fill(combined.delta_latex, out=out_slot, target=target_slot),
+                                      fill(combined.delta_text, out=out_slot, target=target_slot), subject=o,
                                       note=f"cross-entropy and {net.activations[-1]} together: the error signal is out - target"))
                 continue
             dE_dout = self.partial(names.TOTAL, names.out(o), s)
             roles = dict(target=target_slot, out=out_slot, n=str(len(outputs)))
-            first.append(self.step(dE_dout, _known(rec.loss_gradient)[s, j], "partial", _fill(loss.gradient_latex, **roles),
-                                   _fill(loss.gradient_text, **roles), subject=o))
+            first.append(self.step(dE_dout, _known(rec.loss_gradient)[s, j], "partial", fill(loss.gradient_latex, **roles),
+                                   fill(loss.gradient_text, **roles), subject=o))
             if self.coupled:  # softmax: dE_total/dnet_j = out_j (g_j - sum_k g_k out_k)
                 g = [self.partial(names.TOTAL, names.out(u), s) for u in outputs]
                 outs = [names.out(u, n) for u in outputs]
@@ -362,8 +356,8 @@ class _Builder:
                 continue
             dout_dnet = self.partial(names.out(o), names.net(o), s)
             first.append(self.step(dout_dnet, _known(rec.derivatives[l])[s, j], "partial",
-                                   _fill(act.derivative_latex, out=out_slot, net=net_slot),
-                                   _fill(act.derivative_text, out=out_slot, net=net_slot), subject=o))
+                                   fill(act.derivative_latex, out=out_slot, net=net_slot),
+                                   fill(act.derivative_text, out=out_slot, net=net_slot), subject=o))
             first.append(self.product(delta, rec.deltas[l][s, j], "delta", [dE_dout, dout_dnet], subject=o))
         return first + then
 

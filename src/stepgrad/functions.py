@@ -349,6 +349,13 @@ LOSSES: dict[str, Loss] = {
 }
 
 
+def fill(template: str, **roles: str) -> str:
+    """A registry template with its «role» slots filled: fill("«out» * (1 - «out»)", out="«out_h1»")."""
+    for role, value in roles.items():
+        template = template.replace(f"«{role}»", value)
+    return template
+
+
 def activation(name: str) -> Activation:
     """The registry entry `name`, or a StepgradError listing the choices."""
     try:
