@@ -11,8 +11,9 @@ way, and each is credited:
 - an operand recomputed from the student's values below it (the sum over paths written out,
   dE_total/dout_h1 = δ_o1·w5 + δ_o2·w7, when their dE_o1/dout_h1 was a slip of its own).
 
-A route is not credited when it runs through a trivial own value (0 or ±1 where the exact value is
-neither): writing out_o1 = 1 must not make every later gradient a free 0 (the cap).
+A route is not credited when the carried error makes the step trivial (a value of 0 or ±1, or an
+operand passed through unchanged, where the exact step is neither): writing out_o1 = 1 must not
+make every later gradient a free 0 and every update a free copy of the old weight (the cap).
 
     >>> from stepgrad.check import solution
     >>> from stepgrad.check.context import build
@@ -61,30 +62,30 @@ def routes(ctx: Context, step: Step) -> list[tuple[str, float]]:
     """(label, value) of every standard route to the step from the own values; the chain first."""
     found: list[tuple[str, float]] = []
     chain = ctx.from_own.get(step.name)
-    if chain is not None and not _trivial(ctx, step.operands):
+    if chain is not None:
         found.append(("chain", chain))
     if _product(step):
         for run, rest in _runs(ctx, step):
             value = ctx.own[run.name]
             for f in rest:
                 value *= ctx.own[f]
-            if not _trivial(ctx, [run.name, *rest]):
-                found.append((_kind(run, rest), ctx.finish(value)))
+            found.append((_kind(run, rest), ctx.finish(value)))
     for op in step.operands:
         if op in ctx.given and ctx.steps.get(op) is not None and ctx.steps[op].text and op in ctx.from_own:
             value = ctx.recompute(step, ctx.own, {op: ctx.from_own[op]})
-            ops = [o for o in step.operands if o != op] + list(ctx.steps[op].operands)
-            if not _trivial(ctx, ops):
-                found.append((f"with {op} recomputed from your values of {', '.join(ctx.steps[op].operands)}", value))
-    return found
+            found.append((f"with {op} recomputed from your values of {', '.join(ctx.steps[op].operands)}", value))
+    return [(label, value) for label, value in found if not _trivial(ctx, step, value)]
 
 
-def _trivial(ctx: Context, operands: list[str]) -> bool:
-    """True when an own value is a trivial 0 or ±1 that the exact value is not (the cap on credit)."""
-    for op in operands:
-        own, exact = ctx.own.get(op), ctx.exact.get(op)
-        if own is None or exact is None:
-            continue
-        if any(own == t for t in TRIVIAL) and not any(abs(exact - t) <= 1e-12 for t in TRIVIAL):
-            return True
-    return False
+def _trivial(ctx: Context, step: Step, value: float) -> bool:
+    """True when the carried error made the step trivial (the cap on credit): a value of 0 or ±1, or
+    one of its operands unchanged (w5+ = w5), where the exact step is neither."""
+    exact = ctx.exact[step.name]
+
+    def same(a: float, b: float) -> bool:
+        return abs(a - b) <= 1e-12 * max(1.0, abs(b))
+
+    if any(same(value, t) for t in TRIVIAL) and not any(same(exact, t) for t in TRIVIAL):
+        return True
+    return any(same(value, ctx.own[op]) and not same(exact, ctx.exact[op])
+               for op in step.operands if op in ctx.own and op in ctx.exact)

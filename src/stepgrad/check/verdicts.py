@@ -323,15 +323,17 @@ class _Blank:
 
 def _better_fit(report: Report, solution: Solution, update_order: str | None, round_to: int | None,
                 alternatives: dict[str, Network]) -> str | None:
-    """A hint when most answers are wrong here but another network explains more of them as correct."""
+    """A hint when another network makes clearly more answers correct (follows hides a wrong network's
+    errors: every value after the first wrong one follows from it, so count what is correct)."""
     c = report.counts
-    if report.answered < 3 or c["wrong"] * 2 < report.answered:
+    if not alternatives or report.answered - c["correct"] < 3:
         return None
     best: tuple[int, str] | None = None
     for label, other in alternatives.items():
         ctx = build(other, solution, update_order, round_to)
         right = sum(matches(g, ctx.exact[g.name]) for g in solution if g.name in ctx.exact)
-        if right > c["correct"] and (best is None or right > best[0]):
+        clearly = right >= c["correct"] + max(3, report.answered // 4)  # not a handful of coincidences
+        if clearly and (best is None or right > best[0]):
             best = (right, label)
     if best is None:
         return None
