@@ -96,8 +96,14 @@ class Submission:
     error: str | None = None
 
 
-def _student(path: PurePosixPath, top_level: bool) -> str:
-    return path.stem if top_level else path.parent.name.split("_")[0]
+def _students(paths: list[PurePosixPath]) -> list[str]:
+    """Who handed in each file: its folder's name when the folder holds just this one solution (an LMS
+    export, one folder per student: "Anna Smith_1234_assignsubmission_file_/x.txt" -> "Anna Smith"),
+    else the file's name without its extension."""
+    per_folder: dict[PurePosixPath, int] = {}
+    for p in paths:
+        per_folder[p.parent] = per_folder.get(p.parent, 0) + 1
+    return [p.parent.name.split("_")[0] if p.parent.name and per_folder[p.parent] == 1 else p.stem for p in paths]
 
 
 def submissions(path: str) -> list[Submission]:
@@ -106,8 +112,8 @@ def submissions(path: str) -> list[Submission]:
     if root.is_dir():
         files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
                        and not any(part.startswith(".") for part in p.relative_to(root).parts))
-        return [_read(_student(PurePosixPath(p.relative_to(root).as_posix()), p.parent == root), str(p),
-                      lambda p=p: p.read_bytes()) for p in files]
+        who = _students([PurePosixPath(p.relative_to(root).as_posix()) for p in files])
+        return [_read(student, str(p), p.read_bytes) for student, p in zip(who, files)]
     if root.suffix.lower() == ".zip" and root.is_file():
         try:
             archive = zipfile.ZipFile(root)
@@ -116,8 +122,8 @@ def submissions(path: str) -> list[Submission]:
         with archive:
             names = sorted(n for n in archive.namelist() if not n.endswith("/") and
                            PurePosixPath(n).suffix.lower() in SUFFIXES and "__MACOSX" not in n)
-            return [_read(_student(PurePosixPath(n), "/" not in n.strip("/")), f"{path}:{n}",
-                          lambda n=n: archive.read(n)) for n in names]
+            who = _students([PurePosixPath(n) for n in names])
+            return [_read(student, f"{path}:{n}", lambda n=n: archive.read(n)) for student, n in zip(who, names)]
     raise StepgradError("expected a folder of solutions or a .zip", where=path)
 
 
