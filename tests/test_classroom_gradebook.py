@@ -11,11 +11,11 @@ import sys
 import zipfile
 
 import pytest
-from test_classroom_students import at, by_hand, written
 
 import stepgrad
 from stepgrad.classroom import mark_class, points_scheme
 from stepgrad.errors import StepgradError
+from test_classroom_students import at, by_hand, written
 
 QUANTITIES = len(by_hand())  # 66 computed quantities in the deck's step
 SLIP = at("dE_total/dout_o1", lambda x, v: -x)  # flipped sign, carried forward

@@ -9,7 +9,10 @@ forward, along the route the student took); nothing else is wrong.
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -272,3 +275,19 @@ def test_a_batch_summed_instead_of_averaged_is_diagnosed():
     by = {r.name: r for r in report.results}
     assert (by["dE_total/dw5"].verdict, by["dE_total/dw5"].mistake) == ("wrong", "batch_summed")
     assert by["w5+"].verdict == "correct"
+
+
+@pytest.mark.parametrize("name,text,line", [
+    ("bad.txt", "out_h1 = 0.59\nnet_o1: 1.1\n", 2),
+    ("dup.txt", "# x\nout_h1 = 0.59\nout_h1 = 0.6\n", 3),
+    ("nan.txt", "out_h1 = 0.59\nout_o1 = NaN\n", 2),
+])
+def test_cli_reports_a_bad_line_and_marks_the_rest(tmp_path, name, text, line):
+    path = tmp_path / name
+    path.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(path), "--format", "json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    assert [r["line"] for r in data["results"] if r["verdict"] == "unreadable"] == [line]
+    assert data["summary"]["unreadable"] == 1 and data["summary"]["correct"] == 1

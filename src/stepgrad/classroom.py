@@ -20,6 +20,7 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -123,7 +124,7 @@ def submissions(path: str) -> list[Submission]:
             names = sorted(n for n in archive.namelist() if not n.endswith("/") and
                            PurePosixPath(n).suffix.lower() in SUFFIXES and "__MACOSX" not in n)
             who = _students([PurePosixPath(n) for n in names])
-            return [_read(student, f"{path}:{n}", lambda n=n: archive.read(n)) for student, n in zip(who, names)]
+            return [_read(student, f"{path}:{n}", partial(archive.read, n)) for student, n in zip(who, names)]
     raise StepgradError("expected a folder of solutions or a .zip", where=path)
 
 
@@ -219,9 +220,10 @@ def _safe(name: str) -> str:
 
 
 def mark_class(path: str, network_for: Callable[[str], Network], *, update_order: str | None = None,
-               round_to: int | None = None, rules: Rules = Rules(), scheme: Points | None = None) -> Gradebook:
+               round_to: int | None = None, rules: Rules | None = None, scheme: Points | None = None) -> Gradebook:
     """Mark every submission in `path` against `network_for(student)`; the gradebook."""
     scheme = scheme or Points()
+    rules = rules or Rules()
     prepared: dict[int, Any] = {}
     rows: list[Row] = []
     for sub in submissions(path):

@@ -189,7 +189,7 @@ def _sheet_blocks(ex: Exercise) -> list[tuple]:
     act = net.activations[0]
     loss = {"half_squared_error": "E_total = Σ ½ (target − out)²"}.get(net.loss, f"the {net.loss.replace('_', ' ')} loss")
     output = f", {net.activations[-1]} in the output layer" if net.activations[-1] != act else ""
-    batch = (f" There are {len(net.inputs)} samples: compute every quantity per sample (names end in [k]); "
+    batch_note = (f" There are {len(net.inputs)} samples: compute every quantity per sample (names end in [k]); "
              "each gradient is the mean over the samples." if net.inputs is not None and len(net.inputs) > 1 else "")
     rounding = (f" Round every value you compute to {ex.round_to} decimals and carry the rounded value on."
                 if ex.round_to is not None else " Keep at least 6 significant digits.")
@@ -198,7 +198,7 @@ def _sheet_blocks(ex: Exercise) -> list[tuple]:
         ("p", f"A {'-'.join(map(str, net.layers))} network: {len(net.layers) - 2} hidden layer(s), {act} activation "
               f"({ACTIVATIONS[act].text.replace('«net»', 'net')}){output}, error {loss}, "
               f"learning rate eta = {_fmt(net.learning_rate)}. Each layer's bias is shared by its neurons and is not updated."
-              + batch),
+              + batch_note),
         ("h2", "The weights"), ("table", ("weight", "edge", "value"), rows),
         ("h2", "Inputs, targets, biases"), ("table", ("name", "value"), given),
         ("h2", "Your task"),

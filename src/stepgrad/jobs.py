@@ -452,7 +452,8 @@ def _class_job(folder: str, spec: str | None, variants: str | None, update_order
     from .classroom import mark_class, points_scheme
     from .variants import network_for
 
-    pick = network_for(variants) if variants else (lambda student, net=load_spec(spec): net)
+    net = load_spec(spec)
+    pick = network_for(variants) if variants else (lambda student: net)
     book = mark_class(folder, pick, update_order=update_order, round_to=round_to, rules=rules,
                       scheme=points_scheme(points))
     target = gradebook or str(Path(folder.rstrip("/")).with_suffix("")) + "-marked"

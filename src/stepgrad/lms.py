@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .check import CLOSE_RELATIVE
@@ -149,9 +150,9 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
 def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> bytes:
     """A QTI 1.2 zip (Canvas's import format) built by text2qti: one item per quantity and variant."""
     try:
-        from text2qti.config import Config
-        from text2qti.qti import QTI
-        from text2qti.quiz import Quiz
+        from text2qti.config import Config  # type: ignore[import-untyped]
+        from text2qti.qti import QTI  # type: ignore[import-untyped]
+        from text2qti.quiz import Quiz  # type: ignore[import-untyped]
     except ImportError:
         raise StepgradError("QTI export needs text2qti: pip install 'stepgrad[lms]'", where="--format qti") from None
     config = Config()
@@ -160,4 +161,5 @@ def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None
     return QTI(quiz).zip_bytes()
 
 
-WRITERS = {"moodle": ("quiz.xml", moodle_xml), "gift": ("quiz.gift", gift), "qti": ("quiz-qti.zip", qti_zip)}
+Writer = Callable[[list[tuple[str, Exercise]], int | None], str | bytes]
+WRITERS: dict[str, tuple[str, Writer]] = {"moodle": ("quiz.xml", moodle_xml), "gift": ("quiz.gift", gift), "qti": ("quiz-qti.zip", qti_zip)}

@@ -6,7 +6,8 @@
     '40 correct, 2 follows, 4 close, 3 wrong'
 
 solution.py reads the file, context.py builds the exact / own / other-order worlds, routes.py
-finds the ways an error is carried forward, verdicts.py decides, diagnoses.py is the registry of known mistakes, report.py writes the table or JSON.
+finds the ways an error is carried forward, verdicts.py
+decides, diagnoses.py is the registry of known mistakes, report.py writes the table or JSON.
 """
 
 from .solution import Solution, load, loads

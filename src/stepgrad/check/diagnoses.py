@@ -166,9 +166,9 @@ def _learning_rate(ctx: Context, step: Step, base: Mapping[str, float]) -> Candi
         return
     eta = base["eta"]
     readings: dict[float, list[str]] = {}
-    for rate, why in ((1.0, "eta left out"), (2 * eta, "eta doubled: the gradient subtracted twice"),
-                      (eta / 2, "eta halved")):
-        readings.setdefault(rate, []).append(why)
+    for rate, reading in ((1.0, "eta left out"), (2 * eta, "eta doubled: the gradient subtracted twice"),
+                          (eta / 2, "eta halved")):
+        readings.setdefault(rate, []).append(reading)
     for rate in (0.1, 0.01, 0.001, 0.05, 0.2, 0.25, 0.3, 0.75, 2.0):
         readings.setdefault(rate, [])
     for rate, why in readings.items():
@@ -324,7 +324,7 @@ def _other_derivatives(ctx: Context, step: Step, base: Mapping[str, float]) -> I
     parts = names.parse(step.name)
     if not _is_derivative(step.name):
         return
-    net, out = str(parts.bottom), str(parts.top)  # type: ignore[union-attr]
+    net, out = str(parts.bottom), str(parts.top)
     if net not in base or out not in base:
         return
     own = ctx.net.activations[_layer_of(ctx, step)]

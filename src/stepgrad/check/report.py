@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..render.formula import number
 from .verdicts import Report, Result
@@ -55,7 +56,7 @@ def rich_table(report: Report, digits: int = 9):
     rounding = report.meta.get("round_to")
     context = f"({order} update order" + (f", every value rounded to {rounding} decimals)" if rounding is not None else ")")
     style = "bold green" if report.ok else "bold red"
-    parts = [table, Text.assemble((report.summary(), style), " ", (context, "dim"))]
+    parts: list[Any] = [table, Text.assemble((report.summary(), style), " ", (context, "dim"))]
     if report.meta.get("hint"):
         parts.append(Text("hint: " + report.meta["hint"], style="yellow"))
     return Group(*parts)

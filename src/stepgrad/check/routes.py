@@ -40,7 +40,7 @@ def _product(step: Step) -> bool:
 def _kind(run: Step, rest: list[str]) -> str:
     """'δ·input' / 'δ·w' / 'via X' for a route through the named run of factors `run`."""
     if run.kind == "delta" and len(rest) == 1:
-        bottom = names.parse(rest[0]).bottom  # type: ignore[union-attr]
+        bottom = names.parse(rest[0]).bottom
         what = "input" if bottom is not None and bottom.kind == "weight" else "w"
         return f"δ·{what}: {run.name} · {rest[0]}"
     return f"via {run.name}: {' · '.join([run.name, *rest])}"

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -185,7 +185,7 @@ def _too_brief(ctx: Context, given: Given, expected: float) -> tuple[str, str] |
     was written as the exact value is: a marker reads the mistake (dnet_h1/dw1 = 0.1 is i2, not 0.05
     rounded up; out_h1 = 0.6 is nearer out_h2 = 0.597 than 0.593). 0.0004 for 0.000438 stays correct
     though the other update order's 0.000365 also rounds to it: neither is clearly nearer."""
-    if _written_in_full(given, expected) or significant_digits(given) > BRIEF_DIGITS:
+    if significant_digits(given) > BRIEF_DIGITS or _written_in_full(given, expected):
         return None
     distance = abs(given.value - expected)
     fits: dict[str, str] = {}
@@ -253,29 +253,38 @@ def judge(ctx: Context, given: Given, rules: Rules = Rules()) -> Result:
     step = ctx.steps[given.name]
     expected = ctx.exact[given.name]
     own = ctx.from_own.get(given.name)
+    verdict, mistake, diagnosis, route = _verdict(ctx, given, step, expected, own, rules)
     formula = f"{step.name} = {step.text.replace('«', '').replace('»', '')}" if step.text else None
-    wrong = Result(name=given.name, given=given.text, verdict="wrong", expected=expected, expected_from_own=own,
-                   relative_error=relative_error(given.value, expected), formula=formula, line=given.line)
+    if verdict == "follows":
+        own = route[1]  # type: ignore[index]
+    return Result(name=given.name, given=given.text, verdict=verdict, expected=expected, expected_from_own=own,
+                  relative_error=relative_error(given.value, expected), diagnosis=diagnosis, mistake=mistake,
+                  formula=formula, line=given.line, route=route[0] if route else None)
+
+
+def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float | None,
+             rules: Rules) -> tuple[str, str | None, str | None, tuple[str, float] | None]:
+    """(verdict, mistake key, diagnosis, credited route) by the rules of the module docstring."""
     if matches(given, expected):
         brief = _too_brief(ctx, given, expected)
         if brief:
-            return replace(wrong, mistake=brief[0], diagnosis=brief[1])
+            return "wrong", brief[0], brief[1], None
         digits = significant_digits(given)
         if rules.min_digits and digits < rules.min_digits and not _written_in_full(given, expected):
-            return replace(wrong, verdict="close", mistake="too_few_digits",
-                           diagnosis=f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}")
-        return replace(wrong, verdict="correct")
+            return ("close", "too_few_digits",
+                    f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None)
+        return "correct", None, None, None
     if step.text:
         drift = _drifted(given, expected)  # a route other than the chain is rounding drift in disguise
         for label, value in routes(ctx, step):
             if (label == "chain" or not drift) and _follows(given, expected, value):
-                return replace(wrong, verdict="follows", route=label, expected_from_own=value)
+                return "follows", None, None, (label, value)
     diagnosis = _diagnose(ctx, given, expected, own)
     if diagnosis:
-        return replace(wrong, mistake=diagnosis[0], diagnosis=diagnosis[1])
+        return "wrong", diagnosis[0], diagnosis[1], None
     if any(_drifted(given, ref) for ref in (expected, own) if ref is not None):
-        return replace(wrong, verdict="close")
-    return wrong
+        return "close", None, None, None
+    return "wrong", None, None, None
 
 
 def check(net: Network, solution: Solution, update_order: str | None = None, round_to: int | None = None,
@@ -297,9 +306,9 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
         results += [Result(s.name, "", "unanswered", expected=s.value) for s in ctx.trace if s.text]
     for g in [*solution, *(_Blank(n, line) for n, line in solution.unanswered)]:
         if g.name not in order:
-            hint = difflib.get_close_matches(g.name, list(order), n=3, cutoff=0.5)
+            close = difflib.get_close_matches(g.name, list(order), n=3, cutoff=0.5)
             results.append(Result(g.name, g.text, "unknown", line=g.line, diagnosis=f"no quantity named {g.name!r}"
-                                  + (f"; did you mean {', '.join(hint)}?" if hint else "; see `stepgrad names`")))
+                                  + (f"; did you mean {', '.join(close)}?" if close else "; see `stepgrad names`")))
     results += [Result("", "", "unreadable", line=p.line, diagnosis=p.message) for p in solution.problems]
     if rules.order == "given":
         results.sort(key=lambda r: r.line)
