@@ -153,3 +153,25 @@ def test_variants_from_a_roster_are_reproducible_and_checked_against_each_studen
     swapped = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(returned / "anna.txt"), "--network",
                               str(tmp_path / "v1" / "students" / "ben" / "network.toml")], capture_output=True, text=True)
     assert swapped.returncode == 1
+
+
+@pytest.mark.parametrize("options", [
+    ["--loss", "cross_entropy", "--output-activation", "softmax"],
+    ["--samples", "2"],
+    ["--loss", "mean_squared_error", "--activation", "tanh"],
+])
+def test_exercise_variants_of_the_problem_check_against_their_own_key(tmp_path, options):
+    out = tmp_path / "ex"
+    proc = subprocess.run([sys.executable, "-m", "stepgrad", "exercise", *options, "--seed", "3", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "![The network with its weights](network.svg)" in (out / "sheet.md").read_text()
+    assert (out / "network.svg").read_text().lstrip().startswith("<svg")
+    check = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(out / "key-values.txt"), "--network",
+                            str(out / "network.toml"), "--format", "json"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout[-2000:] + check.stderr
+    summary = json.loads(check.stdout)["summary"]
+    assert summary["correct"] > 20 and summary["wrong"] == summary["unanswered"] == 0
+    blank = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(out / "solution-template.txt"), "--network",
+                            str(out / "network.toml"), "--format", "json"], capture_output=True, text=True)
+    assert blank.returncode == 1 and json.loads(blank.stdout)["summary"]["unanswered"] == summary["correct"]

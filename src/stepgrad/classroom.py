@@ -1,7 +1,12 @@
 """Mark a whole class: every solution in a folder (or a zip) -> a gradebook and a feedback file per student.
 
-    >>> book = mark_class("returned/", lambda student: stepgrad.builtin())      # doctest: +SKIP
-    >>> book.write("marked/")          # gradebook.csv, gradebook.json, feedback/<student>.md
+    >>> import pathlib, tempfile
+    >>> returned = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (returned / "anna.txt").write_text("out_h1 = 0.593270\\nnet_h1 =\\n")   # one right, one blank
+    >>> book = mark_class(str(returned), lambda student: stepgrad.builtin())
+    >>> [(row.student, row.total, row.report.summary()) for row in book.rows], book.maximum
+    ([('anna', 1.0, '1 correct, 0 follows, 0 close, 0 wrong, 1 unanswered')], 2.0)
+    >>> paths = book.write(str(returned / "marked"))   # gradebook.csv, gradebook.json, feedback/anna.md
 
 A student is a solution file's name without its extension (anna.txt -> anna), or, for a file
 inside a per-student folder (as learning-management systems export them), that folder's name.

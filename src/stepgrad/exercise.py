@@ -136,18 +136,29 @@ class Exercise:
             return f"<!doctype html>\n<meta charset=utf-8>\n<title>{title}</title>\n<h1>{title}</h1>\n<pre>{html.escape(text)}</pre>\n"
         return f"# {title}\n\n```\n{text}```\n"
 
-    def sheet(self, fmt: str = "markdown") -> str:
-        """The problem sheet: the network, the numbers and the task, in `fmt`."""
-        return _WRITERS[fmt](_sheet_blocks(self), fmt)
+    def sheet(self, fmt: str = "markdown", diagram: str | None = None) -> str:
+        """The problem sheet: the network, the numbers and the task, in `fmt`; `diagram`: an image file
+        of the network to show (markdown and html sheets)."""
+        blocks = _sheet_blocks(self)
+        if diagram and fmt in ("markdown", "html"):
+            blocks.insert(2, ("img", diagram, "The network with its weights"))
+        return _WRITERS[fmt](blocks, fmt)
+
+    def diagram(self) -> str:
+        """The network drawn as SVG, every weight on its edge."""
+        from .diagram import network_svg
+
+        return network_svg(self.network, self.trace, show="weights", digits=4)
 
     def files(self, fmt: str = "markdown", digits: int = 9) -> dict[str, str]:
-        """File name -> contents: sheet, key, solution template, filled key values, network spec."""
+        """File name -> contents: sheet (with the diagram), key, solution template, filled key values,
+        network spec and network.svg."""
         from .persist import dumps
 
         ext = EXTENSIONS[fmt]
-        return {f"sheet.{ext}": self.sheet(fmt), f"key.{ext}": self.key(fmt, digits),
+        return {f"sheet.{ext}": self.sheet(fmt, diagram="network.svg"), f"key.{ext}": self.key(fmt, digits),
                 "solution-template.txt": self.template(), "key-values.txt": self.template(filled=True),
-                "network.toml": dumps(self.network)}
+                "network.toml": dumps(self.network), "network.svg": self.diagram()}
 
 
 def generate(layers: tuple[int, ...] = (2, 2, 2), activation: str = "sigmoid", seed: int = 0,
@@ -225,6 +236,8 @@ def _markdown(blocks: list[tuple], fmt: str) -> str:
             out.append(rest[0])
         elif kind == "ol":
             out.append("\n".join(f"{i}. {item}" for i, item in enumerate(rest[0], 1)))
+        elif kind == "img":
+            out.append(f"![{rest[1]}]({rest[0]})")
         else:
             headers, rows = rest
             out.append("\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -267,6 +280,8 @@ def _html(blocks: list[tuple], fmt: str) -> str:
             out.append(f"<p>{html.escape(rest[0])}</p>")
         elif kind == "ol":
             out.append("<ol>" + "".join(f"<li>{html.escape(i)}</li>" for i in rest[0]) + "</ol>")
+        elif kind == "img":
+            out.append(f'<p><img src="{html.escape(rest[0])}" alt="{html.escape(rest[1])}"></p>')
         else:
             headers, rows = rest
             head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)

@@ -4,7 +4,7 @@
     True
 
 `write_variants(roster, folder, ...)` writes, for every student of the roster,
-students/<id>/sheet.md, solution-template.txt and network.toml, and keys/<id>.md; keys.csv holds
+students/<id>/sheet.md (with network.svg), solution-template.txt and network.toml, and keys/<id>.md; keys.csv holds
 every student's answer values (one row per student) and check.toml the sheet's precision rules.
 `network_for(folder)` gives `stepgrad check --variants` each student's own network.
 """
@@ -48,7 +48,8 @@ def write_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markd
     for sid, name, ex in made:
         home = out / "students" / _safe(sid)
         home.mkdir(parents=True, exist_ok=True)
-        write_atomic(home / f"sheet.{ext}", ex.sheet(fmt).replace(f"(seed {ex.seed})", f"for {name}"))
+        write_atomic(home / f"sheet.{ext}", ex.sheet(fmt, diagram="network.svg").replace(f"(seed {ex.seed})", f"for {name}"))
+        write_atomic(home / "network.svg", ex.diagram())
         write_atomic(home / "solution-template.txt", ex.template())
         write_atomic(home / "network.toml", dumps(ex.network))
         (out / "keys").mkdir(parents=True, exist_ok=True)
