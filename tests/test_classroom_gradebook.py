@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -175,3 +176,16 @@ def test_exercise_variants_of_the_problem_check_against_their_own_key(tmp_path, 
     blank = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(out / "solution-template.txt"), "--network",
                             str(out / "network.toml"), "--format", "json"], capture_output=True, text=True)
     assert blank.returncode == 1 and json.loads(blank.stdout)["summary"]["unanswered"] == summary["correct"]
+
+
+@pytest.mark.latex
+def test_pdf_sheets_with_the_network_drawn(tmp_path):
+    if not shutil.which("pdflatex"):
+        pytest.skip("needs pdflatex")
+    roster = tmp_path / "students.csv"
+    roster.write_text("id\nanna\nben\n")
+    proc = subprocess.run([sys.executable, "-m", "stepgrad", "exercise", "--roster", str(roster), "--pdf", "--layers",
+                           "2-3-2", "-o", str(tmp_path / "w")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for student in ("anna", "ben"):
+        assert (tmp_path / "w" / "students" / student / "sheet.pdf").read_bytes().startswith(b"%PDF")

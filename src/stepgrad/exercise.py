@@ -142,6 +142,10 @@ class Exercise:
         blocks = _sheet_blocks(self)
         if diagram and fmt in ("markdown", "html"):
             blocks.insert(2, ("img", diagram, "The network with its weights"))
+        elif diagram and fmt == "latex":
+            from .tikz import picture
+
+            blocks.insert(2, ("tikz", picture(self.network)))
         return _WRITERS[fmt](blocks, fmt)
 
     def diagram(self) -> str:
@@ -254,7 +258,9 @@ def _latex_text(s: str) -> str:
 
 
 def _latex(blocks: list[tuple], fmt: str) -> str:
-    out = [r"\documentclass{article}", r"\usepackage[utf8]{inputenc}", r"\begin{document}"]
+    out = [r"\documentclass{article}", r"\usepackage[utf8]{inputenc}"]
+    out += [r"\usepackage{tikz}"] if any(b[0] == "tikz" for b in blocks) else []
+    out += [r"\begin{document}"]
     for kind, *rest in blocks:
         if kind in ("h1", "h2"):
             out.append((r"\section*{" if kind == "h1" else r"\subsection*{") + _latex_text(rest[0]) + "}")
@@ -262,6 +268,8 @@ def _latex(blocks: list[tuple], fmt: str) -> str:
             out.append(_latex_text(rest[0]) + "\n")
         elif kind == "ol":
             out.append("\\begin{enumerate}\n" + "\n".join(r"\item " + _latex_text(i) for i in rest[0]) + "\n\\end{enumerate}")
+        elif kind == "tikz":
+            out.append("\\begin{center}\n" + rest[0] + "\n\\end{center}\n")
         else:
             headers, rows = rest
             body = [" & ".join(_latex_text(h) for h in headers) + r" \\ \hline"]

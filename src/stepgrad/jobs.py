@@ -275,7 +275,7 @@ def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: in
                  learning_rate: float | None = None, round_to: int | None = None, fmt: str = "markdown",
                  digits: int = 9, output: str | None = None, note: Note = _silent, loss: str = "half_squared_error",
                  output_activation: str | None = None, samples: int = 1, roster: str | None = None,
-                 min_digits: int | None = None) -> str:
+                 min_digits: int | None = None, pdf: bool = False) -> str:
     """The problem sheet; with `output` (a folder), writes sheet, key, templates and network there instead.
     With `roster`, one exercise per student (variants.py); `fmt` moodle/gift/qti: a quiz to import (lms.py)."""
     from .exercise import generate, parse_layers
@@ -292,11 +292,14 @@ def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: in
             raise StepgradError("one exercise per student needs a folder to write them to: add -o DIR", where="--roster")
         from .variants import write_variants
 
-        made = write_variants(roster, str(folder), base=seed, fmt=fmt, digits=digits, min_digits=min_digits, **options)
+        made = write_variants(roster, str(folder), base=seed, fmt=fmt, digits=digits, min_digits=min_digits, pdf=pdf,
+                              **options)
         note(f"wrote {len(made)} exercises to {folder / 'students'}, the keys to {folder / 'keys'} and {folder / 'keys.csv'}")
         return ""
     exercise = generate(seed=seed, **options)  # type: ignore[arg-type]
     if folder is None:
+        if pdf:
+            raise StepgradError("a PDF sheet is a file: add -o DIR", where="--pdf")
         return exercise.sheet(fmt)
     folder.mkdir(parents=True, exist_ok=True)
     files = exercise.files(fmt, digits)
@@ -305,6 +308,11 @@ def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: in
         files["check.toml"] = "[check]\n" + "".join(f"{k} = {v}\n" for k, v in rules.items() if v is not None)
     for name, text in files.items():
         write_atomic(folder / name, text)
+    if pdf:
+        from .tikz import pdf as compile_pdf
+
+        compile_pdf(exercise.sheet("latex", diagram="tikz"), folder / "sheet.pdf")
+        files["sheet.pdf"] = ""
     note(f"wrote {', '.join(files)} to {folder}")
     return ""
 

@@ -36,8 +36,8 @@ def variants(roster: str, base: int = 0, **options: Any) -> list[tuple[str, str,
 
 
 def write_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markdown", digits: int = 9,
-                   min_digits: int | None = None, **options: Any) -> list[tuple[str, str, Exercise]]:
-    """Write every student's sheet, template and network, and all answer keys; the variants."""
+                   min_digits: int | None = None, pdf: bool = False, **options: Any) -> list[tuple[str, str, Exercise]]:
+    """Write every student's sheet (and with `pdf` sheet.pdf), template and network, and all answer keys."""
     from .persist import dumps
 
     out = Path(folder)
@@ -50,6 +50,10 @@ def write_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markd
         home.mkdir(parents=True, exist_ok=True)
         write_atomic(home / f"sheet.{ext}", ex.sheet(fmt, diagram="network.svg").replace(f"(seed {ex.seed})", f"for {name}"))
         write_atomic(home / "network.svg", ex.diagram())
+        if pdf:
+            from .tikz import pdf as compile_pdf
+
+            compile_pdf(ex.sheet("latex", diagram="tikz").replace(f"(seed {ex.seed})", f"for {name}"), home / "sheet.pdf")
         write_atomic(home / "solution-template.txt", ex.template())
         write_atomic(home / "network.toml", dumps(ex.network))
         (out / "keys").mkdir(parents=True, exist_ok=True)

@@ -29,11 +29,12 @@ from ._common import LOSS_CHOICES, digits_option, emit, note
 @click.option("--format", "fmt", type=click.Choice(["markdown", "latex", "html", "text", "moodle", "gift", "qti"]),
               default="markdown", show_default=True,
               help="Format of the sheet and the key, or a quiz for an LMS (moodle XML, gift, qti zip for Canvas).")
+@click.option("--pdf", is_flag=True, help="Also sheet.pdf (pdflatex; the network drawn with TikZ).")
 @digits_option
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
               help="Write sheet, key, solution-template.txt, key-values.txt and network.toml into this folder.")
 def command(layers, activation, output_activation, loss, samples, seed, learning_rate, round_to, min_digits,
-            roster, fmt, digits, output):
+            roster, fmt, pdf, digits, output):
     """Generate an exercise: a problem sheet, its answer key and a blank solution template.
 
     Without -o, prints the problem sheet. With -o DIR, writes sheet.EXT, key.EXT (the full
@@ -45,10 +46,11 @@ def command(layers, activation, output_activation, loss, samples, seed, learning
     Examples:
       stepgrad exercise --seed 7 -o week3
       stepgrad exercise --layers 2-3-2 --activation tanh --round 4 --format latex -o sheet
-      stepgrad exercise --roster students.csv --min-digits 4 -o week3
+      stepgrad exercise --roster students.csv --min-digits 4 --pdf -o week3
       stepgrad exercise --roster students.csv --format moodle -o week3-quiz
       stepgrad check returned/ --variants week3
     """
     emit(exercise_job(layers=layers, activation=activation, seed=seed, learning_rate=learning_rate,
                       round_to=round_to, fmt=fmt, digits=digits, output=output, note=note, loss=loss,
-                      output_activation=output_activation, samples=samples, roster=roster, min_digits=min_digits), None)
+                      output_activation=output_activation, samples=samples, roster=roster, min_digits=min_digits, pdf=pdf),
+         None)
