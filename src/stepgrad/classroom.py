@@ -130,7 +130,7 @@ def submissions(path: str) -> list[Submission]:
                            PurePosixPath(n).suffix.lower() in SUFFIXES and "__MACOSX" not in n)
             who = _students([PurePosixPath(n) for n in names])
             return [_read(student, f"{path}:{n}", partial(archive.read, n)) for student, n in zip(who, names)]
-    raise StepgradError("expected a folder of solutions or a .zip", where=path)
+    raise StepgradError("no such file" if not root.exists() else "expected a folder of solutions or a .zip", where=path)
 
 
 def _read(student: str, source: str, read: Callable[[], bytes]) -> Submission:

@@ -167,7 +167,7 @@ def _learning_rate(ctx: Context, step: Step, base: Mapping[str, float]) -> Candi
     eta = base["eta"]
     readings: dict[float, list[str]] = {}
     for rate, reading in ((1.0, "eta left out"), (2 * eta, "eta doubled: the gradient subtracted twice"),
-                          (eta / 2, "eta halved")):
+                          (eta / 2, "eta halved"), (0.0, "the weight not updated at all")):
         readings.setdefault(rate, []).append(reading)
     for rate in (0.1, 0.01, 0.001, 0.05, 0.2, 0.25, 0.3, 0.75, 2.0):
         readings.setdefault(rate, [])

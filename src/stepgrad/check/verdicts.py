@@ -189,7 +189,8 @@ def _too_brief(ctx: Context, given: Given, expected: float) -> tuple[str, str] |
         return None
     distance = abs(given.value - expected)
     fits: dict[str, str] = {}
-    for m, value, detail in _candidates(ctx, given):
+    nearest_first = sorted(_candidates(ctx, given), key=lambda found: abs(given.value - found[1]))  # stable
+    for m, value, detail in nearest_first:
         apart = (relative_error(value, expected) or 0) > 1e-6
         if m.key not in fits and apart and matches(given, value) and abs(given.value - value) <= distance / 2:
             fits[m.key] = _describe(m.label, detail, value)
