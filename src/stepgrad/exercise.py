@@ -55,34 +55,43 @@ def _nice(rng: random.Random, low: float, high: float, negative: float = 0.0) ->
     return -value if rng.random() < negative else value
 
 
-def _draw(rng: random.Random, layers: tuple[int, ...], activation: str, learning_rate: float | None) -> dict:
+def _draw(rng: random.Random, layers: tuple[int, ...], activation: str, learning_rate: float | None,
+          loss: str = "half_squared_error", output: str | None = None, samples: int = 1) -> dict:
     depth = len(layers) - 1
     negative = 0.0 if activation == "sigmoid" else 0.3
     targets = {"sigmoid": (0.01, 0.99), "tanh": (0.05, 0.9)}.get(activation, (0.05, 0.95))
+    acts = {"activations": [activation] * (depth - 1) + [output]} if output else {"activation": activation}
     return {
-        "name": "exercise", "layers": list(layers), "activation": activation, "loss": "half_squared_error",
+        "name": "exercise", "layers": list(layers), **acts, "loss": loss,
         "learning_rate": learning_rate or rng.choice(LEARNING_RATES),
         "weights": [[[_nice(rng, 0.05, 0.95, negative) for _ in range(layers[l])] for _ in range(layers[l + 1])]
                     for l in range(depth)],
         "biases": [_nice(rng, 0.05, 0.75) for _ in range(depth)],
         "samples": [{"inputs": [_nice(rng, 0.05, 0.95) for _ in range(layers[0])],
-                     "targets": [_nice(rng, *targets, negative=0.3 if activation == "tanh" else 0.0)
-                                 for _ in range(layers[-1])]}],
+                     "targets": _targets(rng, layers[-1], activation, targets, output)} for _ in range(samples)],
     }
+
+
+def _targets(rng: random.Random, n: int, activation: str, bounds: tuple[float, float], output: str | None) -> list[float]:
+    if output == "softmax":  # a class label, one-hot: cross-entropy's usual target
+        hot = rng.randrange(n)
+        return [1.0 if k == hot else 0.0 for k in range(n)]
+    return [_nice(rng, *bounds, negative=0.3 if activation == "tanh" else 0.0) for _ in range(n)]
 
 
 def _acceptable(net: Network, trace: Trace) -> bool:
     """Away from saturation, no neuron on a relu kink or dead, every output visibly off target."""
     values = trace.values
+    batch = [None] if net.inputs is None or len(net.inputs) == 1 else list(range(1, len(net.inputs) + 1))
     for l, group in enumerate(layout(net.layers, net.shared_biases).neurons[1:]):  # type: ignore[arg-type]
         act = net.activations[l]
-        nets = [values[quantity.net(n)] for n in group]
+        nets = [values[quantity.net(n, k)] for n in group for k in batch]
         if act in MAX_NET and max(abs(x) for x in nets) > MAX_NET[act]:
             return False
         if act in ("relu", "leaky_relu") and (min(abs(x) for x in nets) < MIN_KINK or max(nets) <= 0):
             return False
     outputs = layout(net.layers, net.shared_biases).neurons[-1]  # type: ignore[arg-type]
-    return all(abs(values[quantity.target(o)] - values[quantity.out(o)]) >= MIN_MISS for o in outputs)
+    return all(abs(values[quantity.target(o, k)] - values[quantity.out(o, k)]) >= MIN_MISS for o in outputs for k in batch)
 
 
 @dataclass(frozen=True)
@@ -127,28 +136,49 @@ class Exercise:
             return f"<!doctype html>\n<meta charset=utf-8>\n<title>{title}</title>\n<h1>{title}</h1>\n<pre>{html.escape(text)}</pre>\n"
         return f"# {title}\n\n```\n{text}```\n"
 
-    def sheet(self, fmt: str = "markdown") -> str:
-        """The problem sheet: the network, the numbers and the task, in `fmt`."""
-        return _WRITERS[fmt](_sheet_blocks(self), fmt)
+    def sheet(self, fmt: str = "markdown", diagram: str | None = None) -> str:
+        """The problem sheet: the network, the numbers and the task, in `fmt`; `diagram`: an image file
+        of the network to show (markdown and html sheets)."""
+        blocks = _sheet_blocks(self)
+        if diagram and fmt in ("markdown", "html"):
+            blocks.insert(2, ("img", diagram, "The network with its weights"))
+        elif diagram and fmt == "latex":
+            from .tikz import picture
+
+            blocks.insert(2, ("tikz", picture(self.network)))
+        return _WRITERS[fmt](blocks, fmt)
+
+    def diagram(self) -> str:
+        """The network drawn as SVG, every weight on its edge."""
+        from .diagram import network_svg
+
+        return network_svg(self.network, self.trace, show="weights", digits=4)
 
     def files(self, fmt: str = "markdown", digits: int = 9) -> dict[str, str]:
-        """File name -> contents: sheet, key, solution template, filled key values, network spec."""
+        """File name -> contents: sheet (with the diagram), key, solution template, filled key values,
+        network spec and network.svg."""
         from .persist import dumps
 
         ext = EXTENSIONS[fmt]
-        return {f"sheet.{ext}": self.sheet(fmt), f"key.{ext}": self.key(fmt, digits),
+        return {f"sheet.{ext}": self.sheet(fmt, diagram="network.svg"), f"key.{ext}": self.key(fmt, digits),
                 "solution-template.txt": self.template(), "key-values.txt": self.template(filled=True),
-                "network.toml": dumps(self.network)}
+                "network.toml": dumps(self.network), "network.svg": self.diagram()}
 
 
 def generate(layers: tuple[int, ...] = (2, 2, 2), activation: str = "sigmoid", seed: int = 0,
-             round_to: int | None = None, learning_rate: float | None = None) -> Exercise:
-    """A new exercise with nice numbers; the same arguments give the same exercise."""
+             round_to: int | None = None, learning_rate: float | None = None, loss: str = "half_squared_error",
+             output: str | None = None, samples: int = 1) -> Exercise:
+    """A new exercise with nice numbers; the same arguments give the same exercise.
+
+    `loss` (a LOSSES entry), `output` (the output layer's activation, e.g. softmax with cross_entropy)
+    and `samples` (a batch: the gradient is the mean over the samples) vary the problem."""
     if activation not in ACTIVATION_CHOICES:
         raise StepgradError(f"choose one of {', '.join(ACTIVATION_CHOICES)}", where="--activation")
+    if not 1 <= samples <= 4:
+        raise StepgradError("between 1 and 4 samples", where="--samples")
     rng = random.Random(seed)
     for _ in range(2000):
-        net = Network.from_dict(_draw(rng, layers, activation, learning_rate), "<exercise>")
+        net = Network.from_dict(_draw(rng, layers, activation, learning_rate, loss, output, samples), "<exercise>")
         trace = explain(net)
         if _acceptable(net, trace):
             key = trace if round_to is None else explain(net, round_to=round_to)
@@ -167,17 +197,23 @@ def _sheet_blocks(ex: Exercise) -> list[tuple]:
         for j, row in enumerate(layer):
             for i, w in enumerate(row):
                 rows.append((w, f"{names.neurons[l][i]} → {names.neurons[l + 1][j]}", _fmt(net.weights[l][j, i])))
-    given = [(n, _fmt(values[n])) for n in names.neurons[0]] + \
-            [(quantity.target(o), _fmt(values[quantity.target(o)])) for o in names.neurons[-1]] + \
+    batch = [None] if net.inputs is None or len(net.inputs) == 1 else list(range(1, len(net.inputs) + 1))
+    given = [(quantity.at(n, k), _fmt(values[quantity.at(n, k)])) for k in batch for n in names.neurons[0]] + \
+            [(quantity.target(o, k), _fmt(values[quantity.target(o, k)])) for k in batch for o in names.neurons[-1]] + \
             [(b, _fmt(values[b])) for layer in names.biases for b in layer] + [("eta", _fmt(net.learning_rate))]
     act = net.activations[0]
+    loss = {"half_squared_error": "E_total = Σ ½ (target − out)²"}.get(net.loss, f"the {net.loss.replace('_', ' ')} loss")
+    output = f", {net.activations[-1]} in the output layer" if net.activations[-1] != act else ""
+    batch_note = (f" There are {len(net.inputs)} samples: compute every quantity per sample (names end in [k]); "
+             "each gradient is the mean over the samples." if net.inputs is not None and len(net.inputs) > 1 else "")
     rounding = (f" Round every value you compute to {ex.round_to} decimals and carry the rounded value on."
                 if ex.round_to is not None else " Keep at least 6 significant digits.")
     return [
         ("h1", f"Backpropagation exercise (seed {ex.seed})"),
         ("p", f"A {'-'.join(map(str, net.layers))} network: {len(net.layers) - 2} hidden layer(s), {act} activation "
-              f"everywhere ({ACTIVATIONS[act].text.replace('«net»', 'net')}), error E_total = Σ ½ (target − out)², "
-              f"learning rate eta = {_fmt(net.learning_rate)}. Each layer's bias is shared by its neurons and is not updated."),
+              f"({ACTIVATIONS[act].text.replace('«net»', 'net')}){output}, error {loss}, "
+              f"learning rate eta = {_fmt(net.learning_rate)}. Each layer's bias is shared by its neurons and is not updated."
+              + batch_note),
         ("h2", "The weights"), ("table", ("weight", "edge", "value"), rows),
         ("h2", "Inputs, targets, biases"), ("table", ("name", "value"), given),
         ("h2", "Your task"),
@@ -204,6 +240,8 @@ def _markdown(blocks: list[tuple], fmt: str) -> str:
             out.append(rest[0])
         elif kind == "ol":
             out.append("\n".join(f"{i}. {item}" for i, item in enumerate(rest[0], 1)))
+        elif kind == "img":
+            out.append(f"![{rest[1]}]({rest[0]})")
         else:
             headers, rows = rest
             out.append("\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -220,7 +258,9 @@ def _latex_text(s: str) -> str:
 
 
 def _latex(blocks: list[tuple], fmt: str) -> str:
-    out = [r"\documentclass{article}", r"\usepackage[utf8]{inputenc}", r"\begin{document}"]
+    out = [r"\documentclass{article}", r"\usepackage[utf8]{inputenc}"]
+    out += [r"\usepackage{tikz}"] if any(b[0] == "tikz" for b in blocks) else []
+    out += [r"\begin{document}"]
     for kind, *rest in blocks:
         if kind in ("h1", "h2"):
             out.append((r"\section*{" if kind == "h1" else r"\subsection*{") + _latex_text(rest[0]) + "}")
@@ -228,6 +268,8 @@ def _latex(blocks: list[tuple], fmt: str) -> str:
             out.append(_latex_text(rest[0]) + "\n")
         elif kind == "ol":
             out.append("\\begin{enumerate}\n" + "\n".join(r"\item " + _latex_text(i) for i in rest[0]) + "\n\\end{enumerate}")
+        elif kind == "tikz":
+            out.append("\\begin{center}\n" + rest[0] + "\n\\end{center}\n")
         else:
             headers, rows = rest
             body = [" & ".join(_latex_text(h) for h in headers) + r" \\ \hline"]
@@ -246,6 +288,8 @@ def _html(blocks: list[tuple], fmt: str) -> str:
             out.append(f"<p>{html.escape(rest[0])}</p>")
         elif kind == "ol":
             out.append("<ol>" + "".join(f"<li>{html.escape(i)}</li>" for i in rest[0]) + "</ol>")
+        elif kind == "img":
+            out.append(f'<p><img src="{html.escape(rest[0])}" alt="{html.escape(rest[1])}"></p>')
         else:
             headers, rows = rest
             head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)

@@ -5,11 +5,12 @@
     >>> report.summary()
     '40 correct, 2 follows, 4 close, 3 wrong'
 
-solution.py reads the file, context.py builds the exact / own / other-order worlds, verdicts.py
+solution.py reads the file, context.py builds the exact / own / other-order worlds, routes.py
+finds the ways an error is carried forward, verdicts.py
 decides, diagnoses.py is the registry of known mistakes, report.py writes the table or JSON.
 """
 
 from .solution import Solution, load, loads
-from .verdicts import CLOSE_RELATIVE, Report, Result, check
+from .verdicts import CLOSE_RELATIVE, Report, Result, Rules, check
 
-__all__ = ["check", "load", "loads", "Solution", "Report", "Result", "CLOSE_RELATIVE"]
+__all__ = ["check", "load", "loads", "Solution", "Report", "Result", "Rules", "CLOSE_RELATIVE"]

@@ -34,6 +34,7 @@ class Context:
     round_to: int | None
     own: dict[str, float] = field(default_factory=dict)
     from_own: dict[str, float] = field(default_factory=dict)
+    given: dict[str, float] = field(default_factory=dict)  # what the solution wrote
 
     @cached_property
     def steps(self) -> dict[str, Step]:
@@ -83,7 +84,10 @@ class Context:
 
     def weight_layer(self, weight: str) -> int | None:
         """The weight layer of w5 (or w5+), or None for other names."""
-        name = names.parse(weight)
+        try:
+            name = names.parse(weight)
+        except ValueError:
+            return None
         if name.kind != "weight" or name.sample is not None:
             return None
         for l, rows in enumerate(self.names.weights):
@@ -105,17 +109,23 @@ class Context:
         return [str(o) for o in others if str(o) in self.exact]
 
 
-def build(net: Network, solution: Solution, update_order: str | None = None,
-          round_to: int | None = None) -> Context:
-    """The exact trace, the other order's trace and the solution's own world."""
+def traces(net: Network, update_order: str | None = None, round_to: int | None = None) -> tuple[Trace, Trace | None]:
+    """The exact step and the same step in the other update order (None for a single layer)."""
     order = update_order or net.update_order
     trace = explain(net, update_order=order, round_to=round_to)
     other = None
     if net.depth > 1:
         other = explain(net, update_order="sequential" if order == "synchronous" else "synchronous",
                         round_to=round_to)
+    return trace, other
+
+
+def build(net: Network, solution: Solution, update_order: str | None = None,
+          round_to: int | None = None, prepared: tuple[Trace, Trace | None] | None = None) -> Context:
+    """The exact trace, the other order's trace and the solution's own world (`prepared`: traces() reused)."""
+    trace, other = prepared or traces(net, update_order, round_to)
     ctx = Context(net, trace, other, round_to)
-    given = solution.values
+    given = ctx.given = solution.values
     for step in trace:
         if step.text:
             ctx.from_own[step.name] = ctx.recompute(step, ctx.own)

@@ -7,6 +7,8 @@ diagnosis is a recomputation, never a pattern in the digits.
 
     >>> [m.key for m in MISTAKES][:3]
     ['old_new_weights', 'dropped_half', 'missing_derivative']
+
+Order matters: the first entry that explains an answer leads, the others are named as "also fits".
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from .. import names
-from ..functions import LOSSES
+from ..functions import ACTIVATIONS, LOSSES
 from ..trace import Step
 from .context import Context
 from .formula import parse
@@ -63,6 +67,21 @@ def _deep(ctx: Context, step: Step, base: Mapping[str, float], operand_value) ->
     for op in step.operands:
         if op in ctx.steps and ctx.steps[op].text:
             v = operand_value(ctx.steps[op])
+            if v is not None:
+                overrides[op] = v
+    return ctx.recompute(step, base, overrides) if overrides else None
+
+
+def _through(ctx: Context, step: Step, base: Mapping[str, float], operand_value, depth: int = 3) -> float | None:
+    """Like _deep, but the mistake may sit up to `depth` steps below (w1+ <- dE_total/dw1 <- dE_total/dout_h1)."""
+    if depth == 0:
+        return None
+    overrides = {}
+    for op in step.operands:
+        if op in ctx.steps and ctx.steps[op].text:
+            v = operand_value(ctx.steps[op])
+            if v is None:
+                v = _through(ctx, ctx.steps[op], base, operand_value, depth - 1)
             if v is not None:
                 overrides[op] = v
     return ctx.recompute(step, base, overrides) if overrides else None
@@ -146,10 +165,17 @@ def _learning_rate(ctx: Context, step: Step, base: Mapping[str, float]) -> Candi
     if "eta" not in step.operands:
         return
     eta = base["eta"]
-    rates = dict.fromkeys([1.0, 0.1, 0.01, 0.001, 0.05, 0.2, 0.25, 0.3, 0.75, 2.0, 2 * eta, eta / 2])
-    for rate in rates:
+    readings: dict[float, list[str]] = {}
+    for rate, reading in ((1.0, "eta left out"), (2 * eta, "eta doubled: the gradient subtracted twice"),
+                          (eta / 2, "eta halved"), (0.0, "the weight not updated at all")):
+        readings.setdefault(rate, []).append(reading)
+    for rate in (0.1, 0.01, 0.001, 0.05, 0.2, 0.25, 0.3, 0.75, 2.0):
+        readings.setdefault(rate, [])
+    for rate, why in readings.items():
         if abs(rate - eta) > 1e-12:
-            yield ctx.recompute(step, base, {"eta": rate}), f"recomputed with learning rate {rate:g} instead of {eta:g}"
+            also = f" ({'; or '.join(why)})" if why else ""
+            yield (ctx.recompute(step, base, {"eta": rate}),
+                   f"recomputed with learning rate {rate:g} instead of {eta:g}{also}")
 
 
 @mistake("forgotten_bias", "forgotten bias")
@@ -180,8 +206,26 @@ def _target_output_swap(ctx: Context, step: Step, base: Mapping[str, float]) -> 
         yield ctx.recompute(step, base, {out: base[target]}), f"{target} used where the step needs {out}"
 
 
+def _on_an_edge(ctx: Context, step: Step) -> bool:
+    """True when the step is about a weight or uses one: only then can an edge be the wrong one."""
+    return ctx.weight_layer(step.subject) is not None or bool(_weights(ctx, step)) or \
+        any(ctx.weight_layer(ctx.source(op)) is not None or _on_an_edge_name(ctx, op) for op in step.operands)
+
+
+def _on_an_edge_name(ctx: Context, name: str) -> bool:
+    step = ctx.steps.get(name)
+    return step is not None and ctx.weight_layer(step.subject) is not None
+
+
 @mistake("wrong_edge", "weight from the wrong edge")
 def _wrong_edge(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    if not step.text and step.name in base:  # a given weight or input copied from its neighbour
+        what = "weight" if ctx.weight_layer(step.name) is not None else "input"
+        for other in ctx.siblings(step.name):
+            yield base[other], f"{other} copied for {step.name} (the {what} of another edge)"
+        return
+    if not _on_an_edge(ctx, step):
+        return  # out_o1(1 - out_o1) for o2 involves no edge: that is the wrong neuron (below)
     for op in step.operands:
         source = ctx.source(op)
         if source not in base:
@@ -227,3 +271,110 @@ def _power_of_ten(ctx: Context, step: Step, base: Mapping[str, float]) -> Candid
     value = ctx.recompute(step, base)
     for k in [k for k in range(-9, 10) if k]:
         yield value * 10.0 ** k, f"the value times 10^{k} = {{value}} (a dropped or moved decimal point)"
+
+
+# -- mistakes found by marking real homework: each recomputes the step the way the student did ---------
+
+def _path_sum(step: Step) -> bool:
+    """True for dE_total/dout_h1 = dE_o1/dout_h1 + dE_o2/dout_h1: a hidden neuron's sum over paths."""
+    return len(step.factors) > 1 and step.text == " + ".join(f"«{f}»" for f in step.factors) and \
+        names.parse(step.name).kind == "partial"
+
+
+@mistake("one_path", "one path only for a hidden neuron")
+def _one_path(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    def first_path(op: Step) -> float | None:
+        return float(base[op.factors[0]]) if _path_sum(op) and op.factors[0] in base else None
+
+    if _path_sum(step):
+        for kept in step.factors:
+            dropped = [f for f in step.factors if f != kept]
+            yield ctx.recompute(step, base, dict.fromkeys(dropped, 0.0)), \
+                f"only {kept} summed; {', '.join(dropped)} (the other output's contribution) left out"
+        return
+    value = _through(ctx, step, base, first_path)
+    if value is not None:
+        yield value, "a hidden neuron's dE_total/dout taken from its first path only (the other outputs' contributions left out)"
+
+
+def _net_of(out: str) -> str:
+    parts = names.parse(out)
+    return names.net(str(parts.neuron), parts.sample, parts.after)
+
+
+@mistake("net_for_out", "net used where out is needed")
+def _net_for_out(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    outs = [op for op in step.operands if names.parse(ctx.source(op)).kind == "out" and _net_of(ctx.source(op)) in base]
+    for op in outs:
+        net = _net_of(ctx.source(op))
+        yield ctx.recompute(step, base, {op: base[net]}), f"{net} used where the step needs {ctx.source(op)}"
+
+    def with_net(op: Step) -> float | None:
+        inner = [o for o in op.operands if names.parse(ctx.source(o)).kind == "out" and _net_of(ctx.source(o)) in base]
+        return ctx.recompute(op, base, {o: base[_net_of(ctx.source(o))] for o in inner}) if inner else None
+
+    if not outs:
+        value = _through(ctx, step, base, with_net, depth=2)
+        if value is not None:
+            yield value, "net used where out is needed in an earlier factor"
+
+
+def _other_derivatives(ctx: Context, step: Step, base: Mapping[str, float]) -> Iterator[tuple[float, str]]:
+    """dout/dnet of the step's neuron by every other activation's formula, on this neuron's net and out."""
+    parts = names.parse(step.name)
+    if not _is_derivative(step.name):
+        return
+    net, out = str(parts.bottom), str(parts.top)
+    if net not in base or out not in base:
+        return
+    own = ctx.net.activations[_layer_of(ctx, step)]
+    for name, entry in ACTIVATIONS.items():
+        if name == own or entry.derivative is None:
+            continue
+        try:
+            value = float(np.asarray(entry.derivative(np.array(base[net]), np.array(base[out]))))
+        except (ArithmeticError, ValueError):
+            continue
+        yield ctx.finish(value), f"{name}'s derivative {entry.derivative_text.replace('«', '').replace('»', '')} used in a {own} layer"
+
+
+def _layer_of(ctx: Context, step: Step) -> int:
+    neuron = names.parse(step.name).top.neuron  # type: ignore[union-attr]
+    return next(l for l, group in enumerate(ctx.names.neurons[1:]) if neuron in group)
+
+
+@mistake("wrong_activation_derivative", "the wrong activation's derivative")
+def _wrong_activation(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    yield from _other_derivatives(ctx, step, base)
+    for op in step.operands:
+        if op in ctx.steps and _is_derivative(op):
+            for value, detail in _other_derivatives(ctx, ctx.steps[op], base):
+                yield ctx.recompute(step, base, {op: value}), detail
+
+
+def _batch_mean(step: Step) -> int:
+    """The batch size when the step is the mean of its per-sample values (dE_total/dw5 over samples), else 0."""
+    ops = step.operands
+    if len(ops) < 2 or names.parse(step.name).sample is not None:
+        return 0
+    same = all(names.parse(op).sample is not None and names.at(step.name, names.parse(op).sample) == op for op in ops)
+    return len(ops) if same else 0
+
+
+@mistake("batch_summed", "batch summed instead of averaged")
+def _batch_summed(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    n = _batch_mean(step)
+    if n:
+        yield n * ctx.recompute(step, base), f"the {n} samples' values added up, not averaged"
+        return
+
+    def summed(op: Step) -> float | None:
+        k = _batch_mean(op)
+        return k * ctx.recompute(op, base) if k else None
+
+    value = _through(ctx, step, base, summed, depth=2)
+    if value is not None:
+        yield value, "a gradient summed over the batch instead of averaged"
+
+
+MISTAKES.sort(key=lambda m: m.key == "power_of_ten")  # a moved decimal point is the reading of last resort

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..render.formula import number
 from .verdicts import Report, Result
 
-STYLES = {"correct": "green", "follows": "cyan", "close": "yellow", "wrong": "red", "unknown": "magenta"}
+STYLES = {"correct": "green", "follows": "cyan", "close": "yellow", "wrong": "red", "unknown": "magenta",
+          "unanswered": "red", "unreadable": "magenta"}
 
 
 def _note(r: Result, digits: int) -> str:
     if r.verdict == "close":
-        return f"rounding drift: relative error {r.relative_error:.1e}"
+        return r.diagnosis or f"rounding drift: relative error {r.relative_error:.1e}"
     if r.verdict == "follows":
-        return "follows from your earlier values (error carried forward)"
-    if r.verdict == "unknown":
+        route = f" along the route {r.route}" if r.route and r.route != "chain" else ""
+        return f"follows from your earlier values (error carried forward{route})"
+    if r.verdict in ("unknown", "unreadable"):
         return r.diagnosis or ""
+    if r.verdict == "unanswered":
+        return "no value written"
     if r.verdict == "wrong":
         lines = [r.diagnosis or "no known mistake explains this value"]
         if r.formula:
@@ -51,7 +56,10 @@ def rich_table(report: Report, digits: int = 9):
     rounding = report.meta.get("round_to")
     context = f"({order} update order" + (f", every value rounded to {rounding} decimals)" if rounding is not None else ")")
     style = "bold green" if report.ok else "bold red"
-    return Group(table, Text.assemble((report.summary(), style), " ", (context, "dim")))
+    parts: list[Any] = [table, Text.assemble((report.summary(), style), " ", (context, "dim"))]
+    if report.meta.get("hint"):
+        parts.append(Text("hint: " + report.meta["hint"], style="yellow"))
+    return Group(*parts)
 
 
 def render_text(report: Report, digits: int = 9, width: int = 140) -> str:

@@ -7,8 +7,10 @@
 
 Each value keeps the precision it was written with (`places`: decimal places of its last written
 digit), because "correct" means "equal to the exact value at the precision written". A line with
-nothing after '=' is an unanswered question (a blank template line) and is skipped. Malformed
-lines, duplicate names and things that are not numbers are a StepgradError naming file and line.
+nothing after '=' is an unanswered question (a blank template line): kept in `unanswered`. Malformed
+lines, duplicate names and things that are not numbers are a StepgradError naming file and line;
+with `lenient=True` every such line is collected in `problems` instead (all of them, with their line
+numbers) and the readable lines are still read.
 """
 
 from __future__ import annotations
@@ -49,11 +51,21 @@ class Given:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """A line that could not be read: its number and what is wrong with it."""
+
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
 class Solution:
-    """The answers of one solution file, in the order written."""
+    """The answers of one solution file, in the order written; blank and unreadable lines kept apart."""
 
     source: str
     answers: tuple[Given, ...]
+    unanswered: tuple[tuple[str, int], ...] = ()  # (name, line) of every `name =` left blank
+    problems: tuple[Problem, ...] = ()  # unreadable lines (lenient reading only)
 
     def __iter__(self):
         return iter(self.answers)
@@ -99,36 +111,50 @@ def _answer(name: str, raw: str, line: int, source: str) -> Given | None:
     return Given(name, raw.strip(), number, line)
 
 
-def _collect(items: list[tuple[str, str, int]], source: str) -> Solution:
+def _collect(items: list[tuple[str, str, int]], source: str, problems: list[Problem] | None = None) -> Solution:
+    """The answers; a bad line raises, or (with a `problems` list) is added to it and skipped."""
     seen: dict[str, int] = {}
-    answers = []
+    answers, blank = [], []
     for name, raw, line in items:
         key = _normal_name(name)
-        if key in seen:
-            raise StepgradError(f"{key} is given twice (first on line {seen[key]})", where=f"{source}: line {line}")
-        seen[key] = line
-        answer = _answer(name, raw, line, source)
+        try:
+            if key in seen:
+                raise StepgradError(f"{key} is given twice (first on line {seen[key]})", where=f"{source}: line {line}")
+            seen[key] = line
+            answer = _answer(name, raw, line, source)
+        except StepgradError as exc:
+            if problems is None:
+                raise
+            problems.append(Problem(line, exc.message))
+            continue
         if answer is not None:
             answers.append(answer)
-    return Solution(source, tuple(answers))
+        else:
+            blank.append((key, line))
+    return Solution(source, tuple(answers), tuple(blank), tuple(sorted(problems or (), key=lambda p: p.line)))
 
 
-def parse_text(text: str, source: str = "<solution>") -> Solution:
+def parse_text(text: str, source: str = "<solution>", lenient: bool = False) -> Solution:
     """`name = value` lines with # comments."""
     items = []
+    problems: list[Problem] | None = [] if lenient else None
     for number, raw_line in enumerate(text.splitlines(), start=1):
         line = raw_line.split("#", 1)[0].strip()
         if not line:
             continue
         if "=" not in line:
-            raise StepgradError(f"expected 'name = value', got {line!r}", where=f"{source}: line {number}")
+            message = f"expected 'name = value', got {line!r}"
+            if problems is None:
+                raise StepgradError(message, where=f"{source}: line {number}")
+            problems.append(Problem(number, message))
+            continue
         name, _, rest = line.partition("=")
         value = rest.rsplit("=", 1)[-1]  # a worked line "name = formula = value": the value comes last
         items.append((name, value, number))
-    return _collect(items, source)
+    return _collect(items, source, problems)
 
 
-def parse_yaml(text: str, source: str = "<solution>") -> Solution:
+def parse_yaml(text: str, source: str = "<solution>", lenient: bool = False) -> Solution:
     """A YAML mapping name: value (all scalars read as written, so precision is kept)."""
     import yaml
 
@@ -150,7 +176,7 @@ def parse_yaml(text: str, source: str = "<solution>") -> Solution:
             raise StepgradError("expected 'name: value' with a single number", where=f"{source}: line {line}")
         raw = "" if value.value in ("~", "null") else value.value
         items.append((key.value, raw, line))
-    return _collect(items, source)
+    return _collect(items, source, [] if lenient else None)
 
 
 def _values_node(node):
@@ -163,7 +189,7 @@ def _values_node(node):
     return node
 
 
-def parse_json(text: str, source: str = "<solution>") -> Solution:
+def parse_json(text: str, source: str = "<solution>", lenient: bool = False) -> Solution:
     """A JSON object name -> number (or `explain --format json` output: its "values" object)."""
     try:
         data = json.loads(text, object_pairs_hook=lambda pairs: pairs, parse_float=str, parse_int=str,
@@ -190,7 +216,7 @@ def parse_json(text: str, source: str = "<solution>") -> Solution:
             what = "true/false" if isinstance(value, bool) else "a list or object"
             raise StepgradError(f"{key}: expected a number, got {what}", where=f"{source}: line {line}")
         items.append((key, raw, line))
-    return _collect(items, source)
+    return _collect(items, source, [] if lenient else None)
 
 
 def _reject(name: str) -> float:
@@ -206,7 +232,7 @@ def _json_lines(text: str) -> dict[str, list[int]]:
     return found
 
 
-def load(path: str) -> Solution:
+def load(path: str, lenient: bool = False) -> Solution:
     """Read a solution file; the extension picks the reader (.yaml/.yml, .json, anything else: text)."""
     if path == "-":
         import sys
@@ -214,7 +240,7 @@ def load(path: str) -> Solution:
         text, source = sys.stdin.read(), "<stdin>"
     else:
         text, source = read_text(path), path
-    return loads(text, _format_of(source, text), source)
+    return loads(text, _format_of(source, text), source, lenient)
 
 
 def _format_of(source: str, text: str) -> str:
@@ -226,6 +252,6 @@ def _format_of(source: str, text: str) -> str:
     return "text"
 
 
-def loads(text: str, fmt: str = "text", source: str = "<solution>") -> Solution:
-    """Parse solution text in `fmt` ("text", "yaml" or "json")."""
-    return {"text": parse_text, "yaml": parse_yaml, "json": parse_json}[fmt](text, source)
+def loads(text: str, fmt: str = "text", source: str = "<solution>", lenient: bool = False) -> Solution:
+    """Parse solution text in `fmt` ("text", "yaml" or "json"); `lenient`: collect bad lines, read the rest."""
+    return {"text": parse_text, "yaml": parse_yaml, "json": parse_json}[fmt](text, source, lenient)
