@@ -42,9 +42,10 @@ IDS = ["-".join(c) for c in CASES]
 def network(hidden: str, out_act: str, loss: str, order: str, seed: int, samples: int = 5) -> stepgrad.Network:
     rng = np.random.default_rng(seed)
     layers = [3, 4, 2]
-    if out_act == "softmax":
+    combined = LOSSES[loss].combination(out_act)
+    if out_act == "softmax" or (combined is not None and combined.distribution):
         t = rng.dirichlet(np.ones(2), size=samples)
-    elif out_act == "sigmoid":
+    elif out_act == "sigmoid" or combined is not None:  # probabilities (a loss of raw scores)
         t = rng.uniform(0.05, 0.95, size=(samples, 2))
     else:  # wide targets: huber's both branches
         t = rng.normal(0, 1.5, size=(samples, 2))

@@ -114,8 +114,9 @@ def output_delta(net: Network, fwd: Forward, targets: Array,
     out, z = fwd.outs[-1], fwd.nets[-1]
     act = activation(net.activations[-1])
     entry = loss(net.loss)
-    if entry.combination(act.name) is not None:  # e.g. cross-entropy with softmax: out - target, stably
-        return None, None, r(out - targets)
+    combined = entry.combination(act.name)
+    if combined is not None:  # e.g. cross-entropy with softmax: out - target, stably
+        return None, None, r(combined.signal(z, out, targets))
     entry.check(act.name)
     grad = r(entry.gradient(out, targets))  # type: ignore[misc]
     if act.derivative is None:  # coupled (softmax): through its Jacobian

@@ -57,7 +57,7 @@ class DenseTrainer:
         self.depth = net.depth
         self.acts = [activation(a) for a in net.activations]
         self.loss = loss(net.loss)
-        self.combined = self.loss.combination(self.acts[-1].name) is not None
+        self.combination = self.loss.combination(self.acts[-1].name)
         self.lr = float(net.learning_rate)
         self.sequential = (update_order or net.update_order) == "sequential"
         self.update_biases = bool(net.update_biases)
@@ -163,8 +163,11 @@ class DenseTrainer:
 
     def output_delta(self, out: Array, t: Array, d: Array, z: Array, scratch: Array) -> None:
         """dE_total/dnet at the output layer, per sample, into d (engine.output_delta's arithmetic)."""
-        if self.combined:  # the loss with this output activation: out - target
-            np.subtract(out, t, out=d)
+        if self.combination is not None:  # the loss with this output activation: out - target
+            if self.combination.delta is None:
+                np.subtract(out, t, out=d)
+            else:
+                np.copyto(d, self.combination.signal(z, out, t))
             return
         np.copyto(d, self.loss.gradient(out, t))  # type: ignore[misc]
         act = self.acts[-1]

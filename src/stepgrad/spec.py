@@ -255,8 +255,8 @@ def _build(data: dict[str, Any], source: str) -> Network:
     if not isinstance(loss, str) or loss not in LOSSES:
         raise SpecError(f"unknown loss {loss!r}{_closest(str(loss), LOSSES)}; choose from {', '.join(LOSSES)}", where=f"{source}: loss")
     entry = LOSSES[loss]
-    if entry.value is None and acts[-1] not in entry.combinations:
-        raise SpecError(f"{loss} needs {' or '.join(entry.combinations)} outputs, not {acts[-1]}", where=f"{source}: loss")
+    if entry.problem(acts[-1]):
+        raise SpecError(str(entry.problem(acts[-1])), where=f"{source}: loss")
 
     learning_rate = _number(data.get("learning_rate", 0.5), f"{source}: learning_rate")
     if learning_rate <= 0:
