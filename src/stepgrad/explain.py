@@ -116,6 +116,9 @@ class _Builder:
         return self.step(name, value, kind, latex, text, tuple(terms), **kw)
 
     def mean(self, name: str, value: float, kind: str, per_sample: list[str], **kw) -> Step:
+        if self.net.reduction == "sum":  # PyTorch's reduction="sum": the samples add up
+            kw["note"] = kw.get("note", "").replace("the mean of", "the sum of")
+            return self.total(name, value, kind, per_sample, **kw)
         inner_l = " + ".join(_slot(t) for t in per_sample)
         latex = rf"\frac{{1}}{{{self.samples}}} \left({inner_l}\right)"
         text = f"1/{self.samples} * ({inner_l})"

@@ -32,6 +32,8 @@ Array = np.ndarray
 def supports(net: Network, dtype=np.float64, optimizer: str = "sgd", update_order: str | None = None) -> bool:
     """Whether DenseTrainer computes this network: every activation elementwise or coupled with a
     backward, the loss valid with the output activation, the sequential order only for a plain rule."""
+    if net.reduction != "mean":  # the summed batch: engine.step alone
+        return False
     acts = [activation(a) for a in net.activations]
     if any(a.derivative is None and a.backward is None for a in acts):
         return False

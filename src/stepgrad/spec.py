@@ -35,8 +35,9 @@ INITIALIZERS = ("xavier", "he", "uniform")
 KNOWN_KEYS = {
     "layers", "activation", "activations", "loss", "learning_rate", "update_biases", "update_order",
     "weights", "biases", "samples", "seed", "init", "name", "format_version", "training", "data",
-    "history",
+    "history", "reduction",
 }
+REDUCTIONS = ("mean", "sum")  # E_total of a batch: the mean (stepgrad's, PyTorch's default) or the sum over samples
 FORMAT_VERSION = 1
 
 
@@ -59,6 +60,7 @@ class Network:
     seed: int = 0
     training: TrainingState | None = None  # where training stopped (a trained or saved network)
     extra: dict[str, Any] = field(default_factory=dict)  # the other saved keys (data, history, ...), kept on save
+    reduction: str = "mean"  # the batch's E_total: mean or sum over samples (PyTorch's reduction=)
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -85,6 +87,8 @@ class Network:
             ]
         if self.name:
             d["name"] = self.name
+        if self.reduction != "mean":
+            d["reduction"] = self.reduction
         if self.training is not None:
             d["training"] = self.training.to_dict()
         d.update(copy.deepcopy(self.extra))
@@ -267,6 +271,9 @@ def _build(data: dict[str, Any], source: str) -> Network:
     update_order = data.get("update_order", "synchronous")
     if update_order not in UPDATE_ORDERS:
         raise SpecError(f"expected one of {', '.join(UPDATE_ORDERS)}, got {update_order!r}", where=f"{source}: update_order")
+    reduction = data.get("reduction", "mean")
+    if reduction not in REDUCTIONS:
+        raise SpecError(f"expected one of {', '.join(REDUCTIONS)}, got {reduction!r}", where=f"{source}: reduction")
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise SpecError(f"expected an integer, got {seed!r}", where=f"{source}: seed")
@@ -340,7 +347,7 @@ def _build(data: dict[str, Any], source: str) -> Network:
         layers=list(layers), activations=list(acts), loss=loss, learning_rate=learning_rate,
         update_biases=update_biases, update_order=update_order, weights=weights, biases=biases,
         inputs=inputs, targets=targets, shared_biases=shared, name=str(data.get("name", "")),
-        seed=seed, training=training, extra=extra,
+        seed=seed, training=training, extra=extra, reduction=reduction,
     )
     return net
 
