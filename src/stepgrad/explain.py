@@ -355,7 +355,7 @@ class _Builder:
                 sums = _sum_exp([names.out(u, n) for u in outputs])
                 roles = dict(out=out_slot, target=target_slot, n=str(len(outputs)))
                 note = (f"cross-entropy and {net.activations[-1]} together: the error signal is out - target"
-                        if combined.delta is None else f"{net.loss.replace('_', ' ')}: the error signal from the raw scores")
+                        if combined.delta is None else combined.delta_note)
                 then.append(self.step(delta, rec.deltas[l][s, j], "delta",
                                       _fill(combined.delta_latex, **roles, sum_exp=sums[0]),
                                       _fill(combined.delta_text, **roles, sum_exp=sums[1]), subject=o, note=note))

@@ -220,6 +220,7 @@ class Combination:
     # dE_total/dnet from (net, out, target) when it is not out - target (a loss of raw scores: softmax(net) - target)
     delta: Callable[[Array, Array, Array], Array] | None = None
     coupled: bool = False  # every E_ok depends on every net (log-sum-exp): dE_total/dnet, never dE_ok/dnet
+    delta_note: str = ""  # what the error signal is, in words (shown beside it)
 
     def signal(self, net: Array, out: Array, target: Array) -> Array:
         """dE_total/dnet at the output, per sample: out - target, or the entry's own `delta`."""
@@ -375,7 +376,8 @@ LOSSES: dict[str, Loss] = {
                     delta_latex=r"\frac{e^{«out»}}{«sum_exp»} - «target»",
                     delta_text="exp(«out») / («sum_exp») - «target»",
                     derivation=_LOGITS_CE_DERIVATION, distribution=True,
-                    delta=lambda net, out, target: _softmax(net) - target, coupled=True),
+                    delta=lambda net, out, target: _softmax(net) - target, coupled=True,
+                    delta_note="the softmax of the raw scores minus the target (one-hot for a class label)"),
             },
         ),
         Loss(  # PyTorch's nn.BCEWithLogitsLoss: raw scores, the mean over the outputs of each sample
@@ -394,7 +396,8 @@ LOSSES: dict[str, Loss] = {
                     python=Python(f"({_SOFTPLUS_PY} - {{target}} * {{net}}) / {{n}}",
                                   f"({_SIGMOID_PY} - {{target}}) / {{n}}"),
                     derivation=_BCE_LOGITS_DERIVATION,
-                    delta=lambda net, out, target: (_sigmoid(net) - target) / net.shape[-1]),
+                    delta=lambda net, out, target: (_sigmoid(net) - target) / net.shape[-1],
+                    delta_note="the sigmoid of the raw score minus the target, over the number of outputs"),
             },
         ),
         Loss(
@@ -452,6 +455,22 @@ def target_problem(loss_name: str, activation_name: str, targets: Array) -> str 
             return (f"sample {k + 1}: with {activation_name} outputs the targets are a probability distribution "
                     f"and must sum to 1 (these sum to {row.sum():.6g}), e.g. one-hot [0, 1, 0]")
     return None
+
+
+def class_label(value: Any, classes: int, loss_name: str, activation_name: str, where: str = "targets") -> Any:
+    """A sample's targets: a class index (an integer, PyTorch's labels) becomes the one-hot row for a
+    loss that takes a probability distribution (cross-entropy); anything else is returned as it is.
+
+        >>> class_label(2, 3, "cross_entropy_with_logits", "linear")
+        [0.0, 0.0, 1.0]
+    """
+    combined = LOSSES[loss_name].combination(activation_name) if loss_name in LOSSES else None
+    if isinstance(value, bool) or not isinstance(value, int) or combined is None or not combined.distribution:
+        return value
+    if not 0 <= value < classes:
+        raise StepgradError(f"class index {value} is out of range: the network has {classes} outputs "
+                            f"(classes 0..{classes - 1})", where=where)
+    return [1.0 if k == value else 0.0 for k in range(classes)]
 
 
 def loss_terms(loss_name: str, activation_name: str, net: Array, out: Array, target: Array) -> Array:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
-from .functions import ACTIVATIONS, LOSSES, target_problem
+from .functions import ACTIVATIONS, LOSSES, class_label, target_problem
 from .training_state import UPDATE_ORDERS, TrainingState
 
 __all__ = ["FORMAT_VERSION", "UPDATE_ORDERS", "Network", "TrainingState", "builtin", "load", "loads", "parse"]
@@ -332,7 +332,8 @@ def _build(data: dict[str, Any], source: str) -> Network:
                 if k not in sample:
                     raise SpecError(f"missing key {k!r}", where=f"{where}.{k}")
             xs.append(_vector(sample["inputs"], layers[0], f"{where}.inputs", "one per input neuron"))
-            ts.append(_vector(sample["targets"], layers[-1], f"{where}.targets", "one per output neuron"))
+            ts.append(_vector(class_label(sample["targets"], layers[-1], loss, acts[-1], f"{where}.targets"),
+                              layers[-1], f"{where}.targets", "one per output neuron"))
         inputs, targets = np.stack(xs), np.stack(ts)
         problem = target_problem(loss, acts[-1], targets)
         if problem:

@@ -24,7 +24,7 @@ import numpy as np
 from .errors import StepgradError
 from .optim import OptimizerState
 
-_HYPER = {  # torch option -> stepgrad hyperparameter, per optimizer class
+_HYPER: dict[str, tuple[str, dict[str, Any]]] = {  # torch option -> stepgrad hyperparameter, per optimizer class
     "SGD": ("torch_sgd", {"momentum": "mu", "dampening": "dampening", "nesterov": "nesterov", "weight_decay": "decay"}),
     "Adam": ("torch_adam", {"betas": ("beta1", "beta2"), "eps": "epsilon", "weight_decay": "decay"}),
     "AdamW": ("adamw", {"betas": ("beta1", "beta2"), "eps": "epsilon", "weight_decay": "decay"}),
