@@ -14,6 +14,7 @@ becomes one-hot targets, one column per class (the classes sorted, or given).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 from dataclasses import dataclass, field, replace
@@ -317,7 +318,7 @@ def spec_source(value, source: str) -> dict:
 
 # -- the data source a saved model remembers --------------------------------------------------------
 
-MEMORY = ("sha256", "test_fraction", "split_seed", "standardize")  # spec `data` keys beside load_data's
+MEMORY = ("sha256", "test_fraction", "split_seed", "standardize", "batch_size")  # spec `data` keys beside load_data's
 
 
 def content_hash(source: str) -> str | None:
@@ -329,7 +330,8 @@ def content_hash(source: str) -> str | None:
     return hashlib.sha256(Path(source).read_bytes()).hexdigest()
 
 
-def remembered(args: dict, test_fraction: float, seed: int, standardize: bool, saved_in: str | None = None) -> dict:
+def remembered(args: dict, test_fraction: float, seed: int, standardize: bool, saved_in: str | None = None,
+               batch_size: int | None = None) -> dict:
     """The spec's `data` table for a model trained on load_data(**args): where the data came from
     (a bundled name, or a file path with its sha256), and the split and standardisation it used.
     A file path is written relative to `saved_in` (the saved spec's directory) when it can be."""
@@ -340,12 +342,12 @@ def remembered(args: dict, test_fraction: float, seed: int, standardize: bool, s
         memory["sha256"] = digest
         path = Path(source).resolve()
         if saved_in is not None:
-            try:
+            with contextlib.suppress(ValueError):  # elsewhere on the disk: keep the absolute path
                 path = path.relative_to(Path(saved_in).resolve().parent)
-            except ValueError:
-                pass
         memory["source"] = str(path)
     memory.update(test_fraction=float(test_fraction), split_seed=int(seed), standardize=bool(standardize))
+    if batch_size is not None:
+        memory["batch_size"] = int(batch_size)
     return memory
 
 
@@ -363,5 +365,14 @@ def recall(args: dict) -> tuple[dict, dict]:
             raise DataError("the data file changed since this model was trained on it (its sha256 differs); "
                             "pass --data to train on the new content", where=source)
     split = {"test_fraction": memory.get("test_fraction"), "seed": memory.get("split_seed"),
-             "standardize": memory.get("standardize")}
+             "standardize": memory.get("standardize"), "batch_size": memory.get("batch_size")}
     return args, {k: v for k, v in split.items() if v is not None}
+
+
+def training_split(data_args: dict) -> tuple[Dataset, dict]:
+    """(the training rows, standardised as in training; the remembered split) of a `data` table."""
+    args, split = recall(data_args)
+    data = load_data(args.pop("source"), **args)
+    fraction = split.get("test_fraction")
+    train, _ = prepare(data, fraction, int(split.get("seed", 0)), bool(split.get("standardize", False)))
+    return train, split

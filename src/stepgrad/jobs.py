@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .errors import StepgradError
 from .files import write_atomic
 from .spec import Network, builtin, load
@@ -39,7 +41,8 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
                 update_order: str | None = None, fmt: str = "text", sample: int | None = None,
                 optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
                 group: str = "layer", derive: bool = False, deck: bool = False, view: str = "steps",
-                check_numeric: bool = False, console: bool = False, note: Note = _silent) -> Any:
+                check_numeric: bool = False, data_source: str | None = None, batch: int | None = None,
+                console: bool = False, note: Note = _silent) -> Any:
     """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
 
     `sample` is 1-based; `only` follows stepgrad.only's rule; slides train `train_iterations` for
@@ -55,6 +58,9 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
     from .render.formula import Decimals
 
     net = load_spec(spec)
+    if data_source is not None or batch is not None:
+        _take_data_rows(net, spec, data_source, sample, batch)
+        sample = None
     if sample is not None:
         inputs, _ = net.require_samples(spec or "<built-in>")
         if sample > len(inputs):
@@ -89,6 +95,38 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         except StepgradError as exc:  # the derivation stands without the closing table
             note(f"note: the deck has no training table: {exc}")
     return render(trace, fmt, digits=digits, only=names, **options)
+
+
+def _take_data_rows(net: Network, spec: str | None, data_source: str | None, sample: int | None,
+                    batch: int | None) -> None:
+    """Make one training row (`sample`, 1-based) or mini-batch (`batch`, 0-based, of the next epoch's
+    shuffle) of the network's data set its samples: the remembered data, split and standardisation."""
+    from .data import check_fits, training_split
+    from .train import epoch_order
+
+    remembered = net.extra.get("data")
+    use_memory = remembered is not None and (data_source is None or data_source == (
+        remembered.get("source") if isinstance(remembered, dict) else remembered))
+    data_args = _data_args(net if use_memory else None, spec, None if use_memory else data_source,
+                           None, None, None, None)
+    if data_args is None:
+        raise StepgradError("the network remembers no data set: name one with --data", where="--batch")
+    train, split = training_split(data_args)
+    check_fits(train, net.layers, train.name)
+    if sample is not None and batch is not None:
+        raise StepgradError("give --sample or --batch, not both", where="--batch")
+    if batch is not None:
+        size = int(split.get("batch_size", 32))
+        epoch = (net.training.epochs or 0) + 1 if net.training is not None else 1
+        rows = epoch_order(int(split.get("seed", 0)), epoch, len(train))[batch * size:(batch + 1) * size]
+        if not len(rows):
+            raise StepgradError(f"there are only {-(-len(train) // size)} batches of {size} (0..)", where="--batch")
+    else:
+        k = 1 if sample is None else sample
+        if k > len(train):
+            raise StepgradError(f"the training split has only {len(train)} rows", where="--sample")
+        rows = np.array([k - 1])
+    net.inputs, net.targets = train.inputs[rows], train.targets[rows]
 
 
 def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, check_numeric: bool) -> Any:
@@ -291,7 +329,7 @@ def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool) -> Hist
         net.learning_rate = run.learning_rate
     train_data, test_data = prepare(data, fraction, seed, standardize)
     epochs = run.epochs or default_epochs(len(train_data), run.batch_size)
-    fit_args = {"epochs": epochs, "batch_size": run.batch_size, "optimizer": run.optimizer, "seed": seed,
+    fit_args: dict[str, Any] = {"epochs": epochs, "batch_size": run.batch_size, "optimizer": run.optimizer, "seed": seed,
                 "dtype": np.dtype(run.dtype), "update_order": run.update_order,
                 "evaluate_every": run.every or max(1, epochs // 25)}
     if quiet:
@@ -303,7 +341,7 @@ def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool) -> Hist
         with epoch_progress(epochs, len(train_data), start=done) as tick:
             history = fit(net, train_data, test_data, progress=tick, **fit_args)
     history.network.extra["data"] = remembered({"source": source, **args}, fraction, seed, standardize,
-                                               saved_in=run.save)
+                                               saved_in=run.save, batch_size=run.batch_size)
     return history
 
 

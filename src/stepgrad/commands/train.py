@@ -6,8 +6,8 @@ import click
 
 from ..jobs import train_job
 from ._common import (
-    UPDATE_ORDER_CHOICES,
     OPTIMIZER_CHOICES,
+    UPDATE_ORDER_CHOICES,
     digits_option,
     emit,
     note,
