@@ -345,6 +345,30 @@ def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool) -> Hist
     return history
 
 
+# -- export ---------------------------------------------------------------------------------------
+def export_job(spec: str | None, *, output: str | None = None, code: str | None = None,
+               optimizer: str | None = None, note: Note = _silent) -> None:
+    """Write the network's state_dict to `output` and/or a PyTorch training script to `code`."""
+    import io
+
+    if output is None and code is None:
+        raise StepgradError("give -o FILE.pt (the weights) or --code FILE.py (a training script)", where="export")
+    net = load_spec(spec)
+    if code is not None:
+        from .torch_code import training_code
+
+        write_atomic(code, training_code(net, optimizer))
+        note(f"wrote {code}: run it with python {code}")
+    if output is not None:
+        from .torch_interop import describe, to_torch, torch_module
+
+        buffer = io.BytesIO()
+        torch_module().save(to_torch(net).state_dict(), buffer)
+        write_atomic(output, buffer.getvalue())
+        note(f"wrote {output}: the state_dict of\n  model = {describe(net)}\n"
+             f"load it with: model.load_state_dict(torch.load({output!r}, weights_only=True))")
+
+
 # -- exercise, import ---------------------------------------------------------------------------
 def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: int = 0,
                  learning_rate: float | None = None, round_to: int | None = None, fmt: str = "markdown",
