@@ -331,7 +331,7 @@ def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool) -> Hist
     epochs = run.epochs or default_epochs(len(train_data), run.batch_size)
     fit_args: dict[str, Any] = {"epochs": epochs, "batch_size": run.batch_size, "optimizer": run.optimizer, "seed": seed,
                 "dtype": np.dtype(run.dtype), "update_order": run.update_order,
-                "evaluate_every": run.every or max(1, epochs // 25)}
+                "evaluate_every": run.every or (1 if run.epochs else max(1, epochs // 25))}  # default runs: ~25 rows
     if quiet:
         history = fit(net, train_data, test_data, **fit_args)
     else:
