@@ -186,9 +186,10 @@ class DenseTrainer:
             return
         slots = {name: joined[l] for name, joined in self.slots.items()}
         q = self.rule.compute(self.state.hyper, slots, p, g, self.state.t + 1, self.lr, lambda a: a)
+        frozen = slice(None, -1) if not self.update_biases else slice(None)  # weight decay must not move a frozen bias
         for name, joined in slots.items():
-            joined[...] = q[f"{name}+"]
-        p[...] = q["p+"]
+            joined[:, frozen] = q[f"{name}+"][:, frozen]
+        p[:, frozen] = q["p+"][:, frozen]
 
     def write_back(self, net: Network) -> None:
         """Copy the trained parameters into `net` as float64."""
