@@ -19,7 +19,8 @@ def _random_net(hidden: str, output: str, loss: str, seed: int) -> Network:
     rng = np.random.default_rng(seed)
     layers = [3, 4, 3]
     targets = rng.uniform(0.05, 0.95, layers[-1])
-    if output == "softmax" and loss == "cross_entropy":
+    combined = LOSSES[loss].combination(output)
+    if combined is not None and combined.distribution:
         targets = targets / targets.sum()
     return Network.from_dict({
         "layers": layers, "activations": [hidden, output], "loss": loss, "seed": seed, "update_biases": True,

@@ -42,9 +42,10 @@ def random_network(seed: int) -> stepgrad.Network:
     acts.append(out)
     samples = int(rng.integers(1, 6))
     x = rng.normal(0, 1, size=(samples, layers[0]))
-    if out == "softmax":
+    combined = LOSS_ENTRIES[loss].combination(out)
+    if out == "softmax" or (combined is not None and combined.distribution):
         t = rng.dirichlet(np.ones(layers[-1]), size=samples)
-    elif out == "sigmoid":
+    elif out == "sigmoid" or combined is not None:  # probabilities (a loss of raw scores)
         t = rng.uniform(0, 1, size=(samples, layers[-1]))
     else:  # wide enough for huber's both branches
         t = rng.normal(0, 1.5, size=(samples, layers[-1]))

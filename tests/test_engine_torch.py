@@ -42,6 +42,9 @@ LOSSES = {  # per sample, from (net, out, target)
 COMBINED = {  # (loss, output activation): per sample, from the logits
     ("cross_entropy", "softmax"): lambda z, t: -(t * torch.log_softmax(z, dim=1)).sum(dim=1),
     ("cross_entropy", "sigmoid"): lambda z, t: F.binary_cross_entropy_with_logits(z, t, reduction="none").sum(dim=1),
+    ("cross_entropy_with_logits", "linear"): lambda z, t: F.cross_entropy(z, t, reduction="none"),
+    ("binary_cross_entropy_with_logits", "linear"):
+        lambda z, t: F.binary_cross_entropy_with_logits(z, t, reduction="none").mean(dim=1),
 }
 
 

@@ -84,6 +84,22 @@ class Wrapper(nn.Module):
         return self.layers(x)
 
 
+class Branching(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x)) + x
+
+
+def test_a_module_subclass_is_followed_through_its_forward():
+    model = Wrapper()
+    net = stepgrad.from_torch(model)
+    assert net.activations == ["tanh"]
+    np.testing.assert_array_equal(net.weights[0], model.layers[0].weight.detach().double().numpy())
+
+
 @pytest.mark.parametrize("module, message", [
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.Conv1d(1, 1, 1)), "unsupported layer '1' (Conv1d)"),
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.Tanh(), nn.Dropout())), "unsupported layer '1.1' (Dropout)"),
@@ -95,7 +111,7 @@ class Wrapper(nn.Module):
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.Linear(4, 2)), "takes 4 inputs but the layer before gives 3"),
     (lambda: nn.Sequential(), "no nn.Linear layer"),
     (lambda: "not a module", "expected an nn.Sequential"),
-    (lambda: Wrapper(), "got Wrapper, whose forward() stepgrad cannot follow; pass its nn.Sequential (model.layers)"),
+    (lambda: Branching(), "unsupported operation 'add' (function add) in Branching.forward()"),
 ])
 def test_from_torch_names_the_first_unsupported_layer(module, message):
     with pytest.raises(StepgradError) as err:

@@ -73,7 +73,7 @@ def test_cli_xor_json(cli):
 def test_cli_digits_text_shows_progress_and_table(cli):
     result = cli("train", "--data", "digits", "--epochs", "2", "--dtype", "float32")
     assert result.returncode == 0, result.stderr
-    assert "test acc" in result.stdout and "Final (90 iterations)" in result.stdout
+    assert "test acc" in result.stdout and "Final (iteration 90)" in result.stdout
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

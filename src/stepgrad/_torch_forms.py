@@ -54,3 +54,9 @@ def sigmoid_cross_entropy() -> Callable[[Any, Any], Any]:
     """nn.BCEWithLogitsLoss summed over outputs, from the logits."""
     loss = _nn().BCEWithLogitsLoss(reduction="none")
     return lambda net, target: loss(net, target).sum(dim=-1)
+
+
+def bce_with_logits() -> Callable[[Any, Any], Any]:
+    """nn.BCEWithLogitsLoss per sample: the mean over outputs, from the logits."""
+    loss = _nn().BCEWithLogitsLoss(reduction="none")
+    return lambda net, target: loss(net, target).mean(dim=-1)

@@ -14,6 +14,7 @@ becomes one-hot targets, one column per class (the classes sorted, or given).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 from dataclasses import dataclass, field, replace
@@ -304,7 +305,7 @@ def spec_source(value, source: str) -> dict:
     if not isinstance(value, dict) or not isinstance(value.get("source"), str):
         raise DataError('expected a data set name, a file name, or a table with source = "file.csv"',
                         where=f"{source}: data")
-    allowed = {"source", "label", "inputs", "targets", "classes"}
+    allowed = {"source", "label", "inputs", "targets", "classes", *MEMORY}
     for key in value:
         if key not in allowed:
             raise DataError(f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})", where=f"{source}: data.{key}")
@@ -313,3 +314,65 @@ def spec_source(value, source: str) -> dict:
     if args["source"] not in BUNDLED and not path.is_absolute() and source not in ("<spec>", "<built-in>"):
         args["source"] = str(Path(source).parent / path)
     return args
+
+
+# -- the data source a saved model remembers --------------------------------------------------------
+
+MEMORY = ("sha256", "test_fraction", "split_seed", "standardize", "batch_size")  # spec `data` keys beside load_data's
+
+
+def content_hash(source: str) -> str | None:
+    """The sha256 of a data file's bytes (None for a bundled data set)."""
+    import hashlib
+
+    if source in BUNDLED and not Path(source).exists():
+        return None
+    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+
+
+def remembered(args: dict, test_fraction: float, seed: int, standardize: bool, saved_in: str | None = None,
+               batch_size: int | None = None) -> dict:
+    """The spec's `data` table for a model trained on load_data(**args): where the data came from
+    (a bundled name, or a file path with its sha256), and the split and standardisation it used.
+    A file path is written relative to `saved_in` (the saved spec's directory) when it can be."""
+    memory = {k: v for k, v in args.items() if v is not None}
+    source = str(memory["source"])
+    digest = content_hash(source)
+    if digest is not None:
+        memory["sha256"] = digest
+        path = Path(source).resolve()
+        if saved_in is not None:
+            with contextlib.suppress(ValueError):  # elsewhere on the disk: keep the absolute path
+                path = path.relative_to(Path(saved_in).resolve().parent)
+        memory["source"] = str(path)
+    memory.update(test_fraction=float(test_fraction), split_seed=int(seed), standardize=bool(standardize))
+    if batch_size is not None:
+        memory["batch_size"] = int(batch_size)
+    return memory
+
+
+def recall(args: dict) -> tuple[dict, dict]:
+    """(load_data's arguments, the remembered split: test_fraction, seed, standardize) of a `data` table;
+    a DataError when the file's content is no longer what the model was trained on."""
+    args = dict(args)
+    memory = {k: args.pop(k) for k in MEMORY if k in args}
+    expected = memory.pop("sha256", None)
+    if expected is not None:
+        source = str(args["source"])
+        if not Path(source).is_file():
+            raise DataError("the data file this model was trained on is gone", where=source)
+        if content_hash(source) != expected:
+            raise DataError("the data file changed since this model was trained on it (its sha256 differs); "
+                            "pass --data to train on the new content", where=source)
+    split = {"test_fraction": memory.get("test_fraction"), "seed": memory.get("split_seed"),
+             "standardize": memory.get("standardize"), "batch_size": memory.get("batch_size")}
+    return args, {k: v for k, v in split.items() if v is not None}
+
+
+def training_split(data_args: dict) -> tuple[Dataset, dict]:
+    """(the training rows, standardised as in training; the remembered split) of a `data` table."""
+    args, split = recall(data_args)
+    data = load_data(args.pop("source"), **args)
+    fraction = split.get("test_fraction")
+    train, _ = prepare(data, fraction, int(split.get("seed", 0)), bool(split.get("standardize", False)))
+    return train, split

@@ -96,11 +96,15 @@ class _Index:
         cross_t = " + ".join(f"(-{target(o)} / {out(o)}) * (-{out(o)} * {out(neuron)})" for o in others)
         cross_l = " + ".join(rf"\left(-\frac{{{target(o)}}}{{{out(o)}}}\right) \left(-{out(o)} {out(neuron)}\right)"
                              for o in others)
-        roles = {"out": out(neuron), "target": target(neuron), "sum_targets": " + ".join(target(o) for o in self.outputs)}
+        roles = {"out": out(neuron), "target": target(neuron), "sum_targets": " + ".join(target(o) for o in self.outputs),
+                 "n": str(len(self.outputs))}
+        sum_l = " + ".join(f"e^{{{out(o)}}}" for o in self.outputs)
+        sum_t = " + ".join(f"exp({out(o)})" for o in self.outputs)
         lines = []
         for rule, latex, text in self.combined:
-            lt, tt = fill(latex, **roles), fill(text, **roles)
-            lines.append(Derivation(rule, lt.replace("«cross_terms»", cross_l), tt.replace("«cross_terms»", cross_t)))
+            lt = fill(latex, **roles, cross_terms=cross_l, sum_exp=sum_l)
+            tt = fill(text, **roles, cross_terms=cross_t, sum_exp=sum_t)
+            lines.append(Derivation(rule, lt, tt))
         return tuple(lines)
 
     def net(self, step: Step, top: names.Name, bottom: names.Name, sample: int | None) -> tuple[Derivation, ...]:

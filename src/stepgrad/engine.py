@@ -5,7 +5,8 @@ array the trace names (the per-path contributions of each hidden neuron's error,
 layer's backward pass used); the arithmetic is the same either way.
 
 Conventions: arrays are float64, samples in rows. The batch error is the mean over samples of each
-sample's E_total (for one sample it is the deck's E_total), and gradients are the matching mean.
+sample's E_total (for one sample it is the deck's E_total), and gradients are the matching mean;
+with `reduction = "sum"` (PyTorch's reduction="sum") both are sums over the samples instead.
 
 Hand-calculation mode (`round_to=K`): every named quantity (net, out, error terms, dE/dout,
 dout/dnet, deltas, path contributions, gradients, new weights) is rounded to K decimals as soon as it
@@ -39,7 +40,7 @@ class Forward:
     outs: list[Array]
     error_terms: Array  # E_ok per sample: (samples, outputs)
     sample_errors: Array  # E_total per sample
-    error: float  # mean over samples
+    error: float  # mean (or, reduction sum, sum) over samples
 
 
 @dataclass
@@ -104,7 +105,8 @@ def forward(net: Network, inputs: Array, weights: list[Array] | None = None,
         return Forward(nets, outs, empty, np.zeros(inputs.shape[0]), float("nan"))
     terms = r(loss_terms(net.loss, net.activations[-1], nets[-1], outs[-1], targets))
     per_sample = r(terms.sum(axis=1))
-    return Forward(nets, outs, terms, per_sample, float(r(per_sample.mean())))
+    batch = per_sample.sum() if net.reduction == "sum" else per_sample.mean()
+    return Forward(nets, outs, terms, per_sample, float(r(batch)))
 
 
 def output_delta(net: Network, fwd: Forward, targets: Array,
@@ -114,8 +116,9 @@ def output_delta(net: Network, fwd: Forward, targets: Array,
     out, z = fwd.outs[-1], fwd.nets[-1]
     act = activation(net.activations[-1])
     entry = loss(net.loss)
-    if entry.combination(act.name) is not None:  # e.g. cross-entropy with softmax: out - target, stably
-        return None, None, r(out - targets)
+    combined = entry.combination(act.name)
+    if combined is not None:  # e.g. cross-entropy with softmax: out - target, stably
+        return None, None, r(combined.signal(z, out, targets))
     entry.check(act.name)
     grad = r(entry.gradient(out, targets))  # type: ignore[misc]
     if act.derivative is None:  # coupled (softmax): through its Jacobian
@@ -141,7 +144,7 @@ def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
     r = rounder(round_to)
     fwd = forward(net, inputs, targets=targets, round_to=round_to)
     depth = net.depth
-    samples = inputs.shape[0]
+    samples = inputs.shape[0] if net.reduction == "mean" else 1  # what the per-sample gradients are divided by
     lr = net.learning_rate
     grad_out, out_derivative, delta = output_delta(net, fwd, targets, round_to)
     out_factor = grad_out  # dE_total/dout of the layer being processed (hand mode: gradients from it)
@@ -168,7 +171,7 @@ def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
             signal = d if derivative is None or out_factor is None else out_factor * derivative
             per_sample = r(signal[:, :, None] * fwd.outs[l][:, None, :])
             sample_grads[l] = per_sample
-            grad_w[l] = r(per_sample.mean(axis=0))
+            grad_w[l] = r(per_sample.mean(axis=0) if net.reduction == "mean" else per_sample.sum(axis=0))
         gb = d.sum(axis=0) / samples
         grad_b[l] = r(gb.sum(keepdims=True) if net.shared_bias(l) else gb)
         new_w[l] = r(net.weights[l] - lr * grad_w[l])

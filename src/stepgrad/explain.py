@@ -66,6 +66,11 @@ def _slot(name: str) -> str:
     return f"«{name}»"
 
 
+def _sum_exp(quantities: list[str]) -> tuple[str, str]:
+    """The «sum_exp» role (LaTeX, text): e^{q1} + e^{q2} + ..., the softmax's denominator."""
+    return (" + ".join(rf"e^{{{_slot(q)}}}" for q in quantities), " + ".join(f"exp({_slot(q)})" for q in quantities))
+
+
 class _Builder:
     def __init__(self, net: Network, rec: engine.StepRecord, inputs: np.ndarray, targets: np.ndarray):
         self.net, self.rec, self.inputs, self.targets = net, rec, inputs, targets
@@ -105,6 +110,9 @@ class _Builder:
         return self.step(name, value, kind, latex, text, tuple(terms), **kw)
 
     def mean(self, name: str, value: float, kind: str, per_sample: list[str], **kw) -> Step:
+        if self.net.reduction == "sum":  # PyTorch's reduction="sum": the samples add up
+            kw["note"] = kw.get("note", "").replace("the mean of", "the sum of")
+            return self.total(name, value, kind, per_sample, **kw)
         inner_l = " + ".join(_slot(t) for t in per_sample)
         latex = rf"\frac{{1}}{{{self.samples}}} \left({inner_l}\right)"
         text = f"1/{self.samples} * ({inner_l})"
@@ -204,9 +212,11 @@ class _Builder:
             for k, o in enumerate(outputs):
                 roles = dict(target=_slot(names.target(o, self.sample(s))), out=_slot(names.out(o, self.sample(s), plus)),
                              n=str(len(outputs)))
+                sums = _sum_exp([names.out(u, self.sample(s), plus) for u in outputs])
                 name = names.error(o, self.sample(s), plus)
                 terms.append(name)
-                steps.append(self.step(name, fwd.error_terms[s, k], "error", fill(latex_t, **roles), fill(text_t, **roles), subject=o))
+                steps.append(self.step(name, fwd.error_terms[s, k], "error", fill(latex_t, **roles, sum_exp=sums[0]),
+                                       fill(text_t, **roles, sum_exp=sums[1]), subject=o))
             name = names.error(None, self.sample(s), plus)
             per_sample.append(name)
             steps.append(self.total(name, fwd.sample_errors[s], "error", terms))
@@ -222,7 +232,8 @@ class _Builder:
         """Whether the outputs are coupled: with an activation that is not elementwise (softmax) every
         E_ok depends on every net_o, so an output's error signal is dE_total/dnet_o1, never dE_o1/dnet_o1.
         (Each loss is a sum of per-output terms E_ok of out_ok alone, so only the activation couples.)"""
-        return ACTIVATIONS[self.net.activations[-1]].derivative is None
+        combined = LOSSES[self.net.loss].combination(self.net.activations[-1])
+        return ACTIVATIONS[self.net.activations[-1]].derivative is None or bool(combined and combined.coupled)
 
     def delta_name(self, layer: int, j: int, s: int) -> str:
         """dE/dnet of neuron j of weight layer `layer`: dE_o1/dnet_o1 at uncoupled outputs (the deck), else dE_total/dnet."""
@@ -335,10 +346,13 @@ class _Builder:
             out_slot, net_slot, target_slot = _slot(names.out(o, n)), _slot(names.net(o, n)), _slot(names.target(o, n))
             delta = self.delta_name(l, j, s)
             if combined is not None:
+                sums = _sum_exp([names.out(u, n) for u in outputs])
+                roles = dict(out=out_slot, target=target_slot, n=str(len(outputs)))
+                note = (f"cross-entropy and {net.activations[-1]} together: the error signal is out - target"
+                        if combined.delta is None else combined.delta_note)
                 then.append(self.step(delta, rec.deltas[l][s, j], "delta",
-                                      fill(combined.delta_latex, out=out_slot, target=target_slot),
-                                      fill(combined.delta_text, out=out_slot, target=target_slot), subject=o,
-                                      note=f"cross-entropy and {net.activations[-1]} together: the error signal is out - target"))
+                                      fill(combined.delta_latex, **roles, sum_exp=sums[0]),
+                                      fill(combined.delta_text, **roles, sum_exp=sums[1]), subject=o, note=note))
                 continue
             dE_dout = self.partial(names.TOTAL, names.out(o), s)
             roles = dict(target=target_slot, out=out_slot, n=str(len(outputs)))

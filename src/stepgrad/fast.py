@@ -32,6 +32,8 @@ Array = np.ndarray
 def supports(net: Network, dtype=np.float64, optimizer: str = "sgd", update_order: str | None = None) -> bool:
     """Whether DenseTrainer computes this network: every activation elementwise or coupled with a
     backward, the loss valid with the output activation, the sequential order only for a plain rule."""
+    if net.reduction != "mean":  # the summed batch: engine.step alone
+        return False
     acts = [activation(a) for a in net.activations]
     if any(a.derivative is None and a.backward is None for a in acts):
         return False
@@ -57,7 +59,7 @@ class DenseTrainer:
         self.depth = net.depth
         self.acts = [activation(a) for a in net.activations]
         self.loss = loss(net.loss)
-        self.combined = self.loss.combination(self.acts[-1].name) is not None
+        self.combination = self.loss.combination(self.acts[-1].name)
         self.lr = float(net.learning_rate)
         self.sequential = (update_order or net.update_order) == "sequential"
         self.update_biases = bool(net.update_biases)
@@ -163,8 +165,11 @@ class DenseTrainer:
 
     def output_delta(self, out: Array, t: Array, d: Array, z: Array, scratch: Array) -> None:
         """dE_total/dnet at the output layer, per sample, into d (engine.output_delta's arithmetic)."""
-        if self.combined:  # the loss with this output activation: out - target
-            np.subtract(out, t, out=d)
+        if self.combination is not None:  # the loss with this output activation: out - target
+            if self.combination.delta is None:
+                np.subtract(out, t, out=d)
+            else:
+                np.copyto(d, self.combination.signal(z, out, t))
             return
         np.copyto(d, self.loss.gradient(out, t))  # type: ignore[misc]
         act = self.acts[-1]
@@ -181,9 +186,10 @@ class DenseTrainer:
             return
         slots = {name: joined[l] for name, joined in self.slots.items()}
         q = self.rule.compute(self.state.hyper, slots, p, g, self.state.t + 1, self.lr, lambda a: a)
+        frozen = slice(None, -1) if not self.update_biases else slice(None)  # weight decay must not move a frozen bias
         for name, joined in slots.items():
-            joined[...] = q[f"{name}+"]
-        p[...] = q["p+"]
+            joined[:, frozen] = q[f"{name}+"][:, frozen]
+        p[:, frozen] = q["p+"][:, frozen]
 
     def write_back(self, net: Network) -> None:
         """Copy the trained parameters into `net` as float64."""

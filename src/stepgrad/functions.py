@@ -217,6 +217,14 @@ class Combination:
     kernel: int | None = None
     derivation: DerivationLines = ()  # how out - target is obtained; extra roles «sum_targets», «cross_terms»
     distribution: bool = False  # targets must be probabilities summing to 1 (else out - target is not dE/dnet)
+    # dE_total/dnet from (net, out, target) when it is not out - target (a loss of raw scores: softmax(net) - target)
+    delta: Callable[[Array, Array, Array], Array] | None = None
+    coupled: bool = False  # every E_ok depends on every net (log-sum-exp): dE_total/dnet, never dE_ok/dnet
+    delta_note: str = ""  # what the error signal is, in words (shown beside it)
+
+    def signal(self, net: Array, out: Array, target: Array) -> Array:
+        """dE_total/dnet at the output, per sample: out - target, or the entry's own `delta`."""
+        return out - target if self.delta is None else self.delta(net, out, target)
 
 
 @dataclass(frozen=True)
@@ -245,11 +253,23 @@ class Loss:
         """The combined form with this output activation, or None (then value and gradient apply)."""
         return self.combinations.get(activation)
 
+    def problem(self, activation: str) -> str | None:
+        """Why this loss cannot follow `activation` outputs (and what to use instead), or None."""
+        if self.value is not None or activation in self.combinations:
+            return None
+        hint = ""
+        if activation == "linear" and self.name == "cross_entropy":
+            hint = ("; for raw scores (a model ending in nn.Linear, what nn.CrossEntropyLoss takes) use "
+                    "loss cross_entropy_with_logits, or put softmax on the output layer")
+        elif "linear" in self.combinations:
+            hint = "; it takes the raw scores of a linear output layer (drop the output activation)"
+        return f"{self.name} needs {' or '.join(self.combinations)} outputs, not {activation}{hint}"
+
     def check(self, activation: str) -> None:
         """A StepgradError when this loss cannot follow `activation` outputs."""
-        if self.value is None and activation not in self.combinations:
-            raise StepgradError(f"{self.name} needs {' or '.join(self.combinations)} outputs, not {activation}",
-                                where="loss")
+        problem = self.problem(activation)
+        if problem:
+            raise StepgradError(problem, where="loss")
 
 
 def _softmax_cross_entropy(net: Array, target: Array) -> Array:
@@ -260,6 +280,10 @@ def _softmax_cross_entropy(net: Array, target: Array) -> Array:
 
 def _sigmoid_cross_entropy(net: Array, target: Array) -> Array:
     return _softplus(net) - target * net  # -(t ln o + (1-t) ln(1-o)) with o = sigmoid(net), stably
+
+
+def _bce_with_logits(net: Array, target: Array) -> Array:
+    return _sigmoid_cross_entropy(net, target) / net.shape[-1]  # PyTorch's mean over the outputs
 
 
 def _huber(out: Array, target: Array) -> Array:
@@ -274,6 +298,20 @@ _SOFTMAX_CE_DERIVATION: DerivationLines = (
      "-«target» / «out» * «out» * (1 - «out») + «cross_terms»"),
     ("multiplied out", r"«out» («sum_targets») - «target»", "«out» * («sum_targets») - «target»"),
     ("the targets sum to 1", r"«out» - «target»", "«out» - «target»"),
+)
+_LOGITS_CE_DERIVATION: DerivationLines = (
+    ("E_total = (sum of targets) ln(sum of exp) - sum of target * out, differentiated by this out",
+     r"\left(«sum_targets»\right) \frac{e^{«out»}}{«sum_exp»} - «target»",
+     "(«sum_targets») * exp(«out») / («sum_exp») - «target»"),
+    ("the targets sum to 1: softmax minus the one-hot target", r"\frac{e^{«out»}}{«sum_exp»} - «target»",
+     "exp(«out») / («sum_exp») - «target»"),
+)
+_BCE_LOGITS_DERIVATION: DerivationLines = (
+    ("chain rule on 1/n (ln(1 + exp(out)) - target * out)",
+     r"\frac{1}{«n»} \left(\frac{e^{«out»}}{1 + e^{«out»}} - «target»\right)",
+     "1/«n» * (exp(«out») / (1 + exp(«out»)) - «target»)"),
+    ("divided through by exp(out): the sigmoid", r"\frac{1}{«n»} \left(\frac{1}{1 + e^{-«out»}} - «target»\right)",
+     "1/«n» * (1 / (1 + exp(-«out»)) - «target»)"),
 )
 _SIGMOID_CE_DERIVATION: DerivationLines = (
     ("chain rule: dE/dout times dout/dnet = out (1 - out)",
@@ -324,6 +362,42 @@ LOSSES: dict[str, Loss] = {
                     tf.sigmoid_cross_entropy,
                     python=Python(f"{_SOFTPLUS_PY} - {{target}} * {{net}}", "{out} - {target}"), kernel=3,
                     derivation=_SIGMOID_CE_DERIVATION),
+            },
+        ),
+        Loss(  # PyTorch's nn.CrossEntropyLoss: raw scores (a model ending in nn.Linear), class probabilities
+            "cross_entropy_with_logits",
+            r"-«target» \ln \frac{e^{«out»}}{«sum_exp»}", "-«target» * ln(exp(«out») / («sum_exp»))",
+            "", "", None, None, None,
+            combinations={
+                "linear": Combination(
+                    _softmax_cross_entropy,
+                    r"-«target» \ln \frac{e^{«out»}}{«sum_exp»}", "-«target» * ln(exp(«out») / («sum_exp»))",
+                    tf.softmax_cross_entropy,
+                    delta_latex=r"\frac{e^{«out»}}{«sum_exp»} - «target»",
+                    delta_text="exp(«out») / («sum_exp») - «target»",
+                    derivation=_LOGITS_CE_DERIVATION, distribution=True,
+                    delta=lambda net, out, target: _softmax(net) - target, coupled=True,
+                    delta_note="the softmax of the raw scores minus the target (one-hot for a class label)"),
+            },
+        ),
+        Loss(  # PyTorch's nn.BCEWithLogitsLoss: raw scores, the mean over the outputs of each sample
+            "binary_cross_entropy_with_logits",
+            r"\frac{1}{«n»} \left(\ln(1 + e^{«out»}) - «target» «out»\right)",
+            "1/«n» * (ln(1 + exp(«out»)) - «target» * «out»)",
+            "", "", None, None, None,
+            combinations={
+                "linear": Combination(
+                    _bce_with_logits,
+                    r"\frac{1}{«n»} \left(\ln(1 + e^{«out»}) - «target» «out»\right)",
+                    "1/«n» * (ln(1 + exp(«out»)) - «target» * «out»)",
+                    tf.bce_with_logits,
+                    delta_latex=r"\frac{1}{«n»} \left(\frac{1}{1 + e^{-«out»}} - «target»\right)",
+                    delta_text="1/«n» * (1 / (1 + exp(-«out»)) - «target»)",
+                    python=Python(f"({_SOFTPLUS_PY} - {{target}} * {{net}}) / {{n}}",
+                                  f"({_SIGMOID_PY} - {{target}}) / {{n}}"),
+                    derivation=_BCE_LOGITS_DERIVATION,
+                    delta=lambda net, out, target: (_sigmoid(net) - target) / net.shape[-1],
+                    delta_note="the sigmoid of the raw score minus the target, over the number of outputs"),
             },
         ),
         Loss(
@@ -388,6 +462,22 @@ def target_problem(loss_name: str, activation_name: str, targets: Array) -> str 
             return (f"sample {k + 1}: with {activation_name} outputs the targets are a probability distribution "
                     f"and must sum to 1 (these sum to {row.sum():.6g}), e.g. one-hot [0, 1, 0]")
     return None
+
+
+def class_label(value: Any, classes: int, loss_name: str, activation_name: str, where: str = "targets") -> Any:
+    """A sample's targets: a class index (an integer, PyTorch's labels) becomes the one-hot row for a
+    loss that takes a probability distribution (cross-entropy); anything else is returned as it is.
+
+        >>> class_label(2, 3, "cross_entropy_with_logits", "linear")
+        [0.0, 0.0, 1.0]
+    """
+    combined = LOSSES[loss_name].combination(activation_name) if loss_name in LOSSES else None
+    if isinstance(value, bool) or not isinstance(value, int) or combined is None or not combined.distribution:
+        return value
+    if not 0 <= value < classes:
+        raise StepgradError(f"class index {value} is out of range: the network has {classes} outputs "
+                            f"(classes 0..{classes - 1})", where=where)
+    return [1.0 if k == value else 0.0 for k in range(classes)]
 
 
 def loss_terms(loss_name: str, activation_name: str, net: Array, out: Array, target: Array) -> Array:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .errors import StepgradError
 from .files import write_atomic
@@ -38,7 +41,8 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
                 update_order: str | None = None, fmt: str = "text", sample: int | None = None,
                 optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
                 group: str = "layer", derive: bool = False, deck: bool = False, view: str = "steps",
-                check_numeric: bool = False, console: bool = False, note: Note = _silent) -> Any:
+                check_numeric: bool = False, data_source: str | None = None, batch: int | None = None,
+                console: bool = False, note: Note = _silent) -> Any:
     """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
 
     `sample` is 1-based; `only` follows stepgrad.only's rule; slides train `train_iterations` for
@@ -54,6 +58,9 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
     from .render.formula import Decimals
 
     net = load_spec(spec)
+    if data_source is not None or batch is not None:
+        _take_data_rows(net, spec, data_source, sample, batch)
+        sample = None
     if sample is not None:
         inputs, _ = net.require_samples(spec or "<built-in>")
         if sample > len(inputs):
@@ -88,6 +95,38 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         except StepgradError as exc:  # the derivation stands without the closing table
             note(f"note: the deck has no training table: {exc}")
     return render(trace, fmt, digits=digits, only=names, **options)
+
+
+def _take_data_rows(net: Network, spec: str | None, data_source: str | None, sample: int | None,
+                    batch: int | None) -> None:
+    """Make one training row (`sample`, 1-based) or mini-batch (`batch`, 0-based, of the next epoch's
+    shuffle) of the network's data set its samples: the remembered data, split and standardisation."""
+    from .data import check_fits, training_split
+    from .train import epoch_order
+
+    remembered = net.extra.get("data")
+    use_memory = remembered is not None and (data_source is None or data_source == (
+        remembered.get("source") if isinstance(remembered, dict) else remembered))
+    data_args = _data_args(net if use_memory else None, spec, None if use_memory else data_source,
+                           None, None, None, None)
+    if data_args is None:
+        raise StepgradError("the network remembers no data set: name one with --data", where="--batch")
+    train, split = training_split(data_args)
+    check_fits(train, net.layers, train.name)
+    if sample is not None and batch is not None:
+        raise StepgradError("give --sample or --batch, not both", where="--batch")
+    if batch is not None:
+        size = int(split.get("batch_size", 32))
+        epoch = (net.training.epochs or 0) + 1 if net.training is not None else 1
+        rows = epoch_order(int(split.get("seed", 0)), epoch, len(train))[batch * size:(batch + 1) * size]
+        if not len(rows):
+            raise StepgradError(f"there are only {-(-len(train) // size)} batches of {size} (0..)", where="--batch")
+    else:
+        k = 1 if sample is None else sample
+        if k > len(train):
+            raise StepgradError(f"the training split has only {len(train)} rows", where="--sample")
+        rows = np.array([k - 1])
+    net.inputs, net.targets = train.inputs[rows], train.targets[rows]
 
 
 def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, check_numeric: bool) -> Any:
@@ -170,27 +209,34 @@ def progress_train(net: Network, iterations: int, order: str, every: int, quiet:
 
 
 def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str | None = None,
-              every: int | None = None, data_source: str | None = None, epochs: int = 20, batch_size: int = 32,
-              optimizer: str = "sgd", learning_rate: float | None = None, seed: int = 0,
-              test_fraction: float | None = None, standardize: bool = False, dtype: str = "float64",
-              input_columns: str | None = None, target_columns: str | None = None, label: str | None = None,
-              classes: str | None = None, fmt: str = "text", plot: str | None = None, save: str | None = None,
-              digits: int = 9, console: bool = False, note: Note = _silent) -> str:
+              every: int | None = None, data_source: str | None = None, epochs: int | None = None,
+              batch_size: int = 32, optimizer: str | None = None, learning_rate: float | None = None,
+              seed: int | None = None, test_fraction: float | None = None, standardize: bool = False,
+              dtype: str = "float64", input_columns: str | None = None, target_columns: str | None = None,
+              label: str | None = None, classes: str | None = None, fmt: str = "text", plot: str | None = None,
+              save: str | None = None, reset_optimizer: bool = False, digits: int = 9, console: bool = False,
+              note: Note = _silent) -> str:
     """Train (full-batch on the spec's samples, or mini-batch epochs on a data set) and report.
 
     Returns the report in `fmt` ("text" or "json"); with `console` a text report is printed with
     colour and progress bars are shown, and "" is returned. Writes the loss curve to `plot` and the
-    trained network to `save` when given.
+    trained network to `save` when given. A trained network resumes with its optimizer (another
+    one only with `reset_optimizer`) and, for a data set, with the data, split and seed it remembers.
     """
+    from .train import resume_optimizer
+
     quiet = not console
     net = None if spec is None and data_source else load_spec(spec)
     data_args = _data_args(net, spec, data_source, label, input_columns, target_columns, classes)
+    if net is not None:
+        optimizer = resume_optimizer(net, optimizer, reset_optimizer, learning_rate)
     if data_args is not None:
         if update_order == "both":
             raise StepgradError("--update-order both compares full-batch runs; pick one order with --data",
                                 where="--update-order")
-        histories = [_fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, test_fraction,
-                          standardize, dtype, update_order, quiet)]
+        run = FitRun(epochs, batch_size, optimizer or "sgd", learning_rate, seed, test_fraction, standardize,
+                     dtype, update_order, every, save)
+        histories = [_fit(net, data_args, run, quiet)]
     else:
         assert net is not None
         if learning_rate is not None:
@@ -198,7 +244,7 @@ def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str |
         net.require_samples(spec or "<built-in>")
         orders = ["synchronous", "sequential"] if update_order == "both" else [update_order or net.update_order]
         every = every or max(1, iterations // 100)
-        histories = [progress_train(net, iterations, order, every, quiet, optimizer) for order in orders]
+        histories = [progress_train(net, iterations, order, every, quiet, optimizer or "sgd") for order in orders]
     _write_run_files(histories, plot, save, note)
     if fmt == "json":
         data = histories[0].to_dict() if len(histories) == 1 else {"runs": [h.to_dict() for h in histories]}
@@ -246,28 +292,81 @@ def _write_run_files(histories: Sequence[History], plot: str | None, save: str |
         note(f"wrote {save}")
 
 
-def _fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, test_fraction, standardize, dtype,
-         update_order, quiet):
+@dataclass(frozen=True)
+class FitRun:
+    """The options of a data-set run as given (None: the remembered value, else the default)."""
+
+    epochs: int | None
+    batch_size: int
+    optimizer: str
+    learning_rate: float | None
+    seed: int | None
+    test_fraction: float | None
+    standardize: bool
+    dtype: str
+    update_order: str | None
+    every: int | None
+    save: str | None
+
+
+def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool) -> History:
     import numpy as np
 
-    from .data import check_fits, load_data, prepare
-    from .train import default_network, fit
+    from .data import check_fits, load_data, prepare, recall, remembered
+    from .train import default_epochs, default_network, fit
 
-    data = load_data(data_args.pop("source"), **data_args)
+    args, split = recall(data_args)
+    source = args.pop("source")
+    data = load_data(source, **args)
+    seed = run.seed if run.seed is not None else split.get("seed", 0)
+    fraction = run.test_fraction if run.test_fraction is not None else split.get("test_fraction")
+    fraction = fraction if fraction is not None else (0.2 if len(data) >= 20 else 0.0)
+    standardize = run.standardize or bool(split.get("standardize", False))
     if net is None:
-        net = default_network(data, seed=seed, optimizer=optimizer)
+        net = default_network(data, seed=seed, optimizer=run.optimizer)
     check_fits(data, net.layers, data.name)
-    if learning_rate is not None:
-        net.learning_rate = learning_rate
-    train_data, test_data = prepare(data, test_fraction, seed, standardize)
-    args = {"epochs": epochs, "batch_size": batch_size, "optimizer": optimizer, "seed": seed,
-            "dtype": np.dtype(dtype), "update_order": update_order}
+    if run.learning_rate is not None:
+        net.learning_rate = run.learning_rate
+    train_data, test_data = prepare(data, fraction, seed, standardize)
+    epochs = run.epochs or default_epochs(len(train_data), run.batch_size)
+    fit_args: dict[str, Any] = {"epochs": epochs, "batch_size": run.batch_size, "optimizer": run.optimizer, "seed": seed,
+                "dtype": np.dtype(run.dtype), "update_order": run.update_order,
+                "evaluate_every": run.every or (1 if run.epochs else max(1, epochs // 25))}  # default runs: ~25 rows
     if quiet:
-        return fit(net, train_data, test_data, **args)
-    from .render.training import epoch_progress
+        history = fit(net, train_data, test_data, **fit_args)
+    else:
+        from .render.training import epoch_progress
 
-    with epoch_progress(epochs, len(train_data)) as tick:
-        return fit(net, train_data, test_data, progress=tick, **args)
+        done = (net.training.epochs or 0) if net.training is not None else 0
+        with epoch_progress(epochs, len(train_data), start=done) as tick:
+            history = fit(net, train_data, test_data, progress=tick, **fit_args)
+    history.network.extra["data"] = remembered({"source": source, **args}, fraction, seed, standardize,
+                                               saved_in=run.save, batch_size=run.batch_size)
+    return history
+
+
+# -- export ---------------------------------------------------------------------------------------
+def export_job(spec: str | None, *, output: str | None = None, code: str | None = None,
+               optimizer: str | None = None, note: Note = _silent) -> None:
+    """Write the network's state_dict to `output` and/or a PyTorch training script to `code`."""
+    import io
+
+    if output is None and code is None:
+        raise StepgradError("give -o FILE.pt (the weights) or --code FILE.py (a training script)", where="export")
+    net = load_spec(spec)
+    if code is not None:
+        from .torch_code import training_code
+
+        write_atomic(code, training_code(net, optimizer))
+        note(f"wrote {code}: run it with python {code}")
+    if output is not None:
+        from .torch_interop import describe, to_torch, torch_module
+
+        buffer = io.BytesIO()
+        torch_module().save(to_torch(net).state_dict(), buffer)
+        write_atomic(output, buffer.getvalue())
+        note(f"wrote {output}: the state_dict of\n  model = {describe(net)}\n"
+             f"load it with: model.load_state_dict(torch.load({output!r}, weights_only=True))")
 
 
 # -- exercise, import ---------------------------------------------------------------------------

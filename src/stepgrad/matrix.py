@@ -231,7 +231,9 @@ class _Arranger:
             else:  # cross-entropy with softmax or sigmoid: the combined error signal
                 a = self.a(l)
                 t = self.per_sample("given", "given", self.neurons[l], "t", "t")
-                eqs.append(Equation(delta, f"a({l}) - t", rf"a^{{({l})}} - t", (a, t)))
+                signal = _signal(self.trace.meta)
+                eqs.append(Equation(delta, signal or f"a({l}) - t", rf"\text{{{signal}}}" if signal else rf"a^{{({l})}} - t",
+                                    (a, t)))
         else:
             g = self.factor(l, 0, f"dE/da({l})", rf"\frac{{\partial E}}{{\partial a^{{({l})}}}}")
             d = self.factor(l, 1, f"f'(z({l}))", rf"f'\left(z^{{({l})}}\right)")
@@ -311,3 +313,12 @@ class _Arranger:
                 eqs.append(Equation(b_new, f"b({l}) - eta grad b({l})", rf"b^{{({l})}} - \eta \nabla b^{{({l})}}",
                                     (b_old, eta, b_grad)))
         return Block("update", "The update", tuple(eqs))
+
+
+def _signal(meta: dict[str, Any]) -> str:
+    """The error signal of a loss of raw scores in words (the registry's), or "" for out - target."""
+    from .functions import LOSSES
+
+    entry = LOSSES.get(str(meta.get("loss")))
+    combined = entry.combination(meta.get("activations", [""])[-1]) if entry else None
+    return combined.delta_note if combined is not None and combined.delta is not None else ""

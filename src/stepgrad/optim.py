@@ -86,6 +86,38 @@ def _adam(h: dict[str, float], slots: dict[str, Array], p: Array, g: Array, t: i
             "p+": r(p - lr * m_hat / (np.sqrt(s_hat) + h["epsilon"]))}
 
 
+def _torch_sgd(h: dict[str, float], slots: dict[str, Array], p: Array, g: Array, t: int, lr: float,
+               r: Rounder) -> Quantities:
+    # torch.optim.SGD: weight decay into the gradient; the velocity starts as the first gradient
+    # (no dampening then) and is not used without momentum; nesterov looks one velocity ahead.
+    grad = r(g + h["decay"] * p)
+    v = r(h["mu"] * slots["v"] + (1 - h["dampening"]) * grad) if t > 1 and h["mu"] > 0 else grad
+    step = r(grad + h["mu"] * v) if h["nesterov"] > 0 else v
+    return {"grad": grad, "v+": v, "step": step, "p+": r(p - lr * step)}
+
+
+def _torch_adam(h: dict[str, float], slots: dict[str, Array], p: Array, g: Array, t: int, lr: float,
+                r: Rounder) -> Quantities:
+    # torch.optim.Adam: weight decay added to the gradient (L2), then Adam on that gradient
+    grad = r(g + h["decay"] * p)
+    return {"grad": grad, **_adam(h, slots, p, grad, t, lr, r)}
+
+
+def _adamw(h: dict[str, float], slots: dict[str, Array], p: Array, g: Array, t: int, lr: float, r: Rounder) -> Quantities:
+    # torch.optim.AdamW: Adam's step plus the decoupled weight decay eta * decay * p
+    q = _adam(h, slots, p, g, t, lr, r)
+    q["p+"] = r(p - lr * (q["m_hat"] / (np.sqrt(q["s_hat"]) + h["epsilon"]) + h["decay"] * p))
+    return q
+
+
+_ADAM_MOMENTS = (
+    Rule("m+", r"«beta1» \cdot «m» + (1 - «beta1») \cdot «grad»", "«beta1» * «m» + (1 - «beta1») * «grad»"),
+    Rule("s+", r"«beta2» \cdot «s» + (1 - «beta2») \cdot «grad»^{2}", "«beta2» * «s» + (1 - «beta2») * «grad»^2"),
+    Rule("m_hat", r"\frac{«m+»}{1 - «beta1»^{«t»}}", "«m+» / (1 - «beta1»^«t»)"),
+    Rule("s_hat", r"\frac{«s+»}{1 - «beta2»^{«t»}}", "«s+» / (1 - «beta2»^«t»)"),
+)
+_WEIGHT_DECAY = Rule("grad", r"«g» + «decay» \cdot «p»", "«g» + «decay» * «p»")
+
 OPTIMIZERS: dict[str, Optimizer] = {
     o.name: o
     for o in [
@@ -121,11 +153,43 @@ OPTIMIZERS: dict[str, Optimizer] = {
              "{p} = {p} - lr * ({m} / (1 - beta1 ** t)) / (sqrt({s} / (1 - beta2 ** t)) + epsilon)"),
             kernel=2, learning_rate=0.005,
         ),
+        Optimizer(
+            "torch_sgd", "torch.optim.SGD", {"mu": 0.0, "dampening": 0.0, "nesterov": 0.0, "decay": 0.0}, ("v",),
+            (
+                _WEIGHT_DECAY,
+                Rule("v+", r"\begin{cases} «mu» \cdot «v» + (1 - «dampening») \cdot «grad» & \text{if } «t» > 1, «mu» > 0 "
+                     r"\\ «grad» & \text{otherwise} \end{cases}",
+                     "((«mu» * «v» + (1 - «dampening») * «grad» if «mu» > 0 else «grad») if «t» > 1 else «grad»)"),
+                Rule("step", r"\begin{cases} «grad» + «mu» \cdot «v+» & \text{if nesterov} \\ «v+» & \text{otherwise} "
+                     r"\end{cases}", "(«grad» + «mu» * «v+» if «nesterov» > 0 else «v+»)"),
+                Rule("p+", r"«p» - «eta» \cdot «step»", "«p» - «eta» * «step»"),
+            ),
+            "PyTorch's SGD: weight decay adds decay * p to the gradient; the velocity v (momentum mu, "
+            "dampening) starts as the first gradient; nesterov steps along gradient + mu * velocity.",
+            _torch_sgd, learning_rate=0.05,
+        ),
+        Optimizer(
+            "torch_adam", "torch.optim.Adam", {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "decay": 0.0}, ("m", "s"),
+            (_WEIGHT_DECAY, *_ADAM_MOMENTS,
+             Rule("p+", r"«p» - «eta» \cdot \frac{«m_hat»}{\sqrt{«s_hat»} + «epsilon»}",
+                  "«p» - «eta» * «m_hat» / (sqrt(«s_hat») + «epsilon»)")),
+            "PyTorch's Adam: weight decay adds decay * p to the gradient, then Adam's moments of that gradient.",
+            _torch_adam, learning_rate=0.005,
+        ),
+        Optimizer(
+            "adamw", "torch.optim.AdamW", {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "decay": 0.01}, ("m", "s"),
+            (*(Rule(r.role, r.latex.replace("«grad»", "«g»"), r.text.replace("«grad»", "«g»")) for r in _ADAM_MOMENTS),
+             Rule("p+", r"«p» - «eta» \cdot \left(\frac{«m_hat»}{\sqrt{«s_hat»} + «epsilon»} + «decay» \cdot «p»\right)",
+                  "«p» - «eta» * («m_hat» / (sqrt(«s_hat») + «epsilon») + «decay» * «p»)")),
+            "PyTorch's AdamW: Adam's step, and the weight decays by eta * decay * p apart from the gradient.",
+            _adamw, learning_rate=0.005,
+        ),
     ]
 }
 
 HYPER_NOTES = {"mu": "momentum", "beta1": "decay of the first moment", "beta2": "decay of the second moment",
-               "epsilon": "keeps the division finite", "t": "step number"}
+               "epsilon": "keeps the division finite", "t": "step number", "dampening": "of the gradient in v",
+               "nesterov": "1: Nesterov momentum", "decay": "weight decay"}
 
 
 def get(name: str) -> Optimizer:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
-from .functions import ACTIVATIONS, LOSSES, target_problem
+from .functions import ACTIVATIONS, LOSSES, class_label, target_problem
 from .training_state import UPDATE_ORDERS, TrainingState
 
 __all__ = ["FORMAT_VERSION", "UPDATE_ORDERS", "Network", "TrainingState", "builtin", "load", "loads", "parse"]
@@ -35,8 +35,9 @@ INITIALIZERS = ("xavier", "he", "uniform")
 KNOWN_KEYS = {
     "layers", "activation", "activations", "loss", "learning_rate", "update_biases", "update_order",
     "weights", "biases", "samples", "seed", "init", "name", "format_version", "training", "data",
-    "history",
+    "history", "reduction",
 }
+REDUCTIONS = ("mean", "sum")  # E_total of a batch: the mean (stepgrad's, PyTorch's default) or the sum over samples
 FORMAT_VERSION = 1
 
 
@@ -59,6 +60,7 @@ class Network:
     seed: int = 0
     training: TrainingState | None = None  # where training stopped (a trained or saved network)
     extra: dict[str, Any] = field(default_factory=dict)  # the other saved keys (data, history, ...), kept on save
+    reduction: str = "mean"  # the batch's E_total: mean or sum over samples (PyTorch's reduction=)
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -85,6 +87,8 @@ class Network:
             ]
         if self.name:
             d["name"] = self.name
+        if self.reduction != "mean":
+            d["reduction"] = self.reduction
         if self.training is not None:
             d["training"] = self.training.to_dict()
         d.update(copy.deepcopy(self.extra))
@@ -255,8 +259,8 @@ def _build(data: dict[str, Any], source: str) -> Network:
     if not isinstance(loss, str) or loss not in LOSSES:
         raise SpecError(f"unknown loss {loss!r}{_closest(str(loss), LOSSES)}; choose from {', '.join(LOSSES)}", where=f"{source}: loss")
     entry = LOSSES[loss]
-    if entry.value is None and acts[-1] not in entry.combinations:
-        raise SpecError(f"{loss} needs {' or '.join(entry.combinations)} outputs, not {acts[-1]}", where=f"{source}: loss")
+    if entry.problem(acts[-1]):
+        raise SpecError(str(entry.problem(acts[-1])), where=f"{source}: loss")
 
     learning_rate = _number(data.get("learning_rate", 0.5), f"{source}: learning_rate")
     if learning_rate <= 0:
@@ -267,6 +271,9 @@ def _build(data: dict[str, Any], source: str) -> Network:
     update_order = data.get("update_order", "synchronous")
     if update_order not in UPDATE_ORDERS:
         raise SpecError(f"expected one of {', '.join(UPDATE_ORDERS)}, got {update_order!r}", where=f"{source}: update_order")
+    reduction = data.get("reduction", "mean")
+    if reduction not in REDUCTIONS:
+        raise SpecError(f"expected one of {', '.join(REDUCTIONS)}, got {reduction!r}", where=f"{source}: reduction")
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise SpecError(f"expected an integer, got {seed!r}", where=f"{source}: seed")
@@ -325,7 +332,8 @@ def _build(data: dict[str, Any], source: str) -> Network:
                 if k not in sample:
                     raise SpecError(f"missing key {k!r}", where=f"{where}.{k}")
             xs.append(_vector(sample["inputs"], layers[0], f"{where}.inputs", "one per input neuron"))
-            ts.append(_vector(sample["targets"], layers[-1], f"{where}.targets", "one per output neuron"))
+            ts.append(_vector(class_label(sample["targets"], layers[-1], loss, acts[-1], f"{where}.targets"),
+                              layers[-1], f"{where}.targets", "one per output neuron"))
         inputs, targets = np.stack(xs), np.stack(ts)
         problem = target_problem(loss, acts[-1], targets)
         if problem:
@@ -340,7 +348,7 @@ def _build(data: dict[str, Any], source: str) -> Network:
         layers=list(layers), activations=list(acts), loss=loss, learning_rate=learning_rate,
         update_biases=update_biases, update_order=update_order, weights=weights, biases=biases,
         inputs=inputs, targets=targets, shared_biases=shared, name=str(data.get("name", "")),
-        seed=seed, training=training, extra=extra,
+        seed=seed, training=training, extra=extra, reduction=reduction,
     )
     return net
 

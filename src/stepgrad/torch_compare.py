@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,10 @@ from .explain import explain
 from .names import gradient, layout, updated
 from .spec import Network
 from .torch_interop import flatten, from_torch, layers_of, torch_module
+from .torch_losses import read_loss, read_targets
+from .torch_optim import read_optimizer
 from .trace import Trace
+from .training_state import TrainingState
 
 
 def torch_loss(loss: str, activation: str, logits: Any, output: Any, targets: Any) -> Any:
@@ -47,24 +50,75 @@ def torch_loss(loss: str, activation: str, logits: Any, output: Any, targets: An
     return entry.torch()(output, targets).mean()
 
 
-def _batch_loss(net: Network, modules: list[Any], inputs: Any, targets: Any) -> Any:
-    ends_in_activation = not isinstance(modules[-1], torch_module().nn.Linear)
-    logits = inputs
-    for m in modules[:-1] if ends_in_activation else modules:
-        logits = m(logits)
-    output = modules[-1](logits) if ends_in_activation else logits
+def _batch_loss(net: Network, model: Any, inputs: Any, targets: Any) -> Any:
+    """stepgrad's loss (by name) of the model's output, written in torch (see `torch_loss`)."""
+    logits, output = _logits_and_output(model, inputs)
     return torch_loss(net.loss, net.activations[-1], logits, output, targets)
 
 
-def _network(module: Any, inputs: Any, targets: Any, loss: str, lr: float) -> Network:
-    return from_torch(module, loss=loss, learning_rate=lr, shared_biases=False, inputs=inputs,
-                      targets=targets, name=type(module).__name__)
+def _logits_and_output(model: Any, inputs: Any) -> tuple[Any, Any]:
+    """(the last nn.Linear's output, the model's output): the input and output of a final activation."""
+    torch = torch_module()
+    if isinstance(model, torch.nn.Sequential):
+        modules = [m for _, m in flatten(model)]
+        ends_in_activation = not isinstance(modules[-1], torch.nn.Linear)
+        logits = inputs
+        for m in modules[:-1] if ends_in_activation else modules:
+            logits = m(logits)
+        return logits, modules[-1](logits) if ends_in_activation else logits
+    traced = torch.fx.symbolic_trace(model)
+    interpreter = torch.fx.Interpreter(traced, garbage_collect_values=False)
+    output = interpreter.run(inputs)
+    last = next(n for n in traced.graph.nodes if n.op == "output").args[0]
+    is_linear = last.op == "call_module" and isinstance(traced.get_submodule(last.target), torch.nn.Linear)
+    return (output if is_linear else interpreter.env[last.args[0]]), output
 
 
-def explain_torch(module: Any, inputs: Any, targets: Any, loss: str = "half_squared_error",
-                  lr: float = 0.5) -> Trace:
-    """The stepgrad trace of one gradient-descent step of `module` (an nn.Sequential) on the batch."""
-    return explain(_network(module, inputs, targets, loss, lr), update_order="synchronous")
+@dataclass(frozen=True)
+class TorchStep:
+    """What explain_torch read: the network (samples, loss, reduction, optimizer state) and the optimizer's name."""
+
+    network: Network
+    optimizer: str | None
+
+
+def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error", lr: float = 0.5,
+              loss_fn: Any = None, optimizer: Any = None) -> TorchStep:
+    """The stepgrad network of one PyTorch training step: model, batch, loss (a name or an nn loss module), optimizer."""
+    torch = torch_module()
+    if isinstance(loss, torch.nn.Module):
+        loss, loss_fn = "half_squared_error", loss
+    linears, activations = layers_of(module)
+    outputs = linears[-1][1].out_features
+    reduction = "mean"
+    if loss_fn is not None:
+        read = read_loss(loss_fn, activations[-1], outputs, targets)
+        loss, reduction, targets = read.loss, read.reduction, read.targets
+    else:
+        targets = read_targets(loss, activations[-1], outputs, targets)
+    name = None
+    if optimizer is not None:
+        state, lr = read_optimizer(optimizer, [m for _, m in linears])
+        name = state.name
+    net = from_torch(module, loss=loss, learning_rate=lr, shared_biases=False, inputs=inputs, targets=targets,
+                     name=type(module).__name__)
+    net.reduction = reduction
+    if optimizer is not None:
+        net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
+    return TorchStep(net, name)
+
+
+def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
+                  lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None) -> Trace:
+    """The stepgrad trace of one training step of `module` (an nn.Sequential, or an nn.Module torch.fx follows).
+
+    loss_fn: a PyTorch loss module (nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum")
+    ...), read with its options; targets may then be class indices. optimizer: a torch.optim SGD, Adam
+    or AdamW over the module's parameters, explained with its settings and its state so far (its lr
+    is the learning rate). Without them: stepgrad's loss `loss` and one plain gradient-descent step.
+    """
+    step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
+    return explain(step.network, update_order="synchronous", optimizer=step.optimizer)
 
 
 @dataclass(frozen=True)
@@ -118,26 +172,36 @@ def _diff(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
     return float(gap.max(initial=0.0)), float((gap / np.maximum(np.abs(theirs), 1e-6)).max(initial=0.0))
 
 
-def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: str = "half_squared_error",
-                       lr: float = 0.5) -> Comparison:
-    """Run the step in PyTorch (autograd + torch.optim.SGD, float64, on a copy) and in stepgrad; compare."""
+def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
+                       lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None) -> Comparison:
+    """Run the step in PyTorch (autograd and the optimizer's step, float64, on copies) and in stepgrad; compare.
+
+    With loss_fn and optimizer (see explain_torch) PyTorch computes with them as given; otherwise with
+    stepgrad's loss written in torch and torch.optim.SGD.
+    """
     torch = torch_module()
-    net = _network(module, inputs, targets, loss, lr)
-    trace = explain(net, update_order="synchronous")
-    values = trace.values
+    if isinstance(loss, torch.nn.Module):
+        loss, loss_fn = "half_squared_error", loss
+    step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
+    net = step.network
+    values = explain(net, update_order="synchronous", optimizer=step.optimizer).values
 
     model = copy.deepcopy(module).to(device="cpu", dtype=torch.float64)
-    modules = [m for _, m in flatten(model)]
     linears, _ = layers_of(model)
     x = torch.as_tensor(net.inputs, dtype=torch.float64)
-    t = torch.as_tensor(net.targets, dtype=torch.float64)
     trained = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(trained, lr=lr)
-    optimizer.zero_grad()
-    batch_loss = _batch_loss(net, modules, x, t)
+    torch_optimizer = _copied_optimizer(optimizer, module, model) if optimizer is not None else \
+        torch.optim.SGD(trained, lr=lr)
+    torch_optimizer.zero_grad()
+    if loss_fn is not None:
+        y = torch.as_tensor(targets)
+        y = y if not y.is_floating_point() else y.to(torch.float64)
+        batch_loss = copy.deepcopy(loss_fn).to(torch.float64)(model(x), y)
+    else:
+        batch_loss = _batch_loss(net, model, x, torch.as_tensor(net.targets, dtype=torch.float64))
     batch_loss.backward()
     grads = {id(p): p.grad.detach().numpy().copy() for p in trained if p.grad is not None}
-    optimizer.step()
+    torch_optimizer.step()
 
     names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
     diffs = []
@@ -160,3 +224,12 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: str = "half
     if not math.isfinite(loss_torch):
         loss_torch = float("nan")
     return Comparison(loss_stepgrad, loss_torch, tuple(diffs))
+
+
+def _copied_optimizer(optimizer: Any, module: Any, model: Any) -> Any:
+    """The user's optimizer (settings and state) over the copied model's parameters."""
+    copies = {id(p): q for p, q in zip(module.parameters(), model.parameters())}
+    groups = [dict(g, params=[copies[id(p)] for p in g["params"]]) for g in optimizer.param_groups]
+    twin = type(optimizer)(groups)
+    twin.load_state_dict(copy.deepcopy(optimizer.state_dict()))
+    return twin

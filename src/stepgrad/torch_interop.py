@@ -105,11 +105,9 @@ def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:
     """The (name, nn.Linear) layers of `module` and each one's stepgrad activation name."""
     nn = torch_module().nn
     if isinstance(module, nn.Module) and not isinstance(module, (nn.Sequential, nn.Linear)):
-        inner = [n for n, child in module.named_children() if isinstance(child, nn.Sequential)]
-        hint = f"; pass its nn.Sequential (model.{inner[0]})" if inner else ""
-        raise StepgradError(f"expected an nn.Sequential of {SUPPORTED}; got {type(module).__name__}, whose "
-                            f"forward() stepgrad cannot follow{hint}")
-    leaves = flatten(module)
+        leaves = traced_leaves(module)
+    else:
+        leaves = flatten(module)
     linears: list[tuple[str, Any]] = []
     activations: list[str | None] = []
     for k, (name, m) in enumerate(leaves):
@@ -131,6 +129,75 @@ def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:
     if not linears:
         raise StepgradError(f"no nn.Linear layer in the module: stepgrad reads {SUPPORTED}")
     return linears, [a or "linear" for a in activations]
+
+
+# torch functions and tensor methods in a forward(), as the activation module that computes the same
+_FUNCTIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "ReLU", "leaky_relu": "LeakyReLU",
+              "softplus": "Softplus", "softmax": "Softmax"}
+FOLLOWED = "torch.tanh, torch.sigmoid, torch.relu, torch.softmax, F.relu, F.leaky_relu, F.softplus, F.softmax"
+
+
+def traced_leaves(module: Any) -> list[tuple[str, Any]]:
+    """(name, module) for each step of an nn.Module's forward(), followed with torch.fx symbolic tracing.
+
+    The forward must be a chain: each operation takes the one before it (the input first). Calls of
+    submodules are taken as they are; torch functions (torch.tanh, F.relu ...) become the activation
+    module that computes the same, so `layers_of` checks both alike.
+    """
+    torch = torch_module()
+    label = type(module).__name__
+    try:
+        graph = torch.fx.symbolic_trace(module)
+    except Exception as exc:  # fx raises many types for data-dependent control flow and the like
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise StepgradError(f"cannot follow {label}.forward() with torch.fx ({reason}); stepgrad reads "
+                            f"chains of {SUPPORTED}, or {FOLLOWED}") from None
+    leaves: list[tuple[str, Any]] = []
+    previous = None
+    for node in graph.graph.nodes:
+        if node.op == "placeholder":
+            if previous is not None:
+                raise StepgradError(f"{label}.forward() takes more than one input ({node.name}); stepgrad reads one")
+            previous = node
+            continue
+        chained = bool(node.args) and node.args[0] is previous and all(
+            not isinstance(a, torch.fx.Node) for a in list(node.args[1:]) + list(node.kwargs.values()))
+        if node.op == "output":
+            if node.args[0] is not previous:
+                raise StepgradError(f"unsupported output of {label}.forward(): it must return the last operation's result")
+            break
+        if node.op == "call_module" and chained and _known_module(graph.get_submodule(node.target)):
+            leaves.append((str(node.target), graph.get_submodule(node.target)))
+        elif node.op in ("call_function", "call_method") and chained and _function_module(node) is not None:
+            leaves.append((node.name, _function_module(node)))
+        else:
+            raise StepgradError(f"unsupported operation {node.name!r} ({_describe(node)}) in {label}.forward(): "
+                                f"stepgrad follows a chain of {SUPPORTED}, or {FOLLOWED}")
+        previous = node
+    return leaves
+
+
+def _known_module(module: Any) -> bool:
+    nn = torch_module().nn
+    return isinstance(module, (nn.Linear, nn.Sequential)) or any(type(module) is type(a.torch()) for a in ACTIVATIONS.values())
+
+
+def _function_module(node: Any) -> Any:
+    """The activation module a traced function call computes (with its settings), or None."""
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    if name not in _FUNCTIONS:
+        return None
+    kwargs = {k: v for k, v in node.kwargs.items() if k not in ("inplace", "_stacklevel", "dtype")}
+    try:
+        return getattr(torch_module().nn, _FUNCTIONS[name])(*node.args[1:], **kwargs)
+    except TypeError:
+        return None
+
+
+def _describe(node: Any) -> str:
+    target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", repr(node.target))
+    return {"call_module": "module", "call_function": "function", "call_method": "method",
+            "get_attr": "attribute"}.get(node.op, node.op) + f" {target}"
 
 
 def _array(value: Any, where: str) -> np.ndarray:

@@ -16,7 +16,7 @@ backend to engine.step over every registry entry. Optimizers other than plain gr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -311,6 +311,36 @@ class EngineTrainer:
         return self.state
 
 
+
+
+def default_epochs(rows: int, batch_size: int) -> int:
+    """20 epochs; a data set of a few batches (xor: 1 per epoch) gets enough epochs for 1,000 steps."""
+    steps = -(-rows // max(1, batch_size))
+    return 20 if steps >= 10 else max(20, -(-1000 // steps))
+
+
+def resume_optimizer(net: Network, optimizer: str | None, reset: bool = False,
+                     learning_rate: float | None = None) -> str:
+    """The optimizer to train `net` with: the one asked for, else the one it was trained with (else sgd).
+
+    Switching a trained network to another optimizer would drop the old one's state and keep its
+    learning rate, so it is an error unless `reset`: then the state is cleared and, unless
+    `learning_rate` is given, the learning rate becomes the new optimizer's default.
+    """
+    state = TrainingState.of(net)
+    saved = (state.optimizer or {}).get("name") if state.optimizer else ("sgd" if state.iterations else None)
+    if optimizer is None:
+        return str(saved or "sgd")
+    if saved is None or saved == optimizer:
+        return optimizer
+    if not reset:
+        raise StepgradError(f"this network was trained with {saved} (learning rate {net.learning_rate:g}); "
+                            f"add --reset-optimizer to continue with {optimizer} from a fresh state, "
+                            f"or leave out --optimizer to continue with {saved}", where="--optimizer")
+    net.training = replace(state, optimizer=None)
+    if learning_rate is None:
+        net.learning_rate = optim.get(optimizer).learning_rate
+    return optimizer
 
 
 def default_network(data, seed: int = 0, hidden: int = 32, optimizer: str = "sgd") -> Network:

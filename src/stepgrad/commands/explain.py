@@ -29,7 +29,12 @@ from ._common import (
 @update_order_option
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(FORMAT_CHOICES), help="Output format.")
-@click.option("--sample", type=click.IntRange(1), default=None, help="Explain only this sample (1-based).")
+@click.option("--sample", type=click.IntRange(1), default=None,
+              help="Explain only this sample (1-based; with --data, a row of the training split).")
+@click.option("--data", "data_source", default=None, metavar="NAME|FILE",
+              help="Explain a step on a data set's rows (a saved network remembers its data and split).")
+@click.option("--batch", type=click.IntRange(0), default=None, metavar="K",
+              help="With --data: explain mini-batch K (0-based) of the next epoch's shuffle.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default="sgd", show_default=True,
               help="Show this optimizer's update: momentum's velocity v_w5, Adam's moments m_w5, s_w5 and m_hat_w5, s_hat_w5.")
 @click.option("--round", "round_to", type=click.IntRange(0, 15), default=None, metavar="K",

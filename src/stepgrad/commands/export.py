@@ -1,37 +1,33 @@
-"""`stepgrad export`: a network's weights as a PyTorch state_dict file."""
+"""`stepgrad export`: a network's weights as a PyTorch state_dict file, or a PyTorch training script."""
 
 from __future__ import annotations
 
-import io
-
 import click
 
-from ..files import write_atomic
-from ._common import load_spec, spec_argument
+from ..jobs import export_job
+from ._common import OPTIMIZER_CHOICES, note, spec_argument
 
 
 @click.command("export")
 @spec_argument
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="The .pt file to write (a state_dict of float64 tensors).")
-def command(spec, output):
-    """Write the network's weights as a PyTorch state_dict (needs the [torch] extra).
+@click.option("--code", type=click.Path(dir_okay=False), default=None,
+              help="Write a short, runnable PyTorch script (.py) that builds and trains the same network.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default=None,
+              help="The script's optimizer (default: the one the network was trained with, else sgd).")
+def command(spec, output, code, optimizer):
+    """Write the network's weights as a PyTorch state_dict, or as PyTorch code (needs the [torch] extra).
 
     The keys are those of the nn.Sequential that `stepgrad.to_torch` builds (0.weight, 0.bias,
     2.weight, ...); shared biases are written once per neuron. The command prints that
-    nn.Sequential, to load the file into it.
+    nn.Sequential, to load the file into it. With --code, a script with the same model, loss,
+    optimizer and data; its first step equals stepgrad's.
 
     \b
-    Example:
+    Examples:
       stepgrad export net.toml -o model.pt
       python -c "import torch; print(torch.load('model.pt', weights_only=True))"
+      stepgrad export dig.toml --code train.py && python train.py
     """
-    from ..torch_interop import describe, to_torch, torch_module
-
-    torch = torch_module()
-    net = load_spec(spec)
-    buffer = io.BytesIO()
-    torch.save(to_torch(net).state_dict(), buffer)
-    write_atomic(output, buffer.getvalue())
-    click.echo(f"wrote {output}: the state_dict of\n  model = {describe(net)}\n"
-               f"load it with: model.load_state_dict(torch.load({output!r}, weights_only=True))", err=True)
+    export_job(spec, output=output, code=code, optimizer=optimizer, note=note)

@@ -6,11 +6,11 @@ import click
 
 from ..jobs import train_job
 from ._common import (
+    OPTIMIZER_CHOICES,
     UPDATE_ORDER_CHOICES,
     digits_option,
     emit,
     note,
-    optimizer_option,
     output_option,
     spec_argument,
 )
@@ -22,15 +22,22 @@ from ._common import (
               help="Full-batch gradient-descent steps on the spec's samples (without --data).")
 @click.option("--update-order", type=click.Choice([*UPDATE_ORDER_CHOICES, "both"]), default=None,
               help="Default: the spec's; 'both' trains once per order and compares.")
-@click.option("--every", type=click.IntRange(1), default=None, help="Record E_total every K iterations (default: about 100 points).")
+@click.option("--every", type=click.IntRange(1), default=None,
+              help="Record E_total every K iterations (default: about 100 points); with --data, every K epochs.")
 @click.option("--data", "data_source", default=None, metavar="NAME|FILE",
               help="Train on a data set: xor, digits (the [datasets] extra), a .csv or an .npz file.")
-@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True, help="Passes over the data (with --data).")
+@click.option("--epochs", type=click.IntRange(1), default=None,
+              help="Passes over the data (with --data; default 20, or 1,000 steps' worth for a tiny data set such as xor).")
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True, help="Samples per step (with --data).")
-@optimizer_option
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default=None,
+              help="The update rule (default: the one a saved network was trained with, else sgd): "
+                   + ", ".join(OPTIMIZER_CHOICES) + ".")
+@click.option("--reset-optimizer", is_flag=True,
+              help="Resume a trained network with another --optimizer, from a fresh state.")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Override the spec's learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the shuffling, the split and a default network.")
+@click.option("--seed", type=int, default=None,
+              help="Seeds the shuffling, the split and a default network (default: a saved run's, else 0).")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Rows held out for testing (default 0.2 with 20 rows or more, else 0).")
 @click.option("--standardize", is_flag=True, help="Shift and scale each input column to mean 0, spread 1 (from the training rows).")
@@ -58,6 +65,7 @@ def command(spec, output, **options):
       stepgrad train net.toml -n 5000 --format json -o run.json
       stepgrad train --data digits --epochs 20 --batch-size 32 --optimizer adam --seed 0
       stepgrad train net.toml --data iris.csv --label species --standardize
+      stepgrad train --data digits --save dig.toml && stepgrad train dig.toml --epochs 2   # resume
     """
     console = output is None and options["fmt"] != "json"
     emit(train_job(spec, console=console, note=note, **options), output)

@@ -98,7 +98,8 @@ def _fit_group(history: History, digits: int) -> Group:
         table.add_row(str(e["epoch"]), f"{e['iteration']:,}", *[_metric(e.get(k), digits) for k, _ in keys],
                       f"{e['seconds']:.3f}")
     summary = ", ".join(f"{label} {_metric(history.metrics[k], digits)}" for k, label in _METRICS if k in history.metrics)
-    return Group(table, f"Final ({history.iterations:,} iterations): {summary}")
+    resumed = f", {history.iterations:,} in this run" if history.start else ""
+    return Group(table, f"Final (iteration {history.start + history.iterations:,}{resumed}): {summary}")
 
 
 def _metric(value, digits: int) -> str:
@@ -117,13 +118,13 @@ class epoch_progress:
             fit(..., progress=tick)
     """
 
-    def __init__(self, epochs: int, samples: int):
+    def __init__(self, epochs: int, samples: int, start: int = 0):  # start: epochs done before (a resumed run)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.samples = samples
+        self.samples, self.start = samples, start
         self.bar = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.fields[info]}"),
                             TimeElapsedColumn(), console=Console(stderr=True))
-        self.task = self.bar.add_task("fit", total=epochs, info="")
+        self.task = self.bar.add_task("fit", total=start + epochs, completed=start, info="")
 
     def __enter__(self):
         self.bar.__enter__()
@@ -135,7 +136,7 @@ class epoch_progress:
         self.bar.__exit__(*exc)
 
     def tick(self, record: dict) -> None:
-        speed = record["epoch"] * self.samples / max(record["seconds"], 1e-9)
+        speed = (record["epoch"] - self.start) * self.samples / max(record["seconds"], 1e-9)
         parts = [f"loss {record['loss']:.4f}"]
         if "train_accuracy" in record:
             parts.append(f"acc {record['train_accuracy']:.3f}")
