@@ -175,7 +175,7 @@ def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled) -> D
     right = max([b.x1 for b in layout.obstacles()] + [b.box.x1 for b in layout.labels.values()])
     layout.legend_y = bottom + 28
     layout.width = max(right + MARGIN / 2, (len(layers) - 1) * gap + 2 * MARGIN + 40, 560.0)
-    layout.height = layout.legend_y + 16
+    layout.height = layout.legend_y + (16 if layout.labelled else 32)  # a second row says labels were dropped
     return layout
 
 
