@@ -42,7 +42,7 @@ STYLE = """
 .sg-net .sg-neuron.sg-dead circle{fill:#eee;stroke:#999;stroke-dasharray:3 2}
 .sg-net .sg-bias rect{fill:#f4f4f4;stroke:#888}
 .sg-net text{fill:#222}.sg-net .sg-label{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
-.sg-net .sg-halo{fill:#fff;fill-opacity:.9}
+.sg-net .sg-halo{fill:#fff}
 .sg-net .sg-value{font-size:11px;fill:#555}.sg-net .sg-legend text{font-size:11px;fill:#444}
 .sg-net [data-name]{cursor:pointer}
 """

@@ -147,9 +147,9 @@ def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled) -> D
     radius = 26.0 if labelled else max(4.0, min(18.0, spacing * 0.36))
     layout = DiagramLayout(width=0, height=0, gap=gap, spacing=spacing, radius=radius)
     for l, names in enumerate(neurons):
-        top = 24 + (tallest - layers[l]) * spacing / 2 + 20  # room for a bias tag above the top neuron
+        top = 36 + radius + (tallest - layers[l]) * spacing / 2  # room for a bias tag above the top neuron
         for k, name in enumerate(names):
-            x, y = MARGIN + 20 + l * gap, top + (k + 0.5) * spacing
+            x, y = MARGIN + 20 + l * gap, top + k * spacing
             lines = tuple(text_box(s, x, y + radius + 14 + LINE * n) for n, s in enumerate(neuron_texts.get(name, [])))
             layout.nodes[name] = Node(name, l, k, x, y, radius, lines)
     for name, (text, shared, l, j) in bias_texts.items():
