@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
+from tests.gallery import ALL, SMALL, network
 
 import stepgrad
 from stepgrad.render import html
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
-from tests.gallery import ALL, SMALL, network
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 

@@ -6,13 +6,12 @@ and the picture says so."""
 from __future__ import annotations
 
 import pytest
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
+from tests.gallery import SMALL, network
 
 import stepgrad
 from stepgrad.diagram import network_layout, network_svg
 from stepgrad.diagram_layout import Box, text_box
-
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
-from tests.gallery import SMALL, network
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 SHOWS = ("weights", "gradients", "updated")

@@ -170,7 +170,8 @@ def _legend(place: DiagramLayout, show: str, dead: bool, count: int) -> str:
         parts.append(f'<line x1="{x:.0f}" y1="{y - 4:.0f}" x2="{x + 24:.0f}" y2="{y - 4:.0f}" stroke="{colour}" stroke-width="2.5"/>'
                      f'<text x="{x + 30:.0f}" y="{y:.0f}">{escape(text)}</text>')
         x += 40 + 7 * len(text)
-    parts.append(f'<line x1="{x:.0f}" y1="{y - 4:.0f}" x2="{x + 12:.0f}" y2="{y - 4:.0f}" stroke="#666" stroke-width="0.8" stroke-opacity=".45"/>'
+    parts.append(f'<line x1="{x:.0f}" y1="{y - 4:.0f}" x2="{x + 12:.0f}" y2="{y - 4:.0f}" stroke="#666" stroke-width="0.8" '
+                 'stroke-opacity=".45"/>'
                  f'<line x1="{x + 14:.0f}" y1="{y - 4:.0f}" x2="{x + 26:.0f}" y2="{y - 4:.0f}" stroke="#666" stroke-width="3.4"/>'
                  f'<text x="{x + 32:.0f}" y="{y:.0f}">width, opacity: size |{escape(what)}|</text>')
     x += 40 + 7 * len(f"width, opacity: size |{what}|")

@@ -17,27 +17,32 @@ from .formula import Precision
 from .mathml import to_mathml
 
 CSS = """
-.stepgrad{font-family:Georgia,'Times New Roman',serif;color:#1d1d1f;line-height:1.45;max-width:60rem;margin:0 auto;padding:1rem 1.5rem;overflow-wrap:anywhere}
+.stepgrad{font-family:Georgia,'Times New Roman',serif;color:#1d1d1f;line-height:1.45;max-width:60rem;margin:0 auto;
+  padding:1rem 1.5rem;overflow-wrap:anywhere}
 .stepgrad h1{font-size:1.7rem;margin:.2rem 0}
 .stepgrad h2{font-size:1.3rem;border-bottom:1px solid #ccd;padding-bottom:.2rem;margin-top:2rem}
 .stepgrad h3{font-size:1.05rem;margin:1.2rem 0 .4rem;color:#345}
 .stepgrad .sub,.stepgrad .intro{color:#555;font-style:italic}
 .stepgrad figure{margin:1rem 0}.stepgrad figure .pan{overflow-x:auto}.stepgrad figure svg{max-width:100%;height:auto;display:block}
 .stepgrad figcaption{font-size:.85rem;color:#555}
-.stepgrad table.given{border-collapse:collapse;display:block;overflow-x:auto}.stepgrad table.given td{padding:.15rem .9rem;border-bottom:1px solid #eee}
+.stepgrad table.given{border-collapse:collapse;display:block;overflow-x:auto}
+.stepgrad table.given td{padding:.15rem .9rem;border-bottom:1px solid #eee}
 .stepgrad .step{display:grid;grid-template-columns:max-content minmax(0,1fr);column-gap:.4rem;row-gap:.25rem;margin:.5rem 0 .9rem;
   padding:.3rem .6rem;border-left:3px solid #c8d6ea;break-inside:avoid}
 .stepgrad .step>div{min-width:0}
 .stepgrad .eq{overflow-x:auto;overscroll-behavior-x:contain;
-  background:linear-gradient(to right,#fff 30%,#fff0) left/2rem 100% no-repeat local,linear-gradient(to left,#fff 30%,#fff0) right/2rem 100% no-repeat local,
-  radial-gradient(farthest-side at 0 50%,#0003,#0000) left/.6rem 100% no-repeat scroll,radial-gradient(farthest-side at 100% 50%,#0003,#0000) right/.6rem 100% no-repeat scroll}
+  background:linear-gradient(to right,#fff 30%,#fff0) left/2rem 100% no-repeat local,
+  linear-gradient(to left,#fff 30%,#fff0) right/2rem 100% no-repeat local,
+  radial-gradient(farthest-side at 0 50%,#0003,#0000) left/.6rem 100% no-repeat scroll,
+  radial-gradient(farthest-side at 100% 50%,#0003,#0000) right/.6rem 100% no-repeat scroll}
 .stepgrad .step .value math{color:#0b4f9c}.stepgrad .note{grid-column:2;font-size:.9rem;color:#555;font-style:italic}
 .stepgrad .paths{grid-column:2;font-size:.9rem;color:#333}.stepgrad .paths ul{margin:.2rem 0}
 .stepgrad math{font-size:1.08em;math-style:normal}
 .stepgrad details>summary{cursor:pointer;font-size:1.3rem;font-weight:bold;margin-top:1.5rem}
 .stepgrad .lines{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;margin:.3rem 0;padding:0;list-style:none}
 .stepgrad .lines li{padding:.1rem 0 .1rem 2em;text-indent:-2em;border-bottom:1px solid #f0f0f0}
-.stepgrad table.compare{border-collapse:collapse;margin:.5rem 0}.stepgrad table.compare td,.stepgrad table.compare th{padding:.2rem .8rem;border-bottom:1px solid #ddd;text-align:left}
+.stepgrad table.compare{border-collapse:collapse;margin:.5rem 0}
+.stepgrad table.compare td,.stepgrad table.compare th{padding:.2rem .8rem;border-bottom:1px solid #ddd;text-align:left}
 @media (max-width:40rem){
   .stepgrad{padding:.6rem .7rem}
   .stepgrad figure svg{max-width:none;width:auto}
