@@ -13,7 +13,12 @@ export function stepNode(step) {
   node.className = `step kind-${step.kind}`;
   node.dataset.step = step.name;
   if (step.formula) {
-    node.append(mathBlock(step.formula, "eq"));
+    const rule = (div, text) => {
+      if (text) div.append(Object.assign(document.createElement("span"), { className: "rule", textContent: ` ${text}` }));
+      return div;
+    };
+    node.append(rule(mathBlock(step.formula, "eq"), step.rule));
+    for (const row of step.derivation || []) node.append(rule(mathBlock(row.mathml, "eq derived"), row.rule)); // derived rows
     if (step.substituted) node.append(mathBlock(step.substituted, "eq substituted"));
     const text = document.createElement("p");
     text.className = "eq-text";
