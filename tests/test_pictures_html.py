@@ -100,3 +100,20 @@ def test_big_trace_writes_and_opens_quickly(browser, tmp_path):
         assert page.locator("#step-w1").count() == 1
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("key", ["deck", "8-6-4", "2-3-3-1 relu, per-neuron biases"])
+def test_long_formulas_wrap_between_terms_on_a_phone(browser, pages, key):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(pages[key].as_uri())
+        scrolling = page.evaluate("""() => [...document.querySelectorAll('.stepgrad .eq')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1).length""")
+        assert scrolling == 0
+        # net_h1 of a wide layer is a sum of many terms: on a phone it takes several lines
+        if key == "8-6-4":
+            rows = page.locator('[id="step-net_h1"] .eq').all()
+            heights = [r.bounding_box()["height"] for r in rows]
+            assert max(heights) > 2.5 * min(heights)
+    finally:
+        page.close()

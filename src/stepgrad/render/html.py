@@ -14,7 +14,7 @@ from ..names import latex_symbol
 from ..trace import Trace
 from .document import Document, Line, Part, build
 from .formula import Precision
-from .mathml import to_mathml
+from .mathml import to_mathml, to_mathml_terms
 
 CSS = """
 .stepgrad{font-family:Georgia,'Times New Roman',serif;color:#1d1d1f;line-height:1.45;max-width:60rem;margin:0 auto;
@@ -62,6 +62,11 @@ def _math(latex: str, display: bool = False) -> str:
     return to_mathml(latex, display)
 
 
+def _terms(latex: str) -> str:
+    """A formula the browser may wrap between its top-level terms (one inline <math> per term)."""
+    return "<wbr/>".join(to_mathml_terms(latex))
+
+
 def _bold(latex: str) -> str:
     return r"\mathbf{" + latex + "}"
 
@@ -74,14 +79,14 @@ def _step(line: Line) -> str:
     else:
         for k, (expression, rule) in enumerate(line.rows):
             note = f' <span class="rule">{escape(rule)}</span>' if rule else ""
-            rows.append(("<div></div>" if k else "") + f'<div class="eq">{_math("= " + expression)}{note}</div>')
+            rows.append(("<div></div>" if k else "") + f'<div class="eq">{_terms("= " + expression)}{note}</div>')
         if line.numbers:
-            rows.append(f'<div></div><div class="eq">{_math("= " + line.numbers)}</div>')
+            rows.append(f'<div></div><div class="eq">{_terms("= " + line.numbers)}</div>')
         rows.append(f'<div></div><div class="value eq">{_math("= " + _bold(line.value_latex))}</div>')
     if line.note:
         rows.append(f'<div></div><div class="note">{escape(line.note)}</div>')
     if line.paths:
-        items = "".join(f'<li class="eq">{_math(p + " = " + v)}</li>' for p, v in line.paths)
+        items = "".join(f'<li class="eq">{_terms(p + " = " + v)}</li>' for p, v in line.paths)
         rows.append(f'<div></div><div class="paths">Summed over the {len(line.paths)} paths to the outputs:<ul>{items}</ul></div>')
     elif line.path_count:
         rows.append(f'<div></div><div class="paths">({line.path_count} paths to the outputs, summed through the deltas above.)</div>')
