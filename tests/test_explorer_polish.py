@@ -179,3 +179,18 @@ def test_focus_mode_fades_all_but_the_selection_on_a_big_network(browser):
             assert faded == [16 * 16 + 16 * 10, 16 * 16 + 16 * 10 - 26]
         finally:
             page.close()
+
+
+@pytest.mark.parametrize("size", [(1400, 1000), (390, 844)])
+def test_a_hidden_weights_paths_wrap_instead_of_being_cut(browser, size):
+    with running_server(network("8-6-4")) as url:
+        page = open_page(browser, url, *size)
+        try:
+            page.locator("#diagram #edge-w1").dispatch_event("click")
+            expect(page.locator("#derivation .paths .eq")).to_have_count(4)  # w1 reaches the 4 outputs
+            cut = page.evaluate("""() => [...document.querySelectorAll('#derivation .eq')]
+                .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.dataset.latex)""")
+            assert cut == []
+            assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+        finally:
+            page.close()
