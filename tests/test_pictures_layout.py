@@ -111,3 +111,21 @@ def test_legend_explains_colour_and_width():
 def test_text_box_is_generous():
     box = text_box("w1 = 0.15", 100, 50)
     assert isinstance(box, Box) and box.x1 - box.x0 > 9 * 13 * 0.55 and box.y0 < 50 - 13 * 0.8
+
+
+def test_dropped_labels_leave_no_collision_either(browser):
+    # 40 weights (within max_labels) whose gradient labels cannot all fit: dropped, and the neurons'
+    # own text still clear of each other
+    net = stepgrad.Network.from_dict({"layers": [6, 4, 4], "seed": 1,
+                                      "samples": [{"inputs": [0.3] * 6, "targets": [0.5] * 4}]})
+    trace = stepgrad.explain(net)
+    place, _ = network_layout(net, trace, show="gradients")
+    assert not place.labelled
+    svg = network_svg(net, trace, show="gradients")
+    assert "too many to label" in svg and svg.count("<title>∂E/∂w") == 40  # hover shows each value
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.set_content(f"<body style='margin:0'>{svg}</body>")
+        assert page.evaluate(COLLISIONS_JS)["bad"] == []
+    finally:
+        page.close()

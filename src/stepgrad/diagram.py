@@ -8,8 +8,9 @@ Every edge and neuron is an element with a stable id and `data-name` (the trace'
 can make them clickable:  edges  <line id="edge-w5" data-name="w5" data-value="0.4">  (with a
 <text class="sg-label"> sibling in <g id="label-w5" data-name="w5"> when labelled), neurons
 <g id="neuron-h1" data-name="h1">, biases <g id="bias-b1" data-name="b1">. Large networks (more than
-`max_labels` weights) keep every edge (thinner, fainter, width by |value|) but drop the edge labels
-and the numbers on neurons; each element still carries a <title> tooltip.
+`max_labels` weights, or whose labels do not fit) keep every edge (width and opacity by |value|) but
+drop the edge labels, and say so in the legend; each element still carries a <title> tooltip.
+Positions come from stepgrad.diagram_layout (`network_layout` here gives it for any picture).
 
 The picture only reads the network and, optionally, a trace; it computes nothing.
 """
@@ -34,7 +35,7 @@ POSITIVE, NEGATIVE = "#2b6cb0", "#c05621"
 
 STYLE = """
 .sg-net{font-family:Helvetica,Arial,sans-serif;font-size:13px}
-.sg-net .sg-edge{stroke:#2b6cb0}.sg-net .sg-edge.sg-neg{stroke:#c05621}
+.sg-net .sg-edge,.sg-net.sg-big line[data-name]{stroke:#2b6cb0}.sg-net .sg-edge.sg-neg,.sg-net.sg-big line.sg-neg{stroke:#c05621}
 .sg-net .sg-edge:focus,.sg-net .sg-edge:hover{stroke-opacity:1;outline:none;filter:drop-shadow(0 0 2px #000)}
 .sg-net .sg-bias-edge{stroke:#888;stroke-dasharray:4 3}
 .sg-net .sg-neuron circle{fill:#fff;stroke:#333;stroke-width:1.5}
@@ -123,11 +124,13 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
             out.append(f'<line id="edge-{name}" class="{cls}" data-name="{name}"{value} tabindex="0" '
                        f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke-width="{0.8 + 2.6 * share:.2f}" '
                        f'stroke-opacity="{0.45 + 0.55 * share:.2f}"><title>{escape(text)}</title></line>')
-        else:  # thousands of edges: no labels or tooltips (data-value has the number), width by |value|
+        else:  # hundreds of edges: no labels; a short tooltip (hover) and data-value; width by |value|
             value = f' data-value="{v:.6g}"' if v is not None else ""
-            out.append(f'<line id="edge-{name}" class="{cls}" data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
-                       f'x2="{x2:.0f}" y2="{y2:.0f}" stroke-width="{0.2 + 1.2 * share:.2f}" '
-                       f'stroke-opacity="{0.25 + 0.55 * share:.2f}"/>')
+            tip = f"{_edge_label(name, show)} = {_fmt(v, digits)}" if v is not None else name
+            neg = ' class="sg-neg"' if v is not None and v < 0 else ""  # the stylesheet colours big edges by [data-name]
+            out.append(f'<line id="edge-{name}"{neg} data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
+                       f'x2="{x2:.0f}" y2="{y2:.0f}" stroke-width="{_short(0.2 + 1.2 * share)}" '
+                       f'stroke-opacity="{_short(0.25 + 0.55 * share)}"><title>{escape(tip)}</title></line>')
     out.extend(_biases(net, place, small))
     for name, label in place.labels.items():
         b = label.box  # a white card under the text: the edge stops at its label
@@ -159,6 +162,11 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
     out.append(_legend(place, show, dead, len(values)))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _short(x: float) -> str:
+    """A number in [0, 10) to two decimals without a leading zero ('.45'): thousands of edges add up."""
+    return f"{x:.2f}".removeprefix("0")
 
 
 def _legend(place: DiagramLayout, show: str, dead: bool, count: int) -> str:

@@ -141,10 +141,11 @@ def diagram_layout(layers: list[int] | tuple[int, ...], edge_texts: dict[str, st
 
 def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled) -> DiagramLayout:
     tallest = max(layers)
+    roomy = labelled or bool(neuron_texts) or bool(bias_texts)  # text under and above neurons needs room
     spacing = 150.0 if tallest <= 4 else max(14.0, min(90.0, 900.0 / tallest))
-    if labelled:
+    if roomy:
         spacing = 150.0 if tallest <= 4 else 120.0
-    radius = 26.0 if labelled else max(4.0, min(18.0, spacing * 0.36))
+    radius = 26.0 if roomy else max(4.0, min(18.0, spacing * 0.36))
     layout = DiagramLayout(width=0, height=0, gap=gap, spacing=spacing, radius=radius)
     for l, names in enumerate(neurons):
         top = 36 + radius + (tallest - layers[l]) * spacing / 2  # room for a bias tag above the top neuron
