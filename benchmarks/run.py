@@ -250,6 +250,54 @@ def case_explain() -> None:
     target(case, "--only w1 < 0.3 s", only < 0.3, f"{only:.2f} s")
 
 
+def _chromium_load(path: Path) -> float | None:
+    """Seconds for Debian's Chromium (through Playwright) to load and first paint a page; None without it."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path("/usr/bin/chromium").exists():
+        return None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            page.goto(path.as_uri(), wait_until="load")
+            page.evaluate("new Promise(r => requestAnimationFrame(() => r()))")
+            times.append(time.perf_counter() - start)
+        browser.close()
+    return statistics.median(times)
+
+
+def case_big_pages() -> None:
+    """The HTML page of a big trace: write time (in process) and Chromium's load time (issue 13)."""
+    from stepgrad.render import render
+
+    rng = np.random.default_rng(4)
+    for layers, write_target in (([16, 16, 10], 1.0), ([64, 32, 10], 3.0)):
+        case = f"HTML page {'-'.join(map(str, layers))}, one sample"
+        net = stepgrad.Network.from_dict({
+            "layers": layers, "activations": ["tanh", "softmax"], "loss": "cross_entropy", "seed": 4,
+            "samples": [{"inputs": rng.uniform(-1, 1, layers[0]).round(2).tolist(),
+                         "targets": [1.0] + [0.0] * (layers[-1] - 1)}]})
+        trace = stepgrad.explain(net)
+        seconds, text = median_time(lambda: render(trace, "html"), 3)
+        with tempfile.TemporaryDirectory() as tmp:
+            page = Path(tmp) / "page.html"
+            page.write_text(str(text), encoding="utf-8")
+            load = _chromium_load(page)
+        ROWS.append({"case": case, "impl": "stepgrad explain --format html (write, in process)", "seconds": seconds,
+                     "ratio": 1.0, "agree": f"{len(str(text)) / 1e6:.2f} MB"})
+        target(case, f"writes in < {write_target:g} s", seconds < write_target, f"{seconds:.2f} s")
+        if load is not None:
+            ROWS.append({"case": case, "impl": "Chromium: load and first paint", "seconds": load,
+                         "ratio": load / seconds, "agree": ""})
+            if layers[0] == 16:
+                target(case, "opens in Chromium in < 2 s", load < 2.0, f"{load:.2f} s")
+
+
 def case_startup() -> None:
     case = "stepgrad --help start-up"
     seconds = statistics.median(_cli("--help") for _ in range(7))
@@ -334,7 +382,7 @@ def main() -> None:
     except ImportError:
         pass
     threadpool_limits(THREADS)
-    for fn in (case_deck, case_digits, case_mnist_sized, case_explain, case_startup):
+    for fn in (case_deck, case_digits, case_mnist_sized, case_explain, case_big_pages, case_startup):
         print(f"running {fn.__name__} ...", file=sys.stderr, flush=True)
         fn()
     load = os.getloadavg()[0]

@@ -108,7 +108,7 @@ def test_replay_the_deck(page, artifacts):
 
     # a hidden weight lists every path to the outputs
     click_name(page, "w1")
-    assert page.locator("#derivation .paths math").count() == 2
+    assert page.locator("#derivation .paths .eq").count() == 2  # one formula per path (each wraps between its terms)
 
     # apply the update: w5 becomes the deck's new w5
     page.click("#update")

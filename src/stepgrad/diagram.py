@@ -8,8 +8,9 @@ Every edge and neuron is an element with a stable id and `data-name` (the trace'
 can make them clickable:  edges  <line id="edge-w5" data-name="w5" data-value="0.4">  (with a
 <text class="sg-label"> sibling in <g id="label-w5" data-name="w5"> when labelled), neurons
 <g id="neuron-h1" data-name="h1">, biases <g id="bias-b1" data-name="b1">. Large networks (more than
-`max_labels` weights) keep every edge (thinner, fainter, width by |value|) but drop the edge labels
-and the numbers on neurons; each element still carries a <title> tooltip.
+`max_labels` weights, or whose labels do not fit) keep every edge (width and opacity by |value|) but
+drop the edge labels, and say so in the legend; each element still carries a <title> tooltip.
+Positions come from stepgrad.diagram_layout (`network_layout` here gives it for any picture).
 
 The picture only reads the network and, optionally, a trace; it computes nothing.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from .diagram_layout import DiagramLayout, diagram_layout
 from .errors import StepgradError
 from .names import gradient, layout, parse, target, updated
 from .names import net as net_name
@@ -29,19 +31,20 @@ if TYPE_CHECKING:
     from .trace import Trace
 
 SHOWS = ("weights", "gradients", "updated")
-COLUMN_GAP = 280
-MARGIN = 70
+POSITIVE, NEGATIVE = "#2b6cb0", "#c05621"
 
 STYLE = """
 .sg-net{font-family:Helvetica,Arial,sans-serif;font-size:13px}
-.sg-net .sg-edge{stroke:#2b6cb0}.sg-net .sg-edge.sg-neg{stroke:#c05621}
+.sg-net .sg-edge,.sg-net.sg-big line[data-name]{stroke:#2b6cb0}.sg-net .sg-edge.sg-neg,.sg-net.sg-big line.sg-neg{stroke:#c05621}
+.sg-net .sg-edge:focus,.sg-net .sg-edge:hover{stroke-opacity:1;outline:none;filter:drop-shadow(0 0 2px #000)}
 .sg-net .sg-bias-edge{stroke:#888;stroke-dasharray:4 3}
-.sg-net.sg-big .sg-edge{stroke-opacity:.45}
 .sg-net .sg-neuron circle{fill:#fff;stroke:#333;stroke-width:1.5}
 .sg-net .sg-neuron.sg-input circle{fill:#e8f0fb}.sg-net .sg-neuron.sg-output circle{fill:#fdf0e6}
+.sg-net .sg-neuron.sg-dead circle{fill:#eee;stroke:#999;stroke-dasharray:3 2}
 .sg-net .sg-bias rect{fill:#f4f4f4;stroke:#888}
 .sg-net text{fill:#222}.sg-net .sg-label{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
-.sg-net .sg-value{font-size:11px;fill:#555}
+.sg-net .sg-halo{fill:#fff}
+.sg-net .sg-value{font-size:11px;fill:#555}.sg-net .sg-legend text{font-size:11px;fill:#444}
 .sg-net [data-name]{cursor:pointer}
 """
 
@@ -63,87 +66,131 @@ def _fmt(x: float, digits: int) -> str:
     return s.replace("-", "−", 1) if s.startswith("-") else s
 
 
-def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weights",
-                max_labels: int = 40, digits: int = 4) -> str:
-    """An SVG document (a string) of `net`; with a trace, its values on neurons and `show` on the edges."""
+def network_layout(net: Network, trace: Trace | None = None, *, show: str = "weights", max_labels: int = 40,
+                   digits: int = 4) -> tuple[DiagramLayout, dict[str, float | None]]:
+    """The layout of `net`'s picture (see stepgrad.diagram_layout) and the value on each edge."""
     if show not in SHOWS:
         raise StepgradError(f"unknown --show {show!r}; choose from {', '.join(SHOWS)}", where="--show")
     if show != "weights" and trace is None:
         raise StepgradError(f"showing {show} needs a trace of one training step", where="--show")
     names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
     lookup = _lookup(trace)
-    edge_count = sum(w.size for w in net.weights)
-    small = edge_count <= max_labels
-    tallest = max(net.layers)
-    spacing = 150.0 if tallest <= 4 else max(14.0, min(90.0, 900.0 / tallest))
-    radius = 26.0 if small else max(4.0, min(18.0, spacing * 0.36))
-    height = (tallest + 0.25) * spacing + 50  # room for the bias boxes below the last row
-    width = (len(net.layers) - 1) * COLUMN_GAP + 2 * MARGIN + 40
-    after = show == "updated"
+    values: dict[str, float | None] = {}
+    for l, rows in enumerate(names.weights):
+        for j, row in enumerate(rows):
+            for i, name in enumerate(row):
+                default = float(net.weights[l][j, i]) if show == "weights" else None
+                values[name] = lookup(_value_name(name, show), default)
+    small = len(values) <= max_labels
+    texts = {name: (f"{_edge_label(name, show)} = {_fmt(v, digits)}" if v is not None else name)
+             for name, v in values.items()}
+    neuron_texts: dict[str, list[str]] = {}
+    bias_texts: dict[str, tuple[str, bool, int, int]] = {}
+    if small:
+        for l, layer_names in enumerate(names.neurons):
+            for k, neuron in enumerate(layer_names):
+                neuron_texts[neuron] = _neuron_facts(neuron, l, k, net, lookup, show == "updated", digits)
+        for l, bias_names in enumerate(names.biases):
+            for j, name in enumerate(bias_names):
+                bias_texts[name] = (_bias_text(net, name, l, j, lookup, show, digits), net.shared_bias(l), l, j)
+    place = diagram_layout(net.layers, texts, neuron_texts=neuron_texts, bias_texts=bias_texts, labelled=small)
+    return place, values
 
-    def position(l: int, k: int) -> tuple[float, float]:
-        n = net.layers[l]
-        top = 24 + (tallest - n) * spacing / 2
-        return MARGIN + 20 + l * COLUMN_GAP, top + (k + 0.5) * spacing
 
+def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weights",
+                max_labels: int = 40, digits: int = 4) -> str:
+    """An SVG document (a string) of `net`; with a trace, its values on neurons and `show` on the edges."""
+    place, values = network_layout(net, trace, show=show, max_labels=max_labels, digits=digits)
+    names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
+    lookup = _lookup(trace)
+    small = len(values) <= max_labels
+    radius = place.radius
+    biggest = max((abs(v) for v in values.values() if v is not None), default=1.0) or 1.0
+    width, height = place.width, place.height
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sg-net{"" if small else " sg-big"}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label="network {"-".join(map(str, net.layers))}">',
         f"<title>network {escape('-'.join(map(str, net.layers)))}: {escape(show)}</title>",
         f"<style>{STYLE}</style>",
     ]
-    # edges (weights), drawn first so neurons sit on top
-    values = []
-    for l, layer in enumerate(names.weights):
-        for j, row in enumerate(layer):
-            for i, name in enumerate(row):
-                vname = _value_name(name, show)
-                values.append((l, j, i, name, lookup(vname, float(net.weights[l][j, i]) if show == "weights" else None)))
-    biggest = max((abs(v) for *_, v in values if v is not None), default=1.0) or 1.0
-    labels: list[str] = []
-    for l, j, i, name, v in values:
-        (x1, y1), (x2, y2) = position(l, i), position(l + 1, j)
-        x1, x2 = x1 + radius, x2 - radius
+    # edges (weights), drawn first so neurons sit on top; colour by sign, width and opacity by |value|
+    for name, (x1, y1, x2, y2) in place.edges.items():
+        v = values[name]
         cls = "sg-edge sg-neg" if v is not None and v < 0 else "sg-edge"
-        text = f"{_edge_label(name, show)} = {_fmt(v, digits)}" if v is not None else name
+        share = abs(v) / biggest if v is not None else 0.3
         if small:
+            text = f"{_edge_label(name, show)} = {_fmt(v, digits)}" if v is not None else name
             value = f' data-value="{v!r}"' if v is not None else ""
-            out.append(f'<line id="edge-{name}" class="{cls}" data-name="{name}"{value} '
-                       f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke-width="1.6">'
-                       f"<title>{escape(text)}</title></line>")
-            # near the source, where a neuron's edges fan out; spread along the edge when there are many
-            fan = net.layers[l + 1]
-            t = 0.3 if fan <= 2 else 0.18 + 0.64 * j / (fan - 1)
-            lx, ly = x1 + t * (x2 - x1), y1 + t * (y2 - y1) - 4
-            labels.append(f'<g id="label-{name}" data-name="{name}"><text class="sg-label" x="{lx:.1f}" '
-                          f'y="{ly:.1f}" text-anchor="middle">{escape(text)}</text></g>')
-        else:  # thousands of edges: no labels or tooltips (data-value has the number), width by |value|
-            share = abs(v) / biggest if v is not None else 0.3
+            out.append(f'<line id="edge-{name}" class="{cls}" data-name="{name}"{value} tabindex="0" '
+                       f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke-width="{0.8 + 2.6 * share:.2f}" '
+                       f'stroke-opacity="{0.45 + 0.55 * share:.2f}"><title>{escape(text)}</title></line>')
+        else:  # hundreds of edges: no labels; a short tooltip (hover) and data-value; width by |value|
             value = f' data-value="{v:.6g}"' if v is not None else ""
-            out.append(f'<line id="edge-{name}" class="{cls}" data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
-                       f'x2="{x2:.0f}" y2="{y2:.0f}" stroke-width="{0.2 + 1.2 * share:.2f}"/>')
-    out.extend(_biases(net, names, position, radius, spacing, small, lookup, show, digits))
-    out.extend(labels)
+            tip = f"{_edge_label(name, show)} = {_fmt(v, digits)}" if v is not None else name
+            neg = ' class="sg-neg"' if v is not None and v < 0 else ""  # the stylesheet colours big edges by [data-name]
+            out.append(f'<line id="edge-{name}"{neg} data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
+                       f'x2="{x2:.0f}" y2="{y2:.0f}" stroke-width="{_short(0.2 + 1.2 * share)}" '
+                       f'stroke-opacity="{_short(0.25 + 0.55 * share)}"><title>{escape(tip)}</title></line>')
+    out.extend(_biases(net, place, small))
+    for name, label in place.labels.items():
+        b = label.box  # a white card under the text: the edge stops at its label
+        out.append(f'<g id="label-{name}" data-name="{name}"><rect class="sg-halo" x="{b.x0 + 1:.1f}" y="{b.y0 + 1:.1f}" '
+                   f'width="{b.x1 - b.x0 - 2:.1f}" height="{b.y1 - b.y0 - 2:.1f}" rx="4"/><text class="sg-label" x="{label.x:.1f}" '
+                   f'y="{label.y + 13 / 3:.1f}" text-anchor="middle">{escape(label.text)}</text></g>')
+    dead = False
     for l, layer_names in enumerate(names.neurons):
         kind = "sg-input" if l == 0 else "sg-output" if l == len(names.neurons) - 1 else "sg-hidden"
-        for k, neuron in enumerate(layer_names):
-            x, y = position(l, k)
-            facts = _neuron_facts(neuron, l, k, net, lookup, after, digits)
+        for neuron in layer_names:
+            node = place.nodes[neuron]
+            facts = _neuron_facts(neuron, l, node.index, net, lookup, show == "updated", digits)
+            is_dead = l > 0 and lookup(out_name(neuron), None) == 0.0
+            dead = dead or is_dead
             tip = neuron + ("" if not facts else ": " + ", ".join(facts))
-            part = [f'<g id="neuron-{neuron}" class="sg-neuron {kind}" data-name="{neuron}">',
+            tip += " (dead: out = 0, no gradient flows back through it)" if is_dead else ""
+            part = [f'<g id="neuron-{neuron}" class="sg-neuron {kind}{" sg-dead" if is_dead else ""}" data-name="{neuron}">',
                     f"<title>{escape(tip)}</title>",
-                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}"/>']
+                    f'<circle cx="{node.x:.1f}" cy="{node.y:.1f}" r="{radius:.1f}"/>']
             if small or radius >= 9:
                 size = "" if small else f' font-size="{max(6.0, radius * 0.8):.1f}"'
-                part.append(f'<text x="{x:.1f}" y="{y + 4.5:.1f}" text-anchor="middle"{size}>{neuron}</text>')
+                part.append(f'<text x="{node.x:.1f}" y="{node.y + 4.5:.1f}" text-anchor="middle"{size}>{neuron}</text>')
             if small:
                 for n, fact in enumerate(facts):
-                    part.append(f'<text class="sg-value" x="{x:.1f}" y="{y + radius + 14 + 13 * n:.1f}" '
+                    part.append(f'<text class="sg-value" x="{node.x:.1f}" y="{node.y + radius + 14 + 13 * n:.1f}" '
                                 f'text-anchor="middle">{escape(fact)}</text>')
             part.append("</g>")
             out.append("".join(part))
+    out.append(_legend(place, show, dead, len(values)))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _short(x: float) -> str:
+    """A number in [0, 10) to two decimals without a leading zero ('.45'): thousands of edges add up."""
+    return f"{x:.2f}".removeprefix("0")
+
+
+def _legend(place: DiagramLayout, show: str, dead: bool, count: int) -> str:
+    """One row under the picture: colour = sign, width and opacity = size, dead neurons, dropped labels."""
+    what = {"weights": "weight", "gradients": "gradient", "updated": "new weight"}[show]
+    y, x = place.legend_y, 20.0
+    parts = ['<g class="sg-legend">']
+    for colour, text in ((POSITIVE, f"{what} > 0"), (NEGATIVE, f"{what} < 0")):
+        parts.append(f'<line x1="{x:.0f}" y1="{y - 4:.0f}" x2="{x + 24:.0f}" y2="{y - 4:.0f}" stroke="{colour}" stroke-width="2.5"/>'
+                     f'<text x="{x + 30:.0f}" y="{y:.0f}">{escape(text)}</text>')
+        x += 40 + 7 * len(text)
+    parts.append(f'<line x1="{x:.0f}" y1="{y - 4:.0f}" x2="{x + 12:.0f}" y2="{y - 4:.0f}" stroke="#666" stroke-width="0.8" '
+                 'stroke-opacity=".45"/>'
+                 f'<line x1="{x + 14:.0f}" y1="{y - 4:.0f}" x2="{x + 26:.0f}" y2="{y - 4:.0f}" stroke="#666" stroke-width="3.4"/>'
+                 f'<text x="{x + 32:.0f}" y="{y:.0f}">width, opacity: size |{escape(what)}|</text>')
+    x += 40 + 7 * len(f"width, opacity: size |{what}|")
+    if dead:
+        parts.append(f'<circle cx="{x + 6:.0f}" cy="{y - 4:.0f}" r="6" fill="#eee" stroke="#999" stroke-dasharray="3 2"/>'
+                     f'<text x="{x + 16:.0f}" y="{y:.0f}">dead: out = 0</text>')
+    if not place.labelled:
+        parts.append(f'<text x="20" y="{y + 15:.0f}">{count} weights: too many to label; '
+                     "hover or focus an edge for its value</text>")
+    parts.append("</g>")
+    return "".join(parts)
 
 
 def _lookup(trace: Trace | None):
@@ -177,35 +224,32 @@ def _neuron_facts(neuron: str, l: int, k: int, net: Network, lookup, after: bool
     return facts
 
 
-def _biases(net, names, position, radius, spacing, small, lookup, show, digits) -> list[str]:
-    """Shared biases as a node below the previous column with dashed edges; per-neuron biases as a tag."""
+def _bias_text(net: Network, name: str, l: int, j: int, lookup, show: str, digits: int) -> str:
+    v = None if show == "weights" else lookup(_value_name(name, show), None)
+    if v is None:  # a bias that is not trained keeps its value
+        return f"{name} = {_fmt(float(net.biases[l][j]), digits)}"
+    return f"{_edge_label(name, show)} = {_fmt(v, digits)}"
+
+
+def _biases(net: Network, place: DiagramLayout, small: bool) -> list[str]:
+    """Shared biases as a box below the previous column with dashed edges; per-neuron biases as a tag."""
     parts = []
-    for l, bias_names in enumerate(names.biases):
-        shared = net.shared_bias(l)
-        for j, name in enumerate(bias_names):
-            v = None if show == "weights" else lookup(_value_name(name, show), None)
-            if v is None:  # a bias that is not trained keeps its value
-                label = f"{name} = {_fmt(float(net.biases[l][j]), digits)}"
-            else:
-                label = f"{_edge_label(name, show)} = {_fmt(v, digits)}"
-            if shared:
-                x, y = position(l, net.layers[l] - 1)
-                x, y = x + COLUMN_GAP * 0.35, y + spacing * 0.75
-                edges = "" if not small else "".join(
-                    f'<line class="sg-bias-edge" x1="{x:.1f}" y1="{y:.1f}" x2="{position(l + 1, k)[0] - radius:.1f}" '
-                    f'y2="{position(l + 1, k)[1]:.1f}" stroke-width="{1.0 if small else 0.3}"/>'
-                    for k in range(net.layers[l + 1]))
-                w = 24 + 7 * len(label) if small else 30
-                text = (f'<text x="{x:.1f}" y="{y + 4.5:.1f}" text-anchor="middle">{escape(label)}</text>'
-                        if small else "")
-                parts.append(f'<g id="bias-{name}" class="sg-bias" data-name="{name}"><title>{escape(label)}</title>'
-                             f'{edges}<rect x="{x - w / 2:.1f}" y="{y - 11:.1f}" width="{w:.1f}" height="22" rx="6"/>'
-                             f"{text}</g>")
-            elif small:
-                x, y = position(l + 1, j)
-                parts.append(f'<g id="bias-{name}" class="sg-bias" data-name="{name}"><title>{escape(label)}</title>'
-                             f'<text class="sg-value" x="{x:.1f}" y="{y - radius - 6:.1f}" text-anchor="middle">'
-                             f"{escape(label)}</text></g>")
+    names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
+    for spot in place.biases.values():
+        label = escape(spot.text)
+        if spot.shared:
+            l = next(l for l, b in enumerate(names.biases) if spot.name in b)
+            edges = "".join(
+                f'<line class="sg-bias-edge" x1="{spot.x:.1f}" y1="{spot.y:.1f}" x2="{place.nodes[k].x - place.radius:.1f}" '
+                f'y2="{place.nodes[k].y:.1f}" stroke-width="1"/>' for k in names.neurons[l + 1])
+            b = spot.box
+            parts.append(f'<g id="bias-{spot.name}" class="sg-bias" data-name="{spot.name}"><title>{label}</title>'
+                         f'{edges}<rect x="{b.x0 + 4:.1f}" y="{b.y0:.1f}" width="{b.x1 - b.x0 - 8:.1f}" height="{b.y1 - b.y0:.1f}" rx="6"/>'
+                         f'<text x="{spot.x:.1f}" y="{spot.y + 4.5:.1f}" text-anchor="middle">{label}</text></g>')
+        else:
+            parts.append(f'<g id="bias-{spot.name}" class="sg-bias" data-name="{spot.name}"><title>{label}</title>'
+                         f'<text class="sg-value" x="{spot.x:.1f}" y="{spot.y:.1f}" text-anchor="middle">'
+                         f"{label}</text></g>")
     return parts
 
 

@@ -1,11 +1,12 @@
-"""`stepgrad diagram`: the network as an SVG picture."""
+"""`stepgrad diagram`: the network as an SVG or PNG picture."""
 
 from __future__ import annotations
 
 import click
 
 from ..jobs import diagram_job
-from ._common import emit, output_option, spec_argument, update_order_option
+from ..picture_file import picture_format, write_picture
+from ._common import emit, note, spec_argument, update_order_option
 
 
 @click.command("diagram")
@@ -18,7 +19,8 @@ from ._common import emit, output_option, spec_argument, update_order_option
 @click.option("--digits", "digits", type=click.IntRange(1, 17), default=4, show_default=True,
               help="Significant digits on the labels.")
 @update_order_option
-@output_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write net.svg, or net.png (drawn by cairosvg or Chromium), instead of SVG on the terminal.")
 def command(spec, show, after_update, max_labels, digits, update_order, output):
     """Draw the network: neurons in columns, each weight's name and value on its edge, the biases,
     and net/out of every neuron from one forward pass.
@@ -29,7 +31,14 @@ def command(spec, show, after_update, max_labels, digits, update_order, output):
     Examples:
       stepgrad diagram -o net.svg
       stepgrad diagram --show gradients -o gradients.svg
-      stepgrad diagram net.toml --after-update -o after.svg
+      stepgrad diagram net.toml --after-update -o after.png
     """
-    show = "updated" if after_update else show
-    emit(diagram_job(spec, show=show, max_labels=max_labels, digits=digits, update_order=update_order), output)
+    to_file = output is not None and output != "-"
+    if to_file:
+        picture_format(output)  # refuse a wrong suffix before any work
+    svg = diagram_job(spec, show="updated" if after_update else show, max_labels=max_labels, digits=digits,
+                      update_order=update_order)
+    if not to_file:
+        return emit(svg, None)
+    write_picture(svg, output)
+    note(f"wrote {output}")

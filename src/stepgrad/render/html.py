@@ -10,29 +10,48 @@ from __future__ import annotations
 
 from html import escape
 
+from ..names import latex_symbol
 from ..trace import Trace
 from .document import Document, Line, Part, build
 from .formula import Precision
-from .mathml import to_mathml
+from .mathml import to_mathml, to_mathml_terms
 
 CSS = """
-.stepgrad{font-family:Georgia,'Times New Roman',serif;color:#1d1d1f;line-height:1.45;max-width:60rem;margin:0 auto;padding:1rem 1.5rem}
+.stepgrad{font-family:Georgia,'Times New Roman',serif;color:#1d1d1f;line-height:1.45;max-width:60rem;margin:0 auto;
+  padding:1rem 1.5rem;overflow-wrap:anywhere}
 .stepgrad h1{font-size:1.7rem;margin:.2rem 0}
 .stepgrad h2{font-size:1.3rem;border-bottom:1px solid #ccd;padding-bottom:.2rem;margin-top:2rem}
 .stepgrad h3{font-size:1.05rem;margin:1.2rem 0 .4rem;color:#345}
 .stepgrad .sub,.stepgrad .intro{color:#555;font-style:italic}
-.stepgrad figure{margin:1rem 0;overflow-x:auto}.stepgrad figure svg{max-width:100%;height:auto}
+.stepgrad figure{margin:1rem 0}.stepgrad figure .pan{overflow-x:auto}.stepgrad figure svg{max-width:100%;height:auto;display:block}
 .stepgrad figcaption{font-size:.85rem;color:#555}
-.stepgrad table.given{border-collapse:collapse}.stepgrad table.given td{padding:.15rem .9rem;border-bottom:1px solid #eee}
-.stepgrad .step{display:grid;grid-template-columns:max-content 1fr;column-gap:.4rem;row-gap:.25rem;margin:.5rem 0 .9rem;
-  padding:.3rem .6rem;border-left:3px solid #c8d6ea;break-inside:avoid;overflow-x:auto}
+.stepgrad table.given{border-collapse:collapse;display:block;overflow-x:auto}
+.stepgrad table.given td{padding:.15rem .9rem;border-bottom:1px solid #eee}
+.stepgrad .step{display:grid;grid-template-columns:max-content minmax(0,1fr);column-gap:.4rem;row-gap:.25rem;margin:.5rem 0 .9rem;
+  padding:.3rem .6rem;border-left:3px solid #c8d6ea;break-inside:avoid}
+.stepgrad .step>div{min-width:0}
+.stepgrad .eq{overflow-x:auto;overscroll-behavior-x:contain;
+  background:linear-gradient(to right,#fff 30%,#fff0) left/2rem 100% no-repeat local,
+  linear-gradient(to left,#fff 30%,#fff0) right/2rem 100% no-repeat local,
+  radial-gradient(farthest-side at 0 50%,#0003,#0000) left/.6rem 100% no-repeat scroll,
+  radial-gradient(farthest-side at 100% 50%,#0003,#0000) right/.6rem 100% no-repeat scroll}
 .stepgrad .step .value math{color:#0b4f9c}.stepgrad .note{grid-column:2;font-size:.9rem;color:#555;font-style:italic}
 .stepgrad .paths{grid-column:2;font-size:.9rem;color:#333}.stepgrad .paths ul{margin:.2rem 0}
 .stepgrad math{font-size:1.08em;math-style:normal}
+.stepgrad details>summary{cursor:pointer;font-size:1.3rem;font-weight:bold;margin-top:1.5rem}
+.stepgrad .lines{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;margin:.3rem 0;padding:0;list-style:none}
+.stepgrad .lines li{padding:.1rem 0 .1rem 2em;text-indent:-2em;border-bottom:1px solid #f0f0f0}
+.stepgrad table.compare{border-collapse:collapse;margin:.5rem 0}
+.stepgrad table.compare td,.stepgrad table.compare th{padding:.2rem .8rem;border-bottom:1px solid #ddd;text-align:left}
+@media (max-width:40rem){
+  .stepgrad{padding:.6rem .7rem}
+  .stepgrad figure svg{max-width:none;width:auto}
+  .stepgrad .step{padding:.2rem .3rem}
+}
 @media print{
   .stepgrad{max-width:none;padding:0;font-size:11pt}
   .stepgrad h2{break-after:avoid}.stepgrad h3{break-after:avoid}
-  .stepgrad .step{border-left:1px solid #999;overflow:visible}
+  .stepgrad .step{border-left:1px solid #999}.stepgrad .eq{overflow:visible;background:none}
   .stepgrad figure{break-inside:avoid}
   @page{margin:1.6cm}
 }
@@ -43,6 +62,11 @@ def _math(latex: str, display: bool = False) -> str:
     return to_mathml(latex, display)
 
 
+def _terms(latex: str) -> str:
+    """A formula the browser may wrap between its top-level terms (one inline <math> per term)."""
+    return "<wbr/>".join(to_mathml_terms(latex))
+
+
 def _bold(latex: str) -> str:
     return r"\mathbf{" + latex + "}"
 
@@ -51,18 +75,18 @@ def _step(line: Line) -> str:
     name = escape(line.name, quote=True)
     rows = [f'<div class="step" id="step-{name}" data-name="{name}">', f"<div>{_math(line.symbol)}</div>"]
     if not line.formula:
-        rows.append(f'<div class="value">{_math("= " + _bold(line.value_latex))}</div>')
+        rows.append(f'<div class="value eq">{_math("= " + _bold(line.value_latex))}</div>')
     else:
         for k, (expression, rule) in enumerate(line.rows):
             note = f' <span class="rule">{escape(rule)}</span>' if rule else ""
-            rows.append(("<div></div>" if k else "") + f"<div>{_math('= ' + expression)}{note}</div>")
+            rows.append(("<div></div>" if k else "") + f'<div class="eq">{_terms("= " + expression)}{note}</div>')
         if line.numbers:
-            rows.append(f"<div></div><div>{_math('= ' + line.numbers)}</div>")
-        rows.append(f'<div></div><div class="value">{_math("= " + _bold(line.value_latex))}</div>')
+            rows.append(f'<div></div><div class="eq">{_terms("= " + line.numbers)}</div>')
+        rows.append(f'<div></div><div class="value eq">{_math("= " + _bold(line.value_latex))}</div>')
     if line.note:
         rows.append(f'<div></div><div class="note">{escape(line.note)}</div>')
     if line.paths:
-        items = "".join(f"<li>{_math(p + ' = ' + v)}</li>" for p, v in line.paths)
+        items = "".join(f'<li class="eq">{_terms(p + " = " + v)}</li>' for p, v in line.paths)
         rows.append(f'<div></div><div class="paths">Summed over the {len(line.paths)} paths to the outputs:<ul>{items}</ul></div>')
     elif line.path_count:
         rows.append(f'<div></div><div class="paths">({line.path_count} paths to the outputs, summed through the deltas above.)</div>')
@@ -88,21 +112,71 @@ def _part(part: Part) -> str:
     return "\n".join(out)
 
 
+BIG = 600  # more steps than this: sections are collapsed and each step is one text line
+
+
+def _compact_part(part: Part, steps: dict, trace: Trace, digits: Precision) -> str:
+    """A collapsed section for big traces: one text line per step, laid out only when opened."""
+    from .formula import equation
+
+    items = []
+    for group in part.groups:
+        for line in group.lines:
+            name = escape(line.name, quote=True)
+            step = steps.get(line.name)
+            text = equation(step, trace, digits, "text") if step is not None else f"{line.name} = {line.value_text}"
+            items.append(f'<li id="step-{name}" data-name="{name}">{escape(text)}</li>')
+    count = len(items)
+    return (f'<details id="part-{escape(part.key, quote=True)}"><summary>{escape(part.title)} '
+            f'<small>({count:,} {"step" if count == 1 else "steps"})</small></summary>'
+            + (f'<p class="intro">{escape(part.intro)}</p>' if part.intro else "")
+            + f'<ol class="lines">{"".join(items)}</ol></details>')
+
+
+def _comparison(trace: Trace, digits: Precision) -> str:
+    """The page's last word: the total error before and after the update, and the change."""
+    from ..names import TOTAL, updated
+    from .formula import number
+
+    try:
+        before, after = float(trace.lookup(TOTAL)), float(trace.lookup(updated(TOTAL)))
+    except KeyError:
+        return ""
+    change = after - before
+    share = f" ({number(100 * change / before, 3)} %)" if before else ""
+    rows = [(TOTAL, "before the update", number(before, digits)), (updated(TOTAL), "after the update", number(after, digits))]
+    cells = "".join(f"<tr><td>{_math(latex_symbol(n))}</td><td>{what}</td><td>{escape(v)}</td></tr>" for n, what, v in rows)
+    verdict = "The update lowered the total error" if change < 0 else "The update did not lower the total error"
+    return (f'<section id="part-compare"><h2>Before and after</h2><table class="compare">{cells}'
+            f"<tr><th colspan=\"2\">change</th><th>{escape(number(change, digits))}{escape(share)}</th></tr></table>"
+            f'<p class="intro">{verdict}.</p></section>')
+
+
 def body(trace: Trace, digits: Precision = 9, diagram: bool = True, doc: Document | None = None) -> str:
     """The page's content, without <html>/<head>: a <div class="stepgrad"> with its own <style> (for notebooks)."""
     doc = doc or build(trace, digits)
+    steps = {step.name: step for section in trace.sections for step in section.steps}
+    big = len(steps) > BIG
     out = [f'<div class="stepgrad"><style>{CSS}</style>', f"<header><h1>{escape(doc.title)}</h1>"]
     if doc.subtitle:
         out.append(f'<p class="sub">{escape(doc.subtitle.capitalize())}. Values to {doc.digits} significant digits.</p>')
+    if big:
+        out.append(f'<p class="sub">{len(steps):,} steps: each section opens on a click and shows one line per step; '
+                   "explain --only NAME --format html gives the full formulas of the steps you choose.</p>")
     out.append("</header>")
     if diagram:
         from ..diagram import network_from_trace, network_svg
 
         net = network_from_trace(trace)
         if net is not None:
-            out.append(f"<figure>{network_svg(net, trace)}<figcaption>The network: each weight on its edge; "
-                       "net and out of each neuron from the forward pass.</figcaption></figure>")
-    out.extend(_part(part) for part in doc.parts)
+            out.append(f'<figure><div class="pan">{network_svg(net, trace)}</div><figcaption>The network: each weight on its '
+                       "edge (colour: sign, width: size); net and out of each neuron from the forward pass. On a narrow "
+                       "screen the picture keeps its size: swipe it sideways.</figcaption></figure>")
+    if big:
+        out.extend(_compact_part(part, steps, trace, digits) for part in doc.parts)
+    else:
+        out.extend(_part(part) for part in doc.parts)
+    out.append(_comparison(trace, digits))
     out.append("</div>")
     return "\n".join(out)
 

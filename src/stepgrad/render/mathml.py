@@ -69,3 +69,33 @@ def to_mathml(latex: str, display: bool = False) -> str:
             body.append(_piece(part.strip()))
     annotation = f'<annotation encoding="application/x-tex">{escape(latex, quote=False)}</annotation>'
     return f"{_OPEN.format(mode)}<semantics><mrow>{''.join(body)}</mrow>{annotation}</semantics></math>"
+
+
+
+def to_mathml_terms(latex: str) -> list[str]:
+    """The formula as inline <math> elements, one per top-level term with the operator before it
+    ('a + b = c' -> 'a', '+ b', '= c'; never inside parentheses), so that a page can wrap a long
+    formula between its terms. Each piece carries its own LaTeX; side by side they read (and copy)
+    as the whole formula."""
+    text = latex.strip()
+    lead = text.startswith("= ")
+    terms: list[list[str]] = []  # [operator, LaTeX of the term]
+    operator, depth = " = " if lead else "", 0
+    for part in _split(text[2:] if lead else text):
+        if depth > 0:  # inside parentheses: the term goes on
+            terms[-1][1] += part
+        elif part in _OPERATORS:
+            operator = part
+            continue
+        elif part.strip():
+            terms.append([operator, part])
+            operator = ""
+        depth += part.count("(") - part.count(")")
+    out = []
+    for operator, term in terms:
+        whole = to_mathml(term.strip())
+        body = whole[whole.index("<mrow>") + 6:whole.rindex("</mrow><annotation")]
+        mo = f'<mo form="infix">{_OPERATORS[operator]}</mo>' if operator else ""
+        annotation = f'<annotation encoding="application/x-tex">{escape((operator + term).strip(), quote=False)}</annotation>'
+        out.append(f'{_OPEN.format("inline")}<semantics><mrow>{mo}{body}</mrow>{annotation}</semantics></math>')
+    return out

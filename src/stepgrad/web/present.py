@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..names import latex_symbol
-from ..render.formula import equation, number, shows_numbers, substituted, symbolic
+from ..render.formula import derivation_rows, equation, number, shows_numbers, substituted, symbolic
 from ..spec import Network
 from ..trace import Step, Trace
 
@@ -43,11 +43,17 @@ def step_view(step: Step, trace: Trace, digits: int, math: bool = True) -> dict[
     lhs = latex_symbol(step.name)
     value = number(step.value, digits, "latex")
     view["text"] = equation(step, trace, digits, "text")
-    if step.latex:
+    rows = derivation_rows(step, "latex")  # explain --derive: lhs = row 1 = ... = the formula, each with its rule
+    if rows:
+        view["formula"] = to_mathml(f"{lhs} = {rows[0][0]}")
+        view["derivation"] = [{"mathml": to_mathml(f"= {row}"), "rule": rule} for row, rule in rows[1:]]
+        view["rule"] = rows[0][1]
+    elif step.latex:
         view["formula"] = to_mathml(f"{lhs} = {symbolic(step, 'latex')}")
+    if step.latex:
         numbers = f"= {substituted(step, trace, digits, 'latex')} " if shows_numbers(step) else ""
         view["substituted"] = to_mathml(f"{numbers}= {value}")
-    else:
+    elif not rows:
         view["formula"] = to_mathml(f"{lhs} = {value}")
     if step.paths:
         view["paths"] = [path_view(p.factors, p.value, trace, digits) for p in step.paths]

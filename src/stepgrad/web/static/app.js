@@ -2,7 +2,7 @@
 // computed by the server (the same engine and trace as the CLI); this file only shows them.
 
 import { ApiError, getJSON, post, postJSON } from "./api.js";
-import { drawCurve, formatNumber } from "./curve.js";
+import { drawCurve, formatNumber, setDigits } from "./curve.js";
 import { renderEditor, structureKey } from "./editor.js";
 import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
@@ -28,7 +28,10 @@ function clearError() { $("error").hidden = true; $("error").textContent = ""; }
 /** Explain `spec` (default: the current one); on success it becomes the current network. */
 async function refresh({ spec = state.spec, fromEditor = false, specFormat = null, context = "" } = {}) {
   const seq = ++state.seq;
-  const body = { spec, update_order: state.order, show: stageShow(state.stages[state.stage]), digits: Number($("digits").value) };
+  const body = {
+    spec, update_order: state.order, show: stageShow(state.stages[state.stage]), digits: Number($("digits").value),
+    group: $("group").value, derive: $("derive").checked,
+  };
   if (specFormat) body.spec_format = specFormat;
   if (state.selected) body.only = [state.selected];
   const stage = state.stages[state.stage];
@@ -76,14 +79,17 @@ function drawDiagram(r) {
   }
   box.innerHTML = r.svg; // SVG made by stepgrad.diagram from the trace; names and numbers only
   const svg = box.querySelector("svg");
-  svg.removeAttribute("width");
-  svg.removeAttribute("height");
+  // width/height stay: the CSS fits the picture to the panel, except on a phone where it keeps this size and pans
   const active = highlighted(state.stages[state.stage], r.meta);
+  const related = relatedTo(state.selected, r.meta);
+  // focus mode: on a big network everything but the selection and its neighbours fades
+  svg.classList.toggle("focus", Boolean(state.selected) && svg.classList.contains("sg-big"));
   const focusable = new Set();
   for (const node of box.querySelectorAll("[data-name]")) {
     const name = node.getAttribute("data-name");
     node.classList.toggle("selected", name === state.selected);
     node.classList.toggle("active", active.has(name));
+    node.classList.toggle("related", related.has(name));
     if (focusable.has(name)) continue; // one tab stop per name (an edge's label repeats its name)
     focusable.add(name);
     node.setAttribute("tabindex", "0");
@@ -100,6 +106,18 @@ function drawDiagram(r) {
   error.textContent = `E_total = ${formatNumber(r.values.E_total)}`;
   error.setAttribute("aria-label", `the error E_total = ${formatNumber(r.values.E_total)}: show its derivation`);
   box.append(error);
+}
+
+/** The selected name and its neighbours: a weight's two neurons, a neuron's edges and the neurons they join. */
+function relatedTo(name, meta) {
+  const near = new Set(name ? [name] : []);
+  if (!name || !meta || !meta.weights) return near;
+  meta.weights.forEach((rows, l) => rows.forEach((row, j) => row.forEach((w, i) => {
+    const from = meta.neurons[l][i], to = meta.neurons[l + 1][j];
+    if (w === name) { near.add(from); near.add(to); }
+    if (from === name || to === name) { near.add(w); near.add(from); near.add(to); }
+  })));
+  return near;
 }
 
 function drawStages() {
@@ -146,9 +164,11 @@ function drawDerivation(r) {
     box.append(back);
   }
   for (const sec of sections) {
-    const h = document.createElement("h3");
-    h.textContent = sec.title;
-    box.append(h);
+    if (sec.title !== heading) { // the panel's heading already names a lone section
+      const h = document.createElement("h3");
+      h.textContent = sec.title;
+      box.append(h);
+    }
     if (sec.intro && !state.selected) box.append(Object.assign(document.createElement("p"), { className: "intro", textContent: sec.intro }));
     for (const step of sec.steps) box.append(stepNode(step));
   }
@@ -257,9 +277,9 @@ async function trainN() {
       done += k;
       addHistory(r.history);
       progress.value = done;
-      status.textContent = `${done.toLocaleString("en")} / ${n.toLocaleString("en")} iterations, E_total = ${formatNumber(r.final_error, 6)}`;
+      status.textContent = `${done.toLocaleString("en")} / ${n.toLocaleString("en")} iterations, E_total = ${formatNumber(r.final_error)}`;
     }
-    status.textContent = `${state.stop ? "stopped after" : "trained"} ${done.toLocaleString("en")} iterations; E_total = ${formatNumber(state.history[state.history.length - 1].E_total, 9)}`;
+    status.textContent = `${state.stop ? "stopped after" : "trained"} ${done.toLocaleString("en")} iterations; E_total = ${formatNumber(state.history[state.history.length - 1].E_total)}`;
   } catch (err) {
     showError(err, "training: ");
   } finally {
@@ -325,7 +345,21 @@ function onDiagramActivate(event) {
   select(state.selected === name ? null : name).then(() => {
     const again = document.querySelector(`#diagram [data-name="${CSS.escape(name)}"]`);
     if (again && event.type === "keydown") again.focus();
+    // one column (a phone): the derivation is below the diagram, so bring it into view
+    if (event.type === "click" && state.selected && window.matchMedia("(max-width: 900px)").matches) {
+      $("derivation-title").scrollIntoView({ behavior: "smooth", block: "start" });
+    }
   });
+}
+
+/** ArrowLeft / ArrowRight step through the stages, unless the key belongs to a field or a list. */
+function onArrowKey(event) {
+  if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+  if (event.altKey || event.ctrlKey || event.metaKey || state.training) return;
+  const t = event.target;
+  if (t.closest && t.closest("input, select, textarea, [contenteditable], .views")) return;
+  event.preventDefault();
+  goToStage(state.stage + (event.key === "ArrowRight" ? 1 : -1));
 }
 
 // ---------------------------------------------------------------- start
@@ -341,7 +375,10 @@ async function start() {
   $("update").addEventListener("click", applyUpdate);
   $("reset").addEventListener("click", () => { state.history = []; drawCurve($("loss-curve"), []); setSpec(structuredClone(state.original)); });
   $("train").addEventListener("click", trainN);
-  $("digits").addEventListener("change", () => refresh());
+  $("digits").addEventListener("change", () => { setDigits(Number($("digits").value)); refresh(); });
+  $("group").addEventListener("change", () => { state.stage = 0; state.selected = null; refresh(); });
+  $("derive").addEventListener("change", () => refresh());
+  document.addEventListener("keydown", onArrowKey);
   $("editor").addEventListener("submit", (e) => e.preventDefault());
   $("download").addEventListener("click", download);
   $("upload").addEventListener("change", upload);
@@ -349,6 +386,7 @@ async function start() {
   for (const radio of document.querySelectorAll('input[name="order"]')) {
     radio.addEventListener("change", () => { state.order = radio.value; refresh(); });
   }
+  setDigits(Number($("digits").value));
   drawCurve($("loss-curve"), []);
   setupViews(() => ({ spec: state.spec, update_order: state.order, digits: Number($("digits").value), selected: state.selected }));
   try {

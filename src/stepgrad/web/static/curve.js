@@ -10,9 +10,20 @@ function el(name, attrs, text) {
   return node;
 }
 
-export function formatNumber(x, digits = 9) {
+let chosenDigits = 9;
+
+/** The page's one number format follows the digits control: set it here. */
+export function setDigits(digits) { chosenDigits = digits; }
+
+/** x to `digits` significant digits written as the server writes them (Python's "g": 0.0123, 3.51e-05). */
+export function formatNumber(x, digits = chosenDigits) {
   if (!Number.isFinite(x)) return String(x);
-  return String(Number(x.toPrecision(digits)));
+  if (x === 0) return "0";
+  const [mantissa, exp] = x.toExponential(digits - 1).split("e");
+  const e = Number(exp);
+  const trim = (s) => (s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s);
+  if (e < -4 || e >= digits) return `${trim(mantissa)}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  return trim(x.toFixed(Math.max(0, digits - 1 - e)));
 }
 
 /** Draw `points` ([{iteration, E_total}]) into the <svg> element; an empty list shows a hint. */
