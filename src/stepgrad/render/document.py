@@ -39,6 +39,7 @@ class Line:
     paths: tuple[tuple[str, str], ...] = ()  # (LaTeX product of the factors, LaTeX value) per path
     path_count: int = 0
     derivation: tuple[tuple[str, str], ...] = ()  # (LaTeX, rule) rows from the derivation to the formula
+    kind: str = ""  # the step's kind (trace.KINDS): net, out, delta, gradient, ...
 
     @property
     def rows(self) -> tuple[tuple[str, str], ...]:
@@ -122,7 +123,7 @@ def _line(step: Step, trace: Trace, digits: Precision) -> Line:
         formula=step.fill("latex", _symbol) if step.latex else "",
         numbers=substituted(step, trace, digits, "latex") if step.latex and shows_numbers(step) else "",
         note=step.note, paths=paths, path_count=step.path_count,
-        derivation=tuple(derivation_rows(step, "latex")),
+        derivation=tuple(derivation_rows(step, "latex")), kind=step.kind,
     )
 
 
