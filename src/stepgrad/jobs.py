@@ -38,7 +38,7 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
                 update_order: str | None = None, fmt: str = "text", sample: int | None = None,
                 optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
                 group: str = "layer", derive: bool = False, deck: bool = False, view: str = "steps",
-                check_numeric: bool = False, console: bool = False, note: Note = _silent) -> Any:
+                check_numeric: bool = False, full: bool = False, console: bool = False, note: Note = _silent) -> Any:
     """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
 
     `sample` is 1-based; `only` follows stepgrad.only's rule; slides train `train_iterations` for
@@ -46,7 +46,8 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
     `decimals` (up to N decimals, as the deck prints) replaces `digits` (significant digits);
     `group="weight"` tells the step one weight at a time; `derive` adds how each local derivative
     is obtained; `deck` puts the seed deck's printed figure beside each quantity; `view="matrix"`
-    shows the step as vectors and matrices; `check_numeric` adds central finite differences.
+    shows the step as vectors and matrices; `check_numeric` adds central finite differences; `full`
+    gives slides every derivation (a large network's deck summarises the passes otherwise).
     """
     from .explain import explain
     from .only import resolve_only
@@ -78,7 +79,7 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         from .render.text import rich_renderable
 
         return rich_renderable(trace.select(names) if names else trace, digits)
-    options = {}
+    options: dict[str, Any] = {"full": True} if full and fmt == "slides" else {}
     if fmt == "slides" and train_iterations:
         from .train import train
 

@@ -179,10 +179,12 @@ def given_tables(lines: tuple[Line, ...], meta: dict) -> tuple[Table, ...]:
 
 def _title(step: Step) -> str:
     subject = step.subject or step.name
+    sample = names.parse(step.name).sample if names.is_name(step.name) else None
+    of = f", sample {sample}" if sample else ""
     if step.kind == "gradient":
-        return f"The gradient of {subject}"
+        return f"The gradient of {subject}{of}"
     if step.kind == "delta":
-        return f"The delta of {subject}"
+        return f"The delta of {subject}{of}"
     return subject
 
 

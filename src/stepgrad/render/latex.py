@@ -26,7 +26,6 @@ _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": 
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
-\usepackage[T1]{fontenc}
 \usepackage[a4paper,margin=2cm]{geometry}
 \usepackage{amsmath,amssymb,bm}
 \usepackage{longtable,array}
@@ -302,14 +301,14 @@ def given_tables(part: Part) -> list[str]:
 
 
 def _part(part: Part) -> list[str]:
-    out = [r"\keeplines{10}" + f"\\section{{{escape(part.title)}}}"]
+    out = [r"\keeplines{16}" + f"\\section{{{escape(part.title)}}}"]
     if part.intro:
         out.append(escape(part.intro) + "\n")
     if part.given:
         return out + given_tables(part)
-    for group in part.groups:
-        if len(part.groups) > 1:
-            out.append(r"\keeplines{8}" + f"\\subsection*{{{escape(group.title)}}}")
+    for k, group in enumerate(part.groups):
+        if len(part.groups) > 1:  # the section's heading already kept room for the first
+            out.append((r"\keeplines{8}" if k else "") + f"\\subsection*{{{escape(group.title)}}}")
         out.append(f"% {escape(group.title)}\n" + _block(group.lines))
     return out
 

@@ -29,7 +29,6 @@ TABLE_CHARS = 112  # characters of \\scriptsize table text across a frame
 SUMMARY_WEIGHTS = 40  # more weights than this: the default deck summarises the passes
 
 PREAMBLE = r"""\documentclass[aspectratio=169,11pt]{beamer}
-\usepackage[T1]{fontenc}
 \usepackage{amsmath,bm}
 \usepackage{tikz}
 \usefonttheme[onlymath]{serif}
@@ -251,6 +250,9 @@ class _Summary:
             frames += _frames(f"{part.title}: worked example, {title[0].lower() + title[1:]}", _group_items(lines))
             shown += 1
         what = "output" if output else "hidden"
+        if any(ln.kind == "partial" and _share(ln.name) for g in part.groups for ln in g.lines):
+            self.left_out.append(f"each output's share of dE/dout for the {layer_name(l, self.depth)} "
+                                 "(the shares add up to dE/dout in the table)")
         weights = [w for row in self.weights[l] for w in row][1:]
         self.left_out.append(f"the chain rule for the other {what} neurons' deltas and the other weights' gradients "
                              f"of the {layer_name(l, self.depth)} ({weights[0]}..{weights[-1]}; "
@@ -296,6 +298,13 @@ class _Summary:
         return _frame("What these slides leave out", body)
 
 
+def _share(name: str) -> bool:
+    """Whether `name` is one output's share of a hidden neuron's dE/dout (dE_o1/dout_h1)."""
+    n = names.parse(name)
+    return n.top is not None and n.top.kind == "error" and bool(n.top.neuron) and n.bottom is not None \
+        and n.bottom.kind == "out"
+
+
 def _bias_gradient(name: str) -> bool:
     """Whether `name` is a bias's gradient over the whole batch (dE_total/db_h1, not ...[2])."""
     n = names.parse(name)
@@ -333,6 +342,12 @@ def _training(histories: list, digits: Precision) -> str:
     return _frame(title, "\\begin{center}\n" + table + "\n\\end{center}", size)
 
 
+def _whole(trace: Trace) -> bool:
+    """Whether the trace has every weight's gradient (it was not narrowed to a few names)."""
+    values = trace.values
+    return all(names.gradient(w) in values for layer in trace.meta["weights"] for row in layer for w in row)
+
+
 def weight_count(trace: Trace) -> int:
     """How many weights the traced network has."""
     return sum(len(row) for layer in trace.meta.get("weights") or () for row in layer)
@@ -340,8 +355,8 @@ def weight_count(trace: Trace) -> int:
 
 def deck(doc: Document, trace: Trace, histories: list | None = None, full: bool | None = None) -> str:
     """The Beamer source of the deck; `full` False summarises the passes (the default beyond SUMMARY_WEIGHTS)."""
-    if full is None:
-        full = weight_count(trace) <= SUMMARY_WEIGHTS or not trace.meta.get("neurons")
+    if full is None:  # a trace narrowed by --only is shown in full
+        full = weight_count(trace) <= SUMMARY_WEIGHTS or not trace.meta.get("neurons") or not _whole(trace)
     summary = None if full else _Summary(doc, trace)
     frames = [r"\begin{frame}" + "\n\\titlepage\n" + r"\end{frame}" + "\n"]
     figure = network_figure(trace, doc.digits)
