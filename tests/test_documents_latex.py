@@ -12,10 +12,10 @@ import shutil
 import subprocess
 
 import pytest
-from gallery import ALL, network
 from tests.conftest import require_tool
 
 import stepgrad
+from gallery import ALL, network
 from stepgrad.names import parse
 from stepgrad.render import render
 from stepgrad.render.formula import number
