@@ -38,7 +38,8 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
                 update_order: str | None = None, fmt: str = "text", sample: int | None = None,
                 optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
                 group: str = "layer", derive: bool = False, deck: bool = False, view: str = "steps",
-                check_numeric: bool = False, full: bool = False, console: bool = False, note: Note = _silent) -> Any:
+                check_numeric: bool = False, full: bool = False, output: str | None = None, console: bool = False,
+                note: Note = _silent) -> Any:
     """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
 
     `sample` is 1-based; `only` follows stepgrad.only's rule; slides train `train_iterations` for
@@ -47,7 +48,8 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
     `group="weight"` tells the step one weight at a time; `derive` adds how each local derivative
     is obtained; `deck` puts the seed deck's printed figure beside each quantity; `view="matrix"`
     shows the step as vectors and matrices; `check_numeric` adds central finite differences; `full`
-    gives slides every derivation (a large network's deck summarises the passes otherwise).
+    gives slides every derivation (a large network's deck summarises the passes otherwise); Markdown
+    written to `output` gets the network's SVG beside it (same name, .svg), linked from the page.
     """
     from .explain import explain
     from .only import resolve_only
@@ -80,6 +82,8 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
 
         return rich_renderable(trace.select(names) if names else trace, digits)
     options: dict[str, Any] = {"full": True} if full and fmt == "slides" else {}
+    if fmt == "markdown" and output and output != "-":
+        options["diagram"] = _diagram_beside(trace, output, note)
     if fmt == "slides" and train_iterations:
         from .train import train
 
@@ -89,6 +93,22 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         except StepgradError as exc:  # the derivation stands without the closing table
             note(f"note: the deck has no training table: {exc}")
     return render(trace, fmt, digits=digits, only=names, **options)
+
+
+def _diagram_beside(trace: Any, output: str, note: Note) -> str | None:
+    """Write the network's SVG beside `output` (step.md -> step.svg); its file name, for the link."""
+    from pathlib import Path
+
+    from .diagram import network_from_trace, network_svg
+    from .files import write_atomic
+
+    net = network_from_trace(trace)
+    if net is None:
+        return None
+    path = Path(output).with_suffix(".svg")
+    write_atomic(path, network_svg(net, trace))
+    note(f"wrote {path}")
+    return path.name
 
 
 def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, check_numeric: bool) -> Any:

@@ -65,4 +65,5 @@ def command(spec, output, fmt, **options):
       stepgrad explain --group weight --derive --decimals 9 --deck   # side by side with the deck
       stepgrad explain --view matrix --format markdown
     """
-    emit(explain_job(spec, fmt=fmt, console=fmt == "text" and output is None, note=note, **options), output)
+    emit(explain_job(spec, fmt=fmt, output=output, console=fmt == "text" and output is None, note=note, **options),
+         output)
