@@ -80,8 +80,15 @@ def _frames(title: str, quantities: list[list[tuple[str, str]]]) -> list[str]:
 
 
 def _group_items(lines: tuple[Line, ...] | list[Line]) -> list[list[tuple[str, str]]]:
-    """Per quantity, its align items (rows, note, paths) and the rules that derive it."""
-    return [line_items(line, WIDTH, rules=False) + _rules(line) for line in lines]
+    """Per quantity, its align items (rows, note) and the rules that derive it; then, as a piece of
+    its own (it may go to the next frame), a hidden weight's paths to the outputs."""
+    out = []
+    for line in lines:
+        items = line_items(line, WIDTH, rules=False)
+        k = next((n for n, (kind, text) in enumerate(items) if kind == "text" and "paths to the outputs" in text),
+                 len(items))
+        out += [items[:k] + _rules(line)] + ([items[k:]] if items[k:] else [])
+    return out
 
 
 def _rules(line: Line) -> list[tuple[str, str]]:
@@ -115,6 +122,7 @@ def _tables_frames(title: str, tables: list[Table], style: str = "equation", int
     """Tables on as few frames as hold them: column blocks of at most TABLE_ROWS rows, stacked, each
     table under its caption; a table too long for a frame continues on the next."""
     pages: list[list[str]] = [[]]
+    heights: list[float] = []
     used = 2.0 if intro else 0.0
     for table in tables:
         caption = rf"\textbf{{{escape(table.title)}}}\\[2pt]" "\n" if captions else ""
@@ -122,20 +130,24 @@ def _tables_frames(title: str, tables: list[Table], style: str = "equation", int
             rows: list[str] = []
             for k, row in enumerate(body):
                 rows.append(row)
-                if k + 1 < len(body) and used + sum(map(_row_height, rows + [body[k + 1]])) + 2.5 <= TABLE_ROWS:
+                extra = 2.2 if caption else 1.4  # the caption, the header row, the gap
+                if k + 1 < len(body) and used + sum(map(_row_height, rows + [body[k + 1]])) + extra <= TABLE_ROWS:
                     continue
-                if pages[-1] and used + sum(map(_row_height, rows)) + 2.5 > TABLE_ROWS:
+                if pages[-1] and used + sum(map(_row_height, rows)) + extra > TABLE_ROWS:
                     pages.append([])
+                    heights.append(used)
                     used = 0.0
                 pages[-1].append(caption + f"\\begin{{tabular}}{{{spec}}}\n{head}\n" + "\n".join(rows)
                                  + "\n\\end{tabular}")
-                used += sum(map(_row_height, rows)) + 2.5
+                used += sum(map(_row_height, rows)) + extra
                 rows, caption = [], ""
+    heights.append(used)
     frames = []
     for k, page in enumerate(pages):
+        size = r"\small" if len(pages) == 1 and heights[0] <= 0.55 * TABLE_ROWS and len(page) <= 2 else r"\scriptsize"
         text = (escape(intro) + "\n\n" if intro and k == 0 else "") + "\\begin{center}\n" \
             + "\n\n\\medskip\n".join(page) + "\n\\end{center}"
-        frames.append(_frame(numbered(title, k, len(pages)), text, r"\scriptsize"))
+        frames.append(_frame(numbered(title, k, len(pages)), text, size))
     return frames
 
 
