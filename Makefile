@@ -4,6 +4,7 @@
 #   make lint    ruff and mypy only
 #   make golden  rewrite tests/__snapshots__/ from the current output, after a reviewed format change
 #   make bench   the speed table of the README
+#   make gallery every example network (examples/gallery) in every format, PDFs too, into gallery/
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,7 +14,7 @@ CORE := $(VENV)/.core
 LINT := $(VENV)/.lint
 TEST := $(VENV)/.test
 
-.PHONY: demo test lint golden bench clean venv
+.PHONY: demo test lint golden bench gallery clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,9 @@ golden: $(TEST)
 bench: $(TEST)
 	$(PIP) -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
+
+gallery: $(CORE)
+	$(BIN)/python examples/gallery/build.py gallery
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

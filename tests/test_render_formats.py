@@ -17,6 +17,8 @@ from stepgrad.names import latex_symbol
 from stepgrad.render import render
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
+TABLE = re.compile(r"\\begin\{(tabular|longtable|array)\}(.*?)\\end\{\1\}", re.S)
+BOLD = (r"\boldsymbol{", r"\mathbf{")  # the result of a line, bold with its sign
 ALIGN = re.compile(r"\\begin\{(align\*|aligned)\}(.*?)\\end\{\1\}", re.S)
 
 # the seed deck's figures (typed in from the deck), 9 significant digits
@@ -28,8 +30,9 @@ DECK = {"net_h1": "0.3775", "out_h1": "0.593269992", "out_o1": "0.75136507", "E_
 def latex_number(text: str) -> float:
     """'3.51 \\times 10^{-5}', '(-0.25)', '\\mathbf{0.4}' -> float."""
     text = text.strip()
-    if text.startswith(r"\mathbf{"):
-        text = text[len(r"\mathbf{"):-1]
+    for bold in BOLD:
+        if text.startswith(bold):
+            text = text[len(bold):-1]
     text = text.strip().strip("()")
     m = re.fullmatch(r"(-?[\d.]+)(?: \\times 10\^\{(-?\d+)\})?", text.replace("−", "-"))
     assert m, f"not a number: {text!r}"
@@ -37,7 +40,8 @@ def latex_number(text: str) -> float:
 
 
 def _last_bold(chunk: str) -> str:
-    start = chunk.rindex(r"\mathbf{") + len(r"\mathbf{")
+    bold = max(BOLD, key=chunk.rfind)
+    start = chunk.rindex(bold) + len(bold)
     depth, i = 1, start
     while depth:
         depth += {"{": 1, "}": -1}.get(chunk[i], 0)
@@ -54,7 +58,7 @@ def latex_values(source: str) -> dict[str, float]:
     found: dict[str, float] = {}
     for _, block in ALIGN.findall(source):
         for chunk in re.split(r"\\\\\[2pt\]", block):
-            if r"\mathbf{" in chunk:
+            if any(bold in chunk for bold in BOLD):
                 found[_clean_lhs(chunk.split("&=")[0])] = latex_number(_last_bold(chunk))
                 continue
             for row in chunk.split("\\\\"):
@@ -64,8 +68,10 @@ def latex_values(source: str) -> dict[str, float]:
                         found[_clean_lhs(lhs)] = latex_number(rhs.strip()[1:])
     for lhs, rhs in re.findall(r"^\$\$([^$\n]+?) = ([^$\n=]+)\$\$$", source, re.M):
         found[lhs.strip()] = latex_number(rhs)
-    for lhs, rhs in re.findall(r"^\| \$(.+?)\$ \| \$(.+?)\$ \|$", source, re.M):
-        found[lhs.strip()] = latex_number(rhs)
+    tables = [body for _, body in TABLE.findall(source)] + re.findall(r"^\|.*\|$", source, re.M)
+    for table in tables:  # given values in tables (LaTeX, Markdown): cells $symbol = value$
+        for lhs, rhs in re.findall(r"\$([^$|]+?) = ([^$|=]+)\$", table):
+            found[lhs.strip()] = latex_number(rhs)
     return found
 
 

@@ -290,7 +290,7 @@ class _Builder:
                     steps.append(self.mean(names.gradient(w), rec.grad_weights[l][j, i], "gradient", per_sample, subject=w))
         if net.update_biases:
             steps.extend(self.bias_gradients(l))
-        which = "output layer" if output else f"hidden layer {l}" if net.depth > 2 else "hidden layer"
+        which = "output layer" if output else f"hidden layer {l + 1}" if net.depth > 2 else "hidden layer"
         first, last = self.names.weights[l][0][0], self.names.weights[l][-1][-1]
         intro = ("How much does each weight change the total error? The chain rule, one factor at a time."
                  if output else "A hidden neuron reaches the error through every neuron above it: the paths add up.")

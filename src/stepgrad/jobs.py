@@ -42,7 +42,8 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
                 optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
                 group: str = "layer", derive: bool = False, deck: bool = False, view: str = "steps",
                 check_numeric: bool = False, data_source: str | None = None, batch: int | None = None,
-                console: bool = False, note: Note = _silent) -> Any:
+                full: bool = False, output: str | None = None, console: bool = False,
+                note: Note = _silent) -> Any:
     """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
 
     `sample` is 1-based; `only` follows stepgrad.only's rule; slides train `train_iterations` for
@@ -50,7 +51,9 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
     `decimals` (up to N decimals, as the deck prints) replaces `digits` (significant digits);
     `group="weight"` tells the step one weight at a time; `derive` adds how each local derivative
     is obtained; `deck` puts the seed deck's printed figure beside each quantity; `view="matrix"`
-    shows the step as vectors and matrices; `check_numeric` adds central finite differences.
+    shows the step as vectors and matrices; `check_numeric` adds central finite differences; `full`
+    gives slides every derivation (a large network's deck summarises the passes otherwise); Markdown
+    written to `output` gets the network's SVG beside it (same name, .svg), linked from the page.
     """
     from .explain import explain
     from .only import resolve_only
@@ -85,7 +88,9 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         from .render.text import rich_renderable
 
         return rich_renderable(trace.select(names) if names else trace, digits)
-    options = {}
+    options: dict[str, Any] = {"full": True} if full and fmt == "slides" else {}
+    if fmt == "markdown" and output and output != "-":
+        options["diagram"] = _diagram_beside(trace, output, note)
     if fmt == "slides" and train_iterations:
         from .train import train
 
@@ -127,6 +132,22 @@ def _take_data_rows(net: Network, spec: str | None, data_source: str | None, sam
             raise StepgradError(f"the training split has only {len(train)} rows", where="--sample")
         rows = np.array([k - 1])
     net.inputs, net.targets = train.inputs[rows], train.targets[rows]
+
+
+def _diagram_beside(trace: Any, output: str, note: Note) -> str | None:
+    """Write the network's SVG beside `output` (step.md -> step.svg); its file name, for the link."""
+    from pathlib import Path
+
+    from .diagram import network_from_trace, network_svg
+    from .files import write_atomic
+
+    net = network_from_trace(trace)
+    if net is None:
+        return None
+    path = Path(output).with_suffix(".svg")
+    write_atomic(path, network_svg(net, trace))
+    note(f"wrote {path}")
+    return path.name
 
 
 def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, check_numeric: bool) -> Any:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,10 +58,45 @@ def dumps(network: Network, fmt: str = "toml", history: History | None = None) -
     """The saved-network text in `fmt` ("toml" or "json")."""
     data = saved_dict(network, history)
     if fmt == "json":
-        return json.dumps(data, indent=2, allow_nan=False) + "\n"
+        return compact_arrays(json.dumps(data, indent=2, allow_nan=False)) + "\n"
     import tomli_w
 
-    return tomli_w.dumps(data)
+    return compact_arrays(tomli_w.dumps(data))
+
+
+# An array of numbers (or booleans, or plain strings) as the writers print it: one item per line.
+_SCALAR = r'(?:-?[\d.]+(?:[eE][-+]?\d+)?|true|false|"[\w .+-]*")'
+_ARRAY = re.compile(r"\[\n((?:[ \t]+" + _SCALAR + r",?\n)+)([ \t]*)\]")
+PER_LINE = 32  # a longer array of numbers (an error history) wraps at WRAP characters
+WRAP = 96
+
+
+def compact_arrays(text: str) -> str:
+    """Arrays of numbers on one line each, so a weight matrix reads a row per line (TOML or JSON as
+    written by tomli_w / json.dumps with an indent); a long one (an error history) wraps.
+
+        >>> print(compact_arrays('w = [\\n    [\\n        0.1,\\n        -0.2,\\n    ],\\n]'))
+        w = [
+            [0.1, -0.2],
+        ]
+    """
+
+    def one_line(m: re.Match) -> str:
+        items = [x.strip().rstrip(",") for x in m.group(1).splitlines()]
+        indent = m.group(2)
+        if len(items) <= PER_LINE:
+            return "[" + ", ".join(items) + "]"
+        rows = [[items[0]]]
+        for item in items[1:]:  # lines of at most WRAP characters
+            if len(", ".join(rows[-1] + [item])) > WRAP:
+                rows.append([])
+            rows[-1].append(item)
+        comma = "" if json_style else ","  # TOML allows a trailing comma, JSON does not
+        return "[\n" + ",\n".join(indent + "  " + ", ".join(r) for r in rows) + comma + "\n" + indent + "]"
+
+    json_style = text.lstrip().startswith("{")
+
+    return _ARRAY.sub(one_line, text)
 
 
 def saved_dict(network: Network, history: History | None = None) -> dict[str, Any]:

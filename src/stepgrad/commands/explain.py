@@ -51,6 +51,8 @@ from ._common import (
               help="steps: the scalar chain rule; matrix: the same numbers as vectors and matrices.")
 @click.option("--check-numeric", is_flag=True,
               help="Put the central finite difference (and the relative difference) beside every gradient.")
+@click.option("--all", "full", is_flag=True,
+              help="Slides: every derivation in full (a network beyond 40 weights gets a summary by default).")
 @output_option
 def command(spec, output, fmt, **options):
     """Show every quantity of one training step: formula, numbers, value.
@@ -64,8 +66,9 @@ def command(spec, output, fmt, **options):
       stepgrad explain net.toml --format json -o step.json
       stepgrad explain --optimizer adam --only w5
       stepgrad explain --round 4          # as a person with a calculator gets it
-      stepgrad explain --format slides -o deck.tex && pdflatex deck.tex
+      stepgrad explain --format slides -o deck.tex && pdflatex deck.tex && pdflatex deck.tex
       stepgrad explain --group weight --derive --decimals 9 --deck   # side by side with the deck
       stepgrad explain --view matrix --format markdown
     """
-    emit(explain_job(spec, fmt=fmt, console=fmt == "text" and output is None, note=note, **options), output)
+    emit(explain_job(spec, fmt=fmt, output=output, console=fmt == "text" and output is None, note=note, **options),
+         output)

@@ -1,17 +1,24 @@
 r"""A complete LaTeX article (amsmath) of the derivation; compiles with pdflatex as it is.
 
-    stepgrad explain --format latex -o step.tex && pdflatex step.tex
+    stepgrad explain --format latex -o step.tex && latexmk -pdf step.tex
+    (or run pdflatex step.tex twice: the second run settles the cross-references)
 
-Each quantity is an align* block: symbol = formula, = numbers, = value (bold). Long sums break
-at their top-level + signs so a 64-input neuron still fits the page.
+The given values are tables by kind (inputs and targets per sample, a weight matrix and the biases
+per layer) that break across pages; a TikZ figure shows the network. The quantities of one group
+(a neuron's net and out, a chain up to a delta or gradient) share one align* block, so their "="
+signs stand in one column; long sums break at their top-level + signs, the continuation indented.
+The result is bold, its sign included. Displays may break across pages; headings keep a few lines
+of what follows with them.
 """
 
 from __future__ import annotations
 
 import re
 
-from .document import Document, Line, Part, build
-from .formula import Precision
+from ..names import latex_symbol
+from ..trace import Trace
+from .document import Document, Line, Part, Table, build
+from .formula import Precision, number
 
 _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
             "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}", "→": r"$\to$", "−": "-", "×": r"$\times$",
@@ -20,10 +27,19 @@ _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
 \usepackage[a4paper,margin=2cm]{geometry}
-\usepackage{amsmath,amssymb}
+\usepackage{amsmath,amssymb,bm}
+\usepackage{longtable,array}
+\usepackage{tikz}
+\allowdisplaybreaks
+\setlength{\tabcolsep}{4pt}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5em}
+% a heading starts a new page rather than stand alone at the bottom of one
+\newcommand{\keeplines}[1]{\par\vskip 0pt plus #1\baselineskip\penalty-200\vskip 0pt plus -#1\baselineskip}
 """
+WIDTH = 58  # characters shown in a formula row before it breaks at a top-level + or -
+TABLE_CHARS = 92  # characters of \\small table text across the page
+LABELLED_WEIGHTS = 16  # more weights than this: the figure leaves the values to the tables
 
 
 def escape(text: str) -> str:
@@ -31,25 +47,64 @@ def escape(text: str) -> str:
     return "".join(_SPECIAL.get(c, c) for c in text)
 
 
+def bold(value_latex: str) -> str:
+    r"""The result in bold, its minus sign too (\boldsymbol, not \mathbf, which leaves the sign thin)."""
+    return rf"\boldsymbol{{{value_latex}}}"
+
+
 def _visible(latex: str) -> int:
-    """Roughly how many characters `latex` shows (commands and braces take no room)."""
+    """Roughly how many characters `latex` shows (commands and braces take no room; an operator with
+    its spaces takes two)."""
+    latex = re.sub(r"\\cdot|\\times|[=+]| - ", "xx", latex)
     return len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "", latex))
 
 
-def wrap(latex: str, width: int = 60) -> list[str]:
-    """Pieces of a long formula, each about `width` characters shown, cut before top-level ' + ' / ' - '
-    (never inside braces or \\left..\\right)."""
+def _group_end(latex: str, start: int) -> int:
+    """The index just after the brace group opening at `start`."""
+    depth = 0
+    for i in range(start, len(latex)):
+        depth += {"{": 1, "}": -1}.get(latex[i], 0)
+        if depth == 0:
+            return i + 1
+    return len(latex)
+
+
+def linear_fractions(latex: str, width: int) -> str:
+    r"""Top-level fractions wider than `width` written on one line, A / (B), so a long denominator (a
+    softmax's sum) can break between its terms."""
+    out, i, depth = [], 0, 0
+    while i < len(latex):
+        if depth == 0 and latex.startswith(r"\frac{", i):
+            top_end = _group_end(latex, i + 5)
+            bottom_end = _group_end(latex, top_end)
+            top, bottom = latex[i + 6:top_end - 1], latex[top_end + 1:bottom_end - 1]
+            if _visible(top) + _visible(bottom) > width:
+                out.append(f"{{{top}}} / ({bottom})")
+                i = bottom_end
+                continue
+        c = latex[i]
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def wrap(latex: str, width: int = WIDTH, at: tuple[str, ...] = (" + ", " - ")) -> list[str]:
+    """Pieces of a long formula, each about `width` characters shown, cut before a top-level ' + ' / ' - '
+    (or the operators `at`), never inside braces or \\left..\\right; too wide a fraction is first
+    written on one line (linear_fractions)."""
+    latex = linear_fractions(latex, width)
     cuts, depth = [], 0
     for i, c in enumerate(latex):
         if c == "{" or latex.startswith(r"\left", i):
             depth += 1
         elif c == "}" or latex.startswith(r"\right", i):
             depth -= 1
-        elif depth == 0 and latex.startswith((" + ", " - "), i):
+        elif depth == 0 and latex.startswith(at, i):
             cuts.append(i)
     pieces, start, last = [], 0, None
     for cut in cuts + [len(latex)]:
-        if last is not None and _visible(latex[start:cut]) > width:
+        if last is not None and last > start and _visible(latex[start:cut]) > width:
             pieces.append(latex[start:last])
             start = last + 1
         last = cut
@@ -57,64 +112,215 @@ def wrap(latex: str, width: int = 60) -> list[str]:
     return pieces
 
 
-def equation_lines(line: Line, width: int = 60) -> list[str]:
-    """The align* rows of one quantity (without the environment): 'w_{5}^{+} &= ...'."""
+def equation_rows(line: Line, width: int = WIDTH, rules: bool = True) -> list[str]:
+    r"""The align rows of one quantity: 'w_{5}^{+} &= w_{5} - ...', continuations '&\quad + ...',
+    the numbers, and the bold value on the last row (with `rules`, each derived row's rule beside it)."""
     if not line.formula:
-        return [rf"{line.symbol} &= {line.value_latex}"]
+        return [rf"{line.symbol} &= {bold(line.value_latex)}"]
     rows = []
-    texts = [(t, rule) for t, rule in line.rows] + ([(line.numbers, "")] if line.numbers else [])
+    texts = list(line.rows) + ([(line.numbers, "")] if line.numbers else [])
+    value = rf" = {bold(line.value_latex)}"
     for k, (text, rule) in enumerate(texts):
-        pieces = wrap(text, width)
+        last = k == len(texts) - 1 and not (rules and rule)
+        pieces = wrap(text + (value if last else ""), width)
         for n, piece in enumerate(pieces):
             lhs = line.symbol if (k, n) == (0, 0) else ""
-            comment = rf" && \text{{{escape(rule)}}}" if rule and n == len(pieces) - 1 else ""
+            comment = rf" && \text{{{escape(rule)}}}" if rules and rule and n == len(pieces) - 1 else ""
             rows.append(lhs + (" &= " if n == 0 else r" &\quad ") + piece + comment)
-    rows.append(rf"&= \mathbf{{{line.value_latex}}}")
+    if "&&" in rows[-1] or not rows[-1].endswith(value):
+        rows.append(rf"&{value}")
     return rows
 
 
-def given_table(lines: tuple[Line, ...], columns: int = 3) -> str:
-    """Given values as an align* with `columns` pairs per row."""
-    cells = [rf"{l.symbol} &= {l.value_latex}" for l in lines]
-    rows = [" & ".join(cells[i:i + columns]) for i in range(0, len(cells), columns)]
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+def cell(line: Line, style: str) -> str:
+    """A table cell: 'equation' ($w_{5} = 0.4$), 'value' ($0.4$) or 'keyed' ($w_{5}$: $0.4$)."""
+    if style == "value":
+        return f"${line.value_latex}$"
+    if style == "keyed":
+        return f"${line.symbol}$: ${line.value_latex}$"
+    return f"${line.symbol} = {line.value_latex}$"
 
 
-def paths_block(line: Line) -> str:
-    """The paths from a hidden weight to the outputs whose products add up to its gradient."""
-    if not line.paths:
-        if line.path_count:
-            return f"({line.path_count} paths to the outputs, summed through the deltas above.)\n"
+def table_blocks(table: Table, chars: int, style: str = "equation") -> list[tuple[str, str, list[str]]]:
+    r"""The table in column blocks as wide as `chars` characters: (column spec, header row, body rows)
+    each; a wide matrix continues in blocks below itself."""
+    width = len(table.columns)
+    widest = max((_visible(cell(x, style)) for _, cells in table.rows for x in cells if x is not None), default=1)
+    columns = max(1, min(width, chars // (widest + 4)))
+    labelled = any(label for label, _ in table.rows)
+    blocks = []
+    for c in range(0, width, columns):
+        heads = table.columns[c:c + columns]
+        spec = ("l|" if labelled else "") + "l" * len(heads)
+        head = " & ".join(([""] if labelled else []) + [f"${h}$" if h else "" for h in heads]) + r" \\ \hline"
+        body = []
+        for label, cells in table.rows:
+            shown = [cell(x, style) if x is not None else "" for x in cells[c:c + columns]]
+            if any(shown):
+                body.append(" & ".join(([f"${label}$" if "_" in label else label] if labelled else []) + shown)
+                            + r" \\")
+        blocks.append((spec, head if any(heads) else "", body))
+    return blocks
+
+
+def table_pieces(table: Table, chars: int, style: str = "equation") -> list[str]:
+    """The table as longtables (that break across pages), one per column block."""
+    return [f"\\begin{{longtable}}{{{spec}}}\n{head}\n" + "\n".join(body) + "\n\\end{longtable}"
+            for spec, head, body in table_blocks(table, chars, style)]
+
+
+def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height: float = 5.0) -> str:
+    """The network in TikZ: neurons in columns, each weight labelled on its edge (small networks;
+    a larger one draws its edges faint and leaves the values to the tables), layers named below."""
+    meta = trace.meta
+    neurons, weights, biases = meta.get("neurons"), meta.get("weights"), meta.get("biases")
+    if not neurons or not weights:
         return ""
-    rows = [rf"{product} &= {value}" for product, value in line.paths]
-    return (f"Summed over the {len(line.paths)} paths to the outputs:\n"
-            "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n")
+    count = sum(len(row) for layer in weights for row in layer)
+    labelled = count <= LABELLED_WEIGHTS  # values on the edges and biases
+    tallest = max(len(col) for col in neurons)
+    named = tallest <= 10  # names in the neurons
+    dy = min(2.6, height / (tallest - 1)) if tallest > 1 else 2.6
+    dx = min(4.6, width / max(1, len(neurons) - 1))
+    diameter = min(0.8, 0.75 * dy)
+
+    def label(name: str) -> str:
+        try:
+            v = trace.lookup(name)
+        except KeyError:
+            return f"${latex_symbol(name)}$"
+        shown = number(v, min(digits, 4) if isinstance(digits, int) else 4, "latex")  # picture labels: 4 digits
+        return f"${latex_symbol(name)} = {shown}$"
+
+    font = r"\small" if diameter >= 0.6 else r"\tiny"
+    out = [rf"\begin{{tikzpicture}}[x={dx:.2f}cm,y=1cm,",
+           rf"neuron/.style={{circle,draw,minimum size={diameter:.2f}cm,inner sep=0pt,font={font}}},",
+           r"w/.style={font=\footnotesize,fill=white,inner sep=1pt,sloped,pos=0.3}]"]
+    for l, col in enumerate(neurons):
+        for k, n in enumerate(col):
+            y = -(k - (len(col) - 1) / 2) * dy
+            text = f"${latex_symbol(n)}$" if named else ""
+            out.append(rf"\node[neuron] ({n}) at ({l},{y:.3f}) {{{text}}};")
+    depth = len(weights)
+    for l, col in enumerate(neurons):
+        name = "inputs" if l == 0 else "output layer" if l == depth else (
+            "hidden layer" if depth == 2 else f"hidden layer {l}")
+        bottom = -(tallest - 1) / 2 * dy - diameter / 2 - (1.3 if labelled else 0.35)
+        out.append(rf"\node[font=\footnotesize,anchor=north] at ({l},{bottom:.3f}) {{{name} ({len(col)})}};")
+    for l, layer in enumerate(weights):
+        for j, row in enumerate(layer):
+            for i, w in enumerate(row):
+                edge = f"node[w] {{{label(w)}}} " if labelled else ""
+                style = "" if labelled else "[very thin,opacity=0.3]"
+                out.append(rf"\draw{style} ({neurons[l][i]}) -- {edge}({neurons[l + 1][j]});")
+    for l, names in enumerate(biases or ()):
+        if not labelled:
+            break
+        if len(names) == 1 and len(neurons[l + 1]) > 1:
+            y = -max(len(neurons[l]) - 1, len(neurons[l + 1]) - 1) / 2 * dy - 1.1  # below both columns
+            out.append(rf"\node[draw,rounded corners,font=\footnotesize] ({names[0]}) at ({l + 0.4},{y:.3f}) "
+                       rf"{{{label(names[0])}}};")
+            out += [rf"\draw[dashed,gray] ({names[0]}) -- ({n});" for n in neurons[l + 1]]
+        else:
+            out += [rf"\node[above=1pt,font=\scriptsize] at ({n}.north) {{{label(b)}}};" for b, n in zip(names, neurons[l + 1])]
+    out.append(r"\end{tikzpicture}")
+    return "\\begin{center}\n" + "\n".join(out) + "\n\\end{center}"
 
 
-def _part(part: Part) -> list[str]:
-    out = [f"\\section{{{escape(part.title)}}}"]
-    if part.intro:
-        out.append(escape(part.intro) + "\n")
-    if part.given:
-        out.append(given_table(tuple(l for g in part.groups for l in g.lines)))
-        return out
-    for group in part.groups:
-        if len(part.groups) > 1:
-            out.append(f"\\subsection*{{{escape(group.title)}}}")
-        for line in group.lines:
-            out.append(f"% {escape(line.name)}\n\\begin{{align*}}\n" + " \\\\\n".join(equation_lines(line))
-                       + "\n\\end{align*}")
-            if line.note:
-                out.append(f"\\emph{{{escape(line.note)}}}\n")
-            out.append(paths_block(line))
+def paths_rows(line: Line, width: int = WIDTH) -> list[str]:
+    """The paths from a hidden weight to the outputs whose products add up to its gradient, as align
+    rows in the right-hand column; a long product continues on the next row."""
+    rows = []
+    for product, value in line.paths:
+        pieces = wrap(f"{product} = {value}", width, at=(r" \cdot ",))
+        rows += [r"&\quad " + pieces[0]] + [r"&\qquad " + p for p in pieces[1:]]
+    return rows
+
+
+def paths_text(line: Line) -> str:
+    if line.paths:
+        return f"Summed over the {len(line.paths)} paths to the outputs:"
+    if line.path_count:
+        return f"({line.path_count} paths to the outputs, summed through the deltas above.)"
+    return ""
+
+
+def align(items: list[tuple[str, str]]) -> str:
+    r"""An align* of ("row", latex) and ("text", latex) items: quantities' rows, with \intertext between
+    them for notes and path headings (text at the very start or end stands outside the display)."""
+    before = [t for kind, t in _leading(items)]
+    items = items[len(before):]
+    after = [t for kind, t in _leading(items[::-1])][::-1]
+    items = items[:len(items) - len(after)]
+    out = []
+    for k, (kind, latex) in enumerate(items):
+        if kind == "text":
+            out.append(rf"\intertext{{{latex}}}")
+            continue
+        out.append(latex)
+        if k + 1 < len(items) and items[k + 1][0] == "row":
+            out[-1] += " \\\\[2pt]" if items[k + 1][1].split("&")[0].strip() else " \\\\"
+        elif k + 1 < len(items):
+            out[-1] += " \\\\"
+    display = "\\begin{align*}\n" + "\n".join(out) + "\n\\end{align*}" if out else ""
+    return "\n".join(["\n".join(before), display, "\n".join(after)]).strip("\n")
+
+
+def _leading(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    k = 0
+    while k < len(items) and items[k][0] == "text":
+        k += 1
+    return items[:k]
+
+
+def line_items(line: Line, width: int = WIDTH, rules: bool = True) -> list[tuple[str, str]]:
+    """The align items of one quantity: its rows, its note, the paths to the outputs."""
+    items = [("row", r) for r in equation_rows(line, width, rules)]
+    if line.note:
+        items.append(("text", rf"\emph{{{escape(line.note)}}}"))
+    if paths_text(line):
+        items.append(("text", escape(paths_text(line))))
+    items += [("row", p) for p in paths_rows(line, width)]
+    return items
+
+
+def _block(lines: tuple[Line, ...]) -> str:
+    r"""One align* for a group: every quantity's rows, notes and paths as \intertext between them."""
+    return align([item for line in lines for item in line_items(line)])
+
+
+def given_tables(part: Part) -> list[str]:
+    """The given values as a table per kind, each a longtable that breaks across pages."""
+    if not part.tables:
+        return [_block(tuple(l for g in part.groups for l in g.lines))]
+    out = []
+    for table in part.tables:
+        out.append(f"\\keeplines{{6}}\\textbf{{{escape(table.title)}}}\\nopagebreak\n")
+        out += ["{\\small"] + table_pieces(table, TABLE_CHARS) + ["}"]
     return out
 
 
-def document(doc: Document) -> str:
+def _part(part: Part) -> list[str]:
+    out = [r"\keeplines{16}" + f"\\section{{{escape(part.title)}}}"]
+    if part.intro:
+        out.append(escape(part.intro) + "\n")
+    if part.given:
+        return out + given_tables(part)
+    for k, group in enumerate(part.groups):
+        if len(part.groups) > 1:  # the section's heading already kept room for the first
+            out.append((r"\keeplines{8}" if k else "") + f"\\subsection*{{{escape(group.title)}}}")
+        out.append(f"% {escape(group.title)}\n" + _block(group.lines))
+    return out
+
+
+def document(doc: Document, trace: Trace | None = None) -> str:
     """The article's source."""
     out = [PREAMBLE, f"\\title{{{escape(doc.title)}}}", r"\author{stepgrad}", r"\date{}", r"\begin{document}",
            r"\maketitle", escape(doc.subtitle.capitalize() + ".") if doc.subtitle else "",
            f"Values are shown to {doc.digits} significant digits.\n"]
+    figure = network_figure(trace, doc.digits, width=14.0, height=8.0) if trace is not None else ""
+    if figure:
+        out.append(figure)
     for part in doc.parts:
         out.extend(_part(part))
     out.append(r"\end{document}")
@@ -123,4 +329,4 @@ def document(doc: Document) -> str:
 
 def render(trace, digits: Precision = 9, **_: object) -> str:
     """The trace as a complete LaTeX article."""
-    return document(build(trace, digits))
+    return document(build(trace, digits), trace)

@@ -1,15 +1,20 @@
 """Markdown for GitHub and Jupyter: a heading per section, math in $…$ and $$…$$.
 
-    stepgrad explain --format markdown -o step.md
+    stepgrad explain --format markdown -o step.md     # also writes step.svg, the network, beside it
 
-Each quantity is one display block, aligned: symbol = formula, = numbers, = value.
+The given values are compact tables by kind (a weight matrix per layer, in blocks of a few columns).
+Each quantity is one display block, aligned: symbol = formula, = numbers, = value; a long sum breaks
+between its terms inside the `aligned` block. `diagram="step.svg"` links the network's picture.
 """
 
 from __future__ import annotations
 
-from .document import Document, Line, build
+from .document import Document, Line, Table, build
 from .formula import Precision
-from .latex import escape as latex_escape
+from .latex import equation_rows, paths_text
+
+WIDTH = 70  # characters shown in a formula row before it breaks at a top-level + or -
+COLUMNS = 6  # matrix columns per Markdown table
 
 
 def _escape(text: str) -> str:
@@ -20,37 +25,50 @@ def _escape(text: str) -> str:
 def _equation(line: Line) -> str:
     if not line.formula:
         return f"$${line.symbol} = {line.value_latex}$$"
-    return ("$$\n\\begin{aligned}\n"
-            + "".join(f"{line.symbol if k == 0 else ''} &= {expression}"
-                      + (rf" && \text{{{latex_escape(rule)}}}" if rule else "") + " \\\\\n"
-                      for k, (expression, rule) in enumerate(line.rows))
-            + (f"&= {line.numbers} \\\\\n" if line.numbers else "")
-            + f"&= \\mathbf{{{line.value_latex}}}\n"
-            "\\end{aligned}\n$$")
+    rows = equation_rows(line, WIDTH)
+    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"
 
 
 def _paths(line: Line) -> list[str]:
     if line.paths:
-        return [f"Summed over the {len(line.paths)} paths to the outputs:", ""] + [
-            f"- ${product} = {value}$" for product, value in line.paths] + [""]
+        return [paths_text(line), ""] + [f"- ${product} = {value}$" for product, value in line.paths] + [""]
     if line.path_count:
-        return [f"({line.path_count} paths to the outputs, summed through the deltas above.)", ""]
+        return [paths_text(line), ""]
     return []
 
 
-def document(doc: Document) -> str:
-    """The Markdown source of the document."""
+def _table(table: Table) -> list[str]:
+    """A given-values table in blocks of COLUMNS columns: a row per neuron (or sample), $name = value$ cells."""
+    out = [f"**{_escape(table.title)}**", ""]
+    labelled = any(label for label, _ in table.rows)
+    for c in range(0, len(table.columns), COLUMNS):
+        heads = [f"${h}$" if h else " " for h in table.columns[c:c + COLUMNS]]
+        out.append("| " + " | ".join(([" "] if labelled else []) + heads) + " |")
+        out.append("|" + "---|" * (len(heads) + labelled))
+        for label, cells in table.rows:
+            shown = [f"${x.symbol} = {x.value_latex}$" if x is not None else " " for x in cells[c:c + COLUMNS]]
+            out.append("| " + " | ".join(([f"${label}$" if "_" in label else label or " "] if labelled else [])
+                                        + shown) + " |")
+        out.append("")
+    return out
+
+
+def document(doc: Document, diagram: str | None = None) -> str:
+    """The Markdown source of the document (with `diagram`, a link to the network's SVG)."""
     out = [f"# {_escape(doc.title)}", ""]
     if doc.subtitle:
         out += [_escape(doc.subtitle.capitalize()) + f". Values to {doc.digits} significant digits.", ""]
+    if diagram:
+        out += [f"![The network]({diagram})", ""]
     for part in doc.parts:
         out += [f"## {_escape(part.title)}", ""]
         if part.intro:
             out += [_escape(part.intro), ""]
         if part.given:
-            out += ["| quantity | value |", "|---|---:|"]
-            out += [f"| ${l.symbol}$ | ${l.value_latex}$ |" for g in part.groups for l in g.lines]
-            out.append("")
+            if part.tables:
+                out += [row for table in part.tables for row in _table(table)]
+            else:
+                out += [_equation(line) + "\n" for g in part.groups for line in g.lines]
             continue
         for group in part.groups:
             if len(part.groups) > 1:
@@ -63,6 +81,6 @@ def document(doc: Document) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def render(trace, digits: Precision = 9, **_: object) -> str:
-    """The trace as Markdown."""
-    return document(build(trace, digits))
+def render(trace, digits: Precision = 9, diagram: str | None = None, **_: object) -> str:
+    """The trace as Markdown; `diagram` is the file name of the network's SVG to link (written beside it)."""
+    return document(build(trace, digits), diagram)

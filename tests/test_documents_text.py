@@ -1,0 +1,86 @@
+"""Terminal text on the gallery networks at 60, 80 and 120 columns: every value of the trace is
+present whole, no number or name is split, no line is wider than the terminal.
+
+The reference is the trace's own values, formatted once (formula.number) and looked for as whole
+tokens; a number split over two lines would leave pieces that are not any value of the trace.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import stepgrad
+from gallery import ALL, network
+from stepgrad.render import render
+from stepgrad.render.formula import derivation_rows, number, symbolic
+from stepgrad.render.text import wrap
+
+# a number standing alone: not part of a name (w13, h1_2), a sample index ([2]) or an exponent
+NUMBER = re.compile(r"(?<![\w.\[/^-])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
+
+
+def _tokens(text: str) -> set[str]:
+    return {t.strip("(),:") for t in text.split()}
+
+
+def _allowed_numbers(trace, digits) -> set[str]:
+    allowed = {number(v, digits) for v in trace.values.values()} | {number(v, digits) for v in trace.context.values()}
+    for step in trace:  # the literals of the formulas (1, 2, 1/2)
+        for expression in [symbolic(step)] + [e for e, _ in derivation_rows(step)]:
+            allowed |= set(NUMBER.findall(expression))
+        allowed |= {number(p.value, digits) for p in step.paths}
+    return allowed | {"-" + a for a in allowed}  # a template's own minus: -target_o1 = -0
+
+
+@pytest.fixture(scope="module")
+def traces():
+    return {key: stepgrad.explain(network(key)) for key in ALL}
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("key", ALL)
+def test_every_value_whole(traces, key, width):
+    trace = traces[key]
+    out = render(trace, "text", width=width)
+    assert max(len(line) for line in out.splitlines()) <= width
+    tokens = _tokens(out)
+    missing = [s.name for s in trace if s.name not in tokens or number(s.value) not in tokens]
+    assert not missing, f"{len(missing)} quantities not shown whole, e.g. {missing[:5]}"
+    equations = "\n".join(re.sub(r"^sample \d+", "", line) for line in out.splitlines()
+                          if "=" in line and "paths to" not in line)  # not prose, not a row label
+    stray = set(NUMBER.findall(equations)) - _allowed_numbers(trace, 9)
+    assert not stray, f"pieces of numbers (split values?): {sorted(stray)[:10]}"
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_derivation_rules_not_cut(width):
+    """explain --derive: each rule in parentheses sits whole on its line(s), never cut mid-word."""
+    from stepgrad.derive import derive
+
+    trace = derive(stepgrad.explain(stepgrad.builtin()))
+    out = render(trace, "text", width=width)
+    words = set(out.split())
+    for step in trace:
+        for _expression, rule in derivation_rows(step):
+            assert all(w in words or f"({w}" in words or f"{w})" in words or f"({w})" in words
+                       for w in rule.split()), rule
+
+
+def test_continuation_under_the_equals_sign():
+    trace = stepgrad.explain(network("16-16-10"))
+    lines = render(trace, "text", width=80).splitlines()
+    start = next(k for k, line in enumerate(lines) if line.startswith("net_o1 = "))
+    column = lines[start].index("=")
+    following = lines[start + 1:start + 6]
+    assert all(line[:column + 1].strip() in ("", "=") for line in following)
+    assert any(line[column] == "=" for line in following)
+
+
+def test_wrap_breaks_a_sum_between_terms():
+    sentence = "0.25 * 0.5 + 0.125 * 0.75 + 0.5 * 0.5 = 0.59375"
+    words = [(w, "") for w in sentence.split(" ")]
+    lines = wrap(words, "x = ", 8, 30)
+    assert [" ".join(w for w, _ in line) for line in lines] == [
+        "0.25 * 0.5 + 0.125 * 0.75", "+ 0.5 * 0.5 = 0.59375"]
