@@ -4,6 +4,12 @@
 
 Nothing is fetched (no scripts, fonts or images from anywhere); it prints well (@media print).
 Each quantity is an element with id="step-<name>" and data-name="<name>".
+
+No number is cut: a long formula wraps between its top-level terms (one inline <math> per term), and a
+term wider than the page scrolls in a box whose shaded edge shows it. On a phone the diagram keeps its
+size and pans. The page ends with E_total before and after the update. A trace of more than BIG steps
+gets collapsed sections (<details>, laid out only when opened) with one text line per step, so a
+16-16-10 page writes in about 0.1 s and opens at once.
 """
 
 from __future__ import annotations
