@@ -12,10 +12,12 @@ DOCTESTS_TO_FIX: dict[str, str] = {}
 
 
 @pytest.fixture(autouse=True)
-def _doctest_names(doctest_namespace: dict) -> None:
+def _doctest_names(doctest_namespace: dict, request: pytest.FixtureRequest, tmp_path, monkeypatch) -> None:
     import stepgrad
 
     doctest_namespace["stepgrad"] = stepgrad
+    if isinstance(request.node, pytest.DoctestItem):  # examples that write files (loss.png) write them here
+        monkeypatch.chdir(tmp_path)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,7 +1,8 @@
 """Check a hand-computed solution: a verdict for every number, with a diagnosis for known mistakes.
 
     >>> from stepgrad.check import check, solution
-    >>> report = check(stepgrad.builtin(), solution.load("examples/seed-deck-solution.txt"))
+    >>> from stepgrad.deck_figures import transcription    # examples/seed-deck-solution.txt, bundled
+    >>> report = check(stepgrad.builtin(), transcription())
     >>> report.summary()
     '40 correct, 2 follows, 4 close, 3 wrong'
 
