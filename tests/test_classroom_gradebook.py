@@ -144,11 +144,18 @@ def test_variants_from_a_roster_are_reproducible_and_checked_against_each_studen
         lines = [f"{n} = {float(v):.4f}" for n, v in keys[student].items() if n not in ("id", "name", "seed")]
         (returned / f"{student}.txt").write_text("\n".join(lines))
     (returned / "carl.txt").write_text("out_h1 = 0.5\n")  # not on the roster
+    (returned / "anna.txt").rename(returned / "anna-own.txt")
+    (returned / "ben.txt").write_text((returned / "anna-own.txt").read_text())  # Ben hands in Anna's numbers
+    (returned / "anna-own.txt").rename(returned / "anna.txt")
     proc = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(returned), "--variants", str(tmp_path / "v1"),
                            "--gradebook", str(tmp_path / "marked")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     rows = {r["student"]: r for r in csv.DictReader((tmp_path / "marked" / "gradebook.csv").open())}
-    assert rows["anna"]["status"] == rows["ben"]["status"] == "pass"
+    assert rows["anna"]["status"] == "pass" and rows["ben"]["status"] == "fail"
+    book = json.loads((tmp_path / "marked" / "gradebook.json").read_text())
+    ben = next(r for r in book["students"] if r["student"] == "ben")
+    assert "fit the exercise of anna better" in ben["hint"]
+    assert "fit the exercise of anna" in (tmp_path / "marked" / "feedback" / "ben.md").read_text()
     assert "not on the roster" in rows["carl"]["status"]
     # Anna's values are wrong for Ben's network: checked against the wrong network, she would fail
     swapped = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(returned / "anna.txt"), "--network",
