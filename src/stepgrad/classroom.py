@@ -30,9 +30,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .check import Report, Rules, check
-from .check.context import traces
+from .check.context import build, traces
 from .check.report import _note
-from .check.context import build
 from .check.solution import Solution, _format_of, loads
 from .check.verdicts import matches
 from .errors import StepgradError
