@@ -196,3 +196,22 @@ def test_pdf_sheets_with_the_network_drawn(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for student in ("anna", "ben"):
         assert (tmp_path / "w" / "students" / student / "sheet.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_exercise_file_sets_the_precision_check_asks_for(tmp_path):
+    roster = tmp_path / "students.csv"
+    roster.write_text("id\nanna\n")
+    for args in (["--seed", "5", "-o", str(tmp_path / "one")], ["--roster", str(roster), "-o", str(tmp_path / "many")]):
+        proc = subprocess.run([sys.executable, "-m", "stepgrad", "exercise", "--min-digits", "4", *args],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    for network in (tmp_path / "one" / "network.toml", tmp_path / "many" / "students" / "anna" / "network.toml"):
+        net = stepgrad.load(str(network))
+        exact = stepgrad.explain(net).values["out_h1"]
+        answer = tmp_path / "answer.txt"
+        answer.write_text(f"out_h1 = {exact:.3g}\n")  # three significant digits: the sheet asks for four
+        proc = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(answer), "--network", str(network),
+                               "--format", "json"], capture_output=True, text=True)
+        (result,) = json.loads(proc.stdout)["results"]
+        assert (result["verdict"], result["mistake"]) == ("close", "too_few_digits"), result
+        assert json.loads(proc.stdout)["min_digits"] == 4
