@@ -144,11 +144,18 @@ def test_variants_from_a_roster_are_reproducible_and_checked_against_each_studen
         lines = [f"{n} = {float(v):.4f}" for n, v in keys[student].items() if n not in ("id", "name", "seed")]
         (returned / f"{student}.txt").write_text("\n".join(lines))
     (returned / "carl.txt").write_text("out_h1 = 0.5\n")  # not on the roster
+    (returned / "anna.txt").rename(returned / "anna-own.txt")
+    (returned / "ben.txt").write_text((returned / "anna-own.txt").read_text())  # Ben hands in Anna's numbers
+    (returned / "anna-own.txt").rename(returned / "anna.txt")
     proc = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(returned), "--variants", str(tmp_path / "v1"),
                            "--gradebook", str(tmp_path / "marked")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     rows = {r["student"]: r for r in csv.DictReader((tmp_path / "marked" / "gradebook.csv").open())}
-    assert rows["anna"]["status"] == rows["ben"]["status"] == "pass"
+    assert rows["anna"]["status"] == "pass" and rows["ben"]["status"] == "fail"
+    book = json.loads((tmp_path / "marked" / "gradebook.json").read_text())
+    ben = next(r for r in book["students"] if r["student"] == "ben")
+    assert "fit the exercise of anna better" in ben["hint"]
+    assert "fit the exercise of anna" in (tmp_path / "marked" / "feedback" / "ben.md").read_text()
     assert "not on the roster" in rows["carl"]["status"]
     # Anna's values are wrong for Ben's network: checked against the wrong network, she would fail
     swapped = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(returned / "anna.txt"), "--network",
@@ -189,3 +196,22 @@ def test_pdf_sheets_with_the_network_drawn(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for student in ("anna", "ben"):
         assert (tmp_path / "w" / "students" / student / "sheet.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_exercise_file_sets_the_precision_check_asks_for(tmp_path):
+    roster = tmp_path / "students.csv"
+    roster.write_text("id\nanna\n")
+    for args in (["--seed", "5", "-o", str(tmp_path / "one")], ["--roster", str(roster), "-o", str(tmp_path / "many")]):
+        proc = subprocess.run([sys.executable, "-m", "stepgrad", "exercise", "--min-digits", "4", *args],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    for network in (tmp_path / "one" / "network.toml", tmp_path / "many" / "students" / "anna" / "network.toml"):
+        net = stepgrad.load(str(network))
+        exact = stepgrad.explain(net).values["out_h1"]
+        answer = tmp_path / "answer.txt"
+        answer.write_text(f"out_h1 = {exact:.3g}\n")  # three significant digits: the sheet asks for four
+        proc = subprocess.run([sys.executable, "-m", "stepgrad", "check", str(answer), "--network", str(network),
+                               "--format", "json"], capture_output=True, text=True)
+        (result,) = json.loads(proc.stdout)["results"]
+        assert (result["verdict"], result["mistake"]) == ("close", "too_few_digits"), result
+        assert json.loads(proc.stdout)["min_digits"] == 4

@@ -30,9 +30,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .check import Report, Rules, check
-from .check.context import traces
+from .check.context import build, traces
 from .check.report import _note
-from .check.solution import _format_of, loads
+from .check.solution import Solution, _format_of, loads
+from .check.verdicts import matches
 from .errors import StepgradError
 from .files import read_text, write_atomic
 from .spec import Network
@@ -149,6 +150,8 @@ class Row:
     report: Report | None
     points: dict[str, float]
     error: str | None = None
+    solution: Solution | None = None
+    network: int = 0  # the key of the student's network in the marking run
 
     @property
     def total(self) -> float:
@@ -186,6 +189,7 @@ class Gradebook:
                            "default": self.scheme.default},
                 "students": [{"student": r.student, "source": r.source, "total": r.total, "error": r.error,
                               "points": r.points, "summary": r.report.to_dict()["summary"] if r.report else None,
+                              "hint": r.report.meta.get("hint") if r.report else None,
                               "ok": bool(r.report and r.report.ok)} for r in self.rows]}
 
     def feedback(self, row: Row) -> str:
@@ -237,6 +241,8 @@ def mark_class(path: str, network_for: Callable[[str], Network], *, update_order
     for _, (trace, _other) in prepared.values():
         for step in trace:
             positions.setdefault(step.name, len(positions))
+    if len(prepared) > 1:
+        _hint_other_exercises(rows, prepared)
     asked = _asked(rows, positions)
     for row in rows:
         for name in asked:
@@ -259,7 +265,30 @@ def _mark(sub: Submission, network_for: Callable[[str], Network], update_order: 
         return Row(sub.student, sub.source, None, {}, exc.message)
     points = {r.name: scheme.earned(r.name, r.verdict) for r in report.results
               if r.verdict not in ("unknown", "unreadable")}
-    return Row(sub.student, sub.source, report, points)
+    return Row(sub.student, sub.source, report, points, solution=solution, network=key)
+
+
+def _hint_other_exercises(rows: list[Row], prepared: dict[int, Any]) -> None:
+    """A hint for a student whose values fit a classmate's exercise clearly better than their own
+    (handed in someone else's numbers): the same rule as check's hint, over the class's networks."""
+    owner = {row.network: row.student for row in rows if row.report is not None}
+    for row in rows:
+        if row.report is None or row.solution is None:
+            continue
+        correct, answered = row.report.counts["correct"], row.report.answered
+        if answered - correct < 3:
+            continue
+        best: tuple[int, str] | None = None
+        for key, (net, traced) in prepared.items():
+            if key == row.network:
+                continue
+            exact = build(net, row.solution, prepared=traced).exact
+            right = sum(matches(g, exact[g.name]) for g in row.solution if g.name in exact)
+            if right >= correct + max(3, answered // 4) and (best is None or right > best[0]):
+                best = (right, owner.get(key, "another student"))
+        if best:
+            row.report.meta["hint"] = (f"these values fit the exercise of {best[1]} better ({best[0]} of {answered} "
+                                       f"correct there, {correct} here): someone else's numbers?")
 
 
 def _asked(rows: list[Row], positions: dict[str, int]) -> list[str]:

@@ -556,8 +556,11 @@ def _check_settings(spec: str | None) -> dict[str, Any]:
     """[check] min_digits / round from the exercise's check.toml beside the network spec (or in the variants folder)."""
     if spec is None:
         return {}
-    path = Path(spec) / "check.toml" if Path(spec).is_dir() else Path(spec).with_name("check.toml")
-    if not path.is_file():
+    here = Path(spec) if Path(spec).is_dir() else Path(spec).parent
+    # beside the network, or at the top of a roster's folder (students/<id>/network.toml)
+    path = next((p for p in (here / "check.toml", here.parent.parent / "check.toml")
+                 if p.is_file() and (p.parent == here or here.parent.name == "students")), None)
+    if path is None:
         return {}
     import tomllib
 
