@@ -92,20 +92,6 @@ def test_gift_reads_back_strictly_into_the_same_answers():
             assert all(a["fraction"] == "0" for a in q["answers"] if a["fraction"] is not None)
 
 
-def test_gift_parses_with_an_independent_parser():
-    parser = pytest.importorskip("pygiftparser.parser")
-    # pygiftparser reads no signed numbers (its NUMERIC is [\d]+(\.[\d]+)?), Moodle's GIFT reader does:
-    # the signs of the answers are dropped before it reads them, so what it checks is the structure
-    # (categories, titles, escapes, markdown text, several answers with fractions and feedback).
-    unsigned = re.sub(r"([=%:])-(\d)", r"\1\2", lms.gift(EXERCISES))
-    questions = parser.parseFile(io.StringIO(unsigned))
-    assert len(questions) == sum(len(computed(ex)) for _, ex in EXERCISES)
-    for q in questions:
-        assert q.valid and q.numeric, q.title
-        assert q.cat.startswith("$course$/stepgrad/")
-        assert len(q.answers.answers) >= 2  # the right answer and at least one known mistake
-
-
 def test_qti_zip_from_text2qti_holds_one_item_per_quantity(tmp_path):
     pytest.importorskip("text2qti")
     data = lms.qti_zip(EXERCISES[:1])
