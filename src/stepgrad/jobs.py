@@ -390,8 +390,11 @@ def is_loopback(host: str) -> bool:
 
 
 def serve_job(spec: str | None, *, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
+              allow_hosts: Sequence[str] = (), max_work: float | None = None, time_limit: float | None = None,
               note: Note = _silent) -> None:
-    """Serve the explorer for `spec` until interrupted (needs the [web] extra)."""
+    """Serve the explorer for `spec` until interrupted (needs the [web] extra). Requests must name
+    a loopback host, `host` or one of `allow_hosts` ("*" for any); each training request may ask
+    for `max_work` multiply-adds and run `time_limit` seconds (defaults: stepgrad.web.app's)."""
     net = load_spec(spec)
     try:
         import uvicorn
@@ -411,7 +414,12 @@ def serve_job(spec: str | None, *, host: str = "127.0.0.1", port: int = 8000, op
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(net), host=host, port=port, log_level="warning")
+    settings: dict[str, Any] = {"host": host, "allow_hosts": tuple(allow_hosts)}
+    if max_work is not None:
+        settings["max_work"] = max_work
+    if time_limit is not None:
+        settings["time_limit"] = time_limit
+    uvicorn.run(create_app(net, **settings), host=host, port=port, log_level="warning")
 
 
 # -- graph --------------------------------------------------------------------------------------
