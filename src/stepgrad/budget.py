@@ -15,7 +15,7 @@ of trace at the default); `stepgrad serve` allows SERVER_WORK per request (`serv
     >>> from stepgrad.spec import builtin
     >>> train_work(builtin(), 10_000)
     100000
-    >>> check_train(builtin(), 10**12, Budget(10**9, "--max-work"))
+    >>> Budget(10**9, "--max-work").check_train(builtin(), 10**12)
     Traceback (most recent call last):
     ...
     stepgrad.budget.BudgetError: --max-work: training 1 samples x 10 parameters x 1,000,000,000,000 iterations is 1e+13 multiply-adds, over the work budget of 1e+09 (raise it with --max-work)
@@ -50,6 +50,18 @@ class Budget:
             raise BudgetError(f"{what} is {work:.2g} multiply-adds, over the work budget of {self.work:.2g} "
                               f"(raise it with {self.option})", where=self.option)
 
+    def check_train(self, net: Network, iterations: int, samples: int | None = None) -> None:
+        """BudgetError when training `net` for `iterations` steps (or epochs over `samples` rows) is over it."""
+        n = samples if samples is not None else samples_of(net)
+        self.check(train_work(net, iterations, n),
+                   f"training {n:,} samples x {net.parameter_count:,} parameters x {iterations:,} iterations")
+
+    def check_trace(self, net: Network, samples: int | None = None) -> None:
+        """BudgetError when deriving one step of `net` step by step is over it."""
+        n = samples if samples is not None else samples_of(net)
+        self.check(trace_work(net, n), f"deriving one step of {n:,} samples x {net.parameter_count:,} "
+                                       f"parameters step by step")
+
 
 CLI = Budget()
 SERVER = Budget(SERVER_WORK, "stepgrad serve --max-work")
@@ -69,20 +81,6 @@ def trace_work(net: Network, samples: int | None = None) -> int:
     """What a step-by-step derivation of one training step counts for."""
     size = (samples if samples is not None else samples_of(net)) * (net.parameter_count + sum(net.layers))
     return size * TRACE_STEP
-
-
-def check_train(net: Network, iterations: int, budget: Budget = CLI, samples: int | None = None) -> None:
-    """BudgetError when training `net` for `iterations` steps (or epochs over `samples` rows) is over budget."""
-    n = samples if samples is not None else samples_of(net)
-    budget.check(train_work(net, iterations, n),
-                 f"training {n:,} samples x {net.parameter_count:,} parameters x {iterations:,} iterations")
-
-
-def check_trace(net: Network, budget: Budget = CLI, samples: int | None = None) -> None:
-    """BudgetError when deriving one step of `net` step by step is over budget."""
-    n = samples if samples is not None else samples_of(net)
-    budget.check(trace_work(net, n), f"deriving one step of {n:,} samples x {net.parameter_count:,} "
-                                     f"parameters step by step")
 
 
 def cli_budget(max_work: float | None) -> Budget:

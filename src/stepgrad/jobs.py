@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .budget import cli_budget
 from .errors import StepgradError
 from .files import write_atomic
 from .spec import Network, builtin, load
@@ -38,7 +39,8 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
                 update_order: str | None = None, fmt: str = "text", sample: int | None = None,
                 optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
                 group: str = "layer", derive: bool = False, deck: bool = False, view: str = "steps",
-                check_numeric: bool = False, console: bool = False, note: Note = _silent) -> Any:
+                check_numeric: bool = False, console: bool = False, max_work: float | None = None,
+                note: Note = _silent) -> Any:
     """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
 
     `sample` is 1-based; `only` follows stepgrad.only's rule; slides train `train_iterations` for
@@ -47,6 +49,7 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
     `group="weight"` tells the step one weight at a time; `derive` adds how each local derivative
     is obtained; `deck` puts the seed deck's printed figure beside each quantity; `view="matrix"`
     shows the step as vectors and matrices; `check_numeric` adds central finite differences.
+    `max_work` replaces the command line's work budget (stepgrad.budget).
     """
     from .explain import explain
     from .only import resolve_only
@@ -58,6 +61,8 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         inputs, _ = net.require_samples(spec or "<built-in>")
         if sample > len(inputs):
             raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
+    budget = cli_budget(max_work)
+    budget.check_trace(net, samples=1 if sample is not None else None)
     if optimizer != "sgd" and update_order is None:
         update_order = "synchronous"  # momentum and Adam take the synchronous gradients
     if deck and spec is not None:
@@ -83,6 +88,7 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         from .train import train
 
         try:
+            budget.check_train(net, train_iterations)
             options["history"] = train(net, train_iterations, update_order=trace.meta.get("update_order"),
                                        every=max(1, train_iterations // 100), optimizer=optimizer)
         except StepgradError as exc:  # the derivation stands without the closing table
@@ -110,12 +116,16 @@ def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, 
     return grouped(trace, group)
 
 
-def names_job(spec: str | None, *, digits: int = 9, update_order: str | None = None, fmt: str = "text") -> str:
+def names_job(spec: str | None, *, digits: int = 9, update_order: str | None = None, fmt: str = "text",
+              max_work: float | None = None) -> str:
     """Every quantity name of one training step with its value: `name = value` lines by section, or JSON."""
     from .explain import explain
     from .render.formula import number
 
-    trace = explain(load_spec(spec), update_order=update_order)
+    net = load_spec(spec)
+    net.require_samples(spec or "<built-in>")
+    cli_budget(max_work).check_trace(net)
+    trace = explain(net, update_order=update_order)
     if fmt == "json":
         return json.dumps(trace.values, indent=2)
     width = max(len(n) for n in trace.values)
@@ -135,6 +145,7 @@ def diagram_job(spec: str | None, *, show: str = "weights", max_labels: int = 40
     net = load_spec(spec)
     trace = None
     if net.inputs is not None and len(net.inputs):
+        cli_budget(None).check_trace(net)
         trace = explain(net, update_order=update_order)
     if show != "weights" and trace is None:
         raise StepgradError(f"showing {show} needs samples (inputs and targets) in the spec", where="--show")
@@ -175,14 +186,16 @@ def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str |
               test_fraction: float | None = None, standardize: bool = False, dtype: str = "float64",
               input_columns: str | None = None, target_columns: str | None = None, label: str | None = None,
               classes: str | None = None, fmt: str = "text", plot: str | None = None, save: str | None = None,
-              digits: int = 9, console: bool = False, note: Note = _silent) -> str:
+              digits: int = 9, console: bool = False, max_work: float | None = None, note: Note = _silent) -> str:
     """Train (full-batch on the spec's samples, or mini-batch epochs on a data set) and report.
 
     Returns the report in `fmt` ("text" or "json"); with `console` a text report is printed with
     colour and progress bars are shown, and "" is returned. Writes the loss curve to `plot` and the
-    trained network to `save` when given.
+    trained network to `save` when given, checking both before training. `max_work` replaces the
+    command line's work budget (stepgrad.budget).
     """
     quiet = not console
+    budget = cli_budget(max_work)
     net = None if spec is None and data_source else load_spec(spec)
     data_args = _data_args(net, spec, data_source, label, input_columns, target_columns, classes)
     if data_args is not None:
@@ -190,7 +203,7 @@ def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str |
             raise StepgradError("--update-order both compares full-batch runs; pick one order with --data",
                                 where="--update-order")
         histories = [_fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, test_fraction,
-                          standardize, dtype, update_order, quiet)]
+                          standardize, dtype, update_order, quiet, budget)]
     else:
         assert net is not None
         if learning_rate is not None:
@@ -198,6 +211,7 @@ def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str |
         net.require_samples(spec or "<built-in>")
         orders = ["synchronous", "sequential"] if update_order == "both" else [update_order or net.update_order]
         every = every or max(1, iterations // 100)
+        budget.check_train(net, iterations * len(orders))
         histories = [progress_train(net, iterations, order, every, quiet, optimizer) for order in orders]
     _write_run_files(histories, plot, save, note)
     if fmt == "json":
@@ -247,7 +261,7 @@ def _write_run_files(histories: Sequence[History], plot: str | None, save: str |
 
 
 def _fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, test_fraction, standardize, dtype,
-         update_order, quiet):
+         update_order, quiet, budget):
     import numpy as np
 
     from .data import check_fits, load_data, prepare
@@ -257,6 +271,7 @@ def _fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, tes
     if net is None:
         net = default_network(data, seed=seed, optimizer=optimizer)
     check_fits(data, net.layers, data.name)
+    budget.check_train(net, epochs, samples=len(data.inputs))
     if learning_rate is not None:
         net.learning_rate = learning_rate
     train_data, test_data = prepare(data, test_fraction, seed, standardize)
@@ -355,14 +370,16 @@ def _activations(value: str | None, depth: int) -> list[str]:
 # -- check --------------------------------------------------------------------------------------
 def check_job(solution: str, *, spec: str | None = None, update_order: str | None = None,
               round_to: int | None = None, fmt: str = "text", digits: int = 9,
-              console: bool = False) -> tuple[str, bool]:
+              console: bool = False, max_work: float | None = None) -> tuple[str, bool]:
     """Mark a solution file: (the report in `fmt`, True when nothing is wrong). With `console` a text
     report is printed as a table (at least 140 columns when not a terminal) and "" returned."""
     from .check import check
     from .check import load as load_answers
     from .check.report import render_json, render_text, rich_table
 
-    report = check(load_spec(spec), load_answers(solution), update_order=update_order, round_to=round_to)
+    net = load_spec(spec)
+    cli_budget(max_work).check_trace(net)
+    report = check(net, load_answers(solution), update_order=update_order, round_to=round_to)
     if fmt == "json":
         return render_json(report) + "\n", report.ok
     if not console:
@@ -443,6 +460,7 @@ def graph_job(spec: str | None, *, output: str | None = None, only: str | None =
     inputs, _ = net.require_samples(spec or "<built-in>")
     if sample is not None and sample > len(inputs):
         raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
+    cli_budget(None).check_trace(net, samples=1 if sample is not None else None)
     graph = computation_graph(explain(net, sample=None if sample is None else sample - 1, update_order=update_order))
     if only:
         graph = graph.only(only.strip())

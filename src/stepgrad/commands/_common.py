@@ -53,3 +53,9 @@ def emit(result: Any, output: str | None) -> None:
         note(f"wrote {output}")
     elif result:
         click.echo(result, nl=not result.endswith("\n"))
+
+
+max_work_option = click.option(
+    "--max-work", type=click.FloatRange(min=1), default=None, metavar="N",
+    help="Work budget in multiply-adds (training: samples x parameters x iterations); larger asks are "
+         "refused before any work starts. Default: 2e11.")

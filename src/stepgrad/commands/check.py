@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..jobs import check_job
-from ._common import digits_option, emit, output_option, update_order_option
+from ._common import digits_option, emit, max_work_option, output_option, update_order_option
 
 
 @click.command("check")
@@ -19,8 +19,9 @@ from ._common import digits_option, emit, output_option, update_order_option
               help="Hand-calculation mode: expect every intermediate value rounded to K decimals and carried on.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @digits_option
+@max_work_option
 @output_option
-def command(solution, spec, update_order, round_to, fmt, digits, output):
+def command(solution, spec, update_order, round_to, fmt, digits, max_work, output):
     """Check a hand-computed solution: a verdict for every number.
 
     SOLUTION has one `name = value` per line (# comments; names as in `stepgrad names`), or is a
@@ -36,6 +37,6 @@ def command(solution, spec, update_order, round_to, fmt, digits, output):
       stepgrad check --round 4 homework.yaml
     """
     report, ok = check_job(solution, spec=spec, update_order=update_order, round_to=round_to, fmt=fmt,
-                           digits=digits, console=fmt == "text" and output is None)
+                           digits=digits, console=fmt == "text" and output is None, max_work=max_work)
     emit(report, output)
     sys.exit(0 if ok else 1)

@@ -12,6 +12,7 @@ from ._common import (
     decimals_option,
     digits_option,
     emit,
+    max_work_option,
     note,
     output_option,
     spec_argument,
@@ -46,6 +47,7 @@ from ._common import (
               help="steps: the scalar chain rule; matrix: the same numbers as vectors and matrices.")
 @click.option("--check-numeric", is_flag=True,
               help="Put the central finite difference (and the relative difference) beside every gradient.")
+@max_work_option
 @output_option
 def command(spec, output, fmt, **options):
     """Show every quantity of one training step: formula, numbers, value.

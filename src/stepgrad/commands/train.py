@@ -12,6 +12,7 @@ from ._common import (
     note,
     optimizer_option,
     output_option,
+    max_work_option,
     spec_argument,
 )
 
@@ -44,6 +45,7 @@ from ._common import (
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Save the loss curve (.png or .svg; needs the [plot] extra).")
 @click.option("--save", type=click.Path(dir_okay=False), default=None, help="Save the trained network (.toml or .json) to resume later.")
 @digits_option
+@max_work_option
 @output_option
 def command(spec, output, **options):
     """Train for N iterations and report the error history, outputs and trained weights.

@@ -135,7 +135,7 @@ async def train_endpoint(request: Request) -> JSONResponse:
     net.require_samples(inputs.SOURCE)
     iterations = inputs.integer(data, "iterations", 1, 0, inputs.MAX_ITERATIONS)
     try:
-        work.check_train(net, iterations, state.budget)
+        state.budget.check_train(net, iterations)
     except work.BudgetError as exc:
         raise ApiError(422, exc.message, "iterations") from None
     return JSONResponse(await stoppable(request, _train, data, net, iterations))

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..budget import SERVER, Budget, BudgetError, check_trace
+from ..budget import SERVER, Budget, BudgetError
 from ..errors import SpecError
 from ..only import OnlyError, resolve_only
 from ..spec import UPDATE_ORDERS, Network, check_depth, parse, unique_keys
@@ -99,7 +99,7 @@ def check_size(spec: dict[str, Any]) -> None:
 def check_explainable(net: Network, budget: Budget = SERVER) -> None:
     """Refuse a step-by-step trace over the work budget (about MAX_EXPLAIN_STEPS samples x parameters)."""
     try:
-        check_trace(net, budget)
+        budget.check_trace(net)
     except BudgetError as exc:
         raise ApiError(422, f"too large to explain step by step: {exc.message}; use fewer samples or a smaller "
                             "network", "samples") from None
