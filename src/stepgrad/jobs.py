@@ -61,6 +61,7 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         inputs, _ = net.require_samples(spec or "<built-in>")
         if sample > len(inputs):
             raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
+    net.require_samples(spec or "<built-in>")  # named by its file
     budget = cli_budget(max_work)
     budget.check_trace(net, samples=1 if sample is not None else None)
     if optimizer != "sgd" and update_order is None:
@@ -195,7 +196,10 @@ def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str |
     command line's work budget (stepgrad.budget).
     """
     quiet = not console
+    if seed < 0:
+        raise StepgradError(f"expected a whole number >= 0, got {seed}", where="--seed")
     budget = cli_budget(max_work)
+    _check_run_files(plot, save, update_order)
     net = None if spec is None and data_source else load_spec(spec)
     data_args = _data_args(net, spec, data_source, label, input_columns, target_columns, classes)
     if data_args is not None:
@@ -245,19 +249,41 @@ def _data_args(net: Network | None, spec: str | None, data_source: str | None, l
     return data_args
 
 
-def _write_run_files(histories: Sequence[History], plot: str | None, save: str | None, note: Note) -> None:
-    if plot:
-        from .plot import plot_histories
+def _check_run_files(plot: str | None, save: str | None, update_order: str | None) -> None:
+    """Before training: the plot and the saved network can be written (folder, name, matplotlib)."""
+    import importlib.util
 
-        plot_histories(list(histories), plot)
-        note(f"wrote {plot}")
+    from .files import check_writable
+
     if save:
-        if len(histories) != 1:
+        if update_order == "both":
             raise StepgradError("--save needs one update order, not both", where="--save")
+        check_writable(save, "--save")
+    if plot:
+        if Path(plot).suffix.lower() not in (".png", ".svg"):
+            raise StepgradError("the plot file must end in .png or .svg", where="--plot")
+        if importlib.util.find_spec("matplotlib") is None:
+            raise StepgradError("plots need matplotlib: pip install 'stepgrad[plot]'", where="--plot")
+        check_writable(plot, "--plot")
+
+
+def _write_run_files(histories: Sequence[History], plot: str | None, save: str | None, note: Note) -> None:
+    """The trained network first (the result of the work), then the plot; a plot that fails now
+    (disk full) is a warning, and the report is still shown."""
+    if save:
         from .persist import save as save_network
 
         save_network(histories[0].network, save, history=histories[0])
         note(f"wrote {save}")
+    if plot:
+        from .plot import plot_histories
+
+        try:
+            plot_histories(list(histories), plot)
+        except (StepgradError, OSError) as exc:
+            note(f"stepgrad: warning: the plot was not written: {exc}")
+        else:
+            note(f"wrote {plot}")
 
 
 def _fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, test_fraction, standardize, dtype,
@@ -288,8 +314,9 @@ def _fit(net, data_args, epochs, batch_size, optimizer, learning_rate, seed, tes
 # -- exercise, import ---------------------------------------------------------------------------
 def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: int = 0,
                  learning_rate: float | None = None, round_to: int | None = None, fmt: str = "markdown",
-                 digits: int = 9, output: str | None = None, note: Note = _silent) -> str:
-    """The problem sheet; with `output` (a folder), writes sheet, key, templates and network there instead."""
+                 digits: int = 9, output: str | None = None, force: bool = False, note: Note = _silent) -> str:
+    """The problem sheet; with `output` (a folder), writes sheet, key, templates and network there instead.
+    A file already there with other contents (an edited key, another exercise) is replaced only with `force`."""
     from .exercise import generate, parse_layers
 
     exercise = generate(parse_layers(layers), activation, seed, round_to, learning_rate)
@@ -300,10 +327,21 @@ def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: in
         raise StepgradError("not a folder", where=str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     files = exercise.files(fmt, digits)
+    changed = [name for name, text in files.items() if (folder / name).is_file() and not _same(folder / name, text)]
+    if changed and not force:
+        raise StepgradError(f"{', '.join(changed)} already there with other contents (edited by hand, or another "
+                            "exercise); use --force to replace, or another folder", where=str(folder))
     for name, text in files.items():
         write_atomic(folder / name, text)
     note(f"wrote {', '.join(files)} to {folder}")
     return ""
+
+
+def _same(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def import_job(model: str, *, layers: str | None = None, activation: str | None = None, loss: str | None = None,
@@ -377,9 +415,16 @@ def check_job(solution: str, *, spec: str | None = None, update_order: str | Non
     from .check import load as load_answers
     from .check.report import render_json, render_text, rich_table
 
+    from .budget import samples_of
+
     net = load_spec(spec)
     cli_budget(max_work).check_trace(net)
-    report = check(net, load_answers(solution), update_order=update_order, round_to=round_to)
+    answers = load_answers(solution)
+    most = 1000 + 10 * samples_of(net) * (net.parameter_count + sum(net.layers))  # every quantity, many times over
+    if len(answers.answers) > most:
+        raise StepgradError(f"{len(answers.answers):,} answers, more than this network has quantities "
+                            f"(the limit is {most:,}); see `stepgrad names`", where=answers.source)
+    report = check(net, answers, update_order=update_order, round_to=round_to)
     if fmt == "json":
         return render_json(report) + "\n", report.ok
     if not console:

@@ -23,7 +23,8 @@ from ._common import digits_option, emit, note
 @digits_option
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
               help="Write sheet, key, solution-template.txt, key-values.txt and network.toml into this folder.")
-def command(layers, activation, seed, learning_rate, round_to, fmt, digits, output):
+@click.option("--force", is_flag=True, help="With -o: replace files in the folder that differ from this exercise's.")
+def command(layers, activation, seed, learning_rate, round_to, fmt, digits, output, force):
     """Generate an exercise: a problem sheet, its answer key and a blank solution template.
 
     Without -o, prints the problem sheet. With -o DIR, writes sheet.EXT, key.EXT (the full
@@ -37,4 +38,4 @@ def command(layers, activation, seed, learning_rate, round_to, fmt, digits, outp
       stepgrad check --network week3/network.toml returned/anna.txt --format json
     """
     emit(exercise_job(layers=layers, activation=activation, seed=seed, learning_rate=learning_rate,
-                      round_to=round_to, fmt=fmt, digits=digits, output=output, note=note), None)
+                      round_to=round_to, fmt=fmt, digits=digits, output=output, force=force, note=note), None)
