@@ -40,12 +40,12 @@ def check_writable(path: str | os.PathLike, where: str | None = None) -> None:
     the file system, and not a folder itself. Called before the work whose result goes there."""
     target = Path(path)
     where = where or str(path)
-    if target.exists() and not target.is_file():
+    if any(len(os.fsencode(part)) > NAME_LIMIT for part in target.parts):
+        raise StepgradError(f"a file or folder name longer than {NAME_LIMIT} bytes", where=where)
+    if _exists(target) and not target.is_file():
         if target.is_dir():
             raise StepgradError(f"{path} is a folder, not a file", where=where)
         return  # a device or pipe (/dev/stdout)
-    if len(os.fsencode(target.name)) > NAME_LIMIT:
-        raise StepgradError(f"the file name is longer than {NAME_LIMIT} bytes", where=where)
     folder = target.parent
     if not folder.is_dir():
         raise StepgradError(f"folder {str(folder)!r} does not exist", where=where)
@@ -60,7 +60,7 @@ def check_writable(path: str | os.PathLike, where: str | None = None) -> None:
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     """Write via a temporary file in the same folder and rename: never a half-written file."""
     target = Path(path)
-    if target.exists() and not target.is_file():
+    if _exists(target) and not target.is_file():
         if target.is_dir():
             raise StepgradError("is a folder, not a file", where=str(target))
         # A device or pipe (/dev/stdout, a FIFO): there is nothing to replace, write straight to it.
@@ -70,7 +70,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
         except OSError as exc:
             raise StepgradError(f"cannot write: {_reason(exc)}", where=str(target)) from None
         return
-    if target.parent and not target.parent.exists():
+    if target.parent and not _exists(target.parent):
         raise StepgradError("folder does not exist", where=str(target.parent))
     folder = target.parent or Path(".")
     remove_stale(folder)
@@ -116,6 +116,14 @@ def remove_stale(folder: str | os.PathLike) -> list[str]:
                 finally:
                     os.close(fd)
     return removed
+
+
+def _exists(path: Path) -> bool:
+    """Path.exists, but a name the system cannot even look up (too long) is a StepgradError."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise StepgradError(f"cannot use this path: {_reason(exc)}", where=str(path)) from None
 
 
 def _reason(exc: BaseException) -> str:

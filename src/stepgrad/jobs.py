@@ -62,6 +62,7 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         if sample > len(inputs):
             raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
     net.require_samples(spec or "<built-in>")  # named by its file
+    _warn_targets(net, note)
     budget = cli_budget(max_work)
     budget.check_trace(net, samples=1 if sample is not None else None)
     if optimizer != "sgd" and update_order is None:
@@ -95,6 +96,13 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         except StepgradError as exc:  # the derivation stands without the closing table
             note(f"note: the deck has no training table: {exc}")
     return render(trace, fmt, digits=digits, only=names, **options)
+
+
+def _warn_targets(net: Network, note: Note) -> None:
+    from .spec import target_warnings
+
+    for warning in target_warnings(net):
+        note(f"stepgrad: warning: {warning}")
 
 
 def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, check_numeric: bool) -> Any:
@@ -213,6 +221,7 @@ def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str |
         if learning_rate is not None:
             net.learning_rate = learning_rate
         net.require_samples(spec or "<built-in>")
+        _warn_targets(net, note)
         orders = ["synchronous", "sequential"] if update_order == "both" else [update_order or net.update_order]
         every = every or max(1, iterations // 100)
         budget.check_train(net, iterations * len(orders))

@@ -398,6 +398,32 @@ def _build(data: dict[str, Any], source: str) -> Network:
     return net
 
 
+def target_warnings(net: Network) -> list[str]:
+    """Targets the output activation cannot reach (a sigmoid target of 2), and softmax targets that do
+    not sum to 1: training still runs, toward the nearest reachable output, but that is rarely meant.
+
+        >>> target_warnings(Network.from_dict({"layers": [1, 1], "samples": [{"inputs": [0], "targets": [2]}]}))
+        ['sample 1: target 2 of o1 is outside what sigmoid outputs can reach (0 to 1)']
+    """
+    if net.targets is None:
+        return []
+    name = net.activations[-1]
+    probe = np.array([[-1e6, 1e6], [-50.0, 50.0], [0.0, 0.0]])  # the extremes of each output
+    with np.errstate(all="ignore"):
+        reach = ACTIVATIONS[name].forward(probe)
+    low, high = float(np.nanmin(reach)), float(np.nanmax(reach))
+    found = []
+    for k, row in enumerate(net.targets):
+        outside = [(j, t) for j, t in enumerate(row) if t < low - 1e-12 or t > high + 1e-12]
+        if outside:
+            j, t = outside[0]
+            span = f"{low:g} to {high:g}" if high < 1e5 else f"{low:g} and up"
+            found.append(f"sample {k + 1}: target {t:g} of o{j + 1} is outside what {name} outputs can reach ({span})")
+        elif name == "softmax" and abs(row.sum() - 1.0) > 1e-9:
+            found.append(f"sample {k + 1}: softmax outputs sum to 1 but these targets sum to {row.sum():g}")
+    return found[:3]
+
+
 def _short(value: Any, limit: int = 60) -> str:
     """repr(value), cut to `limit` characters (a huge number or list stays one short line)."""
     text = repr(value) if not isinstance(value, int) or abs(value) < 10**50 else f"an integer of about {int(value.bit_length() * 0.30103)} digits"

@@ -33,7 +33,7 @@ from .. import engine, names
 from ..explain import explain
 from ..functions import ACTIVATIONS, LOSSES
 from ..render import FORMATS, render
-from ..spec import UPDATE_ORDERS, Network, builtin
+from ..spec import UPDATE_ORDERS, Network, builtin, target_warnings
 from ..trace import Trace
 from ..train import train
 from . import inputs
@@ -114,6 +114,7 @@ def _explain(data: dict[str, Any], served: Network, budget: work.Budget = work.S
         "sections": sections_view(trace, digits, math),
         "selected": selected, "compare": compare(net, trace, order),
         "svg": diagram(net, trace, show, min(digits, DIAGRAM_DIGITS)),
+        "warnings": target_warnings(net),
     }
 
 
@@ -176,7 +177,7 @@ def _train(data: dict[str, Any], net: Network, iterations: int, stop: Callable[[
     every = inputs.integer(data, "every", max(1, iterations // 200), 1, inputs.MAX_ITERATIONS)
     every = max(every, math.ceil(iterations / 10_000))  # at most ~10,000 points on the curve
     history = train(net, iterations, update_order=order, every=every, progress=lambda done: stop())
-    return dict(history.to_dict(), spec=history.network.to_dict())
+    return dict(history.to_dict(), spec=history.network.to_dict(), warnings=target_warnings(net))
 
 
 async def export_endpoint(request: Request) -> Response:
