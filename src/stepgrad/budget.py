@@ -18,7 +18,7 @@ of trace at the default); `stepgrad serve` allows SERVER_WORK per request (`serv
     >>> Budget(10**9, "--max-work").check_train(builtin(), 10**12)
     Traceback (most recent call last):
     ...
-    stepgrad.budget.BudgetError: --max-work: training 1 samples x 10 parameters x 1,000,000,000,000 iterations is 1e+13 multiply-adds, over the work budget of 1e+09 (raise it with --max-work)
+    stepgrad.budget.BudgetError: --max-work: training 1 samples x 10 parameters x 1,000,000,000,000 iterations ...
 """
 
 from __future__ import annotations

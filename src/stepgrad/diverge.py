@@ -11,7 +11,7 @@ weights, biases, the optimizer's state, the outputs and the error after the last
     >>> check_trained(net, optim.state_of(net, "sgd"), 7)
     Traceback (most recent call last):
     ...
-    stepgrad.errors.DivergenceError: training diverged by iteration 7: b2 is not a finite number (overflow or NaN; try a smaller learning_rate, now 0.5)
+    stepgrad.errors.DivergenceError: training diverged by iteration 7: b2 is not a finite number (overflow or NaN; ...)
 """
 
 from __future__ import annotations

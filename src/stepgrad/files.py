@@ -98,7 +98,7 @@ def _replace(target: Path, folder: Path, data: str | bytes) -> None:
         raise
 
 
-def remove_stale(folder: str | os.PathLike) -> list[str]:
+def remove_stale(folder: Path) -> list[str]:
     """Remove the temporary files of killed saves in `folder` (those no live save holds locked)."""
     if fcntl is None:
         return []

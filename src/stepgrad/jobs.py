@@ -420,11 +420,10 @@ def check_job(solution: str, *, spec: str | None = None, update_order: str | Non
               console: bool = False, max_work: float | None = None) -> tuple[str, bool]:
     """Mark a solution file: (the report in `fmt`, True when nothing is wrong). With `console` a text
     report is printed as a table (at least 140 columns when not a terminal) and "" returned."""
+    from .budget import samples_of
     from .check import check
     from .check import load as load_answers
     from .check.report import render_json, render_text, rich_table
-
-    from .budget import samples_of
 
     net = load_spec(spec)
     cli_budget(max_work).check_trace(net)

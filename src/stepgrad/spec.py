@@ -300,13 +300,15 @@ def _build(data: dict[str, Any], source: str) -> Network:
     for l, a in enumerate(acts):
         where = f"{source}: {key}" + (f"[{l}]" if key == "activations" else "")
         if not isinstance(a, str) or a not in ACTIVATIONS:
-            raise SpecError(f"unknown activation {_short(a)}{_closest(a if isinstance(a, str) else '', ACTIVATIONS)}; choose from {', '.join(ACTIVATIONS)}", where=where)
+            hint = _closest(a if isinstance(a, str) else "", ACTIVATIONS)
+            raise SpecError(f"unknown activation {_short(a)}{hint}; choose from {', '.join(ACTIVATIONS)}", where=where)
         if not ACTIVATIONS[a].hidden_ok and l < depth - 1:
             raise SpecError(f"{a} is allowed only in the output layer", where=where)
 
     loss = data.get("loss", "half_squared_error")
     if not isinstance(loss, str) or loss not in LOSSES:
-        raise SpecError(f"unknown loss {_short(loss)}{_closest(loss if isinstance(loss, str) else '', LOSSES)}; choose from {', '.join(LOSSES)}", where=f"{source}: loss")
+        hint = _closest(loss if isinstance(loss, str) else "", LOSSES)
+        raise SpecError(f"unknown loss {_short(loss)}{hint}; choose from {', '.join(LOSSES)}", where=f"{source}: loss")
     entry = LOSSES[loss]
     if entry.value is None and acts[-1] not in entry.combinations:
         raise SpecError(f"{loss} needs {' or '.join(entry.combinations)} outputs, not {acts[-1]}", where=f"{source}: loss")
@@ -426,7 +428,9 @@ def target_warnings(net: Network) -> list[str]:
 
 def _short(value: Any, limit: int = 60) -> str:
     """repr(value), cut to `limit` characters (a huge number or list stays one short line)."""
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10**50 else f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    if isinstance(value, int) and abs(value) >= 10**50:  # repr of a 5,000-digit integer is an error itself
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
 

@@ -9,10 +9,10 @@ from ._common import (
     UPDATE_ORDER_CHOICES,
     digits_option,
     emit,
+    max_work_option,
     note,
     optimizer_option,
     output_option,
-    max_work_option,
     spec_argument,
 )
 

@@ -146,7 +146,7 @@ class Stopped(Exception):
     """Raised inside a worker when its request was abandoned or ran out of time."""
 
 
-async def stoppable(request: Request, job: Callable[..., Any], *args: Any) -> Any:
+async def stoppable(request: Request, job: Any, *args: Any) -> Any:
     """job(*args, stop) in the training pool; `stop()` raises Stopped once the client has hung up or
     the time limit has passed (the job calls it often). 422 when the time limit stopped it."""
     state = request.app.state

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from importlib import resources
 
 import anyio
-
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
