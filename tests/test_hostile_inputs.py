@@ -158,3 +158,18 @@ def test_kill_9_during_saves_keeps_the_file_and_the_next_save_cleans_up(tmp_path
     write_atomic(target, "next\n")
     assert target.read_text() == "next\n"
     assert [p.name for p in tmp_path.iterdir()] == ["net.toml"], leftovers
+
+
+def test_npz_unpacked_size_is_limited(tmp_path, monkeypatch):
+    import numpy as np
+
+    from stepgrad import data
+    from stepgrad.errors import DataError
+
+    np.savez_compressed(tmp_path / "bomb.npz", inputs=np.zeros((1000, 100)), targets=np.zeros((1000, 1)))
+    monkeypatch.setattr(data, "MAX_NPZ_BYTES", 100_000)  # the file is a few KB; 'inputs' unpacks to 800 KB
+    with pytest.raises(DataError, match="unpacks to 800,128 bytes"):
+        data.from_npz(tmp_path / "bomb.npz")
+    np.savez(tmp_path / "complex.npz", inputs=np.array([[1 + 2j]]), targets=np.array([[1.0]]))
+    with pytest.raises(DataError, match="complex128"):
+        data.from_npz(tmp_path / "complex.npz")
