@@ -9,6 +9,7 @@ FILE") go to `note`, which the CLI points at standard error.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,12 +30,32 @@ def _silent(message: str) -> None:
     """The default `note`: say nothing."""
 
 
+def _quiet_numbers(job: Callable) -> Callable:
+    """Run `job(spec, ...)` without numpy's overflow warnings: a value that overflows is reported once,
+    as one error line naming it (engine.check_finite, diverge.check_trained), not as warnings before
+    it; an error that names no file names the spec file."""
+    import numpy as np
+
+    @functools.wraps(job)
+    def run(spec: str | None, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with np.errstate(all="ignore"):
+                return job(spec, *args, **kwargs)
+        except StepgradError as exc:
+            if exc.where is None and spec is not None and type(exc).__init__ is StepgradError.__init__:
+                raise type(exc)(exc.message, where=spec) from None
+            raise
+
+    return run
+
+
 def load_spec(spec: str | None) -> Network:
     """The network from a spec file, or the built-in seed network when none is given."""
     return builtin() if spec is None else load(spec)
 
 
 # -- explain ------------------------------------------------------------------------------------
+@_quiet_numbers
 def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, decimals: int | None = None,
                 update_order: str | None = None, fmt: str = "text", sample: int | None = None,
                 optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
@@ -125,6 +146,7 @@ def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, 
     return grouped(trace, group)
 
 
+@_quiet_numbers
 def names_job(spec: str | None, *, digits: int = 9, update_order: str | None = None, fmt: str = "text",
               max_work: float | None = None) -> str:
     """Every quantity name of one training step with its value: `name = value` lines by section, or JSON."""
@@ -189,6 +211,7 @@ def progress_train(net: Network, iterations: int, order: str, every: int, quiet:
         return train(net, iterations, update_order=order, every=every, progress=tick, optimizer=optimizer)
 
 
+@_quiet_numbers
 def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str | None = None,
               every: int | None = None, data_source: str | None = None, epochs: int = 20, batch_size: int = 32,
               optimizer: str = "sgd", learning_rate: float | None = None, seed: int = 0,
