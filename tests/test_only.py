@@ -51,7 +51,7 @@ def client():
         from starlette.testclient import TestClient
     from stepgrad.web.app import create_app
 
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
+    with TestClient(create_app(), raise_server_exceptions=False, base_url="http://127.0.0.1:8000") as c:
         yield c
 
 

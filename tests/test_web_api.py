@@ -40,9 +40,12 @@ def same(value: float, published: str) -> bool:
     return float(f"{value:.{digits}g}") == float(published)
 
 
+JSON = {"content-type": "application/json"}  # what the page sends; anything else is refused (415)
+
+
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
+    with TestClient(create_app(), raise_server_exceptions=False, base_url="http://127.0.0.1:8000") as c:
         yield c
 
 
@@ -120,7 +123,7 @@ def test_served_spec_is_the_default(seed):
     from stepgrad.spec import Network
 
     spec = dict(seed, learning_rate=0.25)
-    with TestClient(create_app(Network.from_dict(spec))) as c:
+    with TestClient(create_app(Network.from_dict(spec)), base_url="http://127.0.0.1:8000") as c:
         assert c.get("/api/network").json()["spec"]["learning_rate"] == 0.25
         assert c.post("/api/explain", json={}).json()["values"]["eta"] == 0.25
 
@@ -323,25 +326,25 @@ def test_export_documents(client, seed, fmt):
 
 
 def test_bad_json_and_bodies(client):
-    assert error_of(client.post("/api/explain", content=b"{bad"), 400)["field"] is None
-    assert "JSON" in error_of(client.post("/api/train", content=b""), 400)["error"]
+    assert error_of(client.post("/api/explain", content=b"{bad", headers=JSON), 400)["field"] is None
+    assert "JSON" in error_of(client.post("/api/train", content=b"", headers=JSON), 400)["error"]
     assert "object" in error_of(client.post("/api/explain", json=[1, 2]), 400)["error"]
-    assert error_of(client.post("/api/explain", content=b"\xff\xfe"), 400)
+    assert error_of(client.post("/api/explain", content=b"\xff\xfe", headers=JSON), 400)
     nan = b'{"spec": {"layers": [2, 2], "weights": [[[NaN, 1], [1, 1]]]}}'
-    assert "NaN" in error_of(client.post("/api/explain", content=nan), 400)["error"]
+    assert "NaN" in error_of(client.post("/api/explain", content=nan, headers=JSON), 400)["error"]
     inf = b'{"spec": {"layers": [2, 2]}, "digits": Infinity}'
-    assert "Infinity" in error_of(client.post("/api/explain", content=inf), 400)["error"]
+    assert "Infinity" in error_of(client.post("/api/explain", content=inf, headers=JSON), 400)["error"]
 
 
 def test_body_too_large(client):
     big = b'{"spec": "' + b"#" * (inputs.MAX_BODY + 10) + b'"}'
-    assert "too large" in error_of(client.post("/api/explain", content=big), 413)["error"]
+    assert "too large" in error_of(client.post("/api/explain", content=big, headers=JSON), 413)["error"]
 
     def chunks():  # no content-length: the limit holds while reading
         for _ in range(inputs.MAX_BODY // 10_000 + 5):
             yield b" " * 10_000
 
-    assert "too large" in error_of(client.post("/api/explain", content=chunks()), 413)["error"]
+    assert "too large" in error_of(client.post("/api/explain", content=chunks(), headers=JSON), 413)["error"]
 
 
 @pytest.mark.parametrize("change, field, words", [

@@ -29,7 +29,7 @@ DE_DW5 = "0.0821670406"  # the deck's 0.082167041, at 9 digits
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
+    with TestClient(create_app(), raise_server_exceptions=False, base_url="http://127.0.0.1:8000") as c:
         yield c
 
 

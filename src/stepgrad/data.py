@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,6 +28,9 @@ from .errors import DataError
 from .files import read_text
 
 BUNDLED = ("xor", "digits")
+# what a CSV cell may hold (nan and inf are then refused as "not a finite number")
+NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)", re.IGNORECASE)
+MAX_NPZ_BYTES = 512 * 1024 * 1024  # an array unpacked from an .npz (a small file can unpack to gigabytes)
 
 
 @dataclass
@@ -126,6 +131,8 @@ def _where(path: Path, row: int, line: int, column: str | None = None) -> str:
 
 def _float(text: str, where: str) -> float:
     try:
+        if not NUMBER.fullmatch(text.strip()):  # float() would also take 1_000, "infinity", other scripts' digits
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise DataError(f"{text.strip()!r} is not a number" if text.strip() else "empty value, expected a number",
@@ -153,7 +160,7 @@ def from_csv(path: str | Path, *, inputs: list[str] | None = None, targets: list
     path = Path(path)
     text = read_text(path, DataError, encoding="utf-8-sig")
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    rows = [(n + 1, r) for n, r in enumerate(csv.reader(text.splitlines(), delimiter=delimiter))]
+    rows = _csv_rows(text, delimiter, path)
     rows = [(n, r) for n, r in rows if any(cell.strip() for cell in r)]  # blank lines are skipped
     if not rows:
         raise DataError("empty file (expected a header row naming the columns, then one row per sample)", where=str(path))
@@ -178,6 +185,9 @@ def from_csv(path: str | Path, *, inputs: list[str] | None = None, targets: list
         input_idx = [k for k in range(len(header)) if k not in target_idx]
     if not input_idx:
         raise DataError("no input columns left (the header names only the target)", where=str(path))
+    both = [header[k] for k in input_idx if k in target_idx]
+    if both:
+        raise DataError(f"column {both[0]!r} is both an input and a target", where=f"{path}, --inputs")
 
     xs, ts, labels = [], [], []
     for row, (line, cells) in enumerate(rows[1:], start=1):
@@ -194,6 +204,18 @@ def from_csv(path: str | Path, *, inputs: list[str] | None = None, targets: list
     if label is None:
         return Dataset(x, np.array(ts, dtype=np.float64), str(path), input_names, [header[k] for k in target_idx])
     return _one_hot(x, labels, classes, str(path), input_names)
+
+
+def _csv_rows(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]]]:
+    """(line, cells) of every CSV record; a quoted cell may span lines (and then is no number)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
+    try:
+        for cells in reader:
+            rows.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise DataError(f"not valid CSV: {exc}", where=f"{path}, line {reader.line_num}") from None
+    return rows
 
 
 def _one_hot(x: np.ndarray, labels: list[tuple[str, str]], classes: list[str] | None, name: str,
@@ -242,6 +264,11 @@ def from_npz(path: str | Path, *, label: str | None = None, classes: list[str] |
         if x_key is None or t_key is None or t_key not in keys:
             need = "inputs" if x_key is None else repr(t_key) if t_key else "targets"
             raise DataError(f"no array named {need} (the file has: {', '.join(keys)})", where=str(path))
+        for key in (x_key, t_key):
+            size = archive.zip.getinfo(f"{key}.npy").file_size if f"{key}.npy" in archive.zip.namelist() else 0
+            if size > MAX_NPZ_BYTES:
+                raise DataError(f"array {key!r} unpacks to {size:,} bytes, more than the limit of {MAX_NPZ_BYTES:,}",
+                                where=str(path))
         try:
             x, t = archive[x_key], archive[t_key]
         except Exception as exc:

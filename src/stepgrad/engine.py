@@ -205,7 +205,8 @@ def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
 
 def check_finite(rec: StepRecord, iteration: int, net: Network) -> None:
     """Raise DivergenceError naming the iteration and the first quantity that overflowed or is NaN."""
-    if np.isfinite(rec.forward.error) and all(np.isfinite(w).all() for w in rec.new_weights):
+    if (np.isfinite(rec.forward.error) and all(np.isfinite(w).all() for w in rec.new_weights)
+            and all(np.isfinite(b).all() for b in rec.new_biases)):
         return
     from .names import layout
     from .names import net as net_name
@@ -223,6 +224,12 @@ def check_finite(rec: StepRecord, iteration: int, net: Network) -> None:
             if bad.size:
                 where = names.weights[l][bad[0][0]][bad[0][1]]
                 break
+        else:
+            for l, b in enumerate(rec.new_biases):
+                bad = np.argwhere(~np.isfinite(b))
+                if bad.size:
+                    where = names.biases[l][bad[0][0]]
+                    break
     raise DivergenceError(
         f"training diverged at iteration {iteration}: {where} is not a finite number "
         f"(overflow or NaN; try a smaller learning_rate, now {net.learning_rate})"

@@ -9,6 +9,7 @@ FILE") go to `note`, which the CLI points at standard error.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .budget import cli_budget
 from .errors import StepgradError
 from .files import write_atomic
 from .spec import Network, builtin, load
@@ -31,19 +33,38 @@ def _silent(message: str) -> None:
     """The default `note`: say nothing."""
 
 
+def _quiet_numbers(job: Callable) -> Callable:
+    """Run `job(spec, ...)` without numpy's overflow warnings: a value that overflows is reported once,
+    as one error line naming it (engine.check_finite, diverge.check_trained), not as warnings before
+    it; an error that names no file names the spec file."""
+
+    @functools.wraps(job)
+    def run(spec: str | None, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with np.errstate(all="ignore"):
+                return job(spec, *args, **kwargs)
+        except StepgradError as exc:
+            if exc.where is None and spec is not None and type(exc).__init__ is StepgradError.__init__:
+                raise type(exc)(exc.message, where=spec) from None
+            raise
+
+    return run
+
+
 def load_spec(spec: str | None) -> Network:
     """The network from a spec file, or the built-in seed network when none is given."""
     return builtin() if spec is None else load(spec)
 
 
 # -- explain ------------------------------------------------------------------------------------
+@_quiet_numbers
 def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, decimals: int | None = None,
                 update_order: str | None = None, fmt: str = "text", sample: int | None = None,
                 optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
                 group: str = "layer", derive: bool = False, deck: bool = False, view: str = "steps",
                 check_numeric: bool = False, data_source: str | None = None, batch: int | None = None,
                 full: bool = False, output: str | None = None, console: bool = False,
-                note: Note = _silent) -> Any:
+                max_work: float | None = None, note: Note = _silent) -> Any:
     """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
 
     `sample` is 1-based; `only` follows stepgrad.only's rule; slides train `train_iterations` for
@@ -54,6 +75,7 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
     shows the step as vectors and matrices; `check_numeric` adds central finite differences; `full`
     gives slides every derivation (a large network's deck summarises the passes otherwise); Markdown
     written to `output` gets the network's SVG beside it (same name, .svg), linked from the page.
+    `max_work` replaces the command line's work budget (stepgrad.budget).
     """
     from .explain import explain
     from .only import resolve_only
@@ -68,6 +90,10 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         inputs, _ = net.require_samples(spec or "<built-in>")
         if sample > len(inputs):
             raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
+    net.require_samples(spec or "<built-in>")  # named by its file
+    _warn_targets(net, note)
+    budget = cli_budget(max_work)
+    budget.check_trace(net, samples=1 if sample is not None else None)
     if optimizer != "sgd" and update_order is None:
         update_order = "synchronous"  # momentum and Adam take the synchronous gradients
     if deck and spec is not None:
@@ -95,6 +121,7 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
         from .train import train
 
         try:
+            budget.check_train(net, train_iterations)
             options["history"] = train(net, train_iterations, update_order=trace.meta.get("update_order"),
                                        every=max(1, train_iterations // 100), optimizer=optimizer)
         except StepgradError as exc:  # the derivation stands without the closing table
@@ -150,6 +177,13 @@ def _diagram_beside(trace: Any, output: str, note: Note) -> str | None:
     return path.name
 
 
+def _warn_targets(net: Network, note: Note) -> None:
+    from .spec import target_warnings
+
+    for warning in target_warnings(net):
+        note(f"stepgrad: warning: {warning}")
+
+
 def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, check_numeric: bool) -> Any:
     """The trace with what the reader asked for added: numerical checks, derivations, the deck's figures,
     grouped by layer or by weight (the values are the trace's own throughout)."""
@@ -170,12 +204,17 @@ def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, 
     return grouped(trace, group)
 
 
-def names_job(spec: str | None, *, digits: int = 9, update_order: str | None = None, fmt: str = "text") -> str:
+@_quiet_numbers
+def names_job(spec: str | None, *, digits: int = 9, update_order: str | None = None, fmt: str = "text",
+              max_work: float | None = None) -> str:
     """Every quantity name of one training step with its value: `name = value` lines by section, or JSON."""
     from .explain import explain
     from .render.formula import number
 
-    trace = explain(load_spec(spec), update_order=update_order)
+    net = load_spec(spec)
+    net.require_samples(spec or "<built-in>")
+    cli_budget(max_work).check_trace(net)
+    trace = explain(net, update_order=update_order)
     if fmt == "json":
         return json.dumps(trace.values, indent=2)
     width = max(len(n) for n in trace.values)
@@ -195,6 +234,7 @@ def diagram_job(spec: str | None, *, show: str = "weights", max_labels: int = 40
     net = load_spec(spec)
     trace = None
     if net.inputs is not None and len(net.inputs):
+        cli_budget(None).check_trace(net)
         trace = explain(net, update_order=update_order)
     if show != "weights" and trace is None:
         raise StepgradError(f"showing {show} needs samples (inputs and targets) in the spec", where="--show")
@@ -229,6 +269,7 @@ def progress_train(net: Network, iterations: int, order: str, every: int, quiet:
         return train(net, iterations, update_order=order, every=every, progress=tick, optimizer=optimizer)
 
 
+@_quiet_numbers
 def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str | None = None,
               every: int | None = None, data_source: str | None = None, epochs: int | None = None,
               batch_size: int = 32, optimizer: str | None = None, learning_rate: float | None = None,
@@ -236,17 +277,23 @@ def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str |
               dtype: str = "float64", input_columns: str | None = None, target_columns: str | None = None,
               label: str | None = None, classes: str | None = None, fmt: str = "text", plot: str | None = None,
               save: str | None = None, reset_optimizer: bool = False, digits: int = 9, console: bool = False,
-              note: Note = _silent) -> str:
+              max_work: float | None = None, note: Note = _silent) -> str:
     """Train (full-batch on the spec's samples, or mini-batch epochs on a data set) and report.
 
     Returns the report in `fmt` ("text" or "json"); with `console` a text report is printed with
     colour and progress bars are shown, and "" is returned. Writes the loss curve to `plot` and the
     trained network to `save` when given. A trained network resumes with its optimizer (another
     one only with `reset_optimizer`) and, for a data set, with the data, split and seed it remembers.
+    The plot and save paths are checked before training; `max_work` replaces the command line's
+    work budget (stepgrad.budget).
     """
     from .train import resume_optimizer
 
     quiet = not console
+    if seed is not None and seed < 0:
+        raise StepgradError(f"expected a whole number >= 0, got {seed}", where="--seed")
+    budget = cli_budget(max_work)
+    _check_run_files(plot, save, update_order)
     net = None if spec is None and data_source else load_spec(spec)
     data_args = _data_args(net, spec, data_source, label, input_columns, target_columns, classes)
     if net is not None:
@@ -257,14 +304,16 @@ def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str |
                                 where="--update-order")
         run = FitRun(epochs, batch_size, optimizer or "sgd", learning_rate, seed, test_fraction, standardize,
                      dtype, update_order, every, save)
-        histories = [_fit(net, data_args, run, quiet)]
+        histories = [_fit(net, data_args, run, quiet, budget)]
     else:
         assert net is not None
         if learning_rate is not None:
             net.learning_rate = learning_rate
         net.require_samples(spec or "<built-in>")
+        _warn_targets(net, note)
         orders = ["synchronous", "sequential"] if update_order == "both" else [update_order or net.update_order]
         every = every or max(1, iterations // 100)
+        budget.check_train(net, iterations * len(orders))
         histories = [progress_train(net, iterations, order, every, quiet, optimizer or "sgd") for order in orders]
     _write_run_files(histories, plot, save, note)
     if fmt == "json":
@@ -298,19 +347,41 @@ def _data_args(net: Network | None, spec: str | None, data_source: str | None, l
     return data_args
 
 
-def _write_run_files(histories: Sequence[History], plot: str | None, save: str | None, note: Note) -> None:
-    if plot:
-        from .plot import plot_histories
+def _check_run_files(plot: str | None, save: str | None, update_order: str | None) -> None:
+    """Before training: the plot and the saved network can be written (folder, name, matplotlib)."""
+    import importlib.util
 
-        plot_histories(list(histories), plot)
-        note(f"wrote {plot}")
+    from .files import check_writable
+
     if save:
-        if len(histories) != 1:
+        if update_order == "both":
             raise StepgradError("--save needs one update order, not both", where="--save")
+        check_writable(save, "--save")
+    if plot:
+        if Path(plot).suffix.lower() not in (".png", ".svg"):
+            raise StepgradError("the plot file must end in .png or .svg", where="--plot")
+        if importlib.util.find_spec("matplotlib") is None:
+            raise StepgradError("plots need matplotlib: pip install 'stepgrad[plot]'", where="--plot")
+        check_writable(plot, "--plot")
+
+
+def _write_run_files(histories: Sequence[History], plot: str | None, save: str | None, note: Note) -> None:
+    """The trained network first (the result of the work), then the plot; a plot that fails now
+    (disk full) is a warning, and the report is still shown."""
+    if save:
         from .persist import save as save_network
 
         save_network(histories[0].network, save, history=histories[0])
         note(f"wrote {save}")
+    if plot:
+        from .plot import plot_histories
+
+        try:
+            plot_histories(list(histories), plot)
+        except (StepgradError, OSError) as exc:
+            note(f"stepgrad: warning: the plot was not written: {exc}")
+        else:
+            note(f"wrote {plot}")
 
 
 @dataclass(frozen=True)
@@ -330,9 +401,7 @@ class FitRun:
     save: str | None
 
 
-def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool) -> History:
-    import numpy as np
-
+def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool, budget: Any) -> History:
     from .data import check_fits, load_data, prepare, recall, remembered
     from .train import default_epochs, default_network, fit
 
@@ -346,6 +415,7 @@ def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool) -> Hist
     if net is None:
         net = default_network(data, seed=seed, optimizer=run.optimizer)
     check_fits(data, net.layers, data.name)
+    budget.check_train(net, run.epochs or default_epochs(len(data), run.batch_size), samples=len(data.inputs))
     if run.learning_rate is not None:
         net.learning_rate = run.learning_rate
     train_data, test_data = prepare(data, fraction, seed, standardize)
@@ -395,9 +465,10 @@ def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: in
                  learning_rate: float | None = None, round_to: int | None = None, fmt: str = "markdown",
                  digits: int = 9, output: str | None = None, note: Note = _silent, loss: str = "half_squared_error",
                  output_activation: str | None = None, samples: int = 1, roster: str | None = None,
-                 min_digits: int | None = None, pdf: bool = False) -> str:
+                 min_digits: int | None = None, pdf: bool = False, force: bool = False) -> str:
     """The problem sheet; with `output` (a folder), writes sheet, key, templates and network there instead.
-    With `roster`, one exercise per student (variants.py); `fmt` moodle/gift/qti: a quiz to import (lms.py)."""
+    With `roster`, one exercise per student (variants.py); `fmt` moodle/gift/qti: a quiz to import (lms.py).
+    A file already there with other contents (an edited key, another exercise) is replaced only with `force`."""
     from .exercise import generate, parse_layers
 
     options = dict(layers=parse_layers(layers), activation=activation, round_to=round_to,
@@ -426,6 +497,10 @@ def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: in
     if min_digits is not None or round_to is not None:
         rules = {"min_digits": min_digits, "round": round_to}
         files["check.toml"] = "[check]\n" + "".join(f"{k} = {v}\n" for k, v in rules.items() if v is not None)
+    changed = [name for name, text in files.items() if (folder / name).is_file() and not _same(folder / name, text)]
+    if changed and not force:
+        raise StepgradError(f"{', '.join(changed)} already there with other contents (edited by hand, or another "
+                            "exercise); use --force to replace, or another folder", where=str(folder))
     for name, text in files.items():
         write_atomic(folder / name, text)
     if pdf:
@@ -435,6 +510,13 @@ def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: in
         files["sheet.pdf"] = ""
     note(f"wrote {', '.join(files)} to {folder}")
     return ""
+
+
+def _same(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _quiz(fmt: str, roster: str | None, seed: int, options: dict[str, Any], min_digits: int | None,
@@ -523,7 +605,8 @@ def _activations(value: str | None, depth: int) -> list[str]:
 def check_job(solution: str, *, spec: str | None = None, update_order: str | None = None,
               round_to: int | None = None, fmt: str = "text", digits: int = 9, console: bool = False,
               min_digits: int | None = None, order: str = "derivation", points: str | None = None,
-              variants: str | None = None, gradebook: str | None = None, note: Note = _silent) -> tuple[str, bool]:
+              variants: str | None = None, gradebook: str | None = None, max_work: float | None = None,
+              note: Note = _silent) -> tuple[str, bool]:
     """Mark a solution file: (the report in `fmt`, True when nothing is wrong). With `console` a text
     report is printed as a table (at least 140 columns when not a terminal) and "" returned.
     A folder or a .zip of solutions is a class: marked into a gradebook (see classroom.py)."""
@@ -536,9 +619,18 @@ def check_job(solution: str, *, spec: str | None = None, update_order: str | Non
     rules = Rules(min_digits=settings.get("min_digits") if min_digits is None else min_digits, order=order)
     if Path(solution).is_dir() or solution.lower().endswith(".zip"):
         return _class_job(solution, spec, variants, update_order, round_to, rules, points, gradebook, note)
+    from .budget import samples_of
+
     alternatives = {"the seed deck's network (check without --network)": builtin()} if spec else {}
-    report = check(load_spec(spec), load_answers(solution, lenient=True), update_order=update_order,
-                   round_to=round_to, rules=rules, alternatives=alternatives)
+    net = load_spec(spec)
+    cli_budget(max_work).check_trace(net)
+    answers = load_answers(solution, lenient=True)
+    most = 1000 + 10 * samples_of(net) * (net.parameter_count + sum(net.layers))  # every quantity, many times over
+    if len(answers.answers) > most:
+        raise StepgradError(f"{len(answers.answers):,} answers, more than this network has quantities "
+                            f"(the limit is {most:,}); see `stepgrad names`", where=answers.source)
+    report = check(net, answers, update_order=update_order, round_to=round_to, rules=rules,
+                   alternatives=alternatives)
     if fmt == "json":
         return render_json(report) + "\n", report.ok
     if not console:
@@ -608,8 +700,11 @@ def is_loopback(host: str) -> bool:
 
 
 def serve_job(spec: str | None, *, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
+              allow_hosts: Sequence[str] = (), max_work: float | None = None, time_limit: float | None = None,
               note: Note = _silent) -> None:
-    """Serve the explorer for `spec` until interrupted (needs the [web] extra)."""
+    """Serve the explorer for `spec` until interrupted (needs the [web] extra). Requests must name
+    a loopback host, `host` or one of `allow_hosts` ("*" for any); each training request may ask
+    for `max_work` multiply-adds and run `time_limit` seconds (defaults: stepgrad.web.app's)."""
     net = load_spec(spec)
     try:
         import uvicorn
@@ -629,7 +724,12 @@ def serve_job(spec: str | None, *, host: str = "127.0.0.1", port: int = 8000, op
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(net), host=host, port=port, log_level="warning")
+    settings: dict[str, Any] = {"host": host, "allow_hosts": tuple(allow_hosts)}
+    if max_work is not None:
+        settings["max_work"] = max_work
+    if time_limit is not None:
+        settings["time_limit"] = time_limit
+    uvicorn.run(create_app(net, **settings), host=host, port=port, log_level="warning")
 
 
 # -- graph --------------------------------------------------------------------------------------
@@ -653,6 +753,7 @@ def graph_job(spec: str | None, *, output: str | None = None, only: str | None =
     inputs, _ = net.require_samples(spec or "<built-in>")
     if sample is not None and sample > len(inputs):
         raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
+    cli_budget(None).check_trace(net, samples=1 if sample is not None else None)
     graph = computation_graph(explain(net, sample=None if sample is None else sample - 1, update_order=update_order))
     if only:
         graph = graph.only(only.strip())

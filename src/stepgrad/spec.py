@@ -39,6 +39,8 @@ KNOWN_KEYS = {
 }
 REDUCTIONS = ("mean", "sum")  # E_total of a batch: the mean (stepgrad's, PyTorch's default) or the sum over samples
 FORMAT_VERSION = 1
+MAX_PARAMETERS = 10**7  # weights and biases (80 MB): refused before the arrays are made
+MAX_DEPTH = 32  # nesting of lists and tables in a spec file; the schema itself needs 4
 
 
 @dataclass
@@ -172,19 +174,59 @@ def parse(text: str, fmt: str, source: str) -> dict[str, Any]:
     """Spec text to a dictionary; syntax errors become one SpecError line with the line number."""
     if fmt == "json":
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=unique_keys)
         except json.JSONDecodeError as exc:
             raise SpecError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", where=source) from None
         except ValueError as exc:
             raise SpecError(str(exc), where=source) from None
+        except RecursionError:
+            raise SpecError(f"nested more than {MAX_DEPTH} levels deep", where=source) from None
     else:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(f"not valid TOML: {exc}", where=source) from None
+        except RecursionError:
+            raise SpecError(f"nested more than {MAX_DEPTH} levels deep", where=source) from None
     if not isinstance(data, dict):
         raise SpecError("the spec must be a table/object at the top level", where=source)
+    check_depth(data, source)
     return data
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads' object hook: a key given twice is an error, not the last one silently winning."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"the key {key!r} is given twice")
+        data[key] = value
+    return data
+
+
+def check_depth(data: Any, source: str, limit: int = MAX_DEPTH) -> None:
+    """SpecError when lists and tables nest deeper than `limit`, or a text holds a lone surrogate
+    (which no file or terminal can show); checked without recursion."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise SpecError(f"nested more than {limit} levels deep", where=source)
+        if isinstance(value, dict):
+            for key in value:
+                _check_text(key, source)
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (list, dict, str)))
+        elif isinstance(value, str):
+            _check_text(value, source)
+
+
+def _check_text(text: str, source: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SpecError(f"text with a lone surrogate ({text[exc.start]!r}) is not text", where=source) from None
 
 
 def _reject_constant(name: str) -> float:
@@ -198,27 +240,34 @@ def _closest(word: str, choices) -> str:
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"expected a number, got {value!r}", where=where)
-    if not math.isfinite(value):
+        raise SpecError(f"expected a number, got {_short(value)}", where=where)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise SpecError("the number is too large for a float", where=where) from None
+    if not math.isfinite(number):
         raise SpecError(f"{value} is not a finite number", where=where)
-    return float(value)
+    return number
 
 
 def _vector(value: Any, length: int, where: str, what: str) -> np.ndarray:
     if not isinstance(value, list):
-        raise SpecError(f"expected a list of {length} numbers ({what}), got {value!r}", where=where)
+        raise SpecError(f"expected a list of {length} numbers ({what}), got {_short(value)}", where=where)
     if len(value) != length:
         raise SpecError(f"expected {length} numbers ({what}), got {len(value)}", where=where)
     return np.array([_number(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
 
 
 def _build(data: dict[str, Any], source: str) -> Network:
+    if not isinstance(data, dict):
+        raise SpecError("the spec must be a table/object at the top level", where=source)
+    check_depth(data, source)
     for key in data:
         if key not in KNOWN_KEYS:
             raise SpecError(f"unknown key {key!r}{_closest(key, KNOWN_KEYS)}", where=f"{source}: {key}")
     version = data.get("format_version", FORMAT_VERSION)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise SpecError(f"expected a whole number >= 1, got {version!r}", where=f"{source}: format_version")
+        raise SpecError(f"expected a whole number >= 1, got {_short(version)}", where=f"{source}: format_version")
     if version > FORMAT_VERSION:
         raise SpecError(
             f"this file has format_version {version}, newer than this stepgrad reads ({FORMAT_VERSION}); upgrade stepgrad",
@@ -234,8 +283,12 @@ def _build(data: dict[str, Any], source: str) -> Network:
         not isinstance(layers, list) or len(layers) < 2
         or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in layers)
     ):
-        raise SpecError(f"expected a list of at least 2 positive integers, got {layers!r}", where=f"{source}: layers")
+        raise SpecError(f"expected a list of at least 2 positive integers, got {_short(layers)}", where=f"{source}: layers")
     depth = len(layers) - 1
+    parameters = sum(a * b + b for a, b in zip(layers, layers[1:]))
+    if parameters > MAX_PARAMETERS:
+        raise SpecError(f"network too large: {parameters:,} weights and biases, the limit is {MAX_PARAMETERS:,}",
+                        where=f"{source}: layers")
 
     if "activation" in data and "activations" in data:
         raise SpecError("give either 'activation' or 'activations', not both", where=f"{source}: activations")
@@ -251,13 +304,15 @@ def _build(data: dict[str, Any], source: str) -> Network:
     for l, a in enumerate(acts):
         where = f"{source}: {key}" + (f"[{l}]" if key == "activations" else "")
         if not isinstance(a, str) or a not in ACTIVATIONS:
-            raise SpecError(f"unknown activation {a!r}{_closest(str(a), ACTIVATIONS)}; choose from {', '.join(ACTIVATIONS)}", where=where)
+            hint = _closest(a if isinstance(a, str) else "", ACTIVATIONS)
+            raise SpecError(f"unknown activation {_short(a)}{hint}; choose from {', '.join(ACTIVATIONS)}", where=where)
         if not ACTIVATIONS[a].hidden_ok and l < depth - 1:
             raise SpecError(f"{a} is allowed only in the output layer", where=where)
 
     loss = data.get("loss", "half_squared_error")
     if not isinstance(loss, str) or loss not in LOSSES:
-        raise SpecError(f"unknown loss {loss!r}{_closest(str(loss), LOSSES)}; choose from {', '.join(LOSSES)}", where=f"{source}: loss")
+        hint = _closest(loss if isinstance(loss, str) else "", LOSSES)
+        raise SpecError(f"unknown loss {_short(loss)}{hint}; choose from {', '.join(LOSSES)}", where=f"{source}: loss")
     entry = LOSSES[loss]
     if entry.problem(acts[-1]):
         raise SpecError(str(entry.problem(acts[-1])), where=f"{source}: loss")
@@ -267,19 +322,19 @@ def _build(data: dict[str, Any], source: str) -> Network:
         raise SpecError("must be positive", where=f"{source}: learning_rate")
     update_biases = data.get("update_biases", False)
     if not isinstance(update_biases, bool):
-        raise SpecError(f"expected true or false, got {update_biases!r}", where=f"{source}: update_biases")
+        raise SpecError(f"expected true or false, got {_short(update_biases)}", where=f"{source}: update_biases")
     update_order = data.get("update_order", "synchronous")
     if update_order not in UPDATE_ORDERS:
-        raise SpecError(f"expected one of {', '.join(UPDATE_ORDERS)}, got {update_order!r}", where=f"{source}: update_order")
+        raise SpecError(f"expected one of {', '.join(UPDATE_ORDERS)}, got {_short(update_order)}", where=f"{source}: update_order")
     reduction = data.get("reduction", "mean")
     if reduction not in REDUCTIONS:
         raise SpecError(f"expected one of {', '.join(REDUCTIONS)}, got {reduction!r}", where=f"{source}: reduction")
     seed = data.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise SpecError(f"expected an integer, got {seed!r}", where=f"{source}: seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
+        raise SpecError(f"expected a whole number from 0 to 2**64 - 1, got {_short(seed)}", where=f"{source}: seed")
     init = data.get("init", "xavier")
     if init not in INITIALIZERS:
-        raise SpecError(f"expected one of {', '.join(INITIALIZERS)}, got {init!r}", where=f"{source}: init")
+        raise SpecError(f"expected one of {', '.join(INITIALIZERS)}, got {_short(init)}", where=f"{source}: init")
 
     if "weights" in data:
         ws = data["weights"]
@@ -351,6 +406,40 @@ def _build(data: dict[str, Any], source: str) -> Network:
         seed=seed, training=training, extra=extra, reduction=reduction,
     )
     return net
+
+
+def target_warnings(net: Network) -> list[str]:
+    """Targets the output activation cannot reach (a sigmoid target of 2), and softmax targets that do
+    not sum to 1: training still runs, toward the nearest reachable output, but that is rarely meant.
+
+        >>> target_warnings(Network.from_dict({"layers": [1, 1], "samples": [{"inputs": [0], "targets": [2]}]}))
+        ['sample 1: target 2 of o1 is outside what sigmoid outputs can reach (0 to 1)']
+    """
+    if net.targets is None:
+        return []
+    name = net.activations[-1]
+    probe = np.array([[-1e6, 1e6], [-50.0, 50.0], [0.0, 0.0]])  # the extremes of each output
+    with np.errstate(all="ignore"):
+        reach = ACTIVATIONS[name].forward(probe)
+    low, high = float(np.nanmin(reach)), float(np.nanmax(reach))
+    found = []
+    for k, row in enumerate(net.targets):
+        outside = [(j, t) for j, t in enumerate(row) if t < low - 1e-12 or t > high + 1e-12]
+        if outside:
+            j, t = outside[0]
+            span = f"{low:g} to {high:g}" if high < 1e5 else f"{low:g} and up"
+            found.append(f"sample {k + 1}: target {t:g} of o{j + 1} is outside what {name} outputs can reach ({span})")
+        elif name == "softmax" and abs(row.sum() - 1.0) > 1e-9:
+            found.append(f"sample {k + 1}: softmax outputs sum to 1 but these targets sum to {row.sum():g}")
+    return found[:3]
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """repr(value), cut to `limit` characters (a huge number or list stays one short line)."""
+    if isinstance(value, int) and abs(value) >= 10**50:  # repr of a 5,000-digit integer is an error itself
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _check_history(history: Any, source: str) -> None:

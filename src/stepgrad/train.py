@@ -22,6 +22,7 @@ import numpy as np
 
 from . import engine, fast, optim, pure, tiny
 from . import names as quantity
+from .diverge import check_trained
 from .errors import DivergenceError, StepgradError
 from .fast import DenseTrainer
 from .names import layout
@@ -150,6 +151,7 @@ def train(net: Network, iterations: int, update_order: str | None = None, every:
     assert errors is not None
     history.errors = [float(errors[it]) for it in range(0, iterations, every)]
     final = engine.forward(trained, inputs, targets=targets)
+    check_trained(trained, state, start + iterations, final.outs[-1], final.error)
     history.final_error = final.error
     history.recorded.append(start + iterations)
     history.errors.append(final.error)
@@ -275,6 +277,7 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
         trainer.write_back(trained)
         state = trainer.exported_state()
     final = evaluate(trained, train_data, test_data) if metrics else {"loss": float("nan")}
+    check_trained(trained, state, start + iteration, error=final["loss"] if metrics else 0.0)
     if metrics and (not history.epochs or history.epochs[-1]["epoch"] != first_epoch + epochs - 1):
         history.recorded.append(start + iteration)
         history.errors.append(final["loss"])

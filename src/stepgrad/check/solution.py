@@ -29,6 +29,8 @@ _PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 # 3.51 x 10^-5, 3.51×10^(-5), 3.51 * 10**-5
 _TIMES_TEN = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:[x×*·]|\\times)\s*10\s*(?:\^|\*\*)\s*\(?\s*([+-]?\d+)\s*\)?")
 NUMBER_HINT = "write a number such as 0.593, -0.0226, .5, 3.51e-5 or 3.51 x 10^-5"
+MAX_DIGITS = 60  # digits written in one number (a float holds 17)
+MAX_EXPONENT = 400  # |exponent| of a written number (floats end near 1e308 and 1e-324)
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,18 @@ def _answer(name: str, raw: str, line: int, source: str) -> Given | None:
         return None  # unanswered
     number = parse_number(raw)
     if number is None:
-        raise StepgradError(f"{name}: {raw.strip()!r} is not a number ({NUMBER_HINT})", where=where)
+        raise StepgradError(f"{name}: {_cut(raw.strip())!r} is not a number ({NUMBER_HINT})", where=where)
+    shape = number.as_tuple()
+    if len(shape.digits) > MAX_DIGITS or abs(int(shape.exponent)) > MAX_EXPONENT:
+        raise StepgradError(f"{name}: {_cut(raw.strip())} has more digits or a larger exponent than any float "
+                            f"({NUMBER_HINT})", where=where)
     if not math.isfinite(float(number)) or abs(float(number)) > 1e300:
         raise StepgradError(f"{name}: {raw.strip()} is too large for any quantity of a training step", where=where)
     return Given(name, raw.strip(), number, line)
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _collect(items: list[tuple[str, str, int]], source: str, problems: list[Problem] | None = None) -> Solution:
@@ -118,6 +128,10 @@ def _collect(items: list[tuple[str, str, int]], source: str, problems: list[Prob
     for name, raw, line in items:
         key = _normal_name(name)
         try:
+            try:
+                (key + raw).encode("utf-8")
+            except UnicodeEncodeError:
+                raise StepgradError(f"{key!r}: a lone surrogate is not text", where=f"{source}: line {line}") from None
             if key in seen:
                 raise StepgradError(f"{key} is given twice (first on line {seen[key]})", where=f"{source}: line {line}")
             seen[key] = line
@@ -160,6 +174,8 @@ def parse_yaml(text: str, source: str = "<solution>", lenient: bool = False) -> 
 
     try:
         node = yaml.compose(text, Loader=yaml.BaseLoader)
+    except RecursionError:
+        raise StepgradError("not valid YAML: nested too deeply", where=source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}: line {mark.line + 1}" if mark else source
@@ -198,6 +214,8 @@ def parse_json(text: str, source: str = "<solution>", lenient: bool = False) -> 
         raise StepgradError(f"not valid JSON: {exc.msg}", where=f"{source}: line {exc.lineno}") from None
     except ValueError as exc:
         raise StepgradError(str(exc), where=source) from None
+    except RecursionError:
+        raise StepgradError("not valid JSON: nested too deeply", where=source) from None
     if not isinstance(data, list) or not all(isinstance(p, tuple) for p in data):
         raise StepgradError("expected an object of name: value", where=source)
     for key, value in data:

@@ -305,9 +305,11 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
             results.append(Result(name, "", "unanswered", expected=ctx.exact[name], line=line))
     if not solution.answers and not solution.unanswered and not solution.problems:
         results += [Result(s.name, "", "unanswered", expected=s.value) for s in ctx.trace if s.text]
+    unknown = 0
     for g in [*solution, *(_Blank(n, line) for n, line in solution.unanswered)]:
         if g.name not in order:
-            close = difflib.get_close_matches(g.name, list(order), n=3, cutoff=0.5)
+            unknown += 1  # hints for the first 100: 50,000 unknown names must not take a minute
+            close = difflib.get_close_matches(g.name, list(order), n=3, cutoff=0.5) if unknown <= 100 else []
             results.append(Result(g.name, g.text, "unknown", line=g.line, diagnosis=f"no quantity named {g.name!r}"
                                   + (f"; did you mean {', '.join(close)}?" if close else "; see `stepgrad names`")))
     results += [Result("", "", "unreadable", line=p.line, diagnosis=p.message) for p in solution.problems]

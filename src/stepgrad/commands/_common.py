@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..files import write_atomic
+from ..files import check_writable, write_atomic
 from ..functions import ACTIVATIONS, LOSSES
 from ..jobs import load_spec  # noqa: F401  (commands load a spec argument through it)
 from ..optim import OPTIMIZERS
@@ -30,7 +30,14 @@ digits_option = click.option("--digits", type=click.IntRange(1, 17), default=9, 
                              help="Significant digits shown.")
 decimals_option = click.option("--decimals", type=click.IntRange(0, 15), default=None, metavar="N",
                                help="Show up to N decimals, as the seed deck prints (instead of --digits).")
-output_option = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+def _writable(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """-o is checked before any work: a result is never computed only to be lost."""
+    if value and value != "-":
+        check_writable(value, where="--output")
+    return value
+
+
+output_option = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=_writable,
                              help="Write to this file instead of the terminal.")
 optimizer_option = click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default="sgd",
                                 show_default=True, help="The update rule: " + ", ".join(OPTIMIZER_CHOICES) + ".")
@@ -53,3 +60,9 @@ def emit(result: Any, output: str | None) -> None:
         note(f"wrote {output}")
     elif result:
         click.echo(result, nl=not result.endswith("\n"))
+
+
+max_work_option = click.option(
+    "--max-work", type=click.FloatRange(min=1), default=None, metavar="N",
+    help="Work budget in multiply-adds (training: samples x parameters x iterations); larger asks are "
+         "refused before any work starts. Default: 2e11.")

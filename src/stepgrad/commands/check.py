@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..jobs import check_job
-from ._common import digits_option, emit, note, output_option, update_order_option
+from ._common import digits_option, emit, max_work_option, note, output_option, update_order_option
 
 
 @click.command("check")
@@ -30,9 +30,10 @@ from ._common import digits_option, emit, note, output_option, update_order_opti
               help="A class: the folder for gradebook.csv/.json and feedback/ (default: SOLUTION-marked).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @digits_option
+@max_work_option
 @output_option
 def command(solution, spec, update_order, round_to, min_digits, order, points, variants, gradebook, fmt, digits,
-            output):
+            max_work, output):
     """Check a hand-computed solution: a verdict for every number.
 
     SOLUTION has one `name = value` per line (# comments; names as in `stepgrad names`), or is a
@@ -55,6 +56,7 @@ def command(solution, spec, update_order, round_to, min_digits, order, points, v
     """
     report, ok = check_job(solution, spec=spec, update_order=update_order, round_to=round_to, fmt=fmt,
                            digits=digits, console=fmt == "text" and output is None, min_digits=min_digits,
-                           order=order, points=points, variants=variants, gradebook=gradebook, note=note)
+                           order=order, points=points, variants=variants, gradebook=gradebook, note=note,
+                           max_work=max_work)
     emit(report, output)
     sys.exit(0 if ok else 1)

@@ -33,8 +33,9 @@ from ._common import LOSS_CHOICES, digits_option, emit, note
 @digits_option
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
               help="Write sheet, key, solution-template.txt, key-values.txt and network.toml into this folder.")
+@click.option("--force", is_flag=True, help="With -o: replace files in the folder that differ from this exercise's.")
 def command(layers, activation, output_activation, loss, samples, seed, learning_rate, round_to, min_digits,
-            roster, fmt, pdf, digits, output):
+            roster, fmt, pdf, digits, output, force):
     """Generate an exercise: a problem sheet, its answer key and a blank solution template.
 
     Without -o, prints the problem sheet. With -o DIR, writes sheet.EXT, key.EXT (the full
@@ -52,5 +53,6 @@ def command(layers, activation, output_activation, loss, samples, seed, learning
     """
     emit(exercise_job(layers=layers, activation=activation, seed=seed, learning_rate=learning_rate,
                       round_to=round_to, fmt=fmt, digits=digits, output=output, note=note, loss=loss,
-                      output_activation=output_activation, samples=samples, roster=roster, min_digits=min_digits, pdf=pdf),
+                      output_activation=output_activation, samples=samples, roster=roster, min_digits=min_digits, pdf=pdf,
+                      force=force),
          None)

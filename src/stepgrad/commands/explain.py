@@ -12,6 +12,7 @@ from ._common import (
     decimals_option,
     digits_option,
     emit,
+    max_work_option,
     note,
     output_option,
     spec_argument,
@@ -53,6 +54,7 @@ from ._common import (
               help="Put the central finite difference (and the relative difference) beside every gradient.")
 @click.option("--all", "full", is_flag=True,
               help="Slides: every derivation in full (a network beyond 40 weights gets a summary by default).")
+@max_work_option
 @output_option
 def command(spec, output, fmt, **options):
     """Show every quantity of one training step: formula, numbers, value.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..jobs import names_job
-from ._common import digits_option, emit, spec_argument, update_order_option
+from ._common import digits_option, emit, max_work_option, spec_argument, update_order_option
 
 
 @click.command("names")
@@ -13,11 +13,12 @@ from ._common import digits_option, emit, spec_argument, update_order_option
 @digits_option
 @update_order_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(spec, digits, update_order, fmt):
+@max_work_option
+def command(spec, digits, update_order, fmt, max_work):
     """List every quantity name (the names `check`, JSON and the web page use) with its value.
 
     \b
     Example:
       stepgrad names | grep dE_total/dw
     """
-    emit(names_job(spec, digits=digits, update_order=update_order, fmt=fmt), None)
+    emit(names_job(spec, digits=digits, update_order=update_order, fmt=fmt, max_work=max_work), None)

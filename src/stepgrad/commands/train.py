@@ -10,6 +10,7 @@ from ._common import (
     UPDATE_ORDER_CHOICES,
     digits_option,
     emit,
+    max_work_option,
     note,
     output_option,
     spec_argument,
@@ -51,6 +52,7 @@ from ._common import (
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Save the loss curve (.png or .svg; needs the [plot] extra).")
 @click.option("--save", type=click.Path(dir_okay=False), default=None, help="Save the trained network (.toml or .json) to resume later.")
 @digits_option
+@max_work_option
 @output_option
 def command(spec, output, **options):
     """Train for N iterations and report the error history, outputs and trained weights.

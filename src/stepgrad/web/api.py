@@ -6,24 +6,34 @@
     POST /api/export    {spec, format, only?, update_order?, digits?, group?, derive?} -> a file to download
 
 Every computation runs in a worker thread, so a long training run never blocks other requests.
+Training runs in its own bounded pool (`app.state.workers` at a time), within the work budget
+(`app.state.budget`, checked before it starts) and the time limit (`app.state.time_limit`); it
+stops within a fraction of a second when the client hangs up or the time limit passes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 import math
+import threading
+import time
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .. import budget as work
 from .. import engine, names
 from ..explain import explain
 from ..functions import ACTIVATIONS, LOSSES
 from ..render import FORMATS, render
-from ..spec import UPDATE_ORDERS, Network, builtin
+from ..spec import UPDATE_ORDERS, Network, builtin, target_warnings
 from ..trace import Trace
 from ..train import train
 from . import inputs
@@ -68,20 +78,21 @@ async def network(request: Request) -> JSONResponse:
         "spec": net.to_dict(), "builtins": builtins(), "formats": available_formats(),
         "update_orders": list(UPDATE_ORDERS), "activations": list(ACTIVATIONS), "losses": list(LOSSES),
         "limits": {"body_bytes": inputs.MAX_BODY, "weights": inputs.MAX_WEIGHTS,
-                   "iterations": inputs.MAX_ITERATIONS, "layers": inputs.MAX_LAYERS},
+                   "iterations": inputs.MAX_ITERATIONS, "layers": inputs.MAX_LAYERS,
+                   "work": request.app.state.budget.work, "seconds": request.app.state.time_limit},
     })
 
 
 async def explain_endpoint(request: Request) -> JSONResponse:
     """POST /api/explain: one training step, every quantity with its derivation."""
     data = await inputs.read_json(request)
-    return JSONResponse(await run_in_threadpool(_explain, data, request.app.state.spec))
+    return JSONResponse(await run_in_threadpool(_explain, data, request.app.state.spec, request.app.state.budget))
 
 
-def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
+def _explain(data: dict[str, Any], served: Network, budget: work.Budget = work.SERVER) -> dict[str, Any]:
     net = inputs.spec_from(data, served)
     net.require_samples(inputs.SOURCE)
-    inputs.check_explainable(net)
+    inputs.check_explainable(net, budget)
     order = inputs.update_order(data) or net.update_order
     digits = inputs.integer(data, "digits", 9, 1, 17)
     only = inputs.names(data)
@@ -103,6 +114,7 @@ def _explain(data: dict[str, Any], served: Network) -> dict[str, Any]:
         "sections": sections_view(trace, digits, math),
         "selected": selected, "compare": compare(net, trace, order),
         "svg": diagram(net, trace, show, min(digits, DIAGRAM_DIGITS)),
+        "warnings": target_warnings(net),
     }
 
 
@@ -119,28 +131,63 @@ def compare(net: Network, trace: Trace, order: str) -> dict[str, float]:
 async def train_endpoint(request: Request) -> JSONResponse:
     """POST /api/train: N full-batch steps; the page calls it in chunks to draw the live loss curve."""
     data = await inputs.read_json(request)
-    return JSONResponse(await run_in_threadpool(_train, data, request.app.state.spec))
-
-
-def _train(data: dict[str, Any], served: Network) -> dict[str, Any]:
-    net = inputs.spec_from(data, served)
+    state = request.app.state
+    net = inputs.spec_from(data, state.spec)  # small work: refusals come at once, before any queue
     net.require_samples(inputs.SOURCE)
     iterations = inputs.integer(data, "iterations", 1, 0, inputs.MAX_ITERATIONS)
+    try:
+        state.budget.check_train(net, iterations)
+    except work.BudgetError as exc:
+        raise ApiError(422, exc.message, "iterations") from None
+    return JSONResponse(await stoppable(request, _train, data, net, iterations))
+
+
+class Stopped(Exception):
+    """Raised inside a worker when its request was abandoned or ran out of time."""
+
+
+async def stoppable(request: Request, job: Any, *args: Any) -> Any:
+    """job(*args, stop) in the training pool; `stop()` raises Stopped once the client has hung up or
+    the time limit has passed (the job calls it often). 422 when the time limit stopped it."""
+    state = request.app.state
+    deadline = time.monotonic() + state.time_limit
+    cancelled = threading.Event()
+
+    def stop() -> None:
+        if cancelled.is_set() or time.monotonic() > deadline:
+            raise Stopped
+
+    task = asyncio.ensure_future(anyio.to_thread.run_sync(job, *args, stop, limiter=state.workers))
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.1)
+        if not task.done() and (time.monotonic() > deadline or await request.is_disconnected()):
+            cancelled.set()
+            task.cancel()  # a job still waiting for a worker never starts
+            with contextlib.suppress(asyncio.CancelledError, Stopped):
+                await task
+            break
+    if task.cancelled() or (task.done() and isinstance(task.exception(), Stopped)):
+        raise ApiError(422, f"stopped: the work took longer than the server's time limit of {state.time_limit:g} s "
+                            "(or the client left); ask for fewer iterations", "iterations")
+    return task.result()
+
+
+def _train(data: dict[str, Any], net: Network, iterations: int, stop: Callable[[], None]) -> dict[str, Any]:
     order = inputs.update_order(data)
     every = inputs.integer(data, "every", max(1, iterations // 200), 1, inputs.MAX_ITERATIONS)
     every = max(every, math.ceil(iterations / 10_000))  # at most ~10,000 points on the curve
-    history = train(net, iterations, update_order=order, every=every)
-    return dict(history.to_dict(), spec=history.network.to_dict())
+    history = train(net, iterations, update_order=order, every=every, progress=lambda done: stop())
+    return dict(history.to_dict(), spec=history.network.to_dict(), warnings=target_warnings(net))
 
 
 async def export_endpoint(request: Request) -> Response:
     """POST /api/export: the network as a spec file, or the step (or `only` names) as a document."""
     data = await inputs.read_json(request)
-    body, media, filename = await run_in_threadpool(_export, data, request.app.state.spec)
+    body, media, filename = await run_in_threadpool(_export, data, request.app.state.spec, request.app.state.budget)
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _export(data: dict[str, Any], served: Network) -> tuple[str, str, str]:
+def _export(data: dict[str, Any], served: Network, budget: work.Budget = work.SERVER) -> tuple[str, str, str]:
     fmt = data.get("format")
     choices = list(DOCUMENTS) + list(SPEC_FILES)
     if fmt not in choices:
@@ -154,7 +201,7 @@ def _export(data: dict[str, Any], served: Network) -> tuple[str, str, str]:
     if importlib.util.find_spec(FORMATS[renderer]) is None:
         raise ApiError(422, f"the {fmt} format is not available in this version of stepgrad yet", "format")
     net.require_samples(inputs.SOURCE)
-    inputs.check_explainable(net)
+    inputs.check_explainable(net, budget)
     trace = inputs.dressed(data, explain(net, update_order=inputs.update_order(data)))
     only = inputs.names(data)
     if only:

@@ -2,16 +2,20 @@
 that answers every bad request with a 4xx JSON line ({"error", "field"}), never a traceback.
 
     >>> from starlette.testclient import TestClient
-    >>> client = TestClient(create_app())
+    >>> client = TestClient(create_app(), base_url="http://127.0.0.1:8000")
     >>> client.get("/api/network").json()["spec"]["layers"]
     [2, 2, 2]
+    >>> client.get("/api/network", headers={"Host": "evil.example"}).status_code   # see stepgrad.web.guard
+    403
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from importlib import resources
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,9 +24,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..budget import SERVER_WORK, Budget
 from ..errors import DivergenceError, SpecError, StepgradError
 from ..spec import Network, builtin
 from . import api, views
+from .guard import LocalOnly, allowed_hosts
 from .inputs import ApiError
 
 log = logging.getLogger("stepgrad.web")
@@ -36,8 +42,17 @@ HEADERS = [
 ]
 
 
-def create_app(spec: Network | None = None) -> Starlette:
-    """The explorer app serving `spec` (default: the seed deck's network)."""
+TIME_LIMIT = 30.0  # seconds one training request may run (the page trains in short chunks)
+WORKERS = 2  # trainings computed at once; more wait their turn, explain requests never wait for them
+
+
+def create_app(spec: Network | None = None, *, host: str = "127.0.0.1", allow_hosts: Iterable[str] = (),
+               max_work: float = SERVER_WORK, time_limit: float = TIME_LIMIT, workers: int = WORKERS) -> Starlette:
+    """The explorer app serving `spec` (default: the seed deck's network) on `host`.
+
+    Requests must name a loopback host, `host` or one of `allow_hosts` ("*": any) in their Host
+    header (stepgrad.web.guard); each training request may ask for `max_work` multiply-adds
+    (stepgrad.budget) and run `time_limit` seconds, `workers` at a time."""
     routes = [
         Route("/", index),
         Route("/api/network", api.network, methods=["GET"]),
@@ -50,6 +65,10 @@ def create_app(spec: Network | None = None) -> Starlette:
     handlers = {ApiError: api_error, StepgradError: stepgrad_error, HTTPException: http_error, Exception: internal_error}
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.spec = spec if spec is not None else builtin()
+    app.state.budget = Budget(max_work, "stepgrad serve --max-work")
+    app.state.time_limit = time_limit
+    app.state.workers = anyio.CapacityLimiter(workers)
+    app.add_middleware(LocalOnly, hosts=allowed_hosts(host, allow_hosts))
     app.add_middleware(SecurityHeaders)
     return app
 

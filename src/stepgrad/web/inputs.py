@@ -11,8 +11,10 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ..budget import SERVER, Budget, BudgetError
+from ..errors import SpecError
 from ..only import OnlyError, resolve_only
-from ..spec import UPDATE_ORDERS, Network, parse
+from ..spec import UPDATE_ORDERS, Network, check_depth, parse, unique_keys
 from ..trace import Trace
 
 MAX_BODY = 512 * 1024  # bytes: a 10,000-weight network with trained (17-digit) weights fits
@@ -43,7 +45,12 @@ async def read_json(request: Request) -> dict[str, Any]:
         if len(body) > MAX_BODY:
             raise ApiError(413, f"request body too large: the limit is {MAX_BODY} bytes")
     try:
-        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=unique_keys)
+        check_depth(data, "request body")
+    except RecursionError:
+        raise ApiError(400, "request body is nested too deeply") from None
+    except SpecError as exc:
+        raise ApiError(400, str(exc)) from None
     except UnicodeDecodeError:
         raise ApiError(400, "request body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -89,13 +96,13 @@ def check_size(spec: dict[str, Any]) -> None:
         raise ApiError(422, f"network too large: {weights} weights, the limit is {MAX_WEIGHTS}", "layers")
 
 
-def check_explainable(net: Network) -> None:
-    """Refuse a step-by-step trace that would be millions of steps (training has no such limit)."""
-    samples = 0 if net.inputs is None else len(net.inputs)
-    size = max(1, samples) * (sum(w.size for w in net.weights) + sum(net.layers))
-    if size > MAX_EXPLAIN_STEPS:
-        raise ApiError(422, f"too large to explain step by step ({samples} samples x {net.parameter_count} "
-                            f"parameters); use fewer samples or a smaller network", "samples")
+def check_explainable(net: Network, budget: Budget = SERVER) -> None:
+    """Refuse a step-by-step trace over the work budget (about MAX_EXPLAIN_STEPS samples x parameters)."""
+    try:
+        budget.check_trace(net)
+    except BudgetError as exc:
+        raise ApiError(422, f"too large to explain step by step: {exc.message}; use fewer samples or a smaller "
+                            "network", "samples") from None
 
 
 def integer(data: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
