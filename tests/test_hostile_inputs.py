@@ -76,8 +76,11 @@ def test_work_budget_refuses_at_once(tmp_path):
 
 
 def test_check_refuses_absurd_numbers_and_floods(tmp_path):
-    (tmp_path / "zero.txt").write_text("out_h1 = 0e999999\n")
-    refused(stepgrad("check", "zero.txt", cwd=tmp_path), "zero.txt", "line 1")
+    (tmp_path / "zero.txt").write_text("out_h1 = 0e999999\nnet_h1 = 0.3775\n")
+    # an unreadable line is reported with its number while the readable ones are still marked (exit 1)
+    proc = stepgrad("check", "zero.txt", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
+    assert "1 correct" in proc.stdout and "1 unreadable" in proc.stdout
     (tmp_path / "many.txt").write_text("\n".join(f"zz{i} = 0.5" for i in range(50_000)))
     start = time.monotonic()
     refused(stepgrad("check", "many.txt", cwd=tmp_path), "many.txt", "50,000")
