@@ -21,6 +21,7 @@ from ..trace import Trace
 from .document import Document, Group, Line, Part, Table, build, layer_name, numbered
 from .formula import Precision, number
 from .latex import align, bold, escape, line_items, network_figure, table_blocks
+from .latex import title as latex_title
 
 WIDTH = 46  # characters shown in a formula row before it breaks at a top-level +
 BUDGET = 12.4  # a frame's height in rows of \small text
@@ -71,7 +72,7 @@ def _pages(quantities: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]
 
 
 def _frame(title: str, body: str, size: str = r"\small") -> str:
-    return f"\\begin{{frame}}\n\\frametitle{{{escape(title)}}}\n{size}\n{body}\n\\end{{frame}}\n"
+    return f"\\begin{{frame}}\n\\frametitle{{{latex_title(title)}}}\n{size}\n{body}\n\\end{{frame}}\n"
 
 
 def _frames(title: str, quantities: list[list[tuple[str, str]]]) -> list[str]:
