@@ -1,7 +1,7 @@
 r"""A complete LaTeX article (amsmath) of the derivation; compiles with pdflatex as it is.
 
-    stepgrad explain --format latex -o step.tex && latexmk -pdf step.tex
-    (or run pdflatex step.tex twice: the second run settles the cross-references)
+    stepgrad explain --format latex -o step.tex && pdflatex step.tex && pdflatex step.tex
+    (twice, as for the slides; latexmk -pdf step.tex does the same)
 
 The given values are tables by kind (inputs and targets per sample, a weight matrix and the biases
 per layer) that break across pages; a TikZ figure shows the network. The quantities of one group

@@ -2,8 +2,8 @@ r"""A Beamer deck like the seed deck: title, the network, the given values, forw
 frame group per neuron and weight, the new weights, the error before and after, and (given a training
 History) the table after training.
 
-    stepgrad explain --format slides -o deck.tex && latexmk -pdf deck.tex
-    (or run pdflatex deck.tex twice: the page counter "3 / 40" needs the second run)
+    stepgrad explain --format slides -o deck.tex && pdflatex deck.tex && pdflatex deck.tex
+    (twice: the page counter "3 / 40" needs the second run; latexmk -pdf deck.tex does the same)
 
 Nothing is cut: a group that does not fit one frame continues on the next, titled "(2/3)". A network
 of more than SUMMARY_WEIGHTS weights gets a summary deck by default: per-layer tables of net and out,
