@@ -105,4 +105,4 @@ def test_full_slides_of_a_large_network_have_every_derivation():
     trace = stepgrad.explain(network("8-6-4"))
     summary, full = render(trace, "slides"), render(trace, "slides", full=True)
     assert "What these slides leave out" in summary and "What these slides leave out" not in full
-    assert "The gradient of w1}" in full or "The gradient of w1 (1/" in full
+    assert "The gradient of $w_{1}$}" in full or "The gradient of $w_{1}$ (1/" in full

@@ -82,7 +82,7 @@ def test_deck_compiles_with_the_training_table(tmp_path, artifacts):
 def test_deck_frames_one_group_per_weight():
     source = render(stepgrad.explain(stepgrad.builtin()), "slides")
     for w in range(1, 9):
-        assert f"The gradient of w{w}" in source
+        assert f"The gradient of $w_{{{w}}}$" in source  # names in titles are math
     assert "After 10,000" not in source  # no history given, no table
 
 

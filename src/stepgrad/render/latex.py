@@ -1,7 +1,7 @@
 r"""A complete LaTeX article (amsmath) of the derivation; compiles with pdflatex as it is.
 
-    stepgrad explain --format latex -o step.tex && latexmk -pdf step.tex
-    (or run pdflatex step.tex twice: the second run settles the cross-references)
+    stepgrad explain --format latex -o step.tex && pdflatex step.tex && pdflatex step.tex
+    (twice, as for the slides; latexmk -pdf step.tex does the same)
 
 The given values are tables by kind (inputs and targets per sample, a weight matrix and the biases
 per layer) that break across pages; a TikZ figure shows the network. The quantities of one group
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from .. import names
 from ..names import latex_symbol
 from ..trace import Trace
 from .document import Document, Line, Part, Table, build
@@ -45,6 +46,22 @@ LABELLED_WEIGHTS = 16  # more weights than this: the figure leaves the values to
 def escape(text: str) -> str:
     """Text safe for LaTeX's text mode (names like dE_total/dw5, notes, titles)."""
     return "".join(_SPECIAL.get(c, c) for c in text)
+
+
+_NAMED = ("neuron", "input", "weight", "bias")
+
+
+def title(text: str) -> str:
+    """A heading in LaTeX: escaped, with the neurons, weights and biases it names as math
+    ('The delta of h1' -> 'The delta of $h_{1}$'; '(w5..w8)' -> '($w_{5}$..$w_{8}$)')."""
+
+    def word(m: re.Match) -> str:
+        token = m.group(0)
+        if names.is_name(token) and names.parse(token).kind in _NAMED:
+            return f"${latex_symbol(token)}$"
+        return escape(token)
+
+    return re.sub(r"[A-Za-z]\w*|[^A-Za-z]+", word, text)
 
 
 def bold(value_latex: str) -> str:
@@ -213,16 +230,16 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
                 edge = f"node[w] {{{label(w)}}} " if labelled else ""
                 style = "" if labelled else "[very thin,opacity=0.3]"
                 out.append(rf"\draw{style} ({neurons[l][i]}) -- {edge}({neurons[l + 1][j]});")
-    for l, names in enumerate(biases or ()):
+    for l, bias_names in enumerate(biases or ()):
         if not labelled:
             break
-        if len(names) == 1 and len(neurons[l + 1]) > 1:
+        if len(bias_names) == 1 and len(neurons[l + 1]) > 1:
             y = -max(len(neurons[l]) - 1, len(neurons[l + 1]) - 1) / 2 * dy - 1.1  # below both columns
-            out.append(rf"\node[draw,rounded corners,font=\footnotesize] ({names[0]}) at ({l + 0.4},{y:.3f}) "
-                       rf"{{{label(names[0])}}};")
-            out += [rf"\draw[dashed,gray] ({names[0]}) -- ({n});" for n in neurons[l + 1]]
+            out.append(rf"\node[draw,rounded corners,font=\footnotesize] ({bias_names[0]}) at ({l + 0.4},{y:.3f}) "
+                       rf"{{{label(bias_names[0])}}};")
+            out += [rf"\draw[dashed,gray] ({bias_names[0]}) -- ({n});" for n in neurons[l + 1]]
         else:
-            out += [rf"\node[above=1pt,font=\scriptsize] at ({n}.north) {{{label(b)}}};" for b, n in zip(names, neurons[l + 1])]
+            out += [rf"\node[above=1pt,font=\scriptsize] at ({n}.north) {{{label(b)}}};" for b, n in zip(bias_names, neurons[l + 1])]
     out.append(r"\end{tikzpicture}")
     return "\\begin{center}\n" + "\n".join(out) + "\n\\end{center}"
 
@@ -301,14 +318,14 @@ def given_tables(part: Part) -> list[str]:
 
 
 def _part(part: Part) -> list[str]:
-    out = [r"\keeplines{16}" + f"\\section{{{escape(part.title)}}}"]
+    out = [r"\keeplines{16}" + f"\\section{{{title(part.title)}}}"]
     if part.intro:
         out.append(escape(part.intro) + "\n")
     if part.given:
         return out + given_tables(part)
     for k, group in enumerate(part.groups):
         if len(part.groups) > 1:  # the section's heading already kept room for the first
-            out.append((r"\keeplines{8}" if k else "") + f"\\subsection*{{{escape(group.title)}}}")
+            out.append((r"\keeplines{8}" if k else "") + f"\\subsection*{{{title(group.title)}}}")
         out.append(f"% {escape(group.title)}\n" + _block(group.lines))
     return out
 

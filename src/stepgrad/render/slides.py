@@ -2,8 +2,8 @@ r"""A Beamer deck like the seed deck: title, the network, the given values, forw
 frame group per neuron and weight, the new weights, the error before and after, and (given a training
 History) the table after training.
 
-    stepgrad explain --format slides -o deck.tex && latexmk -pdf deck.tex
-    (or run pdflatex deck.tex twice: the page counter "3 / 40" needs the second run)
+    stepgrad explain --format slides -o deck.tex && pdflatex deck.tex && pdflatex deck.tex
+    (twice: the page counter "3 / 40" needs the second run; latexmk -pdf deck.tex does the same)
 
 Nothing is cut: a group that does not fit one frame continues on the next, titled "(2/3)". A network
 of more than SUMMARY_WEIGHTS weights gets a summary deck by default: per-layer tables of net and out,
@@ -21,6 +21,7 @@ from ..trace import Trace
 from .document import Document, Group, Line, Part, Table, build, layer_name, numbered
 from .formula import Precision, number
 from .latex import align, bold, escape, line_items, network_figure, table_blocks
+from .latex import title as latex_title
 
 WIDTH = 46  # characters shown in a formula row before it breaks at a top-level +
 BUDGET = 12.4  # a frame's height in rows of \small text
@@ -71,7 +72,7 @@ def _pages(quantities: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]
 
 
 def _frame(title: str, body: str, size: str = r"\small") -> str:
-    return f"\\begin{{frame}}\n\\frametitle{{{escape(title)}}}\n{size}\n{body}\n\\end{{frame}}\n"
+    return f"\\begin{{frame}}\n\\frametitle{{{latex_title(title)}}}\n{size}\n{body}\n\\end{{frame}}\n"
 
 
 def _frames(title: str, quantities: list[list[tuple[str, str]]]) -> list[str]:

@@ -153,7 +153,11 @@ def _given(trace: Trace, steps: tuple[Step, ...], digits: Precision, width: int)
 class TraceView:
     """The trace as a rich renderable, laid out for the width it is printed at (a Console's width).
 
-        >>> Console(width=60).print(TraceView(trace))  # doctest: +SKIP
+        >>> view = TraceView(stepgrad.explain(stepgrad.builtin()))
+        >>> buffer = io.StringIO()
+        >>> Console(file=buffer, width=60).print(view)
+        >>> max(len(line) for line in buffer.getvalue().splitlines())
+        60
     """
 
     def __init__(self, trace: Trace, digits: Precision = 9):
