@@ -49,6 +49,10 @@ def test_explain_one_sample_of_the_saved_data_set(tmp_path):
     import json
 
     assert json.loads(shown.stdout)["values"]["E_total"] == pytest.approx(expected, rel=1e-12)
+    remembered = run("explain", "dig.toml", "--sample", "17", "--format", "json", cwd=tmp_path)  # no --data
+    assert json.loads(remembered.stdout)["values"]["E_total"] == pytest.approx(expected, rel=1e-12)
+    unpicked = run("explain", "dig.toml", cwd=tmp_path)
+    assert unpicked.returncode == 2 and "--sample N" in unpicked.stderr
     batch = run("explain", "dig.toml", "--batch", "0", "--only", "w1", cwd=tmp_path)
     assert batch.returncode == 0, batch.stderr
 

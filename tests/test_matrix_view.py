@@ -80,6 +80,13 @@ def test_entries_are_trace_values_and_equations_hold(chunk):
         if net.loss == "cross_entropy":
             a, t = (arr(m) for m in delta_out.operands)
             assert_close(arr(delta_out.result), a - t, f"{seed} output delta")
+        elif net.loss == "cross_entropy_with_logits":  # softmax of the raw scores (rows: outputs) - t
+            a, t = (arr(m) for m in delta_out.operands)
+            e = np.exp(a - a.max(axis=0, keepdims=True))
+            assert_close(arr(delta_out.result), e / e.sum(axis=0, keepdims=True) - t, f"{seed} output delta")
+        elif net.loss == "binary_cross_entropy_with_logits":  # (sigmoid(raw score) - t) / outputs
+            a, t = (arr(m) for m in delta_out.operands)
+            assert_close(arr(delta_out.result), (1 / (1 + np.exp(-a)) - t) / a.shape[0], f"{seed} output delta")
         elif net.activations[-1] == "softmax":
             a, g = (arr(m) for m in delta_out.operands)
             assert_close(arr(delta_out.result), a * (g - (a * g).sum(axis=0, keepdims=True)), f"{seed} softmax delta")

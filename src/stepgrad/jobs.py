@@ -83,9 +83,13 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
     from .render.formula import Decimals
 
     net = load_spec(spec)
-    if data_source is not None or batch is not None:
+    if data_source is not None or batch is not None or (net.inputs is None and "data" in net.extra):
+        if sample is None and batch is None:
+            raise StepgradError("the network trains on a data set: explain one of its rows with --sample N "
+                                "or a mini-batch with --batch K", where=spec or "<built-in>")
         _take_data_rows(net, spec, data_source, sample, batch)
         sample = None
+    net.require_samples(spec or "<built-in>")
     if sample is not None:
         inputs, _ = net.require_samples(spec or "<built-in>")
         if sample > len(inputs):

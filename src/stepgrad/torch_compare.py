@@ -9,8 +9,11 @@
     ...
     largest relative difference: ... (agrees within 1e-9)
 
-The step is one plain gradient-descent step (torch.optim.SGD) on the batch, with stepgrad's
-losses written in torch: the batch loss is the mean over samples of each sample's loss, summed
+As PyTorch users write it, pass the loss module and the optimizer: `loss_fn=nn.CrossEntropyLoss()`
+(read with its options by torch_losses; targets may be class indices) and `optimizer=opt` (a
+torch.optim SGD, Adam or AdamW, read with its state by torch_optim); compare_with_torch then runs
+exactly those on copies. Without them the step is one plain gradient-descent step (torch.optim.SGD)
+with stepgrad's loss `loss` written in torch: the mean over samples of each sample's loss, summed
 over outputs (see `torch_loss`). The model's own biases stay per-neuron (b_h1, b_o1 ...), and
 biases that do not require gradients are not updated, as in PyTorch.
 """

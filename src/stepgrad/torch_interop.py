@@ -1,5 +1,7 @@
 """PyTorch interop: a stepgrad network as an `nn.Sequential` and back, and state_dict files.
 
+An nn.Module subclass is read through its forward(), followed with torch.fx (`traced_leaves`).
+
     >>> model = stepgrad.to_torch(stepgrad.builtin())  # Linear(2, 2), Sigmoid, Linear(2, 2), Sigmoid; float64
     >>> net = stepgrad.from_torch(model)                # the same weights, biases b1, b2 shared again
 
@@ -171,7 +173,8 @@ def traced_leaves(module: Any) -> list[tuple[str, Any]]:
         elif node.op in ("call_function", "call_method") and chained and _function_module(node) is not None:
             leaves.append((node.name, _function_module(node)))
         else:
-            raise StepgradError(f"unsupported operation {node.name!r} ({_describe(node)}) in {label}.forward(): "
+            what = type(graph.get_submodule(node.target)).__name__ if node.op == "call_module" else _describe(node)
+            raise StepgradError(f"unsupported operation {node.name!r} ({what}) in {label}.forward(): "
                                 f"stepgrad follows a chain of {SUPPORTED}, or {FOLLOWED}")
         previous = node
     return leaves
