@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+import stepgrad
 from conftest import run_cli
 from stepgrad.check.solution import loads, parse_number
 from stepgrad.errors import StepgradError
@@ -90,3 +91,21 @@ def test_cli_missing_file_exit_2(tmp_path):
     proc = run_cli("check", str(tmp_path / "nope.txt"))
     assert proc.returncode == 2
     assert "no such file" in proc.stderr
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140])
+def test_the_report_never_cuts_a_number_at_any_width(width):
+    import re
+
+    from stepgrad.check import check
+    from stepgrad.check.report import render_text
+    from stepgrad.deck_figures import transcription
+
+    report = check(stepgrad.builtin(), transcription())
+    text = render_text(report, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    shown = set(re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text))
+    for r in report.results:  # every given and expected number appears whole
+        assert r.given in text, (width, r.name)
+        if r.expected is not None and r.verdict != "correct":
+            assert any(abs(float(x) - r.expected) <= 1e-8 * abs(r.expected) for x in shown), (width, r.name)  # 9 digits
