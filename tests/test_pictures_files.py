@@ -43,3 +43,11 @@ def test_picture_format():
     assert picture_format("a/b/NET.PNG") == "png"
     with pytest.raises(StepgradError, match="must end in .svg or .png"):
         picture_format("x.gif")
+
+
+def test_explain_refuses_a_picture_name_for_a_document(tmp_path):
+    from conftest import run_cli
+
+    proc = run_cli("explain", "-o", str(tmp_path / "step.png"))
+    assert proc.returncode == 2 and "stepgrad diagram -o step.png" in proc.stderr
+    assert not (tmp_path / "step.png").exists()

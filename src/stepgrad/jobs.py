@@ -57,6 +57,8 @@ def load_spec(spec: str | None) -> Network:
 
 
 # -- explain ------------------------------------------------------------------------------------
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf", ".webp")
+
 @_quiet_numbers
 def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, decimals: int | None = None,
                 update_order: str | None = None, fmt: str = "text", sample: int | None = None,
@@ -82,6 +84,9 @@ def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, d
     from .render import render
     from .render.formula import Decimals
 
+    if output and Path(output).suffix.lower() in PICTURE_SUFFIXES:
+        raise StepgradError(f"explain writes a document ({fmt}), not a picture; for the network as a picture use "
+                            f"`stepgrad diagram -o {Path(output).name}`", where="--output")
     net = load_spec(spec)
     if data_source is not None or batch is not None or (net.inputs is None and "data" in net.extra):
         if sample is None and batch is None:
