@@ -206,6 +206,16 @@ def _describe(node: Any) -> str:
 def _array(value: Any, where: str) -> np.ndarray:
     torch = torch_module()
     if isinstance(value, torch.Tensor):
+        if value.is_meta:
+            raise StepgradError("a meta tensor (a shape without values): nothing to import", where=where)
+        if value.layout != torch.strided:
+            raise StepgradError(f"a {str(value.layout).replace('torch.', '')} tensor: save it dense "
+                                "(tensor.to_dense()) to import it", where=where)
+        if value.is_complex():
+            raise StepgradError("complex numbers: a network's weights are real", where=where)
+        if not (value.is_floating_point() or value.dtype in (torch.int8, torch.int16, torch.int32, torch.int64,
+                                                               torch.uint8, torch.bool)):
+            raise StepgradError(f"expected numbers, got a {value.dtype} tensor", where=where)
         value = value.detach().to(device="cpu", dtype=torch.float64).numpy()
     try:
         return np.array(value, dtype=np.float64)
