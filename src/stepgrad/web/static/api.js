@@ -19,23 +19,26 @@ async function check(response) {
   throw new ApiError(data.error || `request failed (${response.status})`, data.field || null, response.status);
 }
 
-/** POST a JSON body; the Response, or an ApiError carrying the server's message and field. */
-export async function post(path, body) {
+/** POST a JSON body; the Response, or an ApiError carrying the server's message and field.
+ *  `signal` (an AbortController's) cancels the request: the server sees the disconnect and stops the work. */
+export async function post(path, body, signal = undefined) {
   let response;
   try {
     response = await fetch(path, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
+      signal,
     });
   } catch (err) {
+    if (err.name === "AbortError") throw err;
     throw new ApiError(`cannot reach the stepgrad server (${err.message}); is \`stepgrad serve\` still running?`);
   }
   return check(response);
 }
 
-export async function postJSON(path, body) {
-  return (await post(path, body)).json();
+export async function postJSON(path, body, signal = undefined) {
+  return (await post(path, body, signal)).json();
 }
 
 export async function getJSON(path) {

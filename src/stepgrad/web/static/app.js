@@ -251,7 +251,11 @@ async function applyUpdate() {
 }
 
 async function trainN() {
-  if (state.training) { state.stop = true; return; }
+  if (state.training) {  // Stop: end the loop, and cancel the running request so the server stops at once
+    state.stop = true;
+    if (state.abort) state.abort.abort();
+    return;
+  }
   const n = Number($("train-n").value);
   if (!Number.isInteger(n) || n < 1 || n > 100000) {
     showError("iterations: give a whole number from 1 to 100,000");
@@ -272,7 +276,14 @@ async function trainN() {
   try {
     while (done < n && !state.stop) {
       const k = Math.min(chunk, n - done);
-      const r = await postJSON("/api/train", { spec, iterations: k, update_order: state.order, every });
+      state.abort = new AbortController();
+      let r;
+      try {
+        r = await postJSON("/api/train", { spec, iterations: k, update_order: state.order, every }, state.abort.signal);
+      } catch (err) {
+        if (err.name === "AbortError") break;  // stopped: the work done so far stays
+        throw err;
+      }
       spec = r.spec;
       done += k;
       addHistory(r.history);
