@@ -157,6 +157,18 @@ def test_edit_a_weight_recomputes(page):
     assert page.locator('#values button[data-name="out_h3"]').count() == 1
 
 
+def test_stop_cancels_the_running_training_request(page):
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.fill("#train-n", "100000")
+    page.click("#train")
+    page.wait_for_selector("#train:has-text('Stop')")
+    page.click("#train")  # Stop, while a chunk of 5,000 iterations is on its way
+    page.wait_for_selector("#train-status:has-text('stopped after')", timeout=20_000)
+    assert any(url.endswith("/api/train") for url in failed)  # the request was cancelled, not awaited
+    expect(page.locator("#train")).to_have_text("Train")
+
+
 def test_step_controls_walk_the_training_step(page):
     title = page.locator("#derivation-title")
     for expected in ("Forward pass", "The total error", "Backward pass: output layer (w5..w8)",

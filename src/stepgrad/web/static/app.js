@@ -290,7 +290,9 @@ async function trainN() {
       progress.value = done;
       status.textContent = `${done.toLocaleString("en")} / ${n.toLocaleString("en")} iterations, E_total = ${formatNumber(r.final_error)}`;
     }
-    status.textContent = `${state.stop ? "stopped after" : "trained"} ${done.toLocaleString("en")} iterations; E_total = ${formatNumber(state.history[state.history.length - 1].E_total)}`;
+    const last = state.history[state.history.length - 1];
+    status.textContent = `${state.stop ? "stopped after" : "trained"} ${done.toLocaleString("en")} iterations`
+      + (last ? `; E_total = ${formatNumber(last.E_total)}` : "");
   } catch (err) {
     showError(err, "training: ");
   } finally {
