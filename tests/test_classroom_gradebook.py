@@ -121,9 +121,15 @@ def test_cli_writes_csv_json_and_feedback_from_a_folder_and_a_zip(klass, tmp_pat
         data = json.loads((out / "gradebook.json").read_text())
         assert len(data["students"]) == 50 and data["max"] == QUANTITIES
         assert len(list((out / "feedback").glob("*.md"))) == 50
+        assert len(list((out / "feedback").glob("*.html"))) == 50
     assert tables[0] == tables[1]
     feedback = (tmp_path / "a" / "feedback" / "s09.md").read_text()  # a student with the flipped sign
     assert "flipped sign" in feedback and "follows" in feedback and f"of {QUANTITIES} points" in feedback
+    page = (tmp_path / "a" / "feedback" / "s09.html").read_text()  # the same feedback as a page
+    assert page.startswith("<!doctype html>") and "flipped sign" in page and f"of {QUANTITIES} points" in page
+    from html.parser import HTMLParser
+
+    HTMLParser().feed(page)  # well-formed enough for a parser to read
 
 
 def test_variants_from_a_roster_are_reproducible_and_checked_against_each_students_network(tmp_path):

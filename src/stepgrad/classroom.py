@@ -207,8 +207,37 @@ class Gradebook:
             lines.append(f"| {r.line or ''} | `{r.name}` | {r.given} | {r.verdict} | {expected} | {note} |")
         return "\n".join(lines) + "\n"
 
+    def feedback_html(self, row: Row) -> str:
+        """The same feedback as a self-contained HTML page (for an LMS or e-mail), verdicts in colour."""
+        from html import escape
+
+        colours = {"correct": "#1a7f37", "follows": "#0969da", "close": "#9a6700", "wrong": "#cf222e",
+                   "unknown": "#8250df", "unanswered": "#57606a", "unreadable": "#8250df"}
+        head = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+                f"content='width=device-width, initial-scale=1'><title>Feedback for {escape(row.student)}</title>"
+                "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
+                "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;"
+                "text-align:left;vertical-align:top}code{font-size:.95em}td.n{white-space:nowrap}</style></head><body>")
+        parts = [head, f"<h1>Feedback for {escape(row.student)}</h1>", f"<p>Solution: <code>{escape(row.source)}</code></p>"]
+        if row.report is None:
+            parts.append(f"<p>Your file could not be marked: {escape(str(row.error))}.</p>")
+            return "".join(parts) + "</body></html>\n"
+        parts.append(f"<p><strong>{_num(row.total)} of {_num(self.maximum)} points</strong>: "
+                     f"{escape(row.report.summary())}.</p>")
+        if row.report.meta.get("hint"):
+            parts.append(f"<p><em>Hint: {escape(row.report.meta['hint'])}</em></p>")
+        parts.append("<table><tr><th>line</th><th>quantity</th><th>you wrote</th><th>verdict</th>"
+                     "<th>expected</th><th>note</th></tr>")
+        for r in row.report.results:
+            expected = "" if r.expected is None or r.verdict == "correct" else f"{r.expected:.9g}"
+            note = "<br>".join(escape(part) for part in _note(r, 9).splitlines())
+            parts.append(f"<tr><td>{r.line or ''}</td><td class='n'><code>{escape(r.name)}</code></td>"
+                         f"<td class='n'>{escape(r.given)}</td><td style='color:{colours.get(r.verdict, '#000')}'>"
+                         f"{escape(r.verdict)}</td><td class='n'>{expected}</td><td>{note}</td></tr>")
+        return "".join(parts) + "</table></body></html>\n"
+
     def write(self, folder: str) -> list[str]:
-        """gradebook.csv, gradebook.json and feedback/<student>.md in `folder`; the paths written."""
+        """gradebook.csv, gradebook.json and feedback/<student>.md (and .html) in `folder`; the paths written."""
         target = Path(folder)
         if target.exists() and not target.is_dir():
             raise StepgradError("not a folder", where=folder)
@@ -217,6 +246,7 @@ class Gradebook:
         write_atomic(target / "gradebook.json", json.dumps(self.to_dict(), indent=2) + "\n")
         for row in self.rows:
             write_atomic(target / "feedback" / f"{_safe(row.student)}.md", self.feedback(row))
+            write_atomic(target / "feedback" / f"{_safe(row.student)}.html", self.feedback_html(row))
         return [str(target / "gradebook.csv"), str(target / "gradebook.json"), str(target / "feedback")]
 
 
