@@ -187,59 +187,75 @@ def table_pieces(table: Table, chars: int, style: str = "equation") -> list[str]
 
 
 def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height: float = 5.0) -> str:
-    """The network in TikZ: neurons in columns, each weight labelled on its edge (small networks;
-    a larger one draws its edges faint and leaves the values to the tables), layers named below."""
+    """The network in TikZ, placed by the same layout as the SVG diagram and the web page
+    (stepgrad.diagram_layout): each weight's value on its edge where no label covers a neuron or
+    another label; a network too dense for that draws its edges faint and leaves the values to the
+    tables. Neurons carry their names, biases their values; layers are named below."""
+    from ..diagram_layout import FONT, diagram_layout
+
     meta = trace.meta
     neurons, weights, biases = meta.get("neurons"), meta.get("weights"), meta.get("biases")
     if not neurons or not weights:
         return ""
     count = sum(len(row) for layer in weights for row in layer)
-    labelled = count <= LABELLED_WEIGHTS  # values on the edges and biases
-    tallest = max(len(col) for col in neurons)
-    named = tallest <= 10  # names in the neurons
-    dy = min(2.6, height / (tallest - 1)) if tallest > 1 else 2.6
-    dx = min(4.6, width / max(1, len(neurons) - 1))
-    diameter = min(0.8, 0.75 * dy)
+    places = min(digits, 4) if isinstance(digits, int) else 4  # picture labels: 4 digits
+
+    def value(name: str) -> float | None:
+        try:
+            return trace.lookup(name)
+        except KeyError:
+            return None
+
+    def plain(name: str) -> str:  # the label as the layout measures it
+        v = value(name)
+        return name if v is None else f"{name} = {number(v, places)}"
 
     def label(name: str) -> str:
-        try:
-            v = trace.lookup(name)
-        except KeyError:
-            return f"${latex_symbol(name)}$"
-        shown = number(v, min(digits, 4) if isinstance(digits, int) else 4, "latex")  # picture labels: 4 digits
-        return f"${latex_symbol(name)} = {shown}$"
+        v = value(name)
+        symbol = latex_symbol(name)
+        return f"${symbol}$" if v is None else f"${symbol} = {number(v, places, 'latex')}$"
 
-    font = r"\small" if diameter >= 0.6 else r"\tiny"
-    out = [rf"\begin{{tikzpicture}}[x={dx:.2f}cm,y=1cm,",
-           rf"neuron/.style={{circle,draw,minimum size={diameter:.2f}cm,inner sep=0pt,font={font}}},",
-           r"w/.style={font=\footnotesize,fill=white,inner sep=1pt,sloped,pos=0.3}]"]
-    for l, col in enumerate(neurons):
-        for k, n in enumerate(col):
-            y = -(k - (len(col) - 1) / 2) * dy
-            text = f"${latex_symbol(n)}$" if named else ""
-            out.append(rf"\node[neuron] ({n}) at ({l},{y:.3f}) {{{text}}};")
+    wanted = count <= LABELLED_WEIGHTS
+    edge_texts = {w: plain(w) for layer in weights for row in layer for w in row}
+    bias_texts: dict[str, tuple[str, bool, int, int]] = {}
+    if wanted:
+        for l, names_ in enumerate(biases or ()):
+            for j, b in enumerate(names_):
+                bias_texts[b] = (plain(b), len(names_) == 1 and len(neurons[l + 1]) > 1, l, j)
+    place = diagram_layout([len(c) for c in neurons], edge_texts, bias_texts=bias_texts, labelled=wanted)
+    lowest = [n.y + n.radius for n in place.nodes.values()] + [spot.box.y1 for spot in place.biases.values()]
+    bottom = max(lowest) + 2.2 * FONT  # the layer names go below everything else
+    scale = min(width / place.width, height / (bottom + FONT))  # cm per layout unit
+
+    def at(x: float, y: float) -> str:
+        return f"({x * scale:.3f},{-y * scale:.3f})"
+
+    size = FONT * scale * 28.45  # the layout's text size, in pt
+    font = rf"\fontsize{{{size:.1f}}}{{{1.2 * size:.1f}}}\selectfont"
+    named = max(len(c) for c in neurons) <= 10
+    out = [r"\begin{tikzpicture}[",
+           rf"neuron/.style={{circle,draw,minimum size={2 * place.radius * scale:.2f}cm,inner sep=0pt,font={font}}},",
+           rf"w/.style={{font={font},fill=white,inner sep=0.6pt}}]"]
+    for n in place.nodes.values():
+        out.append(rf"\node[neuron] ({n.name}) at {at(n.x, n.y)} {{{f'${latex_symbol(n.name)}$' if named else ''}}};")
+    faint = "" if place.labelled else "[very thin,opacity=0.3]"
+    for x1, y1, x2, y2 in place.edges.values():
+        out.append(rf"\draw{faint} {at(x1, y1)} -- {at(x2, y2)};")
+    for b, spot in place.biases.items():  # dashed bias edges first: every text is drawn over the lines
+        if spot.shared:
+            targets = [place.nodes[n] for n in neurons[bias_texts[b][2] + 1]]
+            out += [rf"\draw[dashed,gray] {at(spot.x, spot.y)} -- {at(n.x - n.radius, n.y)};" for n in targets]
+    for b, spot in place.biases.items():
+        frame = ",draw,rounded corners,inner sep=1.8pt" if spot.shared else ""
+        out.append(rf"\node[w{frame}] at {at(spot.x, spot.y)} {{{label(b)}}};")
+    if place.labelled:
+        out += [rf"\node[w] at {at(lab.x, lab.y)} {{{label(w)}}};" for w, lab in place.labels.items()]
     depth = len(weights)
     for l, col in enumerate(neurons):
         name = "inputs" if l == 0 else "output layer" if l == depth else (
             "hidden layer" if depth == 2 else f"hidden layer {l}")
-        bottom = -(tallest - 1) / 2 * dy - diameter / 2 - (1.3 if labelled else 0.35)
-        out.append(rf"\node[font=\footnotesize,anchor=north] at ({l},{bottom:.3f}) {{{name} ({len(col)})}};")
-    for l, layer in enumerate(weights):
-        for j, row in enumerate(layer):
-            for i, w in enumerate(row):
-                edge = f"node[w] {{{label(w)}}} " if labelled else ""
-                style = "" if labelled else "[very thin,opacity=0.3]"
-                out.append(rf"\draw{style} ({neurons[l][i]}) -- {edge}({neurons[l + 1][j]});")
-    for l, bias_names in enumerate(biases or ()):
-        if not labelled:
-            break
-        if len(bias_names) == 1 and len(neurons[l + 1]) > 1:
-            y = -max(len(neurons[l]) - 1, len(neurons[l + 1]) - 1) / 2 * dy - 1.1  # below both columns
-            out.append(rf"\node[draw,rounded corners,font=\footnotesize] ({bias_names[0]}) at ({l + 0.4},{y:.3f}) "
-                       rf"{{{label(bias_names[0])}}};")
-            out += [rf"\draw[dashed,gray] ({bias_names[0]}) -- ({n});" for n in neurons[l + 1]]
-        else:
-            out += [rf"\node[above=1pt,font=\scriptsize] at ({n}.north) {{{label(b)}}};" for b, n in zip(bias_names, neurons[l + 1])]
+        x = place.nodes[col[0]].x
+        out.append(rf"\node[font={font},anchor=north] at {at(x, bottom - 1.6 * FONT)} {{{name} ({len(col)})}};")
     out.append(r"\end{tikzpicture}")
     return "\\begin{center}\n" + "\n".join(out) + "\n\\end{center}"
 
