@@ -6,7 +6,6 @@ in any stage's diagram, and focus mode on a big network."""
 from __future__ import annotations
 
 import pytest
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
 from tests.gallery import network
 from tests.test_pictures_layout import COLLISIONS_JS
 from tests.test_web_server import running_server
@@ -16,15 +15,10 @@ import stepgrad
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_tool(CHROMIUM)
-    sync_api = pytest.importorskip("playwright.sync_api")
+@pytest.fixture(scope="module", autouse=True)
+def _explorer_needs(browser):
+    """The explorer tests also need the web extra."""
     pytest.importorskip("uvicorn")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
 from tests.gallery import ALL, SMALL, network
 
 import stepgrad
@@ -23,15 +22,6 @@ CLIPPED_JS = """() => [...document.querySelectorAll('.stepgrad *')].filter(e => 
          (['hidden', 'clip'].includes(s.overflowY) && e.scrollHeight > e.clientHeight + 1);
 }).map(e => e.tagName + '#' + e.id)"""
 
-
-@pytest.fixture(scope="module")
-def browser():
-    require_tool(CHROMIUM)
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

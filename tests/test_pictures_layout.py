@@ -6,7 +6,6 @@ and the picture says so."""
 from __future__ import annotations
 
 import pytest
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
 from tests.gallery import SMALL, network
 
 import stepgrad
@@ -38,15 +37,6 @@ COLLISIONS_JS = """() => {
   return {bad, count: texts.length};
 }"""
 
-
-@pytest.fixture(scope="module")
-def browser():
-    require_tool(CHROMIUM)
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)

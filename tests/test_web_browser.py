@@ -20,7 +20,7 @@ try:
 except ImportError:  # the browser fixture skips
     expect = None
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, require_tool
+from tests.conftest import ROOT
 from tests.test_web_server import running_server
 
 pytestmark = pytest.mark.browser
@@ -51,16 +51,12 @@ def value_of(page, name: str) -> float:
     return float(item.inner_text().split("=")[1])
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_tool(CHROMIUM)
+@pytest.fixture(scope="module", autouse=True)
+def _explorer_needs(browser):
+    """The explorer tests also need the web extra and patient expectations."""
     sync_api = pytest.importorskip("playwright.sync_api")
     sync_api.expect.set_options(timeout=20_000)
     pytest.importorskip("uvicorn")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from tests.conftest import require_tool
-from tests.test_web_browser import browser, page, server  # noqa: F401  (the explorer's browser fixtures)
+from tests.test_web_browser import page, server  # noqa: F401  (the explorer's page fixtures; browser comes from conftest)
 
 from stepgrad.web.app import create_app
 
