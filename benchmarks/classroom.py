@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import stepgrad
-from stepgrad.classroom import mark_class
-from stepgrad.explain import explain
+from stepgrad.teach.classroom import mark_class
+from stepgrad.tracing.build import explain
 
 HERE = Path(__file__).resolve().parent
 COUNT = 500

@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 
-
 # -- the deck's 2-2-2 network, full batch (one sample), shared biases not updated ---------------------
 
 def deck_plain_python(w, b, x, t, lr, iterations):
@@ -112,7 +111,7 @@ def mlp_numpy(w1, b1, w2, b2, x, t, lr, epochs, batch, seed, dtype=np.float32):
     x, t = x.astype(dtype), t.astype(dtype)
     n = len(x)
     for epoch in range(1, epochs + 1):
-        perm = np.random.default_rng((seed, epoch)).permutation(n)  # stepgrad.train.epoch_order
+        perm = np.random.default_rng((seed, epoch)).permutation(n)  # stepgrad.training.loop.epoch_order
         xp, tp = x[perm], t[perm]
         for a in range(0, n, batch):
             xb, tb = xp[a:a + batch], tp[a:a + batch]

@@ -30,8 +30,8 @@ sys.path.insert(0, str(HERE))
 import peers  # noqa: E402
 
 import stepgrad  # noqa: E402
-from stepgrad.data import Dataset, load_data  # noqa: E402
-from stepgrad.train import default_network, fit  # noqa: E402
+from stepgrad.training.data import Dataset, load_data  # noqa: E402
+from stepgrad.training.loop import default_network, fit  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 # Threads for BLAS (numpy, stepgrad) and PyTorch alike: 1 by default. On these shared 2-core
@@ -106,7 +106,7 @@ def case_deck() -> None:
     n = 10_000
     r = 5 if not QUICK else 2
     lr = net.learning_rate
-    from stepgrad import pure
+    from stepgrad.training import pure
     times, results = compare({
         "stepgrad": lambda: stepgrad.train(net, n, every=100),
         "stepgrad core install (no numba: generated Python)": _with_backends((pure,), lambda: stepgrad.train(net, n, every=100)),
@@ -215,7 +215,7 @@ def _cli(*args: str) -> float:
 
 def case_explain() -> None:
     case = "explain digits 64-32-10, one sample"
-    from stepgrad.render import render
+    from stepgrad.formats import render
 
     data = load_data("digits")
     net = default_network(data, seed=0)
@@ -273,7 +273,7 @@ def _chromium_load(path: Path) -> float | None:
 
 def case_big_pages() -> None:
     """The HTML page of a big trace: write time (in process) and Chromium's load time (issue 13)."""
-    from stepgrad.render import render
+    from stepgrad.formats import render
 
     rng = np.random.default_rng(4)
     for layers, write_target in (([16, 16, 10], 1.0), ([64, 32, 10], 3.0)):
@@ -311,7 +311,7 @@ def case_startup() -> None:
 
 NOTES = [
     "- Same work: every implementation starts from the same weights; the mini-batch cases use the same "
-    "shuffled batches (stepgrad.train.epoch_order), so the trained weights agree to float32 rounding; "
+    "shuffled batches (stepgrad.training.loop.epoch_order), so the trained weights agree to float32 rounding; "
     "scikit-learn shuffles and initialises its own way (its accuracy is shown, not compared).",
     "- stepgrad's deck time is the whole `stepgrad.train(net, 10000)` call (copy, history, final forward "
     "pass) on the numba-compiled loop, loaded from its cache; the very first run compiles it (~3 s, once).",

@@ -1,6 +1,6 @@
 """The gallery of networks every feature is tried on, beyond the deck's 2-2-2.
 
-`GALLERY` maps a short id to a spec dictionary (the spec schema of stepgrad.spec); `network(id)`
+`GALLERY` maps a short id to a spec dictionary (the spec schema of stepgrad.core.spec); `network(id)`
 builds it. Weights come from the spec's seed (the default initializer), so every run is the same.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from stepgrad import builtin
-from stepgrad.spec import Network
+from stepgrad.core.spec import Network
 
 
 def _samples(inputs: int, outputs: int, count: int, seed: int, one_hot: bool = False) -> list[dict]:

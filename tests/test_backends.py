@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad import fast, optim, pure, tiny
-from stepgrad.functions import ACTIVATIONS, LOSSES
-from stepgrad.train import train
+from stepgrad.core import optim
+from stepgrad.core.functions import ACTIVATIONS, LOSSES
+from stepgrad.training import fast, pure, tiny
+from stepgrad.training.loop import train
 from test_fast import assert_same_parameters, reference
 
 RTOL, ATOL = 1e-12, 1e-14
@@ -171,8 +172,8 @@ def test_backends_refuse_what_they_do_not_support():
 
 
 def test_unknown_names_are_clear_errors():
-    from stepgrad.errors import StepgradError
-    from stepgrad.functions import activation, loss
+    from stepgrad.core.errors import StepgradError
+    from stepgrad.core.functions import activation, loss
 
     with pytest.raises(StepgradError, match="unknown activation 'swish'"):
         activation("swish")

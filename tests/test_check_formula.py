@@ -7,9 +7,9 @@ import math
 import pytest
 
 import stepgrad
-from stepgrad.check.formula import FormulaError, evaluate, parse
-from stepgrad.functions import ACTIVATIONS, LOSSES
-from stepgrad.optim import OPTIMIZERS
+from stepgrad.core.functions import ACTIVATIONS, LOSSES
+from stepgrad.core.optim import OPTIMIZERS
+from stepgrad.teach.check.formula import FormulaError, evaluate, parse
 
 SPECS = [
     {"layers": [2, 2, 2]},

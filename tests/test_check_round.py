@@ -9,8 +9,8 @@ import pytest
 
 import stepgrad
 from conftest import run_cli
-from stepgrad.check import check, loads
-from stepgrad.check.formula import evaluate, parse
+from stepgrad.teach.check import check, loads
+from stepgrad.teach.check.formula import evaluate, parse
 
 
 def by_hand(k: int) -> dict[str, float]:

@@ -9,8 +9,8 @@ import pytest
 
 import stepgrad
 from conftest import run_cli
-from stepgrad.check.solution import loads, parse_number
-from stepgrad.errors import StepgradError
+from stepgrad.core.errors import StepgradError
+from stepgrad.teach.check.solution import loads, parse_number
 
 
 @pytest.mark.parametrize("text,value,places", [
@@ -97,9 +97,9 @@ def test_cli_missing_file_exit_2(tmp_path):
 def test_the_report_never_cuts_a_number_at_any_width(width):
     import re
 
-    from stepgrad.check import check
-    from stepgrad.check.report import render_text
-    from stepgrad.deck_figures import transcription
+    from stepgrad.teach.check import check
+    from stepgrad.teach.check.report import render_text
+    from stepgrad.teach.deck_figures import transcription
 
     report = check(stepgrad.builtin(), transcription())
     text = render_text(report, width=width)

@@ -13,7 +13,7 @@ from decimal import ROUND_DOWN, Decimal
 import pytest
 
 import stepgrad
-from stepgrad.check import check, loads
+from stepgrad.teach.check import check, loads
 
 ETA = 0.5
 

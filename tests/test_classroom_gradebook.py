@@ -14,8 +14,8 @@ import zipfile
 import pytest
 
 import stepgrad
-from stepgrad.classroom import mark_class, points_scheme
-from stepgrad.errors import StepgradError
+from stepgrad.core.errors import StepgradError
+from stepgrad.teach.classroom import mark_class, points_scheme
 from test_classroom_students import at, by_hand, written
 
 QUANTITIES = len(by_hand())  # 66 computed quantities in the deck's step

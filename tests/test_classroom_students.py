@@ -18,8 +18,8 @@ from collections.abc import Callable
 import pytest
 
 import stepgrad
-from stepgrad.check import Rules, check, loads
-from stepgrad.spec import Network
+from stepgrad.core.spec import Network
+from stepgrad.teach.check import Rules, check, loads
 
 DECK = {"i1": 0.05, "i2": 0.10, "target_o1": 0.01, "target_o2": 0.99, "b1": 0.35, "b2": 0.60, "eta": 0.5,
         "w1": 0.15, "w2": 0.20, "w3": 0.25, "w4": 0.30, "w5": 0.40, "w6": 0.45, "w7": 0.50, "w8": 0.55}

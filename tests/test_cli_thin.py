@@ -15,12 +15,12 @@ import click
 import pytest
 
 from stepgrad.cli import COMMANDS, cli
-from stepgrad.functions import ACTIVATIONS, LOSSES
-from stepgrad.optim import OPTIMIZERS
-from stepgrad.render import FORMATS
-from stepgrad.spec import UPDATE_ORDERS
+from stepgrad.core.functions import ACTIVATIONS, LOSSES
+from stepgrad.core.optim import OPTIMIZERS
+from stepgrad.core.spec import UPDATE_ORDERS
+from stepgrad.formats import FORMATS
 
-COMMAND_DIR = Path(importlib.import_module("stepgrad.commands").__file__).parent
+COMMAND_DIR = Path(importlib.import_module("stepgrad.cli").__file__).parent
 MAX_BODY_LINES = 15  # statements after the docstring: a few lines calling the library
 MAX_MODULE_LINES = 90  # options and docstring included
 
@@ -31,7 +31,7 @@ def command_modules() -> list[str]:
 
 @pytest.mark.parametrize("module", command_modules())
 def test_command_has_a_docstring_with_an_example(module):
-    command = importlib.import_module(f"stepgrad.commands.{module}").command
+    command = importlib.import_module(f"stepgrad.cli.{module}").command
     doc = inspect.getdoc(command.callback) or ""
     assert doc.split("\n\n")[0].rstrip().endswith("."), (module, doc[:80])  # a one-paragraph summary
     assert "Example" in doc and "stepgrad " in doc.split("Example", 1)[1], module

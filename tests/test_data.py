@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stepgrad.data import from_csv, from_npz, load_data
-from stepgrad.errors import DataError
+from stepgrad.core.errors import DataError
+from stepgrad.training.data import from_csv, from_npz, load_data
 
 
 def write(tmp_path, text, name="d.csv"):

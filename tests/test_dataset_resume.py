@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad import engine
-from stepgrad.data import load_data, prepare
-from stepgrad.train import default_epochs, default_network, fit
+from stepgrad.core import engine
+from stepgrad.training.data import load_data, prepare
+from stepgrad.training.loop import default_epochs, default_network, fit
 
 pytest.importorskip("sklearn")
 
@@ -67,7 +67,7 @@ def test_switching_optimizer_on_resume_needs_reset(tmp_path):
                 cwd=tmp_path)
     assert reset.returncode == 0, reset.stderr
     y = stepgrad.load(tmp_path / "y.toml")
-    assert y.learning_rate == stepgrad.optim.get("sgd").learning_rate
+    assert y.learning_rate == stepgrad.core.optim.get("sgd").learning_rate
     assert y.training is not None and y.training.optimizer is None  # sgd keeps no state
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 import stepgrad
-from stepgrad.deck_figures import annotate, slips
-from stepgrad.group import group
-from stepgrad.render import render
-from stepgrad.render.formula import Decimals, number
+from stepgrad.formats import render
+from stepgrad.formats.formula import Decimals, number
+from stepgrad.teach.deck_figures import annotate, slips
+from stepgrad.tracing.group import group
 
 # As printed on the slides (line numbers of the seed text), where the figure is right.
 DECK_CORRECT = {

@@ -11,7 +11,7 @@ import json
 import pytest
 
 import stepgrad
-from stepgrad.render.formula import number
+from stepgrad.formats.formula import number
 
 FORWARD = {
     "net_h1": 0.3775, "out_h1": 0.593269992, "out_h2": 0.596884378,

@@ -9,10 +9,10 @@ import pytest
 
 import stepgrad
 from gallery import SMALL, network
-from stepgrad.check.formula import evaluate, parse
-from stepgrad.derive import derive
-from stepgrad.functions import ACTIVATIONS, LOSSES
-from stepgrad.spec import Network
+from stepgrad.core.functions import ACTIVATIONS, LOSSES
+from stepgrad.core.spec import Network
+from stepgrad.teach.check.formula import evaluate, parse
+from stepgrad.tracing.derive import derive
 
 
 def _random_net(hidden: str, output: str, loss: str, seed: int) -> Network:

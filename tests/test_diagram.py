@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import stepgrad
-from stepgrad.diagram import network_from_trace, network_svg
-from stepgrad.errors import StepgradError
+from stepgrad.core.errors import StepgradError
+from stepgrad.pictures.diagram import network_from_trace, network_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 # the seed deck's figures: weights, dE_total/dw and the new weights (typed in from the deck)

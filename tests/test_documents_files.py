@@ -12,7 +12,7 @@ import pytest
 
 import stepgrad
 from gallery import network
-from stepgrad.persist import dumps
+from stepgrad.core.persist import dumps
 
 
 @pytest.mark.parametrize("fmt", ["toml", "json"])

@@ -16,10 +16,10 @@ from tests.conftest import require_tool
 
 import stepgrad
 from gallery import ALL, network
-from stepgrad.names import parse
-from stepgrad.render import render
-from stepgrad.render.formula import number
-from stepgrad.render.slides import SUMMARY_WEIGHTS, weight_count
+from stepgrad.core.names import parse
+from stepgrad.formats import render
+from stepgrad.formats.formula import number
+from stepgrad.formats.slides import SUMMARY_WEIGHTS, weight_count
 
 pytestmark = pytest.mark.latex
 

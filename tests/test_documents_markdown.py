@@ -11,7 +11,7 @@ from tests.test_render_formats import check_all_values, latex_values
 
 import stepgrad
 from gallery import SMALL, network
-from stepgrad.render import render
+from stepgrad.formats import render
 
 
 @pytest.mark.parametrize("key", [*SMALL, "16-16-10"])

@@ -13,9 +13,9 @@ import pytest
 
 import stepgrad
 from gallery import ALL, network
-from stepgrad.render import render
-from stepgrad.render.formula import derivation_rows, number, symbolic
-from stepgrad.render.text import wrap
+from stepgrad.formats import render
+from stepgrad.formats.formula import derivation_rows, number, symbolic
+from stepgrad.formats.text import wrap
 
 # a number standing alone: not part of a name (w13, h1_2), a sample index ([2]) or an exponent
 NUMBER = re.compile(r"(?<![\w.\[/^-])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
@@ -57,7 +57,7 @@ def test_every_value_whole(traces, key, width):
 @pytest.mark.parametrize("width", [60, 80])
 def test_derivation_rules_not_cut(width):
     """explain --derive: each rule in parentheses sits whole on its line(s), never cut mid-word."""
-    from stepgrad.derive import derive
+    from stepgrad.tracing.derive import derive
 
     trace = derive(stepgrad.explain(stepgrad.builtin()))
     out = render(trace, "text", width=width)

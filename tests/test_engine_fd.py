@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad import engine
-from stepgrad.functions import ACTIVATIONS
-from stepgrad.functions import LOSSES as LOSS_ENTRIES
+from stepgrad.core import engine
+from stepgrad.core.functions import ACTIVATIONS
+from stepgrad.core.functions import LOSSES as LOSS_ENTRIES
 
 H, RTOL, FLOOR = 1e-5, 1e-6, 1e-3
 # Drawn from the registry: a new activation or loss is tested here the moment it exists.

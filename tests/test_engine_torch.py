@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad import engine
-from stepgrad.functions import LOSSES as LOSS_ENTRIES
+from stepgrad.core import engine
+from stepgrad.core.functions import LOSSES as LOSS_ENTRIES
 from test_engine_fd import HIDDEN, OUTPUT, random_network
 
 torch = pytest.importorskip("torch")
@@ -137,7 +137,8 @@ def test_sequential_updates_match_torch(chunk):
 
 def test_references_cover_the_registry():
     """Every registry entry has an independent torch reference above, and its own torch counterpart agrees."""
-    from stepgrad import functions, torch_compare
+    from stepgrad.core import functions
+    from stepgrad.interop import compare as torch_compare
 
     assert set(ACTIVATIONS) == set(functions.ACTIVATIONS)
     assert set(LOSSES) | {loss for loss, _ in COMBINED} == set(functions.LOSSES)

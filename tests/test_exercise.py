@@ -10,7 +10,7 @@ import pytest
 
 from conftest import require_tool, run_cli
 from stepgrad import load
-from stepgrad.exercise import generate
+from stepgrad.teach.exercise import generate
 
 CASES = [("2-2-2", "sigmoid", 1, None), ("2-2-2", "sigmoid", 7, 4), ("2-3-2", "tanh", 2, 3),
          ("3-2-2", "relu", 5, None), ("2-2-2-1", "sigmoid", 11, 5), ("2-2-2", "leaky_relu", 4, 4)]

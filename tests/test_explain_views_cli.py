@@ -11,7 +11,7 @@ import json
 import pytest
 
 import stepgrad
-from stepgrad.numeric import TOLERANCE
+from stepgrad.tracing.numeric import TOLERANCE
 
 
 def _has(cli, option: str) -> bool:

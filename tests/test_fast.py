@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad import engine, optim, tiny
-from stepgrad.fast import DenseTrainer
-from stepgrad.train import train
+from stepgrad.core import engine, optim
+from stepgrad.training import tiny
+from stepgrad.training.fast import DenseTrainer
+from stepgrad.training.loop import train
 
 RTOL, ATOL = 1e-12, 1e-14
 

@@ -17,8 +17,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from stepgrad.errors import StepgradError  # noqa: E402
-from stepgrad.spec import KNOWN_KEYS, Network, builtin, loads  # noqa: E402
+from stepgrad.core.errors import StepgradError  # noqa: E402
+from stepgrad.core.spec import KNOWN_KEYS, Network, builtin, loads  # noqa: E402
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 SECONDS = 5.0  # one example, at most
@@ -113,15 +113,15 @@ def solutions(draw) -> tuple[str, str]:
 @FUZZ
 @given(solutions())
 def test_fuzz_solutions(solution):
-    from stepgrad.check import check
-    from stepgrad.check.solution import loads as read_solution
+    from stepgrad.teach.check import check
+    from stepgrad.teach.check.solution import loads as read_solution
 
     fmt, text = solution
     answers = bounded(lambda: read_solution(text, fmt, f"fuzz.{fmt}"))
     if not isinstance(answers, StepgradError):
         report = bounded(lambda: check(builtin(), answers))
         if not isinstance(report, StepgradError):
-            from stepgrad.check.report import render_json
+            from stepgrad.teach.check.report import render_json
 
             json.loads(render_json(report))
 
@@ -135,7 +135,7 @@ cells = st.one_of(numbers.map(str), st.sampled_from(["", " ", "1_000", "nan", "i
 @given(st.lists(st.lists(cells, min_size=1, max_size=4), min_size=0, max_size=6),
        st.sampled_from([None, ["a"], ["y"], ["zz"]]), st.sampled_from([None, "y", "a"]))
 def test_fuzz_csv(tmp_path_factory, rows, inputs, label):
-    from stepgrad.data import from_csv
+    from stepgrad.training.data import from_csv
 
     path = tmp_path_factory.mktemp("csv") / "d.csv"
     path.write_text("\n".join([",".join(["a", "b", "y"][:max(1, len(rows[0]) if rows else 1)])] +
@@ -154,7 +154,7 @@ arrays = st.sampled_from([
 @given(st.dictionaries(st.sampled_from(["inputs", "targets", "X", "y", "labels", "other"]), arrays, max_size=3),
        st.sampled_from([None, "y", "other"]))
 def test_fuzz_npz(tmp_path_factory, contents, label):
-    from stepgrad.data import from_npz
+    from stepgrad.training.data import from_npz
 
     path = tmp_path_factory.mktemp("npz") / "d.npz"
     with warnings.catch_warnings():

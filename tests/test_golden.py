@@ -21,7 +21,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 import stepgrad
 from stepgrad.cli import main
-from stepgrad.render import FORMATS, render
+from stepgrad.formats import FORMATS, render
 
 
 class GoldenText(SingleFileSnapshotExtension):

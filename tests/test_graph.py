@@ -15,7 +15,7 @@ import pytest
 
 import stepgrad
 from conftest import require_tool
-from stepgrad.graph import computation_graph
+from stepgrad.tracing.graph import computation_graph
 from test_engine_fd import random_network
 from views_gallery import gallery
 

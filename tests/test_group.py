@@ -6,7 +6,7 @@ import pytest
 
 import stepgrad
 from gallery import SMALL, network
-from stepgrad.group import group
+from stepgrad.tracing.group import group
 
 VARIANTS = [{}, {"update_order": "sequential"}, {"optimizer": "adam", "update_order": "synchronous"}]
 

@@ -134,7 +134,7 @@ def test_unreachable_targets_warn(tmp_path):
 
 KILLER = """
 import sys
-from stepgrad import files
+from stepgrad.core import files
 big = "x" * 50_000_000
 files.write_atomic(sys.argv[1], "old\\n") if sys.argv[2] == "old" else None
 print("ready", flush=True)
@@ -156,7 +156,7 @@ def test_kill_9_during_saves_keeps_the_file_and_the_next_save_cleans_up(tmp_path
         content = target.read_text()
         assert content in ("previous\n", "x" * 50_000_000)  # whole, the old or the new
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    from stepgrad.files import write_atomic
+    from stepgrad.core.files import write_atomic
 
     write_atomic(target, "next\n")
     assert target.read_text() == "next\n"
@@ -166,8 +166,8 @@ def test_kill_9_during_saves_keeps_the_file_and_the_next_save_cleans_up(tmp_path
 def test_npz_unpacked_size_is_limited(tmp_path, monkeypatch):
     import numpy as np
 
-    from stepgrad import data
-    from stepgrad.errors import DataError
+    from stepgrad.core.errors import DataError
+    from stepgrad.training import data
 
     np.savez_compressed(tmp_path / "bomb.npz", inputs=np.zeros((1000, 100)), targets=np.zeros((1000, 1)))
     monkeypatch.setattr(data, "MAX_NPZ_BYTES", 100_000)  # the file is a few KB; 'inputs' unpacks to 800 KB

@@ -13,10 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-from stepgrad.errors import DivergenceError
-from stepgrad.spec import Network
+from stepgrad.core.errors import DivergenceError
+from stepgrad.core.spec import Network
 
-training = importlib.import_module("stepgrad.train")  # the module (stepgrad.train is also the function)
+training = importlib.import_module("stepgrad.training.loop")
 
 LINEAR = {
     "layers": [2, 2, 2], "activations": ["linear", "linear"], "learning_rate": 1e6,
@@ -58,7 +58,7 @@ def test_a_diverging_bias_is_caught(backend):
 
 
 def test_fit_divergence_is_an_error():
-    from stepgrad.data import Dataset
+    from stepgrad.training.data import Dataset
 
     x = np.array([[0.05, 0.1], [0.2, 0.3]])
     t = np.array([[0.01, 0.99], [0.5, 0.5]])

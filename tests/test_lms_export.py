@@ -12,10 +12,10 @@ import zipfile
 
 import pytest
 
-from stepgrad import lms
-from stepgrad.check import CLOSE_RELATIVE
-from stepgrad.exercise import generate
-from stepgrad.explain import explain
+from stepgrad.teach import lms
+from stepgrad.teach.check import CLOSE_RELATIVE
+from stepgrad.teach.exercise import generate
+from stepgrad.tracing.build import explain
 
 EXERCISES = [("s1", generate(seed=7)), ("s2", generate(seed=8))]
 

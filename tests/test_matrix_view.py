@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad.matrix import Matrix, matrix_view
-from stepgrad.render.matrix import FORMATS, render_matrix
+from stepgrad.formats.matrix_writers import FORMATS, render_matrix
+from stepgrad.tracing.matrix import Matrix, matrix_view
 from test_engine_fd import random_network
 from views_gallery import gallery
 
@@ -127,7 +127,7 @@ def test_every_format_names_every_entry(name, fmt):
         return
     for step in trace:
         if step.kind == "delta":  # every error signal appears under its scalar name
-            shown = stepgrad.names.latex_symbol(step.name) if fmt in ("latex", "slides", "markdown") else step.name
+            shown = stepgrad.core.names.latex_symbol(step.name) if fmt in ("latex", "slides", "markdown") else step.name
             assert shown in out, (fmt, step.name)
 
 

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad import names
-from stepgrad.check.formula import evaluate, parse
-from stepgrad.errors import SpecError
-from stepgrad.functions import ACTIVATIONS, LOSSES
+from stepgrad.core import names
+from stepgrad.core.errors import SpecError
+from stepgrad.core.functions import ACTIVATIONS, LOSSES
+from stepgrad.teach.check.formula import evaluate, parse
 
 SEEDS = 15  # 15 seeds x every (output activation, loss) the spec accepts: about 200 networks
 COMBINATIONS = list(itertools.product(ACTIVATIONS, LOSSES))  # (output activation, loss)

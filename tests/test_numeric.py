@@ -14,8 +14,8 @@ import json
 import pytest
 
 import stepgrad
-from stepgrad.numeric import TOLERANCE, check_numeric, numeric_gradients
-from stepgrad.trace import Section, Trace
+from stepgrad.core.trace import Section, Trace
+from stepgrad.tracing.numeric import TOLERANCE, check_numeric, numeric_gradients
 from test_engine_fd import near_kink, random_network
 from views_gallery import gallery
 

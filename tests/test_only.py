@@ -1,4 +1,4 @@
-"""`--only` (CLI) and "only" (web API) follow one rule, resolved by stepgrad.only.
+"""`--only` (CLI) and "only" (web API) follow one rule, resolved by stepgrad.tracing.only.
 
 A neuron name stands for its net and out (and an output's error), `error` for E_total and every
 output's error; a name in the wrong case or one that does not exist is refused with a "did you

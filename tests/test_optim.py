@@ -9,8 +9,8 @@ import pytest
 from tests.test_fast import random_network
 
 import stepgrad
-from stepgrad import engine, optim
-from stepgrad.train import train
+from stepgrad.core import engine, optim
+from stepgrad.training.loop import train
 
 torch = pytest.importorskip("torch")
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad import persist
-from stepgrad.errors import SpecError, StepgradError
+from stepgrad.core import persist
+from stepgrad.core.errors import SpecError, StepgradError
 from test_engine_fd import random_network
 
 NASTY = [0.1, 1 / 3, -2 / 3, 5e-324, 2.2250738585072014e-308, 1e-310, -0.0, 1.7976931348623157e308,
@@ -47,7 +47,7 @@ def test_spec_save_load_is_identical(tmp_path, ext):
         persist.save(net, path)
         back = stepgrad.load(path)
         same_network(net, back)
-        assert back.extra["format_version"] == stepgrad.spec.FORMAT_VERSION
+        assert back.extra["format_version"] == stepgrad.core.spec.FORMAT_VERSION
 
 
 @pytest.mark.parametrize("ext", ["toml", "json"])
@@ -79,9 +79,9 @@ def test_saved_file_has_the_versioned_schema(tmp_path):
     net = stepgrad.builtin()
     errors = []
     for _ in range(8):
-        rec = stepgrad.engine.step(net, net.inputs, net.targets, "sequential")
+        rec = stepgrad.core.engine.step(net, net.inputs, net.targets, "sequential")
         errors.append(rec.forward.error)
-        stepgrad.engine.apply(net, rec)
+        stepgrad.core.engine.apply(net, rec)
     assert data["history"]["E_total"] == [errors[i] for i in (0, 2, 4, 6, 7)]
 
 
@@ -144,7 +144,7 @@ def test_crash_during_save_leaves_the_previous_file(tmp_path, monkeypatch):
             raise OSError("disk on fire")
 
     monkeypatch.setattr(persist.os, "fdopen", lambda *a, **k: HalfWriter(real_fdopen(*a, **k)))
-    from stepgrad.errors import StepgradError
+    from stepgrad.core.errors import StepgradError
 
     with pytest.raises(StepgradError, match="trained.toml: cannot write: disk on fire"):  # one line, the file named
         persist.save(trained.network, path, history=trained)
@@ -210,7 +210,7 @@ def test_cli_save_then_resume_equals_one_run(tmp_path, cli):
         assert result.returncode == 0, result.stderr
     whole, saved = stepgrad.load(one), stepgrad.load(resumed)
     same_network(whole, saved)
-    assert saved.training == stepgrad.spec.TrainingState(iterations=1500, update_order="sequential")
+    assert saved.training == stepgrad.core.spec.TrainingState(iterations=1500, update_order="sequential")
     assert saved.extra["history"]["iteration"][-1] == 1500
     assert saved.extra["history"]["E_total"][-1] == whole.extra["history"]["E_total"][-1]
     # The resumed run's JSON report starts where the first run stopped.
@@ -228,8 +228,8 @@ def test_every_command_reads_a_saved_file(tmp_path, cli):
 
 
 def test_resumed_minibatch_training_equals_uninterrupted(tmp_path):
-    from stepgrad.data import bundled
-    from stepgrad.train import default_network, fit
+    from stepgrad.training.data import bundled
+    from stepgrad.training.loop import default_network, fit
 
     data = bundled("xor")
     net = default_network(data, seed=0, hidden=4, optimizer="adam")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from stepgrad.errors import StepgradError
-from stepgrad.picture_file import picture_format
+from stepgrad.core.errors import StepgradError
+from stepgrad.pictures.picture_file import picture_format
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -11,7 +11,7 @@ import pytest
 from tests.gallery import ALL, SMALL, network
 
 import stepgrad
-from stepgrad.render import html
+from stepgrad.formats import html
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 

@@ -9,8 +9,8 @@ import pytest
 from tests.gallery import SMALL, network
 
 import stepgrad
-from stepgrad.diagram import network_layout, network_svg
-from stepgrad.diagram_layout import Box, text_box
+from stepgrad.pictures.diagram import network_layout, network_svg
+from stepgrad.pictures.layout import Box, text_box
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 SHOWS = ("weights", "gradients", "updated")

@@ -8,8 +8,8 @@ import re
 import pytest
 
 import stepgrad
-from stepgrad.plot import _telling_digits, plot_histories
-from stepgrad.train import train
+from stepgrad.pictures.plot import _telling_digits, plot_histories
+from stepgrad.training.loop import train
 
 pytest.importorskip("matplotlib")
 

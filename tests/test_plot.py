@@ -10,9 +10,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import stepgrad
-from stepgrad.errors import StepgradError
-from stepgrad.plot import plot_histories
-from stepgrad.train import train
+from stepgrad.core.errors import StepgradError
+from stepgrad.pictures.plot import plot_histories
+from stepgrad.training.loop import train
 
 
 @pytest.fixture(scope="module")

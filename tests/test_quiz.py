@@ -16,7 +16,7 @@ import sys
 import pytest
 
 import stepgrad
-from stepgrad.quiz import Quiz
+from stepgrad.teach.quiz import Quiz
 from views_gallery import gallery
 
 pexpect = pytest.importorskip("pexpect")
@@ -96,7 +96,7 @@ def test_quiz_verdicts_equal_check_on_the_gallery(name):
     for i, step in enumerate(quiz.questions[:25]):
         value = exact[step.name] * (1.5 if i == 3 else 1.0)  # one slip, then carried on as the checker expects
         verdicts.append(quiz.answer(step.name, f"{value:.4f}").verdict)
-    report = stepgrad.check.check(net, stepgrad.check.loads(quiz.solution()), round_to=4)
+    report = stepgrad.teach.check.check(net, stepgrad.teach.check.loads(quiz.solution()), round_to=4)
     assert [r.verdict for r in report.results] == verdicts
     assert verdicts[3] == "wrong" and verdicts[:3] == ["correct"] * 3
 

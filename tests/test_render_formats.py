@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import stepgrad
-from stepgrad.names import latex_symbol
-from stepgrad.render import render
+from stepgrad.core.names import latex_symbol
+from stepgrad.formats import render
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 TABLE = re.compile(r"\\begin\{(tabular|longtable|array)\}(.*?)\\end\{\1\}", re.S)

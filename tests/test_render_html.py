@@ -12,8 +12,8 @@ from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_tool
 from tests.test_render_formats import MATHML, html_values, two_samples
 
 import stepgrad
-from stepgrad.render import render
-from stepgrad.render.mathml import to_mathml
+from stepgrad.formats import render
+from stepgrad.formats.mathml import to_mathml
 
 SVG = "{http://www.w3.org/2000/svg}"
 LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+|\^\{|_\{")

@@ -12,10 +12,10 @@ from tests.conftest import require_tool
 from tests.test_render_formats import latex_values, two_samples
 
 import stepgrad
-from stepgrad.render import render
-from stepgrad.render.latex import escape
-from stepgrad.trace import Trace
-from stepgrad.train import train
+from stepgrad.core.trace import Trace
+from stepgrad.formats import render
+from stepgrad.formats.latex import escape
+from stepgrad.training.loop import train
 
 pytestmark = pytest.mark.latex
 

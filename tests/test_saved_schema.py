@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import stepgrad
-from stepgrad.errors import SpecError
-from stepgrad.spec import TrainingState, loads
+from stepgrad.core.errors import SpecError
+from stepgrad.core.spec import TrainingState, loads
 
 SRC = Path(importlib.import_module("stepgrad").__file__).parent
 
@@ -45,15 +45,16 @@ E_total = [0.03, 0.029]
 
 
 def _top_level_imports(module: str) -> set[str]:
-    tree = ast.parse((SRC / f"{module}.py").read_text())
-    return {node.module or "" for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 1}
+    tree = ast.parse((SRC / "core" / f"{module}.py").read_text())
+    return {(node.module or "").removeprefix("stepgrad.core.") for node in tree.body
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stepgrad.")}
 
 
 def test_spec_owns_the_schema_and_imports_nothing_above_it():
     assert _top_level_imports("spec") <= {"errors", "functions", "training_state"}
-    source = (SRC / "spec.py").read_text()
+    source = (SRC / "core" / "spec.py").read_text()
     assert "persist" not in source.replace("persist.py", "")  # persist imports spec, never the other way
-    assert not hasattr(stepgrad.persist, "check_saved_state")
+    assert not hasattr(stepgrad.core.persist, "check_saved_state")
 
 
 def test_a_version_1_file_loads_with_a_typed_training_state_and_saves_the_same():
@@ -62,7 +63,7 @@ def test_a_version_1_file_loads_with_a_typed_training_state_and_saves_the_same()
         "name": "adam", "t": 2, "hyper": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
         "slots": {"m": [[[0.01]], [0.0]], "s": [[[0.0001]], [0.0]]}})
     assert "training" not in net.extra
-    again = loads(stepgrad.persist.dumps(net))
+    again = loads(stepgrad.core.persist.dumps(net))
     assert again.training == net.training and again.extra["history"] == net.extra["history"]
     resumed = stepgrad.train(net, 1, optimizer="adam").network
     assert resumed.training.iterations == 3 and resumed.training.optimizer["t"] == 3

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import stepgrad
-from stepgrad.errors import DivergenceError, SpecError
+from stepgrad.core.errors import DivergenceError, SpecError
 
 GOOD = {
     "layers": [2, 2, 2], "activation": "sigmoid", "loss": "half_squared_error", "learning_rate": 0.5,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad import engine
-from stepgrad.errors import StepgradError
-from stepgrad.names import layout
+from stepgrad.core import engine
+from stepgrad.core.errors import StepgradError
+from stepgrad.core.names import layout
 from test_engine_fd import random_network
 from test_persist import same_network
 
@@ -25,7 +25,7 @@ MODULES = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "linear": nn
 
 
 def test_every_registry_activation_has_a_module_here():
-    from stepgrad.functions import ACTIVATIONS
+    from stepgrad.core.functions import ACTIVATIONS
 
     assert set(MODULES) == set(ACTIVATIONS)
 
@@ -206,7 +206,7 @@ def trace_layers(model) -> list[int]:
 
 def test_compare_with_torch_reports_a_disagreement(monkeypatch):
     model, loss, x, t = random_model(4)
-    import stepgrad.torch_compare as tc
+    import stepgrad.interop.compare as tc
 
     real = tc.explain
 

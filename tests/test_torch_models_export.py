@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad.functions import ACTIVATIONS, LOSSES
-from stepgrad.names import layout, updated
-from stepgrad.torch_code import training_code
+from stepgrad.core.functions import ACTIVATIONS, LOSSES
+from stepgrad.core.names import layout, updated
+from stepgrad.interop.code import training_code
 
 torch = pytest.importorskip("torch")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad.torch_compare import compare_with_torch
+from stepgrad.interop.compare import compare_with_torch
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

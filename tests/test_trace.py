@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import stepgrad
-from stepgrad.trace import Trace
+from stepgrad.core.trace import Trace
 
 
 def deep_net(**overrides):
@@ -112,7 +112,7 @@ def test_output_layers(act, loss):
 
 
 def test_formulas_render_symbolically_and_with_numbers():
-    from stepgrad.render.formula import equation, symbolic
+    from stepgrad.formats.formula import equation, symbolic
 
     trace = stepgrad.explain(stepgrad.builtin())
     w5 = trace.step("w5+")
@@ -132,7 +132,7 @@ def test_latex_symbols_with_superscripts_are_braced():
     """A per-sample symbol (out^{[1]}) followed by a template's ^{2} must not be a double superscript."""
     import re
 
-    from stepgrad.render.formula import symbolic
+    from stepgrad.formats.formula import symbolic
 
     trace = stepgrad.explain(deep_net())
     latex = symbolic(trace.step("dout_h1_1/dnet_h1_1[1]"), "latex")  # tanh: 1 - out^2

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from stepgrad.data import load_data
-from stepgrad.train import default_network, fit
+from stepgrad.training.data import load_data
+from stepgrad.training.loop import default_network, fit
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_float32_close_to_float64(digits):
 
 
 def test_epoch_equals_engine_steps_on_the_shuffled_batches(digits):
-    from stepgrad import engine
+    from stepgrad.core import engine
 
     train, _ = digits
     small = train.take(np.arange(70))

@@ -20,7 +20,7 @@ with warnings.catch_warnings():  # starlette 1.x suggests httpx2 for its TestCli
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
-from stepgrad.render import FORMATS  # noqa: E402
+from stepgrad.formats import FORMATS  # noqa: E402
 from stepgrad.web import inputs  # noqa: E402
 from stepgrad.web.app import create_app  # noqa: E402
 
@@ -120,7 +120,7 @@ def test_network_is_the_seed_deck(client):
 
 
 def test_served_spec_is_the_default(seed):
-    from stepgrad.spec import Network
+    from stepgrad.core.spec import Network
 
     spec = dict(seed, learning_rate=0.25)
     with TestClient(create_app(Network.from_dict(spec)), base_url="http://127.0.0.1:8000") as c:
@@ -295,7 +295,7 @@ def test_train_in_chunks_equals_one_run(client, seed):
 
 
 def test_export_spec_round_trips(client, seed):
-    from stepgrad.spec import Network
+    from stepgrad.core.spec import Network
 
     trained = client.post("/api/train", json={"spec": seed, "iterations": 5}).json()["spec"]
     for fmt, parse in (("toml", tomllib.loads), ("json", json.loads)):
@@ -448,7 +448,7 @@ def test_serve_command_warns_off_loopback(monkeypatch):
     import uvicorn
     from click.testing import CliRunner
 
-    from stepgrad.commands import serve
+    from stepgrad.cli import serve
 
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))

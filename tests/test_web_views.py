@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 import stepgrad
-from stepgrad.graph import computation_graph
+from stepgrad.tracing.graph import computation_graph
 
 pytest.importorskip("starlette")
 with warnings.catch_warnings():

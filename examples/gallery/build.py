@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import stepgrad
-from stepgrad.jobs import explain_job
-from stepgrad.render import render
+from stepgrad.api import explain_job
+from stepgrad.formats import render
 
 HERE = Path(__file__).parent
 

@@ -10,12 +10,12 @@
     True
 """
 
-from .errors import DataError, DivergenceError, SpecError, StepgradError
-from .explain import explain
-from .render import render
-from .spec import Network, builtin, load, loads
-from .trace import Section, Step, Trace
-from .train import History, train
+from stepgrad.core.errors import DataError, DivergenceError, SpecError, StepgradError
+from stepgrad.core.spec import Network, builtin, load, loads
+from stepgrad.core.trace import Section, Step, Trace
+from stepgrad.formats import render
+from stepgrad.tracing.build import explain
+from stepgrad.training.loop import History, train
 
 __all__ = [
     "Network", "builtin", "load", "loads", "explain", "render", "train", "History",
@@ -23,13 +23,13 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-from .persist import save  # noqa: E402
+from stepgrad.core.persist import save  # noqa: E402
 
 __all__ += ["save", "to_torch", "from_torch", "explain_torch", "compare_with_torch"]
 
 # PyTorch interop is imported on first use, so `import stepgrad` never imports torch.
-_LAZY = {"to_torch": "torch_interop", "from_torch": "torch_interop",
-         "explain_torch": "torch_compare", "compare_with_torch": "torch_compare"}
+_LAZY = {"to_torch": "interop.convert", "from_torch": "interop.convert",
+         "explain_torch": "interop.compare", "compare_with_torch": "interop.compare"}
 
 
 def __getattr__(name: str):

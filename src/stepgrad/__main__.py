@@ -1,3 +1,3 @@
-from .cli import main
+from stepgrad.cli import main
 
 main()

@@ -28,17 +28,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .. import budget as work
-from .. import engine, names
-from ..explain import explain
-from ..functions import ACTIVATIONS, LOSSES
-from ..render import FORMATS, render
-from ..spec import UPDATE_ORDERS, Network, builtin, target_warnings
-from ..trace import Trace
-from ..train import train
-from . import inputs
-from .inputs import ApiError
-from .present import MATH_LIMIT, diagram, sections_view, step_count
+from stepgrad.core import budget as work
+from stepgrad.core import engine, names
+from stepgrad.core.functions import ACTIVATIONS, LOSSES
+from stepgrad.core.spec import UPDATE_ORDERS, Network, builtin, target_warnings
+from stepgrad.core.trace import Trace
+from stepgrad.formats import FORMATS, render
+from stepgrad.tracing.build import explain
+from stepgrad.training.loop import train
+from stepgrad.web import inputs
+from stepgrad.web.inputs import ApiError
+from stepgrad.web.present import MATH_LIMIT, diagram, sections_view, step_count
 
 DOCUMENTS = {  # export format -> (renderer format, media type, file name)
     "markdown": ("markdown", "text/markdown; charset=utf-8", "stepgrad-step.md"),
@@ -194,7 +194,7 @@ def _export(data: dict[str, Any], served: Network, budget: work.Budget = work.SE
         raise ApiError(422, f"'format' must be one of {', '.join(choices)}, got {fmt!r}", "format")
     net = inputs.spec_from(data, served)
     if fmt in SPEC_FILES:
-        from ..persist import dumps
+        from stepgrad.core.persist import dumps
 
         return dumps(net, fmt), *SPEC_FILES[fmt]
     renderer, media, filename = DOCUMENTS[fmt]

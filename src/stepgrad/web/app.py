@@ -24,12 +24,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..budget import SERVER_WORK, Budget
-from ..errors import DivergenceError, SpecError, StepgradError
-from ..spec import Network, builtin
-from . import api, views
-from .guard import LocalOnly, allowed_hosts
-from .inputs import ApiError
+from stepgrad.core.budget import SERVER_WORK, Budget
+from stepgrad.core.errors import DivergenceError, SpecError, StepgradError
+from stepgrad.core.spec import Network, builtin
+from stepgrad.web import api, views
+from stepgrad.web.guard import LocalOnly, allowed_hosts
+from stepgrad.web.inputs import ApiError
 
 log = logging.getLogger("stepgrad.web")
 STATIC = resources.files("stepgrad.web") / "static"
@@ -52,7 +52,7 @@ def create_app(spec: Network | None = None, *, host: str = "127.0.0.1", allow_ho
 
     Requests must name a loopback host, `host` or one of `allow_hosts` ("*": any) in their Host
     header (stepgrad.web.guard); each training request may ask for `max_work` multiply-adds
-    (stepgrad.budget) and run `time_limit` seconds, `workers` at a time."""
+    (stepgrad.core.budget) and run `time_limit` seconds, `workers` at a time."""
     routes = [
         Route("/", index),
         Route("/api/network", api.network, methods=["GET"]),

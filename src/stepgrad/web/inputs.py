@@ -1,7 +1,7 @@
 """Reading API requests safely: size-limited JSON bodies, specs, and every limit, as ApiError (4xx).
 
 Nothing read here is evaluated or used as a path: a spec is a JSON object (the TOML schema) or the
-text of an uploaded file parsed by `stepgrad.spec.parse`.
+text of an uploaded file parsed by `stepgrad.core.spec.parse`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..budget import SERVER, Budget, BudgetError
-from ..errors import SpecError
-from ..only import OnlyError, resolve_only
-from ..spec import UPDATE_ORDERS, Network, check_depth, parse, unique_keys
-from ..trace import Trace
+from stepgrad.core.budget import SERVER, Budget, BudgetError
+from stepgrad.core.errors import SpecError
+from stepgrad.core.spec import UPDATE_ORDERS, Network, check_depth, parse, unique_keys
+from stepgrad.core.trace import Trace
+from stepgrad.tracing.only import OnlyError, resolve_only
 
 MAX_BODY = 512 * 1024  # bytes: a 10,000-weight network with trained (17-digit) weights fits
 MAX_WEIGHTS = 10_000
@@ -126,8 +126,8 @@ def update_order(data: dict[str, Any]) -> str | None:
 def dressed(data: dict[str, Any], trace: Trace) -> Trace:
     """The trace as asked: "group" ("layer" as computed, "weight" as the deck tells it) and "derive"
     (true: how each local derivative is obtained)."""
-    from ..derive import derive
-    from ..group import GROUPINGS, group
+    from stepgrad.tracing.derive import derive
+    from stepgrad.tracing.group import GROUPINGS, group
 
     by = data.get("group", "layer")
     if by not in GROUPINGS:
@@ -152,7 +152,7 @@ def names(data: dict[str, Any]) -> list[str] | None:
 
 
 def only(trace: Trace, names: list[str]) -> list[str]:
-    """The quantities `names` ask for (stepgrad.only's rule, as for --only); 422 naming what is not there."""
+    """The quantities `names` ask for (stepgrad.tracing.only's rule, as for --only); 422 naming what is not there."""
     try:
         return resolve_only(trace, names)
     except OnlyError as exc:

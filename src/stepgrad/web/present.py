@@ -1,25 +1,25 @@
 """What the page shows of a trace: each step's equation as MathML, the paths of a hidden weight,
 and the network diagram. Formats only; every number comes from the trace.
 
-The MathML and the SVG come from the renderers (`stepgrad.render.mathml.to_mathml`,
-`stepgrad.diagram.network_svg`); this module only calls them.
+The MathML and the SVG come from the renderers (`stepgrad.formats.mathml.to_mathml`,
+`stepgrad.pictures.diagram.network_svg`); this module only calls them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..names import latex_symbol
-from ..render.formula import derivation_rows, equation, number, shows_numbers, substituted, symbolic
-from ..spec import Network
-from ..trace import Step, Trace
+from stepgrad.core.names import latex_symbol
+from stepgrad.core.spec import Network
+from stepgrad.core.trace import Step, Trace
+from stepgrad.formats.formula import derivation_rows, equation, number, shows_numbers, substituted, symbolic
 
 MATH_LIMIT = 1_000  # above this many steps, the full trace is sent as values only (the selection keeps its math)
 
 
 def to_mathml(latex: str) -> str:
     """Display (block) MathML for a LaTeX formula, from the project's MathML renderer."""
-    from ..render.mathml import to_mathml as convert
+    from stepgrad.formats.mathml import to_mathml as convert
 
     return convert(latex, display=True)
 
@@ -27,7 +27,7 @@ def to_mathml(latex: str) -> str:
 def diagram(net: Network, trace: Trace, show: str, digits: int) -> str:
     """The network diagram as SVG: the trace's net/out on neurons, `show` (weights, gradients,
     updated) on the edges; every element carries data-name="w5" / "h1" for the page."""
-    from ..diagram import network_svg
+    from stepgrad.pictures.diagram import network_svg
 
     return network_svg(net, trace, show=show, digits=digits)
 

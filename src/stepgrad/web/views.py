@@ -3,7 +3,7 @@
     {spec?, update_order?, digits?, view: "matrix" | "graph", only?: "w1"}
     -> {"view": "matrix", "html": "<div class=stepgrad-matrix>..."}  or  {"view": "graph", "svg": "<svg ..."}
 
-The numbers are the trace's (stepgrad.matrix, stepgrad.graph); the page only shows them. The graph
+The numbers are the trace's (stepgrad.tracing.matrix, stepgrad.tracing.graph); the page only shows them. The graph
 needs Graphviz; without it the answer is 501 with the reason, and the page says so.
 """
 
@@ -15,11 +15,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ..errors import StepgradError
-from ..explain import explain
-from ..spec import Network
-from . import inputs
-from .inputs import ApiError
+from stepgrad.core.errors import StepgradError
+from stepgrad.core.spec import Network
+from stepgrad.tracing.build import explain
+from stepgrad.web import inputs
+from stepgrad.web.inputs import ApiError
 
 VIEWS = ("matrix", "graph")
 MAX_GRAPH_NODES = 2_000  # past this Graphviz takes long and the picture is unreadable; narrow it with `only`
@@ -41,11 +41,11 @@ def _view(data: dict[str, Any], served: Network) -> dict[str, Any]:
     digits = inputs.integer(data, "digits", 9, 1, 17)
     trace = explain(net, update_order=inputs.update_order(data) or net.update_order)
     if view == "matrix":
-        from ..matrix import matrix_view
-        from ..render.matrix import fragment
+        from stepgrad.formats.matrix_writers import fragment
+        from stepgrad.tracing.matrix import matrix_view
 
         return {"view": view, "html": fragment(matrix_view(trace), digits)}
-    from ..graph import computation_graph
+    from stepgrad.tracing.graph import computation_graph
 
     graph = computation_graph(trace)
     only = data.get("only")

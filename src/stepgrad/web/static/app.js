@@ -77,7 +77,7 @@ function drawDiagram(r) {
     }));
     return;
   }
-  box.innerHTML = r.svg; // SVG made by stepgrad.diagram from the trace; names and numbers only
+  box.innerHTML = r.svg; // SVG made by stepgrad.pictures.diagram from the trace; names and numbers only
   const svg = box.querySelector("svg");
   // width/height stay: the CSS fits the picture to the panel, except on a phone where it keeps this size and pans
   const active = highlighted(state.stages[state.stage], r.meta);

@@ -36,7 +36,7 @@ function splitTerms(math) {
 function mathBlock(html, className) {
   const div = document.createElement("div");
   div.className = className;
-  div.innerHTML = html; // MathML from stepgrad.render.mathml
+  div.innerHTML = html; // MathML from stepgrad.formats.mathml
   const math = div.querySelector("math");
   if (math) {
     const latex = math.querySelector("annotation");

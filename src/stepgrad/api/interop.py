@@ -1,0 +1,135 @@
+"""The export, import and serve jobs: PyTorch files and code, and the explorer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from stepgrad.api._base import Note, _silent, load_spec
+from stepgrad.core.errors import StepgradError
+from stepgrad.core.files import write_atomic
+from stepgrad.core.spec import load
+
+
+def export_job(spec: str | None, *, output: str | None = None, code: str | None = None,
+               optimizer: str | None = None, note: Note = _silent) -> None:
+    """Write the network's state_dict to `output` and/or a PyTorch training script to `code`."""
+    import io
+
+    if output is None and code is None:
+        raise StepgradError("give -o FILE.pt (the weights) or --code FILE.py (a training script)", where="export")
+    net = load_spec(spec)
+    if code is not None:
+        from stepgrad.interop.code import training_code
+
+        write_atomic(code, training_code(net, optimizer))
+        note(f"wrote {code}: run it with python {code}")
+    if output is not None:
+        from stepgrad.interop.convert import describe, to_torch, torch_module
+
+        buffer = io.BytesIO()
+        torch_module().save(to_torch(net).state_dict(), buffer)
+        write_atomic(output, buffer.getvalue())
+        note(f"wrote {output}: the state_dict of\n  model = {describe(net)}\n"
+             f"load it with: model.load_state_dict(torch.load({output!r}, weights_only=True))")
+
+
+def import_job(model: str, *, layers: str | None = None, activation: str | None = None, loss: str | None = None,
+               learning_rate: float | None = None, update_biases: bool | None = None, shared_biases: str = "auto",
+               like: str | None = None, fmt: str = "toml", note: Note = _silent) -> str:
+    """A PyTorch state_dict file as spec text in `fmt`; what the file lacks comes from the options or `like`."""
+    from stepgrad.core import persist
+    from stepgrad.interop.convert import build_network, check_layers, linear_layers, read_state_dict
+
+    base = load(like) if like else None
+    wanted = _layers(layers) or (base.layers if base else None)
+    names, weights, biases = linear_layers(read_state_dict(model), model)
+    if wanted is not None:
+        check_layers(weights, wanted, model, names, "--layers" if layers else f"--like {like}")
+    options: dict[str, Any] = {
+        "loss": loss or (base.loss if base else "half_squared_error"),
+        "learning_rate": learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
+        "update_biases": update_biases if update_biases is not None else (base.update_biases if base else True),
+        "update_order": base.update_order if base else "synchronous",
+        "shared_biases": {"auto": "auto", "yes": True, "no": False}[shared_biases],
+        "name": base.name if base else "",
+    }
+    if base is not None:
+        options.update(inputs=base.inputs, targets=base.targets)
+    acts = _activations(activation, len(weights)) if activation or base is None else base.activations
+    net = build_network(weights, biases, acts, source=model, **options)
+    if net.inputs is None:
+        note("note: the spec has no samples yet; add [[samples]] (or import with --like SPEC) "
+             "before `stepgrad explain` or `train`")
+    return persist.dumps(net, fmt)
+
+
+def _layers(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        layers = [int(n) for n in value.replace(",", "-").split("-")]
+    except ValueError:
+        layers = []
+    if len(layers) < 2 or min(layers) < 1:
+        raise StepgradError(f"expected neurons per layer like 2-2-2, got {value!r}", where="--layers")
+    return layers
+
+
+def _activations(value: str | None, depth: int) -> list[str]:
+    from stepgrad.core.functions import ACTIVATIONS
+
+    names = [a.strip() for a in (value or "sigmoid").split(",") if a.strip()]
+    for name in names:
+        if name not in ACTIVATIONS:
+            raise StepgradError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}", where="--activation")
+    if len(names) == 1:
+        return names * depth
+    if len(names) != depth:
+        raise StepgradError(f"give one activation or {depth} (one per layer), got {len(names)}", where="--activation")
+    return names
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_job(spec: str | None, *, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
+              allow_hosts: Sequence[str] = (), max_work: float | None = None, time_limit: float | None = None,
+              note: Note = _silent) -> None:
+    """Serve the explorer for `spec` until interrupted (needs the [web] extra). Requests must name
+    a loopback host, `host` or one of `allow_hosts` ("*" for any); each training request may ask
+    for `max_work` multiply-adds and run `time_limit` seconds (defaults: stepgrad.web.app's)."""
+    net = load_spec(spec)
+    try:
+        import uvicorn
+
+        from stepgrad.web.app import create_app
+    except ModuleNotFoundError as exc:
+        raise StepgradError(f"stepgrad serve needs the web extra ({exc.name} is missing): "
+                            "pip install 'stepgrad[web]'") from None
+    if not is_loopback(host):
+        note(f"stepgrad: warning: listening on {host}, not loopback: other machines can reach this "
+             "server (it has no authentication)")
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
+    note(f"stepgrad explorer on {url} (Ctrl-C to stop)")
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    settings: dict[str, Any] = {"host": host, "allow_hosts": tuple(allow_hosts)}
+    if max_work is not None:
+        settings["max_work"] = max_work
+    if time_limit is not None:
+        settings["time_limit"] = time_limit
+    uvicorn.run(create_app(net, **settings), host=host, port=port, log_level="warning")

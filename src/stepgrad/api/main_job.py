@@ -1,0 +1,98 @@
+"""The main job (`stepgrad` alone): the seed deck, told as the deck tells it, checked against the deck.
+
+The derivation goes one weight at a time, as the slides do (w5, w6, w7, w8, then w1..w4), with
+every local derivative derived and every number at the deck's 9 decimals, so each correct figure
+of the deck appears digit for digit. The derivation is the synchronous step (every gradient from
+the old weights, as the deck derives them); the deck's error after one update and its table after
+10,000 iterations come from the sequential order, so both orders are computed and every figure
+says where it comes from. It ends with the deck's own figures, checked: every printed number that
+is not the exact value, with the reason, found by running `stepgrad check` on the bundled
+transcription of the deck.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+
+from stepgrad.api import progress_train
+from stepgrad.core.spec import builtin
+from stepgrad.formats.formula import Decimals, Precision, number
+from stepgrad.formats.text import rich_renderable
+from stepgrad.teach.deck_figures import slips
+from stepgrad.tracing.build import explain
+from stepgrad.tracing.derive import derive
+from stepgrad.tracing.group import group
+
+ITERATIONS = 10_000
+DECIMALS = Decimals(9)
+
+
+def run_deck(console: Console | None = None, precision: Precision = DECIMALS, quiet: bool = False) -> None:
+    """Print the whole deck: the derivation, the error after one update, training, the deck's slips."""
+    console = console or Console(highlight=False)
+    net = builtin()
+    console.print(Panel.fit(
+        "[bold]Step by step Backpropagation[/], reproduced by stepgrad\n"
+        "A 2-2-2 sigmoid network, inputs 0.05 / 0.10, targets 0.01 / 0.99, learning rate 0.5.\n"
+        f"Values are float64, shown to {precision if isinstance(precision, Decimals) else f'{precision} digits'}"
+        " as the deck prints them; one weight at a time, as the slides go.",
+        border_style="cyan"))
+    sync = explain(net, update_order="synchronous")
+    seq = explain(net, update_order="sequential")
+    console.print(rich_renderable(group(derive(sync), "weight"), precision))
+    console.print(error_table(sync.values["E_total"], sync.values["E_total+"], seq.values["E_total+"], precision))
+    console.print(f"\n[bold]Training {ITERATIONS:,} iterations[/] (both update orders)")
+    runs = [progress_train(net, ITERATIONS, order, 100, quiet=quiet) for order in ("sequential", "synchronous")]
+    console.print(training_table(net, runs, precision))
+    console.print(slips_table(precision))
+    console.print("[dim]Try: stepgrad explain --only w1 --group weight --derive   ·   stepgrad check FILE"
+                  "   ·   stepgrad --help[/]")
+
+
+def error_table(before: float, synchronous: float, sequential: float, precision: Precision) -> Table:
+    """E_total before and after one update, in both orders, each with where the figure comes from."""
+    table = Table(title="The error, before and after one update")
+    table.add_column("")
+    table.add_column("E_total", justify="right")
+    table.add_column("where the figure comes from")
+    table.add_row("before", number(before, precision), "the forward pass above")
+    table.add_row("after (synchronous)", number(synchronous, precision),
+                  "the derivation above: every gradient from the old weights")
+    table.add_row("after (sequential)", number(sequential, precision),
+                  "the deck's figure: w5..w8 updated first, then w1..w4 from the new w5..w8")
+    return table
+
+
+def training_table(net, runs: list, precision: Precision) -> Table:
+    """The deck's closing table: the outputs after training, in the sequential (the deck's) and synchronous order."""
+    inputs, targets = net.require_samples()
+    table = Table(title=f"After {ITERATIONS:,} iterations")
+    table.add_column("input")
+    table.add_column("new output (sequential: the deck's table)", justify="right")
+    table.add_column("new output (synchronous)", justify="right")
+    table.add_column("target", justify="right")
+    outs = [r.network_outputs()[0] for r in runs]
+    for k in range(inputs.shape[1]):
+        table.add_row(f"i{k + 1} = {number(inputs[0, k], precision)}",
+                      f"o{k + 1} = {number(outs[0][k], precision)}", f"o{k + 1} = {number(outs[1][k], precision)}",
+                      f"o{k + 1} = {number(targets[0, k], precision)}")
+    table.add_row("E_total", number(runs[0].final_error, 6), number(runs[1].final_error, 6), "")
+    return table
+
+
+def slips_table(precision: Precision) -> Group:
+    """The deck's figures, checked: every printed figure that is not the exact value, and why."""
+    table = Table(title="The deck's figures, checked", title_justify="left", expand=True)
+    for header in ("quantity", "the deck prints", "exact", "verdict"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("why", ratio=1, overflow="fold")
+    for slip in slips():
+        table.add_row(slip.name, slip.printed, number(slip.exact, precision), slip.verdict, slip.reason)
+    note = ("Every other figure the deck prints is correct. Verdicts from `stepgrad check` on the bundled "
+            "transcription of the deck (examples/seed-deck-solution.txt), against the synchronous step above; "
+            "`stepgrad explain --deck` shows each printed figure beside its quantity.")
+    from rich.text import Text
+
+    return Group(table, Text(note, style="dim"))

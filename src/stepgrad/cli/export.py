@@ -1,0 +1,33 @@
+"""`stepgrad export`: a network's weights as a PyTorch state_dict file, or a PyTorch training script."""
+
+from __future__ import annotations
+
+import click
+
+from stepgrad.api import export_job
+from stepgrad.cli._common import OPTIMIZER_CHOICES, note, spec_argument
+
+
+@click.command("export")
+@spec_argument
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="The .pt file to write (a state_dict of float64 tensors).")
+@click.option("--code", type=click.Path(dir_okay=False), default=None,
+              help="Write a short, runnable PyTorch script (.py) that builds and trains the same network.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default=None,
+              help="The script's optimizer (default: the one the network was trained with, else sgd).")
+def command(spec, output, code, optimizer):
+    """Write the network's weights as a PyTorch state_dict, or as PyTorch code (needs the [torch] extra).
+
+    The keys are those of the nn.Sequential that `stepgrad.to_torch` builds (0.weight, 0.bias,
+    2.weight, ...); shared biases are written once per neuron. The command prints that
+    nn.Sequential, to load the file into it. With --code, a script with the same model, loss,
+    optimizer and data; its first step equals stepgrad's.
+
+    \b
+    Examples:
+      stepgrad export net.toml -o model.pt
+      python -c "import torch; print(torch.load('model.pt', weights_only=True))"
+      stepgrad export dig.toml --code train.py && python train.py
+    """
+    export_job(spec, output=output, code=code, optimizer=optimizer, note=note)

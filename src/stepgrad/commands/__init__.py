@@ -1,1 +1,0 @@
-"""One module per `stepgrad` subcommand; each exposes `command` (a click.Command)."""

@@ -1,0 +1,365 @@
+r"""A complete LaTeX article (amsmath) of the derivation; compiles with pdflatex as it is.
+
+    stepgrad explain --format latex -o step.tex && pdflatex step.tex && pdflatex step.tex
+    (twice, as for the slides; latexmk -pdf step.tex does the same)
+
+The given values are tables by kind (inputs and targets per sample, a weight matrix and the biases
+per layer) that break across pages; a TikZ figure shows the network. The quantities of one group
+(a neuron's net and out, a chain up to a delta or gradient) share one align* block, so their "="
+signs stand in one column; long sums break at their top-level + signs, the continuation indented.
+The result is bold, its sign included. Displays may break across pages; headings keep a few lines
+of what follows with them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from stepgrad.core import names
+from stepgrad.core.names import latex_symbol
+from stepgrad.core.trace import Trace
+from stepgrad.formats.document import Document, Line, Part, Table, build
+from stepgrad.formats.formula import Precision, number
+
+_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+            "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}", "→": r"$\to$", "−": "-", "×": r"$\times$",
+            "∂": r"$\partial$", "η": r"$\eta$", "…": r"\dots{}", "–": "--", "—": "---"}
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[a4paper,margin=2cm]{geometry}
+\usepackage{amsmath,amssymb,bm}
+\usepackage{longtable,array}
+\usepackage{tikz}
+\allowdisplaybreaks
+\setlength{\tabcolsep}{4pt}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.5em}
+% a heading starts a new page rather than stand alone at the bottom of one
+\newcommand{\keeplines}[1]{\par\vskip 0pt plus #1\baselineskip\penalty-200\vskip 0pt plus -#1\baselineskip}
+"""
+WIDTH = 58  # characters shown in a formula row before it breaks at a top-level + or -
+TABLE_CHARS = 92  # characters of \\small table text across the page
+LABELLED_WEIGHTS = 16  # more weights than this: the figure leaves the values to the tables
+
+
+def escape(text: str) -> str:
+    """Text safe for LaTeX's text mode (names like dE_total/dw5, notes, titles)."""
+    return "".join(_SPECIAL.get(c, c) for c in text)
+
+
+_NAMED = ("neuron", "input", "weight", "bias")
+
+
+def title(text: str) -> str:
+    """A heading in LaTeX: escaped, with the neurons, weights and biases it names as math
+    ('The delta of h1' -> 'The delta of $h_{1}$'; '(w5..w8)' -> '($w_{5}$..$w_{8}$)')."""
+
+    def word(m: re.Match) -> str:
+        token = m.group(0)
+        if names.is_name(token) and names.parse(token).kind in _NAMED:
+            return f"${latex_symbol(token)}$"
+        return escape(token)
+
+    return re.sub(r"[A-Za-z]\w*|[^A-Za-z]+", word, text)
+
+
+def bold(value_latex: str) -> str:
+    r"""The result in bold, its minus sign too (\boldsymbol, not \mathbf, which leaves the sign thin)."""
+    return rf"\boldsymbol{{{value_latex}}}"
+
+
+def _visible(latex: str) -> int:
+    """Roughly how many characters `latex` shows (commands and braces take no room; an operator with
+    its spaces takes two)."""
+    latex = re.sub(r"\\cdot|\\times|[=+]| - ", "xx", latex)
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "", latex))
+
+
+def _group_end(latex: str, start: int) -> int:
+    """The index just after the brace group opening at `start`."""
+    depth = 0
+    for i in range(start, len(latex)):
+        depth += {"{": 1, "}": -1}.get(latex[i], 0)
+        if depth == 0:
+            return i + 1
+    return len(latex)
+
+
+def linear_fractions(latex: str, width: int) -> str:
+    r"""Top-level fractions wider than `width` written on one line, A / (B), so a long denominator (a
+    softmax's sum) can break between its terms."""
+    out, i, depth = [], 0, 0
+    while i < len(latex):
+        if depth == 0 and latex.startswith(r"\frac{", i):
+            top_end = _group_end(latex, i + 5)
+            bottom_end = _group_end(latex, top_end)
+            top, bottom = latex[i + 6:top_end - 1], latex[top_end + 1:bottom_end - 1]
+            if _visible(top) + _visible(bottom) > width:
+                out.append(f"{{{top}}} / ({bottom})")
+                i = bottom_end
+                continue
+        c = latex[i]
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def wrap(latex: str, width: int = WIDTH, at: tuple[str, ...] = (" + ", " - ")) -> list[str]:
+    """Pieces of a long formula, each about `width` characters shown, cut before a top-level ' + ' / ' - '
+    (or the operators `at`), never inside braces or \\left..\\right; too wide a fraction is first
+    written on one line (linear_fractions)."""
+    latex = linear_fractions(latex, width)
+    cuts, depth = [], 0
+    for i, c in enumerate(latex):
+        if c == "{" or latex.startswith(r"\left", i):
+            depth += 1
+        elif c == "}" or latex.startswith(r"\right", i):
+            depth -= 1
+        elif depth == 0 and latex.startswith(at, i):
+            cuts.append(i)
+    pieces, start, last = [], 0, None
+    for cut in cuts + [len(latex)]:
+        if last is not None and last > start and _visible(latex[start:cut]) > width:
+            pieces.append(latex[start:last])
+            start = last + 1
+        last = cut
+    pieces.append(latex[start:])
+    return pieces
+
+
+def equation_rows(line: Line, width: int = WIDTH, rules: bool = True) -> list[str]:
+    r"""The align rows of one quantity: 'w_{5}^{+} &= w_{5} - ...', continuations '&\quad + ...',
+    the numbers, and the bold value on the last row (with `rules`, each derived row's rule beside it)."""
+    if not line.formula:
+        return [rf"{line.symbol} &= {bold(line.value_latex)}"]
+    rows = []
+    texts = list(line.rows) + ([(line.numbers, "")] if line.numbers else [])
+    value = rf" = {bold(line.value_latex)}"
+    for k, (text, rule) in enumerate(texts):
+        last = k == len(texts) - 1 and not (rules and rule)
+        pieces = wrap(text + (value if last else ""), width)
+        for n, piece in enumerate(pieces):
+            lhs = line.symbol if (k, n) == (0, 0) else ""
+            comment = rf" && \text{{{escape(rule)}}}" if rules and rule and n == len(pieces) - 1 else ""
+            rows.append(lhs + (" &= " if n == 0 else r" &\quad ") + piece + comment)
+    if "&&" in rows[-1] or not rows[-1].endswith(value):
+        rows.append(rf"&{value}")
+    return rows
+
+
+def cell(line: Line, style: str) -> str:
+    """A table cell: 'equation' ($w_{5} = 0.4$), 'value' ($0.4$) or 'keyed' ($w_{5}$: $0.4$)."""
+    if style == "value":
+        return f"${line.value_latex}$"
+    if style == "keyed":
+        return f"${line.symbol}$: ${line.value_latex}$"
+    return f"${line.symbol} = {line.value_latex}$"
+
+
+def table_blocks(table: Table, chars: int, style: str = "equation") -> list[tuple[str, str, list[str]]]:
+    r"""The table in column blocks as wide as `chars` characters: (column spec, header row, body rows)
+    each; a wide matrix continues in blocks below itself."""
+    width = len(table.columns)
+    widest = max((_visible(cell(x, style)) for _, cells in table.rows for x in cells if x is not None), default=1)
+    columns = max(1, min(width, chars // (widest + 4)))
+    labelled = any(label for label, _ in table.rows)
+    blocks = []
+    for c in range(0, width, columns):
+        heads = table.columns[c:c + columns]
+        spec = ("l|" if labelled else "") + "l" * len(heads)
+        head = " & ".join(([""] if labelled else []) + [f"${h}$" if h else "" for h in heads]) + r" \\ \hline"
+        body = []
+        for label, cells in table.rows:
+            shown = [cell(x, style) if x is not None else "" for x in cells[c:c + columns]]
+            if any(shown):
+                body.append(" & ".join(([f"${label}$" if "_" in label else label] if labelled else []) + shown)
+                            + r" \\")
+        blocks.append((spec, head if any(heads) else "", body))
+    return blocks
+
+
+def table_pieces(table: Table, chars: int, style: str = "equation") -> list[str]:
+    """The table as longtables (that break across pages), one per column block."""
+    return [f"\\begin{{longtable}}{{{spec}}}\n{head}\n" + "\n".join(body) + "\n\\end{longtable}"
+            for spec, head, body in table_blocks(table, chars, style)]
+
+
+def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height: float = 5.0) -> str:
+    """The network in TikZ, placed by the same layout as the SVG diagram and the web page
+    (stepgrad.pictures.layout): each weight's value on its edge where no label covers a neuron or
+    another label; a network too dense for that draws its edges faint and leaves the values to the
+    tables. Neurons carry their names, biases their values; layers are named below."""
+    from stepgrad.pictures.layout import FONT, diagram_layout
+
+    meta = trace.meta
+    neurons, weights, biases = meta.get("neurons"), meta.get("weights"), meta.get("biases")
+    if not neurons or not weights:
+        return ""
+    count = sum(len(row) for layer in weights for row in layer)
+    places = min(digits, 4) if isinstance(digits, int) else 4  # picture labels: 4 digits
+
+    def value(name: str) -> float | None:
+        try:
+            return trace.lookup(name)
+        except KeyError:
+            return None
+
+    def plain(name: str) -> str:  # the label as the layout measures it
+        v = value(name)
+        return name if v is None else f"{name} = {number(v, places)}"
+
+    def label(name: str) -> str:
+        v = value(name)
+        symbol = latex_symbol(name)
+        return f"${symbol}$" if v is None else f"${symbol} = {number(v, places, 'latex')}$"
+
+    wanted = count <= LABELLED_WEIGHTS
+    edge_texts = {w: plain(w) for layer in weights for row in layer for w in row}
+    bias_texts: dict[str, tuple[str, bool, int, int]] = {}
+    if wanted:
+        for l, names_ in enumerate(biases or ()):
+            for j, b in enumerate(names_):
+                bias_texts[b] = (plain(b), len(names_) == 1 and len(neurons[l + 1]) > 1, l, j)
+    place = diagram_layout([len(c) for c in neurons], edge_texts, bias_texts=bias_texts, labelled=wanted)
+    lowest = [n.y + n.radius for n in place.nodes.values()] + [spot.box.y1 for spot in place.biases.values()]
+    bottom = max(lowest) + 2.2 * FONT  # the layer names go below everything else
+    scale = min(width / place.width, height / (bottom + FONT))  # cm per layout unit
+
+    def at(x: float, y: float) -> str:
+        return f"({x * scale:.3f},{-y * scale:.3f})"
+
+    size = FONT * scale * 28.45  # the layout's text size, in pt
+    font = rf"\fontsize{{{size:.1f}}}{{{1.2 * size:.1f}}}\selectfont"
+    named = max(len(c) for c in neurons) <= 10
+    out = [r"\begin{tikzpicture}[",
+           rf"neuron/.style={{circle,draw,minimum size={2 * place.radius * scale:.2f}cm,inner sep=0pt,font={font}}},",
+           rf"w/.style={{font={font},fill=white,inner sep=0.6pt}}]"]
+    for n in place.nodes.values():
+        out.append(rf"\node[neuron] ({n.name}) at {at(n.x, n.y)} {{{f'${latex_symbol(n.name)}$' if named else ''}}};")
+    faint = "" if place.labelled else "[very thin,opacity=0.3]"
+    for x1, y1, x2, y2 in place.edges.values():
+        out.append(rf"\draw{faint} {at(x1, y1)} -- {at(x2, y2)};")
+    for b, spot in place.biases.items():  # dashed bias edges first: every text is drawn over the lines
+        if spot.shared:
+            targets = [place.nodes[n] for n in neurons[bias_texts[b][2] + 1]]
+            out += [rf"\draw[dashed,gray] {at(spot.x, spot.y)} -- {at(n.x - n.radius, n.y)};" for n in targets]
+    for b, spot in place.biases.items():
+        frame = ",draw,rounded corners,inner sep=1.8pt" if spot.shared else ""
+        out.append(rf"\node[w{frame}] at {at(spot.x, spot.y)} {{{label(b)}}};")
+    if place.labelled:
+        out += [rf"\node[w] at {at(lab.x, lab.y)} {{{label(w)}}};" for w, lab in place.labels.items()]
+    depth = len(weights)
+    for l, col in enumerate(neurons):
+        name = "inputs" if l == 0 else "output layer" if l == depth else (
+            "hidden layer" if depth == 2 else f"hidden layer {l}")
+        x = place.nodes[col[0]].x
+        out.append(rf"\node[font={font},anchor=north] at {at(x, bottom - 1.6 * FONT)} {{{name} ({len(col)})}};")
+    out.append(r"\end{tikzpicture}")
+    return "\\begin{center}\n" + "\n".join(out) + "\n\\end{center}"
+
+
+def paths_rows(line: Line, width: int = WIDTH) -> list[str]:
+    """The paths from a hidden weight to the outputs whose products add up to its gradient, as align
+    rows in the right-hand column; a long product continues on the next row."""
+    rows = []
+    for product, value in line.paths:
+        pieces = wrap(f"{product} = {value}", width, at=(r" \cdot ",))
+        rows += [r"&\quad " + pieces[0]] + [r"&\qquad " + p for p in pieces[1:]]
+    return rows
+
+
+def paths_text(line: Line) -> str:
+    if line.paths:
+        return f"Summed over the {len(line.paths)} paths to the outputs:"
+    if line.path_count:
+        return f"({line.path_count} paths to the outputs, summed through the deltas above.)"
+    return ""
+
+
+def align(items: list[tuple[str, str]]) -> str:
+    r"""An align* of ("row", latex) and ("text", latex) items: quantities' rows, with \intertext between
+    them for notes and path headings (text at the very start or end stands outside the display)."""
+    before = [t for kind, t in _leading(items)]
+    items = items[len(before):]
+    after = [t for kind, t in _leading(items[::-1])][::-1]
+    items = items[:len(items) - len(after)]
+    out = []
+    for k, (kind, latex) in enumerate(items):
+        if kind == "text":
+            out.append(rf"\intertext{{{latex}}}")
+            continue
+        out.append(latex)
+        if k + 1 < len(items) and items[k + 1][0] == "row":
+            out[-1] += " \\\\[2pt]" if items[k + 1][1].split("&")[0].strip() else " \\\\"
+        elif k + 1 < len(items):
+            out[-1] += " \\\\"
+    display = "\\begin{align*}\n" + "\n".join(out) + "\n\\end{align*}" if out else ""
+    return "\n".join(["\n".join(before), display, "\n".join(after)]).strip("\n")
+
+
+def _leading(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    k = 0
+    while k < len(items) and items[k][0] == "text":
+        k += 1
+    return items[:k]
+
+
+def line_items(line: Line, width: int = WIDTH, rules: bool = True) -> list[tuple[str, str]]:
+    """The align items of one quantity: its rows, its note, the paths to the outputs."""
+    items = [("row", r) for r in equation_rows(line, width, rules)]
+    if line.note:
+        items.append(("text", rf"\emph{{{escape(line.note)}}}"))
+    if paths_text(line):
+        items.append(("text", escape(paths_text(line))))
+    items += [("row", p) for p in paths_rows(line, width)]
+    return items
+
+
+def _block(lines: tuple[Line, ...]) -> str:
+    r"""One align* for a group: every quantity's rows, notes and paths as \intertext between them."""
+    return align([item for line in lines for item in line_items(line)])
+
+
+def given_tables(part: Part) -> list[str]:
+    """The given values as a table per kind, each a longtable that breaks across pages."""
+    if not part.tables:
+        return [_block(tuple(l for g in part.groups for l in g.lines))]
+    out = []
+    for table in part.tables:
+        out.append(f"\\keeplines{{6}}\\textbf{{{escape(table.title)}}}\\nopagebreak\n")
+        out += ["{\\small"] + table_pieces(table, TABLE_CHARS) + ["}"]
+    return out
+
+
+def _part(part: Part) -> list[str]:
+    out = [r"\keeplines{16}" + f"\\section{{{title(part.title)}}}"]
+    if part.intro:
+        out.append(escape(part.intro) + "\n")
+    if part.given:
+        return out + given_tables(part)
+    for k, group in enumerate(part.groups):
+        if len(part.groups) > 1:  # the section's heading already kept room for the first
+            out.append((r"\keeplines{8}" if k else "") + f"\\subsection*{{{title(group.title)}}}")
+        out.append(f"% {escape(group.title)}\n" + _block(group.lines))
+    return out
+
+
+def document(doc: Document, trace: Trace | None = None) -> str:
+    """The article's source."""
+    out = [PREAMBLE, f"\\title{{{escape(doc.title)}}}", r"\author{stepgrad}", r"\date{}", r"\begin{document}",
+           r"\maketitle", escape(doc.subtitle.capitalize() + ".") if doc.subtitle else "",
+           f"Values are shown to {doc.digits} significant digits.\n"]
+    figure = network_figure(trace, doc.digits, width=14.0, height=8.0) if trace is not None else ""
+    if figure:
+        out.append(figure)
+    for part in doc.parts:
+        out.extend(_part(part))
+    out.append(r"\end{document}")
+    return "\n".join(o for o in out if o) + "\n"
+
+
+def render(trace, digits: Precision = 9, **_: object) -> str:
+    """The trace as a complete LaTeX article."""
+    return document(build(trace, digits), trace)

@@ -1,0 +1,100 @@
+"""A torch.optim optimizer as stepgrad's optimizer state: SGD, Adam and AdamW, with their state so far.
+
+    >>> import torch
+    >>> model = stepgrad.to_torch(stepgrad.builtin())
+    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    >>> state, lr = read_optimizer(opt, [m for _, m in stepgrad.interop.convert.layers_of(model)[0]])
+    >>> state.name, state.hyper["nesterov"], lr
+    ('torch_sgd', 1.0, 0.1)
+
+torch.optim.SGD becomes the registry's `torch_sgd` (mu = momentum, dampening, nesterov, decay =
+weight_decay; its momentum buffers are the velocities v), Adam `torch_adam` (weight decay added to
+the gradient), AdamW `adamw` (decoupled decay); Adam's exp_avg and exp_avg_sq are the moments m and
+s, and its step count is t. The parameters come in stepgrad's order: every weight, then every bias.
+An option stepgrad does not model (amsgrad, maximize, several parameter groups that differ) is
+refused by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stepgrad.core.errors import StepgradError
+from stepgrad.core.optim import OptimizerState
+
+_HYPER: dict[str, tuple[str, dict[str, Any]]] = {  # torch option -> stepgrad hyperparameter, per optimizer class
+    "SGD": ("torch_sgd", {"momentum": "mu", "dampening": "dampening", "nesterov": "nesterov", "weight_decay": "decay"}),
+    "Adam": ("torch_adam", {"betas": ("beta1", "beta2"), "eps": "epsilon", "weight_decay": "decay"}),
+    "AdamW": ("adamw", {"betas": ("beta1", "beta2"), "eps": "epsilon", "weight_decay": "decay"}),
+}
+_REFUSED = {"amsgrad": False, "maximize": False}
+
+
+def read_optimizer(optimizer: Any, linears: list[Any]) -> tuple[OptimizerState, float]:
+    """(stepgrad's OptimizerState, the learning rate) of a torch optimizer over these nn.Linear layers."""
+    kind = type(optimizer).__name__
+    if kind not in _HYPER:
+        raise StepgradError(f"unsupported optimizer torch.optim.{kind}: stepgrad reads SGD, Adam and AdamW",
+                            where="optimizer")
+    groups = optimizer.param_groups
+    group = groups[0]
+    for other in groups[1:]:
+        differ = [k for k in group if k != "params" and other.get(k) != group[k]]
+        if differ:
+            raise StepgradError(f"parameter groups with different {differ[0]} are not supported: stepgrad "
+                                "uses one setting for every parameter", where="optimizer")
+    for option, default in _REFUSED.items():
+        if group.get(option, default) != default:
+            raise StepgradError(f"torch.optim.{kind}({option}={group[option]}) is not supported", where="optimizer")
+    name, mapping = _HYPER[kind]
+    if kind == "Adam" and group.get("decoupled_weight_decay", False):
+        name = "adamw"
+    hyper: dict[str, float] = {}
+    for option, ours in mapping.items():
+        if isinstance(ours, tuple):
+            hyper.update(zip(ours, (float(v) for v in group[option])))
+        else:
+            hyper[ours] = float(group[option])
+    held = {id(p) for g in groups for p in g["params"]}
+    params = [m.weight for m in linears] + [m.bias for m in linears]
+    trained = [p for p in params if p is not None and p.requires_grad]
+    missing = [p for p in trained if id(p) not in held]
+    if missing:
+        raise StepgradError(f"the optimizer does not hold every trained parameter (one of shape {tuple(missing[0].shape)})",
+                            where="optimizer")
+    return _with_state(optimizer, name, hyper, params, linears), float(group["lr"])
+
+
+def _with_state(optimizer: Any, name: str, hyper: dict[str, float], params: list[Any],
+                linears: list[Any]) -> OptimizerState:
+    """The state after the optimizer's earlier steps (zero before its first)."""
+    def array(p: Any, tensor: Any) -> np.ndarray:
+        if tensor is None:
+            return np.zeros(tuple(p.shape) if p is not None else (0,))
+        return tensor.detach().cpu().double().numpy().copy()
+
+    shapes = [m.weight for m in linears] + [m.bias if m.bias is not None else None for m in linears]
+    slots_of = {"torch_sgd": {"v": "momentum_buffer"}, "torch_adam": {"m": "exp_avg", "s": "exp_avg_sq"},
+                "adamw": {"m": "exp_avg", "s": "exp_avg_sq"}}[name]
+    slots: dict[str, list[np.ndarray]] = {}
+    steps: set[int] = set()
+    for slot, key in slots_of.items():
+        values = []
+        for k, p in enumerate(params):
+            state = optimizer.state.get(p, {}) if p is not None else {}
+            like = shapes[k] if shapes[k] is not None else linears[k - len(linears)].weight[:, 0]
+            values.append(array(like, state.get(key)))
+            if p is not None and p.requires_grad:
+                if "step" in state:
+                    steps.add(int(state["step"]))
+                elif state.get(key) is not None:
+                    steps.add(1)  # SGD keeps no count: a momentum buffer means an earlier step
+                else:
+                    steps.add(0)
+        slots[slot] = values
+    if len(steps) > 1:
+        raise StepgradError(f"the parameters have taken different numbers of steps ({sorted(steps)}): stepgrad "
+                            "keeps one step count", where="optimizer")
+    return OptimizerState(name, hyper, steps.pop() if steps else 0, slots)

@@ -1,0 +1,17 @@
+"""Check a hand-computed solution: a verdict for every number, with a diagnosis for known mistakes.
+
+    >>> from stepgrad.teach.check import check, solution
+    >>> from stepgrad.teach.deck_figures import transcription    # examples/seed-deck-solution.txt, bundled
+    >>> report = check(stepgrad.builtin(), transcription())
+    >>> report.summary()
+    '40 correct, 2 follows, 4 close, 3 wrong'
+
+solution.py reads the file, context.py builds the exact / own / other-order worlds, routes.py
+finds the ways an error is carried forward, verdicts.py
+decides, diagnoses.py is the registry of known mistakes, report.py writes the table or JSON.
+"""
+
+from stepgrad.teach.check.solution import Solution, load, loads
+from stepgrad.teach.check.verdicts import CLOSE_RELATIVE, Report, Result, Rules, check
+
+__all__ = ["check", "load", "loads", "Solution", "Report", "Result", "Rules", "CLOSE_RELATIVE"]

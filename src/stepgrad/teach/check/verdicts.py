@@ -1,0 +1,353 @@
+"""A verdict for every answer: correct, follows, close, wrong (with a diagnosis), unknown name,
+unanswered (a blank template line, or nothing at all) or unreadable (a line that is not `name = number`).
+
+    >>> from stepgrad.teach.check import check, solution
+    >>> report = check(stepgrad.builtin(), solution.loads("out_h1 = 0.5933"))
+    >>> report.results[0].verdict
+    'correct'
+
+Rules, in order (a careful marker's):
+- correct: equals the exact value at the precision written; the last written digit may be rounded
+  or truncated (0.74136507 may be written 0.7414 or 0.7413; truncation needs two significant
+  digits: 0.5 for 0.593 is not correct). A value that rounds to 0 at the
+  precision written is not "correct" for a non-zero quantity (0.00 says nothing about 0.000438).
+  Two exceptions: with `min_digits` K a value with fewer than K significant digits is only close
+  (unless it is the exact value in full); and a value of one or two significant digits, too brief
+  to tell the exact value from a known mistake's value much nearer to it, gets the diagnosis
+  (dnet_h1/dw1 = 0.1 for i1 = 0.05 is i2, the wrong edge, not "0.05 rounded").
+- follows: not the exact value, but what the solution's own earlier values give along one of the
+  standard routes (routes.py: the chain of factors, δ·input, δ·w, the sum over paths): an error
+  carried forward, credited once (the route is named), never through a trivial own value (0, ±1).
+  Far from the exact value (more than CLOSE_RELATIVE) it may differ from the route's value by drift.
+- wrong with a diagnosis: the value is what the step gives with a known mistake applied (diagnoses.py),
+  at the precision written; failing that, within CLOSE_RELATIVE of such a value (mistake plus drift).
+- close: within CLOSE_RELATIVE (0.1 %) of the exact value or of the own-values value, or off by at
+  most one unit in the last written digit (and within 1 %): rounding drift. 0.594 for 0.59327 is
+  close; 0.5 for 0.593 is wrong.
+- wrong: anything else, reported with the exact value, the own-values value and the step's formula.
+A solution passes (`Report.ok`) when it answers something and nothing is wrong, unknown, unanswered
+or unreadable: a blank homework, or the untouched template, is not a pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from typing import Any
+
+from stepgrad.core.spec import Network
+from stepgrad.core.trace import Trace
+from stepgrad.teach.check.context import Context, build
+from stepgrad.teach.check.diagnoses import MISTAKES
+from stepgrad.teach.check.routes import routes
+from stepgrad.teach.check.solution import Given, Solution
+
+MISTAKES_BY_KEY = {m.key: m for m in MISTAKES}
+
+CLOSE_RELATIVE = 1e-3  # rounding drift: within 0.1 % of the exact or the own-values value
+BRIEF_DIGITS = 2  # a value with this many significant digits or fewer may be too brief to read as correct
+FLOAT_NOISE = 1e-12  # two float64 computations of the same quantity agree this well
+VERDICTS = ("correct", "follows", "close", "wrong", "unknown", "unanswered", "unreadable")
+FAILING = ("wrong", "unknown", "unanswered", "unreadable")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The verdict on one answer."""
+
+    name: str
+    given: str
+    verdict: str
+    expected: float | None = None
+    expected_from_own: float | None = None
+    relative_error: float | None = None
+    diagnosis: str | None = None
+    mistake: str | None = None  # the registry key of the diagnosis
+    formula: str | None = None
+    line: int = 0
+    route: str | None = None  # for follows: the route along which the error was carried forward
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data; a value the student's numbers cannot produce (overflow) is null."""
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Report:
+    """All verdicts of one solution, in the order of the derivation (unknown names last)."""
+
+    source: str
+    results: tuple[Result, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {v: sum(r.verdict == v for r in self.results) for v in VERDICTS}
+
+    @property
+    def first_wrong(self) -> Result | None:
+        return next((r for r in self.results if r.verdict in ("wrong", "unknown", "unreadable")), None)
+
+    @property
+    def answered(self) -> int:
+        return sum(r.verdict in ("correct", "follows", "close", "wrong") for r in self.results)
+
+    @property
+    def ok(self) -> bool:
+        """Something answered, and nothing wrong, unknown, unanswered or unreadable."""
+        return self.answered > 0 and not any(r.verdict in FAILING for r in self.results)
+
+    def summary(self) -> str:
+        """'12 correct, 3 follows, 1 close, 2 wrong' (and unknown, unanswered, unreadable, if any)."""
+        c = self.counts
+        text = f"{c['correct']} correct, {c['follows']} follows, {c['close']} close, {c['wrong']} wrong"
+        return text + "".join(f", {c[v]} {v}" for v in ("unknown", "unanswered", "unreadable") if c[v])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, **self.meta, "summary": {**self.counts, "text": self.summary()},
+                "results": [r.to_dict() for r in self.results]}
+
+
+def matches(given: Given, reference: float | None) -> bool:
+    """True when `given` is `reference` at the precision written (rounded or truncated last digit)."""
+    if reference is None or not math.isfinite(reference):
+        return False
+    if abs(given.value - reference) <= FLOAT_NOISE * abs(reference):
+        return True
+    with localcontext() as ctx:
+        ctx.prec = 60
+        try:
+            ref = Decimal(f"{float(reference):.15g}")  # what a calculator shows: no binary noise
+            quantum = Decimal(1).scaleb(-given.places)
+            rounded = ref.quantize(quantum, ROUND_HALF_UP)
+            truncated = ref.quantize(quantum, ROUND_DOWN)
+        except InvalidOperation:
+            return False
+    if rounded == 0 and truncated == 0:
+        return False  # no significant digit of a non-zero value was written
+    if given.decimal == rounded:
+        return True
+    # Truncation is a way of writing fewer digits, not of choosing a neighbour: 0.5 for 0.593 is not it.
+    return given.decimal == truncated and len(given.decimal.as_tuple().digits) >= 2
+
+
+def relative_error(value: float, reference: float | None) -> float | None:
+    if reference is None or not math.isfinite(reference):
+        return None
+    return abs(value - reference) / abs(reference) if reference else abs(value - reference)
+
+
+def _candidates(ctx: Context, given: Given) -> list[tuple[Any, float, str]]:
+    """(mistake, value, detail) for every known mistake's recomputation of the step."""
+    step = ctx.steps[given.name]
+    bases = [ctx.exact] if not step.text else [ctx.own, ctx.exact]
+    found = []
+    for m in MISTAKES:
+        for base in bases:
+            for value, detail in m.candidates(ctx, step, base):
+                if math.isfinite(value):
+                    found.append((m, value, detail))
+    return found
+
+
+def _diagnose(ctx: Context, given: Given, expected: float, own: float | None,
+              found: list[tuple[Any, float, str]] | None = None) -> tuple[str, str] | None:
+    """(registry key, diagnosis) of the first known mistake that explains the answer, or None."""
+    found = _candidates(ctx, given) if found is None else found
+    exact_fits: dict[str, str] = {}
+    for m, value, detail in found:  # exactly, at the precision written
+        if m.key not in exact_fits and matches(given, value) and _distinct(given.places, value, expected):
+            exact_fits[m.key] = _describe(m.label, detail, value)
+    if exact_fits:
+        return _lead(exact_fits)
+    for m, value, detail in found:  # a mistake and some rounding drift
+        err = relative_error(given.value, value)
+        distinct = all((relative_error(value, ref) or 0) > 10 * CLOSE_RELATIVE for ref in (expected, own) if ref is not None)
+        if err is not None and err <= CLOSE_RELATIVE and distinct:
+            return m.key, _describe(m.label, detail, value) + f" (and rounding drift: relative error {err:.1e})"
+    return None
+
+
+def _lead(fits: dict[str, str]) -> tuple[str, str]:
+    (key, text), *others = fits.items()
+    also = [MISTAKES_BY_KEY[k].label for k, _ in others]
+    return key, text + (f" (also fits: {'; '.join(also)})" if also else "")
+
+
+def _too_brief(ctx: Context, given: Given, expected: float) -> tuple[str, str] | None:
+    """The diagnosis when a value matching the exact one only by rounding fits a known mistake as well.
+
+    Only for brief values (at most BRIEF_DIGITS significant digits: at three or more, some mistake's
+    value always rounds alike somewhere, and the written value is a reading, not a guess). More digits
+    would tell the two apart, and the mistake's value is at most half as far from what
+    was written as the exact value is: a marker reads the mistake (dnet_h1/dw1 = 0.1 is i2, not 0.05
+    rounded up; out_h1 = 0.6 is nearer out_h2 = 0.597 than 0.593). 0.0004 for 0.000438 stays correct
+    though the other update order's 0.000365 also rounds to it: neither is clearly nearer."""
+    if significant_digits(given) > BRIEF_DIGITS or _written_in_full(given, expected):
+        return None
+    distance = abs(given.value - expected)
+    fits: dict[str, str] = {}
+    nearest_first = sorted(_candidates(ctx, given), key=lambda found: abs(given.value - found[1]))  # stable
+    for m, value, detail in nearest_first:
+        apart = (relative_error(value, expected) or 0) > 1e-6
+        if m.key not in fits and apart and matches(given, value) and abs(given.value - value) <= distance / 2:
+            fits[m.key] = _describe(m.label, detail, value)
+    if not fits:
+        return None
+    key, text = _lead(fits)
+    return key, text + f"; {given.text} is too brief to be read as the exact value {expected:.9g}"
+
+
+def _written_in_full(given: Given, expected: float) -> bool:
+    return abs(given.value - expected) <= FLOAT_NOISE * max(abs(expected), 1e-300)
+
+
+def significant_digits(given: Given) -> int:
+    """Significant digits written: 0.0226 -> 3, 0.50 -> 2, 21707153 -> 8."""
+    digits = given.decimal.as_tuple().digits
+    return max(1, len(digits) - next((i for i, d in enumerate(digits) if d), len(digits)))
+
+
+def _follows(given: Given, expected: float, own: float) -> bool:
+    """What a route's own values give: at the precision written, or (far from the exact value) up to drift."""
+    if matches(given, own):
+        return True
+    to_own, to_exact = relative_error(given.value, own), relative_error(given.value, expected)
+    return to_own is not None and to_exact is not None and to_own <= CLOSE_RELATIVE < to_exact
+
+
+def _drifted(given: Given, reference: float) -> bool:
+    """Rounding drift: within CLOSE_RELATIVE, or one unit in the last written digit (within 1 %)."""
+    err = relative_error(given.value, reference)
+    if err is None:
+        return False
+    one_unit = abs(given.value - reference) <= 10.0 ** -given.places * (1 + 1e-9)
+    return err <= CLOSE_RELATIVE or (one_unit and err <= 10 * CLOSE_RELATIVE)
+
+
+def _distinct(places: int, value: float, expected: float) -> bool:
+    """False when a mistake's value is the expected value at this precision (it explains nothing)."""
+    try:
+        return round(value, places) != round(expected, places)
+    except OverflowError:
+        return True
+
+
+def _describe(label: str, detail: str, value: float) -> str:
+    """'flipped sign: the value with the opposite sign = -0.74136507'; a detail may place {value} itself."""
+    shown = f"{value:.9g}"
+    return f"{label}: " + (detail.replace("{value}", shown) if "{value}" in detail else f"{detail} = {shown}")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the sheet asks: the precision (`min_digits`) and the row order of the report."""
+
+    min_digits: int | None = None
+    order: str = "derivation"  # or "given": the order the solution wrote them in
+
+
+def judge(ctx: Context, given: Given, rules: Rules = Rules()) -> Result:
+    """The verdict on one answer of a known name."""
+    step = ctx.steps[given.name]
+    expected = ctx.exact[given.name]
+    own = ctx.from_own.get(given.name)
+    verdict, mistake, diagnosis, route = _verdict(ctx, given, step, expected, own, rules)
+    formula = f"{step.name} = {step.text.replace('«', '').replace('»', '')}" if step.text else None
+    if verdict == "follows":
+        own = route[1]  # type: ignore[index]
+    return Result(name=given.name, given=given.text, verdict=verdict, expected=expected, expected_from_own=own,
+                  relative_error=relative_error(given.value, expected), diagnosis=diagnosis, mistake=mistake,
+                  formula=formula, line=given.line, route=route[0] if route else None)
+
+
+def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float | None,
+             rules: Rules) -> tuple[str, str | None, str | None, tuple[str, float] | None]:
+    """(verdict, mistake key, diagnosis, credited route) by the rules of the module docstring."""
+    if matches(given, expected):
+        brief = _too_brief(ctx, given, expected)
+        if brief:
+            return "wrong", brief[0], brief[1], None
+        digits = significant_digits(given)
+        if rules.min_digits and digits < rules.min_digits and not _written_in_full(given, expected):
+            return ("close", "too_few_digits",
+                    f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None)
+        return "correct", None, None, None
+    if step.text:
+        drift = _drifted(given, expected)  # a route other than the chain is rounding drift in disguise
+        for label, value in routes(ctx, step):
+            if (label == "chain" or not drift) and _follows(given, expected, value):
+                return "follows", None, None, (label, value)
+    diagnosis = _diagnose(ctx, given, expected, own)
+    if diagnosis:
+        return "wrong", diagnosis[0], diagnosis[1], None
+    if any(_drifted(given, ref) for ref in (expected, own) if ref is not None):
+        return "close", None, None, None
+    return "wrong", None, None, None
+
+
+def check(net: Network, solution: Solution, update_order: str | None = None, round_to: int | None = None,
+          rules: Rules = Rules(), prepared: tuple[Trace, Trace | None] | None = None,
+          alternatives: dict[str, Network] | None = None) -> Report:
+    """Judge every answer of `solution` against one training step of `net`.
+
+    `prepared`: the traces of context.traces(net, ...) when many solutions share a network;
+    `alternatives`: other networks (label -> network) to name in a hint when the values fit one better.
+    """
+    ctx = build(net, solution, update_order, round_to, prepared)
+    order = {name: i for i, name in enumerate(ctx.steps)}
+    known = sorted((g for g in solution if g.name in order), key=lambda g: order[g.name])
+    results = [judge(ctx, g, rules) for g in known]
+    for name, line in solution.unanswered:
+        if name in order:
+            results.append(Result(name, "", "unanswered", expected=ctx.exact[name], line=line))
+    if not solution.answers and not solution.unanswered and not solution.problems:
+        results += [Result(s.name, "", "unanswered", expected=s.value) for s in ctx.trace if s.text]
+    unknown = 0
+    for g in [*solution, *(_Blank(n, line) for n, line in solution.unanswered)]:
+        if g.name not in order:
+            unknown += 1  # hints for the first 100: 50,000 unknown names must not take a minute
+            close = difflib.get_close_matches(g.name, list(order), n=3, cutoff=0.5) if unknown <= 100 else []
+            results.append(Result(g.name, g.text, "unknown", line=g.line, diagnosis=f"no quantity named {g.name!r}"
+                                  + (f"; did you mean {', '.join(close)}?" if close else "; see `stepgrad names`")))
+    results += [Result("", "", "unreadable", line=p.line, diagnosis=p.message) for p in solution.problems]
+    if rules.order == "given":
+        results.sort(key=lambda r: r.line)
+    else:
+        results.sort(key=lambda r: (r.verdict in ("unknown", "unreadable"), order.get(r.name, len(order))))
+    meta: dict[str, Any] = {"update_order": ctx.order, "round_to": round_to, "network": net.name or None,
+                            "min_digits": rules.min_digits}
+    report = Report(solution.source, tuple(results), meta)
+    hint = _better_fit(report, solution, update_order, round_to, alternatives or {})
+    if hint:
+        meta["hint"] = hint
+    return report
+
+
+@dataclass(frozen=True)
+class _Blank:
+    name: str
+    line: int
+    text: str = ""
+
+
+def _better_fit(report: Report, solution: Solution, update_order: str | None, round_to: int | None,
+                alternatives: dict[str, Network]) -> str | None:
+    """A hint when another network makes clearly more answers correct (follows hides a wrong network's
+    errors: every value after the first wrong one follows from it, so count what is correct)."""
+    c = report.counts
+    if not alternatives or report.answered - c["correct"] < 3:
+        return None
+    best: tuple[int, str] | None = None
+    for label, other in alternatives.items():
+        ctx = build(other, solution, update_order, round_to)
+        right = sum(matches(g, ctx.exact[g.name]) for g in solution if g.name in ctx.exact)
+        clearly = right >= c["correct"] + max(3, report.answered // 4)  # not a handful of coincidences
+        if clearly and (best is None or right > best[0]):
+            best = (right, label)
+    if best is None:
+        return None
+    return (f"these values fit {best[1]} better ({best[0]} of {report.answered} correct there, "
+            f"{c['correct']} here): is this solution for another network?")

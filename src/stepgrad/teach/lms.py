@@ -1,0 +1,165 @@
+"""Exercises as quizzes a learning-management system imports: Moodle XML, GIFT, and QTI (Canvas) via text2qti.
+
+One numerical question per quantity to compute. The right answer earns 100 % within the checker's
+tolerance (rounding drift, CLOSE_RELATIVE of the value; with `min_digits` K, half a unit of the K-th
+significant digit). Known mistakes' values (diagnoses.py, recomputed on the exact step) are 0 %
+answers whose feedback is the diagnosis, when they lie clearly outside the right answer's range.
+Several exercises (one per student, exercise --roster) become a question bank: one category per
+quantity, one question per variant, so the LMS can draw a random variant per student.
+
+    >>> from stepgrad.teach.exercise import generate
+    >>> questions(generate(seed=7))[0].name
+    'net_h1'
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stepgrad.core.errors import StepgradError
+from stepgrad.teach.check import CLOSE_RELATIVE
+from stepgrad.teach.check.context import build
+from stepgrad.teach.check.diagnoses import MISTAKES
+from stepgrad.teach.check.solution import Solution
+from stepgrad.teach.exercise import Exercise
+
+MAX_WRONG = 4  # known mistakes offered per question (the most common first, as the registry orders them)
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: float
+    tolerance: float
+    fraction: int  # percent of the question's points
+    feedback: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One numerical question: the quantity, the exercise it belongs to, its text and its answers."""
+
+    name: str
+    title: str
+    text: str
+    answers: tuple[Answer, ...]
+
+
+def tolerance(value: float, min_digits: int | None = None) -> float:
+    """The absolute tolerance the checker's verdict rules give `value`."""
+    if min_digits:
+        magnitude = math.floor(math.log10(abs(value))) if value else 0
+        return 0.5 * 10.0 ** (magnitude - min_digits + 1)
+    return max(CLOSE_RELATIVE * abs(value), 1e-12)
+
+
+def questions(ex: Exercise, min_digits: int | None = None, label: str = "") -> list[Question]:
+    """Every quantity of the exercise's step as a numerical question with its mistakes' answers."""
+    ctx = build(ex.network, Solution("<key>", ()), round_to=ex.round_to, prepared=(ex.trace, None))
+    sheet = ex.sheet("markdown")
+    found = []
+    for step in ex.trace:
+        if not step.text:
+            continue
+        tol = tolerance(step.value, min_digits)
+        answers = [Answer(step.value, tol, 100, "Correct.")]
+        for m in MISTAKES:
+            if m.key == "power_of_ten":
+                continue  # ten candidates, none of them a likely slip: no use as a quiz answer
+            if len(answers) > MAX_WRONG:
+                break
+            for value, detail in m.candidates(ctx, step, ctx.exact):
+                if math.isfinite(value) and all(abs(value - a.value) > 2 * max(tol, a.tolerance) for a in answers):
+                    shown = f"{value:.9g}"
+                    text = detail.replace("{value}", shown) if "{value}" in detail else f"{detail} = {shown}"
+                    answers.append(Answer(value, tol, 0, f"{m.label}: {text}"))
+                    break
+        title = f"{label or f'seed {ex.seed}'}: {step.name}"
+        found.append(Question(step.name, title, f"{sheet}\n\n**Compute `{step.name}`.**", tuple(answers)))
+    return found
+
+
+def _number(x: float) -> str:
+    return f"{x:.12g}"
+
+
+def moodle_xml(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> str:
+    """A Moodle XML quiz: a category per quantity, a numerical question per (variant, quantity)."""
+    quiz = ET.Element("quiz")
+    by_name: dict[str, list[Question]] = {}
+    for label, ex in exercises:
+        for q in questions(ex, min_digits, label):
+            by_name.setdefault(q.name, []).append(q)
+    for name, group in by_name.items():
+        category = ET.SubElement(ET.SubElement(quiz, "question", type="category"), "category")
+        ET.SubElement(category, "text").text = f"$course$/stepgrad/{name}"
+        for q in group:
+            node = ET.SubElement(quiz, "question", type="numerical")
+            ET.SubElement(ET.SubElement(node, "name"), "text").text = q.title
+            text = ET.SubElement(node, "questiontext", format="markdown")
+            ET.SubElement(text, "text").text = q.text
+            ET.SubElement(node, "defaultgrade").text = "1"
+            for a in q.answers:
+                answer = ET.SubElement(node, "answer", fraction=str(a.fraction), format="moodle_auto_format")
+                ET.SubElement(answer, "text").text = _number(a.value)
+                ET.SubElement(answer, "tolerance").text = _number(a.tolerance)
+                ET.SubElement(ET.SubElement(answer, "feedback", format="markdown"), "text").text = a.feedback
+    ET.indent(quiz)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
+
+
+def _gift_escape(text: str) -> str:
+    for c in "\\~=#{}:":
+        text = text.replace(c, "\\" + c)
+    return text.replace("\n", "\\n")
+
+
+def gift(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> str:
+    """The same quiz in GIFT: numerical questions {#=value:tolerance#feedback =%0%value:tolerance#diagnosis}."""
+    by_name: dict[str, list[Question]] = {}
+    for label, ex in exercises:
+        for q in questions(ex, min_digits, label):
+            by_name.setdefault(q.name, []).append(q)
+    out = []
+    for name, group in by_name.items():
+        out.append(f"$CATEGORY: $course$/stepgrad/{_gift_escape(name)}\n")
+        for q in group:
+            answers = " ".join(f"={'%' + str(a.fraction) + '%' if a.fraction != 100 else ''}"
+                               f"{_number(a.value)}:{_number(a.tolerance)}#{_gift_escape(a.feedback)}" for a in q.answers)
+            out.append(f"::{_gift_escape(q.title)}::[markdown]{_gift_escape(q.text)}{{#{answers}}}\n")
+    return "\n".join(out)
+
+
+def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> str:
+    """The text2qti source: numerical questions with a range each (text2qti has no wrong-answer feedback)."""
+    lines = ["Quiz title: stepgrad backpropagation exercise",
+             "Quiz description: One training step of a small network, computed by hand.", ""]
+    number = 0
+    for label, ex in exercises:
+        for q in questions(ex, min_digits, label):
+            number += 1
+            right = q.answers[0]
+            text = f"{q.title}: compute `{q.name}` for the network of the exercise sheet ({label or f'seed {ex.seed}'})."
+            lines += [f"Title: {q.title}", f"{number}.  {text.replace('*', '')}",
+                      f"=   {_number(right.value)} +- {_number(right.tolerance)}", ""]
+    return "\n".join(lines)
+
+
+def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> bytes:
+    """A QTI 1.2 zip (Canvas's import format) built by text2qti: one item per quantity and variant."""
+    try:
+        from text2qti.config import Config  # type: ignore[import-untyped]
+        from text2qti.qti import QTI  # type: ignore[import-untyped]
+        from text2qti.quiz import Quiz  # type: ignore[import-untyped]
+    except ImportError:
+        raise StepgradError("QTI export needs text2qti: pip install 'stepgrad[lms]'", where="--format qti") from None
+    config = Config()
+    config.load()
+    quiz = Quiz(_qti_text(exercises, min_digits), config=config, source_name="<stepgrad>")
+    return QTI(quiz).zip_bytes()
+
+
+Writer = Callable[[list[tuple[str, Exercise]], int | None], str | bytes]
+WRITERS: dict[str, tuple[str, Writer]] = {"moodle": ("quiz.xml", moodle_xml), "gift": ("quiz.gift", gift), "qti": ("quiz-qti.zip", qti_zip)}
