@@ -1,7 +1,7 @@
 # Quick start: `make demo` and `make test` from a fresh clone with python3 (3.11+) and make.
 #   make demo    the seed deck in the terminal; installs the core dependencies only (no PyTorch)
 #   make test    lint + type check + the whole suite with doctests and golden files (test extras)
-#   make lint    ruff and mypy only
+#   make lint    ruff, mypy and the import contracts (lint-imports: imports run only downward)
 #   make golden  rewrite tests/__snapshots__/ from the current output, after a reviewed format change
 #   make bench   the speed table of the README
 #   make gallery every example network (examples/gallery) in every format, PDFs too, into gallery/
@@ -39,6 +39,7 @@ demo: $(CORE)
 lint: $(LINT)
 	$(BIN)/ruff check src tests conftest.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 test: $(TEST) lint
 	$(BIN)/python -m pytest -n 2 -q
@@ -54,4 +55,4 @@ gallery: $(CORE)
 	$(BIN)/python examples/gallery/build.py gallery
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -46,12 +46,19 @@ E_total = [0.03, 0.029]
 
 def _top_level_imports(module: str) -> set[str]:
     tree = ast.parse((SRC / "core" / f"{module}.py").read_text())
-    return {(node.module or "").removeprefix("stepgrad.core.") for node in tree.body
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stepgrad.")}
+    modules = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stepgrad"):
+            if node.module == "stepgrad.core":  # from stepgrad.core import hooks
+                modules |= {alias.name for alias in node.names}
+            else:
+                modules.add((node.module or "").removeprefix("stepgrad.core."))
+    return modules
 
 
 def test_spec_owns_the_schema_and_imports_nothing_above_it():
-    assert _top_level_imports("spec") <= {"errors", "functions", "training_state"}
+    # hooks: net.explain() and the like, plugged in from above (the layers contract in pyproject.toml)
+    assert _top_level_imports("spec") <= {"errors", "functions", "training_state", "hooks"}
     source = (SRC / "core" / "spec.py").read_text()
     assert "persist" not in source.replace("persist.py", "")  # persist imports spec, never the other way
     assert not hasattr(stepgrad.core.persist, "check_saved_state")

@@ -10,6 +10,10 @@
     True
 """
 
+# The facade may import every layer; the layers import only downward (pyproject's import-linter
+# contracts). What a network or a trace does through a higher layer (net.explain(), a trace shown in
+# rich and Jupyter, a network's diagram) is plugged in by the packages imported here (core.hooks).
+from stepgrad import pictures as _pictures  # noqa: F401  (plugs in Network._repr_svg_)
 from stepgrad.core.errors import DataError, DivergenceError, SpecError, StepgradError
 from stepgrad.core.spec import Network, builtin, load, loads
 from stepgrad.core.trace import Section, Step, Trace

@@ -5,6 +5,9 @@ rich renderable, printed as it is) for the terminal or the output file. Notes fo
 FILE") go to `note`, which the CLI points at standard error.
 
     >>> text = explain_job(None, only="w5", fmt="markdown")   # what `stepgrad explain --only w5 --format markdown` prints
+
+May import: stepgrad.web, stepgrad.teach, stepgrad.interop, stepgrad.formats, stepgrad.pictures,
+stepgrad.tracing, stepgrad.training, stepgrad.core.
 """
 
 from stepgrad.api._base import Note, load_spec

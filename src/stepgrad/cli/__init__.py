@@ -1,5 +1,9 @@
 """The `stepgrad` command: a click group whose subcommands live one per module in
-`stepgrad.cli` and are imported only when used (start-up stays fast)."""
+`stepgrad.cli` and are imported only when used (start-up stays fast).
+
+May import: stepgrad.api, stepgrad.web, stepgrad.teach, stepgrad.interop, stepgrad.formats, stepgrad.pictures,
+stepgrad.tracing, stepgrad.training, stepgrad.core.
+"""
 
 from __future__ import annotations
 

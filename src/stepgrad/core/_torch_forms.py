@@ -1,6 +1,7 @@
 """The registry's PyTorch counterparts, as factories that import torch only when called.
 
-`module(name, *args)` returns a factory of `torch.nn.<name>(*args)` (an activation); the loss
+`torch_module()` is torch, or a one-line error saying how to install it (stepgrad.interop uses it
+too). `module(name, *args)` returns a factory of `torch.nn.<name>(*args)` (an activation); the loss
 functions return a callable giving per-sample losses, summed over outputs, from (out, target)
 or, for the combined forms, from (net, target): stepgrad's E_total of each sample.
 """
@@ -10,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from stepgrad.core.errors import StepgradError
+
+
+def torch_module() -> Any:
+    """The torch module, or a StepgradError saying how to install it."""
+    try:
+        import torch
+    except ImportError:
+        raise StepgradError("PyTorch is not installed: pip install 'stepgrad[torch]'") from None
+    return torch
+
 
 def _nn() -> Any:
-    from stepgrad.interop.convert import torch_module
-
     return torch_module().nn
 
 

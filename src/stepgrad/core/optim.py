@@ -315,3 +315,10 @@ def state_of(net, name: str, **hyper: float) -> OptimizerState:
                 state.hyper[key] = float(value)
         return state
     return OptimizerState.fresh(name, parameters(net), **hyper)
+
+
+def check_order(order: str, optimizer: str) -> None:
+    """The sequential order is defined for plain gradient descent only: a StepgradError otherwise."""
+    if order == "sequential" and not get(optimizer).plain:
+        raise StepgradError(f"{optimizer} takes the gradients of the synchronous update order; "
+                            "use --update-order synchronous", where="--optimizer")

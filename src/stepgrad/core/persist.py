@@ -30,7 +30,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,19 +38,25 @@ from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
 from stepgrad.core.spec import FORMAT_VERSION, Network, load
 
-if TYPE_CHECKING:
-    from stepgrad.training.loop import History
-
 __all__ = ["dumps", "load", "save", "saved_dict", "write_atomic"]
 
 
-def save(network: Network, path: str | os.PathLike, history: History | None = None) -> None:
+class RunHistory(Protocol):
+    """What saving reads of a training run (a `stepgrad.History`, which lives in the layer above):
+    the iterations done before it, and E_total at each recorded iteration."""
+
+    start: int
+    recorded: list[int]
+    errors: list[float]
+
+
+def save(network: Network, path: str | os.PathLike, history: RunHistory | None = None) -> None:
     """Write `network` (weights, training state, error history) to a .toml or .json file, atomically."""
     fmt = "json" if Path(path).suffix.lower() == ".json" else "toml"
     write_atomic(path, dumps(network, fmt, history))
 
 
-def dumps(network: Network, fmt: str = "toml", history: History | None = None) -> str:
+def dumps(network: Network, fmt: str = "toml", history: RunHistory | None = None) -> str:
     """The saved-network text in `fmt` ("toml" or "json")."""
     data = saved_dict(network, history)
     if fmt == "json":
@@ -95,7 +101,7 @@ def compact_arrays(text: str) -> str:
     return _ARRAY.sub(one_line, text)
 
 
-def saved_dict(network: Network, history: History | None = None) -> dict[str, Any]:
+def saved_dict(network: Network, history: RunHistory | None = None) -> dict[str, Any]:
     """The saved schema as plain data: the spec, `format_version`, `training` and `history`."""
     data = network.to_dict()
     data.pop("format_version", None)
@@ -108,7 +114,7 @@ def saved_dict(network: Network, history: History | None = None) -> dict[str, An
     return _plain(data, "")
 
 
-def _merged_history(previous: Any, history: History | None) -> dict[str, list] | None:
+def _merged_history(previous: Any, history: RunHistory | None) -> dict[str, list] | None:
     """Earlier runs' points (before this run's start) followed by this run's."""
     if history is None:
         return previous

@@ -22,13 +22,17 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from stepgrad.core import hooks
 from stepgrad.core.errors import SpecError
 from stepgrad.core.functions import ACTIVATIONS, LOSSES, class_label, target_problem
 from stepgrad.core.training_state import UPDATE_ORDERS, TrainingState
+
+if TYPE_CHECKING:
+    from stepgrad.core.trace import Trace
 
 __all__ = ["FORMAT_VERSION", "UPDATE_ORDERS", "Network", "TrainingState", "builtin", "load", "loads", "parse"]
 INITIALIZERS = ("xavier", "he", "uniform")
@@ -123,23 +127,18 @@ class Network:
             raise SpecError("no samples: add [[samples]] with inputs and targets", where=f"{source}: samples")
         return self.inputs, self.targets
 
+    # -- conveniences: implemented by the layers above, plugged in through core.hooks ------------
     def _repr_svg_(self) -> str:
-        from stepgrad.pictures.diagram import network_svg
+        """Jupyter shows the network as its diagram (stepgrad.pictures)."""
+        return hooks.call("network.svg", self)
 
-        return network_svg(self)
+    def explain(self, sample: int | None = None, update_order: str | None = None) -> Trace:
+        """The step-by-step trace of one training step (all samples, or just `sample`, 0-based): `stepgrad.explain`."""
+        return hooks.call("network.explain", self, sample=sample, update_order=update_order)
 
-    # -- conveniences (thin wrappers over the engine / trace) ------------------------------------
-    def explain(self, sample: int | None = None, update_order: str | None = None):
-        """The step-by-step trace of one training step (all samples, or just `sample`, 0-based)."""
-        from stepgrad.tracing.build import explain
-
-        return explain(self, sample=sample, update_order=update_order)
-
-    def train(self, iterations: int, update_order: str | None = None, every: int = 1):
-        """Train a copy for `iterations` full-batch steps; returns a History (with .network)."""
-        from stepgrad.training.loop import train
-
-        return train(self, iterations, update_order=update_order, every=every)
+    def train(self, iterations: int, update_order: str | None = None, every: int = 1) -> Any:
+        """Train a copy for `iterations` full-batch steps; returns a History (with .network): `stepgrad.train`."""
+        return hooks.call("network.train", self, iterations, update_order=update_order, every=every)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
+from stepgrad.core import hooks
+from stepgrad.core.names import parse
+
 SLOT = re.compile(r"«([^»]+)»")
 
 # Kinds of step, in the deck's vocabulary.
@@ -130,11 +133,33 @@ class Trace:
         raise KeyError(key)
 
     def select(self, names: list[str]) -> Trace:
-        """A trace with just the steps about `names` (e.g. ["w5", "out_h1"]) and the chain-rule
-        factors they need; forward values they use stay available for substitution in meta."""
-        from stepgrad.tracing.select import select
+        """A trace with just the steps about `names` (e.g. ["w5", "out_h1"]) and, recursively, the
+        backward-pass factors they need; the values they refer to but do not show stay in `context`."""
+        derived = {s.name: s for sec in self.sections if sec.key.startswith(_DERIVED) for s in sec.steps}
+        keep: set[str] = set()
+        todo = [s.name for s in self if any(_about(s.name, n) for n in names)]
+        while todo:
+            name = todo.pop()
+            if name in keep:
+                continue
+            keep.add(name)
+            step = derived.get(name)
+            if step is not None and step.kind != "update":
+                todo.extend(step.operands)
+        sections = []
+        for sec in self.sections:
+            steps = tuple(s for s in sec.steps if s.name in keep)
+            if steps:
+                sections.append(Section(sec.key, sec.title, steps, sec.intro))
+        all_values = self.values
+        all_values.update(self.context)
+        shown = {s.name for sec in sections for s in sec.steps}
+        context = {k: v for k, v in all_values.items() if k not in shown}
+        return Trace(tuple(sections), dict(self.meta, only=list(names)), context)
 
-        return select(self, names)
+    def unknown(self, names: list[str]) -> list[str]:
+        """The names in `names` that select nothing in this trace."""
+        return [n for n in names if not any(_about(s.name, n) for s in self)]
 
     # -- JSON ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -166,21 +191,34 @@ class Trace:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
-    # -- notebook / rich display: thin hooks into the renderers ------------------------------------
-    def __rich__(self):
-        from stepgrad.formats.text import rich_renderable
-
-        return rich_renderable(self)
+    # -- notebook / rich display: the writers in stepgrad.formats plug these in (core.hooks) ------
+    def __rich__(self) -> Any:
+        return hooks.call("trace.rich", self)
 
     def _repr_html_(self) -> str:
-        from stepgrad.formats.html import body
-
-        return body(self)
+        return hooks.call("trace.html", self)
 
     def _repr_markdown_(self) -> str:
-        from stepgrad.formats import render
+        return hooks.call("trace.markdown", self)
 
-        return render(self, "markdown")
+
+# Sections whose steps `select` pulls in as factors; forward values are only referred to.
+_DERIVED = ("backward_", "update", "weight_", "bias_")  # weight_/bias_: `group(trace, "weight")`
+
+
+def _about(step_name: str, wanted: str) -> bool:
+    """True when step `step_name` is about the quantity `wanted` (w5: w5, w5+, m_w5, dE_total/dw5)."""
+    if step_name == wanted:
+        return True
+    if wanted not in step_name:  # every match below contains the wanted name: a fast reject
+        return False
+    name = parse(step_name).but(sample=None)
+    if wanted in (str(name), str(name.but(after=False))):  # w5, w5+ (and out_o1[2]) for w5
+        return True
+    if name.kind == "state":  # the optimizer's state: m_w5, m_w5+ for w5
+        return name.parameter == wanted
+    # dE_total/dw5, dnet_o1/dw5 for wanted w5
+    return name.kind == "partial" and str(name.bottom) == wanted
 
 
 def _step_dict(s: Step) -> dict[str, Any]:

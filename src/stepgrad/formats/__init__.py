@@ -1,12 +1,19 @@
 """Renderers: each format is a small writer of a trace. `render(trace, "json")` returns a string.
 
 A new format is one module with `render(trace, digits=..., **options) -> str`, listed in FORMATS.
+
+The displays of the objects below (a trace in rich and Jupyter, a training history, a matrix view)
+are plugged in here, through stepgrad.core.hooks: the objects never import their writers.
+
+May import: stepgrad.pictures, stepgrad.tracing, stepgrad.training, stepgrad.core.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
+from stepgrad.core import hooks
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.trace import Trace
 from stepgrad.formats.formula import Precision
@@ -34,3 +41,35 @@ def render(trace: Trace, fmt: str = "text", digits: Precision = 9, only: list[st
     if only:
         trace = trace.select(only)
     return module.render(trace, digits=digits, **options)
+
+
+# -- displays plugged into the objects of the lower layers (each writer imported on first use) ----
+def _trace_rich(trace: Trace) -> Any:
+    from stepgrad.formats.text import rich_renderable
+
+    return rich_renderable(trace)
+
+
+def _trace_html(trace: Trace) -> str:
+    from stepgrad.formats.html import body
+
+    return body(trace)
+
+
+def _history_html(history: Any) -> str:
+    from stepgrad.formats.html import history_html
+
+    return history_html(history)
+
+
+def _matrix_html(view: Any) -> str:
+    from stepgrad.formats.matrix_writers import fragment
+
+    return fragment(view)
+
+
+hooks.plug("trace.rich", _trace_rich)
+hooks.plug("trace.html", _trace_html)
+hooks.plug("trace.markdown", lambda trace: render(trace, "markdown"))
+hooks.plug("history.html", _history_html)
+hooks.plug("matrix.html", _matrix_html)

@@ -1,67 +1,21 @@
 """Numbers and formulas for every renderer: a step's symbolic form and its numbers substituted.
 
 Precision: values are float64; `digits` is the number of significant digits shown (default 9, as
-in the seed deck). Exponents are written 3.51e-05 in text and 3.51 \\times 10^{-5} in LaTeX.
+in the seed deck). Exponents are written 3.51e-05 in text and 3.51 \\times 10^{-5} in LaTeX. How one
+number is shown (`number`, `Decimals`) lives in `stepgrad.core.digits`, below the views that use it too.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
 
+# the writers import these from here; their home is core.digits (the views below the writers use them too)
+from stepgrad.core.digits import DEFAULT_DIGITS as DEFAULT_DIGITS
+from stepgrad.core.digits import Decimals as Decimals
+from stepgrad.core.digits import Precision as Precision
+from stepgrad.core.digits import number as number
 from stepgrad.core.names import latex_symbol
 from stepgrad.core.trace import SLOT, Step, Trace
-
-DEFAULT_DIGITS = 9
-
-
-@dataclass(frozen=True)
-class Decimals:
-    """Fixed decimals, as the seed deck prints: `number(x, Decimals(9))` shows up to 9 decimals.
-
-    Trailing zeros are dropped (0.3775, not 0.377500000), as in the deck. A value too small to
-    show four significant digits at that many decimals is written with `places` significant digits
-    instead (3.51018778e-05 rather than 0.000035102), so nothing shrinks to 0.
-    """
-
-    places: int
-
-    def __str__(self) -> str:
-        return f"{self.places} decimals"
-
-
-Precision = int | Decimals  # an int is a number of significant digits
-
-
-def number(x: float, digits: Precision = DEFAULT_DIGITS, style: str = "text") -> str:
-    """x to `digits` significant digits (or Decimals(n): up to n decimals); LaTeX style writes exponents as \\times 10^{n}."""
-    if isinstance(digits, Decimals):
-        s = _fixed(x, digits.places)
-        if s is not None:
-            return s
-        digits = digits.places
-    s = f"{x:.{digits}g}"
-    if s in ("-0", "-0.0"):
-        s = "0"
-    if "e" in s:
-        mantissa, exponent = s.split("e")
-        if style == "latex":
-            return rf"{mantissa} \times 10^{{{int(exponent)}}}"
-        if style == "unicode":
-            sup = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-            return f"{mantissa}×10{str(int(exponent)).translate(sup)}"
-    return s
-
-
-def _fixed(x: float, places: int) -> str | None:
-    """x to `places` decimals without trailing zeros, or None when that would lose the value."""
-    if not math.isfinite(x) or (x != 0 and abs(x) < 10.0 ** (3 - places)) or abs(x) >= 1e15:
-        return None
-    s = f"{x:.{places}f}"
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
 
 
 def symbol(name: str, style: str) -> str:

@@ -2,5 +2,5 @@
 explained and compared with autograd, torch optimizers and losses read, a training script written.
 torch is imported only when one of these is used.
 
-May import: stepgrad.core, stepgrad.training, stepgrad.tracing, stepgrad.pictures, stepgrad.formats.
+May import: stepgrad.formats, stepgrad.pictures, stepgrad.tracing, stepgrad.training, stepgrad.core.
 """

@@ -29,21 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from stepgrad.core._torch_forms import torch_module as torch_module  # the one place torch is imported
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.functions import ACTIVATIONS
 from stepgrad.core.spec import Network
 
 SUPPORTED = ("nn.Linear, each followed by " + ", ".join(a.torch_source.removeprefix("nn.") for a in ACTIVATIONS.values())
              + " (or nothing)")
-
-
-def torch_module() -> Any:
-    """The torch module, or a StepgradError saying how to install it."""
-    try:
-        import torch
-    except ImportError:
-        raise StepgradError("PyTorch is not installed: pip install 'stepgrad[torch]'") from None
-    return torch
 
 
 def to_torch(net: Network) -> Any:

@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from stepgrad.core.digits import number
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.trace import Step, Trace
 
@@ -92,8 +93,6 @@ class Graph:
 
     def to_dot(self, digits: int = 6) -> str:
         """Graphviz DOT source: a box per node (name, op, value, gradient), left to right."""
-        from stepgrad.formats.formula import number
-
         style = ('  rankdir=LR; node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
                  'fillcolor="#f4f6fb"]; edge [color="#667788"];')
         lines = ["digraph step {", style]

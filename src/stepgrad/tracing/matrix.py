@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from stepgrad.core import names
+from stepgrad.core import hooks, names
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.trace import Step, Trace
 
@@ -86,10 +86,8 @@ class MatrixView:
         return {m.symbol: [list(r) for r in m.names] for m in self.matrices()}
 
     def _repr_html_(self) -> str:
-        """Jupyter shows the view as tables, each entry with its scalar name."""
-        from stepgrad.formats.matrix_writers import fragment
-
-        return fragment(self)
+        """Jupyter shows the view as tables, each entry with its scalar name (stepgrad.formats plugs this in)."""
+        return hooks.call("matrix.html", self)
 
     def to_dict(self) -> dict[str, Any]:
         return {"view": "matrix", "meta": self.meta, "legend": self.legend(),

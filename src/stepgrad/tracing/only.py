@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from stepgrad.core import names
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.trace import Trace
-from stepgrad.tracing.select import unknown
 
 ERROR_WORDS = ("error", "E_total")
 
@@ -66,7 +65,7 @@ def resolve_only(trace: Trace, text: str | Iterable[str] | None) -> list[str]:
     if not names:
         return []
     wanted = expand(names, trace)
-    missing = [n for n in names if n not in ERROR_WORDS and unknown(trace, expand([n], trace))]
+    missing = [n for n in names if n not in ERROR_WORDS and trace.unknown(expand([n], trace))]
     if missing:
         raise OnlyError("; ".join(_no_such(n, trace) for n in missing), missing)
     return wanted

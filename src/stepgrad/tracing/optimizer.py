@@ -25,9 +25,8 @@ import numpy as np
 
 from stepgrad.core import engine, optim
 from stepgrad.core.names import layout
-from stepgrad.core.optim import HYPER_NOTES, trace_name
+from stepgrad.core.optim import HYPER_NOTES, check_order, trace_name
 from stepgrad.core.trace import Section, Step, Trace
-from stepgrad.training.loop import check_order
 
 
 @dataclass(frozen=True)

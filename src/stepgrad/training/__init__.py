@@ -3,3 +3,18 @@ pure Python, numba), the data sets it reads, and the finite check every run ends
 
 May import: stepgrad.core.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepgrad.core import hooks
+
+
+def _train(net: Any, iterations: int, **options: Any) -> Any:
+    from stepgrad.training.loop import train  # on first use: importing the package stays light
+
+    return train(net, iterations, **options)
+
+
+hooks.plug("network.train", _train)  # net.train()

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from stepgrad.core import engine, optim
+from stepgrad.core import engine, hooks, optim
 from stepgrad.core import names as quantity
 from stepgrad.core.errors import DivergenceError, StepgradError
 from stepgrad.core.names import layout
+from stepgrad.core.optim import check_order
 from stepgrad.core.spec import Network
 from stepgrad.core.training_state import TrainingState
 from stepgrad.training import fast, pure, tiny
@@ -91,9 +92,8 @@ class History:
         return out
 
     def _repr_html_(self) -> str:
-        from stepgrad.formats.html import history_html
-
-        return history_html(self)
+        """Jupyter shows the run as its loss plot and final values (stepgrad.formats plugs this in)."""
+        return hooks.call("history.html", self)
 
     def to_dict(self) -> dict:
         """Plain data for JSON: the history, the final error and (with samples) the final values."""
@@ -115,13 +115,6 @@ def _finish(net: Network, order: str, start: int, iterations: int, state: optim.
             epochs: int | None = None) -> None:
     TrainingState.finished(net, TrainingState(start + iterations, order, epochs,
                                               None if optim.get(state.name).plain else state.to_dict()))
-
-
-def check_order(order: str, optimizer: str) -> None:
-    """The sequential order is defined for plain gradient descent only: a StepgradError otherwise."""
-    if order == "sequential" and not optim.get(optimizer).plain:
-        raise StepgradError(f"{optimizer} takes the gradients of the synchronous update order; "
-                            "use --update-order synchronous", where="--optimizer")
 
 
 def train(net: Network, iterations: int, update_order: str | None = None, every: int = 1,
