@@ -100,3 +100,36 @@ def test_each_package_docstring_says_what_it_may_import(package):
     assert line, f"{init} has no 'May import:' line"
     said = set() if line.group(1).startswith("nothing") else set(line.group(1).split(", "))
     assert said == allowed_imports()[package]
+
+
+def test_the_conveniences_plugged_in_from_above_work():
+    """What core objects do through a higher layer (stepgrad.core.hooks) still works: every hook is
+    plugged in, and each gives what the layer that implements it gives."""
+    import io
+
+    from rich.console import Console
+
+    import stepgrad
+    from stepgrad.core import hooks
+    from stepgrad.formats.html import body, history_html
+    from stepgrad.formats.matrix_writers import fragment
+    from stepgrad.pictures.diagram import network_svg
+    from stepgrad.tracing.matrix import matrix_view
+
+    net = stepgrad.builtin()
+    trace = net.explain()
+    assert trace.values["dE_total/dw5"] == pytest.approx(0.082167041, abs=1e-9)  # the seed deck's figure
+    assert trace.values == stepgrad.explain(net).values
+    console = Console(file=io.StringIO(), width=110)
+    console.print(trace)  # Trace.__rich__
+    assert "dE_total/dw5 = dE_total/dout_o1 * dout_o1/dnet_o1 * dnet_o1/dw5" in console.file.getvalue()
+    assert trace._repr_html_() == body(trace)
+    assert trace._repr_markdown_() == stepgrad.render(trace, "markdown")
+    assert net._repr_svg_() == network_svg(net)
+    view = matrix_view(trace)
+    assert view._repr_html_() == fragment(view)
+    history = net.train(10_000, update_order="sequential")
+    assert history._repr_html_() == history_html(history)
+    assert history.network_outputs()[0][0] == pytest.approx(0.015912196, abs=1e-9)  # the deck's output after 10,000
+    with pytest.raises(KeyError, match="no hook named 'trace.latex'"):
+        hooks.plug("trace.latex", str)
