@@ -92,7 +92,7 @@ class History:
         return out
 
     def _repr_html_(self) -> str:
-        """Jupyter shows the run as its loss plot and final values (stepgrad.formats plugs this in)."""
+        """Jupyter shows the run as a table of E_total at some recorded iterations (stepgrad.formats plugs this in)."""
         return hooks.call("history.html", self)
 
     def to_dict(self) -> dict:
