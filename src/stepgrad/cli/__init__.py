@@ -10,6 +10,7 @@ import sys
 import click
 
 from stepgrad.core.errors import StepgradError
+from stepgrad.formats.escape import terminal
 
 # command name -> module in stepgrad.cli (a module may be absent until its feature lands)
 COMMANDS = {
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="stepgrad", standalone_mode=False)
     except StepgradError as exc:
-        click.echo(f"stepgrad: error: {exc}", err=True)
+        click.echo(f"stepgrad: error: {terminal(str(exc))}", err=True)  # a file name or key is text, never an escape
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("stepgrad: aborted", err=True)
