@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 
 import stepgrad
+from conftest import require_tool
 from stepgrad.interop.code import training_code
 from stepgrad.teach.classroom import mark_class, submissions
 from stepgrad.teach.exercise import generate
 from stepgrad.teach.lms import _qti_text, moodle_xml, qti_zip
 from stepgrad.teach.variants import write_variants
-
-from conftest import require_tool
 
 HOSTILE = ["<script>alert(1)</script>", r"\input{/etc/passwd}", r"\write18{touch pwned}", "Anna_Smith",
            "Smith & Jones", "50%", "Jean-Luc #2", "*bold* [link](http://x)", "José Müller", "line\nbreak",
@@ -49,7 +48,7 @@ class _Elements(HTMLParser):
 def test_a_students_name_is_text_in_every_sheet(tmp_path, fmt):
     write_variants(str(_roster(tmp_path, HOSTILE)), str(tmp_path / "out"), fmt=fmt)
     ext = {"markdown": "md", "html": "html", "latex": "tex"}[fmt]
-    for i, name in enumerate(HOSTILE):
+    for i in range(len(HOSTILE)):
         sheet = (tmp_path / "out" / "students" / f"s{i}" / f"sheet.{ext}").read_text(encoding="utf-8")
         assert "\x1b" not in sheet and "<script>" not in sheet
         if fmt == "html":
