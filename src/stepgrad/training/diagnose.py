@@ -7,7 +7,8 @@ iteration (or epoch) and the likely cause, so a user is never left with a silent
     >>> net = stepgrad.Network.from_dict({"layers": [2, 2, 1], "activation": "relu", "loss": "half_squared_error",
     ...     "learning_rate": 0.1, "weights": [[[-1, -1], [-1, -1]], [[0.5, 0.5]]], "biases": [-1, 0.2],
     ...     "samples": [{"inputs": [0.5, 0.1], "targets": [1.0]}]})
-    >>> print(*not_learning(stepgrad.train(net, 200), net.inputs)[0].split(": ", 1), sep="\n")
+    >>> for part in not_learning(stepgrad.train(net, 200), net.inputs)[0].split(": ", 1):
+    ...     print(part)
     the error did not change over 200 iterations (E_total stays 0.32)
     h1, h2 output 0 for every sample (dead ReLU: no gradient flows through them)
 """
@@ -69,7 +70,7 @@ def _when(history: Any, unit: str, index: int) -> int:
 def _stuck_neurons(net: Any, inputs: np.ndarray) -> list[str]:
     """A sentence about the hidden neurons that pass no gradient: dead (out 0, slope 0) or saturated."""
     fwd = engine.forward(net, np.asarray(inputs, dtype=np.float64))
-    names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
+    names = layout(net.layers, net.shared_biases)
     dead, saturated = [], []
     for l, act in enumerate(net.activations[:-1]):  # hidden layers
         entry = ACTIVATIONS[act]
