@@ -84,3 +84,24 @@ def test_endless_standard_input_is_refused_not_read_into_memory():
     proc = subprocess.run(f"yes 'w5 = 1' | head -c 300000000 | {sys.executable} -m stepgrad check -", shell=True,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "more than 256 MB on standard input" in proc.stderr, proc.stderr[-500:]
+
+
+def test_grouping_a_wide_network_by_weight_keeps_every_step():
+    # one pass over the steps per section: a 40-40-40 network (3,200 weights) groups at once (it took ~25 s before)
+    from stepgrad.tracing.group import group
+
+    net = stepgrad.Network.from_dict({"layers": [40, 40, 40], "activation": "sigmoid", "seed": 1,
+                                      "samples": [{"inputs": [0.1] * 40, "targets": [0.5] * 40}]})
+    trace = stepgrad.explain(net)
+    grouped = group(trace, "weight")
+    assert sorted(s.name for s in grouped) == sorted(s.name for s in trace)
+    assert [s.key for s in grouped.sections].count("weight_w1") == 1
+
+
+def test_a_json_solution_with_many_keys_is_refused_quickly(tmp_path):
+    import json
+
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps({f"w{i}": 0.5 for i in range(200_000)}))  # one line: line numbers used to be quadratic
+    proc = _run(["check", str(path)])
+    assert proc.returncode == 2 and "200,000 answers" in proc.stderr

@@ -248,16 +248,18 @@ def _reject(name: str) -> float:
 def _json_lines(text: str) -> dict[str, list[int]]:
     """Line numbers of every "key": in the JSON text, in order (json reports none per key)."""
     found: dict[str, list[int]] = {}
+    line, counted = 1, 0  # line numbers counted incrementally: linear in the text, however many keys
     for m in re.finditer(r'"((?:[^"\\]|\\.)*)"\s*:', text):
         key = json.loads(f'"{m.group(1)}"')
-        found.setdefault(key, []).append(text.count("\n", 0, m.start()) + 1)
+        line += text.count("\n", counted, m.start())
+        counted = m.start()
+        found.setdefault(key, []).append(line)
     return found
 
 
 def load(path: str, lenient: bool = False) -> Solution:
     """Read a solution file; the extension picks the reader (.yaml/.yml, .json, anything else: text)."""
     if path == "-":
-
         text, source = read_stdin(), "<stdin>"
     else:
         text, source = read_text(path), path
