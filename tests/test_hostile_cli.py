@@ -105,3 +105,13 @@ def test_a_json_solution_with_many_keys_is_refused_quickly(tmp_path):
     path.write_text(json.dumps({f"w{i}": 0.5 for i in range(200_000)}))  # one line: line numbers used to be quadratic
     proc = _run(["check", str(path)])
     assert proc.returncode == 2 and "200,000 answers" in proc.stderr
+
+
+def test_training_a_wide_network_prints_a_summary_not_every_weight(tmp_path):
+    spec = tmp_path / "wide.toml"
+    spec.write_text('layers = [300, 300, 10]\nactivation = "sigmoid"\nseed = 1\n'
+                    f'samples = [{{inputs = {[0.1] * 300}, targets = {[0.5] * 10}}}]\n')
+    proc = _run(["train", str(spec), "--iterations", "2"], env={**os.environ, "COLUMNS": "120"})
+    assert proc.returncode == 0, proc.stderr
+    assert "300 x 300" in proc.stdout and "(300 in all)" in proc.stdout
+    assert len(proc.stdout.splitlines()) < 60  # not 90,000 rows of weights nor 300 lines of inputs
