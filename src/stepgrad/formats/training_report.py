@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -15,7 +16,7 @@ MAX_SAMPLE_ROWS = 20  # samples shown with their outputs; the rest are counted
 MAX_CELL_VALUES = 10  # values listed in one cell (a sample's inputs or outputs); the rest are counted
 
 
-def _cell(neurons: list[str], values, digits: int) -> str:
+def _cell(neurons: Sequence[str], values, digits: int) -> str:
     shown = [f"{n} = {number(v, digits)}" for n, v in zip(neurons[:MAX_CELL_VALUES], values)]
     if len(neurons) > MAX_CELL_VALUES:
         shown.append(f"... ({len(neurons)} in all)")
