@@ -35,7 +35,7 @@ def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: in
         from stepgrad.teach.variants import write_variants
 
         made = write_variants(roster, str(folder), base=seed, fmt=fmt, digits=digits, min_digits=min_digits, pdf=pdf,
-                              **options)
+                              force=force, **options)
         note(f"wrote {len(made)} exercises to {folder / 'students'}, the keys to {folder / 'keys'} and {folder / 'keys.csv'}")
         return ""
     exercise = generate(seed=seed, **options)  # type: ignore[arg-type]
@@ -95,7 +95,7 @@ def check_job(solution: str, *, spec: str | None = None, update_order: str | Non
               round_to: int | None = None, fmt: str = "text", digits: int = 9, console: bool = False,
               min_digits: int | None = None, order: str = "derivation", points: str | None = None,
               variants: str | None = None, gradebook: str | None = None, max_work: float | None = None,
-              note: Note = _silent) -> tuple[str, bool]:
+              note: Note = _silent, force: bool = False) -> tuple[str, bool]:
     """Mark a solution file: (the report in `fmt`, True when nothing is wrong). With `console` a text
     report is printed as a table (at least 140 columns when not a terminal) and "" returned.
     A folder or a .zip of solutions is a class: marked into a gradebook (see classroom.py)."""
@@ -107,7 +107,7 @@ def check_job(solution: str, *, spec: str | None = None, update_order: str | Non
     round_to = settings.get("round") if round_to is None else round_to
     rules = Rules(min_digits=settings.get("min_digits") if min_digits is None else min_digits, order=order)
     if Path(solution).is_dir() or solution.lower().endswith(".zip"):
-        return _class_job(solution, spec, variants, update_order, round_to, rules, points, gradebook, note)
+        return _class_job(solution, spec, variants, update_order, round_to, rules, points, gradebook, note, force)
     from stepgrad.core.budget import samples_of
 
     alternatives = {"the seed deck's network (check without --network)": builtin()} if spec else {}
@@ -159,7 +159,7 @@ def _check_settings(spec: str | None) -> dict[str, Any]:
 
 def _class_job(folder: str, spec: str | None, variants: str | None, update_order: str | None,
                round_to: int | None, rules: Any, points: str | None, gradebook: str | None,
-               note: Note) -> tuple[str, bool]:
+               note: Note, force: bool = False) -> tuple[str, bool]:
     """Mark a class; writes the gradebook and feedback; (a one-line summary, True: the class was marked)."""
     from stepgrad.teach.classroom import mark_class, points_scheme
     from stepgrad.teach.variants import network_for
@@ -169,7 +169,7 @@ def _class_job(folder: str, spec: str | None, variants: str | None, update_order
     book = mark_class(folder, pick, update_order=update_order, round_to=round_to, rules=rules,
                       scheme=points_scheme(points))
     target = gradebook or str(Path(folder.rstrip("/")).with_suffix("")) + "-marked"
-    written = book.write(target)
+    written = book.write(target, force=force)
     note(f"wrote {', '.join(written)}")
     passed = sum(bool(r.report and r.report.ok) for r in book.rows)
     return f"{len(book.rows)} solutions marked, {passed} passed; gradebook in {target}\n", True

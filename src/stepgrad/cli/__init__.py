@@ -7,6 +7,7 @@ stepgrad.tracing, stepgrad.training, stepgrad.core.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import sys
@@ -14,6 +15,7 @@ import sys
 import click
 
 from stepgrad.core.errors import StepgradError
+from stepgrad.formats.escape import terminal
 
 # command name -> module in stepgrad.cli (a module may be absent until its feature lands)
 COMMANDS = {
@@ -68,10 +70,16 @@ def cli(ctx: click.Context) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line on stderr and exit status 2."""
+    import os
+
+    for stream in ("stdin", "stdout", "stderr"):  # a closed stream reads as empty and writes nowhere
+        if getattr(sys, stream) is None:
+            setattr(sys, stream, open(os.devnull, "r" if stream == "stdin" else "w", encoding="utf-8"))  # noqa: SIM115 (lives as long as the process)
     try:
         cli.main(args=argv, prog_name="stepgrad", standalone_mode=False)
+        sys.stdout.flush()  # a full disk or a closed pipe is found here, not at exit
     except StepgradError as exc:
-        click.echo(f"stepgrad: error: {exc}", err=True)
+        click.echo(f"stepgrad: error: {terminal(str(exc))}", err=True)  # a file name or key is text, never an escape
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("stepgrad: aborted", err=True)
@@ -82,4 +90,17 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
+        _silence_stdout()
         sys.exit(0)
+    except OSError as exc:  # standard output on a full disk, or a device that refuses writes
+        _silence_stdout()
+        click.echo(f"stepgrad: error: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so Python's flush at exit does not fail a second time."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -13,6 +13,7 @@ from stepgrad.core.functions import ACTIVATIONS, LOSSES
 from stepgrad.core.optim import OPTIMIZERS
 from stepgrad.core.spec import UPDATE_ORDERS
 from stepgrad.formats import FORMATS
+from stepgrad.formats.escape import terminal
 
 # click.Choice lists, read from the registries: a new entry is offered the moment it exists
 ACTIVATION_CHOICES = list(ACTIVATIONS)
@@ -45,7 +46,7 @@ optimizer_option = click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOIC
 
 def note(message: str) -> None:
     """A line for the reader on standard error ("wrote FILE", notes), never mixed into the output."""
-    click.echo(message, err=True)
+    click.echo(terminal(message), err=True)
 
 
 def emit(result: Any, output: str | None) -> None:

@@ -28,11 +28,12 @@ from stepgrad.cli._common import digits_option, emit, max_work_option, note, out
               help="A class: the folder of `stepgrad exercise --roster`; each student checked against their own network.")
 @click.option("--gradebook", type=click.Path(file_okay=False), default=None,
               help="A class: the folder for gradebook.csv/.json and feedback/ (default: SOLUTION-marked).")
+@click.option("--force", is_flag=True, help="A class: replace a gradebook or feedback already there with other contents.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @digits_option
 @max_work_option
 @output_option
-def command(solution, spec, update_order, round_to, min_digits, order, points, variants, gradebook, fmt, digits,
+def command(solution, spec, update_order, round_to, min_digits, order, points, variants, gradebook, force, fmt, digits,
             max_work, output):
     """Check a hand-computed solution: a verdict for every number.
 
@@ -57,6 +58,6 @@ def command(solution, spec, update_order, round_to, min_digits, order, points, v
     report, ok = check_job(solution, spec=spec, update_order=update_order, round_to=round_to, fmt=fmt,
                            digits=digits, console=fmt == "text" and output is None, min_digits=min_digits,
                            order=order, points=points, variants=variants, gradebook=gradebook, note=note,
-                           max_work=max_work)
+                           max_work=max_work, force=force)
     emit(report, output)
     sys.exit(0 if ok else 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,16 +24,34 @@ NAME_LIMIT = 255  # bytes in one file name on common file systems (ext4, APFS, N
 TEMP_MARK = ".stepgrad-"  # temporary files are .stepgrad-<up to 64 characters of the name>.<random>.tmp
 
 
+MAX_READ_BYTES = 256_000_000  # no spec, solution, roster or saved network is anywhere near this
+
+
 def read_text(path: str | os.PathLike, error: type[StepgradError] = StepgradError, encoding: str = "utf-8") -> str:
-    """The file's text; a missing or unreadable file raises `error` naming the path."""
+    """The file's text; a missing, unreadable or endless file (beyond MAX_READ_BYTES) raises `error` naming the path."""
     try:
-        return Path(path).read_text(encoding=encoding)
+        with open(path, "rb") as f:
+            data = f.read(MAX_READ_BYTES + 1)
+        if len(data) > MAX_READ_BYTES:
+            raise error(f"larger than {MAX_READ_BYTES // 1_000_000} MB: not a file stepgrad reads", where=str(path))
+        return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as open() reads
     except FileNotFoundError:
         raise error("no such file", where=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read: {_reason(exc)}", where=str(path)) from None
     except MemoryError:
         raise error("too large to read into memory", where=str(path)) from None
+
+
+def read_stdin(limit: int = MAX_READ_BYTES) -> str:
+    """Standard input's text, at most `limit` bytes (an endless pipe is refused, not read into memory)."""
+    data = sys.stdin.buffer.read(limit + 1) if hasattr(sys.stdin, "buffer") else sys.stdin.read(limit + 1).encode()
+    if len(data) > limit:
+        raise StepgradError(f"more than {limit // 1_000_000} MB on standard input", where="<stdin>")
+    try:
+        return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise StepgradError(f"cannot read: {exc.reason} (expected UTF-8 text)", where="<stdin>") from None
 
 
 def check_writable(path: str | os.PathLike, where: str | None = None) -> None:

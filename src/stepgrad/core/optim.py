@@ -240,18 +240,50 @@ class OptimizerState:
                 "slots": {k: [a.tolist() for a in arrays] for k, arrays in self.slots.items()}}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], params: list[Array] | None = None) -> OptimizerState:
-        """Read `to_dict` output back; checks the shapes against `params` when given."""
-        try:
-            slots = {k: [np.array(a, dtype=np.float64) for a in arrays] for k, arrays in data.get("slots", {}).items()}
-            state = cls(str(data["name"]), {k: float(v) for k, v in data.get("hyper", {}).items()}, int(data.get("t", 0)), slots)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StepgradError(f"unreadable optimizer state ({exc})", where="training.optimizer") from None
-        get(state.name)
+    def from_dict(cls, data: Any, params: list[Array] | None = None, where: str = "training.optimizer") -> OptimizerState:
+        """Read `to_dict` output back, as strictly as a spec: the registry's name, hyperparameters and slots,
+        finite numbers, a step count >= 0; checks the shapes against `params` when given."""
+        if not isinstance(data, dict):
+            raise StepgradError("expected a table (name, hyper, t, slots)", where=where)
+        unknown = set(data) - {"name", "hyper", "t", "slots"}
+        if unknown:
+            raise StepgradError(f"unknown key {sorted(unknown)[0]!r} (allowed: name, hyper, t, slots)", where=where)
+        name = data.get("name")
+        if name not in OPTIMIZERS:
+            raise StepgradError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}", where=f"{where}.name")
+        opt = OPTIMIZERS[name]
+        hyper = dict(opt.hyper)
+        given = data.get("hyper", {})
+        if not isinstance(given, dict):
+            raise StepgradError("expected a table of hyperparameters", where=f"{where}.hyper")
+        for key, value in given.items():
+            if key not in hyper:
+                raise StepgradError(f"{name} has no hyperparameter {key!r} (it has: {', '.join(hyper) or 'none'})",
+                                    where=f"{where}.hyper.{key}")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+                raise StepgradError(f"expected a finite number, got {value!r}", where=f"{where}.hyper.{key}")
+            hyper[key] = float(value)
+        t = data.get("t", 0)
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise StepgradError(f"expected a whole number >= 0, got {t!r}", where=f"{where}.t")
+        raw = data.get("slots", {})
+        if not isinstance(raw, dict) or set(raw) - set(opt.slots):
+            raise StepgradError(f"expected the slots {', '.join(opt.slots) or '(none)'}", where=f"{where}.slots")
+        slots = {}
+        for k, arrays in raw.items():
+            try:
+                slots[k] = [np.array(a, dtype=np.float64) for a in arrays]
+            except (TypeError, ValueError):
+                raise StepgradError("expected lists of numbers, one per parameter", where=f"{where}.slots.{k}") from None
+            if not all(np.isfinite(a).all() for a in slots[k]):
+                raise StepgradError("a number that is not finite", where=f"{where}.slots.{k}")
+        if t > 0 and set(slots) != set(opt.slots):
+            raise StepgradError(f"after {t} steps {name} needs the slots {', '.join(opt.slots)}", where=f"{where}.slots")
+        state = cls(name, hyper, t, slots)
         if params is not None:
             for k, arrays in state.slots.items():
                 if [a.shape for a in arrays] != [p.shape for p in params]:
-                    raise StepgradError(f"optimizer state {k!r} does not match the network's shape", where="training.optimizer")
+                    raise StepgradError(f"optimizer state {k!r} does not match the network's shape", where=where)
         return state
 
     def as_dtype(self, dtype) -> OptimizerState:

@@ -273,6 +273,10 @@ def _build(data: dict[str, Any], source: str) -> Network:
             where=f"{source}: format_version",
         )
     training = TrainingState.from_dict(data["training"], source) if "training" in data else None
+    if training is not None and training.optimizer is not None:  # as strict as the spec: no surprise when resuming
+        from stepgrad.core.optim import OptimizerState
+
+        OptimizerState.from_dict(training.optimizer, where=f"{source}: training.optimizer")
     if "history" in data:
         _check_history(data["history"], source)
     if "layers" not in data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -10,6 +11,16 @@ from rich.table import Table
 from stepgrad.core.names import layout
 from stepgrad.formats.formula import number
 from stepgrad.training.loop import History
+
+MAX_SAMPLE_ROWS = 20  # samples shown with their outputs; the rest are counted
+MAX_CELL_VALUES = 10  # values listed in one cell (a sample's inputs or outputs); the rest are counted
+
+
+def _cell(neurons: Sequence[str], values, digits: int) -> str:
+    shown = [f"{n} = {number(v, digits)}" for n, v in zip(neurons[:MAX_CELL_VALUES], values)]
+    if len(neurons) > MAX_CELL_VALUES:
+        shown.append(f"... ({len(neurons)} in all)")
+    return "\n".join(shown)
 
 
 def _report(histories: list[History], digits: int) -> Group:
@@ -41,26 +52,47 @@ def _report(histories: list[History], digits: int) -> Group:
         outs.add_column(f"new outputs ({h.update_order})")
     outs.add_column("targets")
     results = [h.network_outputs() for h in histories]
-    for s in range(inputs.shape[0]):
-        cells = [f"{names.neurons[0][i]} = {number(x, digits)}" for i, x in enumerate(inputs[s])]
+    for s in range(min(inputs.shape[0], MAX_SAMPLE_ROWS)):
         line = [str(s + 1)] if multi else []
-        line.append("\n".join(cells))
+        line.append(_cell(names.neurons[0], inputs[s], digits))
         for r in results:
-            line.append("\n".join(f"{o} = {number(v, digits)}" for o, v in zip(names.neurons[-1], r[s])))
-        line.append("\n".join(f"{o} = {number(v, digits)}" for o, v in zip(names.neurons[-1], targets[s])))
+            line.append(_cell(names.neurons[-1], r[s], digits))
+        line.append(_cell(names.neurons[-1], targets[s], digits))
         outs.add_row(*line)
+    if inputs.shape[0] > MAX_SAMPLE_ROWS:
+        outs.add_row(*([""] if multi else []), f"... {inputs.shape[0] - MAX_SAMPLE_ROWS:,} more samples", "")
     outs.add_row(*([""] if multi else []), "E_total", *[number(h.final_error, digits) for h in histories], "")
     parts.append(outs)
 
+    parameters = names.all_weights + [b for bs in names.biases for b in bs]
+    if len(parameters) > MAX_WEIGHT_ROWS:
+        parts.append(_weights_summary(histories, digits))
+        return Group(*parts)
     weights = Table(title="Trained weights")
     weights.add_column("name")
     for h in histories:
         weights.add_column(h.update_order, justify="right")
     per = [h.values() for h in histories]
-    for w in names.all_weights + [b for bs in names.biases for b in bs]:
+    for w in parameters:
         weights.add_row(w, *[number(v[w], digits) for v in per])
     parts.append(weights)
     return Group(*parts)
+
+
+MAX_WEIGHT_ROWS = 200  # beyond this, the trained weights are summarised per layer (a table of 90k rows helps no one)
+
+
+def _weights_summary(histories: list[History], digits: int) -> Table:
+    """Per weight layer: its shape and the smallest, largest and mean absolute trained weight."""
+    table = Table(title="Trained weights, per layer (every value: --save FILE, or explain --format json)")
+    for header in ("layer", "weights", "run", "min", "max", "mean |w|"):
+        table.add_column(header, justify="left" if header in ("layer", "run") else "right")
+    for l in range(len(histories[0].network.weights)):
+        for h in histories:
+            w = h.network.weights[l]
+            table.add_row(str(l + 1), f"{w.shape[0]} x {w.shape[1]}", h.update_order, number(float(w.min()), digits),
+                          number(float(w.max()), digits), number(float(abs(w).mean()), digits))
+    return table
 
 
 def _show(group: Group, console: bool) -> str:

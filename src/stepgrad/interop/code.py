@@ -19,6 +19,7 @@ import numpy as np
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.functions import ACTIVATIONS
 from stepgrad.core.spec import Network
+from stepgrad.formats.escape import python_string
 
 # stepgrad loss (with its output activation) -> (per-sample loss in torch from (output, target), drop the
 # final activation module: the loss takes the raw scores)
@@ -121,7 +122,7 @@ def training_code(net: Network, optimizer: str | None = None, epochs: int = 20, 
     data_lines, data_set = _data(net)
     memory = net.extra.get("data")
     size = batch_size or (int(memory.get("batch_size", 32)) if isinstance(memory, dict) else 32)
-    title = net.name or "-".join(map(str, net.layers))
+    title = python_string(net.name or "-".join(map(str, net.layers)))  # a spec's name is text, never code
     lines = [
         f'"""Train {title} in PyTorch: the model, loss and optimizer of its stepgrad spec (stepgrad export --code)."""',
         "",

@@ -10,6 +10,7 @@ start so that labels of crossing edges do not meet).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -40,6 +41,9 @@ def picture(net: Network) -> str:
     return "\n".join(lines)
 
 
+UNTYPESETTABLE = "LaTeX Error: Unicode character"  # pdflatex's error for a character its fonts lack
+
+
 def pdf(tex: str, target: Path) -> None:
     """Compile a LaTeX document with pdflatex and write the PDF to `target` (one clear error if it fails)."""
     pdflatex = shutil.which("pdflatex")
@@ -47,8 +51,11 @@ def pdf(tex: str, target: Path) -> None:
         raise StepgradError("PDF sheets need pdflatex (TeX Live); the .tex sheet compiles as it is", where="--pdf")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "sheet.tex").write_text(tex, encoding="utf-8")
-        proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "sheet.tex"], cwd=tmp,
-                              capture_output=True, text=True, timeout=120)
+        # No shell escape, and TeX may read and write only inside the build folder (paranoid mode): whatever text
+        # reached the document, compiling it runs no program and discloses no file.
+        env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+        proc = subprocess.run([pdflatex, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "sheet.tex"],
+                              cwd=tmp, capture_output=True, text=True, timeout=120, env=env)
         if proc.returncode != 0:
             error = next((line for line in proc.stdout.splitlines() if line.startswith("!")), "see the .tex file")
             raise StepgradError(f"pdflatex failed: {error}", where=str(target))

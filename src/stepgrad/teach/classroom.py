@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import hashlib
 import io
 import json
+import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -106,38 +108,97 @@ class Submission:
 def _students(paths: list[PurePosixPath]) -> list[str]:
     """Who handed in each file: its folder's name when the folder holds just this one solution (an LMS
     export, one folder per student: "Anna Smith_1234_assignsubmission_file_/x.txt" -> "Anna Smith"),
-    else the file's name without its extension."""
+    else the file's name without its extension. Two students never share a name: the LMS id, else the
+    folder, tells them apart ("Anna Smith (1234)", "Anna Smith (5678)")."""
     per_folder: dict[PurePosixPath, int] = {}
     for p in paths:
         per_folder[p.parent] = per_folder.get(p.parent, 0) + 1
-    return [p.parent.name.split("_")[0] if p.parent.name and per_folder[p.parent] == 1 else p.stem for p in paths]
+    own = [bool(p.parent.name) and per_folder[p.parent] == 1 for p in paths]
+    who = [p.parent.name.split("_")[0] if mine else p.stem for p, mine in zip(paths, own)]
+    counts: dict[str, int] = {}
+    for name in who:
+        counts[name] = counts.get(name, 0) + 1
+    for i, (p, mine) in enumerate(zip(paths, own)):
+        if counts[who[i]] > 1:
+            lms_id = p.parent.name.split("_")[1] if mine and "_" in p.parent.name else ""
+            who[i] = f"{who[i]} ({lms_id or p.parent.as_posix() or p.name})"
+    seen: dict[str, int] = {}
+    for i, name in enumerate(who):  # still alike (the same id twice): numbered, never merged
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            who[i] = f"{name} #{seen[name]}"
+    return who
+
+
+MAX_FILE_BYTES = 1_000_000  # a solution file is a few kilobytes; anything beyond 1 MB is not one
+MAX_ARCHIVE_BYTES = 200_000_000  # everything unpacked from one zip together
+MAX_RATIO = 200  # unpacked size / packed size of one entry: beyond it, a zip bomb
+
+
+def _class_files(root: Path) -> tuple[list[Path], list[Path]]:
+    """(solution files, links) in a class folder: a link is reported, never followed, not even inside the folder."""
+    files: list[Path] = []
+    links: list[Path] = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        here = Path(folder)
+        links += [here / d for d in dirs if (here / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here / d).is_symlink())
+        for name in names:
+            path = here / name
+            if not name.startswith(".") and path.suffix.lower() in SUFFIXES:
+                (links if path.is_symlink() else files).append(path)
+    return sorted(files), sorted(links)
 
 
 def submissions(path: str) -> list[Submission]:
-    """Every solution file in a folder (recursively) or a zip, by student, in name order."""
+    """Every solution file in a folder (recursively) or a zip, by student, in name order. A link is not
+    followed (its row says so), and a file or a zip entry beyond the size caps is not read."""
     root = Path(path)
     if root.is_dir():
-        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                       and not any(part.startswith(".") for part in p.relative_to(root).parts))
-        who = _students([PurePosixPath(p.relative_to(root).as_posix()) for p in files])
-        return [_read(student, str(p), p.read_bytes) for student, p in zip(who, files)]
+        files, links = _class_files(root)
+        found = sorted(files + links)
+        who = _students([PurePosixPath(p.relative_to(root).as_posix()) for p in found])
+        return [Submission(student, str(p), None, "not marked: a link (only files inside the class folder are read)")
+                if p in links else _read(student, str(p), partial(_read_capped, p)) for student, p in zip(who, found)]
     if root.suffix.lower() == ".zip" and root.is_file():
         try:
             archive = zipfile.ZipFile(root)
         except zipfile.BadZipFile:
             raise StepgradError("not a zip file", where=path) from None
         with archive:
-            names = sorted(n for n in archive.namelist() if not n.endswith("/") and
-                           PurePosixPath(n).suffix.lower() in SUFFIXES and "__MACOSX" not in n)
-            who = _students([PurePosixPath(n) for n in names])
-            return [_read(student, f"{path}:{n}", partial(archive.read, n)) for student, n in zip(who, names)]
+            infos = sorted((i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
+                            and PurePosixPath(i.filename).suffix.lower() in SUFFIXES), key=lambda i: i.filename)
+            if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES:
+                raise StepgradError(f"unpacks to more than {MAX_ARCHIVE_BYTES:,} bytes: not a class's solutions",
+                                    where=path)
+            who = _students([PurePosixPath(i.filename) for i in infos])
+            return [_read(student, f"{path}:{i.filename}", partial(_read_entry, archive, i))
+                    for student, i in zip(who, infos)]
     raise StepgradError("no such file" if not root.exists() else "expected a folder of solutions or a .zip", where=path)
+
+
+def _read_capped(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(f"larger than {MAX_FILE_BYTES:,} bytes, not a solution file")
+    return data
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    if info.file_size > MAX_FILE_BYTES or info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise OSError(f"unpacks to {info.file_size:,} bytes, not a solution file (limit {MAX_FILE_BYTES:,})")
+    with archive.open(info) as f:  # the header may lie: never read more than the cap
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(f"larger than {MAX_FILE_BYTES:,} bytes, not a solution file")
+    return data
 
 
 def _read(student: str, source: str, read: Callable[[], bytes]) -> Submission:
     try:
         return Submission(student, source, read().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, zipfile.BadZipFile, RuntimeError) as exc:
         return Submission(student, source, None, f"cannot read: {exc}")
 
 
@@ -236,18 +297,33 @@ class Gradebook:
                          f"{escape(r.verdict)}</td><td class='n'>{expected}</td><td>{note}</td></tr>")
         return "".join(parts) + "</table></body></html>\n"
 
-    def write(self, folder: str) -> list[str]:
-        """gradebook.csv, gradebook.json and feedback/<student>.md (and .html) in `folder`; the paths written."""
+    def write(self, folder: str, force: bool = False) -> list[str]:
+        """gradebook.csv, gradebook.json and feedback/<student>.md (and .html) in `folder`; the paths written.
+        A file already there with other contents (a gradebook edited by hand) is replaced only with `force`."""
         target = Path(folder)
         if target.exists() and not target.is_dir():
             raise StepgradError("not a folder", where=folder)
-        (target / "feedback").mkdir(parents=True, exist_ok=True)
-        write_atomic(target / "gradebook.csv", self.to_csv())
-        write_atomic(target / "gradebook.json", json.dumps(self.to_dict(), indent=2) + "\n")
+        names = file_names([row.student for row in self.rows])
+        files = {Path("gradebook.csv"): self.to_csv(), Path("gradebook.json"): json.dumps(self.to_dict(), indent=2) + "\n"}
         for row in self.rows:
-            write_atomic(target / "feedback" / f"{_safe(row.student)}.md", self.feedback(row))
-            write_atomic(target / "feedback" / f"{_safe(row.student)}.html", self.feedback_html(row))
+            files[Path("feedback") / f"{names[row.student]}.md"] = self.feedback(row)
+            files[Path("feedback") / f"{names[row.student]}.html"] = self.feedback_html(row)
+        changed = [str(name) for name, text in files.items() if (target / name).exists() and not _same(target / name, text)]
+        if changed and not force:
+            raise StepgradError(f"{changed[0]}{f' and {len(changed) - 1} more' if len(changed) > 1 else ''} already "
+                                "there with other contents (edited by hand, or another class); use --force to "
+                                "replace, or another folder", where=folder)
+        (target / "feedback").mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            write_atomic(target / name, text)
         return [str(target / "gradebook.csv"), str(target / "gradebook.json"), str(target / "feedback")]
+
+
+def _same(path: Path, text: str) -> bool:
+    try:
+        return path.is_file() and not path.is_symlink() and path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _num(x: float) -> str:
@@ -255,7 +331,28 @@ def _num(x: float) -> str:
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "student"
+    """A file name for a student: letters, digits, - _ . only, never hidden, at most about 100 bytes (a long
+    name is cut and keeps a short hash of the whole, so two long names stay apart)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "student"
+    if len(safe.encode()) > 100:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+        safe = safe.encode()[:80].decode(errors="ignore") + "-" + digest
+    return safe
+
+
+def file_names(students: list[str]) -> dict[str, str]:
+    """student -> a file name of their own: names that map to one file (`a b`, `a_b`; case alone) are numbered."""
+    taken: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for student in students:
+        base = candidate = _safe(student)
+        n = 1
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{base}-{n}"
+        taken[candidate.lower()] = student
+        out[student] = candidate
+    return out
 
 
 def mark_class(path: str, network_for: Callable[[str], Network], *, update_order: str | None = None,

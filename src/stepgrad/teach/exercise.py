@@ -26,6 +26,7 @@ from stepgrad.core.functions import ACTIVATIONS
 from stepgrad.core.names import latex_symbol, layout
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
+from stepgrad.formats import escape
 from stepgrad.tracing.build import explain
 
 ACTIVATION_CHOICES = tuple(name for name, entry in ACTIVATIONS.items() if entry.hidden_ok)  # one everywhere
@@ -136,10 +137,11 @@ class Exercise:
             return f"<!doctype html>\n<meta charset=utf-8>\n<title>{title}</title>\n<h1>{title}</h1>\n<pre>{html.escape(text)}</pre>\n"
         return f"# {title}\n\n```\n{text}```\n"
 
-    def sheet(self, fmt: str = "markdown", diagram: str | None = None) -> str:
+    def sheet(self, fmt: str = "markdown", diagram: str | None = None, student: str | None = None) -> str:
         """The problem sheet: the network, the numbers and the task, in `fmt`; `diagram`: an image file
-        of the network to show (markdown and html sheets)."""
-        blocks = _sheet_blocks(self)
+        of the network to show (markdown and html sheets); `student`: whose sheet it is (shown in the
+        title, escaped for `fmt` like every text)."""
+        blocks = _sheet_blocks(self, student)
         if diagram and fmt in ("markdown", "html"):
             blocks.insert(2, ("img", diagram, "The network with its weights"))
         elif diagram and fmt == "latex":
@@ -189,7 +191,7 @@ def generate(layers: tuple[int, ...] = (2, 2, 2), activation: str = "sigmoid", s
 
 # -- the problem sheet: a few blocks, and one small writer per format ----------------------------------
 
-def _sheet_blocks(ex: Exercise) -> list[tuple]:
+def _sheet_blocks(ex: Exercise, student: str | None = None) -> list[tuple]:
     net, values = ex.network, ex.trace.values
     names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
     rows = []
@@ -209,7 +211,8 @@ def _sheet_blocks(ex: Exercise) -> list[tuple]:
     rounding = (f" Round every value you compute to {ex.round_to} decimals and carry the rounded value on."
                 if ex.round_to is not None else " Keep at least 6 significant digits.")
     return [
-        ("h1", f"Backpropagation exercise (seed {ex.seed})"),
+        ("h1", f"Backpropagation exercise (seed {ex.seed})" if student is None else
+               f"Backpropagation exercise for {escape.plain(student)}"),
         ("p", f"A {'-'.join(map(str, net.layers))} network: {len(net.layers) - 2} hidden layer(s), {act} activation "
               f"({ACTIVATIONS[act].text.replace('«net»', 'net')}){output}, error {loss}, "
               f"learning rate eta = {_fmt(net.learning_rate)}. Each layer's bias is shared by its neurons and is not updated."
@@ -234,8 +237,8 @@ def _fmt(x: float) -> str:
 def _markdown(blocks: list[tuple], fmt: str) -> str:
     out = []
     for kind, *rest in blocks:
-        if kind in ("h1", "h2"):
-            out.append(("# " if kind == "h1" else "## ") + rest[0])
+        if kind in ("h1", "h2"):  # a title may hold a student's name: text, never markup
+            out.append(("# " if kind == "h1" else "## ") + (escape.markdown(rest[0]) if fmt == "markdown" else rest[0]))
         elif kind == "p":
             out.append(rest[0])
         elif kind == "ol":
@@ -249,12 +252,13 @@ def _markdown(blocks: list[tuple], fmt: str) -> str:
     return "\n\n".join(out) + "\n"
 
 
+_LATEX_SYMBOLS = {"Σ": r"$\Sigma$", "½": r"$\frac12$", "²": r"$^2$", "−": "-", "·": r"$\cdot$", "→": r"$\to$",
+                  "`": "", "<": "$<$", ">": "$>$", "|": "$|$"}
+
+
 def _latex_text(s: str) -> str:
-    s = s.replace("\\", r"\textbackslash{}")
-    for a, b in (("_", r"\_"), ("#", r"\#"), ("%", r"\%"), ("&", r"\&"), ("Σ", r"$\Sigma$"), ("½", r"$\frac12$"),
-                 ("²", r"$^2$"), ("−", "-"), ("·", r"$\cdot$"), ("→", r"$\to$"), ("`", "")):
-        s = s.replace(a, b)
-    return s
+    """Sheet text (and a student's name) for LaTeX: every special character escaped, the sheet's symbols as math."""
+    return "".join(_LATEX_SYMBOLS.get(c) or escape.LATEX_SPECIAL.get(c, c) for c in escape.plain(s))
 
 
 def _latex(blocks: list[tuple], fmt: str) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stepgrad.core.errors import StepgradError
+from stepgrad.formats import escape
 from stepgrad.teach.check import CLOSE_RELATIVE
 from stepgrad.teach.check.context import build
 from stepgrad.teach.check.diagnoses import MISTAKES
@@ -76,7 +77,7 @@ def questions(ex: Exercise, min_digits: int | None = None, label: str = "") -> l
                     text = detail.replace("{value}", shown) if "{value}" in detail else f"{detail} = {shown}"
                     answers.append(Answer(value, tol, 0, f"{m.label}: {text}"))
                     break
-        title = f"{label or f'seed {ex.seed}'}: {step.name}"
+        title = f"{escape.plain(label) if label else f'seed {ex.seed}'}: {step.name}"
         found.append(Question(step.name, title, f"{sheet}\n\n**Compute `{step.name}`.**", tuple(answers)))
     return found
 
@@ -132,19 +133,32 @@ def gift(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -
     return "\n".join(out)
 
 
+QTI_SMALLEST = 1e-4  # text2qti writes a numerical answer's range to 4 decimals and refuses anything smaller
+
+
 def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> str:
-    """The text2qti source: numerical questions with a range each (text2qti has no wrong-answer feedback)."""
-    lines = ["Quiz title: stepgrad backpropagation exercise",
-             "Quiz description: One training step of a small network, computed by hand.", ""]
-    number = 0
+    """The text2qti source: numerical questions with a range each (text2qti has no wrong-answer feedback).
+    A quantity whose range holds a number below 0.0001 in magnitude cannot be a QTI question: it is left
+    out, and the quiz's description says how many (Moodle XML and GIFT keep every quantity)."""
+    body: list[str] = []
+    number = left_out = 0
     for label, ex in exercises:
         for q in questions(ex, min_digits, label):
-            number += 1
             right = q.answers[0]
-            text = f"{q.title}: compute `{q.name}` for the network of the exercise sheet ({label or f'seed {ex.seed}'})."
-            lines += [f"Title: {q.title}", f"{number}.  {text.replace('*', '')}",
-                      f"=   {_number(right.value)} +- {_number(right.tolerance)}", ""]
-    return "\n".join(lines)
+            low, high = right.value - right.tolerance, right.value + right.tolerance
+            if min(abs(low), abs(high)) < QTI_SMALLEST or low < 0 < high:
+                left_out += 1
+                continue
+            number += 1
+            who = escape.markdown(label) if label else f"seed {ex.seed}"  # a roster id is text, never markup
+            text = f"{escape.markdown(q.title)}: compute `{q.name}` for the network of the exercise sheet ({who})."
+            body += [f"Title: {escape.plain(q.title)}", f"{number}.  {text}",
+                     f"=   {_number(right.value)} +- {_number(right.tolerance)}", ""]
+    description = "One training step of a small network, computed by hand."
+    if left_out:
+        description += (f" {left_out} quantities smaller than 0.0001 are not asked here (QTI numbers have 4 "
+                        "decimals); the Moodle XML and GIFT exports ask them.")
+    return "\n".join(["Quiz title: stepgrad backpropagation exercise", f"Quiz description: {description}", "", *body])
 
 
 def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> bytes:
@@ -157,8 +171,13 @@ def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None
         raise StepgradError("QTI export needs text2qti: pip install 'stepgrad[lms]'", where="--format qti") from None
     config = Config()
     config.load()
-    quiz = Quiz(_qti_text(exercises, min_digits), config=config, source_name="<stepgrad>")
-    return QTI(quiz).zip_bytes()
+    from text2qti.err import Text2qtiError  # type: ignore[import-untyped]
+
+    try:
+        quiz = Quiz(_qti_text(exercises, min_digits), config=config, source_name="<stepgrad>")
+        return QTI(quiz).zip_bytes()
+    except Text2qtiError as exc:  # never a traceback: say what text2qti refused
+        raise StepgradError(f"text2qti cannot build this quiz: {' '.join(str(exc).split())}", where="--format qti") from None
 
 
 Writer = Callable[[list[tuple[str, Exercise]], int | None], str | bytes]

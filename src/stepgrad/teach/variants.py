@@ -21,7 +21,7 @@ from typing import Any
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
 from stepgrad.core.spec import Network, load
-from stepgrad.teach.classroom import _safe, iter_students
+from stepgrad.teach.classroom import _safe, file_names, iter_students
 from stepgrad.teach.exercise import Exercise, generate
 
 
@@ -36,24 +36,34 @@ def variants(roster: str, base: int = 0, **options: Any) -> list[tuple[str, str,
 
 
 def write_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markdown", digits: int = 9,
-                   min_digits: int | None = None, pdf: bool = False, **options: Any) -> list[tuple[str, str, Exercise]]:
-    """Write every student's sheet (and with `pdf` sheet.pdf), template and network, and all answer keys."""
+                   min_digits: int | None = None, pdf: bool = False, force: bool = False,
+                   **options: Any) -> list[tuple[str, str, Exercise]]:
+    """Write every student's sheet (and with `pdf` sheet.pdf), template and network, and all answer keys.
+    Ids that would share a folder are refused before anything is written; a folder that already holds
+    exercises (keys.csv) is replaced only with `force`."""
     from stepgrad.core.persist import dumps
 
     out = Path(folder)
     made = variants(roster, base, **options)
+    homes = file_names([sid for sid, _, _ in made])
+    clash = [sid for sid, _, _ in made if homes[sid] != _safe(sid)]
+    if clash:
+        first = next(other for other, _, _ in made if _safe(other).lower() == _safe(clash[0]).lower())
+        raise StepgradError(f"students {first!r} and {clash[0]!r} would share one folder ({_safe(first)}): "
+                            "give them ids that differ in letters or digits", where=roster)
+    if not force and (out / "keys.csv").exists():
+        raise StepgradError("exercises are already there (keys.csv): use --force to replace them and their keys, "
+                            "or another folder", where=folder)
     ext = {"markdown": "md", "latex": "tex", "html": "html", "text": "txt"}[fmt]
     names: list[str] = []
     rows = []
     for sid, name, ex in made:
         home = out / "students" / _safe(sid)
         home.mkdir(parents=True, exist_ok=True)
-        write_atomic(home / f"sheet.{ext}", ex.sheet(fmt, diagram="network.svg").replace(f"(seed {ex.seed})", f"for {name}"))
+        write_atomic(home / f"sheet.{ext}", ex.sheet(fmt, diagram="network.svg", student=name))
         write_atomic(home / "network.svg", ex.diagram())
         if pdf:
-            from stepgrad.pictures.tikz import pdf as compile_pdf
-
-            compile_pdf(ex.sheet("latex", diagram="tikz").replace(f"(seed {ex.seed})", f"for {name}"), home / "sheet.pdf")
+            _pdf_sheet(ex, name, sid, home / "sheet.pdf")
         write_atomic(home / "solution-template.txt", ex.template())
         write_atomic(home / "network.toml", dumps(ex.network))
         (out / "keys").mkdir(parents=True, exist_ok=True)
@@ -70,6 +80,20 @@ def write_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markd
     if any(v is not None for v in rules.values()):
         write_atomic(out / "check.toml", "[check]\n" + "".join(f"{k} = {v}\n" for k, v in rules.items() if v is not None))
     return made
+
+
+def _pdf_sheet(ex: Exercise, name: str, sid: str, target: Path) -> None:
+    """sheet.pdf with the student's name in the title; a name pdflatex's fonts cannot typeset (CJK, Greek...)
+    is replaced by the student's id rather than failing the class's sheets."""
+    from stepgrad.pictures.tikz import UNTYPESETTABLE
+    from stepgrad.pictures.tikz import pdf as compile_pdf
+
+    try:
+        compile_pdf(ex.sheet("latex", diagram="tikz", student=name), target)
+    except StepgradError as exc:
+        if UNTYPESETTABLE not in str(exc) or name == sid:
+            raise
+        compile_pdf(ex.sheet("latex", diagram="tikz", student=sid), target)
 
 
 def network_for(folder: str) -> Callable[[str], Network]:

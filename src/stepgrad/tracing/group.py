@@ -49,19 +49,26 @@ def _by_parameter(trace: Trace, backward: list[Section], updates: list[Section])
     if settings:
         sections.append(Section("optimizer", "The optimizer's settings", tuple(settings),
                                 "The same for every weight."))
+    by_subject: dict[str, list[Step]] = {}  # indexed once: each parameter looks up its own steps (linear, not P x S)
+    for s in update_steps:
+        by_subject.setdefault(s.subject, []).append(s)
     shown: set[str] = set()
     for sec in backward:
         output = sec is backward[0]
+        gradients: dict[str, list[str]] = {}
+        owned: dict[str, list[str]] = {}
+        for s in sec.steps:
+            if s.kind == "gradient":
+                gradients.setdefault(s.subject, []).append(s.name)
+            owned.setdefault(_owner(s, sec, trace.meta), []).append(s.name)
         for parameter, kind in _parameters(sec, trace.meta):
-            roots = [s.name for s in sec.steps if s.subject == parameter and s.kind == "gradient"]
-            needed = _closure(roots, derived, shown)
+            needed = _closure(gradients.get(parameter, []), derived, shown)
             # Steps no gradient needs (a hidden neuron's delta when its bias is frozen) stay with the
             # first weight into their neuron, so the two groupings hold the same steps.
-            needed |= {s.name for s in sec.steps if s.name not in shown and s.name not in needed
-                       and _owner(s, sec, trace.meta) == parameter}
+            needed |= {name for name in owned.get(parameter, []) if name not in shown}
             shown |= needed
             steps = sorted((derived[n] for n in needed), key=lambda s: order[s.name])
-            steps += [s for s in update_steps if s.subject == parameter]
+            steps += by_subject.get(parameter, [])
             sections.append(Section(f"{kind}_{parameter}", f"The {parameter} change", tuple(steps),
                                     _intro(parameter, output)))
     return sections
@@ -72,7 +79,8 @@ def _parameters(sec: Section, meta: dict) -> list[tuple[str, str]]:
     (`backward_2` is weight layer 2)."""
     layer = int(sec.key[len(_BACKWARD):]) - 1
     weights = [(w, "weight") for row in meta["weights"][layer] for w in row]
-    biases = [(b, "bias") for b in meta["biases"][layer] if any(s.subject == b for s in sec.steps)]
+    subjects = {s.subject for s in sec.steps}
+    biases = [(b, "bias") for b in meta["biases"][layer] if b in subjects]
     return weights + biases
 
 

@@ -5,10 +5,12 @@
     POST /api/train     {spec, iterations, update_order?, every?} -> error history, trained spec
     POST /api/export    {spec, format, only?, update_order?, digits?, group?, derive?} -> a file to download
 
-Every computation runs in a worker thread, so a long training run never blocks other requests.
-Training runs in its own bounded pool (`app.state.workers` at a time), within the work budget
-(`app.state.budget`, checked before it starts) and the time limit (`app.state.time_limit`); it
-stops within a fraction of a second when the client hangs up or the time limit passes.
+Every computation runs in a worker thread of a bounded pool, so a long training run never blocks other
+requests: training in its own pool (`app.state.workers` at a time), explain, view and export in another
+(`app.state.quick`). Each request is within the work budget (`app.state.budget`, checked before it starts)
+and the time limit (`app.state.time_limit`, counted from when a worker takes it, not while it waits); a
+request whose client has hung up is never started, and training stops within a fraction of a second.
+Unknown fields are refused (422, naming the field).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from importlib import resources
 from typing import Any
 
 import anyio.to_thread
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -85,8 +86,9 @@ async def network(request: Request) -> JSONResponse:
 
 async def explain_endpoint(request: Request) -> JSONResponse:
     """POST /api/explain: one training step, every quantity with its derivation."""
-    data = await inputs.read_json(request)
-    return JSONResponse(await run_in_threadpool(_explain, data, request.app.state.spec, request.app.state.budget))
+    data = inputs.known_fields(await inputs.read_json(request), "explain")
+    return JSONResponse(await stoppable(request, _unstoppable(_explain), data, request.app.state.spec,
+                                        request.app.state.budget, quick=True))
 
 
 def _explain(data: dict[str, Any], served: Network, budget: work.Budget = work.SERVER) -> dict[str, Any]:
@@ -130,7 +132,7 @@ def compare(net: Network, trace: Trace, order: str) -> dict[str, float]:
 
 async def train_endpoint(request: Request) -> JSONResponse:
     """POST /api/train: N full-batch steps; the page calls it in chunks to draw the live loss curve."""
-    data = await inputs.read_json(request)
+    data = inputs.known_fields(await inputs.read_json(request), "train")
     state = request.app.state
     net = inputs.spec_from(data, state.spec)  # small work: refusals come at once, before any queue
     net.require_samples(inputs.SOURCE)
@@ -146,21 +148,38 @@ class Stopped(Exception):
     """Raised inside a worker when its request was abandoned or ran out of time."""
 
 
-async def stoppable(request: Request, job: Any, *args: Any) -> Any:
-    """job(*args, stop) in the training pool; `stop()` raises Stopped once the client has hung up or
-    the time limit has passed (the job calls it often). 422 when the time limit stopped it."""
+def _unstoppable(job: Callable[..., Any]) -> Callable[..., Any]:
+    """A job that cannot check `stop` as it goes (stoppable still checks once, as it starts: a request
+    abandoned while it waited for a worker is never computed)."""
+    return lambda *args: job(*args[:-1])
+
+
+async def stoppable(request: Request, job: Any, *args: Any, quick: bool = False) -> Any:
+    """job(*args, stop) in the server's worker pool (every endpoint that computes shares it); `stop()`
+    raises Stopped once the client has hung up or the job has *run* longer than the time limit (time spent
+    waiting for a worker does not count). 422 when the time limit stopped it."""
     state = request.app.state
-    deadline = time.monotonic() + state.time_limit
+    started: list[float] = []  # when a worker took the job
     cancelled = threading.Event()
 
+    def overdue() -> bool:
+        return bool(started) and time.monotonic() > started[0] + state.time_limit
+
     def stop() -> None:
-        if cancelled.is_set() or time.monotonic() > deadline:
+        if not started:
+            started.append(time.monotonic())
+        if cancelled.is_set() or overdue():
             raise Stopped
 
-    task = asyncio.ensure_future(anyio.to_thread.run_sync(job, *args, stop, limiter=state.workers))
+    def begin(*real: Any) -> Any:
+        stop()  # the clock starts when a worker takes the job
+        return job(*real, stop)
+
+    limiter = state.quick if quick else state.workers
+    task = asyncio.ensure_future(anyio.to_thread.run_sync(begin, *args, limiter=limiter))
     while not task.done():
         await asyncio.wait({task}, timeout=0.1)
-        if not task.done() and (time.monotonic() > deadline or await request.is_disconnected()):
+        if not task.done() and (overdue() or await request.is_disconnected()):
             cancelled.set()
             task.cancel()  # a job still waiting for a worker never starts
             with contextlib.suppress(asyncio.CancelledError, Stopped):
@@ -182,8 +201,9 @@ def _train(data: dict[str, Any], net: Network, iterations: int, stop: Callable[[
 
 async def export_endpoint(request: Request) -> Response:
     """POST /api/export: the network as a spec file, or the step (or `only` names) as a document."""
-    data = await inputs.read_json(request)
-    body, media, filename = await run_in_threadpool(_export, data, request.app.state.spec, request.app.state.budget)
+    data = inputs.known_fields(await inputs.read_json(request), "export")
+    body, media, filename = await stoppable(request, _unstoppable(_export), data, request.app.state.spec,
+                                            request.app.state.budget, quick=True)
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

@@ -44,6 +44,7 @@ HEADERS = [
 
 TIME_LIMIT = 30.0  # seconds one training request may run (the page trains in short chunks)
 WORKERS = 2  # trainings computed at once; more wait their turn, explain requests never wait for them
+QUICK_WORKERS = 4  # explain, view and export computed at once (a pool of their own: never behind a training)
 
 
 def create_app(spec: Network | None = None, *, host: str = "127.0.0.1", allow_hosts: Iterable[str] = (),
@@ -68,6 +69,7 @@ def create_app(spec: Network | None = None, *, host: str = "127.0.0.1", allow_ho
     app.state.budget = Budget(max_work, "stepgrad serve --max-work")
     app.state.time_limit = time_limit
     app.state.workers = anyio.CapacityLimiter(workers)
+    app.state.quick = anyio.CapacityLimiter(QUICK_WORKERS)
     app.add_middleware(LocalOnly, hosts=allowed_hosts(host, allow_hosts))
     app.add_middleware(SecurityHeaders)
     return app

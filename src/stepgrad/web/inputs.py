@@ -62,6 +62,28 @@ async def read_json(request: Request) -> dict[str, Any]:
     return data
 
 
+SPEC_FIELDS = ("spec", "spec_format")
+FIELDS = {  # every field each endpoint reads; anything else is a mistake worth saying ({"iteration": 5000})
+    "explain": (*SPEC_FIELDS, "update_order", "digits", "only", "show", "math_for", "group", "derive"),
+    "train": (*SPEC_FIELDS, "iterations", "update_order", "every"),
+    "export": (*SPEC_FIELDS, "format", "update_order", "digits", "only", "group", "derive"),
+    "view": (*SPEC_FIELDS, "view", "update_order", "digits", "only"),
+}
+
+
+def known_fields(data: dict[str, Any], endpoint: str) -> dict[str, Any]:
+    """`data` when every field is one `endpoint` reads; else 422 naming the first unknown field (and a near one)."""
+    import difflib
+
+    allowed = FIELDS[endpoint]
+    for key in data:
+        if key not in allowed:
+            near = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (it reads: {', '.join(allowed)})"
+            raise ApiError(422, f"unknown field {str(key)[:64]!r} for /api/{endpoint}{hint}", str(key)[:64])
+    return data
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number a network can use")
 

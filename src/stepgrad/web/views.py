@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -27,8 +26,10 @@ MAX_GRAPH_NODES = 2_000  # past this Graphviz takes long and the picture is unre
 
 async def view_endpoint(request: Request) -> JSONResponse:
     """POST /api/view: the step as matrices (HTML) or as its computation graph (SVG)."""
-    data = await inputs.read_json(request)
-    return JSONResponse(await run_in_threadpool(_view, data, request.app.state.spec))
+    from stepgrad.web.api import _unstoppable, stoppable
+
+    data = inputs.known_fields(await inputs.read_json(request), "view")
+    return JSONResponse(await stoppable(request, _unstoppable(_view), data, request.app.state.spec, quick=True))
 
 
 def _view(data: dict[str, Any], served: Network) -> dict[str, Any]:

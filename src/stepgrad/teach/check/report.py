@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from stepgrad.formats.escape import terminal
 from stepgrad.formats.formula import number
 from stepgrad.teach.check.verdicts import Report, Result
 
@@ -59,7 +60,7 @@ def _table(report: Report, digits: int):
     from rich.text import Text
 
     first = report.first_wrong
-    table = Table(title=f"stepgrad check: {report.source}", title_justify="left", show_lines=False)
+    table = Table(title=Text(f"stepgrad check: {terminal(report.source)}"), title_justify="left", show_lines=False)
     for header in ("line", "name", "given", "verdict", "expected", "from your values"):
         table.add_column(header, no_wrap=True, justify="right" if header == "line" else "left")
     table.add_column("note", ratio=1)
@@ -67,10 +68,11 @@ def _table(report: Report, digits: int):
         note = _note(r, digits)
         if r is first:
             note = "◀ first mistake. " + note
-        table.add_row(str(r.line), r.name, r.given, Text(r.verdict, style=STYLES[r.verdict]),
+        # what the solution wrote is text: no markup of rich's, no terminal escape sequence
+        table.add_row(str(r.line), Text(terminal(r.name)), Text(terminal(r.given)), Text(r.verdict, style=STYLES[r.verdict]),
                       _num(r.expected, digits),
                       _num(r.expected_from_own, digits) if r.verdict != "correct" else "",
-                      note, style="bold" if r is first else None)
+                      Text(terminal(note)), style="bold" if r is first else None)
     return table
 
 
@@ -81,10 +83,10 @@ def _blocks(report: Report, digits: int):
     from rich.text import Text
 
     first = report.first_wrong
-    lines: list[Any] = [Text(f"stepgrad check: {report.source}", style="italic")]
+    lines: list[Any] = [Text(f"stepgrad check: {terminal(report.source)}", style="italic")]
     for r in report.results:
-        head = Text.assemble((f"line {r.line}  " if r.line else "", "dim"), (r.name, "bold" if r is first else ""),
-                             f" = {r.given}  " if r.given else "  ", (r.verdict, STYLES[r.verdict]))
+        head = Text.assemble((f"line {r.line}  " if r.line else "", "dim"), (terminal(r.name), "bold" if r is first else ""),
+                             f" = {terminal(r.given)}  " if r.given else "  ", (r.verdict, STYLES[r.verdict]))
         lines.append(head)
         if r.verdict != "correct" and r.expected is not None:
             own = "" if r.expected_from_own is None else f"; from your values {_num(r.expected_from_own, digits)}"
@@ -92,7 +94,7 @@ def _blocks(report: Report, digits: int):
         note = _note(r, digits)
         if r is first:
             note = "◀ first mistake. " + note
-        lines += [Padding(Text(part), (0, 0, 0, 4)) for part in note.splitlines()]  # wrapped lines stay indented
+        lines += [Padding(Text(terminal(part)), (0, 0, 0, 4)) for part in note.splitlines()]  # wrapped lines stay indented
     return Group(*lines)
 
 

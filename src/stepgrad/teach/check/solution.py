@@ -23,13 +23,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from stepgrad.core.errors import StepgradError
-from stepgrad.core.files import read_text
+from stepgrad.core.files import read_stdin, read_text
 
-_PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Linear-time patterns: a run of digits can be read one way only (no backtracking on a 1 MB line).
+_PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # 3.51 x 10^-5, 3.51×10^(-5), 3.51 * 10**-5
-_TIMES_TEN = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:[x×*·]|\\times)\s*10\s*(?:\^|\*\*)\s*\(?\s*([+-]?\d+)\s*\)?")
+_TIMES_TEN = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(?:[x×*·]|\\times)\s*10\s*(?:\^|\*\*)\s*\(?\s*([+-]?\d+)\s*\)?")
 NUMBER_HINT = "write a number such as 0.593, -0.0226, .5, 3.51e-5 or 3.51 x 10^-5"
 MAX_DIGITS = 60  # digits written in one number (a float holds 17)
+MAX_NUMBER_CHARS = 200  # characters of one written number, spaces and an exponent included
 MAX_EXPONENT = 400  # |exponent| of a written number (floats end near 1e308 and 1e-324)
 
 
@@ -82,6 +84,8 @@ def parse_number(text: str) -> Decimal | None:
     s = text.strip().replace("\u2212", "-")  # a typeset minus sign
     for ellipsis in ("...", "\u2026"):  # 0.593269992... : the digits written are what counts
         s = s.removesuffix(ellipsis)
+    if len(s) > MAX_NUMBER_CHARS:
+        return None
     s = re.sub(r"^([+-])\s+", r"\1", s)  # "- 0.5"
     try:
         if _PLAIN.fullmatch(s):
@@ -244,18 +248,19 @@ def _reject(name: str) -> float:
 def _json_lines(text: str) -> dict[str, list[int]]:
     """Line numbers of every "key": in the JSON text, in order (json reports none per key)."""
     found: dict[str, list[int]] = {}
+    line, counted = 1, 0  # line numbers counted incrementally: linear in the text, however many keys
     for m in re.finditer(r'"((?:[^"\\]|\\.)*)"\s*:', text):
         key = json.loads(f'"{m.group(1)}"')
-        found.setdefault(key, []).append(text.count("\n", 0, m.start()) + 1)
+        line += text.count("\n", counted, m.start())
+        counted = m.start()
+        found.setdefault(key, []).append(line)
     return found
 
 
 def load(path: str, lenient: bool = False) -> Solution:
     """Read a solution file; the extension picks the reader (.yaml/.yml, .json, anything else: text)."""
     if path == "-":
-        import sys
-
-        text, source = sys.stdin.read(), "<stdin>"
+        text, source = read_stdin(), "<stdin>"
     else:
         text, source = read_text(path), path
     return loads(text, _format_of(source, text), source, lenient)
