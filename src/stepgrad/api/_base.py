@@ -24,7 +24,7 @@ def _quiet_numbers(job: Callable) -> Callable:
     it; an error that names no file names the spec file."""
 
     @functools.wraps(job)
-    def run(spec: str | None, *args: Any, **kwargs: Any) -> Any:
+    def run(spec: str | None = None, *args: Any, **kwargs: Any) -> Any:
         try:
             with np.errstate(all="ignore"):
                 return job(spec, *args, **kwargs)

@@ -240,7 +240,7 @@ def run_quiz(spec: str | None = None, *, only: str | None = None, round_to: int 
         The exit status: 0 nothing wrong, 1 something wrong or unanswered.
 
     Example:
-        >>> answers = iter(["0.5933", "q"])
+        >>> answers = iter(["0.5933", "0.6", "q"])   # out_h1 right, out_o1 wrong (it is 0.75136507), stop
         >>> run_quiz(only="w5", read=lambda prompt: next(answers, None), write=lambda line: None)
         1
     """

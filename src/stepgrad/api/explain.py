@@ -43,7 +43,7 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
 
     Example:
         >>> text = explain_document(fmt="markdown", extras=Extras(only="w5"), display=Display(decimals=4))
-        >>> "dE_total/dw5" in text and "0.0822" in text
+        >>> "w_{5}^{+}" in text and "0.08217" in text   # w5+ from dE_total/dw5, at 4 decimals (4 digits when small)
         True
     """
     from stepgrad.formats import render

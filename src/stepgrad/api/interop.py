@@ -25,7 +25,10 @@ def export_torch(spec: str | None = None, *, output: str | None = None, code: st
         note: called with "wrote FILE" and how to load it.
 
     Example:
-        >>> export_torch(output="model.pt")  # doctest: +SKIP
+        >>> export_torch(output="model.pt", code="train.py")   # the seed deck's network
+        >>> import os
+        >>> os.path.getsize("model.pt") > 0 and "torch" in open("train.py").read()
+        True
     """
     import io
 
@@ -62,7 +65,21 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
         The spec text.
 
     Example:
-        >>> text = import_torch("model.pt", options=ImportOptions(layers="2-2-2"))  # doctest: +SKIP
+        >>> export_torch(output="model.pt")   # the seed deck's weights, as PyTorch holds them
+        >>> text = import_torch("model.pt", options=ImportOptions(layers="2-2-2", update_biases=False))
+        >>> print(text[text.index("weights"):])
+        weights = [
+            [
+                [0.15, 0.2],
+                [0.25, 0.3],
+            ],
+            [
+                [0.4, 0.45],
+                [0.5, 0.55],
+            ],
+        ]
+        biases = [0.35, 0.6]
+        <BLANKLINE>
     """
     from stepgrad.core import persist
     from stepgrad.interop.convert import build_network, check_layers, linear_layers, read_state_dict

@@ -9,6 +9,7 @@ import click
 from stepgrad.api import ClassOptions, Display, Marking, check_solution
 from stepgrad.cli._common import (
     api_option,
+    decimals_option,
     digits_option,
     emit,
     max_work_option,
@@ -40,10 +41,11 @@ API = check_solution
             help="A class: the folder for gradebook.csv/.json and feedback/ (default: SOLUTION-marked).")
 @api_option(API, "--format", "fmt", type=click.Choice(["text", "json"]))
 @digits_option(API)
+@decimals_option(API)
 @max_work_option(API)
 @output_option
 def command(solution, spec, update_order, round_to, min_digits, order, points, variants, gradebook, fmt, digits,
-            max_work, output):
+            decimals, max_work, output):
     """Check a hand-computed solution: a verdict for every number.
 
     SOLUTION has one `name = value` per line (# comments; names as in `stepgrad names`), or is a
@@ -65,7 +67,7 @@ def command(solution, spec, update_order, round_to, min_digits, order, points, v
       stepgrad check returned.zip --variants week3 --gradebook marked
     """
     report, ok = check_solution(
-        solution, spec=spec, fmt=fmt, display=Display(digits=digits, console=output is None),
+        solution, spec=spec, fmt=fmt, display=Display(digits=digits, decimals=decimals, console=output is None),
         marking=Marking(update_order=update_order, round_to=round_to, min_digits=min_digits, order=order),
         whole_class=ClassOptions(points=points, variants=variants, gradebook=gradebook), max_work=max_work, note=note)
     emit(report, output)

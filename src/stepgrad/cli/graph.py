@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from stepgrad.api import Display, step_graph
-from stepgrad.cli._common import api_option, digits_option, emit, note, spec_argument, update_order_option
+from stepgrad.cli._common import (
+    api_option,
+    decimals_option,
+    digits_option,
+    emit,
+    note,
+    spec_argument,
+    update_order_option,
+)
 
 API = step_graph
 
@@ -18,8 +26,9 @@ API = step_graph
             help="Keep the subgraph this weight's or bias's gradient flows through, e.g. w1.")
 @api_option(API, "--sample", type=click.IntRange(1), help="Only this sample (1-based).")
 @digits_option(API)
+@decimals_option(API)
 @update_order_option(API)
-def command(spec, output, only, sample, digits, update_order):
+def command(spec, output, only, sample, digits, decimals, update_order):
     """Draw the computation graph of one training step: every multiply, add, activation and loss
     node with its forward value and its gradient (named as in the derivation: net_h1,
     dE_total/dnet_h1, ...). SVG, PDF and PNG need Graphviz (`pip install 'stepgrad[graph]'` and
@@ -31,6 +40,6 @@ def command(spec, output, only, sample, digits, update_order):
       stepgrad graph --only w1 -o w1.pdf
       stepgrad graph net.toml --sample 2 -o step.dot
     """
-    result = step_graph(spec, only=only, sample=sample, display=Display(digits=digits), update_order=update_order,
+    result = step_graph(spec, only=only, sample=sample, display=Display(digits=digits, decimals=decimals), update_order=update_order,
                         output=output, note=note)
     emit(result, output if result else None)  # "" when Graphviz wrote the file itself
