@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import stepgrad
-from stepgrad.api import explain_job
+from stepgrad.api import explain_document
 from stepgrad.formats import render
 
 HERE = Path(__file__).parent
@@ -53,7 +53,7 @@ def build(spec: Path | None, out: Path, pdf: bool = True) -> list[Path]:
         (out / name).write_text(text)
         written.append(out / name)
     markdown = out / "step.md"
-    markdown.write_text(explain_job(source, fmt="markdown", output=str(markdown)))
+    markdown.write_text(explain_document(source, fmt="markdown", output=str(markdown)))
     written += [markdown, out / "step.svg"]
     if pdf:
         for tex in ("step.tex", "slides.tex"):

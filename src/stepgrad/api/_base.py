@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -12,19 +12,20 @@ from stepgrad.core.errors import StepgradError
 from stepgrad.core.spec import Network, builtin, load
 
 Note = Callable[[str], None]
+Job = TypeVar("Job", bound=Callable[..., Any])
 
 
 def _silent(message: str) -> None:
     """The default `note`: say nothing."""
 
 
-def _quiet_numbers(job: Callable) -> Callable:
+def _quiet_numbers(job: Job) -> Job:
     """Run `job(spec, ...)` without numpy's overflow warnings: a value that overflows is reported once,
     as one error line naming it (engine.check_finite, diverge.check_trained), not as warnings before
     it; an error that names no file names the spec file."""
 
     @functools.wraps(job)
-    def run(spec: str | None, *args: Any, **kwargs: Any) -> Any:
+    def run(spec: str | None = None, *args: Any, **kwargs: Any) -> Any:
         try:
             with np.errstate(all="ignore"):
                 return job(spec, *args, **kwargs)
@@ -33,7 +34,7 @@ def _quiet_numbers(job: Callable) -> Callable:
                 raise type(exc)(exc.message, where=spec) from None
             raise
 
-    return run
+    return cast(Job, run)
 
 
 def load_spec(spec: str | None) -> Network:

@@ -1,29 +1,48 @@
-"""The check and exercise jobs: one solution or a whole class, one problem or one per student."""
+"""The classroom: marking one solution or a whole class, making one exercise or one per student."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepgrad.api._base import Note, _silent, load_spec
+from stepgrad.api.options import ClassOptions, Display, Marking, Problem
 from stepgrad.core.budget import cli_budget
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
 from stepgrad.core.spec import builtin
 
+if TYPE_CHECKING:
+    from stepgrad.teach.quiz_session import Read, Write
 
-def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: int = 0,
-                 learning_rate: float | None = None, round_to: int | None = None, fmt: str = "markdown",
-                 digits: int = 9, output: str | None = None, note: Note = _silent, loss: str = "half_squared_error",
-                 output_activation: str | None = None, samples: int = 1, roster: str | None = None,
-                 min_digits: int | None = None, pdf: bool = False, force: bool = False) -> str:
-    """The problem sheet; with `output` (a folder), writes sheet, key, templates and network there instead.
-    With `roster`, one exercise per student (variants.py); `fmt` moodle/gift/qti: a quiz to import (lms.py).
-    A file already there with other contents (an edited key, another exercise) is replaced only with `force`."""
-    from stepgrad.teach.exercise import generate, parse_layers
 
-    options = dict(layers=parse_layers(layers), activation=activation, round_to=round_to,
-                   learning_rate=learning_rate, loss=loss, output=output_activation, samples=samples)
+def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits: int = 9, output: str | None = None,
+                  roster: str | None = None, pdf: bool = False, force: bool = False, note: Note = _silent) -> str:
+    """A new exercise with nice numbers: the problem sheet, or sheet, key, templates and network written to a folder.
+
+    Args:
+        problem: the network to draw (layers, activations, loss, samples, seed, learning rate, rounding).
+        fmt: the sheet's and key's format (markdown, latex, html, text), or a quiz for an LMS (moodle, gift, qti).
+        digits: significant digits in the key.
+        output: a folder: write sheet.EXT, key.EXT, solution-template.txt, key-values.txt and network.toml
+            there (and check.toml with the marking rules) instead of returning the sheet.
+        roster: a CSV with an `id` column: one exercise per student, seeded by their id (needs `output`).
+        pdf: also sheet.pdf (pdflatex; the network drawn with TikZ; needs `output`).
+        force: replace files in `output` that differ from this exercise's (an edited key, another exercise).
+        note: called with "wrote ..." lines.
+
+    Returns:
+        The problem sheet (or the quiz) as text, or "" when the files were written to `output`.
+
+    Example:
+        >>> sheet = make_exercise(Problem(seed=7, layers="2-3-2"))
+        >>> "w1" in sheet
+        True
+    """
+    from stepgrad.teach.exercise import generate
+
+    options = problem.generator_options()
+    seed, min_digits, round_to = problem.seed, problem.min_digits, problem.round_to
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))
@@ -38,7 +57,7 @@ def exercise_job(*, layers: str = "2-2-2", activation: str = "sigmoid", seed: in
                               force=force, **options)
         note(f"wrote {len(made)} exercises to {folder / 'students'}, the keys to {folder / 'keys'} and {folder / 'keys.csv'}")
         return ""
-    exercise = generate(seed=seed, **options)  # type: ignore[arg-type]
+    exercise = generate(seed=seed, **options)
     if folder is None:
         if pdf:
             raise StepgradError("a PDF sheet is a file: add -o DIR", where="--pdf")
@@ -91,23 +110,48 @@ def _quiz(fmt: str, roster: str | None, seed: int, options: dict[str, Any], min_
     return ""
 
 
-def check_job(solution: str, *, spec: str | None = None, update_order: str | None = None,
-              round_to: int | None = None, fmt: str = "text", digits: int = 9, console: bool = False,
-              min_digits: int | None = None, order: str = "derivation", points: str | None = None,
-              variants: str | None = None, gradebook: str | None = None, max_work: float | None = None,
-              note: Note = _silent, force: bool = False) -> tuple[str, bool]:
-    """Mark a solution file: (the report in `fmt`, True when nothing is wrong). With `console` a text
-    report is printed as a table (at least 140 columns when not a terminal) and "" returned.
-    A folder or a .zip of solutions is a class: marked into a gradebook (see classroom.py)."""
+def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text", display: Display = Display(),
+                   marking: Marking = Marking(), whole_class: ClassOptions = ClassOptions(),
+                   max_work: float | None = None, note: Note = _silent) -> tuple[str, bool]:
+    """Mark a hand-computed solution file, number by number; a folder or .zip of solutions is a class.
+
+    Args:
+        solution: `name = value` lines (or a YAML/JSON mapping of the same names); a folder or a .zip of
+            them is a class, marked into a gradebook with a feedback file per student.
+        spec: the network spec the solution is for; None for the seed deck's network.
+        fmt: "text" or "json" (the report).
+        display: digits (or decimals) of the report; with `display.console` a text report is printed as
+            a table (at least 140 columns when not a terminal) and "" is returned.
+        marking: update order, hand rounding, the precision asked for, the order of the rows
+            (None: from the exercise's check.toml beside the network, if any).
+        whole_class: the points scheme, the variants folder and the gradebook folder, for a class.
+        max_work: the work budget in multiply-adds (default: the command line's, stepgrad.core.budget).
+        note: called with "wrote ..." lines.
+
+    Returns:
+        (the report, True when nothing is wrong); for a class, (a one-line summary, True).
+
+    Example:
+        >>> from importlib import resources
+        >>> deck = str(resources.files("stepgrad.examples") / "seed-deck-solution.txt")
+        >>> report, ok = check_solution(deck, fmt="json")
+        >>> ok
+        False
+    """
     from stepgrad.teach.check import Rules, check
     from stepgrad.teach.check import load as load_answers
     from stepgrad.teach.check.report import render_json, render_text, rich_table
 
+    if fmt not in ("text", "json"):
+        raise StepgradError(f"expected text or json, got {fmt!r}", where="--format")
+    variants = whole_class.variants
     settings = _check_settings(variants or spec)
-    round_to = settings.get("round") if round_to is None else round_to
-    rules = Rules(min_digits=settings.get("min_digits") if min_digits is None else min_digits, order=order)
+    round_to = settings.get("round") if marking.round_to is None else marking.round_to
+    rules = Rules(min_digits=settings.get("min_digits") if marking.min_digits is None else marking.min_digits,
+                  order=marking.order)
+    update_order = marking.update_order
     if Path(solution).is_dir() or solution.lower().endswith(".zip"):
-        return _class_job(solution, spec, variants, update_order, round_to, rules, points, gradebook, note, force)
+        return _class_job(solution, spec, whole_class, update_order, round_to, rules, note)
     from stepgrad.core.budget import samples_of
 
     alternatives = {"the seed deck's network (check without --network)": builtin()} if spec else {}
@@ -120,9 +164,10 @@ def check_job(solution: str, *, spec: str | None = None, update_order: str | Non
                             f"(the limit is {most:,}); see `stepgrad names`", where=answers.source)
     report = check(net, answers, update_order=update_order, round_to=round_to, rules=rules,
                    alternatives=alternatives)
+    digits: Any = display.precision
     if fmt == "json":
         return render_json(report) + "\n", report.ok
-    if not console:
+    if not display.console:
         return render_text(report, digits), report.ok
     from rich.console import Console
 
@@ -157,19 +202,54 @@ def _check_settings(spec: str | None) -> dict[str, Any]:
     return table
 
 
-def _class_job(folder: str, spec: str | None, variants: str | None, update_order: str | None,
-               round_to: int | None, rules: Any, points: str | None, gradebook: str | None,
-               note: Note, force: bool = False) -> tuple[str, bool]:
+def _class_job(folder: str, spec: str | None, whole_class: ClassOptions, update_order: str | None,
+               round_to: int | None, rules: Any, note: Note) -> tuple[str, bool]:
     """Mark a class; writes the gradebook and feedback; (a one-line summary, True: the class was marked)."""
     from stepgrad.teach.classroom import mark_class, points_scheme
     from stepgrad.teach.variants import network_for
 
     net = load_spec(spec)
+    variants = whole_class.variants
     pick = network_for(variants) if variants else (lambda student: net)
     book = mark_class(folder, pick, update_order=update_order, round_to=round_to, rules=rules,
-                      scheme=points_scheme(points))
-    target = gradebook or str(Path(folder.rstrip("/")).with_suffix("")) + "-marked"
-    written = book.write(target, force=force)
+                      scheme=points_scheme(whole_class.points))
+    target = whole_class.gradebook or str(Path(folder.rstrip("/")).with_suffix("")) + "-marked"
+    written = book.write(target, force=whole_class.force)
     note(f"wrote {', '.join(written)}")
     passed = sum(bool(r.report and r.report.ok) for r in book.rows)
     return f"{len(book.rows)} solutions marked, {passed} passed; gradebook in {target}\n", True
+
+
+def run_quiz(spec: str | None = None, *, only: str | None = None, round_to: int | None = None,
+             update_order: str | None = None, save: str | None = None, digits: int = 9,
+             read: Read | None = None, write: Write | None = None) -> int:
+    """Practise one training step: ask each quantity in the derivation's order, with a verdict at once.
+
+    Args:
+        spec: the network spec file; None for the seed deck's network.
+        only: only the quantities these derivations need, e.g. "w5,w1".
+        round_to: hand-calculation mode: expect every value rounded to this many decimals and carried on.
+        update_order: the step's update order (None: the spec's).
+        save: save the answers as a solution file for `stepgrad check`.
+        digits: significant digits of the expected values shown.
+        read: reads one answer after a prompt (None at the end); None: the terminal, which asks at the
+            end whether to save when it is interactive.
+        write: writes one line; None: standard output.
+
+    Returns:
+        The exit status: 0 nothing wrong, 1 something wrong or unanswered.
+
+    Example:
+        >>> answers = iter(["0.5933", "0.6", "q"])   # out_h1 right, out_o1 wrong (it is 0.75136507), stop
+        >>> run_quiz(only="w5", read=lambda prompt: next(answers, None), write=lambda line: None)
+        1
+    """
+    import sys
+
+    import click
+
+    from stepgrad.teach.quiz_session import run, terminal_read
+
+    ask_to_save = read is None and sys.stdin.isatty()
+    return run(load_spec(spec), read=read or terminal_read, write=write or click.echo, spec=spec, only=only,
+               round_to=round_to, update_order=update_order, save=save, digits=digits, ask_to_save=ask_to_save)

@@ -1,4 +1,4 @@
-"""The explain, names, diagram and graph jobs: one training step, shown."""
+"""One training step, shown: the explained document, the quantity names, the network diagram, the computation graph."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from stepgrad.api._base import Note, _quiet_numbers, _silent, load_spec, warn_targets
+from stepgrad.api.options import DataSet, Display, Extras, StepOptions
 from stepgrad.api.train import _data_args
 from stepgrad.core.budget import cli_budget
 from stepgrad.core.errors import StepgradError
@@ -19,82 +20,95 @@ PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf", ".webp")
 
 
 @_quiet_numbers
-def explain_job(spec: str | None, *, only: str | None = None, digits: int = 9, decimals: int | None = None,
-                update_order: str | None = None, fmt: str = "text", sample: int | None = None,
-                optimizer: str = "sgd", round_to: int | None = None, train_iterations: int = 0,
-                group: str = "layer", derive: bool = False, deck: bool = False, view: str = "steps",
-                check_numeric: bool = False, data_source: str | None = None, batch: int | None = None,
-                full: bool = False, output: str | None = None, console: bool = False,
-                max_work: float | None = None, note: Note = _silent) -> Any:
-    """The derivation of one training step in `fmt`; with `console` (text to a terminal), a rich renderable.
+def explain_document(spec: str | None = None, *, fmt: str = "text", display: Display = Display(),
+                     step: StepOptions = StepOptions(), extras: Extras = Extras(), output: str | None = None,
+                     max_work: float | None = None, note: Note = _silent) -> Any:
+    """One training step of the network in `spec` (a TOML or JSON file; None: the seed deck's), explained in `fmt`.
 
-    `sample` is 1-based; `only` follows stepgrad.tracing.only's rule; slides train `train_iterations` for
-    the deck's closing table (a run that cannot train leaves the table out, with a note).
-    `decimals` (up to N decimals, as the deck prints) replaces `digits` (significant digits);
-    `group="weight"` tells the step one weight at a time; `derive` adds how each local derivative
-    is obtained; `deck` puts the seed deck's printed figure beside each quantity; `view="matrix"`
-    shows the step as vectors and matrices; `check_numeric` adds central finite differences; `full`
-    gives slides every derivation (a large network's deck summarises the passes otherwise); Markdown
-    written to `output` gets the network's SVG beside it (same name, .svg), linked from the page.
-    `max_work` replaces the command line's work budget (stepgrad.core.budget).
+    Args:
+        spec: the network spec file; None for the seed deck's 2-2-2 network.
+        fmt: one of stepgrad.formats.FORMATS (text, json, markdown, latex, slides, html, ...).
+        display: digits or decimals, in every format and view; with `display.console` a text result is
+            a rich renderable for the terminal.
+        step: which step: update order, optimizer, hand rounding, one sample, data-set rows.
+        extras: what the document holds: `only` some derivations, grouping, derivations of the local
+            derivatives, the deck's figures, numerical checks, the matrix view, the slides' training table.
+        output: the file the result is for: a Markdown file gets the network's SVG beside it (same
+            name, .svg), linked from the page; a picture name is refused (that is `network_diagram`).
+        max_work: the work budget in multiply-adds (default: the command line's, stepgrad.core.budget).
+        note: called with lines for the reader ("wrote FILE", notes and warnings).
+
+    Returns:
+        The document as text (or, for `display.console` and text, a rich renderable).
+
+    Example:
+        >>> text = explain_document(fmt="markdown", extras=Extras(only="w5"), display=Display(decimals=4))
+        >>> "w_{5}^{+}" in text and "0.08217" in text   # w5+ from dE_total/dw5, at 4 decimals (4 digits when small)
+        True
     """
     from stepgrad.formats import render
-    from stepgrad.formats.formula import Decimals
     from stepgrad.tracing.build import explain
     from stepgrad.tracing.only import resolve_only
 
     if output and Path(output).suffix.lower() in PICTURE_SUFFIXES:
         raise StepgradError(f"explain writes a document ({fmt}), not a picture; for the network as a picture use "
                             f"`stepgrad diagram -o {Path(output).name}`", where="--output")
+    _check_format(fmt)
     net = load_spec(spec)
-    if data_source is not None or batch is not None or (net.inputs is None and "data" in net.extra):
-        if sample is None and batch is None:
+    sample = step.sample
+    if step.data is not None or step.batch is not None or (net.inputs is None and "data" in net.extra):
+        if sample is None and step.batch is None:
             raise StepgradError("the network trains on a data set: explain one of its rows with --sample N "
                                 "or a mini-batch with --batch K", where=spec or "<built-in>")
-        _take_data_rows(net, spec, data_source, sample, batch)
+        _take_data_rows(net, spec, step.data, sample, step.batch)
         sample = None
-    net.require_samples(spec or "<built-in>")
-    if sample is not None:
-        inputs, _ = net.require_samples(spec or "<built-in>")
-        if sample > len(inputs):
-            raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
-    net.require_samples(spec or "<built-in>")  # named by its file
+    inputs, _ = net.require_samples(spec or "<built-in>")  # named by its file
+    if sample is not None and sample > len(inputs):
+        raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
     warn_targets(net, note)
     budget = cli_budget(max_work)
     budget.check_trace(net, samples=1 if sample is not None else None)
-    if optimizer != "sgd" and update_order is None:
+    update_order = step.update_order
+    if step.optimizer != "sgd" and update_order is None:
         update_order = "synchronous"  # momentum and Adam take the synchronous gradients
-    if deck and spec is not None:
+    if extras.deck and spec is not None:
         raise StepgradError("the deck's figures belong to the seed deck's network: leave out SPEC", where="--deck")
     trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
-                    optimizer=optimizer, round_to=round_to)
-    precision = digits if decimals is None else Decimals(decimals)
-    trace = _dressed(net, trace, group=group, derive=derive, deck=deck, check_numeric=check_numeric)
-    names = resolve_only(trace, only) or None
-    if view == "matrix":
+                    optimizer=step.optimizer, round_to=step.round_to)
+    trace = _dressed(net, trace, extras)
+    names = resolve_only(trace, extras.only) or None
+    precision = display.precision
+    if extras.view == "matrix":
         from stepgrad.formats.matrix_writers import render_matrix
 
         if names:
             raise StepgradError("the matrix view shows the whole step; leave out --only", where="--view")
-        return render_matrix(trace, fmt, digits)
-    digits = precision  # type: ignore[assignment]
-    if fmt == "text" and console:
+        return render_matrix(trace, fmt, precision)
+    if fmt == "text" and display.console:
         from stepgrad.formats.text import rich_renderable
 
-        return rich_renderable(trace.select(names) if names else trace, digits)
-    options: dict[str, Any] = {"full": True} if full and fmt == "slides" else {}
+        return rich_renderable(trace.select(names) if names else trace, precision)
+    options: dict[str, Any] = {"full": True} if extras.full and fmt == "slides" else {}
     if fmt == "markdown" and output and output != "-":
         options["diagram"] = _diagram_beside(trace, output, note)
-    if fmt == "slides" and train_iterations:
+    if fmt == "slides" and extras.train_iterations:
         from stepgrad.training.loop import train
 
+        iterations = extras.train_iterations
         try:
-            budget.check_train(net, train_iterations)
-            options["history"] = train(net, train_iterations, update_order=trace.meta.get("update_order"),
-                                       every=max(1, train_iterations // 100), optimizer=optimizer)
+            budget.check_train(net, iterations)
+            options["history"] = train(net, iterations, update_order=trace.meta.get("update_order"),
+                                       every=max(1, iterations // 100), optimizer=step.optimizer)
         except StepgradError as exc:  # the derivation stands without the closing table
             note(f"note: the deck has no training table: {exc}")
-    return render(trace, fmt, digits=digits, only=names, **options)
+    return render(trace, fmt, digits=precision, only=names, **options)
+
+
+def _check_format(fmt: str) -> None:
+    from stepgrad.formats import FORMATS
+
+    if fmt not in FORMATS:
+        raise StepgradError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}", where="--format")
 
 
 def _take_data_rows(net: Network, spec: str | None, data_source: str | None, sample: int | None,
@@ -107,8 +121,7 @@ def _take_data_rows(net: Network, spec: str | None, data_source: str | None, sam
     remembered = net.extra.get("data")
     use_memory = remembered is not None and (data_source is None or data_source == (
         remembered.get("source") if isinstance(remembered, dict) else remembered))
-    data_args = _data_args(net if use_memory else None, spec, None if use_memory else data_source,
-                           None, None, None, None)
+    data_args = _data_args(net if use_memory else None, spec, DataSet(None if use_memory else data_source))
     if data_args is None:
         raise StepgradError("the network remembers no data set: name one with --data", where="--batch")
     train, split = training_split(data_args)
@@ -145,33 +158,43 @@ def _diagram_beside(trace: Any, output: str, note: Note) -> str | None:
     return path.name
 
 
-def _dressed(net: Network, trace: Any, *, group: str, derive: bool, deck: bool, check_numeric: bool) -> Any:
+def _dressed(net: Network, trace: Any, extras: Extras) -> Any:
     """The trace with what the reader asked for added: numerical checks, derivations, the deck's figures,
     grouped by layer or by weight (the values are the trace's own throughout)."""
-    if check_numeric:
+    if extras.check_numeric:
         from stepgrad.tracing.numeric import check_numeric as with_numeric
 
         trace = with_numeric(net, trace)
-    if derive:
+    if extras.derive:
         from stepgrad.tracing.derive import derive as with_derivations
 
         trace = with_derivations(trace)
-    if deck:
+    if extras.deck:
         from stepgrad.teach.deck_figures import annotate
 
         trace = annotate(trace)
     from stepgrad.tracing.group import group as grouped
 
-    return grouped(trace, group)
+    return grouped(trace, extras.group)
 
 
 @_quiet_numbers
-def names_job(spec: str | None, *, digits: int = 9, update_order: str | None = None, fmt: str = "text",
-              max_work: float | None = None) -> str:
-    """Every quantity name of one training step with its value: `name = value` lines by section, or JSON."""
+def quantity_names(spec: str | None = None, *, fmt: str = "text", display: Display = Display(),
+                   update_order: str | None = None, max_work: float | None = None) -> str:
+    """Every quantity name of one training step with its value: `name = value` lines by section, or JSON.
+
+    These are the names `stepgrad check`, the JSON document and the web page use. `fmt` is "text" or
+    "json" (full precision); `update_order` None is the spec's.
+
+    Example:
+        >>> print(quantity_names(display=Display(decimals=4)).splitlines()[1])
+        i1                  = 0.05
+    """
     from stepgrad.formats.formula import number
     from stepgrad.tracing.build import explain
 
+    if fmt not in ("text", "json"):
+        raise StepgradError(f"expected text or json, got {fmt!r}", where="--format")
     net = load_spec(spec)
     net.require_samples(spec or "<built-in>")
     cli_budget(max_work).check_trace(net)
@@ -182,16 +205,38 @@ def names_job(spec: str | None, *, digits: int = 9, update_order: str | None = N
     lines = []
     for section in trace.sections:
         lines.append(f"# {section.title}")
-        lines += [f"{step.name:<{width}} = {number(step.value, digits)}" for step in section.steps]
+        lines += [f"{step.name:<{width}} = {number(step.value, display.precision)}" for step in section.steps]
     return "\n".join(lines) + "\n"
 
 
-def diagram_job(spec: str | None, *, show: str = "weights", max_labels: int = 40, digits: int = 4,
-                update_order: str | None = None) -> str:
-    """The network as SVG; `show` weights, gradients or updated (the last two need samples)."""
+def network_diagram(spec: str | None = None, *, show: str = "weights", max_labels: int = 40, digits: int = 4,
+                    update_order: str | None = None, output: str | None = None, note: Note = _silent) -> str:
+    """The network as an SVG picture: neurons in columns, each weight's name and value on its edge.
+
+    Args:
+        spec: the network spec file; None for the seed deck's network.
+        show: what the edges carry: "weights", "gradients" (dE_total/dw) or "updated" (after one step);
+            the last two need samples.
+        max_labels: label the edges of networks with at most this many weights.
+        digits: significant digits on the labels.
+        update_order: the step's update order (None: the spec's).
+        output: write the picture here (.svg, or .png drawn by cairosvg or Chromium) and return "".
+        note: called with "wrote FILE".
+
+    Returns:
+        The SVG document, or "" when it was written to `output`.
+
+    Example:
+        >>> network_diagram().startswith("<svg")
+        True
+    """
     from stepgrad.pictures.diagram import network_svg
+    from stepgrad.pictures.picture_file import picture_format, write_picture
     from stepgrad.tracing.build import explain
 
+    to_file = output if output is not None and output != "-" else None
+    if to_file:
+        picture_format(to_file)  # refuse a wrong suffix before any work
     net = load_spec(spec)
     trace = None
     if net.inputs is not None and len(net.inputs):
@@ -199,15 +244,36 @@ def diagram_job(spec: str | None, *, show: str = "weights", max_labels: int = 40
         trace = explain(net, update_order=update_order)
     if show != "weights" and trace is None:
         raise StepgradError(f"showing {show} needs samples (inputs and targets) in the spec", where="--show")
-    return network_svg(net, trace, show=show, max_labels=max_labels, digits=digits)
+    svg = network_svg(net, trace, show=show, max_labels=max_labels, digits=digits)
+    if not to_file:
+        return svg
+    write_picture(svg, to_file)
+    note(f"wrote {to_file}")
+    return ""
 
 
 GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".pdf": "pdf", ".png": "png"}
 
 
-def graph_job(spec: str | None, *, output: str | None = None, only: str | None = None, sample: int | None = None,
-              digits: int = 6, update_order: str | None = None, note: Note = _silent) -> str:
-    """The step's computation graph: DOT text to show, or (for .svg/.pdf/.png) written to `output` by Graphviz."""
+def step_graph(spec: str | None = None, *, only: str | None = None, sample: int | None = None,
+               display: Display = Display(digits=6), update_order: str | None = None, output: str | None = None,
+               note: Note = _silent) -> str:
+    """The computation graph of one training step: every scalar operation with its value and gradient.
+
+    Args:
+        spec: the network spec file; None for the seed deck's network.
+        only: keep the subgraph this weight's or bias's gradient flows through (e.g. "w1").
+        sample: only this sample (1-based).
+        display: digits (or decimals) of the values and gradients.
+        update_order: the step's update order (None: the spec's).
+        output: .svg, .pdf or .png are laid out by Graphviz and written there ("" is returned);
+            .dot/.gv or None: the DOT text is returned.
+        note: called with "wrote FILE".
+
+    Example:
+        >>> step_graph(only="w5").startswith("digraph")
+        True
+    """
     from stepgrad.tracing.build import explain
     from stepgrad.tracing.graph import computation_graph
 
@@ -226,6 +292,7 @@ def graph_job(spec: str | None, *, output: str | None = None, only: str | None =
     graph = computation_graph(explain(net, sample=None if sample is None else sample - 1, update_order=update_order))
     if only:
         graph = graph.only(only.strip())
+    digits: Any = display.precision
     if fmt == "dot":
         return graph.to_dot(digits)
     assert output is not None

@@ -1,4 +1,4 @@
-"""The export, import and serve jobs: PyTorch files and code, and the explorer."""
+"""PyTorch files and code (export, import), and the explorer in the browser (serve)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,30 @@ from collections.abc import Sequence
 from typing import Any
 
 from stepgrad.api._base import Note, _silent, load_spec
+from stepgrad.api.options import ImportOptions
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
 from stepgrad.core.spec import load
 
 
-def export_job(spec: str | None, *, output: str | None = None, code: str | None = None,
-               optimizer: str | None = None, note: Note = _silent) -> None:
-    """Write the network's state_dict to `output` and/or a PyTorch training script to `code`."""
+def export_torch(spec: str | None = None, *, output: str | None = None, code: str | None = None,
+                 optimizer: str | None = None, note: Note = _silent) -> None:
+    """Write the network's weights as a PyTorch state_dict file, and/or a PyTorch training script (the [torch] extra).
+
+    Args:
+        spec: the network spec file; None for the seed deck's network.
+        output: the .pt file to write (a state_dict of float64 tensors, keys as `stepgrad.to_torch` names them).
+        code: a short, runnable .py script that builds and trains the same network (its first step equals
+            stepgrad's).
+        optimizer: the script's optimizer (None: the one the network was trained with, else sgd).
+        note: called with "wrote FILE" and how to load it.
+
+    Example:
+        >>> export_torch(output="model.pt", code="train.py")   # the seed deck's network
+        >>> import os
+        >>> os.path.getsize("model.pt") > 0 and "torch" in open("train.py").read()
+        True
+    """
     import io
 
     if output is None and code is None:
@@ -34,19 +50,50 @@ def export_job(spec: str | None, *, output: str | None = None, code: str | None 
              f"load it with: model.load_state_dict(torch.load({output!r}, weights_only=True))")
 
 
-def import_job(model: str, *, layers: str | None = None, activation: str | None = None, loss: str | None = None,
-               learning_rate: float | None = None, update_biases: bool | None = None, shared_biases: str = "auto",
-               like: str | None = None, fmt: str = "toml", note: Note = _silent) -> str:
-    """A PyTorch state_dict file as spec text in `fmt`; what the file lacks comes from the options or `like`."""
+def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: str | None = None,
+                 fmt: str = "toml", note: Note = _silent) -> str:
+    """A PyTorch state_dict of nn.Linear layers (read with weights_only=True) as stepgrad spec text.
+
+    Args:
+        model: the .pt file (as `stepgrad export` writes, or model.state_dict() of an nn.Sequential).
+        options: what the file does not hold (layers to check, activations, loss, learning rate, biases).
+        like: take everything but the weights and biases from this spec (its options win over the defaults).
+        fmt: "toml" or "json".
+        note: called with notes (a spec without samples yet).
+
+    Returns:
+        The spec text.
+
+    Example:
+        >>> export_torch(output="model.pt")   # the seed deck's weights, as PyTorch holds them
+        >>> text = import_torch("model.pt", options=ImportOptions(layers="2-2-2", update_biases=False))
+        >>> print(text[text.index("weights"):])
+        weights = [
+            [
+                [0.15, 0.2],
+                [0.25, 0.3],
+            ],
+            [
+                [0.4, 0.45],
+                [0.5, 0.55],
+            ],
+        ]
+        biases = [0.35, 0.6]
+        <BLANKLINE>
+    """
     from stepgrad.core import persist
     from stepgrad.interop.convert import build_network, check_layers, linear_layers, read_state_dict
 
+    if fmt not in ("toml", "json"):
+        raise StepgradError(f"expected toml or json, got {fmt!r}", where="--format")
+    layers, activation, loss = options.layers, options.activation, options.loss
+    learning_rate, update_biases, shared_biases = options.learning_rate, options.update_biases, options.shared_biases
     base = load(like) if like else None
     wanted = _layers(layers) or (base.layers if base else None)
     names, weights, biases = linear_layers(read_state_dict(model), model)
     if wanted is not None:
         check_layers(weights, wanted, model, names, "--layers" if layers else f"--like {like}")
-    options: dict[str, Any] = {
+    settings: dict[str, Any] = {
         "loss": loss or (base.loss if base else "half_squared_error"),
         "learning_rate": learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
         "update_biases": update_biases if update_biases is not None else (base.update_biases if base else True),
@@ -55,9 +102,9 @@ def import_job(model: str, *, layers: str | None = None, activation: str | None 
         "name": base.name if base else "",
     }
     if base is not None:
-        options.update(inputs=base.inputs, targets=base.targets)
+        settings.update(inputs=base.inputs, targets=base.targets)
     acts = _activations(activation, len(weights)) if activation or base is None else base.activations
-    net = build_network(weights, biases, acts, source=model, **options)
+    net = build_network(weights, biases, acts, source=model, **settings)
     if net.inputs is None:
         note("note: the spec has no samples yet; add [[samples]] (or import with --like SPEC) "
              "before `stepgrad explain` or `train`")
@@ -102,12 +149,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve_job(spec: str | None, *, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
-              allow_hosts: Sequence[str] = (), max_work: float | None = None, time_limit: float | None = None,
-              note: Note = _silent) -> None:
-    """Serve the explorer for `spec` until interrupted (needs the [web] extra). Requests must name
-    a loopback host, `host` or one of `allow_hosts` ("*" for any); each training request may ask
-    for `max_work` multiply-adds and run `time_limit` seconds (defaults: stepgrad.web.app's)."""
+def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
+                   allow_hosts: Sequence[str] = (), max_work: float | None = None, time_limit: float | None = None,
+                   note: Note = _silent) -> None:
+    """Serve the interactive explorer for `spec` in the browser until interrupted (needs the [web] extra).
+
+    Requests must name a loopback host, `host` or one of `allow_hosts` ("*" for any: DNS rebinding is
+    refused otherwise); each training request may ask for `max_work` multiply-adds and run `time_limit`
+    seconds (None: stepgrad.web.app's defaults, 2e10 and 30 s). `open_browser` opens the page.
+
+    Example:
+        >>> serve_explorer("net.toml", port=8080)  # doctest: +SKIP
+    """
     net = load_spec(spec)
     try:
         import uvicorn

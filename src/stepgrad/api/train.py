@@ -1,16 +1,16 @@
-"""The train job: full-batch runs and data-set epochs, with progress, plot and save."""
+"""Training: full-batch runs and data-set epochs, with progress, plot and save."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from stepgrad.api._base import Note, _quiet_numbers, _silent, load_spec, warn_targets
+from stepgrad.api.options import DataSet, Display, RunFiles, TrainOptions
 from stepgrad.core.budget import cli_budget
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.spec import Network
@@ -47,79 +47,89 @@ def progress_train(net: Network, iterations: int, order: str, every: int, quiet:
 
 
 @_quiet_numbers
-def train_job(spec: str | None, *, iterations: int = 10_000, update_order: str | None = None,
-              every: int | None = None, data_source: str | None = None, epochs: int | None = None,
-              batch_size: int = 32, optimizer: str | None = None, learning_rate: float | None = None,
-              seed: int | None = None, test_fraction: float | None = None, standardize: bool = False,
-              dtype: str = "float64", input_columns: str | None = None, target_columns: str | None = None,
-              label: str | None = None, classes: str | None = None, fmt: str = "text", plot: str | None = None,
-              save: str | None = None, reset_optimizer: bool = False, digits: int = 9, console: bool = False,
-              max_work: float | None = None, note: Note = _silent) -> str:
-    """Train (full-batch on the spec's samples, or mini-batch epochs on a data set) and report.
+def train_network(spec: str | None = None, *, fmt: str = "text", display: Display = Display(),
+                  run: TrainOptions = TrainOptions(), data: DataSet = DataSet(), files: RunFiles = RunFiles(),
+                  max_work: float | None = None, note: Note = _silent) -> str:
+    """Train the network in `spec` (full-batch on its samples, or mini-batch epochs on a data set) and report.
 
-    Returns the report in `fmt` ("text" or "json"); with `console` a text report is printed with
-    colour and progress bars are shown, and "" is returned. Writes the loss curve to `plot` and the
-    trained network to `save` when given. A trained network resumes with its optimizer (another
-    one only with `reset_optimizer`) and, for a data set, with the data, split and seed it remembers.
-    The plot and save paths are checked before training; `max_work` replaces the command line's
-    work budget (stepgrad.core.budget).
+    Args:
+        spec: the network spec file; None for the seed deck's network, or with `data.source` the default
+            recipe for the data (one tanh hidden layer of 32 neurons).
+        fmt: "text" (tables) or "json" (the history, the outputs and the trained weights).
+        display: the report's significant digits; with `display.console` the text report is printed in
+            colour with progress bars and "" is returned.
+        run: iterations or epochs, update order, optimizer, learning rate, seed, dtype.
+        data: the data set and its columns (None: the spec's `data` key, if any: then epochs on it).
+        files: the loss curve to plot and the trained network to save; both are checked before training.
+        max_work: the work budget in multiply-adds (default: the command line's, stepgrad.core.budget).
+        note: called with "wrote FILE" and warnings.
+
+    A trained network resumes with its optimizer (another one only with `run.reset_optimizer`) and, for
+    a data set, with the data, split and seed it remembers.
+
+    Example:
+        >>> import json
+        >>> report = json.loads(train_network(fmt="json", run=TrainOptions(iterations=100)))
+        >>> report["final_error"] < 0.298371109   # E_total before training (the deck's)
+        True
     """
     from stepgrad.training.loop import resume_optimizer
 
-    quiet = not console
-    if seed is not None and seed < 0:
-        raise StepgradError(f"expected a whole number >= 0, got {seed}", where="--seed")
+    if fmt not in ("text", "json"):
+        raise StepgradError(f"expected text or json, got {fmt!r}", where="--format")
+    if display.decimals is not None:
+        raise StepgradError("the training report shows significant digits; give digits, not decimals",
+                            where="Display.decimals")
+    quiet = not (display.console and fmt == "text")
     budget = cli_budget(max_work)
-    _check_run_files(plot, save, update_order)
-    net = None if spec is None and data_source else load_spec(spec)
-    data_args = _data_args(net, spec, data_source, label, input_columns, target_columns, classes)
+    _check_run_files(files.plot, files.save, run.update_order)
+    net = None if spec is None and data.source else load_spec(spec)
+    data_args = _data_args(net, spec, data)
+    optimizer = run.optimizer
     if net is not None:
-        optimizer = resume_optimizer(net, optimizer, reset_optimizer, learning_rate)
+        optimizer = resume_optimizer(net, optimizer, run.reset_optimizer, run.learning_rate)
     if data_args is not None:
-        if update_order == "both":
+        if run.update_order == "both":
             raise StepgradError("--update-order both compares full-batch runs; pick one order with --data",
                                 where="--update-order")
-        run = FitRun(epochs, batch_size, optimizer or "sgd", learning_rate, seed, test_fraction, standardize,
-                     dtype, update_order, every, save)
-        histories = [_fit(net, data_args, run, quiet, budget)]
+        histories = [_fit(net, data_args, run, optimizer or "sgd", data, files.save, quiet, budget)]
     else:
         assert net is not None
-        if learning_rate is not None:
-            net.learning_rate = learning_rate
+        if run.learning_rate is not None:
+            net.learning_rate = run.learning_rate
         net.require_samples(spec or "<built-in>")
         warn_targets(net, note)
-        orders = ["synchronous", "sequential"] if update_order == "both" else [update_order or net.update_order]
-        every = every or max(1, iterations // 100)
-        budget.check_train(net, iterations * len(orders))
-        histories = [progress_train(net, iterations, order, every, quiet, optimizer or "sgd") for order in orders]
-    _write_run_files(histories, plot, save, note)
+        orders = ["synchronous", "sequential"] if run.update_order == "both" else [run.update_order or net.update_order]
+        every = run.every or max(1, run.iterations // 100)
+        budget.check_train(net, run.iterations * len(orders))
+        histories = [progress_train(net, run.iterations, order, every, quiet, optimizer or "sgd") for order in orders]
+    _write_run_files(histories, files.plot, files.save, note)
     if fmt == "json":
-        data = histories[0].to_dict() if len(histories) == 1 else {"runs": [h.to_dict() for h in histories]}
-        return json.dumps(data, indent=2, allow_nan=False)
+        result = histories[0].to_dict() if len(histories) == 1 else {"runs": [h.to_dict() for h in histories]}
+        return json.dumps(result, indent=2, allow_nan=False)
     from stepgrad.formats.training_report import fit_report, training_report
 
     if data_args is not None:
-        return fit_report(histories[0], digits, console=console)
-    return training_report(histories, digits, console=console)
+        return fit_report(histories[0], display.digits, console=not quiet)
+    return training_report(histories, display.digits, console=not quiet)
 
 
 def _split_columns(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
 
 
-def _data_args(net: Network | None, spec: str | None, data_source: str | None, label: str | None,
-               input_columns: str | None, target_columns: str | None, classes: str | None) -> dict | None:
-    """load_data's arguments from --data or the spec's `data` key (options fill what the spec leaves)."""
-    if net is not None and data_source is None and "data" in net.extra:
+def _data_args(net: Network | None, spec: str | None, data: DataSet) -> dict | None:
+    """load_data's arguments from `data.source` or the spec's `data` key (options fill what the spec leaves)."""
+    if net is not None and data.source is None and "data" in net.extra:
         from stepgrad.training.data import spec_source
 
         data_args = spec_source(net.extra["data"], spec or "<built-in>")
-    elif data_source is not None:
-        data_args = {"source": data_source}
+    elif data.source is not None:
+        data_args = {"source": data.source}
     else:
         return None
-    data_args.setdefault("label", label)
-    for key, value in (("inputs", input_columns), ("targets", target_columns), ("classes", classes)):
+    data_args.setdefault("label", data.label)
+    for key, value in (("inputs", data.inputs), ("targets", data.targets), ("classes", data.classes)):
         data_args.setdefault(key, _split_columns(value))
     return data_args
 
@@ -161,24 +171,9 @@ def _write_run_files(histories: Sequence[History], plot: str | None, save: str |
             note(f"wrote {plot}")
 
 
-@dataclass(frozen=True)
-class FitRun:
-    """The options of a data-set run as given (None: the remembered value, else the default)."""
-
-    epochs: int | None
-    batch_size: int
-    optimizer: str
-    learning_rate: float | None
-    seed: int | None
-    test_fraction: float | None
-    standardize: bool
-    dtype: str
-    update_order: str | None
-    every: int | None
-    save: str | None
-
-
-def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool, budget: Any) -> History:
+def _fit(net: Network | None, data_args: dict, run: TrainOptions, optimizer: str, data_set: DataSet,
+         save: str | None, quiet: bool, budget: Any) -> History:
+    """Epochs of mini-batches on the data set; the options not given come from the saved run, else the defaults."""
     from stepgrad.training.data import check_fits, load_data, prepare, recall, remembered
     from stepgrad.training.loop import default_epochs, default_network, fit
 
@@ -186,18 +181,18 @@ def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool, budget:
     source = args.pop("source")
     data = load_data(source, **args)
     seed = run.seed if run.seed is not None else split.get("seed", 0)
-    fraction = run.test_fraction if run.test_fraction is not None else split.get("test_fraction")
+    fraction = data_set.test_fraction if data_set.test_fraction is not None else split.get("test_fraction")
     fraction = fraction if fraction is not None else (0.2 if len(data) >= 20 else 0.0)
-    standardize = run.standardize or bool(split.get("standardize", False))
+    standardize = data_set.standardize or bool(split.get("standardize", False))
     if net is None:
-        net = default_network(data, seed=seed, optimizer=run.optimizer)
+        net = default_network(data, seed=seed, optimizer=optimizer)
     check_fits(data, net.layers, data.name)
     budget.check_train(net, run.epochs or default_epochs(len(data), run.batch_size), samples=len(data.inputs))
     if run.learning_rate is not None:
         net.learning_rate = run.learning_rate
     train_data, test_data = prepare(data, fraction, seed, standardize)
     epochs = run.epochs or default_epochs(len(train_data), run.batch_size)
-    fit_args: dict[str, Any] = {"epochs": epochs, "batch_size": run.batch_size, "optimizer": run.optimizer, "seed": seed,
+    fit_args: dict[str, Any] = {"epochs": epochs, "batch_size": run.batch_size, "optimizer": optimizer, "seed": seed,
                 "dtype": np.dtype(run.dtype), "update_order": run.update_order,
                 "evaluate_every": run.every or (1 if run.epochs else max(1, epochs // 25))}  # default runs: ~25 rows
     if quiet:
@@ -209,5 +204,5 @@ def _fit(net: Network | None, data_args: dict, run: FitRun, quiet: bool, budget:
         with epoch_progress(epochs, len(train_data), start=done) as tick:
             history = fit(net, train_data, test_data, progress=tick, **fit_args)
     history.network.extra["data"] = remembered({"source": source, **args}, fraction, seed, standardize,
-                                               saved_in=run.save, batch_size=run.batch_size)
+                                               saved_in=save, batch_size=run.batch_size)
     return history

@@ -63,9 +63,9 @@ def cli(ctx: click.Context) -> None:
       stepgrad train --iterations 10000 --update-order sequential
     """
     if ctx.invoked_subcommand is None:
-        from stepgrad.api.main_job import run_deck
+        from stepgrad.api import show_deck
 
-        run_deck()
+        show_deck()
 
 
 def main(argv: list[str] | None = None) -> None:

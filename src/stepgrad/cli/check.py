@@ -1,4 +1,4 @@
-"""`stepgrad check`: mark a hand-computed solution, number by number, or a whole class into a gradebook."""
+"""`stepgrad check`: mark a hand-computed solution, number by number, or a whole class (stepgrad.api.check_solution)."""
 
 from __future__ import annotations
 
@@ -6,35 +6,48 @@ import sys
 
 import click
 
-from stepgrad.api import check_job
-from stepgrad.cli._common import digits_option, emit, max_work_option, note, output_option, update_order_option
+from stepgrad.api import ClassOptions, Display, Marking, check_solution
+from stepgrad.cli._common import (
+    api_option,
+    decimals_option,
+    digits_option,
+    emit,
+    max_work_option,
+    note,
+    output_option,
+    update_order_option,
+)
+
+API = check_solution
 
 
 @click.command("check")
 @click.argument("solution", type=click.Path(allow_dash=True))
-@click.option("--network", "spec", default=None, type=click.Path(dir_okay=False),
-              help="The network spec the solution is for (TOML or JSON). Default: the seed deck's network.")
-@update_order_option
-@click.option("--round", "round_to", type=click.IntRange(0, 15), default=None, metavar="K",
-              help="Hand-calculation mode: expect every intermediate value rounded to K decimals and carried on.")
-@click.option("--min-digits", type=click.IntRange(1, 17), default=None, metavar="K",
-              help="The precision the sheet asks for: fewer significant digits is only close. "
-                   "Default: from check.toml beside the network (written by `stepgrad exercise`).")
-@click.option("--order", type=click.Choice(["derivation", "given"]), default="derivation", show_default=True,
-              help="Rows in the derivation's order or in the order the solution wrote them.")
-@click.option("--points", type=click.Path(dir_okay=False), default=None,
-              help="A class: the points scheme (TOML: [verdicts] shares, [points] per quantity pattern).")
-@click.option("--variants", type=click.Path(file_okay=False), default=None,
-              help="A class: the folder of `stepgrad exercise --roster`; each student checked against their own network.")
-@click.option("--gradebook", type=click.Path(file_okay=False), default=None,
-              help="A class: the folder for gradebook.csv/.json and feedback/ (default: SOLUTION-marked).")
-@click.option("--force", is_flag=True, help="A class: replace a gradebook or feedback already there with other contents.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@digits_option
-@max_work_option
+@api_option(API, "--network", "spec", type=click.Path(dir_okay=False),
+            help="The network spec the solution is for (TOML or JSON). Default: the seed deck's network.")
+@update_order_option(API)
+@api_option(API, "--round", "round_to", type=click.IntRange(0, 15), metavar="K",
+            help="Hand-calculation mode: expect every intermediate value rounded to K decimals and carried on.")
+@api_option(API, "--min-digits", type=click.IntRange(1, 17), metavar="K",
+            help="The precision the sheet asks for: fewer significant digits is only close. "
+                 "Default: from check.toml beside the network (written by `stepgrad exercise`).")
+@api_option(API, "--order", type=click.Choice(["derivation", "given"]),
+            help="Rows in the derivation's order or in the order the solution wrote them.")
+@api_option(API, "--points", type=click.Path(dir_okay=False),
+            help="A class: the points scheme (TOML: [verdicts] shares, [points] per quantity pattern).")
+@api_option(API, "--variants", type=click.Path(file_okay=False),
+            help="A class: the folder of `stepgrad exercise --roster`; each student checked against their own network.")
+@api_option(API, "--gradebook", type=click.Path(file_okay=False),
+            help="A class: the folder for gradebook.csv/.json and feedback/ (default: SOLUTION-marked).")
+@api_option(API, "--force", is_flag=True,
+            help="A class: replace a gradebook or feedback already there with other contents (edited by hand).")
+@api_option(API, "--format", "fmt", type=click.Choice(["text", "json"]))
+@digits_option(API)
+@decimals_option(API)
+@max_work_option(API)
 @output_option
-def command(solution, spec, update_order, round_to, min_digits, order, points, variants, gradebook, force, fmt, digits,
-            max_work, output):
+def command(solution, spec, update_order, round_to, min_digits, order, points, variants, gradebook, force, fmt,
+            digits, decimals, max_work, output):
     """Check a hand-computed solution: a verdict for every number.
 
     SOLUTION has one `name = value` per line (# comments; names as in `stepgrad names`), or is a
@@ -55,9 +68,9 @@ def command(solution, spec, update_order, round_to, min_digits, order, points, v
       stepgrad check returned/ --network week3/network.toml --points points.toml
       stepgrad check returned.zip --variants week3 --gradebook marked
     """
-    report, ok = check_job(solution, spec=spec, update_order=update_order, round_to=round_to, fmt=fmt,
-                           digits=digits, console=fmt == "text" and output is None, min_digits=min_digits,
-                           order=order, points=points, variants=variants, gradebook=gradebook, note=note,
-                           max_work=max_work, force=force)
+    report, ok = check_solution(
+        solution, spec=spec, fmt=fmt, display=Display(digits=digits, decimals=decimals, console=output is None),
+        marking=Marking(update_order=update_order, round_to=round_to, min_digits=min_digits, order=order),
+        whole_class=ClassOptions(points=points, variants=variants, gradebook=gradebook, force=force), max_work=max_work, note=note)
     emit(report, output)
     sys.exit(0 if ok else 1)

@@ -1,39 +1,39 @@
-"""`stepgrad exercise`: a new problem with nice numbers (or one per student), its answer key, a template, a quiz."""
+"""`stepgrad exercise`: a new problem with nice numbers (or one per student), its key, a template, a quiz (stepgrad.api.make_exercise)."""
 
 from __future__ import annotations
 
 import click
 
-from stepgrad.api import exercise_job
-from stepgrad.cli._common import LOSS_CHOICES, digits_option, emit, note
+from stepgrad.api import Problem, make_exercise
+from stepgrad.cli._common import LOSS_CHOICES, api_option, digits_option, emit, note
 from stepgrad.teach.exercise import ACTIVATION_CHOICES
+
+API = make_exercise
 
 
 @click.command("exercise")
-@click.option("--layers", default="2-2-2", show_default=True, help="Neurons per layer, inputs first.")
-@click.option("--activation", default="sigmoid", show_default=True, type=click.Choice(ACTIVATION_CHOICES))
-@click.option("--output-activation", default=None, type=click.Choice(["softmax", *ACTIVATION_CHOICES]),
-              help="The output layer's activation (softmax with --loss cross_entropy). Default: --activation.")
-@click.option("--loss", default="half_squared_error", show_default=True, type=click.Choice(LOSS_CHOICES))
-@click.option("--samples", type=click.IntRange(1, 4), default=1, show_default=True,
-              help="Samples in the batch (the gradient is their mean).")
-@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same exercise.")
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Default: chosen by the seed from 0.5, 0.25, 0.1.")
-@click.option("--round", "round_to", type=click.IntRange(0, 15), default=None, metavar="K",
-              help="Hand-calculation key: every value rounded to K decimals and carried on, as by hand.")
-@click.option("--min-digits", type=click.IntRange(1, 17), default=None, metavar="K",
-              help="The precision the sheet asks for (written to check.toml, used by `stepgrad check`).")
-@click.option("--roster", type=click.Path(dir_okay=False), default=None,
-              help="A CSV with an `id` column: one exercise per student, seeded by their id (needs -o).")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "latex", "html", "text", "moodle", "gift", "qti"]),
-              default="markdown", show_default=True,
-              help="Format of the sheet and the key, or a quiz for an LMS (moodle XML, gift, qti zip for Canvas).")
-@click.option("--pdf", is_flag=True, help="Also sheet.pdf (pdflatex; the network drawn with TikZ).")
-@digits_option
-@click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
-              help="Write sheet, key, solution-template.txt, key-values.txt and network.toml into this folder.")
-@click.option("--force", is_flag=True, help="With -o: replace files in the folder that differ from this exercise's.")
+@api_option(API, "--layers", help="Neurons per layer, inputs first.")
+@api_option(API, "--activation", type=click.Choice(ACTIVATION_CHOICES))
+@api_option(API, "--output-activation", type=click.Choice(["softmax", *ACTIVATION_CHOICES]),
+            help="The output layer's activation (softmax with --loss cross_entropy). Default: --activation.")
+@api_option(API, "--loss", type=click.Choice(LOSS_CHOICES))
+@api_option(API, "--samples", type=click.IntRange(1, 4), help="Samples in the batch (the gradient is their mean).")
+@api_option(API, "--seed", type=int, help="The same seed gives the same exercise.")
+@api_option(API, "--learning-rate", type=click.FloatRange(min=0, min_open=True),
+            help="Default: chosen by the seed from 0.5, 0.25, 0.1.")
+@api_option(API, "--round", "round_to", type=click.IntRange(0, 15), metavar="K",
+            help="Hand-calculation key: every value rounded to K decimals and carried on, as by hand.")
+@api_option(API, "--min-digits", type=click.IntRange(1, 17), metavar="K",
+            help="The precision the sheet asks for (written to check.toml, used by `stepgrad check`).")
+@api_option(API, "--roster", type=click.Path(dir_okay=False),
+            help="A CSV with an `id` column: one exercise per student, seeded by their id (needs -o).")
+@api_option(API, "--format", "fmt", type=click.Choice(["markdown", "latex", "html", "text", "moodle", "gift", "qti"]),
+            help="Format of the sheet and the key, or a quiz for an LMS (moodle XML, gift, qti zip for Canvas).")
+@api_option(API, "--pdf", is_flag=True, help="Also sheet.pdf (pdflatex; the network drawn with TikZ).")
+@digits_option(API)
+@api_option(API, "-o", "--output", type=click.Path(file_okay=False),
+            help="Write sheet, key, solution-template.txt, key-values.txt and network.toml into this folder.")
+@api_option(API, "--force", is_flag=True, help="With -o: replace files in the folder that differ from this exercise's.")
 def command(layers, activation, output_activation, loss, samples, seed, learning_rate, round_to, min_digits,
             roster, fmt, pdf, digits, output, force):
     """Generate an exercise: a problem sheet, its answer key and a blank solution template.
@@ -51,8 +51,7 @@ def command(layers, activation, output_activation, loss, samples, seed, learning
       stepgrad exercise --roster students.csv --format moodle -o week3-quiz
       stepgrad check returned/ --variants week3
     """
-    emit(exercise_job(layers=layers, activation=activation, seed=seed, learning_rate=learning_rate,
-                      round_to=round_to, fmt=fmt, digits=digits, output=output, note=note, loss=loss,
-                      output_activation=output_activation, samples=samples, roster=roster, min_digits=min_digits, pdf=pdf,
-                      force=force),
+    problem = Problem(layers=layers, activation=activation, output_activation=output_activation, loss=loss,
+                      samples=samples, seed=seed, learning_rate=learning_rate, round_to=round_to, min_digits=min_digits)
+    emit(make_exercise(problem, fmt=fmt, digits=digits, output=output, roster=roster, pdf=pdf, force=force, note=note),
          None)

@@ -1,21 +1,23 @@
-"""`stepgrad export`: a network's weights as a PyTorch state_dict file, or a PyTorch training script."""
+"""`stepgrad export`: a network's weights as a PyTorch state_dict file, or a PyTorch training script (stepgrad.api.export_torch)."""
 
 from __future__ import annotations
 
 import click
 
-from stepgrad.api import export_job
-from stepgrad.cli._common import OPTIMIZER_CHOICES, note, spec_argument
+from stepgrad.api import export_torch
+from stepgrad.cli._common import OPTIMIZER_CHOICES, api_option, note, spec_argument
+
+API = export_torch
 
 
 @click.command("export")
 @spec_argument
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="The .pt file to write (a state_dict of float64 tensors).")
-@click.option("--code", type=click.Path(dir_okay=False), default=None,
-              help="Write a short, runnable PyTorch script (.py) that builds and trains the same network.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES), default=None,
-              help="The script's optimizer (default: the one the network was trained with, else sgd).")
+@api_option(API, "-o", "--output", type=click.Path(dir_okay=False),
+            help="The .pt file to write (a state_dict of float64 tensors).")
+@api_option(API, "--code", type=click.Path(dir_okay=False),
+            help="Write a short, runnable PyTorch script (.py) that builds and trains the same network.")
+@api_option(API, "--optimizer", type=click.Choice(OPTIMIZER_CHOICES),
+            help="The script's optimizer (default: the one the network was trained with, else sgd).")
 def command(spec, output, code, optimizer):
     """Write the network's weights as a PyTorch state_dict, or as PyTorch code (needs the [torch] extra).
 
@@ -30,4 +32,4 @@ def command(spec, output, code, optimizer):
       python -c "import torch; print(torch.load('model.pt', weights_only=True))"
       stepgrad export dig.toml --code train.py && python train.py
     """
-    export_job(spec, output=output, code=code, optimizer=optimizer, note=note)
+    export_torch(spec, output=output, code=code, optimizer=optimizer, note=note)

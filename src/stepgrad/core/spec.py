@@ -22,7 +22,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -111,8 +111,13 @@ class Network:
         return len(self.layers) - 1
 
     def __post_init__(self) -> None:
+        """Check a network built directly (from_dict has checked a file's keys already, naming file and key):
+        arrays become float64, and a wrong shape or name is one SpecError naming the field."""
+        _check_network(self)
         if self.shared_biases is None:
             self.shared_biases = [b.shape == (1,) and n > 1 for b, n in zip(self.biases, self.layers[1:])]
+        elif len(self.shared_biases) != self.depth:
+            raise SpecError(f"expected {self.depth} entries, one per non-input layer", where="Network.shared_biases")
 
     def shared_bias(self, layer: int) -> bool:
         """True when weight layer `layer` (0-based) has one bias shared by all its neurons."""
@@ -139,6 +144,67 @@ class Network:
     def train(self, iterations: int, update_order: str | None = None, every: int = 1) -> Any:
         """Train a copy for `iterations` full-batch steps; returns a History (with .network): `stepgrad.train`."""
         return hooks.call("network.train", self, iterations, update_order=update_order, every=every)
+
+
+def _check_network(net: Network) -> None:
+    """Network(...)'s checks: the shapes follow `layers`, names are in the registries, numbers are usable."""
+    def fail(field: str, message: str) -> NoReturn:
+        raise SpecError(message, where=f"Network.{field}")
+
+    layers = net.layers
+    if (not isinstance(layers, (list, tuple)) or len(layers) < 2
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in layers)):
+        fail("layers", f"expected a list of at least 2 positive integers, got {_short(layers)}")
+    net.layers = [int(n) for n in layers]
+    depth = len(layers) - 1
+    if not isinstance(net.activations, (list, tuple)) or len(net.activations) != depth:
+        fail("activations", f"expected {depth} activation names, one per non-input layer, got {_short(net.activations)}")
+    for l, name in enumerate(net.activations):
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            fail(f"activations[{l}]", f"unknown activation {_short(name)}; choose from {', '.join(ACTIVATIONS)}")
+        if not ACTIVATIONS[name].hidden_ok and l < depth - 1:
+            fail(f"activations[{l}]", f"{name} is allowed only in the output layer")
+    if not isinstance(net.loss, str) or net.loss not in LOSSES:
+        fail("loss", f"unknown loss {_short(net.loss)}; choose from {', '.join(LOSSES)}")
+    problem = LOSSES[net.loss].problem(net.activations[-1])
+    if problem:
+        fail("loss", str(problem))
+    rate = net.learning_rate
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+        fail("learning_rate", f"expected a positive number, got {_short(rate)}")
+    if not isinstance(net.update_biases, bool):
+        fail("update_biases", f"expected True or False, got {_short(net.update_biases)}")
+    if net.update_order not in UPDATE_ORDERS:
+        fail("update_order", f"expected one of {', '.join(UPDATE_ORDERS)}, got {_short(net.update_order)}")
+    if net.reduction not in REDUCTIONS:
+        fail("reduction", f"expected one of {', '.join(REDUCTIONS)}, got {_short(net.reduction)}")
+    if not isinstance(net.weights, (list, tuple)) or len(net.weights) != depth:
+        got = len(net.weights) if isinstance(net.weights, (list, tuple)) else _short(net.weights)
+        fail("weights", f"expected {depth} matrices, one per non-input layer (rows: neurons, columns: inputs), got {got}")
+    net.weights = [_array(w, f"weights[{l}]", (layers[l + 1], layers[l])) for l, w in enumerate(net.weights)]
+    if not isinstance(net.biases, (list, tuple)) or len(net.biases) != depth:
+        got = len(net.biases) if isinstance(net.biases, (list, tuple)) else _short(net.biases)
+        fail("biases", f"expected {depth} arrays, one per non-input layer (1 entry: shared), got {got}")
+    net.biases = [_array(b, f"biases[{l}]", (layers[l + 1],), shared=True) for l, b in enumerate(net.biases)]
+    if (net.inputs is None) != (net.targets is None):
+        fail("inputs" if net.inputs is None else "targets", "give inputs and targets together, or neither")
+    if net.inputs is not None and net.targets is not None:
+        net.inputs = _array(net.inputs, "inputs", (-1, layers[0]))
+        net.targets = _array(net.targets, "targets", (len(net.inputs), layers[-1]))
+
+
+def _array(value: Any, field: str, shape: tuple[int, ...], shared: bool = False) -> np.ndarray:
+    """`value` as a float64 array of `shape` (-1: any length; `shared`: a single entry is allowed too)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SpecError(f"expected numbers of shape {shape}, got {_short(value)}", where=f"Network.{field}") from None
+    fits = array.ndim == len(shape) and all(want in (-1, got) for want, got in zip(shape, array.shape))
+    if not fits and not (shared and array.shape == (1,)):
+        wanted = " x ".join("any" if n == -1 else str(n) for n in shape) + (" (or 1: shared)" if shared else "")
+        raise SpecError(f"expected shape {wanted}, got {' x '.join(map(str, array.shape)) or 'a single number'}",
+                        where=f"Network.{field}")
+    return array
 
 
 # ------------------------------------------------------------------------------------------------

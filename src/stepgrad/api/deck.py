@@ -1,4 +1,4 @@
-"""The main job (`stepgrad` alone): the seed deck, told as the deck tells it, checked against the deck.
+"""The whole deck (`stepgrad` alone): the seed deck, told as the deck tells it, checked against the deck.
 
 The derivation goes one weight at a time, as the slides do (w5, w6, w7, w8, then w1..w4), with
 every local derivative derived and every number at the deck's 9 decimals, so each correct figure
@@ -16,7 +16,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
-from stepgrad.api import progress_train
+from stepgrad.api.train import progress_train
 from stepgrad.core.spec import builtin
 from stepgrad.formats.formula import Decimals, Precision, number
 from stepgrad.formats.text import rich_renderable
@@ -29,8 +29,19 @@ ITERATIONS = 10_000
 DECIMALS = Decimals(9)
 
 
-def run_deck(console: Console | None = None, precision: Precision = DECIMALS, quiet: bool = False) -> None:
-    """Print the whole deck: the derivation, the error after one update, training, the deck's slips."""
+def show_deck(console: Console | None = None, precision: Precision = DECIMALS, quiet: bool = False) -> None:
+    """Print the whole seed deck to `console`: the derivation, the error after one update, training, the deck's slips.
+
+    `precision` is Decimals(9) (as the deck prints) or a number of significant digits; `quiet` hides the
+    progress bars. This is what `stepgrad` alone prints.
+
+    Example:
+        >>> import io
+        >>> console = Console(file=io.StringIO(), width=120)
+        >>> show_deck(console, quiet=True)
+        >>> "After 10,000 iterations" in console.file.getvalue()
+        True
+    """
     console = console or Console(highlight=False)
     net = builtin()
     console.print(Panel.fit(
