@@ -50,3 +50,22 @@ def test_divergence_names_the_learning_rate():
 def test_a_run_that_learns_says_nothing():
     net = stepgrad.builtin()
     assert not_learning(stepgrad.train(net, 1000), net.inputs) == []
+
+
+def test_the_command_warns_and_strict_fails(tmp_path):
+    import subprocess
+    import sys
+
+    spec = tmp_path / "dead.toml"
+    spec.write_text('layers = [2, 2, 1]\nactivation = "relu"\nlearning_rate = 0.1\n'
+                    'weights = [[[-1, -1], [-1, -1]], [[0.5, 0.5]]]\nbiases = [-1, 0.2]\n'
+                    'samples = [{inputs = [0.5, 0.1], targets = [1.0]}]\n')
+    run = [sys.executable, "-m", "stepgrad", "train", str(spec), "--iterations", "200", "--format", "json"]
+    quiet = subprocess.run(run, capture_output=True, text=True)
+    assert quiet.returncode == 0 and "warning: the error did not change" in quiet.stderr
+    strict = subprocess.run(run + ["--strict"], capture_output=True, text=True)
+    assert strict.returncode == 1 and '"final_error"' in strict.stdout  # the report, then the failure
+    assert strict.stderr.strip().splitlines()[-1].startswith("stepgrad: error: the run did not learn")
+    healthy = subprocess.run([sys.executable, "-m", "stepgrad", "train", "--iterations", "500", "--strict"],
+                             capture_output=True, text=True)
+    assert healthy.returncode == 0 and "warning" not in healthy.stderr

@@ -148,7 +148,9 @@ class TrainOptions:
     `batch_size` on a data set. None means the spec's (or the saved run's) value, else the documented default:
     `update_order` the spec's ("both" trains once per order), `every` about 100 points (data sets: ~25 rows),
     `epochs` 20 (or 1,000 steps' worth for a tiny data set), `optimizer` a saved network's, else sgd; `seed` a
-    saved run's, else 0. `reset_optimizer` resumes a trained network with another optimizer from a fresh state."""
+    saved run's, else 0. `reset_optimizer` resumes a trained network with another optimizer from a fresh state.
+    Every run is checked for signs that it learns nothing (stepgrad.training.diagnose), said as warnings;
+    with `strict` such a run fails (exit status 1)."""
 
     iterations: int = 10_000
     update_order: str | None = None
@@ -160,6 +162,7 @@ class TrainOptions:
     seed: int | None = None
     reset_optimizer: bool = False
     dtype: str = "float64"
+    strict: bool = False  # a run that learns nothing (flat error, dead or saturated neurons, divergence) fails
 
     def __post_init__(self) -> None:
         from stepgrad.core.optim import OPTIMIZERS

@@ -12,7 +12,7 @@ import numpy as np
 from stepgrad.api._base import Note, _quiet_numbers, _silent, load_spec, warn_targets
 from stepgrad.api.options import DataSet, Display, RunFiles, TrainOptions
 from stepgrad.core.budget import cli_budget
-from stepgrad.core.errors import StepgradError
+from stepgrad.core.errors import NotLearning, StepgradError
 from stepgrad.core.spec import Network
 
 if TYPE_CHECKING:
@@ -104,14 +104,33 @@ def train_network(spec: str | None = None, *, fmt: str = "text", display: Displa
         budget.check_train(net, run.iterations * len(orders))
         histories = [progress_train(net, run.iterations, order, every, quiet, optimizer or "sgd") for order in orders]
     _write_run_files(histories, files.plot, files.save, note)
+    warnings = _not_learning(histories, None if data_args is not None else net)
+    for line in warnings:
+        note(f"warning: {line}")
     if fmt == "json":
         result = histories[0].to_dict() if len(histories) == 1 else {"runs": [h.to_dict() for h in histories]}
-        return json.dumps(result, indent=2, allow_nan=False)
-    from stepgrad.formats.training_report import fit_report, training_report
+        report = json.dumps(result, indent=2, allow_nan=False)
+    else:
+        from stepgrad.formats.training_report import fit_report, training_report
 
-    if data_args is not None:
-        return fit_report(histories[0], display.digits, console=not quiet)
-    return training_report(histories, display.digits, console=not quiet)
+        report = (fit_report(histories[0], display.digits, console=not quiet) if data_args is not None
+                  else training_report(histories, display.digits, console=not quiet))
+    if warnings and run.strict:
+        raise NotLearning(f"the run did not learn: {warnings[0].split(': ')[0]}; see the warnings above",
+                          output=report)
+    return report
+
+
+def _not_learning(histories: Sequence[History], net: Network | None) -> list[str]:
+    """The warnings of stepgrad.training.diagnose for every run (named by update order when there are two)."""
+    from stepgrad.training.diagnose import not_learning
+
+    inputs = net.inputs if net is not None else None
+    lines = []
+    for h in histories:
+        prefix = f"{h.update_order}: " if len(histories) > 1 else ""
+        lines += [prefix + line for line in not_learning(h, inputs)]
+    return lines
 
 
 def _split_columns(value: str | None) -> list[str] | None:

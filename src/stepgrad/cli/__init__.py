@@ -79,8 +79,15 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="stepgrad", standalone_mode=False)
         sys.stdout.flush()  # a full disk or a closed pipe is found here, not at exit
     except StepgradError as exc:
+        made = getattr(exc, "output", "")  # what the command made before it failed (train --strict's report)
+        if made:
+            click.echo(made, nl=not made.endswith("\n"))
         click.echo(f"stepgrad: error: {terminal(str(exc))}", err=True)  # a file name or key is text, never an escape
         sys.exit(exc.exit_code)
+    except MemoryError:
+        _silence_stdout()
+        click.echo("stepgrad: error: out of memory: the work asked for is larger than this machine's memory", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("stepgrad: aborted", err=True)
         sys.exit(130)

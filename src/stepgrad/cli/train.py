@@ -49,6 +49,8 @@ API = train_network
 @api_option(API, "--targets", metavar="COLUMNS", help="CSV: the target columns (default: the last).")
 @api_option(API, "--label", metavar="COLUMN", help="CSV/.npz: a class label column, one-hot encoded.")
 @api_option(API, "--classes", metavar="NAMES", help="The labels' classes in order (default: the sorted labels).")
+@api_option(API, "--strict", is_flag=True,
+            help="Fail (exit status 1) when the run learns nothing: a flat error, dead or saturated neurons, divergence.")
 @api_option(API, "--format", "fmt", type=click.Choice(["text", "json"]))
 @api_option(API, "--plot", type=click.Path(dir_okay=False), help="Save the loss curve (.png or .svg; needs the [plot] extra).")
 @api_option(API, "--save", type=click.Path(dir_okay=False), help="Save the trained network (.toml or .json) to resume later.")
@@ -56,8 +58,8 @@ API = train_network
 @max_work_option(API)
 @output_option
 def command(spec, iterations, update_order, every, source, epochs, batch_size, optimizer, reset_optimizer,
-            learning_rate, seed, test_fraction, standardize, dtype, inputs, targets, label, classes, fmt, plot, save,
-            digits, max_work, output):
+            learning_rate, seed, test_fraction, standardize, dtype, inputs, targets, label, classes, strict, fmt, plot,
+            save, digits, max_work, output):
     """Train for N iterations and report the error history, outputs and trained weights.
 
     With --data (or a `data` key in the spec), train on a data set in shuffled mini-batches
@@ -74,7 +76,7 @@ def command(spec, iterations, update_order, every, source, epochs, batch_size, o
     """
     run = TrainOptions(iterations=iterations, update_order=update_order, every=every, epochs=epochs,
                        batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate, seed=seed,
-                       reset_optimizer=reset_optimizer, dtype=dtype)
+                       reset_optimizer=reset_optimizer, dtype=dtype, strict=strict)
     data = DataSet(source=source, inputs=inputs, targets=targets, label=label, classes=classes,
                    test_fraction=test_fraction, standardize=standardize)
     emit(train_network(spec, fmt=fmt, display=Display(digits=digits, console=output is None), run=run, data=data,

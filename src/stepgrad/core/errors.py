@@ -40,3 +40,14 @@ class DataError(StepgradError):
 
 class DivergenceError(StepgradError):
     """Training produced an overflow or NaN; the message says at which iteration and where."""
+
+
+class NotLearning(StepgradError):
+    """`train --strict`: the run finished but learned nothing (a flat error, dead or saturated neurons,
+    divergence). Exit status 1; `output` is the report, still shown before the line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
