@@ -250,6 +250,9 @@ def run_quiz(spec: str | None = None, *, only: str | None = None, round_to: int 
 
     from stepgrad.teach.quiz_session import run, terminal_read
 
+    net = load_spec(spec)
+    cli_budget(None).check_trace(net)  # the quiz derives the whole step first
+
     ask_to_save = read is None and sys.stdin.isatty()
-    return run(load_spec(spec), read=read or terminal_read, write=write or click.echo, spec=spec, only=only,
+    return run(net, read=read or terminal_read, write=write or click.echo, spec=spec, only=only,
                round_to=round_to, update_order=update_order, save=save, digits=digits, ask_to_save=ask_to_save)

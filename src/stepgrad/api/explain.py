@@ -210,7 +210,8 @@ def quantity_names(spec: str | None = None, *, fmt: str = "text", display: Displ
 
 
 def network_diagram(spec: str | None = None, *, show: str = "weights", max_labels: int = 40, digits: int = 4,
-                    update_order: str | None = None, output: str | None = None, note: Note = _silent) -> str:
+                    update_order: str | None = None, output: str | None = None, max_work: float | None = None,
+                    note: Note = _silent) -> str:
     """The network as an SVG picture: neurons in columns, each weight's name and value on its edge.
 
     Args:
@@ -221,6 +222,7 @@ def network_diagram(spec: str | None = None, *, show: str = "weights", max_label
         digits: significant digits on the labels.
         update_order: the step's update order (None: the spec's).
         output: write the picture here (.svg, or .png drawn by cairosvg or Chromium) and return "".
+        max_work: the work budget in multiply-adds (default: the command line's, stepgrad.core.budget).
         note: called with "wrote FILE".
 
     Returns:
@@ -239,8 +241,10 @@ def network_diagram(spec: str | None = None, *, show: str = "weights", max_label
         picture_format(to_file)  # refuse a wrong suffix before any work
     net = load_spec(spec)
     trace = None
+    budget = cli_budget(max_work)
+    budget.check_trace(net, samples=1)  # a picture of every weight is as large as one sample's derivation
     if net.inputs is not None and len(net.inputs):
-        cli_budget(None).check_trace(net)
+        budget.check_trace(net)
         trace = explain(net, update_order=update_order)
     if show != "weights" and trace is None:
         raise StepgradError(f"showing {show} needs samples (inputs and targets) in the spec", where="--show")
@@ -257,7 +261,7 @@ GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".pdf": "pdf", ".pn
 
 def step_graph(spec: str | None = None, *, only: str | None = None, sample: int | None = None,
                display: Display = Display(digits=6), update_order: str | None = None, output: str | None = None,
-               note: Note = _silent) -> str:
+               max_work: float | None = None, note: Note = _silent) -> str:
     """The computation graph of one training step: every scalar operation with its value and gradient.
 
     Args:
@@ -268,6 +272,7 @@ def step_graph(spec: str | None = None, *, only: str | None = None, sample: int 
         update_order: the step's update order (None: the spec's).
         output: .svg, .pdf or .png are laid out by Graphviz and written there ("" is returned);
             .dot/.gv or None: the DOT text is returned.
+        max_work: the work budget in multiply-adds (default: the command line's, stepgrad.core.budget).
         note: called with "wrote FILE".
 
     Example:
@@ -288,7 +293,7 @@ def step_graph(spec: str | None = None, *, only: str | None = None, sample: int 
     inputs, _ = net.require_samples(spec or "<built-in>")
     if sample is not None and sample > len(inputs):
         raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
-    cli_budget(None).check_trace(net, samples=1 if sample is not None else None)
+    cli_budget(max_work).check_trace(net, samples=1 if sample is not None else None)
     graph = computation_graph(explain(net, sample=None if sample is None else sample - 1, update_order=update_order))
     if only:
         graph = graph.only(only.strip())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from stepgrad.api import network_diagram
-from stepgrad.cli._common import api_option, emit, note, spec_argument, update_order_option
+from stepgrad.cli._common import api_option, emit, max_work_option, note, spec_argument, update_order_option
 
 API = network_diagram
 
@@ -21,7 +21,8 @@ API = network_diagram
 @update_order_option(API)
 @api_option(API, "-o", "--output", type=click.Path(dir_okay=False),
             help="Write net.svg, or net.png (drawn by cairosvg or Chromium), instead of SVG on the terminal.")
-def command(spec, show, after_update, max_labels, digits, update_order, output):
+@max_work_option(API)
+def command(spec, show, after_update, max_labels, digits, update_order, output, max_work):
     """Draw the network: neurons in columns, each weight's name and value on its edge, the biases,
     and net/out of every neuron from one forward pass.
 
@@ -34,4 +35,4 @@ def command(spec, show, after_update, max_labels, digits, update_order, output):
       stepgrad diagram net.toml --after-update -o after.png
     """
     emit(network_diagram(spec, show="updated" if after_update else show, max_labels=max_labels, digits=digits,
-                         update_order=update_order, output=output, note=note), None)
+                         update_order=update_order, output=output, max_work=max_work, note=note), None)

@@ -10,6 +10,7 @@ from stepgrad.cli._common import (
     decimals_option,
     digits_option,
     emit,
+    max_work_option,
     note,
     spec_argument,
     update_order_option,
@@ -28,7 +29,8 @@ API = step_graph
 @digits_option(API)
 @decimals_option(API)
 @update_order_option(API)
-def command(spec, output, only, sample, digits, decimals, update_order):
+@max_work_option(API)
+def command(spec, output, only, sample, digits, decimals, update_order, max_work):
     """Draw the computation graph of one training step: every multiply, add, activation and loss
     node with its forward value and its gradient (named as in the derivation: net_h1,
     dE_total/dnet_h1, ...). SVG, PDF and PNG need Graphviz (`pip install 'stepgrad[graph]'` and
@@ -40,6 +42,6 @@ def command(spec, output, only, sample, digits, decimals, update_order):
       stepgrad graph --only w1 -o w1.pdf
       stepgrad graph net.toml --sample 2 -o step.dot
     """
-    result = step_graph(spec, only=only, sample=sample, display=Display(digits=digits, decimals=decimals), update_order=update_order,
-                        output=output, note=note)
+    result = step_graph(spec, only=only, sample=sample, display=Display(digits=digits, decimals=decimals),
+                        update_order=update_order, output=output, max_work=max_work, note=note)
     emit(result, output if result else None)  # "" when Graphviz wrote the file itself
