@@ -14,6 +14,7 @@ of what follows with them.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from stepgrad.core import names
 from stepgrad.core.names import latex_symbol
@@ -21,9 +22,15 @@ from stepgrad.core.trace import Trace
 from stepgrad.formats.document import Document, Line, Part, Table, build
 from stepgrad.formats.formula import Precision, number
 
+# Text mode with the default OT1 font has no < > | " (they print as ¡ ¿ — ”): those are written as
+# commands; the few non-ASCII characters a note or rule may hold become math or ASCII.
 _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-            "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}", "→": r"$\to$", "−": "-", "×": r"$\times$",
-            "∂": r"$\partial$", "η": r"$\eta$", "…": r"\dots{}", "–": "--", "—": "---"}
+            "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}", "<": r"\textless{}", ">": r"\textgreater{}",
+            "|": r"\textbar{}", '"': "''", "→": r"$\to$", "−": "-", "×": r"$\times$", "·": r"$\cdot$",
+            "≤": r"$\le$", "≥": r"$\ge$", "≠": r"$\ne$", "≈": r"$\approx$", "±": r"$\pm$", "²": r"$^{2}$",
+            "√": r"$\surd$", "∑": r"$\sum$", "∂": r"$\partial$", "η": r"$\eta$", "δ": r"$\delta$",
+            "σ": r"$\sigma$", "α": r"$\alpha$", "β": r"$\beta$", "ε": r"$\varepsilon$", "…": r"\dots{}",
+            "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''"}
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
@@ -44,8 +51,15 @@ LABELLED_WEIGHTS = 16  # more weights than this: the figure leaves the values to
 
 
 def escape(text: str) -> str:
-    """Text safe for LaTeX's text mode (names like dE_total/dw5, notes, titles)."""
-    return "".join(_SPECIAL.get(c, c) for c in text)
+    """Text safe for LaTeX's text mode (names like dE_total/dw5, notes, titles): every character prints as
+    itself; one the OT1 font cannot print (beyond ASCII, accented letters and the table above) is written
+    as its Unicode name, [greek small letter lamda]."""
+    return "".join(_SPECIAL.get(c) or (c if _printable(c) else f"[{unicodedata.name(c, hex(ord(c))).lower()}]")
+                   for c in text)
+
+
+def _printable(c: str) -> bool:
+    return " " <= c <= "~" or c == "\n" or (unicodedata.category(c).startswith("L") and "\u00c0" <= c < "\u0180")
 
 
 _NAMED = ("neuron", "input", "weight", "bias")
@@ -78,20 +92,46 @@ def _visible(latex: str) -> int:
 
 def _group_end(latex: str, start: int) -> int:
     """The index just after the brace group opening at `start`."""
-    depth = 0
-    for i in range(start, len(latex)):
+    depth, i = 0, start
+    while i < len(latex):
+        if latex[i] == "\\":  # \{ \} \\ and commands: no brace of the group
+            i += 2
+            continue
         depth += {"{": 1, "}": -1}.get(latex[i], 0)
         if depth == 0:
             return i + 1
+        i += 1
     return len(latex)
+
+
+# one token each: what opens a piece, what closes it, and escapes that do neither
+_TOKEN = re.compile(r"(?P<open>\\begin\{[^}]*\}|\\left(?![a-zA-Z])|\{)|(?P<close>\\end\{[^}]*\}|\\right(?![a-zA-Z])|\})"
+                    r"|\\[{}\\]|.", re.DOTALL)
+
+
+def _depths(latex: str) -> list[int]:
+    r"""The nesting depth at each character of `latex`: inside braces, \left..\right and \begin..\end
+    (a cases environment is one piece); escaped \{ \} \\ do not count. An opening token is outside what
+    it opens, a closing one inside."""
+    depths, depth = [], 0
+    for m in _TOKEN.finditer(latex):
+        if m.group("close"):
+            depths += [depth] * len(m.group())
+            depth -= 1
+            continue
+        depths += [depth] * len(m.group())
+        if m.group("open"):
+            depth += 1
+    return depths
 
 
 def linear_fractions(latex: str, width: int) -> str:
     r"""Top-level fractions wider than `width` written on one line, A / (B), so a long denominator (a
     softmax's sum) can break between its terms."""
-    out, i, depth = [], 0, 0
+    depths = _depths(latex)
+    out, i = [], 0
     while i < len(latex):
-        if depth == 0 and latex.startswith(r"\frac{", i):
+        if depths[i] == 0 and latex.startswith(r"\frac{", i):
             top_end = _group_end(latex, i + 5)
             bottom_end = _group_end(latex, top_end)
             top, bottom = latex[i + 6:top_end - 1], latex[top_end + 1:bottom_end - 1]
@@ -99,26 +139,18 @@ def linear_fractions(latex: str, width: int) -> str:
                 out.append(f"{{{top}}} / ({bottom})")
                 i = bottom_end
                 continue
-        c = latex[i]
-        depth += {"{": 1, "}": -1}.get(c, 0)
-        out.append(c)
+        out.append(latex[i])
         i += 1
     return "".join(out)
 
 
 def wrap(latex: str, width: int = WIDTH, at: tuple[str, ...] = (" + ", " - ")) -> list[str]:
     """Pieces of a long formula, each about `width` characters shown, cut before a top-level ' + ' / ' - '
-    (or the operators `at`), never inside braces or \\left..\\right; too wide a fraction is first
-    written on one line (linear_fractions)."""
+    (or the operators `at`), never inside braces, \\left..\\right or an environment (cases); too wide a
+    fraction is first written on one line (linear_fractions)."""
     latex = linear_fractions(latex, width)
-    cuts, depth = [], 0
-    for i, c in enumerate(latex):
-        if c == "{" or latex.startswith(r"\left", i):
-            depth += 1
-        elif c == "}" or latex.startswith(r"\right", i):
-            depth -= 1
-        elif depth == 0 and latex.startswith(at, i):
-            cuts.append(i)
+    depths = _depths(latex)
+    cuts = [i for i in range(len(latex)) if depths[i] == 0 and latex.startswith(at, i)]
     pieces, start, last = [], 0, None
     for cut in cuts + [len(latex)]:
         if last is not None and last > start and _visible(latex[start:cut]) > width:
