@@ -56,7 +56,8 @@ def joined(parts: list[tuple[str, str]]) -> tuple[str, list[tuple[int, str]]]:
     for label, source in parts:
         title = re.search(r"\\title\{(.*)\}", source).group(1)  # type: ignore[union-attr]
         body = source.split("\\begin{document}\n", 1)[1].rsplit(r"\end{document}", 1)[0]
-        body = re.sub(r"\\maketitle|\\titlepage", lambda _: rf"\begin{{center}}\Large {title}\end{{center}}", body)
+        heading = rf"\begin{{center}}\Large {title}\end{{center}}"  # each part's own title
+        body = body.replace(r"\maketitle", heading).replace(r"\titlepage", heading)
         starts.append(("".join(out).count("\n") + 1, label))
         out.append(body + ("\n\\clearpage\n" if not source.lstrip().startswith(r"\documentclass[aspectratio") else ""))
     out.append("\\end{document}\n")
