@@ -96,3 +96,13 @@ def test_recompute_refuses_an_unknown_function_loudly():
     with pytest.raises(FormulaError, match=r"y = erf\(«net_h1»\)"):
         ctx.recompute(step, ctx.own)
     assert np.isnan(ctx.recompute(replace(step, text="ln(0 - «net_h1»)"), ctx.own))  # out of its domain: no value
+
+
+@pytest.mark.parametrize(("text", "b", "want"), [
+    ("(1 if «b» > 0, else 0.01)", -2.0, 0.01), ("(1 if «b» > 0 else 0.01)", 2.0, 1.0),
+    ("(«b» / 2 if abs(«b») <= 1, else 7)", 1.0, 0.5), ("(«b» if «b» ≥ 3, else 0)", 2.0, 0.0),
+])
+def test_the_grammar_reads_a_piecewise_formula_in_words(text, b, want):
+    from stepgrad.teach.check.formula import evaluate, parse
+
+    assert evaluate(parse(text), {"b": b}.__getitem__) == want

@@ -7,6 +7,9 @@ bodies under one preamble) so the whole registry compiles in a few pdflatex runs
 loss whose part holds the failing line. The PDF is read back with pdftotext: a text-mode < > | "
 in the OT1 font comes out as ¡ ¿ — ”, and a stray \\ { } $ is LaTeX that leaked into the text.
 
+The other formats (text, Markdown, HTML, JSON) of the same steps hold no Python in a formula
+(`x if c else y`, `**`, `np.`) and no character printed in the wrong font.
+
 The registry is iterated, never listed: a new entry is compiled the moment it exists.
 """
 
@@ -22,8 +25,6 @@ from tests.conftest import require_tool
 
 from stepgrad.api.explain import explain_job
 from stepgrad.core.functions import ACTIVATIONS, LOSSES
-
-pytestmark = pytest.mark.latex
 
 FORMATS = ("latex", "slides")
 # what a wrong font or leaked markup prints: OT1's text-mode < > | " and the quotes around them, LaTeX syntax
@@ -82,6 +83,7 @@ def compile_pdf(source: str, name: str, folder) -> tuple[int, str, str]:
     return 0, log, text
 
 
+@pytest.mark.latex
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_every_document_of_the_activation_compiles(activation, tmp_path):
     sources: dict[str, list[tuple[str, str]]] = {fmt: [] for fmt in FORMATS}
@@ -123,3 +125,42 @@ def test_a_piecewise_formula_stays_one_piece_when_a_long_row_is_cut():
     assert cases in [p.lstrip("+- ") for p in pieces]
     assert all(p.count(r"\begin{") == p.count(r"\end{") for p in pieces)
     assert r"- \left\{ y + z \right." in pieces
+
+
+# a conditional written as Python (`x if c else y`, no comma before else), Python's power and modules
+PYTHON = re.compile(r"\bif\b[^,]*?(?<!,) else\b|\w\*\*\w|\b(?:np|math|torch)\.\w|\blambda\b")
+TEXT_FORMATS = ("text", "markdown", "html", "json")
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_no_python_and_no_wrong_character_in_the_other_formats(activation, tmp_path):
+    for loss in pairs(activation):
+        path = tmp_path / f"{loss}.json"
+        path.write_text(json.dumps(spec(activation, loss)))
+        for fmt in TEXT_FORMATS:
+            output = explain_job(str(path), fmt=fmt, derive=True)
+            # JSON: every string a reader sees, the «slot» templates too
+            lines = [ln for text in strings(json.loads(output)) for ln in text.splitlines()] if fmt == "json" \
+                else output.splitlines()
+            python = [ln.strip() for ln in lines if PYTHON.search(ln)]
+            assert not python, f"{fmt} of {activation} with {loss}: Python in {len(python)} lines, e.g. {python[:2]}"
+            wrong = [ln.strip() for ln in lines if re.search("[¿¡]", ln)]
+            assert not wrong, f"{fmt} of {activation} with {loss}: {wrong[:2]}"
+
+
+def strings(data: object) -> list[str]:
+    """Every string in parsed JSON, keys included."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for k, v in data.items() for s in [*strings(k), *strings(v)]]
+    if isinstance(data, list):
+        return [s for item in data for s in strings(item)]
+    return []
+
+
+def test_the_python_pattern_tells_words_from_code():
+    assert PYTHON.search("out_h1 = (net_h1 if net_h1 > 0 else 0.01 * net_h1)")
+    assert PYTHON.search("np.where(net > 0, net, 0.01 * net)") and PYTHON.search("x**2")
+    assert not PYTHON.search("out_h1 = (net_h1 if net_h1 > 0, else 0.01 * net_h1)")
+    assert not PYTHON.search("**Inputs**") and not PYTHON.search("if you want it, else nothing")

@@ -12,7 +12,7 @@ A registry entry's formula (an activation's value or derivative, a loss's value 
 parsed: the filled template is recognised and evaluated by calling the entry itself (registry_forms),
 so any function the registry holds is understood, in whatever notation its template prints. The rest
 (sums, chain-rule products, updates, softmax's and the combined losses' formulas) is read with a small
-grammar: numbers, slots, + - * / ^, unary minus, exp/ln/log1p/tanh/sqrt/abs/max/min, `A if X > B else C`.
+grammar: numbers, slots, + - * / ^, unary minus, exp/ln/log1p/tanh/sqrt/abs/max/min, `A if X > B, else C`.
 Nothing is ever handed to Python's eval(). A formula read neither way is a FormulaError: a bug in
 stepgrad, never a quiet nan.
 """
@@ -31,7 +31,10 @@ from stepgrad.teach.check.registry_forms import Form, forms, registry_key
 
 Tree = tuple
 
-_TOKEN = re.compile(r"\s*(?:(«[^»]+»)|(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_][A-Za-z_0-9]*)|(.))")
+_TOKEN = re.compile(r"\s*(?:(«[^»]+»)|(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_][A-Za-z_0-9]*)|(<=|>=|.))")
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    ">": lambda a, b: a > b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
+    "≥": lambda a, b: a >= b, "≤": lambda a, b: a <= b}
 FUNCTIONS: dict[str, Callable[..., float]] = {
     "exp": math.exp, "ln": math.log, "log1p": math.log1p, "tanh": math.tanh, "sqrt": math.sqrt,
     "abs": abs, "max": max, "min": min,
@@ -81,12 +84,15 @@ class _Parser:
 
     def expression(self) -> Tree:
         then = self.sum()
-        if self.accept("word", "if"):
+        if self.accept("word", "if"):  # A if X > B, else C (the comma optional; > < >= <= ≥ ≤)
             left = self.sum()
-            self.take("op", ">")
+            comparison = self.take("op")[1]
+            if comparison not in _COMPARISONS:
+                raise FormulaError(f"cannot read formula {self.text!r}: {comparison!r} is not a comparison")
             right = self.sum()
+            self.accept("op", ",")
             self.take("word", "else")
-            return ("if", left, right, then, self.expression())
+            return ("if" + comparison, left, right, then, self.expression())  # every part a tree
         return then
 
     def sum(self) -> Tree:
@@ -208,9 +214,10 @@ def evaluate(tree: Tree, value: Callable[[str], float]) -> float:
         return -evaluate(tree[1], value)
     if op == "call":
         return _call(tree[1], [evaluate(a, value) for a in tree[2]])
-    if op == "if":
-        chosen = tree[3] if evaluate(tree[1], value) > evaluate(tree[2], value) else tree[4]
-        return evaluate(chosen, value)
+    if op.startswith("if"):
+        _, left, right, then, otherwise = tree
+        holds = _COMPARISONS[op[2:]](evaluate(left, value), evaluate(right, value))
+        return evaluate(then if holds else otherwise, value)
     a, b = evaluate(tree[1], value), evaluate(tree[2], value)
     if op == "+":
         return a + b
