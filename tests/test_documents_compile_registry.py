@@ -4,7 +4,7 @@ For each activation (output layer, and hidden where it may be) and every loss th
 `explain --derive` writes the LaTeX article and the Beamer slides of one step (2-2-2; a softmax output
 on 3-4-2 under tanh). The documents of one activation are joined into one article and one deck (their
 bodies under one preamble) so the whole registry compiles in a few pdflatex runs; a failure names the
-loss whose part holds the failing line. The PDF is read back with pdftotext: a text-mode < > | "
+loss whose part holds the failing line. No line may run past the margin. The PDF is read back with pdftotext: a text-mode < > | "
 in the OT1 font comes out as ¡ ¿ — ”, and a stray \\ { } $ is LaTeX that leaked into the text.
 
 The other formats (text, Markdown, HTML, JSON) of the same steps hold no Python in a formula
@@ -29,6 +29,7 @@ from stepgrad.core.functions import ACTIVATIONS, LOSSES
 FORMATS = ("latex", "slides")
 # what a wrong font or leaked markup prints: OT1's text-mode < > | " and the quotes around them, LaTeX syntax
 WRONG = re.compile(r"[¿¡—”“\\{}$]")
+OVERFULL = re.compile(r"Overfull \\[hv]box \((\d+(?:\.\d+)?)pt too (?:wide|high)\)")
 
 
 def spec(activation: str, loss: str) -> dict:
@@ -103,6 +104,8 @@ def test_every_document_of_the_activation_compiles(activation, tmp_path):
             line = re.search(r"\nl\.(\d+)", error)
             where = part_of(int(line.group(1)), documents[fmt][1]) if line else "?"
             pytest.fail(f"{fmt} of {activation} with {where} does not compile:{error}")
+        overfull = [float(x) for x in OVERFULL.findall(log) if float(x) > 2]
+        assert not overfull, f"{fmt} of {activation}: {len(overfull)} lines run past the margin, by {max(overfull)}pt"
         wrong = [ln for ln in text.splitlines() if WRONG.search(ln)]
         assert not wrong, f"{fmt} of {activation}: {len(wrong)} lines print wrongly, e.g. {wrong[:3]}"
         flowing = " ".join(text.replace("_", " ").split())  # a title may break across lines; \\_ is a rule
@@ -121,10 +124,11 @@ def test_a_piecewise_formula_stays_one_piece_when_a_long_row_is_cut():
     from stepgrad.formats.latex import wrap
 
     cases = r"\begin{cases} a - b & \text{if } |a - b| \le 1 \\ |a - b| - \frac{1}{2} & \text{otherwise} \end{cases}"
-    pieces = wrap(rf"x_{{1}} + {cases} - \left\{{ y + z \right. + w", width=4)
-    assert cases in [p.lstrip("+- ") for p in pieces]
-    assert all(p.count(r"\begin{") == p.count(r"\end{") for p in pieces)
-    assert r"- \left\{ y + z \right." in pieces
+    pieces = wrap(rf"x_{{1}} + {cases} - \left\{{ y + z \right. + w", width=12)
+    assert pieces == ["x_{1}", f"+ {cases}", r"- \left\{ y + z \right. + w"]
+    # a \left( .. \right) group too wide for a row is sized by hand (\bigl, \bigr) and cut inside
+    pieces = wrap(r"a \left(b_{1} + b_{2} + b_{3} + b_{4} + b_{5}\right)", width=8)
+    assert pieces == [r"a \bigl(b_{1} + b_{2}", "+ b_{3} + b_{4}", r"+ b_{5}\bigr)"]
 
 
 # a conditional written as Python (`x if c else y`, no comma before else), Python's power and modules

@@ -46,6 +46,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \newcommand{\keeplines}[1]{\par\vskip 0pt plus #1\baselineskip\penalty-200\vskip 0pt plus -#1\baselineskip}
 """
 WIDTH = 58  # characters shown in a formula row before it breaks at a top-level + or -
+RULE_WIDTH, RULE_CHARS = "4.2cm", 18  # a derivation's rule beside its row (wrapped), and what it leaves the row
 TABLE_CHARS = 92  # characters of \\small table text across the page
 LABELLED_WEIGHTS = 16  # more weights than this: the figure leaves the values to the tables
 
@@ -83,11 +84,15 @@ def bold(value_latex: str) -> str:
     return rf"\boldsymbol{{{value_latex}}}"
 
 
+_CASES = re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.DOTALL)
+
+
 def _visible(latex: str) -> int:
     """Roughly how many characters `latex` shows (commands and braces take no room; an operator with
-    its spaces takes two)."""
+    its spaces takes two; cases as wide as their widest row)."""
+    latex = _CASES.sub(lambda m: "x" * (2 + max(_visible(row) for row in m.group(1).split(r"\\"))), latex)
     latex = re.sub(r"\\cdot|\\times|[=+]| - ", "xx", latex)
-    return len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "", latex))
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^ &]", "", latex))
 
 
 def _group_end(latex: str, start: int) -> int:
@@ -158,7 +163,13 @@ def wrap(latex: str, width: int = WIDTH, at: tuple[str, ...] = (" + ", " - ")) -
             start = last + 1
         last = cut
     pieces.append(latex[start:])
+    if any(_visible(p) > width and _SIZED.search(p) for p in pieces):  # cut inside \left( .. \right) too
+        return wrap(_SIZED.sub(lambda m: {r"\left": r"\bigl", r"\right": r"\bigr"}[m.group(1)] + m.group(2), latex),
+                    width, at)
     return pieces
+
+
+_SIZED = re.compile(r"(\\left|\\right)([()\[\]]|\\[{}]|\.)")
 
 
 def equation_rows(line: Line, width: int = WIDTH, rules: bool = True) -> list[str]:
@@ -171,12 +182,18 @@ def equation_rows(line: Line, width: int = WIDTH, rules: bool = True) -> list[st
     value = rf" = {bold(line.value_latex)}"
     for k, (text, rule) in enumerate(texts):
         last = k == len(texts) - 1 and not (rules and rule)
-        pieces = wrap(text + (value if last else ""), width)
+        ruled = rules and bool(rule)  # the rule beside it takes RULE_WIDTH of the line
+        room = width - RULE_CHARS if ruled else width
+        pieces = wrap(text + (value if last else ""), room)
+        if last and _CASES.search(pieces[-1]) and _visible(pieces[-1]) > room:  # the value below a wide cases
+            pieces = wrap(text, room)
         for n, piece in enumerate(pieces):
             lhs = line.symbol if (k, n) == (0, 0) else ""
-            comment = rf" && \text{{{escape(rule)}}}" if rules and rule and n == len(pieces) - 1 else ""
+            # as a tag at the right margin: amsmath moves it below a row too wide to share the line
+            comment = (rf" \tag*{{\parbox[t]{{{RULE_WIDTH}}}{{\raggedright\footnotesize {escape(rule)}}}}}"
+                       if ruled and n == len(pieces) - 1 else "")
             rows.append(lhs + (" &= " if n == 0 else r" &\quad ") + piece + comment)
-    if "&&" in rows[-1] or not rows[-1].endswith(value):
+    if r"\tag*" in rows[-1] or not rows[-1].endswith(value):
         rows.append(rf"&{value}")
     return rows
 
