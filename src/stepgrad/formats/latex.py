@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from stepgrad.core import names
 from stepgrad.core.names import latex_symbol
@@ -57,6 +58,12 @@ def escape(text: str) -> str:
     as its Unicode name, [greek small letter lamda]."""
     return "".join(_SPECIAL.get(c) or (c if _printable(c) else f"[{unicodedata.name(c, hex(ord(c))).lower()}]")
                    for c in text)
+
+
+def math_text(text: str) -> str:
+    r"""Text for \text{..} in math a browser typesets (MathJax, KaTeX: Markdown): only LaTeX's own
+    specials escaped, since < > | print as themselves there and \textgreater is unknown."""
+    return "".join(_SPECIAL.get(c, c) if c in "\\{}$&#^_%~→−×∂η…–—" else c for c in text)
 
 
 def _printable(c: str) -> bool:
@@ -172,28 +179,40 @@ def wrap(latex: str, width: int = WIDTH, at: tuple[str, ...] = (" + ", " - ")) -
 _SIZED = re.compile(r"(\\left|\\right)([()\[\]]|\\[{}]|\.)")
 
 
-def equation_rows(line: Line, width: int = WIDTH, rules: bool = True) -> list[str]:
+def margin_rule(rule: str) -> str:
+    r"""A derivation's rule as a tag at the right margin, wrapped (amsmath moves it below a row too wide to
+    share the line; a column of rules would push every wide row past the margin)."""
+    return rf" \tag*{{\parbox[t]{{{RULE_WIDTH}}}{{\raggedright\footnotesize {escape(rule)}}}}}"
+
+
+def column_rule(rule: str) -> str:
+    r"""A derivation's rule in a column of its own (&&), for math typeset in a browser (no \tag in aligned)."""
+    return rf" && \text{{{math_text(rule)}}}"
+
+
+def equation_rows(line: Line, width: int = WIDTH, rules: bool = True,
+                  beside: Callable[[str], str] = margin_rule) -> list[str]:
     r"""The align rows of one quantity: 'w_{5}^{+} &= w_{5} - ...', continuations '&\quad + ...',
-    the numbers, and the bold value on the last row (with `rules`, each derived row's rule beside it)."""
+    the numbers, and the bold value on the last row (with `rules`, each derived row's rule `beside` it)."""
     if not line.formula:
         return [rf"{line.symbol} &= {bold(line.value_latex)}"]
     rows = []
     texts = list(line.rows) + ([(line.numbers, "")] if line.numbers else [])
     value = rf" = {bold(line.value_latex)}"
+    ruled_last = False
     for k, (text, rule) in enumerate(texts):
-        last = k == len(texts) - 1 and not (rules and rule)
-        ruled = rules and bool(rule)  # the rule beside it takes RULE_WIDTH of the line
-        room = width - RULE_CHARS if ruled else width
+        ruled = rules and bool(rule)
+        last = k == len(texts) - 1 and not ruled
+        room = width - RULE_CHARS if ruled and beside is margin_rule else width  # the margin's rule takes room
         pieces = wrap(text + (value if last else ""), room)
         if last and _CASES.search(pieces[-1]) and _visible(pieces[-1]) > room:  # the value below a wide cases
             pieces = wrap(text, room)
         for n, piece in enumerate(pieces):
             lhs = line.symbol if (k, n) == (0, 0) else ""
-            # as a tag at the right margin: amsmath moves it below a row too wide to share the line
-            comment = (rf" \tag*{{\parbox[t]{{{RULE_WIDTH}}}{{\raggedright\footnotesize {escape(rule)}}}}}"
-                       if ruled and n == len(pieces) - 1 else "")
+            comment = beside(rule) if ruled and n == len(pieces) - 1 else ""
             rows.append(lhs + (" &= " if n == 0 else r" &\quad ") + piece + comment)
-    if r"\tag*" in rows[-1] or not rows[-1].endswith(value):
+            ruled_last = bool(comment)
+    if ruled_last or not rows[-1].endswith(value):
         rows.append(rf"&{value}")
     return rows
 
