@@ -70,9 +70,8 @@ def part_of(line: int, starts: list[tuple[int, str]]) -> str:
     return [label for first, label in starts if first <= line][-1] if starts and line >= starts[0][0] else "preamble"
 
 
-def compile_pdf(source: str, name: str, folder) -> tuple[int, str, str]:
+def compile_pdf(source: str, name: str, folder, pdflatex: str, pdftotext: str) -> tuple[int, str, str]:
     """pdflatex once (nonstop, halting on the first error): (return code, log, pdftotext's text)."""
-    pdflatex, pdftotext = require_tool("pdflatex"), require_tool("pdftotext")
     (folder / f"{name}.tex").write_text(source)
     result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"], cwd=folder,
                             capture_output=True, text=True, timeout=240)
@@ -87,6 +86,7 @@ def compile_pdf(source: str, name: str, folder) -> tuple[int, str, str]:
 @pytest.mark.latex
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_every_document_of_the_activation_compiles(activation, tmp_path):
+    tools = require_tool("pdflatex"), require_tool("pdftotext")  # under CI=true a missing one fails
     sources: dict[str, list[tuple[str, str]]] = {fmt: [] for fmt in FORMATS}
     for loss in pairs(activation):
         path = tmp_path / f"{loss}.json"
@@ -97,7 +97,7 @@ def test_every_document_of_the_activation_compiles(activation, tmp_path):
     assert sources["latex"], f"no loss accepts {activation} outputs"
     documents = {fmt: joined(parts) for fmt, parts in sources.items()}
     with ThreadPoolExecutor(2) as pool:
-        results = dict(zip(FORMATS, pool.map(lambda fmt: compile_pdf(documents[fmt][0], fmt, tmp_path), FORMATS)))
+        results = dict(zip(FORMATS, pool.map(lambda fmt: compile_pdf(documents[fmt][0], fmt, tmp_path, *tools), FORMATS)))
     for fmt, (code, log, text) in results.items():
         if code:
             error = log[log.find("\n!"):][:600]
