@@ -74,11 +74,34 @@ SOFTSIGN = replace(ACTIVATIONS["tanh"], name="softsign", forward=_softsign,
                    python=None, inplace=None, kernel=None, derivation=())
 
 
+LOG_COSH = replace(LOSSES["half_squared_error"], name="log_cosh",
+                   value=lambda out, target: np.log(np.cosh(out - target)),
+                   gradient=lambda out, target: np.tanh(out - target),
+                   latex=r"\ln\cosh(«out» - «target»)", text="ln(cosh(«out» - «target»))",
+                   gradient_latex=r"\tanh(«out» - «target»)", gradient_text="tanh(«out» - «target»)",
+                   python=None, kernel=None, derivation=())
+
+
 def test_a_registry_function_the_grammar_cannot_read_is_evaluated_by_its_entry(monkeypatch):
-    monkeypatch.setitem(ACTIVATIONS, "softsign", SOFTSIGN)
-    net = network("softsign", "half_squared_error")
+    monkeypatch.setitem(ACTIVATIONS, "softsign", SOFTSIGN)  # | .. | and cosh: not in the grammar
+    monkeypatch.setitem(LOSSES, "log_cosh", LOG_COSH)
+    net = network("softsign", "log_cosh")
+    trace = stepgrad.explain(net)
+    assert trace.values["out_h1[1]"] == pytest.approx(_softsign(trace.values["net_h1[1]"]), rel=1e-15)
     report = check(net, loads(solution(net)), round_to=ROUND)
     assert report.counts["correct"] == len(report.results) > 20, report.summary()
+    # and a slip is still found (the values after it follow from it)
+    wrong = check(net, loads(_shifted(solution(net), "out_h1[1]", 0.5)), round_to=ROUND)
+    assert [r.name for r in wrong.results if r.verdict == "wrong"] == ["out_h1[1]"]
+
+
+def _shifted(text: str, name: str, by: float) -> str:
+    """The solution with `name`'s value moved by `by`."""
+    lines = []
+    for line in text.splitlines():
+        key, _, value = line.partition(" = ")
+        lines.append(f"{key} = {float(value) + by:.{ROUND}f}" if key == name else line)
+    return "\n".join(lines)
 
 
 def test_a_formula_the_calculator_cannot_evaluate_is_an_error_naming_it(monkeypatch):
