@@ -140,23 +140,23 @@ ACTIVATIONS: dict[str, Activation] = {
             "relu", lambda net: np.maximum(net, 0.0), lambda net, out: (net > 0).astype(net.dtype),
             r"\max(0, «net»)", "max(0, «net»)",
             r"\begin{cases} 1 & \text{if } «net» > 0 \\ 0 & \text{otherwise} \end{cases}",
-            "(1 if «net» > 0 else 0)",
+            "(1 if «net» > 0, else 0)",
             tf.module("ReLU"), "nn.ReLU()",
             python=Python("({net} if {net} > 0.0 else 0.0)", "(1.0 if {net} > 0.0 else 0.0)"),
             inplace=InPlace(ip.relu, ip.times_relu_derivative), kernel=2,
             derivation=(
                 ("net for net > 0 (power rule), the constant 0 otherwise",
                  r"\begin{cases} 1 \cdot «net»^{1-1} & \text{if } «net» > 0 \\ 0 & \text{otherwise} \end{cases}",
-                 "(1 * «net»^(1-1) if «net» > 0 else 0)"),
+                 "(1 * «net»^(1-1) if «net» > 0, else 0)"),
             ),
         ),
         Activation(
             "leaky_relu", lambda net: np.where(net > 0, net, LEAKY_SLOPE * net),
             lambda net, out: np.where(net > 0, 1.0, LEAKY_SLOPE).astype(net.dtype),
             r"\begin{cases} «net» & \text{if } «net» > 0 \\ 0.01 \cdot «net» & \text{otherwise} \end{cases}",
-            "(«net» if «net» > 0 else 0.01 * «net»)",
+            "(«net» if «net» > 0, else 0.01 * «net»)",
             r"\begin{cases} 1 & \text{if } «net» > 0 \\ 0.01 & \text{otherwise} \end{cases}",
-            "(1 if «net» > 0 else 0.01)",
+            "(1 if «net» > 0, else 0.01)",
             tf.module("LeakyReLU", LEAKY_SLOPE), f"nn.LeakyReLU({LEAKY_SLOPE})",
             python=Python(f"({{net}} if {{net}} > 0.0 else {LEAKY_SLOPE} * {{net}})",
                           f"(1.0 if {{net}} > 0.0 else {LEAKY_SLOPE})"),
@@ -164,7 +164,7 @@ ACTIVATIONS: dict[str, Activation] = {
             derivation=(
                 ("net for net > 0, 0.01 net otherwise (power rule)",
                  r"\begin{cases} 1 \cdot «net»^{1-1} & \text{if } «net» > 0 \\ 0.01 \cdot 1 & \text{otherwise} \end{cases}",
-                 "(1 * «net»^(1-1) if «net» > 0 else 0.01 * 1)"),
+                 "(1 * «net»^(1-1) if «net» > 0, else 0.01 * 1)"),
             ),
         ),
         Activation(
@@ -404,7 +404,7 @@ LOSSES: dict[str, Loss] = {
             "huber",
             r"\begin{cases} \frac{1}{2} («out» - «target»)^{2} & \text{if } |«out» - «target»| \le 1 \\ "
             r"|«out» - «target»| - \frac{1}{2} & \text{otherwise} \end{cases}",
-            "(1/2 * («out» - «target»)^2 if 1 > abs(«out» - «target») else abs(«out» - «target») - 1/2)",
+            "(1/2 * («out» - «target»)^2 if abs(«out» - «target») <= 1, else abs(«out» - «target») - 1/2)",
             r"\max\left(-1, \min\left(1, «out» - «target»\right)\right)", "max(-1, min(1, «out» - «target»))",
             _huber, lambda out, target: np.clip(out - target, -HUBER_DELTA, HUBER_DELTA),
             tf.huber,
@@ -415,7 +415,7 @@ LOSSES: dict[str, Loss] = {
                 ("each piece: power rule on the square, the slope of |out - target| on the rest",
                  r"\begin{cases} 2 \cdot \frac{1}{2} («out» - «target»)^{2-1} & \text{if } |«out» - «target»| \le 1 \\ "
                  r"\frac{«out» - «target»}{|«out» - «target»|} & \text{otherwise} \end{cases}",
-                 "(2 * 1/2 * («out» - «target»)^(2-1) if 1 > abs(«out» - «target») "
+                 "(2 * 1/2 * («out» - «target»)^(2-1) if abs(«out» - «target») <= 1, "
                  "else («out» - «target») / abs(«out» - «target»))"),
             ),
         ),

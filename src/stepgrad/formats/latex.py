@@ -14,6 +14,8 @@ of what follows with them.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 
 from stepgrad.core import names
 from stepgrad.core.names import latex_symbol
@@ -21,9 +23,15 @@ from stepgrad.core.trace import Trace
 from stepgrad.formats.document import Document, Line, Part, Table, build
 from stepgrad.formats.formula import Precision, number
 
+# Text mode with the default OT1 font has no < > | " (they print as ¡ ¿ — ”): those are written as
+# commands; the few non-ASCII characters a note or rule may hold become math or ASCII.
 _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-            "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}", "→": r"$\to$", "−": "-", "×": r"$\times$",
-            "∂": r"$\partial$", "η": r"$\eta$", "…": r"\dots{}", "–": "--", "—": "---"}
+            "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}", "<": r"\textless{}", ">": r"\textgreater{}",
+            "|": r"\textbar{}", '"': "''", "→": r"$\to$", "−": "-", "×": r"$\times$", "·": r"$\cdot$",
+            "≤": r"$\le$", "≥": r"$\ge$", "≠": r"$\ne$", "≈": r"$\approx$", "±": r"$\pm$", "²": r"$^{2}$",
+            "√": r"$\surd$", "∑": r"$\sum$", "∂": r"$\partial$", "η": r"$\eta$", "δ": r"$\delta$",
+            "σ": r"$\sigma$", "α": r"$\alpha$", "β": r"$\beta$", "ε": r"$\varepsilon$", "…": r"\dots{}",
+            "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''"}
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
@@ -39,13 +47,27 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \newcommand{\keeplines}[1]{\par\vskip 0pt plus #1\baselineskip\penalty-200\vskip 0pt plus -#1\baselineskip}
 """
 WIDTH = 58  # characters shown in a formula row before it breaks at a top-level + or -
+RULE_WIDTH, RULE_CHARS = "4.2cm", 18  # a derivation's rule beside its row (wrapped), and what it leaves the row
 TABLE_CHARS = 92  # characters of \\small table text across the page
 LABELLED_WEIGHTS = 16  # more weights than this: the figure leaves the values to the tables
 
 
 def escape(text: str) -> str:
-    """Text safe for LaTeX's text mode (names like dE_total/dw5, notes, titles)."""
-    return "".join(_SPECIAL.get(c, c) for c in text)
+    """Text safe for LaTeX's text mode (names like dE_total/dw5, notes, titles): every character prints as
+    itself; one the OT1 font cannot print (beyond ASCII, accented letters and the table above) is written
+    as its Unicode name, [greek small letter lamda]."""
+    return "".join(_SPECIAL.get(c) or (c if _printable(c) else f"[{unicodedata.name(c, hex(ord(c))).lower()}]")
+                   for c in text)
+
+
+def math_text(text: str) -> str:
+    r"""Text for \text{..} in math a browser typesets (MathJax, KaTeX: Markdown): only LaTeX's own
+    specials escaped, since < > | print as themselves there and \textgreater is unknown."""
+    return "".join(_SPECIAL.get(c, c) if c in "\\{}$&#^_%~→−×∂η…–—" else c for c in text)
+
+
+def _printable(c: str) -> bool:
+    return " " <= c <= "~" or c == "\n" or (unicodedata.category(c).startswith("L") and "\u00c0" <= c < "\u0180")
 
 
 _NAMED = ("neuron", "input", "weight", "bias")
@@ -69,29 +91,59 @@ def bold(value_latex: str) -> str:
     return rf"\boldsymbol{{{value_latex}}}"
 
 
+_CASES = re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.DOTALL)
+
+
 def _visible(latex: str) -> int:
     """Roughly how many characters `latex` shows (commands and braces take no room; an operator with
-    its spaces takes two)."""
+    its spaces takes two; cases as wide as their widest row)."""
+    latex = _CASES.sub(lambda m: "x" * (2 + max(_visible(row) for row in m.group(1).split(r"\\"))), latex)
     latex = re.sub(r"\\cdot|\\times|[=+]| - ", "xx", latex)
-    return len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "", latex))
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^ &]", "", latex))
 
 
 def _group_end(latex: str, start: int) -> int:
     """The index just after the brace group opening at `start`."""
-    depth = 0
-    for i in range(start, len(latex)):
+    depth, i = 0, start
+    while i < len(latex):
+        if latex[i] == "\\":  # \{ \} \\ and commands: no brace of the group
+            i += 2
+            continue
         depth += {"{": 1, "}": -1}.get(latex[i], 0)
         if depth == 0:
             return i + 1
+        i += 1
     return len(latex)
+
+
+# one token each: what opens a piece, what closes it, and escapes that do neither
+_TOKEN = re.compile(r"(?P<open>\\begin\{[^}]*\}|\\left(?![a-zA-Z])|\{)|(?P<close>\\end\{[^}]*\}|\\right(?![a-zA-Z])|\})"
+                    r"|\\[{}\\]|.", re.DOTALL)
+
+
+def _depths(latex: str) -> list[int]:
+    r"""The nesting depth at each character of `latex`: inside braces, \left..\right and \begin..\end
+    (a cases environment is one piece); escaped \{ \} \\ do not count. An opening token is outside what
+    it opens, a closing one inside."""
+    depths, depth = [], 0
+    for m in _TOKEN.finditer(latex):
+        if m.group("close"):
+            depths += [depth] * len(m.group())
+            depth -= 1
+            continue
+        depths += [depth] * len(m.group())
+        if m.group("open"):
+            depth += 1
+    return depths
 
 
 def linear_fractions(latex: str, width: int) -> str:
     r"""Top-level fractions wider than `width` written on one line, A / (B), so a long denominator (a
     softmax's sum) can break between its terms."""
-    out, i, depth = [], 0, 0
+    depths = _depths(latex)
+    out, i = [], 0
     while i < len(latex):
-        if depth == 0 and latex.startswith(r"\frac{", i):
+        if depths[i] == 0 and latex.startswith(r"\frac{", i):
             top_end = _group_end(latex, i + 5)
             bottom_end = _group_end(latex, top_end)
             top, bottom = latex[i + 6:top_end - 1], latex[top_end + 1:bottom_end - 1]
@@ -99,26 +151,18 @@ def linear_fractions(latex: str, width: int) -> str:
                 out.append(f"{{{top}}} / ({bottom})")
                 i = bottom_end
                 continue
-        c = latex[i]
-        depth += {"{": 1, "}": -1}.get(c, 0)
-        out.append(c)
+        out.append(latex[i])
         i += 1
     return "".join(out)
 
 
 def wrap(latex: str, width: int = WIDTH, at: tuple[str, ...] = (" + ", " - ")) -> list[str]:
     """Pieces of a long formula, each about `width` characters shown, cut before a top-level ' + ' / ' - '
-    (or the operators `at`), never inside braces or \\left..\\right; too wide a fraction is first
-    written on one line (linear_fractions)."""
+    (or the operators `at`), never inside braces, \\left..\\right or an environment (cases); too wide a
+    fraction is first written on one line (linear_fractions)."""
     latex = linear_fractions(latex, width)
-    cuts, depth = [], 0
-    for i, c in enumerate(latex):
-        if c == "{" or latex.startswith(r"\left", i):
-            depth += 1
-        elif c == "}" or latex.startswith(r"\right", i):
-            depth -= 1
-        elif depth == 0 and latex.startswith(at, i):
-            cuts.append(i)
+    depths = _depths(latex)
+    cuts = [i for i in range(len(latex)) if depths[i] == 0 and latex.startswith(at, i)]
     pieces, start, last = [], 0, None
     for cut in cuts + [len(latex)]:
         if last is not None and last > start and _visible(latex[start:cut]) > width:
@@ -126,25 +170,49 @@ def wrap(latex: str, width: int = WIDTH, at: tuple[str, ...] = (" + ", " - ")) -
             start = last + 1
         last = cut
     pieces.append(latex[start:])
+    if any(_visible(p) > width and _SIZED.search(p) for p in pieces):  # cut inside \left( .. \right) too
+        return wrap(_SIZED.sub(lambda m: {r"\left": r"\bigl", r"\right": r"\bigr"}[m.group(1)] + m.group(2), latex),
+                    width, at)
     return pieces
 
 
-def equation_rows(line: Line, width: int = WIDTH, rules: bool = True) -> list[str]:
+_SIZED = re.compile(r"(\\left|\\right)([()\[\]]|\\[{}]|\.)")
+
+
+def margin_rule(rule: str) -> str:
+    r"""A derivation's rule as a tag at the right margin, wrapped (amsmath moves it below a row too wide to
+    share the line; a column of rules would push every wide row past the margin)."""
+    return rf" \tag*{{\parbox[t]{{{RULE_WIDTH}}}{{\raggedright\footnotesize {escape(rule)}}}}}"
+
+
+def column_rule(rule: str) -> str:
+    r"""A derivation's rule in a column of its own (&&), for math typeset in a browser (no \tag in aligned)."""
+    return rf" && \text{{{math_text(rule)}}}"
+
+
+def equation_rows(line: Line, width: int = WIDTH, rules: bool = True,
+                  beside: Callable[[str], str] = margin_rule) -> list[str]:
     r"""The align rows of one quantity: 'w_{5}^{+} &= w_{5} - ...', continuations '&\quad + ...',
-    the numbers, and the bold value on the last row (with `rules`, each derived row's rule beside it)."""
+    the numbers, and the bold value on the last row (with `rules`, each derived row's rule `beside` it)."""
     if not line.formula:
         return [rf"{line.symbol} &= {bold(line.value_latex)}"]
     rows = []
     texts = list(line.rows) + ([(line.numbers, "")] if line.numbers else [])
     value = rf" = {bold(line.value_latex)}"
+    ruled_last = False
     for k, (text, rule) in enumerate(texts):
-        last = k == len(texts) - 1 and not (rules and rule)
-        pieces = wrap(text + (value if last else ""), width)
+        ruled = rules and bool(rule)
+        last = k == len(texts) - 1 and not ruled
+        room = width - RULE_CHARS if ruled and beside is margin_rule else width  # the margin's rule takes room
+        pieces = wrap(text + (value if last else ""), room)
+        if last and _CASES.search(pieces[-1]) and _visible(pieces[-1]) > room:  # the value below a wide cases
+            pieces = wrap(text, room)
         for n, piece in enumerate(pieces):
             lhs = line.symbol if (k, n) == (0, 0) else ""
-            comment = rf" && \text{{{escape(rule)}}}" if rules and rule and n == len(pieces) - 1 else ""
+            comment = beside(rule) if ruled and n == len(pieces) - 1 else ""
             rows.append(lhs + (" &= " if n == 0 else r" &\quad ") + piece + comment)
-    if "&&" in rows[-1] or not rows[-1].endswith(value):
+            ruled_last = bool(comment)
+    if ruled_last or not rows[-1].endswith(value):
         rows.append(rf"&{value}")
     return rows
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from stepgrad.formats.document import Document, Line, Table, build
 from stepgrad.formats.formula import Precision
-from stepgrad.formats.latex import equation_rows, paths_text
+from stepgrad.formats.latex import column_rule, equation_rows, paths_text
 
 WIDTH = 70  # characters shown in a formula row before it breaks at a top-level + or -
 COLUMNS = 6  # matrix columns per Markdown table
@@ -25,7 +25,7 @@ def _escape(text: str) -> str:
 def _equation(line: Line) -> str:
     if not line.formula:
         return f"$${line.symbol} = {line.value_latex}$$"
-    rows = equation_rows(line, WIDTH)
+    rows = equation_rows(line, WIDTH, beside=column_rule)  # MathJax: no \tag in aligned
     return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"
 
 

@@ -385,7 +385,8 @@ class _Builder:
             for s in range(self.samples):
                 terms = [self.delta_name(l, j, s) for j in members]
                 name = names.gradient(b, self.sample(s))
-                value = rec.grad_biases[l][b_index] if self.samples == 1 else sum(rec.deltas[l][s, j] for j in members)
+                value = rec.grad_biases[l][b_index] if self.samples == 1 else float(  # rounded in hand mode too
+                    engine.rounder(rec.round_to)(np.float64(sum(rec.deltas[l][s, j] for j in members))))
                 latex = " + ".join(rf"«{t}» \cdot 1" for t in terms)
                 text = " + ".join(f"«{t}» * 1" for t in terms)
                 steps.append(self.step(name, value, "gradient", latex, text, tuple(terms), subject=b))

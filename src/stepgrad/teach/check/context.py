@@ -19,7 +19,7 @@ from stepgrad.core.engine import rounder
 from stepgrad.core.names import Layout, layout
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Step, Trace
-from stepgrad.teach.check.formula import Tree, evaluate, parse
+from stepgrad.teach.check.formula import FormulaError, Tree, evaluate, parse
 from stepgrad.teach.check.solution import Solution
 from stepgrad.tracing.build import explain
 
@@ -67,7 +67,9 @@ class Context:
         over = overrides or {}
         try:
             return self.finish(evaluate(tree or self.tree(step), lambda n: over[n] if n in over else base[n]))
-        except (ArithmeticError, ValueError):
+        except FormulaError as exc:  # the calculator cannot read it: a bug to report, never a silent `wrong`
+            raise FormulaError(f"the checker cannot evaluate {step.name} = {step.text}: {exc}") from exc
+        except (ArithmeticError, ValueError):  # the values leave the formula's domain (ln of a negative)
             return float("nan")
 
     # -- names ----------------------------------------------------------------------------------
