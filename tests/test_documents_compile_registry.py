@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from tests.conftest import require_tool
 
-from stepgrad.api.explain import explain_job
+from stepgrad.api import Extras, explain_document
 from stepgrad.core.functions import ACTIVATIONS, LOSSES
 
 FORMATS = ("latex", "slides")
@@ -92,7 +92,7 @@ def test_every_document_of_the_activation_compiles(activation, tmp_path):
         path = tmp_path / f"{loss}.json"
         path.write_text(json.dumps(spec(activation, loss)))
         for fmt in FORMATS:
-            source = explain_job(str(path), fmt=fmt, derive=True, train_iterations=0)
+            source = explain_document(str(path), fmt=fmt, extras=Extras(derive=True, train_iterations=0))
             sources[fmt].append((loss, source))
     assert sources["latex"], f"no loss accepts {activation} outputs"
     documents = {fmt: joined(parts) for fmt, parts in sources.items()}
@@ -142,7 +142,7 @@ def test_no_python_and_no_wrong_character_in_the_other_formats(activation, tmp_p
         path = tmp_path / f"{loss}.json"
         path.write_text(json.dumps(spec(activation, loss)))
         for fmt in TEXT_FORMATS:
-            output = explain_job(str(path), fmt=fmt, derive=True)
+            output = explain_document(str(path), fmt=fmt, extras=Extras(derive=True))
             # JSON: every string a reader sees, the «slot» templates too
             lines = [ln for text in strings(json.loads(output)) for ln in text.splitlines()] if fmt == "json" \
                 else output.splitlines()
