@@ -6,10 +6,10 @@ What each kind of fenced block means (a block of any other kind fails until it r
 - ```` ```python ````: run in the page's namespace; with `>>>` lines it is a doctest whose shown
   output is compared (ELLIPSIS: `...` stands for any text).
 - ```` ```console ````: each `$ stepgrad ARGS` line runs `python -m stepgrad ARGS` (no shell: the line is
-  split like a shell would, `#` starts a comment) in the page's own temporary folder, where `examples/`
+  split like a shell would, `#` starts a comment, a final `< FILE` is standard input) in the page's own temporary folder, where `examples/`
   is the repository's; the lines up to the next `$ ` are its output (standard output and error, as a
-  terminal shows them, 100 columns), compared exactly but for trailing spaces, where `...` stands for
-  any text, including whole lines.
+  terminal shows them, 100 columns), compared exactly but for trailing spaces, where a line `...`
+  stands for any lines (or none) and `...` within a line for any text in it.
 - a block with `title="NAME"` in its info string (` ```toml title="net.toml" `): the file NAME, written
   into that folder for the commands after it (mkdocs-material shows the title above the block).
 - `<!-- skip: next -->` before a block: shown, not run (`make demo`, `stepgrad serve`, pdflatex). They are
@@ -50,6 +50,13 @@ def _rstripped(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
 
 
+def _matches(want: str, got: str) -> bool:
+    """`got` is `want` where a line `...` stands for any lines (or none) and `...` in a line for any text."""
+    pattern = "".join(r"(?:[^\n]*\n)*?" if line.strip() == "..." else
+                      r"[^\n]*?".join(map(re.escape, line.split("..."))) + r"\n" for line in want.splitlines())
+    return re.fullmatch(pattern, got) is not None
+
+
 def _env() -> dict[str, str]:
     """The environment of a reader's terminal at 100 columns, without colour or CI-only switches."""
     env = {k: v for k, v in os.environ.items()
@@ -73,17 +80,19 @@ def run_console(example: Example) -> str | None:
             commands[-1][1].append(line)
         else:
             return f"a console block starts with `$ stepgrad ...`, not {line!r}"
-    checker = doctest.OutputChecker()
     for command, shown in commands:
         argv = shlex.split(command, comments=True)
         if not argv or argv[0] != "stepgrad":
             return f"only stepgrad commands run in the docs: {command!r}"
+        stdin = None
+        if len(argv) > 2 and argv[-2] == "<":  # `< FILE`: the answers a user would type
+            stdin, argv = (_folder(example) / argv[-1]).read_text(), argv[:-2]
         proc = subprocess.run([sys.executable, "-m", "stepgrad", *argv[1:]], cwd=_folder(example), env=_env(),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+                              input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
         want, got = _rstripped("\n".join(shown)) + "\n", _rstripped(proc.stdout) + "\n"
         if want == "\n" and got != "\n":
             return f"$ {command}\nprints output the page does not show (write `...` to elide it):\n{got}"
-        if not checker.check_output(want, got, doctest.ELLIPSIS):
+        if not _matches(want, got):
             return f"$ {command}\n--- shown\n{want}--- printed (exit status {proc.returncode})\n{got}"
     return None
 
