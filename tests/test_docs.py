@@ -147,6 +147,7 @@ def _page_id(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")  # as in test_web_api.py
 @pytest.mark.parametrize("path", DOCUMENTS, ids=_page_id)
 def test_every_block_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     document = SYBIL.parse(path)
