@@ -218,3 +218,19 @@ def test_readme_is_a_front_door() -> None:
     commands = [line.split("#")[0].strip() for block in re.findall(r"```sh\n(.*?)```", quick_start, re.S)
                 for line in block.splitlines() if line.strip()]
     assert commands == ["make demo", "make test"]
+
+
+def test_the_site_builds_without_a_warning(tmp_path: Path) -> None:
+    """`make docs`: mkdocs build --strict (a warning is an error: a broken link, a page out of the nav)."""
+    pytest.importorskip("mkdocs", reason="the docs extra (pip install -e '.[docs]') builds the site")
+    env = {**_env(), "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    reference = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
+    from stepgrad.cli import cli
+
+    for name in cli.list_commands(None):  # type: ignore[arg-type]
+        assert f'id="{name}"' in reference, name  # the lazily loaded commands are all in the reference
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "fonts.googleapis" not in page and not re.search(r'<script[^>]+src="https?:', page)  # offline
