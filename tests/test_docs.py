@@ -33,6 +33,7 @@ import pytest
 from sybil import Document, Example, Region, Sybil
 from sybil.evaluators.doctest import DocTestEvaluator
 from sybil.evaluators.python import PythonEvaluator
+from sybil.example import SybilFailure
 from sybil.parsers.abstract.doctest import DocTestStringParser
 from sybil.parsers.markdown import SkipParser
 from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
@@ -234,3 +235,37 @@ def test_the_site_builds_without_a_warning(tmp_path: Path) -> None:
         assert f'id="{name}"' in reference, name  # the lazily loaded commands are all in the reference
     page = (tmp_path / "site" / "index.html").read_text()
     assert "fonts.googleapis" not in page and not re.search(r'<script[^>]+src="https?:', page)  # offline
+
+
+def test_elision_stands_for_lines_or_text_and_nothing_else() -> None:
+    assert _matches("a\n...\nd\n", "a\nb\nc\nd\n") and _matches("a\n...\nd\n", "a\nd\n")
+    assert _matches("x = ...!\n", "x = 0.5933!\n")
+    assert not _matches("x = ...!\n", "x = 0.5933\n!\n")  # within a line, `...` does not cross lines
+    assert not _matches("a\nd\n", "a\nb\nd\n") and not _matches("0.5933\n", "0.5934\n")
+
+
+@pytest.mark.parametrize(("page", "failure"), [
+    ("```console\n$ stepgrad names --digits 3\n...\nw5               = 0.41\n...\n```\n", "--- shown"),
+    ("```console\n$ stepgrad names --digits 3\n```\n", "prints output the page does not show"),
+    ("```console\n$ rm -rf /\n```\n", "only stepgrad commands run"),
+    ("```sh\nmake demo\n```\n", "neither runs nor is a file"),
+    ("```python\n>>> 1 + 1\n3\n```\n", "Expected"),
+])
+def test_a_page_that_says_what_the_code_does_not_do_fails(page: str, failure: str, tmp_path: Path) -> None:
+    path = tmp_path / "page.md"
+    path.write_text(page)
+    document = SYBIL.parse(path)
+    document.namespace["__folder__"] = str(tmp_path)
+    with pytest.raises(SybilFailure, match=re.escape(failure)):
+        for example in document:
+            example.evaluate()
+
+
+def test_a_skipped_block_is_not_run(tmp_path: Path) -> None:
+    path = tmp_path / "page.md"
+    path.write_text("<!-- skip: next -->\n```sh\nmake demo\n```\n\n```text title=\"a.txt\"\nhello\n```\n")
+    document = SYBIL.parse(path)
+    document.namespace["__folder__"] = str(tmp_path)
+    for example in document:
+        example.evaluate()
+    assert (tmp_path / "a.txt").read_text() == "hello\n"
