@@ -7,9 +7,10 @@ What each kind of fenced block means (a block of any other kind fails until it r
   output is compared (ELLIPSIS: `...` stands for any text).
 - ```` ```console ````: each `$ stepgrad ARGS` line runs `python -m stepgrad ARGS` (no shell: the line is
   split like a shell would, `#` starts a comment, a final `< FILE` is standard input) in the page's own
-  temporary folder, where `examples/` is the repository's; the lines up to the next `$ ` are its output (standard output and error, as a
-  terminal shows them, 100 columns), compared exactly but for trailing spaces, where a line `...`
-  stands for any lines (or none) and `...` within a line for any text in it.
+  temporary folder, where `examples/` is the repository's; the lines up to the next `$ ` are its output
+  (standard output and error, as a terminal shows them, 100 columns), compared exactly but for
+  trailing spaces, where a line `...` stands for any lines (or none) and `...` within a line for any
+  text in it.
 - a block with `title="NAME"` in its info string (` ```toml title="net.toml" `): the file NAME, written
   into that folder for the commands after it (mkdocs-material shows the title above the block).
 - `<!-- skip: next -->` before a block: shown, not run (`make demo`, `stepgrad serve`, pdflatex). They are
