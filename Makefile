@@ -5,6 +5,7 @@
 #   make golden  rewrite tests/__snapshots__/ from the current output, after a reviewed format change
 #   make bench   the speed table of the README
 #   make gallery every example network (examples/gallery) in every format, PDFs too, into gallery/
+#   make docs    the documentation site (mkdocs.yml, docs/), offline, into site/; a warning is an error
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,8 +14,9 @@ PIP := $(BIN)/python -m pip install --quiet
 CORE := $(VENV)/.core
 LINT := $(VENV)/.lint
 TEST := $(VENV)/.test
+DOCS := $(VENV)/.docs
 
-.PHONY: demo test lint golden bench gallery clean venv
+.PHONY: demo test lint golden bench gallery docs clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,5 +56,13 @@ bench: $(TEST)
 gallery: $(CORE)
 	$(BIN)/python examples/gallery/build.py gallery
 
+# The site builds offline (no web fonts, no external scripts); every example in it runs in `make test`.
+$(DOCS): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[docs]'
+	touch $@ $(CORE)
+
+docs: $(DOCS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) build site src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
