@@ -115,3 +115,21 @@ def test_training_a_wide_network_prints_a_summary_not_every_weight(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "300 x 300" in proc.stdout and "(300 in all)" in proc.stdout
     assert len(proc.stdout.splitlines()) < 60  # not 90,000 rows of weights nor 300 lines of inputs
+
+
+def test_out_of_memory_is_one_line(tmp_path):
+    import resource
+
+    spec = tmp_path / "huge.toml"
+    spec.write_text('layers = [2000, 2000]\nactivation = "sigmoid"\nseed = 1\n')
+
+    def limit() -> None:  # 1.5 GB of address space: the picture of 4 million labelled edges does not fit
+        resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+
+    proc = subprocess.run([sys.executable, "-m", "stepgrad", "diagram", str(spec), "--max-work", "1e20", "-o",
+                           str(tmp_path / "x.svg")], preexec_fn=limit, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-1000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith("stepgrad: error: out of memory")
+    assert not (tmp_path / "x.svg").exists()
+    refused = _run(["diagram", str(spec)])  # and within the default budget it is refused before any work
+    assert refused.returncode == 2 and "over the work budget" in refused.stderr
