@@ -131,8 +131,10 @@ def test_a_piecewise_formula_stays_one_piece_when_a_long_row_is_cut():
     assert pieces == [r"a \bigl(b_{1} + b_{2}", "+ b_{3} + b_{4}", r"+ b_{5}\bigr)"]
 
 
-# a conditional written as Python (`x if c else y`, no comma before else), Python's power and modules
-PYTHON = re.compile(r"\bif\b[^,]*?(?<!,) else\b|\w\*\*\w|\b(?:np|math|torch)\.\w|\blambda\b")
+# a conditional written as Python (`x if c else y`, no comma before else), Python's power, modules and
+# constants, SymPy's printed names (Piecewise((x, c), (y, True)), Abs)
+PYTHON = re.compile(r"\bif\b[^,]*?(?<!,) else\b|\w\)?\*\*\(?\w|\b(?:np|math|torch|sp|sympy)\.\w|\blambda\b"
+                    r"|\b(?:Piecewise|Heaviside|Abs|Max|Min)\(|\b(?:True|False|None)\b")
 TEXT_FORMATS = ("text", "markdown", "html", "json")
 
 
@@ -166,5 +168,6 @@ def strings(data: object) -> list[str]:
 def test_the_python_pattern_tells_words_from_code():
     assert PYTHON.search("out_h1 = (net_h1 if net_h1 > 0 else 0.01 * net_h1)")
     assert PYTHON.search("np.where(net > 0, net, 0.01 * net)") and PYTHON.search("x**2")
+    assert PYTHON.search("Piecewise((net, net > 0), (0.01*net, True))") and PYTHON.search("Abs(out - target)")
     assert not PYTHON.search("out_h1 = (net_h1 if net_h1 > 0, else 0.01 * net_h1)")
     assert not PYTHON.search("**Inputs**") and not PYTHON.search("if you want it, else nothing")
