@@ -39,7 +39,7 @@ def import_job(model: str, *, layers: str | None = None, activation: str | None 
                like: str | None = None, fmt: str = "toml", note: Note = _silent) -> str:
     """A PyTorch state_dict file as spec text in `fmt`; what the file lacks comes from the options or `like`."""
     from stepgrad.core import persist
-    from stepgrad.interop.convert import build_network, check_layers, linear_layers, read_state_dict
+    from stepgrad.interop.convert import build_network, check_layers, file_update_biases, linear_layers, read_state_dict
 
     base = load(like) if like else None
     wanted = _layers(layers) or (base.layers if base else None)
@@ -49,7 +49,8 @@ def import_job(model: str, *, layers: str | None = None, activation: str | None 
     options: dict[str, Any] = {
         "loss": loss or (base.loss if base else "half_squared_error"),
         "learning_rate": learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
-        "update_biases": update_biases if update_biases is not None else (base.update_biases if base else True),
+        "update_biases": file_update_biases(names, biases, update_biases if update_biases is not None else
+                                            (base.update_biases if base else None), model),
         "update_order": base.update_order if base else "synchronous",
         "shared_biases": {"auto": "auto", "yes": True, "no": False}[shared_biases],
         "name": base.name if base else "",
@@ -58,6 +59,8 @@ def import_job(model: str, *, layers: str | None = None, activation: str | None 
         options.update(inputs=base.inputs, targets=base.targets)
     acts = _activations(activation, len(weights)) if activation or base is None else base.activations
     net = build_network(weights, biases, acts, source=model, **options)
+    if any(b is None for b in biases):
+        note("note: layers without a bias (nn.Linear(bias=False)) have a bias fixed at 0 (update_biases = false)")
     if net.inputs is None:
         note("note: the spec has no samples yet; add [[samples]] (or import with --like SPEC) "
              "before `stepgrad explain` or `train`")

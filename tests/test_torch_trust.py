@@ -1,0 +1,378 @@
+"""PyTorch traps: frozen, partly frozen, no bias, shared and tied layers, reused and in-place activations,
+identities. Each is either explained exactly (against autograd + opt.step() run here, float64) or refused
+in one line naming the part: never a silent difference."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+import stepgrad
+from stepgrad.core.errors import StepgradError
+from stepgrad.core.names import gradient, layout, updated
+from stepgrad.interop.compare import Comparison, ParameterDiff
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = nn.functional
+
+OPTIMIZERS = {
+    "sgd": lambda p: torch.optim.SGD(p, lr=0.3),
+    "momentum": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
+    "adam": lambda p: torch.optim.Adam(p, lr=0.05, weight_decay=0.02),
+    "adamw": lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1),
+}
+
+
+def _data(inputs: int = 3, outputs: int = 2, samples: int = 4, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return torch.tensor(rng.normal(size=(samples, inputs))), torch.tensor(rng.uniform(size=(samples, outputs)))
+
+
+def _torch_step(model, x, y, make, earlier: int = 0):
+    """PyTorch itself on a copy: (gradients, parameters after the step) by parameter name, and the optimizer
+    (over the user's model, with `earlier` steps taken) that stepgrad is given."""
+    opt = make(model.parameters())
+    for _ in range(earlier):
+        opt.zero_grad()
+        nn.MSELoss()(model(x), y).backward()
+        opt.step()
+    twin = copy.deepcopy(model)
+    twin_opt = make(twin.parameters())
+    twin_opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+    twin_opt.zero_grad()
+    nn.MSELoss()(twin(x), y).backward()
+    grads = {n: p.grad.numpy().copy() for n, p in twin.named_parameters() if p.grad is not None}
+    twin_opt.step()
+    return grads, {n: p.detach().numpy().copy() for n, p in twin.named_parameters()}, opt
+
+
+def _check_exact(model, linears: list[str], x, y, optimizer: str = "sgd", earlier: int = 0):
+    """explain_torch's gradients and new values equal PyTorch's for every parameter; fixed biases stay."""
+    grads, after, opt = _torch_step(model, x, y, OPTIMIZERS[optimizer], earlier)
+    trace = stepgrad.explain_torch(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt)
+    values = trace.values
+    params = dict(model.named_parameters())
+    widths = [params[f"{linears[0]}.weight"].shape[1]] + [params[f"{p}.weight"].shape[0] for p in linears]
+    names = layout(widths, [False] * len(linears))
+    compared = set()
+    for l, prefix in enumerate(linears):
+        w_names = np.array(names.weights[l])
+        for j, i in np.ndindex(w_names.shape):
+            w, key = str(w_names[j, i]), f"{prefix}.weight"
+            assert abs(values[gradient(w)] - grads[key][j, i]) <= 1e-9 * max(abs(grads[key][j, i]), 1e-6), w
+            assert abs(values[updated(w)] - after[key][j, i]) <= 1e-12 * max(abs(after[key][j, i]), 1)
+        compared.add(f"{prefix}.weight")
+        key = f"{prefix}.bias"
+        for j, b in enumerate(names.biases[l]):
+            if key in grads:  # trained in torch: trained here, to the same value
+                assert abs(values[gradient(b)] - grads[key][j]) <= 1e-9 * max(abs(grads[key][j]), 1e-6), b
+                assert abs(values[updated(b)] - after[key][j]) <= 1e-12 * max(abs(after[key][j]), 1)
+            else:  # frozen or absent: fixed here too, with the value torch keeps (0 for no bias)
+                assert updated(b) not in values and trace.meta["update_biases"] is False
+                kept = after[key][j] if key in after else 0.0
+                assert values[b] == kept
+        compared.add(key)
+    assert set(after) <= compared, "a parameter torch has was not checked"
+    comparison = stepgrad.compare_with_torch(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt)
+    assert comparison.agrees(1e-9), str(comparison)
+    assert {p.parameter for p in comparison.parameters} == set(after)
+    return trace
+
+
+def _mlp(bias=(True, True), seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 4, bias=bias[0]), nn.Tanh(), nn.Linear(4, 2, bias=bias[1])).double()
+
+
+def _refused(model, message: str, x=None, y=None):
+    x, y = _data() if x is None else (x, y)
+    for call in (lambda: stepgrad.explain_torch(model, x, y, loss_fn=nn.MSELoss()),
+                 lambda: stepgrad.compare_with_torch(model, x, y, loss_fn=nn.MSELoss()),
+                 lambda: stepgrad.from_torch(model)):
+        with pytest.raises(StepgradError) as err:
+            call()
+        assert message in str(err.value) and "\n" not in str(err.value)
+
+
+# -- frozen parameters ----------------------------------------------------------------------------
+
+
+def test_a_frozen_weight_is_refused_by_name():
+    model = _mlp()
+    model[0].weight.requires_grad_(False)
+    _refused(model, "0.weight is frozen")
+
+
+def test_a_frozen_layer_is_refused_by_name():
+    model = _mlp()
+    model[0].requires_grad_(False)
+    _refused(model, "0.weight is frozen")
+
+
+def test_one_frozen_bias_beside_trained_ones_is_refused_by_name():
+    model = _mlp()
+    model[2].bias.requires_grad_(False)
+    _refused(model, "2.bias is frozen (requires_grad=False), while 0.bias trains")
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_every_bias_frozen_is_explained_exactly_and_kept(optimizer):
+    model = _mlp(seed=1)
+    for m in (model[0], model[2]):
+        m.bias.requires_grad_(False)
+    x, y = _data()
+    _check_exact(model, ["0", "2"], x, y, optimizer, earlier=2)
+    comparison = stepgrad.compare_with_torch(model, x, y, loss_fn=nn.MSELoss())
+    assert [p.status for p in comparison.parameters if p.parameter.endswith("bias")] == ["fixed", "fixed"]
+    assert "fixed: not trained" in str(comparison)
+
+
+# -- no bias --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_no_bias_in_any_layer_is_explained_exactly(optimizer):
+    model = _mlp(bias=(False, False), seed=2)
+    x, y = _data(seed=2)
+    _check_exact(model, ["0", "2"], x, y, optimizer, earlier=1)
+    assert stepgrad.from_torch(model).update_biases is False
+
+
+def test_no_bias_in_one_layer_beside_trained_biases_is_refused():
+    _refused(_mlp(bias=(True, False)), "layer '2' has no bias (nn.Linear(..., bias=False)), while 0.bias trains")
+
+
+def test_no_bias_in_one_layer_and_the_other_frozen_is_exact():
+    model = _mlp(bias=(True, False), seed=3)
+    model[0].bias.requires_grad_(False)
+    x, y = _data(seed=3)
+    _check_exact(model, ["0", "2"], x, y, "adam")
+
+
+def test_from_torch_never_trains_a_bias_that_does_not_exist():
+    with pytest.raises(StepgradError, match="has no bias"):
+        stepgrad.from_torch(_mlp(bias=(False, False)), update_biases=True)
+
+
+def _state_dict_file(tmp_path, model):
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)
+    return str(path)
+
+
+def test_import_of_a_state_dict_without_biases_keeps_them_fixed(tmp_path, cli):
+    model = _mlp(bias=(False, False), seed=4)
+    result = cli("import", _state_dict_file(tmp_path, model), "--activation", "tanh,linear",
+                 "-o", str(tmp_path / "net.toml"))
+    assert result.returncode == 0, result.stderr
+    assert "bias fixed at 0" in result.stderr
+    net = stepgrad.load(tmp_path / "net.toml")
+    assert net.update_biases is False
+    x, y = _data(seed=4)
+    net.inputs, net.targets = x.numpy(), y.numpy()
+    grads, after, _ = _torch_step(model, x, y, OPTIMIZERS["sgd"])
+    net.learning_rate, net.loss = 0.3, "mean_squared_error"
+    # stepgrad's mean_squared_error is nn.MSELoss's mean over outputs, then over samples
+    trace = stepgrad.explain(net, update_order="synchronous")
+    w = layout(net.layers, net.shared_biases).weights[1][0][0]
+    assert abs(trace.values[updated(w)] - after["2.weight"][0, 0]) <= 1e-12
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "layer '2' has no bias (nn.Linear(..., bias=False)) but other layers have one"),
+    (("--update-biases",), "layer '2' has no bias"),
+])
+def test_import_refuses_to_invent_a_trained_bias(tmp_path, cli, args, message):
+    result = cli("import", _state_dict_file(tmp_path, _mlp(bias=(True, False))), *args)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_import_with_no_update_biases_keeps_the_missing_one_at_zero(tmp_path, cli):
+    result = cli("import", _state_dict_file(tmp_path, _mlp(bias=(True, False))), "--no-update-biases",
+                 "--shared-biases", "no", "-o", str(tmp_path / "net.toml"))
+    assert result.returncode == 0, result.stderr
+    net = stepgrad.load(tmp_path / "net.toml")
+    assert net.update_biases is False and net.biases[1].tolist() == [0.0, 0.0]
+
+
+# -- shared and tied parameters -------------------------------------------------------------------
+
+
+def test_a_linear_placed_twice_in_a_sequential_is_refused():
+    shared = nn.Linear(3, 3, dtype=torch.float64)
+    _refused(nn.Sequential(shared, nn.Tanh(), shared), "layer '2' (Linear(in_features=3, out_features=3, bias=True)) "
+             "is used twice in the model (also as '0')", *_data(3, 3))
+
+
+class Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3, dtype=torch.float64)
+
+    def forward(self, x):
+        return self.fc(torch.tanh(self.fc(x)))
+
+
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encode = nn.Linear(3, 3, dtype=torch.float64)
+        self.decode = nn.Linear(3, 3, dtype=torch.float64)
+        self.decode.weight = self.encode.weight
+
+    def forward(self, x):
+        return self.decode(torch.tanh(self.encode(x)))
+
+
+def test_a_linear_called_twice_in_forward_is_refused():
+    _refused(Twice(), "layer 'fc' (Linear(in_features=3, out_features=3, bias=True)) is called twice in forward()",
+             *_data(3, 3))
+
+
+def test_tied_weights_are_refused():
+    _refused(Tied(), "decode.weight is the same tensor as a parameter of layer 'encode' (tied weights)", *_data(3, 3))
+
+
+# -- reused and in-place activations, identities --------------------------------------------------
+
+
+def test_a_reused_activation_module_is_two_activations():
+    torch.manual_seed(5)
+    tanh = nn.Tanh()
+    model = nn.Sequential(nn.Linear(3, 4), tanh, nn.Linear(4, 2), tanh).double()
+    x, y = _data(seed=5)
+    trace = _check_exact(model, ["0", "2"], x, y, "momentum")
+    assert trace.meta["activations"] == ["tanh", "tanh"]
+
+
+class Everyday(nn.Module):
+    """The identities people leave in a forward(): views, flatten, dropout in eval mode, in-place ReLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 4, dtype=torch.float64)
+        self.drop = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(4, 2, dtype=torch.float64)
+
+    def forward(self, x):
+        x = x.view(-1, 3)
+        x = F.relu(self.fc1(torch.flatten(x, 1)), inplace=True)
+        return self.fc2(self.drop(x).reshape(-1, 4))
+
+
+@pytest.mark.parametrize("build", [
+    lambda: nn.Sequential(nn.Flatten(), nn.Linear(3, 4), nn.ReLU(inplace=True), nn.Dropout(0.0),
+                          nn.Linear(4, 2), nn.Identity()).double(),
+    lambda: nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.01, inplace=True), nn.Dropout(0.3),
+                          nn.Linear(4, 2)).double().eval(),
+    lambda: Everyday().eval(),
+])
+def test_identities_and_in_place_activations_are_exact(build):
+    torch.manual_seed(6)
+    model = build()
+    linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    x, y = _data(seed=6)
+    x = x + 0.5  # some ReLU inputs positive, some not
+    _check_exact(model, linears, x, y, "adamw", earlier=1)
+
+
+def test_dropout_in_training_mode_is_refused():
+    _refused(nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2)).double(), "unsupported layer '1' (Dropout)")
+    _refused(Everyday(), "unsupported operation 'drop' (Dropout)")
+
+
+def test_a_view_to_another_width_is_refused():
+    class Viewed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2, dtype=torch.float64)
+
+        def forward(self, x):
+            return self.fc(x).view(-1, 1)
+
+    _refused(Viewed(), "a view to width 1 of 2 features", torch.zeros(2, 4, dtype=torch.float64),
+             torch.zeros(4, 1, dtype=torch.float64))
+
+
+def test_an_unsupported_setting_says_the_whole_setting():
+    with pytest.raises(StepgradError) as err:
+        stepgrad.from_torch(nn.Sequential(nn.Linear(2, 2), nn.Softplus(beta=2.0)))
+    assert str(err.value).endswith("stepgrad's softplus is nn.Softplus(), with beta 1.0, threshold 20.0")
+
+
+# -- functions in forward(), from the registry ---------------------------------------------------
+
+
+def _functional_cases():
+    from stepgrad.core.functions import ACTIVATIONS
+    from stepgrad.interop.reading import counterpart
+
+    for entry in ACTIVATIONS.values():
+        for name in sorted(counterpart(entry).functions):
+            if hasattr(F, name) and entry.hidden_ok:
+                yield entry.name, name
+
+
+@pytest.mark.parametrize("activation, function", list(_functional_cases()))
+def test_every_registry_function_called_in_forward_is_exact(activation, function):
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(3, 4, dtype=torch.float64)
+            self.fc2 = nn.Linear(4, 2, dtype=torch.float64)
+
+        def forward(self, x):
+            return self.fc2(getattr(F, function)(self.fc1(x)))
+
+    torch.manual_seed(7)
+    model = Functional()
+    trace = _check_exact(model, ["fc1", "fc2"], *_data(seed=7))
+    assert trace.meta["activations"] == [activation, "linear"]
+
+
+def test_functions_known_to_the_registry_are_followed():
+    from stepgrad.core.functions import ACTIVATIONS
+    from stepgrad.interop.reading import counterpart
+
+    found = {counterpart(e).activation: counterpart(e) for e in ACTIVATIONS.values()}
+    assert found["leaky_relu"].module == "LeakyReLU" and "leaky_relu" in found["leaky_relu"].functions
+    assert "tanh" in found["tanh"].functions and "relu" in found["relu"].functions
+
+
+def test_counterpart_reads_the_registrys_torch_names_when_it_has_them():
+    from types import SimpleNamespace
+
+    from stepgrad.interop.reading import counterpart
+
+    entry = SimpleNamespace(name="elu", torch_module="nn.ELU", torch_functional="F.elu", torch_source="")
+    assert counterpart(entry).module == "ELU" and counterpart(entry).functions == {"elu"}
+
+
+# -- compare_with_torch accounts for every parameter ---------------------------------------------
+
+
+def test_an_unused_parameter_is_listed_and_torch_leaves_it():
+    class Spare(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2, dtype=torch.float64)
+            self.head = nn.Linear(2, 5, dtype=torch.float64)  # defined, never called
+
+        def forward(self, x):
+            return torch.sigmoid(self.fc(x))
+
+    comparison = stepgrad.compare_with_torch(Spare(), *_data(), loss_fn=nn.MSELoss())
+    assert {p.parameter: p.status for p in comparison.parameters} == {
+        "fc.weight": "trained", "fc.bias": "trained", "head.weight": "unused", "head.bias": "unused"}
+    assert comparison.agrees(1e-9)
+
+
+def test_a_comparison_with_an_uncompared_parameter_never_agrees():
+    diff = ParameterDiff("0.weight", ("w1",), 0.0, 0.0, 0.0, 0.0)
+    comparison = Comparison(1.0, 1.0, (diff,), ("extra: torch trains it, but ...",))
+    assert not comparison.agrees(1.0)
+    assert "NOT COMPARED extra" in str(comparison) and "agrees" not in str(comparison)
