@@ -42,15 +42,23 @@ def torch_loss(loss: str, activation: str, logits: Any, output: Any, targets: An
 
     `logits` are the output layer's net values, `output` its activations (`activation` applied).
     """
+    return torch_sample_losses(loss, activation, logits, output, targets).mean()
+
+
+def torch_sample_losses(loss: str, activation: str, logits: Any, output: Any, targets: Any) -> Any:
+    """Each sample's E_total in torch, from the registry's PyTorch form of `loss` after `activation` outputs.
+
+    A combined form (softmax + cross-entropy ...) reads the logits, the others the outputs.
+    """
     from stepgrad.core.functions import loss as loss_entry
 
     entry = loss_entry(loss)
     combined = entry.combination(activation)
     if combined is not None:  # e.g. nn.CrossEntropyLoss with probability targets, from the logits
-        return combined.torch()(logits, targets).mean()
+        return combined.torch()(logits, targets)
     if entry.torch is None:
         raise ValueError(f"no torch form of {loss} with {activation} outputs")
-    return entry.torch()(output, targets).mean()
+    return entry.torch()(output, targets)
 
 
 def _batch_loss(net: Network, model: Any, inputs: Any, targets: Any) -> Any:
