@@ -376,3 +376,74 @@ def test_a_comparison_with_an_uncompared_parameter_never_agrees():
     comparison = Comparison(1.0, 1.0, (diff,), ("extra: torch trains it, but ...",))
     assert not comparison.agrees(1.0)
     assert "NOT COMPARED extra" in str(comparison) and "agrees" not in str(comparison)
+
+
+# -- torch's names, fixed biases and precision in the explanation ---------------------------------
+
+
+class Named(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 4, dtype=torch.float64)
+        self.fc2 = nn.Linear(4, 2, dtype=torch.float64)
+
+    def forward(self, x):
+        return self.fc2(torch.tanh(self.fc1(x)))
+
+
+def _evaluate(model, torch_name: str) -> float:
+    """The number a torch name like 'fc1.weight[0, 1]' points at, read from the model itself."""
+    path, _, index = torch_name.partition("[")
+    tensor = model.get_parameter(path).detach()
+    return float(tensor[tuple(int(k) for k in index.rstrip("]").split(","))])
+
+
+def test_every_weight_and_bias_is_named_as_torch_names_it():
+    torch.manual_seed(8)
+    model = Named()
+    trace = stepgrad.explain_torch(model, *_data(seed=8), loss_fn=nn.MSELoss())
+    names = trace.meta["torch"]["names"]
+    assert len(names) == sum(p.numel() for p in model.parameters())
+    for ours, theirs in names.items():
+        assert trace.values[ours] == _evaluate(model, theirs), (ours, theirs)
+        assert trace.step(ours).note == f"PyTorch: {theirs}"
+    assert names["w2"] == "fc1.weight[0, 1]" and names["b_o2"] == "fc2.bias[1]"
+    intro = trace.section("given").intro
+    assert "w1..w12 = fc1.weight[0, 0]..[3, 2]" in intro and "b_o1..b_o2 = fc2.bias[0]..[1]" in intro
+    assert "float32" not in intro and trace.meta["torch"]["dtype"] == "float64"
+    for fmt in ("text", "markdown", "html", "json"):
+        assert "fc1.weight[0, 0]" in stepgrad.render(trace, fmt).replace("\\", "")  # markdown escapes [ ]
+
+
+def test_fixed_and_missing_biases_and_float32_are_said():
+    torch.manual_seed(9)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2, bias=False))  # float32
+    model[0].bias.requires_grad_(False)
+    trace = stepgrad.explain_torch(model, *_data(seed=9), loss_fn=nn.MSELoss())
+    intro = trace.section("given").intro
+    assert "Layer '2' has no bias (nn.Linear(..., bias=False)): b_o1..b_o2 are 0 and stay 0." in intro
+    assert "0.bias does not require gradients (frozen)" in intro
+    assert "parameters are float32; this step is computed in float64" in intro
+    assert trace.meta["torch"]["fixed"] == ["b_h1", "b_h2", "b_h3", "b_h4", "b_o1", "b_o2"]
+
+
+def test_the_api_refuses_a_big_explanation_before_any_work():
+    import time
+
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    x, y = torch.randn(64, 784), torch.rand(64, 10)
+    for call in (stepgrad.explain_torch, stepgrad.compare_with_torch):
+        start = time.perf_counter()
+        with pytest.raises(StepgradError, match="over the work budget.*max_work"):
+            call(model, x, y)
+        assert time.perf_counter() - start < 2.0
+    small = _mlp()
+    with pytest.raises(StepgradError, match="over the work budget"):
+        stepgrad.explain_torch(small, *_data(), max_work=1000)
+
+
+def test_only_keeps_the_quantities_asked_for():
+    trace = stepgrad.explain_torch(_mlp(), *_data(), loss_fn=nn.MSELoss(), only="w5")
+    full = stepgrad.explain_torch(_mlp(), *_data(), loss_fn=nn.MSELoss())
+    assert "w5+" in trace.values and len(trace.values) < len(full.values)
+    assert trace.values["w5+"] == full.values["w5+"]

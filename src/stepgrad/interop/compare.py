@@ -27,10 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from stepgrad.core.budget import CLI_WORK, Budget
 from stepgrad.core.names import gradient, layout, updated
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
+from stepgrad.interop.annotate import TorchModel, annotate
 from stepgrad.interop.convert import from_torch, layers_of, torch_module
 from stepgrad.interop.losses import read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
@@ -86,6 +88,7 @@ class TorchStep:
 
     network: Network
     optimizer: str | None
+    model: TorchModel
 
 
 def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error", lr: float = 0.5,
@@ -111,20 +114,36 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
     net.reduction = reduction
     if optimizer is not None:
         net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
-    return TorchStep(net, name)
+    return TorchStep(net, name, TorchModel.read(module, linears))
+
+
+def _budget(max_work: float | None) -> Budget:
+    """The API's work budget: the command line's unless `max_work` is given."""
+    return Budget(CLI_WORK if max_work is None else max_work, "max_work")
 
 
 def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
-                  lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None) -> Trace:
+                  lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None, only: str | None = None,
+                  max_work: float | None = None) -> Trace:
     """The stepgrad trace of one training step of `module` (an nn.Sequential, or an nn.Module torch.fx follows).
 
     loss_fn: a PyTorch loss module (nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum")
     ...), read with its options; targets may then be class indices. optimizer: a torch.optim SGD, Adam
     or AdamW over the module's parameters, explained with its settings and its state so far (its lr
     is the learning rate). Without them: stepgrad's loss `loss` and one plain gradient-descent step.
+    Each weight and bias is named as PyTorch names it too (see interop.annotate). only: the quantities
+    to keep ("w5, h1", the rule of `stepgrad explain --only`). max_work: the work budget in multiply-adds
+    (default: the command line's); a step over it is refused before any work.
     """
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
-    return explain(step.network, update_order="synchronous", optimizer=step.optimizer)
+    _budget(max_work).check_trace(step.network)
+    trace = explain(step.network, update_order="synchronous", optimizer=step.optimizer)
+    trace = annotate(trace, step.network, step.model)
+    if only:
+        from stepgrad.tracing.only import resolve_only
+
+        trace = trace.select(resolve_only(trace, only))
+    return trace
 
 
 @dataclass(frozen=True)
@@ -194,18 +213,21 @@ def _diff(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
 
 
 def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
-                       lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None) -> Comparison:
+                       lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None,
+                       max_work: float | None = None) -> Comparison:
     """Run the step in PyTorch (autograd and the optimizer's step, float64, on copies) and in stepgrad; compare.
 
     With loss_fn and optimizer (see explain_torch) PyTorch computes with them as given; otherwise with
     stepgrad's loss written in torch and torch.optim.SGD. Every parameter of the model is compared by
     its name; one that cannot be is listed in `uncompared`, and the comparison does not agree.
+    max_work: as explain_torch's.
     """
     torch = torch_module()
     if isinstance(loss, torch.nn.Module):
         loss, loss_fn = "half_squared_error", loss
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
     net = step.network
+    _budget(max_work).check_trace(net)
     values = explain(net, update_order="synchronous", optimizer=step.optimizer).values
 
     model = copy.deepcopy(module).to(device="cpu", dtype=torch.float64)
