@@ -447,3 +447,94 @@ def test_only_keeps_the_quantities_asked_for():
     full = stepgrad.explain_torch(_mlp(), *_data(), loss_fn=nn.MSELoss())
     assert "w5+" in trace.values and len(trace.values) < len(full.values)
     assert trace.values["w5+"] == full.values["w5+"]
+
+
+# -- 100 random models mixing the traps: exact, or refused naming the part -------------------------
+
+
+class _Functions(nn.Module):
+    """forward() written by hand: Linear layers with the registry's torch functions between them."""
+
+    def __init__(self, linears: list, functions: list) -> None:
+        super().__init__()
+        self.linears = linears
+        for k, linear in enumerate(linears):
+            setattr(self, f"fc{k}", linear)
+        self.functions = functions
+
+    def forward(self, x):
+        for k, f in enumerate(self.functions):
+            x = f(getattr(self, f"fc{k}")(x))
+        return getattr(self, f"fc{len(self.functions)}")(x)
+
+
+def _hidden_choices():
+    from stepgrad.core.functions import ACTIVATIONS
+    from stepgrad.interop.reading import counterpart
+
+    modules, functions = [], []
+    for entry in ACTIVATIONS.values():
+        if not entry.hidden_ok:
+            continue
+        modules.append(entry.torch)
+        for name in sorted(counterpart(entry).functions):
+            if hasattr(F, name):
+                functions.append(getattr(F, name))
+    return modules, functions
+
+
+def _random_trap(seed: int):
+    """(model, its Linear prefixes, the refusal expected or None, the optimizer, earlier steps)."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    modules, functions = _hidden_choices()
+    widths = [int(n) for n in rng.integers(2, 5, size=int(rng.integers(3, 5)))]
+    regime = rng.choice(["trained", "fixed", "mixed"], p=[0.45, 0.35, 0.2])  # the biases
+    linears = [nn.Linear(a, b, bias=regime == "trained" or bool(rng.random() < 0.6), dtype=torch.float64)
+               for a, b in zip(widths, widths[1:])]
+    expected = None
+    if rng.random() < 0.1 and widths[0] == widths[1] == widths[2]:
+        linears[1] = linears[0]  # shared: the same Linear twice
+        expected = "used twice"
+    for linear in linears:
+        if rng.random() < 0.04:
+            linear.weight.requires_grad_(False)
+            expected = expected or "weight is frozen"
+        if linear.bias is not None and (regime == "fixed" or (regime == "mixed" and rng.random() < 0.5)):
+            linear.bias.requires_grad_(False)
+    if expected is None:
+        trains = [m.bias is not None and m.bias.requires_grad for m in linears]
+        if any(trains) and not all(trains):
+            expected = "stepgrad trains the biases of every layer or of none"
+    if seed % 2:
+        hidden = [functions[int(k)] for k in rng.integers(len(functions), size=len(linears) - 1)]
+        model = _Functions(linears, hidden)
+        prefixes = [f"fc{k}" for k in range(len(linears))]
+        if expected == "used twice":
+            expected = "called twice in forward()"
+    else:
+        parts, prefixes = [], []
+        reused = modules[int(rng.integers(len(modules)))]()
+        for k, linear in enumerate(linears):
+            prefixes.append(str(len(parts)))
+            parts.append(linear)
+            if k < len(linears) - 1:
+                parts.append(reused if rng.random() < 0.3 else modules[int(rng.integers(len(modules)))]())
+            if rng.random() < 0.2:
+                parts.append(nn.Dropout(0.5).eval() if rng.random() < 0.5 else nn.Identity())
+        model = nn.Sequential(*parts)
+    return model, prefixes, expected, list(OPTIMIZERS)[seed % len(OPTIMIZERS)], 3 * (seed % 3 == 0), widths
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_random_models_with_traps_are_exact_or_refused_by_name(seed):
+    model, prefixes, expected, optimizer, earlier, widths = _random_trap(seed)
+    x, y = _data(widths[0], widths[-1], seed=seed)
+    if expected is None:
+        _check_exact(model, prefixes, x, y, optimizer, earlier)
+        return
+    with pytest.raises(StepgradError) as err:
+        stepgrad.explain_torch(model, x, y, loss_fn=nn.MSELoss())
+    message = str(err.value)
+    assert expected in message and "\n" not in message, message
+    assert any(p in message for p in prefixes), message  # the part is named
