@@ -538,3 +538,57 @@ def test_random_models_with_traps_are_exact_or_refused_by_name(seed):
     message = str(err.value)
     assert expected in message and "\n" not in message, message
     assert any(p in message for p in prefixes), message  # the part is named
+
+
+# -- loss modules that are the registry's huber ------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss_fn, outputs", [
+    (nn.HuberLoss(), 1), (nn.HuberLoss(reduction="sum"), 3), (nn.SmoothL1Loss(), 1),
+    (nn.SmoothL1Loss(reduction="sum"), 2), (nn.HuberLoss(delta=1.0), 1),
+])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_huber_and_smooth_l1_losses_equal_autograd(loss_fn, outputs, optimizer):
+    torch.manual_seed(10)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, outputs)).double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    y = 3 * torch.randn(5, outputs, dtype=torch.float64)  # some errors beyond 1: both pieces
+    opt = OPTIMIZERS[optimizer](model.parameters())
+    twin = copy.deepcopy(model)
+    twin_opt = OPTIMIZERS[optimizer](twin.parameters())
+    loss_fn(twin(x), y).backward()
+    twin_opt.step()
+    trace = stepgrad.explain_torch(model, x, y, loss_fn=loss_fn, optimizer=opt)
+    w = layout([3, 4, outputs], [False, False]).weights
+    for l, linear in enumerate((twin[0], twin[2])):
+        for j, i in np.ndindex(linear.weight.shape):
+            theirs = float(linear.weight.detach()[j, i])
+            assert abs(trace.values[updated(w[l][j][i])] - theirs) <= 1e-12 * max(1.0, abs(theirs))
+    assert stepgrad.compare_with_torch(model, x, y, loss_fn=loss_fn, optimizer=opt).agrees(1e-9)
+
+
+@pytest.mark.parametrize("loss_fn, message", [
+    (nn.HuberLoss(), "nn.HuberLoss() with 2 outputs averages over the outputs too"),
+    (nn.HuberLoss(delta=2.0), "nn.HuberLoss(delta=...) is not supported"),
+    (nn.SmoothL1Loss(beta=0.5), "nn.SmoothL1Loss(beta=...) is not supported"),
+])
+def test_huber_settings_stepgrad_lacks_are_refused(loss_fn, message):
+    with pytest.raises(StepgradError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        stepgrad.explain_torch(_mlp(), *_data(), loss_fn=loss_fn)
+
+
+def test_the_load_hint_warns_before_softmax_is_applied_twice(tmp_path, cli):
+    spec = tmp_path / "net.toml"
+    spec.write_text('layers = [2, 3]\nactivation = "softmax"\nloss = "cross_entropy"\n'
+                    '[[samples]]\ninputs = [0.1, 0.2]\ntargets = [0, 1, 0]\n')
+    result = cli("export", str(spec), "-o", str(tmp_path / "m.pt"))
+    assert result.returncode == 0, result.stderr
+    assert "ends in nn.Softmax(dim=-1)" in result.stderr and "model[:-1]" in result.stderr
+    net = stepgrad.load(spec)
+    model = stepgrad.to_torch(net)
+    x, t = torch.tensor(net.inputs), torch.tensor(net.targets)
+    # what the note says is so: CrossEntropyLoss on model[:-1] is stepgrad's error, on the whole model it is not
+    assert abs(nn.CrossEntropyLoss()(model[:-1](x), t).item() - stepgrad.explain(net).values["E_total"]) < 1e-12
+    assert abs(nn.CrossEntropyLoss()(model(x), t).item() - stepgrad.explain(net).values["E_total"]) > 1e-3
+    plain = cli("export", "-o", str(tmp_path / "d.pt"))
+    assert "note: the model ends in" not in plain.stderr

@@ -25,13 +25,16 @@ def export_job(spec: str | None, *, output: str | None = None, code: str | None 
         write_atomic(code, training_code(net, optimizer))
         note(f"wrote {code}: run it with python {code}")
     if output is not None:
-        from stepgrad.interop.convert import describe, to_torch, torch_module
+        from stepgrad.interop.convert import describe, loss_advice, to_torch, torch_module
 
         buffer = io.BytesIO()
         torch_module().save(to_torch(net).state_dict(), buffer)
         write_atomic(output, buffer.getvalue())
         note(f"wrote {output}: the state_dict of\n  model = {describe(net)}\n"
              f"load it with: model.load_state_dict(torch.load({output!r}, weights_only=True))")
+        advice = loss_advice(net)
+        if advice:
+            note(f"note: {advice}")
 
 
 def import_job(model: str, *, layers: str | None = None, activation: str | None = None, loss: str | None = None,

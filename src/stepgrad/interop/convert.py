@@ -63,6 +63,19 @@ def describe(net: Network) -> str:
     return "nn.Sequential(" + ", ".join(parts) + ")"
 
 
+def loss_advice(net: Network) -> str | None:
+    """A warning for the load hint when `describe`'s model ends in the activation a PyTorch loss applies itself."""
+    from stepgrad.core.functions import loss as loss_entry
+
+    act = net.activations[-1]
+    if loss_entry(net.loss).combination(act) is None or act == "linear":
+        return None
+    module = ACTIVATIONS[act].torch_source
+    torch_loss = "nn.CrossEntropyLoss" if act == "softmax" else "nn.BCEWithLogitsLoss"
+    return (f"the model ends in {module}, as stepgrad's {act} output layer does: to train it with {torch_loss}, "
+            f"which applies {act} itself, leave out the last module (model[:-1]), or {act} is applied twice")
+
+
 def _array(value: Any, where: str) -> np.ndarray:
     torch = torch_module()
     if isinstance(value, torch.Tensor):
