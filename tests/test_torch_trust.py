@@ -298,6 +298,27 @@ def test_a_view_to_another_width_is_refused():
              torch.zeros(4, 1, dtype=torch.float64))
 
 
+def _groups(parameters):
+    """The usual AdamW set-up: no weight decay on the biases (a second parameter group)."""
+    parameters = list(parameters)
+    weights = [p for p in parameters if p.dim() == 2]
+    biases = [p for p in parameters if p.dim() == 1]
+    return torch.optim.AdamW([{"params": weights}, {"params": biases, "weight_decay": 0.0}], lr=0.01)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: torch.optim.RMSprop(p), "unsupported optimizer torch.optim.RMSprop"),
+    (lambda p: torch.optim.NAdam(p), "unsupported optimizer torch.optim.NAdam"),
+    (lambda p: torch.optim.Adam(p, maximize=True), "maximize=True"),
+    (_groups, "parameter groups with different weight_decay"),
+])
+def test_optimizer_settings_stepgrad_lacks_are_refused(make, message):
+    """An optimizer stepgrad does not model is one line, never another optimizer's step."""
+    model = _mlp()
+    with pytest.raises(StepgradError, match=message):
+        stepgrad.explain_torch(model, *_data(), loss_fn=nn.MSELoss(), optimizer=make(model.parameters()))
+
+
 def test_an_unsupported_setting_says_the_whole_setting():
     with pytest.raises(StepgradError) as err:
         stepgrad.from_torch(nn.Sequential(nn.Linear(2, 2), nn.Softplus(beta=2.0)))
