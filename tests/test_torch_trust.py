@@ -613,3 +613,19 @@ def test_the_load_hint_warns_before_softmax_is_applied_twice(tmp_path, cli):
     assert abs(nn.CrossEntropyLoss()(model(x), t).item() - stepgrad.explain(net).values["E_total"]) > 1e-3
     plain = cli("export", "-o", str(tmp_path / "d.pt"))
     assert "note: the model ends in" not in plain.stderr
+
+
+def test_a_network_loads_into_a_subclass_under_its_own_names():
+    from stepgrad.interop.convert import state_dict_like
+
+    net = stepgrad.Network.from_dict({"layers": [3, 4, 2], "activations": ["tanh", "linear"], "update_biases": True,
+                                      "seed": 3, "biases": [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6]],
+                                      "samples": [{"inputs": [0.1, 0.2, 0.3], "targets": [1.0, 0.0]}]})
+    model = Named()
+    model.load_state_dict(state_dict_like(net, model))  # strict: every key of the model, no other
+    out = model(torch.tensor(net.inputs)).detach().numpy()
+    from stepgrad.core import engine
+
+    np.testing.assert_allclose(out, engine.forward(net, net.inputs).outs[-1], rtol=1e-13)
+    with pytest.raises(StepgradError, match="the model's layers are 3-4-2, the network's 2-2-2"):
+        state_dict_like(stepgrad.builtin(), model)

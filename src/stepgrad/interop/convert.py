@@ -63,6 +63,32 @@ def describe(net: Network) -> str:
     return "nn.Sequential(" + ", ".join(parts) + ")"
 
 
+def state_dict_like(net: Network, model: Any) -> dict[str, Any]:
+    """`net`'s weights and biases as a state_dict with `model`'s own names (fc1.weight ...), to load with
+    model.load_state_dict(...); a StepgradError when the model's layers do not fit the network's."""
+    torch = torch_module()
+    linears, activations = layers_of(model)
+    widths = [linears[0][1].in_features] + [m.out_features for _, m in linears]
+    if widths != list(net.layers):
+        raise StepgradError(f"the model's layers are {'-'.join(map(str, widths))}, the network's "
+                            f"{'-'.join(map(str, net.layers))}", where=type(model).__name__)
+    if activations != list(net.activations):
+        raise StepgradError(f"the model's activations are {', '.join(activations)}, the network's "
+                            f"{', '.join(net.activations)}", where=type(model).__name__)
+    state: dict[str, Any] = {}
+    for l, (prefix, m) in enumerate(linears):
+        label = f"{prefix}." if prefix else ""
+        dtype = m.weight.dtype
+        state[f"{label}weight"] = torch.tensor(net.weights[l], dtype=dtype)
+        bias = np.broadcast_to(net.biases[l], (net.layers[l + 1],))
+        if m.bias is not None:
+            state[f"{label}bias"] = torch.tensor(bias, dtype=dtype)
+        elif np.any(bias != 0):
+            raise StepgradError(f"layer {prefix!r} has no bias (bias=False) but the network's biases there are not 0",
+                                where=type(model).__name__)
+    return state
+
+
 def loss_advice(net: Network) -> str | None:
     """A warning for the load hint when `describe`'s model ends in the activation a PyTorch loss applies itself."""
     from stepgrad.core.functions import loss as loss_entry
