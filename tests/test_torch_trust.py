@@ -371,6 +371,11 @@ def test_counterpart_reads_the_registrys_torch_names_when_it_has_them():
 
     entry = SimpleNamespace(name="elu", torch_module="nn.ELU", torch_functional="F.elu", torch_source="")
     assert counterpart(entry).module == "ELU" and counterpart(entry).functions == {"elu"}
+    entry = SimpleNamespace(name="gelu_tanh", torch_module="nn.GELU(approximate='tanh')",
+                            torch_functional="F.gelu(approximate='tanh')")
+    assert counterpart(entry).module == "GELU" and counterpart(entry).functions == {"gelu"}
+    entry = SimpleNamespace(name="silu", torch=nn.SiLU)  # only the module factory: its class names it
+    assert counterpart(entry).module == "SiLU" and counterpart(entry).functions == {"silu"}
 
 
 # -- compare_with_torch accounts for every parameter ---------------------------------------------
@@ -629,3 +634,31 @@ def test_a_network_loads_into_a_subclass_under_its_own_names():
     np.testing.assert_allclose(out, engine.forward(net, net.inputs).outs[-1], rtol=1e-13)
     with pytest.raises(StepgradError, match="the model's layers are 3-4-2, the network's 2-2-2"):
         state_dict_like(stepgrad.builtin(), model)
+
+
+def test_a_new_registry_activation_is_read_from_forward_at_once(monkeypatch):
+    """Add ELU to the registry (one entry, built here): F.elu in forward() and nn.ELU are read, exactly."""
+    from stepgrad.core import _torch_forms as tf
+    from stepgrad.core.functions import ACTIVATIONS, Activation
+
+    elu = Activation("elu", lambda net: np.where(net > 0, net, np.expm1(net)),
+                     lambda net, out: np.where(net > 0, 1.0, out + 1.0),
+                     "elu(«net»)", "elu(«net»)", "1 or out + 1", "1 or out + 1", tf.module("ELU"), "nn.ELU()")
+    monkeypatch.setitem(ACTIVATIONS, "elu", elu)
+
+    class WithElu(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(3, 4, dtype=torch.float64)
+            self.fc2 = nn.Linear(4, 2, dtype=torch.float64)
+
+        def forward(self, x):
+            return self.fc2(F.elu(self.fc1(x)))
+
+    torch.manual_seed(11)
+    trace = _check_exact(WithElu(), ["fc1", "fc2"], *_data(seed=11), "adam")
+    assert trace.meta["activations"] == ["elu", "linear"]
+    sequential = nn.Sequential(nn.Linear(3, 4), nn.ELU(), nn.Linear(4, 2)).double()
+    assert _check_exact(sequential, ["0", "2"], *_data(seed=12)).meta["activations"] == ["elu", "linear"]
+    with pytest.raises(StepgradError, match="stepgrad's elu is nn.ELU\\(\\), with alpha 1.0"):
+        stepgrad.from_torch(nn.Sequential(nn.Linear(3, 4), nn.ELU(alpha=0.5)))

@@ -54,14 +54,15 @@ def _loss_form(net: Network) -> tuple[list[str], bool]:
     form = combined if combined is not None else entry
     if form.torch is None:
         raise StepgradError(f"no PyTorch form of {net.loss} with {act} outputs for the script", where="--code")
-    what = (form.torch.__doc__ or "").strip().splitlines()[0].rstrip(".")
+    what = ((form.torch.__doc__ or "").strip().splitlines() or [net.loss.replace("_", " ")])[0].rstrip(".")
     source = "the raw scores (the last Linear's output)" if combined is not None else "the outputs"
     return [
         "from stepgrad.interop.compare import torch_sample_losses",
         "",
         "",
         "def per_sample(output, target):",
-        f'    """Each sample\'s E_total from {source}: {what} (stepgrad\'s registry, in torch)."""',
+        f'    """Each sample\'s E_total from {source}, as stepgrad\'s registry writes it in torch."""',
+        f"    # {what}",
         f"    return torch_sample_losses({net.loss!r}, {act!r}, output, output, target)",
     ], combined is not None
 

@@ -58,8 +58,8 @@ def counterpart(entry: Any) -> Counterpart:
     otherwise the module written in its `torch_source` ("nn.LeakyReLU(0.01)"), whose functional
     form torch names in lower case (F.softplus, torch.tanh) or snake case (F.leaky_relu).
     """
-    module = getattr(entry, "torch_module", None) or entry.torch_source.partition("(")[0]
-    cls = str(module).removeprefix("torch.").removeprefix("nn.")
+    module = getattr(entry, "torch_module", None) or getattr(entry, "torch_source", None) or type(entry.torch()).__name__
+    cls = str(module).partition("(")[0].removeprefix("torch.").removeprefix("nn.")
     functional = getattr(entry, "torch_functional", None)
     if functional:
         names = {str(functional).partition("(")[0].rpartition(".")[2]}
