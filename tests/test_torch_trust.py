@@ -23,6 +23,9 @@ OPTIMIZERS = {
     "momentum": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
     "adam": lambda p: torch.optim.Adam(p, lr=0.05, weight_decay=0.02),
     "adamw": lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1),
+    "nesterov": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.8, dampening=0.0, nesterov=True, weight_decay=0.02),
+    "dampened": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.3),
+    "adam_betas": lambda p: torch.optim.Adam(p, lr=0.03, betas=(0.8, 0.95), eps=1e-6),
 }
 
 
@@ -261,6 +264,7 @@ class Everyday(nn.Module):
     def forward(self, x):
         x = x.view(-1, 3)
         x = F.relu(self.fc1(torch.flatten(x, 1)), inplace=True)
+        x = F.dropout(x, 0.5, training=self.training)
         return self.fc2(self.drop(x).reshape(-1, 4))
 
 
@@ -281,8 +285,10 @@ def test_identities_and_in_place_activations_are_exact(build):
 
 
 def test_dropout_in_training_mode_is_refused():
-    _refused(nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2)).double(), "unsupported layer '1' (Dropout)")
-    _refused(Everyday(), "unsupported operation 'drop' (Dropout)")
+    _refused(nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2)).double(),
+             "unsupported layer '1' (Dropout): dropout in training mode drops random inputs (call model.eval()")
+    _refused(Everyday(), "unsupported operation 'dropout' (function dropout) in Everyday.forward(): dropout in "
+             "training mode")
 
 
 def test_a_view_to_another_width_is_refused():
@@ -450,6 +456,8 @@ def test_fixed_and_missing_biases_and_float32_are_said():
     assert "Layer '2' has no bias (nn.Linear(..., bias=False)): b_o1..b_o2 are 0 and stay 0." in intro
     assert "0.bias does not require gradients (frozen)" in intro
     assert "parameters are float32; this step is computed in float64" in intro
+    comparison = stepgrad.compare_with_torch(model, *_data(seed=9), loss_fn=nn.MSELoss())
+    assert comparison.dtype == "float32" and "float32 model's own step differs" in str(comparison)
     assert trace.meta["torch"]["fixed"] == ["b_h1", "b_h2", "b_h3", "b_h4", "b_o1", "b_o2"]
 
 

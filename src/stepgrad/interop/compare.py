@@ -174,6 +174,7 @@ class Comparison:
     loss_torch: float
     parameters: tuple[ParameterDiff, ...]
     uncompared: tuple[str, ...] = ()  # "name: why", for each parameter not accounted for
+    dtype: str = "float64"  # the model's own parameters' dtype (both sides computed in float64)
 
     @property
     def max_rel(self) -> float:
@@ -204,6 +205,9 @@ class Comparison:
         if self.uncompared:
             verdict = f"DISAGREES: {len(self.uncompared)} parameter(s) not compared,"
         rows.append(f"largest relative difference: {self.max_rel:.2e} ({verdict} within 1e-9)")
+        if self.dtype != "float64":
+            rows.append(f"both computed in float64 (torch on a float64 copy); the {self.dtype} model's own step "
+                        f"differs by {self.dtype} rounding")
         return "\n".join(rows)
 
 
@@ -278,7 +282,7 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     loss_torch = float(batch_loss.detach())
     if not math.isfinite(loss_torch):
         loss_torch = float("nan")
-    return Comparison(loss_stepgrad, loss_torch, tuple(diffs), tuple(uncompared))
+    return Comparison(loss_stepgrad, loss_torch, tuple(diffs), tuple(uncompared), step.model.dtype)
 
 
 def _stepgrad_parameters(net: Network, linears: list[tuple[str, Any]]) -> dict[str, tuple[list[str], bool]]:

@@ -11,7 +11,7 @@ naming the part:
 - every module of an nn.Sequential is read in order, a module placed twice included (torch runs it
   twice): a reused activation module is two activations; an nn.Linear used twice (shared
   parameters, tied weights) is refused, as is one parameter tensor held by two layers;
-- identities are skipped: nn.Identity, nn.Dropout in eval mode or with p=0, nn.Flatten and
+- identities are skipped: nn.Identity, nn.Dropout (and F.dropout) in eval mode or with p=0, nn.Flatten and
   x.view(-1, n) / x.reshape(-1, n) / x.flatten(1) on the 2-D batches stepgrad reads; in-place
   activations (nn.ReLU(inplace=True)) compute what the others do;
 - parameters that do not require gradients: every weight is trained by stepgrad, so a frozen weight
@@ -122,6 +122,14 @@ def _identity(module: Any) -> bool:
     return False
 
 
+_RANDOM = "dropout in training mode drops random inputs (call model.eval(), or p=0); "
+
+
+def _why(module: Any) -> str:
+    """A hint for a refused module that is nearly supported."""
+    return _RANDOM if type(module) is torch_module().nn.Dropout else ""
+
+
 def _settings(module: Any) -> str:
     # in-place or not, an activation computes the same values and the same gradients
     return re.sub(r"(, )?inplace=True", "", module.extra_repr()).strip(", ")
@@ -174,7 +182,7 @@ def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:
             continue
         act = _activation_name(name, m, last=k == real[-1] if real else True)
         if act is None:
-            raise StepgradError(f"unsupported layer {name!r} ({type(m).__name__}): stepgrad reads {supported()}")
+            raise StepgradError(f"unsupported layer {name!r} ({type(m).__name__}): {_why(m)}stepgrad reads {supported()}")
         if not linears or activations[-1] is not None:
             raise StepgradError(f"unsupported layer {name!r} ({type(m).__name__}): an activation must follow an nn.Linear")
         activations[-1] = act
@@ -247,7 +255,9 @@ def traced_leaves(module: Any) -> list[tuple[str, Any]]:
             found = (node.name, computed) if computed is not None else None
         if found is None:
             what = type(graph.get_submodule(node.target)).__name__ if node.op == "call_module" else _describe(node)
-            raise StepgradError(f"unsupported operation {node.name!r} ({what}) in {label}.forward(): "
+            hint = _why(graph.get_submodule(node.target)) if node.op == "call_module" else \
+                (_RANDOM if _describe(node).endswith(" dropout") else "")
+            raise StepgradError(f"unsupported operation {node.name!r} ({what}) in {label}.forward(): {hint}"
                                 f"stepgrad follows a chain of {supported()}, or {followed()}")
         leaves.append(found)
         previous = node
@@ -275,11 +285,16 @@ def _function_module(node: Any) -> Any:
 
 
 def _reshape(node: Any) -> Any:
-    """An identity on a 2-D batch (x.flatten(1), torch.flatten(x, 1)) or a view to a width; else None."""
+    """An identity on a 2-D batch (x.flatten(1), torch.flatten(x, 1), F.dropout when not training or p=0)
+    or a view to a width; else None."""
     name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
     args = list(node.args[1:])
     if name == "flatten" and args in ([1], [1, -1]) and not node.kwargs:
         return torch_module().nn.Identity()
+    if name == "dropout" and node.op == "call_function":  # F.dropout(x, p, training=self.training): fx fixes training
+        settings = dict(zip(("p", "training", "inplace"), args), **node.kwargs)
+        if settings.get("p", 0.5) == 0 or settings.get("training", True) is False:
+            return torch_module().nn.Identity()
     if name in ("view", "reshape") and not node.kwargs:
         shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
         if len(shape) == 2 and shape[0] == -1 and isinstance(shape[1], int) and shape[1] > 0:
