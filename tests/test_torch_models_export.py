@@ -17,6 +17,14 @@ from stepgrad.interop.code import training_code
 torch = pytest.importorskip("torch")
 
 
+@pytest.fixture(autouse=True)
+def _default_dtype():
+    """The scripts run here set torch's default dtype to float64; other tests expect torch's own default."""
+    before = torch.get_default_dtype()
+    yield
+    torch.set_default_dtype(before)
+
+
 def _cases():
     for loss, entry in LOSSES.items():
         outputs = list(entry.combinations) or ["linear", "sigmoid"]

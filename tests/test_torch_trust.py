@@ -449,7 +449,7 @@ def test_every_weight_and_bias_is_named_as_torch_names_it():
 
 def test_fixed_and_missing_biases_and_float32_are_said():
     torch.manual_seed(9)
-    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2, bias=False))  # float32
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2, bias=False)).float()
     model[0].bias.requires_grad_(False)
     trace = stepgrad.explain_torch(model, *_data(seed=9), loss_fn=nn.MSELoss())
     intro = trace.section("given").intro
