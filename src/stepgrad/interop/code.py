@@ -13,9 +13,10 @@ step. It trains on the same data: the spec's samples full-batch, or the remember
 mini-batches shuffled as stepgrad shuffles them (the rows read with stepgrad.training.data, so
 the split and standardisation are the same; the order of each epoch from the same seeded
 generator). update_order = "sequential" is written out: each layer is updated before the layer
-below computes its deltas. Where the script cannot do what stepgrad does it says so at the top:
-a bias stepgrad shares across a layer is one bias per neuron in PyTorch; an optimizer other than
-the one the network was trained with starts fresh.
+below computes its deltas. A bias the layer shares (the deck's b1) is one parameter of shape (1,),
+broadcast over the layer's neurons, so it trains as stepgrad's does. Where the script cannot do
+what stepgrad does it says so at the top: an optimizer other than the one the network was trained
+with starts fresh.
 """
 
 from __future__ import annotations
@@ -96,11 +97,9 @@ def _state_lines(net: Network, state) -> list[str]:
     keys, counted = _STATE[state.name]
     if state.name == "torch_sgd" and state.hyper.get("mu", 0.0) == 0:
         return []  # torch.optim.SGD without momentum keeps no state
-    widths = [*net.layers[1:], *net.layers[1:]]
     rows = []
     for slot, key in keys.items():
-        arrays = [np.broadcast_to(a, (widths[k],)) if k >= net.depth else a for k, a in enumerate(state.slots[slot])]
-        rows.append(f"    {key!r}: {[np.asarray(a, dtype=np.float64).tolist() for a in arrays]!r},")
+        rows.append(f"    {key!r}: {[np.asarray(a, dtype=np.float64).tolist() for a in state.slots[slot]]!r},")
     step = f'"step": torch.tensor({float(state.t)!r}), ' if counted else ""
     return [
         f"# where stepgrad's {state.name} stopped, after {state.t} steps: its state per parameter (every weight,",
@@ -130,10 +129,14 @@ def _model(net: Network, drop_last: bool) -> list[str]:
     lines = ["model = nn.Sequential(", *[f"    {p}," for p in parts], ")",
              "linears = [m for m in model if isinstance(m, nn.Linear)]",
              f"layers = [{', '.join(pairs)}]  # (Linear, its activation)",
-             "with torch.no_grad():  # the spec's weights and biases (a shared bias: one per neuron)"]
+             "with torch.no_grad():  # the spec's weights and biases"]
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
         lines.append(f"    linears[{l}].weight.copy_({_tensor(w)})")
-        lines.append(f"    linears[{l}].bias.copy_({_tensor(np.broadcast_to(b, (net.layers[l + 1],)))})")
+        if net.shared_bias(l):
+            lines.append(f"    linears[{l}].bias = nn.Parameter({_tensor(b)})  # one bias shared by the layer "
+                         "(broadcast over its neurons), as stepgrad's")
+        else:
+            lines.append(f"    linears[{l}].bias.copy_({_tensor(b)})")
     if not net.update_biases:
         lines.append("for linear in linears:  # the spec does not train its biases")
         lines.append("    linear.bias.requires_grad_(False)")
@@ -188,7 +191,7 @@ _SEQUENTIAL_STEP = [
     "        with torch.no_grad():",
     "            linear.weight -= LEARNING_RATE * delta.T @ inputs_of[k]",
     "            if linear.bias.requires_grad:",
-    "                linear.bias -= LEARNING_RATE * delta.sum(dim=0)",
+    "                linear.bias -= LEARNING_RATE * delta.sum(dim=0).sum_to_size(linear.bias.shape)",
     "        if k:  # the error sent down through the just-updated weights, then the activation below",
     "            delta = torch.autograd.grad(outs[k - 1], nets[k - 1], delta @ linear.weight.detach())[0]",
     "    return loss.item()",
@@ -212,9 +215,6 @@ def training_code(net: Network, optimizer: str | None = None, epochs: int = 20, 
         raise StepgradError(f"the spec's update_order is sequential, defined for plain gradient descent only, not "
                             f"{name}: export with --optimizer sgd, or set update_order = \"synchronous\"",
                             where="--optimizer")
-    if net.update_biases and any(net.shared_bias(l) for l in range(net.depth)):
-        notes.append("stepgrad trains one bias shared by a layer (b1, b2 ...); PyTorch trains one bias per "
-                     "neuron, so the biases (and all after them) differ from stepgrad's from the first step")
     title = net.name or "-".join(map(str, net.layers))
     lines = [
         f'"""Train {title} in PyTorch: the model, loss and optimizer of its stepgrad spec (stepgrad export --code)."""',
