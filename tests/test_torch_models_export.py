@@ -212,3 +212,16 @@ def test_a_new_registry_loss_exports_at_once(tmp_path, monkeypatch):
     stepped = stepgrad.train(net, 1, optimizer="adam").network
     _assert_same(linears, stepped)
     assert not np.allclose(stepped.weights[0], net.weights[0])
+
+
+@pytest.mark.parametrize("key", ["deck", "3-4-2 tanh/softmax CE, 2 samples", "2-3-3-1 relu, per-neuron biases",
+                                 "8-6-4", "16-16-10"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_the_gallery_scripts_continue_stepgrads_training(tmp_path, key, optimizer):
+    from gallery import network
+
+    net = network(key)
+    net.update_biases = True  # shared biases (b1, b2) train too
+    trained = stepgrad.train(net, 3, optimizer=optimizer).network
+    linears = _run_steps(tmp_path, trained, 2)
+    _assert_same(linears, stepgrad.train(trained, 2, optimizer=optimizer).network)

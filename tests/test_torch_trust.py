@@ -670,3 +670,17 @@ def test_a_new_registry_activation_is_read_from_forward_at_once(monkeypatch):
     assert _check_exact(sequential, ["0", "2"], *_data(seed=12)).meta["activations"] == ["elu", "linear"]
     with pytest.raises(StepgradError, match="stepgrad's elu is nn.ELU\\(\\), with alpha 1.0"):
         stepgrad.from_torch(nn.Sequential(nn.Linear(3, 4), nn.ELU(alpha=0.5)))
+
+
+@pytest.mark.parametrize("key", ["deck", "3-4-2 tanh/softmax CE, 2 samples", "2-3-3-1 relu, per-neuron biases",
+                                 "8-6-4", "16-16-10"])
+def test_the_gallery_as_torch_models_agree_on_every_parameter(key):
+    from gallery import network
+
+    net = network(key)
+    model = stepgrad.to_torch(net)  # biases require gradients exactly when the spec trains them
+    comparison = stepgrad.compare_with_torch(model, net.inputs, net.targets, loss=net.loss, lr=net.learning_rate)
+    assert comparison.agrees(1e-9), str(comparison)
+    assert {p.parameter for p in comparison.parameters} == {n for n, _ in model.named_parameters()}
+    status = {p.parameter: p.status for p in comparison.parameters}
+    assert all(s == ("trained" if n.endswith("weight") or net.update_biases else "fixed") for n, s in status.items())
