@@ -684,3 +684,32 @@ def test_the_gallery_as_torch_models_agree_on_every_parameter(key):
     assert {p.parameter for p in comparison.parameters} == {n for n, _ in model.named_parameters()}
     status = {p.parameter: p.status for p in comparison.parameters}
     assert all(s == ("trained" if n.endswith("weight") or net.update_biases else "fixed") for n, s in status.items())
+
+
+def _hooked(kind: str):
+    model = _mlp()
+    if kind == "forward":
+        model[0].register_forward_hook(lambda m, args, out: out * 2)
+    elif kind == "model":
+        model.register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+    elif kind == "gradient":
+        model[2].weight.register_hook(lambda g: g * 0)
+    elif kind == "backward":
+        model[2].register_full_backward_hook(lambda m, gin, gout: None)
+    else:
+        from torch.nn.utils.parametrizations import weight_norm
+
+        weight_norm(model[2])
+    return model
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("forward", "layer '0' has a forward hook"), ("model", "layer Sequential has a forward pre hook"),
+    ("gradient", "2.weight has a gradient hook"), ("backward", "layer '2' has a backward hook"),
+    ("weight_norm", "layer '2' is parametrized (weight computed from other tensors"),
+])
+def test_what_changes_a_step_out_of_sight_is_refused(kind, message):
+    model = _hooked(kind)
+    with pytest.raises(StepgradError) as err:
+        stepgrad.explain_torch(model, *_data(), loss_fn=nn.MSELoss())
+    assert message in str(err.value)

@@ -164,6 +164,7 @@ def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:
         leaves = traced_leaves(module)
     else:
         leaves = flatten(module)
+    _check_hooks(module, leaves)
     leaves = [(name, m) for name, m in leaves if not _identity(m)]
     real = [k for k, (_, m) in enumerate(leaves) if not isinstance(m, _Reshape)]
     linears: list[tuple[str, Any]] = []
@@ -194,6 +195,28 @@ def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:
             raise StepgradError(f"unsupported operation {name!r} (a view to width {asked} of {width} features): "
                                 "stepgrad reads one row of features per sample")
     return linears, [a or "linear" for a in activations]
+
+
+def _check_hooks(module: Any, leaves: list[tuple[str, Any]]) -> None:
+    """Refuse what changes a step out of stepgrad's sight: hooks on modules or parameters, parametrizations."""
+    from torch.nn.utils import parametrize
+
+    for name, m in [(type(module).__name__, module), *((repr(n), m) for n, m in leaves)]:
+        if not hasattr(m, "_forward_hooks"):
+            continue
+        hooks = [kind for kind, held in (("forward", m._forward_hooks), ("forward pre", m._forward_pre_hooks),
+                                         ("backward", m._backward_hooks),
+                                         ("backward pre", getattr(m, "_backward_pre_hooks", {}))) if held]
+        if hooks:
+            raise StepgradError(f"layer {name} has a {hooks[0]} hook: stepgrad cannot see what it changes; "
+                                "remove it to explain the step")
+        if parametrize.is_parametrized(m):
+            raise StepgradError(f"layer {name} is parametrized ({', '.join(m.parametrizations)} computed from other "
+                                "tensors, e.g. weight_norm): stepgrad explains plain nn.Linear parameters")
+        for part, p in m.named_parameters(recurse=False):
+            if getattr(p, "_backward_hooks", None):
+                raise StepgradError(f"{name.strip(chr(39))}.{part} has a gradient hook (register_hook): stepgrad cannot "
+                                    "see what it changes; remove it to explain the step")
 
 
 def _check_new_linear(name: str, m: Any, linears: list[tuple[str, Any]]) -> None:
