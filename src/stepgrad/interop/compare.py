@@ -15,7 +15,11 @@ torch.optim SGD, Adam or AdamW, read with its state by torch_optim); compare_wit
 exactly those on copies. Without them the step is one plain gradient-descent step (torch.optim.SGD)
 with stepgrad's loss `loss` written in torch: the mean over samples of each sample's loss, summed
 over outputs (see `torch_loss`). The model's own biases stay per-neuron (b_h1, b_o1 ...), and
-biases that do not require gradients are not updated, as in PyTorch.
+biases that do not require gradients are not updated, as in PyTorch; what stepgrad cannot explain
+exactly (a frozen weight, shared layers, hooks ...) is refused by reading.py before any work.
+compare_with_torch compares every parameter of the model by its torch name (trained, fixed, or
+unused by forward()); one it cannot account for is listed, and then it never "agrees". The
+explanation names every weight as torch does too (annotate.py).
 """
 
 from __future__ import annotations
