@@ -17,6 +17,14 @@ from stepgrad.interop.code import training_code
 torch = pytest.importorskip("torch")
 
 
+@pytest.fixture(autouse=True)
+def _default_dtype():
+    """The scripts run here set torch's default dtype to float64; other tests expect torch's own default."""
+    before = torch.get_default_dtype()
+    yield
+    torch.set_default_dtype(before)
+
+
 def _cases():
     for loss, entry in LOSSES.items():
         outputs = list(entry.combinations) or ["linear", "sigmoid"]
@@ -75,4 +83,145 @@ def test_a_data_set_model_exports_a_script_that_trains(tmp_path):
                           capture_output=True).returncode == 0
     ran = subprocess.run([sys.executable, "x.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.startswith("epoch 1: loss ")
+    assert ran.stdout.startswith("epoch 4: loss ")  # it goes on where stepgrad stopped
+
+
+# -- the script continues where stepgrad stopped ----------------------------------------------------
+
+
+def _per_neuron(seed: int, update_order: str = "synchronous") -> stepgrad.Network:
+    """A 3-4-2 network with per-neuron, trained biases (PyTorch's kind), two samples."""
+    rng = np.random.default_rng(seed)
+    return stepgrad.Network.from_dict({
+        "layers": [3, 4, 2], "activations": ["tanh", "sigmoid"], "learning_rate": 0.2, "update_biases": True,
+        "update_order": update_order, "weights": [rng.normal(size=(4, 3)).tolist(), rng.normal(size=(2, 4)).tolist()],
+        "biases": [rng.normal(size=4).tolist(), rng.normal(size=2).tolist()],
+        "samples": [{"inputs": rng.normal(size=3).tolist(), "targets": rng.uniform(size=2).tolist()} for _ in range(2)],
+    })
+
+
+def _run_steps(tmp_path, net: stepgrad.Network, steps: int, optimizer: str | None = None) -> list:
+    """The exported script, run by torch for `steps` steps: its nn.Linear layers afterwards."""
+    script = tmp_path / "train.py"
+    script.write_text(training_code(net, optimizer))
+    module = runpy.run_path(str(script), run_name="exported")
+    for _ in range(steps):
+        module["step"](module["inputs"], module["targets"])
+    return module["linears"]
+
+
+def _assert_same(linears, net: stepgrad.Network, tolerance: float = 1e-12) -> None:
+    for l, linear in enumerate(linears):
+        np.testing.assert_allclose(linear.weight.detach().numpy(), net.weights[l], rtol=0, atol=tolerance)
+        np.testing.assert_allclose(linear.bias.detach().numpy(), net.biases[l], rtol=0, atol=tolerance)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "torch_sgd", "torch_adam", "adamw"])
+def test_the_script_of_a_saved_model_continues_its_optimizer_step_for_step(tmp_path, optimizer):
+    trained = stepgrad.train(_per_neuron(1), 5, optimizer=optimizer).network  # state: moments, velocities, t = 5
+    assert trained.training.optimizer["t"] == 5
+    linears = _run_steps(tmp_path, trained, 3)
+    _assert_same(linears, stepgrad.train(trained, 3, optimizer=optimizer).network)
+
+
+def test_the_state_survives_saving_and_the_cli(tmp_path):
+    stepgrad.save(stepgrad.train(_per_neuron(2), 4, optimizer="adam").network, tmp_path / "net.toml")
+    out = subprocess.run([sys.executable, "-m", "stepgrad", "export", "net.toml", "--code", "train.py"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    module = runpy.run_path(str(tmp_path / "train.py"), run_name="exported")
+    for _ in range(2):
+        module["step"](module["inputs"], module["targets"])
+    saved = stepgrad.load(tmp_path / "net.toml")
+    _assert_same(module["linears"], stepgrad.train(saved, 2, optimizer="adam").network)
+
+
+def test_another_optimizer_says_it_starts_fresh(tmp_path):
+    trained = stepgrad.train(_per_neuron(3), 4, optimizer="adam").network
+    code = training_code(trained, "momentum")
+    assert "# NOTE: momentum starts fresh here: the network was trained with adam" in code
+    linears = _run_steps(tmp_path, trained, 2, "momentum")  # fresh momentum, as stepgrad with reset state
+    fresh = trained.copy()
+    fresh.training = None
+    _assert_same(linears, stepgrad.train(fresh, 2, optimizer="momentum").network)
+
+
+def test_a_sequential_spec_trains_like_stepgrads_sequential_order(tmp_path):
+    net = _per_neuron(4, "sequential")
+    linears = _run_steps(tmp_path, net, 3)
+    sequential = stepgrad.train(net, 3, update_order="sequential").network
+    _assert_same(linears, sequential)
+    synchronous = stepgrad.train(net, 3, update_order="synchronous").network
+    assert not np.allclose(sequential.weights[0], synchronous.weights[0], rtol=0, atol=1e-9)  # the test can fail
+
+
+@pytest.mark.parametrize("optimizer, order", [("sgd", "synchronous"), ("sgd", "sequential"), ("adam", "synchronous")])
+def test_a_shared_trained_bias_trains_as_stepgrads(tmp_path, optimizer, order):
+    net = stepgrad.builtin()  # b1, b2: one bias per layer
+    net.update_biases, net.update_order = True, order
+    trained = stepgrad.train(net, 2, optimizer=optimizer).network if optimizer != "sgd" else net
+    linears = _run_steps(tmp_path, trained, 3)
+    assert [tuple(linear.bias.shape) for linear in linears] == [(1,), (1,)]
+    expected = stepgrad.train(trained, 3, optimizer=optimizer, update_order=order).network
+    _assert_same(linears, expected)
+    assert expected.biases[0][0] != net.biases[0][0]  # the bias did move
+
+
+def test_a_data_set_script_continues_with_stepgrads_batches(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)  # 40 rows in batches of 8: the order of the rows matters
+    x = rng.normal(size=(40, 3))
+    rows = [",".join(f"{v:.4f}" for v in r) + f",{int(r[0] * r[1] > 0)}" for r in x]
+    (tmp_path / "d.csv").write_text("a,b,c,label\n" + "\n".join(rows) + "\n")
+    run = [sys.executable, "-m", "stepgrad", "train"]
+    assert subprocess.run([*run, "--data", "d.csv", "--label", "label", "--epochs", "3", "--optimizer", "adam",
+                           "--batch-size", "8", "--save", "x.toml"], cwd=tmp_path, capture_output=True).returncode == 0
+    assert subprocess.run([*run, "x.toml", "--epochs", "2", "--batch-size", "8", "--save", "y.toml"], cwd=tmp_path,
+                          capture_output=True).returncode == 0
+    monkeypatch.chdir(tmp_path)  # the script reads d.csv where it runs
+    code = training_code(stepgrad.load(tmp_path / "x.toml"), epochs=2)
+    after = stepgrad.load(tmp_path / "y.toml")
+    for variant, same in ((code, True), (code.replace("default_rng((", "default_rng((1 + "), False)):
+        script = tmp_path / "x.py"
+        script.write_text(variant)
+        module = runpy.run_path(str(script), run_name="exported")
+        module["main"]()
+        if same:
+            _assert_same(module["linears"], after, tolerance=1e-12)
+        else:  # another shuffle gives other weights: the comparison can fail
+            assert abs(module["linears"][0].weight.detach().numpy() - after.weights[0]).max() > 1e-6
+    ran = subprocess.run([sys.executable, str(tmp_path / "x.py")], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert ran.returncode == 0 and ran.stdout.startswith("epoch 4: loss "), ran.stderr
+
+
+def test_a_new_registry_loss_exports_at_once(tmp_path, monkeypatch):
+    """Add log_cosh to the registry (one entry, built here): export --code writes it, and the first step agrees."""
+    from stepgrad.core.functions import LOSSES, Loss
+
+    def torch_form():
+        return lambda out, target: torch.log(torch.cosh(out - target)).sum(dim=-1)
+
+    entry = Loss("log_cosh", r"\ln\cosh(«out» - «target»)", "ln(cosh(«out» - «target»))",
+                 r"\tanh(«out» - «target»)", "tanh(«out» - «target»)",
+                 lambda out, target: np.log(np.cosh(out - target)), lambda out, target: np.tanh(out - target),
+                 torch_form)
+    monkeypatch.setitem(LOSSES, "log_cosh", entry)
+    net = _network("half_squared_error", "linear", "mean", 5)
+    net.loss = "log_cosh"
+    linears = _run_steps(tmp_path, net, 1, "adam")
+    stepped = stepgrad.train(net, 1, optimizer="adam").network
+    _assert_same(linears, stepped)
+    assert not np.allclose(stepped.weights[0], net.weights[0])
+
+
+@pytest.mark.parametrize("key", ["deck", "3-4-2 tanh/softmax CE, 2 samples", "2-3-3-1 relu, per-neuron biases",
+                                 "8-6-4", "16-16-10"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_the_gallery_scripts_continue_stepgrads_training(tmp_path, key, optimizer):
+    from gallery import network
+
+    net = network(key)
+    net.update_biases = True  # shared biases (b1, b2) train too
+    trained = stepgrad.train(net, 3, optimizer=optimizer).network
+    linears = _run_steps(tmp_path, trained, 2)
+    _assert_same(linears, stepgrad.train(trained, 2, optimizer=optimizer).network)

@@ -41,13 +41,16 @@ def export_torch(spec: str | None = None, *, output: str | None = None, code: st
         write_atomic(code, training_code(net, optimizer))
         note(f"wrote {code}: run it with python {code}")
     if output is not None:
-        from stepgrad.interop.convert import describe, to_torch, torch_module
+        from stepgrad.interop.convert import describe, loss_advice, to_torch, torch_module
 
         buffer = io.BytesIO()
         torch_module().save(to_torch(net).state_dict(), buffer)
         write_atomic(output, buffer.getvalue())
         note(f"wrote {output}: the state_dict of\n  model = {describe(net)}\n"
              f"load it with: model.load_state_dict(torch.load({output!r}, weights_only=True))")
+        advice = loss_advice(net)
+        if advice:
+            note(f"note: {advice}")
 
 
 def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: str | None = None,
@@ -82,7 +85,7 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
         <BLANKLINE>
     """
     from stepgrad.core import persist
-    from stepgrad.interop.convert import build_network, check_layers, linear_layers, read_state_dict
+    from stepgrad.interop.convert import build_network, check_layers, file_update_biases, linear_layers, read_state_dict
 
     if fmt not in ("toml", "json"):
         raise StepgradError(f"expected toml or json, got {fmt!r}", where="--format")
@@ -96,7 +99,8 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
     settings: dict[str, Any] = {
         "loss": loss or (base.loss if base else "half_squared_error"),
         "learning_rate": learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
-        "update_biases": update_biases if update_biases is not None else (base.update_biases if base else True),
+        "update_biases": file_update_biases(names, biases, update_biases if update_biases is not None else
+                                            (base.update_biases if base else None), model),
         "update_order": base.update_order if base else "synchronous",
         "shared_biases": {"auto": "auto", "yes": True, "no": False}[shared_biases],
         "name": base.name if base else "",
@@ -105,6 +109,8 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
         settings.update(inputs=base.inputs, targets=base.targets)
     acts = _activations(activation, len(weights)) if activation or base is None else base.activations
     net = build_network(weights, biases, acts, source=model, **settings)
+    if any(b is None for b in biases):
+        note("note: layers without a bias (nn.Linear(bias=False)) have a bias fixed at 0 (update_biases = false)")
     if net.inputs is None:
         note("note: the spec has no samples yet; add [[samples]] (or import with --like SPEC) "
              "before `stepgrad explain` or `train`")

@@ -15,7 +15,11 @@ torch.optim SGD, Adam or AdamW, read with its state by torch_optim); compare_wit
 exactly those on copies. Without them the step is one plain gradient-descent step (torch.optim.SGD)
 with stepgrad's loss `loss` written in torch: the mean over samples of each sample's loss, summed
 over outputs (see `torch_loss`). The model's own biases stay per-neuron (b_h1, b_o1 ...), and
-biases that do not require gradients are not updated, as in PyTorch.
+biases that do not require gradients are not updated, as in PyTorch; what stepgrad cannot explain
+exactly (a frozen weight, shared layers, hooks ...) is refused by reading.py before any work.
+compare_with_torch compares every parameter of the model by its torch name (trained, fixed, or
+unused by forward()); one it cannot account for is listed, and then it never "agrees". The
+explanation names every weight as torch does too (annotate.py).
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from stepgrad.core.budget import CLI_WORK, Budget
 from stepgrad.core.names import gradient, layout, updated
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
-from stepgrad.interop.convert import flatten, from_torch, layers_of, torch_module
+from stepgrad.interop.annotate import TorchModel, annotate
+from stepgrad.interop.convert import from_torch, layers_of, torch_module
 from stepgrad.interop.losses import read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
 from stepgrad.tracing.build import explain
@@ -42,15 +48,23 @@ def torch_loss(loss: str, activation: str, logits: Any, output: Any, targets: An
 
     `logits` are the output layer's net values, `output` its activations (`activation` applied).
     """
+    return torch_sample_losses(loss, activation, logits, output, targets).mean()
+
+
+def torch_sample_losses(loss: str, activation: str, logits: Any, output: Any, targets: Any) -> Any:
+    """Each sample's E_total in torch, from the registry's PyTorch form of `loss` after `activation` outputs.
+
+    A combined form (softmax + cross-entropy ...) reads the logits, the others the outputs.
+    """
     from stepgrad.core.functions import loss as loss_entry
 
     entry = loss_entry(loss)
     combined = entry.combination(activation)
     if combined is not None:  # e.g. nn.CrossEntropyLoss with probability targets, from the logits
-        return combined.torch()(logits, targets).mean()
+        return combined.torch()(logits, targets)
     if entry.torch is None:
         raise ValueError(f"no torch form of {loss} with {activation} outputs")
-    return entry.torch()(output, targets).mean()
+    return entry.torch()(output, targets)
 
 
 def _batch_loss(net: Network, model: Any, inputs: Any, targets: Any) -> Any:
@@ -60,21 +74,16 @@ def _batch_loss(net: Network, model: Any, inputs: Any, targets: Any) -> Any:
 
 
 def _logits_and_output(model: Any, inputs: Any) -> tuple[Any, Any]:
-    """(the last nn.Linear's output, the model's output): the input and output of a final activation."""
-    torch = torch_module()
-    if isinstance(model, torch.nn.Sequential):
-        modules = [m for _, m in flatten(model)]
-        ends_in_activation = not isinstance(modules[-1], torch.nn.Linear)
-        logits = inputs
-        for m in modules[:-1] if ends_in_activation else modules:
-            logits = m(logits)
-        return logits, modules[-1](logits) if ends_in_activation else logits
-    traced = torch.fx.symbolic_trace(model)
-    interpreter = torch.fx.Interpreter(traced, garbage_collect_values=False)
-    output = interpreter.run(inputs)
-    last = next(n for n in traced.graph.nodes if n.op == "output").args[0]
-    is_linear = last.op == "call_module" and isinstance(traced.get_submodule(last.target), torch.nn.Linear)
-    return (output if is_linear else interpreter.env[last.args[0]]), output
+    """(the last nn.Linear's output, the model's output), from the model's own forward()."""
+    linears, _ = layers_of(model)
+    captured: list[Any] = []
+    # clone: an in-place activation after the last Linear would overwrite what it returned
+    handle = linears[-1][1].register_forward_hook(lambda module, args, out: captured.append(out.clone()))
+    try:
+        output = model(inputs)
+    finally:
+        handle.remove()
+    return captured[-1], output
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,7 @@ class TorchStep:
 
     network: Network
     optimizer: str | None
+    model: TorchModel
 
 
 def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error", lr: float = 0.5,
@@ -108,20 +118,36 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
     net.reduction = reduction
     if optimizer is not None:
         net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
-    return TorchStep(net, name)
+    return TorchStep(net, name, TorchModel.read(module, linears))
+
+
+def _budget(max_work: float | None) -> Budget:
+    """The API's work budget: the command line's unless `max_work` is given."""
+    return Budget(CLI_WORK if max_work is None else max_work, "max_work")
 
 
 def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
-                  lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None) -> Trace:
+                  lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None, only: str | None = None,
+                  max_work: float | None = None) -> Trace:
     """The stepgrad trace of one training step of `module` (an nn.Sequential, or an nn.Module torch.fx follows).
 
     loss_fn: a PyTorch loss module (nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum")
     ...), read with its options; targets may then be class indices. optimizer: a torch.optim SGD, Adam
     or AdamW over the module's parameters, explained with its settings and its state so far (its lr
     is the learning rate). Without them: stepgrad's loss `loss` and one plain gradient-descent step.
+    Each weight and bias is named as PyTorch names it too (see interop.annotate). only: the quantities
+    to keep ("w5, h1", the rule of `stepgrad explain --only`). max_work: the work budget in multiply-adds
+    (default: the command line's); a step over it is refused before any work.
     """
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
-    return explain(step.network, update_order="synchronous", optimizer=step.optimizer)
+    _budget(max_work).check_trace(step.network)
+    trace = explain(step.network, update_order="synchronous", optimizer=step.optimizer)
+    trace = annotate(trace, step.network, step.model)
+    if only:
+        from stepgrad.tracing.only import resolve_only
+
+        trace = trace.select(resolve_only(trace, only))
+    return trace
 
 
 @dataclass(frozen=True)
@@ -129,6 +155,9 @@ class ParameterDiff:
     """stepgrad vs autograd for one PyTorch parameter: largest differences of gradient and new value.
 
     Relative differences are |stepgrad - torch| / max(|torch|, 1e-6), largest over the tensor's entries.
+    status: "trained" (gradients and new values compared), "fixed" (a bias neither trains: its value
+    after the step compared, no gradient), "unused" (a parameter forward() never reads: torch's step
+    left it as it was, and stepgrad has nothing of it).
     """
 
     parameter: str  # the state_dict name, e.g. "0.weight"
@@ -137,15 +166,19 @@ class ParameterDiff:
     gradient_rel: float
     updated_abs: float
     updated_rel: float
+    status: str = "trained"
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """The result of `compare_with_torch`: the losses and one ParameterDiff per trained parameter."""
+    """The result of `compare_with_torch`: the losses, one ParameterDiff per parameter of the model, and the
+    parameters it could not compare (then it never agrees)."""
 
     loss_stepgrad: float
     loss_torch: float
     parameters: tuple[ParameterDiff, ...]
+    uncompared: tuple[str, ...] = ()  # "name: why", for each parameter not accounted for
+    dtype: str = "float64"  # the model's own parameters' dtype (both sides computed in float64)
 
     @property
     def max_rel(self) -> float:
@@ -153,20 +186,32 @@ class Comparison:
         return max((max(p.gradient_rel, p.updated_rel) for p in self.parameters), default=0.0)
 
     def agrees(self, tolerance: float = 1e-9) -> bool:
-        """True when every relative difference (and the loss's) is within `tolerance`."""
+        """True when every parameter was compared and every relative difference (and the loss's) is within `tolerance`."""
         loss_rel = abs(self.loss_stepgrad - self.loss_torch) / max(abs(self.loss_torch), 1e-6)
-        return self.max_rel <= tolerance and loss_rel <= tolerance
+        return not self.uncompared and self.max_rel <= tolerance and loss_rel <= tolerance
 
     def __str__(self) -> str:
+        width = max([12] + [len(p.parameter) for p in self.parameters])
         rows = [f"loss: stepgrad {self.loss_stepgrad!r}, torch {self.loss_torch!r}",
-                f"{'parameter':<12} {'stepgrad names':<20} {'grad abs':>10} {'grad rel':>10} "
+                f"{'parameter':<{width}} {'stepgrad names':<20} {'grad abs':>10} {'grad rel':>10} "
                 f"{'new abs':>10} {'new rel':>10}"]
         for p in self.parameters:
-            names = p.names[0] + (f"..{p.names[-1]}" if len(p.names) > 1 else "")
-            rows.append(f"{p.parameter:<12} {names:<20} {p.gradient_abs:>10.2e} {p.gradient_rel:>10.2e} "
-                        f"{p.updated_abs:>10.2e} {p.updated_rel:>10.2e}")
-        rows.append(f"largest relative difference: {self.max_rel:.2e}"
-                    f" ({'agrees' if self.agrees() else 'DISAGREES'} within 1e-9)")
+            names = (p.names[0] + (f"..{p.names[-1]}" if len(p.names) > 1 else "")) if p.names else "-"
+            if p.status == "trained":
+                grads = f"{p.gradient_abs:>10.2e} {p.gradient_rel:>10.2e}"
+            else:
+                grads = f"{'-':>10} {'-':>10}"
+            note = {"trained": "", "fixed": "  (fixed: not trained)", "unused": "  (not used by forward)"}[p.status]
+            rows.append(f"{p.parameter:<{width}} {names:<20} {grads} {p.updated_abs:>10.2e} {p.updated_rel:>10.2e}{note}")
+        for why in self.uncompared:
+            rows.append(f"NOT COMPARED {why}")
+        verdict = "agrees" if self.agrees() else "DISAGREES"
+        if self.uncompared:
+            verdict = f"DISAGREES: {len(self.uncompared)} parameter(s) not compared,"
+        rows.append(f"largest relative difference: {self.max_rel:.2e} ({verdict} within 1e-9)")
+        if self.dtype != "float64":
+            rows.append(f"both computed in float64 (torch on a float64 copy); the {self.dtype} model's own step "
+                        f"differs by {self.dtype} rounding")
         return "\n".join(rows)
 
 
@@ -176,21 +221,25 @@ def _diff(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
 
 
 def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
-                       lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None) -> Comparison:
+                       lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None,
+                       max_work: float | None = None) -> Comparison:
     """Run the step in PyTorch (autograd and the optimizer's step, float64, on copies) and in stepgrad; compare.
 
     With loss_fn and optimizer (see explain_torch) PyTorch computes with them as given; otherwise with
-    stepgrad's loss written in torch and torch.optim.SGD.
+    stepgrad's loss written in torch and torch.optim.SGD. Every parameter of the model is compared by
+    its name; one that cannot be is listed in `uncompared`, and the comparison does not agree.
+    max_work: as explain_torch's.
     """
     torch = torch_module()
     if isinstance(loss, torch.nn.Module):
         loss, loss_fn = "half_squared_error", loss
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
     net = step.network
+    _budget(max_work).check_trace(net)
     values = explain(net, update_order="synchronous", optimizer=step.optimizer).values
 
     model = copy.deepcopy(module).to(device="cpu", dtype=torch.float64)
-    linears, _ = layers_of(model)
+    before = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
     x = torch.as_tensor(net.inputs, dtype=torch.float64)
     trained = [p for p in model.parameters() if p.requires_grad]
     torch_optimizer = _copied_optimizer(optimizer, module, model) if optimizer is not None else \
@@ -203,30 +252,53 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     else:
         batch_loss = _batch_loss(net, model, x, torch.as_tensor(net.targets, dtype=torch.float64))
     batch_loss.backward()
-    grads = {id(p): p.grad.detach().numpy().copy() for p in trained if p.grad is not None}
+    grads = {name: p.grad.detach().numpy().copy() for name, p in model.named_parameters() if p.grad is not None}
     torch_optimizer.step()
+    after = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
 
-    names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
-    diffs = []
-    for l, (prefix, linear) in enumerate(linears):
-        label = f"{prefix}." if prefix else ""
-        entries = [(f"{label}weight", linear.weight, [w for row in names.weights[l] for w in row])]
-        if linear.bias is not None and net.update_biases:
-            entries.append((f"{label}bias", linear.bias, list(names.biases[l])))
-        for parameter, tensor, entry_names in entries:
-            if id(tensor) not in grads:
+    ours = _stepgrad_parameters(net, layers_of(model)[0])
+    diffs, uncompared = [], []
+    for name in after:
+        if name not in ours:
+            if name in grads or not np.array_equal(before[name], after[name]):
+                uncompared.append(f"{name}: torch trains it, but it is not a parameter of any layer stepgrad read")
+            else:
+                diffs.append(ParameterDiff(name, (), 0.0, 0.0, 0.0, 0.0, "unused"))
+            continue
+        entry_names, trains = ours[name]
+        shape = after[name].shape
+        new_names = [updated(n) if trains else n for n in entry_names]
+        ours_new = np.array([values[n] for n in new_names]).reshape(shape)
+        n_abs, n_rel = _diff(ours_new, after[name])
+        if not trains:
+            if name in grads:
+                uncompared.append(f"{name}: torch computes its gradient, stepgrad keeps it fixed")
                 continue
-            shape = tuple(tensor.shape)
-            ours_grad = np.array([values[gradient(n)] for n in entry_names]).reshape(shape)
-            ours_new = np.array([values[updated(n)] for n in entry_names]).reshape(shape)
-            g_abs, g_rel = _diff(ours_grad, grads[id(tensor)])
-            n_abs, n_rel = _diff(ours_new, tensor.detach().numpy())
-            diffs.append(ParameterDiff(parameter, tuple(entry_names), g_abs, g_rel, n_abs, n_rel))
+            diffs.append(ParameterDiff(name, tuple(entry_names), 0.0, 0.0, n_abs, n_rel, "fixed"))
+            continue
+        if name not in grads:
+            uncompared.append(f"{name}: stepgrad trains it, torch computed no gradient")
+            continue
+        ours_grad = np.array([values[gradient(n)] for n in entry_names]).reshape(shape)
+        g_abs, g_rel = _diff(ours_grad, grads[name])
+        diffs.append(ParameterDiff(name, tuple(entry_names), g_abs, g_rel, n_abs, n_rel))
     loss_stepgrad = values["E_total"]
     loss_torch = float(batch_loss.detach())
     if not math.isfinite(loss_torch):
         loss_torch = float("nan")
-    return Comparison(loss_stepgrad, loss_torch, tuple(diffs))
+    return Comparison(loss_stepgrad, loss_torch, tuple(diffs), tuple(uncompared), step.model.dtype)
+
+
+def _stepgrad_parameters(net: Network, linears: list[tuple[str, Any]]) -> dict[str, tuple[list[str], bool]]:
+    """torch parameter name -> (stepgrad's names of its entries, row by row; whether stepgrad trains it)."""
+    names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
+    found: dict[str, tuple[list[str], bool]] = {}
+    for l, (prefix, linear) in enumerate(linears):
+        label = f"{prefix}." if prefix else ""
+        found[f"{label}weight"] = ([w for row in names.weights[l] for w in row], True)
+        if linear.bias is not None:
+            found[f"{label}bias"] = (list(names.biases[l]), bool(net.update_biases))
+    return found
 
 
 def _copied_optimizer(optimizer: Any, module: Any, model: Any) -> Any:

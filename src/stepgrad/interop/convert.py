@@ -18,7 +18,10 @@ biases are all exactly equal back as one shared bias (so to_torch -> from_torch 
 `shared_biases=False` keeps PyTorch's per-neuron biases (explain_torch does this, since PyTorch
 trains each bias on its own), `True` or a list per layer forces sharing (the biases must be equal).
 `update_biases` is carried by `requires_grad`: to_torch freezes the biases of a network that does
-not update them, and from_torch updates biases when they require gradients.
+not update them, and from_torch updates biases when they require gradients. A layer without bias
+(nn.Linear(bias=False)) computes as a bias fixed at 0: read exactly when no bias of the model trains,
+refused beside trained biases; a frozen weight is refused (stepgrad trains every weight). Reading
+the model itself (its chain of layers, identities skipped, shared layers refused) is reading.py's.
 """
 
 from __future__ import annotations
@@ -29,14 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from stepgrad.core._torch_forms import torch_module as torch_module  # the one place torch is imported
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.functions import ACTIVATIONS
 from stepgrad.core.spec import Network
+from stepgrad.interop.reading import flatten, layers_of, torch_module, traced_leaves, update_biases_of
 
-SUPPORTED = ("nn.Linear, each followed by " + ", ".join(a.torch_source.removeprefix("nn.") for a in ACTIVATIONS.values())
-             + " (or nothing)")
-
+__all__ = ["build_network", "describe", "flatten", "from_torch", "layers_of", "read_state_dict", "to_torch",
+           "torch_module", "traced_leaves"]
 
 def to_torch(net: Network) -> Any:
     """An nn.Sequential (float64) of nn.Linear and activation modules with `net`'s weights."""
@@ -61,138 +63,43 @@ def describe(net: Network) -> str:
     return "nn.Sequential(" + ", ".join(parts) + ")"
 
 
-def flatten(module: Any) -> list[tuple[str, Any]]:
-    """(state_dict prefix, module) for every leaf of a (nested) nn.Sequential, in order."""
-    nn = torch_module().nn
-    if isinstance(module, nn.Sequential):
-        leaves = []
-        for name, child in module.named_children():
-            leaves += [(f"{name}.{sub}" if sub else name, m) for sub, m in flatten(child)]
-        return leaves
-    if isinstance(module, nn.Module):
-        return [("", module)]
-    raise StepgradError(f"expected an nn.Sequential of {SUPPORTED}; got {type(module).__name__}")
-
-
-def _activation_name(name: str, module: Any, last: bool) -> str | None:
-    """stepgrad's name for an activation module, None when it is not one; errors for unsupported settings."""
-    label = f"layer {name!r} ({module!r})"
-    for act in ACTIVATIONS.values():
-        ours = act.torch()
-        if type(module) is not type(ours):
-            continue
-        if module.extra_repr() != ours.extra_repr() and not _same_softmax(module, ours):
-            settings = ours.extra_repr().replace("_", " ").replace("=", " ")
-            raise StepgradError(f"unsupported {label}: stepgrad's {act.name} is {act.torch_source}, with {settings}")
-        if not act.hidden_ok and not last:
-            raise StepgradError(f"unsupported {label}: {act.name} is allowed only as the last module")
-        return act.name
-    return None
-
-
-def _same_softmax(module: Any, ours: Any) -> bool:
-    # Softmax over the last dimension of a (samples, features) batch: dim=1 is dim=-1.
-    return hasattr(module, "dim") and {module.dim, ours.dim} <= {-1, 1}
-
-
-def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:
-    """The (name, nn.Linear) layers of `module` and each one's stepgrad activation name."""
-    nn = torch_module().nn
-    if isinstance(module, nn.Module) and not isinstance(module, (nn.Sequential, nn.Linear)):
-        leaves = traced_leaves(module)
-    else:
-        leaves = flatten(module)
-    linears: list[tuple[str, Any]] = []
-    activations: list[str | None] = []
-    for k, (name, m) in enumerate(leaves):
-        if isinstance(m, nn.Linear):
-            if linears and activations[-1] is None:
-                activations[-1] = "linear"
-            if linears and m.in_features != linears[-1][1].out_features:
-                raise StepgradError(f"layer {name!r} ({m!r}) takes {m.in_features} inputs but the layer before "
-                                    f"gives {linears[-1][1].out_features}")
-            linears.append((name, m))
-            activations.append(None)
-            continue
-        act = _activation_name(name, m, last=k == len(leaves) - 1)
-        if act is None:
-            raise StepgradError(f"unsupported layer {name!r} ({type(m).__name__}): stepgrad reads {SUPPORTED}")
-        if not linears or activations[-1] is not None:
-            raise StepgradError(f"unsupported layer {name!r} ({type(m).__name__}): an activation must follow an nn.Linear")
-        activations[-1] = act
-    if not linears:
-        raise StepgradError(f"no nn.Linear layer in the module: stepgrad reads {SUPPORTED}")
-    return linears, [a or "linear" for a in activations]
-
-
-# torch functions and tensor methods in a forward(), as the activation module that computes the same
-_FUNCTIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "ReLU", "leaky_relu": "LeakyReLU",
-              "softplus": "Softplus", "softmax": "Softmax"}
-FOLLOWED = "torch.tanh, torch.sigmoid, torch.relu, torch.softmax, F.relu, F.leaky_relu, F.softplus, F.softmax"
-
-
-def traced_leaves(module: Any) -> list[tuple[str, Any]]:
-    """(name, module) for each step of an nn.Module's forward(), followed with torch.fx symbolic tracing.
-
-    The forward must be a chain: each operation takes the one before it (the input first). Calls of
-    submodules are taken as they are; torch functions (torch.tanh, F.relu ...) become the activation
-    module that computes the same, so `layers_of` checks both alike.
-    """
+def state_dict_like(net: Network, model: Any) -> dict[str, Any]:
+    """`net`'s weights and biases as a state_dict with `model`'s own names (fc1.weight ...), to load with
+    model.load_state_dict(...); a StepgradError when the model's layers do not fit the network's."""
     torch = torch_module()
-    label = type(module).__name__
-    try:
-        graph = torch.fx.symbolic_trace(module)
-    except Exception as exc:  # fx raises many types for data-dependent control flow and the like
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise StepgradError(f"cannot follow {label}.forward() with torch.fx ({reason}); stepgrad reads "
-                            f"chains of {SUPPORTED}, or {FOLLOWED}") from None
-    leaves: list[tuple[str, Any]] = []
-    previous = None
-    for node in graph.graph.nodes:
-        if node.op == "placeholder":
-            if previous is not None:
-                raise StepgradError(f"{label}.forward() takes more than one input ({node.name}); stepgrad reads one")
-            previous = node
-            continue
-        chained = bool(node.args) and node.args[0] is previous and all(
-            not isinstance(a, torch.fx.Node) for a in list(node.args[1:]) + list(node.kwargs.values()))
-        if node.op == "output":
-            if node.args[0] is not previous:
-                raise StepgradError(f"unsupported output of {label}.forward(): it must return the last operation's result")
-            break
-        if node.op == "call_module" and chained and _known_module(graph.get_submodule(node.target)):
-            leaves.append((str(node.target), graph.get_submodule(node.target)))
-        elif node.op in ("call_function", "call_method") and chained and _function_module(node) is not None:
-            leaves.append((node.name, _function_module(node)))
-        else:
-            what = type(graph.get_submodule(node.target)).__name__ if node.op == "call_module" else _describe(node)
-            raise StepgradError(f"unsupported operation {node.name!r} ({what}) in {label}.forward(): "
-                                f"stepgrad follows a chain of {SUPPORTED}, or {FOLLOWED}")
-        previous = node
-    return leaves
+    linears, activations = layers_of(model)
+    widths = [linears[0][1].in_features] + [m.out_features for _, m in linears]
+    if widths != list(net.layers):
+        raise StepgradError(f"the model's layers are {'-'.join(map(str, widths))}, the network's "
+                            f"{'-'.join(map(str, net.layers))}", where=type(model).__name__)
+    if activations != list(net.activations):
+        raise StepgradError(f"the model's activations are {', '.join(activations)}, the network's "
+                            f"{', '.join(net.activations)}", where=type(model).__name__)
+    state: dict[str, Any] = {}
+    for l, (prefix, m) in enumerate(linears):
+        label = f"{prefix}." if prefix else ""
+        dtype = m.weight.dtype
+        state[f"{label}weight"] = torch.tensor(net.weights[l], dtype=dtype)
+        bias = np.broadcast_to(net.biases[l], (net.layers[l + 1],))
+        if m.bias is not None:
+            state[f"{label}bias"] = torch.tensor(bias, dtype=dtype)
+        elif np.any(bias != 0):
+            raise StepgradError(f"layer {prefix!r} has no bias (bias=False) but the network's biases there are not 0",
+                                where=type(model).__name__)
+    return state
 
 
-def _known_module(module: Any) -> bool:
-    nn = torch_module().nn
-    return isinstance(module, (nn.Linear, nn.Sequential)) or any(type(module) is type(a.torch()) for a in ACTIVATIONS.values())
+def loss_advice(net: Network) -> str | None:
+    """A warning for the load hint when `describe`'s model ends in the activation a PyTorch loss applies itself."""
+    from stepgrad.core.functions import loss as loss_entry
 
-
-def _function_module(node: Any) -> Any:
-    """The activation module a traced function call computes (with its settings), or None."""
-    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
-    if name not in _FUNCTIONS:
+    act = net.activations[-1]
+    if loss_entry(net.loss).combination(act) is None or act == "linear":
         return None
-    kwargs = {k: v for k, v in node.kwargs.items() if k not in ("inplace", "_stacklevel", "dtype")}
-    try:
-        return getattr(torch_module().nn, _FUNCTIONS[name])(*node.args[1:], **kwargs)
-    except TypeError:
-        return None
-
-
-def _describe(node: Any) -> str:
-    target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", repr(node.target))
-    return {"call_module": "module", "call_function": "function", "call_method": "method",
-            "get_attr": "attribute"}.get(node.op, node.op) + f" {target}"
+    module = ACTIVATIONS[act].torch_source
+    torch_loss = "nn.CrossEntropyLoss" if act == "softmax" else "nn.BCEWithLogitsLoss"
+    return (f"the model ends in {module}, as stepgrad's {act} output layer does: to train it with {torch_loss}, "
+            f"which applies {act} itself, leave out the last module (model[:-1]), or {act} is applied twice")
 
 
 def _array(value: Any, where: str) -> np.ndarray:
@@ -260,14 +167,15 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
                name: str = "") -> Network:
     """A stepgrad Network with the weights of an nn.Sequential of nn.Linear and activation modules.
 
-    update_biases=None: true when the module's biases require gradients. See the module docstring
-    for shared_biases. `inputs`/`targets` (arrays or tensors, a row per sample) become the samples.
+    update_biases=None: true when the module's biases require gradients (all of them, or none: see
+    reading.update_biases_of; a frozen weight or a bias=False layer beside trained biases is refused).
+    See the module docstring for shared_biases. `inputs`/`targets` (arrays or tensors, a row per
+    sample) become the samples.
     """
     linears, activations = layers_of(module)
+    update_biases = update_biases_of(linears, update_biases)
     weights = [_array(m.weight, f"{n}.weight") for n, m in linears]
     biases = [None if m.bias is None else _array(m.bias, f"{n}.bias") for n, m in linears]
-    if update_biases is None:
-        update_biases = any(m.bias is not None and m.bias.requires_grad for _, m in linears)
     return build_network(weights, biases, activations, source=f"<{type(module).__name__}>", loss=loss,
                          learning_rate=learning_rate, update_biases=update_biases, update_order=update_order,
                          shared_biases=shared_biases, inputs=inputs, targets=targets, name=name)
@@ -357,3 +265,21 @@ def check_layers(weights: list[np.ndarray], layers: Sequence[int], where: str, n
         if tuple(w.shape) != expected:
             raise StepgradError(f"{names[l]} has shape {tuple(w.shape)} but layers {shape} (from {label}) "
                                 f"need {expected}", where=where)
+
+
+def file_update_biases(names: Sequence[str], biases: Sequence[np.ndarray | None], wanted: bool | None,
+                       where: str) -> bool:
+    """Whether an imported state_dict's biases train: `wanted` (None: yes, as PyTorch does), unless a layer
+    has no bias (nn.Linear(bias=False), a bias fixed at 0): then none may train, and asking for it is refused."""
+    missing = [n.removesuffix("weight").rstrip(".") for n, b in zip(names, biases) if b is None]
+    if not missing:
+        return True if wanted is None else wanted
+    if wanted:
+        raise StepgradError(f"layer {missing[0]!r} has no bias (nn.Linear(..., bias=False)), so it cannot train: "
+                            "stepgrad trains the biases of every layer or of none; import with --no-update-biases",
+                            where=where)
+    if wanted is None and len(missing) < len(biases):
+        raise StepgradError(f"layer {missing[0]!r} has no bias (nn.Linear(..., bias=False)) but other layers have "
+                            "one: stepgrad trains the biases of every layer or of none; import with "
+                            "--no-update-biases to keep every bias fixed (the missing ones at 0)", where=where)
+    return False

@@ -7,7 +7,8 @@
 
 A model that ends in nn.Linear gives raw scores: nn.CrossEntropyLoss becomes the registry's
 `cross_entropy_with_logits`, nn.BCEWithLogitsLoss `binary_cross_entropy_with_logits`, nn.MSELoss
-`mean_squared_error` (PyTorch's mean over all elements). Class indices (integer targets, one per
+`mean_squared_error` (PyTorch's mean over all elements), nn.HuberLoss() and nn.SmoothL1Loss() (delta = beta
+= 1) `huber` (one output, or reduction='sum'). Class indices (integer targets, one per
 sample) become one-hot rows; label_smoothing mixes every row with the uniform distribution, as
 PyTorch does. An option stepgrad does not model is refused by name.
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 from stepgrad.core.errors import StepgradError
 
-LOSS_MODULES = ("CrossEntropyLoss", "MSELoss", "BCEWithLogitsLoss", "BCELoss")
+LOSS_MODULES = ("CrossEntropyLoss", "MSELoss", "BCEWithLogitsLoss", "BCELoss", "HuberLoss", "SmoothL1Loss")
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,12 @@ def read_loss(loss_fn: Any, activation: str, outputs: int, targets: Any) -> Torc
     rows = _float_targets(targets)
     if name == "MSELoss":
         loss = "mean_squared_error"
+    elif name in ("HuberLoss", "SmoothL1Loss"):
+        _refuse_options(loss_fn, label, {"delta": 1.0, "beta": 1.0})  # the registry's huber: delta 1 (= beta 1)
+        if reduction == "mean" and outputs > 1:
+            raise StepgradError(f"{label}() with {outputs} outputs averages over the outputs too; stepgrad's huber "
+                                "sums them: use reduction='sum', or one output", where="loss_fn")
+        loss = "huber"
     elif name == "BCEWithLogitsLoss":
         if activation != "linear":
             raise StepgradError(f"{label} takes raw scores and applies the sigmoid itself: end the model in "
@@ -110,7 +117,7 @@ def read_loss(loss_fn: Any, activation: str, outputs: int, targets: Any) -> Torc
             raise StepgradError(f"{label} is read for one sigmoid output; for raw scores use nn.BCEWithLogitsLoss",
                                 where="loss_fn")
         loss = "cross_entropy"
-    if reduction == "sum" and outputs > 1:
+    if reduction == "sum" and outputs > 1 and loss != "huber":
         raise StepgradError(f"{label}(reduction='sum') with {outputs} outputs is not supported: stepgrad's {loss} "
                             "averages over the outputs; use reduction='mean'", where="loss_fn")
     return TorchLoss(loss, reduction, rows)

@@ -1,0 +1,114 @@
+"""What an explanation of a PyTorch model says about PyTorch: each weight's torch name beside the deck's,
+biases held fixed, and the precision the model computes in.
+
+    >>> model = stepgrad.to_torch(stepgrad.builtin())
+    >>> trace = stepgrad.explain_torch(model, [[0.05, 0.1]], [[0.01, 0.99]])
+    >>> trace.meta["torch"]["names"]["w2"], trace.step("w2").note
+    ('0.weight[0, 1]', 'PyTorch: 0.weight[0, 1]')
+
+The given section's introduction (shown by every format) lists the ranges (`w1..w4 = 0.weight[0, 0]..[1, 1]`,
+row by row), each given weight and bias carries its torch name as its note, and `trace.meta["torch"]`
+holds the whole map, the fixed biases and the model's dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stepgrad.core.names import layout
+from stepgrad.core.spec import Network
+from stepgrad.core.trace import Section, Trace
+
+
+@dataclass(frozen=True)
+class TorchModel:
+    """What the explanation says about the model: its nn.Linear layers' names, which have a bias and which
+    biases require gradients, and its parameters' dtype."""
+
+    label: str  # the model's class name
+    layers: tuple[str, ...]  # each nn.Linear's state_dict prefix ("0", "fc1", "" for a bare Linear)
+    has_bias: tuple[bool, ...]
+    bias_trains: tuple[bool, ...]
+    dtype: str  # "float32", "float64" ...
+
+    @classmethod
+    def read(cls, module: Any, linears: list[tuple[str, Any]]) -> TorchModel:
+        """The description of `module`, whose layers layers_of read as `linears`."""
+        dtypes = {str(p.dtype).replace("torch.", "") for p in module.parameters()}
+        return cls(type(module).__name__, tuple(name for name, _ in linears),
+                   tuple(m.bias is not None for _, m in linears),
+                   tuple(m.bias is not None and m.bias.requires_grad for _, m in linears),
+                   ", ".join(sorted(dtypes)) or "float64")
+
+
+def _prefix(name: str) -> str:
+    return f"{name}." if name else ""
+
+
+def torch_names(net: Network, model: TorchModel) -> dict[str, str]:
+    """stepgrad name -> torch name of every weight and bias entry (`w2` -> `fc1.weight[0, 1]`)."""
+    names = layout(net.layers, net.shared_biases or [False] * net.depth)
+    found: dict[str, str] = {}
+    for l, prefix in enumerate(model.layers):
+        for j, row in enumerate(names.weights[l]):
+            for i, w in enumerate(row):
+                found[w] = f"{_prefix(prefix)}weight[{j}, {i}]"
+        for j, b in enumerate(names.biases[l]):
+            found[b] = f"{_prefix(prefix)}bias[{j}]" if model.has_bias[l] else f"(none: {prefix or 'the layer'} has no bias)"
+    return found
+
+
+def _ranges(net: Network, model: TorchModel) -> list[str]:
+    names = layout(net.layers, net.shared_biases or [False] * net.depth)
+    parts = []
+    for l, prefix in enumerate(model.layers):
+        rows = names.weights[l]
+        last = (len(rows) - 1, len(rows[0]) - 1)
+        parts.append(f"{rows[0][0]}..{rows[-1][-1]} = {_prefix(prefix)}weight[0, 0]..[{last[0]}, {last[1]}]")
+        biases = names.biases[l]
+        if model.has_bias[l]:
+            parts.append(f"{biases[0]}..{biases[-1]} = {_prefix(prefix)}bias[0]..[{len(biases) - 1}]")
+    return parts
+
+
+def _notes(net: Network, model: TorchModel) -> list[str]:
+    """Sentences about what this step keeps fixed and the precision, for the given section."""
+    names = layout(net.layers, net.shared_biases or [False] * net.depth)
+    notes = []
+    missing = [l for l, has in enumerate(model.has_bias) if not has]
+    frozen = [l for l, has in enumerate(model.has_bias) if has and not model.bias_trains[l]]
+    if missing:
+        which = ", ".join(f"{names.biases[l][0]}..{names.biases[l][-1]}" for l in missing)
+        layers = ", ".join(repr(model.layers[l]) for l in missing)
+        notes.append(f"Layer {layers} has no bias (nn.Linear(..., bias=False)): {which} are 0 and stay 0.")
+    if frozen:
+        params = ", ".join(f"{_prefix(model.layers[l])}bias" for l in frozen)
+        verb = "does" if len(frozen) == 1 else "do"
+        notes.append(f"{params} {verb} not require gradients (frozen): the biases are held fixed, as PyTorch's "
+                     "step keeps them.")
+    if model.dtype != "float64":
+        notes.append(f"The model's parameters are {model.dtype}; this step is computed in float64, so PyTorch's own "
+                     f"{model.dtype} step differs from these numbers by {model.dtype}'s rounding "
+                     "(about 1e-7 relative for float32).")
+    return notes
+
+
+def annotate(trace: Trace, net: Network, model: TorchModel) -> Trace:
+    """The trace with PyTorch's names and what this step keeps fixed, in the given section and in meta."""
+    mapping = torch_names(net, model)
+    intro = f"In PyTorch ({model.label}): " + "; ".join(_ranges(net, model)) + ", row by row."
+    extra = " ".join([intro, *_notes(net, model)])
+    sections = []
+    for section in trace.sections:
+        if section.key == "given":
+            steps = tuple(replace(s, note=s.note or f"PyTorch: {mapping[s.name]}") if s.name in mapping else s
+                          for s in section.steps)
+            section = Section(section.key, section.title, steps, f"{section.intro} {extra}".strip())
+        sections.append(section)
+    fixed = [b for l, prefix in enumerate(model.layers) if not model.bias_trains[l]
+             for b in layout(net.layers, net.shared_biases or [False] * net.depth).biases[l]]
+    meta = dict(trace.meta, torch={"model": model.label, "names": mapping, "fixed": fixed, "dtype": model.dtype,
+                                   "computed_in": "float64"})
+    return Trace(tuple(sections), meta, trace.context)
+
