@@ -123,8 +123,8 @@ def test_out_of_memory_is_one_line(tmp_path):
     spec = tmp_path / "huge.toml"
     spec.write_text('layers = [2000, 2000]\nactivation = "sigmoid"\nseed = 1\n')
 
-    def limit() -> None:  # 1.5 GB of address space: the picture of 4 million labelled edges does not fit
-        resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+    def limit() -> None:  # 700 MB of address space: the picture of 4 million labelled edges does not fit
+        resource.setrlimit(resource.RLIMIT_AS, (700_000_000, 700_000_000))
 
     proc = subprocess.run([sys.executable, "-m", "stepgrad", "diagram", str(spec), "--max-work", "1e20", "-o",
                            str(tmp_path / "x.svg")], preexec_fn=limit, capture_output=True, text=True, timeout=600)
