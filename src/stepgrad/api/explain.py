@@ -69,12 +69,13 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
     budget = cli_budget(max_work)
     budget.check_trace(net, samples=1 if sample is not None else None)
     update_order = step.update_order
-    if step.optimizer != "sgd" and update_order is None:
+    optimizer = step.optimizer or _saved_optimizer(net)  # a network trained with Adam is explained with Adam
+    if optimizer != "sgd" and update_order is None:
         update_order = "synchronous"  # momentum and Adam take the synchronous gradients
     if extras.deck and spec is not None:
         raise StepgradError("the deck's figures belong to the seed deck's network: leave out SPEC", where="--deck")
     trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
-                    optimizer=step.optimizer, round_to=step.round_to)
+                    optimizer=optimizer, round_to=step.round_to)
     trace = _dressed(net, trace, extras)
     names = resolve_only(trace, extras.only) or None
     precision = display.precision
@@ -98,7 +99,7 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
         try:
             budget.check_train(net, iterations)
             options["history"] = train(net, iterations, update_order=trace.meta.get("update_order"),
-                                       every=max(1, iterations // 100), optimizer=step.optimizer)
+                                       every=max(1, iterations // 100), optimizer=optimizer)
         except StepgradError as exc:  # the derivation stands without the closing table
             note(f"note: the deck has no training table: {exc}")
     return render(trace, fmt, digits=precision, only=names, **options)
@@ -304,3 +305,11 @@ def step_graph(spec: str | None = None, *, only: str | None = None, sample: int 
     write_atomic(output, graph.render(fmt, digits))
     note(f"wrote {output}")
     return ""
+
+
+def _saved_optimizer(net: Network) -> str:
+    """The optimizer a saved network was trained with (its state is in net.training), else sgd."""
+    from stepgrad.core.training_state import TrainingState
+
+    state = TrainingState.of(net).optimizer
+    return str(state.get("name", "sgd")) if state else "sgd"

@@ -95,7 +95,7 @@ class StepOptions:
     0-based mini-batch of the next epoch's shuffle)."""
 
     update_order: str | None = None
-    optimizer: str = "sgd"
+    optimizer: str | None = None  # None: the one a saved network was trained with (and its state), else sgd
     round_to: int | None = None
     sample: int | None = None
     data: str | None = None

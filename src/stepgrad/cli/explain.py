@@ -39,7 +39,8 @@ API = explain_document
 @api_option(API, "--batch", type=click.IntRange(0), metavar="K",
             help="With --data: explain mini-batch K (0-based) of the next epoch's shuffle.")
 @api_option(API, "--optimizer", type=click.Choice(OPTIMIZER_CHOICES),
-            help="Show this optimizer's update: momentum's velocity v_w5, Adam's moments m_w5, s_w5 and m_hat_w5, s_hat_w5.")
+            help="Show this optimizer's update: momentum's velocity v_w5, Adam's moments m_w5, s_w5 and m_hat_w5, "
+                 "s_hat_w5 (default: the one a saved network was trained with, with its state; else sgd).")
 @api_option(API, "--round", "round_to", type=click.IntRange(0, 15), metavar="K",
             help="Hand-calculation mode: round every computed value to K decimals and carry the rounded value on.")
 @api_option(API, "--train-iterations", type=click.IntRange(0), metavar="N",
