@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
@@ -70,8 +71,7 @@ def cli(ctx: click.Context) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line on stderr and exit status 2."""
-    import os
-
+    reserve: bytearray | None = bytearray(4 << 20)  # given back on MemoryError, so the error line can be written
     for stream in ("stdin", "stdout", "stderr"):  # a closed stream reads as empty and writes nowhere
         if getattr(sys, stream) is None:
             setattr(sys, stream, open(os.devnull, "r" if stream == "stdin" else "w", encoding="utf-8"))  # noqa: SIM115 (lives as long as the process)
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"stepgrad: error: {terminal(str(exc))}", err=True)  # a file name or key is text, never an escape
         sys.exit(exc.exit_code)
     except MemoryError:
+        reserve = None  # noqa: F841 (freed: the memory the lines below need)
         _silence_stdout()
         click.echo("stepgrad: error: out of memory: the work asked for is larger than this machine's memory", err=True)
         sys.exit(2)
@@ -107,7 +108,5 @@ def main(argv: list[str] | None = None) -> None:
 
 def _silence_stdout() -> None:
     """Point standard output at /dev/null, so Python's flush at exit does not fail a second time."""
-    import os
-
     with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
