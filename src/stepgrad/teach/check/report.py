@@ -13,6 +13,8 @@ STYLES = {"correct": "green", "follows": "cyan", "close": "yellow", "wrong": "re
 
 
 def _note(r: Result, digits: int) -> str:
+    if r.verdict == "correct":
+        return r.note or ""
     if r.verdict == "close":
         return r.diagnosis or f"rounding drift: relative error {r.relative_error:.1e}"
     if r.verdict == "follows":

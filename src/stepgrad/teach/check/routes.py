@@ -18,7 +18,7 @@ make every later gradient a free 0 and every update a free copy of the old weigh
     >>> from stepgrad.teach.check import solution
     >>> from stepgrad.teach.check.context import build
     >>> ctx = build(stepgrad.builtin(), solution.loads("dE_o1/dnet_o1 = 0.2"))
-    >>> [label for label, _ in routes(ctx, ctx.steps["dE_total/dw5"])][:2]
+    >>> [label for label, _, _ in routes(ctx, ctx.steps["dE_total/dw5"])][:2]
     ['chain', 'δ·input: dE_o1/dnet_o1 · dnet_o1/dw5']
 """
 
@@ -58,23 +58,24 @@ def _runs(ctx: Context, step: Step) -> Iterator[tuple[Step, list[str]]]:
                 yield other, factors[:start] + factors[start + k:]
 
 
-def routes(ctx: Context, step: Step) -> list[tuple[str, float]]:
-    """(label, value) of every standard route to the step from the own values; the chain first."""
-    found: list[tuple[str, float]] = []
+def routes(ctx: Context, step: Step) -> list[tuple[str, float, tuple[str, ...]]]:
+    """(label, value, factors) of every standard route to the step from the own values; the chain first.
+    `factors`: the own values a product route multiplies (empty for the others)."""
+    found: list[tuple[str, float, tuple[str, ...]]] = []
     chain = ctx.from_own.get(step.name)
     if chain is not None:
-        found.append(("chain", chain))
+        found.append(("chain", chain, ()))
     if _product(step):
         for run, rest in _runs(ctx, step):
             value = ctx.own[run.name]
             for f in rest:
                 value *= ctx.own[f]
-            found.append((_kind(run, rest), ctx.finish(value)))
+            found.append((_kind(run, rest), ctx.finish(value), (run.name, *rest)))
     for op in step.operands:
         if op in ctx.given and ctx.steps.get(op) is not None and ctx.steps[op].text and op in ctx.from_own:
             value = ctx.recompute(step, ctx.own, {op: ctx.from_own[op]})
-            found.append((f"with {op} recomputed from your values of {', '.join(ctx.steps[op].operands)}", value))
-    return [(label, value) for label, value in found if not _trivial(ctx, step, value)]
+            found.append((f"with {op} recomputed from your values of {', '.join(ctx.steps[op].operands)}", value, ()))
+    return [route for route in found if not _trivial(ctx, step, route[1])]
 
 
 def _trivial(ctx: Context, step: Step, value: float) -> bool:

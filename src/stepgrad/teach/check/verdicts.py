@@ -6,24 +6,30 @@ unanswered (a blank template line, or nothing at all) or unreadable (a line that
     >>> report.results[0].verdict
     'correct'
 
-Rules, in order (a careful marker's):
+Rules, in order (a careful marker's). A value is judged at the precision it was written with, and
+correct work rounded by hand is never wrong (precision.py: each written value stands for half a unit
+in its last digit, or a truncation; values computed from them inherit that spread):
 - correct: equals the exact value at the precision written; the last written digit may be rounded
   or truncated (0.74136507 may be written 0.7414 or 0.7413; truncation needs two significant
-  digits: 0.5 for 0.593 is not correct). A value that rounds to 0 at the
-  precision written is not "correct" for a non-zero quantity (0.00 says nothing about 0.000438).
-  Two exceptions: with `min_digits` K a value with fewer than K significant digits is only close
-  (unless it is the exact value in full); and a value of one or two significant digits, too brief
-  to tell the exact value from a known mistake's value much nearer to it, gets the diagnosis
-  (dnet_h1/dw1 = 0.1 for i1 = 0.05 is i2, the wrong edge, not "0.05 rounded").
+  digits). With `min_digits` K a value with fewer than K significant digits is only close (unless it
+  is the exact value in full). Also correct: a value the student's own earlier values give within
+  the rounding they carry, when those values are all correct work ("rounding carried", with a note).
+- close, asking for more digits: a value of one or two significant digits consistent with correct
+  work but too brief to tell it from a known mistake's value much nearer to it (dnet_h1/dw1 = 0.1 for
+  i1 = 0.05 also reads as i2; the mistake is named in the note), one significant digit or 0 written
+  where correct work at that precision fits (0.5 for 0.593 truncated, 0.000 for 0.000438).
 - follows: not the exact value, but what the solution's own earlier values give along one of the
-  standard routes (routes.py: the chain of factors, δ·input, δ·w, the sum over paths): an error
-  carried forward, credited once (the route is named), never through a trivial own value (0, ±1).
-  Far from the exact value (more than CLOSE_RELATIVE) it may differ from the route's value by drift.
+  standard routes (routes.py: the chain of factors, δ·input, δ·w, the sum over paths), within the
+  rounding those values carry: an error carried forward, credited once (the route is named), never
+  through a trivial own value (0, ±1). Far from the exact value (more than CLOSE_RELATIVE) it may
+  differ from the route's value by drift.
 - wrong with a diagnosis: the value is what the step gives with a known mistake applied (diagnoses.py),
-  at the precision written; failing that, within CLOSE_RELATIVE of such a value (mistake plus drift).
+  at the precision written, and strictly nearer than correct work less its rounding spread (a
+  "mistake" that gives what correct work gives, like leaving out a ReLU's derivative of 1, is none);
+  failing that, within CLOSE_RELATIVE of such a value (mistake plus drift).
 - close: within CLOSE_RELATIVE (0.1 %) of the exact value or of the own-values value, or off by at
   most one unit in the last written digit (and within 1 %): rounding drift. 0.594 for 0.59327 is
-  close; 0.5 for 0.593 is wrong.
+  close.
 - wrong: anything else, reported with the exact value, the own-values value and the step's formula.
 A solution passes (`Report.ok`) when it answers something and nothing is wrong, unknown, unanswered
 or unreadable: a blank homework, or the untouched template, is not a pass.
@@ -41,6 +47,7 @@ from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.teach.check.context import Context, build
 from stepgrad.teach.check.diagnoses import MISTAKES
+from stepgrad.teach.check.precision import Spread, consistent, significant_digits, spreads
 from stepgrad.teach.check.routes import routes
 from stepgrad.teach.check.solution import Given, Solution
 
@@ -68,6 +75,7 @@ class Result:
     formula: str | None = None
     line: int = 0
     route: str | None = None  # for follows: the route along which the error was carried forward
+    note: str | None = None  # for correct: why a value off the exact one at its precision is still correct
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data; a value the student's numbers cannot produce (overflow) is null."""
@@ -153,9 +161,16 @@ def _candidates(ctx: Context, given: Given) -> list[tuple[Any, float, str]]:
 
 
 def _diagnose(ctx: Context, given: Given, expected: float, own: float | None,
-              found: list[tuple[Any, float, str]] | None = None) -> tuple[str, str] | None:
-    """(registry key, diagnosis) of the first known mistake that explains the answer, or None."""
+              found: list[tuple[Any, float, str]] | None = None, better_than: float = 0.0) -> tuple[str, str] | None:
+    """(registry key, diagnosis) of the first known mistake that explains the answer, or None.
+
+    A mistake is named only when its value is strictly nearer the answer than correct work is (the
+    exact value and the own-values value, each less the rounding spread `better_than`)."""
     found = _candidates(ctx, given) if found is None else found
+    correct_work = abs(given.value - expected)
+    if own is not None and math.isfinite(own):
+        correct_work = min(correct_work, abs(given.value - own) - better_than)
+    found = [f for f in found if abs(given.value - f[1]) < correct_work]
     exact_fits: dict[str, str] = {}
     for m, value, detail in found:  # exactly, at the precision written
         if m.key not in exact_fits and matches(given, value) and _distinct(given.places, value, expected):
@@ -188,10 +203,11 @@ def _too_brief(ctx: Context, given: Given, expected: float) -> tuple[str, str] |
     if significant_digits(given) > BRIEF_DIGITS or _written_in_full(given, expected):
         return None
     distance = abs(given.value - expected)
+    own = ctx.from_own.get(given.name)  # a "mistake" that gives what correct work on the own values gives is none
     fits: dict[str, str] = {}
     nearest_first = sorted(_candidates(ctx, given), key=lambda found: abs(given.value - found[1]))  # stable
     for m, value, detail in nearest_first:
-        apart = (relative_error(value, expected) or 0) > 1e-6
+        apart = all((relative_error(value, ref) or 0) > 1e-6 for ref in (expected, own) if ref is not None)
         if m.key not in fits and apart and matches(given, value) and abs(given.value - value) <= distance / 2:
             fits[m.key] = _describe(m.label, detail, value)
     if not fits:
@@ -200,14 +216,15 @@ def _too_brief(ctx: Context, given: Given, expected: float) -> tuple[str, str] |
     return key, text + f"; {given.text} is too brief to be read as the exact value {expected:.9g}"
 
 
+def _too_few(given: Given, reference: float) -> str:
+    """The note on a value too brief to be marked correct, though correct work may be written this way."""
+    if given.value == 0:
+        return f"0 written for {reference:.4g}: write its first significant digits (3 or more)"
+    return f"one significant digit is too few to tell {reference:.4g} from a mistake: write 3 or more"
+
+
 def _written_in_full(given: Given, expected: float) -> bool:
     return abs(given.value - expected) <= FLOAT_NOISE * max(abs(expected), 1e-300)
-
-
-def significant_digits(given: Given) -> int:
-    """Significant digits written: 0.0226 -> 3, 0.50 -> 2, 21707153 -> 8."""
-    digits = given.decimal.as_tuple().digits
-    return max(1, len(digits) - next((i for i, d in enumerate(digits) if d), len(digits)))
 
 
 def _follows(given: Given, expected: float, own: float) -> bool:
@@ -249,43 +266,79 @@ class Rules:
     order: str = "derivation"  # or "given": the order the solution wrote them in
 
 
-def judge(ctx: Context, given: Given, rules: Rules = Rules()) -> Result:
-    """The verdict on one answer of a known name."""
+def _judge_in_order(ctx: Context, solution: Solution, rules: Rules, spread: Spread) -> list[Result]:
+    """Every written answer judged in the derivation's order, knowing which own values are correct work
+    (written and judged correct or close, or unwritten and computed from such values)."""
+    written = {g.name: g for g in solution}
+    clean: dict[str, bool] = {}
+    results = []
+    for step in ctx.trace:
+        inputs_clean = all(clean.get(op, True) for op in step.operands)
+        if step.name in written:
+            result = judge(ctx, written[step.name], rules, spread, inputs_clean)
+            results.append(result)
+            # a brief value (close) may hide a mistake in its rounding: what follows from it only follows
+            clean[step.name] = result.verdict == "correct"
+        else:
+            clean[step.name] = inputs_clean
+    return results
+
+
+def judge(ctx: Context, given: Given, rules: Rules = Rules(), spread: Spread | None = None,
+          inputs_clean: bool = False) -> Result:
+    """The verdict on one answer of a known name (`spread`: precision.spreads of the solution;
+    `inputs_clean`: every value the step uses is correct work, rounded as the student rounds)."""
     step = ctx.steps[given.name]
     expected = ctx.exact[given.name]
     own = ctx.from_own.get(given.name)
-    verdict, mistake, diagnosis, route = _verdict(ctx, given, step, expected, own, rules)
+    verdict, mistake, diagnosis, route, note = _verdict(ctx, given, step, expected, own, rules, spread or Spread(),
+                                                        inputs_clean)
     formula = f"{step.name} = {step.text.replace('«', '').replace('»', '')}" if step.text else None
     if verdict == "follows":
         own = route[1]  # type: ignore[index]
     return Result(name=given.name, given=given.text, verdict=verdict, expected=expected, expected_from_own=own,
                   relative_error=relative_error(given.value, expected), diagnosis=diagnosis, mistake=mistake,
-                  formula=formula, line=given.line, route=route[0] if route else None)
+                  formula=formula, line=given.line, route=route[0] if route else None, note=note)
+
+
+ROUNDING_CARRIED = "agrees with the exact value up to the rounding carried from your earlier values"
 
 
 def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float | None,
-             rules: Rules) -> tuple[str, str | None, str | None, tuple[str, float] | None]:
-    """(verdict, mistake key, diagnosis, credited route) by the rules of the module docstring."""
-    if matches(given, expected):
+             rules: Rules, spread: Spread,
+             inputs_clean: bool = False) -> tuple[str, str | None, str | None, tuple[str, float] | None, str | None]:
+    """(verdict, mistake key, diagnosis, credited route, note) by the rules of the module docstring."""
+    carried = spread.computed.get(given.name, 0.0)  # how far the own values' rounding may move this step
+    if matches(given, expected) and not (given.value == 0 and expected != 0):
         brief = _too_brief(ctx, given, expected)
         if brief:
-            return "wrong", brief[0], brief[1], None
+            return "close", brief[0], brief[1], None, None
         digits = significant_digits(given)
         if rules.min_digits and digits < rules.min_digits and not _written_in_full(given, expected):
             return ("close", "too_few_digits",
-                    f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None)
-        return "correct", None, None, None
+                    f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None, None)
+        return "correct", None, None, None, None
+    if significant_digits(given) <= 1 or given.value == 0:
+        fits = [ref for ref in (expected, own) if ref is not None and consistent(given, ref, carried)]
+        if fits:
+            return "close", "too_few_digits", _too_few(given, fits[0]), None, None
+    if step.text and inputs_clean and consistent(given, own, carried):
+        return "correct", None, None, None, ROUNDING_CARRIED
     if step.text:
         drift = _drifted(given, expected)  # a route other than the chain is rounding drift in disguise
-        for label, value in routes(ctx, step):
-            if (label == "chain" or not drift) and _follows(given, expected, value):
-                return "follows", None, None, (label, value)
-    diagnosis = _diagnose(ctx, given, expected, own)
+        for label, value, factors in routes(ctx, step):
+            if label != "chain" and drift:
+                continue
+            within = carried if not factors else abs(value) * sum(
+                spread.own.get(f, 0.0) / abs(ctx.own[f]) for f in factors if ctx.own.get(f))
+            if consistent(given, value, within) or _follows(given, expected, value):
+                return "follows", None, None, (label, value), None
+    diagnosis = _diagnose(ctx, given, expected, own, better_than=carried)
     if diagnosis:
-        return "wrong", diagnosis[0], diagnosis[1], None
+        return "wrong", diagnosis[0], diagnosis[1], None, None
     if any(_drifted(given, ref) for ref in (expected, own) if ref is not None):
-        return "close", None, None, None
-    return "wrong", None, None, None
+        return "close", None, None, None, None
+    return "wrong", None, None, None, None
 
 
 def check(net: Network, solution: Solution, update_order: str | None = None, round_to: int | None = None,
@@ -298,8 +351,8 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
     """
     ctx = build(net, solution, update_order, round_to, prepared)
     order = {name: i for i, name in enumerate(ctx.steps)}
-    known = sorted((g for g in solution if g.name in order), key=lambda g: order[g.name])
-    results = [judge(ctx, g, rules) for g in known]
+    spread = spreads(ctx, solution)
+    results = _judge_in_order(ctx, solution, rules, spread)
     for name, line in solution.unanswered:
         if name in order:
             results.append(Result(name, "", "unanswered", expected=ctx.exact[name], line=line))
