@@ -93,7 +93,8 @@ def _quiz(fmt: str, roster: str | None, seed: int, options: dict[str, Any], min_
 
 def check_job(solution: str, *, spec: str | None = None, update_order: str | None = None,
               round_to: int | None = None, fmt: str = "text", digits: int = 9, console: bool = False,
-              min_digits: int | None = None, order: str = "derivation", points: str | None = None,
+              min_digits: int | None = None, require: str | None = None, order: str = "derivation",
+              points: str | None = None,
               variants: str | None = None, gradebook: str | None = None, max_work: float | None = None,
               note: Note = _silent) -> tuple[str, bool]:
     """Mark a solution file: (the report in `fmt`, True when nothing is wrong). With `console` a text
@@ -105,7 +106,8 @@ def check_job(solution: str, *, spec: str | None = None, update_order: str | Non
 
     settings = _check_settings(variants or spec)
     round_to = settings.get("round") if round_to is None else round_to
-    rules = Rules(min_digits=settings.get("min_digits") if min_digits is None else min_digits, order=order)
+    rules = Rules(min_digits=settings.get("min_digits") if min_digits is None else min_digits, order=order,
+                  required=require or settings.get("require", "answers"))
     if Path(solution).is_dir() or solution.lower().endswith(".zip"):
         return _class_job(solution, spec, variants, update_order, round_to, rules, points, gradebook, note)
     from stepgrad.core.budget import samples_of
@@ -152,8 +154,11 @@ def _check_settings(spec: str | None) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise StepgradError(f"not valid TOML: {exc}", where=str(path)) from None
     for key, value in table.items():
+        if key == "require" and isinstance(value, str):
+            continue
         if key not in ("min_digits", "round") or not isinstance(value, int) or not 0 <= value <= 17:
-            raise StepgradError(f"[check] {key}: expected min_digits or round, a whole number 0..17", where=str(path))
+            raise StepgradError(f"[check] {key}: expected min_digits or round, a whole number 0..17, "
+                                "or require (answers, template, none or name patterns)", where=str(path))
     return table
 
 

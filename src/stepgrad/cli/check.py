@@ -20,6 +20,10 @@ from stepgrad.cli._common import digits_option, emit, max_work_option, note, out
 @click.option("--min-digits", type=click.IntRange(1, 17), default=None, metavar="K",
               help="The precision the sheet asks for: fewer significant digits is only close. "
                    "Default: from check.toml beside the network (written by `stepgrad exercise`).")
+@click.option("--require", default=None, metavar="RULE",
+              help="What a solution must answer to pass: answers (the step's results: forward values, errors, "
+                   "gradients, new weights, E_total+), template (every line of the exercise's template), none, "
+                   "or name patterns ('dE_total/dw*,w*+'). Default: answers, or require in check.toml.")
 @click.option("--order", type=click.Choice(["derivation", "given"]), default="derivation", show_default=True,
               help="Rows in the derivation's order or in the order the solution wrote them.")
 @click.option("--points", type=click.Path(dir_okay=False), default=None,
@@ -32,7 +36,7 @@ from stepgrad.cli._common import digits_option, emit, max_work_option, note, out
 @digits_option
 @max_work_option
 @output_option
-def command(solution, spec, update_order, round_to, min_digits, order, points, variants, gradebook, fmt, digits,
+def command(solution, spec, update_order, round_to, min_digits, require, order, points, variants, gradebook, fmt, digits,
             max_work, output):
     """Check a hand-computed solution: a verdict for every number.
 
@@ -41,7 +45,8 @@ def command(solution, spec, update_order, round_to, min_digits, order, points, v
     truncated), follows (wrong, but what your own earlier numbers give, along any standard route),
     close (rounding drift, within 0.1 %), wrong (with the expected value, the formula and a diagnosis
     when a known mistake explains the number), unanswered (blank), unreadable (with its line).
-    Exit status: 0 nothing wrong, 1 something wrong or unanswered, 2 unusable input.
+    A solution passes when every required answer is given (--require) and nothing is wrong.
+    Exit status: 0 passed, 1 something wrong, unanswered or missing, 2 unusable input.
 
     SOLUTION may be a folder or a .zip of solutions (one per student): a gradebook (CSV and JSON,
     points per quantity) and a Markdown feedback file per student are written.
@@ -55,7 +60,7 @@ def command(solution, spec, update_order, round_to, min_digits, order, points, v
       stepgrad check returned.zip --variants week3 --gradebook marked
     """
     report, ok = check_job(solution, spec=spec, update_order=update_order, round_to=round_to, fmt=fmt,
-                           digits=digits, console=fmt == "text" and output is None, min_digits=min_digits,
+                           digits=digits, console=fmt == "text" and output is None, min_digits=min_digits, require=require,
                            order=order, points=points, variants=variants, gradebook=gradebook, note=note,
                            max_work=max_work)
     emit(report, output)

@@ -5,12 +5,14 @@
     >>> _ = (returned / "anna.txt").write_text("out_h1 = 0.593270\\nnet_h1 =\\n")   # one right, one blank
     >>> book = mark_class(str(returned), lambda student: stepgrad.builtin())
     >>> [(row.student, row.total, row.report.summary()) for row in book.rows], book.maximum
-    ([('anna', 1.0, '1 correct, 0 follows, 0 close, 0 wrong, 1 unanswered')], 2.0)
+    ([('anna', 1.0, '1 correct, 0 follows, 0 close, 0 wrong, 1 unanswered, 26 missing')], 28.0)
     >>> paths = book.write(str(returned / "marked"))   # gradebook.csv, gradebook.json, feedback/anna.md
 
 A student is a solution file's name without its extension (anna.txt -> anna), or, for a file
 inside a per-student folder (as learning-management systems export them), that folder's name.
-Points per quantity come from a points scheme (points_scheme): each quantity's weight (1 unless a
+The gradebook's columns are every quantity a student answered, left blank or was required to
+answer (Rules.required: by default the step's results), so missing answers earn 0 of their points
+and the row's status is "fail". Points per quantity come from a points scheme (points_scheme): each quantity's weight (1 unless a
 pattern says otherwise) times the share its verdict earns (correct 1, follows 1, close 1, anything
 else 0 unless the scheme says otherwise). A file that cannot be read at all is a row with 0 points
 and the reason, never the end of the run.
@@ -174,12 +176,13 @@ class Gradebook:
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\n")
         out.writerow(["student", "total", "max", "correct", "follows", "close", "wrong", "unanswered",
-                      "unreadable", "status", *self.quantities])
+                      "unreadable", "missing", "status", *self.quantities])
         for row in self.rows:
             c = row.report.counts if row.report else dict.fromkeys(SHARES, 0)
             status = row.error or ("pass" if row.report and row.report.ok else "fail")
             out.writerow([row.student, _num(row.total), _num(self.maximum), c["correct"], c["follows"], c["close"],
-                          c["wrong"], c["unanswered"], c["unreadable"], status,
+                          c["wrong"], c["unanswered"], c["unreadable"], len(row.report.missing) if row.report else 0,
+                          status,
                           *(_num(row.points.get(q, 0.0)) for q in self.quantities)])
         return buffer.getvalue()
 
@@ -190,6 +193,7 @@ class Gradebook:
                 "students": [{"student": r.student, "source": r.source, "total": r.total, "error": r.error,
                               "points": r.points, "summary": r.report.to_dict()["summary"] if r.report else None,
                               "hint": r.report.meta.get("hint") if r.report else None,
+                              "missing": list(r.report.missing) if r.report else [],
                               "ok": bool(r.report and r.report.ok)} for r in self.rows]}
 
     def feedback(self, row: Row) -> str:
@@ -198,6 +202,8 @@ class Gradebook:
         if row.report is None:
             return "\n".join(lines + [f"Your file could not be marked: {row.error}.", ""])
         lines += [f"**{_num(row.total)} of {_num(self.maximum)} points**: {row.report.summary()}.", ""]
+        if row.report.meta.get("missing_text"):
+            lines += [f"**Not a pass yet: {row.report.meta['missing_text']}.**", ""]
         if row.report.meta.get("hint"):
             lines += [f"> Hint: {row.report.meta['hint']}", ""]
         lines += ["| line | quantity | you wrote | verdict | expected | note |", "|---|---|---|---|---|---|"]
@@ -224,6 +230,8 @@ class Gradebook:
             return "".join(parts) + "</body></html>\n"
         parts.append(f"<p><strong>{_num(row.total)} of {_num(self.maximum)} points</strong>: "
                      f"{escape(row.report.summary())}.</p>")
+        if row.report.meta.get("missing_text"):
+            parts.append(f"<p><strong>Not a pass yet: {escape(row.report.meta['missing_text'])}.</strong></p>")
         if row.report.meta.get("hint"):
             parts.append(f"<p><em>Hint: {escape(row.report.meta['hint'])}</em></p>")
         parts.append("<table><tr><th>line</th><th>quantity</th><th>you wrote</th><th>verdict</th>"
@@ -322,9 +330,11 @@ def _hint_other_exercises(rows: list[Row], prepared: dict[int, Any]) -> None:
 
 
 def _asked(rows: list[Row], positions: dict[str, int]) -> list[str]:
-    """The gradebook's columns: every name a student answered or left blank (an empty file asks nothing), in derivation order."""
+    """The gradebook's columns: every name a student answered, left blank or was required to answer
+    (Rules.required), in derivation order."""
     asked = {r.name for row in rows if row.report is not None for r in row.report.results
              if r.verdict not in ("unknown", "unreadable") and r.line}
+    asked |= {name for row in rows if row.report is not None for name in row.report.missing}  # required, not written
     return sorted(asked, key=lambda name: positions.get(name, len(positions)))
 
 

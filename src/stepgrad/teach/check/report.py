@@ -106,6 +106,8 @@ def _footer(report: Report):
     context = f"({order} update order" + (f", every value rounded to {rounding} decimals)" if rounding is not None else ")")
     style = "bold green" if report.ok else "bold red"
     yield Text.assemble((report.summary(), style), " ", (context, "dim"))
+    if report.meta.get("missing_text"):
+        yield Text(report.meta["missing_text"] + " (not a pass until they are answered)", style="red")
     if report.meta.get("hint"):
         yield Text("hint: " + report.meta["hint"], style="yellow")
 

@@ -31,8 +31,10 @@ in its last digit, or a truncation; values computed from them inherit that sprea
   most one unit in the last written digit (and within 1 %): rounding drift. 0.594 for 0.59327 is
   close.
 - wrong: anything else, reported with the exact value, the own-values value and the step's formula.
-A solution passes (`Report.ok`) when it answers something and nothing is wrong, unknown, unanswered
-or unreadable: a blank homework, or the untouched template, is not a pass.
+A solution passes (`Report.ok`) when it answers every required quantity (`Rules.required`, required.py:
+by default every result of the step) and nothing is wrong, unknown, unanswered or unreadable: a
+blank homework, the untouched template or a forward pass alone is not a pass; `Report.missing`
+names what was not answered.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from stepgrad.core.trace import Trace
 from stepgrad.teach.check.context import Context, build
 from stepgrad.teach.check.diagnoses import MISTAKES
 from stepgrad.teach.check.precision import Spread, consistent, significant_digits, spreads
+from stepgrad.teach.check.required import missing_text, required
 from stepgrad.teach.check.routes import routes
 from stepgrad.teach.check.solution import Given, Solution
 
@@ -89,6 +92,7 @@ class Report:
     source: str
     results: tuple[Result, ...]
     meta: dict[str, Any] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()  # required names (Rules.required) not written at all
 
     @property
     def counts(self) -> dict[str, int]:
@@ -104,18 +108,20 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """Something answered, and nothing wrong, unknown, unanswered or unreadable."""
-        return self.answered > 0 and not any(r.verdict in FAILING for r in self.results)
+        """Something answered, every required answer given, and nothing wrong, unknown, unanswered or unreadable."""
+        return self.answered > 0 and not self.missing and not any(r.verdict in FAILING for r in self.results)
 
     def summary(self) -> str:
-        """'12 correct, 3 follows, 1 close, 2 wrong' (and unknown, unanswered, unreadable, if any)."""
+        """'12 correct, 3 follows, 1 close, 2 wrong' (and unknown, unanswered, unreadable, missing, if any)."""
         c = self.counts
         text = f"{c['correct']} correct, {c['follows']} follows, {c['close']} close, {c['wrong']} wrong"
-        return text + "".join(f", {c[v]} {v}" for v in ("unknown", "unanswered", "unreadable") if c[v])
+        text += "".join(f", {c[v]} {v}" for v in ("unknown", "unanswered", "unreadable") if c[v])
+        return text + (f", {len(self.missing)} missing" if self.missing else "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, **self.meta, "summary": {**self.counts, "text": self.summary()},
-                "results": [r.to_dict() for r in self.results]}
+        return {"source": self.source, **self.meta,
+                "summary": {**self.counts, "missing": len(self.missing), "text": self.summary()},
+                "missing": list(self.missing), "results": [r.to_dict() for r in self.results]}
 
 
 def matches(given: Given, reference: float | None) -> bool:
@@ -260,10 +266,12 @@ def _describe(label: str, detail: str, value: float) -> str:
 
 @dataclass(frozen=True)
 class Rules:
-    """What the sheet asks: the precision (`min_digits`) and the row order of the report."""
+    """What the sheet asks: the precision (`min_digits`), the answers `required` to pass (required.py:
+    "answers", "template", "none" or name patterns) and the row order of the report."""
 
     min_digits: int | None = None
     order: str = "derivation"  # or "given": the order the solution wrote them in
+    required: str | tuple[str, ...] = "answers"  # what must be answered to pass (required.py)
 
 
 def _judge_in_order(ctx: Context, solution: Solution, rules: Rules, spread: Spread) -> list[Result]:
@@ -372,7 +380,11 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
         results.sort(key=lambda r: (r.verdict in ("unknown", "unreadable"), order.get(r.name, len(order))))
     meta: dict[str, Any] = {"update_order": ctx.order, "round_to": round_to, "network": net.name or None,
                             "min_digits": rules.min_digits}
-    report = Report(solution.source, tuple(results), meta)
+    written = {g.name for g in solution} | {name for name, _ in solution.unanswered}
+    missing = [n for n in required(ctx.trace, rules.required) if n not in written]
+    if solution.answers and missing:  # an empty solution already lists every quantity as unanswered
+        meta["missing_text"] = missing_text(ctx.trace, missing)
+    report = Report(solution.source, tuple(results), meta, tuple(missing) if solution.answers else ())
     hint = _better_fit(report, solution, update_order, round_to, alternatives or {})
     if hint:
         meta["hint"] = hint
