@@ -206,7 +206,8 @@ def test_unknown_names_get_the_closest_valid_names():
 
 def test_a_value_rounded_to_nothing_is_not_correct():
     assert verdicts("dE_total/dw1 = 0.00")["dE_total/dw1"][0] != "correct"
-    assert verdicts("dE_total/dw1 = 0.0004")["dE_total/dw1"][0] == "correct"
+    assert verdicts("dE_total/dw1 = 0.0004")["dE_total/dw1"] == ("close", "too_few_digits")  # one digit
+    assert verdicts("dE_total/dw1 = 0.00044")["dE_total/dw1"][0] == "correct"
 
 
 def test_sequential_order_check():

@@ -14,10 +14,10 @@ in its last digit, or a truncation; values computed from them inherit that sprea
   digits). With `min_digits` K a value with fewer than K significant digits is only close (unless it
   is the exact value in full). Also correct: a value the student's own earlier values give within
   the rounding they carry, when those values are all correct work ("rounding carried", with a note).
-- close, asking for more digits: a value of one or two significant digits consistent with correct
-  work but too brief to tell it from a known mistake's value much nearer to it (dnet_h1/dw1 = 0.1 for
-  i1 = 0.05 also reads as i2; the mistake is named in the note), one significant digit or 0 written
-  where correct work at that precision fits (0.5 for 0.593 truncated, 0.000 for 0.000438).
+- close, asking for more digits: a value of one significant digit, or 0, consistent with correct work
+  (0.6 or 0.5 for 0.593, 0.000 for 0.000438; not in --round mode, where the sheet asks for K decimals);
+  a value of two digits or fewer that is a known mistake's value in full while correct work reaches
+  it only at the edge of its rounding (dnet_h1/dw1 = 0.1 for i1 = 0.05 is i2; named in the note).
 - follows: not the exact value, but what the solution's own earlier values give along one of the
   standard routes (routes.py: the chain of factors, δ·input, δ·w, the sum over paths), within the
   rounding those values carry: an error carried forward, credited once (the route is named), never
@@ -198,23 +198,23 @@ def _lead(fits: dict[str, str]) -> tuple[str, str]:
 
 
 def _too_brief(ctx: Context, given: Given, expected: float) -> tuple[str, str] | None:
-    """The diagnosis when a value matching the exact one only by rounding fits a known mistake as well.
+    """The reading of a brief value that is a known mistake's value in full while correct work reaches it
+    only at the edge of its rounding (the verdict is close: it is consistent with correct work).
 
-    Only for brief values (at most BRIEF_DIGITS significant digits: at three or more, some mistake's
-    value always rounds alike somewhere, and the written value is a reading, not a guess). More digits
-    would tell the two apart, and the mistake's value is at most half as far from what
-    was written as the exact value is: a marker reads the mistake (dnet_h1/dw1 = 0.1 is i2, not 0.05
-    rounded up; out_h1 = 0.6 is nearer out_h2 = 0.597 than 0.593). 0.0004 for 0.000438 stays correct
-    though the other update order's 0.000365 also rounds to it: neither is clearly nearer."""
+    Only for brief values (at most BRIEF_DIGITS significant digits): dnet_h1/dw1 = 0.1 is i2 = 0.1 in
+    full and i1 = 0.05 only rounded half up; w6 = 0.5 is w7. A mistake whose value merely rounds alike
+    is no reading (out_h1 = 0.6 is out_h1 = 0.593 rounded as much as out_h2 = 0.597 is), and neither
+    is one when correct work on the student's own values lies well inside the rounding (net_h1 = 0.38
+    for 0.3775 is correct work at two decimals, though w2 for w1 gives 0.38 exactly)."""
     if significant_digits(given) > BRIEF_DIGITS or _written_in_full(given, expected):
         return None
-    distance = abs(given.value - expected)
-    own = ctx.from_own.get(given.name)  # a "mistake" that gives what correct work on the own values gives is none
+    half = 10.0 ** -given.places / 2
+    own = ctx.from_own.get(given.name)
+    if any(abs(given.value - ref) < half * (1 - 1e-9) for ref in (expected, own) if ref is not None):
+        return None  # correct work rounds to this value with room to spare
     fits: dict[str, str] = {}
-    nearest_first = sorted(_candidates(ctx, given), key=lambda found: abs(given.value - found[1]))  # stable
-    for m, value, detail in nearest_first:
-        apart = all((relative_error(value, ref) or 0) > 1e-6 for ref in (expected, own) if ref is not None)
-        if m.key not in fits and apart and matches(given, value) and abs(given.value - value) <= distance / 2:
+    for m, value, detail in _candidates(ctx, given):
+        if m.key not in fits and abs(given.value - value) <= FLOAT_NOISE * max(1.0, abs(value)):
             fits[m.key] = _describe(m.label, detail, value)
     if not fits:
         return None
@@ -227,6 +227,7 @@ def _too_few(given: Given, reference: float) -> str:
     if given.value == 0:
         return f"0 written for {reference:.4g}: write its first significant digits (3 or more)"
     return f"one significant digit is too few to tell {reference:.4g} from a mistake: write 3 or more"
+
 
 
 def _written_in_full(given: Given, expected: float) -> bool:
@@ -322,6 +323,8 @@ def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float 
         if brief:
             return "close", brief[0], brief[1], None, None
         digits = significant_digits(given)
+        if digits <= 1 and ctx.round_to is None and not _written_in_full(given, expected):
+            return "close", "too_few_digits", _too_few(given, expected), None, None
         if rules.min_digits and digits < rules.min_digits and not _written_in_full(given, expected):
             return ("close", "too_few_digits",
                     f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None, None)
