@@ -257,11 +257,13 @@ def test_blank_and_template_only_submissions_fail():
 
 
 def test_every_unreadable_line_is_reported_and_the_rest_is_marked():
-    text = "out_h1 = 0,593\nnet_h1 = 0.3775\nout_o1 ≈ 0.75\nE_o1 = 0.2748 (rounded)\nE_total = 0.298371\n"
+    text = "out_h1 = 0,5,93\nnet_h1 = 0.3775\nout_o1 ≈ 0.75\nE_o1 = 0.2748 (rounded)\nE_total = 0.298371\n"
     report = check(stepgrad.builtin(), loads(text, lenient=True))
     unreadable = [r for r in report.results if r.verdict == "unreadable"]
     assert [r.line for r in unreadable] == [1, 3, 4]
     assert {r.name: r.verdict for r in report.results if r.name} == {"net_h1": "correct", "E_total": "correct"}
+    comma = check(stepgrad.builtin(), loads("out_h1 = 0,593\n", lenient=True))  # a decimal comma is read
+    assert [r.verdict for r in comma.results] == ["correct"]
     assert not report.ok and "3 unreadable" in report.summary()
 
 

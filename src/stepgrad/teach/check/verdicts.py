@@ -41,13 +41,14 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
-from stepgrad.teach.check.context import Context, build
+from stepgrad.teach.check.aliases import canonical
+from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.diagnoses import MISTAKES
 from stepgrad.teach.check.precision import Spread, consistent, significant_digits, spreads
 from stepgrad.teach.check.required import missing_text, required
@@ -360,6 +361,8 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
     `prepared`: the traces of context.traces(net, ...) when many solutions share a network;
     `alternatives`: other networks (label -> network) to name in a hint when the values fit one better.
     """
+    prepared = prepared or traces(net, update_order, round_to)
+    solution, read_as = _read_aliases(solution, prepared[0].values)
     ctx = build(net, solution, update_order, round_to, prepared)
     order = {name: i for i, name in enumerate(ctx.steps)}
     spread = spreads(ctx, solution)
@@ -383,6 +386,10 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
         results.sort(key=lambda r: (r.verdict in ("unknown", "unreadable"), order.get(r.name, len(order))))
     meta: dict[str, Any] = {"update_order": ctx.order, "round_to": round_to, "network": net.name or None,
                             "min_digits": rules.min_digits}
+    if read_as:
+        meta["read_as"] = read_as
+    if solution.decimal_commas:
+        meta["decimal_commas"] = solution.decimal_commas
     written = {g.name for g in solution} | {name for name, _ in solution.unanswered}
     missing = [n for n in required(ctx.trace, rules.required) if n not in written]
     if solution.answers and missing:  # an empty solution already lists every quantity as unanswered
@@ -392,6 +399,27 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
     if hint:
         meta["hint"] = hint
     return report
+
+
+def _read_aliases(solution: Solution, known: dict[str, float]) -> tuple[Solution, dict[str, str]]:
+    """The solution with the notations students use read as the network's names (aliases.py), and
+    {written: read as} for the report; a name already given in the network's own notation is kept as written."""
+    taken = {g.name for g in solution if g.name in known} | {n for n, _ in solution.unanswered if n in known}
+    read_as: dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        found = canonical(name, known)
+        if found is None or found == name or found in taken:
+            return name
+        taken.add(found)
+        read_as[name] = found
+        return found
+
+    answers = tuple(replace(g, name=rename(g.name)) for g in solution.answers)
+    blank = tuple((rename(n), line) for n, line in solution.unanswered)
+    if not read_as:
+        return solution, {}
+    return Solution(solution.source, answers, blank, solution.problems), read_as
 
 
 @dataclass(frozen=True)

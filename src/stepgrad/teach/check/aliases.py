@@ -1,0 +1,57 @@
+"""The notations students write for stepgrad's names: δ_o1, delta_o1, d_o1, w5_new, w5', ∂E/∂w5, LaTeX.
+
+    >>> known = {"dE_o1/dnet_o1", "dE_total/dw5", "w5+", "E_total+", "dE_total/dnet_h1[2]"}
+    >>> [canonical(n, known) for n in ["δ_o1", "delta_o1", "d_o1", "w5_new", "w5'", "∂E_total/∂w5", "dE/dw5",
+    ...                                "\\\\frac{\\\\partial E}{\\\\partial w_5}", "δ_h1[2]", "E_total_new"]]
+    ['dE_o1/dnet_o1', 'dE_o1/dnet_o1', 'dE_o1/dnet_o1', 'w5+', 'w5+', 'dE_total/dw5', 'dE_total/dw5',
+     'dE_total/dw5', 'dE_total/dnet_h1[2]', 'E_total+']
+
+A name is only read as another when the result is a name of this network's step (`known`), so an
+alias never hides a typo: what cannot be read stays unknown, with the checker's "did you mean".
+"""
+
+from __future__ import annotations
+
+import re
+
+_SAMPLE = re.compile(r"(.*?)(\[\d+\])?")
+_DELTA = re.compile(r"(?:δ|delta|d|\\delta)_?\{?([iho]\d+(?:_\d+)?)\}?")
+_UPDATED = ("_new", "'", "^+", "^{+}", "(new)", "^new", "_neu")
+
+
+def _plain(name: str) -> str:
+    """LaTeX and typography taken off: ∂ -> d, \\frac{\\partial E}{\\partial w_5} -> dE/dw5, w_{5} -> w5, $ gone."""
+    name = name.replace("$", "").replace("−", "-").replace(" ", "")
+    name = re.sub(r"_\{([^{}]*)\}", r"_\1", name)  # w_{5} -> w_5, E_{total} -> E_total
+    name = name.replace("\\partial", "d").replace("∂", "d")
+    name = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", name)
+    return re.sub(r"w_(\d+)", r"w\1", name)  # w_5 -> w5
+
+
+def _candidates(name: str) -> list[str]:
+    """Readings of a written name, most literal first."""
+    found = [name]
+    base, sample = _SAMPLE.fullmatch(name).groups()  # type: ignore[union-attr]
+    sample = sample or ""
+    for suffix in _UPDATED:
+        if base.endswith(suffix):
+            found.append(base[: -len(suffix)] + "+" + sample)
+    parts = base.split("/")
+    if len(parts) == 2 and parts[0] in ("dE", "dE_tot"):
+        found.append(f"dE_total/{parts[1]}{sample}")
+    m = _DELTA.fullmatch(base)
+    if m:
+        neuron = m.group(1)
+        found += [f"dE_total/dnet_{neuron}{sample}", f"dE_{neuron}/dnet_{neuron}{sample}"]
+    return found
+
+
+def canonical(written: str, known: set[str] | dict) -> str | None:
+    """The network's name for `written` (itself when known), or None when no reading is a known name."""
+    if written in known:
+        return written
+    plain = _plain(written)
+    for candidate in _candidates(plain):
+        if candidate in known:
+            return candidate
+    return None
