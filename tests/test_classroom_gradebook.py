@@ -42,7 +42,7 @@ def make_class(folder) -> dict[str, str]:
         elif kind == "empty":
             text = ""
         elif kind == "unreadable":
-            text = written(by_hand()).replace("out_h1 = 0.59327", "out_h1 = 0,59327")
+            text = written(by_hand()).replace("out_h1 = 0.59327", "out_h1 = about 0.59327")  # (0,59327 is read)
         else:
             text = written(by_hand(SLIP))
         (folder / f"{student}.txt").write_text(text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +111,7 @@ def check_job(solution: str, *, spec: str | None = None, update_order: str | Non
     rules = Rules(min_digits=settings.get("min_digits") if min_digits is None else min_digits, order=order,
                   required=require or settings.get("require", "answers"))
     if Path(solution).is_dir() or solution.lower().endswith(".zip"):
-        return _class_job(solution, spec, variants, update_order, round_to, rules, points, gradebook, note)
+        return _class_job(solution, spec, variants, update_order, round_to, rules, points, gradebook, note, fmt)
     from stepgrad.core.budget import samples_of
 
     alternatives = {"the seed deck's network (check without --network)": builtin()} if spec else {}
@@ -164,7 +166,7 @@ def _check_settings(spec: str | None) -> dict[str, Any]:
 
 def _class_job(folder: str, spec: str | None, variants: str | None, update_order: str | None,
                round_to: int | None, rules: Any, points: str | None, gradebook: str | None,
-               note: Note) -> tuple[str, bool]:
+               note: Note, fmt: str = "text") -> tuple[str, bool]:
     """Mark a class; writes the gradebook and feedback; (a one-line summary, True: the class was marked)."""
     from stepgrad.teach.classroom import mark_class, points_scheme
     from stepgrad.teach.variants import network_for
@@ -177,4 +179,6 @@ def _class_job(folder: str, spec: str | None, variants: str | None, update_order
     written = book.write(target)
     note(f"wrote {', '.join(written)}")
     passed = sum(bool(r.report and r.report.ok) for r in book.rows)
+    if fmt == "json":  # the gradebook itself, as gradebook.json holds it
+        return json.dumps({**book.to_dict(), "gradebook": target}, indent=2) + "\n", True
     return f"{len(book.rows)} solutions marked, {passed} passed; gradebook in {target}\n", True

@@ -24,6 +24,7 @@ import csv
 import fnmatch
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -105,14 +106,27 @@ class Submission:
     error: str | None = None
 
 
+_LMS_FOLDER = re.compile(r"(.+?)_\d+_assignsubmission_")  # Moodle: "Anna Smith_1234_assignsubmission_file_"
+
+
 def _students(paths: list[PurePosixPath]) -> list[str]:
-    """Who handed in each file: its folder's name when the folder holds just this one solution (an LMS
-    export, one folder per student: "Anna Smith_1234_assignsubmission_file_/x.txt" -> "Anna Smith"),
-    else the file's name without its extension."""
+    """Who handed in each file: the student's name from an LMS export's per-student folder
+    ("Anna Smith_1234_assignsubmission_file_/x.txt" -> "Anna Smith"; with two files in it, each row
+    says which: "Anna Smith (x.txt)"), or a folder's name when it holds just this one solution, else
+    the file's name without its extension."""
     per_folder: dict[PurePosixPath, int] = {}
     for p in paths:
         per_folder[p.parent] = per_folder.get(p.parent, 0) + 1
-    return [p.parent.name.split("_")[0] if p.parent.name and per_folder[p.parent] == 1 else p.stem for p in paths]
+    who = []
+    for p in paths:
+        lms = _LMS_FOLDER.match(p.parent.name)
+        if lms:
+            who.append(lms.group(1) if per_folder[p.parent] == 1 else f"{lms.group(1)} ({p.name})")
+        elif p.parent.name and per_folder[p.parent] == 1:
+            who.append(p.parent.name.split("_")[0])
+        else:
+            who.append(p.stem)
+    return who
 
 
 def submissions(path: str) -> list[Submission]:

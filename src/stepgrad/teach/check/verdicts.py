@@ -422,6 +422,17 @@ def _read_aliases(solution: Solution, known: dict[str, float]) -> tuple[Solution
     return Solution(solution.source, answers, blank, solution.problems), read_as
 
 
+def _other_numbers(report: Report) -> str | None:
+    """A hint when hardly anything is correct but much follows from the student's own numbers: the
+    work is consistent, the given numbers are not this network's (a solution for another network)."""
+    c, answered = report.counts, report.answered
+    if answered < 10 or c["correct"] > answered // 10 or c["follows"] < answered // 3:
+        return None
+    return (f"{c['follows']} of {answered} values follow from your own numbers but only {c['correct']} are correct: "
+            "the inputs or weights you started from are not this network's; is this solution for another network "
+            "(--network, or --variants for a class)?")
+
+
 @dataclass(frozen=True)
 class _Blank:
     name: str
@@ -434,8 +445,10 @@ def _better_fit(report: Report, solution: Solution, update_order: str | None, ro
     """A hint when another network makes clearly more answers correct (follows hides a wrong network's
     errors: every value after the first wrong one follows from it, so count what is correct)."""
     c = report.counts
-    if not alternatives or report.answered - c["correct"] < 3:
+    if report.answered - c["correct"] < 3:
         return None
+    if not alternatives:
+        return _other_numbers(report)
     best: tuple[int, str] | None = None
     for label, other in alternatives.items():
         ctx = build(other, solution, update_order, round_to)
@@ -444,6 +457,6 @@ def _better_fit(report: Report, solution: Solution, update_order: str | None, ro
         if clearly and (best is None or right > best[0]):
             best = (right, label)
     if best is None:
-        return None
+        return _other_numbers(report)
     return (f"these values fit {best[1]} better ({best[0]} of {report.answered} correct there, "
             f"{c['correct']} here): is this solution for another network?")
