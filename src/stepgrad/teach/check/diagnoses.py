@@ -332,7 +332,7 @@ def _other_derivatives(ctx: Context, step: Step, base: Mapping[str, float]) -> I
     parts = names.parse(step.name)
     if not _is_derivative(step.name):
         return
-    net, out = str(parts.bottom), str(parts.top)
+    net, out = names.at(str(parts.bottom), parts.sample), names.at(str(parts.top), parts.sample)  # the sample, too
     if net not in base or out not in base:
         return
     own = ctx.net.activations[_layer_of(ctx, step)]

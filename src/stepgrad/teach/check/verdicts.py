@@ -50,7 +50,7 @@ from stepgrad.core.trace import Trace
 from stepgrad.teach.check.aliases import canonical
 from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.diagnoses import MISTAKES
-from stepgrad.teach.check.precision import Spread, consistent, significant_digits, spreads
+from stepgrad.teach.check.precision import Spread, consistent, significant_digits, spreads, written_interval
 from stepgrad.teach.check.required import missing_text, required
 from stepgrad.teach.check.routes import routes
 from stepgrad.teach.check.solution import Given, Solution
@@ -209,10 +209,11 @@ def _too_brief(ctx: Context, given: Given, expected: float) -> tuple[str, str] |
     for 0.3775 is correct work at two decimals, though w2 for w1 gives 0.38 exactly)."""
     if significant_digits(given) > BRIEF_DIGITS or _written_in_full(given, expected):
         return None
-    half = 10.0 ** -given.places / 2
+    low, high = written_interval(given)
+    margin = 1e-9 * (high - low)
     own = ctx.from_own.get(given.name)
-    if any(abs(given.value - ref) < half * (1 - 1e-9) for ref in (expected, own) if ref is not None):
-        return None  # correct work rounds to this value with room to spare
+    if any(low + margin < ref < high - margin for ref in (expected, own) if ref is not None):
+        return None  # correct work is written this way (rounded or truncated) with room to spare
     fits: dict[str, str] = {}
     for m, value, detail in _candidates(ctx, given):
         if m.key not in fits and abs(given.value - value) <= FLOAT_NOISE * max(1.0, abs(value)):
