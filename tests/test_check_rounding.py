@@ -115,3 +115,15 @@ def test_the_quiz_marks_a_brief_value_close_not_wrong():
     result = quiz.answer("out_h1", "0.6")  # out_h2 = 0.597 rounds alike: too brief to tell, not h2's values
     assert result.verdict == "close"
     assert quiz.answer("out_o1", "0.751").verdict == "correct"
+
+
+@pytest.mark.parametrize("key", ["deck", "2-3-3-1 relu, dead neurons"])
+@pytest.mark.parametrize("style", [("decimals", 2), ("decimals", 3), ("truncate", 3)], ids=str)
+def test_the_quiz_never_marks_rounded_correct_answers_wrong(key, style):
+    net = students.network(key)
+    _, wrote = students.solve(net, style)
+    quiz = Quiz(net)
+    for step in quiz.questions:  # answered one at a time, as typed, in the quiz's order
+        result = quiz.answer(step.name, wrote[step.name])
+        assert result.verdict in ALLOWED, (step.name, wrote[step.name], result.diagnosis)
+        assert not (result.verdict in ("correct", "follows") and result.mistake)
