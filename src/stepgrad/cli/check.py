@@ -42,9 +42,11 @@ def command(solution, spec, update_order, round_to, min_digits, require, order, 
 
     SOLUTION has one `name = value` per line (# comments; names as in `stepgrad names`), or is a
     YAML/JSON mapping of the same names. Verdicts: correct (at the precision written, rounded or
-    truncated), follows (wrong, but what your own earlier numbers give, along any standard route),
-    close (rounding drift, within 0.1 %), wrong (with the expected value, the formula and a diagnosis
-    when a known mistake explains the number), unanswered (blank), unreadable (with its line).
+    truncated, or within the rounding your own earlier numbers carry), follows (wrong, but what your
+    own earlier numbers give, along any standard route), close (rounding drift, within 0.1 %, or one
+    significant digit: write more), wrong (with the expected value, the formula and a diagnosis when
+    a known mistake explains the number), unanswered (blank), unreadable (with its line). Decimal
+    commas and notations such as δ_o1, w5_new, ∂E/∂w5 are read (the report says so).
     A solution passes when every required answer is given (--require) and nothing is wrong.
     Exit status: 0 passed, 1 something wrong, unanswered or missing, 2 unusable input.
 
