@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-_SAMPLE = re.compile(r"(.*?)(\[\d+\])?")
+from stepgrad.core import names
+
 _DELTA = re.compile(r"(?:δ|delta|d|\\delta)_?\{?([iho]\d+(?:_\d+)?)\}?")
 _UPDATED = ("_new", "'", "^+", "^{+}", "(new)", "^new", "_neu")
 
@@ -28,21 +29,29 @@ def _plain(name: str) -> str:
     return re.sub(r"w_(\d+)", r"w\1", name)  # w_5 -> w5
 
 
+def _split_sample(name: str) -> tuple[str, int | None]:
+    """("δ_h1", 2) for "δ_h1[2]"; (name, None) without a sample."""
+    base, bracket, rest = name.rpartition("[")
+    if bracket and rest.endswith("]") and rest[:-1].isdigit():
+        return base, int(rest[:-1])
+    return name, None
+
+
 def _candidates(name: str) -> list[str]:
-    """Readings of a written name, most literal first."""
+    """Readings of a written name, most literal first (every name built by stepgrad.core.names)."""
     found = [name]
-    base, sample = _SAMPLE.fullmatch(name).groups()  # type: ignore[union-attr]
-    sample = sample or ""
+    base, sample = _split_sample(name)
     for suffix in _UPDATED:
         if base.endswith(suffix):
-            found.append(base[: -len(suffix)] + "+" + sample)
+            found.append(names.at(names.updated(base[: -len(suffix)]), sample))
     parts = base.split("/")
-    if len(parts) == 2 and parts[0] in ("dE", "dE_tot"):
-        found.append(f"dE_total/{parts[1]}{sample}")
+    if len(parts) == 2 and parts[0] in ("dE", "dE_tot") and parts[1].startswith("d"):
+        found.append(names.partial(names.error(), parts[1][1:], sample))
     m = _DELTA.fullmatch(base)
     if m:
         neuron = m.group(1)
-        found += [f"dE_total/dnet_{neuron}{sample}", f"dE_{neuron}/dnet_{neuron}{sample}"]
+        found += [names.partial(names.error(), names.net(neuron), sample),
+                  names.partial(names.error(neuron), names.net(neuron), sample)]
     return found
 
 
