@@ -167,13 +167,15 @@ def _class_job(folder: str, spec: str | None, variants: str | None, update_order
                round_to: int | None, rules: Any, points: str | None, gradebook: str | None,
                note: Note, fmt: str = "text") -> tuple[str, bool]:
     """Mark a class; writes the gradebook and feedback; (a one-line summary, True: the class was marked)."""
-    from stepgrad.teach.classroom import mark_class, points_scheme
+    from stepgrad.teach.classroom import iter_students, mark_class, points_scheme
     from stepgrad.teach.variants import network_for
 
     net = load_spec(spec)
     pick = network_for(variants) if variants else (lambda student: net)
+    roster = Path(variants) / "keys.csv" if variants else None  # id, name of every student
+    names = dict(iter_students(str(roster))) if roster is not None and roster.is_file() else {}
     book = mark_class(folder, pick, update_order=update_order, round_to=round_to, rules=rules,
-                      scheme=points_scheme(points))
+                      scheme=points_scheme(points), names=names)
     target = gradebook or str(Path(folder.rstrip("/")).with_suffix("")) + "-marked"
     written = book.write(target)
     note(f"wrote {', '.join(written)}")

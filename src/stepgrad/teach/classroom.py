@@ -181,6 +181,11 @@ class Gradebook:
     rows: list[Row]
     quantities: list[str]
     scheme: Points
+    names: dict[str, str] = field(default_factory=dict)  # student id -> name, from the roster
+
+    def name(self, row: Row) -> str:
+        """The student's name: the roster's, else what the file or LMS folder says."""
+        return self.names.get(row.student, row.student)
 
     @property
     def maximum(self) -> float:
@@ -189,12 +194,12 @@ class Gradebook:
     def to_csv(self) -> str:
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\n")
-        out.writerow(["student", "total", "max", "correct", "follows", "close", "wrong", "unanswered",
+        out.writerow(["student", "name", "total", "max", "correct", "follows", "close", "wrong", "unanswered",
                       "unreadable", "missing", "status", *self.quantities])
         for row in self.rows:
             c = row.report.counts if row.report else dict.fromkeys(SHARES, 0)
             status = row.error or ("pass" if row.report and row.report.ok else "fail")
-            out.writerow([row.student, _num(row.total), _num(self.maximum), c["correct"], c["follows"], c["close"],
+            out.writerow([row.student, self.name(row), _num(row.total), _num(self.maximum), c["correct"], c["follows"], c["close"],
                           c["wrong"], c["unanswered"], c["unreadable"], len(row.report.missing) if row.report else 0,
                           status,
                           *(_num(row.points.get(q, 0.0)) for q in self.quantities)])
@@ -204,7 +209,7 @@ class Gradebook:
         return {"max": self.maximum, "quantities": self.quantities,
                 "scheme": {"verdicts": self.scheme.shares, "points": dict(self.scheme.weights),
                            "default": self.scheme.default},
-                "students": [{"student": r.student, "source": r.source, "total": r.total, "error": r.error,
+                "students": [{"student": r.student, "name": self.name(r), "source": r.source, "total": r.total, "error": r.error,
                               "points": r.points, "summary": r.report.to_dict()["summary"] if r.report else None,
                               "hint": r.report.meta.get("hint") if r.report else None,
                               "missing": list(r.report.missing) if r.report else [],
@@ -212,7 +217,7 @@ class Gradebook:
 
     def feedback(self, row: Row) -> str:
         """The student's feedback in Markdown: the summary, then one line per answer with its verdict."""
-        lines = [f"# Feedback for {row.student}", "", f"Solution: `{row.source}`", ""]
+        lines = [f"# Feedback for {self.name(row)}", "", f"Solution: `{row.source}`", ""]
         if row.report is None:
             return "\n".join(lines + [f"Your file could not be marked: {row.error}.", ""])
         lines += [f"**{_num(row.total)} of {_num(self.maximum)} points**: {row.report.summary()}.", ""]
@@ -234,11 +239,11 @@ class Gradebook:
         colours = {"correct": "#1a7f37", "follows": "#0969da", "close": "#9a6700", "wrong": "#cf222e",
                    "unknown": "#8250df", "unanswered": "#57606a", "unreadable": "#8250df"}
         head = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-                f"content='width=device-width, initial-scale=1'><title>Feedback for {escape(row.student)}</title>"
+                f"content='width=device-width, initial-scale=1'><title>Feedback for {escape(self.name(row))}</title>"
                 "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
                 "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;"
                 "text-align:left;vertical-align:top}code{font-size:.95em}td.n{white-space:nowrap}</style></head><body>")
-        parts = [head, f"<h1>Feedback for {escape(row.student)}</h1>", f"<p>Solution: <code>{escape(row.source)}</code></p>"]
+        parts = [head, f"<h1>Feedback for {escape(self.name(row))}</h1>", f"<p>Solution: <code>{escape(row.source)}</code></p>"]
         if row.report is None:
             parts.append(f"<p>Your file could not be marked: {escape(str(row.error))}.</p>")
             return "".join(parts) + "</body></html>\n"
@@ -281,8 +286,10 @@ def _safe(name: str) -> str:
 
 
 def mark_class(path: str, network_for: Callable[[str], Network], *, update_order: str | None = None,
-               round_to: int | None = None, rules: Rules | None = None, scheme: Points | None = None) -> Gradebook:
-    """Mark every submission in `path` against `network_for(student)`; the gradebook."""
+               round_to: int | None = None, rules: Rules | None = None, scheme: Points | None = None,
+               names: dict[str, str] | None = None) -> Gradebook:
+    """Mark every submission in `path` against `network_for(student)`; the gradebook (`names`: student id
+    -> name from a roster, shown in every row and feedback)."""
     scheme = scheme or Points()
     rules = rules or Rules()
     prepared: dict[int, Any] = {}
@@ -299,7 +306,7 @@ def mark_class(path: str, network_for: Callable[[str], Network], *, update_order
     for row in rows:
         for name in asked:
             row.points.setdefault(name, 0.0)
-    return Gradebook(rows, asked, scheme)
+    return Gradebook(rows, asked, scheme, dict(names or {}))
 
 
 def _mark(sub: Submission, network_for: Callable[[str], Network], update_order: str | None,
