@@ -13,8 +13,10 @@ alias never hides a typo: what cannot be read stays unknown, with the checker's 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from stepgrad.core import names
+from stepgrad.teach.check.solution import Solution
 
 _DELTA = re.compile(r"(?:δ|delta|d|\\delta)_?\{?([iho]\d+(?:_\d+)?)\}?")
 _UPDATED = ("_new", "'", "^+", "^{+}", "(new)", "^new", "_neu")
@@ -64,3 +66,24 @@ def canonical(written: str, known: set[str] | dict) -> str | None:
         if candidate in known:
             return candidate
     return None
+
+
+def read(solution: Solution, known: dict[str, float]) -> tuple[Solution, dict[str, str]]:
+    """The solution with the notations students use read as the network's names (aliases.py), and
+    {written: read as} for the report; a name already given in the network's own notation is kept as written."""
+    taken = {g.name for g in solution if g.name in known} | {n for n, _ in solution.unanswered if n in known}
+    read_as: dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        found = canonical(name, known)
+        if found is None or found == name or found in taken:
+            return name
+        taken.add(found)
+        read_as[name] = found
+        return found
+
+    answers = tuple(replace(g, name=rename(g.name)) for g in solution.answers)
+    blank = tuple((rename(n), line) for n, line in solution.unanswered)
+    if not read_as:
+        return solution, {}
+    return Solution(solution.source, answers, blank, solution.problems), read_as

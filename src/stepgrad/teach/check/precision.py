@@ -21,8 +21,9 @@ interval it was written for meets the exact value or `from_own` widened by this 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from stepgrad.teach.check.context import Context
 from stepgrad.teach.check.solution import Given, Solution
@@ -103,3 +104,32 @@ def consistent(given: Given, reference: float | None, spread: float) -> bool:
     low, high = written_interval(given)
     pad = FLOAT_NOISE * max(1.0, abs(reference))
     return reference + spread + pad >= low and reference - spread - pad <= high
+
+
+def matches(given: Given, reference: float | None) -> bool:
+    """True when `given` is `reference` at the precision written (rounded or truncated last digit)."""
+    if reference is None or not math.isfinite(reference):
+        return False
+    if abs(given.value - reference) <= FLOAT_NOISE * abs(reference):
+        return True
+    with localcontext() as ctx:
+        ctx.prec = 60
+        try:
+            ref = Decimal(f"{float(reference):.15g}")  # what a calculator shows: no binary noise
+            quantum = Decimal(1).scaleb(-given.places)
+            rounded = ref.quantize(quantum, ROUND_HALF_UP)
+            truncated = ref.quantize(quantum, ROUND_DOWN)
+        except InvalidOperation:
+            return False
+    if rounded == 0 and truncated == 0:
+        return False  # no significant digit of a non-zero value was written
+    if given.decimal == rounded:
+        return True
+    # Truncation is a way of writing fewer digits, not of choosing a neighbour: 0.5 for 0.593 is not it.
+    return given.decimal == truncated and len(given.decimal.as_tuple().digits) >= 2
+
+
+def relative_error(value: float, reference: float | None) -> float | None:
+    if reference is None or not math.isfinite(reference):
+        return None
+    return abs(value - reference) / abs(reference) if reference else abs(value - reference)

@@ -41,16 +41,24 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import asdict, dataclass, field, replace
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
-from stepgrad.teach.check.aliases import canonical
+from stepgrad.teach.check.aliases import read as read_aliases
 from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.diagnoses import MISTAKES
-from stepgrad.teach.check.precision import Spread, consistent, significant_digits, spreads, written_interval
+from stepgrad.teach.check.hints import better_fit
+from stepgrad.teach.check.precision import (
+    Spread,
+    consistent,
+    matches,
+    relative_error,
+    significant_digits,
+    spreads,
+    written_interval,
+)
 from stepgrad.teach.check.required import missing_text, required
 from stepgrad.teach.check.routes import routes
 from stepgrad.teach.check.solution import Given, Solution
@@ -123,35 +131,6 @@ class Report:
         return {"source": self.source, **self.meta,
                 "summary": {**self.counts, "missing": len(self.missing), "text": self.summary()},
                 "missing": list(self.missing), "results": [r.to_dict() for r in self.results]}
-
-
-def matches(given: Given, reference: float | None) -> bool:
-    """True when `given` is `reference` at the precision written (rounded or truncated last digit)."""
-    if reference is None or not math.isfinite(reference):
-        return False
-    if abs(given.value - reference) <= FLOAT_NOISE * abs(reference):
-        return True
-    with localcontext() as ctx:
-        ctx.prec = 60
-        try:
-            ref = Decimal(f"{float(reference):.15g}")  # what a calculator shows: no binary noise
-            quantum = Decimal(1).scaleb(-given.places)
-            rounded = ref.quantize(quantum, ROUND_HALF_UP)
-            truncated = ref.quantize(quantum, ROUND_DOWN)
-        except InvalidOperation:
-            return False
-    if rounded == 0 and truncated == 0:
-        return False  # no significant digit of a non-zero value was written
-    if given.decimal == rounded:
-        return True
-    # Truncation is a way of writing fewer digits, not of choosing a neighbour: 0.5 for 0.593 is not it.
-    return given.decimal == truncated and len(given.decimal.as_tuple().digits) >= 2
-
-
-def relative_error(value: float, reference: float | None) -> float | None:
-    if reference is None or not math.isfinite(reference):
-        return None
-    return abs(value - reference) / abs(reference) if reference else abs(value - reference)
 
 
 def _candidates(ctx: Context, given: Given) -> list[tuple[Any, float, str]]:
@@ -363,7 +342,7 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
     `alternatives`: other networks (label -> network) to name in a hint when the values fit one better.
     """
     prepared = prepared or traces(net, update_order, round_to)
-    solution, read_as = _read_aliases(solution, prepared[0].values)
+    solution, read_as = read_aliases(solution, prepared[0].values)
     ctx = build(net, solution, update_order, round_to, prepared)
     order = {name: i for i, name in enumerate(ctx.steps)}
     spread = spreads(ctx, solution)
@@ -396,42 +375,10 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
     if solution.answers and missing:  # an empty solution already lists every quantity as unanswered
         meta["missing_text"] = missing_text(ctx.trace, missing)
     report = Report(solution.source, tuple(results), meta, tuple(missing) if solution.answers else ())
-    hint = _better_fit(report, solution, update_order, round_to, alternatives or {})
+    hint = better_fit(report, solution, update_order, round_to, alternatives or {})
     if hint:
         meta["hint"] = hint
     return report
-
-
-def _read_aliases(solution: Solution, known: dict[str, float]) -> tuple[Solution, dict[str, str]]:
-    """The solution with the notations students use read as the network's names (aliases.py), and
-    {written: read as} for the report; a name already given in the network's own notation is kept as written."""
-    taken = {g.name for g in solution if g.name in known} | {n for n, _ in solution.unanswered if n in known}
-    read_as: dict[str, str] = {}
-
-    def rename(name: str) -> str:
-        found = canonical(name, known)
-        if found is None or found == name or found in taken:
-            return name
-        taken.add(found)
-        read_as[name] = found
-        return found
-
-    answers = tuple(replace(g, name=rename(g.name)) for g in solution.answers)
-    blank = tuple((rename(n), line) for n, line in solution.unanswered)
-    if not read_as:
-        return solution, {}
-    return Solution(solution.source, answers, blank, solution.problems), read_as
-
-
-def _other_numbers(report: Report) -> str | None:
-    """A hint when hardly anything is correct but much follows from the student's own numbers: the
-    work is consistent, the given numbers are not this network's (a solution for another network)."""
-    c, answered = report.counts, report.answered
-    if answered < 10 or c["correct"] > answered // 10 or c["follows"] < answered // 3:
-        return None
-    return (f"{c['follows']} of {answered} values follow from your own numbers but only {c['correct']} are correct: "
-            "the inputs or weights you started from are not this network's; is this solution for another network "
-            "(--network, or --variants for a class)?")
 
 
 @dataclass(frozen=True)
@@ -439,25 +386,3 @@ class _Blank:
     name: str
     line: int
     text: str = ""
-
-
-def _better_fit(report: Report, solution: Solution, update_order: str | None, round_to: int | None,
-                alternatives: dict[str, Network]) -> str | None:
-    """A hint when another network makes clearly more answers correct (follows hides a wrong network's
-    errors: every value after the first wrong one follows from it, so count what is correct)."""
-    c = report.counts
-    if report.answered - c["correct"] < 3:
-        return None
-    if not alternatives:
-        return _other_numbers(report)
-    best: tuple[int, str] | None = None
-    for label, other in alternatives.items():
-        ctx = build(other, solution, update_order, round_to)
-        right = sum(matches(g, ctx.exact[g.name]) for g in solution if g.name in ctx.exact)
-        clearly = right >= c["correct"] + max(3, report.answered // 4)  # not a handful of coincidences
-        if clearly and (best is None or right > best[0]):
-            best = (right, label)
-    if best is None:
-        return _other_numbers(report)
-    return (f"these values fit {best[1]} better ({best[0]} of {report.answered} correct there, "
-            f"{c['correct']} here): is this solution for another network?")
