@@ -127,3 +127,25 @@ def test_the_quiz_never_marks_rounded_correct_answers_wrong(key, style):
         result = quiz.answer(step.name, wrote[step.name])
         assert result.verdict in ALLOWED, (step.name, wrote[step.name], result.diagnosis)
         assert not (result.verdict in ("correct", "follows") and result.mistake)
+
+
+@pytest.mark.parametrize("key", [k for k in SMALL if k != "deck"])
+@pytest.mark.parametrize("style", [("decimals", 3), ("decimals", 4), ("significant", 4), ("truncate", 4)], ids=str)
+@pytest.mark.parametrize("write_weights", [True, False], ids=["weights written", "weights not written"])
+def test_long_given_weights_copied_at_the_students_precision_are_never_wrong(key, style, write_weights):
+    """The gallery's weights have 16 digits; a sheet prints them rounded, and the student uses what it printed."""
+    net = gallery_network(key)
+    values: dict[str, float] = {}
+    wrote: dict[str, str] = {}
+    for step in stepgrad.explain(net):
+        if step.text:
+            value = students.evaluate(step.text, values)
+        else:
+            value = step.value
+            if not step.name.startswith("w"):  # inputs, targets, biases, eta: short already
+                values[step.name] = value
+                continue
+        wrote[step.name] = students.written(value, style)
+        values[step.name] = float(wrote[step.name])
+    lines = [f"{n} = {x}" for n, x in wrote.items() if write_weights or n in {s.name for s in stepgrad.explain(net) if s.text}]
+    _assert_never_wrong(check(net, loads("\n".join(lines))), (key, style, write_weights))

@@ -3,8 +3,9 @@
 A value written as 0.593 stands for anything in [0.5925, 0.5935] (half a unit in its last written
 digit); a value the student computed from such numbers inherits their spread: each operand moved
 to either end of its interval, the step recomputed, the changes added up (a secant, so a ReLU's kink
-or an exp's curve are followed, not linearised away). Given numbers of the network are exact, and so
-is a value written in full (0.4 for dnet_o1/dout_h1 = w5).
+or an exp's curve are followed, not linearised away). Given numbers of the network are exact (but a
+given number with more decimals than the student usually writes, and not written by them, may have
+been copied at their precision), and so is a value written in full (0.4 for dnet_o1/dout_h1 = w5).
 
     >>> from stepgrad.teach.check import solution
     >>> from stepgrad.teach.check.context import build
@@ -50,9 +51,15 @@ def spreads(ctx: Context, solution: Solution) -> Spread:
     written = {g.name: g for g in solution}
     own: dict[str, float] = {}
     computed: dict[str, float] = {}
+    copied = _copied_at(solution)
     for step in ctx.trace:
         if step.text:
             computed[step.name] = _propagate(ctx, step, own)
+        elif step.name not in written and copied is not None and round(step.value, copied) != step.value:
+            # a given number with more digits than the student writes (a sheet printing 0.0219 for
+            # 0.021889...) may have been used as the student copied it: half a unit at their precision
+            own[step.name] = 10.0 ** -copied / 2
+            continue
         if step.name in written:
             g = written[step.name]
             full = any(ref is not None and abs(g.value - ref) <= FLOAT_NOISE * max(1.0, abs(ref))
@@ -61,6 +68,12 @@ def spreads(ctx: Context, solution: Solution) -> Spread:
         else:
             own[step.name] = computed.get(step.name, 0.0)
     return Spread(own, computed)
+
+
+def _copied_at(solution: Solution) -> int | None:
+    """The decimal places the student usually writes (the median over their answers), or None."""
+    places = sorted(g.places for g in solution)
+    return max(places[len(places) // 2], 2) if places else None
 
 
 def _propagate(ctx: Context, step, own: dict[str, float]) -> float:
