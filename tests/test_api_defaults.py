@@ -135,7 +135,7 @@ def test_every_command_with_decimals_honours_them(cli, args):
 
 
 def test_check_shows_the_expected_value_at_the_decimals_asked(cli, tmp_path):
-    (tmp_path / "answers.txt").write_text("out_h1 = 0.6\n")
+    (tmp_path / "answers.txt").write_text("out_h1 = 0.7031\n")
     result = cli("check", "answers.txt", "--decimals", "3", "-o", "report.txt", cwd=tmp_path)
     report = (tmp_path / "report.txt").read_text()
     # the expected column at 3 decimals (the diagnosis in the note quotes the exact value on purpose)

@@ -67,12 +67,19 @@ def test_sequential_order_accepts_the_deck_error_after_the_update():
     assert by["E_total+"]["verdict"] == "correct"
 
 
-def test_a_clean_solution_exits_0(tmp_path):
+def test_a_clean_solution_exits_0_only_when_complete(tmp_path):
     path = tmp_path / "ok.yaml"
     path.write_text("out_h1: 0.5933\nE_total: 0.2984\n'w5+': 0.3589\n")
-    proc = run_cli("check", str(path))
+    proc = run_cli("check", str(path), "--require", "none")
     assert proc.returncode == 0, proc.stdout
     assert "3 correct, 0 follows, 0 close, 0 wrong" in proc.stdout
+    proc = run_cli("check", str(path), "--require", "out_h1,E_total,w5+")
+    assert proc.returncode == 0, proc.stdout
+    proc = run_cli("check", str(path))  # the step's results are asked: 28, three given
+    assert proc.returncode == 1
+    assert "3 correct, 0 follows, 0 close, 0 wrong, 25 missing" in proc.stdout
+    words = " ".join(proc.stdout.split())
+    assert "25 answers missing: the forward pass (7: net_h1 … out_o2)" in words and "the new weights (7: w1+ … w8+)" in words
 
 
 def test_explain_json_is_a_correct_solution(tmp_path):

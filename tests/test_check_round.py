@@ -99,12 +99,13 @@ def test_check_round_accepts_hand_values_and_exact_mode_does_not_call_them_wrong
     assert rounded.counts["correct"] == len(rounded.results)
     exact = check(stepgrad.builtin(), loads(text))
     assert exact.counts["wrong"] == 0
-    assert exact.counts["correct"] < len(exact.results)  # drift shows: follows or close
+    # the drift shows: values off the exact one are correct for the rounding carried from earlier values
+    assert any(r.note and "rounding carried" in r.note for r in exact.results)
 
 
 def test_cli_round():
     proc = run_cli("explain", "--round", "4", "--only", "out_h1", "--format", "json")
     assert proc.returncode == 0
     assert '"out_h1": 0.5933' in proc.stdout
-    proc = run_cli("check", "-", "--round", "2", input="out_h1 = 0.59\nnet_o1 = 1.11\n")
+    proc = run_cli("check", "-", "--round", "2", "--require", "none", input="out_h1 = 0.59\nnet_o1 = 1.11\n")
     assert proc.returncode == 0, proc.stdout

@@ -42,7 +42,7 @@ def make_class(folder) -> dict[str, str]:
         elif kind == "empty":
             text = ""
         elif kind == "unreadable":
-            text = written(by_hand()).replace("out_h1 = 0.59327", "out_h1 = 0,59327")
+            text = written(by_hand()).replace("out_h1 = 0.59327", "out_h1 = about 0.59327")  # (0,59327 is read)
         else:
             text = written(by_hand(SLIP))
         (folder / f"{student}.txt").write_text(text)
@@ -158,6 +158,8 @@ def test_variants_from_a_roster_are_reproducible_and_checked_against_each_studen
     assert proc.returncode == 0, proc.stderr
     rows = {r["student"]: r for r in csv.DictReader((tmp_path / "marked" / "gradebook.csv").open())}
     assert rows["anna"]["status"] == "pass" and rows["ben"]["status"] == "fail"
+    assert (rows["anna"]["name"], rows["ben"]["name"], rows["carl"]["name"]) == ("Anna A", "Ben B", "carl")  # roster
+    assert (tmp_path / "marked" / "feedback" / "anna.md").read_text().startswith("# Feedback for Anna A")
     book = json.loads((tmp_path / "marked" / "gradebook.json").read_text())
     ben = next(r for r in book["students"] if r["student"] == "ben")
     assert "fit the exercise of anna better" in ben["hint"]

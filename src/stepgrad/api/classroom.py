@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,10 +149,10 @@ def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text",
     settings = _check_settings(variants or spec)
     round_to = settings.get("round") if marking.round_to is None else marking.round_to
     rules = Rules(min_digits=settings.get("min_digits") if marking.min_digits is None else marking.min_digits,
-                  order=marking.order)
+                  order=marking.order, required=marking.require or settings.get("require", "answers"))
     update_order = marking.update_order
     if Path(solution).is_dir() or solution.lower().endswith(".zip"):
-        return _class_job(solution, spec, whole_class, update_order, round_to, rules, note)
+        return _class_job(solution, spec, whole_class, update_order, round_to, rules, note, fmt)
     from stepgrad.core.budget import samples_of
 
     alternatives = {"the seed deck's network (check without --network)": builtin()} if spec else {}
@@ -197,26 +198,33 @@ def _check_settings(spec: str | None) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise StepgradError(f"not valid TOML: {exc}", where=str(path)) from None
     for key, value in table.items():
+        if key == "require" and isinstance(value, str):
+            continue
         if key not in ("min_digits", "round") or not isinstance(value, int) or not 0 <= value <= 17:
-            raise StepgradError(f"[check] {key}: expected min_digits or round, a whole number 0..17", where=str(path))
+            raise StepgradError(f"[check] {key}: expected min_digits or round, a whole number 0..17, "
+                                "or require (answers, template, none or name patterns)", where=str(path))
     return table
 
 
 def _class_job(folder: str, spec: str | None, whole_class: ClassOptions, update_order: str | None,
-               round_to: int | None, rules: Any, note: Note) -> tuple[str, bool]:
+               round_to: int | None, rules: Any, note: Note, fmt: str = "text") -> tuple[str, bool]:
     """Mark a class; writes the gradebook and feedback; (a one-line summary, True: the class was marked)."""
-    from stepgrad.teach.classroom import mark_class, points_scheme
+    from stepgrad.teach.classroom import iter_students, mark_class, points_scheme
     from stepgrad.teach.variants import network_for
 
     net = load_spec(spec)
     variants = whole_class.variants
     pick = network_for(variants) if variants else (lambda student: net)
+    roster = Path(variants) / "keys.csv" if variants else None  # id, name of every student
+    names = dict(iter_students(str(roster))) if roster is not None and roster.is_file() else {}
     book = mark_class(folder, pick, update_order=update_order, round_to=round_to, rules=rules,
-                      scheme=points_scheme(whole_class.points))
+                      scheme=points_scheme(whole_class.points), names=names)
     target = whole_class.gradebook or str(Path(folder.rstrip("/")).with_suffix("")) + "-marked"
     written = book.write(target, force=whole_class.force)
     note(f"wrote {', '.join(written)}")
     passed = sum(bool(r.report and r.report.ok) for r in book.rows)
+    if fmt == "json":  # the gradebook itself, as gradebook.json holds it
+        return json.dumps({**book.to_dict(), "gradebook": target}, indent=2) + "\n", True
     return f"{len(book.rows)} solutions marked, {passed} passed; gradebook in {target}\n", True
 
 

@@ -220,11 +220,13 @@ class RunFiles:
 class Marking:
     """How a solution is marked: against the step in `update_order` (None: the spec's), with every value rounded
     to `round_to` decimals when the sheet asks for hand calculation, at least `min_digits` significant digits
-    (None for both: the exercise's check.toml, if any); rows in the `order` of the derivation or as given."""
+    (None for both: the exercise's check.toml, if any); what a solution must answer to pass (`require`: answers,
+    template, none or name patterns); rows in the `order` of the derivation or as given."""
 
     update_order: str | None = None
     round_to: int | None = None
     min_digits: int | None = None
+    require: str | None = None  # what a pass needs: answers, template, none or name patterns (None: check.toml's, else answers)
     order: str = "derivation"
 
     def __post_init__(self) -> None:
@@ -233,6 +235,7 @@ class Marking:
         _one_of(self, "update_order", UPDATE_ORDERS)
         _whole(self, "round_to", 0, 15)
         _whole(self, "min_digits", 1, 17)
+        _text(self, "require")
         _one_of(self, "order", ("derivation", "given"))
 
 

@@ -31,6 +31,10 @@ API = check_solution
 @api_option(API, "--min-digits", type=click.IntRange(1, 17), metavar="K",
             help="The precision the sheet asks for: fewer significant digits is only close. "
                  "Default: from check.toml beside the network (written by `stepgrad exercise`).")
+@api_option(API, "--require", metavar="RULE",
+            help="What a solution must answer to pass: answers (the step's results: forward values, errors, "
+                 "gradients, new weights, E_total+), template (every line of the exercise's template), none, "
+                 "or name patterns ('dE_total/dw*,w*+'). Default: answers, or require in check.toml.")
 @api_option(API, "--order", type=click.Choice(["derivation", "given"]),
             help="Rows in the derivation's order or in the order the solution wrote them.")
 @api_option(API, "--points", type=click.Path(dir_okay=False),
@@ -46,16 +50,19 @@ API = check_solution
 @decimals_option(API)
 @max_work_option(API)
 @output_option
-def command(solution, spec, update_order, round_to, min_digits, order, points, variants, gradebook, force, fmt,
+def command(solution, spec, update_order, round_to, min_digits, require, order, points, variants, gradebook, force, fmt,
             digits, decimals, max_work, output):
     """Check a hand-computed solution: a verdict for every number.
 
     SOLUTION has one `name = value` per line (# comments; names as in `stepgrad names`), or is a
     YAML/JSON mapping of the same names. Verdicts: correct (at the precision written, rounded or
-    truncated), follows (wrong, but what your own earlier numbers give, along any standard route),
-    close (rounding drift, within 0.1 %), wrong (with the expected value, the formula and a diagnosis
-    when a known mistake explains the number), unanswered (blank), unreadable (with its line).
-    Exit status: 0 nothing wrong, 1 something wrong or unanswered, 2 unusable input.
+    truncated, or within the rounding your own earlier numbers carry), follows (wrong, but what your
+    own earlier numbers give, along any standard route), close (rounding drift, within 0.1 %, or one
+    significant digit: write more), wrong (with the expected value, the formula and a diagnosis when
+    a known mistake explains the number), unanswered (blank), unreadable (with its line). Decimal
+    commas and notations such as δ_o1, w5_new, ∂E/∂w5 are read (the report says so).
+    A solution passes when every required answer is given (--require) and nothing is wrong.
+    Exit status: 0 passed, 1 something wrong, unanswered or missing, 2 unusable input.
 
     SOLUTION may be a folder or a .zip of solutions (one per student): a gradebook (CSV and JSON,
     points per quantity) and a Markdown feedback file per student are written.
@@ -70,7 +77,8 @@ def command(solution, spec, update_order, round_to, min_digits, order, points, v
     """
     report, ok = check_solution(
         solution, spec=spec, fmt=fmt, display=Display(digits=digits, decimals=decimals, console=output is None),
-        marking=Marking(update_order=update_order, round_to=round_to, min_digits=min_digits, order=order),
+        marking=Marking(update_order=update_order, round_to=round_to, min_digits=min_digits, require=require,
+                        order=order),
         whole_class=ClassOptions(points=points, variants=variants, gradebook=gradebook, force=force), max_work=max_work, note=note)
     emit(report, output)
     sys.exit(0 if ok else 1)

@@ -5,12 +5,14 @@
     >>> _ = (returned / "anna.txt").write_text("out_h1 = 0.593270\\nnet_h1 =\\n")   # one right, one blank
     >>> book = mark_class(str(returned), lambda student: stepgrad.builtin())
     >>> [(row.student, row.total, row.report.summary()) for row in book.rows], book.maximum
-    ([('anna', 1.0, '1 correct, 0 follows, 0 close, 0 wrong, 1 unanswered')], 2.0)
+    ([('anna', 1.0, '1 correct, 0 follows, 0 close, 0 wrong, 1 unanswered, 26 missing')], 28.0)
     >>> paths = book.write(str(returned / "marked"))   # gradebook.csv, gradebook.json, feedback/anna.md
 
 A student is a solution file's name without its extension (anna.txt -> anna), or, for a file
 inside a per-student folder (as learning-management systems export them), that folder's name.
-Points per quantity come from a points scheme (points_scheme): each quantity's weight (1 unless a
+The gradebook's columns are every quantity a student answered, left blank or was required to
+answer (Rules.required: by default the step's results), so missing answers earn 0 of their points
+and the row's status is "fail". Points per quantity come from a points scheme (points_scheme): each quantity's weight (1 unless a
 pattern says otherwise) times the share its verdict earns (correct 1, follows 1, close 1, anything
 else 0 unless the scheme says otherwise). A file that cannot be read at all is a row with 0 points
 and the reason, never the end of the run.
@@ -24,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -105,22 +108,33 @@ class Submission:
     error: str | None = None
 
 
+_LMS_FOLDER = re.compile(r"(.+?)_\d+_assignsubmission_")  # Moodle: "Anna Smith_1234_assignsubmission_file_"
+
+
 def _students(paths: list[PurePosixPath]) -> list[str]:
-    """Who handed in each file: its folder's name when the folder holds just this one solution (an LMS
-    export, one folder per student: "Anna Smith_1234_assignsubmission_file_/x.txt" -> "Anna Smith"),
-    else the file's name without its extension. Two students never share a name: the LMS id, else the
+    """Who handed in each file: the student's name from an LMS export's per-student folder
+    ("Anna Smith_1234_assignsubmission_file_/x.txt" -> "Anna Smith"; with two files in it, each row
+    says which: "Anna Smith (x.txt)"), or a folder's name when it holds just this one solution, else
+    the file's name without its extension. Two students never share a name: the LMS id, else the
     folder, tells them apart ("Anna Smith (1234)", "Anna Smith (5678)")."""
     per_folder: dict[PurePosixPath, int] = {}
     for p in paths:
         per_folder[p.parent] = per_folder.get(p.parent, 0) + 1
-    own = [bool(p.parent.name) and per_folder[p.parent] == 1 for p in paths]
-    who = [p.parent.name.split("_")[0] if mine else p.stem for p, mine in zip(paths, own)]
+    who = []
+    for p in paths:
+        lms = _LMS_FOLDER.match(p.parent.name)
+        if lms:
+            who.append(lms.group(1) if per_folder[p.parent] == 1 else f"{lms.group(1)} ({p.name})")
+        elif p.parent.name and per_folder[p.parent] == 1:
+            who.append(p.parent.name.split("_")[0])
+        else:
+            who.append(p.stem)
     counts: dict[str, int] = {}
     for name in who:
         counts[name] = counts.get(name, 0) + 1
-    for i, (p, mine) in enumerate(zip(paths, own)):
-        if counts[who[i]] > 1:
-            lms_id = p.parent.name.split("_")[1] if mine and "_" in p.parent.name else ""
+    for i, p in enumerate(paths):
+        if counts[who[i]] > 1:  # two folders of one display name: the LMS id (or the folder) keeps them apart
+            lms_id = p.parent.name.split("_")[1] if _LMS_FOLDER.match(p.parent.name) else ""
             who[i] = f"{who[i]} ({lms_id or p.parent.as_posix() or p.name})"
     seen: dict[str, int] = {}
     for i, name in enumerate(who):  # still alike (the same id twice): numbered, never merged
@@ -148,6 +162,7 @@ def _class_files(root: Path) -> tuple[list[Path], list[Path]]:
             if not name.startswith(".") and path.suffix.lower() in SUFFIXES:
                 (links if path.is_symlink() else files).append(path)
     return sorted(files), sorted(links)
+
 
 
 def submissions(path: str) -> list[Submission]:
@@ -226,6 +241,11 @@ class Gradebook:
     rows: list[Row]
     quantities: list[str]
     scheme: Points
+    names: dict[str, str] = field(default_factory=dict)  # student id -> name, from the roster
+
+    def name(self, row: Row) -> str:
+        """The student's name: the roster's, else what the file or LMS folder says."""
+        return self.names.get(row.student, row.student)
 
     @property
     def maximum(self) -> float:
@@ -234,13 +254,14 @@ class Gradebook:
     def to_csv(self) -> str:
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\n")
-        out.writerow(["student", "total", "max", "correct", "follows", "close", "wrong", "unanswered",
-                      "unreadable", "status", *self.quantities])
+        out.writerow(["student", "name", "total", "max", "correct", "follows", "close", "wrong", "unanswered",
+                      "unreadable", "missing", "status", *self.quantities])
         for row in self.rows:
             c = row.report.counts if row.report else dict.fromkeys(SHARES, 0)
             status = row.error or ("pass" if row.report and row.report.ok else "fail")
-            out.writerow([row.student, _num(row.total), _num(self.maximum), c["correct"], c["follows"], c["close"],
-                          c["wrong"], c["unanswered"], c["unreadable"], status,
+            out.writerow([row.student, self.name(row), _num(row.total), _num(self.maximum), c["correct"], c["follows"], c["close"],
+                          c["wrong"], c["unanswered"], c["unreadable"], len(row.report.missing) if row.report else 0,
+                          status,
                           *(_num(row.points.get(q, 0.0)) for q in self.quantities)])
         return buffer.getvalue()
 
@@ -248,17 +269,20 @@ class Gradebook:
         return {"max": self.maximum, "quantities": self.quantities,
                 "scheme": {"verdicts": self.scheme.shares, "points": dict(self.scheme.weights),
                            "default": self.scheme.default},
-                "students": [{"student": r.student, "source": r.source, "total": r.total, "error": r.error,
+                "students": [{"student": r.student, "name": self.name(r), "source": r.source, "total": r.total, "error": r.error,
                               "points": r.points, "summary": r.report.to_dict()["summary"] if r.report else None,
                               "hint": r.report.meta.get("hint") if r.report else None,
+                              "missing": list(r.report.missing) if r.report else [],
                               "ok": bool(r.report and r.report.ok)} for r in self.rows]}
 
     def feedback(self, row: Row) -> str:
         """The student's feedback in Markdown: the summary, then one line per answer with its verdict."""
-        lines = [f"# Feedback for {row.student}", "", f"Solution: `{row.source}`", ""]
+        lines = [f"# Feedback for {self.name(row)}", "", f"Solution: `{row.source}`", ""]
         if row.report is None:
             return "\n".join(lines + [f"Your file could not be marked: {row.error}.", ""])
         lines += [f"**{_num(row.total)} of {_num(self.maximum)} points**: {row.report.summary()}.", ""]
+        if row.report.meta.get("missing_text"):
+            lines += [f"**Not a pass yet: {row.report.meta['missing_text']}.**", ""]
         if row.report.meta.get("hint"):
             lines += [f"> Hint: {row.report.meta['hint']}", ""]
         lines += ["| line | quantity | you wrote | verdict | expected | note |", "|---|---|---|---|---|---|"]
@@ -275,16 +299,18 @@ class Gradebook:
         colours = {"correct": "#1a7f37", "follows": "#0969da", "close": "#9a6700", "wrong": "#cf222e",
                    "unknown": "#8250df", "unanswered": "#57606a", "unreadable": "#8250df"}
         head = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-                f"content='width=device-width, initial-scale=1'><title>Feedback for {escape(row.student)}</title>"
+                f"content='width=device-width, initial-scale=1'><title>Feedback for {escape(self.name(row))}</title>"
                 "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
                 "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;"
                 "text-align:left;vertical-align:top}code{font-size:.95em}td.n{white-space:nowrap}</style></head><body>")
-        parts = [head, f"<h1>Feedback for {escape(row.student)}</h1>", f"<p>Solution: <code>{escape(row.source)}</code></p>"]
+        parts = [head, f"<h1>Feedback for {escape(self.name(row))}</h1>", f"<p>Solution: <code>{escape(row.source)}</code></p>"]
         if row.report is None:
             parts.append(f"<p>Your file could not be marked: {escape(str(row.error))}.</p>")
             return "".join(parts) + "</body></html>\n"
         parts.append(f"<p><strong>{_num(row.total)} of {_num(self.maximum)} points</strong>: "
                      f"{escape(row.report.summary())}.</p>")
+        if row.report.meta.get("missing_text"):
+            parts.append(f"<p><strong>Not a pass yet: {escape(row.report.meta['missing_text'])}.</strong></p>")
         if row.report.meta.get("hint"):
             parts.append(f"<p><em>Hint: {escape(row.report.meta['hint'])}</em></p>")
         parts.append("<table><tr><th>line</th><th>quantity</th><th>you wrote</th><th>verdict</th>"
@@ -356,8 +382,10 @@ def file_names(students: list[str]) -> dict[str, str]:
 
 
 def mark_class(path: str, network_for: Callable[[str], Network], *, update_order: str | None = None,
-               round_to: int | None = None, rules: Rules | None = None, scheme: Points | None = None) -> Gradebook:
-    """Mark every submission in `path` against `network_for(student)`; the gradebook."""
+               round_to: int | None = None, rules: Rules | None = None, scheme: Points | None = None,
+               names: dict[str, str] | None = None) -> Gradebook:
+    """Mark every submission in `path` against `network_for(student)`; the gradebook (`names`: student id
+    -> name from a roster, shown in every row and feedback)."""
     scheme = scheme or Points()
     rules = rules or Rules()
     prepared: dict[int, Any] = {}
@@ -374,7 +402,7 @@ def mark_class(path: str, network_for: Callable[[str], Network], *, update_order
     for row in rows:
         for name in asked:
             row.points.setdefault(name, 0.0)
-    return Gradebook(rows, asked, scheme)
+    return Gradebook(rows, asked, scheme, dict(names or {}))
 
 
 def _mark(sub: Submission, network_for: Callable[[str], Network], update_order: str | None,
@@ -419,9 +447,11 @@ def _hint_other_exercises(rows: list[Row], prepared: dict[int, Any]) -> None:
 
 
 def _asked(rows: list[Row], positions: dict[str, int]) -> list[str]:
-    """The gradebook's columns: every name a student answered or left blank (an empty file asks nothing), in derivation order."""
+    """The gradebook's columns: every name a student answered, left blank or was required to answer
+    (Rules.required), in derivation order."""
     asked = {r.name for row in rows if row.report is not None for r in row.report.results
              if r.verdict not in ("unknown", "unreadable") and r.line}
+    asked |= {name for row in rows if row.report is not None for name in row.report.missing}  # required, not written
     return sorted(asked, key=lambda name: positions.get(name, len(positions)))
 
 

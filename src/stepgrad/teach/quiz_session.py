@@ -46,12 +46,13 @@ def terminal_read(prompt: str) -> str | None:
 def feedback(result: Result, digits: int) -> str:
     """The verdict on one answer as the quiz says it."""
     if result.verdict == "correct":
-        return "  correct"
+        return "  correct" + (f" ({result.note})" if result.note else "")
     expected = number(result.expected or 0.0, digits)
     if result.verdict == "follows":
         return f"  follows from your earlier values (error carried forward); the exact value is {expected}"
     if result.verdict == "close":
-        return f"  close: rounding drift (relative error {result.relative_error:.1e}); exact {expected}"
+        why = result.diagnosis or f"rounding drift (relative error {result.relative_error:.1e})"
+        return f"  close: {why}; exact {expected}"
     own = result.expected_from_own
     lines = [f"  wrong: {result.diagnosis or 'no known mistake explains this value'}",
              f"  expected {expected}" + (f" (from your values: {number(own, digits)})"

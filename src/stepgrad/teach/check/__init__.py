@@ -6,11 +6,14 @@
     >>> report.summary()
     '40 correct, 2 follows, 4 close, 3 wrong'
 
-solution.py reads the file, context.py builds the exact / own / other-order worlds, routes.py
-finds the ways an error is carried forward, verdicts.py
-decides, diagnoses.py is the registry of known mistakes, report.py writes the table or JSON.
+solution.py reads the file (aliases.py: the notations students use), context.py builds the exact /
+own / other-order worlds, precision.py the rounding each own value carries, routes.py finds the ways
+an error is carried forward, verdicts.py decides, required.py says what a pass requires,
+diagnoses.py (and diagnoses_class.py) is the registry of known mistakes, hints.py adds hints on the
+whole report, report.py writes the table or JSON.
 """
 
+from stepgrad.teach.check import diagnoses_class  # noqa: F401  (registers the mistakes found by marking a class)
 from stepgrad.teach.check.solution import Solution, load, loads
 from stepgrad.teach.check.verdicts import CLOSE_RELATIVE, Report, Result, Rules, check
 

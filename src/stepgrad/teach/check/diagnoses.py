@@ -6,9 +6,10 @@ equals at the precision written (verdicts.py). Nothing here looks at the student
 diagnosis is a recomputation, never a pattern in the digits.
 
     >>> [m.key for m in MISTAKES][:3]
-    ['old_new_weights', 'dropped_half', 'missing_derivative']
+    ['relu_negative_slope', 'net_for_out', 'activation_not_applied']
 
-Order matters: the first entry that explains an answer leads, the others are named as "also fits".
+Order matters (ORDER, at the end): the first entry that explains an answer leads, the others are
+named as "also fits". diagnoses_class.py adds the entries found by marking a class on many networks.
 """
 
 from __future__ import annotations
@@ -36,12 +37,21 @@ class Mistake:
     candidates: Callable[[Context, Step, Mapping[str, float]], Iterable[tuple[float, str]]]
 
 
-MISTAKES: list[Mistake] = []
+# When two mistakes explain a number, the first in this order leads and the others are named as "also
+# fits": the specific readings (a step of one kind of network done one wrong way) before the general
+# ones (another edge, another neuron, a sign), and a moved decimal point last of all.
+ORDER = ["relu_negative_slope", "net_for_out", "activation_not_applied", "sigmoid_for_softmax", "softmax_signal_times_derivative",
+         "one_sample", "shared_bias_one_neuron", "transposed_numbering", "own_output_as_input",
+         "old_new_weights", "dropped_half", "missing_derivative", "learning_rate", "forgotten_bias", "one_path",
+         "wrong_activation_derivative", "batch_summed", "flipped_sign", "target_output_swap",
+         "wrong_edge", "wrong_neuron", "sum_for_product", "power_of_ten"]
+MISTAKES: list[Mistake] = []  # kept in ORDER as entries register (diagnoses_class.py adds more)
 
 
 def mistake(key: str, label: str):
     def register(fn):
         MISTAKES.append(Mistake(key, label, fn))
+        MISTAKES.sort(key=lambda m: ORDER.index(m.key) if m.key in ORDER else len(ORDER) - 1)
         return fn
     return register
 
@@ -61,11 +71,17 @@ def _weights(ctx: Context, step: Step) -> list[tuple[str, str]]:
     return found
 
 
+def _kept(ctx: Context, op: str, base: Mapping[str, float]) -> bool:
+    """True when the student wrote `op`: a mistake hidden in an earlier step cannot change a value they
+    wrote down (they used what they wrote; a mistake in it is that line's own diagnosis)."""
+    return op in ctx.given
+
+
 def _deep(ctx: Context, step: Step, base: Mapping[str, float], operand_value) -> float | None:
     """The step recomputed after recomputing its operands with a mistake (operand_value(op) or None)."""
     overrides = {}
     for op in step.operands:
-        if op in ctx.steps and ctx.steps[op].text:
+        if op in ctx.steps and ctx.steps[op].text and not _kept(ctx, op, base):
             v = operand_value(ctx.steps[op])
             if v is not None:
                 overrides[op] = v
@@ -78,7 +94,7 @@ def _through(ctx: Context, step: Step, base: Mapping[str, float], operand_value,
         return None
     overrides = {}
     for op in step.operands:
-        if op in ctx.steps and ctx.steps[op].text:
+        if op in ctx.steps and ctx.steps[op].text and not _kept(ctx, op, base):
             v = operand_value(ctx.steps[op])
             if v is None:
                 v = _through(ctx, ctx.steps[op], base, operand_value, depth - 1)
@@ -167,6 +183,7 @@ def _learning_rate(ctx: Context, step: Step, base: Mapping[str, float]) -> Candi
     eta = base["eta"]
     readings: dict[float, list[str]] = {}
     for rate, reading in ((1.0, "eta left out"), (2 * eta, "eta doubled: the gradient subtracted twice"),
+                          (eta * eta, "eta applied twice: eta · eta · gradient"),
                           (eta / 2, "eta halved"), (0.0, "the weight not updated at all")):
         readings.setdefault(rate, []).append(reading)
     for rate in (0.1, 0.01, 0.001, 0.05, 0.2, 0.25, 0.3, 0.75, 2.0):
@@ -324,7 +341,7 @@ def _other_derivatives(ctx: Context, step: Step, base: Mapping[str, float]) -> I
     parts = names.parse(step.name)
     if not _is_derivative(step.name):
         return
-    net, out = str(parts.bottom), str(parts.top)
+    net, out = names.at(str(parts.bottom), parts.sample), names.at(str(parts.top), parts.sample)  # the sample, too
     if net not in base or out not in base:
         return
     own = ctx.net.activations[_layer_of(ctx, step)]
@@ -375,6 +392,3 @@ def _batch_summed(ctx: Context, step: Step, base: Mapping[str, float]) -> Candid
     value = _through(ctx, step, base, summed, depth=2)
     if value is not None:
         yield value, "a gradient summed over the batch instead of averaged"
-
-
-MISTAKES.sort(key=lambda m: m.key == "power_of_ten")  # a moved decimal point is the reading of last resort

@@ -14,6 +14,8 @@ STYLES = {"correct": "green", "follows": "cyan", "close": "yellow", "wrong": "re
 
 
 def _note(r: Result, digits: int) -> str:
+    if r.verdict == "correct":
+        return r.note or ""
     if r.verdict == "close":
         return r.diagnosis or f"rounding drift: relative error {r.relative_error:.1e}"
     if r.verdict == "follows":
@@ -106,6 +108,13 @@ def _footer(report: Report):
     context = f"({order} update order" + (f", every value rounded to {rounding} decimals)" if rounding is not None else ")")
     style = "bold green" if report.ok else "bold red"
     yield Text.assemble((report.summary(), style), " ", (context, "dim"))
+    read = [f"{written} as {name}" for written, name in report.meta.get("read_as", {}).items()]
+    if report.meta.get("decimal_commas"):
+        read.append(f"{report.meta['decimal_commas']} decimal comma(s) as points")
+    if read:
+        yield Text("read " + "; ".join(read), style="dim")
+    if report.meta.get("missing_text"):
+        yield Text(report.meta["missing_text"] + " (not a pass until they are answered)", style="red")
     if report.meta.get("hint"):
         yield Text("hint: " + report.meta["hint"], style="yellow")
 

@@ -2,7 +2,7 @@
 
     # my homework
     out_h1 = 0.5933
-    dE_total/dw5 = .0822        # values as people write them: -0.0226, 3.51e-5, 3.51 x 10^-5
+    dE_total/dw5 = .0822        # values as people write them: -0.0226, 3.51e-5, 3.51 x 10^-5, 0,0822
     w5+ = 0.4 - 0.5 * 0.0822 = 0.3589    # a worked line: the value is after the last '='
 
 Each value keeps the precision it was written with (`places`: decimal places of its last written
@@ -29,6 +29,7 @@ from stepgrad.core.files import read_stdin, read_text
 _PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # 3.51 x 10^-5, 3.51×10^(-5), 3.51 * 10**-5
 _TIMES_TEN = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(?:[x×*·]|\\times)\s*10\s*(?:\^|\*\*)\s*\(?\s*([+-]?\d+)\s*\)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+(?![\d,.])")
 NUMBER_HINT = "write a number such as 0.593, -0.0226, .5, 3.51e-5 or 3.51 x 10^-5"
 MAX_DIGITS = 60  # digits written in one number (a float holds 17)
 MAX_NUMBER_CHARS = 200  # characters of one written number, spaces and an exponent included
@@ -78,6 +79,11 @@ class Solution:
     def values(self) -> dict[str, float]:
         return {a.name: a.value for a in self.answers}
 
+    @property
+    def decimal_commas(self) -> int:
+        """How many values were written with a decimal comma (0,5933)."""
+        return sum("," in a.text for a in self.answers)
+
 
 def parse_number(text: str) -> Decimal | None:
     """The number a person wrote (precision kept: Decimal('0.50') has 2 places), or None."""
@@ -87,6 +93,8 @@ def parse_number(text: str) -> Decimal | None:
     if len(s) > MAX_NUMBER_CHARS:
         return None
     s = re.sub(r"^([+-])\s+", r"\1", s)  # "- 0.5"
+    if _DECIMAL_COMMA.match(s):
+        s = s.replace(",", ".", 1)  # 0,5933: a decimal comma (one comma, no point: unambiguous here)
     try:
         if _PLAIN.fullmatch(s):
             return Decimal(s)

@@ -6,27 +6,35 @@ unanswered (a blank template line, or nothing at all) or unreadable (a line that
     >>> report.results[0].verdict
     'correct'
 
-Rules, in order (a careful marker's):
+Rules, in order (a careful marker's). A value is judged at the precision it was written with, and
+correct work rounded by hand is never wrong (precision.py: each written value stands for half a unit
+in its last digit, or a truncation; values computed from them inherit that spread):
 - correct: equals the exact value at the precision written; the last written digit may be rounded
   or truncated (0.74136507 may be written 0.7414 or 0.7413; truncation needs two significant
-  digits: 0.5 for 0.593 is not correct). A value that rounds to 0 at the
-  precision written is not "correct" for a non-zero quantity (0.00 says nothing about 0.000438).
-  Two exceptions: with `min_digits` K a value with fewer than K significant digits is only close
-  (unless it is the exact value in full); and a value of one or two significant digits, too brief
-  to tell the exact value from a known mistake's value much nearer to it, gets the diagnosis
-  (dnet_h1/dw1 = 0.1 for i1 = 0.05 is i2, the wrong edge, not "0.05 rounded").
+  digits). With `min_digits` K a value with fewer than K significant digits is only close (unless it
+  is the exact value in full). Also correct: a value the student's own earlier values give within
+  the rounding they carry, when those values are all correct work ("rounding carried", with a note).
+- close, asking for more digits: a value of one significant digit, or 0, consistent with correct work
+  (0.6 or 0.5 for 0.593, 0.000 for 0.000438; not in --round mode, where the sheet asks for K decimals);
+  a value of two digits or fewer that is a known mistake's value in full while correct work reaches
+  it only at the edge of its rounding (dnet_h1/dw1 = 0.1 for i1 = 0.05 is i2; named in the note).
 - follows: not the exact value, but what the solution's own earlier values give along one of the
-  standard routes (routes.py: the chain of factors, δ·input, δ·w, the sum over paths): an error
-  carried forward, credited once (the route is named), never through a trivial own value (0, ±1).
-  Far from the exact value (more than CLOSE_RELATIVE) it may differ from the route's value by drift.
+  standard routes (routes.py: the chain of factors, δ·input, δ·w, the sum over paths), within the
+  rounding those values carry: an error carried forward, credited once (the route is named), never
+  through a trivial own value (0, ±1). Far from the exact value (more than CLOSE_RELATIVE) it may
+  differ from the route's value by drift.
 - wrong with a diagnosis: the value is what the step gives with a known mistake applied (diagnoses.py),
-  at the precision written; failing that, within CLOSE_RELATIVE of such a value (mistake plus drift).
+  at the precision written, and strictly nearer than correct work less its rounding spread (a
+  "mistake" that gives what correct work gives, like leaving out a ReLU's derivative of 1, is none);
+  failing that, within CLOSE_RELATIVE of such a value (mistake plus drift).
 - close: within CLOSE_RELATIVE (0.1 %) of the exact value or of the own-values value, or off by at
   most one unit in the last written digit (and within 1 %): rounding drift. 0.594 for 0.59327 is
-  close; 0.5 for 0.593 is wrong.
+  close.
 - wrong: anything else, reported with the exact value, the own-values value and the step's formula.
-A solution passes (`Report.ok`) when it answers something and nothing is wrong, unknown, unanswered
-or unreadable: a blank homework, or the untouched template, is not a pass.
+A solution passes (`Report.ok`) when it answers every required quantity (`Rules.required`, required.py:
+by default every result of the step) and nothing is wrong, unknown, unanswered or unreadable: a
+blank homework, the untouched template or a forward pass alone is not a pass; `Report.missing`
+names what was not answered.
 """
 
 from __future__ import annotations
@@ -34,13 +42,24 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import asdict, dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
-from stepgrad.teach.check.context import Context, build
+from stepgrad.teach.check.aliases import read as read_aliases
+from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.diagnoses import MISTAKES
+from stepgrad.teach.check.hints import better_fit
+from stepgrad.teach.check.precision import (
+    Spread,
+    consistent,
+    matches,
+    relative_error,
+    significant_digits,
+    spreads,
+    written_interval,
+)
+from stepgrad.teach.check.required import missing_text, required
 from stepgrad.teach.check.routes import routes
 from stepgrad.teach.check.solution import Given, Solution
 
@@ -68,6 +87,7 @@ class Result:
     formula: str | None = None
     line: int = 0
     route: str | None = None  # for follows: the route along which the error was carried forward
+    note: str | None = None  # for correct: why a value off the exact one at its precision is still correct
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data; a value the student's numbers cannot produce (overflow) is null."""
@@ -81,6 +101,7 @@ class Report:
     source: str
     results: tuple[Result, ...]
     meta: dict[str, Any] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()  # required names (Rules.required) not written at all
 
     @property
     def counts(self) -> dict[str, int]:
@@ -96,47 +117,20 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """Something answered, and nothing wrong, unknown, unanswered or unreadable."""
-        return self.answered > 0 and not any(r.verdict in FAILING for r in self.results)
+        """Something answered, every required answer given, and nothing wrong, unknown, unanswered or unreadable."""
+        return self.answered > 0 and not self.missing and not any(r.verdict in FAILING for r in self.results)
 
     def summary(self) -> str:
-        """'12 correct, 3 follows, 1 close, 2 wrong' (and unknown, unanswered, unreadable, if any)."""
+        """'12 correct, 3 follows, 1 close, 2 wrong' (and unknown, unanswered, unreadable, missing, if any)."""
         c = self.counts
         text = f"{c['correct']} correct, {c['follows']} follows, {c['close']} close, {c['wrong']} wrong"
-        return text + "".join(f", {c[v]} {v}" for v in ("unknown", "unanswered", "unreadable") if c[v])
+        text += "".join(f", {c[v]} {v}" for v in ("unknown", "unanswered", "unreadable") if c[v])
+        return text + (f", {len(self.missing)} missing" if self.missing else "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, **self.meta, "summary": {**self.counts, "text": self.summary()},
-                "results": [r.to_dict() for r in self.results]}
-
-
-def matches(given: Given, reference: float | None) -> bool:
-    """True when `given` is `reference` at the precision written (rounded or truncated last digit)."""
-    if reference is None or not math.isfinite(reference):
-        return False
-    if abs(given.value - reference) <= FLOAT_NOISE * abs(reference):
-        return True
-    with localcontext() as ctx:
-        ctx.prec = 60
-        try:
-            ref = Decimal(f"{float(reference):.15g}")  # what a calculator shows: no binary noise
-            quantum = Decimal(1).scaleb(-given.places)
-            rounded = ref.quantize(quantum, ROUND_HALF_UP)
-            truncated = ref.quantize(quantum, ROUND_DOWN)
-        except InvalidOperation:
-            return False
-    if rounded == 0 and truncated == 0:
-        return False  # no significant digit of a non-zero value was written
-    if given.decimal == rounded:
-        return True
-    # Truncation is a way of writing fewer digits, not of choosing a neighbour: 0.5 for 0.593 is not it.
-    return given.decimal == truncated and len(given.decimal.as_tuple().digits) >= 2
-
-
-def relative_error(value: float, reference: float | None) -> float | None:
-    if reference is None or not math.isfinite(reference):
-        return None
-    return abs(value - reference) / abs(reference) if reference else abs(value - reference)
+        return {"source": self.source, **self.meta,
+                "summary": {**self.counts, "missing": len(self.missing), "text": self.summary()},
+                "missing": list(self.missing), "results": [r.to_dict() for r in self.results]}
 
 
 def _candidates(ctx: Context, given: Given) -> list[tuple[Any, float, str]]:
@@ -153,9 +147,16 @@ def _candidates(ctx: Context, given: Given) -> list[tuple[Any, float, str]]:
 
 
 def _diagnose(ctx: Context, given: Given, expected: float, own: float | None,
-              found: list[tuple[Any, float, str]] | None = None) -> tuple[str, str] | None:
-    """(registry key, diagnosis) of the first known mistake that explains the answer, or None."""
+              found: list[tuple[Any, float, str]] | None = None, better_than: float = 0.0) -> tuple[str, str] | None:
+    """(registry key, diagnosis) of the first known mistake that explains the answer, or None.
+
+    A mistake is named only when its value is strictly nearer the answer than correct work is (the
+    exact value and the own-values value, each less the rounding spread `better_than`)."""
     found = _candidates(ctx, given) if found is None else found
+    correct_work = abs(given.value - expected)
+    if own is not None and math.isfinite(own):
+        correct_work = min(correct_work, abs(given.value - own) - better_than)
+    found = [f for f in found if abs(given.value - f[1]) < correct_work]
     exact_fits: dict[str, str] = {}
     for m, value, detail in found:  # exactly, at the precision written
         if m.key not in exact_fits and matches(given, value) and _distinct(given.places, value, expected):
@@ -177,22 +178,24 @@ def _lead(fits: dict[str, str]) -> tuple[str, str]:
 
 
 def _too_brief(ctx: Context, given: Given, expected: float) -> tuple[str, str] | None:
-    """The diagnosis when a value matching the exact one only by rounding fits a known mistake as well.
+    """The reading of a brief value that is a known mistake's value in full while correct work reaches it
+    only at the edge of its rounding (the verdict is close: it is consistent with correct work).
 
-    Only for brief values (at most BRIEF_DIGITS significant digits: at three or more, some mistake's
-    value always rounds alike somewhere, and the written value is a reading, not a guess). More digits
-    would tell the two apart, and the mistake's value is at most half as far from what
-    was written as the exact value is: a marker reads the mistake (dnet_h1/dw1 = 0.1 is i2, not 0.05
-    rounded up; out_h1 = 0.6 is nearer out_h2 = 0.597 than 0.593). 0.0004 for 0.000438 stays correct
-    though the other update order's 0.000365 also rounds to it: neither is clearly nearer."""
+    Only for brief values (at most BRIEF_DIGITS significant digits): dnet_h1/dw1 = 0.1 is i2 = 0.1 in
+    full and i1 = 0.05 only rounded half up; w6 = 0.5 is w7. A mistake whose value merely rounds alike
+    is no reading (out_h1 = 0.6 is out_h1 = 0.593 rounded as much as out_h2 = 0.597 is), and neither
+    is one when correct work on the student's own values lies well inside the rounding (net_h1 = 0.38
+    for 0.3775 is correct work at two decimals, though w2 for w1 gives 0.38 exactly)."""
     if significant_digits(given) > BRIEF_DIGITS or _written_in_full(given, expected):
         return None
-    distance = abs(given.value - expected)
+    low, high = written_interval(given)
+    margin = 1e-9 * (high - low)
+    own = ctx.from_own.get(given.name)
+    if any(low + margin < ref < high - margin for ref in (expected, own) if ref is not None):
+        return None  # correct work is written this way (rounded or truncated) with room to spare
     fits: dict[str, str] = {}
-    nearest_first = sorted(_candidates(ctx, given), key=lambda found: abs(given.value - found[1]))  # stable
-    for m, value, detail in nearest_first:
-        apart = (relative_error(value, expected) or 0) > 1e-6
-        if m.key not in fits and apart and matches(given, value) and abs(given.value - value) <= distance / 2:
+    for m, value, detail in _candidates(ctx, given):
+        if m.key not in fits and abs(given.value - value) <= FLOAT_NOISE * max(1.0, abs(value)):
             fits[m.key] = _describe(m.label, detail, value)
     if not fits:
         return None
@@ -200,14 +203,16 @@ def _too_brief(ctx: Context, given: Given, expected: float) -> tuple[str, str] |
     return key, text + f"; {given.text} is too brief to be read as the exact value {expected:.9g}"
 
 
+def _too_few(given: Given, reference: float) -> str:
+    """The note on a value too brief to be marked correct, though correct work may be written this way."""
+    if given.value == 0:
+        return f"0 written for {reference:.4g}: write its first significant digits (3 or more)"
+    return f"one significant digit is too few to tell {reference:.4g} from a mistake: write 3 or more"
+
+
+
 def _written_in_full(given: Given, expected: float) -> bool:
     return abs(given.value - expected) <= FLOAT_NOISE * max(abs(expected), 1e-300)
-
-
-def significant_digits(given: Given) -> int:
-    """Significant digits written: 0.0226 -> 3, 0.50 -> 2, 21707153 -> 8."""
-    digits = given.decimal.as_tuple().digits
-    return max(1, len(digits) - next((i for i, d in enumerate(digits) if d), len(digits)))
 
 
 def _follows(given: Given, expected: float, own: float) -> bool:
@@ -243,49 +248,89 @@ def _describe(label: str, detail: str, value: float) -> str:
 
 @dataclass(frozen=True)
 class Rules:
-    """What the sheet asks: the precision (`min_digits`) and the row order of the report."""
+    """What the sheet asks: the precision (`min_digits`), the answers `required` to pass (required.py:
+    "answers", "template", "none" or name patterns) and the row order of the report."""
 
     min_digits: int | None = None
     order: str = "derivation"  # or "given": the order the solution wrote them in
+    required: str | tuple[str, ...] = "answers"  # what must be answered to pass (required.py)
 
 
-def judge(ctx: Context, given: Given, rules: Rules = Rules()) -> Result:
-    """The verdict on one answer of a known name."""
+def _judge_in_order(ctx: Context, solution: Solution, rules: Rules, spread: Spread) -> list[Result]:
+    """Every written answer judged in the derivation's order, knowing which own values are correct work
+    (written and judged correct or close, or unwritten and computed from such values)."""
+    written = {g.name: g for g in solution}
+    clean: dict[str, bool] = {}
+    results = []
+    for step in ctx.trace:
+        inputs_clean = all(clean.get(op, True) for op in step.operands)
+        if step.name in written:
+            result = judge(ctx, written[step.name], rules, spread, inputs_clean)
+            results.append(result)
+            # a brief value (close) may hide a mistake in its rounding: what follows from it only follows
+            clean[step.name] = result.verdict == "correct"
+        else:
+            clean[step.name] = inputs_clean
+    return results
+
+
+def judge(ctx: Context, given: Given, rules: Rules = Rules(), spread: Spread | None = None,
+          inputs_clean: bool = False) -> Result:
+    """The verdict on one answer of a known name (`spread`: precision.spreads of the solution;
+    `inputs_clean`: every value the step uses is correct work, rounded as the student rounds)."""
     step = ctx.steps[given.name]
     expected = ctx.exact[given.name]
     own = ctx.from_own.get(given.name)
-    verdict, mistake, diagnosis, route = _verdict(ctx, given, step, expected, own, rules)
+    verdict, mistake, diagnosis, route, note = _verdict(ctx, given, step, expected, own, rules, spread or Spread(),
+                                                        inputs_clean)
     formula = f"{step.name} = {step.text.replace('«', '').replace('»', '')}" if step.text else None
     if verdict == "follows":
         own = route[1]  # type: ignore[index]
     return Result(name=given.name, given=given.text, verdict=verdict, expected=expected, expected_from_own=own,
                   relative_error=relative_error(given.value, expected), diagnosis=diagnosis, mistake=mistake,
-                  formula=formula, line=given.line, route=route[0] if route else None)
+                  formula=formula, line=given.line, route=route[0] if route else None, note=note)
+
+
+ROUNDING_CARRIED = "agrees with the exact value up to the rounding carried from your earlier values"
 
 
 def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float | None,
-             rules: Rules) -> tuple[str, str | None, str | None, tuple[str, float] | None]:
-    """(verdict, mistake key, diagnosis, credited route) by the rules of the module docstring."""
-    if matches(given, expected):
+             rules: Rules, spread: Spread,
+             inputs_clean: bool = False) -> tuple[str, str | None, str | None, tuple[str, float] | None, str | None]:
+    """(verdict, mistake key, diagnosis, credited route, note) by the rules of the module docstring."""
+    carried = spread.computed.get(given.name, 0.0)  # how far the own values' rounding may move this step
+    if matches(given, expected) and not (given.value == 0 and expected != 0):
         brief = _too_brief(ctx, given, expected)
         if brief:
-            return "wrong", brief[0], brief[1], None
+            return "close", brief[0], brief[1], None, None
         digits = significant_digits(given)
+        if digits <= 1 and ctx.round_to is None and not _written_in_full(given, expected):
+            return "close", "too_few_digits", _too_few(given, expected), None, None
         if rules.min_digits and digits < rules.min_digits and not _written_in_full(given, expected):
             return ("close", "too_few_digits",
-                    f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None)
-        return "correct", None, None, None
+                    f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None, None)
+        return "correct", None, None, None, None
+    if significant_digits(given) <= 1 or given.value == 0:
+        fits = [ref for ref in (expected, own) if ref is not None and consistent(given, ref, carried)]
+        if fits:
+            return "close", "too_few_digits", _too_few(given, fits[0]), None, None
+    if step.text and inputs_clean and consistent(given, own, carried):
+        return "correct", None, None, None, ROUNDING_CARRIED
     if step.text:
         drift = _drifted(given, expected)  # a route other than the chain is rounding drift in disguise
-        for label, value in routes(ctx, step):
-            if (label == "chain" or not drift) and _follows(given, expected, value):
-                return "follows", None, None, (label, value)
-    diagnosis = _diagnose(ctx, given, expected, own)
+        for label, value, factors in routes(ctx, step):
+            if label != "chain" and drift:
+                continue
+            within = carried if not factors else abs(value) * sum(
+                spread.own.get(f, 0.0) / abs(ctx.own[f]) for f in factors if ctx.own.get(f))
+            if consistent(given, value, within) or _follows(given, expected, value):
+                return "follows", None, None, (label, value), None
+    diagnosis = _diagnose(ctx, given, expected, own, better_than=carried)
     if diagnosis:
-        return "wrong", diagnosis[0], diagnosis[1], None
+        return "wrong", diagnosis[0], diagnosis[1], None, None
     if any(_drifted(given, ref) for ref in (expected, own) if ref is not None):
-        return "close", None, None, None
-    return "wrong", None, None, None
+        return "close", None, None, None, None
+    return "wrong", None, None, None, None
 
 
 def check(net: Network, solution: Solution, update_order: str | None = None, round_to: int | None = None,
@@ -296,10 +341,12 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
     `prepared`: the traces of context.traces(net, ...) when many solutions share a network;
     `alternatives`: other networks (label -> network) to name in a hint when the values fit one better.
     """
+    prepared = prepared or traces(net, update_order, round_to)
+    solution, read_as = read_aliases(solution, prepared[0].values)
     ctx = build(net, solution, update_order, round_to, prepared)
     order = {name: i for i, name in enumerate(ctx.steps)}
-    known = sorted((g for g in solution if g.name in order), key=lambda g: order[g.name])
-    results = [judge(ctx, g, rules) for g in known]
+    spread = spreads(ctx, solution)
+    results = _judge_in_order(ctx, solution, rules, spread)
     for name, line in solution.unanswered:
         if name in order:
             results.append(Result(name, "", "unanswered", expected=ctx.exact[name], line=line))
@@ -319,8 +366,16 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
         results.sort(key=lambda r: (r.verdict in ("unknown", "unreadable"), order.get(r.name, len(order))))
     meta: dict[str, Any] = {"update_order": ctx.order, "round_to": round_to, "network": net.name or None,
                             "min_digits": rules.min_digits}
-    report = Report(solution.source, tuple(results), meta)
-    hint = _better_fit(report, solution, update_order, round_to, alternatives or {})
+    if read_as:
+        meta["read_as"] = read_as
+    if solution.decimal_commas:
+        meta["decimal_commas"] = solution.decimal_commas
+    written = {g.name for g in solution} | {name for name, _ in solution.unanswered}
+    missing = [n for n in required(ctx.trace, rules.required) if n not in written]
+    if solution.answers and missing:  # an empty solution already lists every quantity as unanswered
+        meta["missing_text"] = missing_text(ctx.trace, missing)
+    report = Report(solution.source, tuple(results), meta, tuple(missing) if solution.answers else ())
+    hint = better_fit(report, solution, update_order, round_to, alternatives or {})
     if hint:
         meta["hint"] = hint
     return report
@@ -331,23 +386,3 @@ class _Blank:
     name: str
     line: int
     text: str = ""
-
-
-def _better_fit(report: Report, solution: Solution, update_order: str | None, round_to: int | None,
-                alternatives: dict[str, Network]) -> str | None:
-    """A hint when another network makes clearly more answers correct (follows hides a wrong network's
-    errors: every value after the first wrong one follows from it, so count what is correct)."""
-    c = report.counts
-    if not alternatives or report.answered - c["correct"] < 3:
-        return None
-    best: tuple[int, str] | None = None
-    for label, other in alternatives.items():
-        ctx = build(other, solution, update_order, round_to)
-        right = sum(matches(g, ctx.exact[g.name]) for g in solution if g.name in ctx.exact)
-        clearly = right >= c["correct"] + max(3, report.answered // 4)  # not a handful of coincidences
-        if clearly and (best is None or right > best[0]):
-            best = (right, label)
-    if best is None:
-        return None
-    return (f"these values fit {best[1]} better ({best[0]} of {report.answered} correct there, "
-            f"{c['correct']} here): is this solution for another network?")
