@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from stepgrad.core.errors import StepgradError
-from stepgrad.core.functions import ACTIVATIONS
+from stepgrad.core.functions import ACTIVATIONS, LOSSES
 from stepgrad.core.spec import Network
 
 # stepgrad loss (with its output activation) -> (per-sample loss in torch from (output, target), drop the
@@ -51,6 +51,9 @@ _OPTIMIZERS = {  # stepgrad optimizer -> torch.optim call, from its hyperparamet
 def _loss(net: Network) -> tuple[str, bool]:
     act = net.activations[-1]
     found = _PER_SAMPLE.get((net.loss, act)) or _PER_SAMPLE.get((net.loss, None))
+    entry = LOSSES.get(net.loss)
+    if found is None and entry is not None and entry.combination(act) is None and entry.torch_per_sample:
+        found = (entry.torch_per_sample, False)  # the registry's own torch form (output, target)
     if found is None:
         raise StepgradError(f"no PyTorch form of {net.loss} with {act} outputs for the script", where="--code")
     return found

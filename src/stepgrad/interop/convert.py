@@ -85,10 +85,11 @@ def flatten(module: Any) -> list[tuple[str, Any]]:
 def _activation_name(name: str, module: Any, last: bool) -> str | None:
     """stepgrad's name for an activation module, None when it is not one; errors for unsupported settings."""
     label = f"layer {name!r} ({module!r})"
-    for act in ACTIVATIONS.values():
-        ours = act.torch()
-        if type(module) is not type(ours):
-            continue
+    same_type = [(act, act.torch()) for act in ACTIVATIONS.values()]
+    same_type = [(act, ours) for act, ours in same_type if type(module) is type(ours)]
+    # one torch module may be several entries by its settings (nn.GELU: gelu, and gelu_tanh with approximate='tanh')
+    same_type.sort(key=lambda pair: module.extra_repr() != pair[1].extra_repr())
+    for act, ours in same_type:
         if module.extra_repr() != ours.extra_repr() and not _same_softmax(module, ours):
             settings = ours.extra_repr().replace("_", " ").replace("=", " ")
             raise StepgradError(f"unsupported {label}: stepgrad's {act.name} is {act.torch_source}, with {settings}")

@@ -9,7 +9,8 @@ values for its «name» slots: the exact ones, the student's own, or with a mist
     0.36000000000000004
 
 Only the grammar the registry's templates use is understood (numbers, slots, + - * / ^, unary
-minus, exp/ln/log1p/tanh/sqrt/abs/max/min, `A if X > B else C`); nothing is ever handed to Python's eval().
+minus, exp/ln/log1p/tanh/cosh/sinh/erf/sign/sqrt/abs/max/min, pi, `A if X > B, else C`); nothing is
+ever handed to Python's eval().
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ Tree = tuple
 _TOKEN = re.compile(r"\s*(?:(«[^»]+»)|(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_][A-Za-z_0-9]*)|(.))")
 FUNCTIONS: dict[str, Callable[..., float]] = {
     "exp": math.exp, "ln": math.log, "log1p": math.log1p, "tanh": math.tanh, "sqrt": math.sqrt,
-    "abs": abs, "max": max, "min": min,
+    "abs": abs, "max": max, "min": min, "cosh": math.cosh, "sinh": math.sinh, "erf": math.erf,
+    "sign": lambda x: (x > 0) - (x < 0),
 }
 
 
@@ -74,6 +76,7 @@ class _Parser:
             left = self.sum()
             self.take("op", ">")
             right = self.sum()
+            self.accept("op", ",")  # "A if X > B, else C": the registry's words for a piecewise function
             self.take("word", "else")
             return ("if", left, right, then, self.expression())
         return then
@@ -109,6 +112,8 @@ class _Parser:
             return ("num", float(value))
         if kind == "var":
             return ("var", value)
+        if (kind, value) == ("word", "pi"):
+            return ("num", math.pi)
         if kind == "word" and value in FUNCTIONS:
             self.take("op", "(")
             args = [self.expression()]
