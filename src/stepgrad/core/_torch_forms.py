@@ -31,7 +31,7 @@ def per_sample(expression: str) -> Callable[[Any, Any], Any]:
     """The per-sample loss `expression` as a function of (output, target) tensors."""
     torch = _torch()
     code = compile(expression, "<stepgrad registry loss>", "eval")
-    scope = {"torch": torch, "F": torch.nn.functional, "__builtins__": {}}
+    scope = {"torch": torch, "F": torch.nn.functional}
 
     def loss(output: Any, target: Any) -> Any:
         return eval(code, scope, {"output": output, "target": target})  # noqa: S307 (the registry's own expression)
