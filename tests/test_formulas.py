@@ -196,3 +196,13 @@ def test_loss_torch_counterpart_equals_torch(name):
     torch.testing.assert_close(per_sample, torch.tensor(entry.value(out, target).sum(axis=-1)), rtol=1e-12, atol=1e-14)
     per_sample.sum().backward()
     torch.testing.assert_close(o.grad, torch.tensor(entry.gradient(out, target)), rtol=1e-12, atol=1e-14)
+
+
+def test_running_stepgrad_never_imports_sympy():
+    """SymPy writes the generated code; stepgrad itself (and its registry) runs without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, stepgrad, stepgrad.core.functions, stepgrad.cli; "
+            "assert 'sympy' not in sys.modules, 'sympy imported'; print('ok')")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "ok\n"
