@@ -174,6 +174,8 @@ class _Printer:
             inverse = base if exp == -1 else sp.Pow(base, -exp, evaluate=False)
             return self.mul(sp.Mul(sp.Integer(1), sp.Pow(inverse, -1, evaluate=False), evaluate=False))
         b = self.at_least(base, ATOM)
+        if exp == -1 and base.is_Symbol:  # a constant's inverse as the deck writes it: 1/n
+            return (rf"\frac{{1}}{{{b}}}" if self.tex else f"1/{b}"), (ATOM if self.tex else MUL)
         if self.tex:
             return f"{b}^{{{self.print(exp)[0]}}}", POW
         x, p = self.print(exp)
