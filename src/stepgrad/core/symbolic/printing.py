@@ -97,7 +97,8 @@ class _Printer:
         if e.is_Pow:
             return self.pow(e)
         if isinstance(e, sp.Piecewise):
-            return self.piecewise(e), 0
+            text = self.piecewise(e)
+            return text, (ATOM if text.startswith(("max(", r"\max(")) else 0)
         name = type(e).__name__
         if name in _FUNCTIONS and len(e.args) == 1:
             return self.function(name, e.args[0]), ATOM
@@ -202,6 +203,9 @@ class _Printer:
 
     def piecewise(self, e: sp.Piecewise) -> str:
         pieces = list(e.args)
+        if len(pieces) == 2 and pieces[1].expr == 0 and pieces[0].cond == sp.StrictGreaterThan(pieces[0].expr, 0):
+            x = self.print(pieces[0].expr)[0]  # x if x > 0, else 0: the deck's max(0, x)
+            return rf"\max(0, {x})" if self.tex else f"max(0, {x})"
         if pieces[-1].cond is not sp.true:
             raise ValueError(f"a piecewise function needs an 'otherwise' piece: {e}")
         if self.tex:
