@@ -14,7 +14,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from sympy.printing.pytorch import TorchPrinter
 
 from stepgrad.core import _stable
-from stepgrad.core.symbolic.printing import NET, OUT, ROLES, TARGET, latex, text, tidy
+from stepgrad.core.symbolic.printing import NET, OUT, ROLES, latex, text, tidy
 from stepgrad.core.symbolic.rules import by_rules, equal, fold, in_terms_of_out
 
 Line = tuple[str, str, str]
@@ -114,7 +114,6 @@ def activation_forms(entry: Any) -> dict[str, Any]:
     in_out = in_terms_of_out(f, derived, NET)
     shown = in_out if in_out is not None else derived
     stable = _stable.PYTHON.get(entry.name, (None, None)) if entry.stable else (None, None)
-    kwargs = ", ".join(f"{k}={v!r}" for k, v in entry.torch_kwargs.items())
     return {
         "latex": latex(tidy(f)), "text": text(tidy(f)),
         "derivative_latex": latex(tidy(shown)), "derivative_text": text(tidy(shown)),
@@ -124,7 +123,7 @@ def activation_forms(entry: Any) -> dict[str, Any]:
         "numpy": (None if entry.stable else numpy(f),
                   None if entry.stable and hasattr(_stable, f"{entry.name}_derivative") else numpy(shown)),
         "torch_module": entry.torch_module, "torch_functional": entry.torch_functional,
-        "torch_kwargs": dict(entry.torch_kwargs), "torch_source": f"{entry.torch_module}({kwargs})",
+        "torch_kwargs": dict(entry.torch_kwargs),
     }
 
 
@@ -152,5 +151,3 @@ def loss_forms(entry: Any) -> dict[str, Any]:
         "torch_kwargs": dict(entry.torch_kwargs), "torch_per_sample": per_sample,
     }
 
-
-__all__ = ["activation_forms", "loss_forms", "python", "numpy", "torch", "TARGET"]

@@ -173,7 +173,7 @@ def in_terms_of_out(f: sp.Expr, derivative: sp.Expr, x: sp.Symbol) -> sp.Expr | 
         return sp.Piecewise(*pieces)
     if not derivative.has(x):
         return None  # a constant: nothing to write in terms of out
-    # fit a + b out + c out^2 numerically first (cheap); only a fit that holds is solved and proved
+    # fit a + b out + c out^2 numerically first (cheap); a fit that holds is made exact and proved
     value, slope = sp.lambdify(x, f, "math"), sp.lambdify(x, derivative, "math")
     points = [-1.4, 0.4, 0.9, -0.3, 1.7, 2.3]
     try:
@@ -183,11 +183,8 @@ def in_terms_of_out(f: sp.Expr, derivative: sp.Expr, x: sp.Symbol) -> sp.Expr | 
         return None
     if fitted is None:
         return None
-    solved = [dict(zip(sp.symbols("a b c"), fitted))]
-    a, b, c = sp.symbols("a b c")
-    candidate = a + b * OUT + c * OUT ** 2
-    coefficients = {k: sp.nsimplify(v, rational=True, tolerance=1e-9) for k, v in solved[0].items()}
-    found = _readable(candidate.subs(coefficients))
+    a, b, c = (sp.nsimplify(v, rational=True, tolerance=1e-9) for v in fitted)
+    found = _readable(a + b * OUT + c * OUT ** 2)
     if not found.has(OUT) or not equal(found.subs(OUT, f), derivative):
         return None
     return found
