@@ -50,11 +50,13 @@ def tanh_scalar_derivative(net):
 
 
 def relu_value(net):
-    return _shaped(net, numpy.where(numpy.greater(net, 0), net, 0))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(net, numpy.where(numpy.greater(net, 0), net, 0))
 
 
 def relu_derivative(net, out):
-    return _shaped(net, numpy.where(numpy.greater(net, 0), 1, 0))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(net, numpy.where(numpy.greater(net, 0), 1, 0))
 
 
 def relu_scalar(net):
@@ -67,11 +69,13 @@ def relu_scalar_derivative(net):
 
 
 def leaky_relu_value(net):
-    return _shaped(net, numpy.where(numpy.greater(net, 0), net, 0.01*net))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(net, numpy.where(numpy.greater(net, 0), net, 0.01*net))
 
 
 def leaky_relu_derivative(net, out):
-    return _shaped(net, numpy.where(numpy.greater(net, 0), 1, 0.01))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(net, numpy.where(numpy.greater(net, 0), 1, 0.01))
 
 
 def leaky_relu_scalar(net):
@@ -118,11 +122,13 @@ def softplus_scalar_derivative(net):
 
 
 def elu_value(net):
-    return _shaped(net, numpy.where(numpy.greater(net, 0), net, numpy.exp(net) - 1))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(net, numpy.where(numpy.greater(net, 0), net, numpy.exp(net) - 1))
 
 
 def elu_derivative(net, out):
-    return _shaped(net, numpy.where(numpy.greater(net, 0), 1, out + 1))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(net, numpy.where(numpy.greater(net, 0), 1, out + 1))
 
 
 def elu_scalar(net):
@@ -240,12 +246,14 @@ def mean_squared_error_scalar_derivative(out, target, n):
 
 def huber_value(out, target):
     n = out.shape[-1]
-    return _shaped(out, numpy.where(numpy.less(abs(out - target), 1), 0.5*(out - target)**2, abs(out - target) - 0.5))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(out, numpy.where(numpy.less(abs(out - target), 1), 0.5*(out - target)**2, abs(out - target) - 0.5))
 
 
 def huber_gradient(out, target):
     n = out.shape[-1]
-    return _shaped(out, numpy.where(numpy.less(abs(out - target), 1), out - target, numpy.sign(out - target)))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(out, numpy.where(numpy.less(abs(out - target), 1), out - target, numpy.sign(out - target)))
 
 
 def huber_scalar(out, target, n):
@@ -294,12 +302,14 @@ def l1_scalar_derivative(out, target, n):
 
 def smooth_l1_value(out, target):
     n = out.shape[-1]
-    return _shaped(out, numpy.where(numpy.less(abs(out - target), 1), 0.5*(out - target)**2/n, (abs(out - target) - 0.5)/n))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(out, numpy.where(numpy.less(abs(out - target), 1), 0.5*(out - target)**2/n, (abs(out - target) - 0.5)/n))
 
 
 def smooth_l1_gradient(out, target):
     n = out.shape[-1]
-    return _shaped(out, numpy.where(numpy.less(abs(out - target), 1), (out - target)/n, numpy.sign(out - target)/n))
+    with numpy.errstate(over='ignore', invalid='ignore'):
+        return _shaped(out, numpy.where(numpy.less(abs(out - target), 1), (out - target)/n, numpy.sign(out - target)/n))
 
 
 def smooth_l1_scalar(out, target, n):

@@ -42,6 +42,14 @@ def _fill(code: str, **names: str) -> str:
     return code.format(**names)
 
 
+def _quiet(code: str) -> str:
+    """numpy.where computes every piece everywhere (exp of a large net in elu's unused piece): that
+    piece's overflow is no result, so its warning is silenced; a chosen piece's inf still shows."""
+    if "numpy.where(" not in code:
+        return f"return {code}"
+    return f"with numpy.errstate(over='ignore', invalid='ignore'):\n        return {code}"
+
+
 def function_source(name: str, kind: str, forms: dict[str, Any]) -> str:
     """The numpy and scalar functions of one entry (kind: "activation" or "loss")."""
     value_np, derivative_np = forms["numpy"]
@@ -50,16 +58,16 @@ def function_source(name: str, kind: str, forms: dict[str, Any]) -> str:
     if kind == "activation":
         value = f"_stable.{name}_value(net)" if value_np is None else f"_shaped(net, {value_np})"
         slope = f"_stable.{name}_derivative(net, out)" if derivative_np is None else f"_shaped(net, {derivative_np})"
-        lines += [f"def {name}_value(net):\n    return {value}\n",
-                  f"def {name}_derivative(net, out):\n    return {slope}\n",
+        lines += [f"def {name}_value(net):\n    {_quiet(value)}\n",
+                  f"def {name}_derivative(net, out):\n    {_quiet(slope)}\n",
                   f"def {name}_scalar(net):\n    return {_fill(value_py, net='net')}\n",
                   f"def {name}_scalar_derivative(net):\n    out = {name}_scalar(net)\n"
                   f"    return {_fill(derivative_py, net='net', out='out')}\n"]
     else:
         value = f"_stable.{name}_value(out, target)" if value_np is None else f"_shaped(out, {value_np})"
         names = {"out": "out", "target": "target", "n": "n"}
-        lines += [f"def {name}_value(out, target):\n    n = out.shape[-1]\n    return {value}\n",
-                  f"def {name}_gradient(out, target):\n    n = out.shape[-1]\n    return _shaped(out, {derivative_np})\n",
+        lines += [f"def {name}_value(out, target):\n    n = out.shape[-1]\n    {_quiet(value)}\n",
+                  f"def {name}_gradient(out, target):\n    n = out.shape[-1]\n    {_quiet(f'_shaped(out, {derivative_np})')}\n",
                   f"def {name}_scalar(out, target, n):\n    return {_fill(value_py, **names)}\n",
                   f"def {name}_scalar_derivative(out, target, n):\n    return {_fill(derivative_py, **names)}\n"]
     return "\n\n".join(lines)
