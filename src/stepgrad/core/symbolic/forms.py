@@ -95,7 +95,7 @@ def derivation(f: sp.Expr, x: sp.Symbol, final: sp.Expr, final_rule: str, out: s
     label = (", ".join(rules) or "power rule") + f" on {text(tidy(f), slots=False)}"
     lines: list[Line] = [(label, *_both(d, literal=True))]
     derived = sp.diff(f, x)
-    steps = [("multiplied out", fold(d)), ("differentiated", derived), (final_rule, final)]
+    steps = [("multiplied out", fold(d)), ("simplified", derived), (final_rule, final)]
     if out is None:  # a loss: the final form is the multiplied-out one or the simplified one
         steps = [steps[0], steps[2]]
     for rule, step in steps:
