@@ -53,6 +53,10 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     args = [tidy(a) for a in expr.args]
     if expr.is_Mul:
         coefficient, factors = sp.Mul(*args).as_coeff_mul()
+        roots = [f for f in factors if f.is_Pow and f.exp == sp.Rational(1, 2) and f.base == coefficient.q]
+        if coefficient.is_Rational and coefficient.p == 1 and roots:  # sqrt(2)/2 * net as net / sqrt(2)
+            rest = [f for f in factors if f is not roots[0]]
+            return sp.Mul(*rest, sp.Pow(roots[0], -1, evaluate=False), evaluate=False)
         sums = [f for f in factors if f.is_Add]
         if coefficient < 0 and sums:
             flipped = [sp.Add(*[-t for t in f.args]) if f is sums[0] else f for f in factors]
