@@ -22,12 +22,12 @@ from typing import Any
 import sympy as sp
 from sympy import Abs, Float, Piecewise, Rational, erf, exp, log, pi, sqrt, tanh
 
+from stepgrad.core._inplace import LEAKY_SLOPE  # one constant for the formula and fast.py's in-place form
 from stepgrad.core.symbolic.printing import NET as net
 from stepgrad.core.symbolic.printing import OUT as out
 from stepgrad.core.symbolic.printing import TARGET as target
 from stepgrad.core.symbolic.printing import N as n
 
-LEAKY_SLOPE = 0.01
 HUBER_DELTA = 1.0  # huber's delta, and smooth_l1's beta: |out - target| < 1 is the quadratic piece
 
 

@@ -32,8 +32,8 @@ __all__ = ["ACTIVATIONS", "LOSSES", "Activation", "Combination", "InPlace", "Los
            "activation", "class_label", "fill", "loss", "loss_terms", "register", "target_problem", "unregister"]
 
 Array = np.ndarray
-LEAKY_SLOPE = ip.LEAKY_SLOPE
-HUBER_DELTA = 1.0
+LEAKY_SLOPE = ip.LEAKY_SLOPE  # leaky_relu's slope for negative net (core/formulas.py)
+HUBER_DELTA = 1.0  # huber's delta (core/formulas.py)
 softmax_backward = _coupled.softmax_backward
 
 # numpy in-place forms (no allocation per step) for the entries fast.py trains most; the others use `forward`
