@@ -55,7 +55,7 @@ def network(hidden: str, out_act: str, loss: str, order: str, seed: int, samples
     else:  # wide targets: huber's both branches
         t = rng.normal(0, 1.5, size=(samples, 2))
     return stepgrad.Network.from_dict({
-        "layers": layers, "activations": [hidden, out_act], "loss": loss, "learning_rate": 0.2,
+        "layers": layers, "activations": [hidden, out_act], "loss": loss, "learning_rate": 0.05,
         "update_biases": bool(seed % 2 == 0), "update_order": order, "seed": seed,
         "weights": [rng.normal(0, 0.8, size=(layers[l + 1], layers[l])).tolist() for l in range(2)],
         "biases": [float(rng.normal()), rng.normal(size=2).tolist()] if seed % 3 else [[0.1, -0.2, 0.3, 0.0], 0.2],
@@ -116,7 +116,14 @@ def test_backend_matches_engine(case, backend):
         for batches in ([(x, t)] * 12, [(x[perm[a:b]], t[perm[a:b]]) for a, b in ((0, 2), (2, 4), (4, 5))]):
             expected, errors, state = reference(net, batches, order, opt)
             got, got_errors, got_state = run_backend(backend, net, batches, order, opt)
-            assert_same_parameters(got, expected)
+            if "s" in optim.OPTIMIZERS[opt].slots:
+                # Adam divides by the root of the squared gradient: a gradient that is a small difference of
+                # large terms (its last bits differing between numpy's and libm's tanh or exp) moves its
+                # weight by a full step either way, so the backends agree to 1e-10 there, not 1e-12
+                for a, b in zip(got.weights + got.biases, expected.weights + expected.biases):
+                    np.testing.assert_allclose(a, b, rtol=1e-10, atol=ATOL)
+            else:
+                assert_same_parameters(got, expected)
             if got_errors is not None:
                 np.testing.assert_allclose(got_errors, errors, rtol=RTOL, atol=ATOL)
             for slot in state.slots:
@@ -161,10 +168,20 @@ def test_without_numba_the_pure_path_trains_the_deck(monkeypatch):
 
 def test_backends_refuse_what_they_do_not_support():
     """An entry without the backend's code is declined up front, and run() refuses it before computing."""
-    net = network("softplus", "linear", "huber", "synchronous", 1)
-    assert not tiny.supports(net)
-    with pytest.raises(ValueError, match="does not support"):
-        tiny.run(net, net.inputs, net.targets, 1, None, 0, optim.OptimizerState.fresh("sgd", []), False)
+    import sympy
+
+    from stepgrad.core.functions import register, unregister
+    from stepgrad.core.symbolic import formulas
+
+    register(formulas.ActivationFormula("cube_root_ish", formulas.net / sympy.sqrt(1 + formulas.net ** 2), "nn.Identity",
+                                        None))  # a run-time entry: no numba kernel branch
+    try:
+        net = network("cube_root_ish", "linear", "huber", "synchronous", 1)
+        assert not tiny.supports(net)
+        with pytest.raises(ValueError, match="does not support"):
+            tiny.run(net, net.inputs, net.targets, 1, None, 0, optim.OptimizerState.fresh("sgd", []), False)
+    finally:
+        unregister("cube_root_ish")
     soft = network("tanh", "softmax", "cross_entropy", "synchronous", 1)
     assert not pure.supports(soft)
     with pytest.raises(ValueError, match="does not support"):

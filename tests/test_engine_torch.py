@@ -32,12 +32,16 @@ CASES = 240
 ACTIVATIONS = {
     "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "linear": lambda v: v,
     "leaky_relu": lambda v: F.leaky_relu(v, 0.01), "softmax": lambda v: torch.softmax(v, dim=-1),
-    "softplus": F.softplus,
+    "softplus": F.softplus, "elu": F.elu, "gelu": F.gelu, "gelu_tanh": lambda v: F.gelu(v, approximate="tanh"),
+    "silu": F.silu, "softsign": F.softsign,
 }
 LOSSES = {  # per sample, from (net, out, target)
     "half_squared_error": lambda z, out, t: (0.5 * (t - out) ** 2).sum(dim=1),
     "mean_squared_error": lambda z, out, t: ((t - out) ** 2).mean(dim=1),
     "huber": lambda z, out, t: F.huber_loss(out, t, reduction="none", delta=1.0).sum(dim=1),
+    "log_cosh": lambda z, out, t: torch.log(torch.cosh(out - t)).sum(dim=1),
+    "l1": lambda z, out, t: (out - t).abs().mean(dim=1),
+    "smooth_l1": lambda z, out, t: F.smooth_l1_loss(out, t, reduction="none", beta=1.0).mean(dim=1),
 }
 COMBINED = {  # (loss, output activation): per sample, from the logits
     ("cross_entropy", "softmax"): lambda z, t: -(t * torch.log_softmax(z, dim=1)).sum(dim=1),

@@ -21,7 +21,8 @@ F = nn.functional
 
 MODULES = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "linear": nn.Identity,
            "leaky_relu": lambda: nn.LeakyReLU(0.01), "softmax": lambda: nn.Softmax(dim=-1),
-           "softplus": nn.Softplus}
+           "softplus": nn.Softplus, "elu": nn.ELU, "gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU(approximate="tanh"),
+           "silu": nn.SiLU, "softsign": nn.Softsign}
 
 
 def test_every_registry_activation_has_a_module_here():

@@ -341,11 +341,11 @@ def _functional_cases():
     for entry in ACTIVATIONS.values():
         for name in sorted(counterpart(entry).functions):
             if hasattr(F, name) and entry.hidden_ok:
-                yield entry.name, name
+                yield entry.name, name, dict(getattr(entry, "torch_kwargs", None) or {})
 
 
-@pytest.mark.parametrize("activation, function", list(_functional_cases()))
-def test_every_registry_function_called_in_forward_is_exact(activation, function):
+@pytest.mark.parametrize("activation, function, settings", list(_functional_cases()))
+def test_every_registry_function_called_in_forward_is_exact(activation, function, settings):
     class Functional(nn.Module):
         def __init__(self):
             super().__init__()
@@ -353,7 +353,7 @@ def test_every_registry_function_called_in_forward_is_exact(activation, function
             self.fc2 = nn.Linear(4, 2, dtype=torch.float64)
 
         def forward(self, x):
-            return self.fc2(getattr(F, function)(self.fc1(x)))
+            return self.fc2(getattr(F, function)(self.fc1(x), **settings))  # F.gelu(x, approximate="tanh")
 
     torch.manual_seed(7)
     model = Functional()
@@ -644,30 +644,31 @@ def test_a_network_loads_into_a_subclass_under_its_own_names():
         state_dict_like(stepgrad.builtin(), model)
 
 
-def test_a_new_registry_activation_is_read_from_forward_at_once(monkeypatch):
-    """Add ELU to the registry (one entry, built here): F.elu in forward() and nn.ELU are read, exactly."""
-    from stepgrad.core import _torch_forms as tf
-    from stepgrad.core.functions import ACTIVATIONS, Activation
+def test_a_new_registry_activation_is_read_from_forward_at_once():
+    """Add Mish to the registry (its formula, one entry, registered here): F.mish in forward() and nn.Mish are
+    read, exactly."""
+    sympy = pytest.importorskip("sympy")
+    from stepgrad.core.functions import register, unregister
+    from stepgrad.core.symbolic.formulas import ActivationFormula, net
 
-    elu = Activation("elu", lambda net: np.where(net > 0, net, np.expm1(net)),
-                     lambda net, out: np.where(net > 0, 1.0, out + 1.0),
-                     "elu(«net»)", "elu(«net»)", "1 or out + 1", "1 or out + 1", tf.module("ELU"), "nn.ELU()")
-    monkeypatch.setitem(ACTIVATIONS, "elu", elu)
+    register(ActivationFormula("mish", net * sympy.tanh(sympy.log(1 + sympy.exp(net))), "nn.Mish", "F.mish"))
+    try:
+        class WithMish(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = nn.Linear(3, 4, dtype=torch.float64)
+                self.fc2 = nn.Linear(4, 2, dtype=torch.float64)
 
-    class WithElu(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1 = nn.Linear(3, 4, dtype=torch.float64)
-            self.fc2 = nn.Linear(4, 2, dtype=torch.float64)
+            def forward(self, x):
+                return self.fc2(F.mish(self.fc1(x)))
 
-        def forward(self, x):
-            return self.fc2(F.elu(self.fc1(x)))
-
-    torch.manual_seed(11)
-    trace = _check_exact(WithElu(), ["fc1", "fc2"], *_data(seed=11), "adam")
-    assert trace.meta["activations"] == ["elu", "linear"]
-    sequential = nn.Sequential(nn.Linear(3, 4), nn.ELU(), nn.Linear(4, 2)).double()
-    assert _check_exact(sequential, ["0", "2"], *_data(seed=12)).meta["activations"] == ["elu", "linear"]
+        torch.manual_seed(11)
+        trace = _check_exact(WithMish(), ["fc1", "fc2"], *_data(seed=11), "adam")
+        assert trace.meta["activations"] == ["mish", "linear"]
+        sequential = nn.Sequential(nn.Linear(3, 4), nn.Mish(), nn.Linear(4, 2)).double()
+        assert _check_exact(sequential, ["0", "2"], *_data(seed=12)).meta["activations"] == ["mish", "linear"]
+    finally:
+        unregister("mish")
     with pytest.raises(StepgradError, match="stepgrad's elu is nn.ELU\\(\\), with alpha 1.0"):
         stepgrad.from_torch(nn.Sequential(nn.Linear(3, 4), nn.ELU(alpha=0.5)))
 

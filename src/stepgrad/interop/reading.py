@@ -130,10 +130,11 @@ def _settings(module: Any) -> str:
 def _activation_name(name: str, module: Any, last: bool) -> str | None:
     """stepgrad's name for an activation module, None when it is not one; errors for unsupported settings."""
     label = f"layer {name!r} ({module!r})"
-    for act in ACTIVATIONS.values():
-        ours = act.torch()
-        if type(module) is not type(ours):
-            continue
+    same_type = [(act, ours) for act, ours in ((act, act.torch()) for act in ACTIVATIONS.values())
+                 if type(module) is type(ours)]
+    # one torch module may be several entries by its settings (nn.GELU: gelu, and gelu_tanh with approximate='tanh')
+    same_type.sort(key=lambda pair: _settings(module) != _settings(pair[1]))
+    for act, ours in same_type:
         if _settings(module) != _settings(ours) and not _same_softmax(module, ours):
             settings = _settings(ours).replace("_", " ").replace("=", " ")
             raise StepgradError(f"unsupported {label}: stepgrad's {act.name} is {act.torch_source}"

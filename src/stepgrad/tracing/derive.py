@@ -78,7 +78,7 @@ class _Index:
         roles = {"out": _slot(names.out(neuron, sample)), "target": _slot(names.target(neuron, sample)),
                  "n": str(len(self.outputs))}
         zeros = " + 0" * (len(self.outputs) - 1)
-        lines = [Derivation(rule, fill(latex, **roles) + zeros, fill(text, **roles) + zeros)
+        lines = [Derivation(rule, _grouped(fill(latex, **roles), zeros), _grouped(fill(text, **roles), zeros))
                  for rule, latex, text in self.loss.derivation]
         if lines and zeros:
             lines[0] = replace(lines[0], rule=f"{lines[0].rule}; the other E_o give 0")
@@ -133,6 +133,15 @@ class _Index:
         if len(text_terms) == text_terms.count("0"):
             return ()
         return (Derivation("power rule; " + SUM_RULE, " + ".join(latex_terms), " + ".join(text_terms)),)
+
+
+def _grouped(formula: str, zeros: str) -> str:
+    """The formula followed by the other outputs' + 0 terms; a piecewise one in parentheses first."""
+    if not zeros:
+        return formula
+    if formula.startswith(r"\begin{cases}"):
+        return rf"\left({formula}\right){zeros}"
+    return f"({formula}){zeros}" if " if " in formula else formula + zeros
 
 
 def _slot(name: str) -> str:

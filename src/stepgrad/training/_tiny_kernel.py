@@ -1,17 +1,21 @@
 """numba-compiled training loop for tiny networks (imported only by tiny.py; see there).
 
-Every branch is named by the registry's `kernel` code of its entry (activation 0 sigmoid, 1 tanh,
-2 relu, 3 leaky_relu, 4 linear, 5 softmax; loss 0 half squared error, 1 mean squared error,
-2 cross-entropy with softmax, 3 with sigmoid; optimizer 0 sgd, 1 momentum, 2 adam); any other
-code raises (tiny.supports refuses such networks before calling).
+Every branch is named by the registry's `kernel` code of its entry: the elementwise activations
+and losses are the generated region at the end (one branch per entry of `core/symbolic/formulas.py`, written
+by `python -m stepgrad.core.symbolic.generate`; regenerating edits this file, which invalidates
+numba's cache, so the compiled loop never runs stale branches); softmax is activation SOFTMAX,
+cross-entropy with softmax and with sigmoid the losses SOFTMAX_CE and SIGMOID_CE; optimizer 0 sgd,
+1 momentum, 2 adam. Any other code raises (tiny.supports refuses such networks before calling).
 """
 
 import math
+from math import copysign, cosh, erf, exp, log, log1p, pi, sinh, sqrt, tanh  # noqa: F401 (the generated code's)
 
 import numpy as np
 from numba import njit
 
 _jit = njit(cache=True, nogil=True)
+SOFTMAX, SOFTMAX_CE, SIGMOID_CE = 100, 100, 101
 
 
 @_jit
@@ -48,7 +52,7 @@ def _train_loop(params, slot1, slot2, layers, weight_at, bias_at, bias_count, ne
                 _activate(acts[l], z, a, s, hi, layers[l + 1])
             # error terms, summed over outputs, and the output delta
             e = 0.0
-            if loss == 2:  # cross-entropy with softmax: from net (log-sum-exp); delta = out - target
+            if loss == SOFTMAX_CE:  # cross-entropy with softmax: from net (log-sum-exp); delta = out - target
                 m = z[s, out_at]
                 for o in range(n_out):
                     m = max(m, z[s, out_at + o])
@@ -59,23 +63,16 @@ def _train_loop(params, slot1, slot2, layers, weight_at, bias_at, bias_count, ne
                 for o in range(n_out):
                     e += t[r, o] * (lse - z[s, out_at + o])
                     d[s, out_at + o] = a[s, out_at + o] - t[r, o]
-            elif loss == 3:  # cross-entropy with sigmoid: softplus(net) - t net; delta = out - target
+            elif loss == SIGMOID_CE:  # cross-entropy with sigmoid: softplus(net) - t net; delta = out - target
                 for o in range(n_out):
                     zz = z[s, out_at + o]
                     e += max(zz, 0.0) + math.log1p(math.exp(-abs(zz))) - t[r, o] * zz
                     d[s, out_at + o] = a[s, out_at + o] - t[r, o]
             else:
                 for o in range(n_out):
-                    diff = t[r, o] - a[s, out_at + o]
-                    if loss == 0:
-                        e += 0.5 * diff * diff
-                        d[s, out_at + o] = -diff
-                    elif loss == 1:
-                        e += diff * diff / n_out
-                        d[s, out_at + o] = -2.0 / n_out * diff
-                    else:
-                        raise ValueError("unknown loss code")
-                if acts[depth - 1] == 5:
+                    e += _loss_value(loss, a[s, out_at + o], t[r, o], n_out)
+                    d[s, out_at + o] = _loss_gradient(loss, a[s, out_at + o], t[r, o], n_out)
+                if acts[depth - 1] == SOFTMAX:
                     dot = 0.0
                     for o in range(n_out):
                         dot += d[s, out_at + o] * a[s, out_at + o]
@@ -125,7 +122,7 @@ def _train_loop(params, slot1, slot2, layers, weight_at, bias_at, bias_count, ne
 
 @_jit
 def _activate(act, z, a, s, at, n):
-    if act == 5:
+    if act == SOFTMAX:
         m = z[s, at]
         for j in range(n):
             m = max(m, z[s, at + j])
@@ -137,35 +134,7 @@ def _activate(act, z, a, s, at, n):
             a[s, at + j] = a[s, at + j] / total
         return
     for j in range(n):
-        v = z[s, at + j]
-        if act == 0:
-            e = math.exp(-abs(v))
-            a[s, at + j] = 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
-        elif act == 1:
-            a[s, at + j] = math.tanh(v)
-        elif act == 2:
-            a[s, at + j] = max(v, 0.0)
-        elif act == 3:
-            a[s, at + j] = v if v > 0 else 0.01 * v
-        elif act == 4:
-            a[s, at + j] = v
-        else:
-            raise ValueError("unknown activation code")
-
-
-@_jit
-def _derivative(act, z, out):
-    if act == 0:
-        return out * (1.0 - out)
-    if act == 1:
-        return 1.0 - out * out
-    if act == 2:
-        return 1.0 if z > 0 else 0.0
-    if act == 3:
-        return 1.0 if z > 0 else 0.01
-    if act == 4:
-        return 1.0
-    raise ValueError("unknown activation code")
+        a[s, at + j] = _activation(act, z[s, at + j])
 
 
 @_jit
@@ -195,3 +164,93 @@ def _update_range(params, g, slot1, slot2, lo, hi, opt, hyper, step, lr):
             params[p] = params[p] - lr * m_hat / (math.sqrt(s_hat) + eps)
         else:
             raise ValueError("unknown optimizer code")
+
+
+# --- generated by stepgrad.core.symbolic.generate: begin ---
+@_jit
+def _activation(code, net):
+    if code == 0:
+        return (1.0 / (1.0 + exp(-net)) if net >= 0.0 else exp(net) / (1.0 + exp(net)))  # noqa: E501, UP034 (generated)
+    if code == 1:
+        return tanh(net)  # noqa: E501, UP034 (generated)
+    if code == 2:
+        return ((net) if (net > 0) else (0))  # noqa: E501, UP034 (generated)
+    if code == 3:
+        return ((net) if (net > 0) else (0.01*net))  # noqa: E501, UP034 (generated)
+    if code == 4:
+        return net  # noqa: E501, UP034 (generated)
+    if code == 5:
+        return (max(net, 0.0) + log1p(exp(-abs(net))))  # noqa: E501, UP034 (generated)
+    if code == 6:
+        return ((net) if (net > 0) else (exp(net) - 1))  # noqa: E501, UP034 (generated)
+    if code == 7:
+        return 0.5*net*(erf(0.7071067811865476*net) + 1)  # noqa: E501, UP034 (generated)
+    if code == 8:
+        return 0.5*net*(tanh(0.035677408136300125*net**3 + 0.7978845608028654*net) + 1)  # noqa: E501, UP034 (generated)
+    if code == 9:
+        return net * (1.0 / (1.0 + exp(-net)) if net >= 0.0 else exp(net) / (1.0 + exp(net)))  # noqa: E501, UP034 (generated)
+    if code == 10:
+        return net/(abs(net) + 1)  # noqa: E501, UP034 (generated)
+    raise ValueError("unknown activation code")
+
+
+@_jit
+def _derivative(code, net, out):
+    if code == 0:
+        return -out*(out - 1)  # noqa: E501, UP034 (generated)
+    if code == 1:
+        return 1 - out**2  # noqa: E501, UP034 (generated)
+    if code == 2:
+        return ((1) if (net > 0) else (0))  # noqa: E501, UP034 (generated)
+    if code == 3:
+        return ((1) if (net > 0) else (0.01))  # noqa: E501, UP034 (generated)
+    if code == 4:
+        return 1  # noqa: E501, UP034 (generated)
+    if code == 5:
+        return (1.0 / (1.0 + exp(-net)) if net >= 0.0 else exp(net) / (1.0 + exp(net)))  # noqa: E501, UP034 (generated)
+    if code == 6:
+        return ((1) if (net > 0) else (out + 1))  # noqa: E501, UP034 (generated)
+    if code == 7:
+        return 0.3989422804014327*net*exp(-0.5*net**2) + 0.5*erf(0.7071067811865476*net) + 0.5  # noqa: E501, UP034 (generated)
+    if code == 8:
+        return 0.3989422804014327*net*(1 - tanh(0.035677408136300125*net**3 + 0.7978845608028654*net)**2)*(0.134145*net**2 + 1) + 0.5*tanh(0.035677408136300125*net**3 + 0.7978845608028654*net) + 0.5  # noqa: E501, UP034 (generated)
+    if code == 9:
+        return (1.0 / (1.0 + exp(-net)) if net >= 0.0 else exp(net) / (1.0 + exp(net))) * (1.0 + net * (1.0 - (1.0 / (1.0 + exp(-net)) if net >= 0.0 else exp(net) / (1.0 + exp(net)))))  # noqa: E501, UP034 (generated)
+    if code == 10:
+        return -net*(0.0 if net == 0 else copysign(1, net))/(abs(net) + 1)**2 + 1/(abs(net) + 1)  # noqa: E501, UP034 (generated)
+    raise ValueError("unknown activation code")
+
+
+@_jit
+def _loss_value(code, out, target, n):
+    if code == 0:
+        return 0.5*(-out + target)**2  # noqa: E501, UP034 (generated)
+    if code == 1:
+        return (-out + target)**2/n  # noqa: E501, UP034 (generated)
+    if code == 2:
+        return ((0.5*(out - target)**2) if (abs(out - target) < 1) else (abs(out - target) - 0.5))  # noqa: E501, UP034 (generated)
+    if code == 3:
+        return (abs(out - target) + log1p(exp(-2.0 * abs(out - target))) - 0.6931471805599453)  # noqa: E501, UP034 (generated)
+    if code == 4:
+        return abs(out - target)/n  # noqa: E501, UP034 (generated)
+    if code == 5:
+        return ((0.5*(out - target)**2/n) if (abs(out - target) < 1) else ((abs(out - target) - 0.5)/n))  # noqa: E501, UP034 (generated)
+    raise ValueError("unknown loss code")
+
+
+@_jit
+def _loss_gradient(code, out, target, n):
+    if code == 0:
+        return out - target  # noqa: E501, UP034 (generated)
+    if code == 1:
+        return -2*(-out + target)/n  # noqa: E501, UP034 (generated)
+    if code == 2:
+        return ((out - target) if (abs(out - target) < 1) else ((0.0 if out - target == 0 else copysign(1, out - target))))  # noqa: E501, UP034 (generated)
+    if code == 3:
+        return tanh(out - target)  # noqa: E501, UP034 (generated)
+    if code == 4:
+        return (0.0 if out - target == 0 else copysign(1, out - target))/n  # noqa: E501, UP034 (generated)
+    if code == 5:
+        return (((out - target)/n) if (abs(out - target) < 1) else ((0.0 if out - target == 0 else copysign(1, out - target))/n))  # noqa: E501, UP034 (generated)
+    raise ValueError("unknown loss code")
+# --- generated: end ---

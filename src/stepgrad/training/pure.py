@@ -33,7 +33,9 @@ from stepgrad.core.functions import activation, loss
 from stepgrad.training.tiny import Layout
 
 MAX_PARAMETERS = 64  # above this, numpy (fast.DenseTrainer) or the engine wins
-_MATH = {name: getattr(math, name) for name in ("exp", "log1p", "tanh", "sqrt")} | {"abs": abs, "max": max, "min": min}
+# the names the registry's generated scalar code uses (sympy's pycode, unqualified math functions)
+_MATH = {name: getattr(math, name) for name in ("exp", "log", "log1p", "tanh", "sqrt", "cosh", "sinh", "erf",
+                                                "copysign", "pi")} | {"abs": abs, "max": max, "min": min}
 
 
 def _forms(net) -> tuple[list[Any], Any, bool] | None:

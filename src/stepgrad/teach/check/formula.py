@@ -12,7 +12,7 @@ A registry entry's formula (an activation's value or derivative, a loss's value 
 parsed: the filled template is recognised and evaluated by calling the entry itself (registry_forms),
 so any function the registry holds is understood, in whatever notation its template prints. The rest
 (sums, chain-rule products, updates, softmax's and the combined losses' formulas) is read with a small
-grammar: numbers, slots, + - * / ^, unary minus, exp/ln/log1p/tanh/sqrt/abs/max/min, `A if X > B, else C`.
+grammar: numbers, slots, + - * / ^, unary minus, exp/ln/log1p/tanh/cosh/sinh/erf/sign/sqrt/abs/max/min, pi, `A if X > B, else C`.
 Nothing is ever handed to Python's eval(). A formula read neither way is a FormulaError: a bug in
 stepgrad, never a quiet nan.
 """
@@ -37,7 +37,8 @@ _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "≥": lambda a, b: a >= b, "≤": lambda a, b: a <= b}
 FUNCTIONS: dict[str, Callable[..., float]] = {
     "exp": math.exp, "ln": math.log, "log1p": math.log1p, "tanh": math.tanh, "sqrt": math.sqrt,
-    "abs": abs, "max": max, "min": min,
+    "abs": abs, "max": max, "min": min, "cosh": math.cosh, "sinh": math.sinh, "erf": math.erf,
+    "sign": lambda x: (x > 0) - (x < 0),
 }
 
 
@@ -90,7 +91,7 @@ class _Parser:
             if comparison not in _COMPARISONS:
                 raise FormulaError(f"cannot read formula {self.text!r}: {comparison!r} is not a comparison")
             right = self.sum()
-            self.accept("op", ",")
+            self.accept("op", ",")  # "A if X > B, else C": the registry's words for a piecewise function
             self.take("word", "else")
             return ("if" + comparison, left, right, then, self.expression())  # every part a tree
         return then
@@ -126,6 +127,8 @@ class _Parser:
             return ("num", float(value))
         if kind == "var":
             return ("var", value)
+        if (kind, value) == ("word", "pi"):
+            return ("num", math.pi)
         if kind == "word" and value in FUNCTIONS:
             self.take("op", "(")
             args = [self.expression()]

@@ -1,0 +1,1 @@
+"""SymPy side of the registry: printing, differentiation by rules, code generation (imported only to generate)."""

@@ -1,0 +1,87 @@
+"""Every elementwise activation and loss of stepgrad, each written once as a formula (SymPy).
+
+An activation is out = f(net); a loss is one output's error E_o = g(out, target) (n: the number of
+outputs; E_total of a sample sums the E_o). Everything else (derivative, its form in terms of out,
+text and LaTeX templates, the `--derive` lines, numpy, scalar Python and numba kernel code, the
+PyTorch counterpart) is generated from these by `stepgrad.core.symbolic.generate` into
+`core/_generated.py` and `training/_tiny_kernel.py` (a test checks that regenerating changes
+nothing). Adding an entry is adding one line here and running
+
+    python -m stepgrad.core.symbolic.generate
+
+`stable` names a hand-written numerically stable form in `core/_stable.py` (for exp of large
+|net|), used instead of the generated numpy and scalar code; the tests hold it to the formula.
+The coupled forms (softmax, and the cross-entropy combinations) live in `core/_coupled.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+from sympy import Abs, Float, Piecewise, Rational, erf, exp, log, pi, sqrt, tanh
+
+from stepgrad.core._inplace import LEAKY_SLOPE  # one constant for the formula and fast.py's in-place form
+from stepgrad.core.symbolic.printing import NET as net
+from stepgrad.core.symbolic.printing import OUT as out
+from stepgrad.core.symbolic.printing import TARGET as target
+from stepgrad.core.symbolic.printing import N as n
+
+HUBER_DELTA = 1.0  # huber's delta, and smooth_l1's beta: |out - target| < 1 is the quadratic piece
+
+
+@dataclass(frozen=True)
+class ActivationFormula:
+    """out = formula(net), with its PyTorch counterpart: torch_module(**torch_kwargs), torch_functional(x, **torch_kwargs)."""
+
+    name: str
+    formula: Any
+    torch_module: str
+    torch_functional: str | None
+    torch_kwargs: dict[str, Any] = field(default_factory=dict)
+    stable: bool = False  # a hand-written stable form in core/_stable.py (numpy) and STABLE_PYTHON
+
+
+@dataclass(frozen=True)
+class LossFormula:
+    """E_o = formula(out, target, n); torch: the per-sample loss, `torch_scale` * functional(reduction='none') reduced over outputs."""
+
+    name: str
+    formula: Any
+    torch_module: str | None
+    torch_functional: str | None
+    torch_kwargs: dict[str, Any] = field(default_factory=dict)
+    torch_reduce: str = "sum"  # how torch's per-output terms make one sample's loss: "sum" or "mean"
+    torch_scale: float = 1.0
+    stable: bool = False
+
+
+ACTIVATIONS = [
+    ActivationFormula("sigmoid", 1 / (1 + exp(-net)), "nn.Sigmoid", "torch.sigmoid", stable=True),
+    ActivationFormula("tanh", tanh(net), "nn.Tanh", "torch.tanh"),
+    ActivationFormula("relu", Piecewise((net, net > 0), (0, True)), "nn.ReLU", "F.relu"),
+    ActivationFormula("leaky_relu", Piecewise((net, net > 0), (Float(LEAKY_SLOPE) * net, True)), "nn.LeakyReLU",
+                      "F.leaky_relu", {"negative_slope": LEAKY_SLOPE}),
+    ActivationFormula("linear", net, "nn.Identity", None),
+    ActivationFormula("softplus", log(1 + exp(net)), "nn.Softplus", "F.softplus", stable=True),
+    ActivationFormula("elu", Piecewise((net, net > 0), (exp(net) - 1, True)), "nn.ELU", "F.elu"),
+    ActivationFormula("gelu", net / 2 * (1 + erf(net / sqrt(2))), "nn.GELU", "F.gelu"),
+    ActivationFormula("gelu_tanh", net / 2 * (1 + tanh(sqrt(2 / pi) * (net + Float(0.044715) * net ** 3))), "nn.GELU",
+                      "F.gelu", {"approximate": "tanh"}),
+    ActivationFormula("silu", net / (1 + exp(-net)), "nn.SiLU", "F.silu", stable=True),
+    ActivationFormula("softsign", net / (1 + Abs(net)), "nn.Softsign", "F.softsign"),
+]
+
+_d = out - target
+LOSSES = [
+    LossFormula("half_squared_error", Rational(1, 2) * (target - out) ** 2, "nn.MSELoss", "F.mse_loss",
+                torch_scale=0.5),
+    LossFormula("mean_squared_error", (target - out) ** 2 / n, "nn.MSELoss", "F.mse_loss", torch_reduce="mean"),
+    LossFormula("huber", Piecewise((Rational(1, 2) * _d ** 2, Abs(_d) < 1), (Abs(_d) - Rational(1, 2), True)),
+                "nn.HuberLoss", "F.huber_loss", {"delta": HUBER_DELTA}),
+    LossFormula("log_cosh", log(sp.cosh(_d)), None, None, stable=True),
+    LossFormula("l1", Abs(_d) / n, "nn.L1Loss", "F.l1_loss", torch_reduce="mean"),
+    LossFormula("smooth_l1", Piecewise((Rational(1, 2) * _d ** 2 / n, Abs(_d) < 1), ((Abs(_d) - Rational(1, 2)) / n, True)),
+                "nn.SmoothL1Loss", "F.smooth_l1_loss", {"beta": 1.0}, torch_reduce="mean"),
+]
