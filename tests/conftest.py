@@ -1,7 +1,10 @@
-"""Shared test helpers.
+"""Shared test helpers, markers and settings.
 
 `require_tool("pdflatex")` skips a test on a laptop without the tool, but under CI=true a missing
-tool is a failure, never a skip (.ci/run installs chromium and TeX).
+tool is a failure, never a skip (.ci/run installs chromium and TeX). A test that needs a system tool
+carries its marker (`browser`, `latex`, `graphviz`), so `make check` can leave it out with `-m`:
+require_tool fails a test that calls it without the marker, and a test that uses the `browser`
+fixture is marked `browser` here. STEPGRAD_QUICK=1 (`make check`) runs fewer fuzz examples.
 """
 
 from __future__ import annotations
@@ -18,10 +21,46 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# the marker a test needs before it may call each system tool
+TOOL_MARKERS = {"chromium": "browser", "pdflatex": "latex", "pdftotext": "latex", "dot": "graphviz"}
+QUICK = os.environ.get("STEPGRAD_QUICK", "") == "1"
+
+try:  # the fuzz tests' settings: the same examples on every run; `make check` runs fewer of them
+    from hypothesis import HealthCheck, settings
+except ImportError:
+    pass
+else:
+    for _name, _examples in (("full", 200), ("quick", 25)):
+        settings.register_profile(_name, max_examples=_examples, deadline=None, derandomize=True, database=None,
+                                  suppress_health_check=list(HealthCheck))
+    settings.load_profile("quick" if QUICK else "full")
+
+_running: list[pytest.Item] = []  # the test being set up, run or torn down (for require_tool)
+# pytest loads this file as `conftest`; tests import it as `tests.conftest` or `conftest`: one module for all
+sys.modules.setdefault("tests.conftest", sys.modules[__name__])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    _running.append(item)
+    try:
+        yield
+    finally:
+        _running.pop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
 
 
 def require_tool(name: str) -> str:
     """Path of a system tool; skip without it, except under CI=true where that is a failure."""
+    marker = TOOL_MARKERS.get(os.path.basename(name))
+    if marker and _running and _running[-1].get_closest_marker(marker) is None:
+        pytest.fail(f"{_running[-1].nodeid} runs {os.path.basename(name)}: mark it @pytest.mark.{marker} "
+                    "so that `make check` can leave it out")
     path = shutil.which(name) or (name if os.path.isabs(name) and os.path.exists(name) else None)
     if path:
         return path

@@ -97,6 +97,7 @@ def test_deck_graph_shape_and_numbers():
     assert not labels & {"w2", "net_h2", "w5", "i1"}
 
 
+@pytest.mark.graphviz
 @pytest.mark.parametrize("name", list(gallery()))
 def test_dot_parses_and_svg_renders(name):
     graphviz = pytest.importorskip("graphviz")
@@ -111,6 +112,7 @@ def test_dot_parses_and_svg_renders(name):
     assert graph._repr_svg_().startswith("<?xml")
 
 
+@pytest.mark.graphviz
 def test_cli_writes_svg_pdf_and_dot(cli, tmp_path):
     require_tool("dot")
     for suffix, magic in ((".svg", b"<?xml"), (".pdf", b"%PDF"), (".dot", b"digraph")):
