@@ -201,6 +201,7 @@ def test_resumed_training_across_the_fast_path_threshold(tmp_path):
         same_parameters(whole.network, resumed.network)
 
 
+@pytest.mark.slow  # four CLI trainings; the resume itself is checked in process above
 def test_cli_save_then_resume_equals_one_run(tmp_path, cli):
     one, first, resumed = (str(tmp_path / n) for n in ("one.toml", "first.toml", "resumed.json"))
     sequential = ["--update-order", "sequential"]
@@ -240,6 +241,7 @@ def test_resumed_minibatch_training_equals_uninterrupted(tmp_path):
     same_parameters(whole.network, resumed.network)
 
 
+@pytest.mark.slow
 def test_cli_minibatch_resume_equals_one_run(tmp_path, cli):
     whole, first, resumed = (str(tmp_path / n) for n in ("whole.json", "first.json", "resumed.json"))
     common = ["--data", "xor", "--batch-size", "2", "--optimizer", "adam", "--format", "json", "-o", os.devnull]

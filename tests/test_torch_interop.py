@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import stepgrad
+from conftest import slow_after
 from stepgrad.core import engine
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import layout
@@ -171,8 +172,9 @@ def autograd_loss(loss: str, model, x, t):
     return F.binary_cross_entropy_with_logits(z, t, reduction="none").sum(dim=1).mean()
 
 
-def test_explain_torch_agrees_with_autograd_on_50_random_models():
-    for seed in range(50):
+@pytest.mark.parametrize("chunk", slow_after(1, range(5)))
+def test_explain_torch_agrees_with_autograd_on_50_random_models(chunk):
+    for seed in range(chunk, 50, 5):
         model, loss, x, t = random_model(seed)
         lr = 0.1 + seed / 100
         trace = stepgrad.explain_torch(model, x, t, loss=loss, lr=lr)

@@ -67,6 +67,7 @@ def test_the_exported_script_runs(tmp_path):
     assert first == f"iteration 0: E_total {stepgrad.explain(stepgrad.builtin()).values['E_total']:.9f}"
 
 
+@pytest.mark.slow
 def test_a_data_set_model_exports_a_script_that_trains(tmp_path):
     pytest.importorskip("sklearn")
     assert subprocess.run([sys.executable, "-m", "stepgrad", "train", "--data", "xor", "--epochs", "3", "--save",
