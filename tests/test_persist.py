@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import stepgrad
+from conftest import slow_after
 from stepgrad.core import persist
 from stepgrad.core.errors import SpecError, StepgradError
 from test_engine_fd import random_network
@@ -174,7 +175,7 @@ def _resumed(net, first, second, path, **kw):
 
 @pytest.mark.parametrize("kw", [{}, {"update_order": "sequential"}, {"optimizer": "momentum"},
                                 {"optimizer": "adam"}], ids=["sgd", "sequential", "momentum", "adam"])
-@pytest.mark.parametrize("first, second", [(40, 60), (300, 250)])
+@pytest.mark.parametrize("first, second", slow_after(1, [(40, 60), (300, 250)]))
 def test_resumed_training_equals_uninterrupted(tmp_path, kw, first, second):
     for seed in range(12):
         net = random_network(seed)
