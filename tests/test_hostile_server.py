@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import json
 import queue
 import random
@@ -240,21 +241,27 @@ def test_the_time_limit_stops_a_training(trainings):
 
 def test_short_requests_are_answered_while_trainings_run(trainings):
     with serving(time_limit=600, workers=2) as url:
-        async def run() -> list[bool]:
+        async def run() -> tuple[list[bool], int]:
             async with httpx.AsyncClient(base_url=url, timeout=HOLD) as client:
                 runs = [asyncio.create_task(client.post("/api/train", json=train_body(100_000))) for _ in range(6)]
                 for _ in range(2):  # both workers busy with a held training; four more wait their turn
                     assert await asyncio.to_thread(trainings.started.acquire, timeout=HOLD)
                 answered_meanwhile = []
-                for _ in range(15):
-                    r = await client.post("/api/explain", json={"spec": SEED, "only": ["w1"], "math_for": []})
-                    assert r.status_code == 200 and round(r.json()["values"]["out_h1"], 9) == 0.593269992
-                    answered_meanwhile.append(not any(t.done() for t in runs))
+                faulthandler.dump_traceback_later(HOLD - 5)  # should an explain hang: every thread's stack
+                try:
+                    for _ in range(15):
+                        r = await client.post("/api/explain", json={"spec": SEED, "only": ["w1"], "math_for": []})
+                        assert r.status_code == 200 and round(r.json()["values"]["out_h1"], 9) == 0.593269992
+                        answered_meanwhile.append(not any(t.done() for t in runs))
+                finally:
+                    faulthandler.cancel_dump_traceback_later()
+                most = trainings.most  # before the hang-ups below: a stopped training may overlap the next one
                 for task in runs:
                     task.cancel()
                 await asyncio.gather(*runs, return_exceptions=True)
-                return answered_meanwhile
+                return answered_meanwhile, most
 
+        answered_meanwhile, most = asyncio.run(run())
         # every explain was answered while all six trainings were still running or waiting
-        assert asyncio.run(run()) == [True] * 15
-        assert trainings.most == 2  # trainings never take more than the server's workers
+        assert answered_meanwhile == [True] * 15
+        assert most == 2  # trainings never take more than the server's workers
