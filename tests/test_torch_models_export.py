@@ -57,6 +57,7 @@ def test_the_scripts_first_step_equals_stepgrads(tmp_path, loss, out, optimizer)
             np.testing.assert_allclose(linear.bias.detach().numpy(), ours_b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow  # runs the script under torch; its step is checked in process above
 def test_the_exported_script_runs(tmp_path):
     out = subprocess.run([sys.executable, "-m", "stepgrad", "export", "--code", "train.py"], cwd=tmp_path,
                          capture_output=True, text=True)
