@@ -73,6 +73,7 @@ def test_switching_optimizer_on_resume_needs_reset(tmp_path):
     assert y.training is not None and y.training.optimizer is None  # sgd keeps no state
 
 
+@pytest.mark.slow  # three CLI trainings
 def test_a_changed_data_file_is_refused(tmp_path):
     csv = tmp_path / "d.csv"
     csv.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")

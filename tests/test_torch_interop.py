@@ -236,6 +236,7 @@ def test_explain_torch_leaves_the_model_alone():
 # -- export / import ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the command line with torch; the round trip is checked in process
 def test_export_writes_a_state_dict_torch_loads(tmp_path, cli):
     result = cli("export", "-o", str(tmp_path / "model.pt"))
     assert result.returncode == 0, result.stderr
@@ -266,6 +267,7 @@ def test_export_then_import_is_identical(tmp_path, capsys):
         assert all(np.array_equal(a, b) for a, b in zip(net.weights, back.weights))
 
 
+@pytest.mark.slow  # the command line with torch
 def test_import_a_users_state_dict(tmp_path, cli):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), nn.Softmax(dim=-1))
