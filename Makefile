@@ -1,6 +1,8 @@
 # Quick start: `make demo` and `make test` from a fresh clone with python3 (3.11+) and make.
 #   make demo    the seed deck in the terminal; installs the core dependencies only (no PyTorch)
-#   make test    lint + type check + the whole suite with doctests and golden files (test extras)
+#   make check   the fast loop (under a minute on two cores): lint, type check and every test that needs
+#                no browser, LaTeX, Graphviz or long run, with fewer fuzz examples
+#   make test    lint + type check + the whole suite with doctests and golden files (test extras; CI)
 #   make lint    ruff, mypy and the import contracts (lint-imports: imports run only downward)
 #   make golden  rewrite tests/__snapshots__/ from the current output, after a reviewed format change
 #   make bench   the speed table of the README
@@ -16,7 +18,10 @@ LINT := $(VENV)/.lint
 TEST := $(VENV)/.test
 DOCS := $(VENV)/.docs
 
-.PHONY: demo test lint golden bench gallery docs clean venv
+# the tests `make check` leaves out (markers in pyproject.toml; tests/conftest.py keeps them honest)
+CHECK_SKIPS := not slow and not browser and not latex and not graphviz
+
+.PHONY: demo check test lint golden bench gallery docs clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +48,11 @@ lint: $(LINT)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
+check: $(TEST) lint
+	STEPGRAD_QUICK=1 $(BIN)/python -m pytest -n 2 -q -m "$(CHECK_SKIPS)"
+
 test: $(TEST) lint
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q --durations=10
 
 golden: $(TEST)
 	$(BIN)/python -m pytest -q tests/test_golden.py --snapshot-update

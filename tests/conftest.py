@@ -1,27 +1,93 @@
-"""Shared test helpers.
+"""Shared test helpers, markers and settings.
 
 `require_tool("pdflatex")` skips a test on a laptop without the tool, but under CI=true a missing
-tool is a failure, never a skip (.ci/run installs chromium and TeX).
+tool is a failure, never a skip (.ci/run installs chromium and TeX). A test that needs a system tool
+carries its marker (`browser`, `latex`, `graphviz`), so `make check` can leave it out with `-m`:
+require_tool fails a test that calls it without the marker, and a test that uses the `browser`
+fixture is marked `browser` here; `slow_after` marks the tail of a long parametrization slow.
+STEPGRAD_QUICK=1 (`make check`) runs fewer fuzz examples. Every test starts from the same random state.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# the marker a test needs before it may call each system tool
+TOOL_MARKERS = {"chromium": "browser", "pdflatex": "latex", "pdftotext": "latex", "dot": "graphviz"}
+QUICK = os.environ.get("STEPGRAD_QUICK", "") == "1"
+ParameterSet = type(pytest.param())
+
+try:  # the fuzz tests' settings: the same examples on every run; `make check` runs fewer of them
+    from hypothesis import HealthCheck, settings
+except ImportError:
+    pass
+else:
+    for _name, _examples in (("full", 200), ("quick", 25)):
+        settings.register_profile(_name, max_examples=_examples, deadline=None, derandomize=True, database=None,
+                                  suppress_health_check=list(HealthCheck))
+    settings.load_profile("quick" if QUICK else "full")
+
+_running: list[pytest.Item] = []  # the test being set up, run or torn down (for require_tool)
+# pytest loads this file as `conftest`; tests import it as `tests.conftest` or `conftest`: one module for all
+sys.modules.setdefault("tests.conftest", sys.modules[__name__])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    _running.append(item)
+    try:
+        yield
+    finally:
+        _running.pop()
+
+
+@pytest.fixture(autouse=True)
+def _same_random_state() -> None:
+    """Every test starts from the same global random state, whatever ran before it in its worker."""
+    random.seed(0)
+    np.random.seed(0)
+    if "torch" in sys.modules:  # seeded only where a test module already imported it
+        sys.modules["torch"].manual_seed(0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+def slow_after(keep: int, values) -> list:
+    """Parameters for @pytest.mark.parametrize: the first `keep` run in `make check`, the others are marked
+    slow (the full suite runs them all). A tuple holds one value per argument name."""
+    params = []
+    for i, value in enumerate(values):
+        if i < keep:
+            params.append(value)
+        elif isinstance(value, ParameterSet):
+            params.append(pytest.param(*value.values, marks=[*value.marks, pytest.mark.slow], id=value.id))
+        else:
+            params.append(pytest.param(*(value if isinstance(value, tuple) else (value,)), marks=pytest.mark.slow))
+    return params
 
 
 def require_tool(name: str) -> str:
     """Path of a system tool; skip without it, except under CI=true where that is a failure."""
+    marker = TOOL_MARKERS.get(os.path.basename(name))
+    if marker and _running and _running[-1].get_closest_marker(marker) is None:
+        pytest.fail(f"{_running[-1].nodeid} runs {os.path.basename(name)}: mark it @pytest.mark.{marker} "
+                    "so that `make check` can leave it out")
     path = shutil.which(name) or (name if os.path.isabs(name) and os.path.exists(name) else None)
     if path:
         return path

@@ -14,6 +14,7 @@ import zipfile
 import pytest
 
 import stepgrad
+from conftest import slow_after
 from stepgrad.core.errors import StepgradError
 from stepgrad.teach.classroom import mark_class, points_scheme
 from test_classroom_students import at, by_hand, written
@@ -171,11 +172,11 @@ def test_variants_from_a_roster_are_reproducible_and_checked_against_each_studen
     assert swapped.returncode == 1
 
 
-@pytest.mark.parametrize("options", [
+@pytest.mark.parametrize("options", slow_after(1, [
     ["--loss", "cross_entropy", "--output-activation", "softmax"],
     ["--samples", "2"],
     ["--loss", "mean_squared_error", "--activation", "tanh"],
-])
+]))
 def test_exercise_variants_of_the_problem_check_against_their_own_key(tmp_path, options):
     out = tmp_path / "ex"
     proc = subprocess.run([sys.executable, "-m", "stepgrad", "exercise", *options, "--seed", "3", "-o", str(out)],

@@ -23,6 +23,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           env=dict(os.environ, COLUMNS="200"))
 
 
+@pytest.mark.slow  # the digits data set, trained three times (xor resumes below)
 def test_a_resumed_digits_run_equals_an_uninterrupted_one(tmp_path):
     assert run("train", "--data", "digits", "--epochs", "5", "--optimizer", "adam", "--save", "whole.toml",
                cwd=tmp_path).returncode == 0
@@ -38,6 +39,7 @@ def test_a_resumed_digits_run_equals_an_uninterrupted_one(tmp_path):
     assert rest.extra["data"]["source"] == "digits"
 
 
+@pytest.mark.slow  # explains a 64-32-10 mini-batch of digits
 def test_explain_one_sample_of_the_saved_data_set(tmp_path):
     assert run("train", "--data", "digits", "--epochs", "1", "--save", "dig.toml", cwd=tmp_path).returncode == 0
     shown = run("explain", "dig.toml", "--data", "digits", "--sample", "17", "--format", "json", cwd=tmp_path)
@@ -71,6 +73,7 @@ def test_switching_optimizer_on_resume_needs_reset(tmp_path):
     assert y.training is not None and y.training.optimizer is None  # sgd keeps no state
 
 
+@pytest.mark.slow  # three CLI trainings
 def test_a_changed_data_file_is_refused(tmp_path):
     csv = tmp_path / "d.csv"
     csv.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")

@@ -12,6 +12,7 @@ import re
 import pytest
 
 import stepgrad
+from conftest import slow_after
 from gallery import ALL, network
 from stepgrad.formats import render
 from stepgrad.formats.formula import derivation_rows, number, symbolic
@@ -39,7 +40,7 @@ def traces():
     return {key: stepgrad.explain(network(key)) for key in ALL}
 
 
-@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("width", slow_after(1, [60, 80, 120]))
 @pytest.mark.parametrize("key", ALL)
 def test_every_value_whole(traces, key, width):
     trace = traces[key]

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import stepgrad
+from conftest import slow_after
 from stepgrad.core import engine
 from stepgrad.core.functions import LOSSES as LOSS_ENTRIES
 from test_engine_fd import HIDDEN, OUTPUT, random_network
@@ -114,7 +115,7 @@ def test_synchronous_gradients_match_autograd(chunk):
             assert_close(rec.new_biases[l], expected_b, f"{where}: b+[{l}]")
 
 
-@pytest.mark.parametrize("chunk", range(4))
+@pytest.mark.parametrize("chunk", slow_after(1, range(4)))
 def test_sequential_updates_match_torch(chunk):
     """Sequential: update the top layer first, then backpropagate through the updated weights."""
     for seed in range(chunk, CASES, 4):

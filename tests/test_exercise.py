@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-from conftest import require_tool, run_cli
+from conftest import require_tool, run_cli, slow_after
 from stepgrad import load
 from stepgrad.teach.exercise import generate
 
-CASES = [("2-2-2", "sigmoid", 1, None), ("2-2-2", "sigmoid", 7, 4), ("2-3-2", "tanh", 2, 3),
-         ("3-2-2", "relu", 5, None), ("2-2-2-1", "sigmoid", 11, 5), ("2-2-2", "leaky_relu", 4, 4)]
+CASES = [("2-3-2", "tanh", 2, 3), ("2-2-2-1", "sigmoid", 11, 5), ("2-2-2", "sigmoid", 1, None),  # make check: the first
+         ("2-2-2", "sigmoid", 7, 4), ("3-2-2", "relu", 5, None), ("2-2-2", "leaky_relu", 4, 4)]
 
 
 def _run(tmp_path, layers, activation, seed, round_to, fmt="text"):
@@ -33,7 +33,7 @@ def _explain_values(network, round_to) -> dict[str, float]:
     return json.loads(proc.stdout)["values"]
 
 
-@pytest.mark.parametrize("layers,activation,seed,round_to", CASES)
+@pytest.mark.parametrize("layers,activation,seed,round_to", slow_after(1, CASES))
 def test_key_equals_engine_and_filled_template_checks_correct(tmp_path, layers, activation, seed, round_to):
     out = _run(tmp_path, layers, activation, seed, round_to)
     values = _explain_values(out / "network.toml", round_to)

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 import stepgrad
-from conftest import require_tool
+from conftest import require_tool, slow_after
 from stepgrad.tracing.graph import computation_graph
 from test_engine_fd import random_network
 from views_gallery import gallery
@@ -60,7 +60,7 @@ def expected(node, nets, outs, wg, bg):
     return None
 
 
-@pytest.mark.parametrize("chunk", range(2))
+@pytest.mark.parametrize("chunk", slow_after(1, range(2)))
 def test_node_gradients_are_the_trace_values_and_autograd(chunk):
     for seed in range(3000 + chunk * 25, 3025 + chunk * 25):
         net = random_network(seed)
@@ -97,6 +97,7 @@ def test_deck_graph_shape_and_numbers():
     assert not labels & {"w2", "net_h2", "w5", "i1"}
 
 
+@pytest.mark.graphviz
 @pytest.mark.parametrize("name", list(gallery()))
 def test_dot_parses_and_svg_renders(name):
     graphviz = pytest.importorskip("graphviz")
@@ -111,6 +112,7 @@ def test_dot_parses_and_svg_renders(name):
     assert graph._repr_svg_().startswith("<?xml")
 
 
+@pytest.mark.graphviz
 def test_cli_writes_svg_pdf_and_dot(cli, tmp_path):
     require_tool("dot")
     for suffix, magic in ((".svg", b"<?xml"), (".pdf", b"%PDF"), (".dot", b"digraph")):

@@ -72,6 +72,7 @@ def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+@pytest.mark.slow  # three CLI trainings; tests/test_spec_errors.py checks the same refusal once
 def test_cli_exit_2_naming_iteration_and_quantity(tmp_path):
     (tmp_path / "lin.json").write_text(json.dumps(LINEAR))
     for fmt in ("text", "json"):

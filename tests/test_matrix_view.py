@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import stepgrad
+from conftest import slow_after
 from stepgrad.formats.matrix_writers import FORMATS, render_matrix
 from stepgrad.tracing.matrix import Matrix, matrix_view
 from test_engine_fd import random_network
@@ -44,7 +45,7 @@ def batched(seed: int) -> stepgrad.Network:
     return net
 
 
-@pytest.mark.parametrize("chunk", range(4))
+@pytest.mark.parametrize("chunk", slow_after(2, range(4)))
 def test_entries_are_trace_values_and_equations_hold(chunk):
     for seed in range(chunk * 25, chunk * 25 + 25):
         net = batched(seed)

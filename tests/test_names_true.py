@@ -22,6 +22,7 @@ from stepgrad.core.functions import ACTIVATIONS, LOSSES
 from stepgrad.teach.check.formula import evaluate, parse
 
 SEEDS = 15  # 15 seeds x every (output activation, loss) the spec accepts: about 200 networks
+QUICK_SEEDS = 3  # the seeds `make check` runs (the others are marked slow)
 COMBINATIONS = list(itertools.product(ACTIVATIONS, LOSSES))  # (output activation, loss)
 
 
@@ -56,7 +57,8 @@ def _case_list():
     for output, loss in COMBINATIONS:
         for seed in range(SEEDS):
             if _network(output, loss, seed) is not None:
-                yield pytest.param(output, loss, seed, id=f"{output}-{loss}-{seed}")
+                yield pytest.param(output, loss, seed, id=f"{output}-{loss}-{seed}",
+                                   marks=pytest.mark.slow if seed >= QUICK_SEEDS else ())
 
 
 def test_every_registry_entry_is_covered():

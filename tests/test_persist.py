@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import stepgrad
+from conftest import slow_after
 from stepgrad.core import persist
 from stepgrad.core.errors import SpecError, StepgradError
 from test_engine_fd import random_network
@@ -174,7 +175,7 @@ def _resumed(net, first, second, path, **kw):
 
 @pytest.mark.parametrize("kw", [{}, {"update_order": "sequential"}, {"optimizer": "momentum"},
                                 {"optimizer": "adam"}], ids=["sgd", "sequential", "momentum", "adam"])
-@pytest.mark.parametrize("first, second", [(40, 60), (300, 250)])
+@pytest.mark.parametrize("first, second", slow_after(1, [(40, 60), (300, 250)]))
 def test_resumed_training_equals_uninterrupted(tmp_path, kw, first, second):
     for seed in range(12):
         net = random_network(seed)
@@ -201,6 +202,7 @@ def test_resumed_training_across_the_fast_path_threshold(tmp_path):
         same_parameters(whole.network, resumed.network)
 
 
+@pytest.mark.slow  # four CLI trainings; the resume itself is checked in process above
 def test_cli_save_then_resume_equals_one_run(tmp_path, cli):
     one, first, resumed = (str(tmp_path / n) for n in ("one.toml", "first.toml", "resumed.json"))
     sequential = ["--update-order", "sequential"]
@@ -240,6 +242,7 @@ def test_resumed_minibatch_training_equals_uninterrupted(tmp_path):
     same_parameters(whole.network, resumed.network)
 
 
+@pytest.mark.slow
 def test_cli_minibatch_resume_equals_one_run(tmp_path, cli):
     whole, first, resumed = (str(tmp_path / n) for n in ("whole.json", "first.json", "resumed.json"))
     common = ["--data", "xor", "--batch-size", "2", "--optimizer", "adam", "--format", "json", "-o", os.devnull]

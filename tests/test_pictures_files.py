@@ -11,6 +11,7 @@ from stepgrad.pictures.picture_file import picture_format
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.browser
 def test_diagram_png_is_a_real_png(cli, tmp_path):
     pytest.importorskip("playwright")
     from tests.conftest import CHROMIUM, require_tool

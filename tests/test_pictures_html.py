@@ -1,11 +1,9 @@
 """The HTML page in Chromium at desktop and phone width, over the gallery: no horizontal page scroll on a
 phone, no formula cut off (a box that scrolls shows it), the before/after comparison last, and a big
-trace that writes and opens quickly (loose bounds: the targets are 1 s and 2 s on an idle machine,
-benchmarks/run.py measures them)."""
+trace's page kept small, collapsed and complete (how fast it writes and opens, targets 1 s and 2 s,
+is measured by benchmarks/run.py, not asserted here)."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 from tests.gallery import ALL, SMALL, network
@@ -70,22 +68,16 @@ def test_page_ends_with_the_before_after_comparison(key):
     assert ("lowered" in last) == (after < before)
 
 
-def test_big_trace_writes_and_opens_quickly(browser, tmp_path):
+def test_big_trace_page_is_small_collapsed_and_complete(browser, tmp_path):
     trace = stepgrad.explain(network("16-16-10"))
-    start = time.perf_counter()
     text = html.render(trace)
-    written = time.perf_counter() - start
-    assert written < 3.0  # target 1 s
     assert "<details" in text and len(text) < 2_000_000
     path = tmp_path / "big.html"
     path.write_text(text, encoding="utf-8")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
-        start = time.perf_counter()
         page.goto(path.as_uri(), wait_until="load")
         page.evaluate("new Promise(r => requestAnimationFrame(() => r()))")
-        opened = time.perf_counter() - start
-        assert opened < 6.0  # target 2 s
         # a collapsed section still holds every step, by name
         assert page.locator("#step-w1").count() == 1
     finally:

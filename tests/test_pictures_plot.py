@@ -55,6 +55,7 @@ def test_telling_digits():
     assert _telling_digits([1.0, 1.0]) == 3
 
 
+@pytest.mark.slow
 def test_data_set_runs_count_epochs(cli, tmp_path):
     path = tmp_path / "digits.svg"
     result = cli("train", "--data", "digits", "--epochs", "3", "--batch-size", "64", "--seed", "0",

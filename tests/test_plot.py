@@ -42,6 +42,7 @@ def test_svg_has_both_orders_a_log_axis_and_the_iteration_count(histories, tmp_p
     assert svg.count("10^{-") >= 2 or "10^{−" in svg  # log-scale tick labels $\mathdefault{10^{-2}}$
 
 
+@pytest.mark.slow  # the command line with matplotlib; plot_histories is checked in process
 def test_train_both_orders_plot_from_the_cli(cli, tmp_path):
     path = tmp_path / "loss.svg"
     result = cli("train", "--iterations", "500", "--update-order", "both", "--plot", str(path))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import stepgrad
+from conftest import slow_after
 from stepgrad.core import engine
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import layout
@@ -172,8 +173,9 @@ def autograd_loss(loss: str, model, x, t):
     return F.binary_cross_entropy_with_logits(z, t, reduction="none").sum(dim=1).mean()
 
 
-def test_explain_torch_agrees_with_autograd_on_50_random_models():
-    for seed in range(50):
+@pytest.mark.parametrize("chunk", slow_after(1, range(5)))
+def test_explain_torch_agrees_with_autograd_on_50_random_models(chunk):
+    for seed in range(chunk, 50, 5):
         model, loss, x, t = random_model(seed)
         lr = 0.1 + seed / 100
         trace = stepgrad.explain_torch(model, x, t, loss=loss, lr=lr)
@@ -235,6 +237,7 @@ def test_explain_torch_leaves_the_model_alone():
 # -- export / import ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the command line with torch; the round trip is checked in process
 def test_export_writes_a_state_dict_torch_loads(tmp_path, cli):
     result = cli("export", "-o", str(tmp_path / "model.pt"))
     assert result.returncode == 0, result.stderr
@@ -265,6 +268,7 @@ def test_export_then_import_is_identical(tmp_path, capsys):
         assert all(np.array_equal(a, b) for a, b in zip(net.weights, back.weights))
 
 
+@pytest.mark.slow  # the command line with torch
 def test_import_a_users_state_dict(tmp_path, cli):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), nn.Softmax(dim=-1))

@@ -65,6 +65,7 @@ def test_the_scripts_first_step_equals_stepgrads(tmp_path, loss, out, optimizer)
             np.testing.assert_allclose(linear.bias.detach().numpy(), ours_b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow  # runs the script under torch; its step is checked in process above
 def test_the_exported_script_runs(tmp_path):
     out = subprocess.run([sys.executable, "-m", "stepgrad", "export", "--code", "train.py"], cwd=tmp_path,
                          capture_output=True, text=True)
@@ -75,6 +76,7 @@ def test_the_exported_script_runs(tmp_path):
     assert first == f"iteration 0: E_total {stepgrad.explain(stepgrad.builtin()).values['E_total']:.9f}"
 
 
+@pytest.mark.slow
 def test_a_data_set_model_exports_a_script_that_trains(tmp_path):
     pytest.importorskip("sklearn")
     assert subprocess.run([sys.executable, "-m", "stepgrad", "train", "--data", "xor", "--epochs", "3", "--save",

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import stepgrad
+from conftest import slow_after
 from stepgrad.interop.compare import compare_with_torch
 
 torch = pytest.importorskip("torch")
@@ -94,7 +95,7 @@ OPTIMIZERS = [
 ]
 
 
-@pytest.mark.parametrize("seed", range(50))
+@pytest.mark.parametrize("seed", slow_after(10, range(50)))
 def test_gradients_and_plain_step_equal_autograd(seed):
     model, x, y, loss_fn = _case(seed)
     comparison = compare_with_torch(model, x, y, loss_fn=loss_fn, lr=0.3)
@@ -104,7 +105,7 @@ def test_gradients_and_plain_step_equal_autograd(seed):
 
 @pytest.mark.parametrize("earlier", [0, 3])
 @pytest.mark.parametrize("make", range(len(OPTIMIZERS)))
-@pytest.mark.parametrize("seed", range(0, 50, 7))
+@pytest.mark.parametrize("seed", slow_after(2, range(0, 50, 7)))
 def test_optimizer_step_equals_opt_step(seed, make, earlier):
     model, x, y, loss_fn = _case(seed)
     opt = OPTIMIZERS[make](model.parameters())

@@ -70,6 +70,7 @@ def test_cli_xor_json(cli):
     assert data["iterations"] == 300 and len(data["epochs"]) == 300
 
 
+@pytest.mark.slow
 def test_cli_digits_text_shows_progress_and_table(cli):
     result = cli("train", "--data", "digits", "--epochs", "2", "--dtype", "float32")
     assert result.returncode == 0, result.stderr

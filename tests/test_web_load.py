@@ -1,20 +1,20 @@
 """A bounded load check of the explorer's server, on loopback only: 200 concurrent explain requests
 all answered correctly (each to its own request), and a long training run that does not stall an
-explain request. Everything stops by itself; nothing leaves 127.0.0.1.
+explain request. Everything stops by itself; nothing leaves 127.0.0.1. No wall-clock bounds: the
+time-outs below only stop a hang, and "does not stall" is shown by order (answered while it ran).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import statistics
-import time
 
 import pytest
 from tests.test_web_server import running_server
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
+pytestmark = pytest.mark.slow  # a few seconds each; tests/test_hostile_server.py holds the fast checks
 
 CONCURRENT = 200
 DE_DW5 = 0.0821670406  # the deck's dE_total/dw5 (0.082167041); it does not depend on the learning rate
@@ -46,9 +46,7 @@ def test_200_concurrent_explains_all_answered(server):
 
             return await asyncio.wait_for(asyncio.gather(*(one(r) for r in rates)), timeout=100)
 
-    start = time.monotonic()
     results = asyncio.run(run())
-    elapsed = time.monotonic() - start
     assert len(results) == CONCURRENT
     for rate, r in results:
         assert r.status_code == 200, r.text
@@ -57,7 +55,6 @@ def test_200_concurrent_explains_all_answered(server):
         assert round(v["out_o1"], 8) == 0.75136507
         assert v["dE_total/dw5"] == pytest.approx(DE_DW5, rel=1e-9)
         assert v["w5+"] == pytest.approx(0.4 - rate * DE_DW5, rel=1e-9)
-    assert elapsed < 90, f"{CONCURRENT} explains took {elapsed:.1f} s"
 
 
 def test_long_training_does_not_stall_explain(server):
@@ -70,28 +67,18 @@ def test_long_training_does_not_stall_explain(server):
 
     async def run():
         async with httpx.AsyncClient(base_url=server, timeout=120) as client:
-            async def train():
-                t0 = time.monotonic()
-                r = await client.post("/api/train", json={"spec": big, "iterations": 40_000, "every": 400})
-                return r, time.monotonic() - t0
-
-            task = asyncio.create_task(train())
+            task = asyncio.create_task(client.post("/api/train", json={"spec": big, "iterations": 40_000, "every": 400}))
             await asyncio.sleep(0.2)  # the training run is under way
-            latencies = []
-            while not task.done() and len(latencies) < 100:
-                t0 = time.monotonic()
+            during = []  # for each explain: was the training still running when its answer came?
+            while not task.done() and len(during) < 100:
                 r = await client.post("/api/explain", json={"spec": seed_spec(0.5), "only": ["w1"], "math_for": []})
-                latencies.append(time.monotonic() - t0)
                 assert r.status_code == 200 and round(r.json()["values"]["out_o1"], 8) == 0.75136507
+                during.append(not task.done())
                 await asyncio.sleep(0.05)
-            trained, duration = await asyncio.wait_for(task, timeout=120)
-            return trained, duration, latencies
+            trained = await asyncio.wait_for(task, timeout=120)
+            return trained, during
 
-    trained, duration, latencies = asyncio.run(run())
+    trained, during = asyncio.run(run())
     assert trained.status_code == 200 and trained.json()["iterations"] == 40_000
-    assert latencies, "training finished before any explain was sent"
-    worst = max(latencies)
-    # answered while the training ran, each in a fraction of the training time
-    assert worst < max(2.0, duration / 3), (
-        f"explain took up to {worst:.2f} s during a {duration:.2f} s training run "
-        f"(median {statistics.median(latencies):.3f} s)")
+    # answered while the training ran: an explain stalled behind it would come back only after it
+    assert any(during), during

@@ -45,6 +45,7 @@ def test_matrix_view_names_every_entry(client):
     assert f'data-name="dE_total/dw5" title="dE_total/dw5">{DE_DW5}<' in html
 
 
+@pytest.mark.graphviz
 def test_graph_view_is_the_svg_of_the_graph(client):
     require_tool("dot")
     pytest.importorskip("graphviz")
@@ -64,6 +65,7 @@ def test_bad_requests_are_one_clear_line(client, body, field):
 
 
 @pytest.mark.browser
+@pytest.mark.graphviz
 def test_the_toggle_in_the_browser(page):  # noqa: F811
     page.get_by_label("Matrix form").check()
     cell = page.locator('#view-output td[data-name="dE_total/dw5"]').first
