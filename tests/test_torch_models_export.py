@@ -196,24 +196,24 @@ def test_a_data_set_script_continues_with_stepgrads_batches(tmp_path, monkeypatc
     assert ran.returncode == 0 and ran.stdout.startswith("epoch 4: loss "), ran.stderr
 
 
-def test_a_new_registry_loss_exports_at_once(tmp_path, monkeypatch):
-    """Add log_cosh to the registry (one entry, built here): export --code writes it, and the first step agrees."""
-    from stepgrad.core.functions import LOSSES, Loss
+def test_a_new_registry_loss_exports_at_once(tmp_path):
+    """Add a loss to the registry (its formula, one entry, registered here): export --code writes it, and the
+    first step agrees."""
+    sympy = pytest.importorskip("sympy")
+    from stepgrad.core.functions import register, unregister
+    from stepgrad.core.symbolic.formulas import LossFormula, out, target
 
-    def torch_form():
-        return lambda out, target: torch.log(torch.cosh(out - target)).sum(dim=-1)
-
-    entry = Loss("log_cosh", r"\ln\cosh(«out» - «target»)", "ln(cosh(«out» - «target»))",
-                 r"\tanh(«out» - «target»)", "tanh(«out» - «target»)",
-                 lambda out, target: np.log(np.cosh(out - target)), lambda out, target: np.tanh(out - target),
-                 torch_form)
-    monkeypatch.setitem(LOSSES, "log_cosh", entry)
-    net = _network("half_squared_error", "linear", "mean", 5)
-    net.loss = "log_cosh"
-    linears = _run_steps(tmp_path, net, 1, "adam")
-    stepped = stepgrad.train(net, 1, optimizer="adam").network
-    _assert_same(linears, stepped)
-    assert not np.allclose(stepped.weights[0], net.weights[0])
+    register(LossFormula("quartic", (out - target) ** 4 / 4, None, None))
+    try:
+        net = _network("half_squared_error", "linear", "mean", 5)
+        net.loss = "quartic"
+        linears = _run_steps(tmp_path, net, 1, "adam")
+        stepped = stepgrad.train(net, 1, optimizer="adam").network
+        _assert_same(linears, stepped)
+        assert not np.allclose(stepped.weights[0], net.weights[0])
+        assert sympy is not None
+    finally:
+        unregister("quartic")
 
 
 @pytest.mark.parametrize("key", ["deck", "3-4-2 tanh/softmax CE, 2 samples", "2-3-3-1 relu, per-neuron biases",

@@ -49,23 +49,21 @@ _STATE = {  # stepgrad optimizer -> its state slots as torch.optim's state keys 
 
 def _loss_form(net: Network) -> tuple[list[str], bool]:
     """The script's lines defining per_sample(output, target), and whether the model stops before its final
-    activation (the loss reads the raw scores). The one place the script reads the registry's losses."""
+    activation (the loss reads the raw scores). The one place the script reads the registry's losses: each
+    entry's `torch_per_sample`, a torch expression in `output` and `target` written by our own generator (never
+    user text), so the script needs nothing but torch."""
     entry = loss(net.loss)
     act = net.activations[-1]
     combined = entry.combination(act)
     form = combined if combined is not None else entry
-    if form.torch is None:
+    expression = getattr(form, "torch_per_sample", None)
+    if not expression:
         raise StepgradError(f"no PyTorch form of {net.loss} with {act} outputs for the script", where="--code")
-    what = ((form.torch.__doc__ or "").strip().splitlines() or [net.loss.replace("_", " ")])[0].rstrip(".")
     source = "the raw scores (the last Linear's output)" if combined is not None else "the outputs"
     return [
-        "from stepgrad.interop.compare import torch_sample_losses",
-        "",
-        "",
         "def per_sample(output, target):",
-        f'    """Each sample\'s E_total from {source}, as stepgrad\'s registry writes it in torch."""',
-        f"    # {what}",
-        f"    return torch_sample_losses({net.loss!r}, {act!r}, output, output, target)",
+        f'    """Each sample\'s E_total ({net.loss}) from {source}, as stepgrad computes it."""',
+        f"    return {expression}",
     ], combined is not None
 
 
@@ -223,6 +221,7 @@ def training_code(net: Network, optimizer: str | None = None, epochs: int = 20, 
         *[f"# NOTE: {note}." for note in notes],
         "import numpy as np",
         "import torch",
+        "import torch.nn.functional as F",
         "from torch import nn",
         "",
         "torch.set_default_dtype(torch.float64)",
