@@ -39,7 +39,10 @@ def test_moodle_xml_round_trips_into_the_same_questions_answers_and_tolerances()
             right = [a for a in answers if a.get("fraction") == "100"]
             assert len(right) == 1
             assert float(right[0].findtext("text")) == pytest.approx(value, rel=1e-11)
-            assert float(right[0].findtext("tolerance")) == pytest.approx(CLOSE_RELATIVE * abs(value), rel=1e-9)
+            tol = float(right[0].findtext("tolerance"))
+            assert tol >= CLOSE_RELATIVE * abs(value)
+            for written in _three_digit_answers(value):  # what `check` calls correct at 3 significant digits
+                assert abs(written - value) <= tol * (1 + 1e-9), (name, value, written, tol)
             for wrong in answers:
                 if wrong.get("fraction") == "0":  # a known mistake: outside the right range, with its diagnosis
                     assert abs(float(wrong.findtext("text")) - value) > 2 * float(right[0].findtext("tolerance"))
@@ -51,8 +54,30 @@ def test_moodle_tolerance_follows_min_digits():
     q = root.find("question[@type='numerical']")
     value = float(q.findtext("answer/text"))  # net_h1 of seed 7, about 0.6: half a unit of the 3rd digit
     assert 0.1 <= abs(value) < 10
-    expected = 0.0005 if abs(value) < 1 else 0.005
+    expected = 0.001 if abs(value) < 1 else 0.01  # one unit of the 3rd digit: rounded or truncated answers
     assert float(q.findtext("answer/tolerance")) == pytest.approx(expected)
+
+
+def _three_digit_answers(value: float) -> list[float]:
+    """value written with 3 significant digits, rounded half up and truncated (independent of lms.py)."""
+    from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+    d = Decimal(repr(value))
+    quantum = Decimal(1).scaleb(d.adjusted() - 2)
+    return [float(d.quantize(quantum, ROUND_HALF_UP)), float(d.quantize(quantum, ROUND_DOWN))]
+
+
+def test_every_qti_range_holds_its_exact_answer_and_the_three_digit_ones():
+    pytest.importorskip("text2qti")
+    text = lms._qti_text(EXERCISES, None)
+    found = re.findall(r"^Title: (.+): (\S+)\n.*\n=   \[(-?[\d.]+), (-?[\d.]+)\]$", text, re.M)
+    assert found
+    exact = {(label, name): value for label, ex in EXERCISES for name, value in computed(ex).items()}
+    for label, name, low, high in found:
+        value = exact[(label, name)]
+        assert float(low) <= value <= float(high)
+        assert all(float(low) <= w <= float(high) for w in _three_digit_answers(value))
+    lms.qti_zip(EXERCISES)  # text2qti reads every range
 
 
 GIFT_ANSWER = re.compile(r"=(?:%(?P<fraction>-?\d+)%)?(?P<value>-?\d+(?:\.\d+)?(?:e-?\d+)?):(?P<tolerance>\d+(?:\.\d+)?(?:e-?\d+)?)"

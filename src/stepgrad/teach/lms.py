@@ -1,8 +1,9 @@
 """Exercises as quizzes a learning-management system imports: Moodle XML, GIFT, and QTI (Canvas) via text2qti.
 
-One numerical question per quantity to compute. The right answer earns 100 % within the checker's
-tolerance (rounding drift, CLOSE_RELATIVE of the value; with `min_digits` K, half a unit of the K-th
-significant digit). Known mistakes' values (diagnoses.py, recomputed on the exact step) are 0 %
+One numerical question per quantity to compute. The right answer earns 100 % within a tolerance that
+accepts every answer `stepgrad check` accepts with at least 3 significant digits (with `min_digits` K,
+K digits): one unit of that digit, for a last digit rounded or truncated. Known mistakes' values
+(diagnoses.py, recomputed on the exact step) are 0 %
 answers whose feedback is the diagnosis, when they lie clearly outside the right answer's range.
 Several exercises (one per student, exercise --roster) become a question bank: one category per
 quantity, one question per variant, so the LMS can draw a random variant per student.
@@ -48,12 +49,16 @@ class Question:
     answers: tuple[Answer, ...]
 
 
+ANSWER_DIGITS = 3  # significant digits an LMS answer needs when the sheet asks for none (check calls fewer close)
+
+
 def tolerance(value: float, min_digits: int | None = None) -> float:
-    """The absolute tolerance the checker's verdict rules give `value`."""
-    if min_digits:
-        magnitude = math.floor(math.log10(abs(value))) if value else 0
-        return 0.5 * 10.0 ** (magnitude - min_digits + 1)
-    return max(CLOSE_RELATIVE * abs(value), 1e-12)
+    """The absolute tolerance that accepts every answer `stepgrad check` calls correct when written with at
+    least `min_digits` (default ANSWER_DIGITS) significant digits: rounded or truncated in its last digit,
+    so one unit of that digit (an LMS sees the number, not the digits written)."""
+    digits = min_digits or ANSWER_DIGITS
+    magnitude = math.floor(math.log10(abs(value))) if value else 0
+    return max(10.0 ** (magnitude - digits + 1), CLOSE_RELATIVE * abs(value), 1e-12)
 
 
 def questions(ex: Exercise, min_digits: int | None = None, label: str = "") -> list[Question]:
@@ -145,7 +150,9 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
     for label, ex in exercises:
         for q in questions(ex, min_digits, label):
             right = q.answers[0]
-            low, high = right.value - right.tolerance, right.value + right.tolerance
+            # text2qti writes a range to 4 decimals: widen it outward to 4 decimals, so it still holds the answer
+            low = math.floor((right.value - right.tolerance) * 10**4) / 10**4
+            high = math.ceil((right.value + right.tolerance) * 10**4) / 10**4
             if min(abs(low), abs(high)) < QTI_SMALLEST or low < 0 < high:
                 left_out += 1
                 continue
@@ -153,7 +160,7 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
             who = escape.markdown(label) if label else f"seed {ex.seed}"  # a roster id is text, never markup
             text = f"{escape.markdown(q.title)}: compute `{q.name}` for the network of the exercise sheet ({who})."
             body += [f"Title: {escape.plain(q.title)}", f"{number}.  {text}",
-                     f"=   {_number(right.value)} +- {_number(right.tolerance)}", ""]
+                     f"=   [{low:.4f}, {high:.4f}]", ""]
     description = "One training step of a small network, computed by hand."
     if left_out:
         description += (f" {left_out} quantities smaller than 0.0001 are not asked here (QTI numbers have 4 "
