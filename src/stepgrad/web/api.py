@@ -180,8 +180,11 @@ async def stoppable(request: Request, job: Any, *args: Any, quick: bool = False)
     while not task.done():
         await asyncio.wait({task}, timeout=0.1)
         if not task.done() and (overdue() or await request.is_disconnected()):
-            cancelled.set()
-            task.cancel()  # a job still waiting for a worker never starts
+            cancelled.set()  # a job that starts from now on stops at once (begin calls stop first)
+            if not started:
+                task.cancel()  # still waiting for a worker: it never starts
+            # a running job stops at its next stop() call; waiting for it keeps its worker slot taken until
+            # its thread has ended, so the pool never runs more jobs than it has workers
             with contextlib.suppress(asyncio.CancelledError, Stopped):
                 await task
             break
