@@ -5,7 +5,8 @@ tool is a failure, never a skip (.ci/run installs chromium and TeX). A test that
 carries its marker (`browser`, `latex`, `graphviz`), so `make check` can leave it out with `-m`:
 require_tool fails a test that calls it without the marker, and a test that uses the `browser`
 fixture is marked `browser` here; `slow_after` marks the tail of a long parametrization slow.
-STEPGRAD_QUICK=1 (`make check`) runs fewer fuzz examples. Every test starts from the same random state.
+STEPGRAD_QUICK=1 (`make check`) runs fewer fuzz examples and a spread sample of long parametrizations.
+Every test starts from the same random state.
 """
 
 from __future__ import annotations
@@ -62,10 +63,24 @@ def _same_random_state() -> None:
         sys.modules["torch"].manual_seed(0)
 
 
+SAMPLE = 24  # `make check` keeps about this many cases of a test parametrized over more (every k-th one)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    groups: dict[tuple[str, str], list[pytest.Item]] = {}
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+        if QUICK and getattr(item, "callspec", None) is not None:
+            groups.setdefault((item.location[0], getattr(item, "originalname", item.name)), []).append(item)
+    # A test parametrized over the registry x backends x networks grows with every entry: the fast loop runs an
+    # evenly spread sample of its cases (the same ones every time), `make test` runs them all.
+    for cases in groups.values():
+        if len(cases) > SAMPLE:
+            step = -(-len(cases) // SAMPLE)
+            for k, item in enumerate(cases):
+                if k % step:
+                    item.add_marker(pytest.mark.slow)
 
 
 def slow_after(keep: int, values) -> list:

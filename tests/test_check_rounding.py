@@ -129,6 +129,7 @@ def test_the_quiz_never_marks_rounded_correct_answers_wrong(key, style):
         assert not (result.verdict in ("correct", "follows") and result.mistake)
 
 
+@pytest.mark.slow  # 8-6-4 in every style: make test (CI)
 @pytest.mark.parametrize("key", [k for k in SMALL if k != "deck"])
 @pytest.mark.parametrize("style", [("decimals", 3), ("decimals", 4), ("significant", 4), ("truncate", 4)], ids=str)
 @pytest.mark.parametrize("write_weights", [True, False], ids=["weights written", "weights not written"])

@@ -59,6 +59,7 @@ def test_explain_one_sample_of_the_saved_data_set(tmp_path):
     assert batch.returncode == 0, batch.stderr
 
 
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 def test_switching_optimizer_on_resume_needs_reset(tmp_path):
     assert run("train", "--data", "xor", "--epochs", "5", "--optimizer", "adam", "--save", "x.toml",
                cwd=tmp_path).returncode == 0

@@ -150,6 +150,7 @@ def _page_id(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+@pytest.mark.slow  # every page's commands run: make test (CI); make check keeps the links and names
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")  # as in test_web_api.py
 @pytest.mark.parametrize("path", DOCUMENTS, ids=_page_id)
 def test_every_block_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,6 +224,7 @@ def test_readme_is_a_front_door() -> None:
     assert commands == ["make demo", "make test"]
 
 
+@pytest.mark.slow  # mkdocs build: make test (CI)
 def test_the_site_builds_without_a_warning(tmp_path: Path) -> None:
     """`make docs`: mkdocs build --strict (a warning is an error: a broken link, a page out of the nav)."""
     if importlib.util.find_spec("mkdocs") is None:  # under CI=true a missing tool fails (tests/conftest.py)

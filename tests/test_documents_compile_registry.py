@@ -143,6 +143,7 @@ PYTHON = re.compile(r"\bif\b[^,]*?(?<!,) else\b|\w\)?\*\*\(?\w|\b(?:np|math|torc
 TEXT_FORMATS = ("text", "markdown", "html", "json")
 
 
+@pytest.mark.slow  # every entry in every format: make test (CI)
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_no_python_and_no_wrong_character_in_the_other_formats(activation, tmp_path):
     for loss in pairs(activation):

@@ -50,6 +50,7 @@ def _kernel():
     return _tiny_kernel
 
 
+@pytest.mark.slow  # regenerates with SymPy: make test (CI)
 def test_generated_files_are_what_the_formulas_give():
     """Regenerating changes nothing (else: python -m stepgrad.core.symbolic.generate)."""
     assert generate.GENERATED.read_text() == generate.generated_source()

@@ -80,6 +80,7 @@ def test_fuzz_rosters(tmp_path_factory, rows):
 @FUZZ
 @given(st.lists(st.tuples(st.sampled_from(["anna", "a b", "a_b", "A_B", ".hidden", "x" * 200, "李雷", "../up"]),
                           st.sampled_from([".txt", ".json", ".yaml", ".exe"]), texts), max_size=5))
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 def test_fuzz_class_folders(tmp_path_factory, files):
     root = tmp_path_factory.mktemp("class")
     returned = root / "returned"

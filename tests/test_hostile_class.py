@@ -211,6 +211,7 @@ def test_terminal_escapes_in_a_solution_never_reach_the_terminal(tmp_path):
 
 @pytest.mark.parametrize("name", ['x"""\nimport os; open("PWNED", "w").close()\n"""', "x'''\nopen('PWNED','w')\n'''",
                                   "a\\\nopen('PWNED','w')"])
+@pytest.mark.slow  # runs a torch script: make test (CI)
 def test_a_spec_name_never_becomes_code_in_the_exported_script(tmp_path, name):
     net = stepgrad.builtin()
     net.name = name

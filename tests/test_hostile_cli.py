@@ -24,6 +24,7 @@ def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
                           text=True, timeout=120, **kwargs)
 
 
+@pytest.mark.slow  # a process per command: make test (CI)
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:1]) or "deck")
 def test_output_to_a_full_disk_is_one_line(args, tmp_path):
@@ -35,6 +36,7 @@ def test_output_to_a_full_disk_is_one_line(args, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # a process per command: make test (CI)
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:1]) or "deck")
 def test_standard_input_closed_is_no_traceback(args, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "stepgrad", *args], stdin=subprocess.DEVNULL, capture_output=True,
@@ -98,6 +100,7 @@ def test_grouping_a_wide_network_by_weight_keeps_every_step():
     assert [s.key for s in grouped.sections].count("weight_w1") == 1
 
 
+@pytest.mark.slow  # 200,000 keys: make test (CI)
 def test_a_json_solution_with_many_keys_is_refused_quickly(tmp_path):
     import json
 
@@ -117,6 +120,7 @@ def test_training_a_wide_network_prints_a_summary_not_every_weight(tmp_path):
     assert len(proc.stdout.splitlines()) < 60  # not 90,000 rows of weights nor 300 lines of inputs
 
 
+@pytest.mark.slow  # fills 700 MB: make test (CI)
 def test_out_of_memory_is_one_line(tmp_path):
     import resource
 

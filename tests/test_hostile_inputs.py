@@ -97,6 +97,7 @@ def test_strict_csv(tmp_path, csv_text, options, words):
     refused(stepgrad("train", "--data", "d.csv", *options, cwd=tmp_path), "d.csv", *words)
 
 
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 def test_outputs_checked_before_training(tmp_path):
     (tmp_path / "net.toml").write_text(SEED_NET)
     refused(stepgrad("train", "net.toml", "-n", "1000", "--plot", "missing/loss.png", "--save", "good.toml",
@@ -140,6 +141,7 @@ while True:
 """
 
 
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 @pytest.mark.skipif(sys.platform == "win32", reason="kill -9 and flock are POSIX")
 def test_kill_9_during_saves_keeps_the_file_and_the_next_save_cleans_up(tmp_path):
     target = tmp_path / "net.toml"

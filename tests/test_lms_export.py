@@ -129,6 +129,7 @@ def test_qti_zip_from_text2qti_holds_one_item_per_quantity(tmp_path):
     assert len(items) == len(computed(EXERCISES[0][1]))
 
 
+@pytest.mark.slow  # a process per case: make test (CI)
 def test_cli_writes_the_quiz_files(tmp_path):
     roster = tmp_path / "students.csv"
     roster.write_text("id,name\ns1,Anna\ns2,Ben\n")

@@ -37,6 +37,7 @@ def spawn(*args: str, cwd=None):
     return child
 
 
+@pytest.mark.slow  # a process per case: make test (CI)
 def test_scripted_student_in_a_terminal(tmp_path, cli):
     child = spawn("quiz", "--only", "w5", cwd=tmp_path)
     transcript = []

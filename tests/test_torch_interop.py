@@ -337,6 +337,7 @@ def test_import_bad_input_is_one_line_and_exit_2(tmp_path, capsys, name, args, m
     assert out == ""
 
 
+@pytest.mark.slow  # a process per case: make test (CI)
 def test_bad_input_from_the_real_command_line(tmp_path, cli):
     (tmp_path / "text.pt").write_text("not torch")
     result = cli("import", str(tmp_path / "text.pt"))

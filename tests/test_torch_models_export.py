@@ -169,6 +169,7 @@ def test_a_shared_trained_bias_trains_as_stepgrads(tmp_path, optimizer, order):
     assert expected.biases[0][0] != net.biases[0][0]  # the bias did move
 
 
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 def test_a_data_set_script_continues_with_stepgrads_batches(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)  # 40 rows in batches of 8: the order of the rows matters
     x = rng.normal(size=(40, 3))

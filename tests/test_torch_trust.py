@@ -166,6 +166,7 @@ def _state_dict_file(tmp_path, model):
     return str(path)
 
 
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 def test_import_of_a_state_dict_without_biases_keeps_them_fixed(tmp_path, cli):
     model = _mlp(bias=(False, False), seed=4)
     result = cli("import", _state_dict_file(tmp_path, model), "--activation", "tanh,linear",
@@ -188,12 +189,14 @@ def test_import_of_a_state_dict_without_biases_keeps_them_fixed(tmp_path, cli):
     ((), "layer '2' has no bias (nn.Linear(..., bias=False)) but other layers have one"),
     (("--update-biases",), "layer '2' has no bias"),
 ])
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 def test_import_refuses_to_invent_a_trained_bias(tmp_path, cli, args, message):
     result = cli("import", _state_dict_file(tmp_path, _mlp(bias=(True, False))), *args)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 def test_import_with_no_update_biases_keeps_the_missing_one_at_zero(tmp_path, cli):
     result = cli("import", _state_dict_file(tmp_path, _mlp(bias=(True, False))), "--no-update-biases",
                  "--shared-biases", "no", "-o", str(tmp_path / "net.toml"))
@@ -611,6 +614,7 @@ def test_huber_settings_stepgrad_lacks_are_refused(loss_fn, message):
         stepgrad.explain_torch(_mlp(), *_data(), loss_fn=loss_fn)
 
 
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 def test_the_load_hint_warns_before_softmax_is_applied_twice(tmp_path, cli):
     spec = tmp_path / "net.toml"
     spec.write_text('layers = [2, 3]\nactivation = "softmax"\nloss = "cross_entropy"\n'

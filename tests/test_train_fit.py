@@ -90,6 +90,7 @@ def test_resumed_fit_equals_one_run(digits, optimizer):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow  # a process per case: make test (CI)
 def test_plot_loss_curve(cli, tmp_path):
     path = tmp_path / "loss.png"
     result = cli("train", "--data", "xor", "--epochs", "20", "--batch-size", "4", "--plot", str(path), "--format", "json")

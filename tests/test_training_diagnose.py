@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import stepgrad
 from stepgrad.training.diagnose import not_learning
@@ -52,6 +53,7 @@ def test_a_run_that_learns_says_nothing():
     assert not_learning(stepgrad.train(net, 1000), net.inputs) == []
 
 
+@pytest.mark.slow  # a process or a torch run: make test (CI)
 def test_the_command_warns_and_strict_fails(tmp_path):
     import subprocess
     import sys
