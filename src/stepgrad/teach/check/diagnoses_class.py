@@ -14,7 +14,7 @@ receiving neuron's own output as the edge's input, and the weights numbered the 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from stepgrad.core import names
 from stepgrad.core.trace import Step
@@ -40,6 +40,19 @@ def _net_name(step: Step) -> str:
     return names.net(str(neuron), parts.sample, parts.after)
 
 
+def _here_or_earlier(ctx: Context, step: Step, base: Mapping[str, float], wrong: Callable[[Step], float | None],
+                     depth: int, here: Callable[[], str], earlier: str) -> Candidates:
+    """The mistake `wrong` (a step's value done that wrong way, or None) at this step; else in an earlier step
+    up to `depth` below, carried up to this one."""
+    value = wrong(step)
+    if value is not None:
+        yield value, here()
+        return
+    value = _through(ctx, step, base, wrong, depth=depth)
+    if value is not None:
+        yield value, earlier
+
+
 @mistake("relu_negative_slope", "ReLU's derivative taken as 1 at a negative net (it is 0 there)")
 def _relu_negative_slope(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     def one(op: Step) -> float | None:
@@ -47,12 +60,9 @@ def _relu_negative_slope(ctx: Context, step: Step, base: Mapping[str, float]) ->
             return 1.0
         return None
 
-    if one(step) is not None:
-        yield 1.0, f"{step.name} = 1 although {_net_name(step)} = {base[_net_name(step)]:.6g} < 0"
-        return
-    value = _through(ctx, step, base, one)
-    if value is not None:
-        yield value, "an earlier factor used a ReLU derivative of 1 at a negative net"
+    yield from _here_or_earlier(ctx, step, base, one, 3,
+                                lambda: f"{step.name} = 1 although {_net_name(step)} = {base[_net_name(step)]:.6g} < 0",
+                                "an earlier factor used a ReLU derivative of 1 at a negative net")
 
 
 @mistake("activation_not_applied", "the activation not applied (out = net)")
@@ -60,13 +70,9 @@ def _activation_not_applied(ctx: Context, step: Step, base: Mapping[str, float])
     def as_net(op: Step) -> float | None:
         return base.get(_net_name(op)) if _is_out(ctx, op) and _activation(ctx, op) != "linear" else None
 
-    value = as_net(step)
-    if value is not None:
-        yield value, f"{step.name} = {_net_name(step)}, without the {_activation(ctx, step)}"
-        return
-    value = _through(ctx, step, base, as_net, depth=2)
-    if value is not None:
-        yield value, "an earlier out taken as its net, without the activation"
+    yield from _here_or_earlier(ctx, step, base, as_net, 2,
+                                lambda: f"{step.name} = {_net_name(step)}, without the {_activation(ctx, step)}",
+                                "an earlier out taken as its net, without the activation")
 
 
 def _sigmoid(x: float) -> float:
@@ -80,13 +86,9 @@ def _sigmoid_for_softmax(ctx: Context, step: Step, base: Mapping[str, float]) ->
             return ctx.finish(_sigmoid(base[_net_name(op)]))
         return None
 
-    value = sigmoid_out(step)
-    if value is not None:
-        yield value, f"1 / (1 + exp(-{_net_name(step)})) instead of the softmax over the layer"
-        return
-    value = _through(ctx, step, base, sigmoid_out, depth=2)
-    if value is not None:
-        yield value, "an earlier out computed with the sigmoid instead of the softmax"
+    yield from _here_or_earlier(ctx, step, base, sigmoid_out, 2,
+                                lambda: f"1 / (1 + exp(-{_net_name(step)})) instead of the softmax over the layer",
+                                "an earlier out computed with the sigmoid instead of the softmax")
 
 
 def _error_signal(step: Step) -> tuple[str, str] | None:
@@ -109,13 +111,10 @@ def _softmax_signal(ctx: Context, step: Step, base: Mapping[str, float]) -> Cand
         out = base[pair[0]]
         return ctx.finish(ctx.recompute(op, base) * out * (1 - out))
 
-    value = times_derivative(step)
-    if value is not None:
-        yield value, "(out - target) · out(1 - out): with cross-entropy the softmax's derivative is already in out - target"
-        return
-    value = _through(ctx, step, base, times_derivative)
-    if value is not None:
-        yield value, "an earlier error signal computed as (out - target) · out(1 - out)"
+    yield from _here_or_earlier(
+        ctx, step, base, times_derivative, 3,
+        lambda: "(out - target) · out(1 - out): with cross-entropy the softmax's derivative is already in out - target",
+        "an earlier error signal computed as (out - target) · out(1 - out)")
 
 
 @mistake("one_sample", "one sample of the batch used for the mean")
