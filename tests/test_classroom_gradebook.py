@@ -224,3 +224,31 @@ def test_the_exercise_file_sets_the_precision_check_asks_for(tmp_path):
         (result,) = json.loads(proc.stdout)["results"]
         assert (result["verdict"], result["mistake"]) == ("close", "too_few_digits"), result
         assert json.loads(proc.stdout)["min_digits"] == 4
+
+
+def test_a_roster_names_every_row_without_variants(tmp_path, capsys):
+    """`check DIR --roster R` (no --variants): every row and feedback file carries the roster's name."""
+    from click.testing import CliRunner
+
+    from stepgrad.cli import cli, main
+
+    roster = tmp_path / "students.csv"
+    roster.write_text("\ufeffid,name\ns01,Anna Åberg\ns02,Ben B\n")
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    (returned / "s01.txt").write_text(written(by_hand()))
+    (returned / "s02.txt").write_text(written(by_hand(SLIP)))
+    (returned / "s03.txt").write_text("out_h1 = 0.5\n")  # not on the roster: the file's name stays
+    result = CliRunner().invoke(cli, ["check", str(returned), "--roster", str(roster), "--gradebook",
+                                       str(tmp_path / "marked")])
+    assert result.exit_code == 0, result.output
+    rows = {r["student"]: r for r in csv.DictReader((tmp_path / "marked" / "gradebook.csv").open(encoding="utf-8"))}
+    assert {s: r["name"] for s, r in rows.items()} == {"s01": "Anna Åberg", "s02": "Ben B", "s03": "s03"}
+    assert rows["s01"]["status"] == "pass" and rows["s02"]["status"] == "fail"
+    assert (tmp_path / "marked" / "feedback" / "s02.md").read_text(encoding="utf-8").startswith("# Feedback for Ben B")
+    data = json.loads((tmp_path / "marked" / "gradebook.json").read_text(encoding="utf-8"))
+    assert [r["name"] for r in data["students"]] == ["Anna Åberg", "Ben B", "s03"]
+    with pytest.raises(SystemExit) as exited:
+        main(["check", str(returned), "--roster", str(tmp_path / "nope.csv")])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2 and "nope.csv" in error and "Traceback" not in error

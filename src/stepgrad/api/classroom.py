@@ -125,7 +125,7 @@ def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text",
             a table (at least 140 columns when not a terminal) and "" is returned.
         marking: update order, hand rounding, the precision asked for, the order of the rows
             (None: from the exercise's check.toml beside the network, if any).
-        whole_class: the points scheme, the variants folder and the gradebook folder, for a class.
+        whole_class: the points scheme, the variants folder, the gradebook folder and the roster (names), for a class.
         max_work: the work budget in multiply-adds (default: the command line's, stepgrad.core.budget).
         note: called with "wrote ..." lines.
 
@@ -206,17 +206,28 @@ def _check_settings(spec: str | None) -> dict[str, Any]:
     return table
 
 
+def _roster_names(whole_class: ClassOptions) -> dict[str, str]:
+    """student id -> name: from --roster, else the variants folder's keys.csv (id, name of every student)."""
+    from stepgrad.teach.classroom import iter_students
+
+    if whole_class.roster is not None:
+        if not Path(whole_class.roster).is_file():
+            raise StepgradError("no such file", where=whole_class.roster)
+        return dict(iter_students(whole_class.roster))
+    keys = Path(whole_class.variants) / "keys.csv" if whole_class.variants else None
+    return dict(iter_students(str(keys))) if keys is not None and keys.is_file() else {}
+
+
 def _class_job(folder: str, spec: str | None, whole_class: ClassOptions, update_order: str | None,
                round_to: int | None, rules: Any, note: Note, fmt: str = "text") -> tuple[str, bool]:
     """Mark a class; writes the gradebook and feedback; (a one-line summary, True: the class was marked)."""
-    from stepgrad.teach.classroom import iter_students, mark_class, points_scheme
+    from stepgrad.teach.classroom import mark_class, points_scheme
     from stepgrad.teach.variants import network_for
 
     net = load_spec(spec)
     variants = whole_class.variants
     pick = network_for(variants) if variants else (lambda student: net)
-    roster = Path(variants) / "keys.csv" if variants else None  # id, name of every student
-    names = dict(iter_students(str(roster))) if roster is not None and roster.is_file() else {}
+    names = _roster_names(whole_class)
     book = mark_class(folder, pick, update_order=update_order, round_to=round_to, rules=rules,
                       scheme=points_scheme(whole_class.points), names=names)
     target = whole_class.gradebook or str(Path(folder.rstrip("/")).with_suffix("")) + "-marked"

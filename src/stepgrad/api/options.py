@@ -243,15 +243,17 @@ class Marking:
 class ClassOptions:
     """Marking a class (a folder or .zip of solutions): the `points` scheme (TOML), the `variants` folder of
     `stepgrad exercise --roster` (each student checked against their own network), the `gradebook` folder,
-    and `force`: replace a gradebook or feedback already there with other contents (edited by hand)."""
+    `force`: replace a gradebook or feedback already there with other contents (edited by hand), and a
+    `roster` (CSV: id, name) giving every student's name (default: the variants folder's keys.csv)."""
 
     points: str | None = None
     variants: str | None = None
     gradebook: str | None = None
     force: bool = False
+    roster: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("points", "variants", "gradebook"):
+        for name in ("points", "variants", "gradebook", "roster"):
             _text(self, name)
 
 

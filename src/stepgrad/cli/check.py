@@ -41,6 +41,9 @@ API = check_solution
             help="A class: the points scheme (TOML: [verdicts] shares, [points] per quantity pattern).")
 @api_option(API, "--variants", type=click.Path(file_okay=False),
             help="A class: the folder of `stepgrad exercise --roster`; each student checked against their own network.")
+@api_option(API, "--roster", type=click.Path(dir_okay=False),
+            help="A class: a CSV with columns id and name: every gradebook row and feedback file gets the student's "
+                 "name (default: the --variants folder's keys.csv).")
 @api_option(API, "--gradebook", type=click.Path(file_okay=False),
             help="A class: the folder for gradebook.csv/.json and feedback/ (default: SOLUTION-marked).")
 @api_option(API, "--force", is_flag=True,
@@ -50,7 +53,8 @@ API = check_solution
 @decimals_option(API)
 @max_work_option(API)
 @output_option
-def command(solution, spec, update_order, round_to, min_digits, require, order, points, variants, gradebook, force, fmt,
+def command(solution, spec, update_order, round_to, min_digits, require, order, points, variants, roster, gradebook,
+            force, fmt,
             digits, decimals, max_work, output):
     """Check a hand-computed solution: a verdict for every number.
 
@@ -74,11 +78,13 @@ def command(solution, spec, update_order, round_to, min_digits, require, order, 
       stepgrad check --round 4 --min-digits 4 homework.yaml
       stepgrad check returned/ --network week3/network.toml --points points.toml
       stepgrad check returned.zip --variants week3 --gradebook marked
+      stepgrad check returned/ --network week3/network.toml --roster students.csv
     """
     report, ok = check_solution(
         solution, spec=spec, fmt=fmt, display=Display(digits=digits, decimals=decimals, console=output is None),
         marking=Marking(update_order=update_order, round_to=round_to, min_digits=min_digits, require=require,
                         order=order),
-        whole_class=ClassOptions(points=points, variants=variants, gradebook=gradebook, force=force), max_work=max_work, note=note)
+        whole_class=ClassOptions(points=points, variants=variants, gradebook=gradebook, force=force,
+                                 roster=roster), max_work=max_work, note=note)
     emit(report, output)
     sys.exit(0 if ok else 1)
