@@ -99,15 +99,16 @@ def _quiz(fmt: str, roster: str | None, seed: int, options: dict[str, Any], min_
 
     chosen = [(sid, ex) for sid, _, ex in variants(roster, seed, **options)] if roster else \
         [("", generate(seed=seed, **options))]
-    name, writer = WRITERS[fmt]
-    data = writer(chosen, min_digits)
+    files = WRITERS[fmt](chosen, min_digits)
     if folder is None:
-        if isinstance(data, bytes):
-            raise StepgradError("a QTI quiz is a zip file: add -o DIR", where="--format qti")
-        return data
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / name, data)
-    note(f"wrote {folder / name}")
+        if len(files) != 1 or any(isinstance(data, bytes) for data in files.values()):
+            raise StepgradError("a QTI quiz is a zip file (one per student): add -o DIR", where="--format qti")
+        return str(next(iter(files.values())))
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / name, data)
+    shown = sorted({str(folder / name.split("/")[0]) + ("/" if "/" in name else "") for name in files})
+    note(f"wrote {', '.join(shown)}")
     return ""
 
 

@@ -5,8 +5,9 @@ accepts every answer `stepgrad check` accepts with at least 3 significant digits
 K digits): one unit of that digit, for a last digit rounded or truncated. Known mistakes' values
 (diagnoses.py, recomputed on the exact step) are 0 %
 answers whose feedback is the diagnosis, when they lie clearly outside the right answer's range.
-Several exercises (one per student, exercise --roster) become a question bank: one category per
-quantity, one question per variant, so the LMS can draw a random variant per student.
+Several exercises (one per student, exercise --roster) stay apart, since every question of a variant
+refers to that variant's network: Moodle XML and GIFT put each variant's questions in a category of
+its own (`$course$/stepgrad/<id>`), and QTI writes one quiz (one zip, `quiz-qti/<id>.zip`) per variant.
 
     >>> from stepgrad.teach.exercise import generate
     >>> questions(generate(seed=7))[0].name
@@ -26,6 +27,7 @@ from stepgrad.teach.check import CLOSE_RELATIVE
 from stepgrad.teach.check.context import build
 from stepgrad.teach.check.diagnoses import MISTAKES
 from stepgrad.teach.check.solution import Solution
+from stepgrad.teach.classroom import file_names
 from stepgrad.teach.exercise import Exercise
 
 MAX_WRONG = 4  # known mistakes offered per question (the most common first, as the registry orders them)
@@ -91,14 +93,28 @@ def _number(x: float) -> str:
     return f"{x:.12g}"
 
 
-def moodle_xml(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> str:
-    """A Moodle XML quiz: a category per quantity, a numerical question per (variant, quantity)."""
-    quiz = ET.Element("quiz")
-    by_name: dict[str, list[Question]] = {}
+def _variant(label: str, ex: Exercise) -> str:
+    """The variant's name in a category path: the student id (one line, no '/': Moodle's separator), or the seed."""
+    return escape.plain(label).replace("/", "-").strip() or f"seed {ex.seed}"
+
+
+def by_variant(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> dict[str, list[Question]]:
+    """Every variant's category name -> its questions, in the derivation's order (a name used twice is numbered)."""
+    out: dict[str, list[Question]] = {}
     for label, ex in exercises:
-        for q in questions(ex, min_digits, label):
-            by_name.setdefault(q.name, []).append(q)
-    for name, group in by_name.items():
+        name = base = _variant(label, ex)
+        n = 1
+        while name in out:
+            n += 1
+            name = f"{base} #{n}"
+        out[name] = questions(ex, min_digits, label)
+    return out
+
+
+def moodle_xml(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> str:
+    """A Moodle XML quiz: a category per variant (student), a numerical question per quantity in it."""
+    quiz = ET.Element("quiz")
+    for name, group in by_variant(exercises, min_digits).items():
         category = ET.SubElement(ET.SubElement(quiz, "question", type="category"), "category")
         ET.SubElement(category, "text").text = f"$course$/stepgrad/{name}"
         for q in group:
@@ -123,13 +139,10 @@ def _gift_escape(text: str) -> str:
 
 
 def gift(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> str:
-    """The same quiz in GIFT: numerical questions {#=value:tolerance#feedback =%0%value:tolerance#diagnosis}."""
-    by_name: dict[str, list[Question]] = {}
-    for label, ex in exercises:
-        for q in questions(ex, min_digits, label):
-            by_name.setdefault(q.name, []).append(q)
+    """The same quiz in GIFT (a category per variant): numerical questions
+    {#=value:tolerance#feedback =%0%value:tolerance#diagnosis}."""
     out = []
-    for name, group in by_name.items():
+    for name, group in by_variant(exercises, min_digits).items():
         out.append(f"$CATEGORY: $course$/stepgrad/{_gift_escape(name)}\n")
         for q in group:
             answers = " ".join(f"={'%' + str(a.fraction) + '%' if a.fraction != 100 else ''}"
@@ -142,7 +155,7 @@ QTI_SMALLEST = 1e-4  # text2qti writes a numerical answer's range to 4 decimals 
 
 
 def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> str:
-    """The text2qti source: numerical questions with a range each (text2qti has no wrong-answer feedback).
+    """The text2qti source of one quiz: numerical questions with a range each (text2qti has no wrong-answer feedback).
     A quantity whose range holds a number below 0.0001 in magnitude cannot be a QTI question: it is left
     out, and the quiz's description says how many (Moodle XML and GIFT keep every quantity)."""
     body: list[str] = []
@@ -165,11 +178,13 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
     if left_out:
         description += (f" {left_out} quantities smaller than 0.0001 are not asked here (QTI numbers have 4 "
                         "decimals); the Moodle XML and GIFT exports ask them.")
-    return "\n".join(["Quiz title: stepgrad backpropagation exercise", f"Quiz description: {description}", "", *body])
+    labels = [escape.plain(label) for label, _ in exercises if label]
+    title = "stepgrad backpropagation exercise" + (f": {labels[0]}" if len(exercises) == 1 and labels else "")
+    return "\n".join([f"Quiz title: {title}", f"Quiz description: {description}", "", *body])
 
 
 def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> bytes:
-    """A QTI 1.2 zip (Canvas's import format) built by text2qti: one item per quantity and variant."""
+    """A QTI 1.2 zip (Canvas's import format) built by text2qti: one quiz, one item per quantity and exercise."""
     try:
         from text2qti.config import Config  # type: ignore[import-untyped]
         from text2qti.qti import QTI  # type: ignore[import-untyped]
@@ -187,5 +202,18 @@ def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None
         raise StepgradError(f"text2qti cannot build this quiz: {' '.join(str(exc).split())}", where="--format qti") from None
 
 
-Writer = Callable[[list[tuple[str, Exercise]], int | None], str | bytes]
-WRITERS: dict[str, tuple[str, Writer]] = {"moodle": ("quiz.xml", moodle_xml), "gift": ("quiz.gift", gift), "qti": ("quiz-qti.zip", qti_zip)}
+def qti_quizzes(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> dict[str, bytes]:
+    """One QTI quiz per variant: file name -> zip. A roster's variants are quiz-qti/<id>.zip each (ids that
+    would share a file are numbered); one exercise without a student is quiz-qti.zip."""
+    if len(exercises) == 1 and not exercises[0][0]:
+        return {"quiz-qti.zip": qti_zip(exercises, min_digits)}
+    homes = file_names([label for label, _ in exercises])
+    return {f"quiz-qti/{homes[label]}.zip": qti_zip([(label, ex)], min_digits) for label, ex in exercises}
+
+
+Writer = Callable[[list[tuple[str, Exercise]], int | None], dict[str, str] | dict[str, bytes]]
+WRITERS: dict[str, Writer] = {
+    "moodle": lambda exercises, digits: {"quiz.xml": moodle_xml(exercises, digits)},
+    "gift": lambda exercises, digits: {"quiz.gift": gift(exercises, digits)},
+    "qti": qti_quizzes,
+}
