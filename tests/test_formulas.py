@@ -111,6 +111,23 @@ def test_activation_templates_evaluate_to_the_values(name):
     _readable(entry.text, entry.derivative_text, *(line for _, _, line in entry.derivation))
 
 
+@pytest.mark.parametrize("name", ACTS)
+def test_every_derivation_starts_from_the_rules_and_no_line_is_left_out(name):
+    """The first line is the rule-by-rule derivative of the formula, however long (gelu_tanh's is over 400
+    characters: the writers break it over rows), and it names the rules used."""
+    from stepgrad.core.symbolic.printing import text
+    from stepgrad.core.symbolic.rules import by_rules, fold
+
+    entry, formula = ACTIVATIONS[name], ACTS[name].formula
+    by_hand, rules = by_rules(formula, NET)
+    first_rule, _, first = entry.derivation[0]
+    assert first_rule.startswith(", ".join(rules) or "power rule")
+    assert first == text(by_hand, literal=True) or len(entry.derivation) == 1
+    if name == "gelu_tanh":  # the product, quotient and chain rule line and the multiplied-out one are both shown
+        assert [rule.split(",")[0] for rule, _, _ in entry.derivation] == ["product rule", "multiplied out", "simplified"]
+        assert len(first) > 400 and entry.derivation[1][2] == text(fold(by_hand))
+
+
 def _readable(*texts: str) -> None:
     for text in texts:
         assert not re.search(r" if [^,]* else ", text), f"Python's conditional in {text!r}"

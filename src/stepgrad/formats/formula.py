@@ -41,6 +41,9 @@ def symbolic(step: Step, style: str = "text") -> str:
     return step.fill(style, lambda n: symbol(n, style))
 
 
+_JUXTAPOSED = re.compile(r"(?:\d|»|\^\{[^{}]*\}|\\sqrt\{[^{}]*\}|\\frac\{[^{}]*\}\{[^{}]*\}) $")
+
+
 def substituted(step: Step, trace: Trace, digits: Precision = DEFAULT_DIGITS, style: str = "text") -> str:
     """The step's formula with every quantity replaced by its value (negatives in parentheses,
     unless the template already puts the quantity alone in brackets: tanh(-0.49), not tanh((-0.49)))."""
@@ -49,7 +52,9 @@ def substituted(step: Step, trace: Trace, digits: Precision = DEFAULT_DIGITS, st
     def value(m: re.Match) -> str:
         x = trace.lookup(m.group(1))
         bracketed = template[m.start() - 1:m.start()] == "(" and template[m.end():m.end() + 1] == ")"
-        return number(x, digits, style) if bracketed else operand(x, digits, style)
+        shown = number(x, digits, style) if bracketed else operand(x, digits, style)
+        # LaTeX writes a product by juxtaposition (0.044715 «net»^{3}): two numbers side by side need a dot
+        return rf"\cdot {shown}" if style == "latex" and _JUXTAPOSED.search(template, 0, m.start()) else shown
 
     return SLOT.sub(value, template)
 

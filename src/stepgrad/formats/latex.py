@@ -99,6 +99,7 @@ def _visible(latex: str) -> int:
     its spaces takes two; cases as wide as their widest row)."""
     latex = _CASES.sub(lambda m: "x" * (2 + max(_visible(row) for row in m.group(1).split(r"\\"))), latex)
     latex = re.sub(r"\\cdot|\\times|[=+]| - ", "xx", latex)
+    latex = re.sub(r"\\(cosh|sinh|tanh)(?![a-zA-Z])", "xxx", latex)  # a function's name shows (\ln, \exp too, but are short)
     return len(re.sub(r"\\[a-zA-Z]+|[{}_^ &]", "", latex))
 
 
@@ -148,7 +149,10 @@ def linear_fractions(latex: str, width: int) -> str:
             bottom_end = _group_end(latex, top_end)
             top, bottom = latex[i + 6:top_end - 1], latex[top_end + 1:bottom_end - 1]
             if _visible(top) + _visible(bottom) > width:
-                out.append(f"{{{top}}} / ({bottom})")
+                product = not any(top.startswith((" + ", " - "), k) for k in _outside(top))
+                # a product over a short denominator: the constant in front, so the factors can break apart
+                short = product and _visible(bottom) <= width
+                out.append(rf"\frac{{1}}{{{bottom}}} \cdot {top}" if short else f"{{{top}}} / ({bottom})")
                 i = bottom_end
                 continue
         out.append(latex[i])
@@ -157,12 +161,28 @@ def linear_fractions(latex: str, width: int) -> str:
 
 
 def wrap(latex: str, width: int = WIDTH, at: tuple[str, ...] = (" + ", " - ")) -> list[str]:
-    """Pieces of a long formula, each about `width` characters shown, cut before a top-level ' + ' / ' - '
-    (or the operators `at`), never inside braces, \\left..\\right or an environment (cases); too wide a
-    fraction is first written on one line (linear_fractions)."""
+    r"""Pieces of a long formula, each about `width` characters shown, cut before a top-level ' + ' / ' - '
+    (or the operators `at`), never inside braces, \left..\right or an environment (cases); too wide a
+    fraction is first written on one line (linear_fractions). Cuts outside parentheses come first, between
+    the terms or, in a long product, between its factors (the next row starting with \cdot); only when
+    these leave a row too wide is a sum inside parentheses cut too."""
     latex = linear_fractions(latex, width)
+    terms = _greedy(latex, [i for i in _outside(latex) if latex.startswith(at, i)], set(), width)
+    pieces = [part for p in terms for part in (_factors(p, width) if _visible(p) > width * 5 // 4 else [p])]
+    if all(_visible(p) <= width * 5 // 4 for p in pieces):  # the estimate is rough: a little over still fits
+        return pieces
     depths = _depths(latex)
     cuts = [i for i in range(len(latex)) if depths[i] == 0 and latex.startswith(at, i)]
+    pieces = _greedy(latex, cuts, set(), width)
+    if any(_visible(p) > width and _SIZED.search(p) for p in pieces):  # cut inside \left( .. \right) too
+        return wrap(_SIZED.sub(lambda m: {r"\left": r"\bigl", r"\right": r"\bigr"}[m.group(1)] + m.group(2), latex),
+                    width, at)
+    return [part for p in pieces for part in (_factors(p, width) if _visible(p) > width else [p])]
+
+
+def _greedy(latex: str, cuts: list[int], factors: set[int], width: int) -> list[str]:
+    r"""`latex` cut at the fewest of `cuts` (a space before an operator or between factors) so each piece
+    is at most `width` shown where it can be; a piece after a factor cut starts with \cdot."""
     pieces, start, last = [], 0, None
     for cut in cuts + [len(latex)]:
         if last is not None and last > start and _visible(latex[start:cut]) > width:
@@ -170,10 +190,36 @@ def wrap(latex: str, width: int = WIDTH, at: tuple[str, ...] = (" + ", " - ")) -
             start = last + 1
         last = cut
     pieces.append(latex[start:])
-    if any(_visible(p) > width and _SIZED.search(p) for p in pieces):  # cut inside \left( .. \right) too
-        return wrap(_SIZED.sub(lambda m: {r"\left": r"\bigl", r"\right": r"\bigr"}[m.group(1)] + m.group(2), latex),
-                    width, at)
-    return pieces
+    starts = [0]
+    for p in pieces[:-1]:
+        starts.append(starts[-1] + len(p) + 1)
+    return [rf"\cdot {p}" if k and begin - 1 in factors and not p.startswith(("\\cdot", "\\times")) else p
+            for k, (begin, p) in enumerate(zip(starts, pieces))]
+
+
+def _factor_cuts(latex: str, outside: list[int]) -> list[int]:
+    """The spaces between two factors of a product, at the positions `outside` (never right after an
+    operator or a function's name, never before an operator)."""
+    return [i for i in outside if latex[i] == " " and i > 2 and latex[i + 1:i + 2] not in ("", "+", "-", "=", "&", "/")
+            and not re.search(r"(\\[a-zA-Z]+|[-+=(/&])$", latex[:i])]
+
+
+def _outside(latex: str) -> list[int]:
+    r"""The positions outside every brace group, environment, \left..\right and parenthesis pair."""
+    depths, parens, found = _depths(latex), 0, []
+    for i, ch in enumerate(latex):
+        if depths[i] == 0 and ch in "()" and not latex.endswith(("\\left", "\\right"), 0, i):  # \left( is a depth
+            parens += 1 if ch == "(" else -1
+        elif depths[i] == 0 and parens == 0:
+            found.append(i)
+    return found
+
+
+def _factors(piece: str, width: int) -> list[str]:
+    r"""A product too wide for a row cut between its top-level factors (outside braces, environments and
+    parentheses), each continuation starting with \cdot."""
+    cuts = _factor_cuts(piece, _outside(piece))
+    return _greedy(piece, cuts, set(cuts), width)
 
 
 _SIZED = re.compile(r"(\\left|\\right)([()\[\]]|\\[{}]|\.)")

@@ -90,7 +90,8 @@ def _both(expr: sp.Expr, literal: bool = False) -> tuple[str, str]:
 
 
 def derivation(f: sp.Expr, x: sp.Symbol, final: sp.Expr, final_rule: str, out: sp.Expr | None = None) -> tuple[Line, ...]:
-    """The lines from f to `final` (its derivative): by rules, multiplied out, simplified, `final`."""
+    """The lines from f to `final` (its derivative): by rules, multiplied out, simplified, `final`. Every
+    line is kept, however long (gelu_tanh's rule by rule is over 400 characters): the writers break it."""
     d, rules = by_rules(f, x)
     label = (", ".join(rules) or "power rule") + f" on {text(tidy(f), slots=False)}"
     lines: list[Line] = [(label, *_both(d, literal=True))]
@@ -104,15 +105,7 @@ def derivation(f: sp.Expr, x: sp.Symbol, final: sp.Expr, final_rule: str, out: s
         shown = _both(step)
         if shown[1] != lines[-1][2]:
             lines.append((rule, *shown))
-    # A line no page can hold (gelu_tanh's rule by rule, its product multiplied out) is left out; the rules it
-    # used stay named, on the next line shown.
-    kept = [line for line in lines[:-1] if len(line[2]) <= MAX_LINE] + [lines[-1]]
-    if kept[0] is not lines[0]:
-        kept[0] = (f"{lines[0][0]}; {kept[0][0]}", *kept[0][1:])
-    return tuple(kept)
-
-
-MAX_LINE = 150  # characters of a derivation line's text: beyond this it does not fit a page or a slide
+    return tuple(lines)
 
 
 def activation_forms(entry: Any) -> dict[str, Any]:
