@@ -587,3 +587,131 @@ LOSSES: dict[str, dict[str, Any]] = {
         'kernel': 5,
     },
 }
+
+
+def softmax_value(net):
+    return _stable.softmax(net)
+
+
+def softmax_backward(out, grad_out):
+    return -out*((grad_out * out).sum(axis=-1, keepdims=True) - grad_out)
+
+
+COUPLED_ACTIVATIONS: dict[str, dict[str, Any]] = {
+    'softmax': {
+        'latex': '\\frac{e^{«net»}}{«sum_exp»}',
+        'text': 'exp(«net») / («sum_exp»)',
+        'torch_module': 'nn.Softmax',
+        'torch_functional': 'F.softmax',
+        'torch_kwargs': {'dim': -1},
+        'kernel': 100,
+        'forward': softmax_value,
+        'backward': softmax_backward,
+    },
+}
+
+
+def cross_entropy__softmax_value(net, target):
+    n = net.shape[-1]
+    return target*(_stable.logsumexp(net) - net)
+
+
+def cross_entropy__sigmoid_value(net, target):
+    n = net.shape[-1]
+    return -net*target + _stable.softplus_value(net)
+
+
+def cross_entropy_with_logits__linear_value(net, target):
+    n = net.shape[-1]
+    return target*(_stable.logsumexp(net) - net)
+
+
+def cross_entropy_with_logits__linear_delta(net, out, target):
+    n = net.shape[-1]
+    return -target + _stable.softmax(net)
+
+
+def binary_cross_entropy_with_logits__linear_value(net, target):
+    n = net.shape[-1]
+    return (-net*target + _stable.softplus_value(net))/n
+
+
+def binary_cross_entropy_with_logits__linear_delta(net, out, target):
+    n = net.shape[-1]
+    return (-target + _stable.sigmoid_value(net))/n
+
+
+COMBINATIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ('cross_entropy', 'softmax'): {
+        'latex': '-«target» \\ln\\left(«out»\\right)',
+        'text': '-«target» * ln(«out»)',
+        'delta_latex': '«out» - «target»',
+        'delta_text': '«out» - «target»',
+        'derivation': (('chain rule through every output: dE/dout_k = -target / out, dout_j/dnet_j = out * (1 - out), dout_k/dnet_j = -out_k out_j', '«cross_terms» - «target» \\cdot \\frac{1}{«out»} \\cdot «out» \\cdot (1 - «out»)', '«cross_terms» - «target» * 1/«out» * «out» * (1 - «out»)'), ('multiplied out', '«out» («sum_targets») - «target»', '«out» * («sum_targets») - «target»'), ('the targets sum to 1', '«out» - «target»', '«out» - «target»')),
+        'distribution': True,
+        'coupled': False,
+        'delta_note': '',
+        'kernel': 100,
+        'torch_module': 'nn.CrossEntropyLoss',
+        'torch_functional': 'F.cross_entropy',
+        'torch_kwargs': {'reduction': 'none'},
+        'torch_per_sample': "F.cross_entropy(output, target, reduction='none')",
+        'python': None,
+        'value': cross_entropy__softmax_value,
+        'delta': None,
+    },
+    ('cross_entropy', 'sigmoid'): {
+        'latex': '-(«target» \\ln\\left(«out»\\right) + (1 - «target») \\ln\\left(1 - «out»\\right))',
+        'text': '-(«target» * ln(«out») + (1 - «target») * ln(1 - «out»))',
+        'delta_latex': '«out» - «target»',
+        'delta_text': '«out» - «target»',
+        'derivation': (('chain rule: dE/dout times dout/dnet = out * (1 - out)', '\\left((1 - «out»)^{-1} \\cdot (1 - «target») - «target» \\cdot \\frac{1}{«out»}\\right) \\cdot «out» \\cdot (1 - «out»)', '((1 - «out»)^(-1) * (1 - «target») - «target» * 1/«out») * «out» * (1 - «out»)'), ('multiplied out', '«out» (1 - «target») + «target» («out» - 1)', '«out» * (1 - «target») + «target» * («out» - 1)'), ('simplified', '«out» - «target»', '«out» - «target»')),
+        'distribution': False,
+        'coupled': False,
+        'delta_note': '',
+        'kernel': 101,
+        'torch_module': 'nn.BCEWithLogitsLoss',
+        'torch_functional': 'F.binary_cross_entropy_with_logits',
+        'torch_kwargs': {'reduction': 'none'},
+        'torch_per_sample': "F.binary_cross_entropy_with_logits(output, target, reduction='none').sum(dim=-1)",
+        'python': ('-{net}*{target} + (max({net}, 0.0) + log1p(exp(-abs({net}))))', '{out} - {target}'),
+        'value': cross_entropy__sigmoid_value,
+        'delta': None,
+    },
+    ('cross_entropy_with_logits', 'linear'): {
+        'latex': '-«target» \\ln\\left(\\frac{e^{«out»}}{«sum_exp»}\\right)',
+        'text': '-«target» * ln(exp(«out») / («sum_exp»))',
+        'delta_latex': '\\frac{e^{«out»}}{«sum_exp»} - «target»',
+        'delta_text': 'exp(«out») / («sum_exp») - «target»',
+        'derivation': (("E_total in its stable form, (sum of targets) logsumexp(out) - sum of target_k out_k, differentiated by this out (logsumexp' = softmax)", '\\frac{(«sum_targets») e^{«out»}}{«sum_exp»} - «target»', '(«sum_targets») * exp(«out») / («sum_exp») - «target»'), ('the targets sum to 1', '\\frac{e^{«out»}}{«sum_exp»} - «target»', 'exp(«out») / («sum_exp») - «target»')),
+        'distribution': True,
+        'coupled': True,
+        'delta_note': 'the softmax of the raw scores minus the target (one-hot for a class label)',
+        'kernel': None,
+        'torch_module': 'nn.CrossEntropyLoss',
+        'torch_functional': 'F.cross_entropy',
+        'torch_kwargs': {'reduction': 'none'},
+        'torch_per_sample': "F.cross_entropy(output, target, reduction='none')",
+        'python': None,
+        'value': cross_entropy_with_logits__linear_value,
+        'delta': cross_entropy_with_logits__linear_delta,
+    },
+    ('binary_cross_entropy_with_logits', 'linear'): {
+        'latex': '\\frac{\\ln\\left(1 + e^{«out»}\\right) - «out» «target»}{«n»}',
+        'text': '(ln(1 + exp(«out»)) - «out» * «target») / «n»',
+        'delta_latex': '\\frac{\\frac{1}{1 + e^{-«out»}} - «target»}{«n»}',
+        'delta_text': '(1 / (1 + exp(-«out»)) - «target») / «n»',
+        'derivation': (('ln rule, chain rule, exp rule, sum rule on (ln(1 + exp(out)) - out * target) / n', '\\frac{1}{«n»} \\cdot ((1 + e^{«out»})^{-1} \\cdot e^{«out»} - «target»)', '1/«n» * ((1 + exp(«out»))^(-1) * exp(«out») - «target»)'), ('multiplied out', '\\frac{\\frac{e^{«out»}}{1 + e^{«out»}} - «target»}{«n»}', '(exp(«out») / (1 + exp(«out»)) - «target») / «n»'), ('simplified', '\\frac{\\frac{1}{1 + e^{-«out»}} - «target»}{«n»}', '(1 / (1 + exp(-«out»)) - «target») / «n»')),
+        'distribution': False,
+        'coupled': False,
+        'delta_note': 'the sigmoid of the raw score minus the target, over the number of outputs',
+        'kernel': None,
+        'torch_module': 'nn.BCEWithLogitsLoss',
+        'torch_functional': 'F.binary_cross_entropy_with_logits',
+        'torch_kwargs': {'reduction': 'none'},
+        'torch_per_sample': "F.binary_cross_entropy_with_logits(output, target, reduction='none').mean(dim=-1)",
+        'python': ('(-{net}*{target} + (max({net}, 0.0) + log1p(exp(-abs({net})))))/{n}', '(-{target} + (1.0 / (1.0 + exp(-{net})) if {net} >= 0.0 else exp({net}) / (1.0 + exp({net}))))/{n}'),
+        'value': binary_cross_entropy_with_logits__linear_value,
+        'delta': binary_cross_entropy_with_logits__linear_delta,
+    },
+}

@@ -1,5 +1,8 @@
 """Numerically stable forms of the formulas whose plain code would overflow (exp of a large |net|).
 
+The coupled entries' generated code calls softmax, logsumexp, softplus_value and sigmoid_value (the
+rewrite rules of `core/symbolic/coupled.py` put them there).
+
 The generated code of an entry marked `stable` in `core/symbolic/formulas.py` calls these numpy functions
 (`<name>_value`, and `<name>_derivative` where there is one) and uses PYTHON's scalar code; the
 tests hold every one to the entry's formula on a grid that reaches |net| = 800.
@@ -57,6 +60,19 @@ def log_cosh_value(out: Array, target: Array) -> Array:
     """ln cosh(out - target) = |d| + ln(1 + exp(-2|d|)) - ln 2, stably."""
     d = np.abs(out - target)
     return d + np.log1p(np.exp(-2.0 * d)) - np.log(2.0)
+
+
+def softmax(net: Array) -> Array:
+    """exp(net) / sum of exp(net) over the last axis, shifted by the row maximum (no overflow)."""
+    shifted = net - net.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def logsumexp(net: Array) -> Array:
+    """ln of the sum of exp(net) over the last axis (kept as an axis of 1), as m + ln(sum of exp(net - m))."""
+    m = net.max(axis=-1, keepdims=True)
+    return m + np.log(np.exp(net - m).sum(axis=-1, keepdims=True))
 
 
 def erf_array(x: Array) -> Array:

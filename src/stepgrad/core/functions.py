@@ -6,8 +6,9 @@ them with a mistake applied, torch interop builds the `torch` counterparts, and 
 backend uses the entry's code for it (`inplace` for fast.py, `python` for the pure-Python path,
 `kernel` for the numba kernel) or declines the network when the entry has none. What each field
 holds: `core/entries.py`. The elementwise entries are written once, as formulas, in
-`core/symbolic/formulas.py`; everything else about them is generated (`core/_generated.py`), so adding
-one is a line there. `register` adds an entry at run time from a formula (needs SymPy).
+`core/symbolic/formulas.py`, and so are softmax and the losses combined with their output activation
+(cross-entropy), written over the output vector; everything else about them is generated
+(`core/_generated.py`), so adding one is a line there. `register` adds an entry at run time from a formula (needs SymPy).
 
     >>> ACTIVATIONS["sigmoid"].derivative_text
     '«out» * (1 - «out»)'
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from stepgrad.core import _coupled, _generated
+from stepgrad.core import _generated
 from stepgrad.core import _inplace as ip
 from stepgrad.core.entries import Activation, Combination, InPlace, Loss, Python, Scalar
 from stepgrad.core.errors import StepgradError
@@ -34,7 +35,7 @@ __all__ = ["ACTIVATIONS", "LOSSES", "Activation", "Combination", "InPlace", "Los
 Array = np.ndarray
 LEAKY_SLOPE = ip.LEAKY_SLOPE  # leaky_relu's slope for negative net (core/symbolic/formulas.py)
 HUBER_DELTA = 1.0  # huber's delta (core/symbolic/formulas.py)
-softmax_backward = _coupled.softmax_backward
+softmax_backward = _generated.softmax_backward
 
 # numpy in-place forms (no allocation per step) for the entries fast.py trains most; the others use `forward`
 _INPLACE = {
@@ -60,15 +61,45 @@ def _loss(name: str, g: dict[str, Any]) -> Loss:
         derivation=g["derivation"], scalar=Scalar(*g["scalar"]))
 
 
+def _coupled_activation(name: str, g: dict[str, Any]) -> Activation:
+    """softmax: every out depends on every net, so no elementwise derivative (backward instead), never hidden."""
+    return Activation(
+        name, g["forward"], None, g["latex"], g["text"], "", "", torch_module=g["torch_module"],
+        torch_functional=g["torch_functional"], torch_kwargs=dict(g["torch_kwargs"]), hidden_ok=False,
+        backward=g["backward"], inplace=InPlace(ip.softmax, None) if name == "softmax" else None, kernel=g["kernel"])
+
+
+def _combination(g: dict[str, Any]) -> Combination:
+    delta = g["delta"]
+    return Combination(
+        g["value"], g["latex"], g["text"], g["torch_per_sample"], g["torch_module"], g["torch_functional"],
+        dict(g["torch_kwargs"]), delta_latex=g["delta_latex"], delta_text=g["delta_text"],
+        python=Python(*g["python"]) if g["python"] else None, kernel=g["kernel"], derivation=g["derivation"],
+        distribution=g["distribution"], coupled=g["coupled"], delta_note=g["delta_note"],
+        delta=None if delta is None else (lambda net, out, target: delta(net, out, target)))
+
+
+def _combined_losses() -> list[Loss]:
+    """The losses defined only with their output activations (cross-entropy): E_o as the first combination writes it."""
+    by_loss: dict[str, dict[str, Any]] = {}
+    for (loss_name, activation_name), g in _generated.COMBINATIONS.items():
+        by_loss.setdefault(loss_name, {})[activation_name] = g
+    return [Loss(name, next(iter(combos.values()))["latex"], next(iter(combos.values()))["text"], "", "", None, None,
+                 None, combinations={a: _combination(g) for a, g in combos.items()}) for name, combos in by_loss.items()]
+
+
+COMBINED = [name for name, _ in _generated.COMBINATIONS]  # the built-in losses defined with their activations only
+
+
 def _in_order() -> tuple[dict[str, Activation], dict[str, Loss]]:
     acts = {name: _activation(name, g) for name, g in _generated.ACTIVATIONS.items()}
     ordered = {}
     for name, entry in acts.items():  # softmax after linear, as the deck lists them
         ordered[name] = entry
         if name == "linear":
-            ordered["softmax"] = _coupled.SOFTMAX
+            ordered.update({n: _coupled_activation(n, g) for n, g in _generated.COUPLED_ACTIVATIONS.items()})
     generated_losses = [_loss(name, g) for name, g in _generated.LOSSES.items()]
-    losses = generated_losses[:2] + _coupled.LOSSES + generated_losses[2:]
+    losses = generated_losses[:2] + _combined_losses() + generated_losses[2:]
     return ordered, {entry.name: entry for entry in losses}
 
 
@@ -100,8 +131,8 @@ def register(formula: Any) -> Activation | Loss:
 
 def unregister(name: str) -> None:
     """Remove an entry added by `register` (a built-in entry cannot be removed)."""
-    if name in _generated.ACTIVATIONS or name in _generated.LOSSES or name == "softmax" or name in (
-            entry.name for entry in _coupled.LOSSES):
+    if name in _generated.ACTIVATIONS or name in _generated.LOSSES or name in _generated.COUPLED_ACTIVATIONS or \
+            name in COMBINED:
         raise StepgradError(f"{name!r} is a built-in entry")
     ACTIVATIONS.pop(name, None)
     LOSSES.pop(name, None)

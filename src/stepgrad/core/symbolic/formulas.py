@@ -11,20 +11,27 @@ nothing). Adding an entry is adding one line here and running
 
 `stable` names a hand-written numerically stable form in `core/_stable.py` (for exp of large
 |net|), used instead of the generated numpy and scalar code; the tests hold it to the formula.
-The coupled forms (softmax, and the cross-entropy combinations) live in `core/_coupled.py`.
+
+The coupled entries are written over the whole output vector (K outputs, output 0 the one derived):
+softmax, and each combination of a loss with its output activation, whose E_total of a sample is its own
+expression (-sum of t_k ln softmax_k(net)). `core/symbolic/coupled.py` derives dE_total/dnet_0 from it
+(simplified with the targets summing to 1 where that is needed), and writes the numpy code in a stable
+form by the rewrite rules stated there (ln of a softmax as net - logsumexp, ln(1 + exp) as softplus).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
-from sympy import Abs, Float, Piecewise, Rational, erf, exp, log, pi, sqrt, tanh
+from sympy import Abs, Add, Float, Piecewise, Rational, erf, exp, log, pi, sqrt, tanh
 
 from stepgrad.core._inplace import LEAKY_SLOPE  # one constant for the formula and fast.py's in-place form
 from stepgrad.core.symbolic.printing import NET as net
 from stepgrad.core.symbolic.printing import OUT as out
+from stepgrad.core.symbolic.printing import SUM_EXP
 from stepgrad.core.symbolic.printing import TARGET as target
 from stepgrad.core.symbolic.printing import N as n
 
@@ -84,4 +91,85 @@ LOSSES = [
     LossFormula("l1", Abs(_d) / n, "nn.L1Loss", "F.l1_loss", torch_reduce="mean"),
     LossFormula("smooth_l1", Piecewise((Rational(1, 2) * _d ** 2 / n, Abs(_d) < 1), ((Abs(_d) - Rational(1, 2)) / n, True)),
                 "nn.SmoothL1Loss", "F.smooth_l1_loss", {"beta": 1.0}, torch_reduce="mean"),
+]
+
+
+# --- the coupled entries: formulas over a vector of K outputs ---------------------------------------------
+
+K = 3  # outputs of the vector the coupled formulas are written and derived over (output 0 is the one derived)
+NETS = sp.symbols(f"SLOTnet0:{K}", real=True)
+TARGETS = sp.symbols(f"SLOTtarget0:{K}", real=True)
+Vector = Sequence[Any]
+
+
+def softmax_of(nets: Vector, k: int = 0) -> Any:
+    """exp(net_k) / sum over j of exp(net_j)."""
+    return exp(nets[k]) / Add(*[exp(x) for x in nets])
+
+
+def sigmoid_of(x: Any) -> Any:
+    """1 / (1 + exp(-x))."""
+    return 1 / (1 + exp(-x))
+
+
+@dataclass(frozen=True)
+class CoupledActivationFormula:
+    """out_k = formula_of(nets, k) over every net of the layer (softmax); `kernel`: its branch in the numba kernel."""
+
+    name: str
+    formula_of: Callable[[Vector, int], Any]  # out_k from every net
+    torch_module: str
+    torch_functional: str | None
+    torch_kwargs: dict[str, Any] = field(default_factory=dict)
+    kernel: int | None = None
+
+    def formula(self, nets: Vector) -> Any:
+        """out_0."""
+        return self.formula_of(nets, 0)
+
+
+@dataclass(frozen=True)
+class CombinationFormula:
+    """A loss with its output activation, as its own expression: output k's E_o = term(nets, target_k, k) from
+    every raw score (E_total of a sample sums them); `shown` is E_o as the documents write it (in out, target,
+    n and sum_exp); torch: functional(output, target, reduction='none'), reduced over outputs by `torch_reduce`."""
+
+    loss: str
+    activation: str
+    term: Callable[[Vector, Any, int], Any]
+    shown: Any
+    torch_module: str
+    torch_functional: str
+    torch_reduce: str = ""  # "" (already per sample), "sum" or "mean"
+    kernel: int | None = None
+    note: str = ""  # what the error signal is, in words, when it is not out - target
+
+
+SOFTMAX_KERNEL, SIGMOID_CE_KERNEL = 100, 101  # training/_tiny_kernel.py's hand-written branches
+
+COUPLED_ACTIVATIONS = [
+    CoupledActivationFormula("softmax", softmax_of, "nn.Softmax", "F.softmax", {"dim": -1}, kernel=SOFTMAX_KERNEL),
+]
+
+COMBINATIONS = [
+    CombinationFormula(
+        "cross_entropy", "softmax", lambda nets, t, k: -t * log(softmax_of(nets, k)),
+        -target * log(out), "nn.CrossEntropyLoss", "F.cross_entropy", kernel=SOFTMAX_KERNEL),
+    CombinationFormula(
+        "cross_entropy", "sigmoid",
+        lambda nets, t, k: -(t * log(sigmoid_of(nets[k])) + (1 - t) * log(1 - sigmoid_of(nets[k]))),
+        sp.Mul(-1, target * log(out) + (1 - target) * log(1 - out), evaluate=False), "nn.BCEWithLogitsLoss",
+        "F.binary_cross_entropy_with_logits", "sum", kernel=SIGMOID_CE_KERNEL),
+    # PyTorch's nn.CrossEntropyLoss: raw scores (a model ending in nn.Linear), class probabilities
+    CombinationFormula(
+        "cross_entropy_with_logits", "linear",
+        lambda nets, t, k: -t * log(softmax_of(nets, k)),
+        -target * log(exp(out) / SUM_EXP), "nn.CrossEntropyLoss", "F.cross_entropy",
+        note="the softmax of the raw scores minus the target (one-hot for a class label)"),
+    # PyTorch's nn.BCEWithLogitsLoss: raw scores, the mean over the outputs of each sample
+    CombinationFormula(
+        "binary_cross_entropy_with_logits", "linear",
+        lambda nets, t, k: (log(1 + exp(nets[k])) - t * nets[k]) / n,
+        (log(1 + exp(out)) - target * out) / n, "nn.BCEWithLogitsLoss", "F.binary_cross_entropy_with_logits", "mean",
+        note="the sigmoid of the raw score minus the target, over the number of outputs"),
 ]

@@ -1,9 +1,10 @@
 """Write the registry's generated code from `core/symbolic/formulas.py`: `python -m stepgrad.core.symbolic.generate`.
 
 Two files: `core/_generated.py` (every entry's templates, derivation lines, numpy and scalar Python
-functions, PyTorch counterpart) and the marked region of `training/_tiny_kernel.py` (the numba
-kernel's branches). `--check` exits 1 when the files differ from what the formulas give (the
-test suite runs the same comparison). SymPy is needed here only, never when stepgrad runs.
+functions, PyTorch counterpart; softmax and the loss combinations too, from `core/symbolic/coupled.py`)
+and the marked region of `training/_tiny_kernel.py` (the numba kernel's branches). `--check` exits 1
+when the files differ from what the formulas give (the test suite runs the same comparison). SymPy is
+needed here only, never when stepgrad runs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from stepgrad.core.symbolic import formulas
+from stepgrad.core.symbolic import coupled, formulas
 from stepgrad.core.symbolic.forms import activation_forms, loss_forms
 
 PACKAGE = Path(__file__).resolve().parents[2]
@@ -82,6 +83,35 @@ def _data(name: str, kind: str, forms: dict[str, Any], code: int) -> str:
     return f"    {name!r}: {{\n{body}    }},\n"
 
 
+def _coupled_source() -> list[str]:
+    """softmax's and the combinations' functions and tables (core/symbolic/coupled.py's forms)."""
+    parts = []
+    acts = [(a.name, coupled.activation_forms(a)) for a in formulas.COUPLED_ACTIVATIONS]
+    for name, f in acts:
+        parts.append(f"\ndef {name}_value(net):\n    return {f['forward']}\n\n\n"
+                     f"def {name}_backward(out, grad_out):\n    return {f['backward']}\n")
+    rows = []
+    for name, f in acts:
+        keep = {k: v for k, v in f.items() if k not in ("forward", "backward")}
+        body = "".join(f"        {k!r}: {v!r},\n" for k, v in keep.items())
+        rows.append(f"    {name!r}: {{\n{body}        'forward': {name}_value,\n        'backward': {name}_backward,\n    }},\n")
+    parts.append("\nCOUPLED_ACTIVATIONS: dict[str, dict[str, Any]] = {\n" + "".join(rows) + "}\n")
+    rows = []
+    for c in formulas.COMBINATIONS:
+        f = coupled.combination_forms(c)
+        stem = f"{c.loss}__{c.activation}"
+        value, delta = f["numpy"]
+        parts.append(f"\ndef {stem}_value(net, target):\n    n = net.shape[-1]\n    return {value}\n")
+        if delta is not None:
+            parts.append(f"\ndef {stem}_delta(net, out, target):\n    n = net.shape[-1]\n    return {delta}\n")
+        keep = {k: v for k, v in f.items() if k != "numpy"}
+        body = "".join(f"        {k!r}: {v!r},\n" for k, v in keep.items())
+        body += f"        'value': {stem}_value,\n        'delta': {f'{stem}_delta' if delta is not None else None},\n"
+        rows.append(f"    ({c.loss!r}, {c.activation!r}): {{\n{body}    }},\n")
+    parts.append("\nCOMBINATIONS: dict[tuple[str, str], dict[str, Any]] = {\n" + "".join(rows) + "}\n")
+    return parts
+
+
 def generated_source() -> str:
     """The text of core/_generated.py."""
     acts = [(a.name, activation_forms(a)) for a in formulas.ACTIVATIONS]
@@ -92,6 +122,7 @@ def generated_source() -> str:
     table = "\n{}: dict[str, dict[str, Any]] = {{\n{}}}\n"
     parts.append(table.format("ACTIVATIONS", "".join(_data(n, "activation", f, k) for k, (n, f) in enumerate(acts))))
     parts.append(table.format("LOSSES", "".join(_data(n, "loss", f, k) for k, (n, f) in enumerate(losses))))
+    parts += _coupled_source()
     return "\n".join(parts)
 
 

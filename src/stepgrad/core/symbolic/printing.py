@@ -20,8 +20,11 @@ import sympy as sp
 NET, OUT, TARGET = sp.symbols("SLOTnet SLOTout SLOTtarget", real=True)
 N = sp.Symbol("SLOTn", positive=True, integer=True)
 ROLES = {NET: "net", OUT: "out", TARGET: "target", N: "n"}
+# the coupled entries' slots for sums over the outputs (tracing/derive.py fills them per network): name, precedence
+SUM_EXP, SUM_TARGETS, CROSS_TERMS = sp.symbols("SLOTsum_exp SLOTsum_targets SLOTcross_terms", positive=True)
 
 ADD, MUL, NEG, POW, ATOM = 10, 20, 25, 30, 40
+SUMS = {SUM_EXP: ("sum_exp", ADD), SUM_TARGETS: ("sum_targets", ADD), CROSS_TERMS: ("cross_terms", ADD + 1)}
 _FUNCTIONS = {"exp": "exp", "log": "ln", "tanh": "tanh", "cosh": "cosh", "sinh": "sinh", "erf": "erf",
               "Abs": "abs", "sign": "sign"}
 _LATEX_FUNCTIONS = {"log": r"\ln", "tanh": r"\tanh", "cosh": r"\cosh", "sinh": r"\sinh", "erf": r"\operatorname{erf}",
@@ -83,6 +86,9 @@ class _Printer:
         if e in ROLES:
             role = ROLES[e]
             return (f"«{role}»" if self.slots else role), ATOM
+        if e in SUMS:
+            role, precedence = SUMS[e]
+            return (f"«{role}»" if self.slots else role.replace("_", " ")), precedence
         if e is sp.pi:
             return (r"\pi" if self.tex else "pi"), ATOM
         if e.is_Integer:
