@@ -27,44 +27,11 @@ import numpy as np
 
 from stepgrad.core import names
 from stepgrad.core.errors import StepgradError
+from stepgrad.core.optim_adaptive import ADAPTIVE
+from stepgrad.core.optim_rule import Optimizer, Quantities, Rounder, Rule
 
 Array = np.ndarray
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One quantity an optimizer computes per parameter: its role and its formula."""
-
-    role: str  # "v+", "m+", "s+", "m_hat", "s_hat" or "p+"
-    latex: str
-    text: str
-
-
-Quantities = dict[str, Array]
-Rounder = Callable[[Array], Array]
-
-
-@dataclass(frozen=True)
-class Optimizer:
-    """An update rule: hyperparameters (defaults), state slots, the formulas in order, and its code.
-
-    `compute(hyper, slots, param, grad, t, rounded)` returns every role's value for one parameter
-    (slots: this parameter's previous state by slot name; t: the step number, 1 first). `python`
-    holds the update as Python statements for the pure-Python backend (names {p}, {g}, the slots
-    {v}/{m}/{s}, the hyperparameters, lr and t); `kernel` is the numba kernel's branch.
-    """
-
-    name: str
-    title: str
-    hyper: dict[str, float]
-    slots: tuple[str, ...]
-    rules: tuple[Rule, ...]
-    description: str
-    compute: Callable[[dict[str, float], dict[str, Array], Array, Array, int, float, Rounder], Quantities]
-    python: tuple[str, ...] | None = None
-    kernel: int | None = None
-    learning_rate: float = 0.1  # the default for a data set (train.default_network)
-    plain: bool = False  # p+ = p - eta * g: backends may fold eta into the gradient; the sequential order applies
+__all__ = ["OPTIMIZERS", "Optimizer", "OptimizerState", "Rule", "get"]
 
 
 def _sgd(h: dict[str, float], slots: dict[str, Array], p: Array, g: Array, t: int, lr: float, r: Rounder) -> Quantities:
@@ -157,11 +124,14 @@ OPTIMIZERS: dict[str, Optimizer] = {
             "torch_sgd", "torch.optim.SGD", {"mu": 0.0, "dampening": 0.0, "nesterov": 0.0, "decay": 0.0}, ("v",),
             (
                 _WEIGHT_DECAY,
-                Rule("v+", r"\begin{cases} «mu» \cdot «v» + (1 - «dampening») \cdot «grad» & \text{if } «t» > 1, «mu» > 0 "
-                     r"\\ «grad» & \text{otherwise} \end{cases}",
-                     "((«mu» * «v» + (1 - «dampening») * «grad» if «mu» > 0 else «grad») if «t» > 1 else «grad»)"),
-                Rule("step", r"\begin{cases} «grad» + «mu» \cdot «v+» & \text{if nesterov} \\ «v+» & \text{otherwise} "
-                     r"\end{cases}", "(«grad» + «mu» * «v+» if «nesterov» > 0 else «v+»)"),
+                Rule("v+", r"«mu» \cdot «v» + (1 - «dampening») \cdot «grad»", "«mu» * «v» + (1 - «dampening») * «grad»",
+                     lambda h, t: t > 1 and h["mu"] > 0, "the velocity: momentum mu of the last one, plus this gradient"),
+                Rule("v+", r"«grad»", "«grad»", lambda h, t: t == 1 and h["mu"] > 0,
+                     "the first step: the velocity starts as the gradient"),
+                Rule("v+", r"«grad»", "«grad»", lambda h, t: h["mu"] == 0, "no momentum: the step is the gradient"),
+                Rule("step", r"«grad» + «mu» \cdot «v+»", "«grad» + «mu» * «v+»", lambda h, t: bool(h["nesterov"]),
+                     "nesterov: one velocity ahead"),
+                Rule("step", r"«v+»", "«v+»", lambda h, t: not h["nesterov"]),
                 Rule("p+", r"«p» - «eta» \cdot «step»", "«p» - «eta» * «step»"),
             ),
             "PyTorch's SGD: weight decay adds decay * p to the gradient; the velocity v (momentum mu, "
@@ -184,12 +154,17 @@ OPTIMIZERS: dict[str, Optimizer] = {
             "PyTorch's AdamW: Adam's step, and the weight decays by eta * decay * p apart from the gradient.",
             _adamw, learning_rate=0.005,
         ),
+        *ADAPTIVE,
     ]
 }
 
 HYPER_NOTES = {"mu": "momentum", "beta1": "decay of the first moment", "beta2": "decay of the second moment",
                "epsilon": "keeps the division finite", "t": "step number", "dampening": "of the gradient in v",
-               "nesterov": "1: Nesterov momentum", "decay": "weight decay"}
+               "nesterov": "1: Nesterov momentum", "decay": "weight decay",
+               "alpha": "decay of the running mean of squares", "centered": "1: divide by the variance",
+               "lrdecay": "learning-rate decay (torch's lr_decay)", "initial": "the sum before the first step "
+               "(torch's initial_accumulator_value)", "psi": "momentum decay (torch's momentum_decay)",
+               "float32": "1: the momentum product kept in float32, as torch does by default"}
 
 
 def get(name: str) -> Optimizer:
@@ -232,7 +207,8 @@ class OptimizerState:
                 if key not in values:
                     raise StepgradError(f"{name} has no hyperparameter {key!r}", where="--optimizer")
                 values[key] = float(value)
-        return cls(name, values, 0, {s: [np.zeros_like(p, dtype=np.float64) for p in params] for s in opt.slots})
+        return cls(name, values, 0, {s: [np.full(np.shape(p), opt.initial(s, values)) for p in params]
+                                     for s in opt.slots})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists of numbers), safe for JSON and TOML."""

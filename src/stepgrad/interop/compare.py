@@ -307,4 +307,8 @@ def _copied_optimizer(optimizer: Any, module: Any, model: Any) -> Any:
     groups = [dict(g, params=[copies[id(p)] for p in g["params"]]) for g in optimizer.param_groups]
     twin = type(optimizer)(groups)
     twin.load_state_dict(copy.deepcopy(optimizer.state_dict()))
+    for p, state in optimizer.state.items():  # load_state_dict casts NAdam's float32 mu_product: keep torch's own
+        for key, value in state.items():
+            if getattr(value, "dim", lambda: 1)() == 0 and id(p) in copies:
+                twin.state[copies[id(p)]][key] = value.detach().clone()
     return twin

@@ -76,21 +76,31 @@ class OptimizerStep:
         rule, h = self.rule, self.hyper
         given = [Step(k, float(v), "given", note=HYPER_NOTES.get(k, "")) for k, v in h.items()]
         given.append(Step("t", float(self.t), "given", note=HYPER_NOTES["t"]))
+        rules = rule.rules_at(h, self.t)
+        computed = {r.role for r in rules}
+        used = [slot for slot in self.before if f"{slot}+" in computed]  # a slot this step reads and writes
         state_steps: list[Step] = []
         update_steps: list[Step] = []
+        shown: set[str] = set()
         for k, where, p in self.parameters():
             roles = {"p": p, "g": trace_name("g", p), "eta": "eta", "t": "t", **{x: x for x in h}}
-            for slot in self.before:
-                roles[slot] = trace_name(slot, p)
-                state_steps.append(Step(roles[slot], float(self.before[slot][k][where]), "given", subject=p,
-                                        note="before this step"))
-            for r in rule.rules:
-                roles[r.role] = trace_name(r.role, p)
-            for r in rule.rules:
-                latex = _fill(r.latex, roles)
-                text = _fill(r.text, roles)
-                step = Step(roles[r.role], float(self.details[k][r.role][where]), "update", latex, text,
-                            tuple(_operands(r.text, roles)), subject=p)
+            for r in rules:
+                roles[r.role] = r.role if r.role in rule.once else trace_name(r.role, p)
+            for slot in used:
+                once = slot in rule.once
+                roles[slot] = slot if once else trace_name(slot, p)
+                if roles[slot] not in shown:
+                    shown.add(roles[slot])
+                    state_steps.append(Step(roles[slot], float(self.before[slot][k][where]), "given",
+                                            subject="" if once else p, note="before this step"))
+            for r in rules:
+                if roles[r.role] in shown:  # a role with one value for every parameter, shown once
+                    continue
+                if r.role in rule.once:
+                    shown.add(roles[r.role])
+                step = Step(roles[r.role], float(self.details[k][r.role][where]), "update", _fill(r.latex, roles),
+                            _fill(r.text, roles), tuple(_operands(r.text, roles)),
+                            subject="" if r.role in rule.once else p, note=r.note)
                 (update_steps if r.role == "p+" else state_steps).append(step)
         return [
             Section("optimizer", f"{rule.title}: the optimizer's state", tuple(given + state_steps), rule.description),
