@@ -165,3 +165,124 @@ def test_training_with_the_registry_optimizer_equals_torch(name, make):
         current.weights, current.biases = new[:net.depth], new[net.depth:]
     for a, b in zip(current.weights + current.biases, trained.weights + trained.biases):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+# -- parameter groups ------------------------------------------------------------------------------
+
+
+def _split(parameters):
+    parameters = list(parameters)
+    return [p for p in parameters if p.dim() == 2], [p for p in parameters if p.dim() == 1]
+
+
+def _adamw_no_decay_on_biases(parameters):
+    weights, biases = _split(parameters)
+    return torch.optim.AdamW([{"params": weights}, {"params": biases, "weight_decay": 0.0}], lr=0.01, weight_decay=0.1)
+
+
+def _per_layer_sgd(parameters):
+    parameters = list(parameters)
+    return torch.optim.SGD([{"params": parameters[:2], "lr": 0.2, "momentum": 0.9, "nesterov": True},
+                            {"params": parameters[2:], "weight_decay": 0.05}], lr=0.05)
+
+
+def _rmsprop_groups(parameters):
+    weights, biases = _split(parameters)
+    return torch.optim.RMSprop([{"params": biases, "lr": 0.001, "centered": True},
+                                {"params": weights, "momentum": 0.5}], lr=0.01)
+
+
+GROUPS = {"adamw_no_decay_on_biases": _adamw_no_decay_on_biases, "per_layer_sgd": _per_layer_sgd,
+          "rmsprop_groups": _rmsprop_groups}
+
+
+@pytest.mark.parametrize("earlier", [0, 3])
+@pytest.mark.parametrize("kind", list(GROUPS))
+def test_parameter_groups_equal_torchs_own_step(kind, earlier):
+    model, opt, x, y, grads, after = _user_run(GROUPS[kind], earlier)
+    trace = stepgrad.explain_torch(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt)
+    _assert_equal_to_torch(trace, grads, after)
+    assert stepgrad.compare_with_torch(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt).agrees(1e-12)
+
+
+def test_a_parameters_own_settings_are_shown_and_used():
+    model, opt, x, y, _, after = _user_run(_adamw_no_decay_on_biases, 0)
+    trace = stepgrad.explain_torch(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt)
+    assert trace.meta["optimizer"]["settings"] == [{}, {}, {"decay": 0.0}, {"decay": 0.0}]
+    v = trace.values
+    assert v["decay"] == 0.1 and v["decay_b_o1"] == 0.0 and "decay_w1" not in v
+    assert "decay_b_o1" in trace.step("b_o1+").text and "«decay» * «w1»" in trace.step("w1+").text
+    text = stepgrad.render(trace, "text")
+    assert "decay_b_h1 = 0" in text
+
+
+def test_training_with_parameter_groups_equals_torch():
+    """A network carrying torch's parameter groups (read by explain_torch) trains on, step for step, as torch."""
+    model, opt, x, y, _, _ = _user_run(_per_layer_sgd, 2)
+    net = stepgrad.interop.compare.read_step(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt).network
+    trained = stepgrad.train(net, 4, optimizer="torch_sgd").network
+    for _ in range(4):
+        opt.zero_grad()
+        nn.MSELoss()(model(x), y).backward()
+        opt.step()
+    torch_after = [model[0].weight, model[2].weight, model[0].bias, model[2].bias]
+    for ours, theirs in zip(trained.weights + trained.biases, torch_after):
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ([{"lr": 0.1}], "expected one table per parameter"),
+    ([{"gamma": 1.0}, {}, {}, {}], "has no hyperparameter 'gamma'"),
+    ([{"lr": "fast"}, {}, {}, {}], "expected a finite number"),
+])
+def test_per_parameter_settings_are_read_strictly(settings, message):
+    net = stepgrad.builtin()
+    params = optim.parameters(net)
+    data = {"name": "torch_adam", "hyper": {}, "t": 0, "slots": {}, "settings": settings}
+    with pytest.raises(StepgradError, match=message):
+        optim.OptimizerState.from_dict(data, params)
+    with pytest.raises(StepgradError, match="one learning rate for every parameter"):
+        optim.OptimizerState.from_dict({"name": "sgd", "settings": [{"lr": 0.1}, {}, {}, {}]}, params)
+
+
+@pytest.mark.parametrize("name", ["torch_sgd", "adamw", "rmsprop"])
+@pytest.mark.parametrize("update_biases", [True, False])
+def test_the_numpy_backend_takes_each_parameters_own_settings(name, update_biases):
+    """fit()'s DenseTrainer (weights and bias in one matrix) equals engine.step + optim.apply with settings."""
+    from stepgrad.training.fast import DenseTrainer
+
+    net = stepgrad.Network.from_dict({"layers": [3, 4, 2], "activations": ["tanh", "sigmoid"], "seed": 2,
+                                      "update_biases": update_biases, "learning_rate": 0.05})
+    rng = np.random.default_rng(2)
+    x, t = rng.normal(size=(5, 3)), rng.uniform(size=(5, 2))
+    settings = [{"lr": 0.1, "mu": 0.5}, {}, {"decay": 0.0}, {"lr": 0.01, "decay": 0.2}] if name == "torch_sgd" else \
+        [{}, {"lr": 0.02}, {"decay": 0.0}, {"decay": 0.0, "lr": 0.001}]
+    if name == "torch_sgd":
+        hyper = {"mu": 0.9, "decay": 0.01}
+    elif name == "adamw":
+        hyper = {}
+    else:
+        hyper = {"decay": 0.05}
+        settings = [{"centered": 1.0}, {"mu": 0.4}, {"decay": 0.0}, {"lr": 0.001}]
+
+    def fresh():
+        state = optim.OptimizerState.fresh(name, optim.parameters(net), **hyper)
+        state.settings = [dict(own) for own in settings]
+        return state
+
+    expected, state = net.copy(), fresh()
+    for _ in range(3):
+        rec = engine.step(expected, x, t, "synchronous")
+        new, _ = optim.apply(state, expected.learning_rate, optim.parameters(expected),
+                             rec.grad_weights + rec.grad_biases, optim.active_flags(expected))
+        expected.weights, expected.biases = new[:2], new[2:]
+    trainer = DenseTrainer(net, 5, np.float64, fresh(), "synchronous")
+    for _ in range(3):
+        trainer.step(x, t)
+    got = net.copy()
+    trainer.write_back(got)
+    for a, b in zip(got.weights + got.biases, expected.weights + expected.biases):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    if not update_biases:
+        for a, b in zip(got.biases, net.biases):
+            np.testing.assert_array_equal(a, b)

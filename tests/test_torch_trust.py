@@ -307,18 +307,9 @@ def test_a_view_to_another_width_is_refused():
              torch.zeros(4, 1, dtype=torch.float64))
 
 
-def _groups(parameters):
-    """The usual AdamW set-up: no weight decay on the biases (a second parameter group)."""
-    parameters = list(parameters)
-    weights = [p for p in parameters if p.dim() == 2]
-    biases = [p for p in parameters if p.dim() == 1]
-    return torch.optim.AdamW([{"params": weights}, {"params": biases, "weight_decay": 0.0}], lr=0.01)
-
-
 @pytest.mark.parametrize("make, message", [
     (lambda p: torch.optim.Adamax(p), "unsupported optimizer torch.optim.Adamax"),
     (lambda p: torch.optim.Adam(p, maximize=True), "maximize=True"),
-    (_groups, "parameter groups with different weight_decay"),
 ])
 def test_optimizer_settings_stepgrad_lacks_are_refused(make, message):
     """An optimizer stepgrad does not model is one line, never another optimizer's step."""

@@ -190,12 +190,26 @@ def trace_name(role: str, parameter: str) -> str:
 
 @dataclass
 class OptimizerState:
-    """An optimizer's hyperparameters, step count and per-parameter state (arrays shaped like the parameters)."""
+    """An optimizer's hyperparameters, step count and per-parameter state (arrays shaped like the parameters).
+
+    `settings` (torch's parameter groups): one table per parameter, in optimizer order (every weight matrix,
+    then every bias vector), of what differs for it from the shared settings: its learning rate `lr` and
+    hyperparameters, e.g. [{}, {}, {"decay": 0.0}, {"decay": 0.0}] for AdamW without decay on the biases.
+    Empty: every parameter uses the shared ones.
+    """
 
     name: str
     hyper: dict[str, float]
     t: int = 0
     slots: dict[str, list[Array]] = field(default_factory=dict)  # "m" -> one array per parameter
+    settings: list[dict[str, float]] = field(default_factory=list)
+
+    def of(self, index: int, learning_rate: float) -> tuple[dict[str, float], float]:
+        """(hyperparameters, learning rate) of parameter `index`: the shared ones with its own settings."""
+        own = self.settings[index] if self.settings else {}
+        if not own:
+            return self.hyper, learning_rate
+        return {**self.hyper, **{k: v for k, v in own.items() if k != "lr"}}, float(own.get("lr", learning_rate))
 
     @classmethod
     def fresh(cls, name: str, params: list[Array], **hyper: float) -> OptimizerState:
@@ -212,8 +226,11 @@ class OptimizerState:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists of numbers), safe for JSON and TOML."""
-        return {"name": self.name, "hyper": dict(self.hyper), "t": self.t,
+        data = {"name": self.name, "hyper": dict(self.hyper), "t": self.t,
                 "slots": {k: [a.tolist() for a in arrays] for k, arrays in self.slots.items()}}
+        if any(self.settings):
+            data["settings"] = [dict(own) for own in self.settings]
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, params: list[Array] | None = None, where: str = "training.optimizer") -> OptimizerState:
@@ -221,9 +238,10 @@ class OptimizerState:
         finite numbers, a step count >= 0; checks the shapes against `params` when given."""
         if not isinstance(data, dict):
             raise StepgradError("expected a table (name, hyper, t, slots)", where=where)
-        unknown = set(data) - {"name", "hyper", "t", "slots"}
+        unknown = set(data) - {"name", "hyper", "t", "slots", "settings"}
         if unknown:
-            raise StepgradError(f"unknown key {sorted(unknown)[0]!r} (allowed: name, hyper, t, slots)", where=where)
+            raise StepgradError(f"unknown key {sorted(unknown)[0]!r} (allowed: name, hyper, t, slots, settings)",
+                                where=where)
         name = data.get("name")
         if name not in OPTIMIZERS:
             raise StepgradError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}", where=f"{where}.name")
@@ -255,7 +273,13 @@ class OptimizerState:
                 raise StepgradError("a number that is not finite", where=f"{where}.slots.{k}")
         if t > 0 and set(slots) != set(opt.slots):
             raise StepgradError(f"after {t} steps {name} needs the slots {', '.join(opt.slots)}", where=f"{where}.slots")
-        state = cls(name, hyper, t, slots)
+        state = cls(name, hyper, t, slots, _settings(data.get("settings", []), hyper, name, f"{where}.settings"))
+        if opt.plain and any(state.settings):
+            raise StepgradError(f"{name} takes one learning rate for every parameter; per-parameter settings need "
+                                "torch_sgd", where=f"{where}.settings")
+        if params is not None and state.settings and len(state.settings) != len(params):
+            raise StepgradError(f"expected one table per parameter ({len(params)}: every weight, then every bias)",
+                                where=f"{where}.settings")
         if params is not None:
             for k, arrays in state.slots.items():
                 if [a.shape for a in arrays] != [p.shape for p in params]:
@@ -264,7 +288,24 @@ class OptimizerState:
 
     def as_dtype(self, dtype) -> OptimizerState:
         """A copy with the state arrays in `dtype`."""
-        return OptimizerState(self.name, self.hyper, self.t, {k: [a.astype(dtype) for a in v] for k, v in self.slots.items()})
+        return OptimizerState(self.name, self.hyper, self.t, {k: [a.astype(dtype) for a in v] for k, v in self.slots.items()},
+                              self.settings)
+
+
+def _settings(raw: Any, hyper: dict[str, float], name: str, where: str) -> list[dict[str, float]]:
+    """The per-parameter settings table read strictly: a list of tables of lr and the optimizer's hyperparameters."""
+    if not isinstance(raw, list) or not all(isinstance(own, dict) for own in raw):
+        raise StepgradError("expected a list of tables, one per parameter (every weight, then every bias)", where=where)
+    settings = []
+    for k, own in enumerate(raw):
+        for key, value in own.items():
+            if key != "lr" and key not in hyper:
+                raise StepgradError(f"{name} has no hyperparameter {key!r} (it has: lr, {', '.join(hyper)})",
+                                    where=f"{where}[{k}].{key}")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+                raise StepgradError(f"expected a finite number, got {value!r}", where=f"{where}[{k}].{key}")
+        settings.append({key: float(value) for key, value in own.items()})
+    return settings
 
 
 def compute(state: OptimizerState, learning_rate: float, param: Array, grad: Array, index: int,
@@ -274,8 +315,8 @@ def compute(state: OptimizerState, learning_rate: float, param: Array, grad: Arr
     `rounded` (hand-calculation mode) is applied to each quantity before the next one uses it.
     """
     slots = {name: state.slots[name][index] for name in state.slots}
-    return get(state.name).compute(state.hyper, slots, param, grad, state.t + 1, learning_rate,
-                                   rounded or (lambda a: a))
+    hyper, rate = state.of(index, learning_rate)
+    return get(state.name).compute(hyper, slots, param, grad, state.t + 1, rate, rounded or (lambda a: a))
 
 
 def apply(state: OptimizerState, learning_rate: float, params: list[Array], grads: list[Array],
@@ -321,6 +362,8 @@ def state_of(net, name: str, **hyper: float) -> OptimizerState:
         for key, value in hyper.items():
             if value is not None:
                 state.hyper[key] = float(value)
+                for own in state.settings:  # a setting given now is every parameter's
+                    own.pop(key, None)
         return state
     return OptimizerState.fresh(name, parameters(net), **hyper)
 

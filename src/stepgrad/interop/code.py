@@ -86,6 +86,9 @@ def _optimizer(net: Network, optimizer: str | None) -> tuple[str, str, list[str]
         raise StepgradError(f"no torch.optim counterpart of {name}", where="--optimizer")
     notes: list[str] = []
     state_lines: list[str] = []
+    if saved and saved.get("name") == name and any(saved.get("settings", [])):
+        raise StepgradError("the script cannot write per-parameter settings (torch's parameter groups) yet; "
+                            "stepgrad train and explain use them", where="--code")
     if saved and saved.get("name") == name:
         hyper.update(saved.get("hyper", {}))
         state = optim.OptimizerState.from_dict(saved, optim.parameters(net))

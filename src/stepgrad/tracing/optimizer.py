@@ -42,6 +42,7 @@ class OptimizerStep:
     new_weights: list[np.ndarray]
     new_biases: list[np.ndarray]
     after: engine.Forward  # the forward pass with the new parameters
+    settings: tuple[dict[str, float], ...] = ()  # per parameter: its own lr and hyperparameters (parameter groups)
 
     def record(self, rec: engine.StepRecord) -> engine.StepRecord:
         """A copy of the engine's record with this update in place of gradient descent's."""
@@ -69,24 +70,37 @@ class OptimizerStep:
                     placed = True
                 continue
             sections.append(sec)
-        meta = dict(trace.meta, optimizer={"name": self.rule.name, "hyper": dict(self.hyper), "t": self.t})
+        optimizer: dict[str, Any] = {"name": self.rule.name, "hyper": dict(self.hyper), "t": self.t}
+        if any(self.settings):
+            optimizer["settings"] = [dict(own) for own in self.settings]
+        meta = dict(trace.meta, optimizer=optimizer)
         return Trace(tuple(sections), meta, trace.context)
 
     def sections(self) -> list[Section]:
         rule, h = self.rule, self.hyper
         given = [Step(k, float(v), "given", note=HYPER_NOTES.get(k, "")) for k, v in h.items()]
         given.append(Step("t", float(self.t), "given", note=HYPER_NOTES["t"]))
-        rules = rule.rules_at(h, self.t)
-        computed = {r.role for r in rules}
-        used = [slot for slot in self.before if f"{slot}+" in computed]  # a slot this step reads and writes
         state_steps: list[Step] = []
         update_steps: list[Step] = []
         shown: set[str] = set()
         for k, where, p in self.parameters():
+            own = self.settings[k] if self.settings else {}
+            hyper = {**h, **{key: v for key, v in own.items() if key != "lr"}}
+            rules = rule.rules_at(hyper, self.t)
+            computed = {r.role for r in rules}
             roles = {"p": p, "g": trace_name("g", p), "eta": "eta", "t": "t", **{x: x for x in h}}
+            for key, value in own.items():  # this parameter's group differs: its own eta_w5, decay_w5
+                roles["eta" if key == "lr" else key] = own_name = trace_name("eta" if key == "lr" else key, p)
+                if own_name not in shown:
+                    shown.add(own_name)
+                    state_steps.append(Step(own_name, value, "given", subject=p,
+                                            note=f"this parameter's own {'learning rate' if key == 'lr' else key} "
+                                                 "(its parameter group)"))
             for r in rules:
                 roles[r.role] = r.role if r.role in rule.once else trace_name(r.role, p)
-            for slot in used:
+            for slot in self.before:
+                if f"{slot}+" not in computed:  # a slot this step neither reads nor writes
+                    continue
                 once = slot in rule.once
                 roles[slot] = slot if once else trace_name(slot, p)
                 if roles[slot] not in shown:
@@ -121,7 +135,7 @@ def optimizer_step(net, rec: engine.StepRecord, inputs: np.ndarray, targets: np.
     new_weights, new_biases = new[:net.depth], new[net.depth:]
     after = engine.forward(net, inputs, new_weights, new_biases, targets, round_to=round_to)
     return OptimizerStep(net, optim.get(name), dict(state.hyper), state.t, before, details,
-                         new_weights, new_biases, after)
+                         new_weights, new_biases, after, tuple(dict(own) for own in state.settings))
 
 
 def _fill(template: str, roles: dict[str, str]) -> str:
