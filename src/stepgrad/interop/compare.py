@@ -38,7 +38,7 @@ from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
 from stepgrad.interop.annotate import TorchModel, annotate
 from stepgrad.interop.convert import from_torch, layers_of, torch_module
-from stepgrad.interop.losses import read_loss, read_targets
+from stepgrad.interop.losses import is_nll, read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
 from stepgrad.tracing.build import explain
 
@@ -101,7 +101,8 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
     torch = torch_module()
     if isinstance(loss, torch.nn.Module):
         loss, loss_fn = "half_squared_error", loss
-    linears, activations = layers_of(module)
+    nll = is_nll(loss_fn)
+    linears, activations = layers_of(module, log_softmax=nll)
     outputs = linears[-1][1].out_features
     reduction = "mean"
     if loss_fn is not None:
@@ -114,7 +115,7 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
         state, lr = read_optimizer(optimizer, [m for _, m in linears])
         name = state.name
     net = from_torch(module, loss=loss, learning_rate=lr, shared_biases=False, inputs=inputs, targets=targets,
-                     name=type(module).__name__)
+                     name=type(module).__name__, log_softmax=nll)
     net.reduction = reduction
     if optimizer is not None:
         net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
@@ -256,7 +257,7 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     torch_optimizer.step()
     after = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
 
-    ours = _stepgrad_parameters(net, layers_of(model)[0])
+    ours = _stepgrad_parameters(net, layers_of(model, log_softmax=is_nll(loss_fn))[0])
     diffs, uncompared = [], []
     for name in after:
         if name not in ours:
