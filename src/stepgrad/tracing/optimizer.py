@@ -124,10 +124,12 @@ class OptimizerStep:
 
 
 def optimizer_step(net, rec: engine.StepRecord, inputs: np.ndarray, targets: np.ndarray, name: str,
-                   round_to: int | None = None) -> OptimizerStep:
-    """The update optimizer `name` makes from the gradients in `rec` (which is not changed)."""
+                   round_to: int | None = None, dtype: str = "float64") -> OptimizerStep:
+    """The update optimizer `name` makes from the gradients in `rec` (which is not changed), in `dtype`."""
     check_order(rec.update_order, name)
     state = optim.state_of(net, name)
+    if dtype != "float64":
+        state = state.as_dtype(np.dtype(dtype))
     before = {slot: [a.copy() for a in arrays] for slot, arrays in state.slots.items()}
     new, details = optim.apply(state, net.learning_rate, optim.parameters(net),
                                rec.grad_weights + rec.grad_biases, optim.active_flags(net),
