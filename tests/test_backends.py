@@ -197,7 +197,7 @@ def test_unknown_names_are_clear_errors():
     with pytest.raises(StepgradError, match="unknown loss 'hinge'"):
         loss("hinge")
     with pytest.raises(StepgradError, match="unknown optimizer"):
-        optim.get("rmsprop")
+        optim.get("adamax")
 
 
 def test_generated_code_names_only_registry_forms():

@@ -307,19 +307,9 @@ def test_a_view_to_another_width_is_refused():
              torch.zeros(4, 1, dtype=torch.float64))
 
 
-def _groups(parameters):
-    """The usual AdamW set-up: no weight decay on the biases (a second parameter group)."""
-    parameters = list(parameters)
-    weights = [p for p in parameters if p.dim() == 2]
-    biases = [p for p in parameters if p.dim() == 1]
-    return torch.optim.AdamW([{"params": weights}, {"params": biases, "weight_decay": 0.0}], lr=0.01)
-
-
 @pytest.mark.parametrize("make, message", [
-    (lambda p: torch.optim.RMSprop(p), "unsupported optimizer torch.optim.RMSprop"),
-    (lambda p: torch.optim.NAdam(p), "unsupported optimizer torch.optim.NAdam"),
+    (lambda p: torch.optim.Adamax(p), "unsupported optimizer torch.optim.Adamax"),
     (lambda p: torch.optim.Adam(p, maximize=True), "maximize=True"),
-    (_groups, "parameter groups with different weight_decay"),
 ])
 def test_optimizer_settings_stepgrad_lacks_are_refused(make, message):
     """An optimizer stepgrad does not model is one line, never another optimizer's step."""
@@ -582,7 +572,7 @@ def test_random_models_with_traps_are_exact_or_refused_by_name(seed):
 
 @pytest.mark.parametrize("loss_fn, outputs", [
     (nn.HuberLoss(), 1), (nn.HuberLoss(reduction="sum"), 3), (nn.SmoothL1Loss(), 1),
-    (nn.SmoothL1Loss(reduction="sum"), 2), (nn.HuberLoss(delta=1.0), 1),
+    (nn.SmoothL1Loss(reduction="sum"), 2), (nn.HuberLoss(delta=1.0), 1), (nn.HuberLoss(), 3),
 ])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_huber_and_smooth_l1_losses_equal_autograd(loss_fn, outputs, optimizer):
@@ -605,7 +595,6 @@ def test_huber_and_smooth_l1_losses_equal_autograd(loss_fn, outputs, optimizer):
 
 
 @pytest.mark.parametrize("loss_fn, message", [
-    (nn.HuberLoss(), "nn.HuberLoss() with 2 outputs averages over the outputs too"),
     (nn.HuberLoss(delta=2.0), "nn.HuberLoss(delta=...) is not supported"),
     (nn.SmoothL1Loss(beta=0.5), "nn.SmoothL1Loss(beta=...) is not supported"),
 ])

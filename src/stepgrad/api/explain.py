@@ -75,7 +75,7 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
     if extras.deck and spec is not None:
         raise StepgradError("the deck's figures belong to the seed deck's network: leave out SPEC", where="--deck")
     trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
-                    optimizer=optimizer, round_to=step.round_to)
+                    optimizer=optimizer, round_to=step.round_to, dtype=step.dtype or "float64")
     trace = _dressed(net, trace, extras)
     names = resolve_only(trace, extras.only) or None
     precision = display.precision

@@ -92,7 +92,7 @@ class Display:
 class StepOptions:
     """Which training step is explained: the update order (None: the spec's), the optimizer, hand rounding to
     `round_to` decimals, one `sample` (1-based), or rows of a data set (`data`: a name or file; `batch`: the
-    0-based mini-batch of the next epoch's shuffle)."""
+    0-based mini-batch of the next epoch's shuffle); `dtype` "float32": computed in float32 (None: float64)."""
 
     update_order: str | None = None
     optimizer: str | None = None  # None: the one a saved network was trained with (and its state), else sgd
@@ -100,6 +100,7 @@ class StepOptions:
     sample: int | None = None
     data: str | None = None
     batch: int | None = None
+    dtype: str | None = None
 
     def __post_init__(self) -> None:
         from stepgrad.core.optim import OPTIMIZERS
@@ -110,6 +111,7 @@ class StepOptions:
         _whole(self, "round_to", 0, 15)
         _whole(self, "sample", 1)
         _whole(self, "batch", 0)
+        _one_of(self, "dtype", ("float64", "float32"))
         _text(self, "data")
 
 

@@ -43,6 +43,8 @@ API = explain_document
                  "s_hat_w5 (default: the one a saved network was trained with, with its state; else sgd).")
 @api_option(API, "--round", "round_to", type=click.IntRange(0, 15), metavar="K",
             help="Hand-calculation mode: round every computed value to K decimals and carry the rounded value on.")
+@api_option(API, "--dtype", type=click.Choice(["float64", "float32"]),
+            help="float32: compute the step in float32, as PyTorch computes a float32 model (default float64).")
 @api_option(API, "--train-iterations", type=click.IntRange(0), metavar="N",
             help="Slides: train N iterations for the deck's closing table (0 leaves it out).")
 @api_option(API, "--group", type=click.Choice(GROUPINGS),
@@ -59,7 +61,7 @@ API = explain_document
             help="Slides: every derivation in full (a network beyond 40 weights gets a summary by default).")
 @max_work_option(API)
 @output_option
-def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch, optimizer, round_to,
+def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch, optimizer, round_to, dtype,
             train_iterations, group, derive, deck, view, check_numeric, full, max_work, output):
     """Show every quantity of one training step: formula, numbers, value.
 
@@ -72,6 +74,7 @@ def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch
       stepgrad explain net.toml --format json -o step.json
       stepgrad explain --optimizer adam --only w5
       stepgrad explain --round 4          # as a person with a calculator gets it
+      stepgrad explain imported.toml --dtype float32   # a float32 PyTorch model's own arithmetic
       stepgrad explain --format slides -o deck.tex && pdflatex deck.tex && pdflatex deck.tex
       stepgrad explain --group weight --derive --decimals 9 --deck   # side by side with the deck
       stepgrad explain --view matrix --format markdown
@@ -79,7 +82,7 @@ def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch
     emit(explain_document(
         spec, fmt=fmt, display=Display(digits=digits, decimals=decimals, console=output is None),
         step=StepOptions(update_order=update_order, optimizer=optimizer, round_to=round_to, sample=sample,
-                         data=data, batch=batch),
+                         data=data, batch=batch, dtype=dtype),
         extras=Extras(only=only, group=group, derive=derive, deck=deck, check_numeric=check_numeric, view=view,
                       train_iterations=train_iterations, full=full),
         output=output, max_work=max_work, note=note), output)

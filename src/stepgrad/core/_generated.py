@@ -320,6 +320,42 @@ def smooth_l1_scalar_derivative(out, target, n):
     return (((out - target)/n) if (abs(out - target) < 1) else ((0.0 if out - target == 0 else copysign(1, out - target))/n))
 
 
+def squared_error_value(out, target):
+    n = out.shape[-1]
+    return _shaped(out, (-out + target)**2)
+
+
+def squared_error_gradient(out, target):
+    n = out.shape[-1]
+    return _shaped(out, 2*out - 2*target)
+
+
+def squared_error_scalar(out, target, n):
+    return (-out + target)**2
+
+
+def squared_error_scalar_derivative(out, target, n):
+    return 2*out - 2*target
+
+
+def absolute_error_value(out, target):
+    n = out.shape[-1]
+    return _shaped(out, abs(out - target))
+
+
+def absolute_error_gradient(out, target):
+    n = out.shape[-1]
+    return _shaped(out, numpy.sign(out - target))
+
+
+def absolute_error_scalar(out, target, n):
+    return abs(out - target)
+
+
+def absolute_error_scalar_derivative(out, target, n):
+    return (0.0 if out - target == 0 else copysign(1, out - target))
+
+
 ACTIVATIONS: dict[str, dict[str, Any]] = {
     'sigmoid': {
         'latex': '\\frac{1}{1 + e^{-«net»}}',
@@ -585,6 +621,38 @@ LOSSES: dict[str, dict[str, Any]] = {
         'gradient': smooth_l1_gradient,
         'scalar': (smooth_l1_scalar, smooth_l1_scalar_derivative),
         'kernel': 5,
+    },
+    'squared_error': {
+        'latex': '(«target» - «out»)^{2}',
+        'text': '(«target» - «out»)^2',
+        'gradient_latex': '-2 («target» - «out»)',
+        'gradient_text': '-2 * («target» - «out»)',
+        'derivation': (('power rule, chain rule on (target - out)^2', '2 \\cdot («target» - «out»)^{2 - 1} \\cdot (-1)', '2 * («target» - «out»)^(2-1) * (-1)'), ('multiplied out', '-2 («target» - «out»)', '-2 * («target» - «out»)')),
+        'python': ('(-{out} + {target})**2', '2*{out} - 2*{target}'),
+        'torch_module': 'nn.MSELoss',
+        'torch_functional': 'F.mse_loss',
+        'torch_kwargs': {},
+        'torch_per_sample': "F.mse_loss(output, target, reduction='none').sum(dim=-1)",
+        'value': squared_error_value,
+        'gradient': squared_error_gradient,
+        'scalar': (squared_error_scalar, squared_error_scalar_derivative),
+        'kernel': 6,
+    },
+    'absolute_error': {
+        'latex': '\\left|«out» - «target»\\right|',
+        'text': 'abs(«out» - «target»)',
+        'gradient_latex': '\\operatorname{sign}\\left(«out» - «target»\\right)',
+        'gradient_text': 'sign(«out» - «target»)',
+        'derivation': (('the slope of |u| is sign(u), chain rule on abs(out - target)', '\\operatorname{sign}\\left(«out» - «target»\\right)', 'sign(«out» - «target»)'),),
+        'python': ('abs({out} - {target})', '(0.0 if {out} - {target} == 0 else copysign(1, {out} - {target}))'),
+        'torch_module': 'nn.L1Loss',
+        'torch_functional': 'F.l1_loss',
+        'torch_kwargs': {},
+        'torch_per_sample': "F.l1_loss(output, target, reduction='none').sum(dim=-1)",
+        'value': absolute_error_value,
+        'gradient': absolute_error_gradient,
+        'scalar': (absolute_error_scalar, absolute_error_scalar_derivative),
+        'kernel': 7,
     },
 }
 

@@ -27,44 +27,11 @@ import numpy as np
 
 from stepgrad.core import names
 from stepgrad.core.errors import StepgradError
+from stepgrad.core.optim_adaptive import ADAPTIVE
+from stepgrad.core.optim_rule import Optimizer, Quantities, Rounder, Rule
 
 Array = np.ndarray
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One quantity an optimizer computes per parameter: its role and its formula."""
-
-    role: str  # "v+", "m+", "s+", "m_hat", "s_hat" or "p+"
-    latex: str
-    text: str
-
-
-Quantities = dict[str, Array]
-Rounder = Callable[[Array], Array]
-
-
-@dataclass(frozen=True)
-class Optimizer:
-    """An update rule: hyperparameters (defaults), state slots, the formulas in order, and its code.
-
-    `compute(hyper, slots, param, grad, t, rounded)` returns every role's value for one parameter
-    (slots: this parameter's previous state by slot name; t: the step number, 1 first). `python`
-    holds the update as Python statements for the pure-Python backend (names {p}, {g}, the slots
-    {v}/{m}/{s}, the hyperparameters, lr and t); `kernel` is the numba kernel's branch.
-    """
-
-    name: str
-    title: str
-    hyper: dict[str, float]
-    slots: tuple[str, ...]
-    rules: tuple[Rule, ...]
-    description: str
-    compute: Callable[[dict[str, float], dict[str, Array], Array, Array, int, float, Rounder], Quantities]
-    python: tuple[str, ...] | None = None
-    kernel: int | None = None
-    learning_rate: float = 0.1  # the default for a data set (train.default_network)
-    plain: bool = False  # p+ = p - eta * g: backends may fold eta into the gradient; the sequential order applies
+__all__ = ["OPTIMIZERS", "Optimizer", "OptimizerState", "Rule", "get"]
 
 
 def _sgd(h: dict[str, float], slots: dict[str, Array], p: Array, g: Array, t: int, lr: float, r: Rounder) -> Quantities:
@@ -157,11 +124,14 @@ OPTIMIZERS: dict[str, Optimizer] = {
             "torch_sgd", "torch.optim.SGD", {"mu": 0.0, "dampening": 0.0, "nesterov": 0.0, "decay": 0.0}, ("v",),
             (
                 _WEIGHT_DECAY,
-                Rule("v+", r"\begin{cases} «mu» \cdot «v» + (1 - «dampening») \cdot «grad» & \text{if } «t» > 1, «mu» > 0 "
-                     r"\\ «grad» & \text{otherwise} \end{cases}",
-                     "((«mu» * «v» + (1 - «dampening») * «grad» if «mu» > 0 else «grad») if «t» > 1 else «grad»)"),
-                Rule("step", r"\begin{cases} «grad» + «mu» \cdot «v+» & \text{if nesterov} \\ «v+» & \text{otherwise} "
-                     r"\end{cases}", "(«grad» + «mu» * «v+» if «nesterov» > 0 else «v+»)"),
+                Rule("v+", r"«mu» \cdot «v» + (1 - «dampening») \cdot «grad»", "«mu» * «v» + (1 - «dampening») * «grad»",
+                     lambda h, t: t > 1 and h["mu"] > 0, "the velocity: momentum mu of the last one, plus this gradient"),
+                Rule("v+", r"«grad»", "«grad»", lambda h, t: t == 1 and h["mu"] > 0,
+                     "the first step: the velocity starts as the gradient"),
+                Rule("v+", r"«grad»", "«grad»", lambda h, t: h["mu"] == 0, "no momentum: the step is the gradient"),
+                Rule("step", r"«grad» + «mu» \cdot «v+»", "«grad» + «mu» * «v+»", lambda h, t: bool(h["nesterov"]),
+                     "nesterov: one velocity ahead"),
+                Rule("step", r"«v+»", "«v+»", lambda h, t: not h["nesterov"]),
                 Rule("p+", r"«p» - «eta» \cdot «step»", "«p» - «eta» * «step»"),
             ),
             "PyTorch's SGD: weight decay adds decay * p to the gradient; the velocity v (momentum mu, "
@@ -184,12 +154,17 @@ OPTIMIZERS: dict[str, Optimizer] = {
             "PyTorch's AdamW: Adam's step, and the weight decays by eta * decay * p apart from the gradient.",
             _adamw, learning_rate=0.005,
         ),
+        *ADAPTIVE,
     ]
 }
 
 HYPER_NOTES = {"mu": "momentum", "beta1": "decay of the first moment", "beta2": "decay of the second moment",
                "epsilon": "keeps the division finite", "t": "step number", "dampening": "of the gradient in v",
-               "nesterov": "1: Nesterov momentum", "decay": "weight decay"}
+               "nesterov": "1: Nesterov momentum", "decay": "weight decay",
+               "alpha": "decay of the running mean of squares", "centered": "1: divide by the variance",
+               "lrdecay": "learning-rate decay (torch's lr_decay)", "initial": "the sum before the first step "
+               "(torch's initial_accumulator_value)", "psi": "momentum decay (torch's momentum_decay)",
+               "float32": "1: the momentum product kept in float32, as torch does by default"}
 
 
 def get(name: str) -> Optimizer:
@@ -215,12 +190,26 @@ def trace_name(role: str, parameter: str) -> str:
 
 @dataclass
 class OptimizerState:
-    """An optimizer's hyperparameters, step count and per-parameter state (arrays shaped like the parameters)."""
+    """An optimizer's hyperparameters, step count and per-parameter state (arrays shaped like the parameters).
+
+    `settings` (torch's parameter groups): one table per parameter, in optimizer order (every weight matrix,
+    then every bias vector), of what differs for it from the shared settings: its learning rate `lr` and
+    hyperparameters, e.g. [{}, {}, {"decay": 0.0}, {"decay": 0.0}] for AdamW without decay on the biases.
+    Empty: every parameter uses the shared ones.
+    """
 
     name: str
     hyper: dict[str, float]
     t: int = 0
     slots: dict[str, list[Array]] = field(default_factory=dict)  # "m" -> one array per parameter
+    settings: list[dict[str, float]] = field(default_factory=list)
+
+    def of(self, index: int, learning_rate: float) -> tuple[dict[str, float], float]:
+        """(hyperparameters, learning rate) of parameter `index`: the shared ones with its own settings."""
+        own = self.settings[index] if self.settings else {}
+        if not own:
+            return self.hyper, learning_rate
+        return {**self.hyper, **{k: v for k, v in own.items() if k != "lr"}}, float(own.get("lr", learning_rate))
 
     @classmethod
     def fresh(cls, name: str, params: list[Array], **hyper: float) -> OptimizerState:
@@ -232,12 +221,16 @@ class OptimizerState:
                 if key not in values:
                     raise StepgradError(f"{name} has no hyperparameter {key!r}", where="--optimizer")
                 values[key] = float(value)
-        return cls(name, values, 0, {s: [np.zeros_like(p, dtype=np.float64) for p in params] for s in opt.slots})
+        return cls(name, values, 0, {s: [np.full(np.shape(p), opt.initial(s, values)) for p in params]
+                                     for s in opt.slots})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists of numbers), safe for JSON and TOML."""
-        return {"name": self.name, "hyper": dict(self.hyper), "t": self.t,
+        data = {"name": self.name, "hyper": dict(self.hyper), "t": self.t,
                 "slots": {k: [a.tolist() for a in arrays] for k, arrays in self.slots.items()}}
+        if any(self.settings):
+            data["settings"] = [dict(own) for own in self.settings]
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, params: list[Array] | None = None, where: str = "training.optimizer") -> OptimizerState:
@@ -245,9 +238,10 @@ class OptimizerState:
         finite numbers, a step count >= 0; checks the shapes against `params` when given."""
         if not isinstance(data, dict):
             raise StepgradError("expected a table (name, hyper, t, slots)", where=where)
-        unknown = set(data) - {"name", "hyper", "t", "slots"}
+        unknown = set(data) - {"name", "hyper", "t", "slots", "settings"}
         if unknown:
-            raise StepgradError(f"unknown key {sorted(unknown)[0]!r} (allowed: name, hyper, t, slots)", where=where)
+            raise StepgradError(f"unknown key {sorted(unknown)[0]!r} (allowed: name, hyper, t, slots, settings)",
+                                where=where)
         name = data.get("name")
         if name not in OPTIMIZERS:
             raise StepgradError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}", where=f"{where}.name")
@@ -279,7 +273,13 @@ class OptimizerState:
                 raise StepgradError("a number that is not finite", where=f"{where}.slots.{k}")
         if t > 0 and set(slots) != set(opt.slots):
             raise StepgradError(f"after {t} steps {name} needs the slots {', '.join(opt.slots)}", where=f"{where}.slots")
-        state = cls(name, hyper, t, slots)
+        state = cls(name, hyper, t, slots, _settings(data.get("settings", []), hyper, name, f"{where}.settings"))
+        if opt.plain and any(state.settings):
+            raise StepgradError(f"{name} takes one learning rate for every parameter; per-parameter settings need "
+                                "torch_sgd", where=f"{where}.settings")
+        if params is not None and state.settings and len(state.settings) != len(params):
+            raise StepgradError(f"expected one table per parameter ({len(params)}: every weight, then every bias)",
+                                where=f"{where}.settings")
         if params is not None:
             for k, arrays in state.slots.items():
                 if [a.shape for a in arrays] != [p.shape for p in params]:
@@ -288,7 +288,24 @@ class OptimizerState:
 
     def as_dtype(self, dtype) -> OptimizerState:
         """A copy with the state arrays in `dtype`."""
-        return OptimizerState(self.name, self.hyper, self.t, {k: [a.astype(dtype) for a in v] for k, v in self.slots.items()})
+        return OptimizerState(self.name, self.hyper, self.t, {k: [a.astype(dtype) for a in v] for k, v in self.slots.items()},
+                              self.settings)
+
+
+def _settings(raw: Any, hyper: dict[str, float], name: str, where: str) -> list[dict[str, float]]:
+    """The per-parameter settings table read strictly: a list of tables of lr and the optimizer's hyperparameters."""
+    if not isinstance(raw, list) or not all(isinstance(own, dict) for own in raw):
+        raise StepgradError("expected a list of tables, one per parameter (every weight, then every bias)", where=where)
+    settings = []
+    for k, own in enumerate(raw):
+        for key, value in own.items():
+            if key != "lr" and key not in hyper:
+                raise StepgradError(f"{name} has no hyperparameter {key!r} (it has: lr, {', '.join(hyper)})",
+                                    where=f"{where}[{k}].{key}")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+                raise StepgradError(f"expected a finite number, got {value!r}", where=f"{where}[{k}].{key}")
+        settings.append({key: float(value) for key, value in own.items()})
+    return settings
 
 
 def compute(state: OptimizerState, learning_rate: float, param: Array, grad: Array, index: int,
@@ -298,8 +315,8 @@ def compute(state: OptimizerState, learning_rate: float, param: Array, grad: Arr
     `rounded` (hand-calculation mode) is applied to each quantity before the next one uses it.
     """
     slots = {name: state.slots[name][index] for name in state.slots}
-    return get(state.name).compute(state.hyper, slots, param, grad, state.t + 1, learning_rate,
-                                   rounded or (lambda a: a))
+    hyper, rate = state.of(index, learning_rate)
+    return get(state.name).compute(hyper, slots, param, grad, state.t + 1, rate, rounded or (lambda a: a))
 
 
 def apply(state: OptimizerState, learning_rate: float, params: list[Array], grads: list[Array],
@@ -345,6 +362,8 @@ def state_of(net, name: str, **hyper: float) -> OptimizerState:
         for key, value in hyper.items():
             if value is not None:
                 state.hyper[key] = float(value)
+                for own in state.settings:  # a setting given now is every parameter's
+                    own.pop(key, None)
         return state
     return OptimizerState.fresh(name, parameters(net), **hyper)
 

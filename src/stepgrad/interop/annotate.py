@@ -72,7 +72,7 @@ def _ranges(net: Network, model: TorchModel) -> list[str]:
     return parts
 
 
-def _notes(net: Network, model: TorchModel) -> list[str]:
+def _notes(net: Network, model: TorchModel, computed_in: str = "float64") -> list[str]:
     """Sentences about what this step keeps fixed and the precision, for the given section."""
     names = layout(net.layers, net.shared_biases or [False] * net.depth)
     notes = []
@@ -87,7 +87,7 @@ def _notes(net: Network, model: TorchModel) -> list[str]:
         verb = "does" if len(frozen) == 1 else "do"
         notes.append(f"{params} {verb} not require gradients (frozen): the biases are held fixed, as PyTorch's "
                      "step keeps them.")
-    if model.dtype != "float64":
+    if model.dtype != "float64" and computed_in == "float64":
         notes.append(f"The model's parameters are {model.dtype}; this step is computed in float64, so PyTorch's own "
                      f"{model.dtype} step differs from these numbers by {model.dtype}'s rounding "
                      "(about 1e-7 relative for float32).")
@@ -98,7 +98,7 @@ def annotate(trace: Trace, net: Network, model: TorchModel) -> Trace:
     """The trace with PyTorch's names and what this step keeps fixed, in the given section and in meta."""
     mapping = torch_names(net, model)
     intro = f"In PyTorch ({model.label}): " + "; ".join(_ranges(net, model)) + ", row by row."
-    extra = " ".join([intro, *_notes(net, model)])
+    extra = " ".join([intro, *_notes(net, model, trace.meta.get("dtype", "float64"))])
     sections = []
     for section in trace.sections:
         if section.key == "given":
@@ -109,6 +109,6 @@ def annotate(trace: Trace, net: Network, model: TorchModel) -> Trace:
     fixed = [b for l, prefix in enumerate(model.layers) if not model.bias_trains[l]
              for b in layout(net.layers, net.shared_biases or [False] * net.depth).biases[l]]
     meta = dict(trace.meta, torch={"model": model.label, "names": mapping, "fixed": fixed, "dtype": model.dtype,
-                                   "computed_in": "float64"})
+                                   "computed_in": trace.meta.get("dtype", "float64")})
     return Trace(tuple(sections), meta, trace.context)
 

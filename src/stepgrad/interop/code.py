@@ -39,11 +39,18 @@ _OPTIMIZERS = {  # stepgrad optimizer -> torch.optim call, from its hyperparamet
                             f"eps={h['epsilon']!r}, weight_decay={h['decay']!r})",
     "adamw": lambda h: f"torch.optim.AdamW(model.parameters(), lr={{lr}}, betas=({h['beta1']!r}, {h['beta2']!r}), "
                        f"eps={h['epsilon']!r}, weight_decay={h['decay']!r})",
+    "rmsprop": lambda h: f"torch.optim.RMSprop(model.parameters(), lr={{lr}}, alpha={h['alpha']!r}, eps={h['epsilon']!r}, "
+                         f"weight_decay={h['decay']!r}, momentum={h['mu']!r}, centered={bool(h['centered'])})",
+    "adagrad": lambda h: f"torch.optim.Adagrad(model.parameters(), lr={{lr}}, lr_decay={h['lrdecay']!r}, "
+                         f"weight_decay={h['decay']!r}, initial_accumulator_value={h['initial']!r}, eps={h['epsilon']!r})",
+    "nadam": lambda h: f"torch.optim.NAdam(model.parameters(), lr={{lr}}, betas=({h['beta1']!r}, {h['beta2']!r}), "
+                       f"eps={h['epsilon']!r}, weight_decay={h['decay']!r}, momentum_decay={h['psi']!r})",
 }
 _ADAM_STATE = {"m": "exp_avg", "s": "exp_avg_sq"}
 _STATE = {  # stepgrad optimizer -> its state slots as torch.optim's state keys (and whether torch counts steps)
     "momentum": ({"v": "momentum_buffer"}, False), "torch_sgd": ({"v": "momentum_buffer"}, False),
     "adam": (_ADAM_STATE, True), "torch_adam": (_ADAM_STATE, True), "adamw": (_ADAM_STATE, True),
+    "rmsprop": ({"s": "square_avg", "m": "grad_avg", "v": "momentum_buffer"}, True), "adagrad": ({"s": "sum"}, True),
 }
 
 
@@ -79,6 +86,9 @@ def _optimizer(net: Network, optimizer: str | None) -> tuple[str, str, list[str]
         raise StepgradError(f"no torch.optim counterpart of {name}", where="--optimizer")
     notes: list[str] = []
     state_lines: list[str] = []
+    if saved and saved.get("name") == name and any(saved.get("settings", [])):
+        raise StepgradError("the script cannot write per-parameter settings (torch's parameter groups) yet; "
+                            "stepgrad train and explain use them", where="--code")
     if saved and saved.get("name") == name:
         hyper.update(saved.get("hyper", {}))
         state = optim.OptimizerState.from_dict(saved, optim.parameters(net))
@@ -91,6 +101,11 @@ def _optimizer(net: Network, optimizer: str | None) -> tuple[str, str, list[str]
 
 def _state_lines(net: Network, state) -> list[str]:
     """Lines that load stepgrad's optimizer state (after state.t steps) into the torch optimizer."""
+    if state.name == "nadam" and state.t > 0:
+        raise StepgradError("the script cannot carry NAdam's state yet (its momentum product): export before the "
+                            "first step, or train here", where="--code")
+    if state.name == "adagrad" and state.t == 0:  # torch starts the sum at initial_accumulator_value itself
+        return []
     if state.t == 0 or state.name not in _STATE:
         return []
     keys, counted = _STATE[state.name]

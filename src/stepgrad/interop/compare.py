@@ -38,7 +38,7 @@ from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
 from stepgrad.interop.annotate import TorchModel, annotate
 from stepgrad.interop.convert import from_torch, layers_of, torch_module
-from stepgrad.interop.losses import read_loss, read_targets
+from stepgrad.interop.losses import is_nll, read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
 from stepgrad.tracing.build import explain
 
@@ -101,7 +101,8 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
     torch = torch_module()
     if isinstance(loss, torch.nn.Module):
         loss, loss_fn = "half_squared_error", loss
-    linears, activations = layers_of(module)
+    nll = is_nll(loss_fn)
+    linears, activations = layers_of(module, log_softmax=nll)
     outputs = linears[-1][1].out_features
     reduction = "mean"
     if loss_fn is not None:
@@ -114,7 +115,7 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
         state, lr = read_optimizer(optimizer, [m for _, m in linears])
         name = state.name
     net = from_torch(module, loss=loss, learning_rate=lr, shared_biases=False, inputs=inputs, targets=targets,
-                     name=type(module).__name__)
+                     name=type(module).__name__, log_softmax=nll)
     net.reduction = reduction
     if optimizer is not None:
         net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
@@ -128,7 +129,7 @@ def _budget(max_work: float | None) -> Budget:
 
 def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
                   lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None, only: str | None = None,
-                  max_work: float | None = None) -> Trace:
+                  max_work: float | None = None, dtype: str = "float64") -> Trace:
     """The stepgrad trace of one training step of `module` (an nn.Sequential, or an nn.Module torch.fx follows).
 
     loss_fn: a PyTorch loss module (nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum")
@@ -137,11 +138,12 @@ def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squa
     is the learning rate). Without them: stepgrad's loss `loss` and one plain gradient-descent step.
     Each weight and bias is named as PyTorch names it too (see interop.annotate). only: the quantities
     to keep ("w5, h1", the rule of `stepgrad explain --only`). max_work: the work budget in multiply-adds
-    (default: the command line's); a step over it is refused before any work.
+    (default: the command line's); a step over it is refused before any work. dtype="float32": the step
+    computed in float32, as PyTorch computes a float32 model (default: float64, exact to the last digit shown).
     """
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
     _budget(max_work).check_trace(step.network)
-    trace = explain(step.network, update_order="synchronous", optimizer=step.optimizer)
+    trace = explain(step.network, update_order="synchronous", optimizer=step.optimizer, dtype=dtype)
     trace = annotate(trace, step.network, step.model)
     if only:
         from stepgrad.tracing.only import resolve_only
@@ -154,7 +156,8 @@ def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squa
 class ParameterDiff:
     """stepgrad vs autograd for one PyTorch parameter: largest differences of gradient and new value.
 
-    Relative differences are |stepgrad - torch| / max(|torch|, 1e-6), largest over the tensor's entries.
+    Relative differences are |stepgrad - torch| / max(|torch|, 1e-6), largest over the tensor's entries (computed
+    in float32: over the tensor's largest entry, the precision a float32 sum of many terms keeps).
     status: "trained" (gradients and new values compared), "fixed" (a bias neither trains: its value
     after the step compared, no gradient), "unused" (a parameter forward() never reads: torch's step
     left it as it was, and stepgrad has nothing of it).
@@ -178,15 +181,24 @@ class Comparison:
     loss_torch: float
     parameters: tuple[ParameterDiff, ...]
     uncompared: tuple[str, ...] = ()  # "name: why", for each parameter not accounted for
-    dtype: str = "float64"  # the model's own parameters' dtype (both sides computed in float64)
+    dtype: str = "float64"  # the model's own parameters' dtype
+    computed_in: str = "float64"  # both sides' arithmetic (compare_with_torch's dtype)
+
+    @property
+    def tolerance(self) -> float:
+        """The relative difference `agrees()` allows by default: 1e-9 in float64; in float32 1e-6 of each tensor's
+        largest entry (16 float32 units in the last place)."""
+        return 1e-9 if self.computed_in == "float64" else 1e-6
 
     @property
     def max_rel(self) -> float:
         """Largest relative difference over every gradient and updated value."""
         return max((max(p.gradient_rel, p.updated_rel) for p in self.parameters), default=0.0)
 
-    def agrees(self, tolerance: float = 1e-9) -> bool:
-        """True when every parameter was compared and every relative difference (and the loss's) is within `tolerance`."""
+    def agrees(self, tolerance: float | None = None) -> bool:
+        """True when every parameter was compared and every relative difference (and the loss's) is within `tolerance`
+        (default: `self.tolerance`)."""
+        tolerance = self.tolerance if tolerance is None else tolerance
         loss_rel = abs(self.loss_stepgrad - self.loss_torch) / max(abs(self.loss_torch), 1e-6)
         return not self.uncompared and self.max_rel <= tolerance and loss_rel <= tolerance
 
@@ -208,27 +220,34 @@ class Comparison:
         verdict = "agrees" if self.agrees() else "DISAGREES"
         if self.uncompared:
             verdict = f"DISAGREES: {len(self.uncompared)} parameter(s) not compared,"
-        rows.append(f"largest relative difference: {self.max_rel:.2e} ({verdict} within 1e-9)")
-        if self.dtype != "float64":
+        rows.append(f"largest relative difference: {self.max_rel:.2e} ({verdict} within {f'{self.tolerance:.0e}'.replace('e-0', 'e-')})")
+        if self.computed_in != "float64":
+            rows.append(f"both computed in {self.computed_in} (torch on a {self.computed_in} copy): the differences are "
+                        f"{self.computed_in} rounding")
+        elif self.dtype != "float64":
             rows.append(f"both computed in float64 (torch on a float64 copy); the {self.dtype} model's own step "
                         f"differs by {self.dtype} rounding")
         return "\n".join(rows)
 
 
-def _diff(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
+def _diff(ours: np.ndarray, theirs: np.ndarray, dtype: str = "float64") -> tuple[float, float]:
     gap = np.abs(ours - theirs)
-    return float(gap.max(initial=0.0)), float((gap / np.maximum(np.abs(theirs), 1e-6)).max(initial=0.0))
+    floor = 1e-6
+    if dtype != "float64":  # a float32 sum of many terms keeps its absolute precision only: relative to the tensor
+        floor = max(floor, float(np.abs(theirs).max(initial=0.0)))
+    return float(gap.max(initial=0.0)), float((gap / np.maximum(np.abs(theirs), floor)).max(initial=0.0))
 
 
 def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
                        lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None,
-                       max_work: float | None = None) -> Comparison:
+                       max_work: float | None = None, dtype: str = "float64") -> Comparison:
     """Run the step in PyTorch (autograd and the optimizer's step, float64, on copies) and in stepgrad; compare.
 
     With loss_fn and optimizer (see explain_torch) PyTorch computes with them as given; otherwise with
     stepgrad's loss written in torch and torch.optim.SGD. Every parameter of the model is compared by
     its name; one that cannot be is listed in `uncompared`, and the comparison does not agree.
-    max_work: as explain_torch's.
+    max_work: as explain_torch's. dtype="float32": both sides compute in float32 (torch on a float32 copy), so
+    the differences are float32's rounding (about 1e-7 relative), not stepgrad's.
     """
     torch = torch_module()
     if isinstance(loss, torch.nn.Module):
@@ -236,27 +255,29 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
     net = step.network
     _budget(max_work).check_trace(net)
-    values = explain(net, update_order="synchronous", optimizer=step.optimizer).values
+    values = explain(net, update_order="synchronous", optimizer=step.optimizer, dtype=dtype).values
 
-    model = copy.deepcopy(module).to(device="cpu", dtype=torch.float64)
-    before = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
-    x = torch.as_tensor(net.inputs, dtype=torch.float64)
+    dt = torch.float32 if dtype == "float32" else torch.float64
+    model = copy.deepcopy(module).to(device="cpu", dtype=dt)
+    before = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
+    x = torch.as_tensor(net.inputs, dtype=dt)
     trained = [p for p in model.parameters() if p.requires_grad]
     torch_optimizer = _copied_optimizer(optimizer, module, model) if optimizer is not None else \
         torch.optim.SGD(trained, lr=lr)
     torch_optimizer.zero_grad()
     if loss_fn is not None:
         y = torch.as_tensor(targets)
-        y = y if not y.is_floating_point() else y.to(torch.float64)
-        batch_loss = copy.deepcopy(loss_fn).to(torch.float64)(model(x), y)
+        y = y if not y.is_floating_point() else y.to(dt)
+        batch_loss = copy.deepcopy(loss_fn).to(dt)(model(x), y)
     else:
-        batch_loss = _batch_loss(net, model, x, torch.as_tensor(net.targets, dtype=torch.float64))
+        batch_loss = _batch_loss(net, model, x, torch.as_tensor(net.targets, dtype=dt))
     batch_loss.backward()
-    grads = {name: p.grad.detach().numpy().copy() for name, p in model.named_parameters() if p.grad is not None}
+    grads = {name: p.grad.detach().double().numpy().copy() for name, p in model.named_parameters()
+             if p.grad is not None}
     torch_optimizer.step()
-    after = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
+    after = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
 
-    ours = _stepgrad_parameters(net, layers_of(model)[0])
+    ours = _stepgrad_parameters(net, layers_of(model, log_softmax=is_nll(loss_fn))[0])
     diffs, uncompared = [], []
     for name in after:
         if name not in ours:
@@ -269,7 +290,7 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
         shape = after[name].shape
         new_names = [updated(n) if trains else n for n in entry_names]
         ours_new = np.array([values[n] for n in new_names]).reshape(shape)
-        n_abs, n_rel = _diff(ours_new, after[name])
+        n_abs, n_rel = _diff(ours_new, after[name], dtype)
         if not trains:
             if name in grads:
                 uncompared.append(f"{name}: torch computes its gradient, stepgrad keeps it fixed")
@@ -280,13 +301,13 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
             uncompared.append(f"{name}: stepgrad trains it, torch computed no gradient")
             continue
         ours_grad = np.array([values[gradient(n)] for n in entry_names]).reshape(shape)
-        g_abs, g_rel = _diff(ours_grad, grads[name])
+        g_abs, g_rel = _diff(ours_grad, grads[name], dtype)
         diffs.append(ParameterDiff(name, tuple(entry_names), g_abs, g_rel, n_abs, n_rel))
     loss_stepgrad = values["E_total"]
     loss_torch = float(batch_loss.detach())
     if not math.isfinite(loss_torch):
         loss_torch = float("nan")
-    return Comparison(loss_stepgrad, loss_torch, tuple(diffs), tuple(uncompared), step.model.dtype)
+    return Comparison(loss_stepgrad, loss_torch, tuple(diffs), tuple(uncompared), step.model.dtype, dtype)
 
 
 def _stepgrad_parameters(net: Network, linears: list[tuple[str, Any]]) -> dict[str, tuple[list[str], bool]]:
@@ -307,4 +328,8 @@ def _copied_optimizer(optimizer: Any, module: Any, model: Any) -> Any:
     groups = [dict(g, params=[copies[id(p)] for p in g["params"]]) for g in optimizer.param_groups]
     twin = type(optimizer)(groups)
     twin.load_state_dict(copy.deepcopy(optimizer.state_dict()))
+    for p, state in optimizer.state.items():  # load_state_dict casts NAdam's float32 mu_product: keep torch's own
+        for key, value in state.items():
+            if getattr(value, "dim", lambda: 1)() == 0 and id(p) in copies:
+                twin.state[copies[id(p)]][key] = value.detach().clone()
     return twin

@@ -164,15 +164,16 @@ def build_network(weights: list[np.ndarray], biases: list[np.ndarray | None], ac
 def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: float = 0.5,
                update_biases: bool | None = None, shared_biases: str | bool | Sequence[bool] = "auto",
                update_order: str = "synchronous", inputs: Any = None, targets: Any = None,
-               name: str = "") -> Network:
+               name: str = "", log_softmax: bool = False) -> Network:
     """A stepgrad Network with the weights of an nn.Sequential of nn.Linear and activation modules.
 
     update_biases=None: true when the module's biases require gradients (all of them, or none: see
     reading.update_biases_of; a frozen weight or a bias=False layer beside trained biases is refused).
     See the module docstring for shared_biases. `inputs`/`targets` (arrays or tensors, a row per
-    sample) become the samples.
+    sample) become the samples. log_softmax: the module ends in log_softmax, read as its raw scores (the
+    last layer linear) because it is trained with nn.NLLLoss (see reading.layers_of).
     """
-    linears, activations = layers_of(module)
+    linears, activations = layers_of(module, log_softmax)
     update_biases = update_biases_of(linears, update_biases)
     weights = [_array(m.weight, f"{n}.weight") for n, m in linears]
     biases = [None if m.bias is None else _array(m.bias, f"{n}.bias") for n, m in linears]

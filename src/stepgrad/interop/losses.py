@@ -6,11 +6,13 @@
     ('cross_entropy_with_logits', 'mean', [0.0333, 0.0333, 0.9333])
 
 A model that ends in nn.Linear gives raw scores: nn.CrossEntropyLoss becomes the registry's
-`cross_entropy_with_logits`, nn.BCEWithLogitsLoss `binary_cross_entropy_with_logits`, nn.MSELoss
-`mean_squared_error` (PyTorch's mean over all elements), nn.HuberLoss() and nn.SmoothL1Loss() (delta = beta
-= 1) `huber` (one output, or reduction='sum'). Class indices (integer targets, one per
-sample) become one-hot rows; label_smoothing mixes every row with the uniform distribution, as
-PyTorch does. An option stepgrad does not model is refused by name.
+`cross_entropy_with_logits` (and so does nn.NLLLoss of a model ending in log_softmax: the same loss),
+nn.BCEWithLogitsLoss `binary_cross_entropy_with_logits`. PyTorch's reduction takes every element, outputs
+and samples alike: with reduction='mean' nn.MSELoss is `mean_squared_error`, nn.L1Loss `l1`, nn.HuberLoss()
+and nn.SmoothL1Loss() (delta = beta = 1) `smooth_l1` (`huber` for one output); with reduction='sum' they
+are the sums over the outputs `squared_error`, `absolute_error` and `huber`, and nn.BCELoss of sigmoid
+outputs `cross_entropy`. Class indices (integer targets, one per sample) become one-hot rows;
+label_smoothing mixes every row with the uniform distribution, as PyTorch does. An option stepgrad does not model is refused by name.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import numpy as np
 
 from stepgrad.core.errors import StepgradError
 
-LOSS_MODULES = ("CrossEntropyLoss", "MSELoss", "BCEWithLogitsLoss", "BCELoss", "HuberLoss", "SmoothL1Loss")
+LOSS_MODULES = ("CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss", "BCELoss", "HuberLoss",
+                "SmoothL1Loss")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class TorchLoss:
     loss: str  # the registry name
     reduction: str  # "mean" or "sum" over the samples
     targets: np.ndarray  # one row per sample, one column per output (class indices made one-hot)
+
+
+def is_nll(loss_fn: Any) -> bool:
+    """Whether `loss_fn` is nn.NLLLoss (the model then ends in log_softmax: see reading.layers_of)."""
+    return type(loss_fn).__name__ == "NLLLoss"
 
 
 def is_class_indices(targets: Any) -> bool:
@@ -81,46 +89,62 @@ def read_loss(loss_fn: Any, activation: str, outputs: int, targets: Any) -> Torc
     if reduction not in ("mean", "sum"):
         raise StepgradError(f"{label}(reduction={reduction!r}) is not supported: stepgrad explains one loss "
                             "per batch, reduction='mean' or 'sum'", where="loss_fn")
-    if name == "CrossEntropyLoss":
-        _refuse_options(loss_fn, label, {"weight": None})
-        if activation != "linear":
-            raise StepgradError(f"{label} takes raw scores and applies log-softmax itself: end the model in "
-                                f"nn.Linear (remove the final {activation})", where="loss_fn")
-        if is_class_indices(targets):
-            ignored = np.asarray(targets.detach().cpu() if hasattr(targets, "detach") else targets) == loss_fn.ignore_index
-            if ignored.any():
-                raise StepgradError(f"{label}(ignore_index={loss_fn.ignore_index}): a target equals it; "
-                                    "stepgrad explains every sample", where="targets")
-            rows = one_hot(targets, outputs)
-        else:
-            rows = _float_targets(targets)
-        smoothing = float(getattr(loss_fn, "label_smoothing", 0.0))
-        rows = (1.0 - smoothing) * rows + smoothing / outputs
-        return TorchLoss("cross_entropy_with_logits", reduction, rows)
+    if name in ("CrossEntropyLoss", "NLLLoss"):
+        return _cross_entropy(loss_fn, label, name, reduction, activation, outputs, targets)
     _refuse_options(loss_fn, label, {"weight": None, "pos_weight": None})
     rows = _float_targets(targets)
-    if name == "MSELoss":
-        loss = "mean_squared_error"
+    many = outputs > 1
+    if name == "MSELoss":  # torch adds (or averages) every element: with several outputs, the sum over them too
+        loss = "squared_error" if reduction == "sum" and many else "mean_squared_error"
+    elif name == "L1Loss":
+        loss = "absolute_error" if reduction == "sum" and many else "l1"
     elif name in ("HuberLoss", "SmoothL1Loss"):
         _refuse_options(loss_fn, label, {"delta": 1.0, "beta": 1.0})  # the registry's huber: delta 1 (= beta 1)
-        if reduction == "mean" and outputs > 1:
-            raise StepgradError(f"{label}() with {outputs} outputs averages over the outputs too; stepgrad's huber "
-                                "sums them: use reduction='sum', or one output", where="loss_fn")
-        loss = "huber"
+        loss = "smooth_l1" if reduction == "mean" and many else "huber"  # the mean over outputs, or their sum
     elif name == "BCEWithLogitsLoss":
         if activation != "linear":
             raise StepgradError(f"{label} takes raw scores and applies the sigmoid itself: end the model in "
                                 f"nn.Linear (remove the final {activation})", where="loss_fn")
+        if reduction == "sum" and many:
+            raise StepgradError(f"{label}(reduction='sum') with {outputs} outputs is not supported: stepgrad's "
+                                "binary_cross_entropy_with_logits averages over the outputs; use reduction='mean', or "
+                                "a final nn.Sigmoid() with nn.BCELoss(reduction='sum')", where="loss_fn")
         loss = "binary_cross_entropy_with_logits"
     else:
-        if activation != "sigmoid" or outputs != 1:
-            raise StepgradError(f"{label} is read for one sigmoid output; for raw scores use nn.BCEWithLogitsLoss",
+        if activation != "sigmoid":
+            raise StepgradError(f"{label} is read for sigmoid outputs; for raw scores use nn.BCEWithLogitsLoss",
                                 where="loss_fn")
-        loss = "cross_entropy"
-    if reduction == "sum" and outputs > 1 and loss != "huber":
-        raise StepgradError(f"{label}(reduction='sum') with {outputs} outputs is not supported: stepgrad's {loss} "
-                            "averages over the outputs; use reduction='mean'", where="loss_fn")
+        if reduction == "mean" and many:
+            raise StepgradError(f"{label}() with {outputs} outputs averages over the outputs: stepgrad's cross_entropy "
+                                "of sigmoid outputs sums them; use reduction='sum', or nn.BCEWithLogitsLoss on the raw "
+                                "scores", where="loss_fn")
+        loss = "cross_entropy"  # binary cross-entropy summed over the outputs
     return TorchLoss(loss, reduction, rows)
+
+
+def _cross_entropy(loss_fn: Any, label: str, name: str, reduction: str, activation: str, outputs: int,
+                   targets: Any) -> TorchLoss:
+    """nn.CrossEntropyLoss of raw scores, or nn.NLLLoss of their log_softmax (the model's last step): the same loss."""
+    _refuse_options(loss_fn, label, {"weight": None})
+    if activation != "linear":
+        if name == "NLLLoss":
+            raise StepgradError(f"{label} after log_softmax is read when log_softmax takes the last nn.Linear's "
+                                f"output (here a {activation} comes between them)", where="loss_fn")
+        raise StepgradError(f"{label} takes raw scores and applies log-softmax itself: end the model in "
+                            f"nn.Linear (remove the final {activation})", where="loss_fn")
+    if is_class_indices(targets):
+        ignored = np.asarray(targets.detach().cpu() if hasattr(targets, "detach") else targets) == loss_fn.ignore_index
+        if ignored.any():
+            raise StepgradError(f"{label}(ignore_index={loss_fn.ignore_index}): a target equals it; "
+                                "stepgrad explains every sample", where="targets")
+        rows = one_hot(targets, outputs)
+    elif name == "NLLLoss":
+        raise StepgradError(f"{label} takes class indices (integers, one per sample)", where="targets")
+    else:
+        rows = _float_targets(targets)
+    smoothing = float(getattr(loss_fn, "label_smoothing", 0.0))
+    rows = (1.0 - smoothing) * rows + smoothing / outputs
+    return TorchLoss("cross_entropy_with_logits", reduction, rows)
 
 
 def read_targets(loss: str, activation: str, outputs: int, targets: Any) -> Any:

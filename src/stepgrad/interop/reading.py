@@ -150,8 +150,13 @@ def _same_softmax(module: Any, ours: Any) -> bool:
     return hasattr(module, "dim") and {module.dim, ours.dim} <= {-1, 1}
 
 
-def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:
-    """The (name, nn.Linear) layers of `module` and each one's stepgrad activation name."""
+def layers_of(module: Any, log_softmax: bool = False) -> tuple[list[tuple[str, Any]], list[str]]:
+    """The (name, nn.Linear) layers of `module` and each one's stepgrad activation name.
+
+    log_softmax: the model ends in log_softmax (nn.LogSoftmax, F.log_softmax) and is trained with nn.NLLLoss:
+    the pair is cross-entropy of the raw scores, so the last layer is read as linear. Otherwise a final
+    log_softmax is refused, and with it a model that lacks one.
+    """
     nn = torch_module().nn
     if isinstance(module, nn.Module) and not isinstance(module, (nn.Sequential, nn.Linear)):
         leaves = traced_leaves(module)
@@ -159,6 +164,17 @@ def layers_of(module: Any) -> tuple[list[tuple[str, Any]], list[str]]:
         leaves = flatten(module)
     _check_hooks(module, leaves)
     leaves = [(name, m) for name, m in leaves if not _identity(m)]
+    last_name, last = leaves[-1] if leaves else ("", None)
+    ends = isinstance(last, nn.LogSoftmax) and type(last) is nn.LogSoftmax and last.dim in (-1, 1, None)
+    if ends and not log_softmax:
+        raise StepgradError(f"unsupported layer {last_name!r} (LogSoftmax): stepgrad reads log_softmax as the last "
+                            "step before nn.NLLLoss (pass loss_fn=nn.NLLLoss(); the pair is cross-entropy of the raw "
+                            "scores)")
+    if log_softmax and not ends:
+        raise StepgradError("nn.NLLLoss takes log-probabilities: end the model in nn.LogSoftmax(dim=1) or "
+                            "F.log_softmax(x, dim=1), or use nn.CrossEntropyLoss on the raw scores")
+    if ends:
+        leaves = leaves[:-1]
     real = [k for k, (_, m) in enumerate(leaves) if not isinstance(m, _Reshape)]
     linears: list[tuple[str, Any]] = []
     activations: list[str | None] = []
@@ -267,7 +283,7 @@ def traced_leaves(module: Any) -> list[tuple[str, Any]]:
         if node.op == "call_module" and chained and _known_module(graph.get_submodule(node.target)):
             found = (str(node.target), graph.get_submodule(node.target))
         elif node.op in ("call_function", "call_method") and chained:
-            computed = _reshape(node) or _function_module(node)
+            computed = _reshape(node) or _log_softmax(node) or _function_module(node)
             found = (node.name, computed) if computed is not None else None
         if found is None:
             what = type(graph.get_submodule(node.target)).__name__ if node.op == "call_module" else _describe(node)
@@ -282,7 +298,7 @@ def traced_leaves(module: Any) -> list[tuple[str, Any]]:
 
 def _known_module(module: Any) -> bool:
     nn = torch_module().nn
-    return isinstance(module, (nn.Linear, nn.Sequential)) or _identity(module) or \
+    return isinstance(module, (nn.Linear, nn.Sequential, nn.LogSoftmax)) or _identity(module) or \
         any(type(module) is type(a.torch()) for a in ACTIVATIONS.values())
 
 
@@ -316,6 +332,17 @@ def _reshape(node: Any) -> Any:
         if len(shape) == 2 and shape[0] == -1 and isinstance(shape[1], int) and shape[1] > 0:
             return _Reshape(int(shape[1]))
     return None
+
+
+def _log_softmax(node: Any) -> Any:
+    """nn.LogSoftmax for F.log_softmax(x, dim) / torch.log_softmax / x.log_softmax (layers_of reads it), else None."""
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    if name != "log_softmax":
+        return None
+    settings = dict(zip(("dim",), node.args[1:]), **node.kwargs)
+    if settings.get("dtype") is not None or set(settings) - {"dim", "dtype", "_stacklevel"}:
+        return None
+    return torch_module().nn.LogSoftmax(dim=settings.get("dim"))
 
 
 def _describe(node: Any) -> str:

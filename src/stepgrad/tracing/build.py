@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from stepgrad.core import engine, names
-from stepgrad.core.errors import DivergenceError
+from stepgrad.core.errors import DivergenceError, StepgradError
 from stepgrad.core.functions import ACTIVATIONS, LOSSES, fill
 from stepgrad.core.names import Layout, layout
 from stepgrad.core.spec import Network
@@ -26,34 +26,64 @@ MAX_PATHS = 64  # a hidden weight lists every path to the outputs up to this man
 
 def explain(net: Network, sample: int | None = None, update_order: str | None = None,
             inputs: np.ndarray | None = None, targets: np.ndarray | None = None,
-            optimizer: str | None = None, round_to: int | None = None) -> Trace:
+            optimizer: str | None = None, round_to: int | None = None, dtype: str = "float64") -> Trace:
     """Run one training step on the engine and return its trace (all samples, or one 0-based sample).
 
     optimizer "momentum" or "adam": the update is that optimizer's, shown step by step (explain_optim).
     round_to=K: hand-calculation mode, every computed value rounded to K decimals and carried on.
+    dtype="float32": the step computed in float32 (PyTorch's default), every quantity a float32 number.
     """
+    if dtype not in DTYPES:
+        raise StepgradError(f"expected one of {', '.join(DTYPES)}, got {dtype!r}", where="--dtype")
+    if dtype != "float64" and round_to is not None:
+        raise StepgradError("hand-calculation mode rounds to decimals in float64: leave out --dtype or --round",
+                            where="--dtype")
     if inputs is None or targets is None:
         inputs, targets = net.require_samples()
     if sample is not None:
         inputs, targets = inputs[sample:sample + 1], targets[sample:sample + 1]
+    if dtype != "float64":
+        net, inputs, targets = _in_dtype(net, inputs, targets, np.dtype(dtype))
     order = update_order or net.update_order
     rec = engine.step(net, inputs, targets, order, record=True, after=True, round_to=round_to)
     update = None
     if optimizer not in (None, "sgd"):
         from stepgrad.tracing.optimizer import optimizer_step
 
-        update = optimizer_step(net, rec, inputs, targets, optimizer, round_to)
+        update = optimizer_step(net, rec, inputs, targets, optimizer, round_to, dtype)
         rec = update.record(rec)
     trace = _Builder(net, rec, inputs, targets).build()
     if update is not None:
         trace = update.rewrite(trace)
     if round_to is not None:
         trace.meta["round_to"] = round_to
+    if dtype != "float64":
+        trace = _said(trace, dtype)
     for step in trace:
         if not math.isfinite(step.value):
             raise DivergenceError(f"{step.name} is not a finite number (overflow or NaN in this step); "
                                   "check the inputs, weights and learning_rate")
     return trace
+
+
+DTYPES = ("float64", "float32")
+
+
+def _in_dtype(net: Network, inputs: np.ndarray, targets: np.ndarray, dtype: np.dtype):
+    """The network and samples as `dtype` arrays: numpy then computes every quantity in that dtype."""
+    copy = net.copy()
+    copy.weights = [w.astype(dtype) for w in net.weights]
+    copy.biases = [b.astype(dtype) for b in net.biases]
+    return copy, inputs.astype(dtype), targets.astype(dtype)
+
+
+def _said(trace: Trace, dtype: str) -> Trace:
+    """The trace saying, in its given section and meta, that it was computed in `dtype`."""
+    line = (f"Computed in {dtype}, as PyTorch computes a {dtype} model: every quantity is a {dtype} number "
+            "(sums of many terms may differ from PyTorch's in the last bits, its order of adding being its own).")
+    sections = tuple(Section(s.key, s.title, s.steps, f"{s.intro} {line}".strip()) if s.key == "given" else s
+                     for s in trace.sections)
+    return Trace(sections, dict(trace.meta, dtype=dtype), trace.context)
 
 
 def _known(array: T | None) -> T:

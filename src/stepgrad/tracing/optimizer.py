@@ -42,6 +42,7 @@ class OptimizerStep:
     new_weights: list[np.ndarray]
     new_biases: list[np.ndarray]
     after: engine.Forward  # the forward pass with the new parameters
+    settings: tuple[dict[str, float], ...] = ()  # per parameter: its own lr and hyperparameters (parameter groups)
 
     def record(self, rec: engine.StepRecord) -> engine.StepRecord:
         """A copy of the engine's record with this update in place of gradient descent's."""
@@ -69,7 +70,10 @@ class OptimizerStep:
                     placed = True
                 continue
             sections.append(sec)
-        meta = dict(trace.meta, optimizer={"name": self.rule.name, "hyper": dict(self.hyper), "t": self.t})
+        optimizer: dict[str, Any] = {"name": self.rule.name, "hyper": dict(self.hyper), "t": self.t}
+        if any(self.settings):
+            optimizer["settings"] = [dict(own) for own in self.settings]
+        meta = dict(trace.meta, optimizer=optimizer)
         return Trace(tuple(sections), meta, trace.context)
 
     def sections(self) -> list[Section]:
@@ -78,19 +82,39 @@ class OptimizerStep:
         given.append(Step("t", float(self.t), "given", note=HYPER_NOTES["t"]))
         state_steps: list[Step] = []
         update_steps: list[Step] = []
+        shown: set[str] = set()
         for k, where, p in self.parameters():
+            own = self.settings[k] if self.settings else {}
+            hyper = {**h, **{key: v for key, v in own.items() if key != "lr"}}
+            rules = rule.rules_at(hyper, self.t)
+            computed = {r.role for r in rules}
             roles = {"p": p, "g": trace_name("g", p), "eta": "eta", "t": "t", **{x: x for x in h}}
+            for key, value in own.items():  # this parameter's group differs: its own eta_w5, decay_w5
+                roles["eta" if key == "lr" else key] = own_name = trace_name("eta" if key == "lr" else key, p)
+                if own_name not in shown:
+                    shown.add(own_name)
+                    state_steps.append(Step(own_name, value, "given", subject=p,
+                                            note=f"this parameter's own {'learning rate' if key == 'lr' else key} "
+                                                 "(its parameter group)"))
+            for r in rules:
+                roles[r.role] = r.role if r.role in rule.once else trace_name(r.role, p)
             for slot in self.before:
-                roles[slot] = trace_name(slot, p)
-                state_steps.append(Step(roles[slot], float(self.before[slot][k][where]), "given", subject=p,
-                                        note="before this step"))
-            for r in rule.rules:
-                roles[r.role] = trace_name(r.role, p)
-            for r in rule.rules:
-                latex = _fill(r.latex, roles)
-                text = _fill(r.text, roles)
-                step = Step(roles[r.role], float(self.details[k][r.role][where]), "update", latex, text,
-                            tuple(_operands(r.text, roles)), subject=p)
+                if f"{slot}+" not in computed:  # a slot this step neither reads nor writes
+                    continue
+                once = slot in rule.once
+                roles[slot] = slot if once else trace_name(slot, p)
+                if roles[slot] not in shown:
+                    shown.add(roles[slot])
+                    state_steps.append(Step(roles[slot], float(self.before[slot][k][where]), "given",
+                                            subject="" if once else p, note="before this step"))
+            for r in rules:
+                if roles[r.role] in shown:  # a role with one value for every parameter, shown once
+                    continue
+                if r.role in rule.once:
+                    shown.add(roles[r.role])
+                step = Step(roles[r.role], float(self.details[k][r.role][where]), "update", _fill(r.latex, roles),
+                            _fill(r.text, roles), tuple(_operands(r.text, roles)),
+                            subject="" if r.role in rule.once else p, note=r.note)
                 (update_steps if r.role == "p+" else state_steps).append(step)
         return [
             Section("optimizer", f"{rule.title}: the optimizer's state", tuple(given + state_steps), rule.description),
@@ -100,10 +124,12 @@ class OptimizerStep:
 
 
 def optimizer_step(net, rec: engine.StepRecord, inputs: np.ndarray, targets: np.ndarray, name: str,
-                   round_to: int | None = None) -> OptimizerStep:
-    """The update optimizer `name` makes from the gradients in `rec` (which is not changed)."""
+                   round_to: int | None = None, dtype: str = "float64") -> OptimizerStep:
+    """The update optimizer `name` makes from the gradients in `rec` (which is not changed), in `dtype`."""
     check_order(rec.update_order, name)
     state = optim.state_of(net, name)
+    if dtype != "float64":
+        state = state.as_dtype(np.dtype(dtype))
     before = {slot: [a.copy() for a in arrays] for slot, arrays in state.slots.items()}
     new, details = optim.apply(state, net.learning_rate, optim.parameters(net),
                                rec.grad_weights + rec.grad_biases, optim.active_flags(net),
@@ -111,7 +137,7 @@ def optimizer_step(net, rec: engine.StepRecord, inputs: np.ndarray, targets: np.
     new_weights, new_biases = new[:net.depth], new[net.depth:]
     after = engine.forward(net, inputs, new_weights, new_biases, targets, round_to=round_to)
     return OptimizerStep(net, optim.get(name), dict(state.hyper), state.t, before, details,
-                         new_weights, new_biases, after)
+                         new_weights, new_biases, after, tuple(dict(own) for own in state.settings))
 
 
 def _fill(template: str, roles: dict[str, str]) -> str:

@@ -235,6 +235,10 @@ def _loss_value(code, out, target, n):
         return abs(out - target)/n  # noqa: E501, UP034 (generated)
     if code == 5:
         return ((0.5*(out - target)**2/n) if (abs(out - target) < 1) else ((abs(out - target) - 0.5)/n))  # noqa: E501, UP034 (generated)
+    if code == 6:
+        return (-out + target)**2  # noqa: E501, UP034 (generated)
+    if code == 7:
+        return abs(out - target)  # noqa: E501, UP034 (generated)
     raise ValueError("unknown loss code")
 
 
@@ -252,5 +256,9 @@ def _loss_gradient(code, out, target, n):
         return (0.0 if out - target == 0 else copysign(1, out - target))/n  # noqa: E501, UP034 (generated)
     if code == 5:
         return (((out - target)/n) if (abs(out - target) < 1) else ((0.0 if out - target == 0 else copysign(1, out - target))/n))  # noqa: E501, UP034 (generated)
+    if code == 6:
+        return 2*out - 2*target  # noqa: E501, UP034 (generated)
+    if code == 7:
+        return (0.0 if out - target == 0 else copysign(1, out - target))  # noqa: E501, UP034 (generated)
     raise ValueError("unknown loss code")
 # --- generated: end ---

@@ -185,11 +185,17 @@ class DenseTrainer:
             p -= g
             return
         slots = {name: joined[l] for name, joined in self.slots.items()}
-        q = self.rule.compute(self.state.hyper, slots, p, g, self.state.t + 1, self.lr, lambda a: a)
-        frozen = slice(None, -1) if not self.update_biases else slice(None)  # weight decay must not move a frozen bias
-        for name, joined in slots.items():
-            joined[:, frozen] = q[f"{name}+"][:, frozen]
-        p[:, frozen] = q["p+"][:, frozen]
+        if any(self.state.settings):  # the weights' and the bias's own settings (torch's parameter groups)
+            parts = [(slice(None, -1), l)] + ([(slice(-1, None), self.depth + l)] if self.update_biases else [])
+        else:  # weight decay must not move a frozen bias
+            parts = [(slice(None, -1) if not self.update_biases else slice(None), l)]
+        for part, index in parts:
+            hyper, rate = self.state.of(index, self.lr)
+            q = self.rule.compute(hyper, {k: a[:, part] for k, a in slots.items()}, p[:, part], g[:, part],
+                                  self.state.t + 1, rate, lambda a: a)
+            for name, joined in slots.items():
+                joined[:, part] = q[f"{name}+"]
+            p[:, part] = q["p+"]
 
     def write_back(self, net: Network) -> None:
         """Copy the trained parameters into `net` as float64."""
@@ -203,7 +209,7 @@ class DenseTrainer:
         for k, joined in self.slots.items():
             pairs = [self._split(a, l) for l, a in enumerate(joined)]
             slots[k] = [w for w, _ in pairs] + [b for _, b in pairs]
-        return OptimizerState(self.state.name, dict(self.state.hyper), self.state.t, slots)
+        return OptimizerState(self.state.name, dict(self.state.hyper), self.state.t, slots, self.state.settings)
 
 
 def _activate(act: Activation, z: Array, out: Array, scratch: Array) -> None:

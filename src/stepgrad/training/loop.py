@@ -130,7 +130,8 @@ def train(net: Network, iterations: int, update_order: str | None = None, every:
     every = max(1, every)
     # The path depends on the network alone (never on the number of iterations), so that N + M
     # iterations in two runs equal N + M in one, bit for bit.
-    backend = compiled_backend(trained, np.float64, optimizer, order)
+    # the compiled kernels share one setting: per-parameter settings (torch's parameter groups) go to numpy
+    backend = compiled_backend(trained, np.float64, optimizer, order) if not any(state.settings) else None
     if backend is not None:
         compiled = _train_compiled(backend, trained, inputs, targets, iterations, order, state, progress)
         errors: np.ndarray | list[float] | None = compiled
@@ -227,7 +228,8 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     n = len(x)
     batch_size = max(1, min(batch_size, n))
     first_epoch = (TrainingState.of(trained).epochs or 0) + 1  # resumed runs continue the count
-    backend = compiled_backend(trained, dtype, optimizer, order)
+    # the compiled kernels share one setting: per-parameter settings (torch's parameter groups) go to numpy
+    backend = None if any(state.settings) else compiled_backend(trained, dtype, optimizer, order)
     trainer = None
     if backend is None:
         dense = fast.supports(trained, dtype, optimizer, order)
@@ -244,6 +246,7 @@ def fit(net: Network, train_data, test_data=None, epochs: int = 20, batch_size: 
     for epoch in range(first_epoch, first_epoch + epochs):
         perm = epoch_order(seed, epoch, n)
         if trainer is None:
+            assert backend is not None
             params, _ = backend.run(trained, x, t, len(starts), (perm.astype(np.int64), starts, ends), batch_size,
                                     state, order == "sequential")
             trained.weights, trained.biases = tiny.Layout(trained).unpack(params, trained.weights, trained.biases)

@@ -91,6 +91,9 @@ LOSSES = [
     LossFormula("l1", Abs(_d) / n, "nn.L1Loss", "F.l1_loss", torch_reduce="mean"),
     LossFormula("smooth_l1", Piecewise((Rational(1, 2) * _d ** 2 / n, Abs(_d) < 1), ((Abs(_d) - Rational(1, 2)) / n, True)),
                 "nn.SmoothL1Loss", "F.smooth_l1_loss", {"beta": 1.0}, torch_reduce="mean"),
+    # the sums over the outputs: PyTorch's reduction='sum' adds every element, outputs and samples alike
+    LossFormula("squared_error", (target - out) ** 2, "nn.MSELoss", "F.mse_loss"),
+    LossFormula("absolute_error", Abs(_d), "nn.L1Loss", "F.l1_loss"),
 ]
 
 
