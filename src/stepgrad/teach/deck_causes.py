@@ -36,7 +36,7 @@ from stepgrad.teach.check.context import Context
 from stepgrad.teach.check.precision import matches
 from stepgrad.teach.check.solution import Given
 
-KINDS = ("rounding", "follows", "other update order", "decimal point missing", "another quantity",
+KINDS = ("correct", "rounding", "follows", "other update order", "decimal point missing", "another quantity",
          "digits swapped", "digit dropped", "digit inserted", "digit changed", "unexplained")
 EDITS = ("digits swapped", "digit dropped", "digit inserted", "digit changed")  # most likely slip first
 PLACES = range(2, 11)  # decimals an operand may be rounded or truncated to
@@ -71,7 +71,7 @@ def cut(value: float, places: int, mode: str) -> str:
 
 
 def find(ctx: Context, name: str, printed: str, figures: Mapping[str, str] | None = None,
-         slips: Mapping[str, str] | None = None, other_order: str = "sequential") -> Cause:
+         slips: Mapping[str, str] | None = None) -> Cause:
     """The smallest explanation of figure `printed` for quantity `name` (see the module's list).
 
     `ctx` holds the exact step, the other order's and the printed figures as the solution's own values;
@@ -89,8 +89,8 @@ def find(ctx: Context, name: str, printed: str, figures: Mapping[str, str] | Non
         if found is not None:
             return found
     if ctx.other is not None and name in ctx.other.values and matches(figure, ctx.other.values[name]):
-        own = str(ctx.trace.meta.get("update_order", "synchronous"))
-        return Cause("other update order", f"the {other_order} update order's value, not the {own} step's",
+        own, other = ctx.order, str(ctx.other.meta.get("update_order"))
+        return Cause("other update order", f"the {other} update order's value, not the {own} step's",
                      ctx.other.values[name])
     for explain in (_decimal_point, _another_quantity, _copied_operand, _written_slip):
         found = explain(job)

@@ -142,5 +142,6 @@ def annotate(trace: Trace, marked: Report | None = None) -> Trace:
                 s = replace(s, note=f"{s.note}; {told}" if s.note else told)
             steps.append(s)
         sections.append(Section(sec.key, sec.title, tuple(steps), sec.intro))
-    sections.append(Section("deck", "The deck's figures, checked", (), summary()))
+    sections.append(Section("deck", "The deck's figures, checked", (), summary() + " Each figure's cause and each "
+                            "label slip is noted beside its quantity (the JSON has them all under meta.deck)."))
     return Trace(tuple(sections), dict(trace.meta, deck=as_data()), trace.context)
