@@ -97,3 +97,12 @@ def test_the_explorer_shows_the_new_names():
     shown = {s["name"] for sec in data["selected"]["sections"] for s in sec["steps"]}
     assert {"dE_total[1]/dout_o1[1]", "dnet_o1[2]/dw5", "dE_total[2]/dw5", "dE_total/dw5"} <= shown
     assert not any(names.legacy(n) for n in data["values"])
+
+
+def test_only_points_an_old_name_to_its_name_today():
+    from stepgrad.tracing.only import OnlyError, resolve_only
+
+    trace = stepgrad.explain(batch())
+    assert resolve_only(trace, "dE_total[2]/dw5") == ["dE_total[2]/dw5"]
+    with pytest.raises(OnlyError, match=r"did you mean dE_total\[2\]/dw5\?"):
+        resolve_only(trace, "dE_total/dw5[2]")
