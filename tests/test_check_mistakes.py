@@ -48,7 +48,7 @@ def _eta_twice(net):
 
 
 def _softmax_signal(net):
-    name = "dE_total/dnet_o1[1]"
+    name = "dE_total[1]/dnet_o1[1]"
     return name, lambda v, x: (v["out_o1[1]"] - v["target_o1[1]"]) * v["out_o1[1]"] * (1 - v["out_o1[1]"])
 
 
@@ -57,7 +57,7 @@ def _sigmoid_for_softmax(net):
 
 
 def _one_sample(net):
-    return "dE_total/dw6", lambda v, x: v["dE_total/dw6[2]"]
+    return "dE_total/dw6", lambda v, x: v["dE_total[2]/dw6"]
 
 
 def _shared_bias(net):
@@ -73,7 +73,7 @@ def _transposed(net):
 
 
 def _tanh_as_sigmoid_derivative(net):
-    return "dout_h2/dnet_h2[1]", lambda v, x: v["out_h2[1]"] * (1 - v["out_h2[1]"])
+    return "dout_h2[1]/dnet_h2[1]", lambda v, x: v["out_h2[1]"] * (1 - v["out_h2[1]"])
 
 
 def _plus_for_minus(net):
@@ -84,7 +84,7 @@ def _plus_for_minus(net):
 
 
 def _summed(net):
-    return "dE_total/dw3", lambda v, x: v["dE_total/dw3[1]"] + v["dE_total/dw3[2]"]
+    return "dE_total/dw3", lambda v, x: v["dE_total[1]/dw3"] + v["dE_total[2]/dw3"]
 
 
 def _no_half(net):

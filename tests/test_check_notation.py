@@ -58,6 +58,6 @@ def test_a_name_given_twice_in_two_notations_is_not_merged():
 
 def test_batch_notation_keeps_the_sample():
     net = students.network("2-2-2 batch of 2")
-    value = stepgrad.explain(net).values["dE_total/dnet_h1[2]"]
+    value = stepgrad.explain(net).values["dE_total[2]/dnet_h1[2]"]
     (result,) = check(net, loads(f"δ_h1[2] = {value:.6g}")).results
-    assert (result.name, result.verdict) == ("dE_total/dnet_h1[2]", "correct")
+    assert (result.name, result.verdict) == ("dE_total[2]/dnet_h1[2]", "correct")

@@ -109,7 +109,7 @@ def test_a_formula_the_calculator_cannot_evaluate_is_an_error_naming_it(monkeypa
     broken = replace(SOFTSIGN, derivative=lambda net, out: 1 / (1 + np.abs(net)) ** 2)
     monkeypatch.setitem(ACTIVATIONS, "softsign", broken)
     net = network("softsign", "half_squared_error")
-    with pytest.raises(FormulaError, match=r"cannot evaluate dout_o1/dnet_o1\[1\] = \(1 - \|«out_o1\[1\]»\|\)\^2"):
+    with pytest.raises(FormulaError, match=r"cannot evaluate dout_o1\[1\]/dnet_o1\[1\] = \(1 - \|«out_o1\[1\]»\|\)\^2"):
         check(net, loads("out_h1 = 0.5"), round_to=ROUND)
 
 

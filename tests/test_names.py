@@ -76,7 +76,13 @@ BUILT = [  # (built by names.py, written by hand)
     (names.error(after=True), "E_total+"),
     (names.error("o1", sample=1), "E_o1[1]"),
     (names.partial(names.error(), "w5"), "dE_total/dw5"),
-    (names.partial(names.out("h1"), names.net("h1"), sample=2), "dout_h1/dnet_h1[2]"),
+    (names.partial(names.out("h1"), names.net("h1"), sample=2), "dout_h1[2]/dnet_h1[2]"),
+    (names.partial(names.error(), names.out("o1"), sample=3), "dE_total[3]/dout_o1[3]"),
+    (names.partial(names.net("o1"), "w5", sample=2), "dnet_o1[2]/dw5"),
+    (names.gradient("b_h1", sample=2), "dE_total[2]/db_h1"),
+    (names.batch_partial(names.error(), names.out("o1"), 2), "dE_total/dout_o1[2]"),
+    (names.for_sample("dE_total/dw5", 2), "dE_total[2]/dw5"),
+    (names.for_sample("E_total", 2), "E_total[2]"),
     (names.gradient("b_h1"), "dE_total/db_h1"),
     (names.updated("w5"), "w5+"),
     (names.state("m", "w5"), "m_w5"),
@@ -105,7 +111,9 @@ PARSED = [
     ("beta1", Name("hyperparameter", symbol="beta1")),
     ("s_hat_w3", Name("state", symbol="s_hat", parameter="w3")),
     ("m_b_o1+", Name("state", symbol="m", parameter="b_o1", after=True)),
-    ("dE_o1/dnet_o1[2]", Name("partial", sample=2, top=Name("error", neuron="o1"), bottom=Name("net", neuron="o1"))),
+    ("dE_o1[2]/dnet_o1[2]", Name("partial", sample=2, top=Name("error", neuron="o1"), bottom=Name("net", neuron="o1"))),
+    ("dnet_o1[2]/dw5", Name("partial", sample=2, top=Name("net", neuron="o1"), bottom=Name("weight", parameter="w5"))),
+    ("dE_total/dout_h1[3]", Name("partial", sample=3, top=Name("error"), bottom=Name("out", neuron="h1"), batch=True)),
     ("dnet_o1/dw5", Name("partial", top=Name("net", neuron="o1"), bottom=Name("weight", parameter="w5"))),
 ]
 
@@ -116,15 +124,26 @@ def test_parse_takes_a_name_apart(name, expected):
     assert str(expected) == name
 
 
-@pytest.mark.parametrize("junk", ["", "foo bar", "dE_total", "d/d", "net_x1", "w5[", "E_", "dE_total/dnot a name"])
+@pytest.mark.parametrize("junk", ["", "foo bar", "dE_total", "d/d", "net_x1", "w5[", "E_", "dE_total/dnot a name",
+                                  # per-sample derivatives name the sample on each side (the old form is `legacy`)
+                                  "dout_o1/dnet_o1[2]", "dE_total/dw5[2]", "dE_total[1]/dout_o1[2]",
+                                  "dE_total[1]/dout_o1", "dnet_o1[2]/dw5[2]", "dE_o1/dout_h1[2]"])
 def test_parse_refuses_what_is_not_a_name(junk):
     with pytest.raises(ValueError, match="not a quantity name"):
         parse(junk)
     assert not names.is_name(junk)
 
 
+@pytest.mark.parametrize("old, new", [
+    ("dout_o1/dnet_o1[2]", "dout_o1[2]/dnet_o1[2]"), ("dE_total/dout_o1[2]", "dE_total[2]/dout_o1[2]"),
+    ("dE_total/dw5[2]", "dE_total[2]/dw5"), ("dnet_o1/dout_h1[3]", "dnet_o1[3]/dout_h1[3]"),
+    ("dE_total/dw5", None), ("dE_total[2]/dout_o1[2]", None), ("out_o1[2]", None)])
+def test_legacy_reads_the_old_per_sample_names(old, new):
+    assert names.legacy(old) == new
+
+
 def test_rename_neuron_and_neurons_in():
-    assert names.rename_neuron("dE_o1/dnet_o1[2]", "o1", "o2") == "dE_o2/dnet_o2[2]"
+    assert names.rename_neuron("dE_o1[2]/dnet_o1[2]", "o1", "o2") == "dE_o2[2]/dnet_o2[2]"
     assert names.rename_neuron("dnet_o1/dout_h1", "h1", "h2") == "dnet_o1/dout_h2"
     assert names.rename_neuron("b_h1+", "h1", "h2") == "b_h2+"
     assert names.rename_neuron("w5", "h1", "h2") == "w5"

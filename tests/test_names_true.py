@@ -1,5 +1,7 @@
 """Every name in a trace is true: a formula refers only to quantities defined before it, and a
-quantity named dA/dB is the partial derivative of A with respect to B.
+quantity named dA/dB is the partial derivative of A with respect to B, both as named: with several
+samples dE_total[k]/dout_o1[k] is sample k's own error's, and dE_total/dout_o1[k] (the batch error's,
+a name `stepgrad check` reads) is 1/N of it with the mean over N samples.
 
 The reference is a central finite difference taken through the trace's own forward definitions
 (net, out, E): B is moved by ±h, everything that depends on B is recomputed from its formula with
@@ -19,6 +21,7 @@ import stepgrad
 from stepgrad.core import names
 from stepgrad.core.errors import SpecError
 from stepgrad.core.functions import ACTIVATIONS, LOSSES
+from stepgrad.teach.check.aliases import batch_scale
 from stepgrad.teach.check.formula import evaluate, parse
 
 SEEDS = 15  # 15 seeds x every (output activation, loss) the spec accepts: about 200 networks
@@ -88,11 +91,21 @@ class _Forward:
         return values
 
 
-def _sides(p: names.Name) -> tuple[str, str]:
-    """A and B of dA/dB with the partial's sample on each (a weight or bias carries none)."""
-    top = names.at(str(p.top), p.sample)
-    bottom = str(p.bottom) if p.bottom.kind in ("weight", "bias") else names.at(str(p.bottom), p.sample)
-    return top, bottom
+def _agrees(value: float, forward: _Forward, a: str, b: str) -> bool | None:
+    """Whether `value` is dA/dB by central differences through the forward definitions (None on a kink)."""
+    x, h = forward.values[b], 1e-6 * max(1.0, abs(forward.values[b]))
+    up, down, here = forward.moved(b, x + h)[a], forward.moved(b, x - h)[a], forward.values[a]
+    if not np.isclose((up - here) / h, (here - down) / h, rtol=1e-3, atol=1e-6):
+        return None  # B sits on a kink (relu at 0): no derivative to compare with
+    fd = (up - down) / (2 * h)
+    if value == pytest.approx(fd, rel=1e-5, abs=1e-7):
+        return True
+    # A saturated output (a sigmoid at 1 - 1e-5 under cross-entropy's ln(1 - out)) leaves the error few
+    # correct digits, too few for a step of 1e-6: then the fourth-order difference with a wider step
+    wide = 100 * h
+    far = [forward.moved(b, x + k * wide)[a] for k in (2, 1, -1, -2)]
+    fd = (-far[0] + 8 * far[1] - 8 * far[2] + far[3]) / (12 * wide)
+    return value == pytest.approx(fd, rel=1e-5, abs=1e-7)
 
 
 @pytest.mark.parametrize("output, loss, seed", list(_case_list()))
@@ -109,28 +122,31 @@ def test_names_are_true(output, loss, seed):
 
     trace = traces[0]  # synchronous: every gradient is the derivative of the error before the update
     forward = _Forward(trace)
-    checked = kinks = 0
+    samples = int(trace.meta.get("samples") or 1)
+    checked = kinks = batch = 0
     for step in trace:
         p = names.parse(step.name)
         if p.kind != "partial":
             continue
-        a, b = _sides(p)
+        a, b = names.sides(step.name)  # dA/dB: both sides are quantities of the trace, as named
         assert a in forward.values and b in forward.values, f"{step.name}: {a} or {b} is not a quantity of the trace"
-        x, h = forward.values[b], 1e-6 * max(1.0, abs(forward.values[b]))
-        up, down, here = forward.moved(b, x + h)[a], forward.moved(b, x - h)[a], forward.values[a]
-        if not np.isclose((up - here) / h, (here - down) / h, rtol=1e-3, atol=1e-6):
-            kinks += 1  # B sits on a kink (relu at 0): no derivative to compare with
+        if p.sample is not None:  # sample k's derivative: its own error E_total[k] (never the batch's E_total)
+            assert not p.batch and a != names.error() and names.parse(a).sample == p.sample, step.name
+        agrees = _agrees(step.value, forward, a, b)
+        if agrees is None:
+            kinks += 1
             continue
-        fd = (up - down) / (2 * h)
-        if step.value != pytest.approx(fd, rel=1e-5, abs=1e-7):
-            # A saturated output (a sigmoid at 1 - 1e-5 under cross-entropy's ln(1 - out)) leaves the error few
-            # correct digits, too few for a step of 1e-6: then the fourth-order difference with a wider step
-            wide = 100 * h
-            far = [forward.moved(b, x + k * wide)[a] for k in (2, 1, -1, -2)]
-            fd = (-far[0] + 8 * far[1] - 8 * far[2] + far[3]) / (12 * wide)
-        assert step.value == pytest.approx(fd, rel=1e-5, abs=1e-7), f"{step.name} = {step.value}, finite difference {fd}"
+        assert agrees, f"{step.name} = {step.value} is not d{a}/d{b} by finite differences"
         checked += 1
+        if p.sample is not None and a == names.at(names.error(), p.sample) and b != str(p.bottom):
+            # the batch error's derivative with respect to sample k's quantity: the name the rule keeps for it
+            whole = names.batch_partial(names.error(), str(p.bottom), p.sample)
+            assert names.sides(whole) == (names.error(), b)
+            mean = batch_scale(net) * step.value  # what `stepgrad check` expects under that name
+            assert _agrees(mean, forward, names.error(), b), f"{whole} = {mean} is not its finite difference"
+            batch += 1
     assert checked > 0 and kinks <= checked // 10
+    assert (batch > 0) == (samples > 1)
 
 
 def test_the_deck_keeps_its_names_and_softmax_gets_true_ones():

@@ -131,7 +131,7 @@ def test_explain_torch_reads_the_ordinary_classifier():
     assert trace.meta["optimizer"]["name"] == "torch_sgd"
     reference = nn.CrossEntropyLoss()(model(x), y).item()
     assert trace.values["E_total"] == pytest.approx(reference, rel=1e-12)
-    signal = trace.step("dE_total/dnet_o1[1]")
+    signal = trace.step("dE_total[1]/dnet_o1[1]")
     assert "exp(" in signal.text  # softmax of the raw scores minus the one-hot target
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import stepgrad
+from stepgrad.core import names
 from stepgrad.core.trace import Trace
 
 
@@ -59,21 +60,21 @@ def test_multi_layer_names_and_biases():
     trace = stepgrad.explain(deep_net())
     v = trace.values
     for name in ["net_h1_1[1]", "out_h2_2[2]", "out_o1[2]", "E_total[1]", "E_total", "dE_total/dw1",
-                 "dE_total/dw1[2]", "b_h1_1", "b2", "b_o1", "dE_total/db2", "b2+", "b_o2+",
-                 "dnet_h2_1/dout_h1_2[1]", "dE_total/dout_h1_2[1]", "dE_total/dnet_h1_1[2]", "E_total+"]:
+                 "dE_total[2]/dw1", "b_h1_1", "b2", "b_o1", "dE_total/db2", "b2+", "b_o2+",
+                 "dnet_h2_1[1]/dout_h1_2[1]", "dE_total[1]/dout_h1_2[1]", "dE_total[2]/dnet_h1_1[2]", "E_total+"]:
         assert name in v, name
-    assert "dE_h2_1/dout_h1_2[1]" not in v  # there is no E_h2_1: a hidden neuron's share is a chain-rule term
+    assert "dE_h2_1[1]/dout_h1_2[1]" not in v  # there is no E_h2_1: a hidden neuron's share is a chain-rule term
     # weights: 3*2 + 2*2 + 2*2 = 14, numbered layer by layer
     assert "w14" in v and "w15" not in v
     # batch error and gradients are the mean over samples
     assert v["E_total"] == pytest.approx((v["E_total[1]"] + v["E_total[2]"]) / 2, rel=1e-15)
-    assert v["dE_total/dw7"] == pytest.approx((v["dE_total/dw7[1]"] + v["dE_total/dw7[2]"]) / 2, rel=1e-12)
+    assert v["dE_total/dw7"] == pytest.approx((v["dE_total[1]/dw7"] + v["dE_total[2]/dw7"]) / 2, rel=1e-12)
 
 
 def test_shared_bias_gradient_is_the_sum_over_its_layer():
     trace = stepgrad.explain(deep_net())
     v = trace.values
-    per_sample = [v[f"dE_total/dnet_h2_1[{s}]"] + v[f"dE_total/dnet_h2_2[{s}]"] for s in (1, 2)]
+    per_sample = [v[names.partial("E_total", "net_h2_1", s)] + v[names.partial("E_total", "net_h2_2", s)] for s in (1, 2)]
     assert v["dE_total/db2"] == pytest.approx(np.mean(per_sample), rel=1e-12)
     assert v["b2+"] == pytest.approx(0.3 - 0.5 * v["dE_total/db2"], rel=1e-14)
 
@@ -135,6 +136,6 @@ def test_latex_symbols_with_superscripts_are_braced():
     from stepgrad.formats.formula import symbolic
 
     trace = stepgrad.explain(deep_net())
-    latex = symbolic(trace.step("dout_h1_1/dnet_h1_1[1]"), "latex")  # tanh: 1 - out^2
+    latex = symbolic(trace.step("dout_h1_1[1]/dnet_h1_1[1]"), "latex")  # tanh: 1 - out^2
     assert re.search(r"\}\^\{\[1\]\}\^", latex) is None, latex
     assert latex.count("{") == latex.count("}")

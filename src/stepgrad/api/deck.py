@@ -13,14 +13,17 @@ transcription of the deck.
 from __future__ import annotations
 
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from stepgrad.api.train import progress_train
 from stepgrad.core.spec import builtin
 from stepgrad.formats.formula import Decimals, Precision, number
 from stepgrad.formats.text import rich_renderable
-from stepgrad.teach.deck_figures import slips
+from stepgrad.teach.deck_figures import slips, summary
+from stepgrad.teach.deck_labels import LABEL_SLIPS
 from stepgrad.tracing.build import explain
 from stepgrad.tracing.derive import derive
 from stepgrad.tracing.group import group
@@ -94,16 +97,28 @@ def training_table(net, runs: list, precision: Precision) -> Table:
 
 
 def slips_table(precision: Precision) -> Group:
-    """The deck's figures, checked: every printed figure that is not the exact value, and why."""
-    table = Table(title="The deck's figures, checked", title_justify="left", expand=True)
-    for header in ("quantity", "the deck prints", "exact", "verdict"):
-        table.add_column(header, no_wrap=True)
-    table.add_column("why", ratio=1, overflow="fold")
-    for slip in slips():
-        table.add_row(slip.name, slip.printed, number(slip.exact, precision), slip.verdict, slip.reason)
-    note = ("Every other figure the deck prints is correct. Verdicts from `stepgrad check` on the bundled "
-            "transcription of the deck (examples/seed-deck-solution.txt), against the synchronous step above; "
-            "`stepgrad explain --deck` shows each printed figure beside its quantity.")
-    from rich.text import Text
+    """The deck's figures, checked: every printed figure that is off with its cause under it, then the label slips.
 
-    return Group(table, Text(note, style="dim"))
+    Laid out for 80 columns: one line per figure (name, as printed, exact, the kind of slip), the
+    reason indented under it, wrapped to the console's width.
+    """
+    rows = slips()
+    names = max(len(r.name) for r in rows)
+    prints = max(len("the deck prints"), *(len(r.printed) for r in rows))
+    exacts = max(len("exact"), *(len(number(r.exact, precision)) for r in rows))
+    parts: list = [Text("The deck's figures, checked", style="bold"), Text(
+        f"{'quantity':<{names}}  {'the deck prints':>{prints}}  {'exact':>{exacts}}  cause", style="bold")]
+    for r in rows:
+        parts.append(Text(f"{r.name:<{names}}  {r.printed:>{prints}}  {number(r.exact, precision):>{exacts}}  "
+                          f"{r.cause}"))
+        parts.append(Padding(Text(r.reason, style="dim"), (0, 0, 0, 4), expand=False))
+    parts.append(Text(summary(), style="dim"))
+    parts.append(Text("\nThe deck's labels, checked (the figures are right, the words are not)", style="bold"))
+    for label in LABEL_SLIPS:
+        parts.append(Text(f"{label.quantity:<{names}}  {label.where}"))
+        parts.append(Padding(Text(label.text, style="dim"), (0, 0, 0, 4), expand=False))
+    parts.append(Text("Causes found by redoing the deck's arithmetic on the bundled transcription "
+                      "(examples/seed-deck-solution.txt): rounding, the other update order, a copied figure or "
+                      "one slip in copying, the smallest that gives the printed figure; `stepgrad explain --deck` "
+                      "shows each beside its quantity.", style="dim"))
+    return Group(*parts)

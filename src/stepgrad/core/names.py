@@ -8,14 +8,27 @@ Weights w1..wN are numbered as the deck does: layer by layer, neuron by neuron, 
 per-neuron biases b_h1, b_o1. Quantities: net_h1, out_h1, target_o1, E_o1, E_total, eta,
 partial derivatives dE_total/dw5, values after the update w5+ and E_total+, an optimizer's state
 m_w5, m_w5+, m_hat_w5 and its hyperparameters (beta1, t). With several samples, per-sample
-quantities carry the sample number last: out_o1[2], out_o1+[2], dE_total/dw5[2].
+quantities carry the sample number last: out_o1[2], out_o1+[2], E_total[2] (sample 2's own error;
+E_total alone is the batch's, the mean of the samples').
+
+A derivative's name is the derivative of one named quantity with respect to another, each side
+written as it is named: with several samples, dE_total[2]/dout_o1[2] (sample 2's own error, whose
+derivative the backward pass computes), dout_o1[2]/dnet_o1[2], dnet_o1[2]/dw5 and dE_total[2]/dw5
+(sample 2's share of the gradient); dE_total/dw5 is the batch error's. dE_total/dout_o1[2] would be
+the batch error's derivative with respect to sample 2's out_o1: 1/N of sample 2's own (with the mean
+over N samples). Before this rule the sample stood once at the end (dE_total/dout_o1[2] for sample
+2's own); `legacy` reads those old names.
 
     >>> net("h1", sample=2)
     'net_h1[2]'
     >>> partial(error(), "w5")
     'dE_total/dw5'
-    >>> parse("dE_o1/dnet_o1[2]").bottom
+    >>> partial(error(), out("o1"), sample=2), partial(net("o1"), "w5", sample=2)
+    ('dE_total[2]/dout_o1[2]', 'dnet_o1[2]/dw5')
+    >>> parse("dE_o1[2]/dnet_o1[2]").bottom
     Name(kind='net', neuron='o1')
+    >>> legacy("dout_o1/dnet_o1[2]")
+    'dout_o1[2]/dnet_o1[2]'
 """
 
 from __future__ import annotations
@@ -111,8 +124,31 @@ def error(neuron: str | None = None, sample: int | None = None, after: bool = Fa
 
 
 def partial(top: str, bottom: str, sample: int | None = None) -> str:
-    """The partial derivative of one quantity with respect to another: ("E_total", "w5") -> "dE_total/dw5"."""
-    return at(f"d{top}/d{bottom}", sample)
+    """The partial derivative of one quantity with respect to another: ("E_total", "w5") -> "dE_total/dw5".
+
+    With a sample, both sides are sample `sample`'s quantities (a weight, bias or hyperparameter is
+    shared by every sample and carries none): ("E_total", "out_o1", 2) -> "dE_total[2]/dout_o1[2]".
+    """
+    if sample is None:
+        return f"d{top}/d{bottom}"
+    return f"d{at(top, sample)}/d{bottom if _shared(bottom) else at(bottom, sample)}"
+
+
+def batch_partial(top: str, bottom: str, sample: int) -> str:
+    """The derivative of a batch quantity (E_total, the mean error) with respect to sample `sample`'s
+    quantity: ("E_total", "out_o1", 2) -> "dE_total/dout_o1[2]"."""
+    return f"d{top}/d{at(bottom, sample)}"
+
+
+def for_sample(name: str, sample: int | None) -> str:
+    """Sample `sample`'s own version of a batch name: E_total -> E_total[2], dE_total/dw5 -> dE_total[2]/dw5."""
+    return str(parse(name).but(sample=sample))
+
+
+def _shared(name: str) -> bool:
+    """Whether `name` is the same for every sample: a weight, bias, the learning rate, a hyperparameter, a state."""
+    atom = _atom(name)
+    return atom is not None and atom.kind in _SHARED_KINDS
 
 
 def gradient(parameter: str, sample: int | None = None) -> str:
@@ -135,6 +171,7 @@ def state(slot: str, parameter: str, after: bool = False) -> str:
 
 KINDS = ("input", "neuron", "net", "out", "target", "error", "weight", "bias", "learning_rate",
          "hyperparameter", "state", "partial")
+_SHARED_KINDS = ("weight", "bias", "learning_rate", "hyperparameter", "state")
 
 
 @dataclass(frozen=True)
@@ -144,7 +181,9 @@ class Name:
     kind: one of KINDS. neuron: the neuron it is about (i1, h1, o1; a per-neuron bias's neuron;
     None for E_total and shared biases). parameter: a weight or bias, or the one an optimizer's
     state belongs to. symbol: the state's slot (m, m_hat) or the hyperparameter (beta1, t).
-    top/bottom: the two sides of a partial derivative, which carries the sample as a whole.
+    top/bottom: the two sides of a partial derivative, which carries the sample as a whole (each side
+    is that sample's quantity, but for a shared bottom like w5); `batch`: the top is the batch's
+    quantity (dE_total/dout_o1[2]), the bottom sample `sample`'s.
 
         >>> parse("out_h1+[2]")
         Name(kind='out', neuron='h1', after=True, sample=2)
@@ -160,6 +199,7 @@ class Name:
     sample: int | None = None
     top: Name | None = None
     bottom: Name | None = None
+    batch: bool = False
 
     def __str__(self) -> str:
         return _format(self)
@@ -191,6 +231,7 @@ _ATOMS = [  # (kind, pattern): the first that matches the whole atom (without "+
 ]
 _SAMPLE = re.compile(r"(.*)\[(\d+)\]")
 _PARTIAL = re.compile(r"d([^/]+)/d([^/]+)")
+_LEGACY = re.compile(r"d([^/\[\]]+)/d([^/\[\]]+)\[(\d+)\]")
 
 
 def _atom(text: str) -> Name | None:
@@ -207,20 +248,58 @@ def _atom(text: str) -> Name | None:
 @lru_cache(maxsize=100_000)
 def parse(name: str) -> Name:
     """The parts of a quantity name; ValueError if it is not one."""
-    sample = None
-    m = _SAMPLE.fullmatch(name)
-    if m:
-        name, sample = m.group(1), int(m.group(2))
     p = _PARTIAL.fullmatch(name)
     if p:
-        top, bottom = _atom(p.group(1)), _atom(p.group(2))
-        if top is not None and bottom is not None:
-            return Name("partial", sample=sample, top=top, bottom=bottom)
+        found = _partial(*_split(p.group(1)), *_split(p.group(2)))
+        if found is not None:
+            return found
     else:
-        atom = _atom(name)
+        m = _SAMPLE.fullmatch(name)
+        core, sample = (m.group(1), int(m.group(2))) if m else (name, None)
+        atom = _atom(core)
         if atom is not None:
             return atom.but(sample=sample)
     raise ValueError(f"not a quantity name: {name!r}")
+
+
+def _split(text: str) -> tuple[str, int | None]:
+    m = _SAMPLE.fullmatch(text)
+    return (m.group(1), int(m.group(2))) if m else (text, None)
+
+
+def _partial(top_text: str, top_sample: int | None, bottom_text: str, bottom_sample: int | None) -> Name | None:
+    """dA/dB with each side's sample: both sample k's (or a shared B), or the batch error's A over sample k's B."""
+    top, bottom = _atom(top_text), _atom(bottom_text)
+    if top is None or bottom is None or top.kind in _SHARED_KINDS:
+        return None
+    shared = bottom.kind in _SHARED_KINDS
+    if top_sample is None and bottom_sample is None:
+        return Name("partial", top=top, bottom=bottom)
+    if top_sample is not None and (bottom_sample == top_sample if not shared else bottom_sample is None):
+        return Name("partial", sample=top_sample, top=top, bottom=bottom)
+    if top_sample is None and bottom_sample is not None and not shared and top.kind == "error" and not top.neuron:
+        return Name("partial", sample=bottom_sample, top=top, bottom=bottom, batch=True)
+    return None
+
+
+def sides(name: str) -> tuple[str, str]:
+    """The two quantities a derivative's name is about, each as it is named: dE_total[2]/dout_o1[2] ->
+    ("E_total[2]", "out_o1[2]"), dnet_o1[2]/dw5 -> ("net_o1[2]", "w5"), dE_total/dout_o1[2] -> ("E_total", "out_o1[2]")."""
+    n = parse(name)
+    if n.kind != "partial" or n.top is None or n.bottom is None:
+        raise ValueError(f"not a derivative's name: {name!r}")
+    top = n.top if n.batch else n.top.but(sample=n.sample)
+    bottom = n.bottom if n.bottom.kind in _SHARED_KINDS else n.bottom.but(sample=n.sample)
+    return str(top), str(bottom)
+
+
+def legacy(name: str) -> str | None:
+    """The name an old per-sample derivative name stands for today (the sample stood once, at the end):
+    dout_o1/dnet_o1[2] -> dout_o1[2]/dnet_o1[2], dE_total/dw5[2] -> dE_total[2]/dw5; None for any other name."""
+    m = _LEGACY.fullmatch(name)
+    if not m or _atom(m.group(1)) is None or _atom(m.group(2)) is None:
+        return None
+    return partial(m.group(1), m.group(2), int(m.group(3)))
 
 
 def is_name(name: str) -> bool:
@@ -235,6 +314,8 @@ def is_name(name: str) -> bool:
 def _format(n: Name) -> str:
     if n.kind == "partial":
         assert n.top is not None and n.bottom is not None
+        if n.batch and n.sample is not None:
+            return batch_partial(_format(n.top), _format(n.bottom), n.sample)
         return partial(_format(n.top), _format(n.bottom), n.sample)
     if n.kind in ("input", "neuron"):
         core = n.neuron
@@ -319,10 +400,13 @@ def latex_symbol(name: str) -> str:
         n = parse(name)
     except ValueError:
         return rf"\mathrm{{{name.replace('_', chr(92) + '_')}}}"
-    if n.kind == "partial":
-        s = rf"\frac{{\partial {_atom_latex(n.top)}}}{{\partial {_atom_latex(n.bottom)}}}"  # type: ignore[arg-type]
-    else:
-        s = _atom_latex(n.but(sample=None))
-    if n.sample is not None:
-        s = rf"{{{s}}}^{{[{n.sample}]}}"
-    return s
+    if n.kind != "partial":
+        return _sampled(_atom_latex(n.but(sample=None)), n.sample)
+    assert n.top is not None and n.bottom is not None
+    top = _sampled(_atom_latex(n.top), None if n.batch else n.sample)
+    bottom = _sampled(_atom_latex(n.bottom), None if n.bottom.kind in _SHARED_KINDS else n.sample)
+    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+
+
+def _sampled(latex: str, sample: int | None) -> str:
+    return latex if sample is None else rf"{{{latex}}}^{{[{sample}]}}"

@@ -210,9 +210,10 @@ def _about(step_name: str, wanted: str) -> bool:
     """True when step `step_name` is about the quantity `wanted` (w5: w5, w5+, m_w5, dE_total/dw5)."""
     if step_name == wanted:
         return True
-    if wanted not in step_name:  # every match below contains the wanted name: a fast reject
+    whole = step_name if "[" not in step_name else str(parse(step_name).but(sample=None, batch=False))
+    if wanted not in whole:  # every match below contains the wanted name (without samples): a fast reject
         return False
-    name = parse(step_name).but(sample=None)
+    name = parse(whole)
     if wanted in (str(name), str(name.but(after=False))):  # w5, w5+ (and out_o1[2]) for w5
         return True
     if name.kind == "state":  # the optimizer's state: m_w5, m_w5+ for w5

@@ -1,14 +1,15 @@
-"""The seed deck's own figures, checked: which of its printed numbers are slips, and why.
+"""The seed deck's own figures, checked: which of its printed numbers are off, and the cause of each.
 
     >>> rows = slips()
-    >>> [(r.name, r.verdict) for r in rows][:2]
-    [('net_o2', 'close'), ('dE_total/dout_o2', 'wrong')]
+    >>> [(r.name, r.cause) for r in rows][:3]
+    [('net_o2', 'digit dropped'), ('dE_total/dout_o2', 'decimal point missing'), ('dE_total/dw7', 'rounding')]
 
 The deck's numbers are transcribed, exactly as printed, in the bundled file
 `stepgrad/examples/seed-deck-solution.txt` (also at examples/seed-deck-solution.txt). Nothing here
-types a verdict in: `stepgrad check` marks the transcription against the exact step, and every
-figure that is not correct becomes a row with the checker's reason. A figure that only carries an
-earlier slip forward ("follows") names the slip it inherits.
+types a cause in: a figure is off when the exact step, rounded or truncated to the decimals printed,
+is not the figure; its cause is the smallest explanation that reproduces it (deck_causes.py: the
+deck's arithmetic redone with rounding, the other update order, a copied figure, one slip in copying),
+or "unexplained". The deck's label slips (words, not figures) are data in deck_labels.py.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from stepgrad.core.spec import builtin
-from stepgrad.core.trace import Trace
+from stepgrad.core.trace import Section, Trace
 from stepgrad.teach.check import check, solution
+from stepgrad.teach.check.context import Context, build
+from stepgrad.teach.check.precision import matches
 from stepgrad.teach.check.verdicts import Report, Result
+from stepgrad.teach.deck_causes import Cause, find, given
+from stepgrad.teach.deck_labels import LABEL_SLIPS
 
 TRANSCRIPTION = "seed-deck-solution.txt"
 SOURCE = "the seed deck"
@@ -28,13 +34,19 @@ SOURCE = "the seed deck"
 
 @dataclass(frozen=True)
 class Slip:
-    """One printed figure of the deck that is not the exact value: the figure, the value, the verdict, why."""
+    """One printed figure of the deck that is not the exact value: the figure, the value, the cause, why.
+
+    `verdict` is what `stepgrad check` marks it (it judges a student, not the deck's arithmetic);
+    `cause` is the kind of slip found by redoing the deck's arithmetic (deck_causes.KINDS).
+    """
 
     name: str
     printed: str
     exact: float
     verdict: str
+    cause: str
     reason: str
+    line: int = 0  # the line of the transcription
 
 
 def transcription() -> solution.Solution:
@@ -49,51 +61,87 @@ def report() -> Report:
     return check(builtin(), transcription())
 
 
+@lru_cache(maxsize=1)
+def context() -> Context:
+    """The checker's worlds for the deck: the exact step, the sequential one, the deck's figures as its own."""
+    return build(builtin(), transcription())
+
+
+def figures() -> dict[str, str]:
+    """Every figure the deck prints, as printed, by stepgrad's name."""
+    return {g.name: g.text for g in transcription()}
+
+
+@lru_cache(maxsize=1)
+def causes() -> dict[str, Cause]:
+    """The cause of every figure of the deck that is off, by name, in the order of the transcription."""
+    ctx = context()
+    printed = figures()
+    off = {name: text for name, text in printed.items() if not matches(given(name, text), ctx.exact[name])}
+    return {name: find(ctx, name, text, printed, off) for name, text in off.items()}
+
+
 def slips(marked: Report | None = None) -> list[Slip]:
-    """Every deck figure that is not correct, in the order of the derivation, with its reason."""
+    """Every deck figure that is off, in the order of the derivation, with its cause."""
     marked = marked or report()
-    wrong = {r.name: r for r in marked.results if r.verdict != "correct"}
-    return [Slip(r.name, r.given, float(r.expected or 0.0), r.verdict, _reason(r, wrong, marked))
-            for r in marked.results if r.verdict != "correct"]
-
-
-def _reason(r: Result, wrong: dict[str, Result], marked: Report) -> str:
-    if r.verdict == "close":
-        return f"rounding: the deck carried rounded values on (relative error {r.relative_error:.1e})"
-    if r.verdict == "follows":
-        inherited = [name for name in _operands(r) if name in wrong and wrong[name].verdict != "close"]
-        if inherited:
-            return f"follows from the deck's {', '.join(inherited)}: the slip carried forward"
-        return "follows from the deck's own earlier figures (rounding carried forward)"
-    return r.diagnosis or "no known mistake explains this figure"
-
-
-def _operands(r: Result) -> list[str]:
-    # The checker's formula line is "name = a * b * c" in plain names; its operands are the names.
-    if not r.formula:
-        return []
-    rhs = r.formula.split(" = ", 1)[1]
-    return [token for token in rhs.replace("(", " ").replace(")", " ").split() if "_" in token or "/" in token]
+    found = causes()
+    return [Slip(r.name, r.given, float(r.expected or 0.0), r.verdict, found[r.name].kind, found[r.name].reason,
+                 r.line) for r in marked.results if r.name in found]
 
 
 def printed(marked: Report | None = None) -> dict[str, Result]:
-    """The deck's figure for every quantity it prints, by name."""
+    """The checker's result for every quantity the deck prints, by name."""
     return {r.name: r for r in (marked or report()).results}
 
 
-def annotate(trace: Trace, marked: Report | None = None) -> Trace:
-    """The trace with the deck's printed figure noted beside each quantity the deck prints."""
-    from stepgrad.core.trace import Section
+def note(name: str) -> str:
+    """What the deck prints for `name`, and why it is off or how it is labelled ('' if it prints nothing)."""
+    text = figures().get(name)
+    parts = []
+    if text is not None:
+        cause = causes().get(name)
+        parts.append(f"the deck prints {text}" + (f": {cause.reason}" if cause else ""))
+    parts += [f"on {s.where} the deck {s.text}" for s in LABEL_SLIPS if s.quantity == name]
+    return "; ".join(parts)
 
-    figures = printed(marked)
+
+def as_data() -> dict[str, Any]:
+    """The whole report as plain data: every figure that is off with its cause, every label slip."""
+    return {
+        "source": "examples/seed-deck-solution.txt",
+        "figures": [{"name": s.name, "printed": s.printed, "exact": s.exact, "cause": s.cause, "reason": s.reason,
+                     "checker_verdict": s.verdict} for s in slips()],
+        "labels": [{"slide": s.slide, "title": s.title, "lines": list(s.lines), "quantity": s.quantity,
+                    "writes": s.writes, "means": s.means, "why": s.why} for s in LABEL_SLIPS],
+    }
+
+
+def summary() -> str:
+    """One paragraph: how many figures are off and why, how many label slips."""
+    rows = slips()
+    kinds = [s.cause for s in rows]
+    plain = {"rounding": "rounding", "other update order": "the other update order's value",
+             "follows": "carried forward from an earlier slip", "unexplained": "unexplained"}
+    told = [f"{kinds.count(kind)} {words}" for kind, words in plain.items() if kind in kinds]
+    made = [kind for kind in kinds if kind not in plain]
+    if made:
+        told.insert(0, f"{len(made)} slips in copying ({', '.join(dict.fromkeys(made))})")
+    return (f"Of the {len(figures())} figures the deck prints, {len(rows)} are not the exact step's: "
+            f"{'; '.join(told)}. Its formulas have {len(LABEL_SLIPS)} label slips.")
+
+
+def annotate(trace: Trace, marked: Report | None = None) -> Trace:
+    """The trace with the deck's printed figure (and its cause, and any label slip) beside each quantity,
+    the report as data in meta["deck"] and a closing section that sums it up."""
     sections = []
     for sec in trace.sections:
         steps = []
         for s in sec.steps:
-            r = figures.get(s.name)
-            if r is not None:
-                note = f"the deck prints {r.given}" + ("" if r.verdict == "correct" else f" ({r.verdict})")
-                s = replace(s, note=f"{s.note}; {note}" if s.note else note)
+            told = note(s.name)
+            if told:
+                s = replace(s, note=f"{s.note}; {told}" if s.note else told)
             steps.append(s)
         sections.append(Section(sec.key, sec.title, tuple(steps), sec.intro))
-    return Trace(tuple(sections), dict(trace.meta, deck=True), trace.context)
+    sections.append(Section("deck", "The deck's figures, checked", (), summary() + " Each figure's cause and each "
+                            "label slip is noted beside its quantity (the JSON has them all under meta.deck)."))
+    return Trace(tuple(sections), dict(trace.meta, deck=as_data()), trace.context)

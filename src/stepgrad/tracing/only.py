@@ -75,6 +75,9 @@ def suggestions(name: str, trace: Trace) -> list[str]:
     """Names close to `name`: the same name in another case; else, for `w9`, the network's w1 .. w8;
     else up to 3 similar names."""
     choices = list(dict.fromkeys(_choices(trace)))
+    today = names.legacy(name)  # an old per-sample name (dE_total/dw5[2]): the name it stood for
+    if today is not None and today in choices:
+        return [today]
     same = [c for c in choices if c.lower() == name.lower()]
     if same:
         return same[:1]

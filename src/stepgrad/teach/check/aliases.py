@@ -1,21 +1,34 @@
 """The notations students write for stepgrad's names: δ_o1, delta_o1, d_o1, w5_new, w5', ∂E/∂w5, LaTeX.
 
-    >>> known = {"dE_o1/dnet_o1", "dE_total/dw5", "w5+", "E_total+", "dE_total/dnet_h1[2]"}
+    >>> known = {"dE_o1/dnet_o1", "dE_total/dw5", "w5+", "E_total+", "dE_total[2]/dnet_h1[2]"}
     >>> [canonical(n, known) for n in ["δ_o1", "delta_o1", "d_o1", "w5_new", "w5'", "∂E_total/∂w5", "dE/dw5",
     ...                                "\\\\frac{\\\\partial E}{\\\\partial w_5}", "δ_h1[2]", "E_total_new"]]
     ['dE_o1/dnet_o1', 'dE_o1/dnet_o1', 'dE_o1/dnet_o1', 'w5+', 'w5+', 'dE_total/dw5', 'dE_total/dw5',
-     'dE_total/dw5', 'dE_total/dnet_h1[2]', 'E_total+']
+     'dE_total/dw5', 'dE_total[2]/dnet_h1[2]', 'E_total+']
 
 A name is only read as another when the result is a name of this network's step (`known`), so an
 alias never hides a typo: what cannot be read stays unknown, with the checker's "did you mean".
+
+Old per-sample names, from before each side of a derivative carried its sample (`dout_o1/dnet_o1[2]`,
+`dE_total/dw5[2]`), are read as the names they stood for (`dout_o1[2]/dnet_o1[2]`, `dE_total[2]/dw5`):
+they can mean nothing else. One old form is also a true name today: `dE_total/dout_o1[2]` is the batch
+error's derivative with respect to sample 2's out_o1, `batch_scale` (1/N for the mean over N samples)
+times sample 2's own `dE_total[2]/dout_o1[2]`. It is read as the old name only when its value is
+sample 2's own derivative (nearer to it than to the batch's); otherwise it is judged as what it says.
+
+    >>> read_old = {"dE_total[2]/dout_o1[2]": 0.6}
+    >>> [reading(n, v, read_old, scale=0.5) for n, v in [("dE_total/dout_o1[2]", 0.6), ("dE_total/dout_o1[2]", 0.3)]]
+    ['dE_total[2]/dout_o1[2]', None]
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 from stepgrad.core import names
+from stepgrad.core.spec import Network
 from stepgrad.teach.check.solution import Solution
 
 _DELTA = re.compile(r"(?:δ|delta|d|\\delta)_?\{?([iho]\d+(?:_\d+)?)\}?")
@@ -57,7 +70,30 @@ def _candidates(name: str) -> list[str]:
     return found
 
 
-def canonical(written: str, known: set[str] | dict) -> str | None:
+def batch_scale(net: Network) -> float:
+    """dE_total/dX[k] over dE_total[k]/dX[k]: 1/N when the batch error is the mean of N samples' errors, else 1."""
+    inputs, _ = net.require_samples()
+    samples = len(inputs)
+    return 1.0 / samples if net.reduction == "mean" and samples > 1 else 1.0
+
+
+def reading(written: str, value: float | None, known: Mapping[str, float], scale: float = 1.0) -> str | None:
+    """The network's name for `written` with value `value`: canonical(), or the name an old per-sample name
+    stood for (unless it is the batch error's derivative and `value` says so); None when neither is known."""
+    found = canonical(written, known)
+    if found is not None:
+        return found
+    old = names.legacy(_plain(written))
+    if old is None or old not in known:
+        return None
+    if names.is_name(_plain(written)) and value is not None and scale != 1.0:  # also a true name today
+        own = known[old]
+        if abs(value - own * scale) < abs(value - own):
+            return None  # the batch error's derivative, judged as written
+    return old
+
+
+def canonical(written: str, known: set[str] | Mapping[str, float]) -> str | None:
     """The network's name for `written` (itself when known), or None when no reading is a known name."""
     if written in known:
         return written
@@ -68,21 +104,22 @@ def canonical(written: str, known: set[str] | dict) -> str | None:
     return None
 
 
-def read(solution: Solution, known: dict[str, float]) -> tuple[Solution, dict[str, str]]:
+def read(solution: Solution, known: dict[str, float], scale: float = 1.0) -> tuple[Solution, dict[str, str]]:
     """The solution with the notations students use read as the network's names (aliases.py), and
-    {written: read as} for the report; a name already given in the network's own notation is kept as written."""
+    {written: read as} for the report; a name already given in the network's own notation is kept as written.
+    `scale`: batch_scale() of the network (tells an old per-sample name from the batch error's derivative)."""
     taken = {g.name for g in solution if g.name in known} | {n for n, _ in solution.unanswered if n in known}
     read_as: dict[str, str] = {}
 
-    def rename(name: str) -> str:
-        found = canonical(name, known)
+    def rename(name: str, value: float | None = None) -> str:
+        found = reading(name, value, known, scale)
         if found is None or found == name or found in taken:
             return name
         taken.add(found)
         read_as[name] = found
         return found
 
-    answers = tuple(replace(g, name=rename(g.name)) for g in solution.answers)
+    answers = tuple(replace(g, name=rename(g.name, g.value)) for g in solution.answers)
     blank = tuple((rename(n), line) for n, line in solution.unanswered)
     if not read_as:
         return solution, {}

@@ -379,7 +379,8 @@ def _batch_mean(step: Step) -> int:
     ops = step.operands
     if len(ops) < 2 or names.parse(step.name).sample is not None:
         return 0
-    same = all(names.parse(op).sample is not None and names.at(step.name, names.parse(op).sample) == op for op in ops)
+    same = all(names.parse(op).sample is not None and names.for_sample(step.name, names.parse(op).sample) == op
+               for op in ops)
     return len(ops) if same else 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from stepgrad.core import names
 from stepgrad.formats.escape import terminal
 from stepgrad.formats.formula import number
 from stepgrad.teach.check.verdicts import Report, Result
@@ -108,7 +109,8 @@ def _footer(report: Report):
     context = f"({order} update order" + (f", every value rounded to {rounding} decimals)" if rounding is not None else ")")
     style = "bold green" if report.ok else "bold red"
     yield Text.assemble((report.summary(), style), " ", (context, "dim"))
-    read = [f"{written} as {name}" for written, name in report.meta.get("read_as", {}).items()]
+    read = [f"{written} as {name}" + (" (its old name)" if names.legacy(written) == name else "")
+            for written, name in report.meta.get("read_as", {}).items()]
     if report.meta.get("decimal_commas"):
         read.append(f"{report.meta['decimal_commas']} decimal comma(s) as points")
     if read:

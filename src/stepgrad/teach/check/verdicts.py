@@ -44,8 +44,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stepgrad.core import names
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
+from stepgrad.teach.check.aliases import batch_scale
 from stepgrad.teach.check.aliases import read as read_aliases
 from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.diagnoses import MISTAKES
@@ -342,7 +344,8 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
     `alternatives`: other networks (label -> network) to name in a hint when the values fit one better.
     """
     prepared = prepared or traces(net, update_order, round_to)
-    solution, read_as = read_aliases(solution, prepared[0].values)
+    scale = batch_scale(net)
+    solution, read_as = read_aliases(solution, prepared[0].values, scale)
     ctx = build(net, solution, update_order, round_to, prepared)
     order = {name: i for i, name in enumerate(ctx.steps)}
     spread = spreads(ctx, solution)
@@ -355,6 +358,10 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
     unknown = 0
     for g in [*solution, *(_Blank(n, line) for n, line in solution.unanswered)]:
         if g.name not in order:
+            batch = _batch_derivative(ctx, g, scale)
+            if batch is not None:
+                results.append(batch)
+                continue
             unknown += 1  # hints for the first 100: 50,000 unknown names must not take a minute
             close = difflib.get_close_matches(g.name, list(order), n=3, cutoff=0.5) if unknown <= 100 else []
             results.append(Result(g.name, g.text, "unknown", line=g.line, diagnosis=f"no quantity named {g.name!r}"
@@ -379,6 +386,25 @@ def check(net: Network, solution: Solution, update_order: str | None = None, rou
     if hint:
         meta["hint"] = hint
     return report
+
+
+def _batch_derivative(ctx: Context, g: Given | _Blank, scale: float) -> Result | None:
+    """The verdict on dE_total/dX[k], the batch error's derivative with respect to sample k's X (aliases.py),
+    against `scale` times sample k's own dE_total[k]/dX[k]; None for any other name."""
+    plain = names.parse(g.name) if names.is_name(g.name) else None
+    own = names.legacy(g.name) if plain is not None and plain.batch else None
+    if plain is None or own is None or own not in ctx.exact:
+        return None
+    expected = ctx.exact[own] * scale
+    said = (f"the batch error's derivative: {'' if scale == 1 else f'1/{round(1 / scale)} of '}sample {plain.sample}'s own "
+            f"{own} = {ctx.exact[own]:.9g}")
+    if not isinstance(g, Given):
+        return Result(g.name, "", "unanswered", expected=expected, line=g.line, note=said)
+    if matches(g, expected):
+        return Result(g.name, g.text, "correct", expected=expected, line=g.line, note=said)
+    error = relative_error(g.value, expected)
+    verdict = "close" if error is not None and error <= CLOSE_RELATIVE else "wrong"
+    return Result(g.name, g.text, verdict, expected=expected, relative_error=error, line=g.line, diagnosis=said)
 
 
 @dataclass(frozen=True)
