@@ -18,6 +18,7 @@ from rich.table import Table
 
 from stepgrad.api.train import progress_train
 from stepgrad.core.spec import builtin
+from stepgrad.formats import shown
 from stepgrad.formats.formula import Decimals, Precision, number
 from stepgrad.formats.text import rich_renderable
 from stepgrad.teach.deck_figures import slips
@@ -52,7 +53,7 @@ def show_deck(console: Console | None = None, precision: Precision = DECIMALS, q
         border_style="cyan"))
     sync = explain(net, update_order="synchronous")
     seq = explain(net, update_order="sequential")
-    console.print(rich_renderable(group(derive(sync), "weight"), precision))
+    console.print(rich_renderable(shown(group(derive(sync), "weight")), precision))
     console.print(error_table(sync.values["E_total"], sync.values["E_total+"], seq.values["E_total+"], precision))
     console.print(f"\n[bold]Training {ITERATIONS:,} iterations[/] (both update orders)")
     runs = [progress_train(net, ITERATIONS, order, 100, quiet=quiet) for order in ("sequential", "synchronous")]

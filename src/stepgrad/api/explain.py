@@ -86,10 +86,11 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
             raise StepgradError("the matrix view shows the whole step; leave out --only", where="--view")
         return render_matrix(trace, fmt, precision)
     if fmt == "text" and display.console:
+        from stepgrad.formats import shown
         from stepgrad.formats.text import rich_renderable
 
-        return rich_renderable(trace.select(names) if names else trace, precision)
-    options: dict[str, Any] = {"full": True} if extras.full and fmt == "slides" else {}
+        return rich_renderable(shown(trace, names, extras.full), precision)
+    options: dict[str, Any] = {"full": True} if extras.full else {}
     if fmt == "markdown" and output and output != "-":
         options["diagram"] = _diagram_beside(trace, output, note)
     if fmt == "slides" and extras.train_iterations:

@@ -84,6 +84,7 @@ class Part:
     groups: tuple[Group, ...]
     given: bool = False
     tables: tuple[Table, ...] = ()  # the given values by kind (given parts of a whole network)
+    plan: tuple[Line, ...] = ()  # the chain rule the part works out, in symbols, stated first (kind "plan")
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,12 @@ def _line(step: Step, trace: Trace, digits: Precision) -> Line:
         note=step.note, paths=paths, path_count=step.path_count,
         derivation=tuple(derivation_rows(step, "latex")), kind=step.kind,
     )
+
+
+def _plan_line(step: Step) -> Line:
+    """A quantity's formula in symbols only (no numbers, no value): a line of a part's plan."""
+    return Line(name=step.name, symbol=latex_symbol(step.name), value=step.value, value_latex="", value_text="",
+                formula=step.fill("latex", _symbol), kind="plan")
 
 
 def layer_name(layer: int, depth: int) -> str:
@@ -237,6 +244,7 @@ def build(trace: Trace, digits: Precision = 9) -> Document:
         groups = tuple(_groups(sec.key, sec.title, sec.steps, trace, digits))
         given = sec.key == "given" or all(not s.latex for s in sec.steps)
         tables = given_tables(tuple(l for g in groups for l in g.lines), meta) if sec.key == "given" else ()
-        parts.append(Part(sec.key, sec.title, sec.intro, groups, given=given, tables=tables))
+        plan = tuple(_plan_line(trace.step(p)) for p in sec.plan)
+        parts.append(Part(sec.key, sec.title, sec.intro, groups, given=given, tables=tables, plan=plan))
     title = "Step by step backpropagation" + (f": {name}" if name and name != "mazur" else "")
     return Document(title, subtitle, tuple(parts), digits)

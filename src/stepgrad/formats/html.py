@@ -100,6 +100,12 @@ def _step(line: Line) -> str:
     return "".join(rows)
 
 
+def _plan_step(line: Line) -> str:
+    """A plan line: like a step, without an id (the step itself comes later with its numbers)."""
+    return (f'<div class="step"><div>{_math(line.symbol)}</div>'
+            f'<div class="eq">{_terms("= " + line.formula)}</div></div>')
+
+
 def _part(part: Part) -> str:
     out = [f'<section id="part-{escape(part.key, quote=True)}"><h2>{escape(part.title)}</h2>']
     if part.intro:
@@ -110,6 +116,9 @@ def _part(part: Part) -> str:
         rows = ["<tr>" + "".join(cells[i:i + 4]) + "</tr>" for i in range(0, len(cells), 4)]
         out.append('<table class="given">' + "".join(rows) + "</table>")
     else:
+        if part.plan:
+            out.append('<div class="plan"><p><b>The plan.</b> The chain rule this part works out; then each factor, '
+                       "one at a time.</p>" + "".join(_plan_step(line) for line in part.plan) + "</div>")
         for group in part.groups:
             if len(part.groups) > 1:
                 out.append(f"<h3>{escape(group.title)}</h3>")

@@ -46,6 +46,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 % a heading starts a new page rather than stand alone at the bottom of one
 \newcommand{\keeplines}[1]{\par\vskip 0pt plus #1\baselineskip\penalty-200\vskip 0pt plus -#1\baselineskip}
 """
+PLAN = r"\textbf{The plan.} The chain rule this part works out; then each factor, one at a time."
 WIDTH = 58  # characters shown in a formula row before it breaks at a top-level + or -
 RULE_WIDTH, RULE_CHARS = "4.2cm", 18  # a derivation's rule beside its row (wrapped), and what it leaves the row
 TABLE_CHARS = 92  # characters of \\small table text across the page
@@ -196,6 +197,9 @@ def equation_rows(line: Line, width: int = WIDTH, rules: bool = True,
     the numbers, and the bold value on the last row (with `rules`, each derived row's rule `beside` it)."""
     if not line.formula:
         return [rf"{line.symbol} &= {bold(line.value_latex)}"]
+    if line.kind == "plan":  # in symbols only: where the derivation is going
+        return [(line.symbol if n == 0 else "") + (" &= " if n == 0 else r" &\quad ") + piece
+                for n, piece in enumerate(wrap(line.formula, width))]
     rows = []
     texts = list(line.rows) + ([(line.numbers, "")] if line.numbers else [])
     value = rf" = {bold(line.value_latex)}"
@@ -407,6 +411,8 @@ def _part(part: Part) -> list[str]:
         out.append(escape(part.intro) + "\n")
     if part.given:
         return out + given_tables(part)
+    if part.plan:
+        out.append(PLAN + "\n" + _block(part.plan))
     for k, group in enumerate(part.groups):
         if len(part.groups) > 1:  # the section's heading already kept room for the first
             out.append((r"\keeplines{8}" if k else "") + f"\\subsection*{{{title(group.title)}}}")

@@ -70,6 +70,9 @@ def document(doc: Document, diagram: str | None = None) -> str:
             else:
                 out += [_equation(line) + "\n" for g in part.groups for line in g.lines]
             continue
+        if part.plan:
+            out += ["**The plan.** The chain rule this part works out; then each factor, one at a time.", ""]
+            out += [_equation(line) + "\n" for line in part.plan]
         for group in part.groups:
             if len(part.groups) > 1:
                 out += [f"### {_escape(group.title)}", ""]

@@ -20,7 +20,7 @@ from stepgrad.core import names
 from stepgrad.core.trace import Trace
 from stepgrad.formats.document import Document, Group, Line, Part, Table, build, layer_name, numbered
 from stepgrad.formats.formula import Precision, number
-from stepgrad.formats.latex import align, bold, escape, line_items, network_figure, table_blocks
+from stepgrad.formats.latex import align, bold, equation_rows, escape, line_items, network_figure, table_blocks
 from stepgrad.formats.latex import title as latex_title
 
 WIDTH = 46  # characters shown in a formula row before it breaks at a top-level +
@@ -154,7 +154,13 @@ def _tables_frames(title: str, tables: list[Table], style: str = "equation", int
 
 def _full(part: Part) -> list[str]:
     frames = []
-    for subject, lines in _merged(part.groups):
+    merged = _merged(part.groups)
+    if part.plan and merged:  # the plan, then the factors: one frame group, the plan on its first frame
+        plan = [("text", r"\textbf{The plan}, then each factor:")] + [
+            ("row", row) for line in part.plan for row in equation_rows(line, WIDTH)]
+        lines = [ln for _, group in merged for ln in group]
+        return _frames(part.title, [plan] + _group_items(lines))
+    for subject, lines in merged:
         title = f"{part.title}: {subject}" if subject != part.title else part.title
         frames += _frames(title, _group_items(lines))
     return frames

@@ -115,6 +115,13 @@ def equation_lines(step: Step, trace: Trace, digits: Precision, width: int) -> l
     return out
 
 
+def plan_lines(step: Step, width: int) -> list[Text]:
+    """A quantity's formula in symbols only, as the plan of its section states it: name = formula."""
+    head = Text.assemble((step.name, "cyan"), " = ")
+    indent = min(len(step.name) + 1, MAX_INDENT) + 4
+    return _text(wrap(_words(symbolic(step), "dim"), head.plain, indent, width), head, indent)
+
+
 def _plain(label: str) -> str:
     """A table label in text: 'h_{1}' -> 'h1', 'sample 2' stays."""
     return label.replace("_{", "").replace("}", "").replace("{", "").replace(",", "_")
@@ -173,6 +180,10 @@ class TraceView:
             if section.key == "given":
                 parts.extend(_given(self.trace, section.steps, self.digits, width))
                 continue
+            if section.plan:
+                parts.append(Text("The plan (then each factor, one at a time):", style="italic"))
+                for name in section.plan:
+                    parts.extend(plan_lines(self.trace.step(name), width))
             for step in section.steps:
                 parts.extend(equation_lines(step, self.trace, self.digits, width))
         return parts
