@@ -50,7 +50,8 @@ PLAN = r"\textbf{The plan.} The chain rule this part works out; then each factor
 WIDTH = 58  # characters shown in a formula row before it breaks at a top-level + or -
 RULE_WIDTH, RULE_CHARS = "4.2cm", 18  # a derivation's rule beside its row (wrapped), and what it leaves the row
 TABLE_CHARS = 92  # characters of \\small table text across the page
-LABELLED_WEIGHTS = 16  # more weights than this: the figure leaves the values to the tables
+LABELLED_WEIGHTS = 40  # more weights than this: the figure leaves the weights to the tables (as the SVG does)
+MIN_PT = 10.95  # the figure's text size at least: its subscripts are 8 pt
 
 
 def escape(text: str) -> str:
@@ -192,7 +193,7 @@ def column_rule(rule: str) -> str:
 
 
 def equation_rows(line: Line, width: int = WIDTH, rules: bool = True,
-                  beside: Callable[[str], str] = margin_rule) -> list[str]:
+                  beside: Callable[[str], str] = margin_rule, rule_room: int = RULE_CHARS) -> list[str]:
     r"""The align rows of one quantity: 'w_{5}^{+} &= w_{5} - ...', continuations '&\quad + ...',
     the numbers, and the bold value on the last row (with `rules`, each derived row's rule `beside` it)."""
     if not line.formula:
@@ -207,7 +208,7 @@ def equation_rows(line: Line, width: int = WIDTH, rules: bool = True,
     for k, (text, rule) in enumerate(texts):
         ruled = rules and bool(rule)
         last = k == len(texts) - 1 and not ruled
-        room = width - RULE_CHARS if ruled and beside is margin_rule else width  # the margin's rule takes room
+        room = width - rule_room if ruled and beside is margin_rule else width  # the margin's rule takes room
         pieces = wrap(text + (value if last else ""), room)
         if last and _CASES.search(pieces[-1]) and _visible(pieces[-1]) > room:  # the value below a wide cases
             pieces = wrap(text, room)
@@ -258,19 +259,40 @@ def table_pieces(table: Table, chars: int, style: str = "equation") -> list[str]
             for spec, head, body in table_blocks(table, chars, style)]
 
 
-def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height: float = 5.0) -> str:
+def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height: float = 5.0,
+                   min_pt: float = MIN_PT) -> str:
     """The network in TikZ, placed by the same layout as the SVG diagram and the web page
-    (stepgrad.pictures.layout): each weight's value on its edge where no label covers a neuron or
-    another label; a network too dense for that draws its edges faint and leaves the values to the
-    tables. Neurons carry their names, biases their values; layers are named below."""
-    from stepgrad.pictures.layout import FONT, diagram_layout
+    (stepgrad.pictures.layout): each weight on its edge where no label covers a neuron, a bias, a bias's
+    line or another label. Every text is at least `min_pt` (a subscript too: 10.95 pt text has 8 pt
+    subscripts), so a figure that cannot fit `width` x `height` cm with its labels that large labels its
+    edges with the weights' names alone (their values are in the tables), and failing that draws its
+    edges faint with no labels. Neurons carry their names when they fit in the circle; layers are named
+    below."""
+    from stepgrad.pictures.layout import FONT
 
     meta = trace.meta
-    neurons, weights, biases = meta.get("neurons"), meta.get("weights"), meta.get("biases")
+    neurons, weights = meta.get("neurons"), meta.get("weights")
     if not neurons or not weights:
         return ""
     count = sum(len(row) for layer in weights for row in layer)
     places = min(digits, 4) if isinstance(digits, int) else 4  # picture labels: 4 digits
+    chosen = None
+    for style in (("value", "name", "") if count <= LABELLED_WEIGHTS else ("",)):
+        for font in (FONT * k / 8 for k in range(8, 21)):
+            place, bias_texts = _figure_layout(trace, style, font, places)
+            if style and not place.labelled:
+                continue
+            bottom = max([n.y + n.radius for n in place.nodes.values()]
+                         + [spot.box.y1 for spot in place.biases.values()]) + 2.2 * font
+            scale = min(width / place.width, height / (bottom + font))  # cm per layout unit
+            if not style or font * scale * 28.45 >= min_pt:
+                chosen = (place, bias_texts, bottom, scale, style)
+                break
+        if chosen:
+            break
+    assert chosen is not None
+    place, bias_texts, bottom, scale, style = chosen
+    size = max(min_pt, place.font * scale * 28.45) if style else min_pt  # the text size, in pt
 
     def value(name: str) -> float | None:
         try:
@@ -278,45 +300,30 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
         except KeyError:
             return None
 
-    def plain(name: str) -> str:  # the label as the layout measures it
-        v = value(name)
-        return name if v is None else f"{name} = {number(v, places)}"
-
     def label(name: str) -> str:
-        v = value(name)
+        v = value(name) if style == "value" else None
         symbol = latex_symbol(name)
         return f"${symbol}$" if v is None else f"${symbol} = {number(v, places, 'latex')}$"
-
-    wanted = count <= LABELLED_WEIGHTS
-    edge_texts = {w: plain(w) for layer in weights for row in layer for w in row}
-    bias_texts: dict[str, tuple[str, bool, int, int]] = {}
-    if wanted:
-        for l, names_ in enumerate(biases or ()):
-            for j, b in enumerate(names_):
-                bias_texts[b] = (plain(b), len(names_) == 1 and len(neurons[l + 1]) > 1, l, j)
-    place = diagram_layout([len(c) for c in neurons], edge_texts, bias_texts=bias_texts, labelled=wanted)
-    lowest = [n.y + n.radius for n in place.nodes.values()] + [spot.box.y1 for spot in place.biases.values()]
-    bottom = max(lowest) + 2.2 * FONT  # the layer names go below everything else
-    scale = min(width / place.width, height / (bottom + FONT))  # cm per layout unit
 
     def at(x: float, y: float) -> str:
         return f"({x * scale:.3f},{-y * scale:.3f})"
 
-    size = FONT * scale * 28.45  # the layout's text size, in pt
-    font = rf"\fontsize{{{size:.1f}}}{{{1.2 * size:.1f}}}\selectfont"
-    named = max(len(c) for c in neurons) <= 10
+    font_cmd = rf"\fontsize{{{size:.2f}}}{{{1.2 * size:.1f}}}\selectfont"
+    diameter = 2 * place.radius * scale * 28.45  # pt
+    longest = max(len(n) for col in neurons for n in col)
+    named = longest * 0.6 * min_pt <= 0.8 * diameter and max(len(c) for c in neurons) <= 10
+    node_size = min(size, 0.8 * diameter / (0.6 * longest)) if named else size
     out = [r"\begin{tikzpicture}[",
-           rf"neuron/.style={{circle,draw,minimum size={2 * place.radius * scale:.2f}cm,inner sep=0pt,font={font}}},",
-           rf"w/.style={{font={font},fill=white,inner sep=0.6pt}}]"]
+           rf"neuron/.style={{circle,draw,minimum size={2 * place.radius * scale:.2f}cm,inner sep=0pt,"
+           rf"font=\fontsize{{{node_size:.2f}}}{{{1.2 * node_size:.1f}}}\selectfont}},",
+           rf"w/.style={{font={font_cmd},fill=white,inner sep=0.6pt}}]"]
     for n in place.nodes.values():
         out.append(rf"\node[neuron] ({n.name}) at {at(n.x, n.y)} {{{f'${latex_symbol(n.name)}$' if named else ''}}};")
     faint = "" if place.labelled else "[very thin,opacity=0.3]"
     for x1, y1, x2, y2 in place.edges.values():
         out.append(rf"\draw{faint} {at(x1, y1)} -- {at(x2, y2)};")
-    for b, spot in place.biases.items():  # dashed bias edges first: every text is drawn over the lines
-        if spot.shared:
-            targets = [place.nodes[n] for n in neurons[bias_texts[b][2] + 1]]
-            out += [rf"\draw[dashed,gray] {at(spot.x, spot.y)} -- {at(n.x - n.radius, n.y)};" for n in targets]
+    for x1, y1, x2, y2 in place.lines:  # dashed bias lines first: every text is drawn over the lines
+        out.append(rf"\draw[dashed,gray] {at(x1, y1)} -- {at(x2, y2)};")
     for b, spot in place.biases.items():
         frame = ",draw,rounded corners,inner sep=1.8pt" if spot.shared else ""
         out.append(rf"\node[w{frame}] at {at(spot.x, spot.y)} {{{label(b)}}};")
@@ -327,9 +334,33 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
         name = "inputs" if l == 0 else "output layer" if l == depth else (
             "hidden layer" if depth == 2 else f"hidden layer {l}")
         x = place.nodes[col[0]].x
-        out.append(rf"\node[font={font},anchor=north] at {at(x, bottom - 1.6 * FONT)} {{{name} ({len(col)})}};")
+        out.append(rf"\node[font={font_cmd},anchor=north] at {at(x, bottom - 1.6 * place.font)} {{{name} ({len(col)})}};")
     out.append(r"\end{tikzpicture}")
     return "\\begin{center}\n" + "\n".join(out) + "\n\\end{center}"
+
+
+def _figure_layout(trace: Trace, style: str, font: float, places: int):
+    """The layout of the figure with edge labels `style` ("value": w5 = 0.4, "name": w5, "": none)."""
+    from stepgrad.pictures.layout import diagram_layout
+
+    meta = trace.meta
+    neurons, weights, biases = meta["neurons"], meta["weights"], meta.get("biases") or ()
+
+    def plain(name: str) -> str:  # the label as the layout measures it
+        try:
+            return f"{name} = {number(trace.lookup(name), places)}" if style == "value" else name
+        except KeyError:
+            return name
+
+    edge_texts = {w: plain(w) for layer in weights for row in layer for w in row}
+    bias_texts: dict[str, tuple[str, bool, int, int]] = {}
+    if style:
+        for l, names_ in enumerate(biases):
+            for j, b in enumerate(names_):
+                bias_texts[b] = (plain(b), len(names_) == 1 and len(neurons[l + 1]) > 1, l, j)
+    place = diagram_layout([len(c) for c in neurons], edge_texts, bias_texts=bias_texts, labelled=bool(style),
+                           font=font, strict=True)
+    return place, bias_texts
 
 
 def paths_rows(line: Line, width: int = WIDTH) -> list[str]:
@@ -378,9 +409,9 @@ def _leading(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return items[:k]
 
 
-def line_items(line: Line, width: int = WIDTH, rules: bool = True) -> list[tuple[str, str]]:
+def line_items(line: Line, width: int = WIDTH, rules: bool = True, rule_room: int = RULE_CHARS) -> list[tuple[str, str]]:
     """The align items of one quantity: its rows, its note, the paths to the outputs."""
-    items = [("row", r) for r in equation_rows(line, width, rules)]
+    items = [("row", r) for r in equation_rows(line, width, rules, rule_room=rule_room)]
     if line.note:
         items.append(("text", rf"\emph{{{escape(line.note)}}}"))
     if paths_text(line):
