@@ -90,7 +90,7 @@ def training_table(net, runs: list, precision: Precision) -> Table:
         table.add_row(f"i{k + 1} = {number(inputs[0, k], precision)}",
                       f"o{k + 1} = {number(outs[0][k], precision)}", f"o{k + 1} = {number(outs[1][k], precision)}",
                       f"o{k + 1} = {number(targets[0, k], precision)}")
-    table.add_row("E_total", number(runs[0].final_error, 6), number(runs[1].final_error, 6), "")
+    table.add_row("E_total", number(runs[0].final_error, precision), number(runs[1].final_error, precision), "")
     return table
 
 

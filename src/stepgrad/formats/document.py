@@ -13,7 +13,7 @@ net and out together, a backward chain up to its delta or gradient, a hidden wei
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from stepgrad.core import names
@@ -54,6 +54,7 @@ class Group:
     title: str
     lines: tuple[Line, ...]
     subject: str = ""
+    table: Table | None = None  # the other samples' values of the quantities derived for sample 1 (no lines)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Table:
     corner: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, tuple[Line | None, ...]], ...]
+    style: str = "equation"  # a cell: "equation" (w_5 = 0.4) or "value" (0.4, the row names the quantity)
 
     @property
     def lines(self) -> list[Line]:
@@ -100,6 +102,8 @@ class Document:
         for part in self.parts:
             for group in part.groups:
                 yield from group.lines
+                if group.table is not None:
+                    yield from group.table.lines
 
     def value(self, name: str) -> Line | None:
         """The line of `name`, if the document shows it."""
@@ -206,7 +210,51 @@ def _chunks(lines: list[Line], title: str) -> list[Group]:
             for i in range(0, len(lines), MAX_GROUP)]
 
 
-def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits: Precision) -> list[Group]:
+def by_sample(steps: Sequence[Step]) -> tuple[list[Step], dict[str, list[Step]], list[Step]]:
+    """A batch's steps as a reader takes them: sample 1's, derived in full; the other samples' values of
+    the same quantities, by sample 1's name (a table); the rest (the batch means, the updates), in order."""
+    first = [s for s in steps if _sample(s.name) == 1]
+    twins: dict[str, list[Step]] = {s.name: [] for s in first}
+    rest = []
+    for s in steps:
+        k = _sample(s.name)
+        if k is not None and k > 1 and _at(s.name, 1) in twins:
+            twins[_at(s.name, 1)].append(s)
+        elif k != 1:
+            rest.append(s)
+    return first, {name: row for name, row in twins.items() if row}, rest
+
+
+def _sample(name: str) -> int | None:
+    return names.parse(name).sample if names.is_name(name) else None
+
+
+def _at(name: str, sample: int) -> str:
+    return str(names.parse(name).but(sample=sample))
+
+
+def sample_table(rows: dict[str, list[Step]], trace: Trace, digits: Precision) -> Table:
+    """The other samples' values of sample 1's quantities: a row per quantity, a column per sample."""
+    samples = sorted({_sample(s.name) or 0 for row in rows.values() for s in row})
+    cells = []
+    for name, row in rows.items():
+        by = {_sample(s.name): s for s in row}
+        label = latex_symbol(name).replace("{[1]}", "{[k]}")  # out_o1^{[k]}: the column's sample
+        cells.append((label, tuple(_line(by[k], trace, digits) if k in by else None for k in samples)))
+    title = f"Samples {samples[0]}..{samples[-1]}" if len(samples) > 1 else f"Sample {samples[0]}"
+    return Table(f"{title}: the same quantities", "", tuple(f"\\text{{sample {k}}}" for k in samples), tuple(cells),
+                 style="value")
+
+
+def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits: Precision,
+            full: bool = False) -> list[Group]:
+    if key != "given" and not full and any(_sample(s.name) == 2 for s in steps):
+        first, rows, rest = by_sample(steps)
+        if rows:  # sample 1 in full, the other samples as a table, then the rest (the means)
+            table = sample_table(rows, trace, digits)
+            return (_groups(key, title, tuple(first), trace, digits, True)
+                    + [Group(table.title, (), subject=table.title, table=table)]
+                    + _groups(key, title, tuple(rest), trace, digits, True))
     if key == "given":
         return [Group(title, tuple(_line(s, trace, digits) for s in steps))]
     if key.startswith(("forward", "after")):
@@ -241,7 +289,7 @@ def build(trace: Trace, digits: Precision = 9) -> Document:
     name = str(meta.get("name") or "")
     parts = []
     for sec in trace.sections:
-        groups = tuple(_groups(sec.key, sec.title, sec.steps, trace, digits))
+        groups = tuple(_groups(sec.key, sec.title, sec.steps, trace, digits, bool(meta.get("all"))))
         given = sec.key == "given" or all(not s.latex for s in sec.steps)
         tables = given_tables(tuple(l for g in groups for l in g.lines), meta) if sec.key == "given" else ()
         plan = tuple(_plan_line(trace.step(p)) for p in sec.plan)

@@ -21,7 +21,7 @@ from stepgrad.core import names
 from stepgrad.core.names import latex_symbol
 from stepgrad.core.trace import Trace
 from stepgrad.formats.document import Document, Line, Part, Table, build
-from stepgrad.formats.formula import Precision, number
+from stepgrad.formats.formula import Decimals, Precision, number
 
 # Text mode with the default OT1 font has no < > | " (they print as ¡ ¿ — ”): those are written as
 # commands; the few non-ASCII characters a note or rule may hold become math or ASCII.
@@ -233,15 +233,17 @@ def cell(line: Line, style: str) -> str:
 
 def table_blocks(table: Table, chars: int, style: str = "equation") -> list[tuple[str, str, list[str]]]:
     r"""The table in column blocks as wide as `chars` characters: (column spec, header row, body rows)
-    each; a wide matrix continues in blocks below itself."""
+    each; a wide matrix continues in blocks below itself, every block with the same fixed column widths,
+    so the blocks' columns line up."""
     width = len(table.columns)
     widest = max((_visible(cell(x, style)) for _, cells in table.rows for x in cells if x is not None), default=1)
     columns = max(1, min(width, chars // (widest + 4)))
     labelled = any(label for label, _ in table.rows)
+    column = "l" if columns >= width else f"p{{{0.6 * widest + 0.5:.1f}em}}"  # one block: as wide as it needs
     blocks = []
     for c in range(0, width, columns):
         heads = table.columns[c:c + columns]
-        spec = ("l|" if labelled else "") + "l" * len(heads)
+        spec = ("l|" if labelled else "") + column * len(heads)
         head = " & ".join(([""] if labelled else []) + [f"${h}$" if h else "" for h in heads]) + r" \\ \hline"
         body = []
         for label, cells in table.rows:
@@ -363,6 +365,11 @@ def _figure_layout(trace: Trace, style: str, font: float, places: int):
     return place, bias_texts
 
 
+def precision_words(digits: Precision) -> str:
+    """'9 significant digits', or '9 decimals' (Decimals(9), as the deck prints)."""
+    return str(digits) if isinstance(digits, Decimals) else f"{digits} significant digits"
+
+
 def paths_rows(line: Line, width: int = WIDTH) -> list[str]:
     """The paths from a hidden weight to the outputs whose products add up to its gradient, as align
     rows in the right-hand column; a long product continues on the next row."""
@@ -374,6 +381,8 @@ def paths_rows(line: Line, width: int = WIDTH) -> list[str]:
 
 
 def paths_text(line: Line) -> str:
+    if len(line.paths) == 1:
+        return "The one path to the outputs:"
     if line.paths:
         return f"Summed over the {len(line.paths)} paths to the outputs:"
     if line.path_count:
@@ -447,6 +456,9 @@ def _part(part: Part) -> list[str]:
     for k, group in enumerate(part.groups):
         if len(part.groups) > 1:  # the section's heading already kept room for the first
             out.append((r"\keeplines{8}" if k else "") + f"\\subsection*{{{title(group.title)}}}")
+        if group.table is not None:
+            out += ["{\\small"] + table_pieces(group.table, TABLE_CHARS, group.table.style) + ["}"]
+            continue
         out.append(f"% {escape(group.title)}\n" + _block(group.lines))
     return out
 
@@ -455,7 +467,7 @@ def document(doc: Document, trace: Trace | None = None) -> str:
     """The article's source."""
     out = [PREAMBLE, f"\\title{{{escape(doc.title)}}}", r"\author{stepgrad}", r"\date{}", r"\begin{document}",
            r"\maketitle", escape(doc.subtitle.capitalize() + ".") if doc.subtitle else "",
-           f"Values are shown to {doc.digits} significant digits.\n"]
+           f"Values are shown to {precision_words(doc.digits)}.\n"]
     figure = network_figure(trace, doc.digits, width=14.0, height=8.0) if trace is not None else ""
     if figure:
         out.append(figure)

@@ -155,13 +155,26 @@ def _tables_frames(title: str, tables: list[Table], style: str = "equation", int
 
 
 def _full(part: Part) -> list[str]:
+    frames: list[str] = []
+    runs: list[list[Group]] = [[]]  # the derivations between the other samples' tables
+    for group in part.groups:
+        if group.table is None:
+            runs[-1].append(group)
+            continue
+        frames += _run(part, tuple(runs[-1]), plan=len(runs) == 1)
+        frames += _table_frames(part.title, group.table, group.table.style)
+        runs.append([])
+    return frames + _run(part, tuple(runs[-1]), plan=len(runs) == 1)
+
+
+def _run(part: Part, groups: tuple[Group, ...], plan: bool) -> list[str]:
     frames = []
-    merged = _merged(part.groups)
-    if part.plan and merged:  # the plan, then the factors: one frame group, the plan on its first frame
-        plan = [("text", r"\textbf{The plan}, then each factor:")] + [
+    merged = _merged(groups)
+    if plan and part.plan and merged:  # the plan, then the factors: one frame group, the plan on its first frame
+        items = [("text", r"\textbf{The plan}, then each factor:")] + [
             ("row", row) for line in part.plan for row in equation_rows(line, WIDTH)]
         lines = [ln for _, group in merged for ln in group]
-        return _frames(part.title, [plan] + _group_items(lines))
+        return _frames(part.title, [items] + _group_items(lines))
     for subject, lines in merged:
         title = f"{part.title}: {subject}" if subject != part.title else part.title
         frames += _frames(title, _group_items(lines))
