@@ -22,6 +22,8 @@ from stepgrad.core.trace import Step, Trace
 from stepgrad.formats.formula import Precision, derivation_rows, number, operand, shows_numbers, substituted, symbol
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
+WIDE = 40  # more weights than this: each kind of quantity derived once per layer, the others in a table
+OTHERS_PER_ROW = 3  # cells per row of that table
 
 
 @dataclass(frozen=True)
@@ -246,8 +248,55 @@ def sample_table(rows: dict[str, list[Step]], trace: Trace, digits: Precision) -
                  style="value")
 
 
+def repeated(trace: Trace) -> set[str]:
+    """In a wide network (more than WIDE weights; not with --all), every quantity but the first of its kind
+    in each layer: net_h2..net_h16 after net_h1, dE_total/dw2.. after dE_total/dw1. These are shown as
+    values in a table; the first is derived, and the others are computed the same way."""
+    meta = trace.meta
+    weights = meta.get("weights") or ()
+    if meta.get("all") or sum(len(row) for layer in weights for row in layer) <= WIDE:
+        return set()
+    layer_of = {n: l for l, col in enumerate(meta.get("neurons") or ()) for n in col}
+    layer_of.update({w: l for l, layer in enumerate(weights) for row in layer for w in row})
+    layer_of.update({b: l for l, biases in enumerate(meta.get("biases") or ()) for b in biases})
+
+    def kind(n: names.Name | None) -> tuple | None:
+        if n is None:
+            return None
+        return (n.kind, layer_of.get(n.neuron or ""), layer_of.get(n.parameter or ""), n.symbol, n.after,
+                n.sample, kind(n.top), kind(n.bottom))
+
+    seen: set[tuple] = set()
+    out = set()
+    for sec in trace.sections:
+        if sec.key == "given":
+            continue
+        for s in sec.steps:
+            if not names.is_name(s.name) or not s.text:
+                continue
+            pattern = kind(names.parse(s.name))
+            if pattern in seen:
+                out.add(s.name)
+            seen.add(pattern)  # type: ignore[arg-type]
+    return out
+
+
+def others_table(steps: Sequence[Step], trace: Trace, digits: Precision) -> Table:
+    """The quantities computed like the ones derived above, as name = value cells, a few per row."""
+    cells = [_line(s, trace, digits) for s in steps]
+    rows = tuple(("", tuple(cells[k:k + OTHERS_PER_ROW])) for k in range(0, len(cells), OTHERS_PER_ROW))
+    width = min(OTHERS_PER_ROW, len(cells))
+    return Table("The others, computed the same way", "", ("",) * width,
+                 tuple((label, row + (None,) * (width - len(row))) for label, row in rows))
+
+
 def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits: Precision,
-            full: bool = False) -> list[Group]:
+            full: bool = False, others: frozenset[str] = frozenset()) -> list[Group]:
+    if key != "given" and others and any(s.name in others for s in steps):
+        kept = tuple(s for s in steps if s.name not in others)
+        table = others_table([s for s in steps if s.name in others], trace, digits)
+        return (_groups(key, title, kept, trace, digits, full) if kept else []) + [
+            Group(table.title, (), subject=f"{title}: {table.title}", table=table)]
     if key != "given" and not full and any(_sample(s.name) == 2 for s in steps):
         first, rows, rest = by_sample(steps)
         if rows:  # sample 1 in full, the other samples as a table, then the rest (the means)
@@ -287,9 +336,10 @@ def build(trace: Trace, digits: Precision = 9) -> Document:
              f"{meta['update_order']} update" if meta.get("update_order") else ""]
     subtitle = ", ".join(f for f in facts if f)
     name = str(meta.get("name") or "")
+    others = frozenset(repeated(trace))
     parts = []
     for sec in trace.sections:
-        groups = tuple(_groups(sec.key, sec.title, sec.steps, trace, digits, bool(meta.get("all"))))
+        groups = tuple(_groups(sec.key, sec.title, sec.steps, trace, digits, bool(meta.get("all")), others))
         given = sec.key == "given" or all(not s.latex for s in sec.steps)
         tables = given_tables(tuple(l for g in groups for l in g.lines), meta) if sec.key == "given" else ()
         plan = tuple(_plan_line(trace.step(p)) for p in sec.plan)

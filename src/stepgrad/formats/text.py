@@ -17,7 +17,7 @@ from rich.text import Text
 
 from stepgrad.core import names
 from stepgrad.core.trace import Step, Trace
-from stepgrad.formats.document import Line, Table, by_sample, given_tables
+from stepgrad.formats.document import Line, Table, by_sample, given_tables, repeated
 from stepgrad.formats.formula import Precision, derivation_rows, number, shows_numbers, substituted, symbolic
 
 WIDTH = 110
@@ -223,6 +223,7 @@ class TraceView:
     def lines(self, width: int) -> list:
         """Headings, intros and laid-out lines for `width` columns."""
         parts: list = []
+        others = repeated(self.trace)
         for section in self.trace.sections:
             parts.append(Rule(Text(section.title, style="bold"), align="left"))
             if section.intro:
@@ -234,15 +235,21 @@ class TraceView:
                 parts.append(Text("The plan (then each factor, one at a time):", style="italic"))
                 for name in section.plan:
                     parts.extend(plan_lines(self.trace.step(name), width))
-            first, rows, rest = by_sample(section.steps) if not self.trace.meta.get("all") else ([], {}, [])
+            steps = tuple(s for s in section.steps if s.name not in others)
+            first, rows, rest = by_sample(steps) if not self.trace.meta.get("all") else ([], {}, [])
             if not rows:  # one sample (or --all): every step in full
-                first, rest = list(section.steps), []
+                first, rest = list(steps), []
             for step in first:
                 parts.extend(equation_lines(step, self.trace, self.digits, width))
             if rows:  # the other samples: the same quantities, their values
                 parts.extend(sample_lines(rows, self.digits, width))
             for step in rest:
                 parts.extend(equation_lines(step, self.trace, self.digits, width))
+            tabled = [Line(s.name, "", s.value, "", number(s.value, self.digits)) for s in section.steps
+                      if s.name in others]
+            if tabled:  # a wide network: the others of each kind, computed as the first above
+                parts.extend(table_lines(Table("The others, computed the same way (values):", "", ("",),
+                                               (("", tuple(tabled)),)), self.digits, width))
         return parts
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
