@@ -14,7 +14,7 @@ net and out together, a backward chain up to its delta or gradient, a hidden wei
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stepgrad.core import names
 from stepgrad.core.names import latex_symbol
@@ -23,7 +23,7 @@ from stepgrad.formats.formula import Precision, derivation_rows, number, operand
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
 WIDE = 40  # more weights than this: each kind of quantity derived once per layer, the others in a table
-OTHERS_PER_ROW = 3  # cells per row of that table
+OTHERS_PER_ROW = 2  # cells per row of that table (a slide holds two partial derivatives = value)
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def sample_table(rows: dict[str, list[Step]], trace: Trace, digits: Precision) -
     cells = []
     for name, row in rows.items():
         by = {_sample(s.name): s for s in row}
-        label = latex_symbol(name).replace("{[1]}", "{[k]}")  # out_o1^{[k]}: the column's sample
+        label = inline(latex_symbol(name)).replace("{[1]}", "{[k]}")  # out_o1^{[k]}: the column's sample
         cells.append((label, tuple(_line(by[k], trace, digits) if k in by else None for k in samples)))
     title = f"Samples {samples[0]}..{samples[-1]}" if len(samples) > 1 else f"Sample {samples[0]}"
     return Table(f"{title}: the same quantities", "", tuple(f"\\text{{sample {k}}}" for k in samples), tuple(cells),
@@ -281,9 +281,31 @@ def repeated(trace: Trace) -> set[str]:
     return out
 
 
+def inline(symbol: str) -> str:
+    r"""A symbol on one line, for a table: \frac{\partial E}{\partial w_{5}} -> \partial E/\partial w_{5}."""
+    if symbol.startswith(r"{\frac{"):  # {\frac{..}{..}}^{[1]}: a sample's, in parentheses
+        depth = 0
+        for k, c in enumerate(symbol):
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            if depth == 0:
+                return f"({inline(symbol[1:k])}){symbol[k + 1:]}"
+    if not symbol.startswith(r"\frac{"):
+        return symbol
+    depth, cut = 0, []
+    for k, c in enumerate(symbol):
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if c == "}" and depth == 0:
+            cut.append(k)
+            if len(cut) == 2:
+                break
+    if len(cut) < 2:
+        return symbol
+    return f"{symbol[6:cut[0]]}/{symbol[cut[0] + 2:cut[1]]}{symbol[cut[1] + 1:]}"
+
+
 def others_table(steps: Sequence[Step], trace: Trace, digits: Precision) -> Table:
     """The quantities computed like the ones derived above, as name = value cells, a few per row."""
-    cells = [_line(s, trace, digits) for s in steps]
+    cells = [replace(line, symbol=inline(line.symbol)) for line in (_line(s, trace, digits) for s in steps)]
     rows = tuple(("", tuple(cells[k:k + OTHERS_PER_ROW])) for k in range(0, len(cells), OTHERS_PER_ROW))
     width = min(OTHERS_PER_ROW, len(cells))
     return Table("The others, computed the same way", "", ("",) * width,

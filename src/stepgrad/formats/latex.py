@@ -232,31 +232,33 @@ def cell(line: Line, style: str) -> str:
 
 
 def table_blocks(table: Table, chars: int, style: str = "equation") -> list[tuple[str, str, list[str]]]:
-    r"""The table in column blocks as wide as `chars` characters: (column spec, header row, body rows)
-    each; a wide matrix continues in blocks below itself, every block with the same fixed column widths,
-    so the blocks' columns line up."""
+    r"""The table as (column spec, header row, body rows), at most as wide as `chars` characters: a wide
+    matrix continues below itself in blocks of columns, each under its own header row, all in the one
+    tabular, so the blocks' columns line up."""
     width = len(table.columns)
     widest = max((_visible(cell(x, style)) for _, cells in table.rows for x in cells if x is not None), default=1)
     columns = max(1, min(width, chars // (widest + 4)))
     labelled = any(label for label, _ in table.rows)
-    column = "l" if columns >= width else f"p{{{0.6 * widest + 0.5:.1f}em}}"  # one block: as wide as it needs
-    blocks = []
+    spec = ("l|" if labelled else "") + "l" * columns
+    heads_of: list[str] = []
+    body: list[str] = []
     for c in range(0, width, columns):
-        heads = table.columns[c:c + columns]
-        spec = ("l|" if labelled else "") + column * len(heads)
+        heads = list(table.columns[c:c + columns]) + [""] * (columns - len(table.columns[c:c + columns]))
         head = " & ".join(([""] if labelled else []) + [f"${h}$" if h else "" for h in heads]) + r" \\ \hline"
-        body = []
+        if c and any(heads):
+            body.append(r"\hline " + head)  # the next block's heads, in the same columns
+        heads_of.append(head if any(heads) else "")
         for label, cells in table.rows:
             shown = [cell(x, style) if x is not None else "" for x in cells[c:c + columns]]
             if any(shown):
+                shown += [""] * (columns - len(shown))
                 body.append(" & ".join(([f"${label}$" if "_" in label else label] if labelled else []) + shown)
                             + r" \\")
-        blocks.append((spec, head if any(heads) else "", body))
-    return blocks
+    return [(spec, heads_of[0], body)]
 
 
 def table_pieces(table: Table, chars: int, style: str = "equation") -> list[str]:
-    """The table as longtables (that break across pages), one per column block."""
+    """The table as a longtable (that breaks across pages)."""
     return [f"\\begin{{longtable}}{{{spec}}}\n{head}\n" + "\n".join(body) + "\n\\end{longtable}"
             for spec, head, body in table_blocks(table, chars, style)]
 

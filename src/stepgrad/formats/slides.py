@@ -168,6 +168,7 @@ def _full(part: Part) -> list[str]:
 
 
 def _run(part: Part, groups: tuple[Group, ...], plan: bool) -> list[str]:
+    """Frames of a run of derivations; after a table of the other samples, what is left is over the batch."""
     frames = []
     merged = _merged(groups)
     if plan and part.plan and merged:  # the plan, then the factors: one frame group, the plan on its first frame
@@ -176,7 +177,8 @@ def _run(part: Part, groups: tuple[Group, ...], plan: bool) -> list[str]:
         lines = [ln for _, group in merged for ln in group]
         return _frames(part.title, [items] + _group_items(lines))
     for subject, lines in merged:
-        title = f"{part.title}: {subject}" if subject != part.title else part.title
+        title = f"{part.title}: {subject}" if subject != part.title else (
+            part.title if plan else f"{part.title}: over the batch")
         frames += _frames(title, _group_items(lines))
     return frames
 
@@ -195,7 +197,8 @@ class _Summary:
         self.left_out: list[str] = []
 
     def _line(self, name: str) -> Line | None:
-        return self.doc.value(name)
+        line = self.doc.value(name)  # with its symbol as derived (a table of others shows it on one line)
+        return replace(line, symbol=names.latex_symbol(name)) if line is not None and line.kind != "given" else line
 
     def _sample_rows(self, neurons: list[str], columns: list[str]) -> list[tuple[str, tuple[Line | None, ...]]]:
         rows = []
