@@ -72,6 +72,27 @@ def latex_values(source: str) -> dict[str, float]:
     for table in tables:  # given values in tables (LaTeX, Markdown): cells $symbol = value$
         for lhs, rhs in re.findall(r"\$([^$|]+?) = ([^$|=]+)\$", table):
             found[lhs.strip()] = latex_number(rhs)
+    found.update(sample_table_values(source))
+    return found
+
+
+def sample_table_values(source: str) -> dict[str, float]:
+    """A batch's other samples as a table: a row per quantity (symbol^{[k]}), a column per sample k."""
+    found: dict[str, float] = {}
+    rows = [r for _, body in TABLE.findall(source) for r in body.split("\n")] + re.findall(r"^\|.*\|$", source, re.M)
+    columns: list[str] = []
+    for row in rows:
+        cells = [c.strip().strip("$").strip() for c in re.split(r"&|\|", row.replace(r"\\", "").replace(r"\hline", ""))]
+        heads = [re.fullmatch(r"\\text\{sample (\d+)\}", c) for c in cells]
+        if any(heads):
+            columns = [h.group(1) if h else "" for h in heads]
+            continue
+        label = next((c for c in cells if "{[k]}" in c), None)
+        if label is None or not columns:
+            continue
+        for k, value in zip(columns, cells):
+            if k and value:
+                found[label.replace("{[k]}", f"{{[{k}]}}")] = latex_number(value)
     return found
 
 
@@ -85,7 +106,7 @@ def html_values(page: str) -> dict[str, float]:
             continue
         values = [d for d in element if "value" in (d.get("class") or "").split()] or [element]
         annotations = [a.text for a in values[-1].iter(f"{MATHML}annotation")]
-        found[name] = latex_number(annotations[-1].rsplit("=", 1)[1])
+        found[name] = latex_number(annotations[-1].rsplit("=", 1)[-1])  # a table cell may hold the value alone
     return found
 
 
@@ -93,10 +114,17 @@ def rounded(value: float, digits: int) -> float:
     return float(f"{value:.{digits}g}")
 
 
+def _flat(symbol: str) -> str:
+    """A symbol however it is typeset: \\frac{a}{b} and a/b (a table's one-line form) read the same."""
+    return re.sub(r"\\frac|[{}()/ ]", "", symbol)
+
+
 def check_all_values(trace, found: dict[str, float], digits: int, key=latex_symbol) -> None:
-    missing = [s.name for s in trace if key(s.name) not in found]
+    found = {**found, **{_flat(k): v for k, v in found.items()}}
+    missing = [s.name for s in trace if _flat(key(s.name)) not in found]
     assert not missing, f"not in the output: {missing[:5]}"
-    wrong = [(s.name, found[key(s.name)], s.value) for s in trace if found[key(s.name)] != rounded(s.value, digits)]
+    wrong = [(s.name, found[_flat(key(s.name))], s.value) for s in trace
+             if found[_flat(key(s.name))] != rounded(s.value, digits)]
     assert not wrong, wrong[:5]
 
 

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from stepgrad.api.train import progress_train
 from stepgrad.core.spec import builtin
+from stepgrad.formats import shown
 from stepgrad.formats.formula import Decimals, Precision, number
 from stepgrad.formats.text import rich_renderable
 from stepgrad.teach.deck_figures import slips, summary
@@ -55,7 +56,7 @@ def show_deck(console: Console | None = None, precision: Precision = DECIMALS, q
         border_style="cyan"))
     sync = explain(net, update_order="synchronous")
     seq = explain(net, update_order="sequential")
-    console.print(rich_renderable(group(derive(sync), "weight"), precision))
+    console.print(rich_renderable(shown(group(derive(sync), "weight")), precision))
     console.print(error_table(sync.values["E_total"], sync.values["E_total+"], seq.values["E_total+"], precision))
     console.print(f"\n[bold]Training {ITERATIONS:,} iterations[/] (both update orders)")
     runs = [progress_train(net, ITERATIONS, order, 100, quiet=quiet) for order in ("sequential", "synchronous")]
@@ -92,7 +93,7 @@ def training_table(net, runs: list, precision: Precision) -> Table:
         table.add_row(f"i{k + 1} = {number(inputs[0, k], precision)}",
                       f"o{k + 1} = {number(outs[0][k], precision)}", f"o{k + 1} = {number(outs[1][k], precision)}",
                       f"o{k + 1} = {number(targets[0, k], precision)}")
-    table.add_row("E_total", number(runs[0].final_error, 6), number(runs[1].final_error, 6), "")
+    table.add_row("E_total", number(runs[0].final_error, precision), number(runs[1].final_error, precision), "")
     return table
 
 

@@ -74,6 +74,8 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
         update_order = "synchronous"  # momentum and Adam take the synchronous gradients
     if extras.deck and spec is not None:
         raise StepgradError("the deck's figures belong to the seed deck's network: leave out SPEC", where="--deck")
+    if _lecture(net, fmt, display, step, extras):
+        return _lecture_slides(net, display, extras, budget, note)
     trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
                     optimizer=optimizer, round_to=step.round_to, dtype=step.dtype or "float64")
     trace = _dressed(net, trace, extras)
@@ -86,10 +88,11 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
             raise StepgradError("the matrix view shows the whole step; leave out --only", where="--view")
         return render_matrix(trace, fmt, precision)
     if fmt == "text" and display.console:
+        from stepgrad.formats import shown
         from stepgrad.formats.text import rich_renderable
 
-        return rich_renderable(trace.select(names) if names else trace, precision)
-    options: dict[str, Any] = {"full": True} if extras.full and fmt == "slides" else {}
+        return rich_renderable(shown(trace, names, extras.full), precision)
+    options: dict[str, Any] = {"full": True} if extras.full else {}
     if fmt == "markdown" and output and output != "-":
         options["diagram"] = _diagram_beside(trace, output, note)
     if fmt == "slides" and extras.train_iterations:
@@ -103,6 +106,67 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
         except StepgradError as exc:  # the derivation stands without the closing table
             note(f"note: the deck has no training table: {exc}")
     return render(trace, fmt, digits=precision, only=names, **options)
+
+
+def _lecture(net: Network, fmt: str, display: Display, step: StepOptions, extras: Extras) -> bool:
+    """Whether the slides are the lecture: asked for (--lecture), or slides of the seed network with no other
+    option (`stepgrad explain --format slides`)."""
+    if extras.lecture is None:
+        return (fmt == "slides" and display.digits == Display().digits and display.decimals is None
+                and step == StepOptions() and extras == Extras() and _is_seed(net))
+    if not extras.lecture:
+        return False
+    if fmt != "slides":
+        raise StepgradError("the lecture is a slide deck: add --format slides", where="--lecture")
+    if extras.only or extras.view != "steps" or step.sample or step.data or step.batch is not None \
+            or step.update_order or step.optimizer not in (None, "sgd") or step.round_to is not None:
+        raise StepgradError("the lecture tells the whole step in both update orders: leave out --only, --view, "
+                            "--sample, --data, --batch, --update-order, --optimizer and --round", where="--lecture")
+    return True
+
+
+def _is_seed(net: Network) -> bool:
+    """Whether `net` is the seed deck's network (whatever it is named)."""
+    from stepgrad.core.spec import builtin
+
+    def plain(n: Network) -> dict:
+        return {k: v for k, v in n.to_dict().items() if k not in ("name", "seed")}
+
+    return plain(net) == plain(builtin())
+
+
+def _lecture_slides(net: Network, display: Display, extras: Extras, budget: Any, note: Note) -> str:
+    """The lecture: the deck's story in Beamer, derived in the synchronous order (as the deck derives), with the
+    sequential order beside it after the update and in the training table, and the deck's own mistakes."""
+    from stepgrad.formats import render
+    from stepgrad.formats.formula import Decimals
+    from stepgrad.tracing.build import explain
+    from stepgrad.tracing.derive import derive
+    from stepgrad.tracing.group import group
+
+    budget.check_trace(net)
+    trace = group(derive(explain(net, update_order="synchronous")), "weight")
+    other = explain(net, update_order="sequential")
+    histories = []
+    if extras.train_iterations:
+        from stepgrad.training.loop import train
+
+        iterations = extras.train_iterations
+        try:
+            budget.check_train(net, iterations)
+            histories = [train(net, iterations, update_order=order, every=max(1, iterations // 100))
+                         for order in ("sequential", "synchronous")]
+        except StepgradError as exc:
+            note(f"note: the deck has no training table: {exc}")
+    mistakes = []
+    if _is_seed(net):
+        from stepgrad.teach.deck_figures import slips
+
+        mistakes = [(s.name, s.printed, s.exact, s.verdict, s.reason) for s in slips()]
+    default = display.digits == Display().digits and display.decimals is None
+    precision = Decimals(9) if default else display.precision  # the deck's 9 decimals
+    return render(trace, "slides", digits=precision, full=True if extras.full else None, history=histories or None,
+                  other=other, mistakes=mistakes)
 
 
 def _check_format(fmt: str) -> None:

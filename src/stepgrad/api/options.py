@@ -123,7 +123,11 @@ class Extras:
     as the deck tells it); `derive`: how each local derivative is obtained; `deck`: the seed deck's printed
     figure beside each quantity; `check_numeric`: central finite differences beside each gradient; `view`:
     "steps" or "matrix" (vectors and matrices); `train_iterations`: slides train this long for the deck's
-    closing table (0 leaves it out); `full`: slides give every derivation in full.
+    closing table (0 leaves it out); `full`: everything in full (every derivation, not "as for o1"; slides:
+    every neuron of a large network); `lecture`: the slides tell the deck's whole story (weight by weight with
+    derivations, the error after the update and the training table in both update orders, and for the seed's
+    network the deck's own mistakes); None: the lecture exactly when slides of the seed network are asked for
+    with no other option.
     """
 
     only: str | None = None
@@ -134,6 +138,7 @@ class Extras:
     view: str = "steps"
     train_iterations: int = 10_000
     full: bool = False
+    lecture: bool | None = None
 
     def __post_init__(self) -> None:
         from stepgrad.tracing.group import GROUPINGS

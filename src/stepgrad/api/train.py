@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 def progress_train(net: Network, iterations: int, order: str, every: int, quiet: bool,
                    optimizer: str = "sgd") -> History:
     """train(), with a transient progress bar on the terminal unless `quiet`."""
+    from rich import get_console
+
     from stepgrad.training.loop import train
 
-    if quiet:
+    if quiet or not get_console().is_terminal:  # piped: no bar, and no empty lines where it would have been
         return train(net, iterations, update_order=order, every=every, optimizer=optimizer)
     from rich.progress import (
         BarColumn,

@@ -58,11 +58,16 @@ API = explain_document
 @api_option(API, "--check-numeric", is_flag=True,
             help="Put the central finite difference (and the relative difference) beside every gradient.")
 @api_option(API, "--all", "full", is_flag=True,
-            help="Slides: every derivation in full (a network beyond 40 weights gets a summary by default).")
+            help="Everything in full: every local derivative derived again (not 'as for o1'); slides: every neuron "
+                 "of a network beyond 40 weights (which gets a summary by default).")
+@api_option(API, "--lecture/--no-lecture",
+            help="Slides: the lecture, told as the deck tells it (weight by weight with derivations, the error after "
+                 "the update and the training table in both update orders, the deck's own mistakes for its network). "
+                 "Default: on for the seed network's slides with no other option.")
 @max_work_option(API)
 @output_option
 def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch, optimizer, round_to, dtype,
-            train_iterations, group, derive, deck, view, check_numeric, full, max_work, output):
+            train_iterations, group, derive, deck, view, check_numeric, full, lecture, max_work, output):
     """Show every quantity of one training step: formula, numbers, value.
 
     SPEC is a TOML or JSON network spec; without it, the seed deck's network.
@@ -75,7 +80,7 @@ def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch
       stepgrad explain --optimizer adam --only w5
       stepgrad explain --round 4          # as a person with a calculator gets it
       stepgrad explain imported.toml --dtype float32   # a float32 PyTorch model's own arithmetic
-      stepgrad explain --format slides -o deck.tex && pdflatex deck.tex && pdflatex deck.tex
+      stepgrad explain --format slides -o deck.tex && pdflatex deck.tex && pdflatex deck.tex   # the lecture
       stepgrad explain --group weight --derive --decimals 9 --deck   # side by side with the deck
       stepgrad explain --view matrix --format markdown
     """
@@ -84,5 +89,5 @@ def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch
         step=StepOptions(update_order=update_order, optimizer=optimizer, round_to=round_to, sample=sample,
                          data=data, batch=batch, dtype=dtype),
         extras=Extras(only=only, group=group, derive=derive, deck=deck, check_numeric=check_numeric, view=view,
-                      train_iterations=train_iterations, full=full),
+                      train_iterations=train_iterations, full=full, lecture=lecture),
         output=output, max_work=max_work, note=note), output)

@@ -90,6 +90,7 @@ class Section:
     title: str
     steps: tuple[Step, ...]
     intro: str = ""
+    plan: tuple[str, ...] = ()  # steps whose formula opens the section, in symbols: where it is going
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class Trace:
         for sec in self.sections:
             steps = tuple(s for s in sec.steps if s.name in keep)
             if steps:
-                sections.append(Section(sec.key, sec.title, steps, sec.intro))
+                sections.append(Section(sec.key, sec.title, steps, sec.intro, tuple(p for p in sec.plan if p in keep)))
         all_values = self.values
         all_values.update(self.context)
         shown = {s.name for sec in sections for s in sec.steps}
@@ -169,7 +170,8 @@ class Trace:
             "values": self.values,
             "context": self.context,
             "sections": [
-                {"key": sec.key, "title": sec.title, "intro": sec.intro, "steps": [_step_dict(s) for s in sec.steps]}
+                {"key": sec.key, "title": sec.title, "intro": sec.intro, "steps": [_step_dict(s) for s in sec.steps],
+                 **({"plan": list(sec.plan)} if sec.plan else {})}
                 for sec in self.sections
             ],
         }
@@ -185,7 +187,8 @@ class Trace:
                 s["paths"] = tuple(Path(tuple(p["factors"]), p["value"]) for p in s.get("paths", ()))
                 s["derivation"] = tuple(Derivation(**d) for d in s.get("derivation", ()))
                 steps.append(Step(**s))
-            sections.append(Section(sec["key"], sec["title"], tuple(steps), sec.get("intro", "")))
+            sections.append(Section(sec["key"], sec["title"], tuple(steps), sec.get("intro", ""),
+                                    tuple(sec.get("plan", ()))))
         return cls(tuple(sections), data.get("meta", {}), data.get("context", {}))
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -28,8 +28,22 @@ FORMATS = {
 }
 
 
-def render(trace: Trace, fmt: str = "text", digits: Precision = 9, only: list[str] | None = None, **options) -> str:
-    """The trace in format `fmt` (see FORMATS), at `digits` significant digits, optionally narrowed to `only`."""
+def shown(trace: Trace, only: list[str] | None = None, full: bool | None = None) -> Trace:
+    """The trace as a document shows it: narrowed to `only`, and (unless `full`) each rule derived once,
+    later ones referring to the first ("as for o1"; stepgrad.tracing.derive.once)."""
+    from stepgrad.tracing.derive import once
+
+    if only:
+        trace = trace.select(only)
+    if full:
+        return Trace(trace.sections, dict(trace.meta, all=True), trace.context)
+    return once(trace)
+
+
+def render(trace: Trace, fmt: str = "text", digits: Precision = 9, only: list[str] | None = None,
+           full: bool | None = None, **options) -> str:
+    """The trace in format `fmt` (see FORMATS), at `digits` significant digits, optionally narrowed to `only`;
+    `full` True shows everything in full (every derivation, every sample, every neuron)."""
     if fmt not in FORMATS:
         raise StepgradError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     try:
@@ -38,9 +52,9 @@ def render(trace: Trace, fmt: str = "text", digits: Precision = 9, only: list[st
         if exc.name == FORMATS[fmt]:
             raise StepgradError(f"the {fmt} format is not available yet") from None
         raise
-    if only:
-        trace = trace.select(only)
-    return module.render(trace, digits=digits, **options)
+    if fmt == "json":  # the data: every derivation as derived
+        return module.render(trace.select(only) if only else trace, digits=digits, **options)
+    return module.render(shown(trace, only, full), digits=digits, full=full, **options)
 
 
 # -- displays plugged into the objects of the lower layers (each writer imported on first use) ----

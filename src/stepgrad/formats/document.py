@@ -13,8 +13,8 @@ net and out together, a backward chain up to its delta or gradient, a hidden wei
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from stepgrad.core import names
 from stepgrad.core.names import latex_symbol
@@ -22,6 +22,8 @@ from stepgrad.core.trace import Step, Trace
 from stepgrad.formats.formula import Precision, derivation_rows, number, operand, shows_numbers, substituted, symbol
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
+WIDE = 40  # more weights than this: each kind of quantity derived once per layer, the others in a table
+OTHERS_PER_ROW = 2  # cells per row of that table (a slide holds two partial derivatives = value)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Group:
     title: str
     lines: tuple[Line, ...]
     subject: str = ""
+    table: Table | None = None  # the other samples' values of the quantities derived for sample 1 (no lines)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Table:
     corner: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, tuple[Line | None, ...]], ...]
+    style: str = "equation"  # a cell: "equation" (w_5 = 0.4) or "value" (0.4, the row names the quantity)
 
     @property
     def lines(self) -> list[Line]:
@@ -84,6 +88,7 @@ class Part:
     groups: tuple[Group, ...]
     given: bool = False
     tables: tuple[Table, ...] = ()  # the given values by kind (given parts of a whole network)
+    plan: tuple[Line, ...] = ()  # the chain rule the part works out, in symbols, stated first (kind "plan")
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ class Document:
         for part in self.parts:
             for group in part.groups:
                 yield from group.lines
+                if group.table is not None:
+                    yield from group.table.lines
 
     def value(self, name: str) -> Line | None:
         """The line of `name`, if the document shows it."""
@@ -125,6 +132,12 @@ def _line(step: Step, trace: Trace, digits: Precision) -> Line:
         note=step.note, paths=paths, path_count=step.path_count,
         derivation=tuple(derivation_rows(step, "latex")), kind=step.kind,
     )
+
+
+def _plan_line(step: Step) -> Line:
+    """A quantity's formula in symbols only (no numbers, no value): a line of a part's plan."""
+    return Line(name=step.name, symbol=latex_symbol(step.name), value=step.value, value_latex="", value_text="",
+                formula=step.fill("latex", _symbol), kind="plan")
 
 
 def layer_name(layer: int, depth: int) -> str:
@@ -199,7 +212,120 @@ def _chunks(lines: list[Line], title: str) -> list[Group]:
             for i in range(0, len(lines), MAX_GROUP)]
 
 
-def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits: Precision) -> list[Group]:
+def by_sample(steps: Sequence[Step]) -> tuple[list[Step], dict[str, list[Step]], list[Step]]:
+    """A batch's steps as a reader takes them: sample 1's, derived in full; the other samples' values of
+    the same quantities, by sample 1's name (a table); the rest (the batch means, the updates), in order."""
+    first = [s for s in steps if _sample(s.name) == 1]
+    twins: dict[str, list[Step]] = {s.name: [] for s in first}
+    rest = []
+    for s in steps:
+        k = _sample(s.name)
+        if k is not None and k > 1 and _at(s.name, 1) in twins:
+            twins[_at(s.name, 1)].append(s)
+        elif k != 1:
+            rest.append(s)
+    return first, {name: row for name, row in twins.items() if row}, rest
+
+
+def _sample(name: str) -> int | None:
+    return names.parse(name).sample if names.is_name(name) else None
+
+
+def _at(name: str, sample: int) -> str:
+    return str(names.parse(name).but(sample=sample))
+
+
+def sample_table(rows: dict[str, list[Step]], trace: Trace, digits: Precision) -> Table:
+    """The other samples' values of sample 1's quantities: a row per quantity, a column per sample."""
+    samples = sorted({_sample(s.name) or 0 for row in rows.values() for s in row})
+    cells = []
+    for name, row in rows.items():
+        by = {_sample(s.name): s for s in row}
+        label = inline(latex_symbol(name)).replace("{[1]}", "{[k]}")  # out_o1^{[k]}: the column's sample
+        cells.append((label, tuple(_line(by[k], trace, digits) if k in by else None for k in samples)))
+    title = f"Samples {samples[0]}..{samples[-1]}" if len(samples) > 1 else f"Sample {samples[0]}"
+    return Table(f"{title}: the same quantities", "", tuple(f"\\text{{sample {k}}}" for k in samples), tuple(cells),
+                 style="value")
+
+
+def repeated(trace: Trace) -> set[str]:
+    """In a wide network (more than WIDE weights; not with --all), every quantity but the first of its kind
+    in each layer: net_h2..net_h16 after net_h1, dE_total/dw2.. after dE_total/dw1. These are shown as
+    values in a table; the first is derived, and the others are computed the same way."""
+    meta = trace.meta
+    weights = meta.get("weights") or ()
+    if meta.get("all") or sum(len(row) for layer in weights for row in layer) <= WIDE:
+        return set()
+    layer_of = {n: l for l, col in enumerate(meta.get("neurons") or ()) for n in col}
+    layer_of.update({w: l for l, layer in enumerate(weights) for row in layer for w in row})
+    layer_of.update({b: l for l, biases in enumerate(meta.get("biases") or ()) for b in biases})
+
+    def kind(n: names.Name | None) -> tuple | None:
+        if n is None:
+            return None
+        return (n.kind, layer_of.get(n.neuron or ""), layer_of.get(n.parameter or ""), n.symbol, n.after,
+                n.sample, kind(n.top), kind(n.bottom))
+
+    seen: set[tuple] = set()
+    out = set()
+    for sec in trace.sections:
+        if sec.key == "given":
+            continue
+        for s in sec.steps:
+            if not names.is_name(s.name) or not s.text:
+                continue
+            pattern = kind(names.parse(s.name))
+            if pattern in seen:
+                out.add(s.name)
+            seen.add(pattern)  # type: ignore[arg-type]
+    return out
+
+
+def inline(symbol: str) -> str:
+    r"""A symbol on one line, for a table: \frac{\partial E}{\partial w_{5}} -> \partial E/\partial w_{5}."""
+    if symbol.startswith(r"{\frac{"):  # {\frac{..}{..}}^{[1]}: a sample's, in parentheses
+        depth = 0
+        for k, c in enumerate(symbol):
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            if depth == 0:
+                return f"({inline(symbol[1:k])}){symbol[k + 1:]}"
+    if not symbol.startswith(r"\frac{"):
+        return symbol
+    depth, cut = 0, []
+    for k, c in enumerate(symbol):
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if c == "}" and depth == 0:
+            cut.append(k)
+            if len(cut) == 2:
+                break
+    if len(cut) < 2:
+        return symbol
+    return f"{symbol[6:cut[0]]}/{symbol[cut[0] + 2:cut[1]]}{symbol[cut[1] + 1:]}"
+
+
+def others_table(steps: Sequence[Step], trace: Trace, digits: Precision) -> Table:
+    """The quantities computed like the ones derived above, as name = value cells, a few per row."""
+    cells = [replace(line, symbol=inline(line.symbol)) for line in (_line(s, trace, digits) for s in steps)]
+    rows = tuple(("", tuple(cells[k:k + OTHERS_PER_ROW])) for k in range(0, len(cells), OTHERS_PER_ROW))
+    width = min(OTHERS_PER_ROW, len(cells))
+    return Table("The others, computed the same way", "", ("",) * width,
+                 tuple((label, row + (None,) * (width - len(row))) for label, row in rows))
+
+
+def _groups(key: str, title: str, steps: tuple[Step, ...], trace: Trace, digits: Precision,
+            full: bool = False, others: frozenset[str] = frozenset()) -> list[Group]:
+    if key != "given" and others and any(s.name in others for s in steps):
+        kept = tuple(s for s in steps if s.name not in others)
+        table = others_table([s for s in steps if s.name in others], trace, digits)
+        return (_groups(key, title, kept, trace, digits, full) if kept else []) + [
+            Group(table.title, (), subject=f"{title}: {table.title}", table=table)]
+    if key != "given" and not full and any(_sample(s.name) == 2 for s in steps):
+        first, rows, rest = by_sample(steps)
+        if rows:  # sample 1 in full, the other samples as a table, then the rest (the means)
+            table = sample_table(rows, trace, digits)
+            return (_groups(key, title, tuple(first), trace, digits, True)
+                    + [Group(table.title, (), subject=table.title, table=table)]
+                    + _groups(key, title, tuple(rest), trace, digits, True))
     if key == "given":
         return [Group(title, tuple(_line(s, trace, digits) for s in steps))]
     if key.startswith(("forward", "after")):
@@ -232,11 +358,13 @@ def build(trace: Trace, digits: Precision = 9) -> Document:
              f"{meta['update_order']} update" if meta.get("update_order") else ""]
     subtitle = ", ".join(f for f in facts if f)
     name = str(meta.get("name") or "")
+    others = frozenset(repeated(trace))
     parts = []
     for sec in trace.sections:
-        groups = tuple(_groups(sec.key, sec.title, sec.steps, trace, digits))
+        groups = tuple(_groups(sec.key, sec.title, sec.steps, trace, digits, bool(meta.get("all")), others))
         given = sec.key == "given" or all(not s.latex for s in sec.steps)
         tables = given_tables(tuple(l for g in groups for l in g.lines), meta) if sec.key == "given" else ()
-        parts.append(Part(sec.key, sec.title, sec.intro, groups, given=given, tables=tables))
+        plan = tuple(_plan_line(trace.step(p)) for p in sec.plan)
+        parts.append(Part(sec.key, sec.title, sec.intro, groups, given=given, tables=tables, plan=plan))
     title = "Step by step backpropagation" + (f": {name}" if name and name != "mazur" else "")
     return Document(title, subtitle, tuple(parts), digits)

@@ -18,8 +18,9 @@ from html import escape
 
 from stepgrad.core.names import latex_symbol
 from stepgrad.core.trace import Trace
-from stepgrad.formats.document import Document, Line, Part, build
+from stepgrad.formats.document import Document, Line, Part, Table, build
 from stepgrad.formats.formula import Precision
+from stepgrad.formats.latex import paths_text, precision_words
 from stepgrad.formats.mathml import to_mathml, to_mathml_terms
 
 CSS = """
@@ -93,11 +94,26 @@ def _step(line: Line) -> str:
         rows.append(f'<div></div><div class="note">{escape(line.note)}</div>')
     if line.paths:
         items = "".join(f'<li class="eq">{_terms(p + " = " + v)}</li>' for p, v in line.paths)
-        rows.append(f'<div></div><div class="paths">Summed over the {len(line.paths)} paths to the outputs:<ul>{items}</ul></div>')
+        rows.append(f'<div></div><div class="paths">{escape(paths_text(line))}<ul>{items}</ul></div>')
     elif line.path_count:
         rows.append(f'<div></div><div class="paths">({line.path_count} paths to the outputs, summed through the deltas above.)</div>')
     rows.append("</div>")
     return "".join(rows)
+
+
+def _sample_table(table: Table) -> str:
+    """The other samples' values of sample 1's quantities: a row per quantity, a column per sample."""
+    head = "<tr><th></th>" + "".join(f"<th>{_math(c)}</th>" for c in table.columns) + "</tr>"
+    rows = ["<tr><th>" + _math(label) + "</th>" + "".join(
+        f'<td id="step-{escape(x.name, quote=True)}" data-name="{escape(x.name, quote=True)}">{_math(x.value_latex)}</td>'
+        if x is not None else "<td></td>" for x in cells) + "</tr>" for label, cells in table.rows]
+    return '<table class="given samples">' + head + "".join(rows) + "</table>"
+
+
+def _plan_step(line: Line) -> str:
+    """A plan line: like a step, without an id (the step itself comes later with its numbers)."""
+    return (f'<div class="step"><div>{_math(line.symbol)}</div>'
+            f'<div class="eq">{_terms("= " + line.formula)}</div></div>')
 
 
 def _part(part: Part) -> str:
@@ -110,9 +126,14 @@ def _part(part: Part) -> str:
         rows = ["<tr>" + "".join(cells[i:i + 4]) + "</tr>" for i in range(0, len(cells), 4)]
         out.append('<table class="given">' + "".join(rows) + "</table>")
     else:
+        if part.plan:
+            out.append('<div class="plan"><p><b>The plan.</b> The chain rule this part works out; then each factor, '
+                       "one at a time.</p>" + "".join(_plan_step(line) for line in part.plan) + "</div>")
         for group in part.groups:
             if len(part.groups) > 1:
                 out.append(f"<h3>{escape(group.title)}</h3>")
+            if group.table is not None:
+                out.append(_sample_table(group.table))
             out.extend(_step(line) for line in group.lines)
     out.append("</section>")
     return "\n".join(out)
@@ -127,7 +148,7 @@ def _compact_part(part: Part, steps: dict, trace: Trace, digits: Precision) -> s
 
     items = []
     for group in part.groups:
-        for line in group.lines:
+        for line in list(group.lines) + (group.table.lines if group.table is not None else []):
             name = escape(line.name, quote=True)
             step = steps.get(line.name)
             text = equation(step, trace, digits, "text") if step is not None else f"{line.name} = {line.value_text}"
@@ -165,7 +186,7 @@ def body(trace: Trace, digits: Precision = 9, diagram: bool = True, doc: Documen
     big = len(steps) > BIG
     out = [f'<div class="stepgrad"><style>{CSS}</style>', f"<header><h1>{escape(doc.title)}</h1>"]
     if doc.subtitle:
-        out.append(f'<p class="sub">{escape(doc.subtitle.capitalize())}. Values to {doc.digits} significant digits.</p>')
+        out.append(f'<p class="sub">{escape(doc.subtitle.capitalize())}. Values to {precision_words(doc.digits)}.</p>')
     if big:
         out.append(f'<p class="sub">{len(steps):,} steps: each section opens on a click and shows one line per step; '
                    "explain --only NAME --format html gives the full formulas of the steps you choose.</p>")

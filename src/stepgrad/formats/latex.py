@@ -21,7 +21,7 @@ from stepgrad.core import names
 from stepgrad.core.names import latex_symbol
 from stepgrad.core.trace import Trace
 from stepgrad.formats.document import Document, Line, Part, Table, build
-from stepgrad.formats.formula import Precision, number
+from stepgrad.formats.formula import Decimals, Precision, number
 
 # Text mode with the default OT1 font has no < > | " (they print as ¡ ¿ — ”): those are written as
 # commands; the few non-ASCII characters a note or rule may hold become math or ASCII.
@@ -46,10 +46,12 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 % a heading starts a new page rather than stand alone at the bottom of one
 \newcommand{\keeplines}[1]{\par\vskip 0pt plus #1\baselineskip\penalty-200\vskip 0pt plus -#1\baselineskip}
 """
+PLAN = r"\textbf{The plan.} The chain rule this part works out; then each factor, one at a time."
 WIDTH = 58  # characters shown in a formula row before it breaks at a top-level + or -
 RULE_WIDTH, RULE_CHARS = "4.2cm", 18  # a derivation's rule beside its row (wrapped), and what it leaves the row
 TABLE_CHARS = 92  # characters of \\small table text across the page
-LABELLED_WEIGHTS = 16  # more weights than this: the figure leaves the values to the tables
+LABELLED_WEIGHTS = 40  # more weights than this: the figure leaves the weights to the tables (as the SVG does)
+MIN_PT = 10.95  # the figure's text size at least: its subscripts are 8 pt
 
 
 def escape(text: str) -> str:
@@ -237,11 +239,14 @@ def column_rule(rule: str) -> str:
 
 
 def equation_rows(line: Line, width: int = WIDTH, rules: bool = True,
-                  beside: Callable[[str], str] = margin_rule) -> list[str]:
+                  beside: Callable[[str], str] = margin_rule, rule_room: int = RULE_CHARS) -> list[str]:
     r"""The align rows of one quantity: 'w_{5}^{+} &= w_{5} - ...', continuations '&\quad + ...',
     the numbers, and the bold value on the last row (with `rules`, each derived row's rule `beside` it)."""
     if not line.formula:
         return [rf"{line.symbol} &= {bold(line.value_latex)}"]
+    if line.kind == "plan":  # in symbols only: where the derivation is going
+        return [(line.symbol if n == 0 else "") + (" &= " if n == 0 else r" &\quad ") + piece
+                for n, piece in enumerate(wrap(line.formula, width))]
     rows = []
     texts = list(line.rows) + ([(line.numbers, "")] if line.numbers else [])
     value = rf" = {bold(line.value_latex)}"
@@ -249,7 +254,7 @@ def equation_rows(line: Line, width: int = WIDTH, rules: bool = True,
     for k, (text, rule) in enumerate(texts):
         ruled = rules and bool(rule)
         last = k == len(texts) - 1 and not ruled
-        room = width - RULE_CHARS if ruled and beside is margin_rule else width  # the margin's rule takes room
+        room = width - rule_room if ruled and beside is margin_rule else width  # the margin's rule takes room
         pieces = wrap(text + (value if last else ""), room)
         if last and _CASES.search(pieces[-1]) and _visible(pieces[-1]) > room:  # the value below a wide cases
             pieces = wrap(text, room)
@@ -273,46 +278,71 @@ def cell(line: Line, style: str) -> str:
 
 
 def table_blocks(table: Table, chars: int, style: str = "equation") -> list[tuple[str, str, list[str]]]:
-    r"""The table in column blocks as wide as `chars` characters: (column spec, header row, body rows)
-    each; a wide matrix continues in blocks below itself."""
+    r"""The table as (column spec, header row, body rows), at most as wide as `chars` characters: a wide
+    matrix continues below itself in blocks of columns, each under its own header row, all in the one
+    tabular, so the blocks' columns line up."""
     width = len(table.columns)
     widest = max((_visible(cell(x, style)) for _, cells in table.rows for x in cells if x is not None), default=1)
     columns = max(1, min(width, chars // (widest + 4)))
     labelled = any(label for label, _ in table.rows)
-    blocks = []
+    spec = ("l|" if labelled else "") + "l" * columns
+    heads_of: list[str] = []
+    body: list[str] = []
     for c in range(0, width, columns):
-        heads = table.columns[c:c + columns]
-        spec = ("l|" if labelled else "") + "l" * len(heads)
+        heads = list(table.columns[c:c + columns]) + [""] * (columns - len(table.columns[c:c + columns]))
         head = " & ".join(([""] if labelled else []) + [f"${h}$" if h else "" for h in heads]) + r" \\ \hline"
-        body = []
+        if c and any(heads):
+            body.append(r"\hline " + head)  # the next block's heads, in the same columns
+        heads_of.append(head if any(heads) else "")
         for label, cells in table.rows:
             shown = [cell(x, style) if x is not None else "" for x in cells[c:c + columns]]
             if any(shown):
+                shown += [""] * (columns - len(shown))
                 body.append(" & ".join(([f"${label}$" if "_" in label else label] if labelled else []) + shown)
                             + r" \\")
-        blocks.append((spec, head if any(heads) else "", body))
-    return blocks
+    return [(spec, heads_of[0], body)]
 
 
 def table_pieces(table: Table, chars: int, style: str = "equation") -> list[str]:
-    """The table as longtables (that break across pages), one per column block."""
+    """The table as a longtable (that breaks across pages)."""
     return [f"\\begin{{longtable}}{{{spec}}}\n{head}\n" + "\n".join(body) + "\n\\end{longtable}"
             for spec, head, body in table_blocks(table, chars, style)]
 
 
-def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height: float = 5.0) -> str:
+def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height: float = 5.0,
+                   min_pt: float = MIN_PT) -> str:
     """The network in TikZ, placed by the same layout as the SVG diagram and the web page
-    (stepgrad.pictures.layout): each weight's value on its edge where no label covers a neuron or
-    another label; a network too dense for that draws its edges faint and leaves the values to the
-    tables. Neurons carry their names, biases their values; layers are named below."""
-    from stepgrad.pictures.layout import FONT, diagram_layout
+    (stepgrad.pictures.layout): each weight on its edge where no label covers a neuron, a bias, a bias's
+    line or another label. Every text is at least `min_pt` (a subscript too: 10.95 pt text has 8 pt
+    subscripts), so a figure that cannot fit `width` x `height` cm with its labels that large labels its
+    edges with the weights' names alone (their values are in the tables), and failing that draws its
+    edges faint with no labels. Neurons carry their names when they fit in the circle; layers are named
+    below."""
+    from stepgrad.pictures.layout import FONT
 
     meta = trace.meta
-    neurons, weights, biases = meta.get("neurons"), meta.get("weights"), meta.get("biases")
+    neurons, weights = meta.get("neurons"), meta.get("weights")
     if not neurons or not weights:
         return ""
     count = sum(len(row) for layer in weights for row in layer)
     places = min(digits, 4) if isinstance(digits, int) else 4  # picture labels: 4 digits
+    chosen = None
+    for style in (("value", "name", "") if count <= LABELLED_WEIGHTS else ("",)):
+        for font in (FONT * k / 8 for k in range(8, 21)):
+            place, bias_texts = _figure_layout(trace, style, font, places)
+            if style and not place.labelled:
+                continue
+            bottom = max([n.y + n.radius for n in place.nodes.values()]
+                         + [spot.box.y1 for spot in place.biases.values()]) + 2.2 * font
+            scale = min(width / place.width, height / (bottom + font))  # cm per layout unit
+            if not style or font * scale * 28.45 >= min_pt:
+                chosen = (place, bias_texts, bottom, scale, style)
+                break
+        if chosen:
+            break
+    assert chosen is not None
+    place, bias_texts, bottom, scale, style = chosen
+    size = max(min_pt, place.font * scale * 28.45) if style else min_pt  # the text size, in pt
 
     def value(name: str) -> float | None:
         try:
@@ -320,45 +350,30 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
         except KeyError:
             return None
 
-    def plain(name: str) -> str:  # the label as the layout measures it
-        v = value(name)
-        return name if v is None else f"{name} = {number(v, places)}"
-
     def label(name: str) -> str:
-        v = value(name)
+        v = value(name) if style == "value" else None
         symbol = latex_symbol(name)
         return f"${symbol}$" if v is None else f"${symbol} = {number(v, places, 'latex')}$"
-
-    wanted = count <= LABELLED_WEIGHTS
-    edge_texts = {w: plain(w) for layer in weights for row in layer for w in row}
-    bias_texts: dict[str, tuple[str, bool, int, int]] = {}
-    if wanted:
-        for l, names_ in enumerate(biases or ()):
-            for j, b in enumerate(names_):
-                bias_texts[b] = (plain(b), len(names_) == 1 and len(neurons[l + 1]) > 1, l, j)
-    place = diagram_layout([len(c) for c in neurons], edge_texts, bias_texts=bias_texts, labelled=wanted)
-    lowest = [n.y + n.radius for n in place.nodes.values()] + [spot.box.y1 for spot in place.biases.values()]
-    bottom = max(lowest) + 2.2 * FONT  # the layer names go below everything else
-    scale = min(width / place.width, height / (bottom + FONT))  # cm per layout unit
 
     def at(x: float, y: float) -> str:
         return f"({x * scale:.3f},{-y * scale:.3f})"
 
-    size = FONT * scale * 28.45  # the layout's text size, in pt
-    font = rf"\fontsize{{{size:.1f}}}{{{1.2 * size:.1f}}}\selectfont"
-    named = max(len(c) for c in neurons) <= 10
+    font_cmd = rf"\fontsize{{{size:.2f}}}{{{1.2 * size:.1f}}}\selectfont"
+    diameter = 2 * place.radius * scale * 28.45  # pt
+    longest = max(len(n) for col in neurons for n in col)
+    named = longest * 0.6 * min_pt <= 0.8 * diameter and max(len(c) for c in neurons) <= 10
+    node_size = min(size, 0.8 * diameter / (0.6 * longest)) if named else size
     out = [r"\begin{tikzpicture}[",
-           rf"neuron/.style={{circle,draw,minimum size={2 * place.radius * scale:.2f}cm,inner sep=0pt,font={font}}},",
-           rf"w/.style={{font={font},fill=white,inner sep=0.6pt}}]"]
+           rf"neuron/.style={{circle,draw,minimum size={2 * place.radius * scale:.2f}cm,inner sep=0pt,"
+           rf"font=\fontsize{{{node_size:.2f}}}{{{1.2 * node_size:.1f}}}\selectfont}},",
+           rf"w/.style={{font={font_cmd},fill=white,inner sep=0.6pt}}]"]
     for n in place.nodes.values():
         out.append(rf"\node[neuron] ({n.name}) at {at(n.x, n.y)} {{{f'${latex_symbol(n.name)}$' if named else ''}}};")
     faint = "" if place.labelled else "[very thin,opacity=0.3]"
     for x1, y1, x2, y2 in place.edges.values():
         out.append(rf"\draw{faint} {at(x1, y1)} -- {at(x2, y2)};")
-    for b, spot in place.biases.items():  # dashed bias edges first: every text is drawn over the lines
-        if spot.shared:
-            targets = [place.nodes[n] for n in neurons[bias_texts[b][2] + 1]]
-            out += [rf"\draw[dashed,gray] {at(spot.x, spot.y)} -- {at(n.x - n.radius, n.y)};" for n in targets]
+    for x1, y1, x2, y2 in place.lines:  # dashed bias lines first: every text is drawn over the lines
+        out.append(rf"\draw[dashed,gray] {at(x1, y1)} -- {at(x2, y2)};")
     for b, spot in place.biases.items():
         frame = ",draw,rounded corners,inner sep=1.8pt" if spot.shared else ""
         out.append(rf"\node[w{frame}] at {at(spot.x, spot.y)} {{{label(b)}}};")
@@ -369,9 +384,38 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
         name = "inputs" if l == 0 else "output layer" if l == depth else (
             "hidden layer" if depth == 2 else f"hidden layer {l}")
         x = place.nodes[col[0]].x
-        out.append(rf"\node[font={font},anchor=north] at {at(x, bottom - 1.6 * FONT)} {{{name} ({len(col)})}};")
+        out.append(rf"\node[font={font_cmd},anchor=north] at {at(x, bottom - 1.6 * place.font)} {{{name} ({len(col)})}};")
     out.append(r"\end{tikzpicture}")
     return "\\begin{center}\n" + "\n".join(out) + "\n\\end{center}"
+
+
+def _figure_layout(trace: Trace, style: str, font: float, places: int):
+    """The layout of the figure with edge labels `style` ("value": w5 = 0.4, "name": w5, "": none)."""
+    from stepgrad.pictures.layout import diagram_layout
+
+    meta = trace.meta
+    neurons, weights, biases = meta["neurons"], meta["weights"], meta.get("biases") or ()
+
+    def plain(name: str) -> str:  # the label as the layout measures it
+        try:
+            return f"{name} = {number(trace.lookup(name), places)}" if style == "value" else name
+        except KeyError:
+            return name
+
+    edge_texts = {w: plain(w) for layer in weights for row in layer for w in row}
+    bias_texts: dict[str, tuple[str, bool, int, int]] = {}
+    if style:
+        for l, names_ in enumerate(biases):
+            for j, b in enumerate(names_):
+                bias_texts[b] = (plain(b), len(names_) == 1 and len(neurons[l + 1]) > 1, l, j)
+    place = diagram_layout([len(c) for c in neurons], edge_texts, bias_texts=bias_texts, labelled=bool(style),
+                           font=font, strict=True)
+    return place, bias_texts
+
+
+def precision_words(digits: Precision) -> str:
+    """'9 significant digits', or '9 decimals' (Decimals(9), as the deck prints)."""
+    return str(digits) if isinstance(digits, Decimals) else f"{digits} significant digits"
 
 
 def paths_rows(line: Line, width: int = WIDTH) -> list[str]:
@@ -385,6 +429,8 @@ def paths_rows(line: Line, width: int = WIDTH) -> list[str]:
 
 
 def paths_text(line: Line) -> str:
+    if len(line.paths) == 1:
+        return "The one path to the outputs:"
     if line.paths:
         return f"Summed over the {len(line.paths)} paths to the outputs:"
     if line.path_count:
@@ -420,9 +466,9 @@ def _leading(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return items[:k]
 
 
-def line_items(line: Line, width: int = WIDTH, rules: bool = True) -> list[tuple[str, str]]:
+def line_items(line: Line, width: int = WIDTH, rules: bool = True, rule_room: int = RULE_CHARS) -> list[tuple[str, str]]:
     """The align items of one quantity: its rows, its note, the paths to the outputs."""
-    items = [("row", r) for r in equation_rows(line, width, rules)]
+    items = [("row", r) for r in equation_rows(line, width, rules, rule_room=rule_room)]
     if line.note:
         items.append(("text", rf"\emph{{{escape(line.note)}}}"))
     if paths_text(line):
@@ -453,9 +499,14 @@ def _part(part: Part) -> list[str]:
         out.append(escape(part.intro) + "\n")
     if part.given:
         return out + given_tables(part)
+    if part.plan:
+        out.append(PLAN + "\n" + _block(part.plan))
     for k, group in enumerate(part.groups):
         if len(part.groups) > 1:  # the section's heading already kept room for the first
             out.append((r"\keeplines{8}" if k else "") + f"\\subsection*{{{title(group.title)}}}")
+        if group.table is not None:
+            out += ["{\\small"] + table_pieces(group.table, TABLE_CHARS, group.table.style) + ["}"]
+            continue
         out.append(f"% {escape(group.title)}\n" + _block(group.lines))
     return out
 
@@ -464,7 +515,7 @@ def document(doc: Document, trace: Trace | None = None) -> str:
     """The article's source."""
     out = [PREAMBLE, f"\\title{{{escape(doc.title)}}}", r"\author{stepgrad}", r"\date{}", r"\begin{document}",
            r"\maketitle", escape(doc.subtitle.capitalize() + ".") if doc.subtitle else "",
-           f"Values are shown to {doc.digits} significant digits.\n"]
+           f"Values are shown to {precision_words(doc.digits)}.\n"]
     figure = network_figure(trace, doc.digits, width=14.0, height=8.0) if trace is not None else ""
     if figure:
         out.append(figure)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from stepgrad.formats.document import Document, Line, Table, build
 from stepgrad.formats.formula import Precision
-from stepgrad.formats.latex import column_rule, equation_rows, paths_text
+from stepgrad.formats.latex import column_rule, equation_rows, paths_text, precision_words
 
 WIDTH = 70  # characters shown in a formula row before it breaks at a top-level + or -
 COLUMNS = 6  # matrix columns per Markdown table
@@ -46,7 +46,8 @@ def _table(table: Table) -> list[str]:
         out.append("| " + " | ".join(([" "] if labelled else []) + heads) + " |")
         out.append("|" + "---|" * (len(heads) + labelled))
         for label, cells in table.rows:
-            shown = [f"${x.symbol} = {x.value_latex}$" if x is not None else " " for x in cells[c:c + COLUMNS]]
+            shown = [(f"${x.value_latex}$" if table.style == "value" else f"${x.symbol} = {x.value_latex}$")
+                     if x is not None else " " for x in cells[c:c + COLUMNS]]
             out.append("| " + " | ".join(([f"${label}$" if "_" in label else label or " "] if labelled else [])
                                         + shown) + " |")
         out.append("")
@@ -57,7 +58,7 @@ def document(doc: Document, diagram: str | None = None) -> str:
     """The Markdown source of the document (with `diagram`, a link to the network's SVG)."""
     out = [f"# {_escape(doc.title)}", ""]
     if doc.subtitle:
-        out += [_escape(doc.subtitle.capitalize()) + f". Values to {doc.digits} significant digits.", ""]
+        out += [_escape(doc.subtitle.capitalize()) + f". Values to {precision_words(doc.digits)}.", ""]
     if diagram:
         out += [f"![The network]({diagram})", ""]
     for part in doc.parts:
@@ -70,9 +71,14 @@ def document(doc: Document, diagram: str | None = None) -> str:
             else:
                 out += [_equation(line) + "\n" for g in part.groups for line in g.lines]
             continue
+        if part.plan:
+            out += ["**The plan.** The chain rule this part works out; then each factor, one at a time.", ""]
+            out += [_equation(line) + "\n" for line in part.plan]
         for group in part.groups:
             if len(part.groups) > 1:
                 out += [f"### {_escape(group.title)}", ""]
+            if group.table is not None:
+                out += _table(group.table)[2:]  # its heading is the group's
             for line in group.lines:
                 out += [_equation(line), ""]
                 if line.note:

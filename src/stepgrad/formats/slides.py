@@ -14,16 +14,19 @@ every derivation). From Python: render(trace, "slides", history=stepgrad.train(n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from stepgrad.core import names
 from stepgrad.core.trace import Trace
 from stepgrad.formats.document import Document, Group, Line, Part, Table, build, layer_name, numbered
 from stepgrad.formats.formula import Precision, number
-from stepgrad.formats.latex import align, bold, escape, line_items, network_figure, table_blocks
+from stepgrad.formats.latex import align, bold, equation_rows, escape, line_items, network_figure, table_blocks
 from stepgrad.formats.latex import title as latex_title
+from stepgrad.formats.lecture import Mistake, both_orders, mistakes_frames
 
 WIDTH = 46  # characters shown in a formula row before it breaks at a top-level +
+RULE_ROOM = 6  # what a derivation's rule beside its row takes of WIDTH (the frame is wider than the rows)
 BUDGET = 12.4  # a frame's height in rows of \small text
 TABLE_ROWS = 17  # rows of \\scriptsize table on one frame
 TABLE_CHARS = 112  # characters of \\scriptsize table text across a frame
@@ -44,6 +47,9 @@ def _height(kind: str, latex: str) -> float:
     """Rows of \\small text an align item takes: a fraction (a partial derivative) is taller."""
     if kind == "text":
         return 1.2 + len(latex) // 110
+    rule = latex.partition(r"\tag*{")[2]
+    if rule:  # a derivation's rule beside the row, wrapped in its column: as tall as its lines
+        return max(_height(kind, latex.partition(r"\tag*{")[0]), 0.8 * (1 + (len(rule) - 60) // 30))
     if r"\begin{cases}" in latex:
         return 2.4
     if r"\frac" in latex:
@@ -81,20 +87,16 @@ def _frames(title: str, quantities: list[list[tuple[str, str]]]) -> list[str]:
 
 
 def _group_items(lines: tuple[Line, ...] | list[Line]) -> list[list[tuple[str, str]]]:
-    """Per quantity, its align items (rows, note) and the rules that derive it; then, as a piece of
-    its own (it may go to the next frame), a hidden weight's paths to the outputs."""
+    """Per quantity, its align items (rows with the rule that derives each beside it, so a rule is always on
+    its row's frame; the note); then, as a piece of its own (it may go to the next frame), a hidden weight's
+    paths to the outputs."""
     out = []
     for line in lines:
-        items = line_items(line, WIDTH, rules=False)
+        items = line_items(line, WIDTH, rule_room=RULE_ROOM)
         k = next((n for n, (kind, text) in enumerate(items) if kind == "text" and "paths to the outputs" in text),
                  len(items))
-        out += [items[:k] + _rules(line)] + ([items[k:]] if items[k:] else [])
+        out += [items[:k]] + ([items[k:]] if items[k:] else [])
     return out
-
-
-def _rules(line: Line) -> list[tuple[str, str]]:
-    rules = [rule for _, rule in line.rows if rule]
-    return [("text", r"{\footnotesize " + escape("; ".join(rules)) + "}")] if rules else []
 
 
 def _merged(groups: tuple[Group, ...]) -> list[tuple[str, list[Line]]]:
@@ -153,9 +155,30 @@ def _tables_frames(title: str, tables: list[Table], style: str = "equation", int
 
 
 def _full(part: Part) -> list[str]:
+    frames: list[str] = []
+    runs: list[list[Group]] = [[]]  # the derivations between the other samples' tables
+    for group in part.groups:
+        if group.table is None:
+            runs[-1].append(group)
+            continue
+        frames += _run(part, tuple(runs[-1]), plan=len(runs) == 1)
+        frames += _table_frames(part.title, group.table, group.table.style)
+        runs.append([])
+    return frames + _run(part, tuple(runs[-1]), plan=len(runs) == 1)
+
+
+def _run(part: Part, groups: tuple[Group, ...], plan: bool) -> list[str]:
+    """Frames of a run of derivations; after a table of the other samples, what is left is over the batch."""
     frames = []
-    for subject, lines in _merged(part.groups):
-        title = f"{part.title}: {subject}" if subject != part.title else part.title
+    merged = _merged(groups)
+    if plan and part.plan and merged:  # the plan, then the factors: one frame group, the plan on its first frame
+        items = [("text", r"\textbf{The plan}, then each factor:")] + [
+            ("row", row) for line in part.plan for row in equation_rows(line, WIDTH)]
+        lines = [ln for _, group in merged for ln in group]
+        return _frames(part.title, [items] + _group_items(lines))
+    for subject, lines in merged:
+        title = f"{part.title}: {subject}" if subject != part.title else (
+            part.title if plan else f"{part.title}: over the batch")
         frames += _frames(title, _group_items(lines))
     return frames
 
@@ -174,7 +197,8 @@ class _Summary:
         self.left_out: list[str] = []
 
     def _line(self, name: str) -> Line | None:
-        return self.doc.value(name)
+        line = self.doc.value(name)  # with its symbol as derived (a table of others shows it on one line)
+        return replace(line, symbol=names.latex_symbol(name)) if line is not None and line.kind != "given" else line
 
     def _sample_rows(self, neurons: list[str], columns: list[str]) -> list[tuple[str, tuple[Line | None, ...]]]:
         rows = []
@@ -366,16 +390,21 @@ def weight_count(trace: Trace) -> int:
     return sum(len(row) for layer in trace.meta.get("weights") or () for row in layer)
 
 
-def deck(doc: Document, trace: Trace, histories: list | None = None, full: bool | None = None) -> str:
-    """The Beamer source of the deck; `full` False summarises the passes (the default beyond SUMMARY_WEIGHTS)."""
+def deck(doc: Document, trace: Trace, histories: list | None = None, full: bool | None = None,
+         other: Trace | None = None, mistakes: Sequence[Mistake] = ()) -> str:
+    """The Beamer source of the deck; `full` False summarises the passes (the default beyond SUMMARY_WEIGHTS).
+    The lecture: `other`, the same step in the other update order, puts the error after the update in
+    both orders side by side; `mistakes`, the deck's own (stepgrad.teach.deck_figures), get frames of their own."""
     if full is None:  # a trace narrowed by --only is shown in full
         full = weight_count(trace) <= SUMMARY_WEIGHTS or not trace.meta.get("neurons") or not _whole(trace)
     summary = None if full else _Summary(doc, trace)
     frames = [r"\begin{frame}" + "\n\\titlepage\n" + r"\end{frame}" + "\n"]
-    figure = network_figure(trace, doc.digits)
+    figure = network_figure(trace, doc.digits, width=14.0, height=6.6)
     if figure:
         frames.append(_frame("Our neural network", figure))
     for part in doc.parts:
+        if other is not None and part.key.startswith(("after", "error_after")):
+            continue  # both orders, side by side, below
         if part.given:
             frames += _given(part)
         elif part.key.startswith("after"):  # the deck shows only the error after; the values in tables
@@ -393,20 +422,26 @@ def deck(doc: Document, trace: Trace, histories: list | None = None, full: bool 
     if summary is not None:
         frames.append(summary.what_was_left_out())
     before, after = doc.value(names.error()), doc.value(names.error(after=True))
-    if before and after:
+    if other is not None:
+        frames.append(both_orders(trace, other, doc.digits, mistakes))
+    elif before and after:
         frames.append(_frame("The error before and after one update", (
             "\\begin{align*}\n"
             rf"\text{{before: }} E_{{\mathrm{{total}}}} &= {before.value_latex} \\" "\n"
             rf"\text{{after: }} E_{{\mathrm{{total}}}}^{{+}} &= {after.value_latex}" "\n\\end{align*}"), r"\large"))
     if histories:
         frames.append(_training(histories, doc.digits))
+    if mistakes:
+        frames += mistakes_frames(mistakes, doc.digits, "the deck")
     head = [PREAMBLE, f"\\title{{{escape(doc.title)}}}", f"\\subtitle{{{escape(doc.subtitle)}}}",
             r"\author{stepgrad}", r"\date{}", r"\begin{document}"]
     return "\n".join(head) + "\n" + "\n".join(frames) + "\\end{document}\n"
 
 
-def render(trace: Trace, digits: Precision = 9, history=None, full: bool | None = None, **_: object) -> str:
+def render(trace: Trace, digits: Precision = 9, history=None, full: bool | None = None, other: Trace | None = None,
+           mistakes: Sequence[Mistake] = (), **_: object) -> str:
     """The trace as a Beamer deck; `history` (a History or a list of them) adds the training table;
-    `full` True shows every derivation of a large network (the default summarises beyond 40 weights)."""
+    `full` True shows every derivation of a large network (the default summarises beyond 40 weights);
+    `other` and `mistakes` make it the lecture (see deck)."""
     histories = [history] if history is not None and not isinstance(history, (list, tuple)) else history
-    return deck(build(trace, digits), trace, list(histories) if histories else None, full)
+    return deck(build(trace, digits), trace, list(histories) if histories else None, full, other, mistakes)

@@ -15,8 +15,9 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.rule import Rule
 from rich.text import Text
 
+from stepgrad.core import names
 from stepgrad.core.trace import Step, Trace
-from stepgrad.formats.document import Line, Table, given_tables
+from stepgrad.formats.document import Line, Table, by_sample, given_tables, repeated
 from stepgrad.formats.formula import Precision, derivation_rows, number, shows_numbers, substituted, symbolic
 
 WIDTH = 110
@@ -105,13 +106,50 @@ def equation_lines(step: Step, trace: Trace, digits: Precision, width: int) -> l
     if step.note:
         out = _aside(out, step.note, width, indent)
     if step.paths:
-        out.append(Text(" " * eq + f"summed over {len(step.paths)} paths to the outputs:", style="dim"))
+        said = "the one path to the outputs:" if len(step.paths) == 1 else f"summed over {len(step.paths)} paths to the outputs:"
+        out.append(Text(" " * eq + said, style="dim"))
         for p in step.paths:
             words = _words(" * ".join(p.factors) + " = " + number(p.value, digits), "dim")
             out += _text(wrap(words, " " * (eq + 2), eq + 6, width), Text(" " * (eq + 2)), eq + 6)
     elif step.path_count:
         note = f"({step.path_count} paths to the outputs, summed through the deltas above)"
         out += _text(wrap(_words(note, "dim"), " " * eq, eq + 1, width), Text(" " * eq), eq + 1)
+    return out
+
+
+def plan_lines(step: Step, width: int) -> list[Text]:
+    """A quantity's formula in symbols only, as the plan of its section states it: name = formula."""
+    head = Text.assemble((step.name, "cyan"), " = ")
+    indent = min(len(step.name) + 1, MAX_INDENT) + 4
+    return _text(wrap(_words(symbolic(step), "dim"), head.plain, indent, width), head, indent)
+
+
+def _any_sample(name: str) -> str:
+    """Sample 1's name for any sample k: out_o1[1] -> out_o1[k]."""
+    return name[:-3] + "[k]" if name.endswith("[1]") else name
+
+
+def sample_lines(rows: dict[str, list[Step]], digits: Precision, width: int) -> list[Text]:
+    """The other samples' values of the quantities derived for sample 1 above: a row per quantity
+    (sample 1's name), a column per sample, aligned; columns that do not fit continue below."""
+    samples = sorted({names.parse(s.name).sample or 0 for row in rows.values() for s in row})
+    values = {s.name: number(s.value, digits) for row in rows.values() for s in row}
+    size = max(len(v) for v in values.values()) + 2
+    size = max(size, max(len(f"sample {k}") for k in samples) + 2)
+    label_width = min(max(len(_any_sample(n)) for n in rows) + 2, MAX_INDENT + 8)
+    per_line = max(1, (width - label_width) // size)
+    title = f"samples {samples[0]}..{samples[-1]}" if len(samples) > 1 else f"sample {samples[0]}"
+    out = [Text(f"The same quantities for {title}:", style="italic")]
+    for k in range(0, len(samples), per_line):
+        chunk = samples[k:k + per_line]
+        out.append(Text("".ljust(label_width) + "".join(f"sample {n}".rjust(size - 2).ljust(size) for n in chunk)
+                        .rstrip(), style="dim"))
+        for name, row in rows.items():
+            by = {names.parse(s.name).sample: s for s in row}
+            line = Text(_any_sample(name).ljust(label_width), style="cyan")
+            line.append("".join((values[by[n].name] if n in by else "").rjust(size - 2).ljust(size) for n in chunk)
+                        .rstrip())
+            out.append(line)
     return out
 
 
@@ -122,24 +160,43 @@ def _plain(label: str) -> str:
 
 def table_lines(table: Table, digits: Precision, width: int) -> list[Text]:
     """A given-values table: a heading, then a row per neuron (or sample) of name = value cells in
-    aligned columns; a row wider than the terminal continues under its first cell."""
+    aligned columns. A weight matrix (a row per neuron, a column per input to it) is headed by its
+    columns, "from i1 i2", so each weight's edge reads off its row and column; a matrix wider than the
+    terminal continues in blocks of columns below, each under its own heads; a cell keeps its column
+    when others are left out (--only)."""
     cells = {l.name: f"{l.name} = {number(l.value, digits)}" for l in table.lines}
     size = max(len(c) for c in cells.values())
     labels = [_plain(label) for label, _ in table.rows]
-    label_width = max(len(x) for x in labels) + 2 if any(labels) else 2
+    matrix = len(table.columns) > 1 and any(label and not label.startswith("sample") for label in labels)
+    label_width = max([len(x) + 2 for x in labels] + ([6] if matrix else [2]))
     per_line = max(1, (width - label_width) // (size + 2))
     out = [Text(table.title, style="bold")]
+    if matrix:
+        for k in range(0, len(table.columns), per_line):
+            heads = [_plain(c) for c in table.columns[k:k + per_line]]
+            out.append(Text("from".ljust(label_width) + "".join(h.ljust(size + 2) for h in heads).rstrip(),
+                            style="dim"))
+            for label, (_l, row) in zip(labels, table.rows):
+                chunk = [cells[c.name] if c is not None else "" for c in row[k:k + per_line]]
+                if any(chunk):
+                    out.append(_cells(label.ljust(label_width), chunk, size))
+        return out
     for label, (_l, row) in zip(labels, table.rows):
         texts = [cells[c.name] for c in row if c is not None]
         for k in range(0, len(texts), per_line):
-            line = Text((label if k == 0 else "").ljust(label_width))
-            chunk = texts[k:k + per_line]
-            for n, cell in enumerate(chunk):
-                name, _, val = cell.partition(" = ")
-                line.append(name, style="cyan")
-                line.append(" = " + val + (" " * (size + 2 - len(cell)) if n < len(chunk) - 1 else ""))
-            out.append(line)
+            out.append(_cells((label if k == 0 else "").ljust(label_width), texts[k:k + per_line], size))
     return out
+
+
+def _cells(start: str, chunk: list[str], size: int) -> Text:
+    """One row of a table: name = value cells, each padded to `size` + 2 but the last."""
+    line = Text(start)
+    for n, cell in enumerate(chunk):
+        name, _, val = cell.partition(" = ")
+        line.append(name, style="cyan")
+        line.append((" = " + val if cell else "") + (" " * (size + 2 - len(cell)) if n < len(chunk) - 1 else ""))
+    line.rstrip()
+    return line
 
 
 def _given(trace: Trace, steps: tuple[Step, ...], digits: Precision, width: int) -> list[Text]:
@@ -166,6 +223,7 @@ class TraceView:
     def lines(self, width: int) -> list:
         """Headings, intros and laid-out lines for `width` columns."""
         parts: list = []
+        others = repeated(self.trace)
         for section in self.trace.sections:
             parts.append(Rule(Text(section.title, style="bold"), align="left"))
             if section.intro:
@@ -173,8 +231,25 @@ class TraceView:
             if section.key == "given":
                 parts.extend(_given(self.trace, section.steps, self.digits, width))
                 continue
-            for step in section.steps:
+            if section.plan:
+                parts.append(Text("The plan (then each factor, one at a time):", style="italic"))
+                for name in section.plan:
+                    parts.extend(plan_lines(self.trace.step(name), width))
+            steps = tuple(s for s in section.steps if s.name not in others)
+            first, rows, rest = by_sample(steps) if not self.trace.meta.get("all") else ([], {}, [])
+            if not rows:  # one sample (or --all): every step in full
+                first, rest = list(steps), []
+            for step in first:
                 parts.extend(equation_lines(step, self.trace, self.digits, width))
+            if rows:  # the other samples: the same quantities, their values
+                parts.extend(sample_lines(rows, self.digits, width))
+            for step in rest:
+                parts.extend(equation_lines(step, self.trace, self.digits, width))
+            tabled = [Line(s.name, "", s.value, "", number(s.value, self.digits)) for s in section.steps
+                      if s.name in others]
+            if tabled:  # a wide network: the others of each kind, computed as the first above
+                parts.extend(table_lines(Table("The others, computed the same way (values):", "", ("",),
+                                               (("", tuple(tabled)),)), self.digits, width))
         return parts
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:

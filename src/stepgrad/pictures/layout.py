@@ -106,6 +106,8 @@ class DiagramLayout:
     biases: dict[str, BiasSpot] = field(default_factory=dict)
     labelled: bool = True
     legend_y: float = 0.0  # the baseline of the legend's row, below everything else
+    font: float = FONT  # the size of the text, in layout units
+    lines: list[tuple[float, float, float, float]] = field(default_factory=list)  # a shared bias's dashed lines
 
     def obstacles(self) -> list[Box]:
         """Every box a label must keep clear of: circles, neuron text, biases."""
@@ -118,12 +120,15 @@ class DiagramLayout:
 def diagram_layout(layers: list[int] | tuple[int, ...], edge_texts: dict[str, str], *,
                    neuron_texts: dict[str, list[str]] | None = None,
                    bias_texts: dict[str, tuple[str, bool, int, int]] | None = None,
-                   labelled: bool = True) -> DiagramLayout:
+                   labelled: bool = True, font: float = FONT, strict: bool = False) -> DiagramLayout:
     """The layout of a network with `layers` neurons per layer.
 
     `edge_texts` maps each weight's name to its label, in the order of names.layout (weights of layer
     l, by target j, then source i); `neuron_texts` maps a neuron to the lines under it; `bias_texts`
-    maps a bias to (text, shared, layer l, neuron j). With `labelled` False, no edge labels are placed."""
+    maps a bias to (text, shared, layer l, neuron j). With `labelled` False, no edge labels are placed.
+    `font` is the text's size in layout units: larger text on the same geometry, for a picture that
+    must stay readable when scaled down (the slides). `strict`: a label no other line crosses, or
+    none (wider columns are tried first); otherwise such a spot is only preferred."""
     from stepgrad.core.names import layout as names_layout
 
     neuron_texts = neuron_texts or {}
@@ -131,45 +136,47 @@ def diagram_layout(layers: list[int] | tuple[int, ...], edge_texts: dict[str, st
     names = names_layout(list(layers), [True] * (len(layers) - 1))
     edges = [[(name, edge_texts.get(name, name)) for row in rows for name in row] for rows in names.weights]
     if not labelled:
-        return _place(layers, names.neurons, edges, neuron_texts, bias_texts, GAPS[0], False)
+        return _place(layers, names.neurons, edges, neuron_texts, bias_texts, GAPS[0], False, font)
     for gap in GAPS:
-        layout = _place(layers, names.neurons, edges, neuron_texts, bias_texts, gap, True)
+        layout = _place(layers, names.neurons, edges, neuron_texts, bias_texts, gap, True, font, strict)
         if layout.labelled:
             return layout
-    return _place(layers, names.neurons, edges, neuron_texts, bias_texts, GAPS[0], False)
+    return _place(layers, names.neurons, edges, neuron_texts, bias_texts, GAPS[0], False, font)
 
 
-def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled) -> DiagramLayout:
+def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled, font=FONT, strict=False) -> DiagramLayout:
     tallest = max(layers)
     roomy = labelled or bool(neuron_texts) or bool(bias_texts)  # text under and above neurons needs room
     spacing = 150.0 if tallest <= 4 else max(14.0, min(90.0, 900.0 / tallest))
     if roomy:
         spacing = 150.0 if tallest <= 4 else 120.0
     radius = 26.0 if roomy else max(4.0, min(18.0, spacing * 0.36))
-    layout = DiagramLayout(width=0, height=0, gap=gap, spacing=spacing, radius=radius)
+    layout = DiagramLayout(width=0, height=0, gap=gap, spacing=spacing, radius=radius, font=font)
     for l, names in enumerate(neurons):
         top = 36 + radius + (tallest - layers[l]) * spacing / 2  # room for a bias tag above the top neuron
         for k, name in enumerate(names):
             x, y = MARGIN + 20 + l * gap, top + k * spacing
-            lines = tuple(text_box(s, x, y + radius + 14 + LINE * n) for n, s in enumerate(neuron_texts.get(name, [])))
+            lines = tuple(text_box(s, x, y + radius + 14 + LINE * n, size=font)
+                          for n, s in enumerate(neuron_texts.get(name, [])))
             layout.nodes[name] = Node(name, l, k, x, y, radius, lines)
     for name, (text, shared, l, j) in bias_texts.items():
         if shared:
             last = layout.nodes[neurons[l][-1]]
             x, y = last.x + gap * 0.35, last.y + spacing * 0.75
-            box = text_box(text, x, y + 4.5)
-            box = Box(box.x0 - 8, y - 11, box.x1 + 8, y + 11)
+            box = text_box(text, x, y + 4.5, size=font)
+            box = Box(box.x0 - 8, y - 11 * font / FONT, box.x1 + 8, y + 11 * font / FONT)
+            layout.lines += [(x, y, n.x - radius, n.y) for n in (layout.nodes[m] for m in neurons[l + 1])]
         else:
             node = layout.nodes[neurons[l + 1][j]]
             x, y = node.x, node.y - radius - 6
-            box = text_box(text, x, y, size=11.0)
+            box = text_box(text, x, y, size=11.0 * font / FONT)
         layout.biases[name] = BiasSpot(name, text, x, y, shared, box)
     for l, layer_edges in enumerate(edges):
         for n, (name, _text) in enumerate(layer_edges):
             j, i = divmod(n, layers[l])
             a, b = layout.nodes[neurons[l][i]], layout.nodes[neurons[l + 1][j]]
             layout.edges[name] = (a.x + radius, a.y, b.x - radius, b.y)
-    layout.labelled = labelled and _place_labels(layout, edges, layers)
+    layout.labelled = labelled and _place_labels(layout, edges, layers, strict)
     if not layout.labelled:
         layout.labels.clear()
     bottom = max([b.y1 for b in layout.obstacles()] + [b.box.y1 for b in layout.labels.values()])
@@ -180,8 +187,9 @@ def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled) -> D
     return layout
 
 
-def _place_labels(layout: DiagramLayout, edges: list[list[tuple[str, str]]], layers) -> bool:
-    """Put every edge label where it covers nothing; False if one does not fit."""
+def _place_labels(layout: DiagramLayout, edges: list[list[tuple[str, str]]], layers, strict: bool = False) -> bool:
+    """Put every edge label where it covers nothing; False if one does not fit (`strict`: or if every
+    spot left for it has another line through it)."""
     taken = layout.obstacles()
     for layer_edges in edges:
         slots = len(layer_edges)
@@ -192,15 +200,16 @@ def _place_labels(layout: DiagramLayout, edges: list[list[tuple[str, str]]], lay
             best: tuple[int, float, Label] | None = None
             for t in (k / 40 for k in range(4, 37)):
                 x, y = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
-                box = text_box(text, x, y + FONT / 3)
+                box = text_box(text, x, y + layout.font / 3, size=layout.font)
                 if any(box.overlaps(o) for o in taken):
                     continue
                 # prefer a spot no other edge crosses, so the label reads as its own edge's
-                crossings = sum(_crosses(e, box) for other, e in layout.edges.items() if other != name)
+                crossings = sum(_crosses(e, box) for other, e in layout.edges.items() if other != name) \
+                    + sum(_crosses(e, box) for e in layout.lines)  # nor a shared bias's dashed line
                 key = (crossings, abs(t - preferred))
                 if best is None or key < best[:2]:
                     best = (*key, Label(name, text, x, y, t, box))
-            if best is None:
+            if best is None or (strict and best[0] > 0):
                 return False
             layout.labels[name] = best[2]
             taken.append(best[2].box)

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from stepgrad.core import names
 from stepgrad.core.functions import ACTIVATIONS, LOSSES, fill
-from stepgrad.core.trace import Derivation, Section, Step, Trace
+from stepgrad.core.trace import Derivation, Step, Trace
 
 SUM_RULE = "the other terms give 0"
 
@@ -29,8 +29,32 @@ def derive(trace: Trace) -> Trace:
     sections = []
     for sec in trace.sections:
         steps = tuple(_with(s, index.lines(s)) for s in sec.steps)
-        sections.append(Section(sec.key, sec.title, steps, sec.intro))
+        sections.append(replace(sec, steps=steps))
     return Trace(tuple(sections), dict(trace.meta, derive=True), trace.context)
+
+
+def once(trace: Trace) -> Trace:
+    """The trace with each rule derived the first time it is used, in the order shown: a later
+    activation derivative of the same activation (or loss gradient, or combined error signal) says
+    "as for o1" on its formula, and a later power-rule line of a net is left out (its formula,
+    out_h2 or w6, says it). `explain --all` keeps every derivation."""
+    index = _Index(trace)
+    first: dict[tuple[str, ...], str] = {}
+    sections = []
+    for sec in trace.sections:
+        steps = []
+        for s in sec.steps:
+            key = index.rule_key(s) if s.derivation else None
+            if key is not None and key in first:
+                if key[0] == "net":
+                    s = replace(s, derivation=())
+                else:
+                    s = replace(s, derivation=(Derivation(f"as for {first[key]}", s.latex, s.text),))
+            elif key is not None:
+                first[key] = index.reference(s)
+            steps.append(s)
+        sections.append(replace(sec, steps=tuple(steps)))
+    return Trace(tuple(sections), trace.meta, trace.context)
 
 
 def _with(step: Step, lines: tuple[Derivation, ...]) -> Step:
@@ -67,6 +91,30 @@ class _Index:
         if top.kind == "error" and top.neuron is None and bottom.kind == "out" and bottom.neuron in self.outputs:
             return self.loss_gradient(str(bottom.neuron), sample)
         return ()
+
+    def rule_key(self, step: Step) -> tuple[str, ...] | None:
+        """What makes two derivations the same: the activation, the loss, or the net's power rule
+        (by a weight or by an input); None for a step without a derivation of its own."""
+        if not names.is_name(step.name):
+            return None
+        name = names.parse(step.name)
+        top, bottom = name.top, name.bottom
+        if name.kind != "partial" or top is None or bottom is None:
+            return None
+        if top.kind == "out" and bottom.kind == "net" and top.neuron in self.layer_of:
+            return ("activation", self.activations[self.layer_of[top.neuron] - 1])
+        if top.kind == "net":
+            return ("net", "parameter" if bottom.kind in ("weight", "bias") else "input")
+        return ("loss", str(top.kind), str(bottom.kind))
+
+    def reference(self, step: Step) -> str:
+        """How a later derivation refers to this one: the neuron (o1), or the quantity (dnet_o1/dw5)."""
+        name = names.parse(step.name)
+        neuron = name.top.neuron if name.top is not None and name.top.kind == "out" else (
+            name.bottom.neuron if name.bottom is not None and name.top is not None and name.top.kind == "error" else None)
+        if not neuron:
+            return step.name
+        return f"{neuron}, sample {name.sample}" if name.sample else str(neuron)
 
     def activation(self, neuron: str, sample: int | None) -> tuple[Derivation, ...]:
         act = ACTIVATIONS[self.activations[self.layer_of[neuron] - 1]]
@@ -136,12 +184,15 @@ class _Index:
 
 
 def _grouped(formula: str, zeros: str) -> str:
-    """The formula followed by the other outputs' + 0 terms; a piecewise one in parentheses first."""
+    """The formula followed by the other outputs' + 0 terms; a piecewise one gets them in every piece
+    (no parentheses around a cases block, whose small opening one reads as a stray "(")."""
     if not zeros:
         return formula
     if formula.startswith(r"\begin{cases}"):
-        return rf"\left({formula}\right){zeros}"
-    return f"({formula}){zeros}" if " if " in formula else formula + zeros
+        return formula.replace(r" & \text{", zeros + r" & \text{")
+    if " if " in formula:
+        return formula.replace(" if ", zeros + " if ") + zeros
+    return formula + zeros
 
 
 def _slot(name: str) -> str:

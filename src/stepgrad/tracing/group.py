@@ -4,7 +4,7 @@
     >>> [s.key for s in trace.sections][3:6]
     ['weight_w5', 'weight_w6', 'weight_w7']
     >>> [s.name for s in trace.section("weight_w5").steps]
-    ['dE_total/dout_o1', 'dout_o1/dnet_o1', 'dE_o1/dnet_o1', 'dnet_o1/dw5', 'dE_total/dw5', 'w5+']
+    ['dE_total/dout_o1', 'dout_o1/dnet_o1', 'dnet_o1/dw5', 'dE_total/dw5', 'w5+']
 
 The engine's trace goes layer by layer (every error signal of a layer, then every gradient, then
 every update). The deck finishes one weight before the next: the factors its gradient needs,
@@ -16,6 +16,7 @@ first (w5..w8), then each layer below; a layer's biases follow its weights.
 
 from __future__ import annotations
 
+from stepgrad.core import names
 from stepgrad.core.trace import Section, Step, Trace
 
 GROUPINGS = ("layer", "weight")
@@ -53,6 +54,9 @@ def _by_parameter(trace: Trace, backward: list[Section], updates: list[Section])
     for s in update_steps:
         by_subject.setdefault(s.subject, []).append(s)
     shown: set[str] = set()
+    # what some gradient needs: such a factor is shown where the first gradient that uses it is (the deck
+    # computes dE_o1/dnet_o1 for w1, not for w5, whose product does not hold it)
+    used = _closure([s.name for sec in backward for s in sec.steps if s.kind == "gradient"], derived, set())
     for sec in backward:
         output = sec is backward[0]
         gradients: dict[str, list[str]] = {}
@@ -65,13 +69,50 @@ def _by_parameter(trace: Trace, backward: list[Section], updates: list[Section])
             needed = _closure(gradients.get(parameter, []), derived, shown)
             # Steps no gradient needs (a hidden neuron's delta when its bias is frozen) stay with the
             # first weight into their neuron, so the two groupings hold the same steps.
-            needed |= {name for name in owned.get(parameter, []) if name not in shown}
+            needed |= {name for name in owned.get(parameter, []) if name not in shown and name not in used}
             shown |= needed
-            steps = sorted((derived[n] for n in needed), key=lambda s: order[s.name])
+            steps = _worked_order(gradients.get(parameter, []), needed, derived, order)
             steps += by_subject.get(parameter, [])
             sections.append(Section(f"{kind}_{parameter}", f"The {parameter} change", tuple(steps),
-                                    _intro(parameter, output)))
+                                    _intro(parameter, output), _plan(steps, parameter)))
     return sections
+
+
+def _worked_order(roots: list[str], needed: set[str], derived: dict[str, Step], order: dict[str, int]) -> list[Step]:
+    """The needed steps as the deck works them out: each factor right before the product that uses it
+    (depth first from the gradients), then any step no gradient uses, in the order computed."""
+    seen: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in seen or name not in needed:
+            return
+        seen.append(name)  # marked before its operands: a name is visited once
+        for operand in derived[name].operands:
+            visit(operand)
+        seen.remove(name)
+        seen.append(name)
+
+    for root in roots:
+        visit(root)
+    rest = sorted((n for n in needed if n not in seen), key=order.__getitem__)
+    return [derived[n] for n in seen + rest]
+
+
+def _plan(steps: list[Step], parameter: str) -> tuple[str, ...]:
+    """The chain rule the section works out, stated first: the parameter's gradient (sample 1's and the
+    batch mean's) and, at a hidden neuron, how its dE_total/dout gathers the outputs' shares."""
+    plan = []
+    for s in steps:
+        if not names.is_name(s.name) or not s.operands:
+            continue
+        name = names.parse(s.name)
+        if name.sample not in (None, 1) or name.bottom is None or name.top is None:
+            continue
+        if (s.kind == "gradient" and s.subject == parameter) or (
+                name.top.kind == "error" and name.top.neuron is None and name.bottom.kind == "out" and all("/" in o for o in s.operands)):
+            plan.append(s.name)
+    gradients = [p for p in plan if names.parse(p).bottom.kind in ("weight", "bias")]  # type: ignore[union-attr]
+    return tuple(gradients + [p for p in plan if p not in gradients])
 
 
 def _parameters(sec: Section, meta: dict) -> list[tuple[str, str]]:
