@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 
 
 def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits: int = 9, output: str | None = None,
-                  roster: str | None = None, pdf: bool = False, force: bool = False, note: Note = _silent) -> str:
+                  roster: str | None = None, pdf: bool = False, force: bool = False,
+                  note: Note = _silent) -> str:
     """A new exercise with nice numbers: the problem sheet, or sheet, key, templates and network written to a folder.
 
     Args:
-        problem: the network to draw (layers, activations, loss, samples, seed, learning rate, rounding).
+        problem: the network to draw (layers, activations, loss, samples, seed, learning rate, rounding), and
+            the kind of sheet: the problem, or a worked sheet: a faded worked example (`fade` stages blank, or a
+            `fade_sequence` of sheets) with self-explanation prompts, or a worked solution with `find_error`
+            planted mistakes (stepgrad.teach.fading, stepgrad.teach.find_error), marked by `check_solution`.
         fmt: the sheet's and key's format (markdown, latex, html, text), or a quiz for an LMS (moodle, gift, qti).
         digits: significant digits in the key.
         output: a folder: write sheet.EXT, key.EXT, solution-template.txt, key-values.txt and network.toml
@@ -47,6 +51,11 @@ def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))
+    if problem.worked:
+        from stepgrad.api.worked import make_worked
+
+        return make_worked(problem, fmt=fmt, output=output, roster=roster, pdf=pdf, min_digits=min_digits,
+                           force=force, note=note)
     if fmt in ("moodle", "gift", "qti"):
         return _quiz(fmt, roster, seed, options, min_digits, folder, note)
     if roster:
@@ -146,6 +155,11 @@ def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text",
     if fmt not in ("text", "json"):
         raise StepgradError(f"expected text or json, got {fmt!r}", where="--format")
     variants = whole_class.variants
+    from stepgrad.api.worked import find_error_key, mark_find_error
+
+    key = find_error_key(spec, solution)  # an answer to a find-the-error sheet: line, mistake, corrected value
+    if key is not None:
+        return mark_find_error(key, solution, fmt)
     settings = _check_settings(variants or spec)
     round_to = settings.get("round") if marking.round_to is None else marking.round_to
     rules = Rules(min_digits=settings.get("min_digits") if marking.min_digits is None else marking.min_digits,

@@ -245,6 +245,8 @@ def _markdown(blocks: list[tuple], fmt: str) -> str:
             out.append("\n".join(f"{i}. {item}" for i, item in enumerate(rest[0], 1)))
         elif kind == "img":
             out.append(f"![{rest[1]}]({rest[0]})")
+        elif kind == "code":  # formulas and numbers, shown as written
+            out.append("```\n" + "\n".join(rest[0]) + "\n```")
         else:
             headers, rows = rest
             out.append("\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -261,6 +263,12 @@ def _latex_text(s: str) -> str:
     return "".join(_LATEX_SYMBOLS.get(c) or escape.LATEX_SPECIAL.get(c, c) for c in escape.plain(s))
 
 
+def _ascii(line: str) -> str:
+    """A line for verbatim: printable ASCII only (a verbatim block ends only at its end marker)."""
+    line = escape.plain(line).replace("\u2212", "-").replace("\u00b7", "*")
+    return line.encode("ascii", "replace").decode().replace("\\end{verbatim}", "\\end {verbatim}")
+
+
 def _latex(blocks: list[tuple], fmt: str) -> str:
     out = [r"\documentclass{article}", r"\usepackage[utf8]{inputenc}"]
     out += [r"\usepackage{tikz}"] if any(b[0] == "tikz" for b in blocks) else []
@@ -274,6 +282,8 @@ def _latex(blocks: list[tuple], fmt: str) -> str:
             out.append("\\begin{enumerate}\n" + "\n".join(r"\item " + _latex_text(i) for i in rest[0]) + "\n\\end{enumerate}")
         elif kind == "tikz":
             out.append("\\begin{center}\n" + rest[0] + "\n\\end{center}\n")
+        elif kind == "code":  # verbatim is ASCII-only, and nothing in it runs as a command
+            out.append("\\begin{verbatim}\n" + "\n".join(_ascii(line) for line in rest[0]) + "\n\\end{verbatim}")
         else:
             headers, rows = rest
             body = [" & ".join(_latex_text(h) for h in headers) + r" \\ \hline"]
@@ -292,6 +302,8 @@ def _html(blocks: list[tuple], fmt: str) -> str:
             out.append(f"<p>{html.escape(rest[0])}</p>")
         elif kind == "ol":
             out.append("<ol>" + "".join(f"<li>{html.escape(i)}</li>" for i in rest[0]) + "</ol>")
+        elif kind == "code":
+            out.append("<pre>" + html.escape("\n".join(rest[0])) + "</pre>")
         elif kind == "img":
             out.append(f'<p><img src="{html.escape(rest[0])}" alt="{html.escape(rest[1])}"></p>')
         else:
