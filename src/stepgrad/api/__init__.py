@@ -21,6 +21,7 @@ line reads it from there. Lines for the reader ("wrote FILE", warnings) go to `n
 | `stepgrad check`    | `check_solution`    |
 | `stepgrad exercise` | `make_exercise`     |
 | `stepgrad quiz`     | `run_quiz`          |
+| `stepgrad audit`    | `audit_solution`    |
 | `stepgrad export`   | `export_torch`      |
 | `stepgrad import`   | `import_torch`      |
 | `stepgrad serve`    | `serve_explorer`    |
@@ -36,6 +37,7 @@ from stepgrad.api.classroom import check_solution, make_exercise, run_quiz
 from stepgrad.api.explain import explain_document, network_diagram, quantity_names, step_graph
 from stepgrad.api.interop import export_torch, import_torch, is_loopback, serve_explorer
 from stepgrad.api.options import (
+    AuditOptions,
     ClassOptions,
     DataSet,
     Display,
@@ -47,11 +49,12 @@ from stepgrad.api.options import (
     StepOptions,
     TrainOptions,
 )
+from stepgrad.api.teaching import audit_solution
 from stepgrad.api.train import progress_train, train_network
 
 __all__ = [
     "explain_document", "quantity_names", "network_diagram", "step_graph", "train_network", "check_solution",
-    "make_exercise", "run_quiz", "export_torch", "import_torch", "serve_explorer", "show_deck",
+    "make_exercise", "run_quiz", "audit_solution", "AuditOptions", "export_torch", "import_torch", "serve_explorer", "show_deck",
     "Display", "StepOptions", "Extras", "TrainOptions", "DataSet", "RunFiles", "Marking", "ClassOptions", "Problem",
     "ImportOptions", "Note", "load_spec", "is_loopback", "progress_train",
 ]

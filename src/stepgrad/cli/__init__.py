@@ -31,6 +31,7 @@ COMMANDS = {
     "import": "import_",
     "graph": "graph",
     "quiz": "quiz",
+    "audit": "audit",
 }
 
 
