@@ -242,18 +242,21 @@ def _class_job(folder: str, spec: str | None, whole_class: ClassOptions, update_
     return f"{len(book.rows)} solutions marked, {passed} passed; gradebook in {target}\n", True
 
 
-def run_quiz(spec: str | None = None, *, only: str | None = None, round_to: int | None = None,
-             update_order: str | None = None, save: str | None = None, digits: int = 9,
+def run_quiz(spec: str | None = None, *, only: str | None = None, marking: Marking = Marking(),
+             save: str | None = None, digits: int = 9, study: bool = False,
              read: Read | None = None, write: Write | None = None) -> int:
     """Practise one training step: ask each quantity in the derivation's order, with a verdict at once.
 
     Args:
         spec: the network spec file; None for the seed deck's network.
         only: only the quantities these derivations need, e.g. "w5,w1".
-        round_to: hand-calculation mode: expect every value rounded to this many decimals and carried on.
-        update_order: the step's update order (None: the spec's).
+        marking: the step's update order (None: the spec's) and hand-calculation mode (`round_to`: expect
+            every value rounded to this many decimals and carried on).
         save: save the answers as a solution file for `stepgrad check`.
         digits: significant digits of the expected values shown.
+        study: study mode (stepgrad.teach.study): a worked example with self-explanation prompts, a faded
+            example, then a problem, each on new weights of the network; feedback names the earlier values
+            an answer used, and a wrong answer gets the diagnosis and a hint from the step's rule, not the value.
         read: reads one answer after a prompt (None at the end); None: the terminal, which asks at the
             end whether to save when it is interactive.
         write: writes one line; None: standard output.
@@ -274,7 +277,14 @@ def run_quiz(spec: str | None = None, *, only: str | None = None, round_to: int 
 
     net = load_spec(spec)
     cli_budget(None).check_trace(net)  # the quiz derives the whole step first
+    round_to, update_order = marking.round_to, marking.update_order
+    if study:
+        from stepgrad.teach import study as studying
 
+        if only or save:
+            raise StepgradError("study mode chooses its own weights and saves nothing", where="--only" if only else "--save")
+        return studying.run(net, read=read or terminal_read, write=write or click.echo, round_to=round_to,
+                            update_order=update_order, digits=digits)
     ask_to_save = read is None and sys.stdin.isatty()
     return run(net, read=read or terminal_read, write=write or click.echo, spec=spec, only=only,
                round_to=round_to, update_order=update_order, save=save, digits=digits, ask_to_save=ask_to_save)
