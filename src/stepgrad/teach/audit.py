@@ -277,6 +277,8 @@ def audit(net: Network, solution: Solution, settings: Iterable[str] | None = Non
     best = max(configs, key=lambda c: (len(correct[c]), -len(c.differences(base))))
     scores = tuple((c, len(correct[c])) for c in configs)
     by_name = {r.name: r for r in reports[best].results}
+    for g, name, count in trained:  # what the best configuration gives after training, beside the figure
+        by_name[g.name] = Result(g.name, g.text, "trained", expected=trained_value(best, name, count))
     figures = []
     for number, g in enumerate(solution.answers, 1):
         if g.name in correct[best]:
@@ -291,7 +293,12 @@ def audit(net: Network, solution: Solution, settings: Iterable[str] | None = Non
                                   f"slip carried forward{also}"))
             continue
         if others:
-            figures.append(Figure(number, g.name, g.text, "setting", None, " and ".join(others[0].differences(best))))
+            theirs = {r.name: r for r in reports[others[0]].results}.get(g.name)
+            there = theirs.expected if theirs is not None else next(
+                (trained_value(others[0], n, c) for gg, n, c in trained if gg is g), None)
+            given_there = f" (it gives {there:.9g})" if there is not None else ""
+            figures.append(Figure(number, g.name, g.text, "setting", _expected(result),
+                                  " and ".join(others[0].differences(best)), given_there.strip(" ()")))
             continue
         figures.append(Figure(number, g.name, g.text, "slip", _expected(result), None,
                               _reason(result, g, trained, best, trained_value, solution)))
@@ -303,7 +310,7 @@ def _expected(result: Result | None) -> float | None:
 
 
 def _reason(result: Result | None, g: Given, trained: list, best: Config, trained_value, solution: Solution) -> str:
-    if result is None:  # a training figure
+    if result is None or result.verdict == "trained":  # a training figure
         name, count = next((n, c) for gg, n, c in trained if gg is g)
         value = trained_value(best, name, count)
         return f"no configuration gives it; after {count:,} iterations {name} is {value:.9g} (best configuration)"

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import html
 import json
+import textwrap
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.formats import escape
 from stepgrad.teach.audit import Audit, Figure
 
+WIDTH = 100  # the text page's paragraphs are wrapped here (the table's rows are not)
 KINDS = {"correct": "correct", "follows": "follows an earlier slip", "setting": "another configuration", "slip": "slip"}
 
 
@@ -24,7 +26,7 @@ def _finding(f: Figure) -> str:
     if f.kind == "correct":
         return "correct"
     if f.kind == "setting":
-        return f"follows {f.explained_by}"
+        return f"follows {f.explained_by}" + (f" ({f.reason})" if f.reason else "")
     return f.reason
 
 
@@ -66,7 +68,7 @@ def _text(page: list[tuple]) -> str:
             text = escape.terminal(rest[0])
             out.append(text + "\n" + ("=" if kind == "h1" else "-") * len(text))
         elif kind == "p":
-            out.append(escape.terminal(rest[0]))
+            out.append(textwrap.fill(escape.terminal(rest[0]), WIDTH, break_on_hyphens=False))
         else:
             headers, rows = rest
             widths = [max(len(str(r[k])) for r in [headers, *rows]) for k in range(len(headers))]

@@ -17,6 +17,7 @@ rule, never the value (a second try is allowed).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from stepgrad.core.errors import StepgradError
@@ -118,6 +119,11 @@ def _explain(step: Step, values, show, read: Read, write: Write) -> None:
         write(f"  not {p.choices[letters.index(answer)]}: it is {p.rule}. {p.why}")
 
 
+def _without_values(diagnosis: str | None) -> str:
+    """The diagnosis without the numbers it recomputed: a flipped sign's value is the answer, negated."""
+    return re.sub(r" = -?[0-9][0-9.e+-]*", "", diagnosis or "")
+
+
 def _used(quiz: Quiz, step: Step) -> str:
     mine = [f"{op} = {quiz.answers[op]}" for op in step.operands if op in quiz.answers]
     return f"your {', '.join(mine)}" if mine else ""
@@ -149,7 +155,7 @@ def _blank(quiz: Quiz, step: Step, values, show, read: Read, write: Write, resul
                   + (f" (from {used})" if used else ""))
         else:
             p = prompt(step)
-            write(f"  wrong: {result.diagnosis or 'no known mistake explains this value'}"
+            write(f"  wrong: {_without_values(result.diagnosis) or 'no known mistake explains this value'}"
                   + (f" (from {used})" if used else ""))
             write(f"  hint: {p.rule}: {step.name} = {symbolic(step)}. {p.why}")
             if attempt < TRIES:
