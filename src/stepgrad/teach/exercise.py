@@ -207,7 +207,7 @@ def _sheet_blocks(ex: Exercise, student: str | None = None) -> list[tuple]:
     loss = {"half_squared_error": "E_total = Σ ½ (target − out)²"}.get(net.loss, f"the {net.loss.replace('_', ' ')} loss")
     output = f", {net.activations[-1]} in the output layer" if net.activations[-1] != act else ""
     batch_note = (f" There are {len(net.inputs)} samples: compute every quantity per sample (names end in [k]); "
-             "each gradient is the mean over the samples." if net.inputs is not None and len(net.inputs) > 1 else "")
+             f"each gradient is the {'sum' if net.reduction == 'sum' else 'mean'} over the samples." if net.inputs is not None and len(net.inputs) > 1 else "")
     rounding = (f" Round every value you compute to {ex.round_to} decimals and carry the rounded value on."
                 if ex.round_to is not None else " Keep at least 6 significant digits.")
     return [
@@ -215,8 +215,7 @@ def _sheet_blocks(ex: Exercise, student: str | None = None) -> list[tuple]:
                f"Backpropagation exercise for {escape.plain(student)}"),
         ("p", f"A {'-'.join(map(str, net.layers))} network: {len(net.layers) - 2} hidden layer(s), {act} activation "
               f"({ACTIVATIONS[act].text.replace('«net»', 'net')}){output}, error {loss}, "
-              f"learning rate eta = {_fmt(net.learning_rate)}. Each layer's bias is shared by its neurons and is not updated."
-              + batch_note),
+              f"learning rate eta = {_fmt(net.learning_rate)}. " + _bias_note(net) + batch_note),
         ("h2", "The weights"), ("table", ("weight", "edge", "value"), rows),
         ("h2", "Inputs, targets, biases"), ("table", ("name", "value"), given),
         ("h2", "Your task"),
@@ -228,6 +227,18 @@ def _sheet_blocks(ex: Exercise, student: str | None = None) -> list[tuple]:
                 "The forward pass and the error E_total+ with the new weights."]),
         ("p", "Write your answers into solution-template.txt (the names are those of `stepgrad names`)." + rounding),
     ]
+
+
+def _bias_note(net: Network) -> str:
+    """What the sheet says about the biases: shared or one per neuron, updated or not (as the spec says)."""
+    shared = [net.shared_bias(l) for l in range(net.depth) if net.layers[l + 1] > 1]  # one neuron: either reading
+    updated = " and is updated like the weights." if net.update_biases else " and is not updated."
+    if all(shared):
+        return "Each layer's bias is shared by its neurons" + updated
+    if not any(shared):
+        return "Each neuron has its own bias" + updated
+    return "Some layers share one bias, others have one per neuron; " + \
+        ("the biases are updated like the weights." if net.update_biases else "the biases are not updated.")
 
 
 def _fmt(x: float) -> str:
