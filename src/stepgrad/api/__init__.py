@@ -22,6 +22,7 @@ line reads it from there. Lines for the reader ("wrote FILE", warnings) go to `n
 | `stepgrad exercise` | `make_exercise`     |
 | `stepgrad quiz`     | `run_quiz`          |
 | `stepgrad audit`    | `audit_solution`    |
+| `stepgrad course-pack` | `make_course_pack` |
 | `stepgrad export`   | `export_torch`      |
 | `stepgrad import`   | `import_torch`      |
 | `stepgrad serve`    | `serve_explorer`    |
@@ -34,6 +35,7 @@ from typing import Any
 
 from stepgrad.api._base import Note, load_spec
 from stepgrad.api.classroom import check_solution, make_exercise, run_quiz
+from stepgrad.api.course_pack import make_course_pack
 from stepgrad.api.explain import explain_document, network_diagram, quantity_names, step_graph
 from stepgrad.api.interop import export_torch, import_torch, is_loopback, serve_explorer
 from stepgrad.api.options import (
@@ -44,6 +46,7 @@ from stepgrad.api.options import (
     Extras,
     ImportOptions,
     Marking,
+    PackOptions,
     Problem,
     RunFiles,
     StepOptions,
@@ -54,7 +57,8 @@ from stepgrad.api.train import progress_train, train_network
 
 __all__ = [
     "explain_document", "quantity_names", "network_diagram", "step_graph", "train_network", "check_solution",
-    "make_exercise", "run_quiz", "audit_solution", "AuditOptions", "export_torch", "import_torch", "serve_explorer", "show_deck",
+    "make_exercise", "run_quiz",
+    "audit_solution", "AuditOptions", "make_course_pack", "PackOptions", "export_torch", "import_torch", "serve_explorer", "show_deck",
     "Display", "StepOptions", "Extras", "TrainOptions", "DataSet", "RunFiles", "Marking", "ClassOptions", "Problem",
     "ImportOptions", "Note", "load_spec", "is_loopback", "progress_train",
 ]

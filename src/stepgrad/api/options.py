@@ -21,7 +21,7 @@ from stepgrad.core.errors import StepgradError
 from stepgrad.formats.formula import Decimals, Precision
 
 __all__ = ["Display", "StepOptions", "Extras", "TrainOptions", "DataSet", "RunFiles", "Marking", "ClassOptions",
-           "Problem", "ImportOptions", "AuditOptions"]
+           "Problem", "ImportOptions", "AuditOptions", "PackOptions"]
 
 
 def _where(record: object, name: str) -> str:
@@ -365,3 +365,27 @@ class AuditOptions:
             if name.strip() and name.strip() not in ("update_order", "reduction", "half", "update_biases"):
                 raise StepgradError(f"expected update_order, reduction, half or update_biases, got {name.strip()!r}",
                                     where=_where(self, "settings"))
+
+
+@dataclass(frozen=True)
+class PackOptions:
+    """What a course pack holds: a problem per student of the `roster` (a CSV with an `id` column; None: one
+    problem), the `seed`, the stages the faded example leaves blank (`fade`; None: half of them), the mistakes
+    planted in the find-the-error sheet (`find_error`), the sheets' format (`fmt`), `pdf` sheets too, and
+    `force`: replace files already there with other contents."""
+
+    roster: str | None = None
+    seed: int = 0
+    fade: int | None = None
+    find_error: int = 1
+    fmt: str = "markdown"
+    pdf: bool = False
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        _text(self, "roster")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise StepgradError(f"expected a whole number, got {self.seed!r}", where=_where(self, "seed"))
+        _whole(self, "fade", 0, 20)
+        _whole(self, "find_error", 1, 5)
+        _one_of(self, "fmt", ("markdown", "latex", "html", "text"))

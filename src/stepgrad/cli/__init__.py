@@ -32,6 +32,7 @@ COMMANDS = {
     "graph": "graph",
     "quiz": "quiz",
     "audit": "audit",
+    "course-pack": "course_pack",
 }
 
 

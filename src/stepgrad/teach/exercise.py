@@ -207,7 +207,8 @@ def _sheet_blocks(ex: Exercise, student: str | None = None) -> list[tuple]:
     loss = {"half_squared_error": "E_total = Σ ½ (target − out)²"}.get(net.loss, f"the {net.loss.replace('_', ' ')} loss")
     output = f", {net.activations[-1]} in the output layer" if net.activations[-1] != act else ""
     batch_note = (f" There are {len(net.inputs)} samples: compute every quantity per sample (names end in [k]); "
-             f"each gradient is the {'sum' if net.reduction == 'sum' else 'mean'} over the samples." if net.inputs is not None and len(net.inputs) > 1 else "")
+             f"each gradient is the {'sum' if net.reduction == 'sum' else 'mean'} over the samples."
+             if net.inputs is not None and len(net.inputs) > 1 else "")
     rounding = (f" Round every value you compute to {ex.round_to} decimals and carry the rounded value on."
                 if ex.round_to is not None else " Keep at least 6 significant digits.")
     return [
