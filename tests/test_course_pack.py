@@ -10,6 +10,7 @@ import pytest
 
 import gallery
 import stepgrad
+from conftest import slow_after
 from stepgrad.api import PackOptions, check_solution, make_course_pack
 from stepgrad.core.persist import dumps
 
@@ -23,7 +24,7 @@ def _marked(solution, network) -> tuple[dict, bool]:
     return json.loads(report), ok
 
 
-@pytest.mark.parametrize("key", ["deck", "3-4-2 tanh/softmax CE, 2 samples"])
+@pytest.mark.parametrize("key", slow_after(1, ["deck", "3-4-2 tanh/softmax CE, 2 samples"]))
 def test_every_part_is_there_and_marks(tmp_path, key):
     spec = None
     if key != "deck":

@@ -33,11 +33,11 @@ from stepgrad.core.functions import LOSSES
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Section, Trace
 from stepgrad.teach.check import check
-from stepgrad.teach.check.context import traces
 from stepgrad.teach.check.formula import evaluate, parse
 from stepgrad.teach.check.precision import matches
 from stepgrad.teach.check.solution import Given, Solution
 from stepgrad.teach.check.verdicts import Report, Result
+from stepgrad.tracing.build import explain
 
 SETTINGS = ("update_order", "reduction", "half", "update_biases")
 MAX_TRAINING = 100_000  # iterations a training figure may ask for
@@ -247,12 +247,19 @@ def audit(net: Network, solution: Solution, settings: Iterable[str] | None = Non
     base = base_config(net)
     configs = configurations(net, settings)
     reports: dict[Config, Report] = {}
+    made: dict[Config, Trace] = {}  # every configuration's step, once: the other order's is another configuration's
+
+    def step_of(config: Config) -> Trace:
+        if config not in made:
+            made[config] = explain(variant(net, config))
+            if not config.half:
+                made[config] = without_half(made[config])
+        return made[config]
+
     for config in configs:
-        changed = variant(net, config)
-        trace, other = traces(changed)
-        if not config.half:
-            trace, other = without_half(trace), (without_half(other) if other is not None else None)
-        reports[config] = check(changed, step_figures, prepared=(trace, other))
+        flipped = replace(config, update_order="sequential" if config.update_order == "synchronous" else "synchronous")
+        other = step_of(flipped) if net.depth > 1 else None
+        reports[config] = check(variant(net, config), step_figures, prepared=(step_of(config), other))
     training: dict[tuple[Config, int], dict[str, float]] = {}
 
     def trained_value(config: Config, name: str, iterations: int) -> float | None:
