@@ -66,7 +66,7 @@ def test_a_sum_over_the_batch_is_recovered(key):
     assert all(f.kind == "correct" for f in result.figures)
 
 
-@pytest.mark.parametrize("key", ["exercise 2-2-1", "2-3-3-1 relu, per-neuron biases"])
+@pytest.mark.parametrize("key", slow_after(1, ["exercise 2-2-1", "2-3-3-1 relu, per-neuron biases"]))
 def test_an_error_without_the_half_is_recovered(key):
     """Printed by a network with one output and the mean squared error: E = (target - out)^2, no ½ (the
     engine's own registry entry, not the audit's rewriting of the trace)."""

@@ -10,7 +10,6 @@ import pytest
 
 import gallery
 import stepgrad
-from conftest import slow_after
 from stepgrad.api import PackOptions, check_solution, make_course_pack
 from stepgrad.core.persist import dumps
 
@@ -24,7 +23,8 @@ def _marked(solution, network) -> tuple[dict, bool]:
     return json.loads(report), ok
 
 
-@pytest.mark.parametrize("key", slow_after(1, ["deck", "3-4-2 tanh/softmax CE, 2 samples"]))
+@pytest.mark.slow  # writes slides, notes, sheets, every student's problem and a quiz: a second or more
+@pytest.mark.parametrize("key", ["deck", "3-4-2 tanh/softmax CE, 2 samples"])
 def test_every_part_is_there_and_marks(tmp_path, key):
     spec = None
     if key != "deck":
