@@ -133,3 +133,32 @@ def test_moodle_and_qti_exports(tmp_path):
     pytest.importorskip("text2qti")
     make_exercise(Problem(seed=7, fade=2), fmt="qti", output=str(tmp_path))
     assert (tmp_path / "quiz-qti.zip").stat().st_size > 1000
+
+
+def _network(hidden: str, output: str, loss: str) -> Network | None:
+    data = {"layers": [2, 2, 2], "activations": [hidden, output], "loss": loss, "learning_rate": 0.5,
+            "weights": [[[0.15, 0.2], [0.25, 0.3]], [[0.4, 0.45], [0.5, 0.55]]], "biases": [0.35, 0.6],
+            "samples": [{"inputs": [0.05, 0.1], "targets": [1.0, 0.0] if output == "softmax" else [0.01, 0.99]}]}
+    try:
+        return Network.from_dict(data, "<prompt test>")
+    except stepgrad.StepgradError:
+        return None
+
+
+@pytest.mark.parametrize("name", [n for n, e in ACTIVATIONS.items() if e.hidden_ok])
+def test_every_activations_derivation_is_asked_about(name):
+    trace = derive(stepgrad.explain(_network(name, "sigmoid", "half_squared_error")))
+    derived = [s for s in trace if s.derivation and "h1" in s.name and s.name.startswith("dout")]
+    for step in derived:
+        p = prompt(step)
+        assert p.rule == "the activation's derivative" and step.derivation[0].rule.split(" on ")[0] in p.why, name
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_every_losss_derivation_is_asked_about(loss):
+    net = next(filter(None, (_network("sigmoid", out, loss) for out in ("sigmoid", "softmax", "linear"))), None)
+    assert net is not None, f"no output activation takes {loss}"
+    trace = derive(stepgrad.explain(net))
+    first = [s for s in trace if s.text and s.kind in ("partial", "delta") and "o1" in s.name][0]
+    assert prompt(first).rule in ("the loss's derivative", "the activation's derivative"), (loss, first.name)
+    assert all(prompt(s).choices[prompt(s).answer] == prompt(s).rule for s in trace if s.text)
