@@ -162,3 +162,18 @@ def test_every_losss_derivation_is_asked_about(loss):
     first = [s for s in trace if s.text and s.kind in ("partial", "delta") and "o1" in s.name][0]
     assert prompt(first).rule in ("the loss's derivative", "the activation's derivative"), (loss, first.name)
     assert all(prompt(s).choices[prompt(s).answer] == prompt(s).rule for s in trace if s.text)
+
+
+def test_chosen_quantities_blank(tmp_path):
+    make_exercise(Problem(seed=7, fade_names="dE_total/dw*,w5+"), output=str(tmp_path))
+    faded = fade(generate(seed=7), names="dE_total/dw*,w5+")
+    assert faded.blanks == tuple(f"dE_total/dw{k}" for k in (5, 6, 7, 8, 1, 2, 3, 4)) + ("w5+",)
+    sheet = (tmp_path / "faded.md").read_text()
+    assert "dE_total/dw5 = ____________" in sheet and "Which rule gives w6+?" in sheet and "Which rule gives w5+?" not in sheet
+    values = stepgrad.explain(stepgrad.load(str(tmp_path / "network.toml"))).values
+    report, ok = _check(tmp_path, _fill((tmp_path / "solution-template.txt").read_text(), values))
+    assert ok and sum(r["verdict"] == "correct" for r in report["results"]) > 40
+    with pytest.raises(stepgrad.StepgradError, match="no quantity"):
+        fade(generate(seed=7), names="w99+")
+    with pytest.raises(stepgrad.StepgradError, match="choose one kind"):
+        Problem(fade=2, fade_names="w5+")

@@ -263,9 +263,9 @@ class Problem:
     the precision the sheet asks for (`min_digits`, written to check.toml for `stepgrad check`).
 
     A worked sheet instead of the problem alone: a faded worked example with the last `fade` stages blank (0:
-    fully worked), a `fade_sequence` (worked, then one more stage blank each, down to the problem), or a worked
-    solution with `find_error` planted mistakes (1 to 5; `mistakes`: only these catalogue keys, comma-separated)
-    for the student to find, name and correct."""
+    fully worked) or the quantities matching `fade_names` blank ("dE_total/dw*,w*+"), a `fade_sequence` (worked,
+    then one more stage blank each, down to the problem), or a worked solution with `find_error` planted mistakes
+    (1 to 5; `mistakes`: only these catalogue keys, comma-separated) for the student to find, name and correct."""
 
     layers: str = "2-2-2"
     activation: str = "sigmoid"
@@ -277,6 +277,7 @@ class Problem:
     round_to: int | None = None
     min_digits: int | None = None
     fade: int | None = None
+    fade_names: str | None = None
     fade_sequence: bool = False
     find_error: int | None = None
     mistakes: str | None = None
@@ -286,9 +287,11 @@ class Problem:
         from stepgrad.teach.exercise import ACTIVATION_CHOICES, parse_layers
 
         _whole(self, "fade", 0, 20)
+        _text(self, "fade_names")
         _whole(self, "find_error", 1, 5)
         _text(self, "mistakes")
-        chosen = [n for n, on in (("fade", self.fade is not None), ("fade_sequence", bool(self.fade_sequence)),
+        chosen = [n for n, on in (("fade", self.fade is not None), ("fade_names", self.fade_names is not None),
+                                  ("fade_sequence", bool(self.fade_sequence)),
                                   ("find_error", self.find_error is not None)) if on]
         if len(chosen) > 1:
             raise StepgradError(f"choose one kind of worked sheet, got {' and '.join(chosen)}",
@@ -311,7 +314,8 @@ class Problem:
     @property
     def worked(self) -> bool:
         """True when a worked sheet (faded, a fade sequence, find the error) is asked for."""
-        return self.fade is not None or bool(self.fade_sequence) or self.find_error is not None
+        return self.fade is not None or self.fade_names is not None or bool(self.fade_sequence) or \
+            self.find_error is not None
 
     def generator_options(self) -> dict[str, Any]:
         """The keywords of stepgrad.teach.exercise.generate (and variants), the seed and min_digits aside."""

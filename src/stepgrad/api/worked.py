@@ -28,7 +28,7 @@ def _sheets(problem: Problem, roster: str | None) -> list[tuple[str, str, Any]]:
     keys = tuple(k.strip() for k in problem.mistakes.split(",") if k.strip()) if problem.mistakes else None
     if problem.find_error is not None:
         return [(sid, name, plant(ex, problem.find_error, seed=ex.seed, keys=keys)) for sid, name, ex in exercises]
-    return [(sid, name, fade(ex, problem.fade or 0)) for sid, name, ex in exercises]
+    return [(sid, name, fade(ex, problem.fade or 0, problem.fade_names)) for sid, name, ex in exercises]
 
 
 def make_worked(problem: Problem, *, fmt: str, output: str | None, roster: str | None, pdf: bool,
@@ -114,7 +114,7 @@ def _sequence(problem: Problem, fmt: str, folder: Path | None, roster: str | Non
 def _quiz(problem: Problem, fmt: str, folder: Path | None, roster: str | None,
           min_digits: int | None, note: Note) -> str:
     if problem.find_error is not None or fmt == "gift":
-        raise StepgradError("LMS exports of worked sheets: a faded example (--fade K) as moodle or qti",
+        raise StepgradError("LMS exports of worked sheets: a faded example (--fade K or --fade-names) as moodle or qti",
                             where="--format")
     from stepgrad.teach.lms_faded import WRITERS
 

@@ -9,6 +9,8 @@ step followed by a self-explanation prompt (prompts.py).
     True
     >>> len(sequence(generate(seed=7)))               # worked, then one more stage blank each, then the problem
     8
+    >>> fade(generate(seed=7), names="dE_total/dw*").blanks[:2]   # or chosen quantities
+    ('dE_total/dw5', 'dE_total/dw6')
 
 A stage is one section of the derivation after the given numbers: the forward pass, the error, each
 layer's backward pass, the new weights, the forward pass and the error with the new weights. The
@@ -47,10 +49,12 @@ def stages(trace: Trace) -> list[Section]:
 
 @dataclass(frozen=True)
 class Faded:
-    """One faded worked example: the exercise, and how many stages at the end are blank."""
+    """One faded worked example: the exercise, and how many stages at the end are blank (or, with `chosen`, the
+    quantities matching these name patterns)."""
 
     exercise: Exercise
     fade: int
+    chosen: tuple[str, ...] = ()
 
     @cached_property
     def trace(self) -> Trace:
@@ -66,15 +70,21 @@ class Faded:
         all_stages = stages(self.trace)
         return all_stages[len(all_stages) - self.fade:] if self.fade else []
 
-    @property
+    @cached_property
     def blanks(self) -> tuple[str, ...]:
         """The names the student computes, in the derivation's order."""
+        if self.chosen:
+            from stepgrad.teach.check.required import required
+
+            wanted = set(required(self.trace, self.chosen)) | set(self.chosen)
+            return tuple(s.name for s in self.trace if s.text and s.name in wanted)
         return tuple(s.name for sec in self.faded for s in sec.steps if s.text)
 
     @property
     def prompts(self) -> list[Prompt]:
         """A self-explanation prompt for every worked step."""
-        return [prompt(s) for sec in self.worked for s in sec.steps if s.text]
+        blank = set(self.blanks)
+        return [prompt(s) for sec in stages(self.trace) for s in sec.steps if s.text and s.name not in blank]
 
     def show(self, value: float) -> str:
         """A value as the sheet writes it: the rounding of hand mode, else 9 significant digits."""
@@ -95,11 +105,11 @@ class Faded:
                  "the worked values are written; fill in each blank after its '='.",
                  f"# Check it with: stepgrad check --network network.toml{rounding} solution.txt", ""]
         width = max(len(s.name) for s in self.trace)
+        blank = set(self.blanks)
         for sec in stages(self.trace):
             lines.append(f"# {sec.title}")
-            blank = sec in self.faded
             for s in sec.steps:
-                lines.append(f"{s.name:<{width}} =" + ("" if blank or not s.text else f" {self.show(s.value)}"))
+                lines.append(f"{s.name:<{width}} =" + ("" if s.name in blank or not s.text else f" {self.show(s.value)}"))
             lines.append("")
         return "\n".join(lines)
 
@@ -108,21 +118,28 @@ class Faded:
         head = _sheet_blocks(self.exercise, student)[:6]  # title, description, weights, inputs
         title = head[0][1].replace("Backpropagation exercise", "Faded worked example")
         blocks: list[tuple] = [("h1", title), head[1], *head[2:]]
-        blocks.append(("p", f"The first {len(self.worked)} stage(s) are worked for you; after each step, answer "
-                            "its question (which rule gives it, and why). The last "
-                            f"{self.fade} stage(s) are yours: write each value into solution-template.txt."))
-        for sec in self.worked:
+        yours = (f"The first {len(self.worked)} stage(s) are worked for you; after each step, answer its question "
+                 f"(which rule gives it, and why). The last {self.fade} stage(s) are yours"
+                 if not self.chosen else
+                 f"Every step is worked for you but {len(self.blanks)} left blank; after each worked step, answer its "
+                 "question (which rule gives it, and why). The blanks are yours")
+        blocks.append(("p", yours + ": write each value into solution-template.txt."))
+        blank = set(self.blanks)
+        for sec in stages(self.trace):
+            derived = [s for s in sec.steps if s.text]
+            if derived and all(s.name in blank for s in derived):
+                blocks.append(("h2", f"{sec.title} (yours)"))
+                blocks.append(("code", [f"{s.name} = ____________" for s in derived]))
+                continue
             blocks.append(("h2", sec.title))
-            for step in sec.steps:
-                if not step.text:
+            for step in derived:
+                if step.name in blank:
+                    blocks.append(("code", [f"{step.name} = ____________"]))
                     continue
                 blocks.append(("code", self.worked_lines(step)))
                 p = prompt(step)
                 choices = "  ".join(f"( ) {c}" for c in p.choices)
                 blocks.append(("p", f"{p.question}  {choices}.  {p.why}"))
-        for sec in self.faded:
-            blocks.append(("h2", f"{sec.title} (yours)"))
-            blocks.append(("code", [f"{s.name} = ____________" for s in sec.steps if s.text]))
         return blocks
 
     def sheet(self, fmt: str = "markdown", student: str | None = None) -> str:
@@ -131,10 +148,11 @@ class Faded:
 
     def key(self, fmt: str = "markdown") -> str:
         """The key: the blanks' values and every prompt's rule."""
-        blocks: list[tuple] = [("h1", f"Key: faded worked example (seed {self.exercise.seed}, {self.fade} stage(s) blank)")]
+        what = f"{self.fade} stage(s) blank" if not self.chosen else f"{len(self.blanks)} quantities blank"
+        blocks: list[tuple] = [("h1", f"Key: faded worked example (seed {self.exercise.seed}, {what})")]
         if self.blanks:
-            blocks += [("h2", "The blanks"), ("code", [line for sec in self.faded for s in sec.steps if s.text
-                                                       for line in self.worked_lines(s)])]
+            steps = {s.name: s for s in self.trace}
+            blocks += [("h2", "The blanks"), ("code", [line for name in self.blanks for line in self.worked_lines(steps[name])])]
         if self.prompts:
             blocks += [("h2", "The prompts"), ("table", ("quantity", "rule"), [(p.name, p.rule) for p in self.prompts])]
         return _WRITERS[fmt](blocks, fmt)
@@ -153,8 +171,16 @@ class Faded:
                 "check.toml": check}
 
 
-def fade(exercise: Exercise, count: int) -> Faded:
-    """The exercise's derivation with its last `count` stages blank (0: fully worked)."""
+def fade(exercise: Exercise, count: int = 0, names: str | None = None) -> Faded:
+    """The exercise's derivation with its last `count` stages blank (0: fully worked), or with the quantities
+    matching `names` blank (comma-separated name patterns: "dE_total/dw*,w*+")."""
+    if names is not None:
+        chosen = tuple(p.strip() for p in names.split(",") if p.strip())
+        faded = Faded(exercise, 0, chosen)
+        if not chosen or not faded.blanks:
+            raise StepgradError(f"no quantity of this derivation matches {names!r} (see `stepgrad names`)",
+                                where="--fade-names")
+        return faded
     total = len(stages(exercise.trace))
     if not 0 <= count <= total:
         raise StepgradError(f"this derivation has {total} stages: fade 0 to {total} of them, got {count}", where="--fade")
