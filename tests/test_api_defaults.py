@@ -24,6 +24,7 @@ CLI_ONLY = {
     ("diagram", "after_update"): "an alias of --show updated",
     ("train", "output"): "the command writes the returned report to this file",
     ("check", "output"): "the command writes the returned report to this file",
+    ("audit", "output"): "the command writes the returned page to this file",
     ("import", "output"): "the command writes the returned spec there; its suffix picks fmt",
 }
 

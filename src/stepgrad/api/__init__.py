@@ -21,6 +21,8 @@ line reads it from there. Lines for the reader ("wrote FILE", warnings) go to `n
 | `stepgrad check`    | `check_solution`    |
 | `stepgrad exercise` | `make_exercise`     |
 | `stepgrad quiz`     | `run_quiz`          |
+| `stepgrad audit`    | `audit_solution`    |
+| `stepgrad course-pack` | `make_course_pack` |
 | `stepgrad export`   | `export_torch`      |
 | `stepgrad import`   | `import_torch`      |
 | `stepgrad serve`    | `serve_explorer`    |
@@ -33,25 +35,30 @@ from typing import Any
 
 from stepgrad.api._base import Note, load_spec
 from stepgrad.api.classroom import check_solution, make_exercise, run_quiz
+from stepgrad.api.course_pack import make_course_pack
 from stepgrad.api.explain import explain_document, network_diagram, quantity_names, step_graph
 from stepgrad.api.interop import export_torch, import_torch, is_loopback, serve_explorer
 from stepgrad.api.options import (
+    AuditOptions,
     ClassOptions,
     DataSet,
     Display,
     Extras,
     ImportOptions,
     Marking,
+    PackOptions,
     Problem,
     RunFiles,
     StepOptions,
     TrainOptions,
 )
+from stepgrad.api.teaching import audit_solution
 from stepgrad.api.train import progress_train, train_network
 
 __all__ = [
     "explain_document", "quantity_names", "network_diagram", "step_graph", "train_network", "check_solution",
-    "make_exercise", "run_quiz", "export_torch", "import_torch", "serve_explorer", "show_deck",
+    "make_exercise", "run_quiz",
+    "audit_solution", "AuditOptions", "make_course_pack", "PackOptions", "export_torch", "import_torch", "serve_explorer", "show_deck",
     "Display", "StepOptions", "Extras", "TrainOptions", "DataSet", "RunFiles", "Marking", "ClassOptions", "Problem",
     "ImportOptions", "Note", "load_spec", "is_loopback", "progress_train",
 ]

@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 
 
 def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits: int = 9, output: str | None = None,
-                  roster: str | None = None, pdf: bool = False, force: bool = False, note: Note = _silent) -> str:
+                  roster: str | None = None, pdf: bool = False, force: bool = False,
+                  note: Note = _silent) -> str:
     """A new exercise with nice numbers: the problem sheet, or sheet, key, templates and network written to a folder.
 
     Args:
-        problem: the network to draw (layers, activations, loss, samples, seed, learning rate, rounding).
+        problem: the network to draw (layers, activations, loss, samples, seed, learning rate, rounding), and
+            the kind of sheet: the problem, or a worked sheet: a faded worked example (`fade` stages blank, or a
+            `fade_sequence` of sheets) with self-explanation prompts, or a worked solution with `find_error`
+            planted mistakes (stepgrad.teach.fading, stepgrad.teach.find_error), marked by `check_solution`.
         fmt: the sheet's and key's format (markdown, latex, html, text), or a quiz for an LMS (moodle, gift, qti).
         digits: significant digits in the key.
         output: a folder: write sheet.EXT, key.EXT, solution-template.txt, key-values.txt and network.toml
@@ -47,6 +51,11 @@ def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))
+    if problem.worked:
+        from stepgrad.api.worked import make_worked
+
+        return make_worked(problem, fmt=fmt, output=output, roster=roster, pdf=pdf, min_digits=min_digits,
+                           force=force, note=note)
     if fmt in ("moodle", "gift", "qti"):
         return _quiz(fmt, roster, seed, options, min_digits, folder, note)
     if roster:
@@ -147,6 +156,11 @@ def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text",
     if fmt not in ("text", "json"):
         raise StepgradError(f"expected text or json, got {fmt!r}", where="--format")
     variants = whole_class.variants
+    from stepgrad.api.worked import find_error_key, mark_find_error
+
+    key = find_error_key(spec, solution)  # an answer to a find-the-error sheet: line, mistake, corrected value
+    if key is not None:
+        return mark_find_error(key, solution, fmt)
     settings = _check_settings(variants or spec)
     round_to = settings.get("round") if marking.round_to is None else marking.round_to
     rules = Rules(min_digits=settings.get("min_digits") if marking.min_digits is None else marking.min_digits,
@@ -240,18 +254,21 @@ def _class_job(folder: str, spec: str | None, whole_class: ClassOptions, update_
     return f"{len(book.rows)} solutions marked, {passed} passed; gradebook in {target}\n", True
 
 
-def run_quiz(spec: str | None = None, *, only: str | None = None, round_to: int | None = None,
-             update_order: str | None = None, save: str | None = None, digits: int = 9,
+def run_quiz(spec: str | None = None, *, only: str | None = None, marking: Marking = Marking(),
+             save: str | None = None, digits: int = 9, study: bool = False,
              read: Read | None = None, write: Write | None = None) -> int:
     """Practise one training step: ask each quantity in the derivation's order, with a verdict at once.
 
     Args:
         spec: the network spec file; None for the seed deck's network.
         only: only the quantities these derivations need, e.g. "w5,w1".
-        round_to: hand-calculation mode: expect every value rounded to this many decimals and carried on.
-        update_order: the step's update order (None: the spec's).
+        marking: the step's update order (None: the spec's) and hand-calculation mode (`round_to`: expect
+            every value rounded to this many decimals and carried on).
         save: save the answers as a solution file for `stepgrad check`.
         digits: significant digits of the expected values shown.
+        study: study mode (stepgrad.teach.study): a worked example with self-explanation prompts, a faded
+            example, then a problem, each on new weights of the network; feedback names the earlier values
+            an answer used, and a wrong answer gets the diagnosis and a hint from the step's rule, not the value.
         read: reads one answer after a prompt (None at the end); None: the terminal, which asks at the
             end whether to save when it is interactive.
         write: writes one line; None: standard output.
@@ -272,7 +289,14 @@ def run_quiz(spec: str | None = None, *, only: str | None = None, round_to: int 
 
     net = load_spec(spec)
     cli_budget(None).check_trace(net)  # the quiz derives the whole step first
+    round_to, update_order = marking.round_to, marking.update_order
+    if study:
+        from stepgrad.teach import study as studying
 
+        if only or save:
+            raise StepgradError("study mode chooses its own weights and saves nothing", where="--only" if only else "--save")
+        return studying.run(net, read=read or terminal_read, write=write or click.echo, round_to=round_to,
+                            update_order=update_order, digits=digits)
     ask_to_save = read is None and sys.stdin.isatty()
     return run(net, read=read or terminal_read, write=write or click.echo, spec=spec, only=only,
                round_to=round_to, update_order=update_order, save=save, digits=digits, ask_to_save=ask_to_save)

@@ -21,7 +21,7 @@ from stepgrad.core.errors import StepgradError
 from stepgrad.formats.formula import Decimals, Precision
 
 __all__ = ["Display", "StepOptions", "Extras", "TrainOptions", "DataSet", "RunFiles", "Marking", "ClassOptions",
-           "Problem", "ImportOptions"]
+           "Problem", "ImportOptions", "AuditOptions", "PackOptions"]
 
 
 def _where(record: object, name: str) -> str:
@@ -269,7 +269,12 @@ class Problem:
     """The exercise to generate: `layers` ("2-2-2", inputs first), the hidden `activation` and the output's
     (None: the same), the `loss`, 1 to 4 `samples`, the `seed` (the same seed, the same exercise), the
     `learning_rate` (None: chosen by the seed from 0.5, 0.25, 0.1), hand rounding to `round_to` decimals, and
-    the precision the sheet asks for (`min_digits`, written to check.toml for `stepgrad check`)."""
+    the precision the sheet asks for (`min_digits`, written to check.toml for `stepgrad check`).
+
+    A worked sheet instead of the problem alone: a faded worked example with the last `fade` stages blank (0:
+    fully worked) or the quantities matching `fade_names` blank ("dE_total/dw*,w*+"), a `fade_sequence` (worked,
+    then one more stage blank each, down to the problem), or a worked solution with `find_error` planted mistakes
+    (1 to 5; `mistakes`: only these catalogue keys, comma-separated) for the student to find, name and correct."""
 
     layers: str = "2-2-2"
     activation: str = "sigmoid"
@@ -280,10 +285,28 @@ class Problem:
     learning_rate: float | None = None
     round_to: int | None = None
     min_digits: int | None = None
+    fade: int | None = None
+    fade_names: str | None = None
+    fade_sequence: bool = False
+    find_error: int | None = None
+    mistakes: str | None = None
 
     def __post_init__(self) -> None:
         from stepgrad.core.functions import LOSSES
         from stepgrad.teach.exercise import ACTIVATION_CHOICES, parse_layers
+
+        _whole(self, "fade", 0, 20)
+        _text(self, "fade_names")
+        _whole(self, "find_error", 1, 5)
+        _text(self, "mistakes")
+        chosen = [n for n, on in (("fade", self.fade is not None), ("fade_names", self.fade_names is not None),
+                                  ("fade_sequence", bool(self.fade_sequence)),
+                                  ("find_error", self.find_error is not None)) if on]
+        if len(chosen) > 1:
+            raise StepgradError(f"choose one kind of worked sheet, got {' and '.join(chosen)}",
+                                where=_where(self, chosen[1]))
+        if self.mistakes is not None and self.find_error is None:
+            raise StepgradError("only with find_error", where=_where(self, "mistakes"))
 
         _text(self, "layers")
         parse_layers(self.layers)
@@ -296,6 +319,12 @@ class Problem:
         _positive(self, "learning_rate")
         _whole(self, "round_to", 0, 15)
         _whole(self, "min_digits", 1, 17)
+
+    @property
+    def worked(self) -> bool:
+        """True when a worked sheet (faded, a fade sequence, find the error) is asked for."""
+        return self.fade is not None or self.fade_names is not None or bool(self.fade_sequence) or \
+            self.find_error is not None
 
     def generator_options(self) -> dict[str, Any]:
         """The keywords of stepgrad.teach.exercise.generate (and variants), the seed and min_digits aside."""
@@ -331,3 +360,45 @@ class ImportOptions:
             raise StepgradError(f"expected True, False or None, got {self.update_biases!r}",
                                 where=_where(self, "update_biases"))
         _one_of(self, "shared_biases", ("auto", "yes", "no"))
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What `audit` may vary to explain the printed figures (None: every setting the spec and the figures allow):
+    `settings`, comma-separated from update_order, reduction, half, update_biases; the report's `fmt` (text,
+    markdown, html, json)."""
+
+    settings: str | None = None
+    fmt: str = "text"
+
+    def __post_init__(self) -> None:
+        _text(self, "settings")
+        _one_of(self, "fmt", ("text", "markdown", "html", "json"))
+        for name in (self.settings or "").split(","):
+            if name.strip() and name.strip() not in ("update_order", "reduction", "half", "update_biases"):
+                raise StepgradError(f"expected update_order, reduction, half or update_biases, got {name.strip()!r}",
+                                    where=_where(self, "settings"))
+
+
+@dataclass(frozen=True)
+class PackOptions:
+    """What a course pack holds: a problem per student of the `roster` (a CSV with an `id` column; None: one
+    problem), the `seed`, the stages the faded example leaves blank (`fade`; None: half of them), the mistakes
+    planted in the find-the-error sheet (`find_error`), the sheets' format (`fmt`), `pdf` sheets too, and
+    `force`: replace files already there with other contents."""
+
+    roster: str | None = None
+    seed: int = 0
+    fade: int | None = None
+    find_error: int = 1
+    fmt: str = "markdown"
+    pdf: bool = False
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        _text(self, "roster")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise StepgradError(f"expected a whole number, got {self.seed!r}", where=_where(self, "seed"))
+        _whole(self, "fade", 0, 20)
+        _whole(self, "find_error", 1, 5)
+        _one_of(self, "fmt", ("markdown", "latex", "html", "text"))

@@ -31,6 +31,8 @@ COMMANDS = {
     "import": "import_",
     "graph": "graph",
     "quiz": "quiz",
+    "audit": "audit",
+    "course-pack": "course_pack",
 }
 
 

@@ -34,8 +34,18 @@ API = make_exercise
 @api_option(API, "-o", "--output", type=click.Path(file_okay=False),
             help="Write sheet, key, solution-template.txt, key-values.txt and network.toml into this folder.")
 @api_option(API, "--force", is_flag=True, help="With -o: replace files in the folder that differ from this exercise's.")
+@api_option(API, "--fade", type=click.IntRange(0, 20), metavar="K",
+            help="A faded worked example: the last K stages blank, every worked step with a self-explanation prompt.")
+@api_option(API, "--fade-names", metavar="PATTERNS",
+            help="A faded worked example with these quantities blank (name patterns: 'dE_total/dw*,w*+').")
+@api_option(API, "--fade-sequence", is_flag=True,
+            help="With -o: sheets fade-0 (worked) ... fade-N (the problem), one more stage blank each.")
+@api_option(API, "--find-error", type=click.IntRange(1, 5), is_flag=False, flag_value=1, metavar="[N]",
+            help="A worked solution with N (default 1) planted mistakes to find, name and correct.")
+@api_option(API, "--mistakes", metavar="KEYS",
+            help="With --find-error: plant only these mistakes (catalogue keys, comma-separated: learning_rate,one_path).")
 def command(layers, activation, output_activation, loss, samples, seed, learning_rate, round_to, min_digits,
-            roster, fmt, pdf, digits, output, force):
+            roster, fmt, pdf, digits, output, force, fade, fade_names, fade_sequence, find_error, mistakes):
     """Generate an exercise: a problem sheet, its answer key and a blank solution template.
 
     Without -o, prints the problem sheet. With -o DIR, writes sheet.EXT, key.EXT (the full
@@ -50,8 +60,12 @@ def command(layers, activation, output_activation, loss, samples, seed, learning
       stepgrad exercise --roster students.csv --min-digits 4 --pdf -o week3
       stepgrad exercise --roster students.csv --format moodle -o week3-quiz
       stepgrad check returned/ --variants week3
+      stepgrad exercise --seed 7 --fade 3 -o faded        # worked, the last 3 stages yours
+      stepgrad exercise --seed 7 --fade-sequence -o fading
+      stepgrad exercise --seed 7 --find-error 2 -o spot   # mark with: stepgrad check answer.txt --network spot/network.toml
     """
     problem = Problem(layers=layers, activation=activation, output_activation=output_activation, loss=loss,
-                      samples=samples, seed=seed, learning_rate=learning_rate, round_to=round_to, min_digits=min_digits)
+                      samples=samples, seed=seed, learning_rate=learning_rate, round_to=round_to, min_digits=min_digits,
+                      fade=fade, fade_names=fade_names, fade_sequence=fade_sequence, find_error=find_error, mistakes=mistakes)
     emit(make_exercise(problem, fmt=fmt, digits=digits, output=output, roster=roster, pdf=pdf, force=force, note=note),
          None)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from stepgrad.api import run_quiz
+from stepgrad.api import Marking, run_quiz
 from stepgrad.cli._common import api_option, digits_option, spec_argument, update_order_option
 
 API = run_quiz
@@ -21,7 +21,10 @@ API = run_quiz
 @api_option(API, "--save", type=click.Path(dir_okay=False), metavar="FILE",
             help="Save your answers as a solution file for `stepgrad check`. In a terminal you are asked at the end.")
 @digits_option(API)
-def command(spec, only, round_to, update_order, save, digits):
+@api_option(API, "--study", is_flag=True,
+            help="Study mode: a worked example with self-explanation prompts, a faded one, then a problem, each on "
+                 "new weights; a wrong answer gets the diagnosis and a hint, not the value.")
+def command(spec, only, round_to, update_order, save, digits, study):
     """Practise one training step: type each quantity in the derivation's order and get a verdict at
     once (correct, follows from your own earlier values, close, or wrong with a diagnosis of the
     mistake). ? gives a hint: the formula, then the formula with the numbers. Answers can come
@@ -32,5 +35,7 @@ def command(spec, only, round_to, update_order, save, digits):
       stepgrad quiz --only w5
       stepgrad quiz net.toml --round 4 --save answers.txt
       printf '0.5933\\n0.7514\\n' | stepgrad quiz --only w5
+      stepgrad quiz --study
     """
-    sys.exit(run_quiz(spec, only=only, round_to=round_to, update_order=update_order, save=save, digits=digits))
+    sys.exit(run_quiz(spec, only=only, marking=Marking(update_order=update_order, round_to=round_to), save=save,
+                      digits=digits, study=study))

@@ -207,7 +207,8 @@ def _sheet_blocks(ex: Exercise, student: str | None = None) -> list[tuple]:
     loss = {"half_squared_error": "E_total = Σ ½ (target − out)²"}.get(net.loss, f"the {net.loss.replace('_', ' ')} loss")
     output = f", {net.activations[-1]} in the output layer" if net.activations[-1] != act else ""
     batch_note = (f" There are {len(net.inputs)} samples: compute every quantity per sample (names end in [k]); "
-             "each gradient is the mean over the samples." if net.inputs is not None and len(net.inputs) > 1 else "")
+             f"each gradient is the {'sum' if net.reduction == 'sum' else 'mean'} over the samples."
+             if net.inputs is not None and len(net.inputs) > 1 else "")
     rounding = (f" Round every value you compute to {ex.round_to} decimals and carry the rounded value on."
                 if ex.round_to is not None else " Keep at least 6 significant digits.")
     return [
@@ -215,8 +216,7 @@ def _sheet_blocks(ex: Exercise, student: str | None = None) -> list[tuple]:
                f"Backpropagation exercise for {escape.plain(student)}"),
         ("p", f"A {'-'.join(map(str, net.layers))} network: {len(net.layers) - 2} hidden layer(s), {act} activation "
               f"({ACTIVATIONS[act].text.replace('«net»', 'net')}){output}, error {loss}, "
-              f"learning rate eta = {_fmt(net.learning_rate)}. Each layer's bias is shared by its neurons and is not updated."
-              + batch_note),
+              f"learning rate eta = {_fmt(net.learning_rate)}. " + _bias_note(net) + batch_note),
         ("h2", "The weights"), ("table", ("weight", "edge", "value"), rows),
         ("h2", "Inputs, targets, biases"), ("table", ("name", "value"), given),
         ("h2", "Your task"),
@@ -228,6 +228,18 @@ def _sheet_blocks(ex: Exercise, student: str | None = None) -> list[tuple]:
                 "The forward pass and the error E_total+ with the new weights."]),
         ("p", "Write your answers into solution-template.txt (the names are those of `stepgrad names`)." + rounding),
     ]
+
+
+def _bias_note(net: Network) -> str:
+    """What the sheet says about the biases: shared or one per neuron, updated or not (as the spec says)."""
+    shared = [net.shared_bias(l) for l in range(net.depth) if net.layers[l + 1] > 1]  # one neuron: either reading
+    updated = " and is updated like the weights." if net.update_biases else " and is not updated."
+    if all(shared):
+        return "Each layer's bias is shared by its neurons" + updated
+    if not any(shared):
+        return "Each neuron has its own bias" + updated
+    return "Some layers share one bias, others have one per neuron; " + \
+        ("the biases are updated like the weights." if net.update_biases else "the biases are not updated.")
 
 
 def _fmt(x: float) -> str:
@@ -245,6 +257,8 @@ def _markdown(blocks: list[tuple], fmt: str) -> str:
             out.append("\n".join(f"{i}. {item}" for i, item in enumerate(rest[0], 1)))
         elif kind == "img":
             out.append(f"![{rest[1]}]({rest[0]})")
+        elif kind == "code":  # formulas and numbers, shown as written
+            out.append("```\n" + "\n".join(rest[0]) + "\n```")
         else:
             headers, rows = rest
             out.append("\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -261,6 +275,12 @@ def _latex_text(s: str) -> str:
     return "".join(_LATEX_SYMBOLS.get(c) or escape.LATEX_SPECIAL.get(c, c) for c in escape.plain(s))
 
 
+def _ascii(line: str) -> str:
+    """A line for verbatim: printable ASCII only (a verbatim block ends only at its end marker)."""
+    line = escape.plain(line).replace("\u2212", "-").replace("\u00b7", "*")
+    return line.encode("ascii", "replace").decode().replace("\\end{verbatim}", "\\end {verbatim}")
+
+
 def _latex(blocks: list[tuple], fmt: str) -> str:
     out = [r"\documentclass{article}", r"\usepackage[utf8]{inputenc}"]
     out += [r"\usepackage{tikz}"] if any(b[0] == "tikz" for b in blocks) else []
@@ -274,6 +294,8 @@ def _latex(blocks: list[tuple], fmt: str) -> str:
             out.append("\\begin{enumerate}\n" + "\n".join(r"\item " + _latex_text(i) for i in rest[0]) + "\n\\end{enumerate}")
         elif kind == "tikz":
             out.append("\\begin{center}\n" + rest[0] + "\n\\end{center}\n")
+        elif kind == "code":  # verbatim is ASCII-only, and nothing in it runs as a command
+            out.append("\\begin{verbatim}\n" + "\n".join(_ascii(line) for line in rest[0]) + "\n\\end{verbatim}")
         else:
             headers, rows = rest
             body = [" & ".join(_latex_text(h) for h in headers) + r" \\ \hline"]
@@ -292,6 +314,8 @@ def _html(blocks: list[tuple], fmt: str) -> str:
             out.append(f"<p>{html.escape(rest[0])}</p>")
         elif kind == "ol":
             out.append("<ol>" + "".join(f"<li>{html.escape(i)}</li>" for i in rest[0]) + "</ol>")
+        elif kind == "code":
+            out.append("<pre>" + html.escape("\n".join(rest[0])) + "</pre>")
         elif kind == "img":
             out.append(f'<p><img src="{html.escape(rest[0])}" alt="{html.escape(rest[1])}"></p>')
         else:

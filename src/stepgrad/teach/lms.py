@@ -63,13 +63,15 @@ def tolerance(value: float, min_digits: int | None = None) -> float:
     return max(10.0 ** (magnitude - digits + 1), CLOSE_RELATIVE * abs(value), 1e-12)
 
 
-def questions(ex: Exercise, min_digits: int | None = None, label: str = "") -> list[Question]:
-    """Every quantity of the exercise's step as a numerical question with its mistakes' answers."""
+def questions(ex: Exercise, min_digits: int | None = None, label: str = "", only: tuple[str, ...] | None = None,
+              sheet: str | None = None) -> list[Question]:
+    """Every quantity of the exercise's step (or the names `only`) as a numerical question with its mistakes'
+    answers; `sheet`: the text the question shows (default: the exercise's problem sheet)."""
     ctx = build(ex.network, Solution("<key>", ()), round_to=ex.round_to, prepared=(ex.trace, None))
-    sheet = ex.sheet("markdown")
+    sheet = ex.sheet("markdown") if sheet is None else sheet
     found = []
     for step in ex.trace:
-        if not step.text:
+        if not step.text or (only is not None and step.name not in only):
             continue
         tol = tolerance(step.value, min_digits)
         answers = [Answer(step.value, tol, 100, "Correct.")]

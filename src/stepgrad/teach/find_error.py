@@ -1,0 +1,301 @@
+"""Find the error: a complete worked solution with planted mistakes from the diagnosis catalogue, and its marking.
+
+    >>> from stepgrad.teach.exercise import generate
+    >>> sheet = plant(generate(seed=7), keys=("learning_rate",))
+    >>> p = sheet.planted[0]
+    >>> p.key, p.name
+    ('learning_rate', 'w1+')
+    >>> score = mark(sheet.key(), f"line = {p.line}\\nmistake = learning rate\\ncorrected = {p.corrected:.6g}\\n")
+    >>> score.points, score.total
+    (3, 3)
+
+Each mistake is made the way a student makes it: the step recomputed with the mistake applied (the
+catalogue's own recomputation, diagnoses.py), and every later step recomputed from the mistaken value,
+so the rest of the sheet is consistent with it. A sheet is kept only when `stepgrad check` finds the planted
+line wrong and names the planted mistake, and every other line correct or carried forward.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import Any
+
+from stepgrad.core.errors import StepgradError
+from stepgrad.teach.check import check
+from stepgrad.teach.check.context import Context, build, traces
+from stepgrad.teach.check.diagnoses import MISTAKES
+from stepgrad.teach.check.precision import matches, significant_digits
+from stepgrad.teach.check.solution import Solution, loads
+from stepgrad.teach.exercise import _WRITERS, EXTENSIONS, Exercise, _sheet_blocks
+from stepgrad.teach.fading import written
+
+TRIES = 40  # candidate mistakes tried per planted line before giving up
+ANSWER_DIGITS = 3  # a corrected value needs this many significant digits (as the LMS exports ask)
+MIN_RELATIVE = 0.02  # a planted mistake moves the value by at least 2 %: visible to a careful reader
+MAX_FACTOR = 100.0  # ... and by no more than a factor 100 (a decimal point moved twice at most)
+
+
+@dataclass(frozen=True)
+class Planted:
+    """One planted mistake: the line, the quantity, the catalogue's key and label, the value shown, the right one."""
+
+    line: int
+    name: str
+    key: str
+    label: str
+    detail: str
+    value: float
+    corrected: float
+
+
+@dataclass(frozen=True)
+class ErrorSheet:
+    """A worked solution (`values`: what it shows for every derived step) with `planted` mistakes."""
+
+    exercise: Exercise
+    values: dict[str, float]
+    planted: tuple[Planted, ...]
+
+    @cached_property
+    def numbered(self) -> list[str]:
+        """The derived steps in the order the sheet numbers its lines (line k is numbered[k - 1])."""
+        return [s.name for s in self.exercise.trace if s.text]
+
+    def show(self, value: float) -> str:
+        rounding = self.exercise.round_to
+        return f"{value:.{rounding}f}" if rounding is not None else f"{value:.9g}"
+
+    def solution_lines(self) -> list[str]:
+        """'12. dE_total/dw5 = dE_total/dout_o1 * ... = 0.741 * ... = 0.0822': every line, numbered."""
+        steps = {s.name: s for s in self.exercise.trace}
+        shown = {**self.exercise.trace.values, **self.values}
+        width = len(str(len(self.numbered)))
+        return [f"{k:>{width}}. " + written(steps[name], shown, self.values[name], self.show)
+                for k, name in enumerate(self.numbered, 1)]
+
+    def sheet(self, fmt: str = "markdown", student: str | None = None) -> str:
+        """The sheet: the network, the worked solution with its numbered lines, the task and the mistakes to name."""
+        head = _sheet_blocks(self.exercise, student)[:6]
+        title = head[0][1].replace("Backpropagation exercise", "Find the error")
+        n = len(self.planted)
+        task = ("This worked solution has one mistake; every line after it is computed correctly from the lines "
+                "above it." if n == 1 else
+                f"This worked solution has {n} mistakes; every other line is computed correctly from the lines above it.")
+        blocks: list[tuple] = [("h1", title), *head[1:], ("h2", "The worked solution"), ("p", task),
+                               ("code", self.solution_lines()), ("h2", "Your task"),
+                               ("ol", ["Find the first wrong line (its number or its quantity)." if n == 1 else
+                                       "Find each wrong line, first to last (its number or its quantity).",
+                                       "Name the mistake: its number or its name in the list below.",
+                                       "Write the value the line should have, computed from the lines above it."]),
+                               ("p", "Write your answers into answer-template.txt."),
+                               ("h2", "The mistakes"), ("ol", [m.label for m in MISTAKES])]
+        return _WRITERS[fmt](blocks, fmt)
+
+    def template(self) -> str:
+        """The answer template that `stepgrad check` marks: line, mistake and corrected value per mistake."""
+        lines = ["# Find the error: write the wrong line (number or quantity), the mistake (number or name in the",
+                 "# sheet's list) and the corrected value. Check it with: stepgrad check --network network.toml answer.txt", ""]
+        for k in range(1, len(self.planted) + 1):
+            suffix = "" if len(self.planted) == 1 else f" {k}"
+            lines += [f"line{suffix} =", f"mistake{suffix} =", f"corrected{suffix} =", ""]
+        return "\n".join(lines)
+
+    def key(self) -> dict[str, Any]:
+        """The key as plain data (find-error.json): the planted mistakes and the numbered lines."""
+        return {"find_error": 1, "seed": self.exercise.seed, "lines": self.numbered,
+                "planted": [asdict(p) for p in self.planted]}
+
+    def key_text(self, fmt: str = "markdown") -> str:
+        blocks: list[tuple] = [("h1", f"Key: find the error (seed {self.exercise.seed})"),
+                               ("table", ("line", "quantity", "mistake", "shown", "right"),
+                                [(str(p.line), p.name, f"{p.label}: {p.detail}", self.show(p.value),
+                                  self.show(p.corrected)) for p in self.planted])]
+        return _WRITERS[fmt](blocks, fmt)
+
+    def files(self, fmt: str = "markdown", student: str | None = None) -> dict[str, str]:
+        """File name -> contents: the sheet, its key (readable and find-error.json), the answer template, network."""
+        from stepgrad.core.persist import dumps
+
+        ext = EXTENSIONS[fmt]
+        return {f"find-error.{ext}": self.sheet(fmt, student), f"find-error-key.{ext}": self.key_text(fmt),
+                "find-error.json": json.dumps(self.key(), indent=2) + "\n", "answer-template.txt": self.template(),
+                "network.toml": dumps(self.exercise.network)}
+
+
+def _solution(values: dict[str, float], show) -> Solution:
+    return loads("\n".join(f"{name} = {show(v)}" for name, v in values.items()), "text", "<find-error>")
+
+
+def plant(exercise: Exercise, count: int = 1, seed: int = 0, keys: tuple[str, ...] | None = None) -> ErrorSheet:
+    """A worked solution of `exercise` with `count` mistakes from the catalogue (`keys`: only these), each checked
+    to be found and named by the checker. StepgradError when no such mistake fits this network."""
+    if not 1 <= count <= 5:
+        raise StepgradError(f"plant 1 to 5 mistakes, got {count}", where="--find-error")
+    known = {m.key for m in MISTAKES}
+    unknown = [k for k in keys or () if k not in known]
+    if unknown:
+        raise StepgradError(f"no mistake named {unknown[0]!r} in the catalogue; see the sheet's list", where="--mistakes")
+    net, rounding = exercise.network, exercise.round_to
+    prepared = traces(net, None, rounding)
+    steps = [s for s in exercise.trace if s.text]
+    rng = random.Random(seed)
+    sheet = ErrorSheet(exercise, {s.name: s.value for s in steps}, ())
+    fixed: dict[str, float] = {}  # what the sheet shows up to the last planted line; the rest follows from it
+    for k in range(count):
+        start = 0 if not sheet.planted else sheet.planted[-1].line + 2  # leave a correct line between two mistakes
+        # the lines left must hold the mistakes still to plant
+        found = _plant_one(exercise, sheet, fixed, steps[start:len(steps) - 2 * (count - k - 1)], rng, keys, prepared)
+        if found is None:
+            what = f"the mistake {keys[0]!r}" if keys and len(keys) == 1 else "a known mistake"
+            raise StepgradError(f"{what} cannot be planted in this network so that it can be found (mistake {k + 1} of "
+                                f"{count}); try another seed or network", where="--find-error")
+        sheet, fixed = found
+    return sheet
+
+
+def _plant_one(exercise: Exercise, sheet: ErrorSheet, fixed: dict[str, float], lines: list, rng: random.Random,
+               keys: tuple[str, ...] | None, prepared) -> tuple[ErrorSheet, dict[str, float]] | None:
+    net, rounding = exercise.network, exercise.round_to
+    ctx = build(net, _solution(sheet.values, sheet.show), None, rounding, prepared)
+    candidates = []
+    for step in lines:
+        for m in MISTAKES:
+            if keys and m.key not in keys:
+                continue
+            for value, detail in m.candidates(ctx, step, ctx.own):
+                right = ctx.from_own[step.name]
+                if _plausible(value, right):
+                    candidates.append((step, m, value, detail, right))
+    rng.shuffle(candidates)
+    for step, m, value, detail, right in candidates[:TRIES]:
+        mine = {**{n: v for n, v in sheet.values.items() if n in fixed or _before(exercise, n, step.name)},
+                step.name: float(value)}
+        world = _carried(ctx, mine, sheet.show, prepared)
+        line = sheet.numbered.index(step.name) + 1
+        planted = Planted(line, step.name, m.key, m.label, detail.replace("{value}", f"{value:.9g}"), float(value),
+                          float(right))
+        candidate = ErrorSheet(exercise, world, (*sheet.planted, planted))
+        if _found(candidate, prepared):
+            return candidate, mine
+    return None
+
+
+def _plausible(value: float, right: float) -> bool:
+    """A mistake a reader can see (MIN_RELATIVE) and a student makes: no more than MAX_FACTOR off in size."""
+    size = max(abs(right), 1e-3)
+    if not math.isfinite(value) or abs(value - right) <= MIN_RELATIVE * size:
+        return False
+    if right == 0:  # a derivative of 0 taken as 1 (ReLU at a negative net): any size is a real mistake
+        return True
+    return abs(value) <= MAX_FACTOR * size and (value == 0 or abs(value) >= size / MAX_FACTOR)
+
+
+def _before(exercise: Exercise, name: str, than: str) -> bool:
+    order = [s.name for s in exercise.trace]
+    return order.index(name) < order.index(than)
+
+
+def _carried(ctx: Context, mine: dict[str, float], show, prepared) -> dict[str, float]:
+    """Every derived value as a student who wrote `mine` computes the rest: each later step from their values."""
+    world = build(ctx.net, _solution(mine, show), None, ctx.round_to, prepared)
+    return {s.name: float(world.own[s.name]) for s in ctx.trace if s.text}
+
+
+def _found(sheet: ErrorSheet, prepared) -> bool:
+    """The checker marks each planted line wrong with its mistake named, and every other line correct or follows."""
+    report = check(sheet.exercise.network, _solution(sheet.values, sheet.show), round_to=sheet.exercise.round_to,
+                   prepared=prepared)
+    planted = {p.name: p.key for p in sheet.planted}
+    for r in report.results:
+        if r.name in planted:
+            if r.verdict != "wrong" or r.mistake != planted[r.name]:
+                return False
+        elif r.verdict not in ("correct", "follows", "close"):
+            return False
+    first = report.first_wrong
+    return first is not None and first.name == sheet.planted[0].name
+
+
+# -- marking the student's answer ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Score:
+    """The marks of one answer: per planted mistake, line found, mistake named, corrected value right."""
+
+    rows: tuple[dict[str, Any], ...]
+
+    @property
+    def points(self) -> int:
+        return sum(r["line_found"] + r["mistake_named"] + r["corrected_right"] for r in self.rows)
+
+    @property
+    def total(self) -> int:
+        return 3 * len(self.rows)
+
+    @property
+    def ok(self) -> bool:
+        return self.points == self.total
+
+    def text(self) -> str:
+        out = [f"find the error: {self.points} of {self.total} points"]
+        for k, r in enumerate(self.rows, 1):
+            line = "found" if r["line_found"] else f"not found (it is line {r['line']}, {r['name']})"
+            named = "named" if r["mistake_named"] else f"not named (it is: {r['label']})"
+            value = "right" if r["corrected_right"] else "not right" + ("" if r["given_corrected"] else " (blank)")
+            out.append(f"mistake {k}: line {line}; mistake {named}; corrected value {value}")
+        return "\n".join(out) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"points": self.points, "total": self.total, "ok": self.ok, "mistakes": list(self.rows)}
+
+
+def _read_answer(text: str, source: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if "=" not in line:
+            raise StepgradError(f"line {number}: expected 'line = ...', 'mistake = ...' or 'corrected = ...'", where=source)
+        name, value = (part.strip() for part in line.split("=", 1))
+        found[" ".join(name.lower().split())] = value
+    return found
+
+
+def _named(text: str) -> str | None:
+    """The catalogue key a student's 'mistake = ...' names: a key, a label, or a number in the sheet's list."""
+    t = " ".join(text.lower().replace("_", " ").split())
+    if t.isdigit() and 1 <= int(t) <= len(MISTAKES):
+        return MISTAKES[int(t) - 1].key
+    for m in MISTAKES:
+        if t and t in (m.key.replace("_", " "), m.label.lower(), m.label.lower().split(" (")[0]):
+            return m.key
+    return None
+
+
+def mark(key: dict[str, Any], answer: str, source: str = "<answer>") -> Score:
+    """The marks of a find-the-error answer against the sheet's key (find-error.json)."""
+    given = _read_answer(answer, source)
+    lines: list[str] = key["lines"]
+    rows = []
+    planted = key["planted"]
+    for k, p in enumerate(planted, 1):
+        suffix = "" if len(planted) == 1 else f" {k}"
+        where = given.get(f"line{suffix}", "").strip()
+        line_found = where == str(p["line"]) or where == p["name"] or (where.isdigit() and 0 < int(where) <= len(lines)
+                                                                        and lines[int(where) - 1] == p["name"])
+        named = _named(given.get(f"mistake{suffix}", ""))
+        corrected_text = given.get(f"corrected{suffix}", "")
+        right = False
+        if corrected_text:
+            parsed = loads(f"{p['name']} = {corrected_text}", "text", source, lenient=True)
+            right = bool(parsed.answers) and matches(parsed.answers[0], p["corrected"]) and \
+                significant_digits(parsed.answers[0]) >= ANSWER_DIGITS
+        rows.append({"line": p["line"], "name": p["name"], "label": p["label"], "line_found": line_found,
+                     "mistake_named": named == p["key"], "corrected_right": right,
+                     "given_corrected": corrected_text})
+    return Score(tuple(rows))
