@@ -98,8 +98,11 @@ def network_layout(net: Network, trace: Trace | None = None, *, show: str = "wei
 
 
 def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weights",
-                max_labels: int = 40, digits: int = 4) -> str:
-    """An SVG document (a string) of `net`; with a trace, its values on neurons and `show` on the edges."""
+                max_labels: int = 40, digits: int = 4, tip_digits: int | None = None) -> str:
+    """An SVG document (a string) of `net`; with a trace, its values on neurons and `show` on the edges.
+
+    The tooltips (<title>) write `tip_digits` digits (default: `digits`): labels short, the full value on hover."""
+    tip_digits = tip_digits or digits
     place, values = network_layout(net, trace, show=show, max_labels=max_labels, digits=digits)
     names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
     lookup = _lookup(trace)
@@ -119,14 +122,14 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
         cls = "sg-edge sg-neg" if v is not None and v < 0 else "sg-edge"
         share = abs(v) / biggest if v is not None else 0.3
         if small:
-            text = f"{_edge_label(name, show)} = {_fmt(v, digits)}" if v is not None else name
+            text = f"{_edge_label(name, show)} = {_fmt(v, tip_digits)}" if v is not None else name
             value = f' data-value="{v!r}"' if v is not None else ""
             out.append(f'<line id="edge-{name}" class="{cls}" data-name="{name}"{value} tabindex="0" '
                        f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke-width="{0.8 + 2.6 * share:.2f}" '
                        f'stroke-opacity="{0.45 + 0.55 * share:.2f}"><title>{escape(text)}</title></line>')
         else:  # hundreds of edges: no labels; a short tooltip (hover) and data-value; width by |value|
             value = f' data-value="{v:.6g}"' if v is not None else ""
-            tip = f"{_edge_label(name, show)} = {_fmt(v, digits)}" if v is not None else name
+            tip = f"{_edge_label(name, show)} = {_fmt(v, tip_digits)}" if v is not None else name
             neg = ' class="sg-neg"' if v is not None and v < 0 else ""  # the stylesheet colours big edges by [data-name]
             out.append(f'<line id="edge-{name}"{neg} data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
                        f'x2="{x2:.0f}" y2="{y2:.0f}" stroke-width="{_short(0.2 + 1.2 * share)}" '
@@ -145,7 +148,8 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
             facts = _neuron_facts(neuron, l, node.index, net, lookup, show == "updated", digits)
             is_dead = l > 0 and lookup(out_name(neuron), None) == 0.0
             dead = dead or is_dead
-            tip = neuron + ("" if not facts else ": " + ", ".join(facts))
+            full = facts if tip_digits == digits else _neuron_facts(neuron, l, node.index, net, lookup, show == "updated", tip_digits)
+            tip = neuron + ("" if not full else ": " + ", ".join(full))
             tip += " (dead: out = 0, no gradient flows back through it)" if is_dead else ""
             part = [f'<g id="neuron-{neuron}" class="sg-neuron {kind}{" sg-dead" if is_dead else ""}" data-name="{neuron}">',
                     f"<title>{escape(tip)}</title>",

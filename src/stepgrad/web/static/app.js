@@ -4,6 +4,7 @@
 import { ApiError, getJSON, post, postJSON } from "./api.js";
 import { drawCurve, formatNumber, setDigits } from "./curve.js";
 import { renderEditor, structureKey } from "./editor.js";
+import { DiagramView } from "./diagram.js";
 import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
 import { setupViews } from "./views.js";
@@ -11,7 +12,7 @@ import { setupViews } from "./views.js";
 const $ = (id) => document.getElementById(id);
 const state = {
   spec: null, original: null, order: "synchronous", selected: null, stage: 0, stages: [],
-  result: null, history: [], choices: null, limits: { body_bytes: 512 * 1024 }, seq: 0, training: false, stop: false, editorKey: null,
+  result: null, history: [], choices: null, limits: { body_bytes: 512 * 1024 }, seq: 0, networkKey: 0, training: false, stop: false, editorKey: null,
 };
 
 // ---------------------------------------------------------------- errors
@@ -68,24 +69,42 @@ function draw(fromEditor) {
   }
 }
 
+let viewer = null;
+
 function drawDiagram(r) {
   const box = $("diagram");
-  if (!r.svg) {
-    box.innerHTML = "";
-    box.append(Object.assign(document.createElement("p"), {
+  if (!r.diagrams || !r.diagrams.length) {
+    viewer = null;
+    box.replaceChildren(Object.assign(document.createElement("p"), {
       className: "hint", textContent: "The network diagram is not available in this version; use the values list.",
     }));
     return;
   }
-  box.innerHTML = r.svg; // SVG made by stepgrad.pictures.diagram from the trace; names and numbers only
-  const svg = box.querySelector("svg");
-  // width/height stay: the CSS fits the picture to the panel, except on a phone where it keeps this size and pans
+  if (!viewer) viewer = new DiagramView(box, (svg) => decorateDiagram(svg, state.result));
+  viewer.show(r.diagrams, `${state.networkKey}:${structureKey(r.spec)}`);
+  let error = box.querySelector(".error-node");
+  if (!error) {
+    error = document.createElement("button");
+    error.type = "button";
+    error.className = "error-node";
+    error.dataset.name = "E_total";
+    box.append(error);
+  }
+  const active = highlighted(state.stages[state.stage], r.meta);
+  error.classList.toggle("selected", state.selected === "E_total");
+  error.classList.toggle("active", active.has("E_total"));
+  error.textContent = `E_total = ${formatNumber(r.values.E_total)}`;
+  error.setAttribute("aria-label", `the error E_total = ${formatNumber(r.values.E_total)}: show its derivation`);
+}
+
+/** Mark the stage's and the selection's parts of a freshly drawn diagram, and make every part focusable. */
+function decorateDiagram(svg, r) {
   const active = highlighted(state.stages[state.stage], r.meta);
   const related = relatedTo(state.selected, r.meta);
   // focus mode: on a big network everything but the selection and its neighbours fades
   svg.classList.toggle("focus", Boolean(state.selected) && svg.classList.contains("sg-big"));
   const focusable = new Set();
-  for (const node of box.querySelectorAll("[data-name]")) {
+  for (const node of svg.querySelectorAll("[data-name]")) {
     const name = node.getAttribute("data-name");
     node.classList.toggle("selected", name === state.selected);
     node.classList.toggle("active", active.has(name));
@@ -97,15 +116,6 @@ function drawDiagram(r) {
     const value = r.values[name] ?? r.values[`out_${name}`];
     node.setAttribute("aria-label", value === undefined ? `${name}: show its derivation` : `${name} = ${formatNumber(value)}: show its derivation`);
   }
-  const error = document.createElement("button");
-  error.type = "button";
-  error.className = "error-node";
-  error.dataset.name = "E_total";
-  error.classList.toggle("selected", state.selected === "E_total");
-  error.classList.toggle("active", active.has("E_total"));
-  error.textContent = `E_total = ${formatNumber(r.values.E_total)}`;
-  error.setAttribute("aria-label", `the error E_total = ${formatNumber(r.values.E_total)}: show its derivation`);
-  box.append(error);
 }
 
 /** The selected name and its neighbours: a weight's two neurons, a neuron's edges and the neurons they join. */
@@ -224,6 +234,7 @@ function onEdit(spec, structural) {
 async function setSpec(spec, opts = {}) {
   state.selected = null;
   state.stage = 0;
+  state.networkKey += 1; // a new network: the diagram's zoom starts again
   const ok = await refresh({ spec, ...opts });
   if (ok) {
     state.original = structuredClone(state.spec);
