@@ -59,11 +59,13 @@ def _view(name: str) -> Callable:
 
 
 def _train(page) -> None:
-    page.fill("#train-n", "3000")
+    page.fill("#train-n", "5000")
     page.click("#train")
-    page.wait_for_function("!document.querySelector('#train').textContent.includes('Stop')", timeout=120_000)
+    page.locator("#train-status", has_text="trained").wait_for(timeout=120_000)
     settle(page)
     page.locator(".train-panel").scroll_into_view_if_needed()
+    box = page.locator("#loss-curve").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] / 2)  # the hover readout
 
 
 def _select(name: str) -> Callable:
@@ -79,8 +81,12 @@ SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "selected": ("deck", _select("w1"), None),
     "matrix": ("deck", _view("matrix"), "#view-output"),
     "graph": ("deck", _view("graph"), "#view-output"),
-    "curve": ("deck", _train, ".train-panel"),
+    "curve": ("2-3-2 leaky", _train, ".train-panel"),
 }
+
+
+LEAKY = {"name": "2-3-2 leaky", "layers": [2, 3, 2], "activations": ["leaky_relu", "leaky_relu"], "seed": 3,
+         "learning_rate": 0.1, "update_biases": True, "samples": [{"inputs": [0.5, 1.0], "targets": [0.2, 0.8]}]}
 
 
 def main(wanted: str = "") -> None:
@@ -89,13 +95,18 @@ def main(wanted: str = "") -> None:
     sys.path.insert(0, str(DOCS.parent))
     from tests.gallery import network
 
+    from stepgrad.core.spec import Network
+
+    global LEAKY
+    LEAKY = Network.from_dict(LEAKY) if isinstance(LEAKY, dict) else LEAKY
+
     OUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
         for shot, (key, action, clip) in SHOTS.items():
             if wanted not in shot:
                 continue
-            with serving(network(key)) as url:
+            with serving(LEAKY if key == "2-3-2 leaky" else network(key)) as url:
                 for size, (width, height) in WIDTHS.items():
                     page = browser.new_page(viewport={"width": width, "height": height},
                                             is_mobile=size == "phone", has_touch=size == "phone")

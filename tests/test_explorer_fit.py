@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from tests.gallery import ALL, network
-from tests.test_explorer_polish import open_page, settle
+from tests.test_explorer_polish import expect, open_page, settle
 from tests.test_pictures_layout import COLLISIONS_JS
 from tests.test_web_server import running_server
 
@@ -72,5 +72,35 @@ def test_digits_follow_the_zoom_and_the_full_value_is_on_hover(browser):
             page.mouse.wheel(0, -300)
             page.keyboard.up("Control")
             page.wait_for_function(f"+document.querySelector('#diagram svg').dataset.scale > {before}")
+        finally:
+            page.close()
+
+
+def test_the_loss_curve_labels_at_most_8_decades_after_training_to_1e_30(browser):
+    from stepgrad.core.spec import Network
+
+    net = Network.from_dict({"name": "2-3-2 leaky", "layers": [2, 3, 2], "activations": ["leaky_relu", "leaky_relu"],
+                             "seed": 3, "learning_rate": 0.1, "update_biases": True,
+                             "samples": [{"inputs": [0.5, 1.0], "targets": [0.2, 0.8]}]})
+    with running_server(net) as url:
+        page = open_page(browser, url, 1280, 900)
+        try:
+            page.fill("#train-n", "5000")
+            page.click("#train")
+            expect(page.locator("#train-status")).to_contain_text("trained", timeout=120_000)
+            last = page.evaluate("document.querySelector('#train-status').textContent")
+            assert float(last.rsplit("= ", 1)[1]) < 1e-30, last
+            ticks = page.eval_on_selector_all("#loss-curve .tick", "ts => ts.map(t => { const r = t.getBoundingClientRect();"
+                                              " return [t.textContent, r.top, r.bottom]; })")
+            assert 3 <= len(ticks) <= 8, ticks
+            tops = sorted(ticks, key=lambda t: t[1])
+            assert all(a[2] <= b[1] for a, b in zip(tops, tops[1:])), tops  # no two labels overlap
+            # hovering the curve reads out the point under the pointer
+            page.locator("#loss-curve").scroll_into_view_if_needed()
+            box = page.locator("#loss-curve").bounding_box()
+            page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+            readout = page.locator("#loss-curve .curve-readout text")
+            assert readout.text_content().startswith("iteration ")
+            assert "E_total = " in readout.text_content()
         finally:
             page.close()

@@ -412,6 +412,11 @@ async function start() {
   }
   setDigits(Number($("digits").value));
   drawCurve($("loss-curve"), []);
+  let curveWidth = 0; // the curve is drawn at the size it has on screen: redraw it when that changes
+  new ResizeObserver(([entry]) => {
+    const width = Math.round(entry.contentRect.width);
+    if (Math.abs(width - curveWidth) > 4) { curveWidth = width; drawCurve($("loss-curve"), state.history); }
+  }).observe($("loss-curve"));
   setupViews(() => ({ spec: state.spec, update_order: state.order, digits: Number($("digits").value), selected: state.selected }));
   try {
     const data = await getJSON("/api/network");
