@@ -54,7 +54,7 @@ def _view(name: str) -> Callable:
     def go(page) -> None:
         page.locator(f'.views input[value="{name}"]').check()
         settle(page)
-        page.locator("#view-output").scroll_into_view_if_needed()
+        page.locator(".views").evaluate("e => e.scrollIntoView()")
     return go
 
 
@@ -79,8 +79,8 @@ def _select(name: str) -> Callable:
 SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "diagram": ("3-4-2 tanh/softmax CE, 2 samples", None, None),
     "selected": ("deck", _select("w1"), None),
-    "matrix": ("deck", _view("matrix"), "#view-output"),
-    "graph": ("deck", _view("graph"), "#view-output"),
+    "matrix": ("deck", _view("matrix"), None),
+    "graph": ("deck", _view("graph"), None),
     "curve": ("2-3-2 leaky", _train, ".train-panel"),
 }
 

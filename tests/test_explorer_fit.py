@@ -104,3 +104,73 @@ def test_the_loss_curve_labels_at_most_8_decades_after_training_to_1e_30(browser
             assert "E_total = " in readout.text_content()
         finally:
             page.close()
+
+
+def _inside(page, selector: str) -> bool:
+    """True if the element's box lies within its panel's (horizontally)."""
+    return page.evaluate(f"""() => {{ const e = document.querySelector({selector!r}), p = e.closest('.panel');
+        const a = e.getBoundingClientRect(), b = p.getBoundingClientRect();
+        return a.left >= b.left - 0.5 && a.right <= b.right + 0.5; }}""")
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("key", ["deck", "8-6-4", "16-16-10"])
+def test_matrix_and_graph_views_fit_their_panel(browser, key, size):
+    from tests.conftest import require_tool
+
+    require_tool("dot")
+    with running_server(network(key)) as url:
+        page = open_page(browser, url, *SIZES[size], touch=size == "phone")
+        try:
+            page.get_by_label("Matrix form").check()
+            page.locator("#view-output mtable").first.wait_for()
+            assert page.locator("#view-output mo", has_text="[").count() > 0  # bracketed, not bars
+            assert _inside(page, "#view-output") and _inside(page, "#view-output .stepgrad-matrix")
+            assert page.evaluate(OVERFLOW_JS) <= 0, (key, size, "matrix")
+            if key == "16-16-10":  # the whole graph is too big to draw: a weight's part of it
+                page.get_by_label("Chain rule").check()
+                page.locator("#diagram [data-name='w1']").first.dispatch_event("click")
+                settle(page)
+            page.get_by_label("Computation graph").check()
+            page.locator("#view-output svg").wait_for()
+            settle(page)
+            assert _inside(page, "#view-output .diagram-view")
+            fits = page.evaluate("""() => { const v = document.querySelector('#view-output .diagram-view');
+                return v.querySelector('svg').getBoundingClientRect().width <= v.clientWidth + 1; }""")
+            assert fits, (key, size)  # fitted to the panel's width at first ...
+            page.get_by_role("button", name="Full size, every digit").last.click()
+            scale = float(page.locator("#view-output svg").get_attribute("data-scale"))
+            assert abs(scale - 1) < 1e-3  # ... and zoomed to full size on demand, inside the same panel
+            assert page.evaluate(OVERFLOW_JS) <= 0, (key, size, "graph")
+        finally:
+            page.close()
+
+
+def test_touch_targets_are_44_px_on_a_phone(browser):
+    with running_server(network("3-4-2 tanh/softmax CE, 2 samples")) as url:
+        page = open_page(browser, url, 390, 844, touch=True)
+        try:
+            # a checkbox or radio is reached through its label; the file input through its styled label
+            small = page.evaluate("""() => [...document.querySelectorAll('button, select, input, .file-button')]
+                .filter(e => e.offsetParent && e.type !== 'file')
+                .map(e => ['checkbox', 'radio'].includes(e.type)
+                    ? e.closest('label') || (e.id && document.querySelector(`label[for="${e.id}"]`)) || e : e)
+                .map(e => [e.id || e.textContent.trim().slice(0, 20) || e.name || e.type, e.getBoundingClientRect()])
+                .filter(([, r]) => r.width < 44 - 0.5 || r.height < 44 - 0.5)
+                .map(([n, r]) => `${n} ${Math.round(r.width)}x${Math.round(r.height)}`)""")
+            assert small == []
+        finally:
+            page.close()
+
+
+def test_nested_subscripts_stay_at_10_px(browser):
+    with running_server(network("3-4-2 tanh/softmax CE, 2 samples")) as url:  # target_{o_1}^{[1]}: a script's script
+        page = open_page(browser, url, 1280, 900)
+        try:
+            page.locator("#derivation math").first.wait_for()
+            smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll('#derivation math :is(mi, mn, mo)')]
+                .filter(e => e.textContent.trim()).map(e => parseFloat(getComputedStyle(e).fontSize)))""")
+            assert smallest >= 10 - 1e-6
+        finally:
+            page.close()

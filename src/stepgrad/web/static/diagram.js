@@ -13,8 +13,10 @@ const STEP = 1.25;            // one zoom button press
 
 export class DiagramView {
   /** `box` holds the scroll area; `decorate(svg)` marks selection and adds focus, after each swap. */
-  constructor(box, decorate) {
+  constructor(box, decorate, { focus = true, fitFirst = false } = {}) {
     this.box = box;
+    this.hasFocus = focus;    // the Focus button (the network diagram's selection)
+    this.fitFirst = fitFirst; // the default zoom shows it whole (the computation graph) rather than readable
     this.decorate = decorate;
     this.levels = [];
     this.width = null;        // the picture's width on screen (px); null: the default
@@ -40,7 +42,7 @@ export class DiagramView {
     button("+", "Zoom in", () => this.zoomBy(STEP));
     button("Fit", "Fit the whole network in the panel", () => this.fit());
     button("1:1", "Full size, every digit", () => this.actualSize());
-    this.focusButton = button("Focus", "Zoom to the selection and its paths", () => this.focusSelection());
+    if (this.hasFocus) button("Focus", "Zoom to the selection and its paths", () => this.focusSelection());
     this.readout = Object.assign(document.createElement("span"), { className: "zoom-readout" });
     this.readout.setAttribute("aria-live", "polite");
     bar.append(this.readout);
@@ -82,6 +84,7 @@ export class DiagramView {
   /** The default zoom: the panel's width, or wider if even the shortest labels would be too small. */
   defaultWidth() {
     const least = this.levels[0];
+    if (this.fitFirst) return Math.min(this.room(), least.width);
     return Math.max(Math.min(this.room(), this.levels[this.levels.length - 1].width * 1.25), least.width * MIN_SCALE);
   }
 
@@ -115,7 +118,7 @@ export class DiagramView {
     svg.setAttribute("height", (Math.ceil(level.height * scale * 10) / 10).toFixed(1));
     svg.dataset.scale = scale.toFixed(4);
     svg.dataset.digits = String(level.digits);
-    this.readout.textContent = `${Math.round(scale * 100)}% · ${level.digits} digits`;
+    this.readout.textContent = `${Math.round(scale * 100)}%` + (this.levels.length > 1 ? ` · ${level.digits} digits` : "");
     if (anchor) {
       const [fx, fy, px = this.view.clientWidth / 2, py = this.view.clientHeight / 2] = anchor;
       this.view.scrollLeft = fx * svg.clientWidth - px;
