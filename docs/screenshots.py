@@ -79,6 +79,7 @@ def _select(name: str) -> Callable:
 SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "diagram": ("3-4-2 tanh/softmax CE, 2 samples", None, None),
     "selected": ("deck", _select("w1"), None),
+    "big": ("16-16-10", _select("h3"), None),
     "matrix": ("deck", _view("matrix"), None),
     "graph": ("deck", _view("graph"), None),
     "curve": ("2-3-2 leaky", _train, ".train-panel"),

@@ -174,3 +174,51 @@ def test_nested_subscripts_stay_at_10_px(browser):
             assert smallest >= 10 - 1e-6
         finally:
             page.close()
+
+
+def test_the_network_list_names_the_served_one_and_every_bundled_example(browser):
+    from stepgrad.web.api import builtins
+
+    with running_server(network("3-4-2 tanh/softmax CE, 2 samples")) as url:
+        page = open_page(browser, url, 1280, 900)
+        try:
+            options = page.eval_on_selector_all("#builtin option", "os => os.map(o => [o.textContent, o.selected])")
+            assert options[0] == ["gallery 3-4-2 (served)", True]
+            assert [text for text, _ in options[1:]] == builtins()
+            assert {"mazur", "gallery-16-16-10-tanh-softmax"} <= set(builtins())
+            page.select_option("#builtin", "mazur")
+            page.click("#load-builtin")
+            expect(page.locator("#diagram #edge-w8")).to_have_count(1)  # the deck's 2-2-2 has w1..w8 only
+            expect(page.locator("#diagram #edge-w9")).to_have_count(0)
+        finally:
+            page.close()
+
+
+def test_a_big_network_says_what_it_leaves_out_and_shows_the_selected_neuron(browser):
+    import stepgrad
+
+    net = network("16-16-10")
+    trace = stepgrad.explain(net)
+    with running_server(net) as url:
+        page = open_page(browser, url, 1280, 900)
+        try:
+            legend = page.locator("#diagram .sg-legend").text_content()
+            assert "Left out: the edge labels, the biases" in legend and "net and out" in legend, legend
+            summary = page.locator("#diagram .sg-summary").text_content()
+            assert "16 inputs" in summary and "tanh · 16 neurons" in summary and "softmax · 10 neurons" in summary
+            # edges coloured by size: more than a couple of distinct colours
+            colours = set(page.eval_on_selector_all("#diagram line[data-name]", "ls => ls.map(l => getComputedStyle(l).stroke)"))
+            assert len(colours) > 20
+            page.locator("#diagram #neuron-h3").dispatch_event("click")
+            card = page.locator('#diagram [data-card="h3"]')
+            expect(card).to_have_count(1)
+            digits = int(page.locator("#diagram svg").get_attribute("data-digits"))
+            shown = f"{trace.lookup('out_h3'):.{digits}g}".replace("-", "\u2212")
+            assert f"out = {shown}" in card.text_content()
+            # the selection colour is not the negative weights' colour
+            selected = page.evaluate("getComputedStyle(document.querySelector('#diagram #neuron-h3 circle')).stroke")
+            negative = page.evaluate("getComputedStyle(document.querySelector('#diagram line.sg-neg')).stroke")
+            rgb = [[int(c) for c in colour[4:-1].split(",")] for colour in (selected, negative)]
+            assert sum(abs(a - b) for a, b in zip(*rgb)) > 150, rgb
+        finally:
+            page.close()

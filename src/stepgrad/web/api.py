@@ -110,7 +110,7 @@ def _explain(data: dict[str, Any], served: Network, budget: work.Budget = work.S
     selected = None
     if only:
         selected = {"names": only, "sections": sections_view(trace.select(inputs.only(trace, only)), digits, True)}
-    levels = diagram_levels(net, trace, show, min(digits, DIAGRAM_DIGITS), digits)
+    levels = diagram_levels(net, trace, show, min(digits, DIAGRAM_DIGITS), digits, only[0] if only else None)
     return {
         "spec": net.to_dict(), "update_order": order, "digits": digits,
         "values": trace.values, "meta": trace.meta, "math": math_ok,

@@ -35,7 +35,8 @@ def diagram(net: Network, trace: Trace, show: str, digits: int) -> str:
 LEVELS = (3, 4, 6)  # the diagram's label digits at growing zoom; the last level has all the digits asked for
 
 
-def diagram_levels(net: Network, trace: Trace, show: str, digits: int, tip_digits: int, labelled: int = 40) -> list[dict[str, Any]]:
+def diagram_levels(net: Network, trace: Trace, show: str, digits: int, tip_digits: int, selected: str | None = None,
+                   labelled: int = 40) -> list[dict[str, Any]]:
     """The diagram at each zoom level: [{digits, width, height, svg}], fewest digits first.
 
     The page shows the level whose labels fit the room it has at a readable size (stepgrad.web.static.diagram),
@@ -49,7 +50,7 @@ def diagram_levels(net: Network, trace: Trace, show: str, digits: int, tip_digit
         chosen = [digits]
     levels = []
     for d in chosen:
-        svg = network_svg(net, trace, show=show, digits=d, tip_digits=tip_digits)
+        svg = network_svg(net, trace, show=show, digits=d, tip_digits=tip_digits, selected=selected)
         size = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
         assert size is not None  # network_svg always writes its viewBox
         levels.append({"digits": d, "width": float(size[1]), "height": float(size[2]), "svg": svg})

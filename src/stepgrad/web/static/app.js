@@ -10,6 +10,7 @@ import { stepNode } from "./steps.js";
 import { setupViews } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
+const SERVED = ""; // the built-in list's value for the network `stepgrad serve` was started with
 const state = {
   spec: null, original: null, order: "synchronous", selected: null, stage: 0, stages: [],
   result: null, history: [], choices: null, limits: { body_bytes: 512 * 1024 }, seq: 0, networkKey: 0, training: false, stop: false, editorKey: null,
@@ -350,7 +351,8 @@ async function upload(event) {
 
 async function loadBuiltin() {
   try {
-    const data = await getJSON(`/api/network?builtin=${encodeURIComponent($("builtin").value)}`);
+    const choice = $("builtin").value;
+    const data = await getJSON(choice === SERVED ? "/api/network" : `/api/network?builtin=${encodeURIComponent(choice)}`);
     await setSpec(data.spec);
   } catch (err) {
     showError(err);
@@ -422,6 +424,9 @@ async function start() {
     const data = await getJSON("/api/network");
     state.choices = { activations: data.activations, losses: data.losses };
     state.limits = data.limits;
+    // the network being served first, under its own name; then every network shipped with stepgrad
+    const served = data.spec.name || "unnamed network";
+    $("builtin").append(new Option(`${served} (served)`, SERVED, true, true));
     for (const name of data.builtins) $("builtin").append(new Option(name, name));
     for (const option of $("download-format").options) option.disabled = !data.formats.includes(option.value);
     state.order = data.spec.update_order || "synchronous";
