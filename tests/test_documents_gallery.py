@@ -39,3 +39,14 @@ def test_build_writes_every_format(tmp_path):
     names = {f.name for f in files}
     assert {"step.txt", "step.md", "step.svg", "step.tex", "slides.tex", "step.html", "step.json"} <= names
     assert "![The network](step.svg)" in (tmp_path / "step.md").read_text()
+
+
+def test_the_packaged_gallery_is_the_gallery():
+    """The explorer's network list offers the gallery: the copies shipped in the package are examples/gallery's."""
+    from importlib import resources
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "examples" / "gallery"
+    package = resources.files("stepgrad.examples")
+    for spec in root.glob("*.toml"):
+        assert package.joinpath(f"gallery-{spec.name}").read_text() == spec.read_text(), spec.name

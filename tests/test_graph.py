@@ -94,7 +94,12 @@ def test_deck_graph_shape_and_numbers():
     sub = graph.only("w1")
     labels = {n.label for n in sub.nodes}
     assert {"w1", "w1 * i1", "net_h1", "out_h1", "w5 * out_h1", "net_o1", "E_total"} <= labels
-    assert not labels & {"w2", "net_h2", "w5", "i1"}
+    # every operand of a node on w1's path is there (i1 of w1 * i1, w5 of w5 * out_h1), drawn dashed ...
+    assert {"i1", "w5", "w2 * i2", "w6 * out_h2"} <= labels
+    assert {sub.node(k).id for k in ("i1", "w5")} <= set(sub.meta["context"])
+    assert 'style="rounded,filled,dashed"' in sub.to_dot()
+    # ... but not what w1 does not reach, nor the operands of those operands
+    assert not labels & {"w2", "net_h2", "out_h2", "i2"}
 
 
 @pytest.mark.graphviz

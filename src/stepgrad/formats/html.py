@@ -196,8 +196,7 @@ def body(trace: Trace, digits: Precision = 9, diagram: bool = True, doc: Documen
 
         net = network_from_trace(trace)
         if net is not None:
-            out.append(f'<figure><div class="pan">{network_svg(net, trace)}</div><figcaption>The network: each weight on its '
-                       "edge (colour: sign, width: size); net and out of each neuron from the forward pass. On a narrow "
+            out.append(f'<figure><div class="pan">{network_svg(net, trace)}</div><figcaption>{_caption(net)} On a narrow '
                        "screen the picture keeps its size: swipe it sideways.</figcaption></figure>")
     if big:
         out.extend(_compact_part(part, steps, trace, digits) for part in doc.parts)
@@ -206,6 +205,19 @@ def body(trace: Trace, digits: Precision = 9, diagram: bool = True, doc: Documen
     out.append(_comparison(trace, digits))
     out.append("</div>")
     return "\n".join(out)
+
+
+def _caption(net) -> str:
+    """What the diagram shows, and what it leaves out (stepgrad.pictures.diagram labels up to 40 weights)."""
+    weights = sum(a * b for a, b in zip(net.layers, net.layers[1:]))
+    if weights > 40:
+        return (f"The network: each of its {weights} weights as an edge (colour: sign, darker and wider: larger) and a "
+                "line per layer with the range of its values. Too many to label: the weights' values, the biases and "
+                "each neuron's net and out are left out of the picture (hover an edge for its value); the sections "
+                "below give every one.")
+    sample = " of the first sample" if net.inputs is None or len(net.inputs) > 1 else ""
+    return (f"The network: each weight on its edge (colour: sign, width: size); net and out of each neuron{sample} "
+            "from the forward pass.")
 
 
 def render(trace: Trace, digits: Precision = 9, **_: object) -> str:

@@ -12,6 +12,7 @@ the whole.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from html import escape
 
@@ -50,7 +51,33 @@ def _piece(latex: str) -> str:
         converted = convert(latex)
     except Exception as exc:  # the converter raises its own exception types on unknown commands
         raise StepgradError(f"cannot convert this formula to MathML: {latex!r} ({exc})") from None
-    return converted[converted.index(">") + 1:converted.rindex("</math>")]
+    return _spaced(converted[converted.index(">") + 1:converted.rindex("</math>")])
+
+
+_MINUS = "<mo>&#x02212;</mo>"
+# a minus right after one of these is a sign: (−0.019), [−1, a row's first entry, = −2, · −1
+_SIGN_AFTER = re.compile("(<mrow>|<mtd>|&#x00028;</mo>|&#x0005B;</mo>|<mo>&#x0003D;</mo>|<mo>&#x000B7;</mo>|"
+                         f"<mo>&#x0002B;</mo>|{_MINUS})" + re.escape(_MINUS) + "<mn>")
+_FUNCTION = re.compile(r"<mi>(ln|log|exp|tanh|sinh|cosh|sech|max|min|sgn|erf)</mi>(?=(<mo stretchy=\"false\">&#x00028;)?)")
+
+
+def _spaced(mathml: str) -> str:
+    """Spacing as a typesetter would: a sign joins its number (−0.019 is one number, not a subtraction), and
+    ln, exp ... are functions applied to what follows (U+2061) with a thin space around them as in TeX."""
+    mathml = _SIGN_AFTER.sub(lambda m: f"{m[1]}<mn>&#x02212;", mathml)
+
+    def function(m: re.Match[str]) -> str:
+        after = "" if m[2] else '<mspace width="0.1667em"/>'  # ln 0.57 gets a space, exp(x) none
+        before = "" if m.string.endswith("<mrow>", 0, m.start()) else '<mspace width="0.1667em"/>'
+        return f'{before}<mi>{m[1]}</mi><mo>&#x2061;</mo>{after}'
+
+    return _FUNCTION.sub(function, mathml)
+
+
+def mathml_inner(latex: str) -> str:
+    """The MathML of `latex` without its <math> element, to build a larger formula from (a matrix's entries)."""
+    return "".join(f"<mo>{_OPERATORS[p]}</mo>" if p in _OPERATORS else _piece(p.strip())
+                   for p in _split(latex.strip()) if p.strip() or p in _OPERATORS)
 
 
 @lru_cache(maxsize=50_000)

@@ -9,6 +9,7 @@ number is tied to its name in the scalar derivation (the legend). Writers only f
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from html import escape as html_escape
 
 from stepgrad.core.errors import StepgradError
@@ -140,41 +141,79 @@ def slides(view: MatrixView, digits: Precision = 9) -> str:
 
 
 # -- HTML ---------------------------------------------------------------------------------------
-_CSS = """.stepgrad-matrix{font-family:Georgia,serif;max-width:70rem;margin:0 auto;padding:1rem;color:#1d1d1f}
-.stepgrad-matrix h2{border-bottom:1px solid #ccd}.stepgrad-matrix .eq{font-weight:bold;margin:.8rem 0 .3rem}
-.stepgrad-matrix .note{color:#555;font-style:italic}
-.stepgrad-matrix .m{display:inline-flex;align-items:center;gap:.5rem;margin:.3rem 1.5rem .3rem 0;vertical-align:top}
-.stepgrad-matrix table{border-left:2px solid #333;border-right:2px solid #333;border-collapse:collapse}
-.stepgrad-matrix td{padding:.1rem .5rem;text-align:right;font-family:monospace}
-.stepgrad-matrix td small{display:block;color:#777;font-size:.75em}"""
+_CSS = """.stepgrad-matrix{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-width:72rem;margin:0 auto;
+padding:0 .2rem;color:#1d1d1f;line-height:1.4}
+.stepgrad-matrix h1{font-size:1.35rem;margin:.8rem 0}
+.stepgrad-matrix h2{font-size:1.1rem;border-bottom:1px solid #ccd;margin:1.2rem 0 .4rem}
+.stepgrad-matrix .eq{display:flex;margin:.7rem 0 .2rem;overflow-x:auto}.stepgrad-matrix .note{color:#555;font-style:italic;font-size:.9rem}
+.stepgrad-matrix .ms{display:flex;flex-wrap:wrap;gap:.2rem 1.6rem;align-items:center}
+.stepgrad-matrix .m{display:flex;flex-wrap:wrap;align-items:center;gap:0 .4rem;flex:0 0 auto;max-width:100%;overflow-x:auto;padding:.2rem 0}
+.stepgrad-matrix .m>span{display:flex}
+.stepgrad-matrix math{font-size:1rem;margin:0;text-align:left}.stepgrad-matrix .names math{color:#4a5360}
+.stepgrad-matrix mtd{padding:.15rem .4rem}"""
+
+
+def _mn(x: float, digits: Precision) -> str:
+    """One number as MathML: a sign joined to it, powers of ten typeset (3.51 × 10⁻⁵)."""
+    text = number(x, digits)
+    mantissa, _, exponent = text.partition("e")
+    out = f"<mn>{mantissa.replace('-', '&#x02212;')}</mn>"
+    if exponent:
+        out += f"<mo>&#x000D7;</mo><msup><mn>10</mn><mn>{str(int(exponent)).replace('-', '&#x02212;')}</mn></msup>"
+    return out
+
+
+def _table(cells: list[list[str]], names: Sequence[Sequence[str]], values: list[list[str]] | None = None) -> str:
+    """A bracketed matrix; each entry carries its scalar name (data-name) and, for values, `name = value` (title)."""
+    rows = []
+    for r, row in enumerate(cells):
+        tds = []
+        for c, cell in enumerate(row):
+            name = html_escape(names[r][c])
+            title = f"{name} = {html_escape(values[r][c])}" if values else name
+            tds.append(f'<mtd data-name="{name}" title="{title}">{cell}</mtd>')
+        rows.append("<mtr>" + "".join(tds) + "</mtr>")
+    return f'<mrow><mo>[</mo><mtable>{"".join(rows)}</mtable><mo>]</mo></mrow>'
 
 
 def _html_matrix(m: Matrix, digits: Precision) -> str:
-    rows = "".join("<tr>" + "".join(
-        f'<td data-name="{html_escape(n)}" title="{html_escape(n)}">{number(v, digits)}<small>{html_escape(n)}</small></td>'
-        for n, v in zip(names, values)) + "</tr>" for names, values in zip(m.names, m.values))
-    return f'<div class="m"><span>{html_escape(m.symbol)} =</span><table>{rows}</table></div>'
+    from stepgrad.formats.mathml import mathml_inner
+
+    names = [[mathml_inner(latex_symbol(n)) for n in r] for r in m.names]
+    values = [[_mn(v, digits) for v in r] for r in m.values]
+    shown = [[number(v, digits) for v in r] for r in m.values]
+    math = '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">'
+    symbol = mathml_inner(m.latex)
+    return (f'<div class="m"><span class="names">{math}<mrow>{symbol}<mo>=</mo>{_table(names, m.names)}</mrow></math></span>'
+            f'<span class="values">{math}<mrow><mo>=</mo>{_table(values, m.names, shown)}</mrow></math></span></div>')
 
 
 def fragment(view: MatrixView, digits: Precision = 9) -> str:
-    """The view as an HTML fragment (its own scoped style), for a page or a notebook."""
+    """The view as an HTML fragment (its own scoped style), for a page or a notebook: equations and
+    bracketed matrices typeset in MathML, each entry's scalar name beside its value."""
+    from stepgrad.formats.mathml import to_mathml
+
     out = [f'<div class="stepgrad-matrix"><style>{_CSS}</style>']
     for block in view.blocks:
         out.append(f'<section data-block="{html_escape(block.key)}"><h2>{html_escape(block.title)}</h2>')
         for eq in block.equations:
-            out.append(f'<div class="eq">{html_escape(eq.result.symbol)} = {html_escape(eq.text)}</div>')
+            out.append(f'<div class="eq" title="{html_escape(eq.result.symbol)} = {html_escape(eq.text)}">'
+                       f"{to_mathml(_latex_equation(eq), display=True)}</div>")
             if eq.note:
                 out.append(f'<div class="note">{html_escape(eq.note)}</div>')
-            out.append("<div>" + "".join(_html_matrix(m, digits) for m in _operands(eq)) + "</div>")
+            out.append('<div class="ms">' + "".join(_html_matrix(m, digits) for m in _operands(eq)) + "</div>")
         out.append("</section>")
     out.append("</div>")
     return "\n".join(out)
 
 
 def html(view: MatrixView, digits: Precision = 9) -> str:
-    """One self-contained HTML page; each entry shows its value and, beneath, its scalar name."""
-    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>stepgrad: matrix form</title>'
-            '</head><body><h1>One training step in matrix form</h1>\n' + fragment(view, digits) + "\n</body></html>\n")
+    """One self-contained HTML page that fits a phone; each entry shows its value, its scalar name beside it."""
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><title>stepgrad: matrix form</title>'
+            '<style>body{margin:0;padding:.6rem}</style></head><body>\n'
+            + fragment(view, digits).replace("<section", "<h1>One training step in matrix form</h1><section", 1)
+            + "\n</body></html>\n")
 
 
 def to_json(view: MatrixView, digits: Precision = 9) -> str:

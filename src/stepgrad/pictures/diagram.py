@@ -17,11 +17,12 @@ The picture only reads the network and, optionally, a trace; it computes nothing
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html import escape
 from typing import TYPE_CHECKING
 
 from stepgrad.core.errors import StepgradError
-from stepgrad.core.names import gradient, layout, parse, target, updated
+from stepgrad.core.names import at, gradient, layout, parse, target, updated
 from stepgrad.core.names import net as net_name
 from stepgrad.core.names import out as out_name
 from stepgrad.pictures.layout import DiagramLayout, diagram_layout
@@ -98,14 +99,24 @@ def network_layout(net: Network, trace: Trace | None = None, *, show: str = "wei
 
 
 def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weights",
-                max_labels: int = 40, digits: int = 4) -> str:
-    """An SVG document (a string) of `net`; with a trace, its values on neurons and `show` on the edges."""
+                max_labels: int = 40, digits: int = 4, tip_digits: int | None = None,
+                selected: str | None = None) -> str:
+    """An SVG document (a string) of `net`; with a trace, its values on neurons and `show` on the edges.
+
+    The tooltips (<title>) write `tip_digits` digits (default: `digits`): labels short, the full value on hover.
+    A network too big for labels gets a summary line per layer, edges coloured by size, and the values of the
+    `selected` neuron or weight on a card."""
+    tip_digits = tip_digits or digits
     place, values = network_layout(net, trace, show=show, max_labels=max_labels, digits=digits)
     names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
     lookup = _lookup(trace)
     small = len(values) <= max_labels
     radius = place.radius
     biggest = max((abs(v) for v in values.values() if v is not None), default=1.0) or 1.0
+    summaries: list[str] = []
+    if not small:
+        summaries = _summaries(net, place, names, lookup, digits)
+        place = replace(place, legend_y=place.legend_y + SUMMARY_ROOM, height=place.height + SUMMARY_ROOM + 15)
     width, height = place.width, place.height
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sg-net{"" if small else " sg-big"}" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -119,16 +130,17 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
         cls = "sg-edge sg-neg" if v is not None and v < 0 else "sg-edge"
         share = abs(v) / biggest if v is not None else 0.3
         if small:
-            text = f"{_edge_label(name, show)} = {_fmt(v, digits)}" if v is not None else name
+            text = f"{_edge_label(name, show)} = {_fmt(v, tip_digits)}" if v is not None else name
             value = f' data-value="{v!r}"' if v is not None else ""
             out.append(f'<line id="edge-{name}" class="{cls}" data-name="{name}"{value} tabindex="0" '
                        f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke-width="{0.8 + 2.6 * share:.2f}" '
                        f'stroke-opacity="{0.45 + 0.55 * share:.2f}"><title>{escape(text)}</title></line>')
         else:  # hundreds of edges: no labels; a short tooltip (hover) and data-value; width by |value|
             value = f' data-value="{v:.6g}"' if v is not None else ""
-            tip = f"{_edge_label(name, show)} = {_fmt(v, digits)}" if v is not None else name
-            neg = ' class="sg-neg"' if v is not None and v < 0 else ""  # the stylesheet colours big edges by [data-name]
-            out.append(f'<line id="edge-{name}"{neg} data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
+            tip = f"{_edge_label(name, show)} = {_fmt(v, tip_digits)}" if v is not None else name
+            neg = ' class="sg-neg"' if v is not None and v < 0 else ""
+            heat = f' style="stroke:{_heat(v, share)}"' if v is not None else ""  # colour: sign, darker when larger
+            out.append(f'<line id="edge-{name}"{neg}{heat} data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
                        f'x2="{x2:.0f}" y2="{y2:.0f}" stroke-width="{_short(0.2 + 1.2 * share)}" '
                        f'stroke-opacity="{_short(0.25 + 0.55 * share)}"><title>{escape(tip)}</title></line>')
     out.extend(_biases(net, place, small))
@@ -145,7 +157,8 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
             facts = _neuron_facts(neuron, l, node.index, net, lookup, show == "updated", digits)
             is_dead = l > 0 and lookup(out_name(neuron), None) == 0.0
             dead = dead or is_dead
-            tip = neuron + ("" if not facts else ": " + ", ".join(facts))
+            full = facts if tip_digits == digits else _neuron_facts(neuron, l, node.index, net, lookup, show == "updated", tip_digits)
+            tip = neuron + ("" if not full else ": " + ", ".join(full))
             tip += " (dead: out = 0, no gradient flows back through it)" if is_dead else ""
             part = [f'<g id="neuron-{neuron}" class="sg-neuron {kind}{" sg-dead" if is_dead else ""}" data-name="{neuron}">',
                     f"<title>{escape(tip)}</title>",
@@ -159,7 +172,10 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
                                 f'text-anchor="middle">{escape(fact)}</text>')
             part.append("</g>")
             out.append("".join(part))
-    out.append(_legend(place, show, dead, len(values)))
+    out.extend(summaries)
+    if not small and selected:
+        out.append(_card(net, place, names, lookup, values, show, digits, selected))
+    out.append(_legend(place, show, dead, len(values), big=not small))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -169,7 +185,7 @@ def _short(x: float) -> str:
     return f"{x:.2f}".removeprefix("0")
 
 
-def _legend(place: DiagramLayout, show: str, dead: bool, count: int) -> str:
+def _legend(place: DiagramLayout, show: str, dead: bool, count: int, big: bool = False) -> str:
     """One row under the picture: colour = sign, width and opacity = size, dead neurons, dropped labels."""
     what = {"weights": "weight", "gradients": "gradient", "updated": "new weight"}[show]
     y, x = place.legend_y, 20.0
@@ -187,10 +203,68 @@ def _legend(place: DiagramLayout, show: str, dead: bool, count: int) -> str:
         parts.append(f'<circle cx="{x + 6:.0f}" cy="{y - 4:.0f}" r="6" fill="#eee" stroke="#999" stroke-dasharray="3 2"/>'
                      f'<text x="{x + 16:.0f}" y="{y:.0f}">dead: out = 0</text>')
     if not place.labelled:
-        parts.append(f'<text x="20" y="{y + 15:.0f}">{count} weights: too many to label; '
-                     "hover or focus an edge for its value</text>")
+        if big:
+            parts.append(f'<text x="20" y="{y + 15:.0f}">{count} weights: too many to label. Left out: the edge labels, '
+                         f'the biases,</text><text x="20" y="{y + 30:.0f}">each neuron\'s net and out (hover or focus an '
+                         "edge; select a neuron or a weight for its values)</text>")
+        else:
+            parts.append(f'<text x="20" y="{y + 15:.0f}">{count} weights: too many to label. Left out: the edge labels '
+                         "(hover or focus an edge for its value)</text>")
     parts.append("</g>")
     return "".join(parts)
+
+
+SUMMARY_ROOM = 34.0  # px the layer summaries of a big network take above the legend
+
+
+def _heat(v: float, share: float) -> str:
+    """An edge's colour on a diverging scale: pale for a small value, deep blue (> 0) or orange-brown (< 0) for the largest."""
+    pale, deep = ((198, 219, 239), (8, 48, 107)) if v >= 0 else ((246, 210, 189), (127, 39, 4))
+    t = min(1.0, max(0.0, share)) ** 0.6
+    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(pale, deep))
+
+
+def _summaries(net: Network, place: DiagramLayout, names, lookup, digits: int) -> list[str]:
+    """One or two lines under each column of a big network: what the layer is, and the range of its values."""
+    from stepgrad.core.names import out as out_of
+
+    single = net.inputs is not None and len(net.inputs) == 1
+    sample = None if single else 1  # several samples (or a trace's network, which keeps none): the first's
+    mark = "" if sample is None else f"[{sample}]"
+    parts = ['<g class="sg-summary">']
+    y = place.legend_y - 10
+    for l, layer_names in enumerate(names.neurons):
+        x = place.nodes[layer_names[0]].x
+        if l == 0:
+            head, found = f"{len(layer_names)} inputs", [lookup(at(n, sample)) for n in layer_names]
+        else:
+            head = f"{net.activations[l - 1]} · {len(layer_names)} neurons"
+            found = [lookup(out_of(n, sample)) for n in layer_names]
+        known = [v for v in found if v is not None]
+        lines = [head] + ([f"{'i' if l == 0 else 'out'}{mark}: {_fmt(min(known), 3)} … {_fmt(max(known), 3)}"] if known else [])
+        for n, text in enumerate(lines):
+            parts.append(f'<text class="sg-value" x="{x:.0f}" y="{y + 14 * n:.0f}" text-anchor="middle">{escape(text)}</text>')
+    parts.append("</g>")
+    return parts
+
+
+def _card(net: Network, place: DiagramLayout, names, lookup, values, show: str, digits: int, selected: str) -> str:
+    """The selected neuron's values (or the selected weight's) on a card beside it, in a big network."""
+    if selected in place.nodes:
+        node = place.nodes[selected]
+        lines = [selected, *_neuron_facts(selected, node.layer, node.index, net, lookup, show == "updated", digits)]
+        x, y = node.x + node.radius + 8, node.y - 8
+    elif selected in place.edges and values.get(selected) is not None:
+        x1, y1, x2, y2 = place.edges[selected]
+        lines = [f"{_edge_label(selected, show)} = {_fmt(values[selected], digits)}"]
+        x, y = (x1 + x2) / 2, (y1 + y2) / 2
+    else:
+        return ""
+    width = max(len(t) for t in lines) * 8.0 + 12
+    x = min(x, place.width - width - 4)
+    texts = "".join(f'<text x="{x + 6:.0f}" y="{y + 14 * (n + 1) - 2:.0f}">{escape(t)}</text>' for n, t in enumerate(lines))
+    return (f'<g class="sg-card" data-card="{escape(selected)}"><rect x="{x:.0f}" y="{y - 4:.0f}" width="{width:.0f}" '
+            f'height="{14 * len(lines) + 8:.0f}" rx="4" fill="#fff" stroke="#7a1fa2" stroke-width="2"/>{texts}</g>')
 
 
 def _lookup(trace: Trace | None):
@@ -205,22 +279,25 @@ def _lookup(trace: Trace | None):
 
 
 def _neuron_facts(neuron: str, l: int, k: int, net: Network, lookup, after: bool, digits: int) -> list[str]:
-    """What a neuron shows: its input value, or net and out from the trace (after the update if `after`)."""
+    """What a neuron shows: its input value, or net and out from the trace (after the update if `after`).
+
+    With several samples these are the first sample's, and say so: net[1] = ..."""
     single = net.inputs is not None and len(net.inputs) == 1
+    sample = None if single else 1  # several samples (or a trace's network, which keeps none): the first's
+    mark = "" if sample is None else f"[{sample}]"
     if l == 0:
-        v = lookup(neuron, float(net.inputs[0, k]) if single else None)  # type: ignore[index]
-        return [] if v is None else [f"{neuron} = {_fmt(v, digits)}"]
+        v = lookup(at(neuron, sample), float(net.inputs[0, k]) if net.inputs is not None else None)
+        return [] if v is None else [f"{neuron}{mark} = {_fmt(v, digits)}"]
     facts = []
     for head, build in (("net", net_name), ("out", out_name)):
-        name = build(neuron)
-        v = lookup(updated(name), None) if after else None
-        v = lookup(name, None) if v is None else v
+        v = lookup(build(neuron, sample, after=True), None) if after else None
+        v = lookup(build(neuron, sample), None) if v is None else v
         if v is not None:
-            facts.append(f"{head} = {_fmt(v, digits)}")
+            facts.append(f"{head}{mark} = {_fmt(v, digits)}")
     if l == len(net.layers) - 1:
-        t = lookup(target(neuron), float(net.targets[0, k]) if single else None)  # type: ignore[index]
+        t = lookup(target(neuron, sample), float(net.targets[0, k]) if net.targets is not None else None)
         if t is not None:
-            facts.append(f"target = {_fmt(t, digits)}")
+            facts.append(f"target{mark} = {_fmt(t, digits)}")
     return facts
 
 

@@ -24,6 +24,7 @@ graph shows the trace's numbers, which are then not this graph's exact gradients
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +73,9 @@ class Graph:
         raise KeyError(label)
 
     def only(self, parameter: str) -> Graph:
-        """The subgraph `parameter`'s gradient flows through: it and every node it feeds, up to the error."""
+        """The subgraph `parameter`'s gradient flows through: it and every node it feeds, up to the error,
+        with every operand of those nodes (the i1 of w1 * i1) so each node's value reads from what it shows.
+        The operands added are listed in meta["context"] (drawn dashed)."""
         start = [n.id for n in self.nodes if n.label == parameter and n.kind in ("weight", "bias", "input")]
         if not start:
             names = sorted(n.label for n in self.nodes if n.kind in ("weight", "bias"))
@@ -87,14 +90,17 @@ class Graph:
                 if nxt not in keep:
                     keep.add(nxt)
                     queue.append(nxt)
+        context = {e.source for e in self.edges if e.target in keep} - keep
+        keep |= context
         return Graph(tuple(n for n in self.nodes if n.id in keep),
                      tuple(e for e in self.edges if e.source in keep and e.target in keep),
-                     {**self.meta, "only": parameter})
+                     {**self.meta, "only": parameter, "context": tuple(sorted(context))})
 
     def to_dot(self, digits: int = 6) -> str:
         """Graphviz DOT source: a box per node (name, op, value, gradient), left to right."""
-        style = ('  rankdir=LR; node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
+        style = (f'  rankdir={self.rankdir()}; node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
                  'fillcolor="#f4f6fb"]; edge [color="#667788"];')
+        context = set(self.meta.get("context", ()))
         lines = ["digraph step {", style]
         colours = {"weight": "#fde9c8", "bias": "#fde9c8", "input": "#e4f1e1", "target": "#e4f1e1",
                    "product": "#ffffff", "error": "#f8dede", "total": "#f8dede", "batch": "#f8dede"}
@@ -104,10 +110,40 @@ class Graph:
                 rows.append(f"grad {number(n.grad, digits)}" + (f"  ({n.grad_name})" if n.grad_name else ""))
             label = "\\n".join(_dot_escape(r) for r in rows)
             shape = ', shape=ellipse' if n.kind == "product" else ""
+            shape += ', style="rounded,filled,dashed"' if n.id in context else ""
             lines.append(f'  {n.id} [label="{label}", fillcolor="{colours.get(n.kind, "#f4f6fb")}"{shape}];')
         lines += [f"  {e.source} -> {e.target};" for e in self.edges]
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+    def rankdir(self) -> str:
+        """LR (operands left of results) or TB, whichever lays the graph out nearest 16:10, wider than tall
+        where that is about as near.
+
+        Estimated from the graph's depth (longest operand chain) and breadth (most nodes at one depth), with a
+        node about 180 x 50 pt and Graphviz's default separations."""
+        depth: dict[str, int] = {}
+        sources: dict[str, list[str]] = {}
+        for e in self.edges:
+            sources.setdefault(e.target, []).append(e.source)
+
+        def level(node: str) -> int:
+            if node not in depth:
+                depth[node] = 0  # a cycle cannot occur (the graph is a computation), this only ends recursion
+                depth[node] = 1 + max((level(s) for s in sources.get(node, [])), default=-1)
+            return depth[node]
+
+        counts: dict[int, int] = {}
+        for n in self.nodes:
+            counts[level(n.id)] = counts.get(level(n.id), 0) + 1
+        ranks, breadth = len(counts), max(counts.values(), default=1)
+        shapes = {"LR": (ranks * 216, breadth * 68), "TB": (breadth * 198, ranks * 86)}
+
+        def score(size: tuple[int, int]) -> float:
+            aspect = size[0] / max(size[1], 1)
+            return abs(math.log(aspect / 1.6)) + (0 if aspect >= 1 else 0.5)
+
+        return min(shapes, key=lambda k: score(shapes[k]))
 
     def render(self, fmt: str = "svg", digits: int = 6) -> bytes:
         """The graph laid out by Graphviz, as svg, pdf or png bytes (needs the `graph` extra and `dot`)."""

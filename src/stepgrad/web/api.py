@@ -39,7 +39,7 @@ from stepgrad.tracing.build import explain
 from stepgrad.training.loop import train
 from stepgrad.web import inputs
 from stepgrad.web.inputs import ApiError
-from stepgrad.web.present import MATH_LIMIT, diagram, sections_view, step_count
+from stepgrad.web.present import MATH_LIMIT, diagram_levels, sections_view, step_count
 
 DOCUMENTS = {  # export format -> (renderer format, media type, file name)
     "markdown": ("markdown", "text/markdown; charset=utf-8", "stepgrad-step.md"),
@@ -110,12 +110,13 @@ def _explain(data: dict[str, Any], served: Network, budget: work.Budget = work.S
     selected = None
     if only:
         selected = {"names": only, "sections": sections_view(trace.select(inputs.only(trace, only)), digits, True)}
+    levels = diagram_levels(net, trace, show, min(digits, DIAGRAM_DIGITS), digits, only[0] if only else None)
     return {
         "spec": net.to_dict(), "update_order": order, "digits": digits,
         "values": trace.values, "meta": trace.meta, "math": math_ok,
         "sections": sections_view(trace, digits, math),
         "selected": selected, "compare": compare(net, trace, order),
-        "svg": diagram(net, trace, show, min(digits, DIAGRAM_DIGITS)),
+        "diagrams": levels, "svg": levels[-1]["svg"],
         "warnings": target_warnings(net),
     }
 

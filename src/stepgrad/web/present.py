@@ -32,6 +32,31 @@ def diagram(net: Network, trace: Trace, show: str, digits: int) -> str:
     return network_svg(net, trace, show=show, digits=digits)
 
 
+LEVELS = (3, 4, 6)  # the diagram's label digits at growing zoom; the last level has all the digits asked for
+
+
+def diagram_levels(net: Network, trace: Trace, show: str, digits: int, tip_digits: int, selected: str | None = None,
+                   labelled: int = 40) -> list[dict[str, Any]]:
+    """The diagram at each zoom level: [{digits, width, height, svg}], fewest digits first.
+
+    The page shows the level whose labels fit the room it has at a readable size (stepgrad.web.static.diagram),
+    so the digits follow the zoom; a network too big for edge labels has one level."""
+    import re
+
+    from stepgrad.pictures.diagram import network_svg
+
+    chosen = [d for d in LEVELS if d < digits] + [digits]
+    if sum(net.layers[k] * net.layers[k + 1] for k in range(len(net.layers) - 1)) > labelled:
+        chosen = [digits]
+    levels = []
+    for d in chosen:
+        svg = network_svg(net, trace, show=show, digits=d, tip_digits=tip_digits, selected=selected)
+        size = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
+        assert size is not None  # network_svg always writes its viewBox
+        levels.append({"digits": d, "width": float(size[1]), "height": float(size[2]), "svg": svg})
+    return levels
+
+
 def step_view(step: Step, trace: Trace, digits: int, math: bool = True) -> dict[str, Any]:
     """One step for the page: name, value, the deck's text line and (math=True) its MathML."""
     view: dict[str, Any] = {

@@ -4,14 +4,16 @@
 import { ApiError, getJSON, post, postJSON } from "./api.js";
 import { drawCurve, formatNumber, setDigits } from "./curve.js";
 import { renderEditor, structureKey } from "./editor.js";
+import { DiagramView } from "./diagram.js";
 import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
 import { setupViews } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
+const SERVED = ""; // the built-in list's value for the network `stepgrad serve` was started with
 const state = {
   spec: null, original: null, order: "synchronous", selected: null, stage: 0, stages: [],
-  result: null, history: [], choices: null, limits: { body_bytes: 512 * 1024 }, seq: 0, training: false, stop: false, editorKey: null,
+  result: null, history: [], choices: null, limits: { body_bytes: 512 * 1024 }, seq: 0, networkKey: 0, training: false, stop: false, editorKey: null,
 };
 
 // ---------------------------------------------------------------- errors
@@ -68,24 +70,42 @@ function draw(fromEditor) {
   }
 }
 
+let viewer = null;
+
 function drawDiagram(r) {
   const box = $("diagram");
-  if (!r.svg) {
-    box.innerHTML = "";
-    box.append(Object.assign(document.createElement("p"), {
+  if (!r.diagrams || !r.diagrams.length) {
+    viewer = null;
+    box.replaceChildren(Object.assign(document.createElement("p"), {
       className: "hint", textContent: "The network diagram is not available in this version; use the values list.",
     }));
     return;
   }
-  box.innerHTML = r.svg; // SVG made by stepgrad.pictures.diagram from the trace; names and numbers only
-  const svg = box.querySelector("svg");
-  // width/height stay: the CSS fits the picture to the panel, except on a phone where it keeps this size and pans
+  if (!viewer) viewer = new DiagramView(box, (svg) => decorateDiagram(svg, state.result));
+  viewer.show(r.diagrams, `${state.networkKey}:${structureKey(r.spec)}`);
+  let error = box.querySelector(".error-node");
+  if (!error) {
+    error = document.createElement("button");
+    error.type = "button";
+    error.className = "error-node";
+    error.dataset.name = "E_total";
+    box.append(error);
+  }
+  const active = highlighted(state.stages[state.stage], r.meta);
+  error.classList.toggle("selected", state.selected === "E_total");
+  error.classList.toggle("active", active.has("E_total"));
+  error.textContent = `E_total = ${formatNumber(r.values.E_total)}`;
+  error.setAttribute("aria-label", `the error E_total = ${formatNumber(r.values.E_total)}: show its derivation`);
+}
+
+/** Mark the stage's and the selection's parts of a freshly drawn diagram, and make every part focusable. */
+function decorateDiagram(svg, r) {
   const active = highlighted(state.stages[state.stage], r.meta);
   const related = relatedTo(state.selected, r.meta);
   // focus mode: on a big network everything but the selection and its neighbours fades
   svg.classList.toggle("focus", Boolean(state.selected) && svg.classList.contains("sg-big"));
   const focusable = new Set();
-  for (const node of box.querySelectorAll("[data-name]")) {
+  for (const node of svg.querySelectorAll("[data-name]")) {
     const name = node.getAttribute("data-name");
     node.classList.toggle("selected", name === state.selected);
     node.classList.toggle("active", active.has(name));
@@ -97,15 +117,6 @@ function drawDiagram(r) {
     const value = r.values[name] ?? r.values[`out_${name}`];
     node.setAttribute("aria-label", value === undefined ? `${name}: show its derivation` : `${name} = ${formatNumber(value)}: show its derivation`);
   }
-  const error = document.createElement("button");
-  error.type = "button";
-  error.className = "error-node";
-  error.dataset.name = "E_total";
-  error.classList.toggle("selected", state.selected === "E_total");
-  error.classList.toggle("active", active.has("E_total"));
-  error.textContent = `E_total = ${formatNumber(r.values.E_total)}`;
-  error.setAttribute("aria-label", `the error E_total = ${formatNumber(r.values.E_total)}: show its derivation`);
-  box.append(error);
 }
 
 /** The selected name and its neighbours: a weight's two neurons, a neuron's edges and the neurons they join. */
@@ -224,6 +235,7 @@ function onEdit(spec, structural) {
 async function setSpec(spec, opts = {}) {
   state.selected = null;
   state.stage = 0;
+  state.networkKey += 1; // a new network: the diagram's zoom starts again
   const ok = await refresh({ spec, ...opts });
   if (ok) {
     state.original = structuredClone(state.spec);
@@ -339,7 +351,8 @@ async function upload(event) {
 
 async function loadBuiltin() {
   try {
-    const data = await getJSON(`/api/network?builtin=${encodeURIComponent($("builtin").value)}`);
+    const choice = $("builtin").value;
+    const data = await getJSON(choice === SERVED ? "/api/network" : `/api/network?builtin=${encodeURIComponent(choice)}`);
     await setSpec(data.spec);
   } catch (err) {
     showError(err);
@@ -401,11 +414,19 @@ async function start() {
   }
   setDigits(Number($("digits").value));
   drawCurve($("loss-curve"), []);
+  let curveWidth = 0; // the curve is drawn at the size it has on screen: redraw it when that changes
+  new ResizeObserver(([entry]) => {
+    const width = Math.round(entry.contentRect.width);
+    if (Math.abs(width - curveWidth) > 4) { curveWidth = width; drawCurve($("loss-curve"), state.history); }
+  }).observe($("loss-curve"));
   setupViews(() => ({ spec: state.spec, update_order: state.order, digits: Number($("digits").value), selected: state.selected }));
   try {
     const data = await getJSON("/api/network");
     state.choices = { activations: data.activations, losses: data.losses };
     state.limits = data.limits;
+    // the network being served first, under its own name; then every network shipped with stepgrad
+    const served = data.spec.name || "unnamed network";
+    $("builtin").append(new Option(`${served} (served)`, SERVED, true, true));
     for (const name of data.builtins) $("builtin").append(new Option(name, name));
     for (const option of $("download-format").options) option.disabled = !data.formats.includes(option.value);
     state.order = data.spec.update_order || "synchronous";

@@ -1,7 +1,8 @@
 // The loss curve, drawn as SVG: E_total (log scale) against the iteration.
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 480, H = 220, LEFT = 62, RIGHT = 12, TOP = 12, BOTTOM = 34;
+const H = 220, LEFT = 62, RIGHT = 12, TOP = 12, BOTTOM = 34;
+let W = 480; // the picture's width: the room it has on screen, so its text is drawn at its own size
 
 function el(name, attrs, text) {
   const node = document.createElementNS(NS, name);
@@ -26,9 +27,65 @@ export function formatNumber(x, digits = chosenDigits) {
   return trim(x.toFixed(Math.max(0, digits - 1 - e)));
 }
 
+const STEPS = [1, 2, 3, 5, 10, 20, 25, 50, 100];
+
+/** The decades of a log axis from 10^y0 to 10^y1 (whole numbers): at most 8 labelled, the rest as faint lines. */
+export function logTicks(y0, y1) {
+  const span = y1 - y0;
+  const step = STEPS.find((k) => Math.floor(y1 / k) - Math.ceil(y0 / k) + 1 <= 8) ?? Math.ceil(span / 7);
+  const labelled = [];
+  for (let e = Math.ceil(y0 / step) * step; e <= y1; e += step) labelled.push(e);
+  const minor = [];
+  if (step > 1 && span <= 60) for (let e = y0; e <= y1; e++) if (e % step !== 0) minor.push(e);
+  return { labelled, minor };
+}
+
+const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+
+/** 10 to the power e, written 10⁻³ (1 for e = 0, 10 for e = 1). */
+function power(e) {
+  if (e === 0) return "1";
+  if (e === 1) return "10";
+  return `10${String(e).replace(/./g, (c) => SUPERSCRIPT[c])}`;
+}
+
+/** Hover or touch the curve: a line and a label give the iteration and E_total of the nearest point. */
+function addReadout(svg, points, px, py) {
+  const mark = el("g", { class: "curve-readout", visibility: "hidden" });
+  const line = el("line", { y1: TOP, y2: H - BOTTOM, class: "curve-cursor" });
+  const dot = el("circle", { r: 4, class: "curve-dot" });
+  const card = el("rect", { height: 18, rx: 3, class: "curve-card" });
+  const text = el("text", { class: "curve-label strong" });
+  mark.append(line, dot, card, text);
+  svg.append(mark);
+  const move = (event) => {
+    const m = svg.getScreenCTM();
+    if (!m) return;
+    const x = (event.clientX - m.e) / m.a;
+    let best = points[0];
+    for (const p of points) if (Math.abs(px(p.iteration) - x) < Math.abs(px(best.iteration) - x)) best = p;
+    const cx = px(best.iteration), cy = py(Math.log10(best.E_total));
+    line.setAttribute("x1", cx); line.setAttribute("x2", cx);
+    dot.setAttribute("cx", cx); dot.setAttribute("cy", cy);
+    text.textContent = `iteration ${best.iteration.toLocaleString("en")}: E_total = ${formatNumber(best.E_total)}`;
+    const width = text.getComputedTextLength() + 10;
+    let left = cx + 8;  // right of the line, or left of it near the right edge
+    if (left + width > W - RIGHT) left = Math.max(LEFT + 2, cx - 8 - width);
+    const top = cy < TOP + 40 ? cy + 10 : cy - 28;
+    card.setAttribute("x", left); card.setAttribute("y", top); card.setAttribute("width", width);
+    text.setAttribute("x", left + 5); text.setAttribute("y", top + 13);
+    mark.setAttribute("visibility", "visible");
+  };
+  svg.onpointermove = move;
+  svg.onpointerdown = move;
+  svg.onpointerleave = () => mark.setAttribute("visibility", "hidden");
+}
+
 /** Draw `points` ([{iteration, E_total}]) into the <svg> element; an empty list shows a hint. */
 export function drawCurve(svg, points) {
   svg.replaceChildren();
+  W = Math.round(Math.max(300, Math.min(760, svg.clientWidth || 480)));
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const usable = points.filter((p) => p.E_total > 0 && Number.isFinite(p.E_total));
   if (usable.length < 2) {
     svg.append(el("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "curve-hint" },
@@ -42,9 +99,11 @@ export function drawCurve(svg, points) {
   const px = (x) => LEFT + ((x - x0) / Math.max(1, x1 - x0)) * (W - LEFT - RIGHT);
   const py = (y) => TOP + ((y1 - y) / (y1 - y0)) * (H - TOP - BOTTOM);
   svg.append(el("rect", { x: LEFT, y: TOP, width: W - LEFT - RIGHT, height: H - TOP - BOTTOM, class: "curve-frame" }));
-  for (let e = y0; e <= y1; e++) {
+  const { labelled, minor } = logTicks(y0, y1);
+  for (const e of minor) svg.append(el("line", { x1: LEFT, x2: W - RIGHT, y1: py(e), y2: py(e), class: "curve-grid minor" }));
+  for (const e of labelled) {
     svg.append(el("line", { x1: LEFT, x2: W - RIGHT, y1: py(e), y2: py(e), class: "curve-grid" }));
-    svg.append(el("text", { x: LEFT - 6, y: py(e) + 4, "text-anchor": "end", class: "curve-label" }, `1e${e}`));
+    svg.append(el("text", { x: LEFT - 6, y: py(e) + 4, "text-anchor": "end", class: "curve-label tick" }, power(e)));
   }
   for (const x of [x0, x1]) {
     svg.append(el("text", { x: px(x), y: H - 12, "text-anchor": x === x0 ? "start" : "end", class: "curve-label" },
@@ -57,5 +116,6 @@ export function drawCurve(svg, points) {
   svg.append(el("circle", { cx: px(last.iteration), cy: py(Math.log10(last.E_total)), r: 3.5, class: "curve-dot" }));
   svg.append(el("text", { x: W - RIGHT - 4, y: TOP + 14, "text-anchor": "end", class: "curve-label strong" },
     `E_total = ${formatNumber(last.E_total, 6)} at ${last.iteration.toLocaleString("en")}`));
+  addReadout(svg, usable, px, py);
   svg.setAttribute("aria-label", `Error curve from iteration ${x0} to ${x1}: E_total falls to ${formatNumber(last.E_total, 6)}`);
 }

@@ -3,6 +3,7 @@
 // as everything else); this file only shows them.
 
 import { postJSON } from "./api.js";
+import { DiagramView } from "./diagram.js";
 
 const VIEWS = [["steps", "Chain rule"], ["matrix", "Matrix form"], ["graph", "Computation graph"]];
 
@@ -11,7 +12,7 @@ export function setupViews(current) {
   const panel = document.getElementById("derivation");
   const bar = document.createElement("div");
   bar.className = "views";
-  bar.style.cssText = "display:flex;flex-wrap:wrap;gap:.8rem;margin:.2rem 0 .6rem";
+
   bar.setAttribute("role", "radiogroup");
   bar.setAttribute("aria-label", "How to show the step");
   for (const [value, text] of VIEWS) {
@@ -25,7 +26,7 @@ export function setupViews(current) {
   const out = document.createElement("div");
   out.id = "view-output";
   out.className = "view-output";
-  out.style.cssText = "overflow:auto;max-height:85vh";
+
   out.setAttribute("aria-live", "polite");
   out.hidden = true;
   panel.before(bar);
@@ -55,8 +56,22 @@ export function setupViews(current) {
       }
     }
     if (mine !== seq) return; // a newer request is on its way
-    out.innerHTML = result.html || result.svg; // the server's writers escape every name
     out.dataset.view = view;
+    if (view === "graph") { // fitted to the panel, with the diagram's zoom and pan
+      const holder = document.createElement("div");
+      holder.className = "graph-view";
+      const hint = Object.assign(document.createElement("p"), { className: "hint",
+        textContent: selected ? `The part of the graph ${selected}'s gradient flows through (dashed: the operands it meets). `
+          + "Zoom in to read it." : "Every multiply, add, activation and loss of the step. Select a weight in the diagram "
+          + "to see only its part; zoom in to read it." });
+      out.replaceChildren(hint, holder);
+      const svg = result.svg; // laid out by Graphviz from the trace's computation graph; the server escapes names
+      const box = /viewBox="[-0-9.]+ [-0-9.]+ ([0-9.]+) ([0-9.]+)"/.exec(svg);
+      const level = { digits: 6, width: box ? Number(box[1]) : 800, height: box ? Number(box[2]) : 600, svg };
+      new DiagramView(holder, () => {}, { focus: false, fitFirst: true }).show([level], "graph");
+      return;
+    }
+    out.innerHTML = result.html; // the server's writers escape every name
   }
 
   // The page redraws the derivation after every change (network, order, digits, selection): follow it.

@@ -1,0 +1,130 @@
+"""The explorer's screenshots under docs/screenshots/ (`make screenshots`): each main view at 1280 and 390 px.
+
+    python docs/screenshots.py            # every shot
+    python docs/screenshots.py diagram    # only the shots whose name contains "diagram"
+
+Serves the gallery's 3-4-2 network and the seed deck with `stepgrad serve`'s app and drives the system's
+Chromium with Playwright (no browser is downloaded).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+OUT = DOCS / "screenshots"
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+@contextmanager
+def serving(spec) -> Iterator[str]:
+    """The explorer app for `spec` on a free loopback port."""
+    import socket
+
+    import uvicorn
+
+    from stepgrad.web.app import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(create_app(spec), log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def settle(page) -> None:
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(150)
+
+
+def _view(name: str) -> Callable:
+    def go(page) -> None:
+        page.locator(f'.views input[value="{name}"]').check()
+        settle(page)
+        page.locator(".views").evaluate("e => e.scrollIntoView()")
+    return go
+
+
+def _train(page) -> None:
+    page.fill("#train-n", "5000")
+    page.click("#train")
+    page.locator("#train-status", has_text="trained").wait_for(timeout=120_000)
+    settle(page)
+    page.locator(".train-panel").scroll_into_view_if_needed()
+    box = page.locator("#loss-curve").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] / 2)  # the hover readout
+
+
+def _select(name: str) -> Callable:
+    def go(page) -> None:
+        page.locator(f'#diagram [data-name="{name}"]').first.dispatch_event("click")
+        settle(page)
+    return go
+
+
+# name -> (network, what to do before the shot, clip to this element or None for the viewport)
+SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
+    "diagram": ("3-4-2 tanh/softmax CE, 2 samples", None, None),
+    "selected": ("deck", _select("w1"), None),
+    "big": ("16-16-10", _select("h3"), None),
+    "matrix": ("deck", _view("matrix"), None),
+    "graph": ("deck", _view("graph"), None),
+    "curve": ("2-3-2 leaky", _train, ".train-panel"),
+}
+
+
+LEAKY = {"name": "2-3-2 leaky", "layers": [2, 3, 2], "activations": ["leaky_relu", "leaky_relu"], "seed": 3,
+         "learning_rate": 0.1, "update_biases": True, "samples": [{"inputs": [0.5, 1.0], "targets": [0.2, 0.8]}]}
+
+
+def main(wanted: str = "") -> None:
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(DOCS.parent))
+    from tests.gallery import network
+
+    from stepgrad.core.spec import Network
+
+    global LEAKY
+    LEAKY = Network.from_dict(LEAKY) if isinstance(LEAKY, dict) else LEAKY
+
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        for shot, (key, action, clip) in SHOTS.items():
+            if wanted not in shot:
+                continue
+            with serving(LEAKY if key == "2-3-2 leaky" else network(key)) as url:
+                for size, (width, height) in WIDTHS.items():
+                    page = browser.new_page(viewport={"width": width, "height": height},
+                                            is_mobile=size == "phone", has_touch=size == "phone")
+                    page.goto(url)
+                    page.wait_for_selector("body[data-ready=true]")
+                    settle(page)
+                    if action:
+                        action(page)
+                    path = OUT / f"{shot}-{size}.png"
+                    if clip:
+                        page.locator(clip).screenshot(path=str(path))
+                    else:
+                        page.screenshot(path=str(path))
+                    print(path.relative_to(DOCS.parent), file=sys.stderr)
+                    page.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:2])
