@@ -1,0 +1,81 @@
+"""What every layer of a layer-table network is: its label, shapes, parameters, forward and backward side by side.
+
+A layer computes `net` (its weighted sum, or the pooled / reshaped value) from its input, and the
+engine applies the layer's activation from the registry (core/functions) to give `out`. Arrays carry
+the samples first: a 2-d map is (samples, channels, rows, columns), a 1-d map (samples, channels,
+length), a vector (samples, units). `backward` takes dE_total/dnet per sample and returns
+dE_total/d(input) per sample and, per parameter, dE_total/dparameter per sample (samples first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Array = np.ndarray
+Shape = tuple[int, ...]
+Run = Callable[..., Any]  # the engine's runner of a chain of layers (for a residual block's inner layers)
+
+
+@dataclass
+class Layer:
+    """The common part: `label` (c1, p1, d1, f1, r1), the input and output shape of one sample,
+    the activation applied to net ("linear": none), and the parameters by role ("kernel", "bias")."""
+
+    label: str
+    in_shape: Shape
+    out_shape: Shape
+    activation: str = "linear"
+    params: dict[str, Array] = field(default_factory=dict)
+
+    kind = "layer"  # the spec's `type` (conv2d, maxpool, ...), set by each subclass
+    has_activation = False  # dense, conv and residual layers take one; pooling and flatten do not
+
+    def forward(self, x: Array, run: Run) -> tuple[Array, Any]:
+        """net for a batch of inputs, and what backward needs (the cache)."""
+        raise NotImplementedError
+
+    def backward(self, cache: Any, d_net: Array, run: Run) -> tuple[Array, dict[str, Array]]:
+        """(dE_total/dinput, {role: dE_total/dparameter}) per sample, from dE_total/dnet per sample."""
+        raise NotImplementedError
+
+    def parameter_name(self, role: str, position: Shape, after: bool = False) -> str:
+        """The name of one parameter entry (1-based position), from core.names."""
+        raise NotImplementedError(f"{self.kind} has no parameters")
+
+    def describe(self) -> str:
+        """One line: the layer's kind and settings, as the explanation states them."""
+        return self.kind
+
+
+def pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    """(rows, columns) from one number or two."""
+    if isinstance(value, (list, tuple)):
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+def windows(x: Array, kernel: tuple[int, int], stride: tuple[int, int]) -> Array:
+    """Every kernel-sized window of a 2-d map batch (samples, channels, rows, columns), the im2col view:
+    (samples, channels, out_rows, out_columns, kernel_rows, kernel_columns), without copying."""
+    view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
+    return view[:, :, ::stride[0], ::stride[1]]
+
+
+def scatter_windows(per_window: Array, shape: Shape, stride: tuple[int, int]) -> Array:
+    """The adjoint of `windows`: add each window's (samples, channels, out_rows, out_columns, kr, kc)
+    values back onto a map of `shape` (overlapping windows add up)."""
+    total = np.zeros(shape)
+    rows, cols = per_window.shape[2], per_window.shape[3]
+    for p in range(per_window.shape[4]):
+        for q in range(per_window.shape[5]):
+            total[:, :, p:p + stride[0] * rows:stride[0], q:q + stride[1] * cols:stride[1]] += per_window[..., p, q]
+    return total
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
+    """How many positions a kernel takes along one axis (PyTorch's floor rule; 0 or less: it does not fit)."""
+    return (size + 2 * padding - kernel) // stride + 1
