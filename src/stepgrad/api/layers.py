@@ -13,7 +13,7 @@ from stepgrad.api.options import Display, Extras, StepOptions
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.layers.spec import LayerNetwork
 
-LAYER_FORMATS = ("text", "markdown", "json")
+LAYER_FORMATS = ("text", "markdown", "json", "latex", "html")
 MAX_VALUES = 2 * 10**5  # named scalars of one explained step
 
 
@@ -53,8 +53,9 @@ def _scalars(layer: Any) -> int:
 
 def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Display, step: StepOptions,
                             extras: Extras) -> str:
-    """One training step of a layer-table network explained in `fmt` (text, markdown or json)."""
+    """One training step of a layer-table network explained in `fmt` (text, markdown, json, latex or html)."""
     from stepgrad.formats import render
+    from stepgrad.formats.maps_pages import render_html, render_latex
     from stepgrad.formats.maps_writers import render_markdown, render_text
     flag = _unsupported(step, extras)
     if flag is not None:
@@ -71,8 +72,8 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
         raise StepgradError("--only works with --format json for layer-table networks; the text and Markdown "
                             "explanations derive one position in full and show the rest as grids (--all: every one)",
                             where="--only")
-    writer = render_text if fmt == "text" else render_markdown
-    return writer(trace, display.precision, full=extras.full)
+    writers = {"text": render_text, "markdown": render_markdown, "latex": render_latex, "html": render_html}
+    return writers[fmt](trace, display.precision, full=extras.full)
 
 
 def _only(trace: Any, only: str | None) -> list[str] | None:
