@@ -103,9 +103,9 @@ def latex(items: list[Block]) -> str:
             out.append(f"\\textbf{{{tex.escape(item.title)}}}\\\\[2pt]\n{_fit(array)}\n")
         elif isinstance(item, Table):
             spec = "l" * len(item.header)
-            rows = [" & ".join(tex.escape(str(c)) for c in r) + r" \\" for r in (item.header, *item.rows)]
-            out.append(f"{{\\small\\begin{{longtable}}{{{spec}}}\n" + rows[0] + r" \hline" + "\n" +
-                       "\n".join(rows[1:]) + "\n\\end{longtable}}")
+            cells = [" & ".join(tex.escape(str(c)) for c in r) + r" \\" for r in (item.header, *item.rows)]
+            out.append(f"{{\\small\\begin{{longtable}}{{{spec}}}\n" + cells[0] + r" \hline" + "\n" +
+                       "\n".join(cells[1:]) + "\n\\end{longtable}}")
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"
 
