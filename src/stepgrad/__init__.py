@@ -15,6 +15,9 @@
 # rich and Jupyter, a network's diagram) is plugged in by the packages imported here (core.hooks).
 from stepgrad import pictures as _pictures  # noqa: F401  (plugs in Network._repr_svg_)
 from stepgrad.core.errors import DataError, DivergenceError, SpecError, StepgradError
+from stepgrad.core.layers.spec import LayerNetwork
+from stepgrad.core.layers.spec import load as load_layers
+from stepgrad.core.layers.spec import loads as loads_layers
 from stepgrad.core.spec import Network, builtin, load, loads
 from stepgrad.core.trace import Section, Step, Trace
 from stepgrad.formats import render
@@ -22,7 +25,7 @@ from stepgrad.tracing.build import explain
 from stepgrad.training.loop import History, train
 
 __all__ = [
-    "Network", "builtin", "load", "loads", "explain", "render", "train", "History",
+    "Network", "builtin", "load", "loads", "LayerNetwork", "load_layers", "loads_layers", "explain", "render", "train", "History",
     "Trace", "Section", "Step", "StepgradError", "SpecError", "DataError", "DivergenceError",
 ]
 __version__ = "0.1.0"

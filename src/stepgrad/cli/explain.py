@@ -59,7 +59,8 @@ API = explain_document
             help="Put the central finite difference (and the relative difference) beside every gradient.")
 @api_option(API, "--all", "full", is_flag=True,
             help="Everything in full: every local derivative derived again (not 'as for o1'); slides: every neuron "
-                 "of a network beyond 40 weights (which gets a summary by default).")
+                 "of a network beyond 40 weights (which gets a summary by default); a layer-table network (conv2d, "
+                 "pooling): every position and kernel entry derived, not one and a table.")
 @api_option(API, "--lecture/--no-lecture",
             help="Slides: the lecture, told as the deck tells it (weight by weight with derivations, the error after "
                  "the update and the training table in both update orders, the deck's own mistakes for its network). "
@@ -83,6 +84,7 @@ def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch
       stepgrad explain --format slides -o deck.tex && pdflatex deck.tex && pdflatex deck.tex   # the lecture
       stepgrad explain --group weight --derive --decimals 9 --deck   # side by side with the deck
       stepgrad explain --view matrix --format markdown
+      stepgrad explain cnn.toml --all      # a conv network: every position derived
     """
     emit(explain_document(
         spec, fmt=fmt, display=Display(digits=digits, decimals=decimals, console=output is None),

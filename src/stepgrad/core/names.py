@@ -29,6 +29,21 @@ over N samples). Before this rule the sample stood once at the end (dE_total/dou
     Name(kind='net', neuron='o1')
     >>> legacy("dout_o1/dnet_o1[2]")
     'dout_o1[2]/dnet_o1[2]'
+
+Layer-table networks (convolution, pooling, residual blocks; core/layers) label each layer by its
+kind and number: c1, c2 (conv2d/conv1d), p1 (maxpool/avgpool), d1 (dense), f1 (flatten), r1 (a
+residual block's sum). Every value sits at a position, written 1-based in brackets right after the
+name and always present: a 2-d map's [channel,row,column], a 1-d map's [channel,index], a vector's
+[unit]. The input is x[...]; conv layer cN's kernel is kN[out_channel,in_channel,row,column] (a 1-d
+kernel: kN[out_channel,in_channel,index]); a dense layer's weights w_dN[unit,input]; biases b_cN[channel],
+b_dN[unit]. After the update a `+` follows the position, and the sample comes last, as everywhere:
+
+    >>> map_value("out", "c1", (1, 2, 3), sample=2)
+    'out_c1[1,2,3][2]'
+    >>> gradient(kernel(1, (1, 1, 2, 2)))
+    'dE_total/dk1[1,1,2,2]'
+    >>> parse("k1[1,1,2,2]+").position
+    (1, 1, 2, 2)
 """
 
 from __future__ import annotations
@@ -167,6 +182,45 @@ def state(slot: str, parameter: str, after: bool = False) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Layer-table networks: labels and positions (see the module docstring)
+
+LAYER_LETTERS = {"conv": "c", "pool": "p", "dense": "d", "flatten": "f", "residual": "r"}
+INPUT_MAP = "x"
+
+
+def layer_label(kind: str, number: int) -> str:
+    """The label of the `number`-th (1-based) layer of a kind: ("conv", 1) -> "c1"."""
+    return f"{LAYER_LETTERS[kind]}{number}"
+
+
+def with_position(name: str, position: tuple[int, ...] | list[int]) -> str:
+    """A name with its 1-based position: ("out_c1", (1, 2, 3)) -> "out_c1[1,2,3]"."""
+    return f"{name}[{','.join(str(int(p)) for p in position)}]"
+
+
+def map_value(kind: str, label: str, position: tuple[int, ...], sample: int | None = None,
+              after: bool = False) -> str:
+    """A layer's value at a position: kind net, out, target or E ("E_d2[1]"); "x" for the input."""
+    base = INPUT_MAP if kind == "input" else f"{kind}_{label}"
+    return _finish(with_position(base, position), sample, after)
+
+
+def kernel(number: int, position: tuple[int, ...], after: bool = False) -> str:
+    """Conv layer c<number>'s kernel weight: (1, (1, 1, 2, 2)) -> "k1[1,1,2,2]"."""
+    return _finish(with_position(f"k{number}", position), None, after)
+
+
+def layer_weight(label: str, position: tuple[int, ...], after: bool = False) -> str:
+    """A dense layer's weight in a layer-table network: ("d1", (2, 3)) -> "w_d1[2,3]" (unit 2, input 3)."""
+    return _finish(with_position(f"w_{label}", position), None, after)
+
+
+def layer_bias(label: str, position: tuple[int, ...], after: bool = False) -> str:
+    """A layer's bias in a layer-table network: ("c1", (2,)) -> "b_c1[2]" (channel 2)."""
+    return _finish(with_position(f"b_{label}", position), None, after)
+
+
+# ---------------------------------------------------------------------------------------------
 # Parsing names
 
 KINDS = ("input", "neuron", "net", "out", "target", "error", "weight", "bias", "learning_rate",
@@ -200,6 +254,7 @@ class Name:
     top: Name | None = None
     bottom: Name | None = None
     batch: bool = False
+    position: tuple[int, ...] | None = None  # layer-table networks: where in the map or vector (1-based)
 
     def __str__(self) -> str:
         return _format(self)
@@ -230,6 +285,18 @@ _ATOMS = [  # (kind, pattern): the first that matches the whole atom (without "+
     ("hyperparameter", re.compile(r"(?P<symbol>[a-z][a-z0-9]*)")),
 ]
 _SAMPLE = re.compile(r"(.*)\[(\d+)\]")
+_LABEL = r"[cpdfr]\d+"
+_TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
+    ("input", re.compile(INPUT_MAP)),
+    ("net", re.compile(rf"net_(?P<neuron>{_LABEL})")),
+    ("out", re.compile(rf"out_(?P<neuron>{_LABEL})")),
+    ("target", re.compile(rf"target_(?P<neuron>{_LABEL})")),
+    ("error", re.compile(rf"E_(?P<neuron>{_LABEL})")),
+    ("weight", re.compile(r"(?P<parameter>k\d+)")),
+    ("weight", re.compile(r"(?P<parameter>w_(?P<neuron>d\d+))")),
+    ("bias", re.compile(r"(?P<parameter>b_(?P<neuron>[cd]\d+))")),
+]
+_POSITIONED = re.compile(r"(?P<body>[^\[\]+]+)\[(?P<position>[1-9]\d*(?:,[1-9]\d*)*)\]")
 _PARTIAL = re.compile(r"d([^/]+)/d([^/]+)")
 _LEGACY = re.compile(r"d([^/\[\]]+)/d([^/\[\]]+)\[(\d+)\]")
 
@@ -237,6 +304,16 @@ _LEGACY = re.compile(r"d([^/\[\]]+)/d([^/\[\]]+)\[(\d+)\]")
 def _atom(text: str) -> Name | None:
     after = text.endswith("+")
     core = text[:-1] if after else text
+    positioned = _POSITIONED.fullmatch(core)
+    if positioned:
+        position = tuple(int(p) for p in positioned.group("position").split(","))
+        for kind, pattern in _TABLE_ATOMS:
+            m = pattern.fullmatch(positioned.group("body"))
+            if m:
+                neuron = INPUT_MAP if kind == "input" else m.groupdict().get("neuron")
+                return Name(kind, neuron=neuron, parameter=m.groupdict().get("parameter"), after=after,
+                            position=position)
+        return None
     for kind, pattern in _ATOMS:
         m = pattern.fullmatch(core)
         if m:
@@ -250,26 +327,29 @@ def parse(name: str) -> Name:
     """The parts of a quantity name; ValueError if it is not one."""
     p = _PARTIAL.fullmatch(name)
     if p:
-        found = _partial(*_split(p.group(1)), *_split(p.group(2)))
+        found = _partial(*_side(p.group(1)), *_side(p.group(2)))
         if found is not None:
             return found
     else:
-        m = _SAMPLE.fullmatch(name)
-        core, sample = (m.group(1), int(m.group(2))) if m else (name, None)
-        atom = _atom(core)
+        atom, sample = _side(name)
         if atom is not None:
             return atom.but(sample=sample)
     raise ValueError(f"not a quantity name: {name!r}")
 
 
-def _split(text: str) -> tuple[str, int | None]:
+def _side(text: str) -> tuple[Name | None, int | None]:
+    """One quantity and its sample. A layer-table name's first bracket is its position (always
+    there), so the whole text is tried first: out_d1[3] is unit 3 of d1; then with a trailing [k]
+    as the sample: out_h1[2], out_d1[3][2]."""
+    whole = _atom(text)
+    if whole is not None:
+        return whole, None
     m = _SAMPLE.fullmatch(text)
-    return (m.group(1), int(m.group(2))) if m else (text, None)
+    return (_atom(m.group(1)), int(m.group(2))) if m else (None, None)
 
 
-def _partial(top_text: str, top_sample: int | None, bottom_text: str, bottom_sample: int | None) -> Name | None:
+def _partial(top: Name | None, top_sample: int | None, bottom: Name | None, bottom_sample: int | None) -> Name | None:
     """dA/dB with each side's sample: both sample k's (or a shared B), or the batch error's A over sample k's B."""
-    top, bottom = _atom(top_text), _atom(bottom_text)
     if top is None or bottom is None or top.kind in _SHARED_KINDS:
         return None
     shared = bottom.kind in _SHARED_KINDS
@@ -317,6 +397,11 @@ def _format(n: Name) -> str:
         if n.batch and n.sample is not None:
             return batch_partial(_format(n.top), _format(n.bottom), n.sample)
         return partial(_format(n.top), _format(n.bottom), n.sample)
+    if n.position is not None:
+        if n.kind in ("weight", "bias"):
+            return _finish(with_position(str(n.parameter), n.position), n.sample, n.after)
+        kind = {"error": "E"}.get(n.kind, n.kind)
+        return map_value(kind, str(n.neuron), n.position, n.sample, n.after)
     if n.kind in ("input", "neuron"):
         core = n.neuron
     elif n.kind in ("weight", "bias"):
@@ -375,7 +460,23 @@ def _neuron_latex(neuron: str) -> str:
     return f"{kind}_{{{a},{b}}}" if b else f"{kind}_{{{a}}}"
 
 
+def _table_atom_latex(n: Name) -> str:
+    position = ",".join(map(str, n.position or ()))
+    if n.kind in ("weight", "bias"):
+        parameter = str(n.parameter)
+        s = rf"k_{{{parameter[1:]}}}" if parameter.startswith("k") else rf"{parameter[0]}_{{{parameter[2:]}}}"
+    elif n.kind == "input":
+        s = "x"
+    elif n.kind == "error":
+        s = rf"E_{{{n.neuron}}}"
+    else:
+        s = rf"\mathrm{{{n.kind}}}_{{{n.neuron}}}"
+    return s + f"[{position}]" + ("^{+}" if n.after else "")
+
+
 def _atom_latex(n: Name) -> str:
+    if n.position is not None:
+        return _table_atom_latex(n)
     neuron = _neuron_latex(n.neuron) if n.neuron else ""
     if n.kind in ("net", "out", "target"):
         s = rf"\mathrm{{{n.kind}}}_{{{neuron}}}"

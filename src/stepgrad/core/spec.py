@@ -323,10 +323,24 @@ def _vector(value: Any, length: int, where: str, what: str) -> np.ndarray:
     return np.array([_number(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
 
 
+LAYER_TABLE_READERS = "stepgrad explain and stepgrad names; in Python stepgrad.load_layers"
+
+
+def has_layer_tables(data: Any) -> bool:
+    """Whether a parsed spec's `layers` holds a table (conv2d, maxpool, ...): a layer-table network (core/layers)."""
+    layers = data.get("layers") if isinstance(data, dict) else None
+    return isinstance(layers, list) and any(isinstance(layer, dict) for layer in layers)
+
+
 def _build(data: dict[str, Any], source: str) -> Network:
     if not isinstance(data, dict):
         raise SpecError("the spec must be a table/object at the top level", where=source)
     check_depth(data, source)
+    if has_layer_tables(data):  # read by core/layers/spec.py; everything reading a Network refuses it here
+        kinds = sorted({str(layer.get("type")) for layer in data["layers"] if isinstance(layer, dict)} - {"input"})
+        raise SpecError(f"layer tables ({', '.join(kinds)}) are not supported here yet: this reads networks of "
+                        f"dense layer sizes (layers = [2, 2, 2]); layer tables are read by {LAYER_TABLE_READERS}",
+                        where=f"{source}: layers")
     for key in data:
         if key not in KNOWN_KEYS:
             raise SpecError(f"unknown key {key!r}{_closest(key, KNOWN_KEYS)}", where=f"{source}: {key}")

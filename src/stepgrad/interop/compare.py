@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from stepgrad.core.budget import CLI_WORK, Budget
+from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import gradient, layout, updated
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
@@ -140,7 +141,17 @@ def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squa
     to keep ("w5, h1", the rule of `stepgrad explain --only`). max_work: the work budget in multiply-adds
     (default: the command line's); a step over it is refused before any work. dtype="float32": the step
     computed in float32, as PyTorch computes a float32 model (default: float64, exact to the last digit shown).
+    A module with convolution, pooling or residual blocks is explained by interop/layers.py (SGD and a
+    loss name only, float64; its gradients held to autograd first).
     """
+    from stepgrad.interop.layers import explain_torch_layers, has_layer_modules
+
+    if has_layer_modules(module):
+        if loss_fn is not None or optimizer is not None or not isinstance(loss, str) or dtype != "float64":
+            raise StepgradError("for a module with convolution or pooling, give the loss by name (plain SGD, float64): "
+                                "loss_fn, optimizer and dtype are not read for these yet", where="explain_torch")
+        trace = explain_torch_layers(module, inputs, targets, loss=loss, lr=lr)
+        return trace.select(only.replace(" ", "").split(",")) if only else trace
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
     _budget(max_work).check_trace(step.network)
     trace = explain(step.network, update_order="synchronous", optimizer=step.optimizer, dtype=dtype)

@@ -1,0 +1,112 @@
+"""Jobs on layer-table networks (convolution, pooling, residual blocks): one training step explained, its names.
+
+`explain_document` and `quantity_names` hand a spec whose layers hold tables to these; every option
+they cannot honour yet is refused in one line naming it (never ignored, never treated as dense).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from stepgrad.api.options import Display, Extras, StepOptions
+from stepgrad.core.errors import StepgradError
+from stepgrad.core.layers.spec import LayerNetwork
+
+LAYER_FORMATS = ("text", "markdown", "json", "latex", "html")
+MAX_VALUES = 2 * 10**5  # named scalars of one explained step
+
+
+def _unsupported(step: StepOptions, extras: Extras) -> str | None:
+    """The first option a layer-table explanation does not support yet, as its flag."""
+    checks = [
+        (step.update_order == "sequential", "--update-order sequential"),
+        (step.optimizer not in (None, "sgd"), f"--optimizer {step.optimizer}"),
+        (step.round_to is not None, "--round"), (step.data is not None, "--data"), (step.batch is not None, "--batch"),
+        (extras.group != "layer", "--group weight"), (extras.derive, "--derive"), (extras.deck, "--deck"),
+        (extras.check_numeric, "--check-numeric"), (extras.view != "steps", "--view matrix"),
+    ]
+    return next((flag for bad, flag in checks if bad), None)
+
+
+def _trace(net: LayerNetwork, spec: str, sample: int | None) -> Any:
+    from stepgrad.tracing.layered import explain_layers
+
+    inputs, _ = net.require_samples(spec)
+    if sample is not None and sample > len(inputs):
+        raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")
+    count = (1 if sample is not None else len(inputs)) * sum(
+        _scalars(layer) for layer in net.all_layers()) + 4 * net.parameter_count
+    if count > MAX_VALUES:
+        raise StepgradError(f"the step has about {count:,} named values, more than an explanation shows "
+                            f"({MAX_VALUES:,}); explain one sample with --sample, or a smaller network", where=spec)
+    return explain_layers(net, None if sample is None else sample - 1)
+
+
+def _scalars(layer: Any) -> int:
+    import numpy as np
+
+    per_position = 6 if layer.has_activation else 2  # net, out, dout/dnet, dE/dout, dE/dnet (+ factors)
+    factors = sum(p.size for p in layer.params.values()) * int(np.prod(layer.out_shape[1:] or (1,)))
+    return per_position * int(np.prod(layer.out_shape)) + 2 * factors
+
+
+def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Display, step: StepOptions,
+                            extras: Extras) -> str:
+    """One training step of a layer-table network explained in `fmt` (text, markdown, json, latex or html)."""
+    from stepgrad.formats import render
+    from stepgrad.formats.maps_pages import render_html, render_latex
+    from stepgrad.formats.maps_writers import render_markdown, render_text
+    flag = _unsupported(step, extras)
+    if flag is not None:
+        raise StepgradError(f"{flag} is not supported for layer-table networks (conv2d, pooling, residual) yet",
+                            where=flag.split()[0])
+    if fmt not in LAYER_FORMATS:
+        raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
+                            f"choose from {', '.join(LAYER_FORMATS)}", where="--format")
+    trace = _trace(net, spec, step.sample)
+    only = _only(trace, extras.only)
+    if fmt == "json":
+        return render(trace, "json", digits=display.precision, only=only)
+    if only:
+        raise StepgradError("--only works with --format json for layer-table networks; the text and Markdown "
+                            "explanations derive one position in full and show the rest as grids (--all: every one)",
+                            where="--only")
+    writers = {"text": render_text, "markdown": render_markdown, "latex": render_latex, "html": render_html}
+    return writers[fmt](trace, display.precision, full=extras.full)
+
+
+def _only(trace: Any, only: str | None) -> list[str] | None:
+    """The names --only asks for: an entry (k1[1,1,2,2], out_c1[1,2,2]) or all entries of a name (k1, out_c1)."""
+    from stepgrad.core import names
+
+    if not only:
+        return None
+    wanted: list[str] = []
+    for token in (t.strip() for t in only.split(",")):
+        if not token:
+            continue
+        found = {str(names.parse(n).but(after=False, sample=None)) for n in trace.values
+                 if names.parse(n).kind != "partial" and n.split("[")[0].rstrip("+") == token}
+        if not found and not trace.unknown([token]) == []:
+            raise StepgradError(f"no quantity {token!r} in this step; `stepgrad names` lists them", where="--only")
+        wanted += sorted(found) or [token]
+    return wanted
+
+
+def layer_names(net: LayerNetwork, spec: str, fmt: str, display: Display, update_order: str | None) -> str:
+    """Every quantity name of a layer-table network's training step with its value (text or json)."""
+    from stepgrad.formats.formula import number
+
+    if update_order == "sequential":
+        raise StepgradError("--update-order sequential is not supported for layer-table networks yet",
+                            where="--update-order")
+    trace = _trace(net, spec, None)
+    if fmt == "json":
+        return json.dumps(trace.values, indent=2)
+    width = max(len(n) for n in trace.values)
+    lines = []
+    for section in trace.sections:
+        lines.append(f"# {section.title}")
+        lines += [f"{s.name:<{width}} = {number(s.value, display.precision)}" for s in section.steps]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,96 @@
+"""Every scalar of a layer-table network's training step, by its name (core/names.py builds the names).
+
+    >>> from stepgrad.core.layers.spec import LayerNetwork
+    >>> from stepgrad.core.layers.engine import step
+    >>> net = LayerNetwork.from_dict({"layers": [{"type": "input", "shape": [1, 3, 3]},
+    ...     {"type": "conv2d", "out_channels": 1, "kernel": 2, "activation": "linear", "bias": False,
+    ...      "weights": [[[[0, 1], [2, 3]]]]}],
+    ...     "samples": [{"inputs": [[0, 1, 2], [3, 4, 5], [6, 7, 8]], "targets": [19, 25, 37, 43]}]})
+    >>> values = named_values(net, step(net, net.inputs, net.targets))
+    >>> values["net_c1[1,2,2]"], values["dE_total/dk1[1,1,1,1]"]
+    (43.0, 0.0)
+
+Per-sample quantities carry the sample last when the batch has several (out_c1[1,2,2][2]); the
+gradient of a parameter without a sample is the batch's (the mean over samples, or the sum).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from stepgrad.core import names
+from stepgrad.core.layers.base import Array, Shape
+from stepgrad.core.layers.engine import LayerStep
+from stepgrad.core.layers.spec import LayerNetwork
+
+
+def positions(shape: Shape) -> Iterator[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """(1-based position for the name, 0-based index) of every entry of an array of `shape`."""
+    for index in np.ndindex(*shape):
+        yield tuple(i + 1 for i in index), index
+
+
+def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
+    """Name -> value for the inputs, every layer's net and out, the local derivatives, dE_total/dout and
+    dE_total/dnet, targets and errors, each parameter with its gradient and new value, E_total (and E_total+)."""
+    fwd = rec.forward
+    count = fwd.inputs.shape[0]
+    found: dict[str, float] = {}
+
+    def per_sample(kind: str, label: str, array: Array | None, derivative_of: str | None = None) -> None:
+        if array is None:
+            return
+        for s in range(count):
+            tag = None if count == 1 else s + 1
+            for position, index in positions(array.shape[1:]):
+                value = float(array[(s, *index)])
+                name = names.map_value(kind, label, position)
+                if derivative_of is None:
+                    found[names.at(name, tag)] = value
+                else:
+                    found[names.partial(derivative_of if derivative_of != "self" else _twin(name), name, tag)] = value
+
+    per_sample("input", names.INPUT_MAP, fwd.inputs)
+    for layer in net.all_layers():
+        v = fwd.values[layer.label]
+        if layer.has_activation:
+            per_sample("net", layer.label, v.net)
+        per_sample("out", layer.label, v.out)
+        if layer.has_activation:
+            per_sample("net", layer.label, v.derivative, derivative_of="self")
+            per_sample("out", layer.label, v.d_out, derivative_of=names.TOTAL)
+            per_sample("net", layer.label, v.d_net, derivative_of=names.TOTAL)
+        else:
+            per_sample("out", layer.label, v.d_out, derivative_of=names.TOTAL)
+    last = net.layers[-1]
+    shape = (count, *last.out_shape)
+    if net.targets is not None:
+        per_sample("target", last.label, net.targets.reshape(shape))
+        per_sample("E", last.label, fwd.error_terms.reshape(shape))
+        if count > 1:
+            for s in range(count):
+                found[names.error(sample=s + 1)] = float(fwd.sample_errors[s])
+        found[names.TOTAL] = fwd.error
+    for layer in net.all_layers():
+        for role, value in layer.params.items():
+            grad = rec.grads[(layer.label, role)]
+            sample_grads = fwd.values[layer.label].sample_grads[role]
+            new = rec.new_params[(layer.label, role)]
+            for position, index in positions(value.shape):
+                name = layer.parameter_name(role, position)
+                found[name] = float(value[index])
+                found[names.gradient(name)] = float(grad[index])
+                if count > 1:
+                    for s in range(count):
+                        found[names.gradient(name, s + 1)] = float(sample_grads[(s, *index)])
+                found[names.updated(name)] = float(new[index])
+    if rec.after is not None:
+        found[names.error(after=True)] = rec.after.error
+    return found
+
+
+def _twin(net_name: str) -> str:
+    """out_c1[1,2,2] for net_c1[1,2,2]: the top of the local derivative dout/dnet."""
+    return str(names.parse(net_name).but(kind="out"))
