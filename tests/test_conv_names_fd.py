@@ -1,6 +1,6 @@
 """Every derivative name of a layer-table network is true: central finite differences, name by name.
 
-For each name in named_values: dE_total/dnet_c1[1,2,2][2] nudges net_c1 at channel 1, row 2,
+For each name in named_values: dE_total[2]/dnet_c1[1,2,2][2] nudges net_c1 at channel 1, row 2,
 column 2 of sample 2 (everything before it held) and watches sample 2's E_total; dout/dnet watches
 the layer's out at the same place; dE_total/dk1[...] nudges the kernel weight and watches the batch's
 E_total (with a sample: that sample's). Step 1e-6; |numeric - named| <= 1e-6 * max(|named|, 1e-2).

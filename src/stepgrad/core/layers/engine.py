@@ -4,7 +4,7 @@ Each layer's forward and backward sit in its own module (conv.py, pool.py, ...);
 the chain, applies each layer's activation from the registry (core/functions) and keeps every array
 the names refer to. Conventions as in core/engine.py: samples in rows, float64; each sample's E_total
 is the sum of its output errors; the batch's E_total is their mean (reduction "sum": their sum) and
-the parameter gradients the matching mean; per-sample derivatives (dE_total/dnet_c1[1,2,2][2]) are
+the parameter gradients the matching mean; per-sample derivatives (dE_total[2]/dnet_c1[1,2,2][2]) are
 derivatives of that sample's own E_total.
 """
 
