@@ -222,3 +222,39 @@ def test_a_big_network_says_what_it_leaves_out_and_shows_the_selected_neuron(bro
             assert sum(abs(a - b) for a, b in zip(*rgb)) > 150, rgb
         finally:
             page.close()
+
+
+def test_a_long_trace_told_weight_by_weight_has_a_contents_list(browser):
+    with running_server(network("16-16-10")) as url:
+        page = open_page(browser, url, 1280, 900)
+        try:
+            page.select_option("#group", "weight")
+            groups = page.locator("#stages details.stage-group summary")
+            expect(groups).to_have_count(2)  # one folding group per layer of weights, not 416 headings
+            assert page.locator("#stages > li").count() < 12
+            expect(groups.first).to_contain_text("(w257..w416): 160")
+            expect(page.locator("#stages .stage-group-items button")).to_have_count(0)  # made when opened
+            groups.nth(1).click()
+            page.locator("#stages .stage-group-items button", has_text="w5").first.click()
+            expect(page.locator('#stages [aria-current="step"]')).to_have_attribute("title", "The w5 change")
+            expect(page.locator("#derivation-title")).to_contain_text("w5")
+        finally:
+            page.close()
+
+
+def test_a_long_section_lists_its_steps_past_the_first_page_by_value(browser):
+    import stepgrad
+
+    trace = stepgrad.explain(network("16-16-10"))
+    with running_server(network("16-16-10")) as url:
+        page = open_page(browser, url, 1280, 900)
+        try:  # the first section (469 given values): 8 with formulas, the rest one line each
+            expect(page.locator("#derivation .step")).to_have_count(8)
+            rest = page.locator("#derivation .compact li")
+            expect(rest).to_have_count(469 - 8)
+            name = rest.first.locator("button").text_content()
+            assert rest.first.text_content() == f"{name} = {trace.lookup(name):.9g}"
+            page.locator("#derivation .compact-steps .more").click()
+            expect(page.locator("#derivation .step")).to_have_count(16)
+        finally:
+            page.close()
