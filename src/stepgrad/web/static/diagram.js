@@ -174,8 +174,12 @@ export class DiagramView {
     const level = this.shown;
     const scale = Math.max(1, Math.min(this.room() / (x1 - x0 + 80), 2));
     this.width = level.width * scale;
-    this.apply([((x0 + x1) / 2 - (level.x || 0)) / level.width, ((y0 + y1) / 2 - (level.y || 0)) / level.height]);
-    svg.classList.add("focus");
+    // the middle of everything related, or of the selection itself when that does not fit the view's height
+    const own = [...svg.querySelectorAll(".selected")].map((p) => p.getBBox());
+    let cy = (y0 + y1) / 2;
+    if ((y1 - y0) * scale > this.view.clientHeight && own.length) cy = own[0].y + own[0].height / 2 + 60 / scale;
+    this.apply([((x0 + x1) / 2 - (level.x || 0)) / level.width, (cy - (level.y || 0)) / level.height]);
+    this.view.querySelector("svg").classList.add("focus");
   }
 
   listen() {
