@@ -258,3 +258,20 @@ def test_a_long_section_lists_its_steps_past_the_first_page_by_value(browser):
             expect(page.locator("#derivation .step")).to_have_count(16)
         finally:
             page.close()
+
+
+@pytest.mark.parametrize("key", ["8-6-4", "16-16-10"])
+def test_the_matrix_page_fits_a_laptop_and_a_phone(browser, key):
+    import stepgrad
+    from stepgrad.formats.matrix_writers import render_matrix
+
+    page_html = render_matrix(stepgrad.explain(network(key)), "html")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page_html
+    for width, height in SIZES.values():
+        page = browser.new_page(viewport={"width": width, "height": height})
+        try:
+            page.set_content(page_html)
+            assert page.evaluate(OVERFLOW_JS) <= 0, (key, width)
+            assert page.locator("h1").evaluate("h => h.closest('.stepgrad-matrix') !== null")  # inside the layout
+        finally:
+            page.close()
