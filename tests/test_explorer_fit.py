@@ -275,3 +275,31 @@ def test_the_matrix_page_fits_a_laptop_and_a_phone(browser, key):
             assert page.locator("h1").evaluate("h => h.closest('.stepgrad-matrix') !== null")  # inside the layout
         finally:
             page.close()
+
+
+def test_values_flow_forward_and_errors_back_unless_motion_is_reduced(browser, tmp_path):
+    with running_server() as url:  # the deck's 2-2-2: 8 edges
+        page = open_page(browser, url, 1280, 900)
+        try:
+            page.click("#stage-next")  # the forward pass: a dot along each of the 8 edges, layer by layer
+            dots = page.locator("#diagram .sg-flow circle.sg-flow-value")
+            expect(dots).to_have_count(8)
+            # o1's net and out appear once its dots have arrived, after the second layer's run (hidden for 1.95 s)
+            assert float(page.locator("#neuron-o1 .sg-value").first.evaluate("t => getComputedStyle(t).opacity")) < 0.5
+            expect(page.locator("#diagram .sg-flow")).to_have_count(0, timeout=5_000)  # the run ends and clears
+            assert float(page.locator("#neuron-o1 .sg-value").first.evaluate("t => getComputedStyle(t).opacity")) == 1
+            page.click("#stage-next")  # the error
+            page.click("#stage-next")  # backward, output layer: error signals back along w5..w8
+            expect(page.locator("#diagram .sg-flow circle.sg-flow-error")).to_have_count(4)
+        finally:
+            page.close()
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+        try:
+            page.goto(url)
+            page.wait_for_selector("body[data-ready=true]")
+            page.click("#stage-next")
+            settle(page)
+            expect(page.locator('#stages [aria-current="step"]')).to_have_text("Forward pass")
+            assert page.locator("#diagram .sg-flow").count() == 0 and page.locator("#replay").is_hidden()
+        finally:
+            page.close()

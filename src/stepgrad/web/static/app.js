@@ -5,6 +5,7 @@ import { ApiError, getJSON, post, postJSON } from "./api.js";
 import { drawCurve, formatNumber, setDigits } from "./curve.js";
 import { renderEditor, structureKey } from "./editor.js";
 import { DiagramView } from "./diagram.js";
+import { animateStage, reducedMotion } from "./flow.js";
 import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
 import { setupViews } from "./views.js";
@@ -125,6 +126,10 @@ function drawDiagram(r) {
   }
   if (!viewer) viewer = new DiagramView(box, (svg) => decorateDiagram(svg, state.result));
   viewer.show(r.diagrams, `${state.networkKey}:${structureKey(r.spec)}`);
+  if (state.animate) { // Next / Back reached this stage: its values (or error signals) flow along the edges
+    state.animate = false;
+    animateStage(box.querySelector(".diagram-view svg"), state.stages[state.stage], r.meta);
+  }
   let error = box.querySelector(".error-node");
   if (!error) {
     error = document.createElement("button");
@@ -329,6 +334,7 @@ function goToStage(i) {
   state.mathSteps = mathPage();
   const stage = state.stages[state.stage];
   state.selected = stage && stage.weight ? stage.weight : null;
+  state.animate = true;
   return refresh();
 }
 
@@ -504,6 +510,9 @@ async function start() {
   });
   $("stage-prev").addEventListener("click", () => goToStage(state.stage - 1));
   $("stage-next").addEventListener("click", () => goToStage(state.stage + 1));
+  $("replay").addEventListener("click", () => animateStage($("diagram").querySelector(".diagram-view svg"),
+                                                             state.stages[state.stage], state.result.meta));
+  $("replay").hidden = reducedMotion();
   $("update").addEventListener("click", applyUpdate);
   $("reset").addEventListener("click", () => { state.history = []; drawCurve($("loss-curve"), []); setSpec(structuredClone(state.original)); });
   $("train").addEventListener("click", trainN);
