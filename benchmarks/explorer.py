@@ -1,6 +1,6 @@
 """Timings of the explorer on the gallery's 16-16-10 (and the deck) in Chromium: how long each stage or view
 change takes from the click until the page has drawn the answer. A benchmark, not a test (the machine's load
-changes the numbers); the README's speed table quotes it.
+changes the numbers: it prints the load per core with its table).
 
     python benchmarks/explorer.py            # prints a Markdown table
 """
