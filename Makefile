@@ -8,6 +8,7 @@
 #   make bench   the speed table of the README
 #   make gallery every example network (examples/gallery) in every format, PDFs too, into gallery/
 #   make docs    the documentation site (mkdocs.yml, docs/), offline, into site/; a warning is an error
+#   make screenshots  the explorer's main views at 1280 and 390 px into docs/screenshots/ (system Chromium)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,7 +22,7 @@ DOCS := $(VENV)/.docs
 # the tests `make check` leaves out (markers in pyproject.toml; tests/conftest.py keeps them honest)
 CHECK_SKIPS := not slow and not browser and not latex and not graphviz
 
-.PHONY: demo check test lint golden bench gallery docs clean venv
+.PHONY: demo check test lint golden bench gallery docs screenshots clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +64,9 @@ bench: $(TEST)
 
 gallery: $(CORE)
 	$(BIN)/python examples/gallery/build.py gallery
+
+screenshots: $(TEST)
+	$(BIN)/python docs/screenshots.py
 
 # The site builds offline (no web fonts, no external scripts); every example in it runs in `make test`.
 $(DOCS): pyproject.toml | $(BIN)/python

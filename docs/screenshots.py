@@ -75,13 +75,33 @@ def _select(name: str) -> Callable:
     return go
 
 
+def _focus(name: str) -> Callable:
+    def go(page) -> None:
+        _select(name)(page)
+        page.wait_for_timeout(800)  # a phone scrolls to the derivation: come back to the diagram
+        page.get_by_role("button", name="Zoom to the selection and its paths").click()
+        page.locator("#diagram .zoom-bar").evaluate("e => e.scrollIntoView()")
+        page.wait_for_timeout(300)
+    return go
+
+
+def _flow(page) -> None:
+    page.click("#stage-next")
+    page.click("#stage-next")
+    page.click("#stage-next")  # the backward pass of the output layer: error signals on their way back
+    page.locator("#diagram .zoom-bar").evaluate("e => e.scrollIntoView()")
+    page.locator("#diagram .sg-flow circle").first.wait_for(state="attached")
+    page.wait_for_timeout(150)
+
+
 # name -> (network, what to do before the shot, clip to this element or None for the viewport)
 SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "diagram": ("3-4-2 tanh/softmax CE, 2 samples", None, None),
     "selected": ("deck", _select("w1"), None),
-    "big": ("16-16-10", _select("h3"), None),
+    "big": ("16-16-10", _focus("h3"), None),
+    "flow": ("deck", _flow, "#diagram"),
     "matrix": ("deck", _view("matrix"), None),
-    "graph": ("deck", _view("graph"), None),
+    "graph": ("deck", lambda page: (_select("w5")(page), _view("graph")(page)), None),
     "curve": ("2-3-2 leaky", _train, ".train-panel"),
 }
 

@@ -206,9 +206,9 @@ def test_a_big_network_says_what_it_leaves_out_and_shows_the_selected_neuron(bro
             assert "Left out: the edge labels, the biases" in legend and "net and out" in legend, legend
             summary = page.locator("#diagram .sg-summary").text_content()
             assert "16 inputs" in summary and "tanh · 16 neurons" in summary and "softmax · 10 neurons" in summary
-            # edges coloured by size: more than a couple of distinct colours
+            # edges coloured by sign and size: shades of blue and of orange-brown, not two colours
             colours = set(page.eval_on_selector_all("#diagram line[data-name]", "ls => ls.map(l => getComputedStyle(l).stroke)"))
-            assert len(colours) > 20
+            assert len(colours) >= 6, colours
             page.locator("#diagram #neuron-h3").dispatch_event("click")
             card = page.locator('#diagram [data-card="h3"]')
             expect(card).to_have_count(1)
@@ -220,5 +220,86 @@ def test_a_big_network_says_what_it_leaves_out_and_shows_the_selected_neuron(bro
             negative = page.evaluate("getComputedStyle(document.querySelector('#diagram line.sg-neg')).stroke")
             rgb = [[int(c) for c in colour[4:-1].split(",")] for colour in (selected, negative)]
             assert sum(abs(a - b) for a, b in zip(*rgb)) > 150, rgb
+        finally:
+            page.close()
+
+
+def test_a_long_trace_told_weight_by_weight_has_a_contents_list(browser):
+    with running_server(network("16-16-10")) as url:
+        page = open_page(browser, url, 1280, 900)
+        try:
+            page.select_option("#group", "weight")
+            groups = page.locator("#stages details.stage-group summary")
+            expect(groups).to_have_count(2)  # one folding group per layer of weights, not 416 headings
+            assert page.locator("#stages > li").count() < 12
+            expect(groups.first).to_contain_text("(w257..w416): 160")
+            expect(page.locator("#stages .stage-group-items button")).to_have_count(0)  # made when opened
+            groups.nth(1).click()
+            page.locator("#stages .stage-group-items button", has_text="w5").first.click()
+            expect(page.locator('#stages [aria-current="step"]')).to_have_attribute("title", "The w5 change")
+            expect(page.locator("#derivation-title")).to_contain_text("w5")
+        finally:
+            page.close()
+
+
+def test_a_long_section_lists_its_steps_past_the_first_page_by_value(browser):
+    import stepgrad
+
+    trace = stepgrad.explain(network("16-16-10"))
+    with running_server(network("16-16-10")) as url:
+        page = open_page(browser, url, 1280, 900)
+        try:  # the first section (469 given values): 8 with formulas, the rest one line each
+            expect(page.locator("#derivation .step")).to_have_count(8)
+            rest = page.locator("#derivation .compact li")
+            expect(rest).to_have_count(469 - 8)
+            name = rest.first.locator("button").text_content()
+            assert rest.first.text_content() == f"{name} = {trace.lookup(name):.9g}"
+            page.locator("#derivation .compact-steps .more").click()
+            expect(page.locator("#derivation .step")).to_have_count(16)
+        finally:
+            page.close()
+
+
+@pytest.mark.parametrize("key", ["8-6-4", "16-16-10"])
+def test_the_matrix_page_fits_a_laptop_and_a_phone(browser, key):
+    import stepgrad
+    from stepgrad.formats.matrix_writers import render_matrix
+
+    page_html = render_matrix(stepgrad.explain(network(key)), "html")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page_html
+    for width, height in SIZES.values():
+        page = browser.new_page(viewport={"width": width, "height": height})
+        try:
+            page.set_content(page_html)
+            assert page.evaluate(OVERFLOW_JS) <= 0, (key, width)
+            assert page.locator("h1").evaluate("h => h.closest('.stepgrad-matrix') !== null")  # inside the layout
+        finally:
+            page.close()
+
+
+def test_values_flow_forward_and_errors_back_unless_motion_is_reduced(browser, tmp_path):
+    with running_server() as url:  # the deck's 2-2-2: 8 edges
+        page = open_page(browser, url, 1280, 900)
+        try:
+            page.click("#stage-next")  # the forward pass: a dot along each of the 8 edges, layer by layer
+            dots = page.locator("#diagram .sg-flow circle.sg-flow-value")
+            expect(dots).to_have_count(8)
+            # o1's net and out appear once its dots have arrived, after the second layer's run (hidden for 1.95 s)
+            assert float(page.locator("#neuron-o1 .sg-value").first.evaluate("t => getComputedStyle(t).opacity")) < 0.5
+            expect(page.locator("#diagram .sg-flow")).to_have_count(0, timeout=5_000)  # the run ends and clears
+            assert float(page.locator("#neuron-o1 .sg-value").first.evaluate("t => getComputedStyle(t).opacity")) == 1
+            page.click("#stage-next")  # the error
+            page.click("#stage-next")  # backward, output layer: error signals back along w5..w8
+            expect(page.locator("#diagram .sg-flow circle.sg-flow-error")).to_have_count(4)
+        finally:
+            page.close()
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
+        try:
+            page.goto(url)
+            page.wait_for_selector("body[data-ready=true]")
+            page.click("#stage-next")
+            settle(page)
+            expect(page.locator('#stages [aria-current="step"]')).to_have_text("Forward pass")
+            assert page.locator("#diagram .sg-flow").count() == 0 and page.locator("#replay").is_hidden()
         finally:
             page.close()

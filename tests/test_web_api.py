@@ -158,7 +158,7 @@ def test_explain_reproduces_the_deck(client, seed):
 def test_explain_draws_the_diagram(client):
     names = ["i1", "i2", "h1", "h2", "o1", "o2"] + [f"w{k}" for k in range(1, 9)]
     for show, w5 in (("weights", "0.4"), ("gradients", DE_DW5), ("updated", W5_NEW)):
-        svg = ET.fromstring(client.post("/api/explain", json={"show": show}).json()["svg"])
+        svg = ET.fromstring(client.post("/api/explain", json={"show": show}).json()["diagrams"][-1]["svg"])
         assert svg.tag == "{http://www.w3.org/2000/svg}svg"
         drawn = {e.get("data-name") for e in svg.iter() if e.get("data-name")}
         assert set(names) <= drawn, show
@@ -217,7 +217,7 @@ def test_explain_math_for_some_sections(client):
 def test_largest_network_allowed_is_answered(client):
     spec = {"layers": [100, 99, 1], "samples": [{"inputs": [0.1] * 100, "targets": [0.5]}]}  # 9,999 weights
     data = client.post("/api/explain", json={"spec": spec, "math_for": [], "only": ["w5"]}).json()
-    assert data["math"] is False and data["svg"].startswith("<svg")
+    assert data["math"] is False and data["diagrams"][-1]["svg"].startswith("<svg")
     assert len(data["values"]) > 3 * 9_999 and "formula" in steps(data["selected"]["sections"])["dE_total/dw5"]
     trained = client.post("/api/train", json={"spec": spec, "iterations": 20}).json()
     assert trained["history"][-1]["E_total"] < trained["history"][0]["E_total"]

@@ -339,7 +339,7 @@ def step_graph(spec: str | None = None, *, only: str | None = None, sample: int 
 
     Args:
         spec: the network spec file; None for the seed deck's network.
-        only: keep the subgraph this weight's or bias's gradient flows through (e.g. "w1").
+        only: keep the subgraph this weight's or bias's gradient flows through (e.g. "w1"), with every operand of its nodes (dashed).
         sample: only this sample (1-based).
         display: digits (or decimals) of the values and gradients.
         update_order: the step's update order (None: the spec's).

@@ -150,7 +150,8 @@ padding:0 .2rem;color:#1d1d1f;line-height:1.4}
 .stepgrad-matrix .m{display:flex;flex-wrap:wrap;align-items:center;gap:0 .4rem;flex:0 0 auto;max-width:100%;overflow-x:auto;padding:.2rem 0}
 .stepgrad-matrix .m>span{display:flex}
 .stepgrad-matrix math{font-size:1rem;margin:0;text-align:left}.stepgrad-matrix .names math{color:#4a5360}
-.stepgrad-matrix mtd{padding:.15rem .4rem}"""
+.stepgrad-matrix mtd{padding:.15rem .4rem}
+.stepgrad-matrix section{content-visibility:auto;contain-intrinsic-size:auto 60rem}"""
 
 
 def _mn(x: float, digits: Precision) -> str:

@@ -122,7 +122,7 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sg-net{"" if small else " sg-big"}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label="network {"-".join(map(str, net.layers))}">',
         f"<title>network {escape('-'.join(map(str, net.layers)))}: {escape(show)}</title>",
-        f"<style>{STYLE}</style>",
+        f"<style>{STYLE}{'' if small else HEAT_STYLE}</style>",
     ]
     # edges (weights), drawn first so neurons sit on top; colour by sign, width and opacity by |value|
     for name, (x1, y1, x2, y2) in place.edges.items():
@@ -138,9 +138,8 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
         else:  # hundreds of edges: no labels; a short tooltip (hover) and data-value; width by |value|
             value = f' data-value="{v:.6g}"' if v is not None else ""
             tip = f"{_edge_label(name, show)} = {_fmt(v, tip_digits)}" if v is not None else name
-            neg = ' class="sg-neg"' if v is not None and v < 0 else ""
-            heat = f' style="stroke:{_heat(v, share)}"' if v is not None else ""  # colour: sign, darker when larger
-            out.append(f'<line id="edge-{name}"{neg}{heat} data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
+            heat = f' class="{_heat(v, share)}"' if v is not None else ""  # colour: sign, darker when larger
+            out.append(f'<line id="edge-{name}"{heat} data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
                        f'x2="{x2:.0f}" y2="{y2:.0f}" stroke-width="{_short(0.2 + 1.2 * share)}" '
                        f'stroke-opacity="{_short(0.25 + 0.55 * share)}"><title>{escape(tip)}</title></line>')
     out.extend(_biases(net, place, small))
@@ -217,11 +216,25 @@ def _legend(place: DiagramLayout, show: str, dead: bool, count: int, big: bool =
 SUMMARY_ROOM = 34.0  # px the layer summaries of a big network take above the legend
 
 
-def _heat(v: float, share: float) -> str:
-    """An edge's colour on a diverging scale: pale for a small value, deep blue (> 0) or orange-brown (< 0) for the largest."""
-    pale, deep = ((198, 219, 239), (8, 48, 107)) if v >= 0 else ((246, 210, 189), (127, 39, 4))
-    t = min(1.0, max(0.0, share)) ** 0.6
+HEAT = 5  # shades per sign of a big network's edges
+
+
+def _shade(k: int, negative: bool) -> str:
+    """Shade k of HEAT: pale for small values, deep blue (> 0) or orange-brown (< 0) for the largest."""
+    pale, deep = ((246, 210, 189), (127, 39, 4)) if negative else ((198, 219, 239), (8, 48, 107))
+    t = (k + 1) / HEAT
     return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(pale, deep))
+
+
+# one class per shade (a class is shorter than a colour on each of thousands of edges); big pictures only
+HEAT_STYLE = "".join(f".sg-net.sg-big line.{'sg-neg n' if neg else 'p'}{k}{{stroke:{_shade(k, neg)}}}".replace("sg-neg n", "sg-neg.n")
+                 for neg in (False, True) for k in range(HEAT))
+
+
+def _heat(v: float, share: float) -> str:
+    """The class of an edge's shade: its sign, and how large it is among the picture's values."""
+    k = min(HEAT - 1, int(min(1.0, max(0.0, share)) ** 0.6 * HEAT))
+    return f"sg-neg n{k}" if v < 0 else f"p{k}"
 
 
 def _summaries(net: Network, place: DiagramLayout, names, lookup, digits: int) -> list[str]:

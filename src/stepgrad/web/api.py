@@ -1,7 +1,7 @@
 """The JSON API the page talks to (documented in docs/readme/serve.md).
 
     GET  /api/network   the served network (or ?builtin=NAME), the built-ins, formats and limits
-    POST /api/explain   {spec, update_order?, only?, digits?, math_for?, group?, derive?} -> values, steps with MathML, diagram
+    POST /api/explain   {spec, update_order?, only?, digits?, math_for?, math_steps?, group?, derive?} -> values, steps with MathML, diagram
     POST /api/train     {spec, iterations, update_order?, every?} -> error history, trained spec
     POST /api/export    {spec, format, only?, update_order?, digits?, group?, derive?} -> a file to download
 
@@ -50,6 +50,7 @@ DOCUMENTS = {  # export format -> (renderer format, media type, file name)
 }
 SPEC_FILES = {"toml": ("application/toml; charset=utf-8", "network.toml"),
               "json": ("application/json", "network.json")}
+MATH_PAGE = 40  # with math_for, the first this many steps of a section come with MathML (math_steps asks for more)
 DIAGRAM_DIGITS = 8  # edge labels stay short; the derivation shows every digit asked for
 SHOW = ("weights", "gradients", "updated")  # what the diagram puts on the edges
 
@@ -114,9 +115,10 @@ def _explain(data: dict[str, Any], served: Network, budget: work.Budget = work.S
     return {
         "spec": net.to_dict(), "update_order": order, "digits": digits,
         "values": trace.values, "meta": trace.meta, "math": math_ok,
-        "sections": sections_view(trace, digits, math),
+        "sections": sections_view(trace, digits, math, inputs.integer(data, "math_steps", MATH_PAGE, 1, 100_000)
+                                  if math_for is not None else None),
         "selected": selected, "compare": compare(net, trace, order),
-        "diagrams": levels, "svg": levels[-1]["svg"],
+        "diagrams": levels,
         "warnings": target_warnings(net),
     }
 

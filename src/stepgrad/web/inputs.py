@@ -64,7 +64,7 @@ async def read_json(request: Request) -> dict[str, Any]:
 
 SPEC_FIELDS = ("spec", "spec_format")
 FIELDS = {  # every field each endpoint reads; anything else is a mistake worth saying ({"iteration": 5000})
-    "explain": (*SPEC_FIELDS, "update_order", "digits", "only", "show", "math_for", "group", "derive"),
+    "explain": (*SPEC_FIELDS, "update_order", "digits", "only", "show", "math_for", "math_steps", "group", "derive"),
     "train": (*SPEC_FIELDS, "iterations", "update_order", "every"),
     "export": (*SPEC_FIELDS, "format", "update_order", "digits", "only", "group", "derive"),
     "view": (*SPEC_FIELDS, "view", "update_order", "digits", "only"),

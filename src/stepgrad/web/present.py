@@ -102,12 +102,18 @@ def _signed(x: float, digits: int) -> str:
     return f"({s})" if x < 0 else s
 
 
-def sections_view(trace: Trace, digits: int, math: bool | set[str]) -> list[dict[str, Any]]:
-    """Every section with its steps; MathML for all (True), none (False) or the sections named."""
+def sections_view(trace: Trace, digits: int, math: bool | set[str], math_steps: int | None = None) -> list[dict[str, Any]]:
+    """Every section with its steps; MathML for all (True), none (False) or the sections named, and there
+    for the first `math_steps` steps of each (None: all), so a long section answers quickly (the page lists
+    the rest by value and asks for more)."""
+    def wanted(key: str, k: int) -> bool:
+        if isinstance(math, bool):
+            return math
+        return key in math and (math_steps is None or k < math_steps)
+
     return [
         {"key": sec.key, "title": sec.title, "intro": sec.intro,
-         "steps": [step_view(s, trace, digits, math if isinstance(math, bool) else sec.key in math)
-                   for s in sec.steps]}
+         "steps": [step_view(s, trace, digits, wanted(sec.key, k)) for k, s in enumerate(sec.steps)]}
         for sec in trace.sections
     ]
 

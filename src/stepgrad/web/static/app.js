@@ -5,15 +5,23 @@ import { ApiError, getJSON, post, postJSON } from "./api.js";
 import { drawCurve, formatNumber, setDigits } from "./curve.js";
 import { renderEditor, structureKey } from "./editor.js";
 import { DiagramView } from "./diagram.js";
+import { animateStage, reducedMotion } from "./flow.js";
 import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
 import { setupViews } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
+// steps shown with their formulas at first (a screenful and more; a button asks for more): a big network's
+// formulas are long, and a few fill the screen
+const MATH_PAGE = 40, BIG_MATH_PAGE = 8;
+function mathPage(spec = state.spec) {
+  const layers = spec && typeof spec === "object" && Array.isArray(spec.layers) ? spec.layers : [];
+  return layers.slice(1).reduce((n, k, i) => n + k * layers[i], 0) > 40 ? BIG_MATH_PAGE : MATH_PAGE;
+}
 const SERVED = ""; // the built-in list's value for the network `stepgrad serve` was started with
 const state = {
   spec: null, original: null, order: "synchronous", selected: null, stage: 0, stages: [],
-  result: null, history: [], choices: null, limits: { body_bytes: 512 * 1024 }, seq: 0, networkKey: 0, training: false, stop: false, editorKey: null,
+  result: null, history: [], choices: null, limits: { body_bytes: 512 * 1024 }, seq: 0, networkKey: 0, mathSteps: MATH_PAGE, training: false, stop: false, editorKey: null,
 };
 
 // ---------------------------------------------------------------- errors
@@ -28,19 +36,49 @@ function clearError() { $("error").hidden = true; $("error").textContent = ""; }
 
 // ---------------------------------------------------------------- the explain call
 /** Explain `spec` (default: the current one); on success it becomes the current network. */
-async function refresh({ spec = state.spec, fromEditor = false, specFormat = null, context = "" } = {}) {
-  const seq = ++state.seq;
+/** The /api/explain request for `stage` (default: the current one) of `spec`. */
+function explainBody(spec, stage = state.stages[state.stage], selected = state.selected) {
   const body = {
-    spec, update_order: state.order, show: stageShow(state.stages[state.stage]), digits: Number($("digits").value),
+    spec, update_order: state.order, show: stageShow(stage), digits: Number($("digits").value),
     group: $("group").value, derive: $("derive").checked,
   };
-  if (specFormat) body.spec_format = specFormat;
-  if (state.selected) body.only = [state.selected];
-  const stage = state.stages[state.stage];
-  body.math_for = state.selected ? [] : [stage ? stage.key : "given"]; // MathML only for what is shown
+  if (selected) body.only = [selected];
+  body.math_for = selected ? [] : [stage ? stage.key : "given"]; // MathML only for what is shown ...
+  body.math_steps = state.mathSteps; // ... and for its first steps: the rest is listed by value
+  return body;
+}
+
+// Answers already had, by request: going back to a stage costs nothing, and the stages on either side of
+// the current one are asked for while the reader reads (so Next and Back answer at once).
+const answers = new Map();
+const ANSWERS_KEPT = 16;
+
+function explainCached(body) {
+  const key = JSON.stringify(body);
+  if (!answers.has(key)) {
+    const request = postJSON("/api/explain", body);
+    answers.set(key, request);
+    request.catch(() => answers.delete(key));
+    while (answers.size > ANSWERS_KEPT) answers.delete(answers.keys().next().value);
+  }
+  return answers.get(key);
+}
+
+function prefetchNeighbours() {
+  if (state.training || !state.spec || typeof state.spec !== "object") return;
+  for (const k of [state.stage + 1, state.stage - 1]) {
+    const stage = state.stages[k];
+    if (stage) explainCached(explainBody(state.spec, stage, stage.weight || null)).catch(() => {});
+  }
+}
+
+async function refresh({ spec = state.spec, fromEditor = false, specFormat = null, context = "" } = {}) {
+  const seq = ++state.seq;
+  const body = explainBody(spec);
   let result;
   try {
-    result = await postJSON("/api/explain", body);
+    // a spec file's text (an upload) is read once by the server: never cached
+    result = await (specFormat ? postJSON("/api/explain", { ...body, spec_format: specFormat }) : explainCached(body));
   } catch (err) {
     if (seq === state.seq) showError(err, context);
     return false;
@@ -52,6 +90,7 @@ async function refresh({ spec = state.spec, fromEditor = false, specFormat = nul
   state.stages = buildStages(result);
   state.stage = Math.min(state.stage, state.stages.length - 1);
   draw(fromEditor);
+  setTimeout(prefetchNeighbours, 50);
   return true;
 }
 
@@ -68,7 +107,11 @@ function draw(fromEditor) {
     renderEditor($("editor"), r.spec, r.meta, state.choices, onEdit, (msg) => showError(msg));
     state.editorKey = key;
   }
+  drawn();
 }
+
+/** Count the answers drawn (body[data-drawn]): tests and benchmarks wait for the next one. */
+export function drawn() { document.body.dataset.drawn = String(Number(document.body.dataset.drawn || 0) + 1); }
 
 let viewer = null;
 
@@ -83,6 +126,10 @@ function drawDiagram(r) {
   }
   if (!viewer) viewer = new DiagramView(box, (svg) => decorateDiagram(svg, state.result));
   viewer.show(r.diagrams, `${state.networkKey}:${structureKey(r.spec)}`);
+  if (state.animate) { // Next / Back reached this stage: its values (or error signals) flow along the edges
+    state.animate = false;
+    animateStage(box.querySelector(".diagram-view svg"), state.stages[state.stage], r.meta);
+  }
   let error = box.querySelector(".error-node");
   if (!error) {
     error = document.createElement("button");
@@ -134,21 +181,50 @@ function relatedTo(name, meta) {
 function drawStages() {
   const list = $("stages");
   list.replaceChildren();
-  let current = null;
+  const button = (stage, i, text, className) => {
+    const b = Object.assign(document.createElement("button"), { type: "button", className, textContent: text, title: stage.title });
+    if (i === state.stage) b.setAttribute("aria-current", "step");
+    b.addEventListener("click", () => goToStage(i));
+    return b;
+  };
+  // a long trace told weight by weight (hundreds of sections): a contents list, one folding group per layer of
+  // weights, whose buttons are made only when it is opened
+  const layerOf = new Map();
+  if (state.stages.length > 24 && state.result) {
+    state.result.meta.weights.forEach((rows, l) => rows.flat().forEach((w) => layerOf.set(`weight_${w}`, l + 1)));
+  }
+  let current = null, group = null;
   state.stages.forEach((stage, i) => {
-    if (!stage.weight) {
-      current = document.createElement("li");
-      list.append(current);
+    const layer = layerOf.get(stage.key);
+    if (layer === undefined) {
+      group = null;
+      if (!stage.weight) { current = document.createElement("li"); list.append(current); }
+      current.append(button(stage, i, stage.weight || stage.title, stage.weight ? "substage" : "stage"));
+      return;
     }
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = stage.weight ? "substage" : "stage";
-    button.textContent = stage.weight || stage.title;
-    button.title = stage.title;
-    if (i === state.stage) button.setAttribute("aria-current", "step");
-    button.addEventListener("click", () => goToStage(i));
-    current.append(button);
+    if (!group || group.layer !== layer) {
+      const details = document.createElement("details");
+      details.className = "stage-group";
+      const summary = document.createElement("summary");
+      const li = document.createElement("li");
+      li.append(details);
+      list.append(li);
+      details.append(summary);
+      const box = Object.assign(document.createElement("div"), { className: "stage-group-items" });
+      details.append(box);
+      group = { layer, details, summary, box, items: [] };
+      const mine = group;
+      details.addEventListener("toggle", () => { if (details.open && !box.childElementCount) fill(mine); });
+    }
+    group.items.push([stage, i]);
+    const names = group.items.map(([s]) => s.key.slice("weight_".length));
+    group.summary.textContent = `The weight changes of layer ${layer} (${names[0]}..${names[names.length - 1]}): ${names.length}`;
+    if (i === state.stage) group.details.open = true;
   });
+  for (const details of list.querySelectorAll("details[open]")) details.dispatchEvent(new Event("toggle"));
+  function fill(g) {
+    for (const [stage, i] of g.items) g.box.append(button(stage, i, stage.key.slice("weight_".length), "substage"));
+  }
   $("stage-prev").disabled = state.stage <= 0;
   $("stage-next").disabled = state.stage >= state.stages.length - 1;
 }
@@ -181,8 +257,41 @@ function drawDerivation(r) {
       box.append(h);
     }
     if (sec.intro && !state.selected) box.append(Object.assign(document.createElement("p"), { className: "intro", textContent: sec.intro }));
-    for (const step of sec.steps) box.append(stepNode(step));
+    const rest = [];
+    for (const step of sec.steps) {
+      if (step.formula || state.selected) box.append(stepNode(step)); // past the first page the server sends no MathML
+      else rest.push(step);
+    }
+    if (rest.length) box.append(compactSteps(rest));
   }
+}
+
+/** Steps past the first MATH_PAGE of a long section: one line each (name = value; a click derives it), and a
+ *  button that asks the server for the next page of formulas. Only what is on screen costs MathML. */
+function compactSteps(steps) {
+  const wrap = document.createElement("div");
+  wrap.className = "compact-steps";
+  const more = document.createElement("button");
+  more.type = "button";
+  more.className = "more";
+  more.textContent = `Formulas for the next ${Math.min(mathPage(), steps.length)} of ${steps.length} more steps`;
+  more.addEventListener("click", () => { state.mathSteps += mathPage(); refresh(); });
+  const list = document.createElement("ol");
+  list.className = "values compact";
+  for (const step of steps) {
+    const li = document.createElement("li");
+    const b = Object.assign(document.createElement("button"), { type: "button", className: "name", textContent: step.name });
+    b.dataset.name = step.name;
+    b.setAttribute("aria-label", `${step.name}: show its derivation`);
+    li.append(b, ` = ${step.shown}`);
+    list.append(li);
+  }
+  list.addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-name]");
+    if (b) select(b.dataset.name);
+  });
+  wrap.append(more, list);
+  return wrap;
 }
 
 function drawValues(r) {
@@ -222,8 +331,10 @@ function select(name) {
 
 function goToStage(i) {
   state.stage = Math.max(0, Math.min(i, state.stages.length - 1));
+  state.mathSteps = mathPage();
   const stage = state.stages[state.stage];
   state.selected = stage && stage.weight ? stage.weight : null;
+  state.animate = true;
   return refresh();
 }
 
@@ -236,6 +347,7 @@ async function setSpec(spec, opts = {}) {
   state.selected = null;
   state.stage = 0;
   state.networkKey += 1; // a new network: the diagram's zoom starts again
+  state.mathSteps = mathPage(spec);
   const ok = await refresh({ spec, ...opts });
   if (ok) {
     state.original = structuredClone(state.spec);
@@ -398,6 +510,9 @@ async function start() {
   });
   $("stage-prev").addEventListener("click", () => goToStage(state.stage - 1));
   $("stage-next").addEventListener("click", () => goToStage(state.stage + 1));
+  $("replay").addEventListener("click", () => animateStage($("diagram").querySelector(".diagram-view svg"),
+                                                             state.stages[state.stage], state.result.meta));
+  $("replay").hidden = reducedMotion();
   $("update").addEventListener("click", applyUpdate);
   $("reset").addEventListener("click", () => { state.history = []; drawCurve($("loss-curve"), []); setSpec(structuredClone(state.original)); });
   $("train").addEventListener("click", trainN);

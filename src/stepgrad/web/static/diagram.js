@@ -55,7 +55,8 @@ export class DiagramView {
   /** Show `levels` ([{digits, width, height, svg}]); `key` names the network: a new one resets the zoom. */
   show(levels, key) {
     const first = this.key !== key;
-    this.levels = levels.map((level) => this.trimmed(level));
+    if (first) this.trims = new Map();
+    this.levels = levels.map((level) => this.trimmed(level, levels.length === 1));
     this.key = key;
     if (first) this.width = null;
     this.shown = null;
@@ -63,7 +64,11 @@ export class DiagramView {
   }
 
   /** `level` with its empty margins cut: its SVG's viewBox hugs what is drawn (measured off screen). */
-  trimmed(level) {
+  trimmed(level, alone = false) {
+    // a big network's picture (one level, no labels) keeps its extent from stage to stage: measure it once
+    const big = alone && level.svg.includes("sg-big");
+    const known = big && this.trims && this.trims.get(`${level.width}x${level.height}`);
+    if (known) return this.cut(level, ...known);
     const probe = document.createElement("div");
     probe.style.cssText = "position:absolute;left:-99999px;top:0;visibility:hidden";
     probe.innerHTML = level.svg;
@@ -74,8 +79,14 @@ export class DiagramView {
     if (!b.width || !b.height) return level;
     const x = Math.max(0, b.x - PAD), y = Math.max(0, b.y - PAD);
     const width = Math.min(level.width, b.x + b.width + PAD) - x, height = Math.min(level.height, b.y + b.height + PAD) - y;
-    svg.setAttribute("viewBox", `${x.toFixed(1)} ${y.toFixed(1)} ${width.toFixed(1)} ${height.toFixed(1)}`);
-    return { ...level, x, y, width, height, svg: svg.outerHTML };
+    if (big && this.trims) this.trims.set(`${level.width}x${level.height}`, [x, y, width, height]);
+    return this.cut(level, x, y, width, height);
+  }
+
+  /** `level` with its viewBox set to (x, y, width, height). */
+  cut(level, x, y, width, height) {
+    const box = `viewBox="${x.toFixed(1)} ${y.toFixed(1)} ${width.toFixed(1)} ${height.toFixed(1)}"`;
+    return { ...level, x, y, width, height, svg: level.svg.replace(/viewBox="[^"]*"/, box) };
   }
 
   /** The room the panel gives the picture (px). */
@@ -163,8 +174,12 @@ export class DiagramView {
     const level = this.shown;
     const scale = Math.max(1, Math.min(this.room() / (x1 - x0 + 80), 2));
     this.width = level.width * scale;
-    this.apply([((x0 + x1) / 2 - (level.x || 0)) / level.width, ((y0 + y1) / 2 - (level.y || 0)) / level.height]);
-    svg.classList.add("focus");
+    // the middle of everything related, or of the selection itself when that does not fit the view's height
+    const own = [...svg.querySelectorAll(".selected")].map((p) => p.getBBox());
+    let cy = (y0 + y1) / 2;
+    if ((y1 - y0) * scale > this.view.clientHeight && own.length) cy = own[0].y + own[0].height / 2 + 60 / scale;
+    this.apply([((x0 + x1) / 2 - (level.x || 0)) / level.width, (cy - (level.y || 0)) / level.height]);
+    this.view.querySelector("svg").classList.add("focus");
   }
 
   listen() {

@@ -57,6 +57,7 @@ export function setupViews(current) {
     }
     if (mine !== seq) return; // a newer request is on its way
     out.dataset.view = view;
+    requestAnimationFrame(() => { document.body.dataset.drawn = String(Number(document.body.dataset.drawn || 0) + 1); });
     if (view === "graph") { // fitted to the panel, with the diagram's zoom and pan
       const holder = document.createElement("div");
       holder.className = "graph-view";
