@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from stepgrad.api._base import Note, _silent, load_spec
 from stepgrad.api.options import ClassOptions, Display, Marking, Problem
 from stepgrad.core.budget import cli_budget
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
-from stepgrad.core.spec import builtin
+from stepgrad.core.spec import Network, builtin
 
 if TYPE_CHECKING:
     from stepgrad.teach.quiz_session import Read, Write
@@ -155,11 +157,15 @@ def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text",
         return _class_job(solution, spec, whole_class, update_order, round_to, rules, note, fmt)
     from stepgrad.core.budget import samples_of
 
-    alternatives = {"the seed deck's network (check without --network)": builtin()} if spec else {}
-    net = load_spec(spec)
-    cli_budget(max_work).check_trace(net)
+    alternatives: dict[str, Any] = {"the seed deck's network (check without --network)": builtin()} if spec else {}
+    net = load_spec(spec, layer_tables=True)
     answers = load_answers(solution, lenient=True)
-    most = 1000 + 10 * samples_of(net) * (net.parameter_count + sum(net.layers))  # every quantity, many times over
+    if isinstance(net, Network):
+        cli_budget(max_work).check_trace(net)
+        most = 1000 + 10 * samples_of(net) * (net.parameter_count + sum(net.layers))  # every quantity, many times over
+    else:  # a layer-table network (conv, pooling): its own step, its own diagnoses
+        alternatives = {}
+        most = 1000 + 20 * net.parameter_count + 10 * sum(int(np.prod(layer.out_shape)) for layer in net.all_layers())
     if len(answers.answers) > most:
         raise StepgradError(f"{len(answers.answers):,} answers, more than this network has quantities "
                             f"(the limit is {most:,}); see `stepgrad names`", where=answers.source)
