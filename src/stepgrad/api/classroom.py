@@ -44,6 +44,8 @@ def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits
     """
     from stepgrad.teach.exercise import generate
 
+    if problem.layers == "conv":
+        return _conv_exercise(problem, fmt, output, roster, pdf, force, note)
     options = problem.generator_options()
     seed, min_digits, round_to = problem.seed, problem.min_digits, problem.round_to
     folder = Path(output) if output else None
@@ -81,6 +83,34 @@ def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits
 
         compile_pdf(exercise.sheet("latex", diagram="tikz"), folder / "sheet.pdf")
         files["sheet.pdf"] = ""
+    note(f"wrote {', '.join(files)} to {folder}")
+    return ""
+
+
+def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str | None, pdf: bool, force: bool,
+                   note: Note) -> str:
+    """The conv + max-pool + dense exercise: its sheet (Markdown), or sheet, key, template and network.json in `output`."""
+    from stepgrad.teach.exercise_layers import generate_conv
+
+    for flag, used in (("--format", fmt != "markdown"), ("--roster", bool(roster)), ("--pdf", pdf),
+                       ("--round", problem.round_to is not None), ("--samples", problem.samples != 1)):
+        if used:
+            raise StepgradError("the conv exercise is written in Markdown, one sample, without rounding, rosters or "
+                                "PDF for now", where=flag)
+    exercise = generate_conv(problem.seed)
+    if output is None:
+        return exercise.sheet()
+    folder = Path(output)
+    if folder.exists() and not folder.is_dir():
+        raise StepgradError("not a folder", where=str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    files = exercise.files()
+    changed = [name for name, text in files.items() if (folder / name).is_file() and not _same(folder / name, text)]
+    if changed and not force:
+        raise StepgradError(f"{', '.join(changed)} already there with other contents; use --force to replace, "
+                            "or another folder", where=str(folder))
+    for name, text in files.items():
+        write_atomic(folder / name, text)
     note(f"wrote {', '.join(files)} to {folder}")
     return ""
 
