@@ -95,3 +95,14 @@ def test_console_output(cnn, capsys) -> None:
     out = capsys.readouterr().out
     assert out.startswith("The network and its conventions") and "E_total+ = " in out
     assert max(len(line) for line in out.splitlines() ) <= 100
+
+
+def test_the_facade_explains_and_renders_layer_networks(cnn) -> None:
+    import stepgrad
+
+    trace = stepgrad.explain(stepgrad.load_layers(cnn))
+    assert trace.meta["kind"] == "layers"
+    assert "net_c1[1,1,1] = " in stepgrad.render(trace, "text", digits=4)
+    assert "<table" in stepgrad.render(trace, "html")
+    with pytest.raises(stepgrad.StepgradError, match="slides format does not show layer-table"):
+        stepgrad.render(trace, "slides")

@@ -55,8 +55,6 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
                             extras: Extras) -> str:
     """One training step of a layer-table network explained in `fmt` (text, markdown, json, latex or html)."""
     from stepgrad.formats import render
-    from stepgrad.formats.maps_pages import render_html, render_latex
-    from stepgrad.formats.maps_writers import render_markdown, render_text
     flag = _unsupported(step, extras)
     if flag is not None:
         raise StepgradError(f"{flag} is not supported for layer-table networks (conv2d, pooling, residual) yet",
@@ -72,8 +70,7 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
         raise StepgradError("--only works with --format json for layer-table networks; the text and Markdown "
                             "explanations derive one position in full and show the rest as grids (--all: every one)",
                             where="--only")
-    writers = {"text": render_text, "markdown": render_markdown, "latex": render_latex, "html": render_html}
-    return writers[fmt](trace, display.precision, full=extras.full)
+    return render(trace, fmt, digits=display.precision, full=extras.full)
 
 
 def _only(trace: Any, only: str | None) -> list[str] | None:
