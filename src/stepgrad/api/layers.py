@@ -24,7 +24,7 @@ def _unsupported(step: StepOptions, extras: Extras) -> str | None:
         (step.optimizer not in (None, "sgd"), f"--optimizer {step.optimizer}"),
         (step.round_to is not None, "--round"), (step.data is not None, "--data"), (step.batch is not None, "--batch"),
         (extras.group != "layer", "--group weight"), (extras.derive, "--derive"), (extras.deck, "--deck"),
-        (extras.check_numeric, "--check-numeric"), (extras.view != "steps", "--view matrix"),
+        (extras.check_numeric, "--check-numeric"),
     ]
     return next((flag for bad, flag in checks if bad), None)
 
@@ -70,7 +70,7 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
         raise StepgradError("--only works with --format json for layer-table networks; the text and Markdown "
                             "explanations derive one position in full and show the rest as grids (--all: every one)",
                             where="--only")
-    return render(trace, fmt, digits=display.precision, full=extras.full)
+    return render(trace, fmt, digits=display.precision, full=extras.full, matrix=extras.view == "matrix")
 
 
 def _only(trace: Any, only: str | None) -> list[str] | None:

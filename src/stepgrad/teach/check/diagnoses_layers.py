@@ -31,13 +31,19 @@ from stepgrad.tracing.layered import wiring
 LAYERS = ("layers",)
 
 
-def _net(ctx: Context) -> LayerNetwork:
-    assert isinstance(ctx.net, LayerNetwork), "these diagnoses run on layer-table networks (Mistake.networks)"
-    return ctx.net
+def _net(ctx: Context) -> LayerNetwork | None:
+    """The layer-table network (None on a dense one: these mistakes do not apply there; Mistake.networks)."""
+    return ctx.net if isinstance(ctx.net, LayerNetwork) else None
 
 
 def _layers(ctx: Context) -> list[Layer]:
-    return _net(ctx).all_layers()
+    net = _net(ctx)
+    return [] if net is None else net.all_layers()
+
+
+def _wiring(ctx: Context) -> dict[str | None, list[tuple[Layer, str]]]:
+    net = _net(ctx)
+    return {} if net is None else wiring(net.layers)[1]
 
 
 def _mirror(ctx: Context, name: str) -> str | None:
@@ -84,7 +90,7 @@ def _pool_below(ctx: Context, step: Step) -> tuple[Pool, Step] | None:
     n = names.parse(step.name)
     if n.kind != "partial" or n.top is None or n.bottom is None or n.top.kind != "error" or n.bottom.kind != "out":
         return None
-    _, consumers = wiring(_net(ctx).layers)
+    consumers = _wiring(ctx)
     pool = next((layer for layer, _ in consumers.get(n.bottom.neuron, []) if isinstance(layer, Pool)), None)
     return (pool, step) if pool is not None else None
 
@@ -157,7 +163,7 @@ def _skip_forgotten(ctx: Context, step: Step, base: Mapping[str, float]) -> Cand
     n = names.parse(step.name)
     if n.kind != "partial" or n.bottom is None or n.bottom.kind != "out" or " + " not in step.text:
         return
-    _, consumers = wiring(_net(ctx).layers)
+    consumers = _wiring(ctx)
     skips = [layer.label for layer, how in consumers.get(n.bottom.neuron, []) if how == "skip"]
     terms = step.text.split(" + ")
     kept = [t for t in terms if not any(t.startswith(f"«dE_total/dnet_{label}[") and t.endswith("»") for label in skips)]
