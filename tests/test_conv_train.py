@@ -61,3 +61,27 @@ def test_a_small_cnn_learns_the_digits() -> None:
     history = fit_layers(net, train, test, epochs=4, batch_size=32)
     assert history.accuracies[-1] > 0.9 > before
     assert history.errors[-1] < history.errors[0]
+
+
+def test_the_train_command_on_a_conv_spec(tmp_path, capsys) -> None:
+    import json
+
+    from stepgrad.cli import main
+    from stepgrad.core.layers import engine
+
+    spec = tmp_path / "cnn.json"
+    spec.write_text(json.dumps({**CNN, "samples": [
+        {"inputs": np.linspace(0, 1, 64).reshape(8, 8).tolist(), "targets": 3},
+        {"inputs": np.linspace(1, 0, 64).reshape(8, 8).tolist(), "targets": 7}]}))
+    main(["train", str(spec), "--iterations", "3", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    net = LayerNetwork.from_dict(json.loads(spec.read_text()))
+    errors = []
+    for _ in range(3):  # the same full-batch steps, by the engine directly
+        rec = engine.step(net, net.inputs, net.targets)
+        errors.append(rec.forward.error)
+        engine.apply(net, rec)
+    assert report["E_total"] == pytest.approx(errors, rel=1e-12)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", str(spec), "--save", str(tmp_path / "out.toml")])
+    assert exit_.value.code == 2 and "--save: --save is not supported" in capsys.readouterr().err
