@@ -71,7 +71,7 @@ def test_names(cnn) -> None:
 
 @pytest.mark.parametrize(("args", "flag"), [
     (["--format", "slides"], "--format"), (["--derive"], "--derive"),
-    (["--optimizer", "adam"], "--optimizer"), (["--round", "3"], "--round"), (["--view", "matrix"], "--view"),
+    (["--optimizer", "adam"], "--optimizer"), (["--round", "3"], "--round"),
     (["--group", "weight"], "--group"), (["--deck"], "--deck"), (["--check-numeric"], "--check-numeric"),
     (["--update-order", "sequential"], "--update-order"), (["--only", "k1", "--format", "text"], "--only"),
 ])
@@ -95,3 +95,35 @@ def test_console_output(cnn, capsys) -> None:
     out = capsys.readouterr().out
     assert out.startswith("The network and its conventions") and "E_total+ = " in out
     assert max(len(line) for line in out.splitlines() ) <= 100
+
+
+def test_the_facade_explains_and_renders_layer_networks(cnn) -> None:
+    import stepgrad
+
+    trace = stepgrad.explain(stepgrad.load_layers(cnn))
+    assert trace.meta["kind"] == "layers"
+    assert "net_c1[1,1,1] = " in stepgrad.render(trace, "text", digits=4)
+    assert "<table" in stepgrad.render(trace, "html")
+    with pytest.raises(stepgrad.StepgradError, match="slides format does not show layer-table"):
+        stepgrad.render(trace, "slides")
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7, 12])
+def test_the_matrix_view_multiplies_out_to_net(seed: int) -> None:
+    from stepgrad.core import names
+    from stepgrad.formats.maps import Grid, blocks
+
+    net = LayerNetwork.from_dict(random_spec(seed))
+    trace = explain_layers(net)
+    grids = [b for b in blocks(trace, 17, matrix=True) if isinstance(b, Grid)]
+    windows = [g for g in grids if g.title.startswith("windows of")]
+    assert windows
+    for grid in windows:
+        label, channel = grid.title.split()[2].rstrip(","), int(grid.title.split()[4].rstrip(","))
+        sample = int(grid.title.split("(sample ")[1].rstrip(")")) if "(sample " in grid.title else None
+        bias = trace.values.get(names.with_position(f"b_{label}", (channel,)), 0.0)
+        for position, row in zip(grid.row_labels, grid.rows):
+            total = sum(float(x) * trace.values[k] for x, k in zip(row, grid.column_labels)) + bias
+            where = tuple(int(p) for p in position.strip("()").split(","))
+            assert total == pytest.approx(trace.values[names.map_value("net", label, (channel, *where), sample)],
+                                          rel=1e-12, abs=1e-12)

@@ -24,7 +24,7 @@ def _unsupported(step: StepOptions, extras: Extras) -> str | None:
         (step.optimizer not in (None, "sgd"), f"--optimizer {step.optimizer}"),
         (step.round_to is not None, "--round"), (step.data is not None, "--data"), (step.batch is not None, "--batch"),
         (extras.group != "layer", "--group weight"), (extras.derive, "--derive"), (extras.deck, "--deck"),
-        (extras.check_numeric, "--check-numeric"), (extras.view != "steps", "--view matrix"),
+        (extras.check_numeric, "--check-numeric"),
     ]
     return next((flag for bad, flag in checks if bad), None)
 
@@ -55,8 +55,6 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
                             extras: Extras) -> str:
     """One training step of a layer-table network explained in `fmt` (text, markdown, json, latex or html)."""
     from stepgrad.formats import render
-    from stepgrad.formats.maps_pages import render_html, render_latex
-    from stepgrad.formats.maps_writers import render_markdown, render_text
     flag = _unsupported(step, extras)
     if flag is not None:
         raise StepgradError(f"{flag} is not supported for layer-table networks (conv2d, pooling, residual) yet",
@@ -72,8 +70,7 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
         raise StepgradError("--only works with --format json for layer-table networks; the text and Markdown "
                             "explanations derive one position in full and show the rest as grids (--all: every one)",
                             where="--only")
-    writers = {"text": render_text, "markdown": render_markdown, "latex": render_latex, "html": render_html}
-    return writers[fmt](trace, display.precision, full=extras.full)
+    return render(trace, fmt, digits=display.precision, full=extras.full, matrix=extras.view == "matrix")
 
 
 def _only(trace: Any, only: str | None) -> list[str] | None:
@@ -109,4 +106,50 @@ def layer_names(net: LayerNetwork, spec: str, fmt: str, display: Display, update
     for section in trace.sections:
         lines.append(f"# {section.title}")
         lines += [f"{s.name:<{width}} = {number(s.value, display.precision)}" for s in section.steps]
+    return "\n".join(lines) + "\n"
+
+
+def train_layers(net: LayerNetwork, spec: str, run: Any, data: Any, files: Any, fmt: str, budget: Any,
+                 note: Any) -> str:
+    """Train a layer-table network with mini-batch SGD (training/layered.py) on a data set read as images of
+    the network's input shape, or full-batch on its own samples; the report per epoch (text or json)."""
+    import numpy as np
+
+    from stepgrad.training.data import Dataset, load_data
+    from stepgrad.training.layered import as_images, fit_layers
+
+    unsupported = [(files.plot is not None, "--plot"), (files.save is not None, "--save"),
+                   (run.update_order not in (None, "synchronous"), "--update-order"),
+                   (run.optimizer not in (None, "sgd"), "--optimizer"), (run.dtype != "float64", "--dtype"),
+                   (run.strict, "--strict"), (data.inputs or data.targets or data.label or data.classes, "--inputs"),
+                   (data.standardize, "--standardize")]
+    flag = next((flag for bad, flag in unsupported if bad), None)
+    if flag is not None:
+        raise StepgradError(f"{flag} is not supported for layer-table networks (conv2d, pooling, residual) yet",
+                            where=flag)
+    if run.learning_rate is not None:
+        net.learning_rate = run.learning_rate
+    if data.source is not None:
+        train, test = as_images(load_data(data.source), net.input_shape).split(
+            0.2 if data.test_fraction is None else data.test_fraction, seed=run.seed or 0)
+        epochs, batch = run.epochs or 5, run.batch_size
+    else:
+        inputs, targets = net.require_samples(spec)
+        train, test = Dataset(inputs, targets, spec), None
+        epochs, batch = run.iterations, len(inputs)  # full batch: one step per iteration
+    work = 3 * epochs * len(train) * sum(
+        int(np.prod(layer.out_shape)) * max(1, sum(p.size for p in layer.params.values()) // max(1, layer.out_shape[0]))
+        for layer in net.all_layers())
+    budget.check(work, "training")
+    history = fit_layers(net, train, test, epochs=epochs, batch_size=batch, seed=run.seed or 0)
+    if fmt == "json":
+        return json.dumps({"epochs": history.epochs, "E_total": history.errors, "test_accuracy": history.accuracies},
+                          indent=2)
+    lines = [f"Trained {net.name or spec}: {epochs} {'epochs' if data.source else 'iterations'}, SGD, learning rate "
+             f"{net.learning_rate:g}" + (f", batches of {batch}" if data.source else " (full batch)")]
+    shown = history.epochs if len(history.epochs) <= 25 else history.epochs[:: max(1, len(history.epochs) // 20)]
+    for epoch in shown:
+        k = epoch - 1
+        accuracy = f"  test accuracy {history.accuracies[k]:.3f}" if history.accuracies else ""
+        lines.append(f"{'epoch' if data.source else 'iteration'} {epoch:>5}  E_total {history.errors[k]:.6g}{accuracy}")
     return "\n".join(lines) + "\n"

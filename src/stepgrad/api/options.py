@@ -309,7 +309,8 @@ class Problem:
             raise StepgradError("only with find_error", where=_where(self, "mistakes"))
 
         _text(self, "layers")
-        parse_layers(self.layers)
+        if self.layers != "conv":  # "conv": the conv + max-pool + dense problem (teach/exercise_layers.py)
+            parse_layers(self.layers)
         _one_of(self, "activation", ACTIVATION_CHOICES)
         _one_of(self, "output_activation", ("softmax", *ACTIVATION_CHOICES))
         _one_of(self, "loss", LOSSES)

@@ -10,6 +10,7 @@ blocks (formats/maps_writers.py); nothing here computes: every number is the tra
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -67,9 +68,12 @@ def _positions(shape: list[int]) -> list[tuple[int, ...]]:
     return [tuple(i + 1 for i in p) for p in product(*(range(n) for n in shape))]
 
 
+_PAIR = re.compile(r"«(k\d+\[[\d,]+\])» \* «([^»]+)»")
+
+
 class _Blocks:
-    def __init__(self, trace: Trace, digits: Precision, full: bool) -> None:
-        self.trace, self.digits, self.full = trace, digits, full
+    def __init__(self, trace: Trace, digits: Precision, full: bool, matrix: bool = False) -> None:
+        self.trace, self.digits, self.full, self.matrix = trace, digits, full, matrix
         self.meta: dict[str, Any] = trace.meta
         self.samples = int(self.meta["samples"])
         self.out: list[Block] = []
@@ -151,7 +155,7 @@ class _Blocks:
             self.grids(f"x{self._of(s)}", self.meta["input_shape"], lambda p, s=s: names.map_value("input", "x", p, self.tag(s)))
         last = self.meta["layers"][-1]  # the output layer (a residual block's layers come before it)
         for s in range(self.samples):
-            self.grids(f"target_{last['label']}{self._of(s)}", last["out_shape"],
+            self.grids(names.map_label("target", last["label"]) + self._of(s), last["out_shape"],
                        lambda p, s=s: names.map_value("target", last["label"], p, self.tag(s)))
         for layer in self.meta["layers"]:
             for role, shape in layer["parameters"].items():
@@ -193,7 +197,30 @@ class _Blocks:
                 st for st in section.steps if st.name in {names.map_value(k, label, (1,) * len(shape), self.tag(s)) for k in kinds}]
             self.derive(list(shown))
             for kind in kinds:
-                self.grids(f"{kind}_{label}{self._of(s)}", shape, lambda p, k=kind, s=s: names.map_value(k, label, p, self.tag(s)))
+                self.grids(names.map_label(kind, label) + self._of(s), shape,
+                           lambda p, k=kind, s=s: names.map_value(k, label, p, self.tag(s)))
+            if self.matrix and layer["kind"] in ("conv1d", "conv2d"):
+                self.im2col(layer, s)
+
+    def im2col(self, layer: dict[str, Any], s: int) -> None:
+        """The conv layer as a matrix product: a row per output position (the inputs its window holds, 0 on the
+        padding), a column per kernel entry; net = rows x kernel + bias, read from the trace's own formulas."""
+        label, shape = layer["label"], layer["out_shape"]
+        base = layer["parameter_names"]["kernel"]
+        kernel_shape = layer["parameters"]["kernel"]
+        for o in range(1, shape[0] + 1):
+            entries = [names.with_position(base, (o, *p)) for p in _positions(kernel_shape[1:])]
+            rows, labels = [], []
+            for position in _positions(shape[1:]):
+                step = self.trace.step(names.map_value("net", label, (o, *position), self.tag(s)))
+                met = dict(_PAIR.findall(step.text))
+                rows.append(tuple(self.value(met[e]) if e in met else "0" for e in entries))
+                labels.append("(" + ",".join(map(str, position)) + ")")
+            self.out.append(Paragraph(f"The same as a matrix product (im2col), channel {o}: a row per output position "
+                                      "holding the inputs its window meets (0 on the zero padding), times the kernel "
+                                      f"as a column{', plus the bias' if 'bias' in layer['parameters'] else ''}."))
+            self.out.append(Grid(f"windows of {label}, channel {o}{self._of(s)}", tuple(rows), tuple(labels), tuple(entries)))
+            self.out.append(Grid(f"{base} as a column", tuple((self.value(e),) for e in entries), tuple(entries), ("",)))
 
     def error(self) -> None:
         section = self.trace.section("error")
@@ -211,7 +238,9 @@ class _Blocks:
         self.out.append(Paragraph(section.intro))
         first = (1,) * len(shape)
         for s in range(self.samples):
-            maps = [("dE_total/dout", "out"), ("dout/dnet", None), ("dE_total/dnet", "net")]
+            maps = [names.partial(names.TOTAL, names.map_label("out", label)), names.partial(
+                names.map_label("out", label), names.map_label("net", label)), names.partial(
+                names.TOTAL, names.map_label("net", label))]
             if not layer["activation"]:
                 maps = maps[:1]
             wanted = {names.partial(names.TOTAL, names.map_value(k, label, first), self.tag(s)) for k in ("out", "net")}
@@ -219,9 +248,8 @@ class _Blocks:
             signals = [st for st in section.steps if names.parse(st.name).kind == "partial"
                        and names.parse(st.name).bottom.kind in ("net", "out")]  # type: ignore[union-attr]
             self.derive([st for st in signals if (self.full or st.name in wanted) and self._sample_of(st) == self.tag(s)])
-            for title, kind in maps:
-                shown = f"dout_{label}/dnet_{label}" if kind is None else f"{title}_{label}"
-                self.grids(shown + self._of(s), shape, lambda p, k=kind, s=s: self._signal(label, k, p, s))
+            for title, kind in zip(maps, ("out", None, "net")):
+                self.grids(title + self._of(s), shape, lambda p, k=kind, s=s: self._signal(label, k, p, s))
         for role, pshape in layer["parameters"].items():
             self.parameter_gradients(layer, role, pshape, section.steps)
 
@@ -272,7 +300,7 @@ class _Blocks:
             self.derive([self.trace.step(after)])
 
 
-def blocks(trace: Trace, digits: Precision = 9, full: bool = False) -> list[Block]:
+def blocks(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False) -> list[Block]:
     """The explanation of a layer-table trace as blocks (one position and one kernel entry derived in full
-    per map and kernel; `full`: every one)."""
-    return _Blocks(trace, digits, full).build()
+    per map and kernel; `full`: every one; `matrix`: each conv layer also as im2col matrix times kernel)."""
+    return _Blocks(trace, digits, full, matrix).build()

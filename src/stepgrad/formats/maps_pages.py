@@ -110,11 +110,11 @@ def latex(items: list[Block]) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_html(trace: Trace, digits: Precision = 9, full: bool = False, **_: object) -> str:
+def render_html(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False, **_: object) -> str:
     """A layer-table trace as one HTML page."""
-    return html(blocks(trace, digits, full))
+    return html(blocks(trace, digits, full, matrix))
 
 
-def render_latex(trace: Trace, digits: Precision = 9, full: bool = False, **_: object) -> str:
+def render_latex(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False, **_: object) -> str:
     """A layer-table trace as a LaTeX article."""
-    return latex(blocks(trace, digits, full))
+    return latex(blocks(trace, digits, full, matrix))

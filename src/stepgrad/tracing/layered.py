@@ -57,24 +57,33 @@ def _slot(name: str) -> str:
     return f"«{name}»"
 
 
+def wiring(layers: list[Layer]) -> tuple[dict[str, str | None], dict[str | None, list[tuple[Layer, str]]]]:
+    """(producer, consumers): each layer's input (the label of the layer it reads; None: x), and for each
+    label the layers that read its out with how ("input"; a residual block's "skip" path, or its "block"
+    path from the block's last layer)."""
+    producer: dict[str, str | None] = {}
+    consumers: dict[str | None, list[tuple[Layer, str]]] = defaultdict(list)
+
+    def wire(chain: list[Layer], source: str | None) -> None:
+        for layer in chain:
+            producer[layer.label] = source
+            if isinstance(layer, Residual):
+                consumers[source].append((layer, "skip"))
+                wire(layer.inner, source)
+                consumers[layer.inner[-1].label].append((layer, "block"))
+            else:
+                consumers[source].append((layer, "input"))
+            source = layer.label
+
+    wire(layers, None)
+    return producer, consumers
+
+
 class _Builder:
     def __init__(self, net: LayerNetwork, rec: engine.LayerStep, targets: np.ndarray) -> None:
         self.net, self.rec, self.fwd, self.targets = net, rec, rec.forward, targets
         self.samples = self.fwd.inputs.shape[0]
-        self.producer: dict[str, str | None] = {}  # a layer's input: the label of the layer it comes from (None: x)
-        self.consumers: dict[str | None, list[tuple[Layer, str]]] = defaultdict(list)
-        self._wire(net.layers, None)
-
-    def _wire(self, layers: list[Layer], source: str | None) -> None:
-        for layer in layers:
-            self.producer[layer.label] = source
-            if isinstance(layer, Residual):
-                self.consumers[source].append((layer, "skip"))
-                self._wire(layer.inner, source)
-                self.consumers[layer.inner[-1].label].append((layer, "block"))
-            else:
-                self.consumers[source].append((layer, "input"))
-            source = layer.label
+        self.producer, self.consumers = wiring(net.layers)
 
     # -- names ---------------------------------------------------------------------------------
     def tag(self, s: int) -> int | None:
