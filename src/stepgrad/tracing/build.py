@@ -48,6 +48,7 @@ def explain(net: Network | LayerNetwork, sample: int | None = None, update_order
             raise StepgradError("a layer-table network is explained with its own samples, plain SGD, the "
                                 "synchronous order and no rounding in float64 for now")
         return explain_layers(net, sample)
+    assert isinstance(net, Network)
     if inputs is None or targets is None:
         inputs, targets = net.require_samples()
     if sample is not None:

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from stepgrad.core import names
+from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.spec import Network
 from stepgrad.teach.check.solution import Solution
 
@@ -70,7 +71,7 @@ def _candidates(name: str) -> list[str]:
     return found
 
 
-def batch_scale(net: Network) -> float:
+def batch_scale(net: Network | LayerNetwork) -> float:
     """dE_total/dX[k] over dE_total[k]/dX[k]: 1/N when the batch error is the mean of N samples' errors, else 1."""
     inputs, _ = net.require_samples()
     samples = len(inputs)
