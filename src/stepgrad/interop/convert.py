@@ -191,7 +191,8 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
     See the module docstring for shared_biases. `inputs`/`targets` (arrays or tensors, a row per
     sample) become the samples. log_softmax: the module ends in log_softmax, read as its raw scores (the
     last layer linear) because it is trained with nn.NLLLoss (see reading.layers_of). A module with
-    convolution, pooling or residual blocks becomes a LayerNetwork (interop/layers.py); give `input_shape`, one sample's (channels, rows, columns).
+    convolution, pooling or residual blocks becomes a LayerNetwork (interop/layers.py); give
+    `input_shape`, one sample's (channels, rows, columns).
     """
     from stepgrad.interop.layers import from_torch_layers, has_layer_modules
 

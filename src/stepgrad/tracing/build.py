@@ -80,7 +80,8 @@ def explain(net: Network | LayerNetwork, sample: int | None = None, update_order
 DTYPES = ("float64", "float32")
 
 
-def _in_dtype(net: Network, inputs: np.ndarray, targets: np.ndarray, dtype: np.dtype):
+def _in_dtype(net: Network, inputs: np.ndarray, targets: np.ndarray,
+              dtype: np.dtype) -> tuple[Network, np.ndarray, np.ndarray]:
     """The network and samples as `dtype` arrays: numpy then computes every quantity in that dtype."""
     copy = net.copy()
     copy.weights = [w.astype(dtype) for w in net.weights]
