@@ -31,6 +31,15 @@ b_dN[unit]. After the update a `+` follows the position, and the sample comes la
     'dE_total/dk1[1,1,2,2]'
     >>> parse("k1[1,1,2,2]+").position
     (1, 1, 2, 2)
+
+Normalization layers (layernorm, batchnorm) are n1, n2, ...: their scale and shift gamma_n1[j],
+beta_n1[j] (feature j), and the inner quantities of kind "inner": a group's mean and variance
+mu_n1[g], var_n1[g] (layernorm: g is the time step, [1] for a vector, per sample; batchnorm: g is
+the feature, one for the batch), the normalized value xhat_n1[...] at the position of out_n1, and
+batchnorm's running_mean_n1[j], running_var_n1[j] (running_mean_n1[j]+ after a training step):
+
+    >>> gradient(norm_value("var", "n1", (2,)))
+    'dE_total/dvar_n1[2]'
 """
 
 from __future__ import annotations
@@ -148,7 +157,7 @@ def state(slot: str, parameter: str, after: bool = False) -> str:
 # ---------------------------------------------------------------------------------------------
 # Layer-table networks: labels and positions (see the module docstring)
 
-LAYER_LETTERS = {"conv": "c", "pool": "p", "dense": "d", "flatten": "f", "residual": "r"}
+LAYER_LETTERS = {"conv": "c", "pool": "p", "dense": "d", "flatten": "f", "residual": "r", "norm": "n"}
 INPUT_MAP = "x"
 
 
@@ -184,11 +193,31 @@ def layer_bias(label: str, position: tuple[int, ...], after: bool = False) -> st
     return _finish(with_position(f"b_{label}", position), None, after)
 
 
+NORM_PARAMETERS = ("gamma", "beta")  # a normalization layer's scale and shift, per feature
+NORM_VALUES = ("mu", "var", "xhat", "running_mean", "running_var")  # its inner quantities
+
+
+def norm_parameter(role: str, label: str, position: tuple[int, ...], after: bool = False) -> str:
+    """A normalization layer's scale or shift: ("gamma", "n1", (2,)) -> "gamma_n1[2]" (feature 2)."""
+    if role not in NORM_PARAMETERS:
+        raise ValueError(f"not a normalization parameter: {role!r}")
+    return _finish(with_position(f"{role}_{label}", position), None, after)
+
+
+def norm_value(which: str, label: str, position: tuple[int, ...], sample: int | None = None,
+               after: bool = False) -> str:
+    """An inner quantity of normalization layer `label`: ("mu", "n1", (1,)) -> "mu_n1[1]" (group 1);
+    ("xhat", "n1", (3,), 2) -> "xhat_n1[3][2]"; ("running_mean", "n1", (2,), after=True) -> "running_mean_n1[2]+"."""
+    if which not in NORM_VALUES:
+        raise ValueError(f"not a normalization quantity: {which!r}")
+    return _finish(with_position(f"{which}_{label}", position), sample, after)
+
+
 # ---------------------------------------------------------------------------------------------
 # Parsing names
 
 KINDS = ("input", "neuron", "net", "out", "target", "error", "weight", "bias", "learning_rate",
-         "hyperparameter", "state", "partial")
+         "hyperparameter", "state", "partial", "inner")
 
 
 @dataclass(frozen=True)
@@ -197,7 +226,8 @@ class Name:
 
     kind: one of KINDS. neuron: the neuron it is about (i1, h1, o1; a per-neuron bias's neuron;
     None for E_total and shared biases). parameter: a weight or bias, or the one an optimizer's
-    state belongs to. symbol: the state's slot (m, m_hat) or the hyperparameter (beta1, t).
+    state belongs to. symbol: the state's slot (m, m_hat) or the hyperparameter (beta1, t); for
+    kind "inner" (a layer's inner quantity, mu_n1[1]) which one it is (mu).
     top/bottom: the two sides of a partial derivative, which carries the sample as a whole.
 
         >>> parse("out_h1+[2]")
@@ -245,7 +275,7 @@ _ATOMS = [  # (kind, pattern): the first that matches the whole atom (without "+
     ("hyperparameter", re.compile(r"(?P<symbol>[a-z][a-z0-9]*)")),
 ]
 _SAMPLE = re.compile(r"(.*)\[(\d+)\]")
-_LABEL = r"[cpdfr]\d+"
+_LABEL = r"[cpdfrn]\d+"
 _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
     ("input", re.compile(INPUT_MAP)),
     ("net", re.compile(rf"net_(?P<neuron>{_LABEL})")),
@@ -255,6 +285,9 @@ _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
     ("weight", re.compile(r"(?P<parameter>k\d+)")),
     ("weight", re.compile(r"(?P<parameter>w_(?P<neuron>d\d+))")),
     ("bias", re.compile(r"(?P<parameter>b_(?P<neuron>[cd]\d+))")),
+    ("weight", re.compile(r"(?P<parameter>gamma_(?P<neuron>n\d+))")),
+    ("bias", re.compile(r"(?P<parameter>beta_(?P<neuron>n\d+))")),
+    ("inner", re.compile(rf"(?P<symbol>{'|'.join(NORM_VALUES)})_(?P<neuron>n\d+)")),
 ]
 _POSITIONED = re.compile(r"(?P<body>[^\[\]+]+)\[(?P<position>[1-9]\d*(?:,[1-9]\d*)*)\]")
 _PARTIAL = re.compile(r"d([^/]+)/d([^/]+)")
@@ -270,8 +303,8 @@ def _atom(text: str) -> Name | None:
             m = pattern.fullmatch(positioned.group("body"))
             if m:
                 neuron = INPUT_MAP if kind == "input" else m.groupdict().get("neuron")
-                return Name(kind, neuron=neuron, parameter=m.groupdict().get("parameter"), after=after,
-                            position=position)
+                return Name(kind, neuron=neuron, parameter=m.groupdict().get("parameter"),
+                            symbol=m.groupdict().get("symbol"), after=after, position=position)
         return None
     for kind, pattern in _ATOMS:
         m = pattern.fullmatch(core)
@@ -324,6 +357,8 @@ def _format(n: Name) -> str:
     if n.position is not None:
         if n.kind in ("weight", "bias"):
             return _finish(with_position(str(n.parameter), n.position), n.sample, n.after)
+        if n.kind == "inner":
+            return norm_value(str(n.symbol), str(n.neuron), n.position, n.sample, n.after)
         kind = {"error": "E"}.get(n.kind, n.kind)
         return map_value(kind, str(n.neuron), n.position, n.sample, n.after)
     if n.kind in ("input", "neuron"):
@@ -384,9 +419,18 @@ def _neuron_latex(neuron: str) -> str:
     return f"{kind}_{{{a},{b}}}" if b else f"{kind}_{{{a}}}"
 
 
+_INNER_LATEX = {"mu": r"\mu_{{{label}}}", "var": r"\sigma^2_{{{label}}}", "xhat": r"\hat{{x}}_{{{label}}}",
+                "running_mean": r"\mathrm{{running\_mean}}_{{{label}}}",
+                "running_var": r"\mathrm{{running\_var}}_{{{label}}}"}
+
+
 def _table_atom_latex(n: Name) -> str:
     position = ",".join(map(str, n.position or ()))
-    if n.kind in ("weight", "bias"):
+    if n.kind in ("weight", "bias") and str(n.parameter).startswith(NORM_PARAMETERS):
+        s = rf"\{str(n.parameter).split('_')[0]}_{{{n.neuron}}}"
+    elif n.kind == "inner":
+        s = _INNER_LATEX[str(n.symbol)].format(label=n.neuron)
+    elif n.kind in ("weight", "bias"):
         parameter = str(n.parameter)
         s = rf"k_{{{parameter[1:]}}}" if parameter.startswith("k") else rf"{parameter[0]}_{{{parameter[2:]}}}"
     elif n.kind == "input":

@@ -182,3 +182,4 @@ def apply(net: LayerNetwork, rec: LayerStep) -> None:
     for layer in all_layers(net.layers):
         for role in layer.params:
             layer.params[role] = rec.new_params[(layer.label, role)]
+        layer.settle(rec.forward.values[layer.label].cache)

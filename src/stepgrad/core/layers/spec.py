@@ -12,7 +12,9 @@ Keys of the tables (defaults in brackets): input: shape ([channels, rows, column
 length] or [units]); conv2d/conv1d: out_channels, kernel, stride [1], padding [0], in_channels (the
 input's, checked), bias [true], activation [the spec's `activation`], weights, biases; maxpool:
 kernel, stride [kernel], ties ["first"]; avgpool: kernel, stride [kernel]; flatten; dense: neurons,
-bias [true], activation, weights, biases; residual: layers, activation ["linear"]. An integer
+bias [true], activation, weights, biases; residual: layers, activation ["linear"]; layernorm: eps
+[1e-5], affine [true], gamma [1s], beta [0s], variance ["biased"]; batchnorm: those and mode
+["training"] or "evaluation", momentum [0.1], running_mean [0s], running_var [1s]. An integer
 stands for the input's size (first) or a dense layer of that many neurons. Top-level keys as in
 core/spec.py, plus `convolution = "cross_correlation"` (PyTorch's, the default) or "convolution"
 (the kernel flipped).
@@ -34,6 +36,7 @@ from stepgrad.core.layers.base import Layer, Shape, output_size, pair
 from stepgrad.core.layers.conv import Conv
 from stepgrad.core.layers.dense import Dense
 from stepgrad.core.layers.flatten import Flatten
+from stepgrad.core.layers.norm import MODES, VARIANCES, BatchNorm, LayerNorm
 from stepgrad.core.layers.pool import TIE_RULES, Pool
 from stepgrad.core.layers.residual import Residual, all_layers
 from stepgrad.core.spec import (
@@ -58,6 +61,8 @@ LAYER_KEYS = {
     "flatten": set(),
     "dense": {"neurons", "bias", "activation", "weights", "biases"},
     "residual": {"layers", "activation"},
+    "layernorm": {"eps", "affine", "gamma", "beta", "variance"},
+    "batchnorm": {"eps", "affine", "gamma", "beta", "variance", "mode", "momentum", "running_mean", "running_var"},
 }
 LAYER_KEYS["conv1d"] = LAYER_KEYS["conv2d"]
 MAX_VALUES = 10**6  # values of all maps of one sample
@@ -142,7 +147,7 @@ class _Reading:
     init: str
     seed: int
     counts: dict[str, int] = field(default_factory=lambda: {"conv": 0, "pool": 0, "dense": 0, "flatten": 0,
-                                                             "residual": 0})
+                                                             "residual": 0, "norm": 0})
     rng: np.random.Generator | None = None
 
     def label(self, kind: str) -> tuple[str, int]:
@@ -213,6 +218,7 @@ def _build(data: dict[str, Any], source: str) -> LayerNetwork:
         raise SpecError(f"expected one of {', '.join(REDUCTIONS)}, got {_short(reduction)}", where=f"{source}: reduction")
     outputs = int(np.prod(last.out_shape))
     inputs, targets = _samples(data, input_shape, outputs, loss, last.activation, source)
+    _check_batch_statistics(built, inputs, source)
     return LayerNetwork(input_shape, built, loss, learning_rate, update_biases, reduction, convolution,
                         inputs, targets, str(data.get("name", "")), seed, copy.deepcopy(data))
 
@@ -370,8 +376,64 @@ def _read_residual(table: dict[str, Any], shape: Shape, reading: _Reading, where
     return Residual(label, shape, shape, act, {}, inner=block)
 
 
+def _read_norm(table: dict[str, Any], shape: Shape, reading: _Reading, where: str) -> Layer:
+    kind = table["type"]
+    if kind == "batchnorm" and len(shape) == 3:
+        raise SpecError(f"batchnorm is batchnorm1d: it needs a vector or a 1-d map [channels, length], but its "
+                        f"input is {_shape_text(shape)}", where=where)
+    features = shape[-1] if kind == "layernorm" else shape[0]
+    eps = _number(table.get("eps", 1e-5), f"{where}.eps")
+    if eps < 0:
+        raise SpecError("must be 0 or more", where=f"{where}.eps")
+    variance = _choice(table, "variance", VARIANCES, where)
+    affine = table.get("affine", True)
+    if not isinstance(affine, bool):
+        raise SpecError(f"expected true or false, got {_short(affine)}", where=f"{where}.affine")
+    params: dict[str, np.ndarray] = {}
+    if affine:
+        params["gamma"] = _tensor(table["gamma"], (features,), f"{where}.gamma") if "gamma" in table else np.ones(features)
+        params["beta"] = _tensor(table["beta"], (features,), f"{where}.beta") if "beta" in table else np.zeros(features)
+    else:
+        for key in ("gamma", "beta"):
+            if key in table:
+                raise SpecError(f"{key} given but affine = false", where=f"{where}.{key}")
+    label, number = reading.label("norm")
+    if kind == "layernorm":
+        return LayerNorm(label, shape, shape, "linear", params, number=number, eps=eps, variance=variance)
+    mode = _choice(table, "mode", MODES, where)
+    momentum = _number(table.get("momentum", 0.1), f"{where}.momentum")
+    if not 0 <= momentum <= 1:
+        raise SpecError(f"expected a number from 0 to 1, got {momentum:g}", where=f"{where}.momentum")
+    mean = _tensor(table["running_mean"], (features,), f"{where}.running_mean") if "running_mean" in table \
+        else np.zeros(features)
+    var = _tensor(table["running_var"], (features,), f"{where}.running_var") if "running_var" in table \
+        else np.ones(features)
+    if (var + eps <= 0).any():
+        raise SpecError("running_var + eps must be positive", where=f"{where}.running_var")
+    return BatchNorm(label, shape, shape, "linear", params, number=number, eps=eps, variance=variance, mode=mode,
+                     momentum=momentum, running_mean=mean, running_var=var)
+
+
+def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...], where: str) -> str:
+    value = table.get(key, choices[0])
+    if value not in choices:
+        raise SpecError(f"expected one of {', '.join(choices)}, got {_short(value)}", where=f"{where}.{key}")
+    return str(value)
+
+
+def _check_batch_statistics(layers: list[Layer], inputs: np.ndarray | None, source: str) -> None:
+    """A batchnorm in training mode needs 2 values or more per feature (PyTorch refuses fewer too)."""
+    for layer in all_layers(layers):
+        if isinstance(layer, BatchNorm) and layer.mode == "training" and inputs is not None:
+            size = len(inputs) * (layer.in_shape[1] if len(layer.in_shape) == 2 else 1)
+            if size < 2:
+                raise SpecError(f"batchnorm {layer.label} in training mode needs 2 samples or more (the batch's "
+                                f"statistics); give more samples or mode = \"evaluation\"", where=f"{source}: samples")
+
+
 _LAYER_READERS = {"conv2d": _read_conv, "conv1d": _read_conv, "maxpool": _read_pool, "avgpool": _read_pool,
-                  "flatten": _read_flatten, "dense": _read_dense, "residual": _read_residual}
+                  "flatten": _read_flatten, "dense": _read_dense, "residual": _read_residual,
+                  "layernorm": _read_norm, "batchnorm": _read_norm}
 
 
 def _parameter(table: dict[str, Any], key: str, shape: Shape, reading: _Reading, where: str,

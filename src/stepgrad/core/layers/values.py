@@ -11,7 +11,9 @@
     (43.0, 0.0)
 
 Per-sample quantities carry the sample last when the batch has several (out_c1[1,2,2][2]); the
-gradient of a parameter without a sample is the batch's (the mean over samples, or the sum).
+gradient of a parameter without a sample is the batch's (the mean over samples, or the sum). Where a
+layer mixes the samples (batchnorm in training mode), a per-sample derivative dE_total/dq[s] is that
+of the sum of all samples' errors by q in sample s, and parameters have no per-sample gradients.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
             per_sample("net", layer.label, v.d_net, derivative_of=names.TOTAL)
         else:
             per_sample("out", layer.label, v.d_out, derivative_of=names.TOTAL)
+        found.update(layer.quantities(v.cache, count, 1 / count if net.reduction == "mean" else 1.0))
     last = net.layers[-1]
     shape = (count, *last.out_shape)
     if net.targets is not None:
@@ -73,6 +76,7 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
             for s in range(count):
                 found[names.error(sample=s + 1)] = float(fwd.sample_errors[s])
         found[names.TOTAL] = fwd.error
+    mixing = any(layer.mixes_samples for layer in net.all_layers())
     for layer in net.all_layers():
         for role, value in layer.params.items():
             grad = rec.grads[(layer.label, role)]
@@ -82,7 +86,7 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
                 name = layer.parameter_name(role, position)
                 found[name] = float(value[index])
                 found[names.gradient(name)] = float(grad[index])
-                if count > 1:
+                if count > 1 and not mixing:  # mixed samples: no parameter gradient is one sample's
                     for s in range(count):
                         found[names.gradient(name, s + 1)] = float(sample_grads[(s, *index)])
                 found[names.updated(name)] = float(new[index])
