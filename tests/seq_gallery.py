@@ -21,7 +21,7 @@ def _norm(rng: np.random.Generator, kind: str, features: int) -> dict[str, Any]:
     else:
         table["gamma"] = rng.uniform(0.5, 1.5, features).tolist()
         table["beta"] = rng.uniform(-0.5, 0.5, features).tolist()
-    if rng.random() < 0.25:
+    if rng.random() < 0.25 and (features > 1 or kind == "batchnorm"):
         table["variance"] = "unbiased"
     if kind == "batchnorm":
         table["mode"] = str(rng.choice(["training", "evaluation"]))
@@ -74,3 +74,51 @@ def random_norm_spec(seed: int, smooth: bool = False, samples: int | None = None
         rows.append({"inputs": rng.uniform(-1, 1, shape).tolist(), "targets": target})
     return {"layers": layers, "loss": loss, "learning_rate": 0.1, "seed": seed, "init": "he",
             "update_biases": True, "reduction": str(rng.choice(["mean", "sum"])), "samples": rows}
+
+
+SEQUENCE_OUTPUTS = (("sigmoid", "half_squared_error"), ("linear", "mean_squared_error"), ("tanh", "half_squared_error"))
+
+
+def random_rnn_spec(seed: int, smooth: bool = False, samples: int | None = None,
+                    truncate: bool | None = None) -> dict[str, Any]:
+    """A random sequence network: a sequence input, perhaps a layernorm, an rnn (tanh or relu; relu only when
+    not `smooth`), its last state or every step's to dense layers, the loss at the last step or every step."""
+    rng = np.random.default_rng(seed)
+    acts = SMOOTH if smooth else HIDDEN
+    steps, features, hidden = int(rng.integers(1, 5)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    layers: list[Any] = [{"type": "sequence", "steps": steps, "features": features}]
+    if rng.random() < 0.3 and features > 1:  # over 1 feature xhat is 0 (torch: a rounding error of 1e-15)
+        layers.append(_norm(rng, "layernorm", features))
+    output = str(rng.choice(["last", "sequence"]))
+    rnn: dict[str, Any] = {"type": "rnn", "hidden": hidden, "output": output,
+                           "activation": "tanh" if smooth or rng.random() < 0.6 else "relu",
+                           "bias": bool(rng.random() < 0.8)}
+    if rng.random() < 0.4:
+        rnn["h0"] = rng.uniform(-0.5, 0.5, hidden).tolist()
+    if truncate or (truncate is None and rng.random() < 0.3):
+        rnn["truncate"] = int(rng.integers(1, max(steps, 1) + 1))
+    layers.append(rnn)
+    if rng.random() < 0.4:
+        layers.append({"type": "dense", "neurons": int(rng.integers(1, 4)), "activation": str(rng.choice(acts))})
+    if output == "sequence":
+        final, loss = SEQUENCE_OUTPUTS[int(rng.integers(len(SEQUENCE_OUTPUTS)))]
+    else:
+        final, loss = OUTPUTS[int(rng.integers(len(OUTPUTS)))]
+    units = int(rng.integers(1, 3)) if final != "softmax" else int(rng.integers(2, 4))
+    layers.append({"type": "dense", "neurons": units, "activation": final})
+    count = samples or int(rng.integers(1, 4))
+    outputs = units * (steps if output == "sequence" else 1)
+    rows = []
+    for _ in range(count):
+        if final == "softmax":
+            target = rng.dirichlet(np.ones(units)).tolist()
+        elif final == "sigmoid":
+            target = rng.uniform(0.05, 0.95, outputs).tolist()
+        else:
+            target = rng.uniform(-0.9, 0.9, outputs).tolist()
+        rows.append({"inputs": rng.uniform(-1, 1, (steps, features)).tolist(), "targets": target})
+    spec = {"layers": layers, "loss": loss, "learning_rate": 0.1, "seed": seed, "init": "xavier",
+            "update_biases": True, "reduction": str(rng.choice(["mean", "sum"])), "samples": rows}
+    if output == "sequence":
+        spec["step_reduction"] = str(rng.choice(["sum", "mean"]))
+    return spec

@@ -11,6 +11,8 @@ batch's E_total; dE_total/dgamma_n1[j][s] (samples not mixed) watches sample s's
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import slow_after
@@ -18,11 +20,13 @@ from seq_gallery import random_norm_spec
 from stepgrad.core import names
 from stepgrad.core.layers import engine
 from stepgrad.core.layers.norm import Norm
+from stepgrad.core.layers.rnn import Rnn
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.layers.values import named_values
 from test_conv_names_fd import _parameter_key
 
 STEP, RTOL, FLOOR = 1e-6, 1e-6, 1e-2
+RECURRENT = re.compile(r"h(\d+)_t(\d+)")  # a recurrent layer's label and time step
 
 
 def numeric(net: LayerNetwork, name: str) -> float:
@@ -43,7 +47,11 @@ def central(net: LayerNetwork, name: str, step: float) -> float:
         bottom.kind == "inner" and bottom.symbol == "xhat")
     position = tuple(p - 1 for p in bottom.position)
 
+    recurrent = RECURRENT.fullmatch(str(bottom.neuron)) if bottom.kind in ("net", "out") else None
+
     def measure(fwd: engine.Forward) -> float:
+        if top.kind == "out" and recurrent:  # dh1_t2[j]/dnet_h1_t2[j]: the state in the layer's record
+            return float(fwd.values[f"h{recurrent.group(1)}"].cache["h"][s, int(recurrent.group(2)) - 1, position[0]])
         if top.kind == "out":
             return float(fwd.values[str(top.neuron)].out[(s, *position)])
         if bottom.kind in ("weight", "bias") and n.sample is not None:
@@ -51,6 +59,13 @@ def central(net: LayerNetwork, name: str, step: float) -> float:
         return float(fwd.sample_errors.sum()) if per_sample and bottom.kind not in ("weight", "bias") else fwd.error
 
     def run(sign: int) -> engine.Forward:
+        if recurrent:  # net_h1_t2[j] or h1_t2[j]: nudged inside the unrolled layer, the later steps recomputed
+            twin = net.copy()
+            layer = next(layer for layer in twin.all_layers() if layer.label == f"h{recurrent.group(1)}")
+            assert isinstance(layer, Rnn)
+            which = "net" if bottom.kind == "net" else "h"
+            layer.nudge = (which, (s, int(recurrent.group(2)) - 1, position[0]), sign * step)
+            return engine.forward(twin, x, t)
         if bottom.kind in ("net", "out"):
             return engine.forward(net, x, t, nudge=(str(bottom.neuron), bottom.kind, (s, *position), sign * step))
         if bottom.kind == "inner":

@@ -40,6 +40,14 @@ batchnorm's running_mean_n1[j], running_var_n1[j] (running_mean_n1[j]+ after a t
 
     >>> gradient(norm_value("var", "n1", (2,)))
     'dE_total/dvar_n1[2]'
+
+A recurrent layer (rnn) is h1, h2, ...; its state at time step t is h1_t<t>[unit] (h1_t0: the
+initial state), its weighted sum net_h1_t<t>[unit]; its weights Wx1[unit,feature] (from the input)
+and Wh1[unit,unit] (from the previous step's state), its bias bh1[unit]. A sequence input is
+x[step,feature]:
+
+    >>> partial(TOTAL, recurrent_value("h", "h1", 1, 2))
+    'dE_total/dh1_t1[2]'
 """
 
 from __future__ import annotations
@@ -157,7 +165,7 @@ def state(slot: str, parameter: str, after: bool = False) -> str:
 # ---------------------------------------------------------------------------------------------
 # Layer-table networks: labels and positions (see the module docstring)
 
-LAYER_LETTERS = {"conv": "c", "pool": "p", "dense": "d", "flatten": "f", "residual": "r", "norm": "n"}
+LAYER_LETTERS = {"conv": "c", "pool": "p", "dense": "d", "flatten": "f", "residual": "r", "norm": "n", "rnn": "h"}
 INPUT_MAP = "x"
 
 
@@ -211,6 +219,24 @@ def norm_value(which: str, label: str, position: tuple[int, ...], sample: int | 
     if which not in NORM_VALUES:
         raise ValueError(f"not a normalization quantity: {which!r}")
     return _finish(with_position(f"{which}_{label}", position), sample, after)
+
+
+RECURRENT_PARAMETERS = {"weight_x": "Wx", "weight_h": "Wh", "bias": "bh"}  # role -> name stem
+
+
+def recurrent_value(kind: str, label: str, step: int, unit: int) -> str:
+    """A recurrent layer's value at a time step: ("h", "h1", 2, 1) -> "h1_t2[1]" (its state, unit 1),
+    ("net", "h1", 2, 1) -> "net_h1_t2[1]"; step 0 is the initial state h1_t0."""
+    if kind not in ("h", "net"):
+        raise ValueError(f"not a recurrent value: {kind!r}")
+    stem = f"{label}_t{step}"
+    return with_position(stem if kind == "h" else f"net_{stem}", (unit,))
+
+
+def recurrent_parameter(role: str, number: int, position: tuple[int, ...], after: bool = False) -> str:
+    """Recurrent layer h<number>'s parameter: ("weight_h", 1, (2, 1)) -> "Wh1[2,1]" (unit 2 from unit 1 of
+    the previous step); weight_x -> Wx1[unit,feature], bias -> bh1[unit]."""
+    return _finish(with_position(f"{RECURRENT_PARAMETERS[role]}{number}", position), None, after)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +314,12 @@ _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
     ("weight", re.compile(r"(?P<parameter>gamma_(?P<neuron>n\d+))")),
     ("bias", re.compile(r"(?P<parameter>beta_(?P<neuron>n\d+))")),
     ("inner", re.compile(rf"(?P<symbol>{'|'.join(NORM_VALUES)})_(?P<neuron>n\d+)")),
+    ("net", re.compile(r"net_(?P<neuron>h\d+_t\d+)")),
+    ("out", re.compile(r"(?P<neuron>h\d+_t\d+)")),
+    ("weight", re.compile(r"(?P<parameter>W[xh]\d+)")),
+    ("bias", re.compile(r"(?P<parameter>bh\d+)")),
 ]
+_STEP_LABEL = re.compile(r"h(\d+)_t(\d+)")
 _POSITIONED = re.compile(r"(?P<body>[^\[\]+]+)\[(?P<position>[1-9]\d*(?:,[1-9]\d*)*)\]")
 _PARTIAL = re.compile(r"d([^/]+)/d([^/]+)")
 
@@ -359,6 +390,8 @@ def _format(n: Name) -> str:
             return _finish(with_position(str(n.parameter), n.position), n.sample, n.after)
         if n.kind == "inner":
             return norm_value(str(n.symbol), str(n.neuron), n.position, n.sample, n.after)
+        if n.kind == "out" and _STEP_LABEL.fullmatch(str(n.neuron)):  # a recurrent state: h1_t2[1]
+            return _finish(with_position(str(n.neuron), n.position), n.sample, n.after)
         kind = {"error": "E"}.get(n.kind, n.kind)
         return map_value(kind, str(n.neuron), n.position, n.sample, n.after)
     if n.kind in ("input", "neuron"):
@@ -430,6 +463,12 @@ def _table_atom_latex(n: Name) -> str:
         s = rf"\{str(n.parameter).split('_')[0]}_{{{n.neuron}}}"
     elif n.kind == "inner":
         s = _INNER_LATEX[str(n.symbol)].format(label=n.neuron)
+    elif n.kind in ("net", "out") and _STEP_LABEL.fullmatch(str(n.neuron)):
+        layer, step = _STEP_LABEL.fullmatch(str(n.neuron)).groups()  # type: ignore[union-attr]
+        s = (rf"h_{{{layer}}}" if n.kind == "out" else rf"\mathrm{{net}}_{{h{layer}}}") + rf"^{{\langle {step}\rangle}}"
+    elif n.kind in ("weight", "bias") and re.fullmatch(r"W[xh]\d+|bh\d+", str(n.parameter)):
+        parameter = str(n.parameter)
+        s = rf"{parameter[0]}_{{{parameter[1:]}}}"
     elif n.kind in ("weight", "bias"):
         parameter = str(n.parameter)
         s = rf"k_{{{parameter[1:]}}}" if parameter.startswith("k") else rf"{parameter[0]}_{{{parameter[2:]}}}"

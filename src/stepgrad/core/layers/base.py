@@ -34,6 +34,8 @@ class Layer:
     kind = "layer"  # the spec's `type` (conv2d, maxpool, ...), set by each subclass
     has_activation = False  # dense, conv and residual layers take one; pooling and flatten do not
     mixes_samples = False  # whether a sample's values depend on the other samples' (batchnorm in training mode)
+    names_own_values = False  # whether `quantities` names its out and derivatives itself (rnn: per time step)
+    exact_gradients = True  # False: the gradients through it are not derivatives (truncated BPTT)
 
     def forward(self, x: Array, run: Run) -> tuple[Array, Any]:
         """net for a batch of inputs, and what backward needs (the cache)."""
