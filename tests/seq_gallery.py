@@ -122,3 +122,54 @@ def random_rnn_spec(seed: int, smooth: bool = False, samples: int | None = None,
     if output == "sequence":
         spec["step_reduction"] = str(rng.choice(["sum", "mean"]))
     return spec
+
+
+def random_attention_spec(seed: int, smooth: bool = False, samples: int | None = None,
+                          torch_shaped: bool | None = None) -> dict[str, Any]:
+    """A random spec with an attention head on a sequence: sizes, scale on or off, a causal mask or none,
+    biases, every position's out (per-step loss) or the last one's; `torch_shaped`: every size equal to the
+    features, scaled, as nn.MultiheadAttention with one head has it."""
+    rng = np.random.default_rng(seed)
+    acts = SMOOTH if smooth else HIDDEN
+    steps, features = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    shaped = bool(rng.random() < 0.4) if torch_shaped is None else torch_shaped
+    layers: list[Any] = [{"type": "sequence", "steps": steps, "features": features}]
+    table: dict[str, Any] = {"type": "attention", "causal": bool(rng.random() < 0.5), "bias": bool(rng.random() < 0.7),
+                             "output": str(rng.choice(["sequence", "last"]))}
+    if shaped:
+        table["scale"] = True
+    else:
+        table.update(key_size=int(rng.integers(1, 4)), value_size=int(rng.integers(1, 4)),
+                     out_size=int(rng.integers(1, 4)), scale=bool(rng.random() < 0.7))
+    # larger weights than the initializer's, so that the weights a[i,j] are far from uniform
+    sizes = {"q": ("key_size", features), "k": ("key_size", features), "v": ("value_size", features)}
+    for p, (key, inputs) in sizes.items():
+        table[f"weights_{p}"] = rng.uniform(-1.5, 1.5, (table.get(key, features), inputs)).tolist()
+    if rng.random() < 0.3 and features > 1:
+        layers.append(_norm(rng, "layernorm", features))
+    layers.append(table)
+    output = table["output"]
+    if rng.random() < 0.4:
+        layers.append({"type": "dense", "neurons": int(rng.integers(1, 4)), "activation": str(rng.choice(acts))})
+    if output == "sequence":
+        final, loss = SEQUENCE_OUTPUTS[int(rng.integers(len(SEQUENCE_OUTPUTS)))]
+    else:
+        final, loss = OUTPUTS[int(rng.integers(len(OUTPUTS)))]
+    units = int(rng.integers(1, 3)) if final != "softmax" else int(rng.integers(2, 4))
+    layers.append({"type": "dense", "neurons": units, "activation": final})
+    count = samples or int(rng.integers(1, 4))
+    outputs = units * (steps if output == "sequence" else 1)
+    rows = []
+    for _ in range(count):
+        if final == "softmax":
+            target = rng.dirichlet(np.ones(units)).tolist()
+        elif final == "sigmoid":
+            target = rng.uniform(0.05, 0.95, outputs).tolist()
+        else:
+            target = rng.uniform(-0.9, 0.9, outputs).tolist()
+        rows.append({"inputs": rng.uniform(-1, 1, (steps, features)).tolist(), "targets": target})
+    spec = {"layers": layers, "loss": loss, "learning_rate": 0.1, "seed": seed, "init": "xavier",
+            "update_biases": True, "reduction": str(rng.choice(["mean", "sum"])), "samples": rows}
+    if output == "sequence":
+        spec["step_reduction"] = str(rng.choice(["sum", "mean"]))
+    return spec

@@ -19,6 +19,7 @@ from conftest import slow_after
 from seq_gallery import random_norm_spec
 from stepgrad.core import names
 from stepgrad.core.layers import engine
+from stepgrad.core.layers.attention import Attention
 from stepgrad.core.layers.norm import Norm
 from stepgrad.core.layers.rnn import Rnn
 from stepgrad.core.layers.spec import LayerNetwork
@@ -44,7 +45,7 @@ def central(net: LayerNetwork, name: str, step: float) -> float:
     x, t = net.inputs, net.targets
     count = len(x)
     per_sample = n.sample is not None or count == 1 or bottom.kind in ("net", "out") or (
-        bottom.kind == "inner" and bottom.symbol == "xhat")
+        bottom.kind == "inner" and bottom.symbol not in ("mu", "var"))
     position = tuple(p - 1 for p in bottom.position)
 
     recurrent = RECURRENT.fullmatch(str(bottom.neuron)) if bottom.kind in ("net", "out") else None
@@ -65,6 +66,12 @@ def central(net: LayerNetwork, name: str, step: float) -> float:
             assert isinstance(layer, Rnn)
             which = "net" if bottom.kind == "net" else "h"
             layer.nudge = (which, (s, int(recurrent.group(2)) - 1, position[0]), sign * step)
+            return engine.forward(twin, x, t)
+        if str(bottom.neuron).startswith("a") and bottom.kind in ("inner", "out"):  # attention: inside the head
+            twin = net.copy()
+            head = next(layer for layer in twin.all_layers() if layer.label == bottom.neuron)
+            assert isinstance(head, Attention)
+            head.nudge = (str(bottom.symbol or "out"), (s, *position), sign * step)
             return engine.forward(twin, x, t)
         if bottom.kind in ("net", "out"):
             return engine.forward(net, x, t, nudge=(str(bottom.neuron), bottom.kind, (s, *position), sign * step))

@@ -79,3 +79,25 @@ def test_the_layer_describes_its_conventions() -> None:
     assert isinstance(layer, Rnn)
     assert layer.describe() == ("rnn h1: 2 steps of 1 -> 3 units, tanh, h0 given, passes on the last step's h, "
                                 "BPTT truncated to 1 steps")
+
+
+@pytest.mark.parametrize("table,where,message", [
+    ({"type": "attention", "scale": "yes"}, "layers[1].scale", "expected true or false"),
+    ({"type": "attention", "output": "all"}, "layers[1].output", "expected one of sequence, last"),
+    ({"type": "attention", "key_size": 2, "weights_q": [[1.0]]}, "layers[1].weights_q", "expected 2 entries"),
+    ({"type": "attention", "bias": False, "biases_o": [0.0]}, "layers[1].biases_o", "bias = false"),
+    ({"type": "attention", "heads": 2}, "layers[1].heads", "unknown key 'heads' for attention"),
+])
+def test_attention_errors_name_the_key(table: dict, where: str, message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        build(table)
+    assert message in str(caught.value) and where in str(caught.value)
+
+
+def test_attention_describes_its_conventions_and_needs_a_sequence() -> None:
+    head = build({"type": "attention", "key_size": 4, "causal": True}, step_reduction="sum").layers[0]
+    assert head.describe() == ("attention a1: one head over 2 steps of 1, scores scaled by 1/sqrt(4), softmax over "
+                               "the keys (each row of a adds to 1), causal mask, passes on every position's out")
+    assert "scores not scaled" in build({"type": "attention", "scale": False, "output": "last"}).layers[0].describe()
+    with pytest.raises(SpecError, match="attention needs a sequence"):
+        LayerNetwork.from_dict({"layers": [{"type": "input", "shape": [3]}, {"type": "attention"}]})

@@ -48,6 +48,13 @@ x[step,feature]:
 
     >>> partial(TOTAL, recurrent_value("h", "h1", 1, 2))
     'dE_total/dh1_t1[2]'
+
+An attention head is a1, a2, ...: per position its query q_a1[i,c], key k_a1[j,c], value v_a1[j,c],
+the scores score_a1[i,j], the weights a_a1[i,j] (row i: query i over the keys j), their weighted
+sum of values z_a1[i,c] and out_a1[i,o]; its projections Wq1, Wk1, Wv1, Wo1 and biases bq1 ... bo1.
+
+    >>> gradient(attention_value("a", "a1", (2, 1)))
+    'dE_total/da_a1[2,1]'
 """
 
 from __future__ import annotations
@@ -165,7 +172,8 @@ def state(slot: str, parameter: str, after: bool = False) -> str:
 # ---------------------------------------------------------------------------------------------
 # Layer-table networks: labels and positions (see the module docstring)
 
-LAYER_LETTERS = {"conv": "c", "pool": "p", "dense": "d", "flatten": "f", "residual": "r", "norm": "n", "rnn": "h"}
+LAYER_LETTERS = {"conv": "c", "pool": "p", "dense": "d", "flatten": "f", "residual": "r", "norm": "n", "rnn": "h",
+                 "attention": "a"}
 INPUT_MAP = "x"
 
 
@@ -239,6 +247,23 @@ def recurrent_parameter(role: str, number: int, position: tuple[int, ...], after
     return _finish(with_position(f"{RECURRENT_PARAMETERS[role]}{number}", position), None, after)
 
 
+ATTENTION_VALUES = ("q", "k", "v", "score", "a", "z", "out")  # an attention head's quantities per position
+
+
+def attention_value(which: str, label: str, position: tuple[int, ...], sample: int | None = None) -> str:
+    """An attention head's quantity: ("a", "a1", (2, 1)) -> "a_a1[2,1]" (the weight of key 1 for query 2);
+    q_a1[i,c], k_a1[j,c], v_a1[j,c], score_a1[i,j], z_a1[i,c] (the weighted sum of the values), out_a1[i,o]."""
+    if which not in ATTENTION_VALUES:
+        raise ValueError(f"not an attention quantity: {which!r}")
+    return _finish(with_position(f"{which}_{label}", position), sample, False)
+
+
+def attention_parameter(role: str, number: int, position: tuple[int, ...], after: bool = False) -> str:
+    """Attention head a<number>'s parameter: ("weight_q", 1, (2, 3)) -> "Wq1[2,3]"; ("bias_o", 1, (1,)) -> "bo1[1]"."""
+    kind, projection = role.split("_")
+    return _finish(with_position(f"{'W' if kind == 'weight' else 'b'}{projection}{number}", position), None, after)
+
+
 # ---------------------------------------------------------------------------------------------
 # Parsing names
 
@@ -301,7 +326,7 @@ _ATOMS = [  # (kind, pattern): the first that matches the whole atom (without "+
     ("hyperparameter", re.compile(r"(?P<symbol>[a-z][a-z0-9]*)")),
 ]
 _SAMPLE = re.compile(r"(.*)\[(\d+)\]")
-_LABEL = r"[cpdfrn]\d+"
+_LABEL = r"[cpdfrna]\d+"
 _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
     ("input", re.compile(INPUT_MAP)),
     ("net", re.compile(rf"net_(?P<neuron>{_LABEL})")),
@@ -316,8 +341,9 @@ _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
     ("inner", re.compile(rf"(?P<symbol>{'|'.join(NORM_VALUES)})_(?P<neuron>n\d+)")),
     ("net", re.compile(r"net_(?P<neuron>h\d+_t\d+)")),
     ("out", re.compile(r"(?P<neuron>h\d+_t\d+)")),
-    ("weight", re.compile(r"(?P<parameter>W[xh]\d+)")),
-    ("bias", re.compile(r"(?P<parameter>bh\d+)")),
+    ("weight", re.compile(r"(?P<parameter>W[xhqkvo]\d+)")),
+    ("bias", re.compile(r"(?P<parameter>b[hqkvo]\d+)")),
+    ("inner", re.compile(r"(?P<symbol>q|k|v|score|a|z)_(?P<neuron>a\d+)")),
 ]
 _STEP_LABEL = re.compile(r"h(\d+)_t(\d+)")
 _POSITIONED = re.compile(r"(?P<body>[^\[\]+]+)\[(?P<position>[1-9]\d*(?:,[1-9]\d*)*)\]")
@@ -388,6 +414,8 @@ def _format(n: Name) -> str:
     if n.position is not None:
         if n.kind in ("weight", "bias"):
             return _finish(with_position(str(n.parameter), n.position), n.sample, n.after)
+        if n.kind == "inner" and n.symbol in ATTENTION_VALUES:
+            return attention_value(str(n.symbol), str(n.neuron), n.position, n.sample)
         if n.kind == "inner":
             return norm_value(str(n.symbol), str(n.neuron), n.position, n.sample, n.after)
         if n.kind == "out" and _STEP_LABEL.fullmatch(str(n.neuron)):  # a recurrent state: h1_t2[1]
@@ -454,7 +482,8 @@ def _neuron_latex(neuron: str) -> str:
 
 _INNER_LATEX = {"mu": r"\mu_{{{label}}}", "var": r"\sigma^2_{{{label}}}", "xhat": r"\hat{{x}}_{{{label}}}",
                 "running_mean": r"\mathrm{{running\_mean}}_{{{label}}}",
-                "running_var": r"\mathrm{{running\_var}}_{{{label}}}"}
+                "running_var": r"\mathrm{{running\_var}}_{{{label}}}", "q": "q_{{{label}}}", "k": "k_{{{label}}}",
+                "v": "v_{{{label}}}", "score": r"\mathrm{{score}}_{{{label}}}", "a": "a_{{{label}}}", "z": "z_{{{label}}}"}
 
 
 def _table_atom_latex(n: Name) -> str:
@@ -466,7 +495,7 @@ def _table_atom_latex(n: Name) -> str:
     elif n.kind in ("net", "out") and _STEP_LABEL.fullmatch(str(n.neuron)):
         layer, step = _STEP_LABEL.fullmatch(str(n.neuron)).groups()  # type: ignore[union-attr]
         s = (rf"h_{{{layer}}}" if n.kind == "out" else rf"\mathrm{{net}}_{{h{layer}}}") + rf"^{{\langle {step}\rangle}}"
-    elif n.kind in ("weight", "bias") and re.fullmatch(r"W[xh]\d+|bh\d+", str(n.parameter)):
+    elif n.kind in ("weight", "bias") and re.fullmatch(r"W[xhqkvo]\d+|b[hqkvo]\d+", str(n.parameter)):
         parameter = str(n.parameter)
         s = rf"{parameter[0]}_{{{parameter[1:]}}}"
     elif n.kind in ("weight", "bias"):

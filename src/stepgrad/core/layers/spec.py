@@ -32,6 +32,8 @@ import numpy as np
 
 from stepgrad.core.errors import SpecError
 from stepgrad.core.functions import ACTIVATIONS, LOSSES, class_label, target_problem
+from stepgrad.core.layers.attention import OUTPUTS as ATTENTION_OUTPUTS
+from stepgrad.core.layers.attention import PROJECTIONS, Attention
 from stepgrad.core.layers.base import Layer, Shape, output_size, pair
 from stepgrad.core.layers.conv import Conv
 from stepgrad.core.layers.dense import Dense
@@ -65,8 +67,10 @@ LAYER_KEYS = {
     "layernorm": {"eps", "affine", "gamma", "beta", "variance"},
     "batchnorm": {"eps", "affine", "gamma", "beta", "variance", "mode", "momentum", "running_mean", "running_var"},
     "rnn": {"hidden", "activation", "bias", "weights_x", "weights_h", "biases", "h0", "output", "truncate"},
+    "attention": {"key_size", "value_size", "out_size", "scale", "causal", "bias", "output",
+                  *(f"{key}_{p}" for key in ("weights", "biases") for p in PROJECTIONS)},
 }
-SEQUENCE_LAYERS = {"rnn", "layernorm", "dense"}  # the layers that take a sequence (steps x features)
+SEQUENCE_LAYERS = {"rnn", "layernorm", "dense", "attention"}  # the layers that take a sequence (steps x features)
 STEP_REDUCTIONS = ("sum", "mean")  # how the errors of the steps of a sequence output add up per sample
 LAYER_KEYS["conv1d"] = LAYER_KEYS["conv2d"]
 MAX_VALUES = 10**6  # values of all maps of one sample
@@ -158,7 +162,8 @@ class _Reading:
     init: str
     seed: int
     counts: dict[str, int] = field(default_factory=lambda: {"conv": 0, "pool": 0, "dense": 0, "flatten": 0,
-                                                             "residual": 0, "norm": 0, "rnn": 0})
+                                                             "residual": 0, "norm": 0, "rnn": 0,
+                                                             "attention": 0})
     rng: np.random.Generator | None = None
 
     def label(self, kind: str) -> tuple[str, int]:
@@ -479,6 +484,40 @@ def _read_rnn(table: dict[str, Any], shape: Shape, reading: _Reading, where: str
                output=output, truncate=truncate)
 
 
+def _read_attention(table: dict[str, Any], shape: Shape, reading: _Reading, where: str) -> Layer:
+    if not isinstance(shape, Sequence):
+        raise SpecError(f"attention needs a sequence: make the input {{type = \"sequence\", steps = T, features = F}} "
+                        f"(its input is {_shape_text(shape)})", where=where)
+    features = shape.features
+    key_size = _whole(table.get("key_size", features), f"{where}.key_size")
+    value_size = _whole(table.get("value_size", key_size), f"{where}.value_size")
+    out_size = _whole(table.get("out_size", features), f"{where}.out_size")
+    flags = {}
+    for key, default in (("scale", True), ("causal", False)):
+        flags[key] = table.get(key, default)
+        if not isinstance(flags[key], bool):
+            raise SpecError(f"expected true or false, got {_short(flags[key])}", where=f"{where}.{key}")
+    sizes = {"q": (key_size, features), "k": (key_size, features), "v": (value_size, features),
+             "o": (out_size, value_size)}
+    params = {f"weight_{p}": _parameter(table, f"weights_{p}", size, reading, where, size[1], size[0])
+              for p, size in sizes.items()}
+    use = table.get("bias", True)
+    if not isinstance(use, bool):
+        raise SpecError(f"expected true or false, got {_short(use)}", where=f"{where}.bias")
+    for p, size in sizes.items():
+        key = f"biases_{p}"
+        if not use and key in table:
+            raise SpecError(f"{key} given but bias = false", where=f"{where}.{key}")
+        if use:
+            params[f"bias_{p}"] = _tensor(table[key], (size[0],), f"{where}.{key}") if key in table \
+                else np.zeros(size[0])
+    output = _choice(table, "output", ATTENTION_OUTPUTS, where)
+    label, number = reading.label("attention")
+    out_shape: Shape = Sequence((shape.steps, out_size)) if output == "sequence" else (out_size,)
+    return Attention(label, shape, out_shape, "linear", params, number=number, scaled=flags["scale"],
+                     causal=flags["causal"], output=output)
+
+
 def _step_reduction(data: dict[str, Any], out_shape: Shape, source: str) -> str | None:
     """A sequence output's step_reduction (required: how the steps' errors add up); refused otherwise."""
     value = data.get("step_reduction")
@@ -514,7 +553,8 @@ def _check_batch_statistics(layers: list[Layer], inputs: np.ndarray | None, sour
 
 _LAYER_READERS = {"conv2d": _read_conv, "conv1d": _read_conv, "maxpool": _read_pool, "avgpool": _read_pool,
                   "flatten": _read_flatten, "dense": _read_dense, "residual": _read_residual,
-                  "layernorm": _read_norm, "batchnorm": _read_norm, "rnn": _read_rnn}
+                  "layernorm": _read_norm, "batchnorm": _read_norm, "rnn": _read_rnn,
+                  "attention": _read_attention}
 
 
 def _parameter(table: dict[str, Any], key: str, shape: Shape, reading: _Reading, where: str,
