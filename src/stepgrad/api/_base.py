@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import numpy as np
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.spec import Network, builtin, load
+
+if TYPE_CHECKING:
+    from stepgrad.core.layers.spec import LayerNetwork
 
 Note = Callable[[str], None]
 Job = TypeVar("Job", bound=Callable[..., Any])
@@ -37,9 +40,22 @@ def _quiet_numbers(job: Job) -> Job:
     return cast(Job, run)
 
 
-def load_spec(spec: str | None) -> Network:
-    """The network from a spec file, or the built-in seed network when none is given."""
-    return builtin() if spec is None else load(spec)
+@overload
+def load_spec(spec: str | None) -> Network: ...
+@overload
+def load_spec(spec: str | None, layer_tables: bool) -> Network | LayerNetwork: ...
+
+
+def load_spec(spec: str | None, layer_tables: bool = False) -> Network | LayerNetwork:
+    """The network from a spec file, or the built-in seed network when none is given. With `layer_tables`
+    (a job that reads them), a spec whose layers hold tables is a LayerNetwork; otherwise it is refused."""
+    if spec is None:
+        return builtin()
+    if layer_tables:
+        from stepgrad.core.layers.spec import load_any
+
+        return load_any(spec)
+    return load(spec)
 
 
 def warn_targets(net: Network, note: Note) -> None:

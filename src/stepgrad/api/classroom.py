@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from stepgrad.api._base import Note, _silent, load_spec
 from stepgrad.api.options import ClassOptions, Display, Marking, Problem
 from stepgrad.core.budget import cli_budget
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
-from stepgrad.core.spec import builtin
+from stepgrad.core.spec import Network, builtin
 
 if TYPE_CHECKING:
     from stepgrad.teach.quiz_session import Read, Write
@@ -42,6 +44,8 @@ def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits
     """
     from stepgrad.teach.exercise import generate
 
+    if problem.layers == "conv":
+        return _conv_exercise(problem, fmt, output, roster, pdf, force, note)
     options = problem.generator_options()
     seed, min_digits, round_to = problem.seed, problem.min_digits, problem.round_to
     folder = Path(output) if output else None
@@ -79,6 +83,34 @@ def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits
 
         compile_pdf(exercise.sheet("latex", diagram="tikz"), folder / "sheet.pdf")
         files["sheet.pdf"] = ""
+    note(f"wrote {', '.join(files)} to {folder}")
+    return ""
+
+
+def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str | None, pdf: bool, force: bool,
+                   note: Note) -> str:
+    """The conv + max-pool + dense exercise: its sheet (Markdown), or sheet, key, template and network.json in `output`."""
+    from stepgrad.teach.exercise_layers import generate_conv
+
+    for flag, used in (("--format", fmt != "markdown"), ("--roster", bool(roster)), ("--pdf", pdf),
+                       ("--round", problem.round_to is not None), ("--samples", problem.samples != 1)):
+        if used:
+            raise StepgradError("the conv exercise is written in Markdown, one sample, without rounding, rosters or "
+                                "PDF for now", where=flag)
+    exercise = generate_conv(problem.seed)
+    if output is None:
+        return exercise.sheet()
+    folder = Path(output)
+    if folder.exists() and not folder.is_dir():
+        raise StepgradError("not a folder", where=str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    files = exercise.files()
+    changed = [name for name, text in files.items() if (folder / name).is_file() and not _same(folder / name, text)]
+    if changed and not force:
+        raise StepgradError(f"{', '.join(changed)} already there with other contents; use --force to replace, "
+                            "or another folder", where=str(folder))
+    for name, text in files.items():
+        write_atomic(folder / name, text)
     note(f"wrote {', '.join(files)} to {folder}")
     return ""
 
@@ -155,11 +187,15 @@ def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text",
         return _class_job(solution, spec, whole_class, update_order, round_to, rules, note, fmt)
     from stepgrad.core.budget import samples_of
 
-    alternatives = {"the seed deck's network (check without --network)": builtin()} if spec else {}
-    net = load_spec(spec)
-    cli_budget(max_work).check_trace(net)
+    alternatives: dict[str, Any] = {"the seed deck's network (check without --network)": builtin()} if spec else {}
+    net = load_spec(spec, layer_tables=True)
     answers = load_answers(solution, lenient=True)
-    most = 1000 + 10 * samples_of(net) * (net.parameter_count + sum(net.layers))  # every quantity, many times over
+    if isinstance(net, Network):
+        cli_budget(max_work).check_trace(net)
+        most = 1000 + 10 * samples_of(net) * (net.parameter_count + sum(net.layers))  # every quantity, many times over
+    else:  # a layer-table network (conv, pooling): its own step, its own diagnoses
+        alternatives = {}
+        most = 1000 + 20 * net.parameter_count + 10 * sum(int(np.prod(layer.out_shape)) for layer in net.all_layers())
     if len(answers.answers) > most:
         raise StepgradError(f"{len(answers.answers):,} answers, more than this network has quantities "
                             f"(the limit is {most:,}); see `stepgrad names`", where=answers.source)

@@ -54,7 +54,11 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
         raise StepgradError(f"explain writes a document ({fmt}), not a picture; for the network as a picture use "
                             f"`stepgrad diagram -o {Path(output).name}`", where="--output")
     _check_format(fmt)
-    net = load_spec(spec)
+    net = load_spec(spec, layer_tables=True)
+    if not isinstance(net, Network):  # a layer-table network: convolution, pooling, residual blocks
+        from stepgrad.api.layers import explain_layers_document
+
+        return explain_layers_document(net, str(spec), fmt, display, step, extras)
     sample = step.sample
     if step.data is not None or step.batch is not None or (net.inputs is None and "data" in net.extra):
         if sample is None and step.batch is None:
@@ -196,7 +200,11 @@ def quantity_names(spec: str | None = None, *, fmt: str = "text", display: Displ
 
     if fmt not in ("text", "json"):
         raise StepgradError(f"expected text or json, got {fmt!r}", where="--format")
-    net = load_spec(spec)
+    net = load_spec(spec, layer_tables=True)
+    if not isinstance(net, Network):
+        from stepgrad.api.layers import layer_names
+
+        return layer_names(net, str(spec), fmt, display, update_order)
     net.require_samples(spec or "<built-in>")
     cli_budget(max_work).check_trace(net)
     trace = explain(net, update_order=update_order)

@@ -277,7 +277,8 @@ class Problem:
         from stepgrad.teach.exercise import ACTIVATION_CHOICES, parse_layers
 
         _text(self, "layers")
-        parse_layers(self.layers)
+        if self.layers != "conv":  # "conv": the conv + max-pool + dense problem (teach/exercise_layers.py)
+            parse_layers(self.layers)
         _one_of(self, "activation", ACTIVATION_CHOICES)
         _one_of(self, "output_activation", ("softmax", *ACTIVATION_CHOICES))
         _one_of(self, "loss", LOSSES)

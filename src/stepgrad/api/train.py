@@ -83,7 +83,12 @@ def train_network(spec: str | None = None, *, fmt: str = "text", display: Displa
     quiet = not (display.console and fmt == "text")
     budget = cli_budget(max_work)
     _check_run_files(files.plot, files.save, run.update_order)
-    net = None if spec is None and data.source else load_spec(spec)
+    loaded = None if spec is None and data.source else load_spec(spec, layer_tables=True)
+    if loaded is not None and not isinstance(loaded, Network):  # a layer-table network (conv, pooling)
+        from stepgrad.api.layers import train_layers
+
+        return train_layers(loaded, str(spec), run, data, files, fmt, budget, note)
+    net = loaded
     data_args = _data_args(net, spec, data)
     optimizer = run.optimizer
     if net is not None:

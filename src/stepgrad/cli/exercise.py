@@ -12,7 +12,8 @@ API = make_exercise
 
 
 @click.command("exercise")
-@api_option(API, "--layers", help="Neurons per layer, inputs first.")
+@api_option(API, "--layers", help="Neurons per layer, inputs first; or 'conv' for a convolution problem "
+                                    "(4x4 image, 2x2 kernel, max-pool, dense; sheet, key, template, network.json).")
 @api_option(API, "--activation", type=click.Choice(ACTIVATION_CHOICES))
 @api_option(API, "--output-activation", type=click.Choice(["softmax", *ACTIVATION_CHOICES]),
             help="The output layer's activation (softmax with --loss cross_entropy). Default: --activation.")
@@ -50,6 +51,7 @@ def command(layers, activation, output_activation, loss, samples, seed, learning
       stepgrad exercise --roster students.csv --min-digits 4 --pdf -o week3
       stepgrad exercise --roster students.csv --format moodle -o week3-quiz
       stepgrad check returned/ --variants week3
+      stepgrad exercise --layers conv --seed 3 -o conv   # then: stepgrad check --network conv/network.json ...
     """
     problem = Problem(layers=layers, activation=activation, output_activation=output_activation, loss=loss,
                       samples=samples, seed=seed, learning_rate=learning_rate, round_to=round_to, min_digits=min_digits)

@@ -56,7 +56,8 @@ API = explain_document
 @api_option(API, "--check-numeric", is_flag=True,
             help="Put the central finite difference (and the relative difference) beside every gradient.")
 @api_option(API, "--all", "full", is_flag=True,
-            help="Slides: every derivation in full (a network beyond 40 weights gets a summary by default).")
+            help="Slides: every derivation in full (a network beyond 40 weights gets a summary by default); "
+                 "a layer-table network (conv2d, pooling): every position and kernel entry derived, not one and a table.")
 @max_work_option(API)
 @output_option
 def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch, optimizer, round_to,
@@ -75,6 +76,7 @@ def command(spec, only, digits, decimals, update_order, fmt, sample, data, batch
       stepgrad explain --format slides -o deck.tex && pdflatex deck.tex && pdflatex deck.tex
       stepgrad explain --group weight --derive --decimals 9 --deck   # side by side with the deck
       stepgrad explain --view matrix --format markdown
+      stepgrad explain cnn.toml --all      # a conv network: every position derived
     """
     emit(explain_document(
         spec, fmt=fmt, display=Display(digits=digits, decimals=decimals, console=output is None),

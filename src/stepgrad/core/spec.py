@@ -323,7 +323,7 @@ def _vector(value: Any, length: int, where: str, what: str) -> np.ndarray:
     return np.array([_number(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
 
 
-LAYER_TABLE_READERS = "stepgrad explain and stepgrad names; in Python stepgrad.load_layers"
+LAYER_TABLE_READERS = "stepgrad explain, names, check and train; in Python stepgrad.load_layers"
 
 
 def has_layer_tables(data: Any) -> bool:

@@ -40,7 +40,20 @@ def render(trace: Trace, fmt: str = "text", digits: Precision = 9, only: list[st
         raise
     if only:
         trace = trace.select(only)
+    if trace.meta.get("kind") == "layers" and fmt != "json":  # a layer-table network: formats/maps*.py
+        return _render_layers(trace, fmt, digits, bool(options.get("full")), bool(options.get("matrix")))
     return module.render(trace, digits=digits, **options)
+
+
+def _render_layers(trace: Trace, fmt: str, digits: Precision, full: bool, matrix: bool) -> str:
+    from stepgrad.formats.maps_pages import render_html, render_latex
+    from stepgrad.formats.maps_writers import render_markdown, render_text
+
+    writers = {"text": render_text, "markdown": render_markdown, "latex": render_latex, "html": render_html}
+    if fmt not in writers:
+        raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
+                            f"choose from json, {', '.join(writers)}")
+    return writers[fmt](trace, digits, full=full, matrix=matrix)
 
 
 # -- displays plugged into the objects of the lower layers (each writer imported on first use) ----

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from stepgrad.core.budget import CLI_WORK, Budget
+from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import gradient, layout, updated
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
@@ -137,8 +138,18 @@ def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squa
     is the learning rate). Without them: stepgrad's loss `loss` and one plain gradient-descent step.
     Each weight and bias is named as PyTorch names it too (see interop.annotate). only: the quantities
     to keep ("w5, h1", the rule of `stepgrad explain --only`). max_work: the work budget in multiply-adds
-    (default: the command line's); a step over it is refused before any work.
+    (default: the command line's); a step over it is refused before any work. A module with convolution,
+    pooling or residual blocks is explained by interop/layers.py (SGD and a loss name only; its
+    gradients held to autograd first).
     """
+    from stepgrad.interop.layers import explain_torch_layers, has_layer_modules
+
+    if has_layer_modules(module):
+        if loss_fn is not None or optimizer is not None or not isinstance(loss, str):
+            raise StepgradError("for a module with convolution or pooling, give the loss by name (and plain SGD): "
+                                "loss_fn and optimizer are not read for these yet", where="explain_torch")
+        trace = explain_torch_layers(module, inputs, targets, loss=loss, lr=lr)
+        return trace.select(only.replace(" ", "").split(",")) if only else trace
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
     _budget(max_work).check_trace(step.network)
     trace = explain(step.network, update_order="synchronous", optimizer=step.optimizer)

@@ -28,20 +28,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.functions import ACTIVATIONS
+from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.spec import Network
 from stepgrad.interop.reading import flatten, layers_of, torch_module, traced_leaves, update_biases_of
 
 __all__ = ["build_network", "describe", "flatten", "from_torch", "layers_of", "read_state_dict", "to_torch",
            "torch_module", "traced_leaves"]
 
-def to_torch(net: Network) -> Any:
-    """An nn.Sequential (float64) of nn.Linear and activation modules with `net`'s weights."""
+def to_torch(net: Network | LayerNetwork) -> Any:
+    """An nn.Sequential (float64) of nn.Linear and activation modules with `net`'s weights (a layer-table
+    network: its Conv, pooling, Flatten, Linear and residual modules, interop/layers.py)."""
+    if isinstance(net, LayerNetwork):
+        from stepgrad.interop.layers import to_torch_layers
+
+        return to_torch_layers(net)
     torch = torch_module()
     modules = []
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
@@ -161,17 +167,39 @@ def build_network(weights: list[np.ndarray], biases: list[np.ndarray | None], ac
     return Network.from_dict(data, source)
 
 
+@overload
 def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: float = 0.5,
                update_biases: bool | None = None, shared_biases: str | bool | Sequence[bool] = "auto",
                update_order: str = "synchronous", inputs: Any = None, targets: Any = None,
-               name: str = "") -> Network:
+               name: str = "", input_shape: None = None) -> Network: ...
+@overload
+def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: float = 0.5,
+               update_biases: bool | None = None, shared_biases: str | bool | Sequence[bool] = "auto",
+               update_order: str = "synchronous", inputs: Any = None, targets: Any = None,
+               name: str = "", input_shape: Sequence[int]) -> LayerNetwork: ...
+
+
+def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: float = 0.5,
+               update_biases: bool | None = None, shared_biases: str | bool | Sequence[bool] = "auto",
+               update_order: str = "synchronous", inputs: Any = None, targets: Any = None,
+               name: str = "", input_shape: Sequence[int] | None = None) -> Network | LayerNetwork:
     """A stepgrad Network with the weights of an nn.Sequential of nn.Linear and activation modules.
 
     update_biases=None: true when the module's biases require gradients (all of them, or none: see
     reading.update_biases_of; a frozen weight or a bias=False layer beside trained biases is refused).
     See the module docstring for shared_biases. `inputs`/`targets` (arrays or tensors, a row per
-    sample) become the samples.
+    sample) become the samples. A module with convolution, pooling or residual blocks becomes a
+    LayerNetwork (interop/layers.py); give `input_shape`, one sample's (channels, rows, columns).
     """
+    from stepgrad.interop.layers import from_torch_layers, has_layer_modules
+
+    if has_layer_modules(module):
+        if input_shape is None:
+            raise StepgradError("a module with convolution or pooling needs input_shape=(channels, rows, columns)",
+                                where="from_torch")
+        return from_torch_layers(module, input_shape=tuple(input_shape), loss=loss, learning_rate=learning_rate,
+                                 update_biases=True if update_biases is None else update_biases, inputs=inputs,
+                                 targets=targets, name=name)
     linears, activations = layers_of(module)
     update_biases = update_biases_of(linears, update_biases)
     weights = [_array(m.weight, f"{n}.weight") for n, m in linears]

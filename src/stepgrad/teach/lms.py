@@ -72,8 +72,8 @@ def questions(ex: Exercise, min_digits: int | None = None, label: str = "") -> l
         tol = tolerance(step.value, min_digits)
         answers = [Answer(step.value, tol, 100, "Correct.")]
         for m in MISTAKES:
-            if m.key == "power_of_ten":
-                continue  # ten candidates, none of them a likely slip: no use as a quiz answer
+            if m.key == "power_of_ten" or ctx.network_kind not in m.networks:
+                continue  # ten candidates, none of them a likely slip: no use as a quiz answer (or another kind of network's)
             if len(answers) > MAX_WRONG:
                 break
             for value, detail in m.candidates(ctx, step, ctx.exact):

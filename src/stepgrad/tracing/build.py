@@ -14,8 +14,9 @@ from typing import TypeVar
 import numpy as np
 
 from stepgrad.core import engine, names
-from stepgrad.core.errors import DivergenceError
+from stepgrad.core.errors import DivergenceError, StepgradError
 from stepgrad.core.functions import ACTIVATIONS, LOSSES, fill
+from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.names import Layout, layout
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Path, Section, Step, Trace
@@ -24,14 +25,23 @@ T = TypeVar("T")
 MAX_PATHS = 64  # a hidden weight lists every path to the outputs up to this many
 
 
-def explain(net: Network, sample: int | None = None, update_order: str | None = None,
+def explain(net: Network | LayerNetwork, sample: int | None = None, update_order: str | None = None,
             inputs: np.ndarray | None = None, targets: np.ndarray | None = None,
             optimizer: str | None = None, round_to: int | None = None) -> Trace:
     """Run one training step on the engine and return its trace (all samples, or one 0-based sample).
 
     optimizer "momentum" or "adam": the update is that optimizer's, shown step by step (explain_optim).
     round_to=K: hand-calculation mode, every computed value rounded to K decimals and carried on.
+    A layer-table network (conv, pooling, residual) is explained by tracing/layered.py (SGD, one order).
     """
+    if isinstance(net, LayerNetwork):
+        from stepgrad.tracing.layered import explain_layers
+
+        if inputs is not None or targets is not None or optimizer not in (None, "sgd") or round_to is not None or (
+                update_order == "sequential"):
+            raise StepgradError("a layer-table network is explained with its own samples, plain SGD, the "
+                                "synchronous order and no rounding for now")
+        return explain_layers(net, sample)
     if inputs is None or targets is None:
         inputs, targets = net.require_samples()
     if sample is not None:

@@ -90,3 +90,28 @@ def scatter_windows(per_window: Array, shape: Shape, stride: tuple[int, int]) ->
 def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
     """How many positions a kernel takes along one axis (PyTorch's floor rule; 0 or less: it does not fit)."""
     return (size + 2 * padding - kernel) // stride + 1
+
+
+def window_cells(layer: Any, out_index: Shape) -> list[tuple[tuple[int, int], Shape | None]]:
+    """For one output position of a conv or pool layer (own shape, 0-based): each window offset (p, q) and the input position it
+    reads (own shape), or None where it lies on the zero padding."""
+    one_d = layer.one_d
+    row, col = (0, out_index[1]) if one_d else (out_index[1], out_index[2])
+    pad = getattr(layer, "padding", (0, 0))  # pooling has none
+    in_rows, in_cols = (1, layer.in_shape[1]) if one_d else layer.in_shape[1:]
+    cells: list[tuple[tuple[int, int], Shape | None]] = []
+    for p in range(layer.kernel_size[0]):
+        for q in range(layer.kernel_size[1]):
+            r, c = row * layer.stride[0] + p - pad[0], col * layer.stride[1] + q - pad[1]
+            inside = 0 <= r < in_rows and 0 <= c < in_cols
+            cells.append(((p, q), ((c,) if one_d else (r, c)) if inside else None))
+    return cells
+
+
+def kernel_index(layer: Any, o: int, i: int, offset: tuple[int, int]) -> Shape:
+    """The kernel entry (0-based, the kernel's own shape) applied at window offset (p, q): turned 180
+    degrees for true convolution."""
+    p, q = offset
+    if layer.flipped:
+        p, q = layer.kernel_size[0] - 1 - p, layer.kernel_size[1] - 1 - q
+    return (o, i, q) if layer.one_d else (o, i, p, q)

@@ -46,10 +46,12 @@ from stepgrad.core.spec import (
     INITIALIZERS,
     MAX_PARAMETERS,
     REDUCTIONS,
+    Network,
     _closest,
     _number,
     _short,
     check_depth,
+    has_layer_tables,
     parse,
 )
 
@@ -141,6 +143,15 @@ def load(path: str | Path) -> LayerNetwork:
     p = Path(path)
     fmt = "json" if p.suffix.lower() == ".json" else "toml"
     return LayerNetwork.from_dict(parse(read_text(p, SpecError), fmt, str(p)), str(p))
+
+
+def load_any(path: str | Path) -> Network | LayerNetwork:
+    """A spec file as a LayerNetwork when its layers hold tables, else as a (dense) Network."""
+    from stepgrad.core.files import read_text
+
+    p = Path(path)
+    data = parse(read_text(p, SpecError), "json" if p.suffix.lower() == ".json" else "toml", str(p))
+    return LayerNetwork.from_dict(data, str(p)) if has_layer_tables(data) else Network.from_dict(data, str(p))
 
 
 def loads(text: str, fmt: str = "toml", source: str = "<spec>") -> LayerNetwork:

@@ -16,6 +16,7 @@ import numpy as np
 
 from stepgrad.core import names
 from stepgrad.core.engine import rounder
+from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.names import Layout, layout
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Step, Trace
@@ -28,7 +29,7 @@ from stepgrad.tracing.build import explain
 class Context:
     """Everything a verdict or a diagnosis needs about one solution."""
 
-    net: Network
+    net: Network | LayerNetwork  # a layer-table network (conv, pooling): only its own diagnoses run
     trace: Trace
     other: Trace | None  # the same step in the other update order
     round_to: int | None
@@ -44,13 +45,24 @@ class Context:
     def exact(self) -> dict[str, float]:
         return self.trace.values
 
+    @property
+    def network_kind(self) -> str:
+        """"dense" or "layers": which diagnoses apply (Mistake.networks)."""
+        return "layers" if isinstance(self.net, LayerNetwork) else "dense"
+
+    @property
+    def dense(self) -> Network:
+        """The dense network (the dense diagnoses run on dense networks only: Mistake.networks)."""
+        assert isinstance(self.net, Network), "a dense network"
+        return self.net
+
     @cached_property
     def names(self) -> Layout:
-        return layout(self.net.layers, self.net.shared_biases)  # type: ignore[arg-type]
+        return layout(self.dense.layers, self.dense.shared_biases)  # type: ignore[arg-type]
 
     @property
     def order(self) -> str:
-        return str(self.trace.meta.get("update_order", self.net.update_order))
+        return str(self.trace.meta.get("update_order", getattr(self.net, "update_order", "synchronous")))
 
     def tree(self, step: Step) -> Tree:
         return parse(step.text)
@@ -111,8 +123,18 @@ class Context:
         return [str(o) for o in others if str(o) in self.exact]
 
 
-def traces(net: Network, update_order: str | None = None, round_to: int | None = None) -> tuple[Trace, Trace | None]:
-    """The exact step and the same step in the other update order (None for a single layer)."""
+def traces(net: Network | LayerNetwork, update_order: str | None = None,
+           round_to: int | None = None) -> tuple[Trace, Trace | None]:
+    """The exact step and the same step in the other update order (None for a single layer, or a
+    layer-table network, which has one order)."""
+    if isinstance(net, LayerNetwork):
+        from stepgrad.core.errors import StepgradError
+        from stepgrad.tracing.layered import explain_layers
+
+        if round_to is not None or update_order == "sequential":
+            raise StepgradError("layer-table networks (conv2d, pooling) are checked without --round and in the "
+                                "synchronous order for now")
+        return explain_layers(net), None
     order = update_order or net.update_order
     trace = explain(net, update_order=order, round_to=round_to)
     other = None
@@ -122,7 +144,7 @@ def traces(net: Network, update_order: str | None = None, round_to: int | None =
     return trace, other
 
 
-def build(net: Network, solution: Solution, update_order: str | None = None,
+def build(net: Network | LayerNetwork, solution: Solution, update_order: str | None = None,
           round_to: int | None = None, prepared: tuple[Trace, Trace | None] | None = None) -> Context:
     """The exact trace, the other order's trace and the solution's own world (`prepared`: traces() reused)."""
     trace, other = prepared or traces(net, update_order, round_to)

@@ -35,6 +35,7 @@ class Mistake:
     key: str
     label: str
     candidates: Callable[[Context, Step, Mapping[str, float]], Iterable[tuple[float, str]]]
+    networks: tuple[str, ...] = ("dense",)  # Context.network_kind values it applies to
 
 
 # When two mistakes explain a number, the first in this order leads and the others are named as "also
@@ -43,14 +44,15 @@ class Mistake:
 ORDER = ["relu_negative_slope", "net_for_out", "activation_not_applied", "sigmoid_for_softmax", "softmax_signal_times_derivative",
          "one_sample", "shared_bias_one_neuron", "transposed_numbering", "own_output_as_input",
          "old_new_weights", "dropped_half", "missing_derivative", "learning_rate", "forgotten_bias", "one_path",
-         "wrong_activation_derivative", "batch_summed", "flipped_sign", "target_output_swap",
+         "wrong_activation_derivative", "batch_summed", "kernel_flipped", "maxpool_all_cells", "maxpool_wrong_cell",
+         "avgpool_without_scale", "skip_gradient_forgotten", "flipped_sign", "target_output_swap",
          "wrong_edge", "wrong_neuron", "sum_for_product", "power_of_ten"]
 MISTAKES: list[Mistake] = []  # kept in ORDER as entries register (diagnoses_class.py adds more)
 
 
-def mistake(key: str, label: str):
+def mistake(key: str, label: str, networks: tuple[str, ...] = ("dense",)):
     def register(fn):
-        MISTAKES.append(Mistake(key, label, fn))
+        MISTAKES.append(Mistake(key, label, fn, networks))
         MISTAKES.sort(key=lambda m: ORDER.index(m.key) if m.key in ORDER else len(ORDER) - 1)
         return fn
     return register
@@ -203,7 +205,7 @@ def _forgotten_bias(ctx: Context, step: Step, base: Mapping[str, float]) -> Cand
             yield ctx.recompute(step, base, {op: 0.0}), f"recomputed without the bias {op}"
 
 
-@mistake("flipped_sign", "flipped sign")
+@mistake("flipped_sign", "flipped sign", networks=("dense", "layers"))
 def _flipped_sign(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     yield -ctx.recompute(step, base), "the value with the opposite sign"
     for op in step.operands:
@@ -283,7 +285,7 @@ def _sum_for_product(ctx: Context, step: Step, base: Mapping[str, float]) -> Can
         yield ctx.recompute(step, base, tree=_products_as_sums(ctx.tree(step))), "the chain-rule factors added up"
 
 
-@mistake("power_of_ten", "power-of-ten slip")
+@mistake("power_of_ten", "power-of-ten slip", networks=("dense", "layers"))
 def _power_of_ten(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     value = ctx.recompute(step, base)
     for k in [k for k in range(-9, 10) if k]:
@@ -349,7 +351,7 @@ def _other_derivatives(ctx: Context, step: Step, base: Mapping[str, float]) -> I
     net, out = names.at(str(parts.bottom), parts.sample), names.at(str(parts.top), parts.sample)  # the sample, too
     if net not in base or out not in base:
         return
-    own = ctx.net.activations[_layer_of(ctx, step)]
+    own = ctx.dense.activations[_layer_of(ctx, step)]
     for name, entry in ACTIVATIONS.items():
         if name == own or entry.derivative is None or name not in CONFUSED:
             continue

@@ -27,7 +27,7 @@ def _activation(ctx: Context, step: Step) -> str:
     parts = names.parse(step.name)
     neuron = parts.top.neuron if parts.kind == "partial" else parts.neuron  # type: ignore[union-attr]
     layer = next(l for l, group in enumerate(ctx.names.neurons[1:]) if neuron in group)
-    return str(ctx.net.activations[layer])
+    return str(ctx.dense.activations[layer])
 
 
 def _is_out(ctx: Context, step: Step) -> bool:

@@ -44,6 +44,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.teach.check.aliases import read as read_aliases
@@ -139,6 +140,8 @@ def _candidates(ctx: Context, given: Given) -> list[tuple[Any, float, str]]:
     bases = [ctx.exact] if not step.text else [ctx.own, ctx.exact]
     found = []
     for m in MISTAKES:
+        if ctx.network_kind not in m.networks:
+            continue
         for base in bases:
             for value, detail in m.candidates(ctx, step, base):
                 if math.isfinite(value):
@@ -333,7 +336,7 @@ def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float 
     return "wrong", None, None, None, None
 
 
-def check(net: Network, solution: Solution, update_order: str | None = None, round_to: int | None = None,
+def check(net: Network | LayerNetwork, solution: Solution, update_order: str | None = None, round_to: int | None = None,
           rules: Rules = Rules(), prepared: tuple[Trace, Trace | None] | None = None,
           alternatives: dict[str, Network] | None = None) -> Report:
     """Judge every answer of `solution` against one training step of `net`.

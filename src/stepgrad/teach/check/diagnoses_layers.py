@@ -1,0 +1,171 @@
+"""Known mistakes on layer-table networks (convolution, pooling, residual blocks), registered like diagnoses.py's.
+
+Each recomputes a step with the mistake applied, from a base world (the solution's own numbers,
+then the exact ones); nothing looks at the student's digits.
+
+- kernel_flipped: the kernel turned by 180 degrees where it should not be (or not turned where true
+  convolution turns it): the step recomputed with every kernel weight replaced by its mirror
+  k[o,i,kr+1-p,kc+1-q]; a kernel weight's gradient taken for its mirror's.
+- maxpool_all_cells: a max-pool's gradient sent to every cell of the window, not only the maximum.
+- maxpool_wrong_cell: the window's gradient given to the wrong cell (the maximum gets none).
+- avgpool_without_scale: an average pool without its 1/(kernel rows x columns), forward or backward.
+- skip_gradient_forgotten: a residual block's input given only the gradient through the block, not
+  the skip path's dE_total/dnet_r.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from stepgrad.core import names
+from stepgrad.core.layers.base import Layer, window_cells
+from stepgrad.core.layers.conv import Conv
+from stepgrad.core.layers.pool import Pool
+from stepgrad.core.layers.spec import LayerNetwork
+from stepgrad.core.trace import Step
+from stepgrad.teach.check.context import Context
+from stepgrad.teach.check.diagnoses import Candidates, mistake
+from stepgrad.teach.check.formula import parse
+from stepgrad.tracing.layered import wiring
+
+LAYERS = ("layers",)
+
+
+def _net(ctx: Context) -> LayerNetwork | None:
+    """The layer-table network (None on a dense one: these mistakes do not apply there; Mistake.networks)."""
+    return ctx.net if isinstance(ctx.net, LayerNetwork) else None
+
+
+def _layers(ctx: Context) -> list[Layer]:
+    net = _net(ctx)
+    return [] if net is None else net.all_layers()
+
+
+def _wiring(ctx: Context) -> dict[str | None, list[tuple[Layer, str]]]:
+    net = _net(ctx)
+    return {} if net is None else wiring(net.layers)[1]
+
+
+def _mirror(ctx: Context, name: str) -> str | None:
+    """The mirror of a kernel weight's name, k1[o,i,p,q] -> k1[o,i,kr+1-p,kc+1-q] (None: not a kernel weight)."""
+    try:
+        n = names.parse(name)
+    except ValueError:
+        return None
+    if n.kind != "weight" or n.position is None or not str(n.parameter).startswith("k"):
+        return None
+    conv = next((layer for layer in _layers(ctx) if isinstance(layer, Conv)
+                 and layer.number == int(str(n.parameter)[1:])), None)
+    if conv is None:
+        return None
+    o, i, *rest = n.position
+    kr, kc = conv.kernel_size
+    turned = (kc + 1 - rest[0],) if conv.one_d else (kr + 1 - rest[0], kc + 1 - rest[1])
+    return str(n.but(position=(o, i, *turned)))
+
+
+@mistake("kernel_flipped", "kernel flipped", networks=LAYERS)
+def _kernel_flipped(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    n = names.parse(step.name)
+    if n.kind == "partial" and n.bottom is not None and n.top is not None and n.top.kind == "error":
+        mirror = _mirror(ctx, str(n.bottom))
+        if mirror is not None and mirror != str(n.bottom):
+            other = names.gradient(mirror, n.sample)
+            if other in base:
+                yield base[other], f"the gradient of {mirror}, the mirrored kernel entry"
+        return
+    if not step.text:
+        return
+    overrides = {}
+    for op in step.operands:
+        mirror = _mirror(ctx, op)
+        if mirror is not None and mirror != op and mirror in base:
+            overrides[op] = base[mirror]
+    if overrides:
+        yield ctx.recompute(step, base, overrides), "recomputed with the kernel turned by 180 degrees"
+
+
+def _pool_below(ctx: Context, step: Step) -> tuple[Pool, Step] | None:
+    """(the max or average pool reading this layer's out, the step) for a step dE_total/dout_L[...]."""
+    n = names.parse(step.name)
+    if n.kind != "partial" or n.top is None or n.bottom is None or n.top.kind != "error" or n.bottom.kind != "out":
+        return None
+    consumers = _wiring(ctx)
+    pool = next((layer for layer, _ in consumers.get(n.bottom.neuron, []) if isinstance(layer, Pool)), None)
+    return (pool, step) if pool is not None else None
+
+
+def _windows(ctx: Context, pool: Pool, step: Step, base: Mapping[str, float]):
+    """For each window of `pool` holding this cell: (its gradient name, whether this cell is the window's
+    maximum in `base` (first in reading order on ties))."""
+    n = names.parse(step.name)
+    assert n.bottom is not None and n.bottom.position is not None
+    cell = tuple(p - 1 for p in n.bottom.position)
+    producer = str(n.bottom.neuron)
+    for index in _out_positions(pool):
+        if index[0] != cell[0]:
+            continue
+        cells = [(c, names.map_value("out", producer, tuple(p + 1 for p in (index[0], *c)), n.sample))
+                 for _, c in window_cells(pool, index) if c is not None]
+        if not any(c == cell[1:] for c, _ in cells):
+            continue
+        values = [base.get(name) for _, name in cells]
+        if any(v is None for v in values):
+            continue
+        first = max(range(len(cells)), key=lambda k: (values[k], -k))
+        gradient = names.partial(names.TOTAL, names.map_value("out", pool.label, tuple(p + 1 for p in index)), n.sample)
+        yield gradient, cells[first][0] == cell[1:]
+
+
+def _out_positions(pool: Pool):
+    import numpy as np
+
+    return [tuple(int(i) for i in index) for index in np.ndindex(*pool.out_shape)]
+
+
+@mistake("maxpool_all_cells", "max-pool gradient sent to every cell", networks=LAYERS)
+def _maxpool_all_cells(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    found = _pool_below(ctx, step)
+    if found is None or found[0].mode != "max":
+        return
+    windows = list(_windows(ctx, found[0], step, base))
+    if windows and not all(chosen for _, chosen in windows) and all(g in base for g, _ in windows):
+        yield sum(base[g] for g, _ in windows), "every cell of the window given the window's gradient"
+
+
+@mistake("maxpool_wrong_cell", "max-pool gradient sent to the wrong cell", networks=LAYERS)
+def _maxpool_wrong_cell(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    found = _pool_below(ctx, step)
+    if found is None or found[0].mode != "max":
+        return
+    windows = list(_windows(ctx, found[0], step, base))
+    if windows and all(g in base for g, _ in windows):
+        # the maximum's windows' gradient went elsewhere; a cell that was not the maximum received it
+        yield sum(base[g] for g, chosen in windows if not chosen), "the window's gradient given to this cell, not the maximum"
+
+
+@mistake("avgpool_without_scale", "average pool without its 1/(kernel size)", networks=LAYERS)
+def _avgpool_without_scale(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    if not step.text:
+        return
+    for layer in _layers(ctx):
+        if isinstance(layer, Pool) and layer.mode == "avg":
+            count = layer.kernel_size[0] * layer.kernel_size[1]
+            if f" / {count}" in step.text and (step.name.startswith(f"out_{layer.label}[")
+                                               or f"dout_{layer.label}[" in step.text):
+                yield (ctx.recompute(step, base, tree=parse(step.text.replace(f" / {count}", ""))),
+                       f"the window's {'sum' if step.name.startswith('out_') else 'gradient'} not divided by {count}")
+                return
+
+
+@mistake("skip_gradient_forgotten", "skip path's gradient forgotten", networks=LAYERS)
+def _skip_forgotten(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    n = names.parse(step.name)
+    if n.kind != "partial" or n.bottom is None or n.bottom.kind != "out" or " + " not in step.text:
+        return
+    consumers = _wiring(ctx)
+    skips = [layer.label for layer, how in consumers.get(n.bottom.neuron, []) if how == "skip"]
+    terms = step.text.split(" + ")
+    kept = [t for t in terms if not any(t.startswith(f"«dE_total/dnet_{label}[") and t.endswith("»") for label in skips)]
+    if skips and 0 < len(kept) < len(terms):
+        yield ctx.recompute(step, base, tree=parse(" + ".join(kept))), "only the path through the block, not the skip path"

@@ -1,0 +1,55 @@
+"""The LaTeX article of conv networks compiles under pdflatex without an overfull line, and the HTML page
+fits a 390 px phone: nothing wider than the screen (grids and formulas scroll or wrap in their own box)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from conftest import CHROMIUM_ARGS, require_tool  # noqa: F401
+from conv_gallery import random_spec
+from stepgrad.api import Display, StepOptions, explain_document
+
+SEEDS = [0, 3, 9, "wide"]
+WIDE = {"layers": [{"type": "input", "shape": [1, 2, 30]}, {"type": "conv2d", "out_channels": 1, "kernel": 1},
+                   {"type": "flatten"}, {"type": "dense", "neurons": 2}], "seed": 1,
+        "samples": [{"inputs": [[0.5] * 30, [-0.25] * 30], "targets": [0.1, 0.9]}]}  # 30-column grids
+
+
+def _spec(tmp_path, seed) -> str:
+    path = tmp_path / f"net{seed}.json"
+    path.write_text(json.dumps(WIDE if seed == "wide" else random_spec(seed)))
+    return str(path)
+
+
+@pytest.mark.latex
+@pytest.mark.parametrize("seed", SEEDS)
+def test_latex_compiles_without_overfull_lines(tmp_path, seed: int) -> None:
+    pdflatex = require_tool("pdflatex")
+    source = explain_document(_spec(tmp_path, seed), fmt="latex", display=Display(digits=4), step=StepOptions(sample=1))
+    (tmp_path / "conv.tex").write_text(source)
+    result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "conv.tex"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    log = (tmp_path / "conv.log").read_text(errors="replace")
+    assert result.returncode == 0, log[-2000:]
+    assert not re.search(r"Overfull \\hbox \((\d{2,}|[3-9])\.", log), re.findall(r"Overfull.*", log)[:3]
+
+
+@pytest.mark.browser
+def test_html_fits_a_phone(browser, tmp_path) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        for seed in SEEDS:
+            html = explain_document(_spec(tmp_path, seed), fmt="html", display=Display(digits=4),
+                                    step=StepOptions(sample=1))
+            path = tmp_path / f"conv{seed}.html"
+            path.write_text(html)
+            page.goto(path.as_uri())
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 392, f"the page is {width}px wide on a 390px screen"
+            assert page.locator("table.grid").count() > 0
+    finally:
+        page.close()
