@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from stepgrad.core import names
+from stepgrad.core.errors import StepgradError
 from stepgrad.core.layers.base import Array, Layer, Run, Shape
 
 VARIANCES = ("biased", "unbiased")
@@ -220,7 +221,7 @@ class BatchNorm(Norm):
         if self.mode == "training":
             mu, var, size = self.statistics(x)
             if size < 2:
-                raise ValueError(f"batchnorm {self.label} in training mode needs more than 1 value per feature "
+                raise StepgradError(f"batchnorm {self.label} in training mode needs more than 1 value per feature "
                                  f"(a batch of 2 samples or more)")
             return self.normalize(x, mu, var, size, batch=True)
         shape = self.feature_shape(x.ndim)
