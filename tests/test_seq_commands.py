@@ -60,3 +60,28 @@ def test_train_runs_them_on_the_engine(what: str, tmp_path, capsys: pytest.Captu
     assert code == 0, err
     errors = json.loads(out)["E_total"]
     assert len(errors) == 20 and errors[-1] < errors[0]  # gradient descent on these samples lowers the error
+
+
+def test_the_bundled_sequence_task_is_the_sign_of_each_sum() -> None:
+    from stepgrad.training.data import bundled
+
+    data = bundled("sequence_sums")
+    assert data.inputs.shape == (600, 6) and data.targets.shape == (600, 2)
+    assert ((data.inputs.sum(axis=1) > 0) == (data.targets[:, 1] == 1)).all()
+    assert 0.4 < data.targets[:, 1].mean() < 0.6  # both classes, about equally
+
+
+SUMS = {"name": "sign of a sum", "loss": "cross_entropy", "learning_rate": 0.1, "seed": 1,
+        "layers": [{"type": "sequence", "steps": 6, "features": 1},
+                   {"type": "rnn", "hidden": 4, "activation": "tanh", "output": "last"},
+                   {"type": "dense", "neurons": 2, "activation": "softmax"}]}
+
+
+def test_an_rnn_learns_the_bundled_sequence_task(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "sums.json"
+    spec.write_text(json.dumps(SUMS))
+    code, out, err = run(["train", str(spec), "--data", "sequence_sums", "--epochs", "10", "--batch-size", "16",
+                          "--format", "json"], capsys)
+    assert code == 0, err
+    accuracies = json.loads(out)["test_accuracy"]
+    assert len(accuracies) == 10 and accuracies[-1] >= 0.95 > 0.8 > accuracies[0]
