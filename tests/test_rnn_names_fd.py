@@ -55,3 +55,17 @@ def test_truncated_bptt_names_no_gradient_through_the_rnn() -> None:
     assert not through
     assert "Wh1[1,1]+" in values  # the truncated step's new weights are still shown
     assert check_all(net)  # whatever is named is true
+
+
+@pytest.mark.parametrize("role,position", [("weight_h", (1, 2)), ("weight_x", (2, 1)), ("bias", (1,))])
+def test_the_bptt_plan_has_one_term_per_step_adding_up_to_the_gradient(role: str, position: tuple) -> None:
+    net = LayerNetwork.from_dict(TWO_UNITS)
+    rec = engine.step(net, net.inputs, net.targets)
+    values = named_values(net, rec)
+    rnn = net.layers[0]
+    terms = rnn.plan(rec.forward.values["h1"].cache, role, position)
+    assert [t for t, *_ in terms] == [1, 2, 3]
+    for _step, delta, factor, contribution in terms:  # each term is the product of two named values
+        assert contribution[0] == pytest.approx(values[delta] * (1.0 if factor == "1" else values[factor]), rel=1e-15)
+    name = rnn.parameter_name(role, position)
+    assert sum(c[0] for *_, c in terms) == pytest.approx(values[names.gradient(name)], rel=1e-14)

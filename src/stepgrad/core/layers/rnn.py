@@ -62,7 +62,7 @@ class Rnn(Layer):
 
     @property
     def exact_gradients(self) -> bool:  # type: ignore[override]
-        return self.truncate is None
+        return self.truncate is None or self.truncate >= self.in_shape[0]  # a window of every step is full BPTT
 
     @property
     def hidden(self) -> int:
@@ -123,6 +123,31 @@ class Rnn(Layer):
     def parameter_name(self, role: str, position: Shape, after: bool = False) -> str:
         return names.recurrent_parameter(role, self.number, position, after)
 
+    def plan(self, cache: Any, role: str, position: Shape) -> list[tuple[int, str, str, Array]]:
+        """BPTT's plan for one parameter entry (1-based position): per time step t, the two factors' names
+        (dE_total/dnet_h1_t<t>[j] and what it multiplies: x[t,i], h1_t<t-1>[k] or 1 for the bias) and the
+        step's contribution per sample; the gradient per sample is their sum (truncated: the truncated sum)."""
+        if "d_net" not in cache:
+            raise ValueError("the plan needs the backward pass (engine.backward) first")
+        j = position[0] - 1
+        x, states, d_net = cache["x"], cache["h"], cache["d_net"]
+        terms = []
+        for t in range(x.shape[1]):
+            delta = names.partial(names.TOTAL, names.recurrent_value("net", self.label, t + 1, j + 1))
+            if role == "weight_x":
+                i = position[1] - 1
+                factor, values = names.with_position(names.INPUT_MAP, (t + 1, i + 1)), x[:, t, i]
+            elif role == "weight_h":
+                k = position[1] - 1
+                before = self.initial()[k] if t == 0 else states[:, t - 1, k]
+                factor, values = names.recurrent_value("h", self.label, t, k + 1), np.broadcast_to(before, d_net[:, t, j].shape)
+            elif role == "bias":
+                factor, values = "1", np.ones_like(d_net[:, t, j])
+            else:
+                raise ValueError(f"rnn {self.label} has no parameter {role!r}")
+            terms.append((t + 1, delta, factor, d_net[:, t, j] * values))
+        return terms
+
     def quantities(self, cache: Any, samples: int, batch_scale: float) -> dict[str, float]:
         """Name -> value of every step's net and h, the local derivatives dh/dnet, dE_total/dh and dE_total/dnet."""
         found: dict[str, float] = {}
@@ -139,7 +164,7 @@ class Rnn(Layer):
                     found[names.at(h, tag)] = float(states[s, t, j])
                     if "d_h" in cache:
                         found[names.partial(h, net, tag)] = float(cache["derivative"][s, t, j])
-                        if self.truncate is None:  # truncated sums are not derivatives: not named as one
+                        if self.exact_gradients:  # truncated sums are not derivatives: not named as one
                             found[names.partial(names.TOTAL, h, tag)] = float(cache["d_h"][s, t, j])
                             found[names.partial(names.TOTAL, net, tag)] = float(cache["d_net"][s, t, j])
         return found
