@@ -190,8 +190,12 @@ def with_position(name: str, position: tuple[int, ...] | list[int]) -> str:
 def map_value(kind: str, label: str, position: tuple[int, ...], sample: int | None = None,
               after: bool = False) -> str:
     """A layer's value at a position: kind net, out, target or E ("E_d2[1]"); "x" for the input."""
-    base = INPUT_MAP if kind == "input" else f"{kind}_{label}"
-    return _finish(with_position(base, position), sample, after)
+    return _finish(with_position(map_label(kind, label), position), sample, after)
+
+
+def map_label(kind: str, label: str) -> str:
+    """A whole map's name, without a position (for titles): ("out", "c1") -> "out_c1"; "input" -> "x"."""
+    return INPUT_MAP if kind == "input" else f"{kind}_{label}"
 
 
 def kernel(number: int, position: tuple[int, ...], after: bool = False) -> str:

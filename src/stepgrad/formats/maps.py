@@ -155,7 +155,7 @@ class _Blocks:
             self.grids(f"x{self._of(s)}", self.meta["input_shape"], lambda p, s=s: names.map_value("input", "x", p, self.tag(s)))
         last = self.meta["layers"][-1]  # the output layer (a residual block's layers come before it)
         for s in range(self.samples):
-            self.grids(f"target_{last['label']}{self._of(s)}", last["out_shape"],
+            self.grids(names.map_label("target", last["label"]) + self._of(s), last["out_shape"],
                        lambda p, s=s: names.map_value("target", last["label"], p, self.tag(s)))
         for layer in self.meta["layers"]:
             for role, shape in layer["parameters"].items():
@@ -197,7 +197,8 @@ class _Blocks:
                 st for st in section.steps if st.name in {names.map_value(k, label, (1,) * len(shape), self.tag(s)) for k in kinds}]
             self.derive(list(shown))
             for kind in kinds:
-                self.grids(f"{kind}_{label}{self._of(s)}", shape, lambda p, k=kind, s=s: names.map_value(k, label, p, self.tag(s)))
+                self.grids(names.map_label(kind, label) + self._of(s), shape,
+                           lambda p, k=kind, s=s: names.map_value(k, label, p, self.tag(s)))
             if self.matrix and layer["kind"] in ("conv1d", "conv2d"):
                 self.im2col(layer, s)
 
@@ -237,7 +238,9 @@ class _Blocks:
         self.out.append(Paragraph(section.intro))
         first = (1,) * len(shape)
         for s in range(self.samples):
-            maps = [("dE_total/dout", "out"), ("dout/dnet", None), ("dE_total/dnet", "net")]
+            maps = [names.partial(names.TOTAL, names.map_label("out", label)), names.partial(
+                names.map_label("out", label), names.map_label("net", label)), names.partial(
+                names.TOTAL, names.map_label("net", label))]
             if not layer["activation"]:
                 maps = maps[:1]
             wanted = {names.partial(names.TOTAL, names.map_value(k, label, first), self.tag(s)) for k in ("out", "net")}
@@ -245,9 +248,8 @@ class _Blocks:
             signals = [st for st in section.steps if names.parse(st.name).kind == "partial"
                        and names.parse(st.name).bottom.kind in ("net", "out")]  # type: ignore[union-attr]
             self.derive([st for st in signals if (self.full or st.name in wanted) and self._sample_of(st) == self.tag(s)])
-            for title, kind in maps:
-                shown = f"dout_{label}/dnet_{label}" if kind is None else f"{title}_{label}"
-                self.grids(shown + self._of(s), shape, lambda p, k=kind, s=s: self._signal(label, k, p, s))
+            for title, kind in zip(maps, ("out", None, "net")):
+                self.grids(title + self._of(s), shape, lambda p, k=kind, s=s: self._signal(label, k, p, s))
         for role, pshape in layer["parameters"].items():
             self.parameter_gradients(layer, role, pshape, section.steps)
 

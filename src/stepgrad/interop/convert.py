@@ -195,6 +195,11 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
 
     if has_layer_modules(module):
         if input_shape is None:
+            try:
+                layers_of(module)  # names the first layer a dense network cannot take
+            except StepgradError as exc:
+                raise StepgradError(f"{exc.message}; a module with convolution or pooling is read with "
+                                    "from_torch(..., input_shape=(channels, rows, columns))", where=exc.where) from None
             raise StepgradError("a module with convolution or pooling needs input_shape=(channels, rows, columns)",
                                 where="from_torch")
         return from_torch_layers(module, input_shape=tuple(input_shape), loss=loss, learning_rate=learning_rate,

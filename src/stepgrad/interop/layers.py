@@ -1,8 +1,17 @@
 """PyTorch interop for layer-table networks: nn.Conv1d/Conv2d, MaxPool1d/2d, AvgPool1d/2d, Flatten, Linear and residual blocks.
 
+    >>> net = LayerNetwork.from_dict({"layers": [{"type": "input", "shape": [1, 4, 4]},
+    ...     {"type": "conv2d", "out_channels": 2, "kernel": 3}, {"type": "flatten"}, 2]})
     >>> model = to_torch_layers(net)                        # an nn.Sequential, float64
-    >>> again = from_torch_layers(model, input_shape=(1, 4, 4))
-    >>> trace = explain_torch_layers(model, inputs, targets, input_shape=(1, 4, 4))
+    >>> model
+    Sequential(
+      (0): Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1))
+      (1): Sigmoid()
+      (2): Flatten(start_dim=1, end_dim=-1)
+      (3): Linear(in_features=8, out_features=2, bias=True)
+      (4): Sigmoid()
+    )
+    >>> again = from_torch_layers(model, input_shape=(1, 4, 4))   # the same layers and parameters
 
 A residual block is stepgrad's `residual_module()` class: `block` (an nn.Sequential) and
 `activation`, forward act(x + block(x)); PyTorch has no residual module of its own, and a custom
@@ -21,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from stepgrad.core import names as stepgrad_names
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.functions import ACTIVATIONS
 from stepgrad.core.layers.base import Layer
@@ -56,8 +66,13 @@ def residual_module() -> Any:
 
 
 def has_layer_modules(module: Any) -> bool:
-    """Whether a torch module holds a convolution, pooling or residual block (read by this module)."""
-    return any(type(m).__name__ in LAYER_MODULES for m in module.modules())
+    """Whether a torch module holds a convolution, pooling or stepgrad's residual block (read by this module)."""
+    modules = getattr(module, "modules", None)
+    if not callable(modules):
+        return False
+    nn = torch_module().nn
+    kinds = (nn.Conv1d, nn.Conv2d, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, residual_module())
+    return any(type(m) in kinds for m in modules())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -278,6 +293,7 @@ def _check_against_autograd(module: Any, net: LayerNetwork, trace: Trace) -> Non
             grad = np.flip(grad, axis=(-2, -1) if not layer.one_d else (-1,))
         for index in np.ndindex(*grad.shape):
             name = layer.parameter_name(role, tuple(i + 1 for i in index))
-            ours = trace.values["dE_total/d" + name]
+            gradient = stepgrad_names.gradient(name)
+            ours = trace.values[gradient]
             if abs(ours - grad[index]) > 1e-9 * max(abs(grad[index]), 1e-6):
-                raise StepgradError(f"stepgrad and autograd differ at dE_total/d{name}: {ours!r} vs {grad[index]!r}")
+                raise StepgradError(f"stepgrad and autograd differ at {gradient}: {ours!r} vs {grad[index]!r}")

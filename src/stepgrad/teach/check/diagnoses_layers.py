@@ -22,7 +22,7 @@ from stepgrad.core.layers.base import Layer, window_cells
 from stepgrad.core.layers.conv import Conv
 from stepgrad.core.layers.pool import Pool
 from stepgrad.core.layers.spec import LayerNetwork
-from stepgrad.core.trace import Step
+from stepgrad.core.trace import SLOT, Step
 from stepgrad.teach.check.context import Context
 from stepgrad.teach.check.diagnoses import Candidates, mistake
 from stepgrad.teach.check.formula import parse
@@ -148,14 +148,27 @@ def _maxpool_wrong_cell(ctx: Context, step: Step, base: Mapping[str, float]) -> 
 def _avgpool_without_scale(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     if not step.text:
         return
+    n = names.parse(step.name)
+    forward = n.kind == "out" and n.position is not None
     for layer in _layers(ctx):
-        if isinstance(layer, Pool) and layer.mode == "avg":
-            count = layer.kernel_size[0] * layer.kernel_size[1]
-            if f" / {count}" in step.text and (step.name.startswith(f"out_{layer.label}[")
-                                               or f"dout_{layer.label}[" in step.text):
-                yield (ctx.recompute(step, base, tree=parse(step.text.replace(f" / {count}", ""))),
-                       f"the window's {'sum' if step.name.startswith('out_') else 'gradient'} not divided by {count}")
-                return
+        if not (isinstance(layer, Pool) and layer.mode == "avg"):
+            continue
+        count = layer.kernel_size[0] * layer.kernel_size[1]
+        # the pool's own out (forward), or a gradient sent back through the pool (its dE_total/dout operands)
+        about = n.neuron == layer.label if forward else any(_is_signal_of(op, "out", layer.label) for op in step.operands)
+        if about and f" / {count}" in step.text:
+            yield (ctx.recompute(step, base, tree=parse(step.text.replace(f" / {count}", ""))),
+                   f"the window's {'sum' if forward else 'gradient'} not divided by {count}")
+            return
+
+
+def _is_signal_of(name: str, kind: str, label: str) -> bool:
+    """Whether `name` is dE_total/d<kind> of layer `label` at some position (dE_total/dnet_r1[1,2,2])."""
+    try:
+        n = names.parse(name)
+    except ValueError:
+        return False
+    return n.kind == "partial" and n.bottom is not None and n.bottom.kind == kind and n.bottom.neuron == label
 
 
 @mistake("skip_gradient_forgotten", "skip path's gradient forgotten", networks=LAYERS)
@@ -163,9 +176,9 @@ def _skip_forgotten(ctx: Context, step: Step, base: Mapping[str, float]) -> Cand
     n = names.parse(step.name)
     if n.kind != "partial" or n.bottom is None or n.bottom.kind != "out" or " + " not in step.text:
         return
-    consumers = _wiring(ctx)
-    skips = [layer.label for layer, how in consumers.get(n.bottom.neuron, []) if how == "skip"]
+    skips = [layer.label for layer, how in _wiring(ctx).get(n.bottom.neuron, []) if how == "skip"]
     terms = step.text.split(" + ")
-    kept = [t for t in terms if not any(t.startswith(f"«dE_total/dnet_{label}[") and t.endswith("»") for label in skips)]
+    # a term that is the residual sum's error signal alone («dE_total/dnet_r1[...]»): the skip path's
+    kept = [t for t in terms if not (SLOT.fullmatch(t) and any(_is_signal_of(t[1:-1], "net", label) for label in skips))]
     if skips and 0 < len(kept) < len(terms):
         yield ctx.recompute(step, base, tree=parse(" + ".join(kept))), "only the path through the block, not the skip path"
