@@ -85,3 +85,12 @@ def test_an_rnn_learns_the_bundled_sequence_task(tmp_path, capsys: pytest.Captur
     assert code == 0, err
     accuracies = json.loads(out)["test_accuracy"]
     assert len(accuracies) == 10 and accuracies[-1] >= 0.95 > 0.8 > accuracies[0]
+
+
+def test_commands_for_dense_networks_name_the_layers_not_the_sequence_input(tmp_path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "net.json"
+    spec.write_text(json.dumps(SPECS["rnn h1"]))
+    code, out, err = run(["graph", str(spec)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "layer tables (dense, rnn)" in err
