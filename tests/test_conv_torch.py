@@ -89,9 +89,10 @@ class TorchRun:
         return per_sample.sum() if self.net.reduction == "sum" else per_sample.mean()
 
 
-def compare(net: LayerNetwork) -> None:
+def compare(net: LayerNetwork, runner: type[TorchRun] = TorchRun) -> TorchRun:
+    """Assert every number of one step agrees with torch (run by `runner`); returns the torch run."""
     rec = engine.step(net, net.inputs, net.targets)
-    run = TorchRun(net)
+    run = runner(net)
     x = torch.tensor(net.inputs, dtype=torch.float64, requires_grad=True)
     total = run.loss(x, torch.tensor(net.targets, dtype=torch.float64))
     total.backward()
@@ -104,6 +105,7 @@ def compare(net: LayerNetwork) -> None:
     for label, z in run.nets.items():
         close(rec.forward.values[label].d_net / per, z.grad, f"dE_total/dnet of {label}")
     close(rec.d_input / per, x.grad, "dE_total/dx")
+    return run
 
 
 @pytest.mark.parametrize("seed", slow_after(12, range(120)))

@@ -29,7 +29,7 @@ API = train_network
 @api_option(API, "--every", type=click.IntRange(1),
             help="Record E_total every K iterations (default: about 100 points); with --data, every K epochs.")
 @api_option(API, "--data", "source", metavar="NAME|FILE",
-            help="Train on a data set: xor, digits (the [datasets] extra), a .csv or an .npz file.")
+            help="Train on a data set: xor, digits (the [datasets] extra), sequence_sums (a toy sequence task), a .csv or an .npz file.")
 @api_option(API, "--epochs", type=click.IntRange(1),
             help="Passes over the data (with --data; default 20, or 1,000 steps' worth for a tiny data set such as xor).")
 @api_option(API, "--batch-size", type=click.IntRange(1), help="Samples per step (with --data).")

@@ -44,6 +44,30 @@ b_dN[unit]. After the update a `+` follows the position, and the sample comes la
     'dE_total/dk1[1,1,2,2]'
     >>> parse("k1[1,1,2,2]+").position
     (1, 1, 2, 2)
+
+Normalization layers (layernorm, batchnorm) are n1, n2, ...: their scale and shift gamma_n1[j],
+beta_n1[j] (feature j), and the inner quantities of kind "inner": a group's mean and variance
+mu_n1[g], var_n1[g] (layernorm: g is the time step, [1] for a vector, per sample; batchnorm: g is
+the feature, one for the batch), the normalized value xhat_n1[...] at the position of out_n1, and
+batchnorm's running_mean_n1[j], running_var_n1[j] (running_mean_n1[j]+ after a training step):
+
+    >>> gradient(norm_value("var", "n1", (2,)))
+    'dE_total/dvar_n1[2]'
+
+A recurrent layer (rnn) is h1, h2, ...; its state at time step t is h1_t<t>[unit] (h1_t0: the
+initial state), its weighted sum net_h1_t<t>[unit]; its weights Wx1[unit,feature] (from the input)
+and Wh1[unit,unit] (from the previous step's state), its bias bh1[unit]. A sequence input is
+x[step,feature]:
+
+    >>> partial(TOTAL, recurrent_value("h", "h1", 1, 2))
+    'dE_total/dh1_t1[2]'
+
+An attention head is a1, a2, ...: per position its query q_a1[i,c], key k_a1[j,c], value v_a1[j,c],
+the scores score_a1[i,j], the weights a_a1[i,j] (row i: query i over the keys j), their weighted
+sum of values z_a1[i,c] and out_a1[i,o]; its projections Wq1, Wk1, Wv1, Wo1 and biases bq1 ... bo1.
+
+    >>> gradient(attention_value("a", "a1", (2, 1)))
+    'dE_total/da_a1[2,1]'
 """
 
 from __future__ import annotations
@@ -184,7 +208,8 @@ def state(slot: str, parameter: str, after: bool = False) -> str:
 # ---------------------------------------------------------------------------------------------
 # Layer-table networks: labels and positions (see the module docstring)
 
-LAYER_LETTERS = {"conv": "c", "pool": "p", "dense": "d", "flatten": "f", "residual": "r"}
+LAYER_LETTERS = {"conv": "c", "pool": "p", "dense": "d", "flatten": "f", "residual": "r", "norm": "n", "rnn": "h",
+                 "attention": "a"}
 INPUT_MAP = "x"
 
 
@@ -224,11 +249,66 @@ def layer_bias(label: str, position: tuple[int, ...], after: bool = False) -> st
     return _finish(with_position(f"b_{label}", position), None, after)
 
 
+NORM_PARAMETERS = ("gamma", "beta")  # a normalization layer's scale and shift, per feature
+NORM_VALUES = ("mu", "var", "xhat", "running_mean", "running_var")  # its inner quantities
+
+
+def norm_parameter(role: str, label: str, position: tuple[int, ...], after: bool = False) -> str:
+    """A normalization layer's scale or shift: ("gamma", "n1", (2,)) -> "gamma_n1[2]" (feature 2)."""
+    if role not in NORM_PARAMETERS:
+        raise ValueError(f"not a normalization parameter: {role!r}")
+    return _finish(with_position(f"{role}_{label}", position), None, after)
+
+
+def norm_value(which: str, label: str, position: tuple[int, ...], sample: int | None = None,
+               after: bool = False) -> str:
+    """An inner quantity of normalization layer `label`: ("mu", "n1", (1,)) -> "mu_n1[1]" (group 1);
+    ("xhat", "n1", (3,), 2) -> "xhat_n1[3][2]"; ("running_mean", "n1", (2,), after=True) -> "running_mean_n1[2]+"."""
+    if which not in NORM_VALUES:
+        raise ValueError(f"not a normalization quantity: {which!r}")
+    return _finish(with_position(f"{which}_{label}", position), sample, after)
+
+
+RECURRENT_PARAMETERS = {"weight_x": "Wx", "weight_h": "Wh", "bias": "bh"}  # role -> name stem
+
+
+def recurrent_value(kind: str, label: str, step: int, unit: int) -> str:
+    """A recurrent layer's value at a time step: ("h", "h1", 2, 1) -> "h1_t2[1]" (its state, unit 1),
+    ("net", "h1", 2, 1) -> "net_h1_t2[1]"; step 0 is the initial state h1_t0."""
+    if kind not in ("h", "net"):
+        raise ValueError(f"not a recurrent value: {kind!r}")
+    stem = f"{label}_t{step}"
+    return with_position(stem if kind == "h" else f"net_{stem}", (unit,))
+
+
+def recurrent_parameter(role: str, number: int, position: tuple[int, ...], after: bool = False) -> str:
+    """Recurrent layer h<number>'s parameter: ("weight_h", 1, (2, 1)) -> "Wh1[2,1]" (unit 2 from unit 1 of
+    the previous step); weight_x -> Wx1[unit,feature], bias -> bh1[unit]."""
+    return _finish(with_position(f"{RECURRENT_PARAMETERS[role]}{number}", position), None, after)
+
+
+ATTENTION_VALUES = ("q", "k", "v", "score", "a", "z", "out")  # an attention head's quantities per position
+
+
+def attention_value(which: str, label: str, position: tuple[int, ...], sample: int | None = None) -> str:
+    """An attention head's quantity: ("a", "a1", (2, 1)) -> "a_a1[2,1]" (the weight of key 1 for query 2);
+    q_a1[i,c], k_a1[j,c], v_a1[j,c], score_a1[i,j], z_a1[i,c] (the weighted sum of the values), out_a1[i,o]."""
+    if which not in ATTENTION_VALUES:
+        raise ValueError(f"not an attention quantity: {which!r}")
+    return _finish(with_position(f"{which}_{label}", position), sample, False)
+
+
+def attention_parameter(role: str, number: int, position: tuple[int, ...], after: bool = False) -> str:
+    """Attention head a<number>'s parameter: ("weight_q", 1, (2, 3)) -> "Wq1[2,3]"; ("bias_o", 1, (1,)) -> "bo1[1]"."""
+    kind, projection = role.split("_")
+    return _finish(with_position(f"{'W' if kind == 'weight' else 'b'}{projection}{number}", position), None, after)
+
+
 # ---------------------------------------------------------------------------------------------
 # Parsing names
 
 KINDS = ("input", "neuron", "net", "out", "target", "error", "weight", "bias", "learning_rate",
-         "hyperparameter", "state", "partial")
+         "hyperparameter", "state", "partial", "inner")
 _SHARED_KINDS = ("weight", "bias", "learning_rate", "hyperparameter", "state")
 
 
@@ -238,7 +318,8 @@ class Name:
 
     kind: one of KINDS. neuron: the neuron it is about (i1, h1, o1; a per-neuron bias's neuron;
     None for E_total and shared biases). parameter: a weight or bias, or the one an optimizer's
-    state belongs to. symbol: the state's slot (m, m_hat) or the hyperparameter (beta1, t).
+    state belongs to. symbol: the state's slot (m, m_hat) or the hyperparameter (beta1, t); for
+    kind "inner" (a layer's inner quantity, mu_n1[1]) which one it is (mu).
     top/bottom: the two sides of a partial derivative, which carries the sample as a whole (each side
     is that sample's quantity, but for a shared bottom like w5); `batch`: the top is the batch's
     quantity (dE_total/dout_o1[2]), the bottom sample `sample`'s.
@@ -289,7 +370,7 @@ _ATOMS = [  # (kind, pattern): the first that matches the whole atom (without "+
     ("hyperparameter", re.compile(r"(?P<symbol>[a-z][a-z0-9]*)")),
 ]
 _SAMPLE = re.compile(r"(.*)\[(\d+)\]")
-_LABEL = r"[cpdfr]\d+"
+_LABEL = r"[cpdfrna]\d+"
 _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
     ("input", re.compile(INPUT_MAP)),
     ("net", re.compile(rf"net_(?P<neuron>{_LABEL})")),
@@ -299,7 +380,16 @@ _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
     ("weight", re.compile(r"(?P<parameter>k\d+)")),
     ("weight", re.compile(r"(?P<parameter>w_(?P<neuron>d\d+))")),
     ("bias", re.compile(r"(?P<parameter>b_(?P<neuron>[cd]\d+))")),
+    ("weight", re.compile(r"(?P<parameter>gamma_(?P<neuron>n\d+))")),
+    ("bias", re.compile(r"(?P<parameter>beta_(?P<neuron>n\d+))")),
+    ("inner", re.compile(rf"(?P<symbol>{'|'.join(NORM_VALUES)})_(?P<neuron>n\d+)")),
+    ("net", re.compile(r"net_(?P<neuron>h\d+_t\d+)")),
+    ("out", re.compile(r"(?P<neuron>h\d+_t\d+)")),
+    ("weight", re.compile(r"(?P<parameter>W[xhqkvo]\d+)")),
+    ("bias", re.compile(r"(?P<parameter>b[hqkvo]\d+)")),
+    ("inner", re.compile(r"(?P<symbol>q|k|v|score|a|z)_(?P<neuron>a\d+)")),
 ]
+_STEP_LABEL = re.compile(r"h(\d+)_t(\d+)")
 _POSITIONED = re.compile(r"(?P<body>[^\[\]+]+)\[(?P<position>[1-9]\d*(?:,[1-9]\d*)*)\]")
 _PARTIAL = re.compile(r"d([^/]+)/d([^/]+)")
 _LEGACY = re.compile(r"d([^/\[\]]+)/d([^/\[\]]+)\[(\d+)\]")
@@ -315,8 +405,8 @@ def _atom(text: str) -> Name | None:
             m = pattern.fullmatch(positioned.group("body"))
             if m:
                 neuron = INPUT_MAP if kind == "input" else m.groupdict().get("neuron")
-                return Name(kind, neuron=neuron, parameter=m.groupdict().get("parameter"), after=after,
-                            position=position)
+                return Name(kind, neuron=neuron, parameter=m.groupdict().get("parameter"),
+                            symbol=m.groupdict().get("symbol"), after=after, position=position)
         return None
     for kind, pattern in _ATOMS:
         m = pattern.fullmatch(core)
@@ -404,6 +494,12 @@ def _format(n: Name) -> str:
     if n.position is not None:
         if n.kind in ("weight", "bias"):
             return _finish(with_position(str(n.parameter), n.position), n.sample, n.after)
+        if n.kind == "inner" and n.symbol in ATTENTION_VALUES:
+            return attention_value(str(n.symbol), str(n.neuron), n.position, n.sample)
+        if n.kind == "inner":
+            return norm_value(str(n.symbol), str(n.neuron), n.position, n.sample, n.after)
+        if n.kind == "out" and _STEP_LABEL.fullmatch(str(n.neuron)):  # a recurrent state: h1_t2[1]
+            return _finish(with_position(str(n.neuron), n.position), n.sample, n.after)
         kind = {"error": "E"}.get(n.kind, n.kind)
         return map_value(kind, str(n.neuron), n.position, n.sample, n.after)
     if n.kind in ("input", "neuron"):
@@ -464,9 +560,25 @@ def _neuron_latex(neuron: str) -> str:
     return f"{kind}_{{{a},{b}}}" if b else f"{kind}_{{{a}}}"
 
 
+_INNER_LATEX = {"mu": r"\mu_{{{label}}}", "var": r"\sigma^2_{{{label}}}", "xhat": r"\hat{{x}}_{{{label}}}",
+                "running_mean": r"\mathrm{{running\_mean}}_{{{label}}}",
+                "running_var": r"\mathrm{{running\_var}}_{{{label}}}", "q": "q_{{{label}}}", "k": "k_{{{label}}}",
+                "v": "v_{{{label}}}", "score": r"\mathrm{{score}}_{{{label}}}", "a": "a_{{{label}}}", "z": "z_{{{label}}}"}
+
+
 def _table_atom_latex(n: Name) -> str:
     position = ",".join(map(str, n.position or ()))
-    if n.kind in ("weight", "bias"):
+    if n.kind in ("weight", "bias") and str(n.parameter).startswith(NORM_PARAMETERS):
+        s = rf"\{str(n.parameter).split('_')[0]}_{{{n.neuron}}}"
+    elif n.kind == "inner":
+        s = _INNER_LATEX[str(n.symbol)].format(label=n.neuron)
+    elif n.kind in ("net", "out") and _STEP_LABEL.fullmatch(str(n.neuron)):
+        layer, step = _STEP_LABEL.fullmatch(str(n.neuron)).groups()  # type: ignore[union-attr]
+        s = (rf"h_{{{layer}}}" if n.kind == "out" else rf"\mathrm{{net}}_{{h{layer}}}") + rf"^{{\langle {step}\rangle}}"
+    elif n.kind in ("weight", "bias") and re.fullmatch(r"W[xhqkvo]\d+|b[hqkvo]\d+", str(n.parameter)):
+        parameter = str(n.parameter)
+        s = rf"{parameter[0]}_{{{parameter[1:]}}}"
+    elif n.kind in ("weight", "bias"):
         parameter = str(n.parameter)
         s = rf"k_{{{parameter[1:]}}}" if parameter.startswith("k") else rf"{parameter[0]}_{{{parameter[2:]}}}"
     elif n.kind == "input":

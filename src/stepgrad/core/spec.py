@@ -337,7 +337,7 @@ def _build(data: dict[str, Any], source: str) -> Network:
         raise SpecError("the spec must be a table/object at the top level", where=source)
     check_depth(data, source)
     if has_layer_tables(data):  # read by core/layers/spec.py; everything reading a Network refuses it here
-        kinds = sorted({str(layer.get("type")) for layer in data["layers"] if isinstance(layer, dict)} - {"input"})
+        kinds = sorted({str(layer.get("type")) for layer in data["layers"] if isinstance(layer, dict)} - {"input", "sequence"})
         raise SpecError(f"layer tables ({', '.join(kinds)}) are not supported here yet: this reads networks of "
                         f"dense layer sizes (layers = [2, 2, 2]); layer tables are read by {LAYER_TABLE_READERS}",
                         where=f"{source}: layers")

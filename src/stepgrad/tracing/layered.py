@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from stepgrad.core import names
-from stepgrad.core.errors import DivergenceError
+from stepgrad.core.errors import DivergenceError, StepgradError
 from stepgrad.core.functions import ACTIVATIONS, LOSSES, fill
 from stepgrad.core.layers import engine
 from stepgrad.core.layers.base import Layer, kernel_index, window_cells
@@ -42,6 +42,7 @@ Index = tuple[int, ...]
 
 def explain_layers(net: LayerNetwork, sample: int | None = None) -> Trace:
     """Run one training step of a layer-table network and return its trace (all samples, or one 0-based sample)."""
+    _refuse_unexplained(net)
     inputs, targets = net.require_samples()
     if sample is not None:
         inputs, targets = inputs[sample:sample + 1], targets[sample:sample + 1]
@@ -51,6 +52,18 @@ def explain_layers(net: LayerNetwork, sample: int | None = None) -> Trace:
         if not math.isfinite(step.value):
             raise DivergenceError(f"{step.name} is not a finite number (overflow or NaN in this step)")
     return trace
+
+
+def _refuse_unexplained(net: LayerNetwork) -> None:
+    """StepgradError naming the first layer this trace cannot explain yet (normalization, recurrent, attention;
+    a dense layer on a sequence): one line, before any work."""
+    for layer in net.all_layers():
+        if not isinstance(layer, (Conv, Pool, Flatten, Dense, Residual)) or len(layer.in_shape) != 1 and isinstance(
+                layer, Dense):
+            what = f"{layer.kind} {layer.label}" + (" on a sequence" if isinstance(layer, Dense) else "")
+            raise StepgradError(f"the step-by-step explanation of {what} is not written yet (explain, names, check "
+                                f"and exercise); stepgrad train and, in Python, core.layers.values.named_values "
+                                f"handle it")
 
 
 def _slot(name: str) -> str:

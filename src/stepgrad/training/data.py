@@ -27,7 +27,7 @@ import numpy as np
 from stepgrad.core.errors import DataError
 from stepgrad.core.files import read_text
 
-BUNDLED = ("xor", "digits")
+BUNDLED = ("xor", "digits", "sequence_sums")
 # what a CSV cell may hold (nan and inf are then refused as "not a finite number")
 NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)", re.IGNORECASE)
 MAX_NPZ_BYTES = 512 * 1024 * 1024  # an array unpacked from an .npz (a small file can unpack to gigabytes)
@@ -86,7 +86,7 @@ class Dataset:
 
 def load_data(source: str, *, inputs: list[str] | None = None, targets: list[str] | None = None,
               label: str | None = None, classes: list[str] | None = None) -> Dataset:
-    """A bundled data set by name (xor, digits), or a .csv / .npz file."""
+    """A bundled data set by name (xor, digits, sequence_sums), or a .csv / .npz file."""
     if source in BUNDLED and not Path(source).exists():
         return bundled(source)
     path = Path(source)
@@ -104,7 +104,9 @@ def from_spec(net, source: str = "<spec>") -> Dataset:
 
 
 def bundled(name: str) -> Dataset:
-    """xor (4 samples) or digits (scikit-learn's 1,797 8x8 images, pixels scaled to 0..1)."""
+    """xor (4 samples), digits (scikit-learn's 1,797 8x8 images, pixels scaled to 0..1) or sequence_sums (600
+    sequences of 6 numbers from -1 to 1, class 1 "negative" or 2 "positive" by the sign of their sum: a toy
+    task for a recurrent layer, read as steps = 6, features = 1)."""
     if name == "xor":
         x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
         return Dataset(x, np.array([[0.0], [1.0], [1.0], [0.0]]), "xor", ["a", "b"], ["a_xor_b"])
@@ -119,6 +121,12 @@ def bundled(name: str) -> Dataset:
         return Dataset(d.data.astype(np.float64) / 16.0, np.eye(10)[labels], "digits",
                        [f"pixel_{r}_{c}" for r in range(8) for c in range(8)], [str(k) for k in range(10)],
                        [str(k) for k in range(10)])
+    if name == "sequence_sums":
+        rng = np.random.default_rng(2026)  # fixed: the same 600 sequences everywhere
+        x = rng.uniform(-1.0, 1.0, (600, 6))
+        labels = (x.sum(axis=1) > 0).astype(int)
+        return Dataset(x, np.eye(2)[labels], "sequence_sums", [f"step_{t}" for t in range(1, 7)],
+                       ["negative", "positive"], ["negative", "positive"])
     raise DataError(f"no bundled data set {name!r} (choose from {', '.join(BUNDLED)})", where="--data")
 
 

@@ -33,6 +33,9 @@ class Layer:
 
     kind = "layer"  # the spec's `type` (conv2d, maxpool, ...), set by each subclass
     has_activation = False  # dense, conv and residual layers take one; pooling and flatten do not
+    mixes_samples = False  # whether a sample's values depend on the other samples' (batchnorm in training mode)
+    names_own_values = False  # whether `quantities` names its out and derivatives itself (rnn: per time step)
+    exact_gradients = True  # False: the gradients through it are not derivatives (truncated BPTT)
 
     def forward(self, x: Array, run: Run) -> tuple[Array, Any]:
         """net for a batch of inputs, and what backward needs (the cache)."""
@@ -49,6 +52,14 @@ class Layer:
     def describe(self) -> str:
         """One line: the layer's kind and settings, as the explanation states them."""
         return self.kind
+
+    def quantities(self, cache: Any, samples: int, batch_scale: float) -> dict[str, float]:
+        """Name -> value of the layer's inner quantities beyond net and out (normalization's mu, var, xhat
+        and their derivatives); `batch_scale` turns a sum over samples into the batch's (1/samples for a mean)."""
+        return {}
+
+    def settle(self, cache: Any) -> None:
+        """Keep what a training step's forward pass changed besides the parameters (batchnorm's running statistics)."""
 
 
 def pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:

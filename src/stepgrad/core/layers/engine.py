@@ -78,6 +78,7 @@ def forward(net: LayerNetwork, inputs: Array, targets: Array | None = None,
         return Forward(inputs, values, output, empty, np.zeros(inputs.shape[0]), float("nan"))
     last = use.layers[-1]
     terms = loss_terms(net.loss, last.activation, values[last.label].net.reshape(output.shape), output, targets)
+    terms = terms * net.loss_scale  # a sequence output's steps: 1 / steps with step_reduction = "mean"
     per_sample = terms.sum(axis=1)
     batch = per_sample.sum() if net.reduction == "sum" else per_sample.mean()
     return Forward(inputs, values, output, terms, per_sample, float(batch))
@@ -114,10 +115,10 @@ def backward(net: LayerNetwork, fwd: Forward, targets: Array) -> Array:
     combined = entry.combination(act.name)
     flat_net = top.net.reshape(fwd.output.shape)
     if combined is not None:  # e.g. cross-entropy with softmax: dE_total/dnet = out - target, stably
-        top.d_net = combined.signal(flat_net, fwd.output, targets).reshape(top.net.shape)
+        top.d_net = net.loss_scale * combined.signal(flat_net, fwd.output, targets).reshape(top.net.shape)
     else:
         entry.check(act.name)
-        d_out = entry.gradient(fwd.output, targets)  # type: ignore[misc]
+        d_out = net.loss_scale * entry.gradient(fwd.output, targets)  # type: ignore[misc]
         top.d_out = d_out.reshape(top.out.shape)
         if act.derivative is None:  # softmax: through its Jacobian
             top.d_net = act.backward(fwd.output, d_out).reshape(top.net.shape)  # type: ignore[misc]
@@ -182,3 +183,4 @@ def apply(net: LayerNetwork, rec: LayerStep) -> None:
     for layer in all_layers(net.layers):
         for role in layer.params:
             layer.params[role] = rec.new_params[(layer.label, role)]
+        layer.settle(rec.forward.values[layer.label].cache)

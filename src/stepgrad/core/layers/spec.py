@@ -12,7 +12,9 @@ Keys of the tables (defaults in brackets): input: shape ([channels, rows, column
 length] or [units]); conv2d/conv1d: out_channels, kernel, stride [1], padding [0], in_channels (the
 input's, checked), bias [true], activation [the spec's `activation`], weights, biases; maxpool:
 kernel, stride [kernel], ties ["first"]; avgpool: kernel, stride [kernel]; flatten; dense: neurons,
-bias [true], activation, weights, biases; residual: layers, activation ["linear"]. An integer
+bias [true], activation, weights, biases; residual: layers, activation ["linear"]; layernorm: eps
+[1e-5], affine [true], gamma [1s], beta [0s], variance ["biased"]; batchnorm: those and mode
+["training"] or "evaluation", momentum [0.1], running_mean [0s], running_var [1s]. An integer
 stands for the input's size (first) or a dense layer of that many neurons. Top-level keys as in
 core/spec.py, plus `convolution = "cross_correlation"` (PyTorch's, the default) or "convolution"
 (the kernel flipped).
@@ -30,12 +32,16 @@ import numpy as np
 
 from stepgrad.core.errors import SpecError
 from stepgrad.core.functions import ACTIVATIONS, LOSSES, class_label, target_problem
+from stepgrad.core.layers.attention import OUTPUTS as ATTENTION_OUTPUTS
+from stepgrad.core.layers.attention import PROJECTIONS, Attention
 from stepgrad.core.layers.base import Layer, Shape, output_size, pair
 from stepgrad.core.layers.conv import Conv
 from stepgrad.core.layers.dense import Dense
 from stepgrad.core.layers.flatten import Flatten
+from stepgrad.core.layers.norm import MODES, VARIANCES, BatchNorm, LayerNorm
 from stepgrad.core.layers.pool import TIE_RULES, Pool
 from stepgrad.core.layers.residual import Residual, all_layers
+from stepgrad.core.layers.rnn import OUTPUTS, Rnn, Sequence
 from stepgrad.core.spec import (
     INITIALIZERS,
     MAX_PARAMETERS,
@@ -51,7 +57,7 @@ from stepgrad.core.spec import (
 
 CONVOLUTIONS = ("cross_correlation", "convolution")
 TOP_KEYS = {"layers", "activation", "loss", "learning_rate", "update_biases", "reduction", "samples", "seed",
-            "init", "name", "convolution", "format_version"}
+            "init", "name", "convolution", "format_version", "step_reduction"}
 LAYER_KEYS = {
     "input": {"shape"},
     "conv2d": {"out_channels", "in_channels", "kernel", "stride", "padding", "bias", "activation", "weights", "biases"},
@@ -60,7 +66,14 @@ LAYER_KEYS = {
     "flatten": set(),
     "dense": {"neurons", "bias", "activation", "weights", "biases"},
     "residual": {"layers", "activation"},
+    "layernorm": {"eps", "affine", "gamma", "beta", "variance"},
+    "batchnorm": {"eps", "affine", "gamma", "beta", "variance", "mode", "momentum", "running_mean", "running_var"},
+    "rnn": {"hidden", "activation", "bias", "weights_x", "weights_h", "biases", "h0", "output", "truncate"},
+    "attention": {"key_size", "value_size", "out_size", "scale", "causal", "bias", "output",
+                  *(f"{key}_{p}" for key in ("weights", "biases") for p in PROJECTIONS)},
 }
+SEQUENCE_LAYERS = {"rnn", "layernorm", "dense", "attention"}  # the layers that take a sequence (steps x features)
+STEP_REDUCTIONS = ("sum", "mean")  # how the errors of the steps of a sequence output add up per sample
 LAYER_KEYS["conv1d"] = LAYER_KEYS["conv2d"]
 MAX_VALUES = 10**6  # values of all maps of one sample
 
@@ -81,6 +94,13 @@ class LayerNetwork:
     name: str = ""
     seed: int = 0
     spec: dict[str, Any] = field(default_factory=dict)  # the spec as given (to write it back)
+    step_reduction: str | None = None  # a sequence output: its steps' errors "sum" or "mean" (None: not one)
+
+    @property
+    def loss_scale(self) -> float:
+        """What each error term is multiplied by: 1 / steps for a sequence output with step_reduction = "mean"."""
+        last = self.layers[-1].out_shape
+        return 1.0 / last[0] if self.step_reduction == "mean" and isinstance(last, Sequence) else 1.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<spec>") -> LayerNetwork:
@@ -153,7 +173,8 @@ class _Reading:
     init: str
     seed: int
     counts: dict[str, int] = field(default_factory=lambda: {"conv": 0, "pool": 0, "dense": 0, "flatten": 0,
-                                                             "residual": 0})
+                                                             "residual": 0, "norm": 0, "rnn": 0,
+                                                             "attention": 0})
     rng: np.random.Generator | None = None
 
     def label(self, kind: str) -> tuple[str, int]:
@@ -224,8 +245,10 @@ def _build(data: dict[str, Any], source: str) -> LayerNetwork:
         raise SpecError(f"expected one of {', '.join(REDUCTIONS)}, got {_short(reduction)}", where=f"{source}: reduction")
     outputs = int(np.prod(last.out_shape))
     inputs, targets = _samples(data, input_shape, outputs, loss, last.activation, source)
+    _check_batch_statistics(built, inputs, source)
     return LayerNetwork(input_shape, built, loss, learning_rate, update_biases, reduction, convolution,
-                        inputs, targets, str(data.get("name", "")), seed, copy.deepcopy(data))
+                        inputs, targets, str(data.get("name", "")), seed, copy.deepcopy(data),
+                        _step_reduction(data, last.out_shape, source))
 
 
 def _activation_name(value: Any, where: str) -> str:
@@ -254,6 +277,8 @@ def _sizes(value: Any, one_d: bool, where: str, low: int = 1) -> tuple[int, int]
 def _input_shape(value: Any, where: str) -> Shape:
     if isinstance(value, int) and not isinstance(value, bool):
         return (_whole(value, where),)
+    if isinstance(value, dict) and value.get("type") == "sequence":
+        return _sequence_shape(value, where)
     if not isinstance(value, dict) or value.get("type") != "input":
         raise SpecError('the first layer is the input: a size, or {type = "input", shape = [channels, rows, '
                         'columns]}', where=where)
@@ -286,6 +311,9 @@ def _chain(tables: list[Any], shape: Shape, reading: _Reading, where: str, first
             hint = _closest(kind, LAYER_KEYS) if isinstance(kind, str) else ""
             raise SpecError(f"unknown layer type {_short(kind)}{hint}; choose from {choices}", where=f"{here}.type")
         _keys(table, kind, here)
+        if isinstance(shape, Sequence) and kind not in SEQUENCE_LAYERS:
+            raise SpecError(f"{kind} does not take a sequence ({shape.steps} steps x {shape.features} features); "
+                            f"an rnn with output = \"last\" gives a vector", where=here)
         layer = _LAYER_READERS[kind](table, shape, reading, here)
         if int(np.prod(layer.out_shape)) > MAX_VALUES:
             raise SpecError(f"the map is too large ({int(np.prod(layer.out_shape)):,} values per sample)", where=here)
@@ -355,17 +383,27 @@ def _read_flatten(table: dict[str, Any], shape: Shape, reading: _Reading, where:
 
 
 def _read_dense(table: dict[str, Any], shape: Shape, reading: _Reading, where: str) -> Layer:
+    if isinstance(shape, Sequence):  # applied at every step, as nn.Linear on (samples, steps, features)
+        if "neurons" not in table:
+            raise SpecError("missing key 'neurons'", where=f"{where}.neurons")
+        shape_out: Shape = Sequence((shape.steps, _whole(table["neurons"], f"{where}.neurons")))
+        return _dense(table, shape, shape_out, reading, where)
     if len(shape) != 1:
         raise SpecError(f'dense needs a vector, but its input is the map {_shape_text(shape)}: put '
                         f'{{type = "flatten"}} before it', where=where)
     if "neurons" not in table:
         raise SpecError("missing key 'neurons'", where=f"{where}.neurons")
     units = _whole(table["neurons"], f"{where}.neurons")
+    return _dense(table, shape, (units,), reading, where)
+
+
+def _dense(table: dict[str, Any], shape: Shape, out_shape: Shape, reading: _Reading, where: str) -> Layer:
+    units, inputs = out_shape[-1], shape[-1]
     label, _ = reading.label("dense")
-    params = {"weight": _parameter(table, "weights", (units, shape[0]), reading, where, shape[0], units)}
+    params = {"weight": _parameter(table, "weights", (units, inputs), reading, where, inputs, units)}
     _bias(table, params, units, where)
     act = _activation_name(table.get("activation", reading.activation), f"{where}.activation")
-    return Dense(label, shape, (units,), act, params)
+    return Dense(label, shape, out_shape, act, params)
 
 
 def _read_residual(table: dict[str, Any], shape: Shape, reading: _Reading, where: str) -> Layer:
@@ -381,8 +419,153 @@ def _read_residual(table: dict[str, Any], shape: Shape, reading: _Reading, where
     return Residual(label, shape, shape, act, {}, inner=block)
 
 
+def _read_norm(table: dict[str, Any], shape: Shape, reading: _Reading, where: str) -> Layer:
+    kind = table["type"]
+    if kind == "batchnorm" and len(shape) == 3:
+        raise SpecError(f"batchnorm is batchnorm1d: it needs a vector or a 1-d map [channels, length], but its "
+                        f"input is {_shape_text(shape)}", where=where)
+    features = shape[-1] if kind == "layernorm" else shape[0]
+    eps = _number(table.get("eps", 1e-5), f"{where}.eps")
+    if eps < 0:
+        raise SpecError("must be 0 or more", where=f"{where}.eps")
+    variance = _choice(table, "variance", VARIANCES, where)
+    if kind == "layernorm" and variance == "unbiased" and features < 2:
+        raise SpecError("the unbiased variance of 1 feature divides by 0: use variance = \"biased\"",
+                        where=f"{where}.variance")
+    affine = table.get("affine", True)
+    if not isinstance(affine, bool):
+        raise SpecError(f"expected true or false, got {_short(affine)}", where=f"{where}.affine")
+    params: dict[str, np.ndarray] = {}
+    if affine:
+        params["gamma"] = _tensor(table["gamma"], (features,), f"{where}.gamma") if "gamma" in table else np.ones(features)
+        params["beta"] = _tensor(table["beta"], (features,), f"{where}.beta") if "beta" in table else np.zeros(features)
+    else:
+        for key in ("gamma", "beta"):
+            if key in table:
+                raise SpecError(f"{key} given but affine = false", where=f"{where}.{key}")
+    label, number = reading.label("norm")
+    if kind == "layernorm":
+        return LayerNorm(label, shape, shape, "linear", params, number=number, eps=eps, variance=variance)
+    mode = _choice(table, "mode", MODES, where)
+    momentum = _number(table.get("momentum", 0.1), f"{where}.momentum")
+    if not 0 <= momentum <= 1:
+        raise SpecError(f"expected a number from 0 to 1, got {momentum:g}", where=f"{where}.momentum")
+    mean = _tensor(table["running_mean"], (features,), f"{where}.running_mean") if "running_mean" in table \
+        else np.zeros(features)
+    var = _tensor(table["running_var"], (features,), f"{where}.running_var") if "running_var" in table \
+        else np.ones(features)
+    if (var + eps <= 0).any():
+        raise SpecError("running_var + eps must be positive", where=f"{where}.running_var")
+    return BatchNorm(label, shape, shape, "linear", params, number=number, eps=eps, variance=variance, mode=mode,
+                     momentum=momentum, running_mean=mean, running_var=var)
+
+
+def _sequence_shape(value: dict[str, Any], where: str) -> Shape:
+    for key in value:
+        if key not in ("type", "steps", "features"):
+            raise SpecError(f"unknown key {key!r} for sequence{_closest(key, {'steps', 'features'})}",
+                            where=f"{where}.{key}")
+    for key in ("steps", "features"):
+        if key not in value:
+            raise SpecError(f"missing key {key!r}", where=f"{where}.{key}")
+    return Sequence((_whole(value["steps"], f"{where}.steps"), _whole(value["features"], f"{where}.features")))
+
+
+def _read_rnn(table: dict[str, Any], shape: Shape, reading: _Reading, where: str) -> Layer:
+    if not isinstance(shape, Sequence):
+        raise SpecError(f"rnn needs a sequence: make the input {{type = \"sequence\", steps = T, features = F}} "
+                        f"(its input is {_shape_text(shape)})", where=where)
+    if "hidden" not in table:
+        raise SpecError("missing key 'hidden'", where=f"{where}.hidden")
+    hidden = _whole(table["hidden"], f"{where}.hidden")
+    act = _activation_name(table.get("activation", "tanh"), f"{where}.activation")
+    if not ACTIVATIONS[act].hidden_ok or ACTIVATIONS[act].derivative is None:
+        raise SpecError(f"{act} cannot be a recurrent activation (it needs one value per unit)",
+                        where=f"{where}.activation")
+    params = {"weight_x": _parameter(table, "weights_x", (hidden, shape.features), reading, where, shape.features,
+                                     hidden),
+              "weight_h": _parameter(table, "weights_h", (hidden, hidden), reading, where, hidden, hidden)}
+    _bias(table, params, hidden, where)
+    h0 = _tensor(table["h0"], (hidden,), f"{where}.h0") if "h0" in table else None
+    output = _choice(table, "output", OUTPUTS, where)
+    truncate = _whole(table["truncate"], f"{where}.truncate") if "truncate" in table else None
+    label, number = reading.label("rnn")
+    out_shape: Shape = Sequence((shape.steps, hidden)) if output == "sequence" else (hidden,)
+    return Rnn(label, shape, out_shape, "linear", params, number=number, recurrent_activation=act, h0=h0,
+               output=output, truncate=truncate)
+
+
+def _read_attention(table: dict[str, Any], shape: Shape, reading: _Reading, where: str) -> Layer:
+    if not isinstance(shape, Sequence):
+        raise SpecError(f"attention needs a sequence: make the input {{type = \"sequence\", steps = T, features = F}} "
+                        f"(its input is {_shape_text(shape)})", where=where)
+    features = shape.features
+    key_size = _whole(table.get("key_size", features), f"{where}.key_size")
+    value_size = _whole(table.get("value_size", key_size), f"{where}.value_size")
+    out_size = _whole(table.get("out_size", features), f"{where}.out_size")
+    flags = {}
+    for key, default in (("scale", True), ("causal", False)):
+        flags[key] = table.get(key, default)
+        if not isinstance(flags[key], bool):
+            raise SpecError(f"expected true or false, got {_short(flags[key])}", where=f"{where}.{key}")
+    sizes = {"q": (key_size, features), "k": (key_size, features), "v": (value_size, features),
+             "o": (out_size, value_size)}
+    params = {f"weight_{p}": _parameter(table, f"weights_{p}", size, reading, where, size[1], size[0])
+              for p, size in sizes.items()}
+    use = table.get("bias", True)
+    if not isinstance(use, bool):
+        raise SpecError(f"expected true or false, got {_short(use)}", where=f"{where}.bias")
+    for p, size in sizes.items():
+        key = f"biases_{p}"
+        if not use and key in table:
+            raise SpecError(f"{key} given but bias = false", where=f"{where}.{key}")
+        if use:
+            params[f"bias_{p}"] = _tensor(table[key], (size[0],), f"{where}.{key}") if key in table \
+                else np.zeros(size[0])
+    output = _choice(table, "output", ATTENTION_OUTPUTS, where)
+    label, number = reading.label("attention")
+    out_shape: Shape = Sequence((shape.steps, out_size)) if output == "sequence" else (out_size,)
+    return Attention(label, shape, out_shape, "linear", params, number=number, scaled=flags["scale"],
+                     causal=flags["causal"], output=output)
+
+
+def _step_reduction(data: dict[str, Any], out_shape: Shape, source: str) -> str | None:
+    """A sequence output's step_reduction (required: how the steps' errors add up); refused otherwise."""
+    value = data.get("step_reduction")
+    if not isinstance(out_shape, Sequence):
+        if value is not None:
+            raise SpecError("step_reduction is for a sequence output (an rnn with output = \"sequence\" and layers "
+                            "applied at every step); this network's output is one vector",
+                            where=f"{source}: step_reduction")
+        return None
+    if value not in STEP_REDUCTIONS:
+        raise SpecError(f"the output is a sequence ({out_shape.steps} steps): say how its steps' errors add up per "
+                        f"sample, step_reduction = \"sum\" or \"mean\" (got {_short(value)})",
+                        where=f"{source}: step_reduction")
+    return str(value)
+
+
+def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...], where: str) -> str:
+    value = table.get(key, choices[0])
+    if value not in choices:
+        raise SpecError(f"expected one of {', '.join(choices)}, got {_short(value)}", where=f"{where}.{key}")
+    return str(value)
+
+
+def _check_batch_statistics(layers: list[Layer], inputs: np.ndarray | None, source: str) -> None:
+    """A batchnorm in training mode needs 2 values or more per feature (PyTorch refuses fewer too)."""
+    for layer in all_layers(layers):
+        if isinstance(layer, BatchNorm) and layer.mode == "training" and inputs is not None:
+            size = len(inputs) * (layer.in_shape[1] if len(layer.in_shape) == 2 else 1)
+            if size < 2:
+                raise SpecError(f"batchnorm {layer.label} in training mode needs 2 samples or more (the batch's "
+                                f"statistics); give more samples or mode = \"evaluation\"", where=f"{source}: samples")
+
+
 _LAYER_READERS = {"conv2d": _read_conv, "conv1d": _read_conv, "maxpool": _read_pool, "avgpool": _read_pool,
-                  "flatten": _read_flatten, "dense": _read_dense, "residual": _read_residual}
+                  "flatten": _read_flatten, "dense": _read_dense, "residual": _read_residual,
+                  "layernorm": _read_norm, "batchnorm": _read_norm, "rnn": _read_rnn,
+                  "attention": _read_attention}
 
 
 def _parameter(table: dict[str, Any], key: str, shape: Shape, reading: _Reading, where: str,
@@ -419,6 +602,8 @@ def _tensor(value: Any, shape: Shape, where: str) -> np.ndarray:
 def _sample_tensor(value: Any, shape: Shape, where: str) -> np.ndarray:
     """A sample's inputs: nested in `shape`, without a leading single channel, or flat."""
     size = int(np.prod(shape))
+    if isinstance(shape, Sequence) and isinstance(value, list) and value and isinstance(value[0], list):
+        return _tensor(value, shape, where)  # one vector per step (not a map with its single channel left out)
     if isinstance(value, list) and len(value) == size and all(not isinstance(v, list) for v in value) and len(shape) > 1:
         return _tensor(value, (size,), where).reshape(shape)
     if shape[0] == 1 and len(shape) > 1 and isinstance(value, list) and len(value) == shape[1] and (

@@ -11,7 +11,9 @@
     (43.0, 0.0)
 
 Per-sample quantities carry the sample last when the batch has several (out_c1[1,2,2][2]); the
-gradient of a parameter without a sample is the batch's (the mean over samples, or the sum).
+gradient of a parameter without a sample is the batch's (the mean over samples, or the sum). Where a
+layer mixes the samples (batchnorm in training mode), a per-sample derivative dE_total/dq[s] is that
+of the sum of all samples' errors by q in sample s, and parameters have no per-sample gradients.
 """
 
 from __future__ import annotations
@@ -52,18 +54,23 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
                 else:
                     found[names.partial(derivative_of if derivative_of != "self" else _twin(name), name, tag)] = value
 
+    inexact = _inexact_labels(net)
     per_sample("input", names.INPUT_MAP, fwd.inputs)
     for layer in net.all_layers():
         v = fwd.values[layer.label]
-        if layer.has_activation:
-            per_sample("net", layer.label, v.net)
-        per_sample("out", layer.label, v.out)
-        if layer.has_activation:
+        if not layer.names_own_values:  # an rnn names its values per time step itself (quantities)
+            if layer.has_activation:
+                per_sample("net", layer.label, v.net)
+            per_sample("out", layer.label, v.out)
+        if layer.names_own_values or layer.label in inexact:  # inexact: truncated BPTT, not derivatives
+            pass
+        elif layer.has_activation:
             per_sample("net", layer.label, v.derivative, derivative_of="self")
             per_sample("out", layer.label, v.d_out, derivative_of=names.TOTAL)
             per_sample("net", layer.label, v.d_net, derivative_of=names.TOTAL)
         else:
             per_sample("out", layer.label, v.d_out, derivative_of=names.TOTAL)
+        found.update(layer.quantities(v.cache, count, 1 / count if net.reduction == "mean" else 1.0))
     last = net.layers[-1]
     shape = (count, *last.out_shape)
     if net.targets is not None:
@@ -73,6 +80,7 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
             for s in range(count):
                 found[names.error(sample=s + 1)] = float(fwd.sample_errors[s])
         found[names.TOTAL] = fwd.error
+    mixing = any(layer.mixes_samples for layer in net.all_layers())
     for layer in net.all_layers():
         for role, value in layer.params.items():
             grad = rec.grads[(layer.label, role)]
@@ -81,14 +89,22 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
             for position, index in positions(value.shape):
                 name = layer.parameter_name(role, position)
                 found[name] = float(value[index])
-                found[names.gradient(name)] = float(grad[index])
-                if count > 1:
+                if layer.label not in inexact:  # truncated BPTT: the gradient is not the derivative
+                    found[names.gradient(name)] = float(grad[index])
+                if count > 1 and not mixing and layer.label not in inexact:  # mixed samples: none is one sample's
                     for s in range(count):
                         found[names.gradient(name, s + 1)] = float(sample_grads[(s, *index)])
                 found[names.updated(name)] = float(new[index])
     if rec.after is not None:
         found[names.error(after=True)] = rec.after.error
     return found
+
+
+def _inexact_labels(net: LayerNetwork) -> set[str]:
+    """The layers whose gradients are not derivatives: a truncated recurrent layer and every layer before it."""
+    ordered = net.all_layers()
+    cut = max((i for i, layer in enumerate(ordered) if not layer.exact_gradients), default=-1)
+    return {layer.label for layer in ordered[:cut + 1]}
 
 
 def _twin(net_name: str) -> str:
