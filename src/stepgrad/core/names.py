@@ -444,11 +444,13 @@ def _side(text: str) -> tuple[Name | None, int | None]:
 
 def _partial(top: Name | None, top_sample: int | None, bottom: Name | None, bottom_sample: int | None) -> Name | None:
     """dA/dB with each side's sample: both sample k's (or a shared B), or the batch error's A over sample k's B."""
-    if top is None or bottom is None or top.kind in _SHARED_KINDS:
+    if top is None or bottom is None:
         return None
     shared = bottom.kind in _SHARED_KINDS
     if top_sample is None and bottom_sample is None:
         return Name("partial", top=top, bottom=bottom)
+    if top.kind in _SHARED_KINDS:  # a weight is every sample's: no sample k of it
+        return None
     if top_sample is not None and (bottom_sample == top_sample if not shared else bottom_sample is None):
         return Name("partial", sample=top_sample, top=top, bottom=bottom)
     if top_sample is None and bottom_sample is not None and not shared and top.kind == "error" and not top.neuron:
