@@ -214,3 +214,10 @@ def _rules(faded):
     from stepgrad.teach.check import Rules
 
     return Rules(required=tuple(b.replace("[", "[[]") for b in faded.blanks))
+
+
+@pytest.mark.parametrize("reduction,rule", [("mean", "mean over the samples"), ("sum", "sum over the samples")])
+def test_the_batch_rule_follows_the_reduction(reduction, rule):
+    net = gallery.network("3-4-2 tanh/softmax CE, 2 samples")
+    trace = stepgrad.explain(Network.from_dict({**net.to_dict(), "reduction": reduction}, "<batch>"))
+    assert prompt(trace.step("dE_total/dw13")).rule == rule == prompt(trace.step("E_total")).rule
