@@ -112,3 +112,13 @@ def test_planted_values_are_carried_forward_by_the_engine():
 def test_bad_mistake_key_is_one_line():
     with pytest.raises(stepgrad.StepgradError, match="no mistake named"):
         make_exercise(Problem(find_error=1, mistakes="nonsense"))
+
+
+@pytest.mark.parametrize("bad", ['{"find_error": 1}', '{"find_error": 1, "lines": [], "planted": [{"line": "x"}]}', "[1]",
+                                 "{not json"])
+def test_an_edited_key_is_refused_in_one_line(tmp_path, bad):
+    make_exercise(Problem(seed=3, find_error=1), output=str(tmp_path))
+    (tmp_path / "find-error.json").write_text(bad)
+    (tmp_path / "answer.txt").write_text("line = 3\nmistake = 1\ncorrected = 0.5\n")
+    with pytest.raises(stepgrad.StepgradError, match="find-error.json"):
+        check_solution(str(tmp_path / "answer.txt"), spec=str(tmp_path / "network.toml"))
