@@ -45,5 +45,11 @@ def audit_solution(solution: str, *, spec: str | None = None, options: AuditOpti
         raise StepgradError(f"{len(answers.answers):,} figures, more than this network has quantities "
                             f"(the limit is {most:,}); see `stepgrad names`", where=answers.source)
     settings = [s.strip() for s in options.settings.split(",") if s.strip()] if options.settings else None
+    from stepgrad.teach.audit import configurations
+
+    trainings = {int(g.name.partition("@")[2]) for g in answers.answers
+                 if "@" in g.name and g.name.partition("@")[2].strip().isdigit()}
+    if trainings:  # every configuration trains as long as each training figure asks
+        cli_budget(None).check_train(net, sum(trainings) * len(configurations(net, settings)))
     result = audit(net, answers, settings)
     return render(result, options.fmt), not any(f.kind == "slip" for f in result.figures)
