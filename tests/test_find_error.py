@@ -11,6 +11,7 @@ import pytest
 
 import gallery
 import stepgrad
+from conftest import require_tool
 from stepgrad.api import Problem, check_solution, make_exercise
 from stepgrad.core.persist import dumps
 from stepgrad.core.spec import Network
@@ -122,3 +123,11 @@ def test_an_edited_key_is_refused_in_one_line(tmp_path, bad):
     (tmp_path / "answer.txt").write_text("line = 3\nmistake = 1\ncorrected = 0.5\n")
     with pytest.raises(stepgrad.StepgradError, match="find-error.json"):
         check_solution(str(tmp_path / "answer.txt"), spec=str(tmp_path / "network.toml"))
+
+
+@pytest.mark.latex
+def test_the_latex_sheet_compiles(tmp_path):
+    require_tool("pdflatex")
+    make_exercise(Problem(seed=3, layers="2-3-2", activation="tanh", find_error=2), fmt="latex", output=str(tmp_path),
+                  pdf=True)
+    assert (tmp_path / "find-error.pdf").read_bytes().startswith(b"%PDF")
