@@ -10,7 +10,7 @@ import pytest
 
 import gallery
 import stepgrad
-from conftest import require_tool
+from conftest import require_tool, slow_after
 from stepgrad.api import Problem, check_solution, make_exercise
 from stepgrad.core.functions import ACTIVATIONS, LOSSES
 from stepgrad.core.spec import Network
@@ -177,3 +177,47 @@ def test_chosen_quantities_blank(tmp_path):
         fade(generate(seed=7), names="w99+")
     with pytest.raises(stepgrad.StepgradError, match="choose one kind"):
         Problem(fade=2, fade_names="w5+")
+
+
+@pytest.mark.parametrize("key", slow_after(1, [k for k in gallery.SMALL if k != "deck"]))
+def test_the_gallery_faded_after_the_update(key):
+    """The gallery's networks faded from the new weights on: exact answers correct; a slip in the first new weight
+    carried into the forward pass with the new weights (the engine's, on the student's weights) follows."""
+    from stepgrad.core import names
+    from stepgrad.teach.check import check, loads
+    from stepgrad.teach.exercise import Exercise
+
+    net = gallery.network(key)
+    faded = fade(Exercise(0, net, stepgrad.explain(net)), 3)
+    values = dict(stepgrad.explain(net).values)
+    report = check(net, loads(_fill(faded.template(), values)), rules=_rules(faded))
+    assert report.ok, report.summary()
+    where = names.layout(net.layers, net.shared_biases)
+    first = where.weights[0][0][0]
+    values[f"{first}+"] *= 1.05  # the slip
+    data = net.to_dict()
+    data["weights"] = [[[values[f"{w}+"] for w in row] for row in layer] for layer in where.weights]
+    if net.update_biases:
+        data["biases"] = [[values[f"{b}+"] for b in layer] for layer in where.biases]
+    after = stepgrad.explain(Network.from_dict(data, "<slipped>")).values
+    for s in faded.trace:
+        parts = names.parse(s.name)
+        if s.name in faded.blanks and parts.after and parts.kind in ("net", "out", "error"):
+            values[s.name] = after[str(parts.but(after=False))]
+    verdicts = {r.name: r.verdict for r in check(net, loads(_fill(faded.template(), values)), rules=_rules(faded)).results}
+    assert verdicts[f"{first}+"] == "wrong"
+    assert verdicts[names.error(after=True)] == "follows", key
+    assert all(v in ("correct", "follows") for n, v in verdicts.items() if n != f"{first}+"), key
+
+
+def _rules(faded):
+    from stepgrad.teach.check import Rules
+
+    return Rules(required=tuple(b.replace("[", "[[]") for b in faded.blanks))
+
+
+@pytest.mark.parametrize("reduction,rule", [("mean", "mean over the samples"), ("sum", "sum over the samples")])
+def test_the_batch_rule_follows_the_reduction(reduction, rule):
+    net = gallery.network("3-4-2 tanh/softmax CE, 2 samples")
+    trace = stepgrad.explain(Network.from_dict({**net.to_dict(), "reduction": reduction}, "<batch>"))
+    assert prompt(trace.step("dE_total/dw13")).rule == rule == prompt(trace.step("E_total")).rule

@@ -11,6 +11,7 @@ import pytest
 
 import gallery
 import stepgrad
+from conftest import require_tool
 from stepgrad.api import Problem, check_solution, make_exercise
 from stepgrad.core.persist import dumps
 from stepgrad.core.spec import Network
@@ -112,3 +113,21 @@ def test_planted_values_are_carried_forward_by_the_engine():
 def test_bad_mistake_key_is_one_line():
     with pytest.raises(stepgrad.StepgradError, match="no mistake named"):
         make_exercise(Problem(find_error=1, mistakes="nonsense"))
+
+
+@pytest.mark.parametrize("bad", ['{"find_error": 1}', '{"find_error": 1, "lines": [], "planted": [{"line": "x"}]}', "[1]",
+                                 "{not json"])
+def test_an_edited_key_is_refused_in_one_line(tmp_path, bad):
+    make_exercise(Problem(seed=3, find_error=1), output=str(tmp_path))
+    (tmp_path / "find-error.json").write_text(bad)
+    (tmp_path / "answer.txt").write_text("line = 3\nmistake = 1\ncorrected = 0.5\n")
+    with pytest.raises(stepgrad.StepgradError, match="find-error.json"):
+        check_solution(str(tmp_path / "answer.txt"), spec=str(tmp_path / "network.toml"))
+
+
+@pytest.mark.latex
+def test_the_latex_sheet_compiles(tmp_path):
+    require_tool("pdflatex")
+    make_exercise(Problem(seed=3, layers="2-3-2", activation="tanh", find_error=2), fmt="latex", output=str(tmp_path),
+                  pdf=True)
+    assert (tmp_path / "find-error.pdf").read_bytes().startswith(b"%PDF")

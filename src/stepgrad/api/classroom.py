@@ -160,7 +160,9 @@ def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text",
 
     Args:
         solution: `name = value` lines (or a YAML/JSON mapping of the same names); a folder or a .zip of
-            them is a class, marked into a gradebook with a feedback file per student.
+            them is a class, marked into a gradebook with a feedback file per student; an answer to a
+            find-the-error sheet (line, mistake, corrected; find-error.json beside `spec`) is marked against
+            that sheet's key.
         spec: the network spec the solution is for; None for the seed deck's network.
         fmt: "text" or "json" (the report).
         display: digits (or decimals) of the report; with `display.console` a text report is printed as

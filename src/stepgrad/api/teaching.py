@@ -5,6 +5,7 @@ from __future__ import annotations
 from stepgrad.api._base import Note, _silent, load_spec
 from stepgrad.api.options import AuditOptions
 from stepgrad.core.budget import cli_budget
+from stepgrad.core.errors import StepgradError
 
 
 def audit_solution(solution: str, *, spec: str | None = None, options: AuditOptions = AuditOptions(),
@@ -37,6 +38,18 @@ def audit_solution(solution: str, *, spec: str | None = None, options: AuditOpti
     net.require_samples(spec or "<built-in>")
     cli_budget(None).check_trace(net)
     answers = load_answers(solution)
+    from stepgrad.core.budget import samples_of
+
+    most = 1000 + 10 * samples_of(net) * (net.parameter_count + sum(net.layers))  # as check_solution allows
+    if len(answers.answers) > most:
+        raise StepgradError(f"{len(answers.answers):,} figures, more than this network has quantities "
+                            f"(the limit is {most:,}); see `stepgrad names`", where=answers.source)
     settings = [s.strip() for s in options.settings.split(",") if s.strip()] if options.settings else None
+    from stepgrad.teach.audit import configurations
+
+    trainings = {int(g.name.partition("@")[2]) for g in answers.answers
+                 if "@" in g.name and g.name.partition("@")[2].strip().isdigit()}
+    if trainings:  # every configuration trains as long as each training figure asks
+        cli_budget(None).check_train(net, sum(trainings) * len(configurations(net, settings)))
     result = audit(net, answers, settings)
     return render(result, options.fmt), not any(f.kind == "slip" for f in result.figures)

@@ -150,9 +150,21 @@ def find_error_key(spec: str | None, solution: str) -> dict[str, Any] | None:
         key = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise StepgradError(f"not valid JSON: {exc.msg}", where=str(path)) from None
-    if not isinstance(key, dict) or key.get("find_error") != 1 or not isinstance(key.get("planted"), list):
+    if not _valid_key(key):
         raise StepgradError("not a find-the-error key (written by stepgrad exercise --find-error)", where=str(path))
     return key
+
+
+def _valid_key(key: Any) -> bool:
+    """The shape find-error.json has: the numbered lines and each planted mistake's line, name, key, label, value."""
+    if not isinstance(key, dict) or key.get("find_error") != 1 or not isinstance(key.get("lines"), list) \
+            or not all(isinstance(n, str) for n in key["lines"]) or not isinstance(key.get("planted"), list) \
+            or not key["planted"]:
+        return False
+    fields: dict[str, type | tuple[type, ...]] = {"line": int, "name": str, "key": str, "label": str,
+                                                  "corrected": (int, float)}
+    return all(isinstance(p, dict) and all(isinstance(p.get(f), t) and not isinstance(p.get(f), bool)
+                                           for f, t in fields.items()) for p in key["planted"])
 
 
 def mark_find_error(key: dict[str, Any], solution: str, fmt: str) -> tuple[str, bool]:

@@ -71,6 +71,10 @@ def command(solution, spec, update_order, round_to, min_digits, require, order, 
     SOLUTION may be a folder or a .zip of solutions (one per student): a gradebook (CSV and JSON,
     points per quantity) and a Markdown feedback file per student are written.
 
+    An answer to a find-the-error sheet (`line =`, `mistake =`, `corrected =`; the network beside
+    its find-error.json, written by `stepgrad exercise --find-error`) gets a point each for the
+    line found, the mistake named and the corrected value.
+
     \b
     Examples:
       stepgrad check examples/seed-deck-solution.txt

@@ -45,11 +45,12 @@ MAX_TRAINING = 100_000  # iterations a training figure may ask for
 
 @dataclass(frozen=True)
 class Config:
-    """One way to compute the example: the update order, the batch's reduction, ½ in the error, biases updated."""
+    """One way to compute the example: the update order, the batch's reduction, ½ in the error (None: the loss
+    has no ½ to drop), biases updated."""
 
     update_order: str
     reduction: str
-    half: bool
+    half: bool | None
     update_biases: bool
 
     def differences(self, base: Config) -> list[str]:
@@ -72,8 +73,8 @@ class Config:
 
     def describe(self, base: Config) -> str:
         """'as the spec says (...)' or what differs from the spec."""
-        settings = (f"{self.update_order} update order, {self.reduction} over the batch, "
-                    f"{'½ in the error' if self.half else 'no ½ in the error'}, "
+        half = "" if self.half is None else ("½ in the error, " if self.half else "no ½ in the error, ")
+        settings = (f"{self.update_order} update order, {self.reduction} over the batch, {half}"
                     f"biases {'updated' if self.update_biases else 'fixed'}")
         changed = self.differences(base)
         return f"as the spec says ({settings})" if not changed else f"{', '.join(changed)} ({settings})"
@@ -85,7 +86,7 @@ class Config:
 
 def base_config(net: Network) -> Config:
     """The configuration the spec states."""
-    return Config(net.update_order, net.reduction, net.loss == "half_squared_error", net.update_biases)
+    return Config(net.update_order, net.reduction, True if net.loss == "half_squared_error" else None, net.update_biases)
 
 
 def configurations(net: Network, settings: Iterable[str] | None = None) -> list[Config]:
@@ -229,10 +230,10 @@ def _trained_values(net: Network, config: Config, iterations: int) -> dict[str, 
     from stepgrad.training.loop import train
 
     trained = variant(net, config)
-    if not config.half and net.loss == "half_squared_error":
+    if config.half is False:
         trained.learning_rate = 2 * net.learning_rate  # d/dw of (t - o)^2 is twice that of ½ (t - o)^2
     values = train(trained, iterations, every=iterations).values()
-    if not config.half and net.loss == "half_squared_error":
+    if config.half is False:
         values = {k: 2 * v if names.parse(k).kind == "error" else v for k, v in values.items()}
     return values
 
@@ -252,7 +253,7 @@ def audit(net: Network, solution: Solution, settings: Iterable[str] | None = Non
     def step_of(config: Config) -> Trace:
         if config not in made:
             made[config] = explain(variant(net, config))
-            if not config.half:
+            if config.half is False:
                 made[config] = without_half(made[config])
         return made[config]
 

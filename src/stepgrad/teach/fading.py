@@ -42,6 +42,16 @@ def written(step: Step, values: Mapping[str, float], value: float, show: Callabl
     return f"{step.name} = {formula} = {numbers} = {show(value)}"
 
 
+def order_note(exercise: Exercise) -> str:
+    """The update order the worked solution follows, said on the sheet (the other order gives other hidden gradients)."""
+    if exercise.network.depth == 1:
+        return "One layer of weights: every gradient comes from the weights before the update."
+    if str(exercise.trace.meta.get("update_order", exercise.network.update_order)) == "sequential":
+        return ("The sequential update order: each layer's weights are updated before the layer below computes "
+                "its gradients, which use the new weights.")
+    return "The synchronous update order: every gradient comes from the old weights; all weights are updated after."
+
+
 def stages(trace: Trace) -> list[Section]:
     """The derivation's stages: its sections after the given numbers."""
     return [s for s in trace.sections if s.key != "given" and s.steps]
@@ -117,7 +127,7 @@ class Faded:
         """The sheet as the exercise writers' blocks: the network, the worked stages with prompts, the blanks."""
         head = _sheet_blocks(self.exercise, student)[:6]  # title, description, weights, inputs
         title = head[0][1].replace("Backpropagation exercise", "Faded worked example")
-        blocks: list[tuple] = [("h1", title), head[1], *head[2:]]
+        blocks: list[tuple] = [("h1", title), head[1], ("p", order_note(self.exercise)), *head[2:]]
         yours = (f"The first {len(self.worked)} stage(s) are worked for you; after each step, answer its question "
                  f"(which rule gives it, and why). The last {self.fade} stage(s) are yours"
                  if not self.chosen else

@@ -31,7 +31,7 @@ from stepgrad.teach.check.diagnoses import MISTAKES
 from stepgrad.teach.check.precision import matches, significant_digits
 from stepgrad.teach.check.solution import Solution, loads
 from stepgrad.teach.exercise import _WRITERS, EXTENSIONS, Exercise, _sheet_blocks
-from stepgrad.teach.fading import written
+from stepgrad.teach.fading import order_note, written
 
 TRIES = 40  # candidate mistakes tried per planted line before giving up
 ANSWER_DIGITS = 3  # a corrected value needs this many significant digits (as the LMS exports ask)
@@ -85,7 +85,8 @@ class ErrorSheet:
         task = ("This worked solution has one mistake; every line after it is computed correctly from the lines "
                 "above it." if n == 1 else
                 f"This worked solution has {n} mistakes; every other line is computed correctly from the lines above it.")
-        blocks: list[tuple] = [("h1", title), *head[1:], ("h2", "The worked solution"), ("p", task),
+        blocks: list[tuple] = [("h1", title), head[1], ("p", order_note(self.exercise)), *head[2:],
+                               ("h2", "The worked solution"), ("p", task),
                                ("code", self.solution_lines()), ("h2", "Your task"),
                                ("ol", ["Find the first wrong line (its number or its quantity)." if n == 1 else
                                        "Find each wrong line, first to last (its number or its quantity).",

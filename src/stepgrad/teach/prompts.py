@@ -34,11 +34,12 @@ RULES: dict[str, tuple[str, str]] = {
     "the loss's derivative": ("the activation's derivative", "chain rule"),
     "gradient descent": ("chain rule", "weighted sum"),
     "mean over the samples": ("sum rule", "chain rule"),
+    "sum over the samples": ("mean over the samples", "chain rule"),
 }
 # the order the choices are shown in (stable, so the right answer is not always first)
 _SHOWN = ("power rule", "chain rule", "sum rule", "weighted sum", "the activation", "the loss", "sum of the errors",
           "the activation's derivative", "the loss's derivative", "gradient descent", "mean over the samples",
-)
+          "sum over the samples")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def rule_of(step: Step) -> str:
     if not step.text:
         raise ValueError(f"{step.name} is given, not derived")
     parts = names.parse(step.name)
+    if parts.sample is None and len(step.operands) > 1 and all(names.parse(o).sample is not None for o in step.operands):
+        return "mean over the samples" if step.text.startswith("1/") else "sum over the samples"  # reduction sum
     if kind == "net":
         return "weighted sum"
     if kind == "out":
@@ -74,8 +77,6 @@ def rule_of(step: Step) -> str:
         return "gradient descent"
     if parts.kind == "partial" and parts.top is not None and parts.bottom is not None:
         top, bottom = parts.top.kind, parts.bottom.kind
-        if parts.sample is None and step.operands and all(names.parse(o).sample is not None for o in step.operands):
-            return "mean over the samples"
         if top == "out" and bottom == "net":
             return "the activation's derivative"
         if top == "net":
@@ -110,6 +111,8 @@ def _why(step: Step, rule: str) -> str:
         return "Why is the gradient subtracted, and what does the learning rate scale?"
     if rule == "mean over the samples":
         return "Why is each sample's gradient divided by the number of samples?"
+    if rule == "sum over the samples":
+        return "Why are the samples' gradients added, not averaged (the spec's reduction)?"
     if rule == "weighted sum":
         return "Which weight multiplies which input, and where does the bias come in?"
     if rule == "the activation":
