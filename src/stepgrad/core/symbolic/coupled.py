@@ -116,10 +116,17 @@ class _Python(PythonCodePrinter):
         return repr(float(e))
 
     def _print_Softplus(self, e: sp.Expr) -> str:
-        return _stable.PYTHON["softplus"][0]
+        return self._own(e, _stable.PYTHON["softplus"][0])
 
     def _print_Sigmoid(self, e: sp.Expr) -> str:
-        return _stable.PYTHON["sigmoid"][0]
+        return self._own(e, _stable.PYTHON["sigmoid"][0])
+
+    @staticmethod
+    def _own(e: sp.Expr, template: str) -> str:
+        """The stable scalar template, which is written in the output's own {net} only."""
+        if e.args[0] != X0:
+            raise ValueError(f"{e}: the scalar stable forms take this output's net only")
+        return template
 
 
 def _code(printer: Any, e: sp.Expr, names: dict[sp.Symbol, str]) -> str:
