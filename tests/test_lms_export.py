@@ -183,8 +183,16 @@ def _written(value: float, digits: int, rounding) -> float:
     return float(d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1), rounding))
 
 
-@pytest.mark.parametrize("min_digits", [None, 4])
-def test_the_lms_accepts_every_answer_check_accepts(min_digits):
+# beyond the default sheet: softmax with cross-entropy, tanh over a batch of 2, ReLU with mean squared error
+VARIED = [("s3", generate(seed=9, loss="cross_entropy", output="softmax", layers=(2, 3, 3))),
+          ("s4", generate(seed=10, activation="tanh", samples=2)),
+          ("s5", generate(seed=11, activation="relu", loss="mean_squared_error"))]
+
+
+@pytest.mark.parametrize(("min_digits", "exercises"), [
+    pytest.param(None, EXERCISES, id="3 digits"), pytest.param(4, EXERCISES, id="4 digits"),
+    pytest.param(None, VARIED, id="other networks", marks=pytest.mark.slow)])  # a few seconds: make test (CI)
+def test_the_lms_accepts_every_answer_check_accepts(min_digits, exercises):
     """Every value `stepgrad check` marks correct (3 to 6 significant digits, rounded or truncated) is inside the
     Moodle/GIFT tolerance and the QTI range of its own variant's question."""
     pytest.importorskip("text2qti")
@@ -193,10 +201,10 @@ def test_the_lms_accepts_every_answer_check_accepts(min_digits):
     from stepgrad.teach.check import Rules, check
     from stepgrad.teach.check.solution import loads
 
-    files = lms.qti_quizzes(EXERCISES, min_digits)
-    root = ET.fromstring(lms.moodle_xml(EXERCISES, min_digits).encode())
+    files = lms.qti_quizzes(exercises, min_digits)
+    root = ET.fromstring(lms.moodle_xml(exercises, min_digits).encode())
     accepted = 0
-    for label, ex in EXERCISES:
+    for label, ex in exercises:
         _, qti = _qti_ranges(files[f"quiz-qti/{label}.zip"])
         moodle = {q.findtext("name/text"): q.find("answer[@fraction='100']")
                   for q in root.findall("question[@type='numerical']")}

@@ -116,10 +116,17 @@ class _Python(PythonCodePrinter):
         return repr(float(e))
 
     def _print_Softplus(self, e: sp.Expr) -> str:
-        return _stable.PYTHON["softplus"][0]
+        return self._own(e, _stable.PYTHON["softplus"][0])
 
     def _print_Sigmoid(self, e: sp.Expr) -> str:
-        return _stable.PYTHON["sigmoid"][0]
+        return self._own(e, _stable.PYTHON["sigmoid"][0])
+
+    @staticmethod
+    def _own(e: sp.Expr, template: str) -> str:
+        """The stable scalar template, which is written in the output's own {net} only."""
+        if e.args[0] != X0:
+            raise ValueError(f"{e}: the scalar stable forms take this output's net only")
+        return template
 
 
 def _code(printer: Any, e: sp.Expr, names: dict[sp.Symbol, str]) -> str:
@@ -232,6 +239,9 @@ def _derivation(c: CombinationFormula, signal: sp.Expr, final: sp.Expr, distribu
         if not distribution:
             lines.append((", ".join(rules) + f" on {text(tidy(c.shown), slots=False)}", d, True))
             lines.append(("multiplied out", fold(d), False))
+    # the chain rule's product printed factor by factor: -target / out * out * (1 - out) + «cross_terms»
+    chain = {e: _chain(dE, OUT * (1 - OUT), c.activation == "softmax") for _, e, _ in lines[:1]
+             if c.activation != "linear"}
     if distribution:
         rule = "multiplied out" if c.activation == "softmax" else (
             "E_total in its stable form, (sum of targets) logsumexp(out) - sum of target_k out_k, differentiated by "
@@ -246,10 +256,22 @@ def _derivation(c: CombinationFormula, signal: sp.Expr, final: sp.Expr, distribu
             _meaning(e, c.activation)
         if not (equal(meaning, exact) or (distribution and equal(meaning.subs(one), exact.subs(one)))):
             raise ValueError(f"derivation line {e} of {c.loss} with {c.activation} is not dE_total/dnet")
-        shown = _both(e, literal)
+        shown = chain.get(e) or _both(e, literal)
         if not out or shown[1] != out[-1][2]:
             out.append((rule, *shown))
     return tuple(out)
+
+
+def _chain(dE: sp.Expr, own: sp.Expr, coupled: bool) -> tuple[str, str]:
+    """The chain rule's product as the deck writes it, each factor printed on its own (-t / out * out (1 - out)),
+    then the other outputs' «cross_terms» when softmax couples them (LaTeX, text)."""
+    tex, plain = [], []
+    for factor in (tidy(dE), own):
+        (t, x), wide = _both(factor), factor.is_Add
+        tex.append(rf"\left({t}\right)" if wide else t)
+        plain.append(f"({x})" if wide else x)
+    cross = (" + «cross_terms»", " + «cross_terms»") if coupled else ("", "")
+    return " ".join(tex) + cross[0], " * ".join(plain) + cross[1]
 
 
 def _cross(dE: sp.Expr) -> sp.Expr:
