@@ -150,7 +150,7 @@ def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled, font
     spacing = 150.0 if tallest <= 4 else max(14.0, min(90.0, 900.0 / tallest))
     if roomy:
         spacing = 150.0 if tallest <= 4 else 120.0
-    radius = 26.0 if roomy else max(4.0, min(18.0, spacing * 0.36))
+    radius = max(26.0, 0.9 * font) if roomy else max(4.0, min(18.0, spacing * 0.36))  # a name fits its circle
     layout = DiagramLayout(width=0, height=0, gap=gap, spacing=spacing, radius=radius, font=font)
     for l, names in enumerate(neurons):
         top = 36 + radius + (tallest - layers[l]) * spacing / 2  # room for a bias tag above the top neuron
