@@ -185,3 +185,21 @@ def test_a_batch_derives_sample_1_and_tables_the_others():
     assert "E_total = 1/3 * (E_total[1] + E_total[2] + E_total[3])" in out  # then the mean
     everything = render(trace, "text", width=100, full=True)
     assert "out_o1[2] = 1 / (1 + exp(-net_o1[2]))" in everything  # --all: every sample in full
+
+
+def five_three_softmax() -> stepgrad.Network:
+    """One softmax layer of 3 on 5 inputs, cross-entropy: each output's error signal carries a note."""
+    return stepgrad.Network.from_dict({"layers": [5, 3], "activations": ["softmax"], "loss": "cross_entropy",
+                                       "seed": 3, "samples": [{"inputs": [0.1, 0.2, -0.3, 0.4, 0.5], "targets": 1}]})
+
+
+@pytest.mark.parametrize("grouping", ["layer", "weight"])
+@pytest.mark.parametrize("full", [False, True])
+def test_no_frame_holds_only_a_note(grouping, full):
+    """A rule or note stays on its equation's frame: every frame shows an equation, a table or a picture."""
+    for net in (five_three_softmax(), network("3-4-2 tanh/softmax CE, 2 samples")):
+        source = render(group(derive(stepgrad.explain(net)), grouping), "slides", full=full)
+        frames = re.findall(r"\\begin\{frame\}(.*?)\\end\{frame\}", source, re.S)
+        alone = [re.search(r"\\frametitle\{(.*)\}", f).group(1) for f in frames  # type: ignore[union-attr]
+                 if not re.search(r"align\*|tabular|tikzpicture|titlepage|itemize", f)]
+        assert not alone, alone

@@ -367,7 +367,7 @@ def _figure_layout(trace: Trace, style: str, font: float, places: int, strict: b
             for j, b in enumerate(names_):
                 bias_texts[b] = (plain(b), len(names_) == 1 and len(neurons[l + 1]) > 1, l, j)
     place = diagram_layout([len(c) for c in neurons], edge_texts, bias_texts=bias_texts, labelled=bool(style),
-                           font=font, strict=strict)
+                           font=font, strict=strict, exact=True)
     return place, bias_texts
 
 
