@@ -203,3 +203,15 @@ def test_no_frame_holds_only_a_note(grouping, full):
         alone = [re.search(r"\\frametitle\{(.*)\}", f).group(1) for f in frames  # type: ignore[union-attr]
                  if not re.search(r"align\*|tabular|tikzpicture|titlepage|itemize", f)]
         assert not alone, alone
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "slides", "html"])
+def test_every_format_states_the_plan_before_the_factors(fmt):
+    """w5's section opens with dE_total/dw5 = dE_total/dout_o1 * dout_o1/dnet_o1 * dnet_o1/dw5 in symbols,
+    before the first factor's numbers (0.74136507, the deck's figure for dE_total/dout_o1)."""
+    out = render(group(derive(stepgrad.explain(stepgrad.builtin())), "weight"), fmt, digits=9)
+    assert "The plan" in out and out.index("The plan") < out.index("0.74136507")
+    assert out.count("The plan") == 8  # one per weight
+    if fmt == "text":
+        plan = out[out.index("The plan"):out.index("0.74136507")]
+        assert "dE_total/dw5 = dE_total/dout_o1 * dout_o1/dnet_o1 * dnet_o1/dw5" in plan
