@@ -327,9 +327,12 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
     count = sum(len(row) for layer in weights for row in layer)
     places = min(digits, 4) if isinstance(digits, int) else 4  # picture labels: 4 digits
     chosen = None
-    for style in (("value", "name", "") if count <= LABELLED_WEIGHTS else ("",)):
-        for font in (FONT * k / 8 for k in range(8, 21)):
-            place, bias_texts = _figure_layout(trace, style, font, places)
+    # labels with values, else names, where no line crosses them; else names on their own edge where it
+    # crosses another (still clear of every other text); else no labels
+    styles = [("value", True), ("name", True), ("name", False)] if count <= LABELLED_WEIGHTS else []
+    for style, strict in styles + [("", False)]:
+        for font in (FONT * k / 8 for k in range(8, 29)):
+            place, bias_texts = _figure_layout(trace, style, font, places, strict)
             if style and not place.labelled:
                 continue
             bottom = max([n.y + n.radius for n in place.nodes.values()]
@@ -360,9 +363,10 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
 
     font_cmd = rf"\fontsize{{{size:.2f}}}{{{1.2 * size:.1f}}}\selectfont"
     diameter = 2 * place.radius * scale * 28.45  # pt
-    longest = max(len(n) for col in neurons for n in col)
-    named = longest * 0.6 * min_pt <= 0.8 * diameter and max(len(c) for c in neurons) <= 10
-    node_size = min(size, 0.8 * diameter / (0.6 * longest)) if named else size
+    # a neuron's name, h_{1,1}: a letter at the text size, its subscript (digits, a comma) at 8/11 of it
+    longest = max(0.58 + sum(0.28 if c == "_" else 0.5 for c in n[1:]) * 8 / 11 for col in neurons for n in col)
+    named = longest * min_pt <= 0.9 * diameter and max(len(c) for c in neurons) <= 10
+    node_size = min(size, 0.9 * diameter / longest) if named else size
     out = [r"\begin{tikzpicture}[",
            rf"neuron/.style={{circle,draw,minimum size={2 * place.radius * scale:.2f}cm,inner sep=0pt,"
            rf"font=\fontsize{{{node_size:.2f}}}{{{1.2 * node_size:.1f}}}\selectfont}},",
@@ -375,7 +379,7 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
     for x1, y1, x2, y2 in place.lines:  # dashed bias lines first: every text is drawn over the lines
         out.append(rf"\draw[dashed,gray] {at(x1, y1)} -- {at(x2, y2)};")
     for b, spot in place.biases.items():
-        frame = ",draw,rounded corners,inner sep=1.8pt" if spot.shared else ""
+        frame = ",draw,rounded corners,inner sep=1.8pt" if spot.shared else ",anchor=base"  # a tag: its baseline
         out.append(rf"\node[w{frame}] at {at(spot.x, spot.y)} {{{label(b)}}};")
     if place.labelled:
         out += [rf"\node[w] at {at(lab.x, lab.y)} {{{label(w)}}};" for w, lab in place.labels.items()]
@@ -389,7 +393,7 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
     return "\\begin{center}\n" + "\n".join(out) + "\n\\end{center}"
 
 
-def _figure_layout(trace: Trace, style: str, font: float, places: int):
+def _figure_layout(trace: Trace, style: str, font: float, places: int, strict: bool = True):
     """The layout of the figure with edge labels `style` ("value": w5 = 0.4, "name": w5, "": none)."""
     from stepgrad.pictures.layout import diagram_layout
 
@@ -409,7 +413,7 @@ def _figure_layout(trace: Trace, style: str, font: float, places: int):
             for j, b in enumerate(names_):
                 bias_texts[b] = (plain(b), len(names_) == 1 and len(neurons[l + 1]) > 1, l, j)
     place = diagram_layout([len(c) for c in neurons], edge_texts, bias_texts=bias_texts, labelled=bool(style),
-                           font=font, strict=True)
+                           font=font, strict=strict, exact=True)
     return place, bias_texts
 
 

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from stepgrad.core import names
 from stepgrad.core.names import latex_symbol
 from stepgrad.core.trace import Trace
+from stepgrad.formats.document import inline
 from stepgrad.formats.formula import Precision, number
 from stepgrad.formats.latex import escape
 from stepgrad.formats.latex import title as latex_title
 
 Mistake = tuple[str, str, float, str, str]  # quantity, what the deck prints, exact value, verdict, why
 MISTAKE_LINES = 15  # lines of \scriptsize table on one frame
-REASON_CHARS = 64  # characters of a reason per line of its column
+REASON_CHARS = 50  # characters of a reason per line of its column
 
 ORDERS = {
     "synchronous": "every gradient from the old weights",
@@ -85,14 +86,15 @@ def mistakes_frames(mistakes: Sequence[Mistake], digits: Precision, source: str)
         if pages[-1] and used + lines > MISTAKE_LINES:
             pages.append([])
             used = 0
-        pages[-1].append(" & ".join([f"${latex_symbol(name) if names.is_name(name) else escape(name)}$",
-                                     f"${escape(printed)}$", f"${number(exact, digits, 'latex')}$",
-                                     escape(verdict), escape(reason)]) + r" \\[2pt]")
+        symbol = f"${inline(latex_symbol(name))}$" if names.is_name(name) else escape(name)
+        pages[-1].append(" & ".join([symbol, f"${escape(printed)}$", f"${number(exact, digits, 'latex')}$",
+                                     escape(verdict), rf"\parbox[t]{{5.6cm}}{{\raggedright {escape(reason)}}}"])
+                         + r" \\[2pt]")
         used += lines
     frames = []
     head = r"quantity & the deck prints & exact & verdict & why \\ \hline"
     for k, rows in enumerate(pages):
-        table = ("\\begin{tabular}{llllp{6.2cm}}\n" + head + "\n" + "\n".join(rows)
+        table = ("\\begin{tabular}{lllll}\n" + head + "\n" + "\n".join(rows)
                  + "\n\\end{tabular}")
         title = "The deck's own mistakes" + (f" ({k + 1}/{len(pages)})" if len(pages) > 1 else "")
         frames.append(frame(title, (intro + "\n\n\\medskip\n" if k == 0 else "") + table, r"\scriptsize"))

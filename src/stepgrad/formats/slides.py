@@ -70,8 +70,10 @@ def _pages(quantities: list[list[tuple[str, str]]]) -> list[list[tuple[str, str]
         for item in items:
             h = _height(*item)
             if pages[-1] and used + h > BUDGET:
-                pages.append([])
-                used = 0.0
+                # a note never opens a frame alone: the row it is about comes with it
+                carried = [pages[-1].pop()] if item[0] == "text" and len(pages[-1]) > 1 else []
+                pages.append(carried)
+                used = sum(_height(*c) for c in carried)
             pages[-1].append(item)
             used += h
     return pages

@@ -120,7 +120,8 @@ class DiagramLayout:
 def diagram_layout(layers: list[int] | tuple[int, ...], edge_texts: dict[str, str], *,
                    neuron_texts: dict[str, list[str]] | None = None,
                    bias_texts: dict[str, tuple[str, bool, int, int]] | None = None,
-                   labelled: bool = True, font: float = FONT, strict: bool = False) -> DiagramLayout:
+                   labelled: bool = True, font: float = FONT, strict: bool = False,
+                   exact: bool = False) -> DiagramLayout:
     """The layout of a network with `layers` neurons per layer.
 
     `edge_texts` maps each weight's name to its label, in the order of names.layout (weights of layer
@@ -128,7 +129,9 @@ def diagram_layout(layers: list[int] | tuple[int, ...], edge_texts: dict[str, st
     maps a bias to (text, shared, layer l, neuron j). With `labelled` False, no edge labels are placed.
     `font` is the text's size in layout units: larger text on the same geometry, for a picture that
     must stay readable when scaled down (the slides). `strict`: a label no other line crosses, or
-    none (wider columns are tried first); otherwise such a spot is only preferred."""
+    none (wider columns are tried first); otherwise such a spot is only preferred. `exact`: a line
+    crosses a label when it passes through its inked part, computed exactly (else: sampled along the
+    line, through the whole box, as the SVG diagram has always placed them)."""
     from stepgrad.core.names import layout as names_layout
 
     neuron_texts = neuron_texts or {}
@@ -138,19 +141,20 @@ def diagram_layout(layers: list[int] | tuple[int, ...], edge_texts: dict[str, st
     if not labelled:
         return _place(layers, names.neurons, edges, neuron_texts, bias_texts, GAPS[0], False, font)
     for gap in GAPS:
-        layout = _place(layers, names.neurons, edges, neuron_texts, bias_texts, gap, True, font, strict)
+        layout = _place(layers, names.neurons, edges, neuron_texts, bias_texts, gap, True, font, strict, exact)
         if layout.labelled:
             return layout
     return _place(layers, names.neurons, edges, neuron_texts, bias_texts, GAPS[0], False, font)
 
 
-def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled, font=FONT, strict=False) -> DiagramLayout:
+def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled, font=FONT, strict=False,
+           exact=False) -> DiagramLayout:
     tallest = max(layers)
     roomy = labelled or bool(neuron_texts) or bool(bias_texts)  # text under and above neurons needs room
     spacing = 150.0 if tallest <= 4 else max(14.0, min(90.0, 900.0 / tallest))
     if roomy:
         spacing = 150.0 if tallest <= 4 else 120.0
-    radius = 26.0 if roomy else max(4.0, min(18.0, spacing * 0.36))
+    radius = max(26.0, 0.9 * font) if roomy else max(4.0, min(18.0, spacing * 0.36))  # a name fits its circle
     layout = DiagramLayout(width=0, height=0, gap=gap, spacing=spacing, radius=radius, font=font)
     for l, names in enumerate(neurons):
         top = 36 + radius + (tallest - layers[l]) * spacing / 2  # room for a bias tag above the top neuron
@@ -176,7 +180,7 @@ def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled, font
             j, i = divmod(n, layers[l])
             a, b = layout.nodes[neurons[l][i]], layout.nodes[neurons[l + 1][j]]
             layout.edges[name] = (a.x + radius, a.y, b.x - radius, b.y)
-    layout.labelled = labelled and _place_labels(layout, edges, layers, strict)
+    layout.labelled = labelled and _place_labels(layout, edges, layers, strict, exact)
     if not layout.labelled:
         layout.labels.clear()
     bottom = max([b.y1 for b in layout.obstacles()] + [b.box.y1 for b in layout.labels.values()])
@@ -187,7 +191,8 @@ def _place(layers, neurons, edges, neuron_texts, bias_texts, gap, labelled, font
     return layout
 
 
-def _place_labels(layout: DiagramLayout, edges: list[list[tuple[str, str]]], layers, strict: bool = False) -> bool:
+def _place_labels(layout: DiagramLayout, edges: list[list[tuple[str, str]]], layers, strict: bool = False,
+                  exact: bool = False) -> bool:
     """Put every edge label where it covers nothing; False if one does not fit (`strict`: or if every
     spot left for it has another line through it)."""
     taken = layout.obstacles()
@@ -204,8 +209,9 @@ def _place_labels(layout: DiagramLayout, edges: list[list[tuple[str, str]]], lay
                 if any(box.overlaps(o) for o in taken):
                     continue
                 # prefer a spot no other edge crosses, so the label reads as its own edge's
-                crossings = sum(_crosses(e, box) for other, e in layout.edges.items() if other != name) \
-                    + sum(_crosses(e, box) for e in layout.lines)  # nor a shared bias's dashed line
+                ink, crosses = (_ink(box), _clips) if exact else (box, _crosses)
+                crossings = sum(crosses(e, ink) for other, e in layout.edges.items() if other != name) \
+                    + sum(crosses(e, ink) for e in layout.lines)  # nor a shared bias's dashed line
                 key = (crossings, abs(t - preferred))
                 if best is None or key < best[:2]:
                     best = (*key, Label(name, text, x, y, t, box))
@@ -216,6 +222,13 @@ def _place_labels(layout: DiagramLayout, edges: list[list[tuple[str, str]]], lay
     return True
 
 
+def _ink(box: Box) -> Box:
+    """Where a label's text is inked inside its generous box (a twentieth in from the sides, 15% from
+    top and bottom)."""
+    dx, dy = (box.x1 - box.x0) * 0.05, (box.y1 - box.y0) * 0.15
+    return Box(box.x0 + dx, box.y0 + dy, box.x1 - dx, box.y1 - dy)
+
+
 def _crosses(edge: tuple[float, float, float, float], box: Box) -> bool:
     """True if the segment passes through the box (sampled finely enough for text-sized boxes)."""
     x1, y1, x2, y2 = edge
@@ -224,3 +237,26 @@ def _crosses(edge: tuple[float, float, float, float], box: Box) -> bool:
     steps = 64
     return any(box.x0 <= x1 + (x2 - x1) * k / steps <= box.x1 and box.y0 <= y1 + (y2 - y1) * k / steps <= box.y1
                for k in range(steps + 1))
+
+
+def _clips(edge: tuple[float, float, float, float], box: Box) -> bool:
+    """True if the segment passes through the box (Liang-Barsky clipping: exact, and fast enough to ask
+    for every candidate spot of every label)."""
+    x1, y1, x2, y2 = edge
+    if max(x1, x2) < box.x0 or min(x1, x2) > box.x1 or max(y1, y2) < box.y0 or min(y1, y2) > box.y1:
+        return False
+    dx, dy = x2 - x1, y2 - y1
+    low, high = 0.0, 1.0
+    for p, q in ((-dx, x1 - box.x0), (dx, box.x1 - x1), (-dy, y1 - box.y0), (dy, box.y1 - y1)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            low = max(low, t)
+        else:
+            high = min(high, t)
+        if low > high:
+            return False
+    return True
