@@ -149,8 +149,8 @@ def test_explain_torch_reads_the_ordinary_classifier():
 @pytest.mark.parametrize("loss_fn, message", [
     (nn.CrossEntropyLoss(weight=torch.ones(3, dtype=torch.float64)), "weight"),
     (nn.CrossEntropyLoss(reduction="none"), "reduction='none'"),
-    (nn.L1Loss(), "unsupported loss nn.L1Loss"),
-    (nn.MSELoss(reduction="sum"), "reduction='sum') with 3 outputs"),
+    (nn.KLDivLoss(), "unsupported loss nn.KLDivLoss"),
+    (nn.BCEWithLogitsLoss(reduction="sum"), "reduction='sum') with 3 outputs"),
 ])
 def test_an_unsupported_loss_option_is_named(loss_fn, message):
     model = nn.Sequential(nn.Linear(2, 3, dtype=torch.float64))
