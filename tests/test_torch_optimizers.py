@@ -301,3 +301,18 @@ def test_torch_sgds_rule_is_the_mathematics_of_this_step():
     for name in optim.OPTIMIZERS:
         for rule in optim.OPTIMIZERS[name].rules:
             assert " if " not in rule.text and "else" not in rule.text and "cases" not in rule.latex, (name, rule.role)
+
+
+@pytest.mark.parametrize("name", ["adam", "nadam", "adagrad"])
+def test_a_saved_state_before_the_first_step_may_leave_out_its_slots(name):
+    """[training.optimizer] name = "nadam" alone (t = 0): the slots start where the optimizer starts them."""
+    net = stepgrad.builtin()
+    state = optim.OptimizerState.from_dict({"name": name, "hyper": {"initial": 0.3} if name == "adagrad" else {}},
+                                           optim.parameters(net))
+    fresh = optim.OptimizerState.fresh(name, optim.parameters(net), **({"initial": 0.3} if name == "adagrad" else {}))
+    assert set(state.slots) == set(fresh.slots)
+    for slot in fresh.slots:
+        for a, b in zip(state.slots[slot], fresh.slots[slot]):
+            np.testing.assert_array_equal(a, b)
+    net.training = stepgrad.core.training_state.TrainingState(0, "synchronous", None, {"name": name})
+    assert np.isfinite(stepgrad.explain(net, optimizer=name).values["w1+"])
