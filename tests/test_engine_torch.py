@@ -43,6 +43,8 @@ LOSSES = {  # per sample, from (net, out, target)
     "log_cosh": lambda z, out, t: torch.log(torch.cosh(out - t)).sum(dim=1),
     "l1": lambda z, out, t: (out - t).abs().mean(dim=1),
     "smooth_l1": lambda z, out, t: F.smooth_l1_loss(out, t, reduction="none", beta=1.0).mean(dim=1),
+    "squared_error": lambda z, out, t: ((t - out) ** 2).sum(dim=1),
+    "absolute_error": lambda z, out, t: (out - t).abs().sum(dim=1),
 }
 COMBINED = {  # (loss, output activation): per sample, from the logits
     ("cross_entropy", "softmax"): lambda z, t: -(t * torch.log_softmax(z, dim=1)).sum(dim=1),

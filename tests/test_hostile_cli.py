@@ -56,7 +56,7 @@ def _saved_adam(tmp_path: Path, change) -> Path:
 
 @pytest.mark.parametrize("change, where", [
     (lambda t: t.replace("t = 3", "t = -5"), "training.optimizer.t"),
-    (lambda t: t.replace('name = "adam"', 'name = "nadam"'), "training.optimizer.name"),
+    (lambda t: t.replace('name = "adam"', 'name = "adamax"'), "training.optimizer.name"),
     (lambda t: t.replace("beta1 = 0.9", "beta1 = nan"), "training.optimizer.hyper.beta1"),
     (lambda t: t.replace("beta1 = 0.9", "beta1 = 0.9\nmu = 0.5"), "training.optimizer.hyper.mu"),
 ])

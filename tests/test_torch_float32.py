@@ -86,3 +86,16 @@ def test_the_deck_in_float32_rounds_every_quantity():
         assert step.value == float(np.float32(step.value)), step.name
     for name, value in single.items():
         assert value == pytest.approx(exact[name], rel=1e-5, abs=1e-7), name
+
+
+@pytest.mark.slow  # processes: make test (CI)
+def test_the_command_explains_in_float32_and_refuses_it_with_hand_rounding(cli):
+    import json
+
+    ok = cli("explain", "--dtype", "float32", "--optimizer", "adam", "--format", "json")
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(ok.stdout)
+    assert data["meta"]["dtype"] == "float32"
+    assert data["values"]["w5+"] == float(np.float32(data["values"]["w5+"]))
+    bad = cli("explain", "--dtype", "float32", "--round", "4")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "leave out --dtype or --round" in bad.stderr

@@ -118,7 +118,15 @@ def _assert_same(linears, net: stepgrad.Network, tolerance: float = 1e-12) -> No
         np.testing.assert_allclose(linear.bias.detach().numpy(), net.biases[l], rtol=0, atol=tolerance)
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "momentum", "torch_sgd", "torch_adam", "adamw"])
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adagrad", "nadam"])
+def test_the_adaptive_optimizers_scripts_first_step_equals_stepgrads(tmp_path, optimizer):
+    net = _network("half_squared_error", "sigmoid", "mean", 3)
+    linears = _run_steps(tmp_path, net, 1, optimizer)
+    _assert_same(linears, stepgrad.train(net, 1, optimizer=optimizer).network)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "torch_sgd", "torch_adam", "adamw", "rmsprop", "adagrad",
+                                       "nadam"])
 def test_the_script_of_a_saved_model_continues_its_optimizer_step_for_step(tmp_path, optimizer):
     trained = stepgrad.train(_per_neuron(1), 5, optimizer=optimizer).network  # state: moments, velocities, t = 5
     assert trained.training.optimizer["t"] == 5
@@ -228,3 +236,15 @@ def test_the_gallery_scripts_continue_stepgrads_training(tmp_path, key, optimize
     trained = stepgrad.train(net, 3, optimizer=optimizer).network
     linears = _run_steps(tmp_path, trained, 2)
     _assert_same(linears, stepgrad.train(trained, 2, optimizer=optimizer).network)
+
+
+def test_what_the_script_cannot_carry_is_one_line():
+    from stepgrad.core.errors import StepgradError
+
+    nadam = stepgrad.train(_per_neuron(4), 2, optimizer="nadam", float32=1.0).network
+    with pytest.raises(StepgradError, match="this state's is float32"):
+        training_code(nadam, None)
+    groups = stepgrad.train(_per_neuron(4), 2, optimizer="adamw").network
+    groups.training.optimizer["settings"] = [{}, {}, {"decay": 0.0}, {"decay": 0.0}]
+    with pytest.raises(StepgradError, match="cannot write per-parameter settings"):
+        training_code(groups, None)

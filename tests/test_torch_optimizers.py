@@ -286,3 +286,33 @@ def test_the_numpy_backend_takes_each_parameters_own_settings(name, update_biase
     if not update_biases:
         for a, b in zip(got.biases, net.biases):
             np.testing.assert_array_equal(a, b)
+
+
+def test_torch_sgds_rule_is_the_mathematics_of_this_step():
+    """torch.optim.SGD's velocity: the formula that applies at this step, never a conditional written as code."""
+    make = lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=False)  # noqa: E731
+    model, opt, x, y, _, _ = _user_run(make, 0)
+    first = stepgrad.explain_torch(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt)
+    model, opt, x, y, _, _ = _user_run(make, 2)
+    later = stepgrad.explain_torch(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt)
+    assert first.step("v_w1+").text == "«grad_w1»" and "starts as the gradient" in first.step("v_w1+").note
+    assert later.step("v_w1+").text == "«mu» * «v_w1» + (1 - «dampening») * «grad_w1»"
+    assert later.step("step_w1").text == "«v_w1+»"
+    for name in optim.OPTIMIZERS:
+        for rule in optim.OPTIMIZERS[name].rules:
+            assert " if " not in rule.text and "else" not in rule.text and "cases" not in rule.latex, (name, rule.role)
+
+
+@pytest.mark.parametrize("name", ["adam", "nadam", "adagrad"])
+def test_a_saved_state_before_the_first_step_may_leave_out_its_slots(name):
+    """[training.optimizer] name = "nadam" alone (t = 0): the slots start where the optimizer starts them."""
+    net = stepgrad.builtin()
+    state = optim.OptimizerState.from_dict({"name": name, "hyper": {"initial": 0.3} if name == "adagrad" else {}},
+                                           optim.parameters(net))
+    fresh = optim.OptimizerState.fresh(name, optim.parameters(net), **({"initial": 0.3} if name == "adagrad" else {}))
+    assert set(state.slots) == set(fresh.slots)
+    for slot in fresh.slots:
+        for a, b in zip(state.slots[slot], fresh.slots[slot]):
+            np.testing.assert_array_equal(a, b)
+    net.training = stepgrad.core.training_state.TrainingState(0, "synchronous", None, {"name": name})
+    assert np.isfinite(stepgrad.explain(net, optimizer=name).values["w1+"])

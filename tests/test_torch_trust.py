@@ -707,3 +707,21 @@ def test_what_changes_a_step_out_of_sight_is_refused(kind, message):
     with pytest.raises(StepgradError) as err:
         stepgrad.explain_torch(model, *_data(), loss_fn=nn.MSELoss())
     assert message in str(err.value)
+
+
+def test_the_diagram_tooltips_name_each_parameter_as_torch_does():
+    """The explorer's and the HTML format's network diagram: each weight's and bias's tooltip gives its torch name."""
+    import re
+
+    from stepgrad.pictures.diagram import network_from_trace, network_svg
+
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    trace = stepgrad.explain_torch(model, *_data(), loss_fn=nn.MSELoss())
+    svg = network_svg(network_from_trace(trace), trace)
+    tips = dict(re.findall(r'data-name="([^"]+)"[^>]*>(?:<title>)([^<]*)</title>', svg))
+    names = trace.meta["torch"]["names"]
+    assert tips and all(tips[ours].endswith(f"(PyTorch: {theirs})") for ours, theirs in names.items() if ours in tips)
+    assert "(PyTorch: 0.weight[0, 1])" in tips["w2"] and "(PyTorch: 2.bias[1])" in tips["b_o2"]
+    plain = network_svg(stepgrad.builtin(), stepgrad.explain(stepgrad.builtin()))
+    assert "PyTorch" not in plain

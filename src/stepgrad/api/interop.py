@@ -13,7 +13,7 @@ from stepgrad.core.spec import load
 
 
 def export_torch(spec: str | None = None, *, output: str | None = None, code: str | None = None,
-                 optimizer: str | None = None, note: Note = _silent) -> None:
+                 optimizer: str | None = None, keys: str | None = None, note: Note = _silent) -> None:
     """Write the network's weights as a PyTorch state_dict file, and/or a PyTorch training script (the [torch] extra).
 
     Args:
@@ -22,6 +22,8 @@ def export_torch(spec: str | None = None, *, output: str | None = None, code: st
         code: a short, runnable .py script that builds and trains the same network (its first step equals
             stepgrad's).
         optimizer: the script's optimizer (None: the one the network was trained with, else sgd).
+        keys: a state_dict file of your own model (torch.save(model.state_dict(), path)): the written keys are its
+            own (fc1.weight ...), layer by layer; a layer whose shape differs is refused.
         note: called with "wrote FILE" and how to load it.
 
     Example:
@@ -34,6 +36,8 @@ def export_torch(spec: str | None = None, *, output: str | None = None, code: st
 
     if output is None and code is None:
         raise StepgradError("give -o FILE.pt (the weights) or --code FILE.py (a training script)", where="export")
+    if keys is not None and output is None:
+        raise StepgradError("--keys names the keys of the weights file: give -o FILE.pt too", where="--keys")
     net = load_spec(spec)
     if code is not None:
         from stepgrad.interop.code import training_code
@@ -44,6 +48,14 @@ def export_torch(spec: str | None = None, *, output: str | None = None, code: st
         from stepgrad.interop.convert import describe, loss_advice, to_torch, torch_module
 
         buffer = io.BytesIO()
+        if keys is not None:
+            from stepgrad.interop.convert import state_dict_keyed
+
+            torch_module().save(state_dict_keyed(net, keys), buffer)
+            write_atomic(output, buffer.getvalue())
+            note(f"wrote {output}: a state_dict with the keys of {keys}\n"
+                 f"load it with: model.load_state_dict(torch.load({output!r}, weights_only=True))")
+            return
         torch_module().save(to_torch(net).state_dict(), buffer)
         write_atomic(output, buffer.getvalue())
         note(f"wrote {output}: the state_dict of\n  model = {describe(net)}\n"

@@ -273,6 +273,9 @@ class OptimizerState:
                 raise StepgradError("a number that is not finite", where=f"{where}.slots.{k}")
         if t > 0 and set(slots) != set(opt.slots):
             raise StepgradError(f"after {t} steps {name} needs the slots {', '.join(opt.slots)}", where=f"{where}.slots")
+        if params is not None:  # before the first step a slot not given starts where the optimizer starts it
+            for slot in set(opt.slots) - set(slots):
+                slots[slot] = [np.full(np.shape(p), opt.initial(slot, hyper)) for p in params]
         state = cls(name, hyper, t, slots, _settings(data.get("settings", []), hyper, name, f"{where}.settings"))
         if opt.plain and any(state.settings):
             raise StepgradError(f"{name} takes one learning rate for every parameter; per-parameter settings need "

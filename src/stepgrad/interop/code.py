@@ -51,6 +51,7 @@ _STATE = {  # stepgrad optimizer -> its state slots as torch.optim's state keys 
     "momentum": ({"v": "momentum_buffer"}, False), "torch_sgd": ({"v": "momentum_buffer"}, False),
     "adam": (_ADAM_STATE, True), "torch_adam": (_ADAM_STATE, True), "adamw": (_ADAM_STATE, True),
     "rmsprop": ({"s": "square_avg", "m": "grad_avg", "v": "momentum_buffer"}, True), "adagrad": ({"s": "sum"}, True),
+    "nadam": ({**_ADAM_STATE, "prod": "mu_product"}, True),
 }
 
 
@@ -101,9 +102,10 @@ def _optimizer(net: Network, optimizer: str | None) -> tuple[str, str, list[str]
 
 def _state_lines(net: Network, state) -> list[str]:
     """Lines that load stepgrad's optimizer state (after state.t steps) into the torch optimizer."""
-    if state.name == "nadam" and state.t > 0:
-        raise StepgradError("the script cannot carry NAdam's state yet (its momentum product): export before the "
-                            "first step, or train here", where="--code")
+    from stepgrad.core.optim import get
+    if state.name == "nadam" and state.t > 0 and state.hyper.get("float32"):
+        raise StepgradError("the script keeps NAdam's momentum product in float64; this state's is float32 (as torch "
+                            "keeps it by default): export before the first step, or train here", where="--code")
     if state.name == "adagrad" and state.t == 0:  # torch starts the sum at initial_accumulator_value itself
         return []
     if state.t == 0 or state.name not in _STATE:
@@ -113,6 +115,9 @@ def _state_lines(net: Network, state) -> list[str]:
         return []  # torch.optim.SGD without momentum keeps no state
     rows = []
     for slot, key in keys.items():
+        if slot in get(state.name).once:  # one number per parameter (NAdam's momentum product): a 0-dim tensor
+            rows.append(f"    {key!r}: {[float(np.asarray(a).flat[0]) if np.size(a) else 1.0 for a in state.slots[slot]]!r},")
+            continue
         rows.append(f"    {key!r}: {[np.asarray(a, dtype=np.float64).tolist() for a in state.slots[slot]]!r},")
     step = f'"step": torch.tensor({float(state.t)!r}), ' if counted else ""
     return [

@@ -95,6 +95,25 @@ def state_dict_like(net: Network, model: Any) -> dict[str, Any]:
     return state
 
 
+def state_dict_keyed(net: Network, keys: str | Path) -> dict[str, Any]:
+    """`net`'s weights and biases as a state_dict named after the state_dict file `keys` (torch.save(model.state_dict(),
+    path) of the user's own model: fc1.weight ...), layer by layer in its order; a StepgradError on any mismatch."""
+    torch = torch_module()
+    where = str(keys)
+    names, weights, biases = linear_layers(read_state_dict(keys), where)
+    check_layers(weights, net.layers, where, names, label="the network")
+    state: dict[str, Any] = {}
+    for l, (name, b) in enumerate(zip(names, biases)):
+        state[name] = torch.tensor(net.weights[l], dtype=torch.float64)
+        bias = np.broadcast_to(net.biases[l], (net.layers[l + 1],))
+        if b is not None:
+            state[name.removesuffix("weight") + "bias"] = torch.tensor(bias, dtype=torch.float64)
+        elif np.any(bias != 0):
+            raise StepgradError(f"{name.removesuffix('.weight') or 'the layer'} has no bias (bias=False) but the network's "
+                                f"biases of layer {l + 1} are not 0", where=where)
+    return state
+
+
 def loss_advice(net: Network) -> str | None:
     """A warning for the load hint when `describe`'s model ends in the activation a PyTorch loss applies itself."""
     from stepgrad.core.functions import loss as loss_entry

@@ -111,6 +111,7 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
     names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
     lookup = _lookup(trace)
     small = len(values) <= max_labels
+    torch_names = _torch_names(trace)
     radius = place.radius
     biggest = max((abs(v) for v in values.values() if v is not None), default=1.0) or 1.0
     summaries: list[str] = []
@@ -131,6 +132,7 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
         share = abs(v) / biggest if v is not None else 0.3
         if small:
             text = f"{_edge_label(name, show)} = {_fmt(v, tip_digits)}" if v is not None else name
+            text += torch_names.get(name, "")
             value = f' data-value="{v!r}"' if v is not None else ""
             out.append(f'<line id="edge-{name}" class="{cls}" data-name="{name}"{value} tabindex="0" '
                        f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke-width="{0.8 + 2.6 * share:.2f}" '
@@ -138,11 +140,12 @@ def network_svg(net: Network, trace: Trace | None = None, *, show: str = "weight
         else:  # hundreds of edges: no labels; a short tooltip (hover) and data-value; width by |value|
             value = f' data-value="{v:.6g}"' if v is not None else ""
             tip = f"{_edge_label(name, show)} = {_fmt(v, tip_digits)}" if v is not None else name
+            tip += torch_names.get(name, "")
             heat = f' class="{_heat(v, share)}"' if v is not None else ""  # colour: sign, darker when larger
             out.append(f'<line id="edge-{name}"{heat} data-name="{name}"{value} x1="{x1:.0f}" y1="{y1:.0f}" '
                        f'x2="{x2:.0f}" y2="{y2:.0f}" stroke-width="{_short(0.2 + 1.2 * share)}" '
                        f'stroke-opacity="{_short(0.25 + 0.55 * share)}"><title>{escape(tip)}</title></line>')
-    out.extend(_biases(net, place, small))
+    out.extend(_biases(net, place, small, torch_names))
     for name, label in place.labels.items():
         b = label.box  # a white card under the text: the edge stops at its label
         out.append(f'<g id="label-{name}" data-name="{name}"><rect class="sg-halo" x="{b.x0 + 1:.1f}" y="{b.y0 + 1:.1f}" '
@@ -321,23 +324,30 @@ def _bias_text(net: Network, name: str, l: int, j: int, lookup, show: str, digit
     return f"{_edge_label(name, show)} = {_fmt(v, digits)}"
 
 
-def _biases(net: Network, place: DiagramLayout, small: bool) -> list[str]:
+def _torch_names(trace: Trace | None) -> dict[str, str]:
+    """" (PyTorch: fc1.weight[0, 1])" for each weight and bias of a trace of a PyTorch model (meta["torch"]), for tooltips."""
+    mapping = ((trace.meta.get("torch") or {}).get("names") or {}) if trace is not None else {}
+    return {ours: f" (PyTorch: {theirs})" for ours, theirs in mapping.items()}
+
+
+def _biases(net: Network, place: DiagramLayout, small: bool, torch_names: dict[str, str] | None = None) -> list[str]:
     """Shared biases as a box below the previous column with dashed edges; per-neuron biases as a tag."""
     parts = []
     names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
     for spot in place.biases.values():
         label = escape(spot.text)
+        tip = escape(spot.text + (torch_names or {}).get(spot.name, ""))
         if spot.shared:
             l = next(l for l, b in enumerate(names.biases) if spot.name in b)
             edges = "".join(
                 f'<line class="sg-bias-edge" x1="{spot.x:.1f}" y1="{spot.y:.1f}" x2="{place.nodes[k].x - place.radius:.1f}" '
                 f'y2="{place.nodes[k].y:.1f}" stroke-width="1"/>' for k in names.neurons[l + 1])
             b = spot.box
-            parts.append(f'<g id="bias-{spot.name}" class="sg-bias" data-name="{spot.name}"><title>{label}</title>'
+            parts.append(f'<g id="bias-{spot.name}" class="sg-bias" data-name="{spot.name}"><title>{tip}</title>'
                          f'{edges}<rect x="{b.x0 + 4:.1f}" y="{b.y0:.1f}" width="{b.x1 - b.x0 - 8:.1f}" height="{b.y1 - b.y0:.1f}" rx="6"/>'
                          f'<text x="{spot.x:.1f}" y="{spot.y + 4.5:.1f}" text-anchor="middle">{label}</text></g>')
         else:
-            parts.append(f'<g id="bias-{spot.name}" class="sg-bias" data-name="{spot.name}"><title>{label}</title>'
+            parts.append(f'<g id="bias-{spot.name}" class="sg-bias" data-name="{spot.name}"><title>{tip}</title>'
                          f'<text class="sg-value" x="{spot.x:.1f}" y="{spot.y:.1f}" text-anchor="middle">'
                          f"{label}</text></g>")
     return parts

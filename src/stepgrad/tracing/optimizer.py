@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from stepgrad.core import engine, optim
-from stepgrad.core.names import layout
+from stepgrad.core.names import layout, updated
 from stepgrad.core.optim import HYPER_NOTES, check_order, trace_name
 from stepgrad.core.trace import Section, Step, Trace
 
@@ -88,6 +88,7 @@ class OptimizerStep:
             hyper = {**h, **{key: v for key, v in own.items() if key != "lr"}}
             rules = rule.rules_at(hyper, self.t)
             computed = {r.role for r in rules}
+            written = {slot for slot in self.before if updated(slot) in computed}  # slots this step writes
             roles = {"p": p, "g": trace_name("g", p), "eta": "eta", "t": "t", **{x: x for x in h}}
             for key, value in own.items():  # this parameter's group differs: its own eta_w5, decay_w5
                 roles["eta" if key == "lr" else key] = own_name = trace_name("eta" if key == "lr" else key, p)
@@ -99,7 +100,7 @@ class OptimizerStep:
             for r in rules:
                 roles[r.role] = r.role if r.role in rule.once else trace_name(r.role, p)
             for slot in self.before:
-                if f"{slot}+" not in computed:  # a slot this step neither reads nor writes
+                if slot not in written:  # a slot this step neither reads nor writes
                     continue
                 once = slot in rule.once
                 roles[slot] = slot if once else trace_name(slot, p)

@@ -119,18 +119,21 @@ export function renderEditor(form, spec, meta, choices, onChange, onError) {
   if (weightCount > MAX_FIELDS) {
     params.append(h("p", { class: "hint", text: `${weightCount} weights: too many to edit here; download the network, edit the file and upload it.` }));
   } else {
+    const torchNames = (meta.torch && meta.torch.names) || {}; // a PyTorch model's own names (fc1.weight[0, 1])
+    const torchName = (name) => (torchNames[name] ? ` (PyTorch: ${torchNames[name]})` : "");
     meta.weights.forEach((layer, l) => {
       const block = h("div", { class: "layer" }, h("h3", { text: `Layer ${l + 1}: ${meta.neurons[l].join(", ")} → ${meta.neurons[l + 1].join(", ")}` }));
       layer.forEach((row, j) => {
         const line = h("div", { class: "row" });
         row.forEach((w, i) => line.append(numberField(`edit-${w}`, w, spec.weights[l][j][i],
-          set((v) => { draft.weights[l][j][i] = v; }), `${w}: ${meta.neurons[l][i]} → ${meta.neurons[l + 1][j]}`)));
+          set((v) => { draft.weights[l][j][i] = v; }), `${w}: ${meta.neurons[l][i]} → ${meta.neurons[l + 1][j]}${torchName(w)}`)));
         block.append(line);
       });
       const biasRow = h("div", { class: "row" });
       const b = spec.biases[l];
       meta.biases[l].forEach((name, j) => biasRow.append(numberField(`edit-${name}`, name, Array.isArray(b) ? b[j] : b,
-        set((v) => { if (Array.isArray(draft.biases[l])) draft.biases[l][j] = v; else draft.biases[l] = v; }))));
+        set((v) => { if (Array.isArray(draft.biases[l])) draft.biases[l][j] = v; else draft.biases[l] = v; }),
+        torchNames[name] ? `${name}${torchName(name)}` : undefined)));
       block.append(biasRow);
       params.append(block);
     });
