@@ -39,7 +39,7 @@ def sample_tables(text: str) -> dict[str, str]:
             continue
         if columns and words and words[0].endswith("[k]") and len(words) - 1 <= len(columns):
             for k, value in zip(columns, words[1:]):
-                found[words[0][:-3] + f"[{k}]"] = value
+                found[words[0].replace("[k]", f"[{k}]")] = value
         elif columns and not (words and words[0].endswith("[k]")):
             columns = []
     return found

@@ -15,7 +15,7 @@ from conftest import require_tool
 from stepgrad.api import Problem, check_solution, make_exercise
 from stepgrad.core.persist import dumps
 from stepgrad.core.spec import Network
-from stepgrad.teach.check.diagnoses import MISTAKES
+from stepgrad.teach.find_error import catalogue
 from stepgrad.teach.exercise import Exercise, generate
 from stepgrad.teach.find_error import plant
 
@@ -40,7 +40,7 @@ def _printed(sheet_text: str) -> str:
     return "".join(f"{name} = {value}\n" for name, value in lines)
 
 
-@pytest.mark.parametrize("key", [m.key for m in MISTAKES])
+@pytest.mark.parametrize("key", [m.key for m in catalogue()])
 def test_every_mistake_is_planted_found_and_named(tmp_path, key):
     for _label, ex in _networks():
         try:

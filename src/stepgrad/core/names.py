@@ -173,6 +173,15 @@ def partial(top: str, bottom: str, sample: int | None = None) -> str:
     return f"d{at(top, sample)}/d{bottom if _shared(bottom) else at(bottom, sample)}"
 
 
+_SAMPLE_ONE = re.compile(r"\[1\](?=/|$)")
+
+
+def any_sample(name: str) -> str:
+    """Sample 1's name written for any sample k, as a table row of the other samples shows it:
+    out_o1[1] -> out_o1[k], dE_total[1]/dnet_o1[1] -> dE_total[k]/dnet_o1[k], dnet_o1[1]/dw5 -> dnet_o1[k]/dw5."""
+    return _SAMPLE_ONE.sub("[k]", name)
+
+
 def batch_partial(top: str, bottom: str, sample: int) -> str:
     """The derivative of a batch quantity (E_total, the mean error) with respect to sample `sample`'s
     quantity: ("E_total", "out_o1", 2) -> "dE_total/dout_o1[2]"."""

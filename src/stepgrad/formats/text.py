@@ -126,7 +126,7 @@ def plan_lines(step: Step, width: int) -> list[Text]:
 
 def _any_sample(name: str) -> str:
     """Sample 1's name for any sample k: out_o1[1] -> out_o1[k]."""
-    return name[:-3] + "[k]" if name.endswith("[1]") else name
+    return names.any_sample(name)
 
 
 def sample_lines(rows: dict[str, list[Step]], digits: Precision, width: int) -> list[Text]:

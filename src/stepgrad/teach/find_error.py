@@ -27,7 +27,7 @@ from typing import Any
 from stepgrad.core.errors import StepgradError
 from stepgrad.teach.check import check
 from stepgrad.teach.check.context import Context, build, traces
-from stepgrad.teach.check.diagnoses import MISTAKES
+from stepgrad.teach.check.diagnoses import MISTAKES, Mistake
 from stepgrad.teach.check.precision import matches, significant_digits
 from stepgrad.teach.check.solution import Solution, loads
 from stepgrad.teach.exercise import _WRITERS, EXTENSIONS, Exercise, _sheet_blocks
@@ -93,7 +93,7 @@ class ErrorSheet:
                                        "Name the mistake: its number or its name in the list below.",
                                        "Write the value the line should have, computed from the lines above it."]),
                                ("p", "Write your answers into answer-template.txt."),
-                               ("h2", "The mistakes"), ("ol", [m.label for m in MISTAKES])]
+                               ("h2", "The mistakes"), ("ol", [m.label for m in catalogue()])]
         return _WRITERS[fmt](blocks, fmt)
 
     def template(self) -> str:
@@ -127,6 +127,11 @@ class ErrorSheet:
                 "network.toml": dumps(self.exercise.network)}
 
 
+def catalogue() -> list[Mistake]:
+    """The mistakes a sheet can plant and name: the checker's catalogue for dense networks, in its order."""
+    return [m for m in MISTAKES if "dense" in m.networks]
+
+
 def _solution(values: dict[str, float], show) -> Solution:
     return loads("\n".join(f"{name} = {show(v)}" for name, v in values.items()), "text", "<find-error>")
 
@@ -136,7 +141,7 @@ def plant(exercise: Exercise, count: int = 1, seed: int = 0, keys: tuple[str, ..
     to be found and named by the checker. StepgradError when no such mistake fits this network."""
     if not 1 <= count <= 5:
         raise StepgradError(f"plant 1 to 5 mistakes, got {count}", where="--find-error")
-    known = {m.key for m in MISTAKES}
+    known = {m.key for m in catalogue()}
     unknown = [k for k in keys or () if k not in known]
     if unknown:
         raise StepgradError(f"no mistake named {unknown[0]!r} in the catalogue; see the sheet's list", where="--mistakes")
@@ -164,7 +169,7 @@ def _plant_one(exercise: Exercise, sheet: ErrorSheet, fixed: dict[str, float], l
     ctx = build(net, _solution(sheet.values, sheet.show), None, rounding, prepared)
     candidates = []
     for step in lines:
-        for m in MISTAKES:
+        for m in catalogue():
             if keys and m.key not in keys:
                 continue
             for value, detail in m.candidates(ctx, step, ctx.own):
@@ -270,9 +275,10 @@ def _read_answer(text: str, source: str) -> dict[str, str]:
 def _named(text: str) -> str | None:
     """The catalogue key a student's 'mistake = ...' names: a key, a label, or a number in the sheet's list."""
     t = " ".join(text.lower().replace("_", " ").split())
-    if t.isdigit() and 1 <= int(t) <= len(MISTAKES):
-        return MISTAKES[int(t) - 1].key
-    for m in MISTAKES:
+    mistakes = catalogue()
+    if t.isdigit() and 1 <= int(t) <= len(mistakes):
+        return mistakes[int(t) - 1].key
+    for m in mistakes:
         if t and t in (m.key.replace("_", " "), m.label.lower(), m.label.lower().split(" (")[0]):
             return m.key
     return None
