@@ -37,10 +37,10 @@ def sample_tables(text: str) -> dict[str, str]:
                 w == "sample" for w in words[0::2]):
             columns = words[1::2]
             continue
-        if columns and words and words[0].endswith("[k]") and len(words) - 1 <= len(columns):
+        if columns and words and "[k]" in words[0] and len(words) - 1 <= len(columns):
             for k, value in zip(columns, words[1:]):
                 found[words[0].replace("[k]", f"[{k}]")] = value
-        elif columns and not (words and words[0].endswith("[k]")):
+        elif columns and not (words and "[k]" in words[0]):
             columns = []
     return found
 

@@ -1,9 +1,9 @@
 """Every derivative name of a network with layernorm or batchnorm is true, by central finite differences.
 
-dE_total/dq[s] for a per-sample quantity q (net, out, xhat, and layernorm's mu and var) nudges q in
+dE_total[s]/dq[s] for a per-sample quantity q (net, out, xhat, and layernorm's mu and var) nudges q in
 sample s (everything before it held, everything after recomputed: xhat and var follow a nudged mu)
-and watches the sum of all samples' errors (for networks whose samples do not mix, that is sample
-s's own E_total); a batch quantity (batchnorm's mu_n1[j], var_n1[j], a parameter) watches the
+and watches the sum of all samples' errors (the samples do not mix: that is sample s's own E_total);
+dE_total/dq[s] (samples mixed by batchnorm in training mode) watches the batch's E_total; a batch quantity (batchnorm's mu_n1[j], var_n1[j], a parameter) watches the
 batch's E_total; dE_total/dgamma_n1[j][s] (samples not mixed) watches sample s's. Steps 1e-6 and
 5e-7, extrapolated (Richardson);
 |numeric - named| <= 1e-6 * max(|named|, 1e-2).
@@ -55,6 +55,8 @@ def central(net: LayerNetwork, name: str, step: float) -> float:
             return float(fwd.values[f"h{recurrent.group(1)}"].cache["h"][s, int(recurrent.group(2)) - 1, position[0]])
         if top.kind == "out":
             return float(fwd.values[str(top.neuron)].out[(s, *position)])
+        if n.batch:  # dE_total/dq[s] in a batch whose samples mix: the batch error's derivative
+            return fwd.error
         if bottom.kind in ("weight", "bias") and n.sample is not None:
             return float(fwd.sample_errors[s])  # only where samples do not mix
         return float(fwd.sample_errors.sum()) if per_sample and bottom.kind not in ("weight", "bias") else fwd.error

@@ -11,9 +11,11 @@
     (43.0, 0.0)
 
 Per-sample quantities carry the sample last when the batch has several (out_c1[1,2,2][2]); the
-gradient of a parameter without a sample is the batch's (the mean over samples, or the sum). Where a
-layer mixes the samples (batchnorm in training mode), a per-sample derivative dE_total/dq[s] is that
-of the sum of all samples' errors by q in sample s, and parameters have no per-sample gradients.
+gradient of a parameter without a sample is the batch's (the mean over samples, or the sum). A
+per-sample derivative carries the sample on each side (dE_total[2]/dnet_c1[1,2,2][2]: sample 2's own
+error). Where a layer mixes the samples (batchnorm in training mode) no error is one sample's: the
+derivative of E_total by q in sample s is the batch error's, named so (dE_total/dxhat_n1[1][2], see
+names.batch_partial), and parameters have no per-sample gradients.
 """
 
 from __future__ import annotations
@@ -97,7 +99,24 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
                 found[names.updated(name)] = float(new[index])
     if rec.after is not None:
         found[names.error(after=True)] = rec.after.error
+    if mixing and count > 1:
+        found = _batch_derivatives(found, 1 / count if net.reduction == "mean" else 1.0)
     return found
+
+
+def _batch_derivatives(found: dict[str, float], scale: float) -> dict[str, float]:
+    """Samples mixed: each dE_total[s]/dq[s] (computed as the derivative of the sum of the samples' errors by q in
+    sample s) becomes the batch error's derivative dE_total/dq[s], scaled to the batch error (1/N for the mean)."""
+    renamed: dict[str, float] = {}
+    for name, value in found.items():
+        n = names.parse(name)
+        top = n.top
+        if n.kind == "partial" and n.sample is not None and not n.batch and top is not None and (
+                top.kind == "error" and top.neuron is None):
+            renamed[names.batch_partial(names.TOTAL, str(n.bottom), n.sample)] = value * scale
+        else:
+            renamed[name] = value
+    return renamed
 
 
 def _inexact_labels(net: LayerNetwork) -> set[str]:
