@@ -39,7 +39,7 @@ def _agrees(model, x, y, loss_fn, make=lambda p: torch.optim.SGD(p, lr=0.1, mome
     assert comparison.agrees(1e-12), str(comparison)
     after = dict(twin.named_parameters())
     w1 = after[[n for n in after if n.endswith("weight")][0]]
-    assert trace.values["w1+"] == pytest.approx(float(w1[0, 0]), rel=1e-12, abs=1e-15)
+    assert trace.values["w1+"] == pytest.approx(float(w1.detach()[0, 0]), rel=1e-12, abs=1e-15)
     return trace
 
 
