@@ -15,9 +15,8 @@ from conftest import require_tool
 from stepgrad.api import Problem, check_solution, make_exercise
 from stepgrad.core.persist import dumps
 from stepgrad.core.spec import Network
-from stepgrad.teach.find_error import catalogue
 from stepgrad.teach.exercise import Exercise, generate
-from stepgrad.teach.find_error import plant
+from stepgrad.teach.find_error import catalogue, plant
 
 
 @cache

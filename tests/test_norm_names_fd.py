@@ -1,12 +1,12 @@
 """Every derivative name of a network with layernorm or batchnorm is true, by central finite differences.
 
-dE_total[s]/dq[s] for a per-sample quantity q (net, out, xhat, and layernorm's mu and var) nudges q in
-sample s (everything before it held, everything after recomputed: xhat and var follow a nudged mu)
-and watches the sum of all samples' errors (the samples do not mix: that is sample s's own E_total);
-dE_total/dq[s] (samples mixed by batchnorm in training mode) watches the batch's E_total; a batch quantity (batchnorm's mu_n1[j], var_n1[j], a parameter) watches the
-batch's E_total; dE_total/dgamma_n1[j][s] (samples not mixed) watches sample s's. Steps 1e-6 and
-5e-7, extrapolated (Richardson);
-|numeric - named| <= 1e-6 * max(|named|, 1e-2).
+dE_total[s]/dq[s] for a per-sample quantity q (net, out, xhat, and layernorm's mu and var) nudges
+q in sample s (everything before it held, everything after recomputed: xhat and var follow a nudged
+mu) and watches the sum of all samples' errors (the samples do not mix: that is sample s's own
+E_total); dE_total/dq[s] (samples mixed by batchnorm in training mode) watches the batch's E_total;
+a batch quantity (batchnorm's mu_n1[j], var_n1[j], a parameter) watches the batch's E_total;
+dE_total[s]/dgamma_n1[j] (samples not mixed) watches sample s's. Steps 1e-6 and 5e-7, extrapolated
+(Richardson); |numeric - named| <= 1e-6 * max(|named|, 1e-2).
 """
 
 from __future__ import annotations
