@@ -88,13 +88,13 @@ def mistakes_frames(mistakes: Sequence[Mistake], digits: Precision, source: str)
             used = 0
         symbol = f"${inline(latex_symbol(name))}$" if names.is_name(name) else escape(name)
         pages[-1].append(" & ".join([symbol, f"${escape(printed)}$", f"${number(exact, digits, 'latex')}$",
-                                     escape(verdict), rf"\parbox[t]{{5.6cm}}{{\raggedright {escape(reason)}}}"])
-                         + r" \\[2pt]")
+                                     escape(verdict), rf"\raggedright {escape(reason)}"])
+                         + r" \tabularnewline[2pt]")  # \raggedright redefines \\ in the last cell
         used += lines
     frames = []
     head = r"quantity & the deck prints & exact & verdict & why \\ \hline"
     for k, rows in enumerate(pages):
-        table = ("\\begin{tabular}{lllll}\n" + head + "\n" + "\n".join(rows)
+        table = ("\\begin{tabular}{llllp{5.6cm}}\n" + head + "\n" + "\n".join(rows)
                  + "\n\\end{tabular}")
         title = "The deck's own mistakes" + (f" ({k + 1}/{len(pages)})" if len(pages) > 1 else "")
         frames.append(frame(title, (intro + "\n\n\\medskip\n" if k == 0 else "") + table, r"\scriptsize"))
