@@ -27,7 +27,7 @@ from stepgrad.formats.lecture import Mistake, both_orders, mistakes_frames
 
 WIDTH = 46  # characters shown in a formula row before it breaks at a top-level +
 RULE_ROOM = 6  # what a derivation's rule beside its row takes of WIDTH (the frame is wider than the rows)
-BUDGET = 12.4  # a frame's height in rows of \small text
+BUDGET = 12.1  # a frame's height in rows of \small text
 TABLE_ROWS = 17  # rows of \\scriptsize table on one frame
 TABLE_CHARS = 112  # characters of \\scriptsize table text across a frame
 SUMMARY_WEIGHTS = 40  # more weights than this: the default deck summarises the passes
