@@ -125,7 +125,8 @@ def test_the_lecture_compiles_and_shows_every_figure_of_both_orders(lecture, tmp
 
 @pytest.mark.latex
 def test_the_network_figure_is_readable_when_projected(lecture, tmp_path):
-    pdfplumber = pytest.importorskip("pdfplumber")
+    import pdfplumber  # a test dependency (pyproject's test extra): never skipped
+
     pdflatex = require_tool("pdflatex")
     (tmp_path / "lecture.tex").write_text(lecture)
     subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "lecture.tex"], cwd=tmp_path,
