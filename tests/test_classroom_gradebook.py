@@ -252,3 +252,18 @@ def test_a_roster_names_every_row_without_variants(tmp_path, capsys):
         main(["check", str(returned), "--roster", str(tmp_path / "nope.csv")])
     error = capsys.readouterr().err
     assert exited.value.code == 2 and "nope.csv" in error and "Traceback" not in error
+
+
+def test_a_roster_with_one_file_is_refused_not_ignored(tmp_path, capsys):
+    """`check FILE --roster R`: a roster names a class's rows; with one file it would do nothing, so it is refused."""
+    from stepgrad.cli import main
+
+    roster = tmp_path / "students.csv"
+    roster.write_text("id,name\ns01,Anna\n")
+    answer = tmp_path / "s01.txt"
+    answer.write_text(written(by_hand()))
+    with pytest.raises(SystemExit) as exited:
+        main(["check", str(answer), "--roster", str(roster)])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2 and "--roster" in error and "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1

@@ -202,6 +202,9 @@ def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text",
     update_order = marking.update_order
     if Path(solution).is_dir() or solution.lower().endswith(".zip"):
         return _class_job(solution, spec, whole_class, update_order, round_to, rules, note, fmt)
+    if whole_class.roster is not None:  # never silently unused
+        raise StepgradError("a roster names the students of a class folder or zip; leave it out for one file",
+                            where="--roster")
     from stepgrad.core.budget import samples_of
 
     alternatives: dict[str, Any] = {"the seed deck's network (check without --network)": builtin()} if spec else {}
