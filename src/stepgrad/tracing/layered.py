@@ -34,7 +34,7 @@ from stepgrad.core.layers.dense import Dense
 from stepgrad.core.layers.flatten import Flatten
 from stepgrad.core.layers.pool import Pool
 from stepgrad.core.layers.residual import Residual
-from stepgrad.core.layers.rnn import Rnn
+from stepgrad.core.layers.rnn import Rnn, Sequence
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.layers.values import positions
 from stepgrad.core.trace import Section, Step, Trace
@@ -171,9 +171,11 @@ class _Builder:
             "learning_rate": self.net.learning_rate, "reduction": self.net.reduction,
             "convolution": self.net.convolution, "update_biases": self.net.update_biases,
             "input_shape": list(self.net.input_shape), "step_reduction": self.net.step_reduction,
+            "sequence_input": isinstance(self.net.input_shape, Sequence),
             "mixing": self.mixing,
             "layers": [{"label": layer.label, "kind": layer.kind, "description": layer.describe(),
                         "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
+                        "sequence": isinstance(layer.out_shape, Sequence),
                         "activation": layer.activation if layer.has_activation else None,
                         "input": self.producer[layer.label],
                         "parameters": {role: list(p.shape) for role, p in layer.params.items()},

@@ -101,7 +101,7 @@ def _rnn_forward(b: _Builder, layer: Rnn, s: int) -> list[Step]:
     start = layer.initial()
     for k in range(layer.hidden):
         steps.append(b.step(names.at(names.recurrent_value("h", label, 0, k + 1), tag), start[k], "given",
-                            subject=label, note="the initial state (h0 = 0)" if layer.h0 is None else "the initial state h0"))
+                            subject=label, note="the initial state: h0 = 0" if layer.h0 is None else "the initial state: h0 as given"))
     for t in range(1, layer.in_shape[0] + 1):
         for j in range(layer.hidden):
             pairs = [(layer.parameter_name("weight_x", (j + 1, i + 1)), b.value_name(source, (t - 1, i), s))
@@ -359,7 +359,7 @@ def _rnn_backward(b: _Builder, layer: Rnn, s: int, collected: dict[str, list[lb.
                     terms.append((d_net(t, j), None, 1.0))
             what = {"weight_x": f"x[t,{index[-1] + 1}]", "weight_h": f"h[t-1] unit {index[-1] + 1}",
                     "bias": "1"}[role]
-            note = (f"BPTT: the same weight at each of the {steps_count} steps, one term per step t: the error signal "
+            note = (f"BPTT: the same parameter at each of the {steps_count} steps, one term per step t: the error signal "
                     f"of net at step t times what the weight multiplied there ({what})")
             out += _gradient(b, layer, role, index, s, terms, collected, note)
     return out
