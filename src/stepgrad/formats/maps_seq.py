@@ -83,6 +83,8 @@ def _rnn_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
                 b.out.append(Paragraph(f"Step {shown} in full (the others are computed the same way, with the "
                                        f"same weights; --all derives every step):"))
             b.derive(_pick(b, section, wanted))
+            if b.matrix:
+                _rnn_matrix(b, layer, shown, s)
         rows = [(f"net[{j}]", [_tagged(b, names.recurrent_value("net", label, t, j), s) if t else ""
                                for t in range(steps + 1)]) for j in range(1, hidden + 1)]
         rows += [(f"h[{j}]", [_tagged(b, names.recurrent_value("h", label, t, j), s) for t in range(steps + 1)])
@@ -120,6 +122,41 @@ def _rnn_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
                                            for t in range(1, steps + 1)]))
         _table_over_steps(b, f"{label} backward through time{b._of(s)}: a column per step", rows,
                           [f"t={t}" for t in range(1, steps + 1)])
+
+
+def _rnn_matrix(b: _Blocks, layer: dict[str, Any], t: int, s: int) -> None:
+    """Step t as one matrix product: [Wx | Wh | b] times the column [x[t]; h[t-1]; 1] gives net_h[t]."""
+    label, stems = layer["label"], layer["parameter_names"]
+    steps, hidden = _rnn_sizes(layer)
+    features = int(layer["in_shape"][1])
+    source = layer.get("input_names", {}).get(str(t))  # what the rnn reads at step t, without the sample
+    columns = [f"{stems['weight_x']}[j,{i}]" for i in range(1, features + 1)]
+    columns += [f"{stems['weight_h']}[j,{k}]" for k in range(1, hidden + 1)]
+    bias = "bias" in layer["parameters"]
+    rows = []
+    for j in range(1, hidden + 1):
+        row = [b.value(names.with_position(stems["weight_x"], (j, i))) for i in range(1, features + 1)]
+        row += [b.value(names.with_position(stems["weight_h"], (j, k))) for k in range(1, hidden + 1)]
+        rows.append(tuple(row + ([b.value(names.with_position(stems["bias"], (j,)))] if bias else [])))
+    inputs = [names.at(n, b.tag(s)) for n in source or []]
+    column = [b.value(n) for n in inputs]
+    column += [b.value(_tagged(b, names.recurrent_value("h", label, t - 1, k), s)) for k in range(1, hidden + 1)]
+    labels = list(inputs) + [_tagged(b, names.recurrent_value("h", label, t - 1, k), s) for k in range(1, hidden + 1)]
+    b.out.append(Paragraph(f"Step {t} as one matrix product: the weights side by side, [{stems['weight_x']} | "
+                           f"{stems['weight_h']}{' | ' + stems['bias'] if bias else ''}], times the column of step "
+                           f"{t}'s inputs, the states of step {t - 1}{' and 1' if bias else ''}, gives net at step {t}."))
+    b.out.append(Grid(f"[{stems['weight_x']} | {stems['weight_h']}{' | ' + stems['bias'] if bias else ''}]", tuple(rows),
+                      tuple(str(j) for j in range(1, hidden + 1)), tuple(columns + (["1"] if bias else []))))
+    b.out.append(Grid(f"the column at step {t}", tuple((v,) for v in column + (["1"] if bias else [])),
+                      tuple(labels + (["1"] if bias else [])), ("",)))
+    b.out.append(Grid(f"net_{label} at step {t}", (tuple(b.value(_tagged(b, names.recurrent_value("net", label, t, j), s))
+                                                       for j in range(1, hidden + 1)),), ("",),
+                      tuple(str(j) for j in range(1, hidden + 1))))
+
+
+_MATRICES = ("As matrices, a row per position: Q = X·Wq^T + bq, K = X·Wk^T + bk, V = X·Wv^T + bv; the scores "
+             "S = Q·K^T{scale} (a row per query, a column per key{mask}); A = the softmax of each row of S; Z = A·V; "
+             "out = Z·Wo^T + bo. The grids below are these matrices: q is Q, score is S, a is A, z is Z.")
 
 
 # -- attention ----------------------------------------------------------------------------------------
@@ -167,6 +204,11 @@ def _attention_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> N
                 wanted |= {_tagged(b, names.attention_value(w, label, (row, c)), s) for w in ("z", "out")
                            for c in range(1, sizes[w] + 1)}
             b.derive(_pick(b, section, wanted))
+        if b.matrix and s == 0:
+            scaled = "sqrt" in b.trace.step(_tagged(b, names.attention_value("score", label, (1, 1)), s)).text
+            masked = not b.has(_tagged(b, names.attention_value("score", label, (1, steps)), s)) and steps > 1
+            b.out.append(Paragraph(_MATRICES.format(scale=f" / sqrt({sizes['k']})" if scaled else "",
+                                                    mask="; the entries above the diagonal masked" if masked else "")))
         _attention_grids(b, label, steps, sizes, s, signal=False)
 
 

@@ -108,6 +108,7 @@ class _Builder:
         # batchnorm in training mode mixes the samples: no error is one sample's (core/layers/values.py)
         self.mixing = self.samples > 1 and any(layer.mixes_samples for layer in net.all_layers())
         self.signal_scale = 1.0 / self.samples if self.mixing and net.reduction == "mean" else 1.0
+        self._signals: dict[tuple[str, int], str] = {}
 
     # -- names ---------------------------------------------------------------------------------
     def tag(self, s: int) -> int | None:
@@ -136,11 +137,21 @@ class _Builder:
         """What an rnn, attention or normalization layer sends back to each position of its input (layered_seq)."""
         return layered_seq.consumer_terms(self, layer, s)
 
+    def rnn_inputs(self, layer: Rnn) -> dict[str, list[str]]:
+        """Step (1-based, as text) -> the names of what an rnn reads at that step (without the sample)."""
+        source = self.producer[layer.label]
+        return {str(t + 1): [str(names.parse(self.value_name(source, (t, i), 0)).but(sample=None))
+                             for i in range(layer.in_shape[1])]
+                for t in range(layer.in_shape[0])}
+
     def signal(self, quantity: str, s: int) -> str:
         """dE_total/d(quantity of sample s): sample s's own error's, or the batch error's where samples mix."""
-        if self.mixing:
-            return names.batch_partial(names.TOTAL, quantity, s + 1)
-        return names.partial(names.TOTAL, quantity, self.tag(s))
+        key = (quantity, s)
+        found = self._signals.get(key)
+        if found is None:  # names.partial parses its sides: built once per name (attention asks for each often)
+            found = self._signals[key] = (names.batch_partial(names.TOTAL, quantity, s + 1) if self.mixing
+                                          else names.partial(names.TOTAL, quantity, self.tag(s)))
+        return found
 
     def upstream(self, layer: Layer, index: Index, s: int) -> str:
         """dE_total/dnet of a layer with an activation, dE_total/dout of one without (pool, flatten)."""
@@ -176,6 +187,7 @@ class _Builder:
             "layers": [{"label": layer.label, "kind": layer.kind, "description": layer.describe(),
                         "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
                         "sequence": isinstance(layer.out_shape, Sequence),
+                        **({"input_names": self.rnn_inputs(layer)} if isinstance(layer, Rnn) else {}),
                         "activation": layer.activation if layer.has_activation else None,
                         "input": self.producer[layer.label],
                         "parameters": {role: list(p.shape) for role, p in layer.params.items()},

@@ -18,6 +18,7 @@ Values are the engine's (core/layers); this module only names them and writes th
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache as memo
 from typing import Any
 
 from stepgrad.core import names
@@ -126,7 +127,7 @@ def _attention_forward(b: _Builder, layer: Attention, s: int) -> list[Step]:
     tag, label = b.tag(s), layer.label
     source = b.producer[label]
     steps_count, features = layer.in_shape
-    value = lambda which, *p: names.at(names.attention_value(which, label, tuple(i + 1 for i in p)), tag)  # noqa: E731
+    value = memo(lambda which, *p: names.at(names.attention_value(which, label, tuple(i + 1 for i in p)), tag))  # noqa: E731  (names built once)
     steps = []
     for role in ("q", "k", "v"):
         size = layer.params[f"weight_{role}"].shape[0]
@@ -222,12 +223,12 @@ def _norm_forward(b: _Builder, layer: Norm) -> list[Step]:
         mu, var = _stat(b, layer, "mu", group, s0), _stat(b, layer, "var", group, s0)
         row = s0 if isinstance(layer, LayerNorm) else 0
         at = (row, *(g - 1 for g in group))
-        steps.append(b.step(mu, stat_values["mu"][at], "net", rf"\frac{{{' + '.join(map(_slot, xs))}}}{{{size}}}",
+        steps.append(b.step(mu, stat_values["mu"][at], "net", rf"\frac{{1}}{{{size}}} \left({' + '.join(map(_slot, xs))}\right)",
                             f"({' + '.join(map(_slot, xs))}) / {size}", subject=label,
                             note=f"the mean of the {size} values of the group"))
         squares_l = " + ".join(rf"(«{x}» - «{mu}»)^2" for x in xs)
         squares_t = " + ".join(f"(«{x}» - «{mu}»)^2" for x in xs)
-        steps.append(b.step(var, stat_values["var"][at], "net", rf"\frac{{{squares_l}}}{{{divide}}}",
+        steps.append(b.step(var, stat_values["var"][at], "net", rf"\frac{{1}}{{{divide}}} \left({squares_l}\right)",
                             f"({squares_t}) / {divide}", subject=label,
                             note=f"the {layer.variance} variance: divided by {divide}"
                                  + (" (N, as PyTorch normalizes)" if layer.variance == "biased" else " (N - 1)")))
@@ -319,10 +320,10 @@ def _rnn_backward(b: _Builder, layer: Rnn, s: int, collected: dict[str, list[lb.
     tag, label, act = b.tag(s), layer.label, ACTIVATIONS[layer.recurrent_activation]
     above = _from_above(b, layer, s)
     steps_count, scale = layer.in_shape[0], b.signal_scale
-    h = lambda t, k: names.at(names.recurrent_value("h", label, t, k + 1), tag)  # noqa: E731
-    net = lambda t, k: names.at(names.recurrent_value("net", label, t, k + 1), tag)  # noqa: E731
-    d_h = lambda t, k: b.signal(names.recurrent_value("h", label, t, k + 1), s)  # noqa: E731
-    d_net = lambda t, k: b.signal(names.recurrent_value("net", label, t, k + 1), s)  # noqa: E731
+    h = memo(lambda t, k: names.at(names.recurrent_value("h", label, t, k + 1), tag))  # noqa: E731  (names built once)
+    net = memo(lambda t, k: names.at(names.recurrent_value("net", label, t, k + 1), tag))  # noqa: E731  (names built once)
+    d_h = memo(lambda t, k: b.signal(names.recurrent_value("h", label, t, k + 1), s))  # noqa: E731  (names built once)
+    d_net = memo(lambda t, k: b.signal(names.recurrent_value("net", label, t, k + 1), s))  # noqa: E731  (names built once)
     out: list[Step] = []
     for t in range(steps_count, 0, -1):
         for k in range(layer.hidden):
@@ -370,8 +371,8 @@ def _attention_backward(b: _Builder, layer: Attention, s: int, collected: dict[s
     tag, label, scale = b.tag(s), layer.label, b.signal_scale
     steps_count = layer.in_shape[0]
     masked = cache["mask"]
-    value = lambda which, *p: names.at(names.attention_value(which, label, tuple(i + 1 for i in p)), tag)  # noqa: E731
-    signal = lambda which, *p: b.signal(names.attention_value(which, label, tuple(i + 1 for i in p)), s)  # noqa: E731
+    value = memo(lambda which, *p: names.at(names.attention_value(which, label, tuple(i + 1 for i in p)), tag))  # noqa: E731  (names built once)
+    signal = memo(lambda which, *p: b.signal(names.attention_value(which, label, tuple(i + 1 for i in p)), s))  # noqa: E731  (names built once)
     sizes = {role: layer.params[f"weight_{role}"].shape[0] for role in ("q", "k", "v", "o")}
     above = _from_above(b, layer, s)
     out: list[Step] = []
@@ -452,7 +453,7 @@ def _norm_backward(b: _Builder, layer: Norm, collected: dict[str, list[lb.Term]]
     groups = _groups(layer, b)
     v = b.fwd.values[label]
     out: list[Step] = []
-    xhat = lambda index, s: names.norm_value("xhat", label, tuple(i + 1 for i in index), b.tag(s))  # noqa: E731
+    xhat = memo(lambda index, s: names.norm_value("xhat", label, tuple(i + 1 for i in index), b.tag(s)))  # noqa: E731  (names built once)
     for s in range(b.samples):
         above = _from_above(b, layer, s)
         for _, index in positions(layer.out_shape):
