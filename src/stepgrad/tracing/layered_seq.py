@@ -361,7 +361,7 @@ def _rnn_backward(b: _Builder, layer: Rnn, s: int, collected: dict[str, list[lb.
             what = {"weight_x": f"x[t,{index[-1] + 1}]", "weight_h": f"h[t-1] unit {index[-1] + 1}",
                     "bias": "1"}[role]
             note = (f"BPTT: the same parameter at each of the {steps_count} steps, one term per step t: the error signal "
-                    f"of net at step t times what the weight multiplied there ({what})")
+                    f"of net at step t times what it multiplied there ({what})")
             out += _gradient(b, layer, role, index, s, terms, collected, note)
     return out
 
