@@ -149,8 +149,8 @@ def _rnn_matrix(b: _Blocks, layer: dict[str, Any], t: int, s: int) -> None:
                       tuple(str(j) for j in range(1, hidden + 1)), tuple(columns + (["1"] if bias else []))))
     b.out.append(Grid(f"the column at step {t}", tuple((v,) for v in column + (["1"] if bias else [])),
                       tuple(labels + (["1"] if bias else [])), ("",)))
-    b.out.append(Grid(f"net_{label} at step {t}", (tuple(b.value(_tagged(b, names.recurrent_value("net", label, t, j), s))
-                                                       for j in range(1, hidden + 1)),), ("",),
+    nets = tuple(b.value(_tagged(b, names.recurrent_value("net", label, t, j), s)) for j in range(1, hidden + 1))
+    b.out.append(Grid(names.map_label("net", label) + f" at step {t}", (nets,), ("",),
                       tuple(str(j) for j in range(1, hidden + 1))))
 
 
@@ -169,7 +169,6 @@ def _attention_row(b: _Blocks, label: str, steps: int, s: int) -> int:
 def _attention_grids(b: _Blocks, label: str, steps: int, sizes: dict[str, int], s: int, signal: bool) -> None:
     name = (lambda which, p: _signal(b, names.attention_value(which, label, p), s)) if signal else (
         lambda which, p: _tagged(b, names.attention_value(which, label, p), s))
-    prefix = "dE_total/d" if signal else ""
     order = ("out", "z", "a", "score", "v", "q", "k") if signal else ("q", "k", "v", "score", "a", "z", "out")
     for which in order:
         if which in ("score", "a"):
@@ -178,7 +177,8 @@ def _attention_grids(b: _Blocks, label: str, steps: int, sizes: dict[str, int], 
         else:
             rows = [(f"position {i}", [name(which, (i, c)) for c in range(1, sizes[which] + 1)]) for i in range(1, steps + 1)]
             columns = [str(c) for c in range(1, sizes[which] + 1)]
-        _table_over_steps(b, f"{prefix}{which}_{label}{b._of(s)}", rows, columns)
+        title = names.map_label(which, label)
+        _table_over_steps(b, (names.partial(names.TOTAL, title) if signal else title) + b._of(s), rows, columns)
 
 
 def _attention_sizes(layer: dict[str, Any]) -> dict[str, int]:
@@ -235,8 +235,12 @@ def _attention_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> 
 # -- normalization --------------------------------------------------------------------------------------
 def _groups(b: _Blocks, label: str, which: str = "mu") -> list[str]:
     """The names of every group's mean (or variance), in order, as the trace holds them."""
-    stem = f"{which}_{label}["
-    return [st.name for st in b.trace if st.name.startswith(stem) and "+" not in st.name]
+    found = []
+    for st in b.trace:
+        n = names.parse(st.name)
+        if n.kind == "inner" and n.symbol == which and n.neuron == label and not n.after:
+            found.append(st.name)
+    return found
 
 
 def _norm_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
@@ -263,7 +267,7 @@ def _norm_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
         for kind in ("xhat", "out"):
             at = (lambda p, s=s: names.norm_value("xhat", label, p, b.tag(s))) if kind == "xhat" else (
                 lambda p, s=s: names.map_value("out", label, p, b.tag(s)))
-            b.grids(f"{kind}_{label}{b._of(s)}", shape, at, sequence=sequence)
+            b.grids(names.map_label(kind, label) + b._of(s), shape, at, sequence=sequence)
 
 
 def _norm_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
@@ -284,7 +288,8 @@ def _norm_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
         b.derive([st for st in signals if st.name in wanted | set(firsts.values())])
     for s in range(b.samples):
         for kind in ("out", "xhat"):
-            b.grids(f"dE_total/d{kind}_{label}{b._of(s)}", shape, _norm_signal(b, label, kind, s), sequence=sequence)
+            title = names.partial(names.TOTAL, names.map_label(kind, label)) + b._of(s)
+            b.grids(title, shape, _norm_signal(b, label, kind, s), sequence=sequence)
     stats = [st for st in signals if _statistic(st) is not None]
     if stats:
         b.out.append(Table(("quantity", "value"), tuple((st.name, b.value(st.name)) for st in stats)))
