@@ -78,3 +78,28 @@ def test_names_lists_every_quantity(tmp_path, capsys: pytest.CaptureFixture[str]
     listed = json.loads(capsys.readouterr().out)
     trace = explain_layers(LayerNetwork.from_dict(GALLERY["rnn_last"]))
     assert set(listed) == set(trace.values) and "dE_total[2]/dh1_t1[2][2]" in listed
+
+
+@pytest.mark.parametrize("key", ["rnn_last", "layernorm_dense"])
+def test_one_sample_explained_alone(key: str) -> None:
+    network = LayerNetwork.from_dict(GALLERY[key])
+    both, second = explain_layers(network), explain_layers(network, sample=1)
+    plans = [s for s in second if s.paths]
+    assert plans and all(p.value == pytest.approx(second.values[p.factors[0]] * (
+        second.values[p.factors[1]] if len(p.factors) > 1 else 1.0), rel=1e-14) for s in plans for p in s.paths)
+    # sample 2 alone: its own error's derivatives are the batch's sample-2 ones (samples do not mix here)
+    name = "dE_total/dnet_d1[1]" if key == "rnn_last" else "dE_total/dnet_d1[2]"
+    assert second.values[name] == pytest.approx(both.values[name.replace("dE_total/", "dE_total[2]/") + "[2]"], rel=1e-13)
+
+
+def test_a_long_attention_is_refused_in_one_line(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    steps = 90
+    spec = {"layers": [{"type": "sequence", "steps": steps, "features": 1}, {"type": "attention", "output": "last"},
+                       {"type": "dense", "neurons": 1, "activation": "sigmoid"}],
+            "samples": [{"inputs": [[0.01 * t] for t in range(steps)], "targets": [0.5]}]}
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(spec))
+    with pytest.raises(SystemExit) as stopped:
+        main(["explain", str(path)])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1 and "attention a1 over 90 steps" in err
