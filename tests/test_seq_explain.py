@@ -103,3 +103,23 @@ def test_a_long_attention_is_refused_in_one_line(tmp_path, capsys: pytest.Captur
         main(["explain", str(path)])
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1 and "attention a1 over 90 steps" in err
+
+
+@pytest.mark.parametrize("key,phrase", [("rnn_last", "Step 2 as one matrix product"),
+                                        ("attention_causal", "S = Q·K^T / sqrt(2)"),
+                                        ("batchnorm_training", "each column's mean and variance"),
+                                        ("layernorm_dense", "each row's mean and variance")])
+def test_matrix_view(key: str, phrase: str) -> None:
+    trace = explain_layers(LayerNetwork.from_dict(GALLERY[key]))
+    text = " ".join(render(trace, "text", matrix=True).split())
+    assert phrase in text
+    if key == "rnn_last":  # the column of step 2: its inputs and the states of step 1, as the trace has them
+        column = text[text.index("the column at step 2"):]
+        for name in ("x[2,1][1]", "x[2,2][1]", "h1_t1[1][1]", "h1_t1[2][1]"):
+            assert column.split(name, 1)[1].split()[0] == render_number(trace.values[name])
+
+
+def render_number(value: float) -> str:
+    from stepgrad.formats.formula import number
+
+    return number(value, 9)

@@ -263,11 +263,29 @@ def _norm_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
     if running:
         b.out.append(Table(("running statistic", "value"), tuple((n, b.value(n)) for n in running)))
     sequence = bool(layer.get("sequence"))
+    if b.matrix and len(shape) == 1:
+        _norm_matrix(b, layer)
     for s in range(b.samples):
         for kind in ("xhat", "out"):
             at = (lambda p, s=s: names.norm_value("xhat", label, p, b.tag(s))) if kind == "xhat" else (
                 lambda p, s=s: names.map_value("out", label, p, b.tag(s)))
             b.grids(names.map_label(kind, label) + b._of(s), shape, at, sequence=sequence)
+
+
+def _norm_matrix(b: _Blocks, layer: dict[str, Any]) -> None:
+    """The batch as matrices, a row per sample and a column per feature: X, then Xhat (read from the trace)."""
+    label, features = layer["label"], int(layer["out_shape"][0])
+    xhat = [[names.norm_value("xhat", label, (j,), b.tag(s)) for j in range(1, features + 1)] for s in range(b.samples)]
+    inputs = [[b.trace.step(n).operands[0] for n in row] for row in xhat]
+    batch = layer["kind"] == "batchnorm"
+    b.out.append(Paragraph("As matrices, a row per sample and a column per feature: "
+                           + ("mu and var are each column's mean and variance (over the batch)" if batch else
+                              "mu and var are each row's mean and variance (over the sample's features)")
+                           + "; Xhat = (X - mu) / sqrt(var + eps), and out = Xhat times gamma plus beta, column by column."))
+    columns = tuple(str(j) for j in range(1, features + 1))
+    rows = tuple(f"sample {s + 1}" for s in range(b.samples))
+    b.out.append(Grid(f"X, the input of {label}", tuple(tuple(b.value(n) for n in row) for row in inputs), rows, columns))
+    b.out.append(Grid(f"Xhat of {label}", tuple(tuple(b.value(n) for n in row) for row in xhat), rows, columns))
 
 
 def _norm_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
