@@ -311,6 +311,10 @@ def _norm_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
     stats = [st for st in signals if _statistic(st) is not None]
     if stats:
         b.out.append(Table(("quantity", "value"), tuple((st.name, b.value(st.name)) for st in stats)))
+    if layer.get("input"):
+        b.out.append(Paragraph(f"The three paths add up in the layer below: dE_total/dout of {layer['input']} "
+                               f"(its backward pass, next) is, at each position, the path through xhat plus the "
+                               "variance's plus the mean's."))
     inputs = [st for st in signals if names.parse(st.name).bottom.kind == "input"]  # type: ignore[union-attr]
     if inputs:
         b.out.append(Table(("three paths into the input", "value"), tuple((st.name, b.value(st.name)) for st in inputs)))
