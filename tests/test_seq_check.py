@@ -191,3 +191,26 @@ def test_diagnoses_are_registered_for_layer_networks_only(key: str) -> None:
 
     entry = next(m for m in MISTAKES if m.key == key)
     assert entry.networks == ("layers",) and key in ORDER
+
+
+def test_the_published_bptt_walkthrough_marked_as_a_careful_marker_would() -> None:
+    # PracHub's BPTT walkthrough (tests/test_seq_published.py cites it): tanh(1.04621) printed 0.7790 (it is
+    # 0.78033); every later figure of step 2 follows from that slip, and its two losses have the last digit off
+    from test_seq_published import PRACHUB
+
+    network = LayerNetwork.from_dict(PRACHUB)
+    figures = {"h1_t1[1]": "0.4621", "out_d1[1,1]": "0.9242", "E_d1[1,1]": "0.00288", "net_h1_t2[1]": "1.04621",
+               "h1_t2[1]": "0.7790", "out_d1[2,1]": "1.558", "E_d1[2,1]": "0.0978",
+               "dE_total/dout_d1[2,1]": "-0.442", "dE_total/dh1_t2[1]": "-0.884",
+               "dh1_t2[1]/dnet_h1_t2[1]": "0.3931", "dE_total/dnet_h1_t2[1]": "-0.3475"}
+    report = check(network, solution.loads("\n".join(f"{k} = {v}" for k, v in figures.items())))
+    got = {r.name: r.verdict for r in report.results}
+    assert [got[n] for n in ("h1_t1[1]", "out_d1[1,1]", "net_h1_t2[1]")] == ["correct"] * 3
+    assert got["h1_t2[1]"] == "wrong"  # the slip: marked where it happens, with the exact value and the formula
+    assert {got[n] for n in ("out_d1[2,1]", "dE_total/dout_d1[2,1]", "dE_total/dh1_t2[1]", "dh1_t2[1]/dnet_h1_t2[1]",
+                             "dE_total/dnet_h1_t2[1]")} == {"follows"}
+    assert got["E_d1[1,1]"] == "close"  # 0.00288 for 0.0028702: one unit of its last digit off
+    # 0.0978 for the 0.097682 its own 1.558 gives: 1.2 units of the last digit off, more than rounding explains
+    assert got["E_d1[2,1]"] == "wrong"
+    slip = next(r for r in report.results if r.name == "h1_t2[1]")
+    assert slip.expected == pytest.approx(math.tanh(1.04621), abs=1e-5)
