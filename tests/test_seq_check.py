@@ -114,6 +114,19 @@ def test_softmax_over_the_wrong_axis() -> None:
     assert got["z_a1[2,1]"][0] == "follows"
 
 
+def test_the_softmax_derivative_taken_elementwise() -> None:
+    network = net("attention_causal")
+    exact = explain_layers(network).values
+    # row 3 sees three keys: a(1 - a) dE/da alone differs from the full Jacobian's row
+    student = {f"dE_total/dscore_a1[3,{j}]": exact[f"a_a1[3,{j}]"] * (1 - exact[f"a_a1[3,{j}]"]) * exact[f"dE_total/da_a1[3,{j}]"]
+               for j in (1, 2, 3)}
+    student["dE_total/dq_a1[3,1]"] = sum(student[f"dE_total/dscore_a1[3,{j}]"] * exact[f"k_a1[{j},1]"]
+                                         for j in (1, 2, 3)) / math.sqrt(2)
+    got = verdicts(network, student)
+    assert {got[f"dE_total/dscore_a1[3,{j}]"] for j in (1, 2, 3)} == {("wrong", "softmax_jacobian_diagonal")}
+    assert got["dE_total/dq_a1[3,1]"][0] == "follows"
+
+
 def test_the_variance_path_forgotten_in_batchnorm_and_layernorm() -> None:
     network = net("batchnorm_training")
     exact = explain_layers(network).values
@@ -184,7 +197,8 @@ def test_a_slip_in_the_fourth_digit_carried_through_time() -> None:
 
 
 @pytest.mark.parametrize("key", ["bptt_last_step_only", "bptt_step_dropped", "recurrent_path_forgotten",
-                                 "attention_scale_forgotten", "softmax_wrong_axis", "norm_variance_path_forgotten",
+                                 "attention_scale_forgotten", "softmax_wrong_axis", "softmax_jacobian_diagonal",
+                                 "norm_variance_path_forgotten",
                                  "norm_mean_path_forgotten", "norm_statistics_mixed", "norm_variance_estimator"])
 def test_diagnoses_are_registered_for_layer_networks_only(key: str) -> None:
     from stepgrad.teach.check.diagnoses import MISTAKES, ORDER

@@ -9,6 +9,7 @@ the exact ones); a mistake hidden in a step the student did not write is carried
 - recurrent_path_forgotten: dE_total/dh at step t without what step t+1 sends back through Wh.
 - attention_scale_forgotten: the scores (or dE_total/dq, dE_total/dk) without the 1/sqrt(d_k).
 - softmax_wrong_axis: the attention weights normalized over the queries (a column) instead of the keys (a row).
+- softmax_jacobian_diagonal: dE_total/dscore as a(1 - a) dE_total/da, the Jacobian's diagonal alone.
 - norm_variance_path_forgotten / norm_mean_path_forgotten: the gradient into a normalization's input
   without the path through the variance (or the mean).
 - norm_statistics_mixed: batchnorm in training mode computed with the running statistics, in evaluation mode
@@ -181,6 +182,22 @@ def _column_softmax(ctx: Context, step: Step, base: Mapping[str, float]) -> floa
 def _wrong_axis(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     yield from _with_mistake(ctx, step, base, lambda s: _column_softmax(ctx, s, base),
                              "the weights normalized over the queries (each column adds to 1), not over the keys")
+
+
+def _diagonal_only(ctx: Context, step: Step, base: Mapping[str, float]) -> float | None:
+    found = _attention_of(ctx, step, ("score",))
+    n = _parse(step.name)
+    if found is None or n is None or n.kind != "partial" or not step.operands:
+        return None
+    weight, signal = step.operands[0], step.operands[1]  # «a[i,j]» * («dE/da[i,j]» - (...))
+    return ctx.recompute(step, base, tree=parse(f"«{weight}» * (1 - «{weight}») * «{signal}»"))
+
+
+@mistake("softmax_jacobian_diagonal", "softmax's derivative taken as a(1 - a) alone", networks=LAYERS)
+def _jacobian_diagonal(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    yield from _with_mistake(ctx, step, base, lambda s: _diagonal_only(ctx, s, base),
+                             "dE/dscore[i,j] as a[i,j](1 - a[i,j]) dE/da[i,j]: only the diagonal of the softmax's "
+                             "Jacobian, without the other keys of the row")
 
 
 # -- normalization -----------------------------------------------------------------------------------------
