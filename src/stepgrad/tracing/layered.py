@@ -38,7 +38,7 @@ from stepgrad.core.layers.rnn import Rnn, Sequence
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.layers.values import positions
 from stepgrad.core.trace import Section, Step, Trace
-from stepgrad.tracing import layered_seq
+from stepgrad.tracing import layered_seq, layered_seq_backward
 from stepgrad.tracing.layered_backward import backward_steps, divided
 
 Index = tuple[int, ...]
@@ -334,8 +334,8 @@ class _Builder:
 
     def backward(self, layer: Layer) -> Section:
         if isinstance(layer, layered_seq.SEQUENCE_LAYERS):
-            steps = layered_seq.backward_steps(self, layer)
-            intro = layered_seq.BACKWARD_INTROS[type(layer)]
+            steps = layered_seq_backward.backward_steps(self, layer)
+            intro = layered_seq_backward.BACKWARD_INTROS[type(layer)]
         else:
             steps, intro = backward_steps(self, layer), _BACKWARD_INTROS[type(layer)]
         return Section(f"backward_{layer.label}", f"Backward pass: {layer.label} ({layer.kind})", tuple(steps), intro)
