@@ -175,6 +175,23 @@ def test_variance_divided_by_n_minus_1() -> None:
     assert got["xhat_n1[2][1]"][0] == "follows"
 
 
+def test_the_steps_errors_summed_where_the_spec_takes_their_mean() -> None:
+    network = net("rnn_sequence")  # step_reduction = "mean" over 3 steps
+    exact = explain_layers(network).values
+    summed = explain_layers(LayerNetwork.from_dict({**GALLERY["rnn_sequence"], "step_reduction": "sum"})).values
+    steps = [f"{kind}_d1[{t},1]" for kind in ("E", "dE_total/dout", "dE_total/dnet") for t in (1, 2, 3)]
+    names = [*steps, "E_total", "dE_total/dh1_t3[1]", "dE_total/dh1_t2[2]"]
+    got = verdicts(network, {n: summed[n] for n in names})
+    for t in (1, 2, 3):
+        assert got[f"E_d1[{t},1]"] == ("wrong", "step_reduction_mixed")
+        assert got[f"dE_total/dout_d1[{t},1]"] == ("wrong", "step_reduction_mixed")
+    assert {got[n][0] for n in ("E_total", "dE_total/dnet_d1[2,1]", "dE_total/dh1_t3[1]", "dE_total/dh1_t2[2]")} == {
+        "follows"}
+    # only the total written: the sum over the steps found below it
+    assert verdicts(network, {"E_total": summed["E_total"]})["E_total"] == ("wrong", "step_reduction_mixed")
+    assert summed["E_total"] == pytest.approx(3 * exact["E_total"], rel=1e-12)
+
+
 def test_a_slip_in_the_fourth_digit_carried_through_time() -> None:
     # the published walkthrough's kind of slip: a tanh off in the fourth digit, every later number from it
     network = net("rnn_last")
@@ -199,7 +216,8 @@ def test_a_slip_in_the_fourth_digit_carried_through_time() -> None:
 @pytest.mark.parametrize("key", ["bptt_last_step_only", "bptt_step_dropped", "recurrent_path_forgotten",
                                  "attention_scale_forgotten", "softmax_wrong_axis", "softmax_jacobian_diagonal",
                                  "norm_variance_path_forgotten",
-                                 "norm_mean_path_forgotten", "norm_statistics_mixed", "norm_variance_estimator"])
+                                 "norm_mean_path_forgotten", "norm_statistics_mixed", "norm_variance_estimator",
+                                 "step_reduction_mixed"])
 def test_diagnoses_are_registered_for_layer_networks_only(key: str) -> None:
     from stepgrad.teach.check.diagnoses import MISTAKES, ORDER
 

@@ -16,6 +16,8 @@ the exact ones); a mistake hidden in a step the student did not write is carried
   with the batch's; or its gradient taken as in evaluation mode (the statistics held constant).
 - norm_variance_estimator: the variance divided by N - 1 instead of N (or N instead of N - 1); the running
   variance moved with the biased variance.
+- step_reduction_mixed: a sequence output's errors summed over the steps where the spec takes their mean
+  (or averaged where it sums): each step's error term and the loss's error signals off by the number of steps.
 """
 
 from __future__ import annotations
@@ -315,3 +317,29 @@ def _variance_estimator(ctx: Context, step: Step, base: Mapping[str, float]) -> 
     for value, text in _with_mistake(ctx, step, base, lambda s: _estimator(ctx, s, base), detail):
         if math.isfinite(value):
             yield value, text
+
+
+# -- a sequence output's steps ------------------------------------------------------------------------------
+def _other_reduction(ctx: Context, step: Step, base: Mapping[str, float]) -> float | None:
+    """The loss's own steps (an output's error term, the error signal the loss gives) with the steps' errors
+    summed instead of averaged (or averaged instead of summed)."""
+    net = ctx.net
+    if not isinstance(net, LayerNetwork) or net.step_reduction is None or not step.text:
+        return None
+    last = net.layers[-1]
+    n = _parse(step.name)
+    about = n.bottom if n is not None and n.kind == "partial" else n
+    from_loss = any((_parse(op) or n).kind == "target" for op in step.operands)  # type: ignore[union-attr]
+    if about is None or about.neuron != last.label or not from_loss:
+        return None
+    steps = last.out_shape[0]
+    value = ctx.recompute(step, base)
+    return value * steps if net.step_reduction == "mean" else value / steps
+
+
+@mistake("step_reduction_mixed", "the steps' errors summed instead of averaged (or the reverse)", networks=LAYERS)
+def _step_reduction(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    mean = isinstance(ctx.net, LayerNetwork) and ctx.net.step_reduction == "mean"
+    yield from _with_mistake(ctx, step, base, lambda s: _other_reduction(ctx, s, base),
+                             "the errors of the time steps summed, though the spec takes their mean" if mean else
+                             "the errors of the time steps averaged, though the spec sums them")
