@@ -17,6 +17,7 @@ from stepgrad.formats.formula import Precision
 from stepgrad.formats.maps import Block, Grid, Heading, Paragraph, Table, _Blocks, _positions
 
 KINDS = ("rnn", "attention", "layernorm", "batchnorm")
+WIDE_UNITS = 4  # more units (or components) than this: the first derived in full, the others in the grids
 MASKED = "masked"
 
 
@@ -77,11 +78,13 @@ def _rnn_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
     shown = min(2, steps)  # the first step whose previous state is not the initial one
     for s in range(b.samples):
         if s in _samples(b):
+            units = _units(b, hidden)
             wanted = {_tagged(b, names.recurrent_value(k, label, t, j), s) for k in ("net", "h")
-                      for t in (range(0, steps + 1) if b.full else (0, shown)) for j in range(1, hidden + 1)}
+                      for t in (range(0, steps + 1) if b.full else (0, shown)) for j in units}
             if not b.full:
-                b.out.append(Paragraph(f"Step {shown} in full (the others are computed the same way, with the "
-                                       f"same weights; --all derives every step):"))
+                which = "" if len(units) == hidden else " for unit 1"
+                b.out.append(Paragraph(f"Step {shown} in full{which} (the others are computed the same way, with the "
+                                       f"same weights; --all derives every one):"))
             b.derive(_pick(b, section, wanted))
             if b.matrix:
                 _rnn_matrix(b, layer, shown, s)
@@ -102,12 +105,13 @@ def _rnn_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
         if s in _samples(b):
             wanted = set()
             for t in shown:
-                for j in range(1, hidden + 1):
+                for j in _units(b, hidden):
                     h, net = names.recurrent_value("h", label, t, j), names.recurrent_value("net", label, t, j)
                     wanted |= {_signal(b, h, s), _signal(b, net, s), names.partial(_tagged(b, h, s), _tagged(b, net, s))}
             if not b.full and steps > 2:
-                b.out.append(Paragraph(f"Steps {steps} and {steps - 1} in full (step {steps - 1} receives what step "
-                                       f"{steps} sends back through Wh); the earlier steps likewise, in the grid:"))
+                which = "" if len(_units(b, hidden)) == hidden else " for unit 1"
+                b.out.append(Paragraph(f"Steps {steps} and {steps - 1} in full{which} (step {steps - 1} receives what "
+                                       f"step {steps} sends back through Wh); the others likewise, in the grid:"))
             order = {name: k for k, name in enumerate(st.name for st in section.steps)}
             b.derive(sorted(_pick(b, section, wanted), key=lambda st: order[st.name]))
         rows = []
@@ -159,6 +163,11 @@ _MATRICES = ("As matrices, a row per position: Q = X·Wq^T + bq, K = X·Wk^T + b
              "out = Z·Wo^T + bo. The grids below are these matrices: q is Q, score is S, a is A, z is Z.")
 
 
+def _units(b: _Blocks, count: int) -> range:
+    """The units (or components) derived in full: all of a small layer, the first of a wide one (--all: all)."""
+    return range(1, count + 1) if b.full or count <= WIDE_UNITS else range(1, 2)
+
+
 # -- attention ----------------------------------------------------------------------------------------
 def _attention_row(b: _Blocks, label: str, steps: int, s: int) -> int:
     """The query row derived in full: the last one, or row 2 under a causal mask (its masked key shows)."""
@@ -198,11 +207,11 @@ def _attention_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> N
                 b.out.append(Paragraph(f"Position 1's q, k and v and query row {row} in full; the other positions "
                                        "are computed the same way (--all derives every one):"))
                 wanted = {_tagged(b, names.attention_value(w, label, (1, c)), s) for w in ("q", "k", "v")
-                          for c in range(1, sizes[w] + 1)}
+                          for c in _units(b, sizes[w])}
                 wanted |= {_tagged(b, names.attention_value(w, label, (row, c)), s) for w in ("score", "a")
                            for c in range(1, steps + 1)}
                 wanted |= {_tagged(b, names.attention_value(w, label, (row, c)), s) for w in ("z", "out")
-                           for c in range(1, sizes[w] + 1)}
+                           for c in _units(b, sizes[w])}
             b.derive(_pick(b, section, wanted))
         if b.matrix and s == 0:
             scaled = "sqrt" in b.trace.step(_tagged(b, names.attention_value("score", label, (1, 1)), s)).text
@@ -224,9 +233,11 @@ def _attention_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> 
                 b.out.append(Paragraph(f"Query row {row} in full, back through the softmax; v and k at position 1 "
                                        "(they collect from every query that sees them):"))
                 wanted = {_signal(b, names.attention_value(w, label, (row, c)), s)
-                          for w in ("out", "z", "a", "score", "q") for c in range(1, max(steps, *sizes.values()) + 1)}
+                          for w in ("a", "score") for c in range(1, steps + 1)}
+                wanted |= {_signal(b, names.attention_value(w, label, (row, c)), s)
+                           for w in ("out", "z", "q") for c in _units(b, sizes[w])}
                 wanted |= {_signal(b, names.attention_value(w, label, (1, c)), s) for w in ("v", "k")
-                           for c in range(1, sizes[w] + 1)}
+                           for c in _units(b, sizes[w])}
                 chosen = [st for st in signals if st.name in wanted]
             b.derive(chosen)
         _attention_grids(b, label, steps, sizes, s, signal=True)
