@@ -123,3 +123,16 @@ def render_number(value: float) -> str:
     from stepgrad.formats.formula import number
 
     return number(value, 9)
+
+
+def test_a_wide_rnn_derives_one_unit_of_one_step() -> None:
+    spec = {"layers": [{"type": "sequence", "steps": 5, "features": 2}, {"type": "rnn", "hidden": 6, "output": "last"},
+                       {"type": "dense", "neurons": 1, "activation": "sigmoid"}], "seed": 4,
+            "samples": [{"inputs": [[0.1 * t, -0.2 * t] for t in range(5)], "targets": [0.3]}]}
+    trace = explain_layers(LayerNetwork.from_dict(spec))
+    text = render(trace, "text")
+    derived = [line.split(" =")[0] for line in text.splitlines() if line.startswith(("net_h1_t", "h1_t"))]
+    assert derived == ["h1_t0[1]", "net_h1_t2[1]", "h1_t2[1]"]  # one unit of one step; the rest in the grid
+    assert "h1 through time: a column per step" in text and "t=5" in text
+    full = render(trace, "text", full=True)
+    assert "\nnet_h1_t5[6] =" in full
