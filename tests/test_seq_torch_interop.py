@@ -27,7 +27,7 @@ def _spec(seed: int) -> tuple[dict, str]:
     """A random sequence or normalization spec torch can compute, and how to write its attention heads."""
     kind = ("rnn", "attention", "multihead", "norm")[seed % 4]
     if kind == "rnn":
-        spec = random_rnn_spec(seed, truncate=False)
+        spec = random_rnn_spec(seed)  # truncated BPTT in about a third
     elif kind == "norm":
         spec = random_norm_spec(seed)
     else:
@@ -93,6 +93,31 @@ def test_a_hand_written_rnn_time_major_with_a_frozen_second_bias() -> None:
     loss = (0.5 * (t - again(x).flatten(1)) ** 2).sum(dim=1).div(4).mean()
     loss.backward()
     assert result.loss_torch == pytest.approx(loss.item(), rel=1e-12)
+
+
+def test_truncated_bptt_is_a_recurrent_module_with_truncate() -> None:
+    net = LayerNetwork.from_dict(random_rnn_spec(5, truncate=True, samples=3))
+    rnn = next(layer for layer in net.all_layers() if layer.kind == "rnn")
+    model = stepgrad.to_torch(net)
+    wrapper = next(m for m in model if type(m) is recurrent_module())
+    assert wrapper.truncate == rnn.truncate
+    result = stepgrad.compare_with_torch(model, net.inputs, net.targets, loss=net.loss, lr=net.learning_rate,
+                                         step_reduction=net.step_reduction)
+    assert result.agrees(), str(result)
+    assert rnn.truncate < rnn.in_shape[0]
+    full_net = net.copy()
+    full_net.all_layers()[rnn_index(net)].truncate = None
+    truncated, exact = (engine.step(n, n.inputs, n.targets).grads[(rnn.label, "weight_h")] for n in (net, full_net))
+    assert np.abs(truncated - exact).max() > 1e-6  # the truncated sums are not full BPTT's derivatives
+    wrapper.truncate = None
+    assert stepgrad.compare_with_torch(model, net.inputs, net.targets, loss=net.loss, lr=net.learning_rate,
+                                       step_reduction=net.step_reduction).agrees()  # read back as full BPTT
+    assert stepgrad.from_torch(model, input_shape=net.input_shape, step_reduction=net.step_reduction,
+                               loss=net.loss).all_layers()[rnn_index(net)].truncate is None
+
+
+def rnn_index(net: LayerNetwork) -> int:
+    return [layer.kind for layer in net.all_layers()].index("rnn")
 
 
 def test_bare_torch_modules_are_read_alone() -> None:
@@ -192,15 +217,13 @@ def test_a_frozen_weight_or_half_frozen_biases_are_refused_before_comparing() ->
 
 
 @pytest.mark.parametrize(("table", "message"), [
-    ({"type": "rnn", "hidden": 2, "truncate": 1}, "truncate = 1 has no nn.RNN counterpart"),
     ({"type": "layernorm", "variance": "unbiased"}, "variance = \"unbiased\" has no PyTorch counterpart"),
     ({"type": "attention", "key_size": 1}, "nn.MultiheadAttention scales the scores and keeps every size"),
     ({"type": "attention", "scale": False}, "and no scale"),
 ])
 def test_to_torch_refuses_what_no_torch_module_computes(table, message) -> None:
     net = LayerNetwork.from_dict({"layers": [{"type": "sequence", "steps": 3, "features": 2}, table],
-                                  "step_reduction": "sum"} if table["type"] != "rnn" else
-                                 {"layers": [{"type": "sequence", "steps": 3, "features": 2}, table]})
+                                  "step_reduction": "sum"})
     with pytest.raises(StepgradError, match=message) as info:
         stepgrad.to_torch(net, attention="multihead")
     assert "\n" not in str(info.value)

@@ -14,7 +14,8 @@
 nn.RNN returns (states, last state) and nn.MultiheadAttention takes (query, key, value), so neither
 fits in an nn.Sequential by itself: stepgrad's module classes hold them. `recurrent_module()`:
 `rnn` (an nn.RNN, one layer, tanh or relu, either batch_first), `h0` (a buffer; None: zeros) and
-`output` ("last": the last step's state, "sequence": every step's). nn.RNN has two biases (bias_ih_l0
+`output` ("last": the last step's state, "sequence": every step's) and `truncate` (BPTT(k): each state's
+gradient goes back k steps, by a pass from the state k steps before, detached). nn.RNN has two biases (bias_ih_l0
 and bias_hh_l0) where stepgrad's rnn has one, b = their sum: to_torch keeps bias_hh_l0 at 0 and frozen
 (requires_grad False), and a module whose two biases both train is refused (a step moves their sum
 twice). `attention_module()`: one head written in torch (q_proj, k_proj, v_proj, out_proj as
@@ -27,8 +28,8 @@ nn.MultiheadAttention given as the whole model is read too (every step's states;
 
 Refused in one line, by name: several layers, bidirectional, dropout > 0, proj_size, several heads,
 add_bias_kv, add_zero_attn, kdim/vdim, nn.LayerNorm over several axes or with bias=False,
-BatchNorm1d(momentum=None); from stepgrad: truncated BPTT and the unbiased variance (no torch module
-computes them).
+BatchNorm1d(momentum=None); from stepgrad: the unbiased variance (no torch module
+computes it).
 """
 
 from __future__ import annotations
@@ -56,21 +57,32 @@ def recurrent_module() -> Any:
     torch = torch_module()
 
     class Recurrent(torch.nn.Module):  # type: ignore[name-defined]
-        """An Elman layer: `rnn` (nn.RNN, one layer), `h0` (hidden,) or None (zeros), `output` "last" or "sequence";
-        forward(x) takes (samples, steps, features) whatever the nn.RNN's batch_first."""
+        """An Elman layer: `rnn` (nn.RNN, one layer), `h0` (hidden,) or None (zeros), `output` "last" or "sequence",
+        `truncate` k (None: full BPTT); forward(x) takes (samples, steps, features) whatever the nn.RNN's batch_first.
+        Truncated, the state at step t is the full pass's value, but its gradient goes back k steps only: it is
+        computed again from the state k steps before, detached (BPTT(k), as stepgrad's rnn with truncate = k)."""
 
-        def __init__(self, rnn: Any, h0: Any = None, output: str = "last") -> None:
+        def __init__(self, rnn: Any, h0: Any = None, output: str = "last", truncate: int | None = None) -> None:
             super().__init__()
-            self.rnn, self.output = rnn, output
+            self.rnn, self.output, self.truncate = rnn, output, truncate
             self.register_buffer("h0", h0)
+
+        def _run(self, x: Any, h: Any) -> Any:
+            if self.rnn.batch_first:
+                return self.rnn(x, h)[0]
+            return self.rnn(x.transpose(0, 1), h)[0].transpose(0, 1)
 
         def forward(self, x: Any) -> Any:
             h0 = None if self.h0 is None else self.h0.expand(x.shape[0], -1).unsqueeze(0).contiguous()
-            if self.rnn.batch_first:
-                states, _ = self.rnn(x, h0)
-            else:
-                states, _ = self.rnn(x.transpose(0, 1), h0)
-                states = states.transpose(0, 1)
+            states = self._run(x, h0)
+            if self.truncate is not None and self.truncate < x.shape[1]:
+                full = states.detach()
+                windows = []
+                for t in range(x.shape[1]):
+                    start = max(0, t - self.truncate + 1)
+                    h = h0 if start == 0 else full[:, start - 1].unsqueeze(0).contiguous()
+                    windows.append(self._run(x[:, start:t + 1], h)[:, -1])
+                states = torch.stack(windows, dim=1)
             return states if self.output == "sequence" else states[:, -1]
 
     return Recurrent
@@ -169,9 +181,6 @@ def to_module(layer: Layer, attention: str = "head") -> Any:
     nn = torch.nn
     f64 = torch.float64
     if isinstance(layer, Rnn):
-        if not layer.exact_gradients:
-            raise StepgradError(f"{layer.label}: truncate = {layer.truncate} has no nn.RNN counterpart (nn.RNN "
-                                "backpropagates through every step); leave truncate out for torch")
         rnn = nn.RNN(layer.in_shape[1], layer.hidden, num_layers=1, nonlinearity=layer.recurrent_activation,
                      bias="bias" in layer.params, batch_first=True, dtype=f64)
         _copy(rnn.weight_ih_l0, layer.params["weight_x"])
@@ -181,7 +190,7 @@ def to_module(layer: Layer, attention: str = "head") -> Any:
             _copy(rnn.bias_hh_l0, np.zeros(layer.hidden))
             rnn.bias_hh_l0.requires_grad_(False)  # stepgrad's one bias is bias_ih_l0 + bias_hh_l0: one trains
         h0 = None if layer.h0 is None else torch.from_numpy(np.array(layer.h0, dtype=np.float64))
-        return recurrent_module()(rnn, h0, layer.output)
+        return recurrent_module()(rnn, h0, layer.output, layer.truncate)
     if isinstance(layer, Attention):
         return _attention(layer, attention)
     if isinstance(layer, (LayerNorm, BatchNorm)):
@@ -252,6 +261,8 @@ def read_module(m: Any, here: str) -> dict[str, Any]:
     if type(m) is recurrent_module():
         table = _rnn_table(m.rnn, f"{here}.rnn")
         table["output"] = m.output
+        if m.truncate is not None:
+            table["truncate"] = int(m.truncate)
         if m.h0 is not None:
             table["h0"] = _array(m.h0)
         return table
