@@ -84,7 +84,7 @@ class SequenceExercise:
         """The full derivation in Markdown (every time step, query and group)."""
         if fmt != "markdown":
             raise StepgradError(f"the {self.kind} exercise is written in Markdown for now, not {fmt}", where="--format")
-        return f"# Key: {TITLES[self.kind].lower()} exercise (seed {self.seed})\n\n" + markdown(
+        return f"# Key: {TITLES[self.kind]} exercise (seed {self.seed})\n\n" + markdown(
             blocks(self.trace, digits, full=True))
 
     def files(self, fmt: str = "markdown", digits: int = 9) -> dict[str, str]:
