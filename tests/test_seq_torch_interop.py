@@ -227,3 +227,32 @@ def test_to_torch_refuses_what_no_torch_module_computes(table, message) -> None:
     with pytest.raises(StepgradError, match=message) as info:
         stepgrad.to_torch(net, attention="multihead")
     assert "\n" not in str(info.value)
+
+
+def test_explain_torch_on_hand_written_sequence_modules_is_autograd_step_by_step() -> None:
+    torch.manual_seed(5)
+    rnn = nn.RNN(2, 2, dtype=torch.float64)  # time-major, both biases: one frozen (their sum is stepgrad's b)
+    rnn.bias_hh_l0.requires_grad_(False)
+    mha = nn.MultiheadAttention(2, 1, batch_first=True, dtype=torch.float64)
+    model = nn.Sequential(recurrent_module()(rnn, None, "sequence"), nn.LayerNorm(2, dtype=torch.float64),
+                          multihead_module()(mha, causal=True, output="last"), nn.Linear(2, 1, dtype=torch.float64),
+                          nn.Sigmoid())
+    x, t = torch.rand(2, 3, 2, dtype=torch.float64), torch.rand(2, 1, dtype=torch.float64)
+    trace = stepgrad.explain_torch(model, x, t, loss="half_squared_error", lr=0.1)
+    loss = (0.5 * (model(x) - t) ** 2).sum(dim=1).mean()  # stepgrad's half squared error, mean over samples
+    loss.backward()
+    assert trace.values["E_total"] == pytest.approx(loss.item(), rel=1e-12)
+    assert trace.values["dE_total/dWh1[2,1]"] == pytest.approx(rnn.weight_hh_l0.grad[1, 0].item(), rel=1e-9)
+    assert trace.values["dE_total/dbh1[1]"] == pytest.approx(rnn.bias_ih_l0.grad[0].item(), rel=1e-9)
+    assert trace.values["dE_total/dWk1[2,1]"] == pytest.approx(mha.in_proj_weight.grad[3, 0].item(), rel=1e-9)
+    assert trace.values["dE_total/dgamma_n1[2]"] == pytest.approx(model[1].weight.grad[1].item(), rel=1e-9)
+    assert "a_a1[3,2][1]" in trace.values and "a_a1[1,2][1]" not in trace.values  # causal: no key after query 1
+
+
+def test_explain_torch_of_truncated_bptt_is_refused_in_one_line() -> None:
+    net = LayerNetwork.from_dict(random_rnn_spec(5, truncate=True, samples=2))
+    model = stepgrad.to_torch(net)
+    with pytest.raises(StepgradError) as info:
+        stepgrad.explain_torch(model, net.inputs, net.targets, loss=net.loss, lr=net.learning_rate,
+                               step_reduction=net.step_reduction)
+    assert "trunc" in str(info.value) and "\n" not in str(info.value)
