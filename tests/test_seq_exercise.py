@@ -164,3 +164,27 @@ def test_exercise_command_writes_the_files_and_refuses_what_it_cannot(tmp_path) 
     with pytest.raises(StepgradError, match="without rounding") as info:
         make_exercise(Problem(layers="rnn", round_to=4))
     assert "\n" not in str(info.value)
+
+
+def test_a_class_of_sequence_variants_is_marked_against_each_students_network(tmp_path) -> None:
+    import csv
+
+    from stepgrad.api.classroom import check_solution, make_exercise
+    from stepgrad.api.options import ClassOptions, Problem
+
+    roster = tmp_path / "students.csv"
+    roster.write_text("id,name\nanna,Anna A\nben,Ben B\n")
+    make_exercise(Problem(layers="layernorm"), roster=str(roster), output=str(tmp_path / "v"))
+    anna = (tmp_path / "v" / "students" / "anna" / "network.json").read_text()
+    assert anna != (tmp_path / "v" / "students" / "ben" / "network.json").read_text()
+    keys = {r["id"]: r for r in csv.DictReader((tmp_path / "v" / "keys.csv").open())}
+    names = [n for n in keys["anna"] if n not in ("id", "name", "seed")]
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    (returned / "anna.txt").write_text("".join(f"{n} = {keys['anna'][n]}\n" for n in names))
+    (returned / "ben.txt").write_text("".join(f"{n} = {keys['anna'][n]}\n" for n in names))  # Anna's numbers
+    summary, _ = check_solution(str(returned), whole_class=ClassOptions(variants=str(tmp_path / "v"),
+                                                                         gradebook=str(tmp_path / "marked")))
+    rows = {r["student"]: r for r in csv.DictReader((tmp_path / "marked" / "gradebook.csv").open())}
+    assert rows["anna"]["status"] == "pass" and rows["ben"]["status"] == "fail", summary
+    assert rows["anna"]["name"] == "Anna A"
