@@ -188,3 +188,26 @@ def test_a_class_of_sequence_variants_is_marked_against_each_students_network(tm
     rows = {r["student"]: r for r in csv.DictReader((tmp_path / "marked" / "gradebook.csv").open())}
     assert rows["anna"]["status"] == "pass" and rows["ben"]["status"] == "fail", summary
     assert rows["anna"]["name"] == "Anna A"
+
+
+@pytest.mark.parametrize("fmt", ["latex", "html", "text"])
+def test_sheet_and_key_in_every_format(fmt: str) -> None:
+    ex = generate_sequence("attention", 4)
+    files = ex.files(fmt)
+    ext = {"latex": "tex", "html": "html", "text": "txt"}[fmt]
+    assert set(files) == {f"sheet.{ext}", f"key.{ext}", "solution-template.txt", "network.json"}
+    assert "Attention head exercise" in files[f"sheet.{ext}"]
+    assert {"latex": "\\begin{document}", "html": "<!DOCTYPE html>", "text": "Key: Attention head"}[fmt] in (
+        files[f"sheet.{ext}"] + files[f"key.{ext}"])
+
+
+@pytest.mark.latex
+def test_the_pdf_sheet_compiles(tmp_path) -> None:
+    from conftest import require_tool
+    from stepgrad.api.classroom import make_exercise
+    from stepgrad.api.options import Problem
+
+    require_tool("pdflatex")
+    make_exercise(Problem(layers="rnn", seed=3), fmt="latex", output=str(tmp_path), pdf=True)
+    assert (tmp_path / "sheet.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "key.tex").is_file()

@@ -20,11 +20,10 @@ def sequence_exercise(problem: Problem, fmt: str, digits: int, output: str | Non
     from stepgrad.teach.exercise_sequences import generate_sequence, variants
 
     kind = problem.layers
-    for flag, used in (("--pdf", pdf), ("--round", problem.round_to is not None), ("--samples", problem.samples != 1),
-                       ("--format", fmt not in ("markdown", "moodle", "gift", "qti"))):
+    for flag, used in (("--round", problem.round_to is not None), ("--samples", problem.samples != 1)):
         if used:
-            raise StepgradError(f"the {kind} exercise is written in Markdown (or as a quiz), with its own samples, "
-                                "without rounding or PDF for now", where=flag)
+            raise StepgradError(f"the {kind} exercise comes with its own samples and without rounding for now",
+                                where=flag)
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))
@@ -32,11 +31,11 @@ def sequence_exercise(problem: Problem, fmt: str, digits: int, output: str | Non
     if fmt in ("moodle", "gift", "qti"):
         return _quiz(fmt, [(sid, ex) for sid, _, ex in made], problem.min_digits, folder, note)
     if folder is None:
-        if roster:
-            raise StepgradError("one exercise per student needs a folder to write them to: add -o DIR",
-                                where="--roster")
-        return made[0][2].sheet()
-    files = _roster_files(made, digits) if roster else made[0][2].files(digits=digits)
+        if roster or pdf:
+            raise StepgradError("one exercise per student, or a PDF sheet, needs a folder to write to: add -o DIR",
+                                where="--roster" if roster else "--pdf")
+        return made[0][2].sheet(fmt)
+    files = _roster_files(made, fmt, digits) if roster else made[0][2].files(fmt, digits)
     if problem.min_digits is not None:
         files["check.toml"] = f"[check]\nmin_digits = {problem.min_digits}\n"
     changed = [name for name, text in files.items() if (folder / name).is_file() and not _same(folder / name, text)]
@@ -46,17 +45,25 @@ def sequence_exercise(problem: Problem, fmt: str, digits: int, output: str | Non
     for name, text in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         write_atomic(folder / name, text)
+    if pdf:  # the LaTeX sheet through pdflatex, beside each sheet written
+        from stepgrad.pictures.tikz import pdf as compile_pdf
+        from stepgrad.teach.classroom import _safe
+
+        for sid, name, ex in made:
+            home = folder / "students" / _safe(sid) if roster else folder
+            compile_pdf(ex.sheet("latex", student=name or None), home / "sheet.pdf")
     if roster:
         note(f"wrote {len(made)} exercises to {folder / 'students'}, the keys to {folder / 'keys'} and "
              f"{folder / 'keys.csv'}")
     else:
-        note(f"wrote {', '.join(files)} to {folder}")
+        note(f"wrote {', '.join([*files, *(['sheet.pdf'] if pdf else [])])} to {folder}")
     return ""
 
 
-def _roster_files(made: list[tuple[str, str, Any]], digits: int) -> dict[str, str]:
-    """students/<id>/sheet.md, solution-template.txt, network.json; keys/<id>.md; keys.csv (a row per student)."""
+def _roster_files(made: list[tuple[str, str, Any]], fmt: str, digits: int) -> dict[str, str]:
+    """students/<id>/sheet.EXT, solution-template.txt, network.json; keys/<id>.EXT; keys.csv (a row per student)."""
     from stepgrad.teach.classroom import _safe, file_names
+    from stepgrad.teach.exercise_sequences import EXTENSIONS
 
     homes = file_names([sid for sid, _, _ in made])
     clash = [sid for sid, _, _ in made if homes[sid] != _safe(sid)]
@@ -67,12 +74,13 @@ def _roster_files(made: list[tuple[str, str, Any]], digits: int) -> dict[str, st
     names: list[str] = []
     rows = []
     for sid, name, ex in made:
-        own = ex.files(digits=digits)
+        ext = EXTENSIONS[fmt]
+        own = ex.files(fmt, digits)
         home = f"students/{_safe(sid)}"
-        files[f"{home}/sheet.md"] = ex.sheet(student=name)
+        files[f"{home}/sheet.{ext}"] = ex.sheet(fmt, student=name)
         files[f"{home}/solution-template.txt"] = own["solution-template.txt"]
         files[f"{home}/network.json"] = own["network.json"]
-        files[f"keys/{_safe(sid)}.md"] = own["key.md"]
+        files[f"keys/{_safe(sid)}.{ext}"] = own[f"key.{ext}"]
         values = {s.name: s.value for s in ex.trace if s.text}
         names = names or list(values)
         rows.append([sid, name, ex.seed, *(f"{values[n]:.{digits}g}" if n in values else "" for n in names)])

@@ -32,7 +32,8 @@ from stepgrad.core.layers.rnn import Rnn
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.trace import Trace
 from stepgrad.formats.maps import Heading, Paragraph, blocks
-from stepgrad.formats.maps_writers import markdown
+from stepgrad.formats.maps_pages import html, latex
+from stepgrad.formats.maps_writers import markdown, text
 from stepgrad.tracing.layered import explain_layers
 
 KINDS = ("rnn", "attention", "layernorm", "batchnorm")
@@ -67,9 +68,7 @@ class SequenceExercise:
         return "\n".join(lines) + "\n"
 
     def sheet(self, fmt: str = "markdown", diagram: str | None = None, student: str | None = None) -> str:
-        """The problem in Markdown: the conventions and the given values (inputs, weights, targets)."""
-        if fmt != "markdown":
-            raise StepgradError(f"the {self.kind} exercise is written in Markdown for now, not {fmt}", where="--format")
+        """The problem in `fmt` (markdown, latex, html, text): the conventions and the given values."""
         given = []
         for block in blocks(self.trace, 4):
             if isinstance(block, Heading) and block.text.startswith("Forward pass"):
@@ -78,19 +77,32 @@ class SequenceExercise:
         ask = Paragraph("Compute one training step by hand: the forward pass, the error, every gradient and the "
                         "new parameters, and write them into solution-template.txt.")
         who = f" for {student}" if student else ""
-        return f"# {TITLES[self.kind]} exercise{who} (seed {self.seed})\n\n" + markdown([*given, ask])
+        return _write(fmt, f"{TITLES[self.kind]} exercise{who} (seed {self.seed})", [*given, ask])
 
     def key(self, fmt: str = "markdown", digits: int = 9) -> str:
-        """The full derivation in Markdown (every time step, query and group)."""
-        if fmt != "markdown":
-            raise StepgradError(f"the {self.kind} exercise is written in Markdown for now, not {fmt}", where="--format")
-        return f"# Key: {TITLES[self.kind]} exercise (seed {self.seed})\n\n" + markdown(
-            blocks(self.trace, digits, full=True))
+        """The full derivation in `fmt` (every time step, query and group)."""
+        return _write(fmt, f"Key: {TITLES[self.kind]} exercise (seed {self.seed})", blocks(self.trace, digits, full=True))
 
     def files(self, fmt: str = "markdown", digits: int = 9) -> dict[str, str]:
-        """File name -> text: sheet.md, key.md, solution-template.txt, network.json (for `check --network`)."""
-        return {"sheet.md": self.sheet(fmt), "key.md": self.key(fmt, digits), "solution-template.txt": self.template(),
-                "network.json": json.dumps(self.spec, indent=2) + "\n"}
+        """File name -> text: sheet.EXT, key.EXT, solution-template.txt, network.json (for `check --network`)."""
+        if fmt not in EXTENSIONS:
+            raise StepgradError(f"expected one of {', '.join(EXTENSIONS)}, got {fmt!r}", where="--format")
+        ext = EXTENSIONS[fmt]
+        return {f"sheet.{ext}": self.sheet(fmt), f"key.{ext}": self.key(fmt, digits),
+                "solution-template.txt": self.template(), "network.json": json.dumps(self.spec, indent=2) + "\n"}
+
+
+EXTENSIONS = {"markdown": "md", "latex": "tex", "html": "html", "text": "txt"}
+
+
+def _write(fmt: str, title: str, items: list[Any]) -> str:
+    """The blocks in `fmt` by formats/maps_writers and maps_pages, `title` first."""
+    if fmt == "markdown":
+        return f"# {title}\n\n" + markdown(items)
+    writers = {"latex": latex, "html": html, "text": text}
+    if fmt not in writers:
+        raise StepgradError(f"expected one of {', '.join(EXTENSIONS)}, got {fmt!r}", where="--format")
+    return writers[fmt]([Heading(title), *items])
 
 
 def _nice(rng: random.Random, low: float, high: float, step: float, shape: tuple[int, ...] = ()) -> Any:
