@@ -183,7 +183,7 @@ class _View:
                         self.cell(names.map_value(kind, layer.label, (t, u))) for t in range(1, shape.steps + 1)]})
             for kind in kinds:
                 for u in range(1, shape.features + 1):
-                    rows.append({"label": f"dE_total/d{kind}[·,{u}]", "cells": [
+                    rows.append({"label": names.partial(names.TOTAL, f"{kind}[·,{u}]"), "cells": [
                         self.derivative(names.map_value(kind, layer.label, (t, u))) for t in range(1, shape.steps + 1)]})
             return _steps(layer.describe(), shape.steps, rows)
         positions = [tuple(i + 1 for i in index) for index in np.ndindex(*shape)]
@@ -192,7 +192,7 @@ class _View:
         if isinstance(layer, (LayerNorm, BatchNorm)):
             rows.insert(0, {"label": "xhat", "cells": [self.cell(names.norm_value("xhat", layer.label, p))
                                                       for p in positions]})
-        rows += [{"label": f"dE_total/d{kind}", "cells": [self.derivative(names.map_value(kind, layer.label, p))
+        rows += [{"label": names.partial(names.TOTAL, kind), "cells": [self.derivative(names.map_value(kind, layer.label, p))
                                                           for p in positions]} for kind in kinds]
         return _table(layer.describe(), [",".join(map(str, p)) for p in positions], rows)
 
@@ -206,7 +206,7 @@ class _View:
         for which in ("mu", "var"):
             name = [names.norm_value(which, layer.label, g) for g in groups]
             rows.append({"label": which, "cells": [self.cell(n, per_sample) for n in name]})
-            rows.append({"label": f"dE_total/d{which}", "cells": [
+            rows.append({"label": names.partial(names.TOTAL, which), "cells": [
                 self.derivative(n) if per_sample else self.cell(names.gradient(n), False) for n in name]})
         if isinstance(layer, BatchNorm) and layer.mode == "evaluation":
             rows = [{"label": which, "cells": [self.cell(names.norm_value(which, layer.label, g), False)
