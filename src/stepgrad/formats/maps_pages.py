@@ -31,7 +31,8 @@ def _chunks(latex: str) -> list[str]:
     """The formula cut where a phone may wrap it inside parentheses (which to_mathml_terms never breaks): after
     each argument of a max(...) (a max-pool's window) and before a + or - inside (...) (a cross-entropy's
     terms); never inside {...} or \\left(...\\right). The pieces side by side read as the whole formula."""
-    chunks, current, braces, inside = [], "", 0, []
+    chunks: list[str] = []
+    current, braces, inside = "", 0, list[str]()
     for k, char in enumerate(latex):
         if braces == 0 and inside and "left" not in inside and latex[k:k + 3] in (" + ", " - ") and current.strip():
             chunks.append(current)
