@@ -134,11 +134,13 @@ def latex(items: list[Block]) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_html(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False, **_: object) -> str:
+def render_html(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
+                derive: bool = False, **_: object) -> str:
     """A layer-table trace as one HTML page."""
-    return html(blocks(trace, digits, full, matrix))
+    return html(blocks(trace, digits, full, matrix, derive))
 
 
-def render_latex(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False, **_: object) -> str:
+def render_latex(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
+                derive: bool = False, **_: object) -> str:
     """A layer-table trace as a LaTeX article."""
-    return latex(blocks(trace, digits, full, matrix))
+    return latex(blocks(trace, digits, full, matrix, derive))
