@@ -43,7 +43,7 @@ def _cell(value: str) -> str:
 
 def _grid_width(grid: Grid) -> int:
     widest = max((len(v) for row in grid.rows for v in row), default=1)
-    return max(len(grid.title) * 3 // 4, (len(grid.column_labels) + 1) * (widest + 2))
+    return max(len(grid.title) + 2, (len(grid.column_labels) + 1) * (widest + 2))
 
 
 def _array(grid: Grid, bold: set[tuple[int, int]] | None = None) -> str:
@@ -52,7 +52,7 @@ def _array(grid: Grid, bold: set[tuple[int, int]] | None = None) -> str:
         cells = [rf"\mathbf{{{_cell(v)}}}" if bold and (r, c) in bold else _cell(v) for c, v in enumerate(row)]
         lines.append(" & ".join([label, *cells]) + r" \\")
     array = "$\\begin{array}{r|" + "r" * len(grid.column_labels) + "}\n" + "\n".join(lines) + "\n\\end{array}$"
-    title = tex.escape(grid.title).replace("/", r"/\allowbreak ")
+    title = tex.escape(grid.title).replace("/", r"/\allowbreak ").replace(",", r",\allowbreak ")
     return f"\\textbf{{{title}}}\\\\[1pt]\n{_fit(array)}"
 
 
@@ -65,7 +65,7 @@ def _grid_row(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = 
         boxes.append(f"\\begin{{minipage}}[t]{{{share:.2f}\\linewidth}}\n{_array(g, (bold or {}).get(g.title))}\n"
                      "\\end{minipage}")
     height = max(len(g.rows) for g in grids) * 0.72 + 1.7
-    return height, "{\\footnotesize\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"
+    return height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"
 
 
 def _split_max(piece: str, width: int) -> list[str]:
@@ -333,7 +333,9 @@ class _Lecture:
         plan = (f"The plan: {entry} {step.note}. At each position it meets one input cell (in bold): the factor "
                 f"dnet/d{entry} is that cell; the error signal there is {signal}.")
         items = [(2.0, tex.escape(plan) + r"\par\smallskip")]
-        items += _grid_rows(inputs[:2] + self._grids_of(signal, layer["label"])[:2], bold)
+        signals = [g for g in self._grids_of(signal, layer["label"]) if "channel " not in g.title
+                   or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
+        items += _grid_rows(inputs[:2] + signals[:1], bold)
         frames = _frames(f"One kernel weight: {entry}, the plan", items)
         rows = tuple((st.name.split("/d", 1)[0][1:].split("[", 1)[1].rstrip("]"),
                       number(self.trace.lookup(names.partial(names.TOTAL, st.name.split("/d", 1)[0][1:])), self.digits),
