@@ -62,6 +62,12 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
     if fmt not in LAYER_FORMATS:
         raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
                             f"choose from {', '.join(LAYER_FORMATS)}", where="--format")
+    from stepgrad.api.layer_pictures import drawable
+
+    if (fmt == "slides" or extras.derive) and not drawable(net):  # the lecture and the rules: conv networks only
+        raise StepgradError(f"{'the slides format' if fmt == 'slides' else '--derive'} shows conv, pooling and "
+                            "residual networks; sequence and normalization layers are not in it yet",
+                            where="--format" if fmt == "slides" else "--derive")
     trace = _trace(net, spec, step.sample)
     only = _only(trace, extras.only)
     if fmt == "json":

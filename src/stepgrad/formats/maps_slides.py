@@ -19,7 +19,8 @@ from stepgrad.core import names
 from stepgrad.core.trace import Trace
 from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision, equation, number, substituted, symbol
-from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph, Table, blocks
+from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph, Table
+from stepgrad.formats.maps_seq import blocks
 from stepgrad.formats.slides import PREAMBLE
 
 WIDTH = 60  # characters of a formula row on a frame before it breaks at a top-level =, + or -
