@@ -57,6 +57,10 @@ def test_the_api_reads_each_weights_touches_from_the_trace() -> None:
         assert all(t["out"][0] == o and t["in"][0] == i for t in entry["touches"])
     assert client.get("/api/maps?sample=2").status_code == 422
     assert client.get("/api/maps?sample=x").json()["field"] == "sample"
+    for path, body in (("/api/network", None), ("/api/explain", {}), ("/api/train", {"iterations": 1})):
+        answer = client.get(path) if body is None else client.post(path, json=body)
+        assert answer.status_code == 409 and "/api/maps" in answer.json()["error"], path  # never a dense answer
+    assert TestClient(create_app(), base_url="http://127.0.0.1:8000").get("/api/maps").status_code == 404
 
 
 @pytest.mark.browser

@@ -65,6 +65,7 @@ def create_app(spec: Network | LayerNetwork | None = None, *, host: str = "127.0
         Route("/api/maps", maps.maps_endpoint, methods=["GET"]),  # a layer-table network's maps (web/maps.py)
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
+    routes = maps.routes_for(routes, spec)  # a layer-table network: the maps page's API (web/maps.py)
     handlers = {ApiError: api_error, StepgradError: stepgrad_error, HTTPException: http_error, Exception: internal_error}
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.spec = spec if spec is not None else builtin()

@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from stepgrad.core import names
 from stepgrad.core.layers.spec import LayerNetwork
@@ -29,6 +30,23 @@ from stepgrad.web.inputs import ApiError
 
 MAX_CELLS = 20_000  # map cells of one sample the page draws; past this the grids are unreadable anyway
 _POSITION = re.compile(r"\[([\d,]+)\]")
+
+
+DENSE_API = ("/api/network", "/api/explain", "/api/train", "/api/export", "/api/view")
+
+
+def routes_for(routes: list[BaseRoute], spec: object) -> list[BaseRoute]:
+    """The app's routes; serving a layer-table network, the dense network's API answers with one refusal."""
+    if not isinstance(spec, LayerNetwork):
+        return routes
+    return [Route(r.path, dense_refusal, methods=sorted((r.methods or {"GET"}) - {"HEAD"}))
+            if isinstance(r, Route) and r.path in DENSE_API else r for r in routes]
+
+
+async def dense_refusal(request: Request) -> Response:
+    """A dense network's endpoint, asked while a layer-table network is served."""
+    raise ApiError(409, f"this explorer serves a layer-table network (conv, pooling, residual): its step is at "
+                        f"/api/maps; {request.url.path} is for dense networks", "spec")
 
 
 def served(request: Request) -> LayerNetwork | None:
