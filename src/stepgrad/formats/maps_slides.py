@@ -53,7 +53,7 @@ def _array(grid: Grid, bold: set[tuple[int, int]] | None = None) -> str:
         cells = [rf"\mathbf{{{_cell(v)}}}" if bold and (r, c) in bold else _cell(v) for c, v in enumerate(row)]
         lines.append(" & ".join([label, *cells]) + r" \\")
     array = "$\\begin{array}{r|" + "r" * len(grid.column_labels) + "}\n" + "\n".join(lines) + "\n\\end{array}$"
-    title = tex.escape(grid.title).replace("/", r"/\allowbreak ").replace(",", r",\allowbreak ")
+    title = tex.escape(grid.title).replace("/", r"/\allowbreak{}").replace(",", r",\allowbreak{}")
     return f"\\textbf{{{title}}}\\\\[1pt]\n{_fit(array)}"
 
 
@@ -65,7 +65,7 @@ def _grid_row(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = 
         share = max(0.18, min(1.0, _grid_width(g) / max(total, GRID_CHARS))) * 0.98
         boxes.append(f"\\begin{{minipage}}[t]{{{share:.2f}\\linewidth}}\n{_array(g, (bold or {}).get(g.title))}\n"
                      "\\end{minipage}")
-    height = max(len(g.rows) for g in grids) * 0.72 + 1.7
+    height = max(len(g.rows) for g in grids) * 0.6 + 1.5
     return height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"
 
 
