@@ -13,6 +13,7 @@ next frame, titled "(2/3)". Every number is the trace's; this module only lays t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from stepgrad.core import names
@@ -69,16 +70,21 @@ def _grid_row(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = 
     return height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"
 
 
+def _shown(latex: str) -> int:
+    """About how many characters a formula piece shows (its LaTeX less the markup)."""
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^]", "", latex))
+
+
 def _split_max(piece: str, width: int) -> list[str]:
     """A row holding a long max(...) (a max-pool's window) cut between its arguments, as tex.wrap never cuts
     inside parentheses: rows of about `width` characters."""
-    if r"\max(" not in piece or tex._visible(piece) <= width * 5 // 4:
+    if r"\max(" not in piece or _shown(piece) <= width * 5 // 4:
         return [piece]
     rows, current, depth = [], "", 0
     for k, char in enumerate(piece):
         current += char
-        depth += {"(": 1, ")": -1}.get(char, 0) if char in "()" else 0
-        if char == "," and depth == 1 and piece[k + 1:k + 2] == " " and tex._visible(current) >= width:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 1 and piece[k + 1:k + 2] == " " and _shown(current) >= width:
             rows.append(current)
             current = ""
     return [*rows, current] if current.strip() else rows
@@ -247,7 +253,7 @@ class _Lecture:
             if layer["kind"] not in ("maxpool", "avgpool") or layer["input"] is None:
                 continue
             source, label = layer["input"], layer["label"]
-            grids = self._grids_of(names.map_label("out", source), source)
+            grids = self._grids_of(names.map_label("out", source))
             signal = names.partial(names.TOTAL, names.map_label("out", label))
             routed = names.partial(names.TOTAL, names.map_label("out", source))
             shown = [g for g in grids if g.title.startswith(names.map_label("out", source))]
@@ -256,11 +262,11 @@ class _Lecture:
                     if layer["kind"] == "maxpool" else
                     "an average pool sends each cell 1/(window size) of each window's gradient (every cell is bold)")
             items = [(1.6, tex.escape(f"{layer['description']}: {rule}.") + r"\par\smallskip")]
-            items += _grid_rows(shown[:2] + self._grids_of(signal, label)[:2] + self._grids_of(routed, source)[:2], bold)
+            items += _grid_rows(shown[:2] + self._grids_of(signal)[:2] + self._grids_of(routed)[:2], bold)
             frames += _frames(f"The pooling route: {label}", items)
         return frames
 
-    def _grids_of(self, title: str, label: str) -> list[Grid]:
+    def _grids_of(self, title: str) -> list[Grid]:
         return [p for p in self.parts if isinstance(p, Grid) and p.title.split(",")[0].split(" (")[0] == title]
 
     def _routed(self, source: str, pool: str, grid: Grid) -> set[tuple[int, int]]:
@@ -326,7 +332,7 @@ class _Lecture:
                    if st.kind == "partial" and st.name.endswith(f"/d{entry}")]
         met = {st.text.strip("«»") for st in factors}
         source = layer["input"]
-        inputs = [g for g in self._grids_of("x" if source is None else names.map_label("out", source), source or "x")
+        inputs = [g for g in self._grids_of("x" if source is None else names.map_label("out", source))
                   if "sample" not in g.title or "sample 1" in g.title]
         bold = {g.title: {(r, c) for r in range(len(g.rows)) for c in range(len(g.rows[r]))
                           if self._cell_name(g, r, c, source) in met} for g in inputs}
@@ -334,7 +340,7 @@ class _Lecture:
         plan = (f"The plan: {entry} {step.note}. At each position it meets one input cell (in bold): the factor "
                 f"dnet/d{entry} is that cell; the error signal there is {signal}.")
         items = [(2.0, tex.escape(plan) + r"\par\smallskip")]
-        signals = [g for g in self._grids_of(signal, layer["label"]) if "channel " not in g.title
+        signals = [g for g in self._grids_of(signal) if "channel " not in g.title
                    or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
         items += _grid_rows(inputs[:2] + signals[:1], bold)
         frames = _frames(f"One kernel weight: {entry}, the plan", items)
