@@ -301,7 +301,8 @@ def network_diagram(spec: str | None = None, *, show: str = "weights", max_label
     from stepgrad.tracing.build import explain
 
     to_file = output if output is not None and output != "-" else None
-    from stepgrad.api.layer_pictures import drawable, layer_diagram
+    from stepgrad.api.layer_kinds import drawable
+    from stepgrad.api.layer_pictures import layer_diagram
 
     loaded = load_spec(spec, layer_tables=True)
     if drawable(loaded):  # a conv/pool/residual network: a map-level picture (api/layer_pictures.py)
@@ -362,7 +363,8 @@ def step_graph(spec: str | None = None, *, only: str | None = None, sample: int 
             raise StepgradError(f"unknown graph format {suffix or '(none)'!r}; use one of {', '.join(GRAPH_FORMATS)}",
                                 where="--output")
         fmt = GRAPH_FORMATS[suffix]
-    from stepgrad.api.layer_pictures import drawable, layer_graph
+    from stepgrad.api.layer_kinds import drawable
+    from stepgrad.api.layer_pictures import layer_graph
 
     loaded = load_spec(spec, layer_tables=True)
     if drawable(loaded):  # a conv/pool/residual network: the step drawn by maps (api/layer_pictures.py)

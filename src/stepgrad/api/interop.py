@@ -179,7 +179,7 @@ def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: in
     Example:
         >>> serve_explorer("net.toml", port=8080)  # doctest: +SKIP
     """
-    from stepgrad.api.layer_pictures import drawable
+    from stepgrad.api.layer_kinds import drawable
 
     loaded = load_spec(spec, layer_tables=True)
     net = loaded if drawable(loaded) else load_spec(spec)  # conv/pool/residual: the maps page (web/maps.py)

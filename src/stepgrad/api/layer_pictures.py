@@ -9,7 +9,6 @@ in one line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeGuard
 
 from stepgrad.core.digits import Precision
 from stepgrad.core.errors import StepgradError
@@ -38,20 +37,6 @@ def _write(dot: str, fmt: str, output: str | None) -> str:
         write_atomic(output, data)
         return ""
     return data if isinstance(data, str) else data.decode("utf-8")
-
-
-def drawable(net: object) -> TypeGuard[LayerNetwork]:
-    """Whether the map-level pictures draw this network: a layer-table network of conv, pool, flatten,
-    residual and dense (on a vector) layers; others keep the dense path's one-line refusal."""
-    from stepgrad.core.layers.conv import Conv
-    from stepgrad.core.layers.dense import Dense
-    from stepgrad.core.layers.flatten import Flatten
-    from stepgrad.core.layers.pool import Pool
-    from stepgrad.core.layers.residual import Residual
-
-    return isinstance(net, LayerNetwork) and all(
-        isinstance(layer, (Conv, Pool, Flatten, Residual)) or isinstance(layer, Dense) and len(layer.in_shape) == 1
-        for layer in net.all_layers())
 
 
 def _refuse_order(update_order: str | None) -> None:

@@ -62,7 +62,7 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
     if fmt not in LAYER_FORMATS:
         raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
                             f"choose from {', '.join(LAYER_FORMATS)}", where="--format")
-    from stepgrad.api.layer_pictures import drawable
+    from stepgrad.api.layer_kinds import drawable
 
     if (fmt == "slides" or extras.derive) and not drawable(net):  # the lecture and the rules: conv networks only
         raise StepgradError(f"{'the slides format' if fmt == 'slides' else '--derive'} shows conv, pooling and "

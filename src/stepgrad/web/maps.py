@@ -16,6 +16,7 @@ from the factor step dnet_c1[o,r,c]/dk1[o,i,p,q] = «x[i,u,v]» of the trace.
 from __future__ import annotations
 
 import re
+from importlib import resources
 from itertools import product
 from typing import Any
 
@@ -57,9 +58,8 @@ def served(request: Request) -> LayerNetwork | None:
 
 async def page(request: Request) -> Response:
     """The maps page."""
-    from stepgrad.web.app import STATIC
-
-    return FileResponse(str(STATIC / "maps.html"), media_type="text/html; charset=utf-8")
+    return FileResponse(str(resources.files("stepgrad.web") / "static" / "maps.html"),
+                        media_type="text/html; charset=utf-8")
 
 
 async def maps_endpoint(request: Request) -> JSONResponse:
