@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from stepgrad.core import names
+
 
 def _settings(layer: dict[str, Any]) -> tuple[list[int], list[int], list[int]]:
     """(kernel, stride, padding) per axis (rows, columns), from the layer's description ("kernel 2x2, stride
@@ -52,9 +54,9 @@ def forward_rules(layer: dict[str, Any], convolution: str) -> Rules | None:
         k = (f"{base}[o,i,{kr + 1}-p,{kc + 1}-q]" if convolution == "convolution" else f"{base}[o,i,p,q]")
         k_tex = k.replace(base, _kernel_tex(base))
         row, col = _at("r", "p", sr, pr), _at("c", "q", sc, pc)
-        source = "x" if layer["input"] is None else f"out_{layer['input']}"
-        bias = f" + b_{label}[o]" if "bias" in layer["parameters"] else ""
-        text = f"net_{label}[o,r,c] = sum over i, p, q of {k} * {source}[i, {row}, {col}]{bias}"
+        source, net_name = _source(layer), names.map_label("net", label)
+        bias = f" + {layer['parameter_names']['bias']}[o]" if "bias" in layer["parameters"] else ""
+        text = f"{net_name}[o,r,c] = sum over i, p, q of {k} * {source}[i, {row}, {col}]{bias}"
         latex = (rf"\mathrm{{net}}_{{{label}}}[o,r,c] = \sum_{{i}}\sum_{{p=1}}^{{{kr}}}\sum_{{q=1}}^{{{kc}}} "
                  rf"{k_tex} \cdot {_tex_map(source)}[i, {row}, {col}]" + (rf" + b_{{{label}}}[o]" if bias else ""))
         flip = (" The kernel is turned by 180 degrees (true convolution): entry (p, q) is read at "
@@ -63,7 +65,8 @@ def forward_rules(layer: dict[str, Any], convolution: str) -> Rules | None:
                                        f"cells on the padding are 0).{flip}")
     if kind == "avgpool":
         (kr, kc), _, _ = _settings(layer)
-        return _rules([(f"out_{label}[ch,r,c] = (sum of the window's {kr * kc} cells) / {kr * kc}",
+        out_name = names.map_label("out", label)
+        return _rules([(f"{out_name}[ch,r,c] = (sum of the window's {kr * kc} cells) / {kr * kc}",
                         rf"\mathrm{{out}}_{{{label}}}[ch,r,c] = \frac{{1}}{{{kr * kc}}}"
                         rf"\sum_{{\text{{cells of the window}}}} \mathrm{{in}}")], "The rule: the window's mean.")
     return None
@@ -72,20 +75,24 @@ def forward_rules(layer: dict[str, Any], convolution: str) -> Rules | None:
 def backward_rules(layer: dict[str, Any], convolution: str) -> Rules | None:
     """The rules of a layer's backward pass: where its gradient goes and how a parameter's is summed."""
     label, kind = layer["label"], layer["kind"]
-    source = "x" if layer["input"] is None else f"out_{layer['input']}"
-    signal, signal_tex = f"dE_total/dnet_{label}", rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{net}}_{{{label}}}}}"
+    source, net_name, out_name = _source(layer), names.map_label("net", label), names.map_label("out", label)
+    d_source, d_out = names.partial(names.TOTAL, source), names.partial(names.TOTAL, out_name)
+    signal = names.partial(names.TOTAL, net_name)
+    signal_tex = rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{net}}_{{{label}}}}}"
     if kind == "conv2d":
         (kr, kc), (sr, sc), (pr, pc) = _settings(layer)
         base = layer["parameter_names"]["kernel"]
         row, col = _at("r", "p", sr, pr), _at("c", "q", sc, pc)
-        lines = [(f"dE_total/d{base}[o,i,p,q] = sum over the positions (r,c) of {signal}[o,r,c] * {source}[i, {row}, {col}]",
+        d_kernel = names.partial(names.TOTAL, base)
+        lines = [(f"{d_kernel}[o,i,p,q] = sum over the positions (r,c) of {signal}[o,r,c] * {source}[i, {row}, {col}]",
                   rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial {_kernel_tex(base)}[o,i,p,q]}}"
                   rf" = \sum_{{r,c}} {signal_tex}[o,r,c] \cdot {_tex_map(source)}[i, {row}, {col}]")]
         if "bias" in layer["parameters"]:
-            lines.append((f"dE_total/db_{label}[o] = sum over the positions (r,c) of {signal}[o,r,c]",
+            d_bias = names.partial(names.TOTAL, layer["parameter_names"]["bias"])
+            lines.append((f"{d_bias}[o] = sum over the positions (r,c) of {signal}[o,r,c]",
                           rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial b_{{{label}}}[o]}} = \sum_{{r,c}} "
                           rf"{signal_tex}[o,r,c]"))
-        lines.append((f"dE_total/d{source}[i,u,v] = sum over the o, r, c whose window covers (u,v) of "
+        lines.append((f"{d_source}[i,u,v] = sum over the o, r, c whose window covers (u,v) of "
                       f"{signal}[o,r,c] * the kernel entry that met it",
                       rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial {_tex_map(source)}[i,u,v]}} = "
                       rf"\sum_{{o,\,(r,c)\ \text{{covering}}\ (u,v)}} {signal_tex}[o,r,c] \cdot k[o,i,p,q]"))
@@ -96,8 +103,8 @@ def backward_rules(layer: dict[str, Any], convolution: str) -> Rules | None:
     if kind == "maxpool":
         ties = "shared equally among tied cells" if "split" in layer["description"] else \
             "the first largest cell in reading order"
-        return _rules([(f"dE_total/d{source}[ch,u,v] = sum over the windows w holding (u,v) of "
-                        f"(dE_total/dout_{label}[ch,w] if (u,v) is w's maximum, else 0)",
+        return _rules([(f"{d_source}[ch,u,v] = sum over the windows w holding (u,v) of "
+                        f"({d_out}[ch,w] if (u,v) is w's maximum, else 0)",
                         rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial {_tex_map(source)}[ch,u,v]}} = "
                         rf"\sum_{{w \ni (u,v)}} [\,(u,v) = \arg\max w\,] \cdot "
                         rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{out}}_{{{label}}}[ch,w]}}")],
@@ -105,31 +112,37 @@ def backward_rules(layer: dict[str, Any], convolution: str) -> Rules | None:
                       "the others get 0.")
     if kind == "avgpool":
         (kr, kc), _, _ = _settings(layer)
-        return _rules([(f"dE_total/d{source}[ch,u,v] = sum over the windows w holding (u,v) of "
-                        f"dE_total/dout_{label}[ch,w] / {kr * kc}",
+        return _rules([(f"{d_source}[ch,u,v] = sum over the windows w holding (u,v) of "
+                        f"{d_out}[ch,w] / {kr * kc}",
                         rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial {_tex_map(source)}[ch,u,v]}} = "
                         rf"\sum_{{w \ni (u,v)}} \frac{{1}}{{{kr * kc}}} "
                         rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{out}}_{{{label}}}[ch,w]}}")],
                       f"The rule (average pool): every cell of a window gets 1/{kr * kc} (1 over the window's "
                       f"{kr}x{kc} cells) of its gradient.")
     if kind == "residual":
-        return _rules([(f"dE_total/d{source} = dE_total/dnet_{label} * 1 + (the terms through the block)",
+        return _rules([(f"{d_source} = {signal} * 1 + (the terms through the block)",
                         rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial {_tex_map(source)}}} = "
                         rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{net}}_{{{label}}}}} \cdot 1"
                         rf" + \text{{(through the block)}}")],
-                      f"The rule (the skip path): net_{label} = {source} + the block's output, so "
-                      f"dnet_{label}/d{source} = 1 along the skip path; the two paths' gradients add up.")
+                      f"The rule (the skip path): {net_name} = {source} + the block's output, so "
+                      f"{names.partial(net_name, source)} = 1 along the skip path; the two paths' gradients add up.")
     if kind == "flatten":
-        return _rules([(f"dE_total/d{source}[ch,r,c] = dE_total/dout_{label}[the same value's index]",
+        return _rules([(f"{d_source}[ch,r,c] = {d_out}[the same value's index]",
                         rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial {_tex_map(source)}[ch,r,c]}} = "
                         rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{out}}_{{{label}}}[j]}}")],
                       "The rule: flatten moves values, it does not change them: each gradient goes back to its cell "
                       "(channel after channel, row by row).")
     if kind == "dense":
-        return _rules([(f"dE_total/dw_{label}[j,i] = {signal}[j] * {source}[i]",
+        weight = names.partial(names.TOTAL, layer["parameter_names"]["weight"])
+        return _rules([(f"{weight}[j,i] = {signal}[j] * {source}[i]",
                         rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial w_{{{label}}}[j,i]}} = "
                         rf"{signal_tex}[j] \cdot {_tex_map(source)}[i]")], "The rule: the chain rule, as for the deck's w5.")
     return None
+
+
+def _source(layer: dict[str, Any]) -> str:
+    """The name of the map a layer reads: x, or the out of the layer before."""
+    return names.INPUT_MAP if layer["input"] is None else names.map_label("out", layer["input"])
 
 
 def _tex_map(name: str) -> str:

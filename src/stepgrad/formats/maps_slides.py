@@ -276,7 +276,7 @@ class _Lecture:
             for c in range(len(grid.rows[r])):
                 position = (channel, r + 1, c + 1) if grid.row_labels[0] else (channel, c + 1)
                 name = names.partial(names.TOTAL, names.map_value("out", source, position), self.tag())
-                if self.has(name) and f"dE_total/dout_{pool}[" in self.trace.step(name).text:
+                if self.has(name) and names.partial(names.TOTAL, names.map_label("out", pool)) + "[" in self.trace.step(name).text:
                     marked.add((r, c))
         return marked
 
@@ -329,7 +329,7 @@ class _Lecture:
             return []
         step = self.trace.step(gradient)
         factors = [st for st in self.trace.section(f"backward_{layer['label']}").steps
-                   if st.kind == "partial" and st.name.endswith(f"/d{entry}")]
+                   if st.kind == "partial" and str(names.parse(st.name).bottom) == entry]
         met = {st.text.strip("«»") for st in factors}
         source = layer["input"]
         inputs = [g for g in self._grids_of("x" if source is None else names.map_label("out", source))
@@ -338,7 +338,7 @@ class _Lecture:
                           if self._cell_name(g, r, c, source) in met} for g in inputs}
         signal = names.partial(names.TOTAL, names.map_label("net", layer["label"]))
         plan = (f"The plan: {entry} {step.note}. At each position it meets one input cell (in bold): the factor "
-                f"dnet/d{entry} is that cell; the error signal there is {signal}.")
+                f"{names.partial('net', entry)} is that cell; the error signal there is {signal}.")
         items = [(2.0, tex.escape(plan) + r"\par\smallskip")]
         signals = [g for g in self._grids_of(signal) if "channel " not in g.title
                    or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
