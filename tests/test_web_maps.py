@@ -105,7 +105,14 @@ def test_a_random_gallery_network_draws_without_overflow(browser) -> None:
                 page.goto(url)
                 page.wait_for_selector("button.weight")
                 page.click("button.weight")
-                assert page.locator("td.met, td.touched").count() > 0
+                kernel = page.locator(".kernel").first
+                layer = kernel.locator("xpath=ancestor::div[@class='layer']")
+                listed = kernel.locator(".plan li").count()  # one per position the weight touches
+                assert listed > 0
+                # each position a different input cell (marked once) and a different output cell in each of the
+                # layer's maps (net, out, dE_total/dnet), the 1-d maps of conv1d too
+                assert page.locator("td.met").count() == listed, seed
+                assert layer.locator(".layer-maps td.touched").count() == 3 * listed, seed
                 assert page.evaluate("document.documentElement.scrollWidth") <= 391
         finally:
             page.close()
