@@ -179,7 +179,9 @@ def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: in
     Example:
         >>> serve_explorer("net.toml", port=8080)  # doctest: +SKIP
     """
-    net = load_spec(spec, layer_tables=True)
+    from stepgrad.api.layer_kinds import drawable
+
+    net = load_spec(spec, layer_tables=True)  # conv/pool/residual: the maps page (web/maps.py)
     try:
         import uvicorn
 
@@ -188,9 +190,9 @@ def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: in
     except ModuleNotFoundError as exc:
         raise StepgradError(f"stepgrad serve needs the web extra ({exc.name} is missing): "
                             "pip install 'stepgrad[web]'") from None
-    if not isinstance(net, Network) and not is_sequence_network(net):
-        raise StepgradError("the explorer shows dense networks and sequence models (rnn, attention, layernorm, "
-                            "batchnorm); a convolutional network is explained by stepgrad explain", where=spec)
+    if not isinstance(net, Network) and not is_sequence_network(net) and not drawable(net):
+        raise StepgradError("the explorer shows dense networks, conv/pool/residual networks and sequence models "
+                            "(rnn, attention, layernorm, batchnorm), not a mix of them", where=spec)
     if not is_loopback(host):
         note(f"stepgrad: warning: listening on {host}, not loopback: other machines can reach this "
              "server (it has no authentication)")

@@ -28,7 +28,7 @@ from stepgrad.core.budget import SERVER_WORK, Budget
 from stepgrad.core.errors import DivergenceError, SpecError, StepgradError
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.spec import Network, builtin
-from stepgrad.web import api, sequence, views
+from stepgrad.web import api, maps, sequence, views
 from stepgrad.web.guard import LocalOnly, allowed_hosts
 from stepgrad.web.inputs import ApiError
 
@@ -63,12 +63,15 @@ def create_app(spec: Network | LayerNetwork | None = None, *, host: str = "127.0
         Route("/api/export", api.export_endpoint, methods=["POST"]),
         Route("/api/view", views.view_endpoint, methods=["POST"]),
         Route("/api/sequence", sequence.sequence_endpoint, methods=["GET"]),  # a sequence model's page (sequence.py)
+        Route("/api/maps", maps.maps_endpoint, methods=["GET"]),  # a conv network's maps (web/maps.py)
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
+    routes = maps.routes_for(routes, spec)  # a layer-table network: the maps page's API (web/maps.py)
     handlers = {ApiError: api_error, StepgradError: stepgrad_error, HTTPException: http_error, Exception: internal_error}
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.layers = spec if sequence.is_sequence_network(spec) else None
-    app.state.spec = spec if isinstance(spec, Network) else builtin()
+    conv = isinstance(spec, LayerNetwork) and app.state.layers is None  # a conv network: the maps page
+    app.state.spec = spec if isinstance(spec, Network) or conv else builtin()
     app.state.budget = Budget(max_work, "stepgrad serve --max-work")
     app.state.time_limit = time_limit
     app.state.workers = anyio.CapacityLimiter(workers)
@@ -79,9 +82,11 @@ def create_app(spec: Network | LayerNetwork | None = None, *, host: str = "127.0
 
 
 async def index(request: Request) -> Response:
-    """The page (for a sequence model: sequence.html)."""
+    """The page (a sequence model's: sequence.html; a conv network's: the maps page, web/maps.py)."""
     if request.app.state.layers is not None:
         return await sequence.page(request)
+    if maps.served(request) is not None:
+        return await maps.page(request)
     return FileResponse(str(STATIC / "index.html"), media_type="text/html; charset=utf-8")
 
 
