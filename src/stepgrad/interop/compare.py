@@ -19,7 +19,7 @@ biases that do not require gradients are not updated, as in PyTorch; what stepgr
 exactly (a frozen weight, shared layers, hooks ...) is refused by reading.py before any work.
 compare_with_torch compares every parameter of the model by its torch name (trained, fixed, or
 unused by forward()); one it cannot account for is listed, and then it never "agrees". The
-explanation names every weight as torch does too (annotate.py).
+explanation names every weight as torch does too (tracing/torch_names.py).
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ from stepgrad.core.names import gradient, layout, updated
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
-from stepgrad.interop.annotate import TorchModel, annotate
 from stepgrad.interop.convert import from_torch, layers_of, torch_module
 from stepgrad.interop.losses import is_nll, read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
 from stepgrad.tracing.build import explain
+from stepgrad.tracing.torch_names import TorchModel, annotate
 
 
 def torch_loss(loss: str, activation: str, logits: Any, output: Any, targets: Any) -> Any:
@@ -117,6 +117,7 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
         name = state.name
     net = from_torch(module, loss=loss, learning_rate=lr, shared_biases=False, inputs=inputs, targets=targets,
                      name=type(module).__name__, log_softmax=nll)
+    del net.extra["torch"]  # the trace is annotated from the module itself (its dtype, which biases train)
     net.reduction = reduction
     if optimizer is not None:
         net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
@@ -137,7 +138,7 @@ def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squa
     ...), read with its options; targets may then be class indices. optimizer: a torch.optim SGD, Adam
     or AdamW over the module's parameters, explained with its settings and its state so far (its lr
     is the learning rate). Without them: stepgrad's loss `loss` and one plain gradient-descent step.
-    Each weight and bias is named as PyTorch names it too (see interop.annotate). only: the quantities
+    Each weight and bias is named as PyTorch names it too (see tracing.torch_names). only: the quantities
     to keep ("w5, h1", the rule of `stepgrad explain --only`). max_work: the work budget in multiply-adds
     (default: the command line's); a step over it is refused before any work. dtype="float32": the step
     computed in float32, as PyTorch computes a float32 model (default: float64, exact to the last digit shown).
