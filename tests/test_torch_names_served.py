@@ -151,7 +151,6 @@ def test_the_import_command_takes_dtype_and_serve_of_a_pt_file_says_to_import_it
 def test_the_explorer_shows_a_torch_weights_torch_name(browser, tmp_path):
     pytest.importorskip("uvicorn")
     from playwright.sync_api import expect
-
     from tests.test_web_server import running_server
 
     model, path = _spec(tmp_path)
