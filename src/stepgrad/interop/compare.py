@@ -105,23 +105,31 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
     nll = is_nll(loss_fn)
     linears, activations = layers_of(module, log_softmax=nll)
     outputs = linears[-1][1].out_features
-    reduction = "mean"
+    reduction, applies = "mean", None
     if loss_fn is not None:
         read = read_loss(loss_fn, activations[-1], outputs, targets)
-        loss, reduction, targets = read.loss, read.reduction, read.targets
+        loss, reduction, targets, applies = read.loss, read.reduction, read.targets, read.applies
     else:
         targets = read_targets(loss, activations[-1], outputs, targets)
     name = None
     if optimizer is not None:
         state, lr = read_optimizer(optimizer, [m for _, m in linears])
         name = state.name
-    net = from_torch(module, loss=loss, learning_rate=lr, shared_biases=False, inputs=inputs, targets=targets,
-                     name=type(module).__name__, log_softmax=nll)
+    net = from_torch(module, loss="binary_cross_entropy_with_logits" if applies else loss, learning_rate=lr,
+                     shared_biases=False, inputs=inputs, targets=targets, name=type(module).__name__, log_softmax=nll)
+    if applies:  # the loss's own activation (nn.BCEWithLogitsLoss's sigmoid) shown as the output layer's
+        net.loss, net.activations[-1] = loss, applies
     del net.extra["torch"]  # the trace is annotated from the module itself (its dtype, which biases train)
     net.reduction = reduction
     if optimizer is not None:
         net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
-    return TorchStep(net, name, TorchModel.read(module, linears))
+    model = TorchModel.read(module, linears)
+    if applies:
+        outputs_named = layout(net.layers, [False] * net.depth).neurons[-1]
+        model = replace(model, notes=(f"nn.{type(loss_fn).__name__} applies the {applies} itself: the output layer's "
+                                      f"{applies} here is the loss's; the model's outputs are the raw scores "
+                                      f"net_{outputs_named[0]}..net_{outputs_named[-1]}.",))
+    return TorchStep(net, name, model)
 
 
 def _budget(max_work: float | None) -> Budget:

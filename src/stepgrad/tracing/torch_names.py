@@ -43,6 +43,7 @@ class TorchModel:
     bias_trains: tuple[bool, ...]
     dtype: str  # "float32", "float64" ...
     from_spec: bool = False  # read from a spec's [torch] table (its update_biases says which biases train)
+    notes: tuple[str, ...] = ()  # more sentences for the given section (a loss that applies an activation itself)
 
     @classmethod
     def read(cls, module: Any, linears: list[tuple[str, Any]]) -> TorchModel:
@@ -128,7 +129,7 @@ def _notes(net: Network, model: TorchModel, computed_in: str = "float64") -> lis
         notes.append(f"The model's parameters are {model.dtype}; this step is computed in float64, so PyTorch's own "
                      f"{model.dtype} step differs from these numbers by {model.dtype}'s rounding "
                      "(about 1e-7 relative for float32).")
-    return notes
+    return notes + list(model.notes)
 
 
 def annotate(trace: Trace, net: Network, model: TorchModel) -> Trace:
