@@ -1,5 +1,5 @@
 """Models written the way PyTorch users write them (a Module subclass around nn.Sequential, tied weights, a frozen
-first layer, AdamW without decay on the biases, Dropout in eval mode, x.view(x.size(0), -1)): each is explained
+first layer (held fixed), AdamW without decay on the biases, Dropout in eval mode, x.view(x.size(0), -1)): each is explained
 exactly (every parameter, named as torch names it, equal to torch's own next step on a joint copy of the model and
 its optimizer, float64, 1e-12) or refused in one line naming the part."""
 
@@ -23,7 +23,7 @@ def _batch():
     return torch.tensor(rng.normal(size=(6, 8))), torch.tensor(rng.integers(3, size=6))
 
 
-def _exact(model, make_optimizer, loss_fn, earlier: int = 2):
+def _exact(model, make_optimizer, loss_fn, earlier: int = 2, fixed: set[str] = frozenset()):
     """explain_torch's new value of every parameter, found by its torch name, is torch's own next step's."""
     torch.manual_seed(0)
     x, y = _batch()
@@ -40,6 +40,7 @@ def _exact(model, make_optimizer, loss_fn, earlier: int = 2):
     twin_opt.step()
     trace = stepgrad.explain_torch(model, x, y, loss_fn=loss_fn, optimizer=opt)
     assert trace.values["E_total"] == pytest.approx(loss.item(), rel=1e-12)
+    before = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
     after = {name: p.detach().numpy() for name, p in twin.named_parameters()}
     named = set()
     for ours, theirs in trace.meta["torch"]["names"].items():
@@ -47,7 +48,8 @@ def _exact(model, make_optimizer, loss_fn, earlier: int = 2):
         new = after[key][tuple(int(i) for i in index.rstrip("]").split(","))]
         assert trace.values[f"{ours}+"] == pytest.approx(float(new), rel=1e-12, abs=1e-15), (ours, theirs)
         named.add(key)
-    assert named == set(after)  # every parameter torch has
+    assert all(np.array_equal(after[name], before[name]) for name in fixed)  # frozen: torch left it, stepgrad too
+    assert named | set(fixed) == set(after)  # every parameter torch has
     assert stepgrad.compare_with_torch(model, x, y, loss_fn=loss_fn, optimizer=opt).agrees(1e-12)
     return trace
 
@@ -112,8 +114,11 @@ class FrozenFirst(nn.Module):
         return self.fc(torch.tanh(self.embed(x)))
 
 
-def test_a_frozen_embedding_like_first_layer_is_refused_naming_it():
-    _refused(FrozenFirst(), "embed.weight is frozen (requires_grad=False)")
+@pytest.mark.slow  # torch steps: make test (CI)
+def test_a_frozen_embedding_like_first_layer_is_held_fixed():
+    trace = _exact(FrozenFirst(), lambda m: torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=0.1),
+                   nn.CrossEntropyLoss(), fixed={"embed.weight"})
+    assert "Layer 'embed' is frozen" in trace.section("given").intro
 
 
 class GeluMLP(nn.Module):

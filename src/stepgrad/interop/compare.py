@@ -37,7 +37,9 @@ from stepgrad.core.names import gradient, layout, updated
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
-from stepgrad.interop.convert import from_torch, layers_of, torch_module
+from stepgrad.interop.convert import _array, build_network, from_torch, layers_of, torch_module, update_biases_of
+from stepgrad.interop.frozen import features, frozen_prefix
+from stepgrad.interop.frozen import note as frozen_note
 from stepgrad.interop.losses import is_nll, read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
 from stepgrad.tracing.build import explain
@@ -94,6 +96,8 @@ class TorchStep:
     network: Network
     optimizer: str | None
     model: TorchModel
+    inputs: Any = None  # the batch as given to the model (the network's inputs are the frozen layers' outputs)
+    frozen: int = 0  # how many first nn.Linear layers are frozen whole and read as fixed (interop/frozen.py)
 
 
 def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error", lr: float = 0.5,
@@ -112,24 +116,34 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
     else:
         targets = read_targets(loss, activations[-1], outputs, targets)
     name = None
+    skip = frozen_prefix(module, linears)  # frozen first layers: their outputs are the inputs (interop/frozen.py)
     if optimizer is not None:
-        state, lr = read_optimizer(optimizer, [m for _, m in linears])
+        state, lr = read_optimizer(optimizer, [m for _, m in linears[skip:]])
         name = state.name
-    net = from_torch(module, loss="binary_cross_entropy_with_logits" if applies else loss, learning_rate=lr,
-                     shared_biases=False, inputs=inputs, targets=targets, name=type(module).__name__, log_softmax=nll)
+    settings: dict[str, Any] = {"loss": "binary_cross_entropy_with_logits" if applies else loss, "learning_rate": lr,
+                                "shared_biases": False, "targets": targets, "name": type(module).__name__}
+    if skip:
+        trained = linears[skip:]
+        net = build_network([_array(m.weight, f"{n}.weight") for n, m in trained],
+                            [None if m.bias is None else _array(m.bias, f"{n}.bias") for n, m in trained],
+                            activations[skip:], source=f"<{type(module).__name__}>",
+                            update_biases=update_biases_of(trained), inputs=features(linears, activations, skip, inputs),
+                            **settings)
+    else:
+        net = from_torch(module, inputs=inputs, log_softmax=nll, **settings)
     if applies:  # the loss's own activation (nn.BCEWithLogitsLoss's sigmoid) shown as the output layer's
         net.loss, net.activations[-1] = loss, applies
-    del net.extra["torch"]  # the trace is annotated from the module itself (its dtype, which biases train)
+    net.extra.pop("torch", None)  # the trace is annotated from the module itself (its dtype, which biases train)
     net.reduction = reduction
     if optimizer is not None:
         net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
-    model = TorchModel.read(module, linears)
+    model = TorchModel.read(module, linears[skip:])
+    neurons = layout(net.layers, [False] * net.depth).neurons
+    notes = [frozen_note(linears, activations, skip, neurons[0])] if skip else []
     if applies:
-        outputs_named = layout(net.layers, [False] * net.depth).neurons[-1]
-        model = replace(model, notes=(f"nn.{type(loss_fn).__name__} applies the {applies} itself: the output layer's "
-                                      f"{applies} here is the loss's; the model's outputs are the raw scores "
-                                      f"net_{outputs_named[0]}..net_{outputs_named[-1]}.",))
-    return TorchStep(net, name, model)
+        notes.append(f"nn.{type(loss_fn).__name__} applies the {applies} itself: the output layer's {applies} here "
+                     f"is the loss's; the model's outputs are the raw scores net_{neurons[-1][0]}..net_{neurons[-1][-1]}.")
+    return TorchStep(net, name, replace(model, notes=tuple(notes)), inputs, skip)
 
 
 def _budget(max_work: float | None) -> Budget:
@@ -280,7 +294,8 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     dt = torch.float32 if dtype == "float32" else torch.float64
     model = copy.deepcopy(module).to(device="cpu", dtype=dt)
     before = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
-    x = torch.as_tensor(net.inputs, dtype=dt)
+    given = step.inputs.detach().cpu().double().numpy() if hasattr(step.inputs, "detach") else step.inputs
+    x = torch.as_tensor(np.atleast_2d(np.asarray(given, dtype=np.float64)), dtype=dt)
     trained = [p for p in model.parameters() if p.requires_grad]
     torch_optimizer = _copied_optimizer(optimizer, module, model) if optimizer is not None else \
         torch.optim.SGD(trained, lr=lr)
@@ -297,14 +312,15 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     torch_optimizer.step()
     after = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
 
-    ours = _stepgrad_parameters(net, layers_of(model, log_softmax=is_nll(loss_fn))[0])
+    ours = _stepgrad_parameters(net, layers_of(model, log_softmax=is_nll(loss_fn))[0][step.frozen:])
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     diffs, uncompared = [], []
     for name in after:
         if name not in ours:
             if name in grads or not np.array_equal(before[name], after[name]):
                 uncompared.append(f"{name}: torch trains it, but it is not a parameter of any layer stepgrad read")
             else:
-                diffs.append(ParameterDiff(name, (), 0.0, 0.0, 0.0, 0.0, "unused"))
+                diffs.append(ParameterDiff(name, (), 0.0, 0.0, 0.0, 0.0, "fixed" if name in frozen else "unused"))
             continue
         entry_names, trains = ours[name]
         shape = after[name].shape

@@ -419,8 +419,9 @@ def update_biases_of(linears: Sequence[tuple[str, Any]], update_biases: bool | N
     """
     for name, m in linears:
         if not m.weight.requires_grad:
-            raise StepgradError(f"{_label(name)}weight is frozen (requires_grad=False): stepgrad trains every weight, "
-                                "and cannot explain a step that keeps some fixed")
+            raise StepgradError(f"{_label(name)}weight is frozen (requires_grad=False): stepgrad explains a step that "
+                                "keeps the first layers fixed (explain_torch, compare_with_torch), not a frozen weight "
+                                "after a trained layer")
     trained = [(name, m) for name, m in linears if m.bias is not None and m.bias.requires_grad]
     fixed = [(name, m) for name, m in linears if m.bias is None or not m.bias.requires_grad]
     wanted = bool(trained) if update_biases is None else update_biases
