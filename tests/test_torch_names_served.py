@@ -167,6 +167,7 @@ def test_the_explorer_shows_a_torch_weights_torch_name(browser, tmp_path):
         item.locator("button").click()
         expect(page.locator("#derivation-title")).to_contain_text("w2")
         expect(page.locator("#derivation")).to_contain_text("PyTorch: fc1.weight[0, 1]")
+        assert "PyTorch: fc1.weight[0, 1]" in page.locator("#edit-w2").get_attribute("title")
         tip = page.locator("#diagram #edge-w2 title").first.text_content()
         assert "(PyTorch: fc1.weight[0, 1])" in tip
         # resizing the network in the editor: a different network, so no torch names (and no error)
