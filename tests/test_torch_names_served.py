@@ -85,6 +85,10 @@ def test_the_explorer_answers_with_torchs_names_and_drops_them_when_they_no_long
     spec["update_biases"] = False
     spec["biases"][1] = [0.3, 0.0]
     assert "torch" not in client.post("/api/explain", json={"spec": spec}).json()["meta"]
+    spec["biases"][1], spec["torch"]["bias"] = [0.0, 0.0], [True, True]
+    spec["layers"], spec["weights"] = [2, 4, 2], [[[0.1, 0.2]] * 4, [[0.1] * 4] * 2]  # other widths: not that model
+    spec["biases"][0] = [0.0] * 4
+    assert "torch" not in client.post("/api/explain", json={"spec": spec}).json()["meta"]
     spec["torch"]["modules"] = ["fc1"]  # one prefix for two layers: one clear line naming the key
     refused = client.post("/api/explain", json={"spec": spec})
     assert refused.status_code == 422 and refused.json()["field"] == "torch.modules"
@@ -93,7 +97,8 @@ def test_the_explorer_answers_with_torchs_names_and_drops_them_when_they_no_long
 @pytest.mark.parametrize("table, key", [("[1, 2]", "torch"), ('{modules = ["a"], extra = 1}', "torch.extra"),
                                          ('{modules = ["a"], dtype = "float16"}', "torch.dtype"),
                                          ('{modules = ["a b"]}', "torch.modules"),
-                                         ('{modules = ["a"], bias = [1]}', "torch.bias")])
+                                         ('{modules = ["a"], bias = [1]}', "torch.bias"),
+                                         ('{modules = ["a"], layers = [1]}', "torch.layers")])
 def test_a_bad_torch_table_is_one_line_naming_the_key(table, key):
     with pytest.raises(SpecError) as caught:
         stepgrad.loads(f"layers = [1, 1]\ntorch = {table}\n")

@@ -99,6 +99,7 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
         [torch]
         modules = ["0", "2"]
         bias = [true, true]
+        layers = [2, 2, 2]
         <BLANKLINE>
     """
     from stepgrad.core import persist
@@ -129,7 +130,7 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
     acts = _activations(activation, len(weights)) if activation or base is None else base.activations
     net = build_network(weights, biases, acts, source=model, **settings)
     net.extra["torch"] = table("", [n.removesuffix("weight").rstrip(".") for n in names],
-                               [b is not None for b in biases], options.dtype or "float64")
+                               [b is not None for b in biases], options.dtype or "float64", list(net.layers))
     if options.dtype == "float32":
         note("note: the spec computes in float32 ([torch] dtype), as PyTorch computes a float32 model: explain and "
              "serve use float32 arithmetic (stepgrad explain --dtype float64 for every digit exact)")

@@ -7,6 +7,7 @@
     model = "Net"                 # the model's class name (optional)
     modules = ["fc1", "fc2"]      # each nn.Linear's state_dict prefix, in order ("" for a bare nn.Linear)
     bias = [true, false]          # whether each has a bias (false: nn.Linear(..., bias=False), fixed at 0)
+    layers = [2, 3, 2]            # the model's widths (optional): a network of other widths is not that model
     dtype = "float32"             # optional: the steps are computed in float32, as PyTorch computes a
                                   # float32 model (`stepgrad import --dtype float32`); default float64
 
@@ -14,7 +15,7 @@
     >>> record(net)
     {'model': '', 'dtype': 'float64', 'modules': ['fc'], 'bias': [True]}
 
-A record that no longer fits the network (another number of layers, a bias=False layer whose biases are not 0
+A record that no longer fits the network (other layers or widths, a bias=False layer whose biases are not 0
 or train) is not used: its names would be wrong, so the explanation carries none (`record` returns None).
 """
 
@@ -32,13 +33,14 @@ class Network(Protocol):
     """What this module reads of a stepgrad.core.spec.Network (which imports this module to check its table)."""
 
     extra: dict[str, Any]
+    layers: list[int]
     update_biases: bool
     biases: list[np.ndarray]
 
     @property
     def depth(self) -> int: ...
 
-KEYS = ("model", "modules", "bias", "dtype")
+KEYS = ("model", "modules", "bias", "dtype", "layers")
 DTYPES = ("float64", "float32")
 _NAME = re.compile(r"^[A-Za-z0-9_.]{0,200}$")  # a state_dict prefix: attribute names and indices joined by dots
 
@@ -65,13 +67,20 @@ def check(value: Any, depth: int, source: str) -> dict[str, Any]:
     dtype = value.get("dtype", "float64")
     if dtype not in DTYPES:
         raise SpecError(f"expected one of {', '.join(DTYPES)}, got {str(dtype)[:40]!r}", where=f"{where}.dtype")
-    return table(model, modules, bias, dtype)
+    widths = value.get("layers")
+    if widths is not None and (not isinstance(widths, list) or len(widths) != depth + 1 or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in widths)):
+        raise SpecError(f"expected {depth + 1} widths (neurons per layer, inputs first)", where=f"{where}.layers")
+    return table(model, modules, bias, dtype, widths)
 
 
-def table(model: str, modules: list[str], bias: list[bool], dtype: str = "float64") -> dict[str, Any]:
-    """A `[torch]` table, leaving out what is the default (no class name, float64)."""
+def table(model: str, modules: list[str], bias: list[bool], dtype: str = "float64",
+          layers: list[int] | None = None) -> dict[str, Any]:
+    """A `[torch]` table, leaving out what is the default (no class name, float64, widths unchecked)."""
     found: dict[str, Any] = {"model": model} if model else {}
     found.update(modules=list(modules), bias=list(bias))
+    if layers is not None:
+        found["layers"] = list(layers)
     return found if dtype == "float64" else dict(found, dtype=dtype)
 
 
@@ -80,6 +89,8 @@ def record(net: Network) -> dict[str, Any] | None:
     found = net.extra.get("torch")
     if not isinstance(found, dict) or len(found.get("modules", ())) != net.depth:
         return None
+    if found.get("layers") is not None and list(found["layers"]) != list(net.layers):
+        return None  # other widths: not that model
     found = dict({"model": "", "dtype": "float64"}, **found)
     for l, has in enumerate(found["bias"]):
         if not has and (net.update_biases or np.any(np.asarray(net.biases[l]) != 0)):

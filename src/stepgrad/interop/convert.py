@@ -236,7 +236,7 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
                         shared_biases=shared_biases, inputs=inputs, targets=targets, name=name)
     from stepgrad.tracing.torch_names import TorchModel
 
-    net.extra["torch"] = TorchModel.read(module, linears).record()  # its explanations name weights as torch does
+    net.extra["torch"] = TorchModel.read(module, linears).record(list(net.layers))  # its explanations name weights as torch does
     return net
 
 

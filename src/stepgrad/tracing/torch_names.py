@@ -65,9 +65,9 @@ class TorchModel:
         return cls(found["model"] or "the model", tuple(found["modules"]), has,
                    tuple(h and net.update_biases for h in has), found["dtype"], from_spec=True)
 
-    def record(self) -> dict[str, Any]:
-        """The `[torch]` table of a spec made from this model (core/torch_record.py)."""
-        return table(self.label, list(self.layers), list(self.has_bias))
+    def record(self, widths: list[int]) -> dict[str, Any]:
+        """The `[torch]` table of a spec made from this model, whose layers have `widths` (core/torch_record.py)."""
+        return table(self.label, list(self.layers), list(self.has_bias), layers=widths)
 
 
 def dressed(trace: Trace, net: Network) -> Trace:
