@@ -80,7 +80,7 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
     if _lecture(net, fmt, display, step, extras):
         return _lecture_slides(net, display, extras, budget, note)
     trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
-                    optimizer=optimizer, round_to=step.round_to, dtype=step.dtype or "float64")
+                    optimizer=optimizer, round_to=step.round_to, dtype=step.dtype)
     trace = _dressed(net, trace, extras)
     names = resolve_only(trace, extras.only) or None
     precision = display.precision

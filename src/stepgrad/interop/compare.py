@@ -19,7 +19,7 @@ biases that do not require gradients are not updated, as in PyTorch; what stepgr
 exactly (a frozen weight, shared layers, hooks ...) is refused by reading.py before any work.
 compare_with_torch compares every parameter of the model by its torch name (trained, fixed, or
 unused by forward()); one it cannot account for is listed, and then it never "agrees". The
-explanation names every weight as torch does too (annotate.py).
+explanation names every weight as torch does too (tracing/torch_names.py).
 """
 
 from __future__ import annotations
@@ -37,12 +37,14 @@ from stepgrad.core.names import gradient, layout, updated
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
-from stepgrad.interop.annotate import TorchModel, annotate
 from stepgrad.interop.comparison import Comparison, ParameterDiff, _diff, torch_loss
-from stepgrad.interop.convert import from_torch, layers_of, torch_module
+from stepgrad.interop.convert import _array, build_network, from_torch, layers_of, torch_module, update_biases_of
+from stepgrad.interop.frozen import features, frozen_prefix
+from stepgrad.interop.frozen import note as frozen_note
 from stepgrad.interop.losses import is_nll, read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
 from stepgrad.tracing.build import explain
+from stepgrad.tracing.torch_names import TorchModel, annotate
 
 
 def _batch_loss(net: Network, model: Any, inputs: Any, targets: Any) -> Any:
@@ -71,6 +73,8 @@ class TorchStep:
     network: Network
     optimizer: str | None
     model: TorchModel
+    inputs: Any = None  # the batch as given to the model (the network's inputs are the frozen layers' outputs)
+    frozen: int = 0  # how many first nn.Linear layers are frozen whole and read as fixed (interop/frozen.py)
 
 
 def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error", lr: float = 0.5,
@@ -82,22 +86,41 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
     nll = is_nll(loss_fn)
     linears, activations = layers_of(module, log_softmax=nll)
     outputs = linears[-1][1].out_features
-    reduction = "mean"
+    reduction, applies = "mean", None
     if loss_fn is not None:
         read = read_loss(loss_fn, activations[-1], outputs, targets)
-        loss, reduction, targets = read.loss, read.reduction, read.targets
+        loss, reduction, targets, applies = read.loss, read.reduction, read.targets, read.applies
     else:
         targets = read_targets(loss, activations[-1], outputs, targets)
     name = None
+    skip = frozen_prefix(module, linears)  # frozen first layers: their outputs are the inputs (interop/frozen.py)
     if optimizer is not None:
-        state, lr = read_optimizer(optimizer, [m for _, m in linears])
+        state, lr = read_optimizer(optimizer, [m for _, m in linears[skip:]])
         name = state.name
-    net = from_torch(module, loss=loss, learning_rate=lr, shared_biases=False, inputs=inputs, targets=targets,
-                     name=type(module).__name__, log_softmax=nll)
+    settings: dict[str, Any] = {"loss": "binary_cross_entropy_with_logits" if applies else loss, "learning_rate": lr,
+                                "shared_biases": False, "targets": targets, "name": type(module).__name__}
+    if skip:
+        trained = linears[skip:]
+        net = build_network([_array(m.weight, f"{n}.weight") for n, m in trained],
+                            [None if m.bias is None else _array(m.bias, f"{n}.bias") for n, m in trained],
+                            activations[skip:], source=f"<{type(module).__name__}>",
+                            update_biases=update_biases_of(trained), inputs=features(linears, activations, skip, inputs),
+                            **settings)
+    else:
+        net = from_torch(module, inputs=inputs, log_softmax=nll, **settings)
+    if applies:  # the loss's own activation (nn.BCEWithLogitsLoss's sigmoid) shown as the output layer's
+        net.loss, net.activations[-1] = loss, applies
+    net.extra.pop("torch", None)  # the trace is annotated from the module itself (its dtype, which biases train)
     net.reduction = reduction
     if optimizer is not None:
         net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
-    return TorchStep(net, name, TorchModel.read(module, linears))
+    model = TorchModel.read(module, linears[skip:])
+    neurons = layout(net.layers, [False] * net.depth).neurons
+    notes = [frozen_note(linears, activations, skip, neurons[0])] if skip else []
+    if applies:
+        notes.append(f"nn.{type(loss_fn).__name__} applies the {applies} itself: the output layer's {applies} here "
+                     f"is the loss's; the model's outputs are the raw scores net_{neurons[-1][0]}..net_{neurons[-1][-1]}.")
+    return TorchStep(net, name, replace(model, notes=tuple(notes)), inputs, skip)
 
 
 def _budget(max_work: float | None) -> Budget:
@@ -114,7 +137,7 @@ def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squa
     ...), read with its options; targets may then be class indices. optimizer: a torch.optim SGD, Adam
     or AdamW over the module's parameters, explained with its settings and its state so far (its lr
     is the learning rate). Without them: stepgrad's loss `loss` and one plain gradient-descent step.
-    Each weight and bias is named as PyTorch names it too (see interop.annotate). only: the quantities
+    Each weight and bias is named as PyTorch names it too (see tracing.torch_names). only: the quantities
     to keep ("w5, h1", the rule of `stepgrad explain --only`). max_work: the work budget in multiply-adds
     (default: the command line's); a step over it is refused before any work. dtype="float32": the step
     computed in float32, as PyTorch computes a float32 model (default: float64, exact to the last digit shown).
@@ -177,7 +200,8 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     dt = torch.float32 if dtype == "float32" else torch.float64
     model = copy.deepcopy(module).to(device="cpu", dtype=dt)
     before = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
-    x = torch.as_tensor(net.inputs, dtype=dt)
+    given = step.inputs.detach().cpu().double().numpy() if hasattr(step.inputs, "detach") else step.inputs
+    x = torch.as_tensor(np.atleast_2d(np.asarray(given, dtype=np.float64)), dtype=dt)
     trained = [p for p in model.parameters() if p.requires_grad]
     torch_optimizer = _copied_optimizer(optimizer, module, model) if optimizer is not None else \
         torch.optim.SGD(trained, lr=lr)
@@ -194,14 +218,15 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     torch_optimizer.step()
     after = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
 
-    ours = _stepgrad_parameters(net, layers_of(model, log_softmax=is_nll(loss_fn))[0])
+    ours = _stepgrad_parameters(net, layers_of(model, log_softmax=is_nll(loss_fn))[0][step.frozen:])
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     diffs, uncompared = [], []
     for name in after:
         if name not in ours:
             if name in grads or not np.array_equal(before[name], after[name]):
                 uncompared.append(f"{name}: torch trains it, but it is not a parameter of any layer stepgrad read")
             else:
-                diffs.append(ParameterDiff(name, (), 0.0, 0.0, 0.0, 0.0, "unused"))
+                diffs.append(ParameterDiff(name, (), 0.0, 0.0, 0.0, 0.0, "fixed" if name in frozen else "unused"))
             continue
         entry_names, trains = ours[name]
         shape = after[name].shape

@@ -237,17 +237,22 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
     update_biases = update_biases_of(linears, update_biases)
     weights = [_array(m.weight, f"{n}.weight") for n, m in linears]
     biases = [None if m.bias is None else _array(m.bias, f"{n}.bias") for n, m in linears]
-    return build_network(weights, biases, activations, source=f"<{type(module).__name__}>", loss=loss,
-                         learning_rate=learning_rate, update_biases=update_biases, update_order=update_order,
-                         shared_biases=shared_biases, inputs=inputs, targets=targets, name=name)
+    net = build_network(weights, biases, activations, source=f"<{type(module).__name__}>", loss=loss,
+                        learning_rate=learning_rate, update_biases=update_biases, update_order=update_order,
+                        shared_biases=shared_biases, inputs=inputs, targets=targets, name=name)
+    from stepgrad.tracing.torch_names import TorchModel
+
+    net.extra["torch"] = TorchModel.read(module, linears).record(list(net.layers))  # its explanations name weights as torch does
+    return net
 
 
 # ------------------------------------------------------------------------------------------------
 # state_dict files
 
 
-def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
-    """A state_dict file read with torch.load(weights_only=True): parameter name -> float64 array."""
+def read_state_dict(path: str | Path, dtypes: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """A state_dict file read with torch.load(weights_only=True): parameter name -> float64 array (`dtypes`, when
+    given, is filled with each tensor's own dtype: "float32" ...)."""
     torch = torch_module()
     where = str(path)
     if not Path(path).is_file():
@@ -266,6 +271,8 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     ):
         raise StepgradError(f"expected a state_dict (parameter names -> tensors), got {type(state).__name__}",
                             where=where)
+    if dtypes is not None:
+        dtypes.update((k, str(v.dtype).replace("torch.", "")) for k, v in state.items())
     return {k: _array(v, f"{where}: {k}") for k, v in state.items()}
 
 
