@@ -40,6 +40,7 @@ from stepgrad.training.loop import train
 from stepgrad.web import inputs
 from stepgrad.web.inputs import ApiError
 from stepgrad.web.present import MATH_LIMIT, diagram_levels, sections_view, step_count
+from stepgrad.web.traces import explained
 
 DOCUMENTS = {  # export format -> (renderer format, media type, file name)
     "markdown": ("markdown", "text/markdown; charset=utf-8", "stepgrad-step.md"),
@@ -105,7 +106,7 @@ def _explain(data: dict[str, Any], served: Network, budget: work.Budget = work.S
     math_for = data.get("math_for")
     if math_for is not None and (not isinstance(math_for, list) or not all(isinstance(k, str) for k in math_for)):
         raise ApiError(422, "'math_for' must be a list of section keys like \"forward\"", "math_for")
-    trace = inputs.dressed(data, explain(net, update_order=order))
+    trace = inputs.dressed(data, explained(net, order))
     math_ok = step_count(trace) <= MATH_LIMIT
     math: bool | set[str] = math_ok if math_for is None else set(math_for)
     selected = None

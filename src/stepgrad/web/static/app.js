@@ -294,8 +294,17 @@ function compactSteps(steps) {
   return wrap;
 }
 
+let valuesKey = null; // what the values list shows: it is rebuilt only when that changes, not at each stage
+
 function drawValues(r) {
   const list = $("values");
+  const key = JSON.stringify([r.spec, r.update_order, r.digits]);
+  if (key === valuesKey) {
+    for (const b of list.querySelectorAll("button.selected")) b.classList.remove("selected");
+    if (state.selected) list.querySelector(`button[data-name="${CSS.escape(state.selected)}"]`)?.classList.add("selected");
+    return;
+  }
+  valuesKey = key;
   list.replaceChildren();
   const keys = new Set(["given", "forward", "error", "error_after"]);
   let count = 0;
