@@ -1,4 +1,4 @@
-"""PyTorch files and code (export, import), and the explorer in the browser (serve)."""
+"""PyTorch files and code (export, import), and the explorer in the browser (serve, site)."""
 
 from __future__ import annotations
 
@@ -204,3 +204,24 @@ def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: in
     if time_limit is not None:
         settings["time_limit"] = time_limit
     uvicorn.run(create_app(net, **settings), host=host, port=port, log_level="warning")
+
+
+def build_static_site(out: str, *, networks: Sequence[str] = (), note: Note = _silent) -> list[str]:
+    """Write the explorer as a static site into the folder `out` (replaced whole), for the bundled `networks`
+    (default: the seed deck's): its answers precomputed, since stepgrad's core cannot run in the browser offline
+    (stepgrad.web.site says why). Returns the files written.
+
+    Example:
+        >>> build_static_site("course-site", networks=["mazur"])  # doctest: +SKIP
+    """
+    from pathlib import Path
+
+    try:
+        from stepgrad.web.site import build_site
+    except ModuleNotFoundError as exc:
+        raise StepgradError(f"stepgrad site needs the web extra ({exc.name} is missing): "
+                            "pip install 'stepgrad[web]'") from None
+    files = build_site(Path(out), networks, note)
+    note(f"stepgrad: wrote a static explorer of {len(networks) or 1} network(s) to {out}/ (open index.html through "
+         "a web server; its answers are precomputed: editing and training need stepgrad serve)")
+    return [str(f) for f in files]

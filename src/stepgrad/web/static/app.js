@@ -474,7 +474,7 @@ async function trainN() {
     button.textContent = "Train";
     for (const el of locked) el.disabled = false;
     $("editor").inert = false;
-    await refresh({ spec });
+    if (spec !== state.spec) await refresh({ spec }); // (nothing trained: the error, if any, stays on screen)
   }
 }
 
