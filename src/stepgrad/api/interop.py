@@ -221,7 +221,7 @@ def build_static_site(out: str, *, networks: Sequence[str] = (), note: Note = _s
     except ModuleNotFoundError as exc:
         raise StepgradError(f"stepgrad site needs the web extra ({exc.name} is missing): "
                             "pip install 'stepgrad[web]'") from None
-    files = build_site(Path(out), networks, note)
-    note(f"stepgrad: wrote a static explorer of {len(networks) or 1} network(s) to {out}/ (open index.html through "
-         "a web server; its answers are precomputed: editing and training need stepgrad serve)")
+    files = build_site(Path(out), networks)
+    note(f"stepgrad: wrote a static explorer of {len(networks) or 1} network(s) to {out}/ ({len(files)} files; "
+         "serve it as plain files. Its answers are precomputed: editing and training need stepgrad serve)")
     return [str(f) for f in files]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -52,7 +52,7 @@ def key(body: dict[str, Any]) -> str:
     return json.dumps([[k, body[k]] for k in sorted(body) if k != "spec"], separators=(",", ":"), ensure_ascii=False)
 
 
-def answers(net: Network, note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+def answers(net: Network) -> dict[str, Any]:
     """{key: reply} of the requests the page makes about `net` as it is loaded (stages, selections, matrix view)."""
     local, spec = Local(net), net.to_dict()
     out: dict[str, Any] = {}
@@ -85,11 +85,10 @@ def answers(net: Network, note: Callable[[str], None] = lambda _: None) -> dict[
         matrix = ask("/api/view", view)
         for block in re.findall(r'data-block="([^"]+)" data-lazy', matrix["html"]):
             ask("/api/view", {**view, "block": block})
-        note(f"site: {net.name or 'network'} ({order}): {len(out)} answers so far")
     return out
 
 
-def build_site(out: Path, networks: Sequence[str] = (), note: Callable[[str], None] = lambda _: None) -> list[Path]:
+def build_site(out: Path, networks: Sequence[str] = ()) -> list[Path]:
     """Write the static explorer into `out` for the bundled `networks` (default: the seed deck's), the first shown first."""
     from stepgrad.web.api import builtins, network_payload
     from stepgrad.web.app import TIME_LIMIT
@@ -119,7 +118,7 @@ def build_site(out: Path, networks: Sequence[str] = (), note: Callable[[str], No
         payload["builtins"] = names  # the networks this copy has
         payload["formats"] = []  # downloads need a server
         file = f"answers/{k}-{name}.json"
-        (tmp / file).write_text(json.dumps(answers(net, note), ensure_ascii=False), encoding="utf-8")
+        (tmp / file).write_text(json.dumps(answers(net), ensure_ascii=False), encoding="utf-8")
         index["networks"].append({"name": name, "file": file, "network": payload})
     (tmp / "site.json").write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
     page = (STATIC / "index.html").read_text(encoding="utf-8")
