@@ -11,11 +11,11 @@ API = build_static_site
 
 
 @click.command("site")
-@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False), metavar="DIR",
-              help="Folder to write the site into (replaced whole).")
+@api_option(API, "-o", "--output", type=click.Path(file_okay=False), metavar="DIR",
+            help="Folder to write the site into (required; replaced whole: new, empty or an earlier site).")
 @api_option(API, "--network", "networks", multiple=True, metavar="NAME",
             help="A bundled network to include (repeatable; the first is shown first). Default: the seed deck's.")
-def command(out, networks):
+def command(output, networks):
     """Write the explorer as a static site: stages, derivations and the matrix view, precomputed.
 
     The site's answers are computed now by stepgrad (the same numbers as `stepgrad explain`) and stored
@@ -29,4 +29,4 @@ def command(out, networks):
       stepgrad site -o course-site --network mazur --network gallery-3-4-2-tanh-softmax
       python -m http.server -d course-site     # then open http://localhost:8000/
     """
-    build_static_site(out, networks=networks, note=note)
+    build_static_site(output=output, networks=networks, note=note)
