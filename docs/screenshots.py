@@ -78,6 +78,17 @@ def _flow(page) -> None:
     page.wait_for_timeout(150)
 
 
+def _orders(page) -> None:
+    page.check("#both-orders")
+    page.fill("#train-n", "3000")
+    page.click("#train")
+    page.locator("#train-status", has_text="trained").wait_for(timeout=120_000)
+    settle(page)
+    page.locator(".train-panel").scroll_into_view_if_needed()
+    box = page.locator("#loss-curve").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)  # both runs' readout
+
+
 # name -> (network, what to do before the shot, clip to this element or None for the viewport)
 SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "diagram": ("3-4-2 tanh/softmax CE, 2 samples", None, None),
@@ -87,6 +98,7 @@ SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "matrix": ("deck", _view("matrix"), None),
     "graph": ("deck", lambda page: (_select("w5")(page), _view("graph")(page)), None),
     "curve": ("2-3-2 leaky", _train, ".train-panel"),
+    "orders": ("3-4-2 tanh/softmax CE, 2 samples", _orders, ".train-panel"),
 }
 
 

@@ -32,11 +32,12 @@ __version__ = "0.1.0"
 
 from stepgrad.core.persist import save  # noqa: E402
 
-__all__ += ["save", "to_torch", "from_torch", "explain_torch", "compare_with_torch"]
+__all__ += ["save", "to_torch", "from_torch", "explain_torch", "compare_with_torch", "widget"]
 
-# PyTorch interop is imported on first use, so `import stepgrad` never imports torch.
+# PyTorch interop and the notebook widget are imported on first use, so `import stepgrad` never imports torch.
 _LAZY = {"to_torch": "interop.convert", "from_torch": "interop.convert",
-         "explain_torch": "interop.compare", "compare_with_torch": "interop.compare"}
+         "explain_torch": "interop.compare", "compare_with_torch": "interop.compare",
+         "widget": "web.widget"}  # the notebook widget: anywidget on first use
 
 
 def __getattr__(name: str):

@@ -26,6 +26,7 @@ line reads it from there. Lines for the reader ("wrote FILE", warnings) go to `n
 | `stepgrad export`   | `export_torch`      |
 | `stepgrad import`   | `import_torch`      |
 | `stepgrad serve`    | `serve_explorer`    |
+| `stepgrad site`     | `build_static_site` |
 
 May import: stepgrad.web, stepgrad.teach, stepgrad.interop, stepgrad.formats, stepgrad.pictures,
 stepgrad.tracing, stepgrad.training, stepgrad.core.
@@ -37,7 +38,7 @@ from stepgrad.api._base import Note, load_spec
 from stepgrad.api.classroom import check_solution, make_exercise, run_quiz
 from stepgrad.api.course_pack import make_course_pack
 from stepgrad.api.explain import explain_document, network_diagram, quantity_names, step_graph
-from stepgrad.api.interop import export_torch, import_torch, is_loopback, serve_explorer
+from stepgrad.api.interop import build_static_site, export_torch, import_torch, is_loopback, serve_explorer
 from stepgrad.api.options import (
     AuditOptions,
     ClassOptions,
@@ -59,6 +60,7 @@ __all__ = [
     "explain_document", "quantity_names", "network_diagram", "step_graph", "train_network", "check_solution",
     "make_exercise", "run_quiz",
     "audit_solution", "AuditOptions", "make_course_pack", "PackOptions", "export_torch", "import_torch", "serve_explorer", "show_deck",
+    "build_static_site",
     "Display", "StepOptions", "Extras", "TrainOptions", "DataSet", "RunFiles", "Marking", "ClassOptions", "Problem",
     "ImportOptions", "Note", "load_spec", "is_loopback", "progress_train",
 ]

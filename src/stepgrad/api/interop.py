@@ -1,4 +1,4 @@
-"""PyTorch files and code (export, import), and the explorer in the browser (serve)."""
+"""PyTorch files and code (export, import), and the explorer in the browser (serve, site)."""
 
 from __future__ import annotations
 
@@ -226,3 +226,28 @@ def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: in
     if time_limit is not None:
         settings["time_limit"] = time_limit
     uvicorn.run(create_app(net, **settings), host=host, port=port, log_level="warning")
+
+
+def build_static_site(*, output: str | None = None, networks: Sequence[str] = (), note: Note = _silent) -> list[str]:
+    """Write the explorer as a static site into the folder `output`, with its answers precomputed; the files written.
+
+    `output` (required) is replaced whole (it must be new, empty or an earlier site); `networks` are bundled networks (default:
+    the seed deck's). The answers are precomputed because stepgrad's core cannot run in the browser offline
+    (stepgrad.web.site says why).
+
+    Example:
+        >>> build_static_site(output="course-site", networks=["mazur"])  # doctest: +SKIP
+    """
+    from pathlib import Path
+
+    try:
+        from stepgrad.web.site import build_site
+    except ModuleNotFoundError as exc:
+        raise StepgradError(f"stepgrad site needs the web extra ({exc.name} is missing): "
+                            "pip install 'stepgrad[web]'") from None
+    if not output:
+        raise StepgradError("site: give the folder to write with -o DIR")
+    files = build_site(Path(output), networks)
+    note(f"stepgrad: wrote a static explorer of {len(networks) or 1} network(s) to {output}/ ({len(files)} files; "
+         "serve it as plain files. Its answers are precomputed: editing and training need stepgrad serve)")
+    return [str(f) for f in files]

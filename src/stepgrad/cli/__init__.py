@@ -27,6 +27,7 @@ COMMANDS = {
     "exercise": "exercise",
     "diagram": "diagram",
     "serve": "serve",
+    "site": "site",
     "export": "export",
     "import": "import_",
     "graph": "graph",

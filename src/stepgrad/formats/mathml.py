@@ -43,8 +43,24 @@ def _split(latex: str) -> list[str]:
     return parts
 
 
+_INDEX = re.compile(r"\{(\d+)\}")  # a whole group of digits: the 257 of w_{257}, the 1 of h_{1}
+
+
 @lru_cache(maxsize=100_000)
 def _piece(latex: str) -> str:
+    """One piece as MathML; pieces that differ only in their index groups share one conversion (w_{1} ...
+    w_{416}: the converter runs once for w_{1}, and each index is put in its place)."""
+    indices = _INDEX.findall(latex)
+    if indices:
+        template = _convert(_INDEX.sub("{1}", latex))
+        slots = template.split("<mn>1</mn>")
+        if len(slots) == len(indices) + 1:  # every <mn>1</mn> is an index group, in order
+            return slots[0] + "".join(f"<mn>{n}</mn>{slot}" for n, slot in zip(indices, slots[1:]))
+    return _convert(latex)
+
+
+@lru_cache(maxsize=10_000)
+def _convert(latex: str) -> str:
     from latex2mathml.converter import convert
 
     try:

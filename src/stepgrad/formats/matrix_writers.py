@@ -189,13 +189,21 @@ def _html_matrix(m: Matrix, digits: Precision) -> str:
             f'<span class="values">{math}<mrow><mo>=</mo>{_table(values, m.names, shown)}</mrow></math></span></div>')
 
 
-def fragment(view: MatrixView, digits: Precision = 9) -> str:
+def fragment(view: MatrixView, digits: Precision = 9, drawn: Sequence[str] | None = None) -> str:
     """The view as an HTML fragment (its own scoped style), for a page or a notebook: equations and
-    bracketed matrices typeset in MathML, each entry's scalar name beside its value."""
+    bracketed matrices typeset in MathML, each entry's scalar name beside its value.
+
+    `drawn` (block keys) draws only those blocks; every other block is its heading in a section marked
+    data-lazy, for a page that asks for it when it is scrolled to."""
     from stepgrad.formats.mathml import to_mathml
 
     out = [f'<div class="stepgrad-matrix"><style>{_CSS}</style>']
     for block in view.blocks:
+        if drawn is not None and block.key not in drawn:
+            entries = sum(len(m.values) * len(m.values[0]) for eq in block.equations for m in _operands(eq))
+            out.append(f'<section data-block="{html_escape(block.key)}" data-lazy="{entries}">'
+                       f"<h2>{html_escape(block.title)}</h2></section>")
+            continue
         out.append(f'<section data-block="{html_escape(block.key)}"><h2>{html_escape(block.title)}</h2>')
         for eq in block.equations:
             out.append(f'<div class="eq" title="{html_escape(eq.result.symbol)} = {html_escape(eq.text)}">'

@@ -40,6 +40,7 @@ from stepgrad.training.loop import train
 from stepgrad.web import inputs
 from stepgrad.web.inputs import ApiError
 from stepgrad.web.present import MATH_LIMIT, diagram_levels, sections_view, step_count
+from stepgrad.web.traces import explained
 
 DOCUMENTS = {  # export format -> (renderer format, media type, file name)
     "markdown": ("markdown", "text/markdown; charset=utf-8", "stepgrad-step.md"),
@@ -69,20 +70,25 @@ def available_formats() -> list[str]:
 
 async def network(request: Request) -> JSONResponse:
     """GET /api/network: the network being served, or a built-in one with ?builtin=NAME."""
-    name = request.query_params.get("builtin")
+    state = request.app.state
+    return JSONResponse(network_payload(state.spec, request.query_params.get("builtin"), state.budget, state.time_limit))
+
+
+def network_payload(served: Network, name: str | None, budget: work.Budget, seconds: float) -> dict[str, Any]:
+    """GET /api/network's answer: `served` (or the built-in `name`), the built-ins, formats and limits."""
     if name is None:
-        net = request.app.state.spec
+        net = served
     elif name in builtins():
         net = builtin(name)
     else:
         raise ApiError(404, f"no built-in network named {name!r}; choose from {', '.join(builtins())}", "builtin")
-    return JSONResponse({
+    return {
         "spec": net.to_dict(), "builtins": builtins(), "formats": available_formats(),
         "update_orders": list(UPDATE_ORDERS), "activations": list(ACTIVATIONS), "losses": list(LOSSES),
         "limits": {"body_bytes": inputs.MAX_BODY, "weights": inputs.MAX_WEIGHTS,
                    "iterations": inputs.MAX_ITERATIONS, "layers": inputs.MAX_LAYERS,
-                   "work": request.app.state.budget.work, "seconds": request.app.state.time_limit},
-    })
+                   "work": budget.work, "seconds": seconds},
+    }
 
 
 async def explain_endpoint(request: Request) -> JSONResponse:
@@ -105,7 +111,7 @@ def _explain(data: dict[str, Any], served: Network, budget: work.Budget = work.S
     math_for = data.get("math_for")
     if math_for is not None and (not isinstance(math_for, list) or not all(isinstance(k, str) for k in math_for)):
         raise ApiError(422, "'math_for' must be a list of section keys like \"forward\"", "math_for")
-    trace = inputs.dressed(data, explain(net, update_order=order))
+    trace = inputs.dressed(data, explained(net, order))
     math_ok = step_count(trace) <= MATH_LIMIT
     math: bool | set[str] = math_ok if math_for is None else set(math_for)
     selected = None
@@ -137,14 +143,20 @@ async def train_endpoint(request: Request) -> JSONResponse:
     """POST /api/train: N full-batch steps; the page calls it in chunks to draw the live loss curve."""
     data = inputs.known_fields(await inputs.read_json(request), "train")
     state = request.app.state
-    net = inputs.spec_from(data, state.spec)  # small work: refusals come at once, before any queue
+    net, iterations = train_request(data, state.spec, state.budget)  # small work: refusals come at once, before any queue
+    return JSONResponse(await stoppable(request, _train, data, net, iterations))
+
+
+def train_request(data: dict[str, Any], served: Network, budget: work.Budget) -> tuple[Network, int]:
+    """The network and iteration count of a /api/train request, within `budget` (ApiError if not)."""
+    net = inputs.spec_from(data, served)
     net.require_samples(inputs.SOURCE)
     iterations = inputs.integer(data, "iterations", 1, 0, inputs.MAX_ITERATIONS)
     try:
-        state.budget.check_train(net, iterations)
+        budget.check_train(net, iterations)
     except work.BudgetError as exc:
         raise ApiError(422, exc.message, "iterations") from None
-    return JSONResponse(await stoppable(request, _train, data, net, iterations))
+    return net, iterations
 
 
 class Stopped(Exception):

@@ -67,7 +67,7 @@ FIELDS = {  # every field each endpoint reads; anything else is a mistake worth 
     "explain": (*SPEC_FIELDS, "update_order", "digits", "only", "show", "math_for", "math_steps", "group", "derive"),
     "train": (*SPEC_FIELDS, "iterations", "update_order", "every"),
     "export": (*SPEC_FIELDS, "format", "update_order", "digits", "only", "group", "derive"),
-    "view": (*SPEC_FIELDS, "view", "update_order", "digits", "only"),
+    "view": (*SPEC_FIELDS, "view", "update_order", "digits", "only", "block"),
 }
 
 

@@ -1,7 +1,10 @@
 """POST /api/view: the explorer's other views of the same step, the matrix form and the computation graph.
 
-    {spec?, update_order?, digits?, view: "matrix" | "graph", only?: "w1"}
+    {spec?, update_order?, digits?, view: "matrix" | "graph", only?: "w1", block?: "forward"}
     -> {"view": "matrix", "html": "<div class=stepgrad-matrix>..."}  or  {"view": "graph", "svg": "<svg ..."}
+
+A big network's matrix form comes with its first blocks drawn and the others as headings marked data-lazy; the page
+asks for each of those with "block" when it is scrolled to.
 
 The numbers are the trace's (stepgrad.tracing.matrix, stepgrad.tracing.graph); the page only shows them. The graph
 needs Graphviz; without it the answer is 501 with the reason, and the page says so.
@@ -16,11 +19,13 @@ from starlette.responses import JSONResponse
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.spec import Network
-from stepgrad.tracing.build import explain
+from stepgrad.tracing.matrix import MatrixView
 from stepgrad.web import inputs
 from stepgrad.web.inputs import ApiError
+from stepgrad.web.traces import explained
 
 VIEWS = ("matrix", "graph")
+LAZY_ENTRIES = 300  # a matrix view with more entries than this is sent block by block as it is scrolled to
 MAX_GRAPH_NODES = 2_000  # past this Graphviz takes long and the picture is unreadable; narrow it with `only`
 
 
@@ -32,6 +37,26 @@ async def view_endpoint(request: Request) -> JSONResponse:
     return JSONResponse(await stoppable(request, _unstoppable(_view), data, request.app.state.spec, quick=True))
 
 
+def _matrix_html(view: MatrixView, digits: int, block: Any) -> str:
+    """The matrix form as HTML: whole for a small network; for a big one the first blocks and the others'
+    headings (the page asks for each with `block` as it is scrolled to), or only the block asked for."""
+    from stepgrad.formats.matrix_writers import fragment
+
+    keys = [b.key for b in view.blocks]
+    if block is not None:
+        if block not in keys:
+            raise ApiError(422, f"'block' must be one of {', '.join(keys)}, got {block!r}", "block")
+        return fragment(view, digits, [block])
+    drawn: list[str] = []
+    entries = 0
+    for b in view.blocks:  # the first blocks up to LAZY_ENTRIES entries (always one)
+        entries += sum(len(m.names) * len(m.names[0]) for m in MatrixView((b,), view.meta).matrices())
+        if drawn and entries > LAZY_ENTRIES:
+            break
+        drawn.append(b.key)
+    return fragment(view, digits, None if len(drawn) == len(keys) else drawn)
+
+
 def _view(data: dict[str, Any], served: Network) -> dict[str, Any]:
     view = data.get("view")
     if view not in VIEWS:
@@ -40,12 +65,11 @@ def _view(data: dict[str, Any], served: Network) -> dict[str, Any]:
     net.require_samples(inputs.SOURCE)
     inputs.check_explainable(net)
     digits = inputs.integer(data, "digits", 9, 1, 17)
-    trace = explain(net, update_order=inputs.update_order(data) or net.update_order)
+    trace = explained(net, inputs.update_order(data) or net.update_order)
     if view == "matrix":
-        from stepgrad.formats.matrix_writers import fragment
         from stepgrad.tracing.matrix import matrix_view
 
-        return {"view": view, "html": fragment(matrix_view(trace), digits)}
+        return {"view": view, "html": _matrix_html(matrix_view(trace), digits, data.get("block"))}
     from stepgrad.tracing.graph import computation_graph
 
     graph = computation_graph(trace)

@@ -8,6 +8,11 @@ export class ApiError extends Error {
   }
 }
 
+// Where requests go: `stepgrad serve` over HTTP, unless a host (the notebook widget, widget.js) answers them
+// itself: transport(method, path, body) gives a Response.
+let transport = null;
+export function setTransport(answer) { transport = answer; }
+
 async function check(response) {
   if (response.ok) return response;
   let data = {};
@@ -22,6 +27,7 @@ async function check(response) {
 /** POST a JSON body; the Response, or an ApiError carrying the server's message and field.
  *  `signal` (an AbortController's) cancels the request: the server sees the disconnect and stops the work. */
 export async function post(path, body, signal = undefined) {
+  if (transport) return check(await transport("POST", path, body));
   let response;
   try {
     response = await fetch(path, {
@@ -42,6 +48,7 @@ export async function postJSON(path, body, signal = undefined) {
 }
 
 export async function getJSON(path) {
+  if (transport) return (await check(await transport("GET", path, null))).json();
   let response;
   try {
     response = await fetch(path);

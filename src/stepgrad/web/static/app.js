@@ -6,6 +6,7 @@ import { drawCurve, formatNumber, setDigits } from "./curve.js";
 import { renderEditor, structureKey } from "./editor.js";
 import { DiagramView } from "./diagram.js";
 import { animateStage, reducedMotion } from "./flow.js";
+import { OtherOrder } from "./orders.js";
 import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
 import { setupViews } from "./views.js";
@@ -251,6 +252,8 @@ function drawDerivation(r) {
     back.addEventListener("click", () => select(null));
     box.append(back);
   }
+  let shown = 0;
+  const later = [];
   for (const sec of sections) {
     if (sec.title !== heading) { // the panel's heading already names a lone section
       const h = document.createElement("h3");
@@ -260,11 +263,25 @@ function drawDerivation(r) {
     if (sec.intro && !state.selected) box.append(Object.assign(document.createElement("p"), { className: "intro", textContent: sec.intro }));
     const rest = [];
     for (const step of sec.steps) {
-      if (step.formula || state.selected) box.append(stepNode(step)); // past the first page the server sends no MathML
-      else rest.push(step);
+      if (!step.formula && !state.selected) rest.push(step); // past the first page the server sends no MathML
+      else if (shown++ < FIRST_SCREEN) box.append(stepNode(step));
+      else { const slot = Object.assign(document.createElement("div"), { className: "step-later" }); box.append(slot); later.push([slot, step]); }
     }
     if (rest.length) box.append(compactSteps(rest));
   }
+  drawLater(later);
+}
+
+// Render what is visible first: the steps past the first screenful are typeset once the page has painted
+// (a 16-16-10 forward step is a 16-term formula, substituted: hundreds of MathML elements each).
+const FIRST_SCREEN = 4;
+let laterTurn = 0;
+function drawLater(later) {
+  const turn = ++laterTurn;
+  if (!later.length) return;
+  const fill = () => { if (turn === laterTurn) for (const [slot, step] of later) slot.replaceWith(stepNode(step)); };
+  if (window.requestIdleCallback) requestIdleCallback(fill, { timeout: 400 });
+  else setTimeout(fill, 50);
 }
 
 /** Steps past the first MATH_PAGE of a long section: one line each (name = value; a click derives it), and a
@@ -295,8 +312,17 @@ function compactSteps(steps) {
   return wrap;
 }
 
+let valuesKey = null; // what the values list shows: it is rebuilt only when that changes, not at each stage
+
 function drawValues(r) {
   const list = $("values");
+  const key = JSON.stringify([r.spec, r.update_order, r.digits]);
+  if (key === valuesKey) {
+    for (const b of list.querySelectorAll("button.selected")) b.classList.remove("selected");
+    if (state.selected) list.querySelector(`button[data-name="${CSS.escape(state.selected)}"]`)?.classList.add("selected");
+    return;
+  }
+  valuesKey = key;
   list.replaceChildren();
   const keys = new Set(["given", "forward", "error", "error_after"]);
   let count = 0;
@@ -353,22 +379,40 @@ async function setSpec(spec, opts = {}) {
   const ok = await refresh({ spec, ...opts });
   if (ok) {
     state.original = structuredClone(state.spec);
-    state.history = [];
-    drawCurve($("loss-curve"), state.history);
+    clearCurve();
   }
   return ok;
 }
 
-function addHistory(points) {
+/** Add a training run's points to the curve; `from` is the network they were trained from. */
+function addHistory(points, from) {
+  if (!state.history.length) { state.curveStart = structuredClone(from); state.curveOrder = state.order; }
   const last = state.history.length ? state.history[state.history.length - 1].iteration : -1;
   for (const p of points) if (p.iteration > last || state.history.length === 0) state.history.push(p);
-  drawCurve($("loss-curve"), state.history);
+  drawLossCurve();
+}
+
+// the other update order's run beside the page's, when asked (orders.js)
+const otherOrder = new OtherOrder();
+function drawLossCurve() { drawCurve($("loss-curve"), state.history, otherOrder.curve(state.curveOrder || state.order)); }
+function clearCurve() {
+  state.history = [];
+  if (otherOrder.run) otherOrder.start(state.spec, state.order, []);
+  drawLossCurve();
+}
+function toggleBothOrders() {
+  if (!$("both-orders").checked) otherOrder.stop();
+  else otherOrder.start(state.history.length ? state.curveStart : state.spec, state.curveOrder || state.order, state.history);
+  drawLossCurve();
 }
 
 async function applyUpdate() {
   try {
-    const r = await postJSON("/api/train", { spec: state.spec, iterations: 1, update_order: state.order });
-    addHistory(r.history);
+    const from = state.spec;
+    if (otherOrder.run && !state.history.length) otherOrder.start(from, state.order, []); // a fresh curve: both from here
+    const r = await postJSON("/api/train", { spec: from, iterations: 1, update_order: state.order });
+    await otherOrder.train(1, 1);
+    addHistory(r.history, from);
     state.stage = 0;
     await refresh({ spec: r.spec });
   } catch (err) {
@@ -396,6 +440,7 @@ async function trainN() {
   $("editor").inert = true;
   progress.max = n;
   progress.value = 0;
+  if (otherOrder.run && !state.history.length) otherOrder.start(state.spec, state.order, []); // a fresh curve: both from here
   const chunk = Math.max(1, Math.min(5000, Math.ceil(n / 20)));
   const every = Math.max(1, Math.floor(n / 400));
   let done = 0, spec = state.spec;
@@ -410,9 +455,14 @@ async function trainN() {
         if (err.name === "AbortError") break;  // stopped: the work done so far stays
         throw err;
       }
+      try {
+        await otherOrder.train(k, every, state.abort.signal); // the other update order, chunk for chunk
+      } catch (err) {
+        if (err.name !== "AbortError") throw err;
+      }
+      addHistory(r.history, spec);
       spec = r.spec;
       done += k;
-      addHistory(r.history);
       progress.value = done;
       status.textContent = `${done.toLocaleString("en")} / ${n.toLocaleString("en")} iterations, E_total = ${formatNumber(r.final_error)}`;
     }
@@ -426,7 +476,7 @@ async function trainN() {
     button.textContent = "Train";
     for (const el of locked) el.disabled = false;
     $("editor").inert = false;
-    await refresh({ spec });
+    if (spec !== state.spec) await refresh({ spec }); // (nothing trained: the error, if any, stays on screen)
   }
 }
 
@@ -516,7 +566,8 @@ async function start() {
                                                              state.stages[state.stage], state.result.meta));
   $("replay").hidden = reducedMotion();
   $("update").addEventListener("click", applyUpdate);
-  $("reset").addEventListener("click", () => { state.history = []; drawCurve($("loss-curve"), []); setSpec(structuredClone(state.original)); });
+  $("reset").addEventListener("click", () => { clearCurve(); setSpec(structuredClone(state.original)); });
+  $("both-orders").addEventListener("change", toggleBothOrders);
   $("train").addEventListener("click", trainN);
   $("digits").addEventListener("change", () => { setDigits(Number($("digits").value)); refresh(); });
   $("group").addEventListener("change", () => { state.stage = 0; state.selected = null; refresh(); });
@@ -534,7 +585,7 @@ async function start() {
   let curveWidth = 0; // the curve is drawn at the size it has on screen: redraw it when that changes
   new ResizeObserver(([entry]) => {
     const width = Math.round(entry.contentRect.width);
-    if (Math.abs(width - curveWidth) > 4) { curveWidth = width; drawCurve($("loss-curve"), state.history); }
+    if (Math.abs(width - curveWidth) > 4) { curveWidth = width; drawLossCurve(); }
   }).observe($("loss-curve"));
   setupViews(() => ({ spec: state.spec, update_order: state.order, digits: Number($("digits").value), selected: state.selected }));
   try {

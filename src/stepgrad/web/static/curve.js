@@ -49,8 +49,10 @@ function power(e) {
   return `10${String(e).replace(/./g, (c) => SUPERSCRIPT[c])}`;
 }
 
-/** Hover or touch the curve: a line and a label give the iteration and E_total of the nearest point. */
-function addReadout(svg, points, px, py) {
+/** Hover or touch the curve: a line and a label give the iteration and E_total of the nearest point (of each
+ *  run when two are drawn). */
+function addReadout(svg, runs, px, py) {
+  const points = runs[0].points;
   const mark = el("g", { class: "curve-readout", visibility: "hidden" });
   const line = el("line", { y1: TOP, y2: H - BOTTOM, class: "curve-cursor" });
   const dot = el("circle", { r: 4, class: "curve-dot" });
@@ -58,22 +60,36 @@ function addReadout(svg, points, px, py) {
   const text = el("text", { class: "curve-label strong" });
   mark.append(line, dot, card, text);
   svg.append(mark);
+  const nearest = (list, x) => {
+    let best = list[0];
+    for (const p of list) if (Math.abs(px(p.iteration) - x) < Math.abs(px(best.iteration) - x)) best = p;
+    return best;
+  };
   const move = (event) => {
     const m = svg.getScreenCTM();
     if (!m) return;
     const x = (event.clientX - m.e) / m.a;
-    let best = points[0];
-    for (const p of points) if (Math.abs(px(p.iteration) - x) < Math.abs(px(best.iteration) - x)) best = p;
+    const best = nearest(points, x);
     const cx = px(best.iteration), cy = py(Math.log10(best.E_total));
     line.setAttribute("x1", cx); line.setAttribute("x2", cx);
     dot.setAttribute("cx", cx); dot.setAttribute("cy", cy);
-    text.textContent = `iteration ${best.iteration.toLocaleString("en")}: E_total = ${formatNumber(best.E_total)}`;
-    const width = text.getComputedTextLength() + 10;
+    // one line; with two runs, one line for the iteration and one per run (narrow enough for a phone)
+    const lines = runs.length === 1
+      ? [`iteration ${best.iteration.toLocaleString("en")}: E_total = ${formatNumber(best.E_total)}`]
+      : [`iteration ${best.iteration.toLocaleString("en")}`, ...runs.map((run) => {
+        const p = nearest(run.points, x);
+        return `${run.label}: ${formatNumber(p.E_total, 6)}${p.iteration === best.iteration ? "" : ` (at ${p.iteration.toLocaleString("en")})`}`;
+      })];
+    text.replaceChildren(...lines.map((line, k) => el("tspan", { dy: k ? 14 : 0 }, line)));
+    const width = Math.max(...[...text.children].map((t) => t.getComputedTextLength())) + 10;
+    const height = 18 + 14 * (lines.length - 1);
     let left = cx + 8;  // right of the line, or left of it near the right edge
     if (left + width > W - RIGHT) left = Math.max(LEFT + 2, cx - 8 - width);
-    const top = cy < TOP + 40 ? cy + 10 : cy - 28;
-    card.setAttribute("x", left); card.setAttribute("y", top); card.setAttribute("width", width);
+    if (left + width > W - RIGHT) left = Math.max(2, W - RIGHT - width);
+    const top = cy < TOP + 20 + height ? cy + 10 : cy - 10 - height;
+    card.setAttribute("x", left); card.setAttribute("y", top); card.setAttribute("width", width); card.setAttribute("height", height);
     text.setAttribute("x", left + 5); text.setAttribute("y", top + 13);
+    for (const t of text.children) t.setAttribute("x", left + 5);
     mark.setAttribute("visibility", "visible");
   };
   svg.onpointermove = move;
@@ -81,18 +97,24 @@ function addReadout(svg, points, px, py) {
   svg.onpointerleave = () => mark.setAttribute("visibility", "hidden");
 }
 
-/** Draw `points` ([{iteration, E_total}]) into the <svg> element; an empty list shows a hint. */
-export function drawCurve(svg, points) {
+/** Draw `points` ([{iteration, E_total}]) into the <svg> element; an empty list shows a hint. `others`
+ *  ([{label, points}]) are further runs drawn dashed beside it (the other update order), with a legend that
+ *  names `label` (the first run) and each of them. */
+export function drawCurve(svg, points, { label = "", others = [] } = {}) {
   svg.replaceChildren();
   W = Math.round(Math.max(300, Math.min(760, svg.clientWidth || 480)));
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  const usable = points.filter((p) => p.E_total > 0 && Number.isFinite(p.E_total));
+  const usableOf = (list) => list.filter((p) => p.E_total > 0 && Number.isFinite(p.E_total));
+  const runs = [{ label, points: usableOf(points) }, ...others.map((o) => ({ label: o.label, points: usableOf(o.points) }))]
+    .filter((run, k) => k === 0 || run.points.length >= 2);
+  const usable = runs[0].points;
   if (usable.length < 2) {
     svg.append(el("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "curve-hint" },
       "Train to draw the error curve"));
     return;
   }
-  const xs = usable.map((p) => p.iteration), ys = usable.map((p) => Math.log10(p.E_total));
+  const all = runs.flatMap((run) => run.points);
+  const xs = all.map((p) => p.iteration), ys = all.map((p) => Math.log10(p.E_total));
   const x0 = Math.min(...xs), x1 = Math.max(...xs);
   let y0 = Math.floor(Math.min(...ys)), y1 = Math.ceil(Math.max(...ys));
   if (y0 === y1) { y0 -= 1; y1 += 1; }
@@ -110,12 +132,34 @@ export function drawCurve(svg, points) {
       x.toLocaleString("en")));
   }
   svg.append(el("text", { x: (LEFT + W) / 2, y: H - 12, "text-anchor": "middle", class: "curve-label" }, "iteration"));
-  const d = usable.map((p, i) => `${i ? "L" : "M"}${px(p.iteration).toFixed(1)},${py(Math.log10(p.E_total)).toFixed(1)}`).join("");
-  svg.append(el("path", { d, class: "curve-line" }));
-  const last = usable[usable.length - 1];
-  svg.append(el("circle", { cx: px(last.iteration), cy: py(Math.log10(last.E_total)), r: 3.5, class: "curve-dot" }));
-  svg.append(el("text", { x: W - RIGHT - 4, y: TOP + 14, "text-anchor": "end", class: "curve-label strong" },
-    `E_total = ${formatNumber(last.E_total, 6)} at ${last.iteration.toLocaleString("en")}`));
-  addReadout(svg, usable, px, py);
-  svg.setAttribute("aria-label", `Error curve from iteration ${x0} to ${x1}: E_total falls to ${formatNumber(last.E_total, 6)}`);
+  const lasts = [];
+  runs.slice().reverse().forEach((run, r) => { // the first run on top
+    const k = runs.length - 1 - r;
+    const d = run.points.map((p, i) => `${i ? "L" : "M"}${px(p.iteration).toFixed(1)},${py(Math.log10(p.E_total)).toFixed(1)}`).join("");
+    svg.append(el("path", { d, class: k ? "curve-line other" : "curve-line" }));
+    const last = run.points[run.points.length - 1];
+    svg.append(el("circle", { cx: px(last.iteration), cy: py(Math.log10(last.E_total)), r: 3.5, class: k ? "curve-dot other" : "curve-dot" }));
+    lasts[k] = last;
+  });
+  const last = lasts[0];
+  if (runs.length === 1) {
+    svg.append(el("text", { x: W - RIGHT - 4, y: TOP + 14, "text-anchor": "end", class: "curve-label strong" },
+      `E_total = ${formatNumber(last.E_total, 6)} at ${last.iteration.toLocaleString("en")}`));
+  } else { // the legend: a sample of each line, its run's name and where it ended
+    const legend = el("g", { class: "curve-legend" });
+    runs.forEach((run, k) => {
+      const y = TOP + 16 + 16 * k, end = lasts[k];
+      legend.append(el("line", { x1: W - RIGHT - 30, x2: W - RIGHT - 6, y1: y - 4, y2: y - 4, class: k ? "curve-line other" : "curve-line" }));
+      legend.append(el("text", { x: W - RIGHT - 36, y, "text-anchor": "end", class: "curve-label strong" },
+        `${run.label}: E_total = ${formatNumber(end.E_total, 6)}`));
+    });
+    const box = el("rect", { class: "curve-card" });
+    svg.append(box, legend);
+    const b = legend.getBBox ? legend.getBBox() : null;
+    if (b && b.width) for (const [k, v] of Object.entries({ x: b.x - 4, y: b.y - 2, width: b.width + 8, height: b.height + 4 })) box.setAttribute(k, v);
+  }
+  addReadout(svg, runs, px, py);
+  svg.setAttribute("aria-label", runs.length === 1
+    ? `Error curve from iteration ${x0} to ${x1}: E_total falls to ${formatNumber(last.E_total, 6)}`
+    : `Error curves from iteration ${x0} to ${x1}: ` + runs.map((run, k) => `${run.label} ends at E_total ${formatNumber(lasts[k].E_total, 6)}`).join("; "));
 }

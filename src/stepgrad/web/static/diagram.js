@@ -59,6 +59,13 @@ export class DiagramView {
     this.levels = levels.map((level) => this.trimmed(level, levels.length === 1));
     this.key = key;
     if (first) this.width = null;
+    // the same picture as on screen (another stage showing the same values): keep its DOM, mark it afresh
+    const same = !first && this.shown && this.levels.find((l) => l.digits === this.shown.digits && l.svg === this.shown.svg);
+    if (same && this.levelFor(this.width ?? this.defaultWidth()) === same) {
+      this.shown = same;
+      this.decorate(this.view.querySelector("svg"));
+      return;
+    }
     this.shown = null;
     this.apply(first ? null : this.center());
   }

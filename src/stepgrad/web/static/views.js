@@ -4,6 +4,7 @@
 
 import { postJSON } from "./api.js";
 import { DiagramView } from "./diagram.js";
+import { showLazily } from "./lazy.js";
 
 const VIEWS = [["steps", "Chain rule"], ["matrix", "Matrix form"], ["graph", "Computation graph"]];
 
@@ -72,7 +73,8 @@ export function setupViews(current) {
       new DiagramView(holder, () => {}, { focus: false, fitFirst: true }).show([level], "graph");
       return;
     }
-    out.innerHTML = result.html; // the server's writers escape every name
+    // the server's writers escape every name; a big network's later blocks are asked for as they are scrolled to
+    showLazily(out, result.html, async (block) => (await postJSON("/api/view", { ...body, block })).html);
   }
 
   // The page redraws the derivation after every change (network, order, digits, selection): follow it.
