@@ -157,3 +157,20 @@ def test_a_slip_of_the_students_own_is_carried_forward() -> None:
     others = {k: v for k, v in got.items() if k != "net_c1[1,2,2]"}
     assert {v for v, _ in others.values()} == {"correct", "follows"}
     assert got["out_c1[1,2,2]"][0] == "follows"
+
+
+def test_max_pool_tie_given_to_the_last_cell() -> None:
+    """A tie in a max-pool window (equal columns of the input give equal nets): the spec's rule (PyTorch's) gives
+    the gradient to the first largest cell in reading order; this student gives it to the last."""
+    x = [[[0.4, 0.4, 0.4, 0.1], [0.9, 0.9, 0.9, 0.6], [0.2, 0.2, 0.2, 0.7], [0.5, 0.5, 0.5, 0.3]]]
+    p = Problem(inputs=[x], targets=[[0.1, 0.9]], kernel=[[[[0.3, -0.5], [0.8, 0.2]]]], bias=[0.1], stride=1,
+                padding=0, pool="max", pool_kernel=2, pool_stride=1, weights=[WEIGHTS[0][:4], WEIGHTS[1][:4]],
+                dense_bias=[0.05, -0.05], learning_rate=0.5)
+    exact = solve(p)
+    assert exact["out_c1[1,1,1]"] == exact["out_c1[1,1,2]"]  # the tie
+    assert {v for v, _ in mark(p).values()} == {"correct"}  # the first largest cell: correct work
+    got = mark(p, Slips(pool_route="last"))
+    wrong = [name for name in names_like(got, "dE_total/dout_c1") if got[name][0] != "correct"]
+    assert wrong
+    assert_marked(got, "maxpool_wrong_cell", wrong)
+    assert any("on a tie the last largest cell" in DIAGNOSES[name] for name in wrong)
