@@ -20,6 +20,8 @@ from typing import Any
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
+from stepgrad.core.layers.spec import LayerNetwork
+from stepgrad.core.layers.spec import load as load_layers
 from stepgrad.core.spec import Network, load
 from stepgrad.teach.classroom import _safe, file_names, iter_students
 from stepgrad.teach.exercise import Exercise, generate
@@ -45,15 +47,7 @@ def write_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markd
 
     out = Path(folder)
     made = variants(roster, base, **options)
-    homes = file_names([sid for sid, _, _ in made])
-    clash = [sid for sid, _, _ in made if homes[sid] != _safe(sid)]
-    if clash:
-        first = next(other for other, _, _ in made if _safe(other).lower() == _safe(clash[0]).lower())
-        raise StepgradError(f"students {first!r} and {clash[0]!r} would share one folder ({_safe(first)}): "
-                            "give them ids that differ in letters or digits", where=roster)
-    if not force and (out / "keys.csv").exists():
-        raise StepgradError("exercises are already there (keys.csv): use --force to replace them and their keys, "
-                            "or another folder", where=folder)
+    refuse_clashes([sid for sid, _, _ in made], roster, out, force)
     ext = {"markdown": "md", "latex": "tex", "html": "html", "text": "txt"}[fmt]
     names: list[str] = []
     rows = []
@@ -71,15 +65,33 @@ def write_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markd
         values = {s.name: s.value for s in ex.trace if s.text}
         names = names or list(values)
         rows.append([sid, name, ex.seed, *(f"{values.get(n, ''):.{digits}g}" if n in values else "" for n in names)])
+    write_keys(out, names, rows, {"min_digits": min_digits, "round": options.get("round_to")})
+    return made
+
+
+def refuse_clashes(ids: list[str], roster: str, out: Path, force: bool) -> None:
+    """StepgradError when two ids would share a student folder, or when `out` already holds exercises (keys.csv)
+    and not `force`: before anything is written."""
+    homes = file_names(ids)
+    clash = [sid for sid in ids if homes[sid] != _safe(sid)]
+    if clash:
+        first = next(other for other in ids if _safe(other).lower() == _safe(clash[0]).lower())
+        raise StepgradError(f"students {first!r} and {clash[0]!r} would share one folder ({_safe(first)}): "
+                            "give them ids that differ in letters or digits", where=roster)
+    if not force and (out / "keys.csv").exists():
+        raise StepgradError("exercises are already there (keys.csv): use --force to replace them and their keys, "
+                            "or another folder", where=str(out))
+
+
+def write_keys(out: Path, names: list[str], rows: list[list[Any]], rules: dict[str, Any]) -> None:
+    """keys.csv (id, name, seed and every answer's value, a row per student) and check.toml with the sheet's rules."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "name", "seed", *names])
     writer.writerows(rows)
     write_atomic(out / "keys.csv", buffer.getvalue())
-    rules = {"min_digits": min_digits, "round": options.get("round_to")}
     if any(v is not None for v in rules.values()):
         write_atomic(out / "check.toml", "[check]\n" + "".join(f"{k} = {v}\n" for k, v in rules.items() if v is not None))
-    return made
 
 
 def _pdf_sheet(ex: Exercise, name: str, sid: str, target: Path) -> None:
@@ -96,13 +108,18 @@ def _pdf_sheet(ex: Exercise, name: str, sid: str, target: Path) -> None:
         compile_pdf(ex.sheet("latex", diagram="tikz", student=sid), target)
 
 
-def network_for(folder: str) -> Callable[[str], Network]:
-    """student id -> their network (students/<id>/network.toml in `folder`), each read once."""
-    cache: dict[str, Network] = {}
+def network_for(folder: str) -> Callable[[str], Network | LayerNetwork]:
+    """student id -> their network (students/<id>/network.toml in `folder`, or network.json for a layer-table
+    exercise: exercise --layers conv), each read once."""
+    cache: dict[str, Network | LayerNetwork] = {}
 
-    def pick(student: str) -> Network:
+    def pick(student: str) -> Network | LayerNetwork:
         if student not in cache:
-            path = Path(folder) / "students" / _safe(student) / "network.toml"
+            home = Path(folder) / "students" / _safe(student)
+            if (home / "network.json").is_file():
+                cache[student] = load_layers(str(home / "network.json"))
+                return cache[student]
+            path = home / "network.toml"
             if not path.is_file():
                 raise StepgradError(f"no exercise for student {student!r} in {folder} (not on the roster?)")
             cache[student] = load(str(path))
