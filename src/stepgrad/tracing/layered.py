@@ -40,14 +40,22 @@ from stepgrad.tracing.layered_backward import backward_steps
 Index = tuple[int, ...]
 
 
-def explain_layers(net: LayerNetwork, sample: int | None = None) -> Trace:
-    """Run one training step of a layer-table network and return its trace (all samples, or one 0-based sample)."""
+def explain_layers(net: LayerNetwork, sample: int | None = None, optimizer: str = "sgd") -> Trace:
+    """Run one training step of a layer-table network and return its trace (all samples, or one 0-based sample),
+    the update by a registry optimizer (core/optim.py; its first step, from a zero state) or gradient descent."""
     _refuse_unexplained(net)
     inputs, targets = net.require_samples()
     if sample is not None:
         inputs, targets = inputs[sample:sample + 1], targets[sample:sample + 1]
-    rec = engine.step(net, inputs, targets, after=True)
-    trace = _Builder(net, rec, targets).build()
+    rec = engine.step(net, inputs, targets, after=optimizer == "sgd")
+    if optimizer != "sgd":
+        from stepgrad.tracing.layered_optimizer import rewrite, with_optimizer
+
+        rec, part = with_optimizer(net, rec, inputs, targets, optimizer)
+        assert rec.after is not None
+        trace = rewrite(_Builder(net, rec, targets).build(), part, rec.after.error)
+    else:
+        trace = _Builder(net, rec, targets).build()
     for step in trace:
         if not math.isfinite(step.value):
             raise DivergenceError(f"{step.name} is not a finite number (overflow or NaN in this step)")
