@@ -61,6 +61,7 @@ golden: $(TEST)
 bench: $(TEST)
 	$(PIP) -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/cnn.py
 
 gallery: $(CORE)
 	$(BIN)/python examples/gallery/build.py gallery
