@@ -302,15 +302,17 @@ def _fits(result: Result) -> list[str]:
 
 
 def _sheet_mistake(results: list[Result]) -> str | None:
-    """The mistake that explains the most wrong lines of one sheet (at least two): where one line fits several
-    readings (a stride-1 read that is also a mirrored entry), a careful marker reads it as the student's
-    mistake elsewhere on the page (layer-table networks)."""
+    """The mistake that explains the most wrong lines of one sheet (at least two, and more than any other):
+    where one line fits several readings (a stride-1 read that is also a mirrored entry), a careful marker
+    reads it as the student's mistake elsewhere on the page (layer-table networks)."""
     counts: dict[str, int] = {}
     for r in results:
         for key in set(_fits(r)) if r.verdict == "wrong" else ():
             counts[key] = counts.get(key, 0) + 1
-    best = max(counts.items(), key=lambda item: item[1], default=None)
-    return best[0] if best is not None and best[1] >= 2 else None
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    if not ranked or ranked[0][1] < 2 or len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+        return None  # no mistake explains more of the sheet than the others: the registry's order decides
+    return ranked[0][0]
 
 
 def judge(ctx: Context, given: Given, rules: Rules = Rules(), spread: Spread | None = None,
