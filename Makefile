@@ -65,6 +65,7 @@ bench: $(TEST)
 	$(PIP) -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/cnn.py
+	$(BIN)/python benchmarks/sequences.py
 
 gallery: $(CORE)
 	$(BIN)/python examples/gallery/build.py gallery

@@ -9,7 +9,7 @@ from stepgrad.api._base import Note, _silent, load_spec
 from stepgrad.api.options import ImportOptions
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
-from stepgrad.core.spec import load
+from stepgrad.core.spec import Network, load
 
 
 def export_torch(spec: str | None = None, *, output: str | None = None, code: str | None = None,
@@ -179,14 +179,18 @@ def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: in
     Example:
         >>> serve_explorer("net.toml", port=8080)  # doctest: +SKIP
     """
-    net = load_spec(spec)
+    net = load_spec(spec, layer_tables=True)
     try:
         import uvicorn
 
         from stepgrad.web.app import create_app
+        from stepgrad.web.sequence import is_sequence_network
     except ModuleNotFoundError as exc:
         raise StepgradError(f"stepgrad serve needs the web extra ({exc.name} is missing): "
                             "pip install 'stepgrad[web]'") from None
+    if not isinstance(net, Network) and not is_sequence_network(net):
+        raise StepgradError("the explorer shows dense networks and sequence models (rnn, attention, layernorm, "
+                            "batchnorm); a convolutional network is explained by stepgrad explain", where=spec)
     if not is_loopback(host):
         note(f"stepgrad: warning: listening on {host}, not loopback: other machines can reach this "
              "server (it has no authentication)")

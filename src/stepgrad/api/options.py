@@ -309,7 +309,9 @@ class Problem:
             raise StepgradError("only with find_error", where=_where(self, "mistakes"))
 
         _text(self, "layers")
-        if self.layers != "conv":  # "conv": the conv + max-pool + dense problem (teach/exercise_layers.py)
+        from stepgrad.teach.exercise_sequences import KINDS as SEQUENCE_KINDS
+
+        if self.layers not in ("conv", *SEQUENCE_KINDS):  # conv: teach/exercise_layers.py; rnn ...: exercise_sequences
             parse_layers(self.layers)
         _one_of(self, "activation", ACTIVATION_CHOICES)
         _one_of(self, "output_activation", ("softmax", *ACTIVATION_CHOICES))

@@ -38,34 +38,11 @@ from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
 from stepgrad.interop.annotate import TorchModel, annotate
+from stepgrad.interop.comparison import Comparison, ParameterDiff, _diff, torch_loss
 from stepgrad.interop.convert import from_torch, layers_of, torch_module
 from stepgrad.interop.losses import is_nll, read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
 from stepgrad.tracing.build import explain
-
-
-def torch_loss(loss: str, activation: str, logits: Any, output: Any, targets: Any) -> Any:
-    """stepgrad's batch loss written in torch: the mean over samples of each sample's loss.
-
-    `logits` are the output layer's net values, `output` its activations (`activation` applied).
-    """
-    return torch_sample_losses(loss, activation, logits, output, targets).mean()
-
-
-def torch_sample_losses(loss: str, activation: str, logits: Any, output: Any, targets: Any) -> Any:
-    """Each sample's E_total in torch, from the registry's PyTorch form of `loss` after `activation` outputs.
-
-    A combined form (softmax + cross-entropy ...) reads the logits, the others the outputs.
-    """
-    from stepgrad.core.functions import loss as loss_entry
-
-    entry = loss_entry(loss)
-    combined = entry.combination(activation)
-    if combined is not None:  # e.g. nn.CrossEntropyLoss with probability targets, from the logits
-        return combined.torch()(logits, targets)
-    if entry.torch is None:
-        raise ValueError(f"no torch form of {loss} with {activation} outputs")
-    return entry.torch()(output, targets)
 
 
 def _batch_loss(net: Network, model: Any, inputs: Any, targets: Any) -> Any:
@@ -130,7 +107,7 @@ def _budget(max_work: float | None) -> Budget:
 
 def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
                   lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None, only: str | None = None,
-                  max_work: float | None = None, dtype: str = "float64") -> Trace:
+                  max_work: float | None = None, dtype: str = "float64", step_reduction: str | None = None) -> Trace:
     """The stepgrad trace of one training step of `module` (an nn.Sequential, or an nn.Module torch.fx follows).
 
     loss_fn: a PyTorch loss module (nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum")
@@ -141,16 +118,18 @@ def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squa
     to keep ("w5, h1", the rule of `stepgrad explain --only`). max_work: the work budget in multiply-adds
     (default: the command line's); a step over it is refused before any work. dtype="float32": the step
     computed in float32, as PyTorch computes a float32 model (default: float64, exact to the last digit shown).
-    A module with convolution, pooling or residual blocks is explained by interop/layers.py (SGD and a
-    loss name only, float64; its gradients held to autograd first).
+    A module with convolution, pooling, residual, rnn, attention or normalization layers is explained by
+    interop/compare_layers.py (SGD and a loss name only, float64; its step held to autograd first;
+    step_reduction "sum" or "mean" for a sequence output).
     """
-    from stepgrad.interop.layers import explain_torch_layers, has_layer_modules
+    from stepgrad.interop.compare_layers import explain_torch_layers
+    from stepgrad.interop.layers import has_layer_modules
 
     if has_layer_modules(module):
         if loss_fn is not None or optimizer is not None or not isinstance(loss, str) or dtype != "float64":
-            raise StepgradError("for a module with convolution or pooling, give the loss by name (plain SGD, float64): "
+            raise StepgradError("for a module with layers beyond nn.Linear, give the loss by name (plain SGD, float64): "
                                 "loss_fn, optimizer and dtype are not read for these yet", where="explain_torch")
-        trace = explain_torch_layers(module, inputs, targets, loss=loss, lr=lr)
+        trace = explain_torch_layers(module, inputs, targets, loss=loss, lr=lr, step_reduction=step_reduction)
         return trace.select(only.replace(" ", "").split(",")) if only else trace
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
     _budget(max_work).check_trace(step.network)
@@ -163,103 +142,30 @@ def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squa
     return trace
 
 
-@dataclass(frozen=True)
-class ParameterDiff:
-    """stepgrad vs autograd for one PyTorch parameter: largest differences of gradient and new value.
-
-    Relative differences are |stepgrad - torch| / max(|torch|, 1e-6), largest over the tensor's entries (computed
-    in float32: over the tensor's largest entry, the precision a float32 sum of many terms keeps).
-    status: "trained" (gradients and new values compared), "fixed" (a bias neither trains: its value
-    after the step compared, no gradient), "unused" (a parameter forward() never reads: torch's step
-    left it as it was, and stepgrad has nothing of it).
-    """
-
-    parameter: str  # the state_dict name, e.g. "0.weight"
-    names: tuple[str, ...]  # stepgrad's names of its entries (w1, w2, ...), row by row
-    gradient_abs: float
-    gradient_rel: float
-    updated_abs: float
-    updated_rel: float
-    status: str = "trained"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """The result of `compare_with_torch`: the losses, one ParameterDiff per parameter of the model, and the
-    parameters it could not compare (then it never agrees)."""
-
-    loss_stepgrad: float
-    loss_torch: float
-    parameters: tuple[ParameterDiff, ...]
-    uncompared: tuple[str, ...] = ()  # "name: why", for each parameter not accounted for
-    dtype: str = "float64"  # the model's own parameters' dtype
-    computed_in: str = "float64"  # both sides' arithmetic (compare_with_torch's dtype)
-
-    @property
-    def tolerance(self) -> float:
-        """The relative difference `agrees()` allows by default: 1e-9 in float64; in float32 1e-6 of each tensor's
-        largest entry (16 float32 units in the last place)."""
-        return 1e-9 if self.computed_in == "float64" else 1e-6
-
-    @property
-    def max_rel(self) -> float:
-        """Largest relative difference over every gradient and updated value."""
-        return max((max(p.gradient_rel, p.updated_rel) for p in self.parameters), default=0.0)
-
-    def agrees(self, tolerance: float | None = None) -> bool:
-        """True when every parameter was compared and every relative difference (and the loss's) is within `tolerance`
-        (default: `self.tolerance`)."""
-        tolerance = self.tolerance if tolerance is None else tolerance
-        loss_rel = abs(self.loss_stepgrad - self.loss_torch) / max(abs(self.loss_torch), 1e-6)
-        return not self.uncompared and self.max_rel <= tolerance and loss_rel <= tolerance
-
-    def __str__(self) -> str:
-        width = max([12] + [len(p.parameter) for p in self.parameters])
-        rows = [f"loss: stepgrad {self.loss_stepgrad!r}, torch {self.loss_torch!r}",
-                f"{'parameter':<{width}} {'stepgrad names':<20} {'grad abs':>10} {'grad rel':>10} "
-                f"{'new abs':>10} {'new rel':>10}"]
-        for p in self.parameters:
-            names = (p.names[0] + (f"..{p.names[-1]}" if len(p.names) > 1 else "")) if p.names else "-"
-            if p.status == "trained":
-                grads = f"{p.gradient_abs:>10.2e} {p.gradient_rel:>10.2e}"
-            else:
-                grads = f"{'-':>10} {'-':>10}"
-            note = {"trained": "", "fixed": "  (fixed: not trained)", "unused": "  (not used by forward)"}[p.status]
-            rows.append(f"{p.parameter:<{width}} {names:<20} {grads} {p.updated_abs:>10.2e} {p.updated_rel:>10.2e}{note}")
-        for why in self.uncompared:
-            rows.append(f"NOT COMPARED {why}")
-        verdict = "agrees" if self.agrees() else "DISAGREES"
-        if self.uncompared:
-            verdict = f"DISAGREES: {len(self.uncompared)} parameter(s) not compared,"
-        rows.append(f"largest relative difference: {self.max_rel:.2e} ({verdict} within {f'{self.tolerance:.0e}'.replace('e-0', 'e-')})")
-        if self.computed_in != "float64":
-            rows.append(f"both computed in {self.computed_in} (torch on a {self.computed_in} copy): the differences are "
-                        f"{self.computed_in} rounding")
-        elif self.dtype != "float64":
-            rows.append(f"both computed in float64 (torch on a float64 copy); the {self.dtype} model's own step "
-                        f"differs by {self.dtype} rounding")
-        return "\n".join(rows)
-
-
-def _diff(ours: np.ndarray, theirs: np.ndarray, dtype: str = "float64") -> tuple[float, float]:
-    gap = np.abs(ours - theirs)
-    floor = 1e-6
-    if dtype != "float64":  # a float32 sum of many terms keeps its absolute precision only: relative to the tensor
-        floor = max(floor, float(np.abs(theirs).max(initial=0.0)))
-    return float(gap.max(initial=0.0)), float((gap / np.maximum(np.abs(theirs), floor)).max(initial=0.0))
-
-
 def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
                        lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None,
-                       max_work: float | None = None, dtype: str = "float64") -> Comparison:
+                       max_work: float | None = None, dtype: str = "float64",
+                       step_reduction: str | None = None) -> Comparison:
     """Run the step in PyTorch (autograd and the optimizer's step, float64, on copies) and in stepgrad; compare.
 
     With loss_fn and optimizer (see explain_torch) PyTorch computes with them as given; otherwise with
     stepgrad's loss written in torch and torch.optim.SGD. Every parameter of the model is compared by
     its name; one that cannot be is listed in `uncompared`, and the comparison does not agree.
     max_work: as explain_torch's. dtype="float32": both sides compute in float32 (torch on a float32 copy), so
-    the differences are float32's rounding (about 1e-7 relative), not stepgrad's.
+    the differences are float32's rounding (about 1e-7 relative), not stepgrad's. A module with convolution,
+    pooling, residual, rnn, attention or normalization layers is compared by interop/compare_layers.py (a loss
+    name and SGD, float64; step_reduction "sum" or "mean" for a sequence output).
     """
+    from stepgrad.interop.layers import has_layer_modules
+
+    if has_layer_modules(module):
+        if loss_fn is not None or optimizer is not None or not isinstance(loss, str) or dtype != "float64":
+            raise StepgradError("for a module with layers beyond nn.Linear, give the loss by name (plain SGD, "
+                                "float64): loss_fn, optimizer and dtype are not read for these yet",
+                                where="compare_with_torch")
+        from stepgrad.interop.compare_layers import compare_torch_layers
+
+        return compare_torch_layers(module, inputs, targets, loss, lr, step_reduction=step_reduction)
     torch = torch_module()
     if isinstance(loss, torch.nn.Module):
         loss, loss_fn = "half_squared_error", loss

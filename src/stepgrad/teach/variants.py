@@ -20,8 +20,7 @@ from typing import Any
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
-from stepgrad.core.layers.spec import LayerNetwork
-from stepgrad.core.layers.spec import load as load_layers
+from stepgrad.core.layers.spec import LayerNetwork, load_any
 from stepgrad.core.spec import Network, load
 from stepgrad.teach.classroom import _safe, file_names, iter_students
 from stepgrad.teach.exercise import Exercise, generate
@@ -109,20 +108,17 @@ def _pdf_sheet(ex: Exercise, name: str, sid: str, target: Path) -> None:
 
 
 def network_for(folder: str) -> Callable[[str], Network | LayerNetwork]:
-    """student id -> their network (students/<id>/network.toml in `folder`, or network.json for a layer-table
-    exercise: exercise --layers conv), each read once."""
+    """student id -> their network (students/<id>/network.toml in `folder`, or network.json: a layer-table
+    exercise's, exercise --layers rnn ...), each read once."""
     cache: dict[str, Network | LayerNetwork] = {}
 
     def pick(student: str) -> Network | LayerNetwork:
         if student not in cache:
-            home = Path(folder) / "students" / _safe(student)
-            if (home / "network.json").is_file():
-                cache[student] = load_layers(str(home / "network.json"))
-                return cache[student]
-            path = home / "network.toml"
-            if not path.is_file():
+            path = Path(folder) / "students" / _safe(student) / "network.toml"
+            tables = path.with_name("network.json")
+            if not path.is_file() and not tables.is_file():
                 raise StepgradError(f"no exercise for student {student!r} in {folder} (not on the roster?)")
-            cache[student] = load(str(path))
+            cache[student] = load(str(path)) if path.is_file() else load_any(str(tables))
         return cache[student]
 
     return pick
