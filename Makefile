@@ -64,6 +64,7 @@ golden: $(TEST)
 bench: $(TEST)
 	$(PIP) -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/cnn.py
 	$(BIN)/python benchmarks/sequences.py
 
 gallery: $(CORE)

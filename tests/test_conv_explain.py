@@ -70,7 +70,7 @@ def test_names(cnn) -> None:
 
 
 @pytest.mark.parametrize(("args", "flag"), [
-    (["--optimizer", "adam"], "--optimizer"), (["--round", "3"], "--round"),
+    (["--round", "3"], "--round"),
     (["--group", "weight"], "--group"), (["--deck"], "--deck"), (["--check-numeric"], "--check-numeric"),
     (["--update-order", "sequential"], "--update-order"), (["--only", "k1", "--format", "text"], "--only"),
 ])

@@ -102,28 +102,53 @@ def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits
 
 def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str | None, pdf: bool, force: bool,
                    note: Note) -> str:
-    """The conv + max-pool + dense exercise: its sheet (Markdown), or sheet, key, template and network.json in `output`."""
+    """The conv + max-pool + dense exercise: its sheet, or sheet, key, template and network.json in `output`; one per
+    student with `roster`; a quiz for an LMS with fmt moodle, gift or qti."""
     from stepgrad.teach.exercise_layers import generate_conv
 
-    for flag, used in (("--format", fmt != "markdown"), ("--roster", bool(roster)), ("--pdf", pdf),
-                       ("--round", problem.round_to is not None), ("--samples", problem.samples != 1)):
+    for flag, used in (("--round", problem.round_to is not None), ("--samples", problem.samples != 1),
+                       ("--layers conv with --fade/--find-error", problem.worked)):
         if used:
-            raise StepgradError("the conv exercise is written in Markdown, one sample, without rounding, rosters or "
-                                "PDF for now", where=flag)
-    exercise = generate_conv(problem.seed)
-    if output is None:
-        return exercise.sheet()
-    folder = Path(output)
-    if folder.exists() and not folder.is_dir():
+            raise StepgradError("the conv exercise is one sample, exact (no hand rounding), and a problem sheet (not "
+                                "a worked or faded one) for now", where=flag)
+    folder = Path(output) if output else None
+    if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))
+    if fmt in ("moodle", "gift", "qti"):
+        from stepgrad.teach.variants_layers import conv_variants
+
+        chosen = [(sid, ex) for sid, _, ex in conv_variants(roster, problem.seed)] if roster else \
+            [("", generate_conv(problem.seed))]
+        return _write_quiz(fmt, chosen, problem.min_digits, folder, note)
+    if roster:
+        if folder is None:
+            raise StepgradError("one exercise per student needs a folder to write them to: add -o DIR", where="--roster")
+        from stepgrad.teach.variants_layers import write_conv_variants
+
+        made = write_conv_variants(roster, str(folder), base=problem.seed, fmt=fmt, min_digits=problem.min_digits,
+                                   pdf=pdf, force=force)
+        note(f"wrote {len(made)} exercises to {folder / 'students'}, the keys to {folder / 'keys'} and {folder / 'keys.csv'}")
+        return ""
+    exercise = generate_conv(problem.seed)
+    if folder is None:
+        if pdf:
+            raise StepgradError("a PDF sheet is a file: add -o DIR", where="--pdf")
+        return exercise.sheet(fmt)
     folder.mkdir(parents=True, exist_ok=True)
-    files = exercise.files()
+    files = exercise.files(fmt)
+    if problem.min_digits is not None:
+        files["check.toml"] = f"[check]\nmin_digits = {problem.min_digits}\n"
     changed = [name for name, text in files.items() if (folder / name).is_file() and not _same(folder / name, text)]
     if changed and not force:
         raise StepgradError(f"{', '.join(changed)} already there with other contents; use --force to replace, "
                             "or another folder", where=str(folder))
     for name, text in files.items():
         write_atomic(folder / name, text)
+    if pdf:
+        from stepgrad.teach.variants_layers import pdf_sheet
+
+        pdf_sheet(exercise, folder / "sheet.pdf")
+        files["sheet.pdf"] = ""
     note(f"wrote {', '.join(files)} to {folder}")
     return ""
 
@@ -139,11 +164,17 @@ def _quiz(fmt: str, roster: str | None, seed: int, options: dict[str, Any], min_
           folder: Path | None, note: Note) -> str:
     """The exercise (or every student's variant) as a quiz in `fmt`; written into `folder` when given."""
     from stepgrad.teach.exercise import generate
-    from stepgrad.teach.lms import WRITERS
     from stepgrad.teach.variants import variants
 
     chosen = [(sid, ex) for sid, _, ex in variants(roster, seed, **options)] if roster else \
         [("", generate(seed=seed, **options))]
+    return _write_quiz(fmt, chosen, min_digits, folder, note)
+
+
+def _write_quiz(fmt: str, chosen: list[tuple[str, Any]], min_digits: int | None, folder: Path | None, note: Note) -> str:
+    """The exercises (label, exercise) as a quiz in `fmt` (teach/lms.py's writers); written into `folder` when given."""
+    from stepgrad.teach.lms import WRITERS
+
     files = WRITERS[fmt](chosen, min_digits)
     if folder is None:
         if len(files) != 1 or any(isinstance(data, bytes) for data in files.values()):

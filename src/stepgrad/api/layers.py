@@ -20,8 +20,6 @@ MAX_VALUES = 2 * 10**5  # named scalars of one explained step
 def _unsupported(step: StepOptions, extras: Extras) -> str | None:
     """The first option a layer-table explanation does not support yet, as its flag."""
     checks = [
-        (step.update_order == "sequential", "--update-order sequential"),
-        (step.optimizer not in (None, "sgd"), f"--optimizer {step.optimizer}"),
         (step.round_to is not None, "--round"), (step.data is not None, "--data"), (step.batch is not None, "--batch"),
         (extras.group != "layer", "--group weight"), (extras.deck, "--deck"),
         (extras.check_numeric, "--check-numeric"),
@@ -29,7 +27,12 @@ def _unsupported(step: StepOptions, extras: Extras) -> str | None:
     return next((flag for bad, flag in checks if bad), None)
 
 
-def _trace(net: LayerNetwork, spec: str, sample: int | None) -> Any:
+SEQUENTIAL = ("the sequential update order is not defined for layer-table networks: its signals would not be the "
+              "derivatives their names claim, and a residual block's input has no single layer above it; use "
+              "--update-order synchronous")
+
+
+def _trace(net: LayerNetwork, spec: str, sample: int | None, optimizer: str | None = None) -> Any:
     from stepgrad.tracing.layered import explain_layers
 
     inputs, _ = net.require_samples(spec)
@@ -40,7 +43,7 @@ def _trace(net: LayerNetwork, spec: str, sample: int | None) -> Any:
     if count > MAX_VALUES:
         raise StepgradError(f"the step has about {count:,} named values, more than an explanation shows "
                             f"({MAX_VALUES:,}); explain one sample with --sample, or a smaller network", where=spec)
-    return explain_layers(net, None if sample is None else sample - 1)
+    return explain_layers(net, None if sample is None else sample - 1, optimizer or "sgd")
 
 
 def _scalars(layer: Any) -> int:
@@ -55,6 +58,8 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
                             extras: Extras) -> str:
     """One training step of a layer-table network explained in `fmt` (text, markdown, json, latex or html)."""
     from stepgrad.formats import render
+    if step.update_order == "sequential":
+        raise StepgradError(SEQUENTIAL, where="--update-order")
     flag = _unsupported(step, extras)
     if flag is not None:
         raise StepgradError(f"{flag} is not supported for layer-table networks (conv2d, pooling, residual) yet",
@@ -68,7 +73,7 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
         raise StepgradError(f"{'the slides format' if fmt == 'slides' else '--derive'} shows conv, pooling and "
                             "residual networks; sequence and normalization layers are not in it yet",
                             where="--format" if fmt == "slides" else "--derive")
-    trace = _trace(net, spec, step.sample)
+    trace = _trace(net, spec, step.sample, step.optimizer)
     only = _only(trace, extras.only)
     if fmt == "json":
         return render(trace, "json", digits=display.precision, only=only)
@@ -103,23 +108,24 @@ def layer_names(net: LayerNetwork, spec: str, fmt: str, display: Display, update
     from stepgrad.formats.text import name_listing
 
     if update_order == "sequential":
-        raise StepgradError("--update-order sequential is not supported for layer-table networks yet",
-                            where="--update-order")
+        raise StepgradError(SEQUENTIAL, where="--update-order")
     return name_listing(_trace(net, spec, None), fmt, display.precision)
 
 
 def train_layers(net: LayerNetwork, spec: str, run: Any, data: Any, files: Any, fmt: str, budget: Any,
                  note: Any) -> str:
-    """Train a layer-table network with mini-batch SGD (training/layered.py) on a data set read as images of
-    the network's input shape, or full-batch on its own samples; the report per epoch (text or json)."""
+    """Train a layer-table network in mini-batches (training/layered.py; SGD or a registry optimizer) on a data set
+    read as images of the network's input shape, or full-batch on its own samples; the report per epoch (text or json)."""
     import numpy as np
 
+    from stepgrad.core.optim import get as get_optimizer
     from stepgrad.training.data import Dataset, load_data
     from stepgrad.training.layered import as_images, fit_layers
 
+    if run.update_order not in (None, "synchronous"):
+        raise StepgradError(SEQUENTIAL, where="--update-order")
     unsupported = [(files.plot is not None, "--plot"), (files.save is not None, "--save"),
-                   (run.update_order not in (None, "synchronous"), "--update-order"),
-                   (run.optimizer not in (None, "sgd"), "--optimizer"), (run.dtype != "float64", "--dtype"),
+                   (run.dtype != "float64", "--dtype"),
                    (run.strict, "--strict"), (data.inputs or data.targets or data.label or data.classes, "--inputs"),
                    (data.standardize, "--standardize")]
     flag = next((flag for bad, flag in unsupported if bad), None)
@@ -140,11 +146,13 @@ def train_layers(net: LayerNetwork, spec: str, run: Any, data: Any, files: Any, 
         int(np.prod(layer.out_shape)) * max(1, sum(p.size for p in layer.params.values()) // max(1, layer.out_shape[0]))
         for layer in net.all_layers())
     budget.check(work, "training")
-    history = fit_layers(net, train, test, epochs=epochs, batch_size=batch, seed=run.seed or 0)
+    optimizer = run.optimizer or "sgd"
+    history = fit_layers(net, train, test, epochs=epochs, batch_size=batch, seed=run.seed or 0, optimizer=optimizer)
     if fmt == "json":
         return json.dumps({"epochs": history.epochs, "E_total": history.errors, "test_accuracy": history.accuracies},
                           indent=2)
-    lines = [f"Trained {net.name or spec}: {epochs} {'epochs' if data.source else 'iterations'}, SGD, learning rate "
+    title = "SGD" if optimizer == "sgd" else get_optimizer(optimizer).title
+    lines = [f"Trained {net.name or spec}: {epochs} {'epochs' if data.source else 'iterations'}, {title}, learning rate "
              f"{net.learning_rate:g}" + (f", batches of {batch}" if data.source else " (full batch)")]
     shown = history.epochs if len(history.epochs) <= 25 else history.epochs[:: max(1, len(history.epochs) // 20)]
     for epoch in shown:

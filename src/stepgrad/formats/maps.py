@@ -321,6 +321,7 @@ class _Blocks:
             self.derive(gradient, notes=False)
             update = names.updated(entry)
             if self.has(update):
+                self.derive(self.optimizer_steps(entry))
                 self.derive([self.trace.step(update)])
         rest = [e for e in entries if e not in derived]
         if rest:
@@ -331,10 +332,21 @@ class _Blocks:
                                       "(--all shows every one):"))
             self.out.append(Table(header, rows))
 
+    def optimizer_steps(self, entry: str) -> list[Step]:
+        """An optimizer's quantities for one parameter entry (its state before, v+, m+, m_hat, ...), if any."""
+        if not any(sec.key == "optimizer" for sec in self.trace.sections):
+            return []
+        return [st for st in self.trace.section("optimizer").steps if st.subject == entry]
+
     def update(self) -> None:
         section = self.trace.section("update")
         self.out.append(Heading(section.title))
         self.out.append(Paragraph(section.intro))
+        if any(sec.key == "optimizer" for sec in self.trace.sections):
+            opt = self.trace.section("optimizer")
+            shared = ", ".join(f"{st.name} = {self.value(st.name)}" for st in opt.steps if not st.subject)
+            self.out.append(Paragraph(f"{opt.title.split(':')[0]}: {opt.intro} Hyperparameters: {shared}. Each "
+                                      "parameter's quantities are derived with its gradient above."))
         for layer in self.meta["layers"]:
             for role, shape in layer["parameters"].items():
                 if self.has(names.updated(names.with_position(layer["parameter_names"][role], (1,) * len(shape)))):

@@ -68,9 +68,9 @@ def _table_html(caption: str, header: tuple[str, ...], rows, row_labels: tuple[s
     return f'{title}<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def html(items: list[Block]) -> str:
+def html(items: list[Block], title: str = TITLE) -> str:
     """A self-contained HTML page."""
-    out = [f'<div class="stepgrad"><h1>{TITLE}</h1>']
+    out = [f'<div class="stepgrad"><h1>{html_escape(title)}</h1>']
     for item in items:
         if isinstance(item, Heading):
             out.append(f"<h2>{html_escape(item.text)}</h2>")
@@ -85,7 +85,7 @@ def html(items: list[Block]) -> str:
     out.append("</div>")
     return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
-            f"<title>{TITLE} · stepgrad</title>\n<style>{CSS}{EXTRA_CSS}</style>\n</head>\n<body>\n"
+            f"<title>{html_escape(title)} · stepgrad</title>\n<style>{CSS}{EXTRA_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(out) + "\n</body>\n</html>\n")
 
 
@@ -105,9 +105,10 @@ def _narrow(piece: str) -> str:
     return r"\resizebox{\ifdim\width>0.9\linewidth 0.9\linewidth\else\width\fi}{!}{$\displaystyle " + piece + "$}"
 
 
-def latex(items: list[Block]) -> str:
+def latex(items: list[Block], title: str = TITLE) -> str:
     """A LaTeX article (pdflatex)."""
-    out = [tex.PREAMBLE, f"\\title{{{TITLE}}}", r"\author{stepgrad}", r"\date{}", r"\begin{document}", r"\maketitle", r"\sloppy"]
+    out = [tex.PREAMBLE, f"\\title{{{tex.escape(title)}}}", r"\author{stepgrad}", r"\date{}", r"\begin{document}",
+           r"\maketitle", r"\sloppy"]
     for item in items:
         if isinstance(item, Heading):
             out.append(f"\\section*{{{tex.escape(item.text)}}}")

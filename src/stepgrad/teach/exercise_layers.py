@@ -5,7 +5,7 @@ a problem sheet, the full derivation as the key, and a blank template `stepgrad 
     >>> ex.spec["layers"][1]["type"], ex.spec["layers"][2]["type"]
     ('conv2d', 'maxpool')
     >>> sorted(ex.files())
-    ['key.md', 'network.json', 'sheet.md', 'solution-template.txt']
+    ['key-values.txt', 'key.md', 'network.json', 'sheet.md', 'solution-template.txt']
 
 The numbers are drawn until the step is a fair hand calculation: the conv layer's nets away from
 tanh's flat ends (and from ReLU's kink), every max-pool window with one clear maximum (no ties, no
@@ -26,8 +26,9 @@ from stepgrad.core.errors import StepgradError
 from stepgrad.core.layers import engine
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.trace import Trace
-from stepgrad.formats.maps import Heading, Paragraph, blocks
-from stepgrad.formats.maps_writers import markdown
+from stepgrad.formats.maps import Block, Heading, Paragraph, blocks
+from stepgrad.formats.maps_pages import html, latex
+from stepgrad.formats.maps_writers import markdown, text
 from stepgrad.tracing.layered import explain_layers
 
 ACTIVATIONS = ("tanh", "relu")
@@ -40,6 +41,9 @@ MIN_MISS = 0.05  # every output at least this far from its target
 TRIES = 2000
 
 
+FORMATS = {"markdown": "md", "latex": "tex", "html": "html", "text": "txt"}
+
+
 @dataclass(frozen=True)
 class ConvExercise:
     """A conv + pool + dense exercise: its spec, network and trace (the key)."""
@@ -48,6 +52,7 @@ class ConvExercise:
     spec: dict[str, Any]
     network: LayerNetwork
     trace: Trace
+    round_to: None = None  # the key is exact (the LMS writers read it as they read a dense exercise's)
 
     def template(self) -> str:
         """'name = ' for every computed quantity, in the order of the derivation."""
@@ -55,25 +60,49 @@ class ConvExercise:
         lines += [f"{step.name} = " for step in self.trace if step.text]
         return "\n".join(lines) + "\n"
 
-    def sheet(self) -> str:
-        """The problem in Markdown: the conventions and the given values (inputs, kernel, weights, targets)."""
-        given = []
+    def key_values(self, digits: int = 9) -> str:
+        """The template filled with the key's values (what `stepgrad check` marks all correct)."""
+        return "".join(f"{step.name} = {step.value:.{digits}g}\n" for step in self.trace if step.text)
+
+    def _given(self) -> list[Block]:
+        given: list[Block] = []
         for block in blocks(self.trace, 4):
             if isinstance(block, Heading) and block.text.startswith("Forward pass"):
                 break
             given.append(block)
+        return given
+
+    def sheet(self, fmt: str = "markdown", student: str | None = None) -> str:
+        """The problem: the conventions (stride, padding, cross-correlation, the tie rule) and the given values."""
         ask = Paragraph("Compute one training step by hand: the forward pass, the error, every gradient and the "
                         "new parameters, and write them into solution-template.txt.")
-        return f"# Convolution exercise (seed {self.seed})\n\n" + markdown([*given, ask])
+        title = f"Convolution exercise ({student})" if student else f"Convolution exercise (seed {self.seed})"
+        return _write(fmt, title, [*self._given(), ask])
 
-    def key(self) -> str:
-        """The full derivation in Markdown (every position and kernel entry)."""
-        return f"# Key: convolution exercise (seed {self.seed})\n\n" + markdown(blocks(self.trace, 9, full=True))
+    def key(self, fmt: str = "markdown", digits: int = 9) -> str:
+        """The full derivation (every position and kernel entry)."""
+        return _write(fmt, f"Key: convolution exercise (seed {self.seed})", blocks(self.trace, digits, full=True))
 
-    def files(self) -> dict[str, str]:
-        """File name -> text: sheet.md, key.md, solution-template.txt, network.json (for `check --network`)."""
-        return {"sheet.md": self.sheet(), "key.md": self.key(), "solution-template.txt": self.template(),
+    def files(self, fmt: str = "markdown", digits: int = 9) -> dict[str, str]:
+        """File name -> text: sheet.EXT, key.EXT, solution-template.txt, key-values.txt and network.json (for
+        `check --network`)."""
+        ext = FORMATS[fmt]
+        return {f"sheet.{ext}": self.sheet(fmt), f"key.{ext}": self.key(fmt, digits),
+                "solution-template.txt": self.template(), "key-values.txt": self.key_values(digits),
                 "network.json": json.dumps(self.spec, indent=2) + "\n"}
+
+
+def _write(fmt: str, title: str, items: list[Block]) -> str:
+    """The blocks in one format, titled."""
+    if fmt == "markdown":
+        return f"# {title}\n\n" + markdown(items)
+    if fmt == "text":
+        return f"{title}\n\n" + text(items)
+    if fmt == "latex":
+        return latex(items, title)
+    if fmt == "html":
+        return html(items, title)
+    raise StepgradError(f"expected one of {', '.join(FORMATS)}, got {fmt!r}", where="--format")
 
 
 def _grid(rng: random.Random, rows: int, cols: int, low: float, high: float, step: float) -> list[list[float]]:

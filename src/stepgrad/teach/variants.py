@@ -46,15 +46,7 @@ def write_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markd
 
     out = Path(folder)
     made = variants(roster, base, **options)
-    homes = file_names([sid for sid, _, _ in made])
-    clash = [sid for sid, _, _ in made if homes[sid] != _safe(sid)]
-    if clash:
-        first = next(other for other, _, _ in made if _safe(other).lower() == _safe(clash[0]).lower())
-        raise StepgradError(f"students {first!r} and {clash[0]!r} would share one folder ({_safe(first)}): "
-                            "give them ids that differ in letters or digits", where=roster)
-    if not force and (out / "keys.csv").exists():
-        raise StepgradError("exercises are already there (keys.csv): use --force to replace them and their keys, "
-                            "or another folder", where=folder)
+    refuse_clashes([sid for sid, _, _ in made], roster, out, force)
     ext = {"markdown": "md", "latex": "tex", "html": "html", "text": "txt"}[fmt]
     names: list[str] = []
     rows = []
@@ -72,15 +64,33 @@ def write_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markd
         values = {s.name: s.value for s in ex.trace if s.text}
         names = names or list(values)
         rows.append([sid, name, ex.seed, *(f"{values.get(n, ''):.{digits}g}" if n in values else "" for n in names)])
+    write_keys(out, names, rows, {"min_digits": min_digits, "round": options.get("round_to")})
+    return made
+
+
+def refuse_clashes(ids: list[str], roster: str, out: Path, force: bool) -> None:
+    """StepgradError when two ids would share a student folder, or when `out` already holds exercises (keys.csv)
+    and not `force`: before anything is written."""
+    homes = file_names(ids)
+    clash = [sid for sid in ids if homes[sid] != _safe(sid)]
+    if clash:
+        first = next(other for other in ids if _safe(other).lower() == _safe(clash[0]).lower())
+        raise StepgradError(f"students {first!r} and {clash[0]!r} would share one folder ({_safe(first)}): "
+                            "give them ids that differ in letters or digits", where=roster)
+    if not force and (out / "keys.csv").exists():
+        raise StepgradError("exercises are already there (keys.csv): use --force to replace them and their keys, "
+                            "or another folder", where=str(out))
+
+
+def write_keys(out: Path, names: list[str], rows: list[list[Any]], rules: dict[str, Any]) -> None:
+    """keys.csv (id, name, seed and every answer's value, a row per student) and check.toml with the sheet's rules."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "name", "seed", *names])
     writer.writerows(rows)
     write_atomic(out / "keys.csv", buffer.getvalue())
-    rules = {"min_digits": min_digits, "round": options.get("round_to")}
     if any(v is not None for v in rules.values()):
         write_atomic(out / "check.toml", "[check]\n" + "".join(f"{k} = {v}\n" for k, v in rules.items() if v is not None))
-    return made
 
 
 def _pdf_sheet(ex: Exercise, name: str, sid: str, target: Path) -> None:

@@ -45,8 +45,9 @@ Index = tuple[int, ...]
 MAX_ATTENTION_TERMS = 600_000  # samples x steps^3: 80 steps of one sample take some 20 s to write out
 
 
-def explain_layers(net: LayerNetwork, sample: int | None = None) -> Trace:
-    """Run one training step of a layer-table network and return its trace (all samples, or one 0-based sample)."""
+def explain_layers(net: LayerNetwork, sample: int | None = None, optimizer: str = "sgd") -> Trace:
+    """Run one training step of a layer-table network and return its trace (all samples, or one 0-based sample),
+    the update by a registry optimizer (core/optim.py; its first step, from a zero state) or gradient descent."""
     _refuse_unexplained(net)
     inputs, targets = net.require_samples()
     if sample is not None:
@@ -56,8 +57,15 @@ def explain_layers(net: LayerNetwork, sample: int | None = None) -> Trace:
             raise StepgradError(f"attention {layer.label} over {layer.in_shape[0]} steps: the explanation would write "
                                 f"about {len(inputs) * layer.in_shape[0] ** 3:,} terms (at most "
                                 f"{MAX_ATTENTION_TERMS:,}); explain one sample (--sample) or a shorter sequence")
-    rec = engine.step(net, inputs, targets, after=True)
-    trace = _Builder(net, rec, targets).build()
+    rec = engine.step(net, inputs, targets, after=optimizer == "sgd")
+    if optimizer != "sgd":
+        from stepgrad.tracing.layered_optimizer import rewrite, with_optimizer
+
+        rec, part = with_optimizer(net, rec, inputs, targets, optimizer)
+        assert rec.after is not None
+        trace = rewrite(_Builder(net, rec, targets).build(), part, rec.after.error)
+    else:
+        trace = _Builder(net, rec, targets).build()
     for step in trace:
         if not math.isfinite(step.value):
             raise DivergenceError(f"{step.name} is not a finite number (overflow or NaN in this step)")

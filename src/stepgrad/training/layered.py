@@ -6,7 +6,8 @@
 
 Each epoch shuffles the rows by training.loop.epoch_order(seed, epoch), as the dense trainer does, and
 takes one engine.step per batch (the batch's mean, or sum, of the samples' gradients), so a run can be
-replayed step for step in PyTorch (tests/test_conv_train.py does).
+replayed step for step in PyTorch (tests/test_conv_train.py does), with any registry optimizer
+(core/layers/optimize.py; tests/test_conv_optimizers.py holds each to torch.optim's opt.step()).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from stepgrad.core.errors import DataError
 from stepgrad.core.layers import engine
+from stepgrad.core.layers.optimize import fresh_state, optimize
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.training.data import Dataset
 from stepgrad.training.loop import epoch_order
@@ -49,16 +51,22 @@ def accuracy(net: LayerNetwork, data: Dataset) -> float:
 
 
 def fit_layers(net: LayerNetwork, train: Dataset, test: Dataset | None = None, epochs: int = 5, batch_size: int = 32,
-               seed: int = 0, progress: Callable[[int, float], None] | None = None) -> LayerHistory:
-    """Train a copy of `net` with SGD (its learning_rate) for `epochs` passes in shuffled mini-batches."""
+               seed: int = 0, progress: Callable[[int, float], None] | None = None, optimizer: str = "sgd",
+               hyper: dict[str, float] | None = None) -> LayerHistory:
+    """Train a copy of `net` for `epochs` passes in shuffled mini-batches with its learning_rate and a registry
+    optimizer (core/optim.py: sgd, momentum, adam, ...; `hyper` its hyperparameters, else the registry's),
+    its state starting at zero and carried from batch to batch as torch.optim carries it."""
     model = net.copy()
     history = LayerHistory(model)
+    state = None if optimizer == "sgd" and not hyper else fresh_state(model, optimizer, **(hyper or {}))
     for epoch in range(1, epochs + 1):
         order = epoch_order(seed, epoch, len(train))
         errors = []
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             rec = engine.step(model, train.inputs[rows], train.targets[rows])
+            if state is not None:
+                rec = optimize(model, rec, state)[0]
             engine.apply(model, rec)
             errors.append(rec.forward.error)
         history.epochs.append(epoch)

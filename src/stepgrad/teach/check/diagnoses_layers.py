@@ -7,7 +7,10 @@ then the exact ones); nothing looks at the student's digits.
   convolution turns it): the step recomputed with every kernel weight replaced by its mirror
   k[o,i,kr+1-p,kc+1-q]; a kernel weight's gradient taken for its mirror's.
 - maxpool_all_cells: a max-pool's gradient sent to every cell of the window, not only the maximum.
-- maxpool_wrong_cell: the window's gradient given to the wrong cell (the maximum gets none).
+- maxpool_wrong_cell: the window's gradient given to the wrong cell: on a tie the last largest (or
+  shared, or the first when the spec splits), the first largest reading column by column, the
+  maximum's row-major neighbour (the cell after or before it), the smallest cell, or any cell but
+  the maximum.
 - avgpool_without_scale: an average pool without its 1/(kernel rows x columns), forward or backward.
 - skip_gradient_forgotten: a residual block's input given only the gradient through the block, not
   the skip path's dE_total/dnet_r.
@@ -71,7 +74,9 @@ def _kernel_flipped(ctx: Context, step: Step, base: Mapping[str, float]) -> Cand
         mirror = _mirror(ctx, str(n.bottom))
         if mirror is not None and mirror != str(n.bottom):
             other = names.gradient(mirror, n.sample)
-            if other in base:
+            if other in ctx.steps and ctx.steps[other].text:  # from the base world's signals (error carried forward)
+                yield ctx.recompute(ctx.steps[other], base), f"the gradient of {mirror}, the mirrored kernel entry"
+            elif other in base:
                 yield base[other], f"the gradient of {mirror}, the mirrored kernel entry"
         return
     if not step.text:
@@ -95,9 +100,9 @@ def _pool_below(ctx: Context, step: Step) -> tuple[Pool, Step] | None:
     return (pool, step) if pool is not None else None
 
 
-def _windows(ctx: Context, pool: Pool, step: Step, base: Mapping[str, float]):
-    """For each window of `pool` holding this cell: (its gradient name, whether this cell is the window's
-    maximum in `base` (first in reading order on ties))."""
+def _window_rows(ctx: Context, pool: Pool, step: Step, base: Mapping[str, float]):
+    """For each window of `pool` holding this cell: (its gradient name, the window's values in reading
+    order, this cell's index in it, the window's column count)."""
     n = names.parse(step.name)
     assert n.bottom is not None and n.bottom.position is not None
     cell = tuple(p - 1 for p in n.bottom.position)
@@ -107,14 +112,22 @@ def _windows(ctx: Context, pool: Pool, step: Step, base: Mapping[str, float]):
             continue
         cells = [(c, names.map_value("out", producer, tuple(p + 1 for p in (index[0], *c)), n.sample))
                  for _, c in window_cells(pool, index) if c is not None]
-        if not any(c == cell[1:] for c, _ in cells):
+        here = [k for k, (c, _) in enumerate(cells) if c == cell[1:]]
+        if not here:
             continue
         values = [base.get(name) for _, name in cells]
         if any(v is None for v in values):
             continue
-        first = max(range(len(cells)), key=lambda k: (values[k], -k))
         gradient = names.partial(names.TOTAL, names.map_value("out", pool.label, tuple(p + 1 for p in index)), n.sample)
-        yield gradient, cells[first][0] == cell[1:]
+        yield gradient, [float(v) for v in values], here[0], pool.kernel_size[1]  # type: ignore[arg-type]
+
+
+def _windows(ctx: Context, pool: Pool, step: Step, base: Mapping[str, float]):
+    """For each window of `pool` holding this cell: (its gradient name, whether this cell is the window's
+    maximum in `base` (first in reading order on ties))."""
+    for gradient, values, here, _ in _window_rows(ctx, pool, step, base):
+        first = max(range(len(values)), key=lambda k: (values[k], -k))
+        yield gradient, first == here
 
 
 def _out_positions(pool: Pool):
@@ -133,15 +146,45 @@ def _maxpool_all_cells(ctx: Context, step: Step, base: Mapping[str, float]) -> C
         yield sum(base[g] for g, _ in windows), "every cell of the window given the window's gradient"
 
 
+def _tied(values: list[float]) -> list[int]:
+    return [k for k, v in enumerate(values) if v == max(values)]
+
+
+def _by_columns(values: list[float], columns: int) -> int:
+    """The first largest cell reading column by column (index in reading order)."""
+    rows = len(values) // columns
+    order = [r * columns + c for c in range(columns) for r in range(rows)]
+    return next(k for k in order if values[k] == max(values))
+
+
+def _wrong_routes(ties: str, columns: int):
+    """(how the window's gradient is shared among its cells, as {index: share}, the reading) for each wrong route."""
+    first = lambda v: _tied(v)[0]  # noqa: E731
+    if ties == "split":
+        yield lambda v: {first(v): 1.0}, "on a tie the first largest cell given it all (the spec splits ties)"
+    else:
+        yield lambda v: {_tied(v)[-1]: 1.0}, "on a tie the last largest cell given it (the spec's rule is the first)"
+        yield lambda v: {k: 1 / len(_tied(v)) for k in _tied(v)}, "on a tie shared among the tied cells (the spec's rule is the first)"
+        yield lambda v: {_by_columns(v, columns): 1.0}, "on a tie the first largest reading column by column (the spec reads row by row)"
+    yield (lambda v: {first(v) + 1: 1.0} if first(v) + 1 < len(v) else {},
+           "given to the cell after the maximum in reading order (its row-major neighbour)")
+    yield lambda v: {first(v) - 1: 1.0} if first(v) > 0 else {}, "given to the cell before the maximum in reading order"
+    yield lambda v: {v.index(min(v)): 1.0}, "given to the window's smallest cell, not its largest"
+
+
 @mistake("maxpool_wrong_cell", "max-pool gradient sent to the wrong cell", networks=LAYERS)
 def _maxpool_wrong_cell(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     found = _pool_below(ctx, step)
     if found is None or found[0].mode != "max":
         return
+    rows = list(_window_rows(ctx, found[0], step, base))
+    if not rows or not all(g in base for g, *_ in rows):
+        return
+    for route, reading in _wrong_routes(found[0].ties, rows[0][3]):
+        yield sum(base[g] * route(values).get(here, 0.0) for g, values, here, _ in rows), f"each window's gradient {reading}"
     windows = list(_windows(ctx, found[0], step, base))
-    if windows and all(g in base for g, _ in windows):
-        # the maximum's windows' gradient went elsewhere; a cell that was not the maximum received it
-        yield sum(base[g] for g, chosen in windows if not chosen), "the window's gradient given to this cell, not the maximum"
+    # the maximum's windows' gradient went elsewhere; a cell that was not the maximum received it
+    yield sum(base[g] for g, chosen in windows if not chosen), "the window's gradient given to this cell, not the maximum"
 
 
 @mistake("avgpool_without_scale", "average pool without its 1/(kernel size)", networks=LAYERS)

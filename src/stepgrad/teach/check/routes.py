@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from stepgrad.core import names
 from stepgrad.core.trace import Step
 from stepgrad.teach.check.context import Context
+from stepgrad.teach.check.routes_layers import layer_routes
 
 TRIVIAL = (0.0, 1.0, -1.0)
 
@@ -80,7 +81,7 @@ def routes(ctx: Context, step: Step) -> list[tuple[str, float, tuple[str, ...]]]
         if op in ctx.given and ctx.steps.get(op) is not None and ctx.steps[op].text and op in ctx.from_own:
             value = ctx.recompute(step, ctx.own, {op: ctx.from_own[op]})
             found.append((f"with {op} recomputed from your values of {', '.join(ctx.steps[op].operands)}", value, ()))
-    return [route for route in found if not _trivial(ctx, step, route[1])]
+    return [route for route in found if not _trivial(ctx, step, route[1])] + list(layer_routes(ctx, step))
 
 
 def _via_written_runs(ctx: Context, step: Step) -> tuple[str, float, tuple[str, ...]] | None:

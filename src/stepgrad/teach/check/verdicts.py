@@ -26,7 +26,10 @@ in its last digit, or a truncation; values computed from them inherit that sprea
 - wrong with a diagnosis: the value is what the step gives with a known mistake applied (diagnoses.py),
   at the precision written, and strictly nearer than correct work less its rounding spread (a
   "mistake" that gives what correct work gives, like leaving out a ReLU's derivative of 1, is none);
-  failing that, within CLOSE_RELATIVE of such a value (mistake plus drift).
+  failing that, within CLOSE_RELATIVE of such a value (mistake plus drift). On a layer-table network, a
+  line several mistakes explain is read as the mistake that explains the most wrong lines of the sheet.
+  A max-pool's gradient routed by the student's own maxima is an error carried forward
+  (routes_layers.py), and a 0 written there says where a window's gradient went, not a rounding.
 - close: within CLOSE_RELATIVE (0.1 %) of the exact value or of the own-values value, or off by at
   most one unit in the last written digit (and within 1 %): rounding drift. 0.594 for 0.59327 is
   close.
@@ -64,6 +67,7 @@ from stepgrad.teach.check.precision import (
 )
 from stepgrad.teach.check.required import missing_text, required
 from stepgrad.teach.check.routes import routes
+from stepgrad.teach.check.routes_layers import layer_routes, routed_by_max_pool
 from stepgrad.teach.check.solution import Given, Solution
 
 MISTAKES_BY_KEY = {m.key: m for m in MISTAKES}
@@ -152,7 +156,8 @@ def _candidates(ctx: Context, given: Given) -> list[tuple[Any, float, str]]:
 
 
 def _diagnose(ctx: Context, given: Given, expected: float, own: float | None,
-              found: list[tuple[Any, float, str]] | None = None, better_than: float = 0.0) -> tuple[str, str] | None:
+              found: list[tuple[Any, float, str]] | None = None, better_than: float = 0.0,
+              prefer: str | None = None) -> tuple[str, str] | None:
     """(registry key, diagnosis) of the first known mistake that explains the answer, or None.
 
     A mistake is named only when its value is strictly nearer the answer than correct work is (the
@@ -167,7 +172,7 @@ def _diagnose(ctx: Context, given: Given, expected: float, own: float | None,
         if m.key not in exact_fits and matches(given, value) and _distinct(given.places, value, expected):
             exact_fits[m.key] = _describe(m.label, detail, value)
     if exact_fits:
-        return _lead(exact_fits)
+        return _lead(exact_fits, prefer)
     for m, value, detail in found:  # a mistake and some rounding drift
         err = relative_error(given.value, value)
         distinct = all((relative_error(value, ref) or 0) > 10 * CLOSE_RELATIVE for ref in (expected, own) if ref is not None)
@@ -176,8 +181,9 @@ def _diagnose(ctx: Context, given: Given, expected: float, own: float | None,
     return None
 
 
-def _lead(fits: dict[str, str]) -> tuple[str, str]:
-    (key, text), *others = fits.items()
+def _lead(fits: dict[str, str], prefer: str | None = None) -> tuple[str, str]:
+    ranked = sorted(fits.items(), key=lambda item: item[0] != prefer)  # the preferred mistake first, else ORDER's
+    (key, text), *others = ranked
     also = [MISTAKES_BY_KEY[k].label for k, _ in others]
     return key, text + (f" (also fits: {'; '.join(also)})" if also else "")
 
@@ -266,28 +272,58 @@ def _judge_in_order(ctx: Context, solution: Solution, rules: Rules, spread: Spre
     (written and judged correct or close, or unwritten and computed from such values)."""
     written = {g.name: g for g in solution}
     clean: dict[str, bool] = {}
+    ahead: dict[str, bool] = {}
     results = []
     for step in ctx.trace:
         inputs_clean = all(clean.get(op, True) for op in step.operands)
         if step.name in written:
             result = judge(ctx, written[step.name], rules, spread, inputs_clean)
             results.append(result)
+            ahead[step.name] = inputs_clean
             # a brief value (close) may hide a mistake in its rounding: what follows from it only follows
             clean[step.name] = result.verdict == "correct"
         else:
             clean[step.name] = inputs_clean
-    return results
+    sheet_wide = _sheet_mistake(results) if ctx.network_kind == "layers" else None
+    if sheet_wide is None:
+        return results
+    return [judge(ctx, written[r.name], rules, spread, ahead[r.name], prefer=sheet_wide)
+            if r.verdict == "wrong" and r.mistake != sheet_wide and sheet_wide in _fits(r) else r for r in results]
+
+
+def _fits(result: Result) -> list[str]:
+    """The mistake keys that explain a wrong answer: its lead and those named as "also fits"."""
+    keys = [result.mistake] if result.mistake else []
+    text = result.diagnosis or ""
+    if "(also fits: " in text:
+        labels = text.rsplit("(also fits: ", 1)[1].split(")")[0].split("; ")
+        keys += [key for key, m in MISTAKES_BY_KEY.items() if m.label in labels]
+    return keys
+
+
+def _sheet_mistake(results: list[Result]) -> str | None:
+    """The mistake that explains the most wrong lines of one sheet (at least two, and more than any other):
+    where one line fits several readings (a stride-1 read that is also a mirrored entry), a careful marker
+    reads it as the student's mistake elsewhere on the page (layer-table networks)."""
+    counts: dict[str, int] = {}
+    for r in results:
+        for key in set(_fits(r)) if r.verdict == "wrong" else ():
+            counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    if not ranked or ranked[0][1] < 2 or len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+        return None  # no mistake explains more of the sheet than the others: the registry's order decides
+    return ranked[0][0]
 
 
 def judge(ctx: Context, given: Given, rules: Rules = Rules(), spread: Spread | None = None,
-          inputs_clean: bool = False) -> Result:
+          inputs_clean: bool = False, prefer: str | None = None) -> Result:
     """The verdict on one answer of a known name (`spread`: precision.spreads of the solution;
     `inputs_clean`: every value the step uses is correct work, rounded as the student rounds)."""
     step = ctx.steps[given.name]
     expected = ctx.exact[given.name]
     own = ctx.from_own.get(given.name)
     verdict, mistake, diagnosis, route, note = _verdict(ctx, given, step, expected, own, rules, spread or Spread(),
-                                                        inputs_clean)
+                                                        inputs_clean, prefer)
     formula = f"{step.name} = {step.text.replace('«', '').replace('»', '')}" if step.text else None
     if verdict == "follows":
         own = route[1]  # type: ignore[index]
@@ -300,10 +336,13 @@ ROUNDING_CARRIED = "agrees with the exact value up to the rounding carried from 
 
 
 def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float | None,
-             rules: Rules, spread: Spread,
-             inputs_clean: bool = False) -> tuple[str, str | None, str | None, tuple[str, float] | None, str | None]:
+             rules: Rules, spread: Spread, inputs_clean: bool = False,
+             prefer: str | None = None) -> tuple[str, str | None, str | None, tuple[str, float] | None, str | None]:
     """(verdict, mistake key, diagnosis, credited route, note) by the rules of the module docstring."""
     carried = spread.computed.get(given.name, 0.0)  # how far the own values' rounding may move this step
+    earned = _own_pool_route(ctx, given, step, expected)
+    if earned is not None:
+        return "follows", None, None, earned, None
     if matches(given, expected) and not (given.value == 0 and expected != 0):
         brief = _too_brief(ctx, given, expected)
         if brief:
@@ -315,7 +354,8 @@ def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float 
             return ("close", "too_few_digits",
                     f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None, None)
         return "correct", None, None, None, None
-    if significant_digits(given) <= 1 or given.value == 0:
+    routing = given.value == 0 and routed_by_max_pool(ctx, step)  # 0 there says where a window's gradient went
+    if (significant_digits(given) <= 1 or given.value == 0) and not routing:
         fits = [ref for ref in (expected, own) if ref is not None and consistent(given, ref, carried)]
         if fits:
             return "close", "too_few_digits", _too_few(given, fits[0]), None, None
@@ -330,12 +370,25 @@ def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float 
                 spread.own.get(f, 0.0) / abs(ctx.own[f]) for f in factors if ctx.own.get(f))
             if consistent(given, value, within) or _follows(given, expected, value):
                 return "follows", None, None, (label, value), None
-    diagnosis = _diagnose(ctx, given, expected, own, better_than=carried)
+    diagnosis = _diagnose(ctx, given, expected, own, better_than=carried, prefer=prefer)
     if diagnosis:
         return "wrong", diagnosis[0], diagnosis[1], None, None
     if any(_drifted(given, ref) for ref in (expected, own) if ref is not None):
         return "close", None, None, None, None
     return "wrong", None, None, None, None
+
+
+def _own_pool_route(ctx: Context, given: Given, step: Any, expected: float) -> tuple[str, float] | None:
+    """A max-pool's gradient routed by the student's own maxima (routes_layers.py): a 0 there is earned, and a
+    cell the exact run gives no path may get one."""
+    if ctx.network_kind != "layers" or (step.text and given.value != 0 and significant_digits(given) > BRIEF_DIGITS):
+        return None
+    for label, value, _ in layer_routes(ctx, step):
+        if _written_in_full(given, expected):
+            return None
+        if _written_in_full(given, value) or not step.text and matches(given, value) and not matches(given, expected):
+            return label, value
+    return None
 
 
 def check(net: Network | LayerNetwork, solution: Solution, update_order: str | None = None, round_to: int | None = None,
