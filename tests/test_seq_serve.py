@@ -142,14 +142,10 @@ def test_the_page_fits_and_shows_the_heat_map_with_values(browser, artifacts, si
     assert not problems, problems
 
 
-def test_serve_refuses_a_convolutional_network_in_one_line(tmp_path) -> None:
-    pytest.importorskip("uvicorn")
-    from stepgrad.api.interop import serve_explorer
-    from stepgrad.core.errors import StepgradError
-
-    spec = tmp_path / "conv.toml"
-    spec.write_text('[[layers]]\ntype = "input"\nshape = [1, 3, 3]\n\n[[layers]]\ntype = "conv2d"\nout_channels = 1\n'
-                    'kernel = 2\n')
-    with pytest.raises(StepgradError, match="the explorer shows dense networks and sequence models") as info:
-        serve_explorer(str(spec))
-    assert "\n" not in str(info.value)
+def test_a_convolutional_network_gets_the_maps_page_not_the_sequence_page() -> None:
+    conv = LayerNetwork.from_dict({"layers": [{"type": "input", "shape": [1, 3, 3]},
+                                              {"type": "conv2d", "out_channels": 1, "kernel": 2}]})
+    client = TestClient(create_app(conv), base_url="http://127.0.0.1:8000")
+    page = client.get("/").text
+    assert "maps.js" in page and "sequence.js" not in page
+    assert client.get("/api/sequence").status_code == 404

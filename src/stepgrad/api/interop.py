@@ -67,8 +67,10 @@ def export_torch(spec: str | None = None, *, output: str | None = None, code: st
 
 def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: str | None = None,
                  fmt: str = "toml", note: Note = _silent) -> str:
-    """A PyTorch state_dict of nn.Linear layers (read with weights_only=True) as stepgrad spec text, with a `[torch]`
-    table naming each layer's state_dict prefix (every explanation of the spec names the weights as torch does).
+    """A PyTorch state_dict of nn.Linear layers (read with weights_only=True) as stepgrad spec text.
+
+    The spec's `[torch]` table names each layer's state_dict prefix, so every explanation of the spec names the
+    weights as torch does.
 
     Args:
         model: the .pt file (as `stepgrad export` writes, or model.state_dict() of an nn.Sequential).

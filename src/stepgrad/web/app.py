@@ -66,7 +66,8 @@ def create_app(spec: Network | LayerNetwork | None = None, *, host: str = "127.0
         Route("/api/maps", maps.maps_endpoint, methods=["GET"]),  # a conv network's maps (web/maps.py)
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
-    routes = maps.routes_for(routes, spec)  # a layer-table network: the maps page's API (web/maps.py)
+    if not sequence.is_sequence_network(spec):  # a conv network: the dense API refused, the maps page's API
+        routes = maps.routes_for(routes, spec)
     handlers = {ApiError: api_error, StepgradError: stepgrad_error, HTTPException: http_error, Exception: internal_error}
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.layers = spec if sequence.is_sequence_network(spec) else None
