@@ -22,7 +22,7 @@ from stepgrad.core.trace import Step, Trace
 from stepgrad.formats.formula import Precision, derivation_rows, number, operand, shows_numbers, substituted, symbol
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
-WIDE = 40  # more weights than this: each kind of quantity derived once per layer, the others in a table
+WIDE = 12  # more weights than this (a 2-3-2 has 12): each kind derived once per layer, the others in a table
 OTHERS_PER_ROW = 2  # cells per row of that table (a slide holds two partial derivatives = value)
 
 
