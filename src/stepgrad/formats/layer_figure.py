@@ -40,7 +40,8 @@ def _layer(trace: Trace, sources: list[str], targets: list[str], rows: list[list
     sub = names_layout(sizes, [True])  # the layout names a two-layer net's neurons and weights afresh
     weight = {s: o for rows_s, rows_o in zip(sub.weights[0], rows) for s, o in zip(rows_s, rows_o)}
     neuron = dict(zip(sub.neurons[0] + sub.neurons[1], list(sources) + list(targets)))
-    texts = {s: f"{o} = {number(trace.lookup(o), PLACES)}" for s, o in weight.items()}
+    texts = {s: f"{o} = {number(trace.lookup(o), PLACES)}" for s, o in weight.items()}  # as measured
+    shown = {s: f"{o} = {number(trace.lookup(o), PLACES, 'latex')}" for s, o in weight.items()}  # 10^{-5}, not e-05
     found = _fit(sizes, sub.neurons, [[(w, texts[w]) for row in sub.weights[0] for w in row]], width, height, min_pt)
     if found is None:
         return ""
@@ -60,7 +61,7 @@ def _layer(trace: Trace, sources: list[str], targets: list[str], rows: list[list
         out.append(rf"\node[neuron] ({n.name}) at {at(n.x, n.y)} {{{plain(neuron[n.name])}}};")
     for x1, y1, x2, y2 in place.edges.values():
         out.append(rf"\draw {at(x1, y1)} -- {at(x2, y2)};")
-    out += [rf"\node[w] at {at(lab.x, lab.y)} {{{plain(texts[w])}}};" for w, lab in place.labels.items()]
+    out += [rf"\node[w] at {at(lab.x, lab.y)} {{{plain(shown[w])}}};" for w, lab in place.labels.items()]
     out.append(r"\end{tikzpicture}")
     return "\\begin{center}\n" + "\n".join(out) + "\n\\end{center}"
 
