@@ -156,6 +156,16 @@ def gift(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -
 QTI_SMALLEST = 1e-4  # text2qti writes a numerical answer's range to 4 decimals and refuses anything smaller
 
 
+def qti_range(right: Answer) -> tuple[float, float] | None:
+    """A numerical answer's range as text2qti writes it (4 decimals, widened outward so it still holds the
+    answer), or None where it cannot be asked in QTI (a bound below 0.0001 in magnitude, or a range around 0)."""
+    low = math.floor((right.value - right.tolerance) * 10**4) / 10**4
+    high = math.ceil((right.value + right.tolerance) * 10**4) / 10**4
+    if min(abs(low), abs(high)) < QTI_SMALLEST or low < 0 < high:
+        return None
+    return low, high
+
+
 def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> str:
     """The text2qti source of one quiz: numerical questions with a range each (text2qti has no wrong-answer feedback).
     A quantity whose range holds a number below 0.0001 in magnitude cannot be a QTI question: it is left
@@ -164,13 +174,11 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
     number = left_out = 0
     for label, ex in exercises:
         for q in questions(ex, min_digits, label):
-            right = q.answers[0]
-            # text2qti writes a range to 4 decimals: widen it outward to 4 decimals, so it still holds the answer
-            low = math.floor((right.value - right.tolerance) * 10**4) / 10**4
-            high = math.ceil((right.value + right.tolerance) * 10**4) / 10**4
-            if min(abs(low), abs(high)) < QTI_SMALLEST or low < 0 < high:
+            span = qti_range(q.answers[0])
+            if span is None:
                 left_out += 1
                 continue
+            low, high = span
             number += 1
             who = escape.markdown(label) if label else f"seed {ex.seed}"  # a roster id is text, never markup
             text = f"{escape.markdown(q.title)}: compute `{q.name}` for the network of the exercise sheet ({who})."
@@ -187,20 +195,23 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
 
 def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> bytes:
     """A QTI 1.2 zip (Canvas's import format) built by text2qti: one quiz, one item per quantity and exercise."""
+    return build_qti(_qti_text(exercises, min_digits))
+
+
+def build_qti(text: str) -> bytes:
+    """A QTI 1.2 zip built by text2qti from its quiz text; what text2qti refuses is one line, never a traceback."""
     try:
         from text2qti.config import Config  # type: ignore[import-untyped]
+        from text2qti.err import Text2qtiError  # type: ignore[import-untyped]
         from text2qti.qti import QTI  # type: ignore[import-untyped]
         from text2qti.quiz import Quiz  # type: ignore[import-untyped]
     except ImportError:
         raise StepgradError("QTI export needs text2qti: pip install 'stepgrad[lms]'", where="--format qti") from None
     config = Config()
     config.load()
-    from text2qti.err import Text2qtiError  # type: ignore[import-untyped]
-
     try:
-        quiz = Quiz(_qti_text(exercises, min_digits), config=config, source_name="<stepgrad>")
-        return QTI(quiz).zip_bytes()
-    except Text2qtiError as exc:  # never a traceback: say what text2qti refused
+        return QTI(Quiz(text, config=config, source_name="<stepgrad>")).zip_bytes()
+    except Text2qtiError as exc:
         raise StepgradError(f"text2qti cannot build this quiz: {' '.join(str(exc).split())}", where="--format qti") from None
 
 
