@@ -35,7 +35,10 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from weakref import ref
 
+from stepgrad.core.spec import Network
+from stepgrad.core.trace import Trace
 from stepgrad.teach.check.context import Context
 from stepgrad.teach.check.precision import Spread, consistent, matches, spreads
 from stepgrad.teach.check.solution import Given, Solution
@@ -340,11 +343,22 @@ def carried_places(ctx: Context, solution: Solution) -> int:
 @dataclass(frozen=True)
 class Honest:
     """What honest rounding may give: `spread` (precision.spreads, every unwritten value also rounded to
-    carried_places decimals) and `carried`, the step redone with every value carried to c decimals
-    (c = 2..10: the engine's hand-calculation mode), by c."""
+    carried_places decimals) and the step redone with every value carried to c decimals (c in CARRIED:
+    the engine's hand-calculation mode), computed when first asked and kept with the exact trace (a
+    class's solutions share it)."""
 
     spread: Spread
+    net: Network
+    order: str
     carried: dict[int, dict[str, float]]
+
+    def values(self, places: int) -> dict[str, float]:
+        """Every value of the step with every value carried to `places` decimals."""
+        if places not in self.carried:
+            from stepgrad.tracing.build import explain
+
+            self.carried[places] = explain(self.net, update_order=self.order, round_to=places).values
+        return self.carried[places]
 
     def gives(self, ctx: Context, answer: Given) -> bool:
         """True when some honest rounding gives `answer` (see copying_slip)."""
@@ -353,19 +367,27 @@ class Honest:
         if any(consistent(answer, ref, within) for ref in (ctx.exact[name], ctx.from_own.get(name))):
             return True
         written = {op: ctx.given[op] for op in step.operands if op in ctx.given}
-        for values in self.carried.values():
+        nearest = sorted(CARRIED, key=lambda c: abs(c - answer.places))  # the likeliest carrying first
+        for places in nearest:
+            values = self.values(places)
             refs = (values[name], ctx.recompute(step, values), ctx.recompute(step, values, written))
             if any(matches(answer, ref) for ref in refs):
                 return True
         return False
 
 
+_CARRIED: dict[int, tuple[ref[Trace], dict[int, dict[str, float]]]] = {}  # by id of the exact trace, while it lives
+
+
 def honest(ctx: Context, solution: Solution) -> Honest:
     """How far honest rounding may move each of the solution's values (see copying_slip)."""
-    from stepgrad.tracing.build import explain
-
-    carried = {c: explain(ctx.dense, update_order=ctx.order, round_to=c).values for c in CARRIED}
-    return Honest(spreads(ctx, solution, unwritten_places=carried_places(ctx, solution)), carried)
+    kept = _CARRIED.get(id(ctx.trace))
+    if kept is None or kept[0]() is not ctx.trace:
+        for key in [k for k, (alive, _) in _CARRIED.items() if alive() is None]:
+            del _CARRIED[key]
+        kept = _CARRIED[id(ctx.trace)] = (ref(ctx.trace), {})
+    carried = kept[1]
+    return Honest(spreads(ctx, solution, unwritten_places=carried_places(ctx, solution)), ctx.dense, ctx.order, carried)
 
 
 def copying_slip(ctx: Context, answer: Given, written: Mapping[str, str], rounding: Honest) -> Cause | None:
