@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 import stepgrad
+from stepgrad.teach.check.causes import edits, find
 from stepgrad.teach.check.context import build
 from stepgrad.teach.check.solution import loads
-from stepgrad.teach.deck_causes import edits, find
 from stepgrad.teach.deck_figures import causes, slips
 from stepgrad.teach.deck_labels import LABEL_SLIPS
 

@@ -22,7 +22,7 @@ from stepgrad.core.trace import Step, Trace
 from stepgrad.formats.formula import Precision, derivation_rows, number, operand, shows_numbers, substituted, symbol
 
 MAX_GROUP = 8  # lines per group at most (a slide's worth)
-WIDE = 40  # more weights than this: each kind of quantity derived once per layer, the others in a table
+WIDE = 12  # more weights than this (a 2-3-2 has 12): each kind derived once per layer, the others in a table
 OTHERS_PER_ROW = 2  # cells per row of that table (a slide holds two partial derivatives = value)
 
 
@@ -249,12 +249,14 @@ def sample_table(rows: dict[str, list[Step]], trace: Trace, digits: Precision) -
 
 
 def repeated(trace: Trace) -> set[str]:
-    """In a wide network (more than WIDE weights; not with --all), every quantity but the first of its kind
+    """In a wide network (more than WIDE weights; not with --all or a numeric check), every quantity but the first of its kind
     in each layer: net_h2..net_h16 after net_h1, dE_total/dw2.. after dE_total/dw1. These are shown as
     values in a table; the first is derived, and the others are computed the same way."""
     meta = trace.meta
     weights = meta.get("weights") or ()
     if meta.get("all") or sum(len(row) for layer in weights for row in layer) <= WIDE:
+        return set()
+    if meta.get("numeric"):  # a finite-difference check was asked for: every gradient shows its note
         return set()
     layer_of = {n: l for l, col in enumerate(meta.get("neurons") or ()) for n in col}
     layer_of.update({w: l for l, layer in enumerate(weights) for row in layer for w in row})

@@ -355,7 +355,8 @@ def network_figure(trace: Trace, digits: Precision, width: float = 12.0, height:
 
     def label(name: str) -> str:
         v = value(name) if style == "value" else None
-        symbol = latex_symbol(name)
+        # a bias's neuron one level down, b_{h1}: a subscript of a subscript would be under 8 pt
+        symbol = re.sub(r"_\{([a-z]+)_\{([\d,]+)\}\}", r"_{\1\2}", latex_symbol(name))
         return f"${symbol}$" if v is None else f"${symbol} = {number(v, places, 'latex')}$"
 
     def at(x: float, y: float) -> str:

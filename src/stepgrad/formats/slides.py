@@ -23,6 +23,7 @@ from stepgrad.formats.document import Document, Group, Line, Part, Table, build,
 from stepgrad.formats.formula import Precision, number
 from stepgrad.formats.latex import align, bold, equation_rows, escape, line_items, network_figure, table_blocks
 from stepgrad.formats.latex import title as latex_title
+from stepgrad.formats.layer_figure import layer_figures
 from stepgrad.formats.lecture import Mistake, both_orders, mistakes_frames
 
 WIDTH = 46  # characters shown in a formula row before it breaks at a top-level +
@@ -404,6 +405,8 @@ def deck(doc: Document, trace: Trace, histories: list | None = None, full: bool 
     figure = network_figure(trace, doc.digits, width=14.0, height=6.6)
     if figure:
         frames.append(_frame("Our neural network", figure))
+        if " = " not in figure:  # too small for values on its edges: one layer at a time, where that fits
+            frames += [_frame(title, picture) for title, picture in layer_figures(trace)]
     for part in doc.parts:
         if other is not None and part.key.startswith(("after", "error_after")):
             continue  # both orders, side by side, below

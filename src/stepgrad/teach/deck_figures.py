@@ -7,7 +7,7 @@
 The deck's numbers are transcribed, exactly as printed, in the bundled file
 `stepgrad/examples/seed-deck-solution.txt` (also at examples/seed-deck-solution.txt). Nothing here
 types a cause in: a figure is off when the exact step, rounded or truncated to the decimals printed,
-is not the figure; its cause is the smallest explanation that reproduces it (deck_causes.py: the
+is not the figure; its cause is the smallest explanation that reproduces it (check/causes.py: the
 deck's arithmetic redone with rounding, the other update order, a copied figure, one slip in copying),
 or "unexplained". The deck's label slips (words, not figures) are data in deck_labels.py.
 """
@@ -22,10 +22,10 @@ from typing import Any
 from stepgrad.core.spec import builtin
 from stepgrad.core.trace import Section, Trace
 from stepgrad.teach.check import check, solution
+from stepgrad.teach.check.causes import Cause, find, given
 from stepgrad.teach.check.context import Context, build
 from stepgrad.teach.check.precision import matches
 from stepgrad.teach.check.verdicts import Report, Result
-from stepgrad.teach.deck_causes import Cause, find, given
 from stepgrad.teach.deck_labels import LABEL_SLIPS
 
 TRANSCRIPTION = "seed-deck-solution.txt"
@@ -37,7 +37,7 @@ class Slip:
     """One printed figure of the deck that is not the exact value: the figure, the value, the cause, why.
 
     `verdict` is what `stepgrad check` marks it (it judges a student, not the deck's arithmetic);
-    `cause` is the kind of slip found by redoing the deck's arithmetic (deck_causes.KINDS).
+    `cause` is the kind of slip found by redoing the deck's arithmetic (check.causes.KINDS).
     """
 
     name: str

@@ -46,8 +46,11 @@ def unit(given: Given) -> float:
     return float(Decimal(1).scaleb(-given.places))
 
 
-def spreads(ctx: Context, solution: Solution) -> Spread:
-    """The spread of every own value (in trace order) and of every recomputed step."""
+def spreads(ctx: Context, solution: Solution, unwritten_places: int | None = None) -> Spread:
+    """The spread of every own value (in trace order) and of every recomputed step.
+
+    `unwritten_places`: a value the student computed but did not write may also have been rounded
+    to this many decimals (half a unit more spread); by default it is carried as computed."""
     written = {g.name: g for g in solution}
     own: dict[str, float] = {}
     computed: dict[str, float] = {}
@@ -67,6 +70,8 @@ def spreads(ctx: Context, solution: Solution) -> Spread:
             own[step.name] = 0.0 if full else unit(g) / 2  # 0.4 for w5 = 0.4 is the number itself
         else:
             own[step.name] = computed.get(step.name, 0.0)
+            if unwritten_places is not None and step.text:
+                own[step.name] += 10.0 ** -unwritten_places / 2
     return Spread(own, computed)
 
 

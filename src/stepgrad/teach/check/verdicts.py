@@ -34,6 +34,9 @@ in its last digit, or a truncation; values computed from them inherit that sprea
   most one unit in the last written digit (and within 1 %): rounding drift. 0.594 for 0.59327 is
   close.
 - wrong: anything else, reported with the exact value, the own-values value and the step's formula.
+- a close or wrong answer with no diagnosis that no honest rounding gives, but one copying slip gives
+  exactly (causes.copying_slip: a digit dropped or two swapped in an operand, a missing decimal point,
+  another quantity's value, the other update order's value) keeps its verdict and names the slip.
 A solution passes (`Report.ok`) when it answers every required quantity (`Rules.required`, required.py:
 by default every result of the step) and nothing is wrong, unknown, unanswered or unreadable: a
 blank homework, the untouched template or a forward pass alone is not a pass; `Report.missing`
@@ -44,7 +47,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from stepgrad.core import names
@@ -53,6 +56,7 @@ from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.teach.check.aliases import batch_scale
 from stepgrad.teach.check.aliases import read as read_aliases
+from stepgrad.teach.check.causes import copying_slip, honest, plain_digits
 from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.diagnoses import MISTAKES
 from stepgrad.teach.check.hints import better_fit
@@ -391,6 +395,25 @@ def _own_pool_route(ctx: Context, given: Given, step: Any, expected: float) -> t
     return None
 
 
+def _with_slips(ctx: Context, solution: Solution, results: list[Result]) -> list[Result]:
+    """The results, a close or wrong answer without a diagnosis given the copying slip that gives it (if any)."""
+    todo = {r.name for r in results if r.verdict in ("close", "wrong") and r.diagnosis is None}
+    if not todo:
+        return results
+    if ctx.network_kind != "dense":
+        return results
+    rounding = honest(ctx, solution)
+    answers = {g.name: g for g in solution}
+    written = {g.name: plain_digits(g) for g in solution}
+    marked = []
+    for r in results:
+        cause = copying_slip(ctx, answers[r.name], written, rounding) if r.name in todo else None
+        if cause is not None:
+            r = replace(r, mistake="slip_" + cause.kind.replace(" ", "_"), diagnosis="not rounding: " + cause.reason)
+        marked.append(r)
+    return marked
+
+
 def check(net: Network | LayerNetwork, solution: Solution, update_order: str | None = None, round_to: int | None = None,
           rules: Rules = Rules(), prepared: tuple[Trace, Trace | None] | None = None,
           alternatives: dict[str, Network] | None = None) -> Report:
@@ -405,7 +428,7 @@ def check(net: Network | LayerNetwork, solution: Solution, update_order: str | N
     ctx = build(net, solution, update_order, round_to, prepared)
     order = {name: i for i, name in enumerate(ctx.steps)}
     spread = spreads(ctx, solution)
-    results = _judge_in_order(ctx, solution, rules, spread)
+    results = _with_slips(ctx, solution, _judge_in_order(ctx, solution, rules, spread))
     for name, line in solution.unanswered:
         if name in order:
             results.append(Result(name, "", "unanswered", expected=ctx.exact[name], line=line))
