@@ -182,3 +182,72 @@ def test_ankitath_layernorm_forward_to_every_printed_digit() -> None:
         assert abs(values[f"var_n1[1][{s}]"] - float(variance)) < 1e-14
         for f, figure in enumerate(normalized, 1):
             assert abs(values[f"xhat_n1[{f}][{s}]"] - figure) < 1e-14, (s, f)
+
+
+# R. J. Povinelli, Neural_Networks_Course, Attention_Backprop_Demo.ipynb (GitHub, RichardJPovinelli): "Backpropagation
+# Through Scaled Dot-Product Attention". X (3 x 4), W_Q, W_K, W_V (4 x 4, used as X @ W), no output projection,
+# L = 1/2 ||A - T||^2; its text says S = QK^T / sqrt(d_k) with d_k = 4, and it prints A, L, dL/dW_Q, dL/dW_K,
+# dL/dW_V (3 significant digits) and a finite difference for W_Q[0,0]. stepgrad's weights are W^T (out x in).
+POV_X = [[0.5, 0.2, 0.1, -0.1], [0.0, 0.3, -0.2, 0.2], [0.4, -0.1, 0.0, 0.3]]
+POV_W = {"q": [[0.2, -0.1, 0.0, 0.3], [0.1, 0.0, 0.2, -0.2], [-0.1, 0.3, 0.1, 0.0], [0.0, 0.2, -0.2, 0.1]],
+         "k": [[0.1, 0.2, 0.0, -0.1], [0.0, 0.1, 0.3, 0.0], [0.2, -0.2, 0.1, 0.1], [-0.1, 0.0, 0.2, 0.2]],
+         "v": [[0.3, 0.1, 0.0, -0.2], [0.0, 0.2, 0.1, 0.0], [0.1, -0.1, 0.2, 0.1], [0.0, 0.1, -0.2, 0.3]]}
+POV_T = [[0.10, 0.00, 0.05, -0.05], [0.00, 0.10, -0.05, 0.05], [0.05, -0.05, 0.10, 0.00]]
+POV_A = [["8.67e-02", "7.33e-02", "-2.00e-02", "-2.34e-02"], ["8.69e-02", "7.33e-02", "-1.98e-02", "-2.36e-02"],
+         ["8.68e-02", "7.32e-02", "-2.01e-02", "-2.33e-02"]]
+POV_GRAD = {  # printed as dL/dW (in x out)
+    "q": [["-2.54e-04", "-6.72e-05", "6.62e-05", "1.79e-04"], ["1.59e-04", "3.44e-05", "-6.72e-05", "-9.17e-05"],
+          ["-1.86e-04", "-4.14e-05", "7.43e-05", "1.11e-04"], ["1.40e-04", "2.62e-05", "-7.27e-05", "-7.00e-05"]],
+    "k": [["-3.46e-05", "-8.76e-06", "-5.94e-05", "-2.93e-04"], ["-4.36e-05", "2.58e-06", "2.59e-05", "-3.27e-05"],
+          ["-2.71e-05", "-5.15e-06", "-3.39e-05", "-1.87e-04"], ["7.44e-05", "4.38e-06", "2.08e-05", "2.73e-04"]],
+    "v": [["3.32e-02", "5.10e-02", "-4.80e-02", "-2.11e-02"], ["1.47e-02", "2.25e-02", "-2.12e-02", "-9.34e-03"],
+          ["-3.64e-03", "-5.64e-03", "5.31e-03", "2.31e-03"], ["1.47e-02", "2.27e-02", "-2.14e-02", "-9.34e-03"]]}
+
+
+def povinelli(scaled: bool) -> dict:
+    weights = {f"weights_{r}": np.array(w).T.tolist() for r, w in POV_W.items()}
+    return {"loss": "half_squared_error", "step_reduction": "sum",
+            "layers": [{"type": "sequence", "steps": 3, "features": 4},
+                       {"type": "attention", "output": "sequence", "key_size": 4, "bias": False, "scale": scaled,
+                        "weights_o": np.eye(4).tolist(), **weights}],
+            "samples": [{"inputs": POV_X, "targets": POV_T}]}
+
+
+def povinelli_figures() -> dict[str, str]:
+    figures = {f"out_a1[{t},{c}]": POV_A[t - 1][c - 1] for t in range(1, 4) for c in range(1, 5)}
+    figures["E_total"] = "2.86e-02"
+    for role, rows in POV_GRAD.items():
+        figures |= {f"dE_total/dW{role}1[{o},{i}]": rows[i - 1][o - 1] for i in range(1, 5) for o in range(1, 5)}
+    return figures
+
+
+def test_povinelli_prints_every_figure_from_an_unscaled_run() -> None:
+    _, unscaled = values_of(povinelli(scaled=False))
+    _, scaled = values_of(povinelli(scaled=True))
+    figures = povinelli_figures()
+    for name, figure in figures.items():  # every printed figure is the run WITHOUT the 1/sqrt(d_k) its text states
+        assert printed(unscaled[name], figure), (name, unscaled[name], figure)
+    # with the scale (as the text says) dL/dW_Q and dL/dW_K are about half the printed ones: none of them is printed
+    gradients = [n for n in figures if n.startswith("dE_total/dWq") or n.startswith("dE_total/dWk")]
+    assert not any(printed(scaled[n], figures[n]) for n in gradients)
+    assert all(0.4 < scaled[n] / unscaled[n] < 0.6 for n in gradients)
+    # and four of its twelve outputs differ in the third digit: A[2,1] = 8.680e-02 with the scale, 8.694e-02 without
+    assert {n for n in figures if n.startswith("out") and not printed(scaled[n], figures[n])} == {
+        "out_a1[2,1]", "out_a1[2,3]", "out_a1[2,4]", "out_a1[3,1]"}
+    # its finite difference for W_Q[0,0], -2.51e-04 against -2.54e-04, is float32 roundoff: L (2.86e-02) is held to
+    # one unit of 2^-29, so (L+ - L-) / (2 x 1e-4) is uncertain by about 2^-29 / 2e-4 = 9.3e-06 per unit lost
+    assert abs(-2.51e-04 - unscaled["dE_total/dWq1[1,1]"]) < 2.0 ** -29 / 2e-4
+
+
+def test_povinelli_marked_against_its_own_text_names_the_scale() -> None:
+    net, _ = values_of(povinelli(scaled=True))
+    report = check(net, solution.loads("\n".join(f"{k} = {v}" for k, v in povinelli_figures().items())))
+    got = {r.name: (r.verdict, r.mistake) for r in report.results}
+    # the outputs that differ are wrong with the mistake named; no gradient of W_Q or W_K passes
+    for name in ("out_a1[2,1]", "out_a1[2,3]", "out_a1[2,4]", "out_a1[3,1]"):
+        assert got[name] == ("wrong", "attention_scale_forgotten"), name
+    assert all(got[n][0] == "wrong" for n in got if n.startswith("dE_total/dWq") or n.startswith("dE_total/dWk"))
+    assert sum(mistake == "attention_scale_forgotten" for _, mistake in got.values()) >= 20
+    # and the whole sheet is named: every one of its 61 figures is right with scale = false
+    hint = report.meta["hint"]
+    assert "not divided by sqrt(d_k) (scale = false)" in hint and "61 of 61 correct there" in hint
