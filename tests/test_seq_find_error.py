@@ -98,3 +98,17 @@ def test_the_planted_column_sum_is_the_students(tmp_path) -> None:
         exact[f"a_a1[{q},{j}]"] * exact[f"dE_total/da_a1[{q},{j}]"] for q in column))
     # (the sheet computes from its lines as printed, to 9 significant digits)
     assert p.value == pytest.approx(wrong, rel=1e-7) and p.corrected == pytest.approx(exact[p.name], rel=1e-7)
+
+
+def test_the_conv_exercise_with_find_error(tmp_path) -> None:
+    """`stepgrad exercise --layers conv --find-error 1 --mistakes kernel_flipped -o DIR`: the sheet, its key and
+    network.json; the right answer, checked beside them, earns full marks (was: --find-error silently ignored)."""
+    from stepgrad.api import Problem, make_exercise
+
+    make_exercise(Problem(layers="conv", seed=3, find_error=1, mistakes="kernel_flipped"), output=str(tmp_path))
+    key = json.loads((tmp_path / "find-error.json").read_text())
+    (p,) = key["planted"]
+    assert p["key"] == "kernel_flipped" and key["catalogue"] == "layers"
+    (tmp_path / "answer.txt").write_text(f"line = {p['line']}\nmistake = kernel flipped\ncorrected = {p['corrected']:.6g}\n")
+    report, ok = check_solution(str(tmp_path / "answer.txt"), spec=str(tmp_path / "network.json"), fmt="json")
+    assert ok and json.loads(report)["points"] == 3

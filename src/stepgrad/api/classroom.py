@@ -107,13 +107,21 @@ def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str |
             raise StepgradError("the conv exercise is written in Markdown, one sample, without rounding, rosters or "
                                 "PDF for now", where=flag)
     exercise = generate_conv(problem.seed)
+    made: Any = exercise
+    if problem.find_error is not None:  # a worked solution with planted conv mistakes (teach/find_error.py)
+        from stepgrad.teach.exercise import Exercise
+        from stepgrad.teach.find_error import plant
+
+        keys = tuple(k.strip() for k in problem.mistakes.split(",") if k.strip()) if problem.mistakes else None
+        made = plant(Exercise(exercise.seed, exercise.network, exercise.trace), problem.find_error,  # type: ignore[arg-type]
+                     seed=problem.seed, keys=keys)
     if output is None:
-        return exercise.sheet()
+        return str(made.sheet())
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))
     folder.mkdir(parents=True, exist_ok=True)
-    files = exercise.files()
+    files = made.files()
     changed = [name for name, text in files.items() if (folder / name).is_file() and not _same(folder / name, text)]
     if changed and not force:
         raise StepgradError(f"{', '.join(changed)} already there with other contents; use --force to replace, "
