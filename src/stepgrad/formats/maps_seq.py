@@ -420,6 +420,8 @@ class _SequenceBlocks(_Blocks):
             super().backward(layer)
 
 
-def blocks(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False) -> list[Block]:
-    """The explanation of a layer-table trace as blocks (formats/maps.py's), sequence layers included."""
-    return _SequenceBlocks(trace, digits, full, matrix).build()
+def blocks(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
+           derive: bool = False) -> list[Block]:
+    """The explanation of a layer-table trace as blocks (formats/maps.py's), sequence layers included
+    (`derive`: the conv/pool/residual layers' rules first, formats/maps_rules.py)."""
+    return _SequenceBlocks(trace, digits, full, matrix, derive).build()

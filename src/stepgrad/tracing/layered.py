@@ -274,7 +274,7 @@ class _Builder:
                 return _slot(cells[0]), _slot(cells[0]), ""
             if layer.mode == "max":
                 return (r"\max(" + ", ".join(map(_slot, cells)) + ")", "max(" + ", ".join(map(_slot, cells)) + ")", "")
-            return (r"\frac{" + " + ".join(map(_slot, cells)) + f"}}{{{len(cells)}}}",
+            return (rf"\frac{{1}}{{{len(cells)}}}(" + " + ".join(map(_slot, cells)) + ")",  # a phone wraps it
                     "(" + " + ".join(map(_slot, cells)) + f") / {len(cells)}", "")
         if isinstance(layer, Flatten):
             flat = np.unravel_index(index[0], layer.in_shape)
