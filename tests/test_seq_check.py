@@ -127,6 +127,46 @@ def test_the_softmax_derivative_taken_elementwise() -> None:
     assert got["dE_total/dq_a1[3,1]"][0] == "follows"
 
 
+def test_the_attention_scale_applied_where_the_spec_says_scale_false() -> None:
+    network = net("attention_causal", layers={1: {"scale": False}})
+    scaled = explain_layers(net("attention_causal")).values  # the student's run: the lecture's habit, scaled anyway
+    names = ["score_a1[3,1]", "score_a1[3,2]", "score_a1[3,3]", "a_a1[3,1]", "a_a1[3,3]", "z_a1[3,2]", "out_a1[3,1]"]
+    got = verdicts(network, {n: scaled[n] for n in names})
+    assert {got[n] for n in names[:3]} == {("wrong", "attention_scale_applied")}
+    assert {got[n][0] for n in names[3:]} == {"follows"}
+    # only the head's output written: the scale is found below it
+    assert verdicts(network, {"out_a1[2,2]": scaled["out_a1[2,2]"]})["out_a1[2,2]"] == ("wrong", "attention_scale_applied")
+    # backward: dE_total/dk with a 1/sqrt(2) the head does not have, the key's weight gradient following from it
+    exact = explain_layers(network).values
+    student = {f"dE_total/dk_a1[1,{m}]": exact[f"dE_total/dk_a1[1,{m}]"] / math.sqrt(2) for m in (1, 2)}
+    student["dE_total/dWk1[1,1]"] = student["dE_total/dk_a1[1,1]"] * exact["x[1,1]"] + sum(
+        exact[f"dE_total/dk_a1[{t},1]"] * exact[f"x[{t},1]"] for t in (2, 3))
+    got = verdicts(network, student)
+    assert got["dE_total/dk_a1[1,1]"] == ("wrong", "attention_scale_applied")
+    assert got["dE_total/dk_a1[1,2]"] == ("wrong", "attention_scale_applied")
+    assert got["dE_total/dWk1[1,1]"][0] == "follows"
+
+
+def test_softmax_backward_summed_over_the_wrong_axis() -> None:
+    network = net("attention_causal")
+    exact = explain_layers(network).values
+    a = {(i, j): exact[f"a_a1[{i},{j}]"] for i in (1, 2, 3) for j in (1, 2, 3) if j <= i}
+    da = {(i, j): exact[f"dE_total/da_a1[{i},{j}]"] for (i, j) in a}
+    # the student sums the Jacobian's correction down the column j (every query that sees key j), not along row i
+    student = {f"dE_total/dscore_a1[2,{j}]": a[(2, j)] * (da[(2, j)] - sum(a[(q, j)] * da[(q, j)] for q in (1, 2, 3)
+                                                                          if (q, j) in a)) for j in (1, 2)}
+    student["dE_total/dq_a1[2,1]"] = sum(student[f"dE_total/dscore_a1[2,{j}]"] * exact[f"k_a1[{j},1]"]
+                                         for j in (1, 2)) / math.sqrt(2)
+    student["dE_total/dq_a1[2,2]"] = sum(student[f"dE_total/dscore_a1[2,{j}]"] * exact[f"k_a1[{j},2]"]
+                                         for j in (1, 2)) / math.sqrt(2)
+    got = verdicts(network, student)
+    assert {got[f"dE_total/dscore_a1[2,{j}]"] for j in (1, 2)} == {("wrong", "softmax_backward_wrong_axis")}
+    assert got["dE_total/dq_a1[2,1]"][0] == "follows" and got["dE_total/dq_a1[2,2]"][0] == "follows"
+    # the query's gradient alone, the column sums in steps not written: still named
+    got = verdicts(network, {"dE_total/dq_a1[2,1]": student["dE_total/dq_a1[2,1]"]})
+    assert got["dE_total/dq_a1[2,1]"] == ("wrong", "softmax_backward_wrong_axis")
+
+
 def test_the_variance_path_forgotten_in_batchnorm_and_layernorm() -> None:
     network = net("batchnorm_training")
     exact = explain_layers(network).values
@@ -214,7 +254,8 @@ def test_a_slip_in_the_fourth_digit_carried_through_time() -> None:
 
 
 @pytest.mark.parametrize("key", ["bptt_last_step_only", "bptt_step_dropped", "recurrent_path_forgotten",
-                                 "attention_scale_forgotten", "softmax_wrong_axis", "softmax_jacobian_diagonal",
+                                 "attention_scale_forgotten", "attention_scale_applied", "softmax_wrong_axis",
+                                 "softmax_jacobian_diagonal", "softmax_backward_wrong_axis",
                                  "norm_variance_path_forgotten",
                                  "norm_mean_path_forgotten", "norm_statistics_mixed", "norm_variance_estimator",
                                  "step_reduction_mixed"])

@@ -173,3 +173,48 @@ def test_stacked_sequence_layers(key: str) -> None:
     spec = STACKS[key](np.random.default_rng(3))
     net = LayerNetwork.from_dict({**spec, "seed": 1})
     assert {"net", "weight"} <= names_hold(net, formulas_hold(net))
+
+
+LAST = {  # a sequence layer as the network's last layer: its out's signal is the loss's derivative
+    "attention": {"layers": [{"type": "sequence", "steps": 3, "features": 2},
+                             {"type": "attention", "output": "sequence", "key_size": 2}],
+                  "step_reduction": "sum"},
+    "causal attention, last out": {"layers": [{"type": "sequence", "steps": 3, "features": 2},
+                                              {"type": "attention", "causal": True, "output": "last", "key_size": 2}]},
+    "rnn": {"layers": [{"type": "sequence", "steps": 3, "features": 1}, {"type": "rnn", "hidden": 2, "output": "sequence"}],
+            "step_reduction": "mean"},
+    "rnn, last state": {"layers": [{"type": "sequence", "steps": 3, "features": 1},
+                                   {"type": "rnn", "hidden": 2, "output": "last"}]},
+    "layernorm": {"layers": [{"type": "input", "shape": [3]}, {"type": "layernorm"}]},
+    "batchnorm": {"layers": [{"type": "input", "shape": [2]}, {"type": "dense", "neurons": 2, "activation": "tanh"},
+                             {"type": "batchnorm", "mode": "training"}]},
+}
+
+
+@pytest.mark.parametrize("key", slow_after(2, list(LAST)))
+def test_a_sequence_layer_last_takes_the_loss_derivative(key: str) -> None:
+    rng = np.random.default_rng(5)
+    spec = dict(LAST[key], loss="half_squared_error", seed=2)
+    net = LayerNetwork.from_dict(spec | {"samples": _samples_for(rng, spec)})
+    trace = formulas_hold(net)
+    if key != "rnn":  # its targets target_h1[t,j] are not names core/names parses yet: the formulas only
+        names_hold(net, trace)
+    last = net.layers[-1].label
+    signals = [s for s in trace if s.kind == "partial" and s.name.startswith("dE_total") and s.subject == last]
+    assert signals and all(s.text != "0" for s in signals if s.value != 0)
+
+
+def _samples_for(rng: np.random.Generator, spec: dict) -> list[dict]:
+    """Two random samples fitting the spec's input and its last layer's out (targets of that shape)."""
+    first, last = spec["layers"][0], spec["layers"][-1]
+    shape = [first["steps"], first["features"]] if first["type"] == "sequence" else first["shape"]
+    if last["type"] == "attention":
+        out = [shape[0], shape[1]] if last["output"] == "sequence" else [shape[1]]
+    elif last["type"] == "rnn":
+        out = [shape[0], last["hidden"]] if last["output"] == "sequence" else [last["hidden"]]
+    elif last["type"] == "batchnorm":
+        out = [spec["layers"][-2]["neurons"]]
+    else:
+        out = shape
+    return [{"inputs": rng.uniform(-1, 1, shape).round(2).tolist(), "targets": rng.uniform(-1, 1, out).round(2).tolist()}
+            for _ in range(3 if last["type"] == "batchnorm" else 1)]

@@ -100,21 +100,27 @@ def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits
     return ""
 
 
+LMS_FORMATS = ("moodle", "gift", "qti")
+
+
 def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str | None, pdf: bool, force: bool,
                    note: Note) -> str:
     """The conv + max-pool + dense exercise: its sheet, or sheet, key, template and network.json in `output`; one per
-    student with `roster`; a quiz for an LMS with fmt moodle, gift or qti."""
+    student with `roster`; a quiz for an LMS with fmt moodle, gift or qti; a find-the-error sheet with find_error."""
     from stepgrad.teach.exercise_layers import generate_conv
 
+    faded = problem.fade is not None or bool(problem.fade_names) or problem.fade_sequence
+    planted = problem.find_error is not None
     for flag, used in (("--round", problem.round_to is not None), ("--samples", problem.samples != 1),
-                       ("--layers conv with --fade/--find-error", problem.worked)):
+                       ("--layers conv with --fade", faded),
+                       ("--find-error with --roster or a quiz", planted and (bool(roster) or fmt in LMS_FORMATS))):
         if used:
-            raise StepgradError("the conv exercise is one sample, exact (no hand rounding), and a problem sheet (not "
-                                "a worked or faded one) for now", where=flag)
+            raise StepgradError("the conv exercise is one sample, exact (no hand rounding), a problem sheet or one "
+                                "find-the-error sheet (not a faded one, nor one per student) for now", where=flag)
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))
-    if fmt in ("moodle", "gift", "qti"):
+    if fmt in LMS_FORMATS:
         from stepgrad.teach.variants_layers import conv_variants
 
         chosen = [(sid, ex) for sid, _, ex in conv_variants(roster, problem.seed)] if roster else \
@@ -125,17 +131,26 @@ def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str |
             raise StepgradError("one exercise per student needs a folder to write them to: add -o DIR", where="--roster")
         from stepgrad.teach.variants_layers import write_conv_variants
 
-        made = write_conv_variants(roster, str(folder), base=problem.seed, fmt=fmt, min_digits=problem.min_digits,
-                                   pdf=pdf, force=force)
-        note(f"wrote {len(made)} exercises to {folder / 'students'}, the keys to {folder / 'keys'} and {folder / 'keys.csv'}")
+        written = write_conv_variants(roster, str(folder), base=problem.seed, fmt=fmt, min_digits=problem.min_digits,
+                                      pdf=pdf, force=force)
+        note(f"wrote {len(written)} exercises to {folder / 'students'}, the keys to {folder / 'keys'} and "
+             f"{folder / 'keys.csv'}")
         return ""
     exercise = generate_conv(problem.seed)
+    made: Any = exercise
+    if planted:  # a worked solution with planted conv mistakes (teach/find_error.py)
+        from stepgrad.teach.exercise import Exercise
+        from stepgrad.teach.find_error import plant
+
+        keys = tuple(k.strip() for k in problem.mistakes.split(",") if k.strip()) if problem.mistakes else None
+        made = plant(Exercise(exercise.seed, exercise.network, exercise.trace), problem.find_error,  # type: ignore[arg-type]
+                     seed=problem.seed, keys=keys)
     if folder is None:
         if pdf:
             raise StepgradError("a PDF sheet is a file: add -o DIR", where="--pdf")
-        return exercise.sheet(fmt)
+        return str(made.sheet(fmt))
     folder.mkdir(parents=True, exist_ok=True)
-    files = exercise.files(fmt)
+    files = made.files(fmt)
     if problem.min_digits is not None:
         files["check.toml"] = f"[check]\nmin_digits = {problem.min_digits}\n"
     changed = [name for name, text in files.items() if (folder / name).is_file() and not _same(folder / name, text)]

@@ -25,6 +25,7 @@ from functools import cached_property
 from typing import Any
 
 from stepgrad.core.errors import StepgradError
+from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.teach.check import check
 from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.diagnoses import MISTAKES, Mistake
@@ -60,6 +61,11 @@ class ErrorSheet:
     values: dict[str, float]
     planted: tuple[Planted, ...]
 
+    @property
+    def kind(self) -> str:
+        """"dense" or "layers" (a layer-table network: conv, rnn, attention, normalization): its catalogue."""
+        return "layers" if isinstance(self.exercise.network, LayerNetwork) else "dense"
+
     @cached_property
     def numbered(self) -> list[str]:
         """The derived steps in the order the sheet numbers its lines (line k is numbered[k - 1])."""
@@ -79,13 +85,14 @@ class ErrorSheet:
 
     def sheet(self, fmt: str = "markdown", student: str | None = None) -> str:
         """The sheet: the network, the worked solution with its numbered lines, the task and the mistakes to name."""
-        head = _sheet_blocks(self.exercise, student)[:6]
+        head = _sheet_blocks(self.exercise, student)[:6] if self.kind == "dense" else _layer_head(self.exercise, student)
         title = head[0][1].replace("Backpropagation exercise", "Find the error")
         n = len(self.planted)
         task = ("This worked solution has one mistake; every line after it is computed correctly from the lines "
                 "above it." if n == 1 else
                 f"This worked solution has {n} mistakes; every other line is computed correctly from the lines above it.")
-        blocks: list[tuple] = [("h1", title), head[1], ("p", order_note(self.exercise)), *head[2:],
+        order = order_note(self.exercise) if self.kind == "dense" else "Every gradient comes from the old parameters."
+        blocks: list[tuple] = [("h1", title), head[1], ("p", order), *head[2:],
                                ("h2", "The worked solution"), ("p", task),
                                ("code", self.solution_lines()), ("h2", "Your task"),
                                ("ol", ["Find the first wrong line (its number or its quantity)." if n == 1 else
@@ -93,13 +100,14 @@ class ErrorSheet:
                                        "Name the mistake: its number or its name in the list below.",
                                        "Write the value the line should have, computed from the lines above it."]),
                                ("p", "Write your answers into answer-template.txt."),
-                               ("h2", "The mistakes"), ("ol", [m.label for m in catalogue()])]
+                               ("h2", "The mistakes"), ("ol", [m.label for m in catalogue(self.kind)])]
         return _WRITERS[fmt](blocks, fmt)
 
     def template(self) -> str:
         """The answer template that `stepgrad check` marks: line, mistake and corrected value per mistake."""
         lines = ["# Find the error: write the wrong line (number or quantity), the mistake (number or name in the",
-                 "# sheet's list) and the corrected value. Check it with: stepgrad check --network network.toml answer.txt", ""]
+                 f"# sheet's list) and the corrected value. Check it with: stepgrad check --network {self.network_file} answer.txt",
+                 ""]
         for k in range(1, len(self.planted) + 1):
             suffix = "" if len(self.planted) == 1 else f" {k}"
             lines += [f"line{suffix} =", f"mistake{suffix} =", f"corrected{suffix} =", ""]
@@ -107,8 +115,9 @@ class ErrorSheet:
 
     def key(self) -> dict[str, Any]:
         """The key as plain data (find-error.json): the planted mistakes and the numbered lines."""
-        return {"find_error": 1, "seed": self.exercise.seed, "lines": self.numbered,
-                "planted": [asdict(p) for p in self.planted]}
+        found = {"find_error": 1, "seed": self.exercise.seed, "lines": self.numbered,
+                 "planted": [asdict(p) for p in self.planted]}
+        return found | ({"catalogue": self.kind} if self.kind != "dense" else {})
 
     def key_text(self, fmt: str = "markdown") -> str:
         blocks: list[tuple] = [("h1", f"Key: find the error (seed {self.exercise.seed})"),
@@ -122,14 +131,33 @@ class ErrorSheet:
         from stepgrad.core.persist import dumps
 
         ext = EXTENSIONS[fmt]
+        network = {self.network_file: dumps(self.exercise.network) if self.kind == "dense" else
+                   json.dumps(self.exercise.network.spec, indent=1) + "\n"}  # type: ignore[attr-defined]
         return {f"find-error.{ext}": self.sheet(fmt, student), f"find-error-key.{ext}": self.key_text(fmt),
                 "find-error.json": json.dumps(self.key(), indent=2) + "\n", "answer-template.txt": self.template(),
-                "network.toml": dumps(self.exercise.network)}
+                **network}
+
+    @property
+    def network_file(self) -> str:
+        """network.toml, or network.json for a layer-table network (its spec as given)."""
+        return "network.toml" if self.kind == "dense" else "network.json"
 
 
-def catalogue() -> list[Mistake]:
-    """The mistakes a sheet can plant and name: the checker's catalogue for dense networks, in its order."""
-    return [m for m in MISTAKES if "dense" in m.networks]
+def _layer_head(exercise: Exercise, student: str | None) -> list[tuple]:
+    """The sheet's head for a layer-table network: its layers, one line each, and every given number."""
+    net = exercise.network
+    title = f"Backpropagation exercise (seed {exercise.seed})" if student is None else \
+        f"Backpropagation exercise for {student}"
+    layers = "; ".join(layer.describe() for layer in net.layers)  # type: ignore[attr-defined]
+    given = [(s.name, f"{s.value:.6g}") for s in exercise.trace if not s.text]
+    return [("h1", title), ("p", f"The network (network.toml): {layers}. Loss: {net.loss.replace('_', ' ')}."),
+            ("h2", "The given numbers"), ("table", ("name", "value"), given)]
+
+
+def catalogue(kind: str = "dense") -> list[Mistake]:
+    """The mistakes a sheet can plant and name: the checker's catalogue for this kind of network ("dense", or
+    "layers": a layer-table network's conv, pooling, rnn, attention and normalization mistakes), in its order."""
+    return [m for m in MISTAKES if kind in m.networks]
 
 
 def _solution(values: dict[str, float], show) -> Solution:
@@ -141,7 +169,8 @@ def plant(exercise: Exercise, count: int = 1, seed: int = 0, keys: tuple[str, ..
     to be found and named by the checker. StepgradError when no such mistake fits this network."""
     if not 1 <= count <= 5:
         raise StepgradError(f"plant 1 to 5 mistakes, got {count}", where="--find-error")
-    known = {m.key for m in catalogue()}
+    kind = "layers" if isinstance(exercise.network, LayerNetwork) else "dense"
+    known = {m.key for m in catalogue(kind)}
     unknown = [k for k in keys or () if k not in known]
     if unknown:
         raise StepgradError(f"no mistake named {unknown[0]!r} in the catalogue; see the sheet's list", where="--mistakes")
@@ -169,7 +198,7 @@ def _plant_one(exercise: Exercise, sheet: ErrorSheet, fixed: dict[str, float], l
     ctx = build(net, _solution(sheet.values, sheet.show), None, rounding, prepared)
     candidates = []
     for step in lines:
-        for m in catalogue():
+        for m in catalogue(sheet.kind):
             if keys and m.key not in keys:
                 continue
             for value, detail in m.candidates(ctx, step, ctx.own):
@@ -272,10 +301,10 @@ def _read_answer(text: str, source: str) -> dict[str, str]:
     return found
 
 
-def _named(text: str) -> str | None:
+def _named(text: str, kind: str = "dense") -> str | None:
     """The catalogue key a student's 'mistake = ...' names: a key, a label, or a number in the sheet's list."""
     t = " ".join(text.lower().replace("_", " ").split())
-    mistakes = catalogue()
+    mistakes = catalogue(kind)
     if t.isdigit() and 1 <= int(t) <= len(mistakes):
         return mistakes[int(t) - 1].key
     for m in mistakes:
@@ -295,7 +324,7 @@ def mark(key: dict[str, Any], answer: str, source: str = "<answer>") -> Score:
         where = given.get(f"line{suffix}", "").strip()
         line_found = where == str(p["line"]) or where == p["name"] or (where.isdigit() and 0 < int(where) <= len(lines)
                                                                         and lines[int(where) - 1] == p["name"])
-        named = _named(given.get(f"mistake{suffix}", ""))
+        named = _named(given.get(f"mistake{suffix}", ""), str(key.get("catalogue", "dense")))
         corrected_text = given.get(f"corrected{suffix}", "")
         right = False
         if corrected_text:

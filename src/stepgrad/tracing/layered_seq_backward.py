@@ -13,8 +13,10 @@ from collections import defaultdict
 from functools import cache as memo
 from typing import Any
 
+import numpy as np
+
 from stepgrad.core import names
-from stepgrad.core.functions import ACTIVATIONS, fill
+from stepgrad.core.functions import ACTIVATIONS, LOSSES, fill
 from stepgrad.core.layers.attention import Attention
 from stepgrad.core.layers.base import Layer
 from stepgrad.core.layers.norm import BatchNorm, LayerNorm, Norm
@@ -67,6 +69,18 @@ def _from_above(b: _Builder, layer: Layer, s: int) -> dict[Index, list[lb.Term]]
     return lb.incoming(b, layer.label, s)
 
 
+def _from_loss(b: _Builder, layer: Layer, s: int, index: Index) -> tuple[str, str] | None:
+    """The loss's derivative at position `index` of the out of the network's last layer (latex, text); None for
+    any other layer (its signal is what the layers above send)."""
+    if layer is not b.net.layers[-1]:
+        return None
+    loss = LOSSES[b.net.loss]
+    roles = dict(out=slot(b.value_name(layer.label, index, s)), target=slot(b.value_name(layer.label, index, s, "target")),
+                 net=slot(b.value_name(layer.label, index, s, "net")), n=str(int(np.prod(layer.out_shape))))
+    return lb.divided(fill(loss.gradient_latex, **roles), fill(loss.gradient_text, **roles),
+                      round(1 / (b.net.loss_scale * b.signal_scale)))
+
+
 def _gradient(b: _Builder, layer: Layer, role: str, index: Index, s: int, terms: list[tuple[str, str | None, float]],
               collected: dict[str, list[lb.Term]], note: str = "") -> list[Step]:
     """Sample s's gradient of one parameter entry as the sum of its terms, each term's value a Path (samples mixed:
@@ -100,10 +114,14 @@ def _rnn_backward(b: _Builder, layer: Rnn, s: int, collected: dict[str, list[lb.
             sent = list(above.get(position, [])) if layer.output == "sequence" or t == steps_count else []
             back: list[lb.Term] = [(d_net(t + 1, j), layer.parameter_name("weight_h", (j + 1, k + 1)), 1.0)
                                    for j in range(layer.hidden)] if t < steps_count else []
+            loss = _from_loss(b, layer, s, position) if layer.output == "sequence" or t == steps_count else None
             latex, text = lb._products(sent + back)
-            parts = (["from the layer above"] if sent else []) + ([f"back from step {t + 1} through Wh"] if back else [])
+            if loss is not None:  # the network's last layer: the loss's derivative, plus what comes back through Wh
+                latex, text = (loss[0] + " + " + latex, loss[1] + " + " + text) if back else loss
+            parts = ((["from the loss"] if loss else ["from the layer above"]) if sent or loss else []) + (
+                [f"back from step {t + 1} through Wh"] if back else [])
             note = " + ".join(parts) if k == 0 else ""
-            if not sent and layer.output == "last":
+            if not sent and loss is None and layer.output == "last":
                 note = (f"only h at step {steps_count} is passed on: nothing from above at step {t}; " if k == 0 else "") + (
                     note if k == 0 else "")
             out.append(b.step(d_h(t, k), scale * cache["d_h"][s, t - 1, k], "partial", latex, text, subject=label,
@@ -153,8 +171,9 @@ def _attention_backward(b: _Builder, layer: Attention, s: int, collected: dict[s
         for o in range(sizes["o"]):
             position = (o,) if layer.output == "last" else (i, o)
             sent = above.get(position, []) if layer.output == "sequence" or i == steps_count - 1 else []
-            latex, text = lb._products(list(sent)) if sent else ("0", "0")
-            note = "" if sent else f"only the last position's out is passed on: nothing reaches out at position {i + 1}"
+            loss = _from_loss(b, layer, s, position) if layer.output == "sequence" or i == steps_count - 1 else None
+            latex, text = loss or (lb._products(list(sent)) if sent else ("0", "0"))
+            note = "" if sent or loss else f"only the last position's out is passed on: nothing reaches out at position {i + 1}"
             add(signal("out", i, o), cache["d_out"][s, i, o], latex, text, note if o == 0 else "")
     for i in range(steps_count):
         for c in range(sizes["v"]):
@@ -226,7 +245,7 @@ def _norm_backward(b: _Builder, layer: Norm, collected: dict[str, list[lb.Term]]
     for s in range(b.samples):
         above = _from_above(b, layer, s)
         for _, index in positions(layer.out_shape):
-            latex, text = lb._products(above.get(index, []))
+            latex, text = _from_loss(b, layer, s, index) or lb._products(above.get(index, []))
             out.append(b.step(b.signal(names.map_value("out", label, tuple(i + 1 for i in index)), s),
                               scale * v.d_out[(s, *index)], "partial", latex, text, subject=label))
         for _, index in positions(layer.out_shape):

@@ -81,7 +81,9 @@ class Context:
             return float(base[step.name])
         over = overrides or {}
         try:
-            return self.finish(evaluate(tree or self.tree(step), lambda n: over[n] if n in over else base[n]))
+            value = evaluate(tree or self.tree(step), lambda n: over[n] if n in over else base[n])
+            # a mistake's value may leave the real numbers (sqrt of a variance with its sign flipped): no value
+            return float("nan") if isinstance(value, complex) else self.finish(value)
         except FormulaError as exc:  # the calculator cannot read it: a bug to report, never a silent `wrong`
             raise FormulaError(f"the checker cannot evaluate {step.name} = {step.text}: {exc}") from exc
         except (ArithmeticError, ValueError):  # the values leave the formula's domain (ln of a negative)

@@ -47,8 +47,8 @@ ORDER = ["relu_negative_slope", "net_for_out", "activation_not_applied", "sigmoi
          "wrong_activation_derivative", "batch_summed", "kernel_flipped", "maxpool_all_cells", "maxpool_wrong_cell",
          "avgpool_without_scale", "skip_gradient_forgotten", "stride_off", "padding_off", "channels_summed",
          "batch_mean_vs_sum", "bptt_last_step_only", "bptt_step_dropped",
-         "recurrent_path_forgotten", "attention_scale_forgotten", "softmax_wrong_axis",
-         "softmax_jacobian_diagonal", "norm_variance_path_forgotten",
+         "recurrent_path_forgotten", "attention_scale_forgotten", "attention_scale_applied",
+         "softmax_wrong_axis", "softmax_jacobian_diagonal", "softmax_backward_wrong_axis", "norm_variance_path_forgotten",
          "norm_mean_path_forgotten", "norm_statistics_mixed", "norm_variance_estimator",
          "step_reduction_mixed", "flipped_sign", "target_output_swap",
          "wrong_edge", "wrong_neuron", "sum_for_product", "power_of_ten"]

@@ -8,8 +8,12 @@ the exact ones); a mistake hidden in a step the student did not write is carried
 - bptt_step_dropped: one time step's term left out of a recurrent weight's gradient.
 - recurrent_path_forgotten: dE_total/dh at step t without what step t+1 sends back through Wh.
 - attention_scale_forgotten: the scores (or dE_total/dq, dE_total/dk) without the 1/sqrt(d_k).
+- attention_scale_applied: the scores (or dE_total/dq, dE_total/dk) divided by sqrt(d_k) where the spec says
+  scale = false.
 - softmax_wrong_axis: the attention weights normalized over the queries (a column) instead of the keys (a row).
 - softmax_jacobian_diagonal: dE_total/dscore as a(1 - a) dE_total/da, the Jacobian's diagonal alone.
+- softmax_backward_wrong_axis: dE_total/dscore[i,j] = a[i,j] (dE_total/da[i,j] - sum over the queries i' of
+  a[i',j] dE_total/da[i',j]): the softmax's Jacobian summed down a column instead of along the row.
 - norm_variance_path_forgotten / norm_mean_path_forgotten: the gradient into a normalization's input
   without the path through the variance (or the mean).
 - norm_statistics_mixed: batchnorm in training mode computed with the running statistics, in evaluation mode
@@ -164,6 +168,19 @@ def _scale_forgotten(ctx: Context, step: Step, base: Mapping[str, float]) -> Can
                              "the scores q·k not divided by sqrt(d_k)")
 
 
+def _scaled_anyway(ctx: Context, step: Step, base: Mapping[str, float]) -> float | None:
+    found = _attention_of(ctx, step, ("score", "q", "k"))
+    if found is None or found[0].scaled or not step.text:
+        return None
+    return ctx.recompute(step, base) / math.sqrt(found[0].params["weight_k"].shape[0])
+
+
+@mistake("attention_scale_applied", "the 1/sqrt(d_k) scale applied where the spec says scale = false", networks=LAYERS)
+def _scale_applied(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    yield from _with_mistake(ctx, step, base, lambda s: _scaled_anyway(ctx, s, base),
+                             "the scores q·k divided by sqrt(d_k), but this head has scale = false")
+
+
 def _column_softmax(ctx: Context, step: Step, base: Mapping[str, float]) -> float | None:
     found = _attention_of(ctx, step, ("a",))
     if found is None or step.name.startswith("d"):
@@ -184,6 +201,34 @@ def _column_softmax(ctx: Context, step: Step, base: Mapping[str, float]) -> floa
 def _wrong_axis(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
     yield from _with_mistake(ctx, step, base, lambda s: _column_softmax(ctx, s, base),
                              "the weights normalized over the queries (each column adds to 1), not over the keys")
+
+
+def _column_jacobian(ctx: Context, step: Step, base: Mapping[str, float]) -> float | None:
+    found = _attention_of(ctx, step, ("score",))
+    if found is None or not step.name.startswith("d"):
+        return None
+    head, n = found
+    i, j = n.position or (0, 0)
+    score = "/d" + names.attention_value("score", head.label, (i, j))
+
+    def signal(q: int) -> str:  # dE/da[q,j], named as the step names its own signal (a sample's tag kept)
+        return step.name.replace(score, "/d" + names.attention_value("a", head.label, (q, j)))
+
+    def weight(q: int) -> str:
+        return names.at(names.attention_value("a", head.label, (q, j)), n.sample)
+
+    column = [q for q in range(1, head.in_shape[0] + 1) if weight(q) in base and signal(q) in base]
+    if score not in step.name or len(column) < 2 or i not in column:
+        return None
+    text = f"«{weight(i)}» * («{signal(i)}» - (" + " + ".join(f"«{weight(q)}» * «{signal(q)}»" for q in column) + "))"
+    return ctx.recompute(step, base, tree=parse(text))
+
+
+@mistake("softmax_backward_wrong_axis", "the softmax's Jacobian summed over the wrong axis", networks=LAYERS)
+def _backward_wrong_axis(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    yield from _with_mistake(ctx, step, base, lambda s: _column_jacobian(ctx, s, base),
+                             "dE/dscore[i,j] with the sum over the queries (a column: a[i',j] dE/da[i',j]), "
+                             "not over the keys of row i")
 
 
 def _diagonal_only(ctx: Context, step: Step, base: Mapping[str, float]) -> float | None:

@@ -3,8 +3,10 @@ with hardly any correct (the solution is for another network)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.spec import Network
 from stepgrad.teach.check.context import build
 from stepgrad.teach.check.precision import matches
@@ -14,7 +16,7 @@ Report = Any  # verdicts.Report (verdicts imports this module: the type is named
 
 
 def better_fit(report: Report, solution: Solution, update_order: str | None, round_to: int | None,
-               alternatives: dict[str, Network]) -> str | None:
+               alternatives: Mapping[str, Network | LayerNetwork]) -> str | None:
     """A hint when another network makes clearly more answers correct (follows hides a wrong network's
     errors: every value after the first wrong one follows from it, so count what is correct)."""
     c = report.counts

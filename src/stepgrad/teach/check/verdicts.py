@@ -58,6 +58,7 @@ from stepgrad.teach.check.aliases import batch_scale
 from stepgrad.teach.check.aliases import read as read_aliases
 from stepgrad.teach.check.causes import copying_slip, honest, plain_digits
 from stepgrad.teach.check.context import Context, build, traces
+from stepgrad.teach.check.conventions import conventions
 from stepgrad.teach.check.diagnoses import MISTAKES
 from stepgrad.teach.check.hints import better_fit
 from stepgrad.teach.check.precision import (
@@ -461,7 +462,7 @@ def check(net: Network | LayerNetwork, solution: Solution, update_order: str | N
     if solution.answers and missing:  # an empty solution already lists every quantity as unanswered
         meta["missing_text"] = missing_text(ctx.trace, missing)
     report = Report(solution.source, tuple(results), meta, tuple(missing) if solution.answers else ())
-    hint = better_fit(report, solution, update_order, round_to, alternatives or {})
+    hint = better_fit(report, solution, update_order, round_to, {**conventions(net), **(alternatives or {})})
     if hint:
         meta["hint"] = hint
     return report
