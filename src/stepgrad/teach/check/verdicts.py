@@ -245,6 +245,8 @@ def _drifted(given: Given, reference: float) -> bool:
     if err is None:
         return False
     one_unit = abs(given.value - reference) <= 10.0 ** -given.places * (1 + 1e-9)
+    if reference == 0:  # no relative error to speak of: only a last written digit's unit is drift
+        return one_unit
     return err <= CLOSE_RELATIVE or (one_unit and err <= 10 * CLOSE_RELATIVE)
 
 
