@@ -485,7 +485,7 @@ def _batch_derivative(ctx: Context, g: Given | _Blank, scale: float) -> Result |
     if matches(g, expected):
         return Result(g.name, g.text, "correct", expected=expected, line=g.line, note=said)
     error = relative_error(g.value, expected)
-    verdict = "close" if error is not None and error <= CLOSE_RELATIVE else "wrong"
+    verdict = "close" if _drifted(g, expected) else "wrong"
     return Result(g.name, g.text, verdict, expected=expected, relative_error=error, line=g.line, diagnosis=said)
 
 
