@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
+
 from stepgrad.core import names
 from stepgrad.core.trace import Trace
 from stepgrad.formats import latex as tex
@@ -26,8 +28,11 @@ from stepgrad.formats.slides import PREAMBLE
 
 WIDTH = 60  # characters of a formula row on a frame before it breaks at a top-level =, + or -
 BUDGET = 11.5  # a frame's height in rows of \small text
+SUMMARY_BUDGET = 12.5  # a summary's frames: the shortened lines' heights are better known, so a frame holds more
 GRID_CHARS = 96  # characters of \footnotesize grids side by side across a frame
 TABLE_ROWS = 9  # rows of a table of kernel entries on one frame
+SUMMARY_PARAMETERS = 40  # more parameters than this: the lecture is a summary by default (--all: everything)
+LONG_ROWS = 3  # summary: a part of a derived line longer than this shows its first row, a ⋯ row and its last
 Item = tuple[float, str]  # (height in rows, LaTeX)
 
 
@@ -61,12 +66,13 @@ def _array(grid: Grid, bold: set[tuple[int, int]] | None = None) -> str:
 def _grid_row(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = None) -> Item:
     """Grids side by side, each in a minipage of its share of the line."""
     total = sum(_grid_width(g) for g in grids)
-    boxes = []
+    boxes, titles = [], 1.0
     for g in grids:
         share = max(0.18, min(1.0, _grid_width(g) / max(total, GRID_CHARS))) * 0.98
+        titles = max(titles, float(-(-len(g.title) // max(1, int(share * 70)))))  # lines a title takes
         boxes.append(f"\\begin{{minipage}}[t]{{{share:.2f}\\linewidth}}\n{_array(g, (bold or {}).get(g.title))}\n"
                      "\\end{minipage}")
-    height = max(len(g.rows) for g in grids) * 0.6 + 1.5
+    height = max(len(g.rows) for g in grids) * 0.6 + 0.8 + 0.7 * titles
     return height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"
 
 
@@ -100,13 +106,41 @@ def _grid_rows(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None =
     return [_grid_row(row, bold) for row in rows if row]
 
 
-def _equation_items(item: Equations) -> list[Item]:
+def _row_height(piece: str) -> float:
+    """A formula row's height in rows of text: a fraction or a two-line case distinction is taller."""
+    tall = r"\begin{cases}" in piece or (r"\frac" in piece and "}^{[" in piece)  # a sample's superscript
+    return 2.1 if tall else 1.8 if r"\frac" in piece else 1.0
+
+
+def _shortened(pieces: list[str]) -> tuple[list[str], int]:
+    """The rows of a derived line with each long part (the formula, the numbers: split at a row starting with
+    '=') cut to its first row, a row of dots and its last row; and how many rows were left out."""
+    parts: list[list[str]] = [[]]
+    for k, piece in enumerate(pieces):
+        if k and piece.startswith("= "):
+            parts.append([])
+        parts[-1].append(piece)
+    out, left = [], 0
+    for part in parts:
+        if len(part) > LONG_ROWS:
+            left += len(part) - 2
+            part = [part[0], r"+ \cdots", part[-1]]
+        out += part
+    return out, left
+
+
+def _equation_items(item: Equations, short: bool = False) -> list[Item]:
     """Each derived line as align* rows of at most WIDTH characters; a line taller than a frame is cut into
-    several align* blocks (the frames that follow continue it)."""
+    several align* blocks (the frames that follow continue it). `short` (a summary): a long line's middle
+    rows become a row of dots, said in its note."""
     out = []
     for line, note in zip(item.latex, item.notes):
         pieces = [row for p in tex.wrap(line, WIDTH, at=(" = ", " + ", " - ")) for row in _split_max(p, WIDTH)]
-        rows = [(1.8 if r"\frac" in p else 1.0, ("&" if k == 0 else r"&\quad ") + p) for k, p in enumerate(pieces)]
+        if short:
+            pieces, left = _shortened(pieces)
+            if left:
+                note = (note + " " if note else "") + f"({left} rows of terms left out; --all writes every one.)"
+        rows = [(_row_height(p), ("&" if k == 0 else r"&\quad ") + p) for k, p in enumerate(pieces)]
         chunks: list[list[tuple[float, str]]] = [[]]
         for row in rows:
             if chunks[-1] and sum(h for h, _ in chunks[-1]) + row[0] > BUDGET - 1.5:
@@ -133,7 +167,7 @@ def _table_items(table: Table) -> list[Item]:
     return out
 
 
-def _items(parts: list[Block]) -> list[Item]:
+def _items(parts: list[Block], short: bool = False) -> list[Item]:
     """LaTeX items with their heights; consecutive grids side by side while they fit across the frame."""
     out: list[Item] = []
     row: list[Grid] = []
@@ -153,18 +187,98 @@ def _items(parts: list[Block]) -> list[Item]:
         if isinstance(part, Paragraph):
             out.append((1.0 + len(part.text) // 105, tex.escape(part.text) + r"\par\smallskip"))
         elif isinstance(part, Equations):
-            out += _equation_items(part)
+            out += _equation_items(part, short)
         elif isinstance(part, Table):
             out += _table_items(part)
     flush()
     return out
 
 
-def _pages(items: list[Item]) -> list[list[str]]:
+_SLICE = re.compile(r"\[(\d+),(\d+),·,·\]")
+
+
+def _left_out(grid: Grid) -> str | None:
+    """A summary leaves out a map's channels after the first, a kernel's slices after [1,1,·,·] and the samples
+    after the first: what of `grid` it leaves out (None: shown)."""
+    sample = re.search(r"\(sample (\d+)\)", grid.title)
+    if sample and sample.group(1) != "1":
+        return f"sample {sample.group(1)}"
+    channel = re.search(r", channel (\d+)", grid.title)
+    if channel and channel.group(1) != "1":
+        return f"channel {channel.group(1)}"
+    piece = _SLICE.search(grid.title)
+    if piece and piece.groups() != ("1", "1"):
+        return "slice [" + ",".join(piece.groups()) + ",·,·]"
+    return None
+
+
+def _first_sample(line: str) -> bool:
+    """Whether a derived line (text) is about sample 1 or no sample."""
+    try:
+        sample = names.parse(line.split(" = ", 1)[0].strip()).sample
+    except (ValueError, KeyError):
+        return True
+    return sample in (None, 1)
+
+
+def _first_slice(entries: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    """The rows of a table of entries (name first) in the first entry's slice (a kernel's [o,i,·,·], a weight
+    matrix's row), at most TABLE_ROWS."""
+    def head(name: str) -> str:
+        inside = name.split("[", 1)[1].split("]")[0].split(",") if "[" in name else []
+        return ",".join(inside[:-2] if len(inside) > 2 else inside[:-1])
+    first = head(entries[0][0]) if entries else ""
+    return tuple(r for r in entries if head(r[0]) == first)[:TABLE_ROWS]
+
+
+def _counted(whats: list[str]) -> str:
+    """What a summary left out of one map, briefly: "channels 2-3", "5 more slices", "samples 2-3"."""
+    said = []
+    for kind in ("channel", "sample"):
+        numbers = sorted({int(w.split()[1]) for w in whats if w.startswith(kind + " ")})
+        if numbers:
+            said.append(f"{kind} {numbers[0]}" if len(numbers) == 1 else f"{kind}s {numbers[0]}-{numbers[-1]}")
+    slices = len({w for w in whats if w.startswith("slice")})
+    if slices:
+        said.append(f"{slices} more slice{'s' if slices > 1 else ''}")
+    return ", ".join(said)
+
+
+def _summarised(parts: list[Block]) -> list[Block]:
+    """A section's blocks as a summary shows them: a map's first channel, a kernel's first slice, the first
+    sample, the first slice of a table of entries; a note says what was left out (--all: everything)."""
+    out: list[Block] = []
+    dropped: dict[str, list[str]] = {}
+    for part in parts:
+        if isinstance(part, Grid):
+            what = _left_out(part)
+            if what is not None:
+                stem = re.split(r", channel | \(sample |\[\d+,\d+,·,·\]", part.title)[0]
+                dropped.setdefault(stem, []).append(what)
+                continue
+        elif isinstance(part, Equations):
+            keep = [k for k, line in enumerate(part.text) if _first_sample(line)]
+            if not keep:
+                continue
+            part = Equations(*(tuple(column[k] for k in keep) for column in (part.text, part.latex, part.notes)))
+        elif isinstance(part, Table) and part.header[0] == "name" and len(part.rows) > 1:
+            rows = _first_slice(part.rows)
+            out.append(Table(part.header, rows))
+            if len(rows) < len(part.rows):
+                out.append(Paragraph(f"... and {len(part.rows) - len(rows)} more entries, left out here."))
+            continue
+        out.append(part)
+    if dropped:
+        said = "; ".join(f"{stem}: {_counted(whats)}" for stem, whats in dropped.items())
+        out.append(Paragraph(f"Left out here (the same way; --all shows them): {said}."))
+    return out
+
+
+def _pages(items: list[Item], budget: float = BUDGET) -> list[list[str]]:
     pages: list[list[str]] = [[]]
     used = 0.0
     for height, latex in items:
-        if pages[-1] and used + height > BUDGET:
+        if pages[-1] and used + height > budget:
             pages.append([])
             used = 0.0
         pages[-1].append(latex)
@@ -172,8 +286,8 @@ def _pages(items: list[Item]) -> list[list[str]]:
     return pages
 
 
-def _frames(title: str, items: list[Item]) -> list[str]:
-    pages = [p for p in _pages(items) if p]
+def _frames(title: str, items: list[Item], budget: float = BUDGET) -> list[str]:
+    pages = [p for p in _pages(items, budget) if p]
     return [_frame(title + (f" ({k + 1}/{len(pages)})" if len(pages) > 1 else ""), "\n".join(page))
             for k, page in enumerate(pages)]
 
@@ -182,11 +296,26 @@ class _Lecture:
     def __init__(self, trace: Trace, digits: Precision, full: bool, matrix: bool, derive: bool) -> None:
         self.trace, self.digits, self.full = trace, digits, full
         self.meta: dict[str, Any] = trace.meta
+        self.summary = not full and self.parameters() > SUMMARY_PARAMETERS
         self.samples = int(self.meta["samples"])
         self.parts = blocks(trace, digits, full, matrix, derive=derive)
 
     def tag(self) -> int | None:
         return None if self.samples == 1 else 1
+
+    def parameters(self) -> int:
+        """How many parameter entries the network has (kernels, weights, biases)."""
+        return sum(int(np.prod(shape)) for layer in self.meta["layers"] for shape in layer["parameters"].values())
+
+    def left_out_frame(self) -> str:
+        """The last frame of a summary: what it left out and how to see it."""
+        body = (f"This network has {self.parameters()} parameters (more than {SUMMARY_PARAMETERS}), so the lecture "
+                "is a summary: of each map its first channel, of each kernel its slice [1,1,·,·], the first sample; "
+                "one kernel weight per layer derived in full, the other entries as tables of their gradient and "
+                "update (their first slice); the middle terms of a long sum as a row of dots. Every frame's numbers "
+                "are the whole network's.")
+        how = "Everything, every position derived: stepgrad explain SPEC --format slides --all. One sample: --sample N."
+        return _frame("What this summary left out", f"{tex.escape(body)}\\par\\medskip\n{tex.escape(how)}")
 
     def has(self, name: str) -> bool:
         return name in self.trace.values
@@ -299,13 +428,18 @@ class _Lecture:
             line = equation(step, self.trace, self.digits, "latex")
             items = [(2.2, tex.escape(text) + r"\par\smallskip")]
             items += _equation_items(Equations((equation(step, self.trace, self.digits, "text"),), (line,),
-                                               (step.note,)))
+                                               (step.note,)), short=self.summary)
             frames += _frames(f"The skip path: {layer['label']}", items)
         return frames
 
     def _without_first_kernel(self, parts: list[Block], layer: Any) -> list[Block]:
         """The section's blocks less the first kernel entry's derivation (its own frames show it)."""
         entry = names.with_position(layer["parameter_names"]["kernel"], (1,) * len(layer["parameters"]["kernel"]))
+        return self._without_entry(parts, entry)
+
+    @staticmethod
+    def _without_entry(parts: list[Block], entry: str) -> list[Block]:
+        """The section's blocks less one parameter entry's derivation."""
         out, skipping = [], False
         for part in parts:
             if isinstance(part, Paragraph):
@@ -316,6 +450,29 @@ class _Lecture:
                 continue
             skipping = False if not isinstance(part, Equations) else skipping
             out.append(part)
+        return out
+
+    def _biases_in_table(self, parts: list[Block], layer: Any) -> list[Block]:
+        """A summary's section: the first bias's derivation left out, its row added to the table of the others."""
+        if layer is None or "bias" not in layer["parameters"]:
+            return parts
+        base = layer["parameter_names"]["bias"]
+        entry = names.with_position(base, (1,) * len(layer["parameters"]["bias"]))
+        if not self.has(names.gradient(entry)):
+            return parts
+        row = (entry, number(self.trace.lookup(entry), self.digits),
+               number(self.trace.lookup(names.gradient(entry)), self.digits),
+               number(self.trace.lookup(names.updated(entry)), self.digits) if self.has(names.updated(entry))
+               else "(not updated)")
+        out: list[Block] = []
+        for part in self._without_entry(parts, entry):
+            if isinstance(part, Paragraph) and part.text.startswith(f"The other entries of {base} ("):
+                continue
+            if isinstance(part, Table) and part.rows and part.rows[0][0].startswith(base + "["):
+                part = Table(part.header, (row, *part.rows))
+            out.append(part)
+        if not any(isinstance(p, Table) and p.rows and p.rows[0][0] == entry for p in out):
+            out.append(Table(("name", "value", "dE_total/d", "new value"), (row,)))
         return out
 
     def kernel_frames(self, layer: dict[str, Any]) -> list[str]:
@@ -344,8 +501,7 @@ class _Lecture:
                    or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
         items += _grid_rows(inputs[:2] + signals[:1], bold)
         frames = _frames(f"One kernel weight: {entry}, the plan", items)
-        rows = tuple((st.name.split("/d", 1)[0][1:].split("[", 1)[1].rstrip("]"),
-                      number(self.trace.lookup(names.partial(names.TOTAL, st.name.split("/d", 1)[0][1:])), self.digits),
+        rows = tuple((self._position(st.name), number(self.trace.lookup(self._signal_of(st.name)), self.digits),
                       f"{st.text.strip('«»')} = {number(st.value, self.digits)}") for st in factors)
         table = Table(("position", f"{names.partial(names.TOTAL, 'net')} there", "factor: the input met"), rows)
         total = (rf"{symbol(gradient, 'latex')} = \sum_{{\text{{positions}}}} "
@@ -358,6 +514,18 @@ class _Lecture:
             items += _equation_items(Equations(("",), (equation(self.trace.step(update), self.trace, self.digits,
                                                                  "latex"),), ("",)))
         return frames + _frames(f"One kernel weight: {entry}, the sum over positions", items)
+
+    @staticmethod
+    def _position(factor: str) -> str:
+        """The position of a factor dnet_c1[1,2,3][s]/dk1[...]: "1,2,3" (", sample s" with samples)."""
+        name = names.parse(factor)
+        assert name.top is not None and name.top.position is not None
+        return ",".join(map(str, name.top.position)) + (f", sample {name.sample}" if name.sample else "")
+
+    def _signal_of(self, factor: str) -> str:
+        """The error signal at a factor's position: dnet_c1[..][s]/dk1[..] -> dE_total[s]/dnet_c1[..][s]."""
+        name = names.parse(factor)
+        return names.partial(names.TOTAL, str(name.top), name.sample)
 
     def _cell_name(self, grid: Grid, r: int, c: int, source: str | None) -> str:
         channel = int(grid.title.rsplit("channel ", 1)[1].split()[0]) if "channel " in grid.title else 1
@@ -386,9 +554,16 @@ class _Lecture:
             layer = next((m for m in self.meta["layers"] if heading.startswith("Backward pass: ")
                           and heading.split(": ", 1)[1].split(" ")[0] == m["label"]), None)
             kernel = layer is not None and "kernel" in layer["parameters"] and not self.full
-            out += _frames(heading, _items(self._without_first_kernel(parts, layer) if kernel else parts))
+            shown = self._without_first_kernel(parts, layer) if kernel else parts
+            if self.summary:
+                out += _frames(heading, _items(_summarised(self._biases_in_table(shown, layer)), short=True),
+                               SUMMARY_BUDGET)
+            else:
+                out += _frames(heading, _items(shown))
             if kernel and layer is not None:
                 out += self.kernel_frames(layer)
+        if self.summary:
+            out.append(self.left_out_frame())
         out.append(r"\end{document}")
         return "\n".join(out) + "\n"
 
