@@ -6,7 +6,9 @@ derived, the error, each pooling layer's route (the cells a window sends its gra
 each residual block's skip path (the sum of the two paths, derived), the backward pass, one kernel
 weight's plan, factors and sum over positions, and the update. The body is the explanation's blocks
 (formats/maps.py) packed into frames of at most BUDGET rows; a part that does not fit continues on the
-next frame, titled "(2/3)". Every number is the trace's; this module only lays them out.
+next frame, titled "(2/3)". Every number is the trace's; this module only lays them out. A big network
+(over 40 parameters, or a lecture over 45 frames) gets a summary (formats/maps_summary.py) and a closing
+frame saying what it left out; --all shows everything.
 
     stepgrad explain cnn.toml --format slides -o conv.tex && pdflatex conv.tex && pdflatex conv.tex
 """
@@ -24,16 +26,19 @@ from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision, equation, number, substituted, symbol
 from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph, Table
 from stepgrad.formats.maps_seq import blocks
+from stepgrad.formats.maps_summary import SUMMARY_FRAMES, SUMMARY_PARAMETERS, TABLE_ROWS, shortened, summarised
 from stepgrad.formats.slides import PREAMBLE
 
 WIDTH = 60  # characters of a formula row on a frame before it breaks at a top-level =, + or -
 BUDGET = 11.5  # a frame's height in rows of \small text
 SUMMARY_BUDGET = 12.5  # a summary's frames: the shortened lines' heights are better known, so a frame holds more
 GRID_CHARS = 96  # characters of \footnotesize grids side by side across a frame
-TABLE_ROWS = 9  # rows of a table of kernel entries on one frame
-SUMMARY_PARAMETERS = 40  # more parameters than this: the lecture is a summary by default (--all: everything)
-LONG_ROWS = 3  # summary: a part of a derived line longer than this shows its first row, a ⋯ row and its last
 Item = tuple[float, str]  # (height in rows, LaTeX)
+
+
+def _escape(text: str) -> str:
+    """Text for LaTeX, an option's -- kept as two hyphens (not an en dash)."""
+    return tex.escape(text).replace("--", "-{}-")
 
 
 def _frame(title: str, body: str) -> str:
@@ -59,7 +64,7 @@ def _array(grid: Grid, bold: set[tuple[int, int]] | None = None) -> str:
         cells = [rf"\mathbf{{{_cell(v)}}}" if bold and (r, c) in bold else _cell(v) for c, v in enumerate(row)]
         lines.append(" & ".join([label, *cells]) + r" \\")
     array = "$\\begin{array}{r|" + "r" * len(grid.column_labels) + "}\n" + "\n".join(lines) + "\n\\end{array}$"
-    title = tex.escape(grid.title).replace("/", r"/\allowbreak{}").replace(",", r",\allowbreak{}")
+    title = _escape(grid.title).replace("/", r"/\allowbreak{}").replace(",", r",\allowbreak{}")
     return f"\\textbf{{{title}}}\\\\[1pt]\n{_fit(array)}"
 
 
@@ -69,7 +74,7 @@ def _grid_row(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = 
     boxes, titles = [], 1.0
     for g in grids:
         share = max(0.18, min(1.0, _grid_width(g) / max(total, GRID_CHARS))) * 0.98
-        titles = max(titles, float(-(-len(g.title) // max(1, int(share * 70)))))  # lines a title takes
+        titles = max(titles, float(-(-len(g.title) // max(1, int(share * 55)))))  # lines a title takes
         boxes.append(f"\\begin{{minipage}}[t]{{{share:.2f}\\linewidth}}\n{_array(g, (bold or {}).get(g.title))}\n"
                      "\\end{minipage}")
     height = max(len(g.rows) for g in grids) * 0.6 + 0.8 + 0.7 * titles
@@ -109,24 +114,7 @@ def _grid_rows(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None =
 def _row_height(piece: str) -> float:
     """A formula row's height in rows of text: a fraction or a two-line case distinction is taller."""
     tall = r"\begin{cases}" in piece or (r"\frac" in piece and "}^{[" in piece)  # a sample's superscript
-    return 2.1 if tall else 1.8 if r"\frac" in piece else 1.0
-
-
-def _shortened(pieces: list[str]) -> tuple[list[str], int]:
-    """The rows of a derived line with each long part (the formula, the numbers: split at a row starting with
-    '=') cut to its first row, a row of dots and its last row; and how many rows were left out."""
-    parts: list[list[str]] = [[]]
-    for k, piece in enumerate(pieces):
-        if k and piece.startswith("= "):
-            parts.append([])
-        parts[-1].append(piece)
-    out, left = [], 0
-    for part in parts:
-        if len(part) > LONG_ROWS:
-            left += len(part) - 2
-            part = [part[0], r"+ \cdots", part[-1]]
-        out += part
-    return out, left
+    return 2.3 if tall else 1.8 if r"\frac" in piece else 1.0
 
 
 def _equation_items(item: Equations, short: bool = False) -> list[Item]:
@@ -137,7 +125,7 @@ def _equation_items(item: Equations, short: bool = False) -> list[Item]:
     for line, note in zip(item.latex, item.notes):
         pieces = [row for p in tex.wrap(line, WIDTH, at=(" = ", " + ", " - ")) for row in _split_max(p, WIDTH)]
         if short:
-            pieces, left = _shortened(pieces)
+            pieces, left = shortened(pieces)
             if left:
                 note = (note + " " if note else "") + f"({left} rows of terms left out; --all writes every one.)"
         rows = [(_row_height(p), ("&" if k == 0 else r"&\quad ") + p) for k, p in enumerate(pieces)]
@@ -150,20 +138,31 @@ def _equation_items(item: Equations, short: bool = False) -> list[Item]:
             latex = "\\begin{align*}\n" + " \\\\\n".join(r for _, r in chunk) + "\n\\end{align*}"
             height = sum(h for h, _ in chunk) + 0.4
             if note and k == len(chunks) - 1:
-                latex += f"\n{{\\footnotesize\\emph{{{tex.escape(note)}}}}}\\par"
+                latex += f"\n{{\\footnotesize\\emph{{{_escape(note)}}}}}\\par"
                 height += 0.8 + len(note) // 110
             out.append((height, latex))
     return out
 
 
-def _table_items(table: Table) -> list[Item]:
+def _tabular(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
+    cells = [" & ".join(_escape(str(c)) for c in r) + r" \\" for r in (header, *rows)]
+    return (f"\\begin{{tabular}}{{{'l' * len(header)}}}\n{cells[0]} \\hline\n" + "\n".join(cells[1:])
+            + "\n\\end{tabular}")
+
+
+def _table_items(table: Table, columns: int = 1) -> list[Item]:
+    """A table, TABLE_ROWS rows to a frame; `columns` 2: its rows in two halves side by side."""
     out = []
-    for start in range(0, len(table.rows), TABLE_ROWS):
-        rows = table.rows[start:start + TABLE_ROWS]
-        cells = [" & ".join(tex.escape(str(c)) for c in r) + r" \\" for r in (table.header, *rows)]
-        body = (f"{{\\footnotesize\\begin{{tabular}}{{{'l' * len(table.header)}}}\n{cells[0]} \\hline\n"
-                + "\n".join(cells[1:]) + "\n\\end{tabular}}\\par")
-        out.append((len(rows) * 0.75 + 1.4, body))
+    for start in range(0, len(table.rows), TABLE_ROWS * columns):
+        rows = table.rows[start:start + TABLE_ROWS * columns]
+        half = -(-len(rows) // columns)
+        if columns == 1 or len(rows) < 4:
+            body = f"{{\\footnotesize{_tabular(table.header, rows)}}}\\par"
+        else:
+            body = "{\\footnotesize\\noindent\n" + "\\hfill\n".join(
+                f"\\begin{{minipage}}[t]{{0.49\\linewidth}}\n{_tabular(table.header, rows[k:k + half])}\n\\end{{minipage}}"
+                for k in range(0, len(rows), half)) + "\n}\\par"
+        out.append(((half if columns > 1 and len(rows) >= 4 else len(rows)) * 0.75 + 1.4, body))
     return out
 
 
@@ -185,92 +184,12 @@ def _items(parts: list[Block], short: bool = False) -> list[Item]:
             continue
         flush()
         if isinstance(part, Paragraph):
-            out.append((1.0 + len(part.text) // 105, tex.escape(part.text) + r"\par\smallskip"))
+            out.append((1.0 + len(part.text) // 105, _escape(part.text) + r"\par\smallskip"))
         elif isinstance(part, Equations):
             out += _equation_items(part, short)
         elif isinstance(part, Table):
-            out += _table_items(part)
+            out += _table_items(part, 2 if short and part.header[0] == "name" else 1)
     flush()
-    return out
-
-
-_SLICE = re.compile(r"\[(\d+),(\d+),·,·\]")
-
-
-def _left_out(grid: Grid) -> str | None:
-    """A summary leaves out a map's channels after the first, a kernel's slices after [1,1,·,·] and the samples
-    after the first: what of `grid` it leaves out (None: shown)."""
-    sample = re.search(r"\(sample (\d+)\)", grid.title)
-    if sample and sample.group(1) != "1":
-        return f"sample {sample.group(1)}"
-    channel = re.search(r", channel (\d+)", grid.title)
-    if channel and channel.group(1) != "1":
-        return f"channel {channel.group(1)}"
-    piece = _SLICE.search(grid.title)
-    if piece and piece.groups() != ("1", "1"):
-        return "slice [" + ",".join(piece.groups()) + ",·,·]"
-    return None
-
-
-def _first_sample(line: str) -> bool:
-    """Whether a derived line (text) is about sample 1 or no sample."""
-    try:
-        sample = names.parse(line.split(" = ", 1)[0].strip()).sample
-    except (ValueError, KeyError):
-        return True
-    return sample in (None, 1)
-
-
-def _first_slice(entries: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
-    """The rows of a table of entries (name first) in the first entry's slice (a kernel's [o,i,·,·], a weight
-    matrix's row), at most TABLE_ROWS."""
-    def head(name: str) -> str:
-        inside = name.split("[", 1)[1].split("]")[0].split(",") if "[" in name else []
-        return ",".join(inside[:-2] if len(inside) > 2 else inside[:-1])
-    first = head(entries[0][0]) if entries else ""
-    return tuple(r for r in entries if head(r[0]) == first)[:TABLE_ROWS]
-
-
-def _counted(whats: list[str]) -> str:
-    """What a summary left out of one map, briefly: "channels 2-3", "5 more slices", "samples 2-3"."""
-    said = []
-    for kind in ("channel", "sample"):
-        numbers = sorted({int(w.split()[1]) for w in whats if w.startswith(kind + " ")})
-        if numbers:
-            said.append(f"{kind} {numbers[0]}" if len(numbers) == 1 else f"{kind}s {numbers[0]}-{numbers[-1]}")
-    slices = len({w for w in whats if w.startswith("slice")})
-    if slices:
-        said.append(f"{slices} more slice{'s' if slices > 1 else ''}")
-    return ", ".join(said)
-
-
-def _summarised(parts: list[Block]) -> list[Block]:
-    """A section's blocks as a summary shows them: a map's first channel, a kernel's first slice, the first
-    sample, the first slice of a table of entries; a note says what was left out (--all: everything)."""
-    out: list[Block] = []
-    dropped: dict[str, list[str]] = {}
-    for part in parts:
-        if isinstance(part, Grid):
-            what = _left_out(part)
-            if what is not None:
-                stem = re.split(r", channel | \(sample |\[\d+,\d+,·,·\]", part.title)[0]
-                dropped.setdefault(stem, []).append(what)
-                continue
-        elif isinstance(part, Equations):
-            keep = [k for k, line in enumerate(part.text) if _first_sample(line)]
-            if not keep:
-                continue
-            part = Equations(*(tuple(column[k] for k in keep) for column in (part.text, part.latex, part.notes)))
-        elif isinstance(part, Table) and part.header[0] == "name" and len(part.rows) > 1:
-            rows = _first_slice(part.rows)
-            out.append(Table(part.header, rows))
-            if len(rows) < len(part.rows):
-                out.append(Paragraph(f"... and {len(part.rows) - len(rows)} more entries, left out here."))
-            continue
-        out.append(part)
-    if dropped:
-        said = "; ".join(f"{stem}: {_counted(whats)}" for stem, whats in dropped.items())
-        out.append(Paragraph(f"Left out here (the same way; --all shows them): {said}."))
     return out
 
 
@@ -309,13 +228,15 @@ class _Lecture:
 
     def left_out_frame(self) -> str:
         """The last frame of a summary: what it left out and how to see it."""
-        body = (f"This network has {self.parameters()} parameters (more than {SUMMARY_PARAMETERS}), so the lecture "
-                "is a summary: of each map its first channel, of each kernel its slice [1,1,·,·], the first sample; "
-                "one kernel weight per layer derived in full, the other entries as tables of their gradient and "
+        size = (f"This network has {self.parameters()} parameters (more than {SUMMARY_PARAMETERS})"
+                if self.parameters() > SUMMARY_PARAMETERS else
+                f"Not summarised, this lecture would run over {SUMMARY_FRAMES} frames")
+        body = (f"{size}, so it is a summary: of each map its first channel, of each kernel its slice [1,1,·,·], "
+                "the first sample; one kernel weight per layer derived in full, the other entries as tables of their gradient and "
                 "update (their first slice); the middle terms of a long sum as a row of dots. Every frame's numbers "
                 "are the whole network's.")
         how = "Everything, every position derived: stepgrad explain SPEC --format slides --all. One sample: --sample N."
-        return _frame("What this summary left out", f"{tex.escape(body)}\\par\\medskip\n{tex.escape(how)}")
+        return _frame("What this summary left out", f"{_escape(body)}\\par\\medskip\n{_escape(how)}")
 
     def has(self, name: str) -> bool:
         return name in self.trace.values
@@ -341,7 +262,7 @@ class _Lecture:
                            f"({x + side + 0.12 * c:.2f},{height + 0.12 * c:.2f});")
             top = max(top, height + 0.12 * channels)
             name = "x" if label == "x" else names.map_label("out", label)
-            out.append(f"\\node[below] at ({x + side / 2:.2f},-0.05) {{{tex.escape(name)}}};")
+            out.append(f"\\node[below] at ({x + side / 2:.2f},-0.05) {{{_escape(name)}}};")
             size = r" $\times$ ".join(map(str, shape))
             out.append(f"\\node[below] at ({x + side / 2:.2f},-0.4) {{{size}}};")
             left[label], right[label] = x, x + side + 0.12 * (channels - 1)
@@ -350,7 +271,7 @@ class _Lecture:
                 if kind == "residual":
                     source = layer["input"] or "x"
                     out.append(f"\\draw[->, thick, red!60!black] ({(left[source] + right[source]) / 2:.2f},1.9) "
-                               f"to[out=40, in=140] node[above] {{skip path: $+$ {tex.escape(name)}}} "
+                               f"to[out=40, in=140] node[above] {{skip path: $+$ {_escape(name)}}} "
                                f"({x + side / 2:.2f},1.9);")
                 out.append(f"\\draw[->] ({right[previous] + 0.1:.2f},0.25) -- ({x - 0.1:.2f},0.25) "
                            f"node[midway, above, align=center] {{{self._arrow(layer)}}};")
@@ -390,7 +311,7 @@ class _Lecture:
             rule = ("a max-pool sends each window's gradient to the one cell that won it (in bold; the others get 0)"
                     if layer["kind"] == "maxpool" else
                     "an average pool sends each cell 1/(window size) of each window's gradient (every cell is bold)")
-            items = [(1.6, tex.escape(f"{layer['description']}: {rule}.") + r"\par\smallskip")]
+            items = [(1.6, _escape(f"{layer['description']}: {rule}.") + r"\par\smallskip")]
             items += _grid_rows(shown[:2] + self._grids_of(signal)[:2] + self._grids_of(routed)[:2], bold)
             frames += _frames(f"The pooling route: {label}", items)
         return frames
@@ -426,7 +347,7 @@ class _Lecture:
                     f"{layer['label']} itself) plus the terms through the block.")
             step = self.trace.step(name)
             line = equation(step, self.trace, self.digits, "latex")
-            items = [(2.2, tex.escape(text) + r"\par\smallskip")]
+            items = [(2.2, _escape(text) + r"\par\smallskip")]
             items += _equation_items(Equations((equation(step, self.trace, self.digits, "text"),), (line,),
                                                (step.note,)), short=self.summary)
             frames += _frames(f"The skip path: {layer['label']}", items)
@@ -464,16 +385,17 @@ class _Lecture:
                number(self.trace.lookup(names.gradient(entry)), self.digits),
                number(self.trace.lookup(names.updated(entry)), self.digits) if self.has(names.updated(entry))
                else "(not updated)")
+        rows: list[tuple[str, ...]] = [row]
         out: list[Block] = []
         for part in self._without_entry(parts, entry):
             if isinstance(part, Paragraph) and part.text.startswith(f"The other entries of {base} ("):
                 continue
             if isinstance(part, Table) and part.rows and part.rows[0][0].startswith(base + "["):
-                part = Table(part.header, (row, *part.rows))
+                rows += part.rows
+                continue
             out.append(part)
-        if not any(isinstance(p, Table) and p.rows and p.rows[0][0] == entry for p in out):
-            out.append(Table(("name", "value", "dE_total/d", "new value"), (row,)))
-        return out
+        return out + [Paragraph(f"The biases {base} (--all derives each one):"),
+                      Table(("name", "value", "dE_total/d", "new value"), tuple(rows))]
 
     def kernel_frames(self, layer: dict[str, Any]) -> list[str]:
         """One kernel weight's gradient as a lecture shows it: the plan (the input cells the weight met, in bold,
@@ -496,7 +418,7 @@ class _Lecture:
         signal = names.partial(names.TOTAL, names.map_label("net", layer["label"]))
         plan = (f"The plan: {entry} {step.note}. At each position it meets one input cell (in bold): the factor "
                 f"{names.partial('net', entry)} is that cell; the error signal there is {signal}.")
-        items = [(2.0, tex.escape(plan) + r"\par\smallskip")]
+        items = [(2.0, _escape(plan) + r"\par\smallskip")]
         signals = [g for g in self._grids_of(signal) if "channel " not in g.title
                    or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
         items += _grid_rows(inputs[:2] + signals[:1], bold)
@@ -539,7 +461,7 @@ class _Lecture:
         out = [PREAMBLE, r"\usepackage{graphicx}", f"\\title{{{title}}}", r"\subtitle{derived number by number}",
                r"\author{stepgrad}", r"\date{}", r"\begin{document}", r"\begin{frame}\titlepage\end{frame}"]
         out.append(_frame("The network as maps", "\\begin{center}\n" + self.picture() + "\n\\end{center}\n{\\footnotesize " + "\\\\\n".join(
-            tex.escape(layer["description"]) for layer in self.meta["layers"]) + "}"))
+            _escape(layer["description"]) for layer in self.meta["layers"]) + "}"))
         sections: list[tuple[str, list[Block]]] = []
         for part in self.parts:
             if isinstance(part, Heading):
@@ -556,7 +478,7 @@ class _Lecture:
             kernel = layer is not None and "kernel" in layer["parameters"] and not self.full
             shown = self._without_first_kernel(parts, layer) if kernel else parts
             if self.summary:
-                out += _frames(heading, _items(_summarised(self._biases_in_table(shown, layer)), short=True),
+                out += _frames(heading, _items(summarised(self._biases_in_table(shown, layer)), short=True),
                                SUMMARY_BUDGET)
             else:
                 out += _frames(heading, _items(shown))
@@ -571,5 +493,10 @@ class _Lecture:
 def render_slides(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
                   derive: bool = False, **_: object) -> str:
     """A layer-table trace as a Beamer lecture (pdflatex twice)."""
-    return _Lecture(trace, digits, full, matrix, derive).build()
+    lecture = _Lecture(trace, digits, full, matrix, derive)
+    source = lecture.build()
+    if not full and not lecture.summary and source.count(r"\begin{frame}") > SUMMARY_FRAMES:
+        lecture.summary = True  # few parameters but big maps or several samples: summarised all the same
+        source = lecture.build()
+    return source
 
