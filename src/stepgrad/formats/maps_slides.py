@@ -24,7 +24,7 @@ from stepgrad.core import names
 from stepgrad.core.trace import Trace
 from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision, equation, number, substituted, symbol
-from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph, Table
+from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Paragraph, Table
 from stepgrad.formats.maps_seq import blocks
 from stepgrad.formats.maps_summary import SUMMARY_FRAMES, SUMMARY_PARAMETERS, TABLE_ROWS, shortened, summarised
 from stepgrad.formats.slides import PREAMBLE
@@ -157,10 +157,11 @@ def _table_items(table: Table, columns: int = 1) -> list[Item]:
         rows = table.rows[start:start + TABLE_ROWS * columns]
         half = -(-len(rows) // columns)
         if columns == 1 or len(rows) < 4:
-            body = f"{{\\footnotesize{_tabular(table.header, rows)}}}\\par"
+            body = f"{{\\footnotesize{_fit(_tabular(table.header, rows))}}}\\par"
         else:
             body = "{\\footnotesize\\noindent\n" + "\\hfill\n".join(
-                f"\\begin{{minipage}}[t]{{0.49\\linewidth}}\n{_tabular(table.header, rows[k:k + half])}\n\\end{{minipage}}"
+                f"\\begin{{minipage}}[t]{{0.49\\linewidth}}\n{_fit(_tabular(table.header, rows[k:k + half]))}\n"
+                "\\end{minipage}"
                 for k in range(0, len(rows), half)) + "\n}\\par"
         out.append(((half if columns > 1 and len(rows) >= 4 else len(rows)) * 0.75 + 1.4, body))
     return out
@@ -395,7 +396,7 @@ class _Lecture:
                 continue
             out.append(part)
         return out + [Paragraph(f"The biases {base} (--all derives each one):"),
-                      Table(("name", "value", "dE_total/d", "new value"), tuple(rows))]
+                      Table(ENTRIES, tuple(rows))]
 
     def kernel_frames(self, layer: dict[str, Any]) -> list[str]:
         """One kernel weight's gradient as a lecture shows it: the plan (the input cells the weight met, in bold,
