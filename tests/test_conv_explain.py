@@ -46,7 +46,8 @@ def test_text_derives_one_position_and_tabulates_the_rest(cnn) -> None:
     assert "The gradient of k1[1,1,1,1]: it touches 9 positions of c1's channel 1" in text
     assert "dnet_c1[1,2,1]/dk1[1,1,1,1] = x[1,2,1] = 0.5" in text
     assert "k1[1,1,1,1]+ = k1[1,1,1,1] - eta * dE_total/dk1[1,1,1,1] = 0.1 - 0.1 * 0.05 = 0.095" in text
-    assert "k1[1,1,2,2]  0.4    0.1         0.39" in text
+    assert "k1[1,1,2,2]  0.4    0.1               0.39" in text
+    assert "name         value  dE_total/d(name)  new value" in text  # the table's header says whose gradient
     assert "dnet_c1[1,2,1]/dk1[1,1,2,2]" not in text
     full = explain_document(cnn, display=Display(digits=4), extras=Extras(full=True))
     assert "dnet_c1[1,2,1]/dk1[1,1,2,2] = x[1,3,2] = 1" in full

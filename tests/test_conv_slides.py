@@ -99,6 +99,38 @@ def test_derive_states_the_max_pool_route(tmp_path) -> None:
     assert "max-pool route" in explain_document(str(path), fmt="markdown", extras=Extras(derive=True))
 
 
+@pytest.mark.slow
+def test_a_big_network_gets_a_summary_and_all_gives_everything(tmp_path) -> None:
+    spec = random_spec(9)  # 4 conv layers of 3 channels, a residual block, a dense layer: over 300 parameters
+    summary = _slides(tmp_path, spec, "big")
+    frames = summary.count("\\begin{frame}")
+    assert frames <= 52, frames  # 112 before the summary
+    assert "\\frametitle{What this summary left out}" in summary
+    for k in (1, 2, 3, 4):  # one kernel weight per layer derived in full, its sum over positions not shortened
+        frame = _frame(summary, f"One kernel weight: k{k}[1,1,1,1], the sum over positions")
+        assert "cdots" not in frame
+    assert "channels 2-3 of net\\_c1, out\\_c1" in summary
+    assert "8 here, 72 more left out" in summary  # k2's other entries: its first slice
+    path = tmp_path / "big.json"
+    everything = explain_document(str(path), fmt="slides", display=Display(digits=4), step=StepOptions(sample=1),
+                                  extras=Extras(full=True))
+    assert everything.count("\\begin{frame}") > 2 * frames
+    assert "What this summary left out" not in everything and "cdots" not in everything
+    assert "out\\_c2,\\allowbreak{} channel 3" in everything
+    small = _slides(tmp_path, CNN, "cnn")
+    assert "What this summary left out" not in small
+
+
+@pytest.mark.slow
+def test_slides_of_several_samples_without_sample(tmp_path) -> None:
+    spec = random_spec(9)
+    path = tmp_path / "three.json"
+    path.write_text(json.dumps(spec))
+    assert len(spec["samples"]) == 3
+    source = explain_document(str(path), fmt="slides", display=Display(digits=4))
+    assert "samples 2-3 of" in source and "One kernel weight: k1[1,1,1,1], the sum over positions" in source
+
+
 def _evaluate(expression: str, **values: int) -> int:
     """An index expression of the rule (digits, one-letter variables, + - and a product like 2(r-1))."""
     tokens = re.findall(r"\d+|[a-z]|[()+-]", expression)
@@ -135,7 +167,7 @@ def _evaluate(expression: str, **values: int) -> int:
 @pytest.mark.parametrize("which", [0, 3, 9, "strided", "cnn"])
 def test_the_lecture_compiles_and_every_frame_fits(tmp_path, which, artifacts) -> None:
     pdflatex = require_tool("pdflatex")
-    pdftoppm = require_tool("pdftoppm") if which in ("strided", "cnn") else None
+    pdftoppm = require_tool("pdftoppm") if which in ("strided", "cnn", 9) else None  # 9: the summary
     spec = {"strided": STRIDED, "cnn": CNN}.get(which) if isinstance(which, str) else random_spec(which)
     (tmp_path / "conv.tex").write_text(_slides(tmp_path, spec, "net", derive=which == "strided"))
     for _ in range(2):

@@ -43,6 +43,8 @@ def test_rnn_one_step_derived_the_rest_as_a_grid_and_the_plan_per_weight() -> No
     assert "one term per step" in plan and "h1_t0[1][1] = 0" in plan and "h1_t2[1][1] = " in plan
     full = _text("rnn_last", full=True)
     assert "\nnet_h1_t3[1][1] =" in full and "\nnet_h1_t1[2][2] =" in full
+    table = text[text.index("The other entries of Wh1"):]  # headed by whose gradient each column holds
+    assert table.split("\n")[1].split() == ["name", "value", "dE_total/d(name)", "new", "value"]
 
 
 def test_attention_masked_entries_are_marked_not_computed() -> None:

@@ -62,6 +62,7 @@ class Table:
 
 
 Block = Heading | Paragraph | Equations | Grid | Table
+ENTRIES = ("name", "value", "dE_total/d(name)", "new value")  # the header of a table of parameter entries
 
 
 def _positions(shape: list[int]) -> list[tuple[int, ...]]:
@@ -325,7 +326,7 @@ class _Blocks:
                 self.derive([self.trace.step(update)])
         rest = [e for e in entries if e not in derived]
         if rest:
-            header = ("name", "value", "dE_total/d", "new value")
+            header = ENTRIES
             rows = tuple((e, self.value(e), self.value(names.gradient(e)),
                           self.value(names.updated(e)) if self.has(names.updated(e)) else "(not updated)") for e in rest)
             self.out.append(Paragraph(f"The other entries of {base} ({len(rest)}), each derived the same way "

@@ -14,7 +14,7 @@ from typing import Any
 from stepgrad.core import names
 from stepgrad.core.trace import Section, Step, Trace
 from stepgrad.formats.formula import Precision
-from stepgrad.formats.maps import Block, Grid, Heading, Paragraph, Table, _Blocks, _positions
+from stepgrad.formats.maps import ENTRIES, Block, Grid, Heading, Paragraph, Table, _Blocks, _positions
 
 KINDS = ("rnn", "attention", "layernorm", "batchnorm")
 WIDE_UNITS = 4  # more units (or components) than this: the first derived in full, the others in the grids
@@ -370,7 +370,7 @@ def gradients(b: _Blocks, layer: dict[str, Any], role: str, shape: list[int], st
                       b.value(names.updated(e)) if b.has(names.updated(e)) else "(not updated)") for e in rest)
         b.out.append(Paragraph(f"The other entries of {base} ({len(rest)}), each derived the same way "
                                "(--all shows every one):"))
-        b.out.append(Table(("name", "value", "dE_total/d", "new value"), rows))
+        b.out.append(Table(ENTRIES, rows))
 
 
 def _number(b: _Blocks, value: float) -> str:

@@ -6,7 +6,9 @@ derived, the error, each pooling layer's route (the cells a window sends its gra
 each residual block's skip path (the sum of the two paths, derived), the backward pass, one kernel
 weight's plan, factors and sum over positions, and the update. The body is the explanation's blocks
 (formats/maps.py) packed into frames of at most BUDGET rows; a part that does not fit continues on the
-next frame, titled "(2/3)". Every number is the trace's; this module only lays them out.
+next frame, titled "(2/3)". Every number is the trace's; this module only lays them out. A big network
+(over 40 parameters, or a lecture over 45 frames) gets a summary (formats/maps_summary.py) and a closing
+frame saying what it left out; --all shows everything.
 
     stepgrad explain cnn.toml --format slides -o conv.tex && pdflatex conv.tex && pdflatex conv.tex
 """
@@ -16,19 +18,27 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
+
 from stepgrad.core import names
 from stepgrad.core.trace import Trace
 from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision, equation, number, substituted, symbol
-from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph, Table
+from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Paragraph, Table
 from stepgrad.formats.maps_seq import blocks
+from stepgrad.formats.maps_summary import SUMMARY_FRAMES, SUMMARY_PARAMETERS, TABLE_ROWS, shortened, summarised
 from stepgrad.formats.slides import PREAMBLE
 
 WIDTH = 60  # characters of a formula row on a frame before it breaks at a top-level =, + or -
 BUDGET = 11.5  # a frame's height in rows of \small text
+SUMMARY_BUDGET = 12.5  # a summary's frames: the shortened lines' heights are better known, so a frame holds more
 GRID_CHARS = 96  # characters of \footnotesize grids side by side across a frame
-TABLE_ROWS = 9  # rows of a table of kernel entries on one frame
 Item = tuple[float, str]  # (height in rows, LaTeX)
+
+
+def _escape(text: str) -> str:
+    """Text for LaTeX, an option's -- kept as two hyphens (not an en dash)."""
+    return tex.escape(text).replace("--", "-{}-")
 
 
 def _frame(title: str, body: str) -> str:
@@ -54,19 +64,20 @@ def _array(grid: Grid, bold: set[tuple[int, int]] | None = None) -> str:
         cells = [rf"\mathbf{{{_cell(v)}}}" if bold and (r, c) in bold else _cell(v) for c, v in enumerate(row)]
         lines.append(" & ".join([label, *cells]) + r" \\")
     array = "$\\begin{array}{r|" + "r" * len(grid.column_labels) + "}\n" + "\n".join(lines) + "\n\\end{array}$"
-    title = tex.escape(grid.title).replace("/", r"/\allowbreak{}").replace(",", r",\allowbreak{}")
+    title = _escape(grid.title).replace("/", r"/\allowbreak{}").replace(",", r",\allowbreak{}")
     return f"\\textbf{{{title}}}\\\\[1pt]\n{_fit(array)}"
 
 
 def _grid_row(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = None) -> Item:
     """Grids side by side, each in a minipage of its share of the line."""
     total = sum(_grid_width(g) for g in grids)
-    boxes = []
+    boxes, titles = [], 1.0
     for g in grids:
         share = max(0.18, min(1.0, _grid_width(g) / max(total, GRID_CHARS))) * 0.98
+        titles = max(titles, float(-(-len(g.title) // max(1, int(share * 55)))))  # lines a title takes
         boxes.append(f"\\begin{{minipage}}[t]{{{share:.2f}\\linewidth}}\n{_array(g, (bold or {}).get(g.title))}\n"
                      "\\end{minipage}")
-    height = max(len(g.rows) for g in grids) * 0.6 + 1.5
+    height = max(len(g.rows) for g in grids) * 0.6 + 0.8 + 0.7 * titles
     return height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"
 
 
@@ -100,13 +111,24 @@ def _grid_rows(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None =
     return [_grid_row(row, bold) for row in rows if row]
 
 
-def _equation_items(item: Equations) -> list[Item]:
+def _row_height(piece: str) -> float:
+    """A formula row's height in rows of text: a fraction or a two-line case distinction is taller."""
+    tall = r"\begin{cases}" in piece or (r"\frac" in piece and "}^{[" in piece)  # a sample's superscript
+    return 2.3 if tall else 1.8 if r"\frac" in piece else 1.0
+
+
+def _equation_items(item: Equations, short: bool = False) -> list[Item]:
     """Each derived line as align* rows of at most WIDTH characters; a line taller than a frame is cut into
-    several align* blocks (the frames that follow continue it)."""
+    several align* blocks (the frames that follow continue it). `short` (a summary): a long line's middle
+    rows become a row of dots, said in its note."""
     out = []
     for line, note in zip(item.latex, item.notes):
         pieces = [row for p in tex.wrap(line, WIDTH, at=(" = ", " + ", " - ")) for row in _split_max(p, WIDTH)]
-        rows = [(1.8 if r"\frac" in p else 1.0, ("&" if k == 0 else r"&\quad ") + p) for k, p in enumerate(pieces)]
+        if short:
+            pieces, left = shortened(pieces)
+            if left:
+                note = (note + " " if note else "") + f"({left} rows of terms left out; --all writes every one.)"
+        rows = [(_row_height(p), ("&" if k == 0 else r"&\quad ") + p) for k, p in enumerate(pieces)]
         chunks: list[list[tuple[float, str]]] = [[]]
         for row in rows:
             if chunks[-1] and sum(h for h, _ in chunks[-1]) + row[0] > BUDGET - 1.5:
@@ -116,24 +138,36 @@ def _equation_items(item: Equations) -> list[Item]:
             latex = "\\begin{align*}\n" + " \\\\\n".join(r for _, r in chunk) + "\n\\end{align*}"
             height = sum(h for h, _ in chunk) + 0.4
             if note and k == len(chunks) - 1:
-                latex += f"\n{{\\footnotesize\\emph{{{tex.escape(note)}}}}}\\par"
+                latex += f"\n{{\\footnotesize\\emph{{{_escape(note)}}}}}\\par"
                 height += 0.8 + len(note) // 110
             out.append((height, latex))
     return out
 
 
-def _table_items(table: Table) -> list[Item]:
+def _tabular(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
+    cells = [" & ".join(_escape(str(c)) for c in r) + r" \\" for r in (header, *rows)]
+    return (f"\\begin{{tabular}}{{{'l' * len(header)}}}\n{cells[0]} \\hline\n" + "\n".join(cells[1:])
+            + "\n\\end{tabular}")
+
+
+def _table_items(table: Table, columns: int = 1) -> list[Item]:
+    """A table, TABLE_ROWS rows to a frame; `columns` 2: its rows in two halves side by side."""
     out = []
-    for start in range(0, len(table.rows), TABLE_ROWS):
-        rows = table.rows[start:start + TABLE_ROWS]
-        cells = [" & ".join(tex.escape(str(c)) for c in r) + r" \\" for r in (table.header, *rows)]
-        body = (f"{{\\footnotesize\\begin{{tabular}}{{{'l' * len(table.header)}}}\n{cells[0]} \\hline\n"
-                + "\n".join(cells[1:]) + "\n\\end{tabular}}\\par")
-        out.append((len(rows) * 0.75 + 1.4, body))
+    for start in range(0, len(table.rows), TABLE_ROWS * columns):
+        rows = table.rows[start:start + TABLE_ROWS * columns]
+        half = -(-len(rows) // columns)
+        if columns == 1 or len(rows) < 4:
+            body = f"{{\\footnotesize{_fit(_tabular(table.header, rows))}}}\\par"
+        else:
+            body = "{\\footnotesize\\noindent\n" + "\\hfill\n".join(
+                f"\\begin{{minipage}}[t]{{0.49\\linewidth}}\n{_fit(_tabular(table.header, rows[k:k + half]))}\n"
+                "\\end{minipage}"
+                for k in range(0, len(rows), half)) + "\n}\\par"
+        out.append(((half if columns > 1 and len(rows) >= 4 else len(rows)) * 0.75 + 1.4, body))
     return out
 
 
-def _items(parts: list[Block]) -> list[Item]:
+def _items(parts: list[Block], short: bool = False) -> list[Item]:
     """LaTeX items with their heights; consecutive grids side by side while they fit across the frame."""
     out: list[Item] = []
     row: list[Grid] = []
@@ -151,20 +185,20 @@ def _items(parts: list[Block]) -> list[Item]:
             continue
         flush()
         if isinstance(part, Paragraph):
-            out.append((1.0 + len(part.text) // 105, tex.escape(part.text) + r"\par\smallskip"))
+            out.append((1.0 + len(part.text) // 105, _escape(part.text) + r"\par\smallskip"))
         elif isinstance(part, Equations):
-            out += _equation_items(part)
+            out += _equation_items(part, short)
         elif isinstance(part, Table):
-            out += _table_items(part)
+            out += _table_items(part, 2 if short and part.header[0] == "name" else 1)
     flush()
     return out
 
 
-def _pages(items: list[Item]) -> list[list[str]]:
+def _pages(items: list[Item], budget: float = BUDGET) -> list[list[str]]:
     pages: list[list[str]] = [[]]
     used = 0.0
     for height, latex in items:
-        if pages[-1] and used + height > BUDGET:
+        if pages[-1] and used + height > budget:
             pages.append([])
             used = 0.0
         pages[-1].append(latex)
@@ -172,8 +206,8 @@ def _pages(items: list[Item]) -> list[list[str]]:
     return pages
 
 
-def _frames(title: str, items: list[Item]) -> list[str]:
-    pages = [p for p in _pages(items) if p]
+def _frames(title: str, items: list[Item], budget: float = BUDGET) -> list[str]:
+    pages = [p for p in _pages(items, budget) if p]
     return [_frame(title + (f" ({k + 1}/{len(pages)})" if len(pages) > 1 else ""), "\n".join(page))
             for k, page in enumerate(pages)]
 
@@ -182,11 +216,28 @@ class _Lecture:
     def __init__(self, trace: Trace, digits: Precision, full: bool, matrix: bool, derive: bool) -> None:
         self.trace, self.digits, self.full = trace, digits, full
         self.meta: dict[str, Any] = trace.meta
+        self.summary = not full and self.parameters() > SUMMARY_PARAMETERS
         self.samples = int(self.meta["samples"])
         self.parts = blocks(trace, digits, full, matrix, derive=derive)
 
     def tag(self) -> int | None:
         return None if self.samples == 1 else 1
+
+    def parameters(self) -> int:
+        """How many parameter entries the network has (kernels, weights, biases)."""
+        return sum(int(np.prod(shape)) for layer in self.meta["layers"] for shape in layer["parameters"].values())
+
+    def left_out_frame(self) -> str:
+        """The last frame of a summary: what it left out and how to see it."""
+        size = (f"This network has {self.parameters()} parameters (more than {SUMMARY_PARAMETERS})"
+                if self.parameters() > SUMMARY_PARAMETERS else
+                f"Not summarised, this lecture would run over {SUMMARY_FRAMES} frames")
+        body = (f"{size}, so it is a summary: of each map its first channel, of each kernel its slice [1,1,·,·], "
+                "the first sample; one kernel weight per layer derived in full, the other entries as tables of their gradient and "
+                "update (their first slice); the middle terms of a long sum as a row of dots. Every frame's numbers "
+                "are the whole network's.")
+        how = "Everything, every position derived: stepgrad explain SPEC --format slides --all. One sample: --sample N."
+        return _frame("What this summary left out", f"{_escape(body)}\\par\\medskip\n{_escape(how)}")
 
     def has(self, name: str) -> bool:
         return name in self.trace.values
@@ -212,7 +263,7 @@ class _Lecture:
                            f"({x + side + 0.12 * c:.2f},{height + 0.12 * c:.2f});")
             top = max(top, height + 0.12 * channels)
             name = "x" if label == "x" else names.map_label("out", label)
-            out.append(f"\\node[below] at ({x + side / 2:.2f},-0.05) {{{tex.escape(name)}}};")
+            out.append(f"\\node[below] at ({x + side / 2:.2f},-0.05) {{{_escape(name)}}};")
             size = r" $\times$ ".join(map(str, shape))
             out.append(f"\\node[below] at ({x + side / 2:.2f},-0.4) {{{size}}};")
             left[label], right[label] = x, x + side + 0.12 * (channels - 1)
@@ -221,7 +272,7 @@ class _Lecture:
                 if kind == "residual":
                     source = layer["input"] or "x"
                     out.append(f"\\draw[->, thick, red!60!black] ({(left[source] + right[source]) / 2:.2f},1.9) "
-                               f"to[out=40, in=140] node[above] {{skip path: $+$ {tex.escape(name)}}} "
+                               f"to[out=40, in=140] node[above] {{skip path: $+$ {_escape(name)}}} "
                                f"({x + side / 2:.2f},1.9);")
                 out.append(f"\\draw[->] ({right[previous] + 0.1:.2f},0.25) -- ({x - 0.1:.2f},0.25) "
                            f"node[midway, above, align=center] {{{self._arrow(layer)}}};")
@@ -261,7 +312,7 @@ class _Lecture:
             rule = ("a max-pool sends each window's gradient to the one cell that won it (in bold; the others get 0)"
                     if layer["kind"] == "maxpool" else
                     "an average pool sends each cell 1/(window size) of each window's gradient (every cell is bold)")
-            items = [(1.6, tex.escape(f"{layer['description']}: {rule}.") + r"\par\smallskip")]
+            items = [(1.6, _escape(f"{layer['description']}: {rule}.") + r"\par\smallskip")]
             items += _grid_rows(shown[:2] + self._grids_of(signal)[:2] + self._grids_of(routed)[:2], bold)
             frames += _frames(f"The pooling route: {label}", items)
         return frames
@@ -297,15 +348,20 @@ class _Lecture:
                     f"{layer['label']} itself) plus the terms through the block.")
             step = self.trace.step(name)
             line = equation(step, self.trace, self.digits, "latex")
-            items = [(2.2, tex.escape(text) + r"\par\smallskip")]
+            items = [(2.2, _escape(text) + r"\par\smallskip")]
             items += _equation_items(Equations((equation(step, self.trace, self.digits, "text"),), (line,),
-                                               (step.note,)))
+                                               (step.note,)), short=self.summary)
             frames += _frames(f"The skip path: {layer['label']}", items)
         return frames
 
     def _without_first_kernel(self, parts: list[Block], layer: Any) -> list[Block]:
         """The section's blocks less the first kernel entry's derivation (its own frames show it)."""
         entry = names.with_position(layer["parameter_names"]["kernel"], (1,) * len(layer["parameters"]["kernel"]))
+        return self._without_entry(parts, entry)
+
+    @staticmethod
+    def _without_entry(parts: list[Block], entry: str) -> list[Block]:
+        """The section's blocks less one parameter entry's derivation."""
         out, skipping = [], False
         for part in parts:
             if isinstance(part, Paragraph):
@@ -317,6 +373,30 @@ class _Lecture:
             skipping = False if not isinstance(part, Equations) else skipping
             out.append(part)
         return out
+
+    def _biases_in_table(self, parts: list[Block], layer: Any) -> list[Block]:
+        """A summary's section: the first bias's derivation left out, its row added to the table of the others."""
+        if layer is None or "bias" not in layer["parameters"]:
+            return parts
+        base = layer["parameter_names"]["bias"]
+        entry = names.with_position(base, (1,) * len(layer["parameters"]["bias"]))
+        if not self.has(names.gradient(entry)):
+            return parts
+        row = (entry, number(self.trace.lookup(entry), self.digits),
+               number(self.trace.lookup(names.gradient(entry)), self.digits),
+               number(self.trace.lookup(names.updated(entry)), self.digits) if self.has(names.updated(entry))
+               else "(not updated)")
+        rows: list[tuple[str, ...]] = [row]
+        out: list[Block] = []
+        for part in self._without_entry(parts, entry):
+            if isinstance(part, Paragraph) and part.text.startswith(f"The other entries of {base} ("):
+                continue
+            if isinstance(part, Table) and part.rows and part.rows[0][0].startswith(base + "["):
+                rows += part.rows
+                continue
+            out.append(part)
+        return out + [Paragraph(f"The biases {base} (--all derives each one):"),
+                      Table(ENTRIES, tuple(rows))]
 
     def kernel_frames(self, layer: dict[str, Any]) -> list[str]:
         """One kernel weight's gradient as a lecture shows it: the plan (the input cells the weight met, in bold,
@@ -339,13 +419,12 @@ class _Lecture:
         signal = names.partial(names.TOTAL, names.map_label("net", layer["label"]))
         plan = (f"The plan: {entry} {step.note}. At each position it meets one input cell (in bold): the factor "
                 f"{names.partial('net', entry)} is that cell; the error signal there is {signal}.")
-        items = [(2.0, tex.escape(plan) + r"\par\smallskip")]
+        items = [(2.0, _escape(plan) + r"\par\smallskip")]
         signals = [g for g in self._grids_of(signal) if "channel " not in g.title
                    or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
         items += _grid_rows(inputs[:2] + signals[:1], bold)
         frames = _frames(f"One kernel weight: {entry}, the plan", items)
-        rows = tuple((st.name.split("/d", 1)[0][1:].split("[", 1)[1].rstrip("]"),
-                      number(self.trace.lookup(names.partial(names.TOTAL, st.name.split("/d", 1)[0][1:])), self.digits),
+        rows = tuple((self._position(st.name), number(self.trace.lookup(self._signal_of(st.name)), self.digits),
                       f"{st.text.strip('«»')} = {number(st.value, self.digits)}") for st in factors)
         table = Table(("position", f"{names.partial(names.TOTAL, 'net')} there", "factor: the input met"), rows)
         total = (rf"{symbol(gradient, 'latex')} = \sum_{{\text{{positions}}}} "
@@ -359,6 +438,18 @@ class _Lecture:
                                                                  "latex"),), ("",)))
         return frames + _frames(f"One kernel weight: {entry}, the sum over positions", items)
 
+    @staticmethod
+    def _position(factor: str) -> str:
+        """The position of a factor dnet_c1[1,2,3][s]/dk1[...]: "1,2,3" (", sample s" with samples)."""
+        name = names.parse(factor)
+        assert name.top is not None and name.top.position is not None
+        return ",".join(map(str, name.top.position)) + (f", sample {name.sample}" if name.sample else "")
+
+    def _signal_of(self, factor: str) -> str:
+        """The error signal at a factor's position: dnet_c1[..][s]/dk1[..] -> dE_total[s]/dnet_c1[..][s]."""
+        name = names.parse(factor)
+        return names.partial(names.TOTAL, str(name.top), name.sample)
+
     def _cell_name(self, grid: Grid, r: int, c: int, source: str | None) -> str:
         channel = int(grid.title.rsplit("channel ", 1)[1].split()[0]) if "channel " in grid.title else 1
         position = (channel, r + 1, c + 1) if grid.row_labels[0] else (channel, c + 1)
@@ -371,7 +462,7 @@ class _Lecture:
         out = [PREAMBLE, r"\usepackage{graphicx}", f"\\title{{{title}}}", r"\subtitle{derived number by number}",
                r"\author{stepgrad}", r"\date{}", r"\begin{document}", r"\begin{frame}\titlepage\end{frame}"]
         out.append(_frame("The network as maps", "\\begin{center}\n" + self.picture() + "\n\\end{center}\n{\\footnotesize " + "\\\\\n".join(
-            tex.escape(layer["description"]) for layer in self.meta["layers"]) + "}"))
+            _escape(layer["description"]) for layer in self.meta["layers"]) + "}"))
         sections: list[tuple[str, list[Block]]] = []
         for part in self.parts:
             if isinstance(part, Heading):
@@ -386,9 +477,16 @@ class _Lecture:
             layer = next((m for m in self.meta["layers"] if heading.startswith("Backward pass: ")
                           and heading.split(": ", 1)[1].split(" ")[0] == m["label"]), None)
             kernel = layer is not None and "kernel" in layer["parameters"] and not self.full
-            out += _frames(heading, _items(self._without_first_kernel(parts, layer) if kernel else parts))
+            shown = self._without_first_kernel(parts, layer) if kernel else parts
+            if self.summary:
+                out += _frames(heading, _items(summarised(self._biases_in_table(shown, layer)), short=True),
+                               SUMMARY_BUDGET)
+            else:
+                out += _frames(heading, _items(shown))
             if kernel and layer is not None:
                 out += self.kernel_frames(layer)
+        if self.summary:
+            out.append(self.left_out_frame())
         out.append(r"\end{document}")
         return "\n".join(out) + "\n"
 
@@ -396,5 +494,10 @@ class _Lecture:
 def render_slides(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
                   derive: bool = False, **_: object) -> str:
     """A layer-table trace as a Beamer lecture (pdflatex twice)."""
-    return _Lecture(trace, digits, full, matrix, derive).build()
+    lecture = _Lecture(trace, digits, full, matrix, derive)
+    source = lecture.build()
+    if not full and not lecture.summary and source.count(r"\begin{frame}") > SUMMARY_FRAMES:
+        lecture.summary = True  # few parameters but big maps or several samples: summarised all the same
+        source = lecture.build()
+    return source
 

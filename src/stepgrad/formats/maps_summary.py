@@ -1,0 +1,132 @@
+"""The conv lecture's summary of a big network (formats/maps_slides.py): what of the explanation's blocks it shows.
+
+A network of more than SUMMARY_PARAMETERS parameters (or whose lecture would run over SUMMARY_FRAMES
+frames): of each map its first channel, of each kernel its slice [1,1,·,·], the first sample, of a table
+of entries its first slice, and a note of what was left out; a long derived line keeps its first and
+last rows with a row of dots between (said in its note). `explain --format slides --all` shows everything.
+Nothing here computes: the blocks carry the trace's numbers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from stepgrad.core import names
+from stepgrad.formats.maps import Block, Equations, Grid, Paragraph, Table
+
+SUMMARY_PARAMETERS = 40  # more parameters than this: the lecture is a summary by default (--all: everything)
+SUMMARY_FRAMES = 45  # a lecture of fewer parameters but more frames than this is summarised too
+TABLE_ROWS = 9  # rows of a table of kernel entries on one frame
+LONG_ROWS = 3  # a part of a derived line longer than this shows its first row, a row of dots and its last
+
+
+def shortened(pieces: list[str]) -> tuple[list[str], int]:
+    """The rows of a derived line with each long part (the formula, the numbers: split at a row starting with
+    '=') cut to its first row, a row of dots and its last row; and how many rows were left out."""
+    parts: list[list[str]] = [[]]
+    for k, piece in enumerate(pieces):
+        if k and piece.startswith("= "):
+            parts.append([])
+        parts[-1].append(piece)
+    out, left = [], 0
+    for part in parts:
+        if len(part) > LONG_ROWS:
+            left += len(part) - 2
+            part = [part[0], r"+ \cdots", part[-1]]
+        out += part
+    return out, left
+
+
+
+
+_SLICE = re.compile(r"\[(\d+),(\d+),·,·\]")
+
+
+def _left_out(grid: Grid) -> str | None:
+    """A summary leaves out a map's channels after the first, a kernel's slices after [1,1,·,·] and the samples
+    after the first: what of `grid` it leaves out (None: shown)."""
+    sample = re.search(r"\(sample (\d+)\)", grid.title)
+    if sample and sample.group(1) != "1":
+        return f"sample {sample.group(1)}"
+    channel = re.search(r", channel (\d+)", grid.title)
+    if channel and channel.group(1) != "1":
+        return f"channel {channel.group(1)}"
+    piece = _SLICE.search(grid.title)
+    if piece and piece.groups() != ("1", "1"):
+        return "slice [" + ",".join(piece.groups()) + ",·,·]"
+    return None
+
+
+def _first_sample(line: str) -> bool:
+    """Whether a derived line (text) is about sample 1 or no sample."""
+    try:
+        sample = names.parse(line.split(" = ", 1)[0].strip()).sample
+    except (ValueError, KeyError):
+        return True
+    return sample in (None, 1)
+
+
+def _first_slice(entries: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    """The rows of a table of entries (name first) in the first entry's slice (a kernel's [o,i,·,·], a weight
+    matrix's row), at most TABLE_ROWS."""
+    def head(name: str) -> str:
+        inside = name.split("[", 1)[1].split("]")[0].split(",") if "[" in name else []
+        return ",".join(inside[:-2] if len(inside) > 2 else inside[:-1])
+    first = head(entries[0][0]) if entries else ""
+    return tuple(r for r in entries if head(r[0]) == first)[:TABLE_ROWS]
+
+
+def _counted(whats: list[str]) -> str:
+    """What a summary left out of one map, briefly: "channels 2-3", "5 more slices", "samples 2-3"."""
+    said = []
+    for kind in ("channel", "sample"):
+        numbers = sorted({int(w.split()[1]) for w in whats if w.startswith(kind + " ")})
+        if numbers:
+            said.append(f"{kind} {numbers[0]}" if len(numbers) == 1 else f"{kind}s {numbers[0]}-{numbers[-1]}")
+    slices = len({w for w in whats if w.startswith("slice")})
+    if slices:
+        said.append(f"{slices} more slice{'s' if slices > 1 else ''}")
+    return ", ".join(said)
+
+
+def _stem(grid: Grid) -> str:
+    """The map or kernel a grid is a channel, slice or sample of: "net_c2", "k2"."""
+    return re.split(r", channel | \(sample |\[\d+,\d+,·,·\]", grid.title)[0]
+
+
+def summarised(parts: list[Block]) -> list[Block]:
+    """A section's blocks as a summary shows them: a map's first channel, a kernel's first slice, the first
+    sample, the first slice of a table of entries; a note after the grids says what was left out (--all:
+    everything)."""
+    dropped: dict[str, list[str]] = {}
+    for part in parts:
+        what = _left_out(part) if isinstance(part, Grid) else None
+        if what is not None:
+            dropped.setdefault(_stem(part), []).append(what)  # type: ignore[arg-type]
+    out: list[Block] = []
+    for part in parts:
+        if isinstance(part, Grid):
+            if _left_out(part) is not None:
+                continue
+        elif isinstance(part, Equations):
+            keep = [k for k, line in enumerate(part.text) if _first_sample(line)]
+            if not keep:
+                continue
+            part = Equations(*(tuple(column[k] for k in keep) for column in (part.text, part.latex, part.notes)))
+        elif isinstance(part, Table) and part.header[0] == "name" and len(part.rows) > 1:
+            rows = _first_slice(part.rows)
+            if len(rows) < len(part.rows) and out and isinstance(out[-1], Paragraph) and "other entries" in out[-1].text:
+                base = rows[0][0].split("[", 1)[0]
+                out[-1] = Paragraph(f"The other entries of {base}, each derived the same way: {len(rows)} here, "
+                                    f"{len(part.rows) - len(rows)} more left out (--all shows every one):")
+            out.append(Table(part.header, rows))
+            continue
+        out.append(part)
+    if dropped:  # after the last grid shown, so it goes with the grids
+        by_what: dict[str, list[str]] = {}
+        for stem, whats in dropped.items():
+            by_what.setdefault(_counted(whats), []).append(stem)
+        said = "; ".join(f"{what} of {', '.join(stems)}" for what, stems in by_what.items())
+        last = max((k for k, p in enumerate(out) if isinstance(p, Grid)), default=len(out) - 1)
+        out.insert(last + 1, Paragraph(f"Left out here (the same way; --all shows them): {said}."))
+    return out
