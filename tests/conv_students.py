@@ -32,13 +32,14 @@ class Problem:
     dense_bias: list[float]
     learning_rate: float
     residual_kernel: list | None = None  # c2's [out][in][3][3], zero bias
+    activation: str = "tanh"  # c1's: tanh or relu
 
     def spec(self) -> dict:
         """The same problem as a stepgrad layer-table spec."""
         channels = len(self.inputs[0])
         layers: list[dict] = [{"type": "input", "shape": [channels, len(self.inputs[0][0]), len(self.inputs[0][0][0])]},
                               {"type": "conv2d", "out_channels": len(self.kernel), "kernel": len(self.kernel[0][0]),
-                               "stride": self.stride, "padding": self.padding, "activation": "tanh",
+                               "stride": self.stride, "padding": self.padding, "activation": self.activation,
                                "weights": self.kernel, "biases": self.bias}]
         if self.residual_kernel is not None:
             layers.append({"type": "residual", "layers": [{"type": "conv2d", "out_channels": len(self.kernel), "kernel": 3,
@@ -150,7 +151,9 @@ def solve(problem: Problem, slips: Slips | None = None) -> dict[str, float]:
             for r in range(rows):
                 for c in range(cols):
                     net1[o][r][c] = write(_tag("net_c1", (o, r, c), tag), net1[o][r][c])
-                    out1[o][r][c] = write(_tag("out_c1", (o, r, c), tag), math.tanh(net1[o][r][c]))
+                    z = net1[o][r][c]
+                    out1[o][r][c] = write(_tag("out_c1", (o, r, c), tag),
+                                          math.tanh(z) if problem.activation == "tanh" else max(z, 0.0))
         pool_in = out1
         if problem.residual_kernel is not None:
             net2 = conv(out1, problem.residual_kernel, None, 1, 1, False)
@@ -204,7 +207,8 @@ def solve(problem: Problem, slips: Slips | None = None) -> dict[str, float]:
             for r in range(rows):
                 for c in range(cols):
                     d = write(_d("out_c1", (o, r, c), tag), d_out1[o][r][c])
-                    d_net1[o][r][c] = write(_d("net_c1", (o, r, c), tag), d * (1 - out1[o][r][c] ** 2))
+                    slope = 1 - out1[o][r][c] ** 2 if problem.activation == "tanh" else float(out1[o][r][c] > 0)
+                    d_net1[o][r][c] = write(_d("net_c1", (o, r, c), tag), d * slope)
         stride = problem.stride if slips.backward_stride is None else slips.backward_stride
         padding = problem.padding if slips.backward_padding is None else slips.backward_padding
         grads = [[[[0.0] * k for _ in range(k)] for _ in x] for _ in range(channels)]

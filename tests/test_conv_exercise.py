@@ -149,3 +149,107 @@ def test_lms_quizzes_parse(tmp_path) -> None:
             for name in archive.namelist():
                 if name.endswith(".xml"):
                     ET.fromstring(archive.read(name))
+
+
+# --- problem shapes (exercise --layers conv --shape): each drills one convention, its classic mistake visible ---
+
+SHAPES = ["basic", "strided", "channels", "avgpool"]
+SHAPE_SEEDS = range(4)
+
+
+def _student_problem(ex):
+    """The exercise's numbers as tests/conv_students.py's independent hand calculation reads them."""
+    from conv_students import Problem as StudentProblem
+
+    conv, pool, dense = ex.spec["layers"][1], ex.spec["layers"][2], ex.spec["layers"][4]
+    sample = ex.spec["samples"][0]
+    image = sample["inputs"] if ex.spec["layers"][0]["shape"][0] > 1 else [sample["inputs"]]
+    return StudentProblem(inputs=[image], targets=[sample["targets"]], kernel=conv["weights"], bias=conv["biases"],
+                          stride=conv.get("stride", 1), padding=conv.get("padding", 0), pool=pool["type"][:3],
+                          pool_kernel=pool["kernel"], pool_stride=pool["stride"], weights=dense["weights"],
+                          dense_bias=dense["biases"], learning_rate=ex.spec["learning_rate"],
+                          activation=conv["activation"])
+
+
+def _mark(ex, slips=None):
+    from conv_students import solve
+
+    sheet = solve(_student_problem(ex), slips)
+    report = check(ex.network, solution.loads("\n".join(f"{k} = {v!r}" for k, v in sheet.items())))  # every digit
+    return {r.name: (r.verdict, r.mistake, str(r.diagnosis)) for r in report.results if r.verdict != "unanswered"}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_shape_has_its_geometry_and_fair_numbers(shape: str) -> None:
+    ex = generate_conv(1, shape)
+    conv, pool = ex.network.layers[0], ex.network.layers[1]
+    expected = {"basic": ((1, 1), (0, 0), 1, "maxpool"), "strided": ((2, 2), (1, 1), 1, "maxpool"),
+                "channels": ((1, 1), (0, 0), 2, "maxpool"), "avgpool": ((1, 1), (0, 0), 1, "avgpool")}[shape]
+    assert (conv.stride, conv.padding, conv.out_shape[0], ex.spec["layers"][2]["type"]) == expected
+    assert conv.in_shape[0] == expected[2] and pool.kernel_size == (2, 2)
+    assert generate_conv(1, shape).spec == ex.spec and ex.shape == shape
+    fwd = engine.forward(ex.network, ex.network.inputs, ex.network.targets)
+    assert np.abs(fwd.output - ex.network.targets).min() >= MIN_MISS
+    if conv.activation == "tanh":
+        assert np.abs(fwd.values["c1"].net).max() <= MAX_CONV_NET
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_variant_key_of_a_shape_is_marked_correct(tmp_path, shape: str) -> None:
+    """--roster --shape S: every student gets shape S; keys.csv's row is marked all correct against their network."""
+    import csv
+
+    from stepgrad.api import Problem, make_exercise
+    from stepgrad.teach.variants import network_for
+
+    out = tmp_path / shape
+    make_exercise(Problem(layers="conv", seed=3, shape=shape), roster=_roster(tmp_path), output=str(out))
+    rows = list(csv.DictReader((out / "keys.csv").open(encoding="utf-8")))
+    assert len(rows) == 4 and len({r["seed"] for r in rows}) == 4
+    pick = network_for(str(out))
+    for row in rows:
+        net = pick(row["id"])
+        spec = json.loads((out / "students" / row["id"] / "network.json").read_text(encoding="utf-8"))
+        assert spec == generate_conv(int(row["seed"]), shape).spec  # the student's variant keeps the shape
+        key = solution.loads("\n".join(f"{name} = {value}" for name, value in row.items()
+                                       if name not in ("id", "name", "seed") and value))
+        report = check(net, key)
+        assert report.ok and report.counts["correct"] == len(key.answers), report.summary()
+
+
+@pytest.mark.parametrize("seed", SHAPE_SEEDS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_an_independent_correct_student_is_correct(shape: str, seed: int) -> None:
+    """The hand calculation of tests/conv_students.py (plain Python, not stepgrad's engine) agrees with the key."""
+    got = _mark(generate_conv(seed, shape))
+    assert len(got) > 20 and {v for v, _, _ in got.values()} == {"correct"}, \
+        {k: v for k, v in got.items() if v[0] != "correct"}
+
+
+CLASSIC = {  # shape -> (the student's slip, the mistake named, the quantities it must change)
+    "basic": ({"flip": True}, "kernel_flipped", ("net_c1", "dE_total/dk1")),
+    "strided": ({"backward_stride": 1}, "stride_off", "dE_total/dk1"),
+    "channels": ({"channels_summed": True}, "channels_summed", "dE_total/dk1"),
+    "avgpool": ({"avg_unscaled": True}, "avgpool_without_scale", "dE_total/dout_c1"),
+}
+
+
+@pytest.mark.parametrize("seed", SHAPE_SEEDS)
+@pytest.mark.parametrize("shape", [*SHAPES, "strided-padding"])
+def test_the_shapes_classic_mistake_is_named(shape: str, seed: int) -> None:
+    """A student making the shape's classic mistake: the lines it changes are wrong, with that mistake named (leading
+    on some; where another mistake gives the same number, as 'also fits'); nothing is wrong for another reason."""
+    from conv_students import Slips
+    from stepgrad.teach.check.verdicts import MISTAKES_BY_KEY
+
+    slips, key, prefix = ({"backward_padding": 0}, "padding_off", "dE_total/dk1") if shape == "strided-padding" \
+        else CLASSIC[shape]
+    got = _mark(generate_conv(seed, shape.split("-")[0]), Slips(**slips))
+    wrong = {name: v for name, v in got.items() if v[0] == "wrong"}
+    changed = [name for name in wrong if name.startswith(prefix)]
+    assert changed, got  # the mistake changes an asked quantity visibly
+    label = MISTAKES_BY_KEY[key].label
+    for name in changed:
+        assert wrong[name][1] == key or label in wrong[name][2], (name, wrong[name])
+    assert any(wrong[name][1] == key for name in changed)
+    assert all(name.startswith(prefix) for name in wrong), {k: v for k, v in wrong.items() if not k.startswith(prefix)}

@@ -123,8 +123,8 @@ def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str |
     if fmt in LMS_FORMATS:
         from stepgrad.teach.variants_layers import conv_variants
 
-        chosen = [(sid, ex) for sid, _, ex in conv_variants(roster, problem.seed)] if roster else \
-            [("", generate_conv(problem.seed))]
+        chosen = [(sid, ex) for sid, _, ex in conv_variants(roster, problem.seed, problem.shape)] if roster \
+            else [("", generate_conv(problem.seed, problem.shape))]
         return _write_quiz(fmt, chosen, problem.min_digits, folder, note)
     if roster:
         if folder is None:
@@ -132,11 +132,11 @@ def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str |
         from stepgrad.teach.variants_layers import write_conv_variants
 
         written = write_conv_variants(roster, str(folder), base=problem.seed, fmt=fmt, min_digits=problem.min_digits,
-                                      pdf=pdf, force=force)
+                                      pdf=pdf, force=force, shape=problem.shape)
         note(f"wrote {len(written)} exercises to {folder / 'students'}, the keys to {folder / 'keys'} and "
              f"{folder / 'keys.csv'}")
         return ""
-    exercise = generate_conv(problem.seed)
+    exercise = generate_conv(problem.seed, problem.shape)
     made: Any = exercise
     if planted:  # a worked solution with planted conv mistakes (teach/find_error.py)
         from stepgrad.teach.exercise import Exercise

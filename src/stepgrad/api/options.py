@@ -274,7 +274,9 @@ class Problem:
     A worked sheet instead of the problem alone: a faded worked example with the last `fade` stages blank (0:
     fully worked) or the quantities matching `fade_names` blank ("dE_total/dw*,w*+"), a `fade_sequence` (worked,
     then one more stage blank each, down to the problem), or a worked solution with `find_error` planted mistakes
-    (1 to 5; `mistakes`: only these catalogue keys, comma-separated) for the student to find, name and correct."""
+    (1 to 5; `mistakes`: only these catalogue keys, comma-separated) for the student to find, name and correct.
+    With layers "conv", `shape` picks the convention the problem drills (teach/exercise_layers.SHAPES: basic,
+    strided, channels, avgpool)."""
 
     layers: str = "2-2-2"
     activation: str = "sigmoid"
@@ -290,6 +292,7 @@ class Problem:
     fade_sequence: bool = False
     find_error: int | None = None
     mistakes: str | None = None
+    shape: str = "basic"
 
     def __post_init__(self) -> None:
         from stepgrad.core.functions import LOSSES
@@ -313,6 +316,11 @@ class Problem:
 
         if self.layers not in ("conv", *SEQUENCE_KINDS):  # conv: teach/exercise_layers.py; rnn ...: exercise_sequences
             parse_layers(self.layers)
+        from stepgrad.teach.exercise_layers import SHAPES
+
+        _one_of(self, "shape", SHAPES)
+        if self.shape != "basic" and self.layers != "conv":
+            raise StepgradError("a problem shape is for --layers conv only", where=_where(self, "shape"))
         _one_of(self, "activation", ACTIVATION_CHOICES)
         _one_of(self, "output_activation", ("softmax", *ACTIVATION_CHOICES))
         _one_of(self, "loss", LOSSES)

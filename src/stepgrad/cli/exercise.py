@@ -7,6 +7,7 @@ import click
 from stepgrad.api import Problem, make_exercise
 from stepgrad.cli._common import LOSS_CHOICES, api_option, digits_option, emit, note
 from stepgrad.teach.exercise import ACTIVATION_CHOICES
+from stepgrad.teach.exercise_layers import SHAPES
 
 API = make_exercise
 
@@ -16,6 +17,10 @@ API = make_exercise
                                     "(4x4 image, 2x2 kernel, max-pool, dense; sheet, key, template, network.json; "
                                     "--roster, --format, --pdf and the LMS quizzes as for the dense ones); "
                                     "or 'rnn', 'attention', 'layernorm', 'batchnorm' for a sequence-model problem.")
+@api_option(API, "--shape", type=click.Choice(SHAPES),
+            help="With --layers conv, the convention drilled: basic (1 channel, 4x4, 2x2 kernel, stride 1, no "
+                 "padding, max-pool), strided (stride 2, padding 1), channels (2 in, 2 out channels on a 3x3 "
+                 "image), avgpool (an average pool). Every student of a --roster gets the same shape.")
 @api_option(API, "--activation", type=click.Choice(ACTIVATION_CHOICES))
 @api_option(API, "--output-activation", type=click.Choice(["softmax", *ACTIVATION_CHOICES]),
             help="The output layer's activation (softmax with --loss cross_entropy). Default: --activation.")
@@ -47,7 +52,7 @@ API = make_exercise
             help="A worked solution with N (default 1) planted mistakes to find, name and correct.")
 @api_option(API, "--mistakes", metavar="KEYS",
             help="With --find-error: plant only these mistakes (catalogue keys, comma-separated: learning_rate,one_path).")
-def command(layers, activation, output_activation, loss, samples, seed, learning_rate, round_to, min_digits,
+def command(layers, shape, activation, output_activation, loss, samples, seed, learning_rate, round_to, min_digits,
             roster, fmt, pdf, digits, output, force, fade, fade_names, fade_sequence, find_error, mistakes):
     """Generate an exercise: a problem sheet, its answer key and a blank solution template.
 
@@ -68,10 +73,12 @@ def command(layers, activation, output_activation, loss, samples, seed, learning
       stepgrad exercise --seed 7 --find-error 2 -o spot   # mark with: stepgrad check answer.txt --network spot/network.toml
       stepgrad exercise --layers conv --seed 3 -o conv   # then: stepgrad check --network conv/network.json ...
       stepgrad exercise --layers conv --roster students.csv --pdf -o week5
+      stepgrad exercise --layers conv --shape strided -o week6   # stride 2, padding 1
       stepgrad exercise --layers rnn --roster students.csv -o bptt   # BPTT, a network per student
     """
     problem = Problem(layers=layers, activation=activation, output_activation=output_activation, loss=loss,
                       samples=samples, seed=seed, learning_rate=learning_rate, round_to=round_to, min_digits=min_digits,
-                      fade=fade, fade_names=fade_names, fade_sequence=fade_sequence, find_error=find_error, mistakes=mistakes)
+                      fade=fade, fade_names=fade_names, fade_sequence=fade_sequence, find_error=find_error, mistakes=mistakes,
+                      shape=shape)
     emit(make_exercise(problem, fmt=fmt, digits=digits, output=output, roster=roster, pdf=pdf, force=force, note=note),
          None)

@@ -6,6 +6,16 @@ a problem sheet, the full derivation as the key, and a blank template `stepgrad 
     ('conv2d', 'maxpool')
     >>> sorted(ex.files())
     ['key-values.txt', 'key.md', 'network.json', 'sheet.md', 'solution-template.txt']
+    >>> generate_conv(seed=3, shape="strided").spec["layers"][1]["stride"]
+    2
+
+The shape of the problem (SHAPES) picks the convention it drills: `basic` (one channel, a 4x4 image,
+a 2x2 kernel, stride 1, no padding, a 2x2 max-pool of stride 1), `strided` (the same with stride 2 and
+padding 1), `channels` (a 2-channel 3x3 image, 2 output channels), `avgpool` (basic with an average
+pool). Each shape's numbers are also drawn so that its classic mistake changes an asked value by at
+least VISIBLE (the kernel flipped; the stride or the padding off; a kernel gradient summed across the
+output channels; the average pool's 1/4 forgotten); in `strided`, the stride-1 and the padding-forgotten
+kernel gradients each differ somewhere from every other geometry's too, so that the checker can tell them apart.
 
 The numbers are drawn until the step is a fair hand calculation: the conv layer's nets away from
 tanh's flat ends (and from ReLU's kink), every max-pool window with one clear maximum (no ties, no
@@ -24,6 +34,7 @@ import numpy as np
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.layers import engine
+from stepgrad.core.layers.conv import Conv
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.trace import Trace
 from stepgrad.formats.maps import Block, Heading, Paragraph, blocks
@@ -38,7 +49,9 @@ MIN_KINK = 0.05  # relu: |net| at least this, so the derivative is unambiguous
 MIN_GAP = 0.02  # a max-pool window's largest cell beats the next by at least this
 MAX_OUT_NET = 2.5  # sigmoid outputs away from 0 and 1
 MIN_MISS = 0.05  # every output at least this far from its target
+VISIBLE = 0.01  # the shape's classic mistake changes some asked value by at least this
 TRIES = 2000
+SHAPES = ("basic", "strided", "channels", "avgpool")
 
 
 FORMATS = {"markdown": "md", "latex": "tex", "html": "html", "text": "txt"}
@@ -52,6 +65,7 @@ class ConvExercise:
     spec: dict[str, Any]
     network: LayerNetwork
     trace: Trace
+    shape: str = "basic"  # one of SHAPES
     round_to: None = None  # the key is exact (the LMS writers read it as they read a dense exercise's)
 
     def template(self) -> str:
@@ -110,53 +124,111 @@ def _grid(rng: random.Random, rows: int, cols: int, low: float, high: float, ste
     return [[round(low + step * rng.randint(0, count), 2) for _ in range(cols)] for _ in range(rows)]
 
 
-def _draw(rng: random.Random) -> dict[str, Any]:
+def _draw(rng: random.Random, shape: str = "basic") -> dict[str, Any]:
     activation = rng.choice(ACTIVATIONS)
-    return {
+    channels, size = (2, 3) if shape == "channels" else (1, 4)
+    stride, padding = (2, 1) if shape == "strided" else (1, 0)
+    conv_size = (size + 2 * padding - 2) // stride + 1
+    flat = channels * (conv_size - 1) ** 2  # a 2x2 pool of stride 1
+    conv: dict[str, Any] = {"type": "conv2d", "out_channels": channels, "kernel": 2}
+    if shape == "strided":
+        conv.update(stride=stride, padding=padding)
+    spec = {
         "loss": "half_squared_error", "learning_rate": rng.choice(LEARNING_RATES), "update_biases": True,
         "layers": [
-            {"type": "input", "shape": [1, 4, 4]},
-            {"type": "conv2d", "out_channels": 1, "kernel": 2, "activation": activation,
-             "weights": [[_grid(rng, 2, 2, -0.9, 0.9, 0.01)]], "biases": [round(rng.uniform(-0.3, 0.3), 2)]},
-            {"type": "maxpool", "kernel": 2, "stride": 1},
+            {"type": "input", "shape": [channels, size, size]},
+            {**conv, "activation": activation,
+             "weights": [[_grid(rng, 2, 2, -0.9, 0.9, 0.01) for _ in range(channels)] for _ in range(channels)],
+             "biases": [round(rng.uniform(-0.3, 0.3), 2) for _ in range(channels)]},
+            {"type": "avgpool" if shape == "avgpool" else "maxpool", "kernel": 2, "stride": 1},
             {"type": "flatten"},
             {"type": "dense", "neurons": 2, "activation": "sigmoid",
-             "weights": _grid(rng, 2, 4, -0.9, 0.9, 0.01), "biases": [round(rng.uniform(-0.3, 0.3), 2) for _ in "ab"]},
+             "weights": _grid(rng, 2, flat, -0.9, 0.9, 0.01),
+             "biases": [round(rng.uniform(-0.3, 0.3), 2) for _ in "ab"]},
         ],
-        "samples": [{"inputs": _grid(rng, 4, 4, 0.0, 1.0, 0.1),
-                     "targets": [round(rng.randint(1, 9) / 10, 1) for _ in "ab"]}],
     }
+    image = [_grid(rng, size, size, 0.0, 1.0, 0.1) for _ in range(channels)]
+    spec["samples"] = [{"inputs": image[0] if channels == 1 else image,
+                        "targets": [round(rng.randint(1, 9) / 10, 1) for _ in "ab"]}]
+    return spec
 
 
-def _fair(net: LayerNetwork) -> bool:
+def _fair(net: LayerNetwork, shape: str = "basic") -> bool:
     """Whether one step of `net` is a fair hand calculation (see the module docstring)."""
     fwd = engine.forward(net, net.inputs, net.targets)  # type: ignore[arg-type]
-    conv, pool, dense = (fwd.values[label] for label in ("c1", "p1", "d1"))
-    z = conv.net[0, 0]
+    conv, dense = fwd.values["c1"], fwd.values["d1"]
+    z = conv.net[0]
     if net.layers[0].activation == "tanh" and np.abs(z).max() > MAX_CONV_NET:
         return False
-    if net.layers[0].activation == "relu" and (np.abs(z).min() < MIN_KINK or (z > 0).sum() < 3):
+    if net.layers[0].activation == "relu" and (np.abs(z).min() < MIN_KINK or (z > 0).sum() < 3 * z.shape[0]):
         return False
-    out = conv.out[0, 0]
-    for r in range(2):
-        for c in range(2):
-            window = np.sort(out[r:r + 2, c:c + 2].ravel())
-            if window[-1] - window[-2] < MIN_GAP:
-                return False
+    if shape != "avgpool":
+        for plane in conv.out[0]:
+            for r in range(plane.shape[0] - 1):
+                for c in range(plane.shape[1] - 1):
+                    window = np.sort(plane[r:r + 2, c:c + 2].ravel())
+                    if window[-1] - window[-2] < MIN_GAP:
+                        return False
     if np.abs(dense.net).max() > MAX_OUT_NET:
         return False
-    return bool(np.abs(fwd.output - net.targets).min() >= MIN_MISS)
+    if np.abs(fwd.output - net.targets).min() < MIN_MISS:
+        return False
+    return _mistake_visible(net, shape)
 
 
-def generate_conv(seed: int = 0) -> ConvExercise:
-    """A conv (2x2 kernel on a 4x4 image) + max-pool (2x2, stride 1) + dense (2 sigmoid outputs) exercise."""
+def _kernel_gradient(x: np.ndarray, d_net: np.ndarray, stride: int, padding: int) -> np.ndarray:
+    """dE_total/dk[o,i,p,q] of a 2x2 kernel from the conv's input x[i] and errors d_net[o], windows placed with
+    `stride` and `padding` (what a student's backward pass does with the layer's geometry or a mistaken one)."""
+    padded = np.pad(x, ((0, 0), (padding, padding + 2 * stride), (padding, padding + 2 * stride)))
+    rows, cols = d_net.shape[1:]
+    grad = np.zeros((d_net.shape[0], x.shape[0], 2, 2))
+    for p in range(2):
+        for q in range(2):
+            window = padded[:, p:p + stride * rows:stride, q:q + stride * cols:stride][:, :rows, :cols]
+            grad[:, :, p, q] = np.einsum("orc,irc->oi", d_net, window)
+    return grad
+
+
+def _mistake_visible(net: LayerNetwork, shape: str) -> bool:
+    """Whether the shape's classic mistake changes an asked value by at least VISIBLE."""
+    rec = engine.step(net, net.inputs, net.targets)  # type: ignore[arg-type]
+    conv = rec.forward.values["c1"]
+    layer = conv.layer
+    assert isinstance(layer, Conv)
+    if shape == "basic":  # the kernel flipped: other nets
+        kernel = layer.params["kernel"]
+        return bool(np.abs(kernel - kernel[..., ::-1, ::-1]).max() >= VISIBLE)
+    assert conv.d_net is not None
+    x, d_net = conv.input[0], conv.d_net[0]
+    if shape == "avgpool":  # dE_total/dout_c1 four times too large
+        return bool(np.abs(d_net).max() * 3 >= VISIBLE)
+    right = _kernel_gradient(x, d_net, layer.stride[0], layer.padding[0])
+    if shape == "strided":  # windows with stride 1, or the padding forgotten, in the backward pass: each must
+        # give some kernel gradient that no other geometry (nor the flipped kernel) gives: the mistake is named
+        others = {geo: _kernel_gradient(x, d_net, *geo) for geo in ((1, 1), (3, 1), (2, 0), (2, 2))}
+        flipped = right[..., ::-1, ::-1]
+        for classic in ((1, 1), (2, 0)):
+            rivals = [right, flipped, *(g for geo, g in others.items() if geo != classic)]
+            apart = np.min([np.abs(others[classic] - rival) for rival in rivals], axis=0)
+            if apart.max() < VISIBLE:
+                return False
+        return True
+    summed = np.broadcast_to(right.sum(axis=0), right.shape)  # channels: summed across output channels
+    return bool(np.abs(right - summed).max() >= VISIBLE)
+
+
+def generate_conv(seed: int = 0, shape: str = "basic") -> ConvExercise:
+    """A conv + pool (2x2, stride 1) + dense (2 sigmoid outputs) exercise of one of SHAPES (see the module
+    docstring)."""
+    if shape not in SHAPES:
+        raise StepgradError(f"expected one of {', '.join(SHAPES)}, got {shape!r}", where="--shape")
     rng = random.Random(seed)
     for _ in range(TRIES):
-        spec = _draw(rng)
+        spec = _draw(rng, shape)
         net = LayerNetwork.from_dict(spec, f"<exercise seed {seed}>")
-        if _fair(net):
-            return ConvExercise(seed, spec, net, explain_layers(net))
+        if _fair(net, shape):
+            return ConvExercise(seed, spec, net, explain_layers(net), shape)
     raise StepgradError(f"no fair exercise found for seed {seed} in {TRIES} draws; try another seed")
 
 
-__all__ = ["ConvExercise", "generate_conv"]
+__all__ = ["SHAPES", "ConvExercise", "generate_conv"]
