@@ -57,6 +57,10 @@ def test_every_part_is_there_and_marks(tmp_path, key):
     quiz = ET.parse(pack / "5-lms" / "quiz.xml").getroot()
     kinds = [q.get("type") for q in quiz]
     assert "multichoice" in kinds and "numerical" in kinds and "category" in kinds
+    categories = [q.findtext("category/text") for q in quiz if q.get("type") == "category"]
+    assert categories == ["$course$/stepgrad/find-error", "$course$/stepgrad/ada", "$course$/stepgrad/bob"]
+    spot = [q.findtext("name/text") for q in quiz if (q.findtext("name/text") or "").startswith("find-error: ")]
+    assert spot[:3] == ["find-error: wrong line", "find-error: mistake", "find-error: corrected value"]
     assert "stepgrad check answer.txt --network 3-find-error/network.toml" in (pack / "README.md").read_text()
 
 

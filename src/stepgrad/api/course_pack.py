@@ -41,6 +41,7 @@ def make_course_pack(spec: str | None = None, *, output: str | None = None, opti
     from stepgrad.teach.fading import Faded, stages
     from stepgrad.teach.find_error import plant
     from stepgrad.teach.lms_faded import moodle_xml
+    from stepgrad.teach.lms_find_error import moodle_xml as find_error_xml
     from stepgrad.tracing.build import explain
 
     if not output:
@@ -74,7 +75,7 @@ def make_course_pack(spec: str | None = None, *, output: str | None = None, opti
 
     make_exercise(problem, fmt=options.fmt, output=str(folder / "4-problems"), roster=options.roster,
                   pdf=options.pdf, force=options.force)
-    quiz = moodle_xml([("", faded)])
+    quiz = _merged(moodle_xml([("", faded)]), find_error_xml([("find-error", sheet)]))
     if options.roster:
         quiz = _merged(quiz, make_exercise(problem, fmt="moodle", roster=options.roster))
     _write(folder / "5-lms", {"quiz.xml": quiz}, options.force, None)
@@ -125,8 +126,9 @@ def _readme(name: str, fade: int, options: PackOptions, ext: str) -> str:
    hand out only `find-error.{ext}` and `answer-template.txt`).
 4. `4-problems/`: new numbers on the same layers, activations and loss: {per_student}. Mark a class with
    `stepgrad check returned/ --variants 4-problems` (or `--network 4-problems/network.toml`).
-5. `5-lms/quiz.xml`: Moodle XML: the faded example's prompts (multiple choice) and blanks (numerical)
-   {"and the problems' question bank, one variant per student" if options.roster else ""}.
+5. `5-lms/quiz.xml`: Moodle XML: the faded example's prompts (multiple choice) and blanks (numerical), the
+   find-the-error sheet's line and mistake (multiple choice) and corrected values (numerical, category
+   stepgrad/find-error){", and the problems' question bank, one variant per student" if options.roster else ""}.
 
 Made by `stepgrad course-pack`; the same network and seed make the same pack.
 """

@@ -131,9 +131,11 @@ def _sequence(problem: Problem, fmt: str, folder: Path | None, roster: str | Non
 
 def _quiz(problem: Problem, fmt: str, folder: Path | None, roster: str | None,
           min_digits: int | None, note: Note) -> str:
-    if problem.find_error is not None or fmt == "gift":
-        raise StepgradError("LMS exports of worked sheets: a faded example (--fade K or --fade-names) as moodle or qti",
-                            where="--format")
+    if problem.find_error is not None:
+        return _find_error_quiz(problem, fmt, folder, roster, min_digits, note)
+    if fmt == "gift":
+        raise StepgradError("a faded example is exported as moodle or qti; gift takes problems and find-the-error "
+                            "sheets", where="--format")
     from stepgrad.teach.lms_faded import WRITERS
 
     name, writer = WRITERS[fmt]
@@ -145,6 +147,23 @@ def _quiz(problem: Problem, fmt: str, folder: Path | None, roster: str | None,
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / name, data)
     note(f"wrote {folder / name}")
+    return ""
+
+
+def _find_error_quiz(problem: Problem, fmt: str, folder: Path | None, roster: str | None, min_digits: int | None,
+                     note: Note) -> str:
+    """Find-the-error sheets (one per student of the roster) as a quiz: the line, the mistake, the corrected value."""
+    from stepgrad.teach.lms_find_error import WRITERS
+
+    files = WRITERS[fmt]([(sid, sheet) for sid, _, sheet in _sheets(problem, roster)], min_digits)
+    if folder is None:
+        if len(files) != 1 or any(isinstance(data, bytes) for data in files.values()):
+            raise StepgradError("a QTI quiz is a zip file (one per student): add -o DIR", where="--format qti")
+        return str(next(iter(files.values())))
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / name, data)
+    note(f"wrote {', '.join(sorted({str(folder / name.split('/')[0]) for name in files}))}")
     return ""
 
 

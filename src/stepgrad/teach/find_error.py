@@ -75,17 +75,21 @@ class ErrorSheet:
         return [f"{k:>{width}}. " + written(steps[name], shown, self.values[name], self.show)
                 for k, name in enumerate(self.numbered, 1)]
 
-    def sheet(self, fmt: str = "markdown", student: str | None = None) -> str:
-        """The sheet: the network, the worked solution with its numbered lines, the task and the mistakes to name."""
+    def solution_blocks(self, student: str | None = None) -> list[tuple]:
+        """The sheet's first part (document blocks): the network and the worked solution with its numbered lines."""
         head = _sheet_blocks(self.exercise, student)[:6]
         title = head[0][1].replace("Backpropagation exercise", "Find the error")
         n = len(self.planted)
         task = ("This worked solution has one mistake; every line after it is computed correctly from the lines "
                 "above it." if n == 1 else
                 f"This worked solution has {n} mistakes; every other line is computed correctly from the lines above it.")
-        blocks: list[tuple] = [("h1", title), head[1], ("p", order_note(self.exercise)), *head[2:],
-                               ("h2", "The worked solution"), ("p", task),
-                               ("code", self.solution_lines()), ("h2", "Your task"),
+        return [("h1", title), head[1], ("p", order_note(self.exercise)), *head[2:],
+                ("h2", "The worked solution"), ("p", task), ("code", self.solution_lines())]
+
+    def sheet(self, fmt: str = "markdown", student: str | None = None) -> str:
+        """The sheet: the network, the worked solution with its numbered lines, the task and the mistakes to name."""
+        n = len(self.planted)
+        blocks: list[tuple] = [*self.solution_blocks(student), ("h2", "Your task"),
                                ("ol", ["Find the first wrong line (its number or its quantity)." if n == 1 else
                                        "Find each wrong line, first to last (its number or its quantity).",
                                        "Name the mistake: its number or its name in the list below.",

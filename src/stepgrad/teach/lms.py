@@ -117,19 +117,34 @@ def moodle_xml(exercises: list[tuple[str, Exercise]], min_digits: int | None = N
     """A Moodle XML quiz: a category per variant (student), a numerical question per quantity in it."""
     quiz = ET.Element("quiz")
     for name, group in by_variant(exercises, min_digits).items():
-        category = ET.SubElement(ET.SubElement(quiz, "question", type="category"), "category")
-        ET.SubElement(category, "text").text = f"$course$/stepgrad/{name}"
+        category_xml(quiz, name)
         for q in group:
-            node = ET.SubElement(quiz, "question", type="numerical")
-            ET.SubElement(ET.SubElement(node, "name"), "text").text = q.title
-            text = ET.SubElement(node, "questiontext", format="markdown")
-            ET.SubElement(text, "text").text = q.text
-            ET.SubElement(node, "defaultgrade").text = "1"
-            for a in q.answers:
-                answer = ET.SubElement(node, "answer", fraction=str(a.fraction), format="moodle_auto_format")
-                ET.SubElement(answer, "text").text = _number(a.value)
-                ET.SubElement(answer, "tolerance").text = _number(a.tolerance)
-                ET.SubElement(ET.SubElement(answer, "feedback", format="markdown"), "text").text = a.feedback
+            numerical_xml(quiz, q)
+    return xml_text(quiz)
+
+
+def category_xml(quiz: ET.Element, name: str) -> None:
+    """A Moodle category question: the questions after it go into $course$/stepgrad/<name>."""
+    category = ET.SubElement(ET.SubElement(quiz, "question", type="category"), "category")
+    ET.SubElement(category, "text").text = f"$course$/stepgrad/{name}"
+
+
+def numerical_xml(quiz: ET.Element, q: Question) -> None:
+    """One Moodle numerical question: every answer with its fraction, tolerance and feedback."""
+    node = ET.SubElement(quiz, "question", type="numerical")
+    ET.SubElement(ET.SubElement(node, "name"), "text").text = q.title
+    text = ET.SubElement(node, "questiontext", format="markdown")
+    ET.SubElement(text, "text").text = q.text
+    ET.SubElement(node, "defaultgrade").text = "1"
+    for a in q.answers:
+        answer = ET.SubElement(node, "answer", fraction=str(a.fraction), format="moodle_auto_format")
+        ET.SubElement(answer, "text").text = _number(a.value)
+        ET.SubElement(answer, "tolerance").text = _number(a.tolerance)
+        ET.SubElement(ET.SubElement(answer, "feedback", format="markdown"), "text").text = a.feedback
+
+
+def xml_text(quiz: ET.Element) -> str:
+    """The Moodle XML document of `quiz`, indented."""
     ET.indent(quiz)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
 
@@ -146,14 +161,28 @@ def gift(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -
     out = []
     for name, group in by_variant(exercises, min_digits).items():
         out.append(f"$CATEGORY: $course$/stepgrad/{_gift_escape(name)}\n")
-        for q in group:
-            answers = " ".join(f"={'%' + str(a.fraction) + '%' if a.fraction != 100 else ''}"
-                               f"{_number(a.value)}:{_number(a.tolerance)}#{_gift_escape(a.feedback)}" for a in q.answers)
-            out.append(f"::{_gift_escape(q.title)}::[markdown]{_gift_escape(q.text)}{{#{answers}}}\n")
+        out += [gift_numerical(q) for q in group]
     return "\n".join(out)
 
 
+def gift_numerical(q: Question) -> str:
+    """One GIFT numerical question: {#=value:tolerance#feedback =%0%value:tolerance#diagnosis}."""
+    answers = " ".join(f"={'%' + str(a.fraction) + '%' if a.fraction != 100 else ''}"
+                       f"{_number(a.value)}:{_number(a.tolerance)}#{_gift_escape(a.feedback)}" for a in q.answers)
+    return f"::{_gift_escape(q.title)}::[markdown]{_gift_escape(q.text)}{{#{answers}}}\n"
+
+
 QTI_SMALLEST = 1e-4  # text2qti writes a numerical answer's range to 4 decimals and refuses anything smaller
+
+
+def qti_range(right: Answer) -> tuple[float, float] | None:
+    """The QTI range [low, high] of a right answer, widened outward to the 4 decimals text2qti writes (so it still
+    holds the answer); None when the range holds a number below QTI_SMALLEST in magnitude (text2qti refuses it)."""
+    low = math.floor((right.value - right.tolerance) * 10**4) / 10**4
+    high = math.ceil((right.value + right.tolerance) * 10**4) / 10**4
+    if min(abs(low), abs(high)) < QTI_SMALLEST or low < 0 < high:
+        return None
+    return low, high
 
 
 def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> str:
@@ -164,13 +193,11 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
     number = left_out = 0
     for label, ex in exercises:
         for q in questions(ex, min_digits, label):
-            right = q.answers[0]
-            # text2qti writes a range to 4 decimals: widen it outward to 4 decimals, so it still holds the answer
-            low = math.floor((right.value - right.tolerance) * 10**4) / 10**4
-            high = math.ceil((right.value + right.tolerance) * 10**4) / 10**4
-            if min(abs(low), abs(high)) < QTI_SMALLEST or low < 0 < high:
+            bounds = qti_range(q.answers[0])
+            if bounds is None:
                 left_out += 1
                 continue
+            low, high = bounds
             number += 1
             who = escape.markdown(label) if label else f"seed {ex.seed}"  # a roster id is text, never markup
             text = f"{escape.markdown(q.title)}: compute `{q.name}` for the network of the exercise sheet ({who})."
@@ -187,20 +214,23 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
 
 def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> bytes:
     """A QTI 1.2 zip (Canvas's import format) built by text2qti: one quiz, one item per quantity and exercise."""
+    return qti_bytes(_qti_text(exercises, min_digits))
+
+
+def qti_bytes(text: str) -> bytes:
+    """The QTI 1.2 zip text2qti builds from its quiz source `text`; a refusal is one line, never a traceback."""
     try:
         from text2qti.config import Config  # type: ignore[import-untyped]
+        from text2qti.err import Text2qtiError  # type: ignore[import-untyped]
         from text2qti.qti import QTI  # type: ignore[import-untyped]
         from text2qti.quiz import Quiz  # type: ignore[import-untyped]
     except ImportError:
         raise StepgradError("QTI export needs text2qti: pip install 'stepgrad[lms]'", where="--format qti") from None
     config = Config()
     config.load()
-    from text2qti.err import Text2qtiError  # type: ignore[import-untyped]
-
     try:
-        quiz = Quiz(_qti_text(exercises, min_digits), config=config, source_name="<stepgrad>")
-        return QTI(quiz).zip_bytes()
-    except Text2qtiError as exc:  # never a traceback: say what text2qti refused
+        return QTI(Quiz(text, config=config, source_name="<stepgrad>")).zip_bytes()
+    except Text2qtiError as exc:  # say what text2qti refused
         raise StepgradError(f"text2qti cannot build this quiz: {' '.join(str(exc).split())}", where="--format qti") from None
 
 
