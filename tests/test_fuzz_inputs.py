@@ -195,7 +195,8 @@ def bodies(draw) -> dict:
     if draw(st.booleans()):
         body["spec"] = draw(spec_dicts() | texts)
     for key in sorted(draw(st.sets(st.sampled_from(["iterations", "every", "only", "digits", "format", "update_order",
-                                                    "group", "derive", "show", "math_for", "spec_format", "view"]),
+                                                    "group", "derive", "show", "math_for", "spec_format", "view",
+                                                    "name", "answers", "choice"]),
                                    max_size=4))):  # sorted: the same order in every process
         body[key] = draw(values | st.integers(0, 50))
     if isinstance(body.get("iterations"), int) and not isinstance(body["iterations"], bool):
@@ -204,7 +205,8 @@ def bodies(draw) -> dict:
 
 
 @FUZZ
-@given(st.sampled_from(["/api/explain", "/api/train", "/api/export", "/api/view"]), bodies())
+@given(st.sampled_from(["/api/explain", "/api/train", "/api/export", "/api/view", "/api/study/plan", "/api/study/rule",
+                        "/api/study/answer"]), bodies())
 def test_fuzz_api_bodies(client, endpoint, body):
     start = time.monotonic()
     r = client.post(endpoint, content=json.dumps(body).encode(), headers={"content-type": "application/json"})

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stepgrad.core.budget import SERVER_WORK, Budget
 from stepgrad.core.errors import DivergenceError, SpecError, StepgradError
 from stepgrad.core.spec import Network, builtin
-from stepgrad.web import api, views
+from stepgrad.web import api, study, views
 from stepgrad.web.guard import LocalOnly, allowed_hosts
 from stepgrad.web.inputs import ApiError
 
@@ -61,6 +61,7 @@ def create_app(spec: Network | None = None, *, host: str = "127.0.0.1", allow_ho
         Route("/api/train", api.train_endpoint, methods=["POST"]),
         Route("/api/export", api.export_endpoint, methods=["POST"]),
         Route("/api/view", views.view_endpoint, methods=["POST"]),
+        *study.routes(),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
     handlers = {ApiError: api_error, StepgradError: stepgrad_error, HTTPException: http_error, Exception: internal_error}

@@ -9,6 +9,7 @@ import { animateStage, reducedMotion } from "./flow.js";
 import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
 import { setupViews } from "./views.js";
+import { setupStudy } from "./study.js";
 
 const $ = (id) => document.getElementById(id);
 // steps shown with their formulas at first (a screenful and more; a button asks for more): a big network's
@@ -535,6 +536,7 @@ async function start() {
     if (Math.abs(width - curveWidth) > 4) { curveWidth = width; drawCurve($("loss-curve"), state.history); }
   }).observe($("loss-curve"));
   setupViews(() => ({ spec: state.spec, update_order: state.order, digits: Number($("digits").value), selected: state.selected }));
+  setupStudy(() => ({ spec: state.spec, update_order: state.order }));
   try {
     const data = await getJSON("/api/network");
     state.choices = { activations: data.activations, losses: data.losses };
