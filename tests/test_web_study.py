@@ -8,6 +8,7 @@ import warnings
 
 import pytest
 
+import gallery
 import stepgrad
 
 pytest.importorskip("starlette")
@@ -80,3 +81,20 @@ def test_the_rule_prompt_is_marked_on_the_server(client):
 def test_bad_requests_are_one_line(client, path, body, field):
     r = client.post(f"/api/study/{path}", json=body)
     assert r.status_code == 422 and r.json()["field"] == field and "\n" not in r.json()["error"]
+
+
+@pytest.mark.parametrize("key", gallery.SMALL)
+def test_study_mode_on_the_gallery(key):
+    """Every part planned; the first and last blank of the problem answered with the engine's value is correct."""
+    net = gallery.network(key)
+    client = TestClient(create_app(net), base_url="http://127.0.0.1:8000")
+    values = stepgrad.explain(net).values
+    plan = client.post("/api/study/plan", json={}).json()
+    assert [p["kind"] for p in plan["parts"]] == ["worked", "faded", "problem"], plan
+    blanks = [s["name"] for s in plan["parts"][2]["steps"] if s["blank"]]
+    assert blanks
+    answers: dict[str, str] = {}
+    for name in (blanks[0], blanks[-1]):
+        answers[name] = f"{values[name]:.9g}"
+        r = client.post("/api/study/answer", json={"name": name, "answers": answers}).json()
+        assert r["verdict"] == "correct", (key, name, r)
