@@ -50,7 +50,7 @@ def _written(value: float) -> list[float]:
 def test_moodle_xml_asks_the_line_the_mistake_and_the_corrected_value_per_variant(tmp_path):
     root = ET.fromstring(lms_find_error.moodle_xml(SHEETS).encode())
     categories = [q.findtext("category/text") for q in root.findall("question[@type='category']")]
-    assert categories == ["$course$/stepgrad/s1", "$course$/stepgrad/s2"]
+    assert categories == ["$course$/stepgrad/find-error/s1", "$course$/stepgrad/find-error/s2"]
     by_label: dict[str, list[ET.Element]] = {}
     label = None
     for q in root.findall("question"):
@@ -88,8 +88,8 @@ GIFT_QUESTION = re.compile(r"::((?:[^:\\]|\\.)+)::\[markdown\]((?:[^{}\\]|\\.)*)
 def test_gift_reads_back_strictly():
     text = lms_find_error.gift(SHEETS)
     blocks = [b.strip() for b in text.strip().split("\n\n") if b.strip()]
-    assert [b for b in blocks if b.startswith("$CATEGORY")] == ["$CATEGORY: $course$/stepgrad/s1",
-                                                                 "$CATEGORY: $course$/stepgrad/s2"]
+    assert [b for b in blocks if b.startswith("$CATEGORY")] == ["$CATEGORY: $course$/stepgrad/find-error/s1",
+                                                                 "$CATEGORY: $course$/stepgrad/find-error/s2"]
     questions = [GIFT_QUESTION.fullmatch(b) for b in blocks if not b.startswith("$CATEGORY")]
     assert all(questions) and len(questions) == 3 * sum(len(s.planted) for _, s in SHEETS)
     for m in questions:

@@ -7,7 +7,7 @@ choice) and the corrected value (numerical, with the tolerance of stepgrad.teach
     ['line', 'mistake', 'corrected']
 
 A variant per student, as the problem exports keep them (stepgrad.teach.lms): Moodle XML and GIFT put each
-student's questions in a category of their own ($course$/stepgrad/<id>), QTI (Canvas, built by text2qti) writes a
+student's questions in a category of their own ($course$/stepgrad/find-error/<id>), QTI (Canvas, built by text2qti) writes a
 quiz per student (quiz-qti/<id>.zip). The line's choices are the planted line, the line after it (computed
 correctly from it), the line before it and one more; the mistake's choices the planted one and three others of
 the catalogue. The corrected value is right within the tolerance of `check` at 3 significant digits (or
@@ -144,7 +144,7 @@ def moodle_xml(sheets: list[tuple[str, ErrorSheet]], min_digits: int | None = No
     """A Moodle XML quiz: a category per variant, two multiple-choice and one numerical question per mistake."""
     quiz = ET.Element("quiz")
     for name, group in _variants(sheets, min_digits).items():
-        category_xml(quiz, name)
+        category_xml(quiz, f"find-error/{name}")
         for _, q in group:
             if isinstance(q, Question):
                 numerical_xml(quiz, q)
@@ -166,7 +166,7 @@ def gift(sheets: list[tuple[str, ErrorSheet]], min_digits: int | None = None) ->
     """The same quiz in GIFT: {=right#feedback ~wrong#feedback} and numerical questions, a category per variant."""
     out = []
     for name, group in _variants(sheets, min_digits).items():
-        out.append(f"$CATEGORY: $course$/stepgrad/{_gift_escape(name)}\n")
+        out.append(f"$CATEGORY: $course$/stepgrad/find-error/{_gift_escape(name)}\n")
         for _, q in group:
             if isinstance(q, Question):
                 out.append(gift_numerical(q))
