@@ -183,9 +183,10 @@ def client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
+    from stepgrad.api.study_routes import routes
     from stepgrad.web.app import create_app
 
-    with TestClient(create_app(time_limit=3), raise_server_exceptions=False, base_url="http://127.0.0.1:8000") as c:
+    with TestClient(create_app(time_limit=3, extra_routes=routes()), raise_server_exceptions=False, base_url="http://127.0.0.1:8000") as c:
         yield c
 
 

@@ -16,8 +16,8 @@ import pytest
 
 
 @contextlib.contextmanager
-def running_server(spec=None) -> Iterator[str]:
-    """Serve create_app(spec) on a free loopback port; yields the base URL; stops on exit."""
+def running_server(spec=None, app=None) -> Iterator[str]:
+    """Serve `app` (default: create_app(spec)) on a free loopback port; yields the base URL; stops on exit."""
     import uvicorn
 
     from stepgrad.web.app import create_app
@@ -26,7 +26,7 @@ def running_server(spec=None) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(spec), log_level="warning", lifespan="off", backlog=512)
+    config = uvicorn.Config(app or create_app(spec), log_level="warning", lifespan="off", backlog=512)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

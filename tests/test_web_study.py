@@ -16,6 +16,7 @@ with warnings.catch_warnings():  # starlette's note on its httpx test client
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from stepgrad.api.study_routes import routes  # noqa: E402
 from stepgrad.web.app import create_app  # noqa: E402
 
 VALUES = stepgrad.explain(stepgrad.builtin()).values
@@ -25,7 +26,7 @@ SLIPPED_DW3 = ONE_PATH * VALUES["dout_h2/dnet_h2"] * VALUES["i1"]  # dE_total/dw
 
 @pytest.fixture(scope="module")
 def client():
-    return TestClient(create_app(), base_url="http://127.0.0.1:8000")
+    return TestClient(create_app(extra_routes=routes()), base_url="http://127.0.0.1:8000")
 
 
 def test_the_plan_is_worked_faded_problem_and_shows_no_blank_or_prompt_answer(client):
@@ -87,7 +88,7 @@ def test_bad_requests_are_one_line(client, path, body, field):
 def test_study_mode_on_the_gallery(key):
     """Every part planned; the first and last blank of the problem answered with the engine's value is correct."""
     net = gallery.network(key)
-    client = TestClient(create_app(net), base_url="http://127.0.0.1:8000")
+    client = TestClient(create_app(net, extra_routes=routes()), base_url="http://127.0.0.1:8000")
     values = stepgrad.explain(net).values
     plan = client.post("/api/study/plan", json={}).json()
     assert [p["kind"] for p in plan["parts"]] == ["worked", "faded", "problem"], plan
@@ -98,3 +99,16 @@ def test_study_mode_on_the_gallery(key):
         answers[name] = f"{values[name]:.9g}"
         r = client.post("/api/study/answer", json={"name": name, "answers": answers}).json()
         assert r["verdict"] == "correct", (key, name, r)
+
+
+def test_stepgrad_serve_has_study_mode(monkeypatch):
+    """The app `stepgrad serve` runs answers the study endpoints (added from the API layer)."""
+    import uvicorn
+
+    from stepgrad.api import serve_explorer
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(app))
+    serve_explorer()
+    plan = TestClient(served[0], base_url="http://127.0.0.1:8000").post("/api/study/plan", json={})
+    assert plan.status_code == 200 and len(plan.json()["parts"]) == 3

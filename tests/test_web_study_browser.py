@@ -29,7 +29,10 @@ def _explorer_needs(browser):
 
 @pytest.fixture(scope="module")
 def server():
-    with running_server() as url:
+    from stepgrad.api.study_routes import routes
+    from stepgrad.web.app import create_app
+
+    with running_server(app=create_app(extra_routes=routes())) as url:
         yield url
 
 

@@ -1,5 +1,6 @@
 """Study mode in the explorer: worked -> faded -> problem for the served network (stepgrad.teach.study), marked by
-the checker.
+the checker. The routes live in the API layer, which may use both the explorer (stepgrad.web) and the teaching
+package (the two do not import each other); `stepgrad serve` adds them to the app (create_app's extra_routes).
 
     POST /api/study/plan    {spec?, update_order?, digits?} -> the three parts: worked lines with their rule
                             prompts (the question and the choices, not the answer), faded and problem blanks
@@ -30,6 +31,7 @@ from stepgrad.teach.prompts import prompt
 from stepgrad.teach.quiz import Quiz
 from stepgrad.tracing.derive import derive
 from stepgrad.web import inputs
+from stepgrad.web.api import _unstoppable, stoppable
 from stepgrad.web.inputs import ApiError
 
 FIELDS = {"plan": (*inputs.SPEC_FIELDS, "update_order", "digits"),
@@ -119,8 +121,6 @@ def _answer(data: dict[str, Any], served: Network) -> dict[str, Any]:
 
 def _endpoint(endpoint: str, job):
     async def handle(request: Request) -> JSONResponse:
-        from stepgrad.web.api import _unstoppable, stoppable
-
         data = _known(await inputs.read_json(request), endpoint)
         return JSONResponse(await stoppable(request, _unstoppable(job), data, request.app.state.spec, quick=True))
 
