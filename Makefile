@@ -22,7 +22,7 @@ DOCS := $(VENV)/.docs
 # the tests `make check` leaves out (markers in pyproject.toml; tests/conftest.py keeps them honest)
 CHECK_SKIPS := not slow and not browser and not latex and not graphviz
 
-.PHONY: demo check test lint golden bench gallery docs screenshots clean venv
+.PHONY: demo check quick-durations test lint golden bench gallery docs screenshots clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ lint: $(LINT)
 
 check: $(TEST) lint
 	STEPGRAD_QUICK=1 $(BIN)/python -m pytest -n 2 -q -m "$(CHECK_SKIPS)"
+
+quick-durations: $(TEST)  # measure the fast loop's tests, so `make check` can leave out the longest half of its time
+	STEPGRAD_QUICK=1 $(BIN)/python -m pytest -n 2 -q -m "$(CHECK_SKIPS)" --store-durations
 
 test: $(TEST) lint
 	$(BIN)/python -m pytest -n 2 -q --durations=10

@@ -10,8 +10,6 @@ Chromium with Playwright (no browser is downloaded).
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,25 +22,11 @@ WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 @contextmanager
 def serving(spec) -> Iterator[str]:
     """The explorer app for `spec` on a free loopback port."""
-    import socket
-
-    import uvicorn
-
     from stepgrad.web.app import create_app
+    from stepgrad.web.background import serving as background
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(spec), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with background(create_app(spec)) as url:
+        yield url
 
 
 def settle(page) -> None:

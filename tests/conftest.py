@@ -5,12 +5,14 @@ tool is a failure, never a skip (.ci/run installs chromium and TeX). A test that
 carries its marker (`browser`, `latex`, `graphviz`), so `make check` can leave it out with `-m`:
 require_tool fails a test that calls it without the marker, and a test that uses the `browser`
 fixture is marked `browser` here; `slow_after` marks the tail of a long parametrization slow.
-STEPGRAD_QUICK=1 (`make check`) runs fewer fuzz examples and a spread sample of long parametrizations.
+STEPGRAD_QUICK=1 (`make check`) runs fewer fuzz examples, a spread sample of long parametrizations, and leaves
+out the longest tests that make up half the measured time (tests/quick_durations.json, `make quick-durations`).
 Every test starts from the same random state.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -66,7 +68,7 @@ def _same_random_state() -> None:
 SAMPLE = 24  # `make check` keeps about this many cases of a test parametrized over more (every k-th one)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     groups: dict[tuple[str, str], list[pytest.Item]] = {}
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
@@ -81,6 +83,51 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             for k, item in enumerate(cases):
                 if k % step:
                     item.add_marker(pytest.mark.slow)
+    if QUICK and not config.getoption("--store-durations"):
+        longest = _longest_tests()
+        for item in items:
+            if item.nodeid in longest:
+                item.add_marker(pytest.mark.slow)
+
+
+DURATIONS = ROOT / "tests" / "quick_durations.json"
+QUICK_SHARE = 0.5  # `make check` leaves out the longest tests that together took this share of the measured time
+
+
+def _longest_tests() -> set[str]:
+    """The node ids of the longest tests, by the durations `make quick-durations` measured: the fewest that
+    together took QUICK_SHARE of the time. A test measured since is run; CI (`make test`) runs them all."""
+    try:
+        durations: dict[str, float] = json.loads(DURATIONS.read_text())
+    except (OSError, ValueError):
+        return set()
+    total, kept, longest = sum(durations.values()), 0.0, set()
+    for nodeid, seconds in sorted(durations.items(), key=lambda kv: -kv[1]):
+        if kept >= QUICK_SHARE * total:
+            break
+        longest.add(nodeid)
+        kept += seconds
+    return longest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--store-durations", action="store_true",
+                     help="write each test's time to tests/quick_durations.json (make quick-durations)")
+
+
+_measured: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _measured[report.nodeid] = _measured.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.getoption("--store-durations", False) and not hasattr(session.config, "workerinput"):
+        text = json.dumps({k: round(v, 3) for k, v in sorted(_measured.items())}, indent=0) + "\n"
+        partial = DURATIONS.with_suffix(".part")
+        partial.write_text(text)
+        partial.replace(DURATIONS)
 
 
 def slow_after(keep: int, values) -> list:

@@ -98,30 +98,7 @@ def random_rnn_spec(seed: int, smooth: bool = False, samples: int | None = None,
     if truncate or (truncate is None and rng.random() < 0.3):
         rnn["truncate"] = int(rng.integers(1, max(steps, 1) + 1))
     layers.append(rnn)
-    if rng.random() < 0.4:
-        layers.append({"type": "dense", "neurons": int(rng.integers(1, 4)), "activation": str(rng.choice(acts))})
-    if output == "sequence":
-        final, loss = SEQUENCE_OUTPUTS[int(rng.integers(len(SEQUENCE_OUTPUTS)))]
-    else:
-        final, loss = OUTPUTS[int(rng.integers(len(OUTPUTS)))]
-    units = int(rng.integers(1, 3)) if final != "softmax" else int(rng.integers(2, 4))
-    layers.append({"type": "dense", "neurons": units, "activation": final})
-    count = samples or int(rng.integers(1, 4))
-    outputs = units * (steps if output == "sequence" else 1)
-    rows = []
-    for _ in range(count):
-        if final == "softmax":
-            target = rng.dirichlet(np.ones(units)).tolist()
-        elif final == "sigmoid":
-            target = rng.uniform(0.05, 0.95, outputs).tolist()
-        else:
-            target = rng.uniform(-0.9, 0.9, outputs).tolist()
-        rows.append({"inputs": rng.uniform(-1, 1, (steps, features)).tolist(), "targets": target})
-    spec = {"layers": layers, "loss": loss, "learning_rate": 0.1, "seed": seed, "init": "xavier",
-            "update_biases": True, "reduction": str(rng.choice(["mean", "sum"])), "samples": rows}
-    if output == "sequence":
-        spec["step_reduction"] = str(rng.choice(["sum", "mean"]))
-    return spec
+    return _head_and_samples(rng, layers, output, acts, steps, features, samples, seed)
 
 
 def random_attention_spec(seed: int, smooth: bool = False, samples: int | None = None,
@@ -149,6 +126,12 @@ def random_attention_spec(seed: int, smooth: bool = False, samples: int | None =
         layers.append(_norm(rng, "layernorm", features))
     layers.append(table)
     output = table["output"]
+    return _head_and_samples(rng, layers, output, acts, steps, features, samples, seed)
+
+
+def _head_and_samples(rng: np.random.Generator, layers: list[Any], output: str, acts: Any, steps: int,
+                      features: int, samples: int | None, seed: int) -> dict[str, Any]:
+    """A sequence layer's spec finished: maybe a dense layer, the output layer and its loss, random samples."""
     if rng.random() < 0.4:
         layers.append({"type": "dense", "neurons": int(rng.integers(1, 4)), "activation": str(rng.choice(acts))})
     if output == "sequence":

@@ -127,25 +127,10 @@ def test_budget_is_a_server_setting():
 # -- cancellation and fairness on a real server --------------------------------------------------------
 @contextlib.contextmanager
 def serving(**settings) -> Iterator[str]:
-    import uvicorn
+    from stepgrad.web.background import serving as background
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(**settings), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+    with background(create_app(**settings)) as url:
+        yield url.rstrip("/")
 
 
 def train_body(iterations: int) -> dict:

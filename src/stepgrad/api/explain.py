@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -259,7 +258,7 @@ def quantity_names(spec: str | None = None, *, fmt: str = "text", display: Displ
         >>> print(quantity_names(display=Display(decimals=4)).splitlines()[1])
         i1                  = 0.05
     """
-    from stepgrad.formats.formula import number
+    from stepgrad.formats.text import name_listing
     from stepgrad.tracing.build import explain
 
     if fmt not in ("text", "json"):
@@ -271,15 +270,7 @@ def quantity_names(spec: str | None = None, *, fmt: str = "text", display: Displ
         return layer_names(net, str(spec), fmt, display, update_order)
     net.require_samples(spec or "<built-in>")
     cli_budget(max_work).check_trace(net)
-    trace = explain(net, update_order=update_order)
-    if fmt == "json":
-        return json.dumps(trace.values, indent=2)
-    width = max(len(n) for n in trace.values)
-    lines = []
-    for section in trace.sections:
-        lines.append(f"# {section.title}")
-        lines += [f"{step.name:<{width}} = {number(step.value, display.precision)}" for step in section.steps]
-    return "\n".join(lines) + "\n"
+    return name_listing(explain(net, update_order=update_order), fmt, display.precision)
 
 
 def network_diagram(spec: str | None = None, *, show: str = "weights", max_labels: int = 40, digits: int = 4,

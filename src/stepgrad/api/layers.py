@@ -93,20 +93,12 @@ def _only(trace: Any, only: str | None) -> list[str] | None:
 
 def layer_names(net: LayerNetwork, spec: str, fmt: str, display: Display, update_order: str | None) -> str:
     """Every quantity name of a layer-table network's training step with its value (text or json)."""
-    from stepgrad.formats.formula import number
+    from stepgrad.formats.text import name_listing
 
     if update_order == "sequential":
         raise StepgradError("--update-order sequential is not supported for layer-table networks yet",
                             where="--update-order")
-    trace = _trace(net, spec, None)
-    if fmt == "json":
-        return json.dumps(trace.values, indent=2)
-    width = max(len(n) for n in trace.values)
-    lines = []
-    for section in trace.sections:
-        lines.append(f"# {section.title}")
-        lines += [f"{s.name:<{width}} = {number(s.value, display.precision)}" for s in section.steps]
-    return "\n".join(lines) + "\n"
+    return name_listing(_trace(net, spec, None), fmt, display.precision)
 
 
 def train_layers(net: LayerNetwork, spec: str, run: Any, data: Any, files: Any, fmt: str, budget: Any,

@@ -315,6 +315,26 @@ def _number(value: Any, where: str) -> float:
     return number
 
 
+def sample_tables(data: dict[str, Any], source: str) -> list[tuple[str, dict[str, Any]]]:
+    """The spec's `samples` list checked as {inputs, targets} tables, each with where it is (for error lines)."""
+    samples = data["samples"]
+    if not isinstance(samples, list) or not samples:
+        raise SpecError("expected a non-empty list of {inputs, targets} tables", where=f"{source}: samples")
+    tables = []
+    for s, sample in enumerate(samples):
+        where = f"{source}: samples[{s}]"
+        if not isinstance(sample, dict):
+            raise SpecError("expected a table with inputs and targets", where=where)
+        for k in sample:
+            if k not in ("inputs", "targets"):
+                raise SpecError(f"unknown key {k!r}", where=f"{where}.{k}")
+        for k in ("inputs", "targets"):
+            if k not in sample:
+                raise SpecError(f"missing key {k!r}", where=f"{where}.{k}")
+        tables.append((where, sample))
+    return tables
+
+
 def _vector(value: Any, length: int, where: str, what: str) -> np.ndarray:
     if not isinstance(value, list):
         raise SpecError(f"expected a list of {length} numbers ({what}), got {_short(value)}", where=where)
@@ -455,20 +475,8 @@ def _build(data: dict[str, Any], source: str) -> Network:
 
     inputs = targets = None
     if "samples" in data:
-        samples = data["samples"]
-        if not isinstance(samples, list) or not samples:
-            raise SpecError("expected a non-empty list of {inputs, targets} tables", where=f"{source}: samples")
         xs, ts = [], []
-        for s, sample in enumerate(samples):
-            where = f"{source}: samples[{s}]"
-            if not isinstance(sample, dict):
-                raise SpecError("expected a table with inputs and targets", where=where)
-            for k in sample:
-                if k not in ("inputs", "targets"):
-                    raise SpecError(f"unknown key {k!r}", where=f"{where}.{k}")
-            for k in ("inputs", "targets"):
-                if k not in sample:
-                    raise SpecError(f"missing key {k!r}", where=f"{where}.{k}")
+        for where, sample in sample_tables(data, source):
             xs.append(_vector(sample["inputs"], layers[0], f"{where}.inputs", "one per input neuron"))
             ts.append(_vector(class_label(sample["targets"], layers[-1], loss, acts[-1], f"{where}.targets"),
                               layers[-1], f"{where}.targets", "one per output neuron"))

@@ -97,8 +97,16 @@ class _Blocks:
                                       tuple(equation(s, self.trace, self.digits, "latex") for s in steps),
                                       tuple(s.note if notes else "" for s in steps)))
 
-    def grids(self, title: str, shape: list[int], name_at) -> None:
-        """One grid per channel of a map (a vector: one row) from name_at(position) -> name."""
+    def grids(self, title: str, shape: list[int], name_at, sequence: bool = False) -> None:
+        """One grid per channel of a map (a vector: one row; a sequence: a row per time step) from
+        name_at(position) -> name."""
+        if sequence:
+            table = [[name_at((t, j)) for j in range(1, shape[1] + 1)] for t in range(1, shape[0] + 1)]
+            if all(self.has(n) for row in table for n in row):
+                self.out.append(Grid(f"{title}: a row per time step", tuple(tuple(map(self.value, row)) for row in table),
+                                     tuple(f"t={t}" for t in range(1, shape[0] + 1)),
+                                     tuple(str(j) for j in range(1, shape[1] + 1))))
+            return
         if len(shape) == 1:
             names_ = [name_at((j,)) for j in range(1, shape[0] + 1)]
             if all(self.has(n) for n in names_):
@@ -139,24 +147,39 @@ class _Blocks:
             self.out.append(Paragraph(layer["description"]))
         mode = ("true convolution: each kernel is turned by 180 degrees before it slides" if m["convolution"] == "convolution"
                 else "cross-correlation (PyTorch's convolution): the kernel slides as it is, not flipped")
-        self.out.append(Paragraph(f"Convolution: {mode}."))
+        if any(layer["kind"] not in ("dense", "rnn", "attention", "layernorm", "batchnorm") for layer in m["layers"]):
+            self.out.append(Paragraph(f"Convolution: {mode}."))
+        if m.get("step_reduction"):
+            self.out.append(Paragraph(f"The output is a sequence: each sample's error is the {m['step_reduction']} "
+                                      "over the time steps of the errors at each step."))
+        if m.get("mixing"):
+            self.out.append(Paragraph("Batchnorm in training mode mixes the samples: no error is one sample's, so every "
+                                      "derivative is the batch error's (dE_total/dq[s]: by q in sample s) and the "
+                                      "parameters have only the batch's gradient."))
         batch = "their mean" if m["reduction"] == "mean" else "their sum"
         self.out.append(Paragraph(f"Loss: {m['loss'].replace('_', ' ')}; samples: {self.samples} "
                                   f"(the batch's E_total and gradients are {batch}); learning rate eta = "
                                   f"{number(m['learning_rate'], self.digits)}; biases "
                                   f"{'updated' if m['update_biases'] else 'not updated'}."))
-        self.out.append(Paragraph("Positions are 1-based: out_c1[channel,row,column] (a vector: out_d1[unit]); "
-                                  + ("the sample comes last: out_c1[1,2,3][2]." if self.samples > 1 else
-                                     "kernels k1[out_channel,in_channel,row,column].")))
+        if any(layer["kind"] not in ("dense", "rnn", "attention", "layernorm", "batchnorm") for layer in m["layers"]):
+            self.out.append(Paragraph("Positions are 1-based: out_c1[channel,row,column] (a vector: out_d1[unit]); "
+                                      + ("the sample comes last: out_c1[1,2,3][2]." if self.samples > 1 else
+                                         "kernels k1[out_channel,in_channel,row,column].")))
+        else:
+            self.out.append(Paragraph("Positions are 1-based: out_d1[unit], w_d1[unit,input]"
+                                      + ("; the sample comes last: out_d1[2][3] is unit 2 of sample 3." if self.samples > 1
+                                         else ".")))
 
     def given(self) -> None:
         self.out.append(Heading("The network"))
         for s in range(self.samples):
-            self.grids(f"x{self._of(s)}", self.meta["input_shape"], lambda p, s=s: names.map_value("input", "x", p, self.tag(s)))
+            self.grids(f"x{self._of(s)}", self.meta["input_shape"], lambda p, s=s: names.map_value("input", "x", p, self.tag(s)),
+                       sequence=bool(self.meta.get("sequence_input")))
         last = self.meta["layers"][-1]  # the output layer (a residual block's layers come before it)
         for s in range(self.samples):
             self.grids(names.map_label("target", last["label"]) + self._of(s), last["out_shape"],
-                       lambda p, s=s: names.map_value("target", last["label"], p, self.tag(s)))
+                       lambda p, s=s: names.map_value("target", last["label"], p, self.tag(s)),
+                       sequence=bool(last.get("sequence")))
         for layer in self.meta["layers"]:
             for role, shape in layer["parameters"].items():
                 self.parameter_grids(layer, role, shape, after=False)
@@ -198,7 +221,7 @@ class _Blocks:
             self.derive(list(shown))
             for kind in kinds:
                 self.grids(names.map_label(kind, label) + self._of(s), shape,
-                           lambda p, k=kind, s=s: names.map_value(k, label, p, self.tag(s)))
+                           lambda p, k=kind, s=s: names.map_value(k, label, p, self.tag(s)), sequence=bool(layer.get("sequence")))
             if self.matrix and layer["kind"] in ("conv1d", "conv2d"):
                 self.im2col(layer, s)
 
@@ -243,13 +266,14 @@ class _Blocks:
                 names.TOTAL, names.map_label("net", label))]
             if not layer["activation"]:
                 maps = maps[:1]
-            wanted = {names.partial(names.TOTAL, names.map_value(k, label, first), self.tag(s)) for k in ("out", "net")}
+            wanted = {self.signal_name(names.map_value(k, label, first), s) for k in ("out", "net")}
             wanted.add(names.partial(names.map_value("out", label, first), names.map_value("net", label, first), self.tag(s)))
             signals = [st for st in section.steps if names.parse(st.name).kind == "partial"
                        and names.parse(st.name).bottom.kind in ("net", "out")]  # type: ignore[union-attr]
             self.derive([st for st in signals if (self.full or st.name in wanted) and self._sample_of(st) == self.tag(s)])
             for title, kind in zip(maps, ("out", None, "net")):
-                self.grids(title + self._of(s), shape, lambda p, k=kind, s=s: self._signal(label, k, p, s))
+                self.grids(title + self._of(s), shape, lambda p, k=kind, s=s: self._signal(label, k, p, s),
+                           sequence=bool(layer.get("sequence")))
         for role, pshape in layer["parameters"].items():
             self.parameter_gradients(layer, role, pshape, section.steps)
 
@@ -258,7 +282,13 @@ class _Blocks:
         if kind is None:
             return names.partial(names.map_value("out", label, position), names.map_value("net", label, position),
                                  self.tag(s))
-        return names.partial(names.TOTAL, names.map_value(kind, label, position), self.tag(s))
+        return self.signal_name(names.map_value(kind, label, position), s)
+
+    def signal_name(self, quantity: str, s: int) -> str:
+        """dE_total/d(quantity of sample s): the sample's own error's, or the batch error's where samples mix."""
+        if self.meta.get("mixing"):
+            return names.batch_partial(names.TOTAL, quantity, s + 1)
+        return names.partial(names.TOTAL, quantity, self.tag(s))
 
     def _sample_of(self, step: Step) -> int | None:
         return names.parse(step.name).sample

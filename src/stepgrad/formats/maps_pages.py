@@ -14,7 +14,8 @@ from stepgrad.core.trace import Trace
 from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision
 from stepgrad.formats.html import CSS
-from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph, Table, blocks
+from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph, Table
+from stepgrad.formats.maps_seq import blocks
 from stepgrad.formats.mathml import to_mathml_terms
 
 TITLE = "One training step of a layer-table network"

@@ -11,7 +11,8 @@ import textwrap
 from stepgrad.core.trace import Trace
 from stepgrad.formats import escape
 from stepgrad.formats.formula import Precision
-from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph, Table, blocks
+from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph, Table
+from stepgrad.formats.maps_seq import blocks
 from stepgrad.formats.text import MAX_INDENT, _words, wrap
 
 RULE = 100

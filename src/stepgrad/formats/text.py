@@ -10,6 +10,7 @@ line (explain --derive) sits right-aligned after it, or on its own dim line when
 from __future__ import annotations
 
 import io
+import json
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.rule import Rule
@@ -268,3 +269,15 @@ def render(trace: Trace, digits: Precision = 9, width: int = WIDTH, color: bool 
     console.print(TraceView(trace, digits))
     return buffer.getvalue()
 
+
+
+def name_listing(trace: Trace, fmt: str, precision: Precision) -> str:
+    """Every name of a trace with its value: JSON, or text in the trace's sections (`stepgrad names`)."""
+    if fmt == "json":
+        return json.dumps(trace.values, indent=2)
+    width = max(len(n) for n in trace.values)
+    lines = []
+    for section in trace.sections:
+        lines.append(f"# {section.title}")
+        lines += [f"{step.name:<{width}} = {number(step.value, precision)}" for step in section.steps]
+    return "\n".join(lines) + "\n"

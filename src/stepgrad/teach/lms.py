@@ -176,8 +176,8 @@ QTI_SMALLEST = 1e-4  # text2qti writes a numerical answer's range to 4 decimals 
 
 
 def qti_range(right: Answer) -> tuple[float, float] | None:
-    """The QTI range [low, high] of a right answer, widened outward to the 4 decimals text2qti writes (so it still
-    holds the answer); None when the range holds a number below QTI_SMALLEST in magnitude (text2qti refuses it)."""
+    """A numerical answer's range as text2qti writes it (4 decimals, widened outward so it still holds the
+    answer), or None where it cannot be asked in QTI (a bound below 0.0001 in magnitude, or a range around 0)."""
     low = math.floor((right.value - right.tolerance) * 10**4) / 10**4
     high = math.ceil((right.value + right.tolerance) * 10**4) / 10**4
     if min(abs(low), abs(high)) < QTI_SMALLEST or low < 0 < high:
@@ -193,11 +193,11 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
     number = left_out = 0
     for label, ex in exercises:
         for q in questions(ex, min_digits, label):
-            bounds = qti_range(q.answers[0])
-            if bounds is None:
+            span = qti_range(q.answers[0])
+            if span is None:
                 left_out += 1
                 continue
-            low, high = bounds
+            low, high = span
             number += 1
             who = escape.markdown(label) if label else f"seed {ex.seed}"  # a roster id is text, never markup
             text = f"{escape.markdown(q.title)}: compute `{q.name}` for the network of the exercise sheet ({who})."
@@ -214,11 +214,11 @@ def _qti_text(exercises: list[tuple[str, Exercise]], min_digits: int | None) -> 
 
 def qti_zip(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> bytes:
     """A QTI 1.2 zip (Canvas's import format) built by text2qti: one quiz, one item per quantity and exercise."""
-    return qti_bytes(_qti_text(exercises, min_digits))
+    return build_qti(_qti_text(exercises, min_digits))
 
 
-def qti_bytes(text: str) -> bytes:
-    """The QTI 1.2 zip text2qti builds from its quiz source `text`; a refusal is one line, never a traceback."""
+def build_qti(text: str) -> bytes:
+    """A QTI 1.2 zip built by text2qti from its quiz text; what text2qti refuses is one line, never a traceback."""
     try:
         from text2qti.config import Config  # type: ignore[import-untyped]
         from text2qti.err import Text2qtiError  # type: ignore[import-untyped]
@@ -230,7 +230,7 @@ def qti_bytes(text: str) -> bytes:
     config.load()
     try:
         return QTI(Quiz(text, config=config, source_name="<stepgrad>")).zip_bytes()
-    except Text2qtiError as exc:  # say what text2qti refused
+    except Text2qtiError as exc:
         raise StepgradError(f"text2qti cannot build this quiz: {' '.join(str(exc).split())}", where="--format qti") from None
 
 

@@ -13,14 +13,12 @@ same as a QTI zip built by text2qti (numerical ranges, multiple choice).
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from stepgrad.core.errors import StepgradError
 from stepgrad.formats import escape
 from stepgrad.teach.fading import Faded
-from stepgrad.teach.lms import QTI_SMALLEST, Question, _number, questions
+from stepgrad.teach.lms import Question, _number, build_qti, qti_range, questions
 from stepgrad.teach.prompts import Prompt
 
 
@@ -87,11 +85,10 @@ def _qti_text(sheets: list[tuple[str, Faded]], min_digits: int | None) -> str:
             body += [f"{'*' if k == p.answer else ''}{chr(97 + k)}) {escape.markdown(c)}" for k, c in enumerate(p.choices)]
             body.append("")
         for q in _numerical(faded, min_digits, label):
-            right = q.answers[0]
-            low = math.floor((right.value - right.tolerance) * 10**4) / 10**4
-            high = math.ceil((right.value + right.tolerance) * 10**4) / 10**4
-            if min(abs(low), abs(high)) < QTI_SMALLEST or low < 0 < high:
+            span = qti_range(q.answers[0])
+            if span is None:
                 continue  # QTI numbers have 4 decimals (lms.py); the Moodle export asks these
+            low, high = span
             number += 1
             body += [f"Title: {escape.plain(q.title)}", f"{number}.  compute `{q.name}` on the faded sheet.",
                      f"=   [{low:.4f}, {high:.4f}]", ""]
@@ -101,19 +98,7 @@ def _qti_text(sheets: list[tuple[str, Faded]], min_digits: int | None) -> str:
 
 def qti_zip(sheets: list[tuple[str, Faded]], min_digits: int | None = None) -> bytes:
     """A QTI 1.2 zip (Canvas) built by text2qti: multiple choice per prompt, numerical per blank."""
-    try:
-        from text2qti.config import Config  # type: ignore[import-untyped]
-        from text2qti.err import Text2qtiError  # type: ignore[import-untyped]
-        from text2qti.qti import QTI  # type: ignore[import-untyped]
-        from text2qti.quiz import Quiz  # type: ignore[import-untyped]
-    except ImportError:
-        raise StepgradError("QTI export needs text2qti: pip install 'stepgrad[lms]'", where="--format qti") from None
-    config = Config()
-    config.load()
-    try:
-        return QTI(Quiz(_qti_text(sheets, min_digits), config=config, source_name="<stepgrad>")).zip_bytes()
-    except Text2qtiError as exc:
-        raise StepgradError(f"text2qti cannot build this quiz: {' '.join(str(exc).split())}", where="--format qti") from None
+    return build_qti(_qti_text(sheets, min_digits))
 
 
 Writer = Callable[[list[tuple[str, Faded]], int | None], str | bytes]

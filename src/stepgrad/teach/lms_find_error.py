@@ -30,10 +30,10 @@ from stepgrad.teach.lms import (
     Answer,
     Question,
     _gift_escape,
+    build_qti,
     category_xml,
     gift_numerical,
     numerical_xml,
-    qti_bytes,
     qti_range,
     tolerance,
     xml_text,
@@ -209,9 +209,9 @@ def qti_text(label: str, sheet: ErrorSheet, min_digits: int | None = None) -> st
 def qti_quizzes(sheets: list[tuple[str, ErrorSheet]], min_digits: int | None = None) -> dict[str, bytes]:
     """One QTI quiz per variant: quiz-qti/<id>.zip each, or quiz-qti.zip for one sheet without a student."""
     if len(sheets) == 1 and not sheets[0][0]:
-        return {"quiz-qti.zip": qti_bytes(qti_text("", sheets[0][1], min_digits))}
+        return {"quiz-qti.zip": build_qti(qti_text("", sheets[0][1], min_digits))}
     homes = file_names([label for label, _ in sheets])
-    return {f"quiz-qti/{homes[label]}.zip": qti_bytes(qti_text(label, sheet, min_digits)) for label, sheet in sheets}
+    return {f"quiz-qti/{homes[label]}.zip": build_qti(qti_text(label, sheet, min_digits)) for label, sheet in sheets}
 
 
 Writer = Callable[[list[tuple[str, ErrorSheet]], int | None], dict[str, str] | dict[str, bytes]]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -26,16 +27,19 @@ from stepgrad.core import names
 from stepgrad.core.errors import DivergenceError, StepgradError
 from stepgrad.core.functions import ACTIVATIONS, LOSSES, fill
 from stepgrad.core.layers import engine
+from stepgrad.core.layers.attention import Attention
 from stepgrad.core.layers.base import Layer, kernel_index, window_cells
 from stepgrad.core.layers.conv import Conv
 from stepgrad.core.layers.dense import Dense
 from stepgrad.core.layers.flatten import Flatten
 from stepgrad.core.layers.pool import Pool
 from stepgrad.core.layers.residual import Residual
+from stepgrad.core.layers.rnn import Rnn, Sequence
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.layers.values import positions
 from stepgrad.core.trace import Section, Step, Trace
-from stepgrad.tracing.layered_backward import backward_steps
+from stepgrad.tracing import layered_seq
+from stepgrad.tracing.layered_backward import backward_steps, divided
 
 Index = tuple[int, ...]
 
@@ -55,15 +59,19 @@ def explain_layers(net: LayerNetwork, sample: int | None = None) -> Trace:
 
 
 def _refuse_unexplained(net: LayerNetwork) -> None:
-    """StepgradError naming the first layer this trace cannot explain yet (normalization, recurrent, attention;
-    a dense layer on a sequence): one line, before any work."""
-    for layer in net.all_layers():
-        if not isinstance(layer, (Conv, Pool, Flatten, Dense, Residual)) or len(layer.in_shape) != 1 and isinstance(
-                layer, Dense):
-            what = f"{layer.kind} {layer.label}" + (" on a sequence" if isinstance(layer, Dense) else "")
-            raise StepgradError(f"the step-by-step explanation of {what} is not written yet (explain, names, check "
-                                f"and exercise); stepgrad train and, in Python, core.layers.values.named_values "
-                                f"handle it")
+    """StepgradError naming the first layer this trace cannot explain yet (truncated BPTT; a normalization,
+    recurrent or attention layer inside a residual block): one line, before any work."""
+    for layer in net.layers:
+        if isinstance(layer, Rnn) and not layer.exact_gradients:
+            raise StepgradError(f"the step-by-step explanation of rnn {layer.label} with BPTT truncated to "
+                                f"{layer.truncate} of {layer.in_shape[0]} steps is not written yet (its gradients "
+                                f"are not derivatives); stepgrad train handles it, or leave out truncate")
+        if isinstance(layer, Residual):
+            inner = next((x for x in layer.inner if isinstance(x, layered_seq.SEQUENCE_LAYERS)), None)
+            if inner is not None:
+                raise StepgradError(f"the step-by-step explanation of {inner.kind} {inner.label} inside residual "
+                                    f"block {layer.label} is not written yet (explain, names, check and exercise); "
+                                    f"stepgrad train handles it")
 
 
 def _slot(name: str) -> str:
@@ -97,6 +105,10 @@ class _Builder:
         self.net, self.rec, self.fwd, self.targets = net, rec, rec.forward, targets
         self.samples = self.fwd.inputs.shape[0]
         self.producer, self.consumers = wiring(net.layers)
+        # batchnorm in training mode mixes the samples: no error is one sample's (core/layers/values.py)
+        self.mixing = self.samples > 1 and any(layer.mixes_samples for layer in net.all_layers())
+        self.signal_scale = 1.0 / self.samples if self.mixing and net.reduction == "mean" else 1.0
+        self._signals: dict[tuple[str, int], str] = {}
 
     # -- names ---------------------------------------------------------------------------------
     def tag(self, s: int) -> int | None:
@@ -106,12 +118,45 @@ class _Builder:
         position = tuple(i + 1 for i in index)
         if label is None:
             return names.map_value("input", names.INPUT_MAP, position, self.tag(s))
+        if kind == "out" and label in self.own_names:  # an rnn's h1_t3[j], an attention head's last out_a1[T,o]
+            return names.at(layered_seq.passed_on(self.own_names[label], index), self.tag(s))
         return names.map_value(kind, label, position, self.tag(s))
+
+    @cached_property
+    def own_names(self) -> dict[str, Layer]:
+        return {layer.label: layer for layer in self.net.all_layers() if isinstance(layer, (Rnn, Attention))}
+
+    @cached_property
+    def trace_values(self) -> dict[str, float]:
+        """Every engine value by name (core/layers/values.py): the values a gradient's terms multiply."""
+        from stepgrad.core.layers.values import named_values
+
+        return named_values(self.net, self.rec)
+
+    def consumer_terms(self, layer: Layer, s: int) -> dict[Index, list[Any]]:
+        """What an rnn, attention or normalization layer sends back to each position of its input (layered_seq)."""
+        return layered_seq.consumer_terms(self, layer, s)
+
+    def rnn_inputs(self, layer: Rnn) -> dict[str, list[str]]:
+        """Step (1-based, as text) -> the names of what an rnn reads at that step (without the sample)."""
+        source = self.producer[layer.label]
+        return {str(t + 1): [str(names.parse(self.value_name(source, (t, i), 0)).but(sample=None))
+                             for i in range(layer.in_shape[1])]
+                for t in range(layer.in_shape[0])}
+
+    def signal(self, quantity: str, s: int) -> str:
+        """dE_total/d(quantity of sample s): sample s's own error's, or the batch error's where samples mix."""
+        key = (quantity, s)
+        found = self._signals.get(key)
+        if found is None:  # names.partial parses its sides: built once per name (attention asks for each often)
+            found = self._signals[key] = (names.batch_partial(names.TOTAL, quantity, s + 1) if self.mixing
+                                          else names.partial(names.TOTAL, quantity, self.tag(s)))
+        return found
 
     def upstream(self, layer: Layer, index: Index, s: int) -> str:
         """dE_total/dnet of a layer with an activation, dE_total/dout of one without (pool, flatten)."""
         kind = "net" if layer.has_activation else "out"
-        return names.partial(names.TOTAL, names.map_value(kind, layer.label, tuple(i + 1 for i in index)), self.tag(s))
+        return self.signal(names.map_value(kind, layer.label, tuple(i + 1 for i in index)), s)
 
     def parameter(self, layer: Layer, role: str, index: Index, after: bool = False) -> str:
         return layer.parameter_name(role, tuple(i + 1 for i in index), after)
@@ -136,9 +181,13 @@ class _Builder:
             "kind": "layers", "samples": self.samples, "loss": self.net.loss,
             "learning_rate": self.net.learning_rate, "reduction": self.net.reduction,
             "convolution": self.net.convolution, "update_biases": self.net.update_biases,
-            "input_shape": list(self.net.input_shape),
+            "input_shape": list(self.net.input_shape), "step_reduction": self.net.step_reduction,
+            "sequence_input": isinstance(self.net.input_shape, Sequence),
+            "mixing": self.mixing,
             "layers": [{"label": layer.label, "kind": layer.kind, "description": layer.describe(),
                         "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
+                        "sequence": isinstance(layer.out_shape, Sequence),
+                        **({"input_names": self.rnn_inputs(layer)} if isinstance(layer, Rnn) else {}),
                         "activation": layer.activation if layer.has_activation else None,
                         "input": self.producer[layer.label],
                         "parameters": {role: list(p.shape) for role, p in layer.params.items()},
@@ -169,6 +218,10 @@ class _Builder:
                        "Inputs, targets, kernels, weights, biases and the learning rate the step starts from.")
 
     def forward(self, layer: Layer) -> Section:
+        if isinstance(layer, layered_seq.SEQUENCE_LAYERS):
+            return Section(f"forward_{layer.label}", f"Forward pass: {layer.label} ({layer.kind})",
+                           tuple(layered_seq.forward_steps(self, layer)),
+                           f"{layer.describe()}. {layered_seq.FORWARD_INTROS[type(layer)]}")
         v = self.fwd.values[layer.label]
         steps = []
         act = ACTIVATIONS[layer.activation]
@@ -222,9 +275,9 @@ class _Builder:
             name = _slot(self.value_name(source, tuple(int(i) for i in flat), s))
             return name, name, ""
         if isinstance(layer, Dense):
-            j = index[0]
-            pairs = [(self.parameter(layer, "weight", (j, i)), self.value_name(source, (i,), s))
-                     for i in range(layer.in_shape[0])]
+            j, at = index[-1], index[:-1]  # on a sequence: (step, unit), the same weights at every step
+            pairs = [(self.parameter(layer, "weight", (j, i)), self.value_name(source, (*at, i), s))
+                     for i in range(layer.in_shape[-1])]
             bias = [self.parameter(layer, "bias", (j,))] if "bias" in layer.params else []
             return (" + ".join([rf"«{w}» \cdot «{x}»" for w, x in pairs] + [f"«{b}»" for b in bias]),
                     " + ".join([f"«{w}» * «{x}»" for w, x in pairs] + [f"«{b}»" for b in bias]), "")
@@ -250,16 +303,20 @@ class _Builder:
                 name = self.value_name(last.label, index, s, "E")
                 terms.append(name)
                 sums = (" + ".join(rf"e^{{{_slot(o)}}}" for o in outs), " + ".join(f"exp({_slot(o)})" for o in outs))
-                steps.append(self.step(name, self.fwd.error_terms[s, k], "error", fill(form.latex, **roles, sum_exp=sums[0]),
-                                       fill(form.text, **roles, sum_exp=sums[1]), subject=last.label))
+                latex, text = divided(fill(form.latex, **roles, sum_exp=sums[0]), fill(form.text, **roles, sum_exp=sums[1]),
+                                      round(1 / self.net.loss_scale))
+                steps.append(self.step(name, self.fwd.error_terms[s, k], "error", latex, text, subject=last.label,
+                                       note="divided by the number of steps (step_reduction mean)"
+                                       if self.net.loss_scale != 1 else ""))
             total = names.error(sample=self.tag(s))
             per_sample.append(total)
             steps.append(self.step(total, self.fwd.sample_errors[s], "error", " + ".join(map(_slot, terms)),
                                    " + ".join(map(_slot, terms))))
         if self.samples > 1:
             steps.append(self.combine(names.TOTAL, self.fwd.error, "error", per_sample))
-        return Section("error", "The total error", tuple(steps),
-                       f"Loss: {self.net.loss.replace('_', ' ')}, summed over the output values.")
+        over = "summed over the output values" if self.net.step_reduction is None else (
+            f"summed over the output values and the steps ({self.net.step_reduction} over the steps)")
+        return Section("error", "The total error", tuple(steps), f"Loss: {self.net.loss.replace('_', ' ')}, {over}.")
 
     def combine(self, name: str, value: float, kind: str, per_sample: list[str], subject: str = "") -> Step:
         """The batch's value from the samples': their mean (reduction mean) or sum."""
@@ -270,9 +327,12 @@ class _Builder:
                          subject=subject, note="the mean over the samples")
 
     def backward(self, layer: Layer) -> Section:
-        steps = backward_steps(self, layer)
-        return Section(f"backward_{layer.label}", f"Backward pass: {layer.label} ({layer.kind})", tuple(steps),
-                       _BACKWARD_INTROS[type(layer)])
+        if isinstance(layer, layered_seq.SEQUENCE_LAYERS):
+            steps = layered_seq.backward_steps(self, layer)
+            intro = layered_seq.BACKWARD_INTROS[type(layer)]
+        else:
+            steps, intro = backward_steps(self, layer), _BACKWARD_INTROS[type(layer)]
+        return Section(f"backward_{layer.label}", f"Backward pass: {layer.label} ({layer.kind})", tuple(steps), intro)
 
     def update(self) -> Section:
         steps = []

@@ -10,24 +10,45 @@ is the sum over the positions it touched of the error signal times the factor dn
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from stepgrad.core import names
 from stepgrad.core.functions import ACTIVATIONS, LOSSES, fill
+from stepgrad.core.layers.attention import Attention
 from stepgrad.core.layers.base import Layer, kernel_index, window_cells
 from stepgrad.core.layers.conv import Conv
 from stepgrad.core.layers.dense import Dense
 from stepgrad.core.layers.flatten import Flatten
+from stepgrad.core.layers.norm import Norm
 from stepgrad.core.layers.pool import Pool
 from stepgrad.core.layers.residual import Residual
+from stepgrad.core.layers.rnn import Rnn
 from stepgrad.core.layers.values import positions
 from stepgrad.core.trace import Step
 
 _Builder = Any  # tracing/layered.py's builder (its names and values); imported there, not here: no cycle
 Index = tuple[int, ...]
-Term = tuple[str, str | None, float]  # (error signal above, factor name or None, constant factor)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A summand written out (LaTeX and text with «name» slots): a normalization's paths, an attention head's."""
+
+    latex: str
+    text: str
+
+
+Term = tuple[str, str | None, float] | Raw  # (error signal above, factor name or None, constant factor)
+
+
+def divided(latex: str, text: str, by: int) -> tuple[str, str]:
+    """A formula divided by a whole number (unchanged for 1): a sequence's mean over its steps, a batch's mean."""
+    if by == 1:
+        return latex, text
+    return rf"\frac{{{latex}}}{{{by}}}", f"({text}) / {by}"
 
 
 def _slot(name: str) -> str:
@@ -39,7 +60,12 @@ def _products(terms: list[Term]) -> tuple[str, str]:
     if not terms:
         return "0", "0"
     latex, text = [], []
-    for upstream, factor, constant in terms:
+    for term in terms:
+        if isinstance(term, Raw):
+            latex.append(term.latex)
+            text.append(term.text)
+            continue
+        upstream, factor, constant = term
         if factor is not None:
             latex.append(rf"«{upstream}» \cdot «{factor}»")
             text.append(f"«{upstream}» * «{factor}»")
@@ -82,9 +108,13 @@ def incoming(b: _Builder, label: str, s: int) -> dict[Index, list[Term]]:
                 cell = tuple(int(i) for i in np.unravel_index(out[0], consumer.in_shape))
                 terms[cell].append((b.upstream(consumer, out, s), None, 1.0))
         elif isinstance(consumer, Dense):
-            for j in range(consumer.out_shape[0]):
-                for i in range(consumer.in_shape[0]):
-                    terms[(i,)].append((b.upstream(consumer, (j,), s), b.parameter(consumer, "weight", (j, i)), 1.0))
+            for _, out in positions(consumer.out_shape):  # on a sequence, (step, unit): the same weights each step
+                for i in range(consumer.in_shape[-1]):
+                    terms[(*out[:-1], i)].append((b.upstream(consumer, out, s),
+                                                  b.parameter(consumer, "weight", (out[-1], i)), 1.0))
+        elif isinstance(consumer, (Rnn, Attention, Norm)):  # tracing/layered_seq.py writes their terms
+            for index, found in b.consumer_terms(consumer, s).items():
+                terms[index] += found
         else:
             raise TypeError(f"no backward terms for {consumer.kind}")
     return terms
@@ -94,6 +124,7 @@ def backward_steps(b: _Builder, layer: Layer) -> list[Step]:
     """Every backward step of `layer`, sample by sample, then its parameters' batch gradients."""
     v = b.fwd.values[layer.label]
     steps: list[Step] = []
+    collected: dict[str, list[Term]] = defaultdict(list)
     last = layer is b.net.layers[-1]
     act = ACTIVATIONS[layer.activation]
     for s in range(b.samples):
@@ -107,7 +138,7 @@ def backward_steps(b: _Builder, layer: Layer) -> list[Step]:
                 found = terms.get(index, [])
                 latex, text = _products(found) if found else ("", "")
                 note = "" if found else "no path reaches the error from here (a max-pool window took another cell)"
-                steps.append(b.step(d_out(index), v.d_out[(s, *index)], "partial", latex, text, subject=layer.label,
+                steps.append(b.step(d_out(index), b.signal_scale * v.d_out[(s, *index)], "partial", latex, text, subject=layer.label,
                                     note=note))
             if layer.has_activation:
                 for _, index in positions(layer.out_shape):
@@ -115,17 +146,28 @@ def backward_steps(b: _Builder, layer: Layer) -> list[Step]:
                     steps.append(b.step(local(index), v.derivative[(s, *index)], "partial",
                                         fill(act.derivative_latex, out=out_slot, net=net_slot),
                                         fill(act.derivative_text, out=out_slot, net=net_slot), subject=layer.label))
-                    steps.append(b.step(d_net(index), v.d_net[(s, *index)], "delta",
+                    steps.append(b.step(d_net(index), b.signal_scale * v.d_net[(s, *index)], "delta",
                                         rf"«{d_out(index)}» \cdot «{local(index)}»", f"«{d_out(index)}» * «{local(index)}»",
                                         subject=layer.label))
-        steps += _parameter_gradients(b, layer, s)
+        steps += _parameter_gradients(b, layer, s, collected)
+    return steps + batch_gradients(b, layer, collected)
+
+
+def batch_gradients(b: _Builder, layer: Layer, collected: dict[str, list[Term]]) -> list[Step]:
+    """Each parameter's batch gradient: the mean (or sum) of the samples' gradients; where the samples mix
+    (batchnorm in training mode) no gradient is one sample's: the sum of every sample's terms at once."""
+    steps: list[Step] = []
     for role, value in layer.params.items():
-        if b.samples > 1:
-            for _, index in positions(value.shape):
-                name = b.parameter(layer, role, index)
+        for _, index in positions(value.shape):
+            name = b.parameter(layer, role, index)
+            grad = b.rec.grads[(layer.label, role)][index]
+            if b.mixing:
+                latex, text = _products(collected[name])
+                steps.append(b.step(names.gradient(name), grad, "gradient", latex, text, subject=name,
+                                    note="every sample's terms: the samples mix (batchnorm in training mode)"))
+            elif b.samples > 1:
                 per_sample = [names.gradient(name, s + 1) for s in range(b.samples)]
-                steps.append(b.combine(names.gradient(name), b.rec.grads[(layer.label, role)][index], "gradient",
-                                       per_sample, subject=name))
+                steps.append(b.combine(names.gradient(name), grad, "gradient", per_sample, subject=name))
     return steps
 
 
@@ -150,10 +192,10 @@ class _Signals:
         return self.b.value_name(self.label, index, self.s, kind)
 
     def d_out(self, index: Index) -> str:
-        return names.partial(names.TOTAL, names.map_value("out", self.label, _one(index)), self.tag)
+        return self.b.signal(names.map_value("out", self.label, _one(index)), self.s)
 
     def d_net(self, index: Index) -> str:
-        return names.partial(names.TOTAL, names.map_value("net", self.label, _one(index)), self.tag)
+        return self.b.signal(names.map_value("net", self.label, _one(index)), self.s)
 
     def local(self, index: Index) -> str:
         return names.partial(names.map_value("out", self.label, _one(index)),
@@ -167,17 +209,24 @@ def _output_signals(b: _Builder, layer: Layer, s: int, d_out, d_net, local) -> l
     act = ACTIVATIONS[layer.activation]
     combined = loss.combination(layer.activation)
     count = str(int(np.prod(layer.out_shape)))
+    scale = b.signal_scale
+    by = round(1 / (b.net.loss_scale * scale))
+    why = "; ".join(w for w, on in (("the mean over the steps", b.net.loss_scale != 1),
+                                    ("the batch error's: the mean over the samples", scale != 1)) if on)
+    why = f"; {why}" if why else ""
     steps = []
     everything = list(positions(layer.out_shape))
     for _, index in everything:
         roles = dict(out=_slot(b.value_name(layer.label, index, s)), target=_slot(b.value_name(layer.label, index, s, "target")),
                      net=_slot(b.value_name(layer.label, index, s, "net")), n=count)
         if combined is not None:
-            steps.append(b.step(d_net(index), v.d_net[(s, *index)], "delta", fill(combined.delta_latex, **roles),
-                                fill(combined.delta_text, **roles), subject=layer.label, note="the loss and the activation together"))
+            latex, text = divided(fill(combined.delta_latex, **roles), fill(combined.delta_text, **roles), by)
+            steps.append(b.step(d_net(index), scale * v.d_net[(s, *index)], "delta", latex, text, subject=layer.label,
+                                note="the loss and the activation together" + why))
             continue
-        steps.append(b.step(d_out(index), v.d_out[(s, *index)], "partial", fill(loss.gradient_latex, **roles),
-                            fill(loss.gradient_text, **roles), subject=layer.label))
+        latex, text = divided(fill(loss.gradient_latex, **roles), fill(loss.gradient_text, **roles), by)
+        steps.append(b.step(d_out(index), scale * v.d_out[(s, *index)], "partial", latex, text, subject=layer.label,
+                            note=why.lstrip("; ")))
     if combined is not None or not layer.has_activation:
         return steps
     for _, index in everything:
@@ -185,20 +234,21 @@ def _output_signals(b: _Builder, layer: Layer, s: int, d_out, d_net, local) -> l
             out = _slot(b.value_name(layer.label, index, s))
             inner_l = " + ".join(rf"«{d_out(k)}» «{b.value_name(layer.label, k, s)}»" for _, k in everything)
             inner_t = " + ".join(f"«{d_out(k)}» * «{b.value_name(layer.label, k, s)}»" for _, k in everything)
-            steps.append(b.step(d_net(index), v.d_net[(s, *index)], "delta", rf"{out} \left(«{d_out(index)}» - ({inner_l})\right)",
+            steps.append(b.step(d_net(index), scale * v.d_net[(s, *index)], "delta", rf"{out} \left(«{d_out(index)}» - ({inner_l})\right)",
                                 f"{out} * («{d_out(index)}» - ({inner_t}))", subject=layer.label))
             continue
         out_slot, net_slot = _slot(b.value_name(layer.label, index, s)), _slot(b.value_name(layer.label, index, s, "net"))
         steps.append(b.step(local(index), v.derivative[(s, *index)], "partial",
                             fill(act.derivative_latex, out=out_slot, net=net_slot),
                             fill(act.derivative_text, out=out_slot, net=net_slot), subject=layer.label))
-        steps.append(b.step(d_net(index), v.d_net[(s, *index)], "delta", rf"«{d_out(index)}» \cdot «{local(index)}»",
+        steps.append(b.step(d_net(index), scale * v.d_net[(s, *index)], "delta", rf"«{d_out(index)}» \cdot «{local(index)}»",
                             f"«{d_out(index)}» * «{local(index)}»", subject=layer.label))
     return steps
 
 
-def _parameter_gradients(b: _Builder, layer: Layer, s: int) -> list[Step]:
-    """Sample s's gradient of every parameter of `layer`: the factors (the plan), then their sum."""
+def _parameter_gradients(b: _Builder, layer: Layer, s: int, collected: dict[str, list[Term]]) -> list[Step]:
+    """Sample s's gradient of every parameter of `layer`: the factors (the plan), then their sum (samples mixed:
+    the terms go to `collected`, for the batch gradient)."""
     v = b.fwd.values[layer.label]
     steps: list[Step] = []
     for role, value in layer.params.items():
@@ -227,16 +277,29 @@ def _parameter_gradients(b: _Builder, layer: Layer, s: int) -> list[Step]:
                 terms = [(b.upstream(layer, out, s), None, 1.0) for _, out in positions(layer.out_shape) if out[0] == index[0]]
             elif isinstance(layer, Dense) and role == "weight":
                 j, i = index
-                source = b.value_name(b.producer[layer.label], (i,), s)
-                factor = names.partial(names.map_value("net", layer.label, (j + 1,)), name, b.tag(s))
-                steps.append(b.step(factor, v.input[s, i], "partial", _slot(source), _slot(source), subject=name))
-                terms = [(b.upstream(layer, (j,), s), factor, 1.0)]
+                for _, out in positions(layer.out_shape):  # a vector: one position; a sequence: every step
+                    if out[-1] != j:
+                        continue
+                    source = b.value_name(b.producer[layer.label], (*out[:-1], i), s)
+                    factor = names.partial(names.map_value("net", layer.label, _one(out)), name, b.tag(s))
+                    steps.append(b.step(factor, v.input[(s, *out[:-1], i)], "partial", _slot(source), _slot(source),
+                                        subject=name))
+                    terms.append((b.upstream(layer, out, s), factor, 1.0))
+            elif isinstance(layer, Dense):
+                terms = [(b.upstream(layer, out, s), None, 1.0) for _, out in positions(layer.out_shape) if out[-1] == index[0]]
             else:
                 terms = [(b.upstream(layer, index, s), None, 1.0)]
+            if b.mixing:
+                collected[name] += terms
+                continue
             latex, text = _products(terms)
-            where = ", ".join(_position_text(t[0]) for t in terms)
+            where = ", ".join(_position_text(t[0]) for t in terms if not isinstance(t, Raw))
             note = (f"it touches {len(terms)} positions of {layer.label}'s channel {index[0] + 1}: {where}"
                     + (f"; {padded} more on the zero padding (input 0)" if padded else ""))
+            if isinstance(layer, Dense) and len(layer.in_shape) == 2:
+                note = f"the same weight at each of the {layer.in_shape[0]} steps: one term per step"
+            elif not isinstance(layer, Conv):
+                note = ""
             steps.append(b.step(names.gradient(name, b.tag(s)), grads[(s, *index)], "gradient", latex, text,
-                                subject=name, note=note if isinstance(layer, Conv) else ""))
+                                subject=name, note=note))
     return steps

@@ -53,6 +53,7 @@ from stepgrad.core.spec import (
     check_depth,
     has_layer_tables,
     parse,
+    sample_tables,
 )
 
 CONVOLUTIONS = ("cross_correlation", "convolution")
@@ -616,20 +617,8 @@ def _samples(data: dict[str, Any], input_shape: Shape, outputs: int, loss: str, 
              source: str) -> tuple[np.ndarray | None, np.ndarray | None]:
     if "samples" not in data:
         return None, None
-    samples = data["samples"]
-    if not isinstance(samples, list) or not samples:
-        raise SpecError("expected a non-empty list of {inputs, targets} tables", where=f"{source}: samples")
     xs, ts = [], []
-    for s, sample in enumerate(samples):
-        where = f"{source}: samples[{s}]"
-        if not isinstance(sample, dict):
-            raise SpecError("expected a table with inputs and targets", where=where)
-        for k in sample:
-            if k not in ("inputs", "targets"):
-                raise SpecError(f"unknown key {k!r}", where=f"{where}.{k}")
-        for k in ("inputs", "targets"):
-            if k not in sample:
-                raise SpecError(f"missing key {k!r}", where=f"{where}.{k}")
+    for where, sample in sample_tables(data, source):
         xs.append(_sample_tensor(sample["inputs"], input_shape, f"{where}.inputs"))
         target = class_label(sample["targets"], outputs, loss, act, f"{where}.targets")
         if isinstance(target, list) and any(isinstance(t, list) for t in target):  # given in the output's shape

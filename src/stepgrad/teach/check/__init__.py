@@ -16,6 +16,7 @@ whole report, report.py writes the table or JSON.
 from stepgrad.teach.check import (
     diagnoses_class,  # noqa: F401  (registers the mistakes found by marking a class)
     diagnoses_layers,  # noqa: F401  (registers the conv, pooling and residual mistakes)
+    diagnoses_seq,  # noqa: F401  (registers the rnn, attention and normalization mistakes)
 )
 from stepgrad.teach.check.solution import Solution, load, loads
 from stepgrad.teach.check.verdicts import CLOSE_RELATIVE, Report, Result, Rules, check
