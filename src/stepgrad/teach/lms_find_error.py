@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from stepgrad.formats import escape
 from stepgrad.teach.classroom import file_names
+from stepgrad.teach.exercise import _WRITERS
 from stepgrad.teach.find_error import ErrorSheet, catalogue
 from stepgrad.teach.lms import (
     Answer,
@@ -67,10 +68,8 @@ def _who(sheet: ErrorSheet, label: str) -> str:
 
 def items(sheet: ErrorSheet, label: str = "", min_digits: int | None = None) -> list[Item]:
     """The questions of one sheet: for every planted mistake, its line, its mistake and its corrected value."""
-    from stepgrad.teach.exercise import _WRITERS as writers
-
     numbered = sheet.numbered
-    text = writers["markdown"](sheet.solution_blocks(label or None), "markdown")
+    text = _WRITERS["markdown"](sheet.solution_blocks(label or None), "markdown")
     who = _who(sheet, label)
     rng = random.Random(sheet.exercise.seed)
     out: list[Item] = []
