@@ -64,6 +64,7 @@ golden: $(TEST)
 bench: $(TEST)
 	$(PIP) -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/sequences.py
 
 gallery: $(CORE)
 	$(BIN)/python examples/gallery/build.py gallery

@@ -81,3 +81,29 @@ def random_spec(seed: int, smooth: bool = False, samples: int | None = None) -> 
     return {"layers": layers, "loss": loss, "learning_rate": 0.1, "seed": seed, "init": "he",
             "convolution": str(rng.choice(["cross_correlation", "convolution"])), "update_biases": True,
             "reduction": str(rng.choice(["mean", "sum"])), "samples": rows}
+
+
+# Two channels in and out, stride 2 and padding 1, then a residual block, an average pool and a dense layer
+# (fixed numbers, so that a picture of it can be looked at and compared across formats).
+STRIDED: dict[str, Any] = {
+    "activation": "tanh", "loss": "half_squared_error", "learning_rate": 0.1, "update_biases": True,
+    "layers": [
+        {"type": "input", "shape": [2, 5, 5]},
+        {"type": "conv2d", "out_channels": 2, "kernel": 3, "stride": 2, "padding": 1,
+         "weights": [[[[0.1, -0.2, 0.3], [0.0, 0.2, -0.1], [0.25, 0.1, -0.3]],
+                      [[-0.15, 0.05, 0.2], [0.3, -0.25, 0.1], [0.05, 0.15, -0.2]]],
+                     [[[0.2, 0.1, -0.05], [-0.3, 0.15, 0.25], [0.1, -0.2, 0.05]],
+                      [[0.05, -0.1, 0.3], [0.2, 0.1, -0.15], [-0.25, 0.3, 0.1]]]],
+         "biases": [0.05, -0.1]},
+        {"type": "residual", "layers": [{"type": "conv2d", "out_channels": 2, "kernel": 1,
+                                         "weights": [[[[0.5]], [[-0.2]]], [[[0.3]], [[0.4]]]], "biases": [0.0, 0.1]}]},
+        {"type": "avgpool", "kernel": 2, "stride": 1},
+        {"type": "flatten"},
+        {"type": "dense", "neurons": 2, "activation": "sigmoid",
+         "weights": [[0.3, -0.2, 0.1, 0.4, -0.1, 0.2, 0.25, -0.3], [-0.2, 0.1, 0.3, -0.1, 0.2, -0.4, 0.1, 0.15]],
+         "biases": [0.1, -0.1]},
+    ],
+    "samples": [{"inputs": [[[round(0.1 * ((r * 5 + c) % 7) - 0.3, 2) for c in range(5)] for r in range(5)],
+                            [[round(0.05 * ((r + 2 * c) % 9) - 0.2, 2) for c in range(5)] for r in range(5)]],
+                 "targets": [0.3, 0.7]}],
+}

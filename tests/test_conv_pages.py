@@ -10,10 +10,10 @@ import subprocess
 import pytest
 
 from conftest import CHROMIUM_ARGS, require_tool  # noqa: F401
-from conv_gallery import random_spec
+from conv_gallery import STRIDED, random_spec
 from stepgrad.api import Display, StepOptions, explain_document
 
-SEEDS = [0, 3, 9, "wide"]
+SEEDS = [0, 3, 9, "wide", "strided"]
 WIDE = {"layers": [{"type": "input", "shape": [1, 2, 30]}, {"type": "conv2d", "out_channels": 1, "kernel": 1},
                    {"type": "flatten"}, {"type": "dense", "neurons": 2}], "seed": 1,
         "samples": [{"inputs": [[0.5] * 30, [-0.25] * 30], "targets": [0.1, 0.9]}]}  # 30-column grids
@@ -21,7 +21,8 @@ WIDE = {"layers": [{"type": "input", "shape": [1, 2, 30]}, {"type": "conv2d", "o
 
 def _spec(tmp_path, seed) -> str:
     path = tmp_path / f"net{seed}.json"
-    path.write_text(json.dumps(WIDE if seed == "wide" else random_spec(seed)))
+    spec = {"wide": WIDE, "strided": STRIDED}.get(seed) if isinstance(seed, str) else random_spec(seed)
+    path.write_text(json.dumps(spec))
     return str(path)
 
 
@@ -39,7 +40,7 @@ def test_latex_compiles_without_overfull_lines(tmp_path, seed: int) -> None:
 
 
 @pytest.mark.browser
-def test_html_fits_a_phone(browser, tmp_path) -> None:
+def test_html_fits_a_phone(browser, tmp_path, artifacts) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844})
     try:
         for seed in SEEDS:
@@ -51,5 +52,12 @@ def test_html_fits_a_phone(browser, tmp_path) -> None:
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 392, f"the page is {width}px wide on a 390px screen"
             assert page.locator("table.grid").count() > 0
+            # a formula wraps between its terms (a max-pool's max(...) between its arguments), never scrolls
+            scrolled = page.evaluate("[...document.querySelectorAll('.eq')].filter(e => e.scrollWidth > "
+                                     "e.clientWidth + 2).map(e => e.textContent.slice(0, 60))")
+            assert not scrolled, scrolled
+            # a grid's title sits above its table, never squeezed into the table's width
+            assert page.evaluate("[...document.querySelectorAll('table.grid caption')].length") == 0
+            page.screenshot(path=str(artifacts / f"conv-{seed}-390.png"), full_page=True)
     finally:
         page.close()

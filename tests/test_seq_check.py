@@ -114,6 +114,19 @@ def test_softmax_over_the_wrong_axis() -> None:
     assert got["z_a1[2,1]"][0] == "follows"
 
 
+def test_the_softmax_derivative_taken_elementwise() -> None:
+    network = net("attention_causal")
+    exact = explain_layers(network).values
+    # row 3 sees three keys: a(1 - a) dE/da alone differs from the full Jacobian's row
+    student = {f"dE_total/dscore_a1[3,{j}]": exact[f"a_a1[3,{j}]"] * (1 - exact[f"a_a1[3,{j}]"]) * exact[f"dE_total/da_a1[3,{j}]"]
+               for j in (1, 2, 3)}
+    student["dE_total/dq_a1[3,1]"] = sum(student[f"dE_total/dscore_a1[3,{j}]"] * exact[f"k_a1[{j},1]"]
+                                         for j in (1, 2, 3)) / math.sqrt(2)
+    got = verdicts(network, student)
+    assert {got[f"dE_total/dscore_a1[3,{j}]"] for j in (1, 2, 3)} == {("wrong", "softmax_jacobian_diagonal")}
+    assert got["dE_total/dq_a1[3,1]"][0] == "follows"
+
+
 def test_the_variance_path_forgotten_in_batchnorm_and_layernorm() -> None:
     network = net("batchnorm_training")
     exact = explain_layers(network).values
@@ -162,6 +175,23 @@ def test_variance_divided_by_n_minus_1() -> None:
     assert got["xhat_n1[2][1]"][0] == "follows"
 
 
+def test_the_steps_errors_summed_where_the_spec_takes_their_mean() -> None:
+    network = net("rnn_sequence")  # step_reduction = "mean" over 3 steps
+    exact = explain_layers(network).values
+    summed = explain_layers(LayerNetwork.from_dict({**GALLERY["rnn_sequence"], "step_reduction": "sum"})).values
+    steps = [f"{kind}_d1[{t},1]" for kind in ("E", "dE_total/dout", "dE_total/dnet") for t in (1, 2, 3)]
+    names = [*steps, "E_total", "dE_total/dh1_t3[1]", "dE_total/dh1_t2[2]"]
+    got = verdicts(network, {n: summed[n] for n in names})
+    for t in (1, 2, 3):
+        assert got[f"E_d1[{t},1]"] == ("wrong", "step_reduction_mixed")
+        assert got[f"dE_total/dout_d1[{t},1]"] == ("wrong", "step_reduction_mixed")
+    assert {got[n][0] for n in ("E_total", "dE_total/dnet_d1[2,1]", "dE_total/dh1_t3[1]", "dE_total/dh1_t2[2]")} == {
+        "follows"}
+    # only the total written: the sum over the steps found below it
+    assert verdicts(network, {"E_total": summed["E_total"]})["E_total"] == ("wrong", "step_reduction_mixed")
+    assert summed["E_total"] == pytest.approx(3 * exact["E_total"], rel=1e-12)
+
+
 def test_a_slip_in_the_fourth_digit_carried_through_time() -> None:
     # the published walkthrough's kind of slip: a tanh off in the fourth digit, every later number from it
     network = net("rnn_last")
@@ -184,10 +214,35 @@ def test_a_slip_in_the_fourth_digit_carried_through_time() -> None:
 
 
 @pytest.mark.parametrize("key", ["bptt_last_step_only", "bptt_step_dropped", "recurrent_path_forgotten",
-                                 "attention_scale_forgotten", "softmax_wrong_axis", "norm_variance_path_forgotten",
-                                 "norm_mean_path_forgotten", "norm_statistics_mixed", "norm_variance_estimator"])
+                                 "attention_scale_forgotten", "softmax_wrong_axis", "softmax_jacobian_diagonal",
+                                 "norm_variance_path_forgotten",
+                                 "norm_mean_path_forgotten", "norm_statistics_mixed", "norm_variance_estimator",
+                                 "step_reduction_mixed"])
 def test_diagnoses_are_registered_for_layer_networks_only(key: str) -> None:
     from stepgrad.teach.check.diagnoses import MISTAKES, ORDER
 
     entry = next(m for m in MISTAKES if m.key == key)
     assert entry.networks == ("layers",) and key in ORDER
+
+
+def test_the_published_bptt_walkthrough_marked_as_a_careful_marker_would() -> None:
+    # PracHub's BPTT walkthrough (tests/test_seq_published.py cites it): tanh(1.04621) printed 0.7790 (it is
+    # 0.78033); every later figure of step 2 follows from that slip, and its two losses have the last digit off
+    from test_seq_published import PRACHUB
+
+    network = LayerNetwork.from_dict(PRACHUB)
+    figures = {"h1_t1[1]": "0.4621", "out_d1[1,1]": "0.9242", "E_d1[1,1]": "0.00288", "net_h1_t2[1]": "1.04621",
+               "h1_t2[1]": "0.7790", "out_d1[2,1]": "1.558", "E_d1[2,1]": "0.0978",
+               "dE_total/dout_d1[2,1]": "-0.442", "dE_total/dh1_t2[1]": "-0.884",
+               "dh1_t2[1]/dnet_h1_t2[1]": "0.3931", "dE_total/dnet_h1_t2[1]": "-0.3475"}
+    report = check(network, solution.loads("\n".join(f"{k} = {v}" for k, v in figures.items())))
+    got = {r.name: r.verdict for r in report.results}
+    assert [got[n] for n in ("h1_t1[1]", "out_d1[1,1]", "net_h1_t2[1]")] == ["correct"] * 3
+    assert got["h1_t2[1]"] == "wrong"  # the slip: marked where it happens, with the exact value and the formula
+    assert {got[n] for n in ("out_d1[2,1]", "dE_total/dout_d1[2,1]", "dE_total/dh1_t2[1]", "dh1_t2[1]/dnet_h1_t2[1]",
+                             "dE_total/dnet_h1_t2[1]")} == {"follows"}
+    assert got["E_d1[1,1]"] == "close"  # 0.00288 for 0.0028702: one unit of its last digit off
+    # 0.0978 for the 0.097682 its own 1.558 gives: 1.2 units of the last digit off, more than rounding explains
+    assert got["E_d1[2,1]"] == "wrong"
+    slip = next(r for r in report.results if r.name == "h1_t2[1]")
+    assert slip.expected == pytest.approx(math.tanh(1.04621), abs=1e-5)

@@ -78,3 +78,61 @@ def test_names_lists_every_quantity(tmp_path, capsys: pytest.CaptureFixture[str]
     listed = json.loads(capsys.readouterr().out)
     trace = explain_layers(LayerNetwork.from_dict(GALLERY["rnn_last"]))
     assert set(listed) == set(trace.values) and "dE_total[2]/dh1_t1[2][2]" in listed
+
+
+@pytest.mark.parametrize("key", ["rnn_last", "layernorm_dense"])
+def test_one_sample_explained_alone(key: str) -> None:
+    network = LayerNetwork.from_dict(GALLERY[key])
+    both, second = explain_layers(network), explain_layers(network, sample=1)
+    plans = [s for s in second if s.paths]
+    assert plans and all(p.value == pytest.approx(second.values[p.factors[0]] * (
+        second.values[p.factors[1]] if len(p.factors) > 1 else 1.0), rel=1e-14) for s in plans for p in s.paths)
+    # sample 2 alone: its own error's derivatives are the batch's sample-2 ones (samples do not mix here)
+    name = "dE_total/dnet_d1[1]" if key == "rnn_last" else "dE_total/dnet_d1[2]"
+    assert second.values[name] == pytest.approx(both.values[name.replace("dE_total/", "dE_total[2]/") + "[2]"], rel=1e-13)
+
+
+def test_a_long_attention_is_refused_in_one_line(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    steps = 90
+    spec = {"layers": [{"type": "sequence", "steps": steps, "features": 1}, {"type": "attention", "output": "last"},
+                       {"type": "dense", "neurons": 1, "activation": "sigmoid"}],
+            "samples": [{"inputs": [[0.01 * t] for t in range(steps)], "targets": [0.5]}]}
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(spec))
+    with pytest.raises(SystemExit) as stopped:
+        main(["explain", str(path)])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1 and "attention a1 over 90 steps" in err
+
+
+@pytest.mark.parametrize("key,phrase", [("rnn_last", "Step 2 as one matrix product"),
+                                        ("attention_causal", "S = Q·K^T / sqrt(2)"),
+                                        ("batchnorm_training", "each column's mean and variance"),
+                                        ("layernorm_dense", "each row's mean and variance")])
+def test_matrix_view(key: str, phrase: str) -> None:
+    trace = explain_layers(LayerNetwork.from_dict(GALLERY[key]))
+    text = " ".join(render(trace, "text", matrix=True).split())
+    assert phrase in text
+    if key == "rnn_last":  # the column of step 2: its inputs and the states of step 1, as the trace has them
+        column = text[text.index("the column at step 2"):]
+        for name in ("x[2,1][1]", "x[2,2][1]", "h1_t1[1][1]", "h1_t1[2][1]"):
+            assert column.split(name, 1)[1].split()[0] == render_number(trace.values[name])
+
+
+def render_number(value: float) -> str:
+    from stepgrad.formats.formula import number
+
+    return number(value, 9)
+
+
+def test_a_wide_rnn_derives_one_unit_of_one_step() -> None:
+    spec = {"layers": [{"type": "sequence", "steps": 5, "features": 2}, {"type": "rnn", "hidden": 6, "output": "last"},
+                       {"type": "dense", "neurons": 1, "activation": "sigmoid"}], "seed": 4,
+            "samples": [{"inputs": [[0.1 * t, -0.2 * t] for t in range(5)], "targets": [0.3]}]}
+    trace = explain_layers(LayerNetwork.from_dict(spec))
+    text = render(trace, "text")
+    derived = [line.split(" =")[0] for line in text.splitlines() if line.startswith(("net_h1_t", "h1_t"))]
+    assert derived == ["h1_t0[1]", "net_h1_t2[1]", "h1_t2[1]"]  # one unit of one step; the rest in the grid
+    assert "h1 through time: a column per step" in text and "t=5" in text
+    full = render(trace, "text", full=True)
+    assert "\nnet_h1_t5[6] =" in full

@@ -144,3 +144,32 @@ def test_three_paths_of_batchnorm() -> None:
     assert {"dE_total/dxhat_n1[1][2]", "dE_total/dvar_n1[1]", "dE_total/dmu_n1[1]"} <= set(d_out.operands)
     assert "«dE_total/dmu_n1[1]» / 3" in d_out.text and "/ 3" in trace.step("var_n1[1]").text  # biased: N
     assert not [s for s in trace if s.name.startswith("dE_total[")]  # no error is one sample's
+
+
+def _sequences(rng: np.random.Generator, steps: int, features: int, outputs: int) -> list[dict]:
+    return [{"inputs": rng.uniform(-1, 1, (steps, features)).tolist(), "targets": rng.uniform(0.1, 0.9, outputs).tolist()}
+            for _ in range(3)]
+
+
+STACKS = {  # the sequence layers one after another: the names each reads from the layer before
+    "rnn then batchnorm (samples mixed)": lambda rng: {
+        "layers": [{"type": "sequence", "steps": 3, "features": 2}, {"type": "rnn", "hidden": 2, "output": "last"},
+                   {"type": "batchnorm", "gamma": [1.1, 0.9], "beta": [0.1, -0.1]},
+                   {"type": "dense", "neurons": 1, "activation": "sigmoid"}], "samples": _sequences(rng, 3, 2, 1)},
+    "causal attention then layernorm": lambda rng: {
+        "layers": [{"type": "sequence", "steps": 3, "features": 2},
+                   {"type": "attention", "causal": True, "output": "sequence"}, {"type": "layernorm"},
+                   {"type": "dense", "neurons": 1, "activation": "sigmoid"}],
+        "samples": _sequences(rng, 3, 2, 3), "step_reduction": "mean"},
+    "rnn then rnn": lambda rng: {
+        "layers": [{"type": "sequence", "steps": 3, "features": 1}, {"type": "rnn", "hidden": 2, "output": "sequence"},
+                   {"type": "rnn", "hidden": 2, "output": "last"}, {"type": "dense", "neurons": 1, "activation": "sigmoid"}],
+        "samples": _sequences(rng, 3, 1, 1)},
+}
+
+
+@pytest.mark.parametrize("key", slow_after(1, list(STACKS)))
+def test_stacked_sequence_layers(key: str) -> None:
+    spec = STACKS[key](np.random.default_rng(3))
+    net = LayerNetwork.from_dict({**spec, "seed": 1})
+    assert {"net", "weight"} <= names_hold(net, formulas_hold(net))

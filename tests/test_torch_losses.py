@@ -72,6 +72,20 @@ def test_bce_of_sigmoid_outputs_summed_equals_autograd(reduction):
     _agrees(model, x, y, nn.BCELoss(reduction=reduction))
 
 
+@pytest.mark.parametrize("scale", [1.0, 40.0])  # 40: raw scores far past where log(sigmoid) would round to 0
+@pytest.mark.parametrize("make", [lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), lambda p: torch.optim.Adam(p, lr=0.01)],
+                         ids=["sgd", "adam"])
+def test_bce_with_logits_summed_over_several_outputs_equals_autograd(make, scale):
+    x, _ = _data(3)
+    y = torch.tensor(np.random.default_rng(2).uniform(size=(4, 3)))
+    model = _regression(3)
+    with torch.no_grad():
+        model[2].weight.mul_(scale)
+    trace = _agrees(model, x, y, nn.BCEWithLogitsLoss(reduction="sum"), make=make, earlier=2)
+    assert trace.meta["loss"] == "cross_entropy"  # binary cross-entropy summed over the outputs, of their sigmoid
+    assert "nn.BCEWithLogitsLoss applies the sigmoid itself" in trace.section("given").intro
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("last", ["module", "function", "method"])
 def test_nll_loss_after_log_softmax_is_cross_entropy(last, reduction):
@@ -103,8 +117,6 @@ def test_nll_loss_after_log_softmax_is_cross_entropy(last, reduction):
      "nn.NLLLoss(weight=...) is not supported"),
     (lambda: nn.Sequential(nn.Linear(3, 4), nn.LogSoftmax(dim=1)), nn.NLLLoss(), None,
      "nn.NLLLoss takes class indices"),
-    (lambda: nn.Sequential(nn.Linear(3, 4)), nn.BCEWithLogitsLoss(reduction="sum"), None,
-     "nn.BCEWithLogitsLoss(reduction='sum') with 4 outputs is not supported"),
     (lambda: nn.Sequential(nn.Linear(3, 4), nn.Sigmoid()), nn.BCELoss(), None,
      "nn.BCELoss() with 4 outputs averages over the outputs"),
 ])

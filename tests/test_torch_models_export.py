@@ -244,7 +244,38 @@ def test_what_the_script_cannot_carry_is_one_line():
     nadam = stepgrad.train(_per_neuron(4), 2, optimizer="nadam", float32=1.0).network
     with pytest.raises(StepgradError, match="this state's is float32"):
         training_code(nadam, None)
-    groups = stepgrad.train(_per_neuron(4), 2, optimizer="adamw").network
-    groups.training.optimizer["settings"] = [{}, {}, {"decay": 0.0}, {"decay": 0.0}]
-    with pytest.raises(StepgradError, match="cannot write per-parameter settings"):
-        training_code(groups, None)
+
+
+@pytest.mark.parametrize("kind", ["AdamW", "SGD", "RMSprop", "Adam", "Adagrad"])
+def test_parameter_groups_continue_torchs_own_training_step_for_step(tmp_path, kind):
+    """AdamW without decay on the biases and a learning rate of their own (and the like): the script's groups are
+    torch's, so after torch's 3 steps and stepgrad's reading of them, 3 more script steps equal torch's 3 more."""
+    from stepgrad.interop.compare import read_step
+
+    torch.manual_seed(7)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+    weights = [p for p in model.parameters() if p.dim() == 2]
+    biases = [p for p in model.parameters() if p.dim() == 1]
+    options = {"AdamW": ({"lr": 0.01, "weight_decay": 0.1}, {"weight_decay": 0.0, "lr": 0.05}),
+               "SGD": ({"lr": 0.1, "momentum": 0.9, "nesterov": True}, {"momentum": 0.5, "nesterov": False}),
+               "RMSprop": ({"lr": 0.01, "alpha": 0.9}, {"alpha": 0.95, "weight_decay": 0.01}),
+               "Adam": ({"lr": 0.01, "betas": (0.9, 0.99)}, {"betas": (0.8, 0.999), "eps": 1e-6}),
+               "Adagrad": ({"lr": 0.1}, {"lr_decay": 0.01, "weight_decay": 0.001})}[kind]
+    opt = getattr(torch.optim, kind)([{"params": weights}, {"params": biases, **options[1]}], **options[0])
+    x = torch.tensor(np.random.default_rng(7).normal(size=(5, 3)))
+    y = torch.tensor(np.random.default_rng(8).uniform(size=(5, 2)))
+    loss_fn = torch.nn.MSELoss()
+    for _ in range(3):
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    net = read_step(model, x, y, loss_fn=loss_fn, optimizer=opt).network
+    assert any(net.training.optimizer["settings"])
+    linears = _run_steps(tmp_path, net, 3)
+    for _ in range(3):
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    for ours, theirs in zip(linears, (model[0], model[2])):
+        np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ours.bias.detach().numpy(), theirs.bias.detach().numpy(), rtol=0, atol=1e-12)

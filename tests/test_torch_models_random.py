@@ -150,7 +150,7 @@ def test_explain_torch_reads_the_ordinary_classifier():
     (nn.CrossEntropyLoss(weight=torch.ones(3, dtype=torch.float64)), "weight"),
     (nn.CrossEntropyLoss(reduction="none"), "reduction='none'"),
     (nn.KLDivLoss(), "unsupported loss nn.KLDivLoss"),
-    (nn.BCEWithLogitsLoss(reduction="sum"), "reduction='sum') with 3 outputs"),
+    (nn.BCEWithLogitsLoss(pos_weight=torch.ones(3, dtype=torch.float64)), "pos_weight"),
 ])
 def test_an_unsupported_loss_option_is_named(loss_fn, message):
     model = nn.Sequential(nn.Linear(2, 3, dtype=torch.float64))

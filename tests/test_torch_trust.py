@@ -26,7 +26,17 @@ OPTIMIZERS = {
     "nesterov": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.8, dampening=0.0, nesterov=True, weight_decay=0.02),
     "dampened": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.3),
     "adam_betas": lambda p: torch.optim.Adam(p, lr=0.03, betas=(0.8, 0.95), eps=1e-6),
+    "rmsprop": lambda p: torch.optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True, weight_decay=0.01),
+    "adagrad": lambda p: torch.optim.Adagrad(p, lr=0.05, lr_decay=0.1, initial_accumulator_value=0.1),
+    "nadam": lambda p: torch.optim.NAdam(p, lr=0.01, weight_decay=0.01, momentum_decay=0.01),
+    "groups": lambda p: _no_decay_on_biases(list(p)),  # AdamW, the biases in a group without decay, lr of their own
 }
+
+
+def _no_decay_on_biases(parameters):
+    return torch.optim.AdamW([{"params": [q for q in parameters if q.dim() == 2]},
+                              {"params": [q for q in parameters if q.dim() == 1], "weight_decay": 0.0, "lr": 0.02}],
+                             lr=0.01, weight_decay=0.1)
 
 
 def _data(inputs: int = 3, outputs: int = 2, samples: int = 4, seed: int = 0):
@@ -42,9 +52,9 @@ def _torch_step(model, x, y, make, earlier: int = 0):
         opt.zero_grad()
         nn.MSELoss()(model(x), y).backward()
         opt.step()
-    twin = copy.deepcopy(model)
-    twin_opt = make(twin.parameters())
-    twin_opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+    # a joint copy: load_state_dict would cast NAdam's float32 momentum product to the parameters' float64,
+    # which is not the step the user's own optimizer takes next
+    twin, twin_opt = copy.deepcopy((model, opt))
     twin_opt.zero_grad()
     nn.MSELoss()(twin(x), y).backward()
     grads = {n: p.grad.numpy().copy() for n, p in twin.named_parameters() if p.grad is not None}
@@ -52,8 +62,10 @@ def _torch_step(model, x, y, make, earlier: int = 0):
     return grads, {n: p.detach().numpy().copy() for n, p in twin.named_parameters()}, opt
 
 
-def _check_exact(model, linears: list[str], x, y, optimizer: str = "sgd", earlier: int = 0):
-    """explain_torch's gradients and new values equal PyTorch's for every parameter; fixed biases stay."""
+def _check_exact(model, linears: list[str], x, y, optimizer: str = "sgd", earlier: int = 0, fixed: list[str] = ()):
+    """explain_torch's gradients and new values equal PyTorch's for every parameter; fixed biases stay, and so do the
+    frozen first layers `fixed`."""
+    before = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
     grads, after, opt = _torch_step(model, x, y, OPTIMIZERS[optimizer], earlier)
     trace = stepgrad.explain_torch(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt)
     values = trace.values
@@ -78,6 +90,10 @@ def _check_exact(model, linears: list[str], x, y, optimizer: str = "sgd", earlie
                 kept = after[key][j] if key in after else 0.0
                 assert values[b] == kept
         compared.add(key)
+    for name in after:
+        if name.rpartition(".")[0] in fixed:  # frozen first layers: torch left them as they were, stepgrad shows none
+            assert np.array_equal(after[name], before[name]) and name not in grads
+            compared.add(name)
     assert set(after) <= compared, "a parameter torch has was not checked"
     comparison = stepgrad.compare_with_torch(model, x, y, loss_fn=nn.MSELoss(), optimizer=opt)
     assert comparison.agrees(1e-9), str(comparison)
@@ -109,10 +125,26 @@ def test_a_frozen_weight_is_refused_by_name():
     _refused(model, "0.weight is frozen")
 
 
-def test_a_frozen_layer_is_refused_by_name():
-    model = _mlp()
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "groups"])
+def test_a_frozen_first_layer_is_held_fixed_exactly(optimizer):
+    """A frozen feature extractor: its outputs are the step's inputs, and torch leaves it as it is."""
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 2)).double()
     model[0].requires_grad_(False)
-    _refused(model, "0.weight is frozen")
+    trace = _check_exact(model, ["2", "4"], *_data(), optimizer, earlier=2, fixed=["0"])
+    assert "Layer '0' is frozen (requires_grad=False): its outputs (after its tanh) are computed from the batch first " \
+           "and are this step's inputs i1..i5" in trace.section("given").intro
+    assert trace.meta["torch"]["names"]["w1"] == "2.weight[0, 0]"
+
+
+def test_a_frozen_layer_after_a_trained_one_is_refused_by_name():
+    model = _mlp()
+    model[2].requires_grad_(False)
+    for call in (stepgrad.explain_torch, stepgrad.compare_with_torch):
+        with pytest.raises(StepgradError, match="2.weight is frozen .*not a frozen weight after a trained layer"):
+            call(model, *_data(), loss_fn=nn.MSELoss())
+    model[0].requires_grad_(False)
+    with pytest.raises(StepgradError, match="every layer of Sequential is frozen"):
+        stepgrad.explain_torch(model, *_data(), loss_fn=nn.MSELoss())
 
 
 def test_one_frozen_bias_beside_trained_ones_is_refused_by_name():
@@ -526,11 +558,18 @@ def _random_trap(seed: int):
     for linear in linears:
         if rng.random() < 0.04:
             linear.weight.requires_grad_(False)
-            expected = expected or "weight is frozen"
         if linear.bias is not None and (regime == "fixed" or (regime == "mixed" and rng.random() < 0.5)):
             linear.bias.requires_grad_(False)
+    if expected is None and len(linears) > 2 and rng.random() < 0.15:  # a frozen feature extractor: held fixed
+        linears[0].requires_grad_(False)
+    whole = [not m.weight.requires_grad and (m.bias is None or not m.bias.requires_grad) for m in linears]
+    frozen_first = next((k for k, w in enumerate(whole) if not w), len(linears))  # frozen first layers: read as fixed
+    if frozen_first == len(linears):
+        expected = expected or "is frozen (requires_grad=False): nothing trains"
+    elif any(not m.weight.requires_grad for m in linears[frozen_first:]):
+        expected = expected or "weight is frozen"
     if expected is None:
-        trains = [m.bias is not None and m.bias.requires_grad for m in linears]
+        trains = [m.bias is not None and m.bias.requires_grad for m in linears[frozen_first:]]
         if any(trains) and not all(trains):
             expected = "stepgrad trains the biases of every layer or of none"
     if seed % 2:
@@ -550,21 +589,31 @@ def _random_trap(seed: int):
             if rng.random() < 0.2:
                 parts.append(nn.Dropout(0.5).eval() if rng.random() < 0.5 else nn.Identity())
         model = nn.Sequential(*parts)
-    return model, prefixes, expected, list(OPTIMIZERS)[seed % len(OPTIMIZERS)], 3 * (seed % 3 == 0), widths
+    return model, prefixes, expected, list(OPTIMIZERS)[seed % len(OPTIMIZERS)], 3 * (seed % 3 == 0), widths, frozen_first
 
 
 @pytest.mark.parametrize("seed", range(100))
 def test_random_models_with_traps_are_exact_or_refused_by_name(seed):
-    model, prefixes, expected, optimizer, earlier, widths = _random_trap(seed)
+    model, prefixes, expected, optimizer, earlier, widths, frozen_first = _random_trap(seed)
     x, y = _data(widths[0], widths[-1], seed=seed)
     if expected is None:
-        _check_exact(model, prefixes, x, y, optimizer, earlier)
+        _check_exact(model, prefixes[frozen_first:], x, y, optimizer, earlier, fixed=prefixes[:frozen_first])
         return
     with pytest.raises(StepgradError) as err:
         stepgrad.explain_torch(model, x, y, loss_fn=nn.MSELoss())
     message = str(err.value)
     assert expected in message and "\n" not in message, message
     assert any(p in message for p in prefixes), message  # the part is named
+
+
+def test_the_random_models_take_every_optimizer_after_0_and_3_steps():
+    """The 100 random models above: every optimizer is checked exactly, both fresh and after 3 earlier steps."""
+    checked = set()
+    for seed in range(100):
+        _, _, expected, optimizer, earlier, _, _ = _random_trap(seed)
+        if expected is None:
+            checked.add((optimizer, earlier))
+    assert checked == {(o, e) for o in OPTIMIZERS for e in (0, 3)}
 
 
 # -- loss modules that are the registry's huber ------------------------------------------------------

@@ -50,6 +50,10 @@ def make_exercise(problem: Problem = Problem(), *, fmt: str = "markdown", digits
 
     if problem.layers == "conv":
         return _conv_exercise(problem, fmt, output, roster, pdf, force, note)
+    if problem.layers in ("rnn", "attention", "layernorm", "batchnorm"):  # teach/exercise_sequences.KINDS
+        from stepgrad.api.exercise_sequences import sequence_exercise
+
+        return sequence_exercise(problem, fmt, digits, output, roster, pdf, force, note)
     options = problem.generator_options()
     seed, min_digits, round_to = problem.seed, problem.min_digits, problem.round_to
     folder = Path(output) if output else None

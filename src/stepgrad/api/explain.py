@@ -80,7 +80,7 @@ def explain_document(spec: str | None = None, *, fmt: str = "text", display: Dis
     if _lecture(net, fmt, display, step, extras):
         return _lecture_slides(net, display, extras, budget, note)
     trace = explain(net, sample=None if sample is None else sample - 1, update_order=update_order,
-                    optimizer=optimizer, round_to=step.round_to, dtype=step.dtype or "float64")
+                    optimizer=optimizer, round_to=step.round_to, dtype=step.dtype)
     trace = _dressed(net, trace, extras)
     names = resolve_only(trace, extras.only) or None
     precision = display.precision
@@ -301,9 +301,19 @@ def network_diagram(spec: str | None = None, *, show: str = "weights", max_label
     from stepgrad.tracing.build import explain
 
     to_file = output if output is not None and output != "-" else None
+    from stepgrad.api.layer_kinds import drawable
+    from stepgrad.api.layer_pictures import layer_diagram
+
+    loaded = load_spec(spec, layer_tables=True)
+    if drawable(loaded):  # a conv/pool/residual network: a map-level picture (api/layer_pictures.py)
+        result = layer_diagram(loaded, str(spec), show=show, max_labels=max_labels, digits=digits,
+                               update_order=update_order, output=to_file)
+        if to_file:
+            note(f"wrote {to_file}")
+        return result
     if to_file:
         picture_format(to_file)  # refuse a wrong suffix before any work
-    net = load_spec(spec)
+    net = load_spec(spec)  # a dense network (other layer tables: refused in one line)
     trace = None
     budget = cli_budget(max_work)
     budget.check_trace(net, samples=1)  # a picture of every weight is as large as one sample's derivation
@@ -353,7 +363,17 @@ def step_graph(spec: str | None = None, *, only: str | None = None, sample: int 
             raise StepgradError(f"unknown graph format {suffix or '(none)'!r}; use one of {', '.join(GRAPH_FORMATS)}",
                                 where="--output")
         fmt = GRAPH_FORMATS[suffix]
-    net = load_spec(spec)
+    from stepgrad.api.layer_kinds import drawable
+    from stepgrad.api.layer_pictures import layer_graph
+
+    loaded = load_spec(spec, layer_tables=True)
+    if drawable(loaded):  # a conv/pool/residual network: the step drawn by maps (api/layer_pictures.py)
+        result = layer_graph(loaded, str(spec), only=only, sample=sample, digits=display.precision,
+                             update_order=update_order, output=output)
+        if output and output != "-":
+            note(f"wrote {output}")
+        return result
+    net = load_spec(spec)  # a dense network (other layer tables: refused in one line)
     inputs, _ = net.require_samples(spec or "<built-in>")
     if sample is not None and sample > len(inputs):
         raise StepgradError(f"there are only {len(inputs)} samples", where="--sample")

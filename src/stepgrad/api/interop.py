@@ -9,7 +9,7 @@ from stepgrad.api._base import Note, _silent, load_spec
 from stepgrad.api.options import ImportOptions
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
-from stepgrad.core.spec import load
+from stepgrad.core.spec import Network, load
 
 
 def export_torch(spec: str | None = None, *, output: str | None = None, code: str | None = None,
@@ -67,7 +67,8 @@ def export_torch(spec: str | None = None, *, output: str | None = None, code: st
 
 def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: str | None = None,
                  fmt: str = "toml", note: Note = _silent) -> str:
-    """A PyTorch state_dict of nn.Linear layers (read with weights_only=True) as stepgrad spec text.
+    """A PyTorch state_dict of nn.Linear layers (read with weights_only=True) as stepgrad spec text, with a `[torch]`
+    table naming each layer's state_dict prefix (every explanation of the spec names the weights as torch does).
 
     Args:
         model: the .pt file (as `stepgrad export` writes, or model.state_dict() of an nn.Sequential).
@@ -95,8 +96,14 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
         ]
         biases = [0.35, 0.6]
         <BLANKLINE>
+        [torch]
+        modules = ["0", "2"]
+        bias = [true, true]
+        layers = [2, 2, 2]
+        <BLANKLINE>
     """
     from stepgrad.core import persist
+    from stepgrad.core.torch_record import table
     from stepgrad.interop.convert import build_network, check_layers, file_update_biases, linear_layers, read_state_dict
 
     if fmt not in ("toml", "json"):
@@ -105,7 +112,8 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
     learning_rate, update_biases, shared_biases = options.learning_rate, options.update_biases, options.shared_biases
     base = load(like) if like else None
     wanted = _layers(layers) or (base.layers if base else None)
-    names, weights, biases = linear_layers(read_state_dict(model), model)
+    dtypes: dict[str, str] = {}
+    names, weights, biases = linear_layers(read_state_dict(model, dtypes), model)
     if wanted is not None:
         check_layers(weights, wanted, model, names, "--layers" if layers else f"--like {like}")
     settings: dict[str, Any] = {
@@ -121,6 +129,14 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
         settings.update(inputs=base.inputs, targets=base.targets)
     acts = _activations(activation, len(weights)) if activation or base is None else base.activations
     net = build_network(weights, biases, acts, source=model, **settings)
+    net.extra["torch"] = table("", [n.removesuffix("weight").rstrip(".") for n in names],
+                               [b is not None for b in biases], options.dtype or "float64", list(net.layers))
+    if options.dtype == "float32":
+        note("note: the spec computes in float32 ([torch] dtype), as PyTorch computes a float32 model: explain and "
+             "serve use float32 arithmetic (stepgrad explain --dtype float64 for every digit exact)")
+    elif options.dtype is None and "float32" in dtypes.values():
+        note("note: the file's tensors are float32; the spec computes in float64 (every digit exact, PyTorch's own "
+             "float32 step differs by about 1e-7 relative): import with --dtype float32 to compute as PyTorch does")
     if any(b is None for b in biases):
         note("note: layers without a bias (nn.Linear(bias=False)) have a bias fixed at 0 (update_biases = false)")
     if net.inputs is None:
@@ -179,15 +195,21 @@ def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: in
     Example:
         >>> serve_explorer("net.toml", port=8080)  # doctest: +SKIP
     """
-    net = load_spec(spec)
+    from stepgrad.api.layer_kinds import drawable
+
+    net = load_spec(spec, layer_tables=True)  # conv/pool/residual: the maps page (web/maps.py)
     try:
         import uvicorn
 
         from stepgrad.api.study_routes import routes as study_routes
         from stepgrad.web.app import create_app
+        from stepgrad.web.sequence import is_sequence_network
     except ModuleNotFoundError as exc:
         raise StepgradError(f"stepgrad serve needs the web extra ({exc.name} is missing): "
                             "pip install 'stepgrad[web]'") from None
+    if not isinstance(net, Network) and not is_sequence_network(net) and not drawable(net):
+        raise StepgradError("the explorer shows dense networks, conv/pool/residual networks and sequence models "
+                            "(rnn, attention, layernorm, batchnorm), not a mix of them", where=spec)
     if not is_loopback(host):
         note(f"stepgrad: warning: listening on {host}, not loopback: other machines can reach this "
              "server (it has no authentication)")

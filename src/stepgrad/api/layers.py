@@ -13,7 +13,7 @@ from stepgrad.api.options import Display, Extras, StepOptions
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.layers.spec import LayerNetwork
 
-LAYER_FORMATS = ("text", "markdown", "json", "latex", "html")
+LAYER_FORMATS = ("text", "markdown", "json", "latex", "html", "slides")
 MAX_VALUES = 2 * 10**5  # named scalars of one explained step
 
 
@@ -23,7 +23,7 @@ def _unsupported(step: StepOptions, extras: Extras) -> str | None:
         (step.update_order == "sequential", "--update-order sequential"),
         (step.optimizer not in (None, "sgd"), f"--optimizer {step.optimizer}"),
         (step.round_to is not None, "--round"), (step.data is not None, "--data"), (step.batch is not None, "--batch"),
-        (extras.group != "layer", "--group weight"), (extras.derive, "--derive"), (extras.deck, "--deck"),
+        (extras.group != "layer", "--group weight"), (extras.deck, "--deck"),
         (extras.check_numeric, "--check-numeric"),
     ]
     return next((flag for bad, flag in checks if bad), None)
@@ -62,6 +62,12 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
     if fmt not in LAYER_FORMATS:
         raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
                             f"choose from {', '.join(LAYER_FORMATS)}", where="--format")
+    from stepgrad.api.layer_kinds import drawable
+
+    if (fmt == "slides" or extras.derive) and not drawable(net):  # the lecture and the rules: conv networks only
+        raise StepgradError(f"{'the slides format' if fmt == 'slides' else '--derive'} shows conv, pooling and "
+                            "residual networks; sequence and normalization layers are not in it yet",
+                            where="--format" if fmt == "slides" else "--derive")
     trace = _trace(net, spec, step.sample)
     only = _only(trace, extras.only)
     if fmt == "json":
@@ -70,7 +76,8 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
         raise StepgradError("--only works with --format json for layer-table networks; the text and Markdown "
                             "explanations derive one position in full and show the rest as grids (--all: every one)",
                             where="--only")
-    return render(trace, fmt, digits=display.precision, full=extras.full, matrix=extras.view == "matrix")
+    return render(trace, fmt, digits=display.precision, full=extras.full, matrix=extras.view == "matrix",
+                  derive=extras.derive)
 
 
 def _only(trace: Any, only: str | None) -> list[str] | None:

@@ -309,7 +309,9 @@ class Problem:
             raise StepgradError("only with find_error", where=_where(self, "mistakes"))
 
         _text(self, "layers")
-        if self.layers != "conv":  # "conv": the conv + max-pool + dense problem (teach/exercise_layers.py)
+        from stepgrad.teach.exercise_sequences import KINDS as SEQUENCE_KINDS
+
+        if self.layers not in ("conv", *SEQUENCE_KINDS):  # conv: teach/exercise_layers.py; rnn ...: exercise_sequences
             parse_layers(self.layers)
         _one_of(self, "activation", ACTIVATION_CHOICES)
         _one_of(self, "output_activation", ("softmax", *ACTIVATION_CHOICES))
@@ -341,7 +343,9 @@ class ImportOptions:
     """What a PyTorch state_dict does not hold, for the imported spec (None: from the `like` spec, else the
     default in brackets): `layers` ("2-2-2", checked against the shapes; read from them), `activation` (one, or
     one per layer "tanh,softmax"; sigmoid), `loss` (half_squared_error), `learning_rate` (0.5), `update_biases`
-    (True, as PyTorch does); `shared_biases` "auto" gives a layer whose biases are all equal one shared bias."""
+    (True, as PyTorch does); `shared_biases` "auto" gives a layer whose biases are all equal one shared bias;
+    `dtype` "float32": the spec's steps are computed in float32, as PyTorch computes a float32 model ([torch]
+    dtype; None: float64, every digit exact)."""
 
     layers: str | None = None
     activation: str | None = None
@@ -349,6 +353,7 @@ class ImportOptions:
     learning_rate: float | None = None
     update_biases: bool | None = None
     shared_biases: str = "auto"
+    dtype: str | None = None
 
     def __post_init__(self) -> None:
         from stepgrad.core.functions import LOSSES
@@ -361,6 +366,7 @@ class ImportOptions:
             raise StepgradError(f"expected True, False or None, got {self.update_biases!r}",
                                 where=_where(self, "update_biases"))
         _one_of(self, "shared_biases", ("auto", "yes", "no"))
+        _one_of(self, "dtype", ("float64", "float32"))
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ def _known(data: dict[str, Any], endpoint: str) -> dict[str, Any]:
 
 
 def _quiz(data: dict[str, Any], served: Network) -> tuple[Quiz, Network]:
+    if not isinstance(served, Network):  # a conv or sequence model served: its own page, no study mode yet
+        raise ApiError(422, "study mode walks dense networks (layers of neurons) for now", "spec")
     net = inputs.spec_from(data, served)
     net.require_samples(inputs.SOURCE)
     inputs.check_explainable(net)

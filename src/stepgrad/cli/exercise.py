@@ -13,7 +13,8 @@ API = make_exercise
 
 @click.command("exercise")
 @api_option(API, "--layers", help="Neurons per layer, inputs first; or 'conv' for a convolution problem "
-                                    "(4x4 image, 2x2 kernel, max-pool, dense; sheet, key, template, network.json).")
+                                    "(4x4 image, 2x2 kernel, max-pool, dense; sheet, key, template, network.json); "
+                                    "or 'rnn', 'attention', 'layernorm', 'batchnorm' for a sequence-model problem.")
 @api_option(API, "--activation", type=click.Choice(ACTIVATION_CHOICES))
 @api_option(API, "--output-activation", type=click.Choice(["softmax", *ACTIVATION_CHOICES]),
             help="The output layer's activation (softmax with --loss cross_entropy). Default: --activation.")
@@ -66,6 +67,7 @@ def command(layers, activation, output_activation, loss, samples, seed, learning
       stepgrad exercise --seed 7 --find-error 2 -o spot   # mark with: stepgrad check answer.txt --network spot/network.toml
       stepgrad exercise --find-error --roster students.csv --format moodle -o spot-quiz
       stepgrad exercise --layers conv --seed 3 -o conv   # then: stepgrad check --network conv/network.json ...
+      stepgrad exercise --layers rnn --roster students.csv -o bptt   # BPTT, a network per student
     """
     problem = Problem(layers=layers, activation=activation, output_activation=output_activation, loss=loss,
                       samples=samples, seed=seed, learning_rate=learning_rate, round_to=round_to, min_digits=min_digits,

@@ -22,11 +22,14 @@ API = import_torch
             help="Train the biases (default: yes, as PyTorch does; or the --like spec's).")
 @api_option(API, "--shared-biases", type=click.Choice(["auto", "yes", "no"]),
             help="auto: a layer whose biases are all equal gets one shared bias (as exported shared biases are).")
+@api_option(API, "--dtype", type=click.Choice(["float64", "float32"]),
+            help="The arithmetic of the spec's steps: float32 computes as PyTorch computes a float32 model "
+                 "(explain, serve); default float64, every digit exact.")
 @api_option(API, "--like", type=click.Path(dir_okay=False),
             help="Take everything but the weights and biases (activations, loss, samples ...) from this spec.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the spec here (.toml or .json); default: print TOML.")
-def command(model, layers, activation, loss, learning_rate, update_biases, shared_biases, like, output):
+def command(model, layers, activation, loss, learning_rate, update_biases, shared_biases, dtype, like, output):
     """Read a PyTorch state_dict (torch.load with weights_only=True only) into a stepgrad spec.
 
     The file holds the weights and biases of nn.Linear layers in order (as `stepgrad export` writes
@@ -39,6 +42,6 @@ def command(model, layers, activation, loss, learning_rate, update_biases, share
       stepgrad import trained.pt --like net.toml -o trained.toml
     """
     options = ImportOptions(layers=layers, activation=activation, loss=loss, learning_rate=learning_rate,
-                            update_biases=update_biases, shared_biases=shared_biases)
+                            update_biases=update_biases, shared_biases=shared_biases, dtype=dtype)
     fmt = "json" if output and output.lower().endswith(".json") else "toml"
     emit(import_torch(model, options=options, like=like, fmt=fmt, note=note), output)

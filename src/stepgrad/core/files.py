@@ -37,7 +37,12 @@ def read_text(path: str | os.PathLike, error: type[StepgradError] = StepgradErro
         return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as open() reads
     except FileNotFoundError:
         raise error("no such file", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        if data.startswith(b"PK\x03\x04") and Path(path).suffix.lower() in (".pt", ".pth"):  # torch.save's zip
+            raise error(f"a PyTorch file, not a spec: make it one with stepgrad import {path} --like SPEC -o net.toml "
+                        "(it keeps the torch names)", where=str(path)) from None
+        raise error(f"cannot read: {_reason(exc)}", where=str(path)) from None
+    except OSError as exc:
         raise error(f"cannot read: {_reason(exc)}", where=str(path)) from None
     except MemoryError:
         raise error("too large to read into memory", where=str(path)) from None

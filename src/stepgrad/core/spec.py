@@ -39,7 +39,7 @@ INITIALIZERS = ("xavier", "he", "uniform")
 KNOWN_KEYS = {
     "layers", "activation", "activations", "loss", "learning_rate", "update_biases", "update_order",
     "weights", "biases", "samples", "seed", "init", "name", "format_version", "training", "data",
-    "history", "reduction",
+    "history", "reduction", "torch",
 }
 REDUCTIONS = ("mean", "sum")  # E_total of a batch: the mean (stepgrad's, PyTorch's default) or the sum over samples
 FORMAT_VERSION = 1
@@ -486,6 +486,10 @@ def _build(data: dict[str, Any], source: str) -> Network:
             raise SpecError(problem, where=f"{source}: samples")
 
     extra: dict[str, Any] = {k: copy.deepcopy(data[k]) for k in ("data", "format_version", "history") if k in data}
+    if "torch" in data:  # the PyTorch model the weights came from (core/torch_record.py)
+        from stepgrad.core.torch_record import check
+
+        extra["torch"] = check(data["torch"], depth, source)
     if "seed" in data:
         extra["seed"] = seed
     if "init" in data:

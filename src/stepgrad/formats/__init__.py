@@ -56,19 +56,21 @@ def render(trace: Trace, fmt: str = "text", digits: Precision = 9, only: list[st
         return module.render(trace.select(only) if only else trace, digits=digits, **options)
     if trace.meta.get("kind") == "layers":  # a layer-table network: formats/maps*.py
         return _render_layers(trace.select(only) if only else trace, fmt, digits, bool(full),
-                              bool(options.get("matrix")))
+                              bool(options.get("matrix")), bool(options.get("derive")))
     return module.render(shown(trace, only, full), digits=digits, full=full, **options)
 
 
-def _render_layers(trace: Trace, fmt: str, digits: Precision, full: bool, matrix: bool) -> str:
+def _render_layers(trace: Trace, fmt: str, digits: Precision, full: bool, matrix: bool, derive: bool = False) -> str:
     from stepgrad.formats.maps_pages import render_html, render_latex
+    from stepgrad.formats.maps_slides import render_slides
     from stepgrad.formats.maps_writers import render_markdown, render_text
 
-    writers = {"text": render_text, "markdown": render_markdown, "latex": render_latex, "html": render_html}
+    writers = {"text": render_text, "markdown": render_markdown, "latex": render_latex, "html": render_html,
+               "slides": render_slides}
     if fmt not in writers:
         raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
                             f"choose from json, {', '.join(writers)}")
-    return writers[fmt](trace, digits, full=full, matrix=matrix)
+    return writers[fmt](trace, digits, full=full, matrix=matrix, derive=derive)
 
 
 # -- displays plugged into the objects of the lower layers (each writer imported on first use) ----

@@ -72,8 +72,8 @@ _PAIR = re.compile(r"«(k\d+\[[\d,]+\])» \* «([^»]+)»")
 
 
 class _Blocks:
-    def __init__(self, trace: Trace, digits: Precision, full: bool, matrix: bool = False) -> None:
-        self.trace, self.digits, self.full, self.matrix = trace, digits, full, matrix
+    def __init__(self, trace: Trace, digits: Precision, full: bool, matrix: bool = False, derive: bool = False) -> None:
+        self.trace, self.digits, self.full, self.matrix, self.derive_rules = trace, digits, full, matrix, derive
         self.meta: dict[str, Any] = trace.meta
         self.samples = int(self.meta["samples"])
         self.out: list[Block] = []
@@ -214,6 +214,7 @@ class _Blocks:
         self.out.append(Heading(section.title))
         if section.intro:
             self.out.append(Paragraph(section.intro))
+        self.rules(layer, forward=True)
         kinds = ("net", "out") if layer["activation"] else ("out",)
         for s in range(self.samples):
             shown = section.steps if self.full else [
@@ -224,6 +225,18 @@ class _Blocks:
                            lambda p, k=kind, s=s: names.map_value(k, label, p, self.tag(s)), sequence=bool(layer.get("sequence")))
             if self.matrix and layer["kind"] in ("conv1d", "conv2d"):
                 self.im2col(layer, s)
+
+    def rules(self, layer: dict[str, Any], forward: bool) -> None:
+        """--derive: the layer's general rule before its numbers (formats/maps_rules.py)."""
+        if not self.derive_rules:
+            return
+        from stepgrad.formats.maps_rules import backward_rules, forward_rules
+
+        found = (forward_rules if forward else backward_rules)(layer, self.meta["convolution"])
+        if found:
+            intro, lines = found
+            self.out.append(Paragraph(intro))
+            self.out.append(Equations(tuple(t for t, _ in lines), tuple(latex for _, latex in lines), ("",) * len(lines)))
 
     def im2col(self, layer: dict[str, Any], s: int) -> None:
         """The conv layer as a matrix product: a row per output position (the inputs its window holds, 0 on the
@@ -259,6 +272,7 @@ class _Blocks:
             return
         self.out.append(Heading(section.title))
         self.out.append(Paragraph(section.intro))
+        self.rules(layer, forward=False)
         first = (1,) * len(shape)
         for s in range(self.samples):
             maps = [names.partial(names.TOTAL, names.map_label("out", label)), names.partial(
@@ -330,7 +344,9 @@ class _Blocks:
             self.derive([self.trace.step(after)])
 
 
-def blocks(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False) -> list[Block]:
+def blocks(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
+           derive: bool = False) -> list[Block]:
     """The explanation of a layer-table trace as blocks (one position and one kernel entry derived in full
-    per map and kernel; `full`: every one; `matrix`: each conv layer also as im2col matrix times kernel)."""
-    return _Blocks(trace, digits, full, matrix).build()
+    per map and kernel; `full`: every one; `matrix`: each conv layer also as im2col matrix times kernel;
+    `derive`: each layer's rules first, formats/maps_rules.py)."""
+    return _Blocks(trace, digits, full, matrix, derive).build()

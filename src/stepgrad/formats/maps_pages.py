@@ -23,13 +23,37 @@ EXTRA_CSS = """
 .stepgrad .grid{display:block;overflow-x:auto;border-collapse:collapse;margin:.2rem 0 .8rem;max-width:100%}
 .stepgrad .grid td,.stepgrad .grid th{padding:.1rem .55rem;text-align:right;font-variant-numeric:tabular-nums;
   border-bottom:1px solid #eee;white-space:nowrap}
-.stepgrad .grid caption{text-align:left;font-weight:bold;padding:.2rem 0}
+.stepgrad .gridtitle{font-weight:bold;margin:.7rem 0 0;overflow-wrap:anywhere}
 .stepgrad .grid th{color:#667;font-weight:normal}
 """
 
 
+def _chunks(latex: str) -> list[str]:
+    """The formula cut where a phone may wrap it inside parentheses (which to_mathml_terms never breaks): after
+    each argument of a max(...) (a max-pool's window) and before a + or - inside (...) (a cross-entropy's
+    terms); never inside {...} or \\left(...\\right). The pieces side by side read as the whole formula."""
+    chunks: list[str] = []
+    current, braces, inside = "", 0, list[str]()
+    for k, char in enumerate(latex):
+        if braces == 0 and inside and "left" not in inside and latex[k:k + 3] in (" + ", " - ") and current.strip():
+            chunks.append(current)
+            current = ""
+        current += char
+        if char in "{}":
+            braces += 1 if char == "{" else -1
+        elif char == "(":
+            inside.append("max" if latex.endswith(r"\max(", 0, k + 1) else "left" if latex.endswith(
+                r"\left(", 0, k + 1) else "(")
+        elif char == ")" and inside:
+            inside.pop()
+        elif char == "," and braces == 0 and inside[-1:] == ["max"] and latex[k + 1:k + 2] == " ":
+            chunks.append(current)
+            current = ""
+    return [*chunks, current] if current.strip() else chunks
+
+
 def _equation_html(latex: str, note: str) -> str:
-    pieces = "<wbr/>".join(to_mathml_terms(latex))
+    pieces = "<wbr/>".join(term for chunk in _chunks(latex) for term in to_mathml_terms(chunk))
     extra = f'<div class="note">{html_escape(note)}</div>' if note else ""
     return f'<div class="step" style="display:block"><div class="eq">{pieces}</div>{extra}</div>'
 
@@ -40,8 +64,8 @@ def _table_html(caption: str, header: tuple[str, ...], rows, row_labels: tuple[s
     for k, row in enumerate(rows):
         label = f"<th>{html_escape(row_labels[k])}</th>" if row_labels is not None else ""
         body.append("<tr>" + label + "".join(f"<td>{html_escape(str(c))}</td>" for c in row) + "</tr>")
-    cap = f"<caption>{html_escape(caption)}</caption>" if caption else ""
-    return f'<table class="grid">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    title = f'<div class="gridtitle">{html_escape(caption)}</div>' if caption else ""  # above, never squeezed
+    return f'{title}<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def html(items: list[Block]) -> str:
@@ -111,11 +135,13 @@ def latex(items: list[Block]) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_html(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False, **_: object) -> str:
+def render_html(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
+                derive: bool = False, **_: object) -> str:
     """A layer-table trace as one HTML page."""
-    return html(blocks(trace, digits, full, matrix))
+    return html(blocks(trace, digits, full, matrix, derive))
 
 
-def render_latex(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False, **_: object) -> str:
+def render_latex(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
+                derive: bool = False, **_: object) -> str:
     """A layer-table trace as a LaTeX article."""
-    return latex(blocks(trace, digits, full, matrix))
+    return latex(blocks(trace, digits, full, matrix, derive))

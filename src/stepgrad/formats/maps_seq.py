@@ -17,6 +17,7 @@ from stepgrad.formats.formula import Precision
 from stepgrad.formats.maps import Block, Grid, Heading, Paragraph, Table, _Blocks, _positions
 
 KINDS = ("rnn", "attention", "layernorm", "batchnorm")
+WIDE_UNITS = 4  # more units (or components) than this: the first derived in full, the others in the grids
 MASKED = "masked"
 
 
@@ -77,11 +78,13 @@ def _rnn_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
     shown = min(2, steps)  # the first step whose previous state is not the initial one
     for s in range(b.samples):
         if s in _samples(b):
+            units = _units(b, hidden)
             wanted = {_tagged(b, names.recurrent_value(k, label, t, j), s) for k in ("net", "h")
-                      for t in (range(0, steps + 1) if b.full else (0, shown)) for j in range(1, hidden + 1)}
+                      for t in (range(0, steps + 1) if b.full else (0, shown)) for j in units}
             if not b.full:
-                b.out.append(Paragraph(f"Step {shown} in full (the others are computed the same way, with the "
-                                       f"same weights; --all derives every step):"))
+                which = "" if len(units) == hidden else " for unit 1"
+                b.out.append(Paragraph(f"Step {shown} in full{which} (the others are computed the same way, with the "
+                                       f"same weights; --all derives every one):"))
             b.derive(_pick(b, section, wanted))
             if b.matrix:
                 _rnn_matrix(b, layer, shown, s)
@@ -102,12 +105,13 @@ def _rnn_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
         if s in _samples(b):
             wanted = set()
             for t in shown:
-                for j in range(1, hidden + 1):
+                for j in _units(b, hidden):
                     h, net = names.recurrent_value("h", label, t, j), names.recurrent_value("net", label, t, j)
                     wanted |= {_signal(b, h, s), _signal(b, net, s), names.partial(_tagged(b, h, s), _tagged(b, net, s))}
             if not b.full and steps > 2:
-                b.out.append(Paragraph(f"Steps {steps} and {steps - 1} in full (step {steps - 1} receives what step "
-                                       f"{steps} sends back through Wh); the earlier steps likewise, in the grid:"))
+                which = "" if len(_units(b, hidden)) == hidden else " for unit 1"
+                b.out.append(Paragraph(f"Steps {steps} and {steps - 1} in full{which} (step {steps - 1} receives what "
+                                       f"step {steps} sends back through Wh); the others likewise, in the grid:"))
             order = {name: k for k, name in enumerate(st.name for st in section.steps)}
             b.derive(sorted(_pick(b, section, wanted), key=lambda st: order[st.name]))
         rows = []
@@ -149,14 +153,19 @@ def _rnn_matrix(b: _Blocks, layer: dict[str, Any], t: int, s: int) -> None:
                       tuple(str(j) for j in range(1, hidden + 1)), tuple(columns + (["1"] if bias else []))))
     b.out.append(Grid(f"the column at step {t}", tuple((v,) for v in column + (["1"] if bias else [])),
                       tuple(labels + (["1"] if bias else [])), ("",)))
-    b.out.append(Grid(f"net_{label} at step {t}", (tuple(b.value(_tagged(b, names.recurrent_value("net", label, t, j), s))
-                                                       for j in range(1, hidden + 1)),), ("",),
+    nets = tuple(b.value(_tagged(b, names.recurrent_value("net", label, t, j), s)) for j in range(1, hidden + 1))
+    b.out.append(Grid(names.map_label("net", label) + f" at step {t}", (nets,), ("",),
                       tuple(str(j) for j in range(1, hidden + 1))))
 
 
 _MATRICES = ("As matrices, a row per position: Q = X·Wq^T + bq, K = X·Wk^T + bk, V = X·Wv^T + bv; the scores "
              "S = Q·K^T{scale} (a row per query, a column per key{mask}); A = the softmax of each row of S; Z = A·V; "
              "out = Z·Wo^T + bo. The grids below are these matrices: q is Q, score is S, a is A, z is Z.")
+
+
+def _units(b: _Blocks, count: int) -> range:
+    """The units (or components) derived in full: all of a small layer, the first of a wide one (--all: all)."""
+    return range(1, count + 1) if b.full or count <= WIDE_UNITS else range(1, 2)
 
 
 # -- attention ----------------------------------------------------------------------------------------
@@ -169,7 +178,6 @@ def _attention_row(b: _Blocks, label: str, steps: int, s: int) -> int:
 def _attention_grids(b: _Blocks, label: str, steps: int, sizes: dict[str, int], s: int, signal: bool) -> None:
     name = (lambda which, p: _signal(b, names.attention_value(which, label, p), s)) if signal else (
         lambda which, p: _tagged(b, names.attention_value(which, label, p), s))
-    prefix = "dE_total/d" if signal else ""
     order = ("out", "z", "a", "score", "v", "q", "k") if signal else ("q", "k", "v", "score", "a", "z", "out")
     for which in order:
         if which in ("score", "a"):
@@ -178,7 +186,8 @@ def _attention_grids(b: _Blocks, label: str, steps: int, sizes: dict[str, int], 
         else:
             rows = [(f"position {i}", [name(which, (i, c)) for c in range(1, sizes[which] + 1)]) for i in range(1, steps + 1)]
             columns = [str(c) for c in range(1, sizes[which] + 1)]
-        _table_over_steps(b, f"{prefix}{which}_{label}{b._of(s)}", rows, columns)
+        title = names.map_label(which, label)
+        _table_over_steps(b, (names.partial(names.TOTAL, title) if signal else title) + b._of(s), rows, columns)
 
 
 def _attention_sizes(layer: dict[str, Any]) -> dict[str, int]:
@@ -198,11 +207,11 @@ def _attention_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> N
                 b.out.append(Paragraph(f"Position 1's q, k and v and query row {row} in full; the other positions "
                                        "are computed the same way (--all derives every one):"))
                 wanted = {_tagged(b, names.attention_value(w, label, (1, c)), s) for w in ("q", "k", "v")
-                          for c in range(1, sizes[w] + 1)}
+                          for c in _units(b, sizes[w])}
                 wanted |= {_tagged(b, names.attention_value(w, label, (row, c)), s) for w in ("score", "a")
                            for c in range(1, steps + 1)}
                 wanted |= {_tagged(b, names.attention_value(w, label, (row, c)), s) for w in ("z", "out")
-                           for c in range(1, sizes[w] + 1)}
+                           for c in _units(b, sizes[w])}
             b.derive(_pick(b, section, wanted))
         if b.matrix and s == 0:
             scaled = "sqrt" in b.trace.step(_tagged(b, names.attention_value("score", label, (1, 1)), s)).text
@@ -224,9 +233,11 @@ def _attention_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> 
                 b.out.append(Paragraph(f"Query row {row} in full, back through the softmax; v and k at position 1 "
                                        "(they collect from every query that sees them):"))
                 wanted = {_signal(b, names.attention_value(w, label, (row, c)), s)
-                          for w in ("out", "z", "a", "score", "q") for c in range(1, max(steps, *sizes.values()) + 1)}
+                          for w in ("a", "score") for c in range(1, steps + 1)}
+                wanted |= {_signal(b, names.attention_value(w, label, (row, c)), s)
+                           for w in ("out", "z", "q") for c in _units(b, sizes[w])}
                 wanted |= {_signal(b, names.attention_value(w, label, (1, c)), s) for w in ("v", "k")
-                           for c in range(1, sizes[w] + 1)}
+                           for c in _units(b, sizes[w])}
                 chosen = [st for st in signals if st.name in wanted]
             b.derive(chosen)
         _attention_grids(b, label, steps, sizes, s, signal=True)
@@ -235,8 +246,12 @@ def _attention_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> 
 # -- normalization --------------------------------------------------------------------------------------
 def _groups(b: _Blocks, label: str, which: str = "mu") -> list[str]:
     """The names of every group's mean (or variance), in order, as the trace holds them."""
-    stem = f"{which}_{label}["
-    return [st.name for st in b.trace if st.name.startswith(stem) and "+" not in st.name]
+    found = []
+    for st in b.trace:
+        n = names.parse(st.name)
+        if n.kind == "inner" and n.symbol == which and n.neuron == label and not n.after:
+            found.append(st.name)
+    return found
 
 
 def _norm_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
@@ -259,11 +274,29 @@ def _norm_forward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
     if running:
         b.out.append(Table(("running statistic", "value"), tuple((n, b.value(n)) for n in running)))
     sequence = bool(layer.get("sequence"))
+    if b.matrix and len(shape) == 1:
+        _norm_matrix(b, layer)
     for s in range(b.samples):
         for kind in ("xhat", "out"):
             at = (lambda p, s=s: names.norm_value("xhat", label, p, b.tag(s))) if kind == "xhat" else (
                 lambda p, s=s: names.map_value("out", label, p, b.tag(s)))
-            b.grids(f"{kind}_{label}{b._of(s)}", shape, at, sequence=sequence)
+            b.grids(names.map_label(kind, label) + b._of(s), shape, at, sequence=sequence)
+
+
+def _norm_matrix(b: _Blocks, layer: dict[str, Any]) -> None:
+    """The batch as matrices, a row per sample and a column per feature: X, then Xhat (read from the trace)."""
+    label, features = layer["label"], int(layer["out_shape"][0])
+    xhat = [[names.norm_value("xhat", label, (j,), b.tag(s)) for j in range(1, features + 1)] for s in range(b.samples)]
+    inputs = [[b.trace.step(n).operands[0] for n in row] for row in xhat]
+    batch = layer["kind"] == "batchnorm"
+    b.out.append(Paragraph("As matrices, a row per sample and a column per feature: "
+                           + ("mu and var are each column's mean and variance (over the batch)" if batch else
+                              "mu and var are each row's mean and variance (over the sample's features)")
+                           + "; Xhat = (X - mu) / sqrt(var + eps), and out = Xhat times gamma plus beta, column by column."))
+    columns = tuple(str(j) for j in range(1, features + 1))
+    rows = tuple(f"sample {s + 1}" for s in range(b.samples))
+    b.out.append(Grid(f"X, the input of {label}", tuple(tuple(b.value(n) for n in row) for row in inputs), rows, columns))
+    b.out.append(Grid(f"Xhat of {label}", tuple(tuple(b.value(n) for n in row) for row in xhat), rows, columns))
 
 
 def _norm_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
@@ -284,10 +317,15 @@ def _norm_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
         b.derive([st for st in signals if st.name in wanted | set(firsts.values())])
     for s in range(b.samples):
         for kind in ("out", "xhat"):
-            b.grids(f"dE_total/d{kind}_{label}{b._of(s)}", shape, _norm_signal(b, label, kind, s), sequence=sequence)
+            title = names.partial(names.TOTAL, names.map_label(kind, label)) + b._of(s)
+            b.grids(title, shape, _norm_signal(b, label, kind, s), sequence=sequence)
     stats = [st for st in signals if _statistic(st) is not None]
     if stats:
         b.out.append(Table(("quantity", "value"), tuple((st.name, b.value(st.name)) for st in stats)))
+    if layer.get("input"):
+        b.out.append(Paragraph(f"The three paths add up in the layer below: dE_total/dout of {layer['input']} "
+                               f"(its backward pass, next) is, at each position, the path through xhat plus the "
+                               "variance's plus the mean's."))
     inputs = [st for st in signals if names.parse(st.name).bottom.kind == "input"]  # type: ignore[union-attr]
     if inputs:
         b.out.append(Table(("three paths into the input", "value"), tuple((st.name, b.value(st.name)) for st in inputs)))
@@ -382,6 +420,8 @@ class _SequenceBlocks(_Blocks):
             super().backward(layer)
 
 
-def blocks(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False) -> list[Block]:
-    """The explanation of a layer-table trace as blocks (formats/maps.py's), sequence layers included."""
-    return _SequenceBlocks(trace, digits, full, matrix).build()
+def blocks(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
+           derive: bool = False) -> list[Block]:
+    """The explanation of a layer-table trace as blocks (formats/maps.py's), sequence layers included
+    (`derive`: the conv/pool/residual layers' rules first, formats/maps_rules.py)."""
+    return _SequenceBlocks(trace, digits, full, matrix, derive).build()

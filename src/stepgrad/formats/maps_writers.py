@@ -98,11 +98,13 @@ def markdown(items: list[Block]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def render_text(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False, **_: object) -> str:
+def render_text(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
+                derive: bool = False, **_: object) -> str:
     """A layer-table trace as terminal text."""
-    return text(blocks(trace, digits, full, matrix))
+    return text(blocks(trace, digits, full, matrix, derive))
 
 
-def render_markdown(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False, **_: object) -> str:
+def render_markdown(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
+                derive: bool = False, **_: object) -> str:
     """A layer-table trace as Markdown."""
-    return markdown(blocks(trace, digits, full, matrix))
+    return markdown(blocks(trace, digits, full, matrix, derive))

@@ -13,7 +13,8 @@ step. It trains on the same data: the spec's samples full-batch, or the remember
 mini-batches shuffled as stepgrad shuffles them (the rows read with stepgrad.training.data, so
 the split and standardisation are the same; the order of each epoch from the same seeded
 generator). update_order = "sequential" is written out: each layer is updated before the layer
-below computes its deltas. A bias the layer shares (the deck's b1) is one parameter of shape (1,),
+below computes its deltas. Per-parameter settings (OptimizerState.settings) become torch's parameter
+groups. A bias the layer shares (the deck's b1) is one parameter of shape (1,),
 broadcast over the layer's neurons, so it trains as stepgrad's does. Where the script cannot do
 what stepgrad does it says so at the top: an optimizer other than the one the network was trained
 with starts fresh.
@@ -87,17 +88,37 @@ def _optimizer(net: Network, optimizer: str | None) -> tuple[str, str, list[str]
         raise StepgradError(f"no torch.optim counterpart of {name}", where="--optimizer")
     notes: list[str] = []
     state_lines: list[str] = []
-    if saved and saved.get("name") == name and any(saved.get("settings", [])):
-        raise StepgradError("the script cannot write per-parameter settings (torch's parameter groups) yet; "
-                            "stepgrad train and explain use them", where="--code")
+    params = "model.parameters()"
     if saved and saved.get("name") == name:
         hyper.update(saved.get("hyper", {}))
         state = optim.OptimizerState.from_dict(saved, optim.parameters(net))
         state_lines = _state_lines(net, state)
+        if any(state.settings):
+            params = _groups(name, hyper, state.settings)
     elif saved and int(saved.get("t", 0)) > 0:
         notes.append(f"{name} starts fresh here: the network was trained with {saved.get('name')}, whose state "
                      "does not carry over, so the first step differs from stepgrad's next one")
-    return name, _OPTIMIZERS[name](hyper).replace("{lr}", repr(net.learning_rate)), state_lines, notes
+    call = _OPTIMIZERS[name](hyper).replace("{lr}", repr(net.learning_rate)).replace("model.parameters()", params, 1)
+    return name, call, state_lines, notes
+
+
+def _groups(name: str, hyper: dict[str, float], settings: list[dict[str, float]]) -> str:
+    """torch's parameter groups for per-parameter settings (every weight, then every bias: the `parameters` list
+    the script makes): parameters with the same own settings share a group, which sets them as torch names them."""
+    from stepgrad.interop.optimizers import torch_options
+
+    groups: dict[tuple[tuple[str, float], ...], list[int]] = {}
+    for k, own in enumerate(settings):
+        groups.setdefault(tuple(sorted(own.items())), []).append(k)
+    rows = []
+    for key, members in groups.items():
+        own = dict(key)
+        options = torch_options(name, {**hyper, **own}, set(own) - {"lr"})
+        lr = own.get("lr")
+        extra = ([f'"lr": {lr!r}'] if lr is not None else []) + [f"{k!r}: {v}" for k, v in options.items()]
+        rows.append(f'{{"params": [{", ".join(f"parameters[{k}]" for k in members)}]'
+                    + "".join(f", {e}" for e in extra).replace("'", '"') + "}")
+    return "[\n    " + ",\n    ".join(rows) + ",\n]"
 
 
 def _state_lines(net: Network, state) -> list[str]:
@@ -262,6 +283,8 @@ def training_code(net: Network, optimizer: str | None = None, epochs: int = 20, 
     if sequential:
         lines += [f"LEARNING_RATE = {net.learning_rate!r}", "", "", *_SEQUENTIAL_STEP]
     else:
+        if "parameters[" in optimizer_call:  # parameter groups: the parameters in stepgrad's order
+            lines += ["parameters = [*(linear.weight for linear in linears), *(linear.bias for linear in linears)]"]
         lines += [f"optimizer = {optimizer_call}", *state_lines, "", "", *_SYNCHRONOUS_STEP]
     lines += ["", "", "def main():", *[f"    print({('note: ' + note)!r})" for note in notes]]
     if data_set:

@@ -19,7 +19,7 @@ biases that do not require gradients are not updated, as in PyTorch; what stepgr
 exactly (a frozen weight, shared layers, hooks ...) is refused by reading.py before any work.
 compare_with_torch compares every parameter of the model by its torch name (trained, fixed, or
 unused by forward()); one it cannot account for is listed, and then it never "agrees". The
-explanation names every weight as torch does too (annotate.py).
+explanation names every weight as torch does too (tracing/torch_names.py).
 """
 
 from __future__ import annotations
@@ -37,35 +37,14 @@ from stepgrad.core.names import gradient, layout, updated
 from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
-from stepgrad.interop.annotate import TorchModel, annotate
-from stepgrad.interop.convert import from_torch, layers_of, torch_module
+from stepgrad.interop.comparison import Comparison, ParameterDiff, _diff, torch_loss
+from stepgrad.interop.convert import _array, build_network, from_torch, layers_of, torch_module, update_biases_of
+from stepgrad.interop.frozen import features, frozen_prefix
+from stepgrad.interop.frozen import note as frozen_note
 from stepgrad.interop.losses import is_nll, read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
 from stepgrad.tracing.build import explain
-
-
-def torch_loss(loss: str, activation: str, logits: Any, output: Any, targets: Any) -> Any:
-    """stepgrad's batch loss written in torch: the mean over samples of each sample's loss.
-
-    `logits` are the output layer's net values, `output` its activations (`activation` applied).
-    """
-    return torch_sample_losses(loss, activation, logits, output, targets).mean()
-
-
-def torch_sample_losses(loss: str, activation: str, logits: Any, output: Any, targets: Any) -> Any:
-    """Each sample's E_total in torch, from the registry's PyTorch form of `loss` after `activation` outputs.
-
-    A combined form (softmax + cross-entropy ...) reads the logits, the others the outputs.
-    """
-    from stepgrad.core.functions import loss as loss_entry
-
-    entry = loss_entry(loss)
-    combined = entry.combination(activation)
-    if combined is not None:  # e.g. nn.CrossEntropyLoss with probability targets, from the logits
-        return combined.torch()(logits, targets)
-    if entry.torch is None:
-        raise ValueError(f"no torch form of {loss} with {activation} outputs")
-    return entry.torch()(output, targets)
+from stepgrad.tracing.torch_names import TorchModel, annotate
 
 
 def _batch_loss(net: Network, model: Any, inputs: Any, targets: Any) -> Any:
@@ -94,6 +73,8 @@ class TorchStep:
     network: Network
     optimizer: str | None
     model: TorchModel
+    inputs: Any = None  # the batch as given to the model (the network's inputs are the frozen layers' outputs)
+    frozen: int = 0  # how many first nn.Linear layers are frozen whole and read as fixed (interop/frozen.py)
 
 
 def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error", lr: float = 0.5,
@@ -105,22 +86,41 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
     nll = is_nll(loss_fn)
     linears, activations = layers_of(module, log_softmax=nll)
     outputs = linears[-1][1].out_features
-    reduction = "mean"
+    reduction, applies = "mean", None
     if loss_fn is not None:
         read = read_loss(loss_fn, activations[-1], outputs, targets)
-        loss, reduction, targets = read.loss, read.reduction, read.targets
+        loss, reduction, targets, applies = read.loss, read.reduction, read.targets, read.applies
     else:
         targets = read_targets(loss, activations[-1], outputs, targets)
     name = None
+    skip = frozen_prefix(module, linears)  # frozen first layers: their outputs are the inputs (interop/frozen.py)
     if optimizer is not None:
-        state, lr = read_optimizer(optimizer, [m for _, m in linears])
+        state, lr = read_optimizer(optimizer, [m for _, m in linears[skip:]])
         name = state.name
-    net = from_torch(module, loss=loss, learning_rate=lr, shared_biases=False, inputs=inputs, targets=targets,
-                     name=type(module).__name__, log_softmax=nll)
+    settings: dict[str, Any] = {"loss": "binary_cross_entropy_with_logits" if applies else loss, "learning_rate": lr,
+                                "shared_biases": False, "targets": targets, "name": type(module).__name__}
+    if skip:
+        trained = linears[skip:]
+        net = build_network([_array(m.weight, f"{n}.weight") for n, m in trained],
+                            [None if m.bias is None else _array(m.bias, f"{n}.bias") for n, m in trained],
+                            activations[skip:], source=f"<{type(module).__name__}>",
+                            update_biases=update_biases_of(trained), inputs=features(linears, activations, skip, inputs),
+                            **settings)
+    else:
+        net = from_torch(module, inputs=inputs, log_softmax=nll, **settings)
+    if applies:  # the loss's own activation (nn.BCEWithLogitsLoss's sigmoid) shown as the output layer's
+        net.loss, net.activations[-1] = loss, applies
+    net.extra.pop("torch", None)  # the trace is annotated from the module itself (its dtype, which biases train)
     net.reduction = reduction
     if optimizer is not None:
         net.training = replace(TrainingState.of(net), optimizer=state.to_dict())
-    return TorchStep(net, name, TorchModel.read(module, linears))
+    model = TorchModel.read(module, linears[skip:])
+    neurons = layout(net.layers, [False] * net.depth).neurons
+    notes = [frozen_note(linears, activations, skip, neurons[0])] if skip else []
+    if applies:
+        notes.append(f"nn.{type(loss_fn).__name__} applies the {applies} itself: the output layer's {applies} here "
+                     f"is the loss's; the model's outputs are the raw scores net_{neurons[-1][0]}..net_{neurons[-1][-1]}.")
+    return TorchStep(net, name, replace(model, notes=tuple(notes)), inputs, skip)
 
 
 def _budget(max_work: float | None) -> Budget:
@@ -130,27 +130,29 @@ def _budget(max_work: float | None) -> Budget:
 
 def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
                   lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None, only: str | None = None,
-                  max_work: float | None = None, dtype: str = "float64") -> Trace:
+                  max_work: float | None = None, dtype: str = "float64", step_reduction: str | None = None) -> Trace:
     """The stepgrad trace of one training step of `module` (an nn.Sequential, or an nn.Module torch.fx follows).
 
     loss_fn: a PyTorch loss module (nn.CrossEntropyLoss(label_smoothing=0.1), nn.MSELoss(reduction="sum")
     ...), read with its options; targets may then be class indices. optimizer: a torch.optim SGD, Adam
     or AdamW over the module's parameters, explained with its settings and its state so far (its lr
     is the learning rate). Without them: stepgrad's loss `loss` and one plain gradient-descent step.
-    Each weight and bias is named as PyTorch names it too (see interop.annotate). only: the quantities
+    Each weight and bias is named as PyTorch names it too (see tracing.torch_names). only: the quantities
     to keep ("w5, h1", the rule of `stepgrad explain --only`). max_work: the work budget in multiply-adds
     (default: the command line's); a step over it is refused before any work. dtype="float32": the step
     computed in float32, as PyTorch computes a float32 model (default: float64, exact to the last digit shown).
-    A module with convolution, pooling or residual blocks is explained by interop/layers.py (SGD and a
-    loss name only, float64; its gradients held to autograd first).
+    A module with convolution, pooling, residual, rnn, attention or normalization layers is explained by
+    interop/compare_layers.py (SGD and a loss name only, float64; its step held to autograd first;
+    step_reduction "sum" or "mean" for a sequence output).
     """
-    from stepgrad.interop.layers import explain_torch_layers, has_layer_modules
+    from stepgrad.interop.compare_layers import explain_torch_layers
+    from stepgrad.interop.layers import has_layer_modules
 
     if has_layer_modules(module):
         if loss_fn is not None or optimizer is not None or not isinstance(loss, str) or dtype != "float64":
-            raise StepgradError("for a module with convolution or pooling, give the loss by name (plain SGD, float64): "
+            raise StepgradError("for a module with layers beyond nn.Linear, give the loss by name (plain SGD, float64): "
                                 "loss_fn, optimizer and dtype are not read for these yet", where="explain_torch")
-        trace = explain_torch_layers(module, inputs, targets, loss=loss, lr=lr)
+        trace = explain_torch_layers(module, inputs, targets, loss=loss, lr=lr, step_reduction=step_reduction)
         return trace.select(only.replace(" ", "").split(",")) if only else trace
     step = read_step(module, inputs, targets, loss, lr, loss_fn, optimizer)
     _budget(max_work).check_trace(step.network)
@@ -163,103 +165,30 @@ def explain_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squa
     return trace
 
 
-@dataclass(frozen=True)
-class ParameterDiff:
-    """stepgrad vs autograd for one PyTorch parameter: largest differences of gradient and new value.
-
-    Relative differences are |stepgrad - torch| / max(|torch|, 1e-6), largest over the tensor's entries (computed
-    in float32: over the tensor's largest entry, the precision a float32 sum of many terms keeps).
-    status: "trained" (gradients and new values compared), "fixed" (a bias neither trains: its value
-    after the step compared, no gradient), "unused" (a parameter forward() never reads: torch's step
-    left it as it was, and stepgrad has nothing of it).
-    """
-
-    parameter: str  # the state_dict name, e.g. "0.weight"
-    names: tuple[str, ...]  # stepgrad's names of its entries (w1, w2, ...), row by row
-    gradient_abs: float
-    gradient_rel: float
-    updated_abs: float
-    updated_rel: float
-    status: str = "trained"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """The result of `compare_with_torch`: the losses, one ParameterDiff per parameter of the model, and the
-    parameters it could not compare (then it never agrees)."""
-
-    loss_stepgrad: float
-    loss_torch: float
-    parameters: tuple[ParameterDiff, ...]
-    uncompared: tuple[str, ...] = ()  # "name: why", for each parameter not accounted for
-    dtype: str = "float64"  # the model's own parameters' dtype
-    computed_in: str = "float64"  # both sides' arithmetic (compare_with_torch's dtype)
-
-    @property
-    def tolerance(self) -> float:
-        """The relative difference `agrees()` allows by default: 1e-9 in float64; in float32 1e-6 of each tensor's
-        largest entry (16 float32 units in the last place)."""
-        return 1e-9 if self.computed_in == "float64" else 1e-6
-
-    @property
-    def max_rel(self) -> float:
-        """Largest relative difference over every gradient and updated value."""
-        return max((max(p.gradient_rel, p.updated_rel) for p in self.parameters), default=0.0)
-
-    def agrees(self, tolerance: float | None = None) -> bool:
-        """True when every parameter was compared and every relative difference (and the loss's) is within `tolerance`
-        (default: `self.tolerance`)."""
-        tolerance = self.tolerance if tolerance is None else tolerance
-        loss_rel = abs(self.loss_stepgrad - self.loss_torch) / max(abs(self.loss_torch), 1e-6)
-        return not self.uncompared and self.max_rel <= tolerance and loss_rel <= tolerance
-
-    def __str__(self) -> str:
-        width = max([12] + [len(p.parameter) for p in self.parameters])
-        rows = [f"loss: stepgrad {self.loss_stepgrad!r}, torch {self.loss_torch!r}",
-                f"{'parameter':<{width}} {'stepgrad names':<20} {'grad abs':>10} {'grad rel':>10} "
-                f"{'new abs':>10} {'new rel':>10}"]
-        for p in self.parameters:
-            names = (p.names[0] + (f"..{p.names[-1]}" if len(p.names) > 1 else "")) if p.names else "-"
-            if p.status == "trained":
-                grads = f"{p.gradient_abs:>10.2e} {p.gradient_rel:>10.2e}"
-            else:
-                grads = f"{'-':>10} {'-':>10}"
-            note = {"trained": "", "fixed": "  (fixed: not trained)", "unused": "  (not used by forward)"}[p.status]
-            rows.append(f"{p.parameter:<{width}} {names:<20} {grads} {p.updated_abs:>10.2e} {p.updated_rel:>10.2e}{note}")
-        for why in self.uncompared:
-            rows.append(f"NOT COMPARED {why}")
-        verdict = "agrees" if self.agrees() else "DISAGREES"
-        if self.uncompared:
-            verdict = f"DISAGREES: {len(self.uncompared)} parameter(s) not compared,"
-        rows.append(f"largest relative difference: {self.max_rel:.2e} ({verdict} within {f'{self.tolerance:.0e}'.replace('e-0', 'e-')})")
-        if self.computed_in != "float64":
-            rows.append(f"both computed in {self.computed_in} (torch on a {self.computed_in} copy): the differences are "
-                        f"{self.computed_in} rounding")
-        elif self.dtype != "float64":
-            rows.append(f"both computed in float64 (torch on a float64 copy); the {self.dtype} model's own step "
-                        f"differs by {self.dtype} rounding")
-        return "\n".join(rows)
-
-
-def _diff(ours: np.ndarray, theirs: np.ndarray, dtype: str = "float64") -> tuple[float, float]:
-    gap = np.abs(ours - theirs)
-    floor = 1e-6
-    if dtype != "float64":  # a float32 sum of many terms keeps its absolute precision only: relative to the tensor
-        floor = max(floor, float(np.abs(theirs).max(initial=0.0)))
-    return float(gap.max(initial=0.0)), float((gap / np.maximum(np.abs(theirs), floor)).max(initial=0.0))
-
-
 def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_error",
                        lr: float = 0.5, *, loss_fn: Any = None, optimizer: Any = None,
-                       max_work: float | None = None, dtype: str = "float64") -> Comparison:
+                       max_work: float | None = None, dtype: str = "float64",
+                       step_reduction: str | None = None) -> Comparison:
     """Run the step in PyTorch (autograd and the optimizer's step, float64, on copies) and in stepgrad; compare.
 
     With loss_fn and optimizer (see explain_torch) PyTorch computes with them as given; otherwise with
     stepgrad's loss written in torch and torch.optim.SGD. Every parameter of the model is compared by
     its name; one that cannot be is listed in `uncompared`, and the comparison does not agree.
     max_work: as explain_torch's. dtype="float32": both sides compute in float32 (torch on a float32 copy), so
-    the differences are float32's rounding (about 1e-7 relative), not stepgrad's.
+    the differences are float32's rounding (about 1e-7 relative), not stepgrad's. A module with convolution,
+    pooling, residual, rnn, attention or normalization layers is compared by interop/compare_layers.py (a loss
+    name and SGD, float64; step_reduction "sum" or "mean" for a sequence output).
     """
+    from stepgrad.interop.layers import has_layer_modules
+
+    if has_layer_modules(module):
+        if loss_fn is not None or optimizer is not None or not isinstance(loss, str) or dtype != "float64":
+            raise StepgradError("for a module with layers beyond nn.Linear, give the loss by name (plain SGD, "
+                                "float64): loss_fn, optimizer and dtype are not read for these yet",
+                                where="compare_with_torch")
+        from stepgrad.interop.compare_layers import compare_torch_layers
+
+        return compare_torch_layers(module, inputs, targets, loss, lr, step_reduction=step_reduction)
     torch = torch_module()
     if isinstance(loss, torch.nn.Module):
         loss, loss_fn = "half_squared_error", loss
@@ -271,7 +200,8 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     dt = torch.float32 if dtype == "float32" else torch.float64
     model = copy.deepcopy(module).to(device="cpu", dtype=dt)
     before = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
-    x = torch.as_tensor(net.inputs, dtype=dt)
+    given = step.inputs.detach().cpu().double().numpy() if hasattr(step.inputs, "detach") else step.inputs
+    x = torch.as_tensor(np.atleast_2d(np.asarray(given, dtype=np.float64)), dtype=dt)
     trained = [p for p in model.parameters() if p.requires_grad]
     torch_optimizer = _copied_optimizer(optimizer, module, model) if optimizer is not None else \
         torch.optim.SGD(trained, lr=lr)
@@ -288,14 +218,15 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
     torch_optimizer.step()
     after = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
 
-    ours = _stepgrad_parameters(net, layers_of(model, log_softmax=is_nll(loss_fn))[0])
+    ours = _stepgrad_parameters(net, layers_of(model, log_softmax=is_nll(loss_fn))[0][step.frozen:])
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     diffs, uncompared = [], []
     for name in after:
         if name not in ours:
             if name in grads or not np.array_equal(before[name], after[name]):
                 uncompared.append(f"{name}: torch trains it, but it is not a parameter of any layer stepgrad read")
             else:
-                diffs.append(ParameterDiff(name, (), 0.0, 0.0, 0.0, 0.0, "unused"))
+                diffs.append(ParameterDiff(name, (), 0.0, 0.0, 0.0, 0.0, "fixed" if name in frozen else "unused"))
             continue
         entry_names, trains = ours[name]
         shape = after[name].shape

@@ -41,13 +41,14 @@ from stepgrad.interop.reading import flatten, layers_of, torch_module, traced_le
 __all__ = ["build_network", "describe", "flatten", "from_torch", "layers_of", "read_state_dict", "to_torch",
            "torch_module", "traced_leaves"]
 
-def to_torch(net: Network | LayerNetwork) -> Any:
+def to_torch(net: Network | LayerNetwork, *, attention: str = "head") -> Any:
     """An nn.Sequential (float64) of nn.Linear and activation modules with `net`'s weights (a layer-table
-    network: its Conv, pooling, Flatten, Linear and residual modules, interop/layers.py)."""
+    network: its Conv, pooling, Flatten, Linear, residual, rnn, attention and normalization modules,
+    interop/layers.py; attention="multihead": an attention head as nn.MultiheadAttention with one head)."""
     if isinstance(net, LayerNetwork):
         from stepgrad.interop.layers import to_torch_layers
 
-        return to_torch_layers(net)
+        return to_torch_layers(net, attention)
     torch = torch_module()
     modules = []
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
@@ -190,19 +191,21 @@ def build_network(weights: list[np.ndarray], biases: list[np.ndarray | None], ac
 def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: float = 0.5,
                update_biases: bool | None = None, shared_biases: str | bool | Sequence[bool] = "auto",
                update_order: str = "synchronous", inputs: Any = None, targets: Any = None,
-               name: str = "", log_softmax: bool = False, input_shape: None = None) -> Network: ...
+               name: str = "", log_softmax: bool = False, input_shape: None = None,
+               step_reduction: str | None = None) -> Network: ...
 @overload
 def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: float = 0.5,
                update_biases: bool | None = None, shared_biases: str | bool | Sequence[bool] = "auto",
                update_order: str = "synchronous", inputs: Any = None, targets: Any = None,
-               name: str = "", log_softmax: bool = False, input_shape: Sequence[int]) -> LayerNetwork: ...
+               name: str = "", log_softmax: bool = False, input_shape: Sequence[int],
+               step_reduction: str | None = None) -> LayerNetwork: ...
 
 
 def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: float = 0.5,
                update_biases: bool | None = None, shared_biases: str | bool | Sequence[bool] = "auto",
                update_order: str = "synchronous", inputs: Any = None, targets: Any = None,
                name: str = "", log_softmax: bool = False,
-               input_shape: Sequence[int] | None = None) -> Network | LayerNetwork:
+               input_shape: Sequence[int] | None = None, step_reduction: str | None = None) -> Network | LayerNetwork:
     """A stepgrad Network with the weights of an nn.Sequential of nn.Linear and activation modules.
 
     update_biases=None: true when the module's biases require gradients (all of them, or none: see
@@ -210,8 +213,9 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
     See the module docstring for shared_biases. `inputs`/`targets` (arrays or tensors, a row per
     sample) become the samples. log_softmax: the module ends in log_softmax, read as its raw scores (the
     last layer linear) because it is trained with nn.NLLLoss (see reading.layers_of). A module with
-    convolution, pooling or residual blocks becomes a LayerNetwork (interop/layers.py); give
-    `input_shape`, one sample's (channels, rows, columns).
+    convolution, pooling, residual blocks, rnn, attention or normalization becomes a LayerNetwork
+    (interop/layers.py, interop/sequences.py); give `input_shape`, one sample's (channels, rows, columns),
+    or (steps, features) for a sequence, and for a sequence output `step_reduction` ("sum" or "mean").
     """
     from stepgrad.interop.layers import from_torch_layers, has_layer_modules
 
@@ -222,26 +226,33 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
             except StepgradError as exc:
                 raise StepgradError(f"{exc.message}; a module with convolution or pooling is read with "
                                     "from_torch(..., input_shape=(channels, rows, columns))", where=exc.where) from None
-            raise StepgradError("a module with convolution or pooling needs input_shape=(channels, rows, columns)",
+            raise StepgradError("a module with convolution, pooling, rnn, attention or normalization layers needs "
+                                "input_shape=(channels, rows, columns), or (steps, features) for a sequence",
                                 where="from_torch")
-        return from_torch_layers(module, input_shape=tuple(input_shape), loss=loss, learning_rate=learning_rate,
+        return from_torch_layers(module, input_shape=input_shape if isinstance(input_shape, tuple) else tuple(
+                                 input_shape), loss=loss, learning_rate=learning_rate,
                                  update_biases=True if update_biases is None else update_biases, inputs=inputs,
-                                 targets=targets, name=name)
+                                 targets=targets, name=name, step_reduction=step_reduction)
     linears, activations = layers_of(module, log_softmax)
     update_biases = update_biases_of(linears, update_biases)
     weights = [_array(m.weight, f"{n}.weight") for n, m in linears]
     biases = [None if m.bias is None else _array(m.bias, f"{n}.bias") for n, m in linears]
-    return build_network(weights, biases, activations, source=f"<{type(module).__name__}>", loss=loss,
-                         learning_rate=learning_rate, update_biases=update_biases, update_order=update_order,
-                         shared_biases=shared_biases, inputs=inputs, targets=targets, name=name)
+    net = build_network(weights, biases, activations, source=f"<{type(module).__name__}>", loss=loss,
+                        learning_rate=learning_rate, update_biases=update_biases, update_order=update_order,
+                        shared_biases=shared_biases, inputs=inputs, targets=targets, name=name)
+    from stepgrad.tracing.torch_names import TorchModel
+
+    net.extra["torch"] = TorchModel.read(module, linears).record(list(net.layers))  # its explanations name weights as torch does
+    return net
 
 
 # ------------------------------------------------------------------------------------------------
 # state_dict files
 
 
-def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
-    """A state_dict file read with torch.load(weights_only=True): parameter name -> float64 array."""
+def read_state_dict(path: str | Path, dtypes: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """A state_dict file read with torch.load(weights_only=True): parameter name -> float64 array (`dtypes`, when
+    given, is filled with each tensor's own dtype: "float32" ...)."""
     torch = torch_module()
     where = str(path)
     if not Path(path).is_file():
@@ -260,6 +271,8 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     ):
         raise StepgradError(f"expected a state_dict (parameter names -> tensors), got {type(state).__name__}",
                             where=where)
+    if dtypes is not None:
+        dtypes.update((k, str(v.dtype).replace("torch.", "")) for k, v in state.items())
     return {k: _array(v, f"{where}: {k}") for k, v in state.items()}
 
 

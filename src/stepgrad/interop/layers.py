@@ -1,4 +1,5 @@
-"""PyTorch interop for layer-table networks: nn.Conv1d/Conv2d, MaxPool1d/2d, AvgPool1d/2d, Flatten, Linear and residual blocks.
+"""PyTorch interop for layer-table networks: nn.Conv1d/Conv2d, MaxPool1d/2d, AvgPool1d/2d, Flatten, Linear, residual
+blocks, and the sequence layers of interop/sequences.py (nn.RNN, an attention head, nn.LayerNorm, nn.BatchNorm1d).
 
     >>> net = LayerNetwork.from_dict({"layers": [{"type": "input", "shape": [1, 4, 4]},
     ...     {"type": "conv2d", "out_channels": 2, "kernel": 3}, {"type": "flatten"}, 2]})
@@ -30,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from stepgrad.core import names as stepgrad_names
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.functions import ACTIVATIONS
 from stepgrad.core.layers.base import Layer
@@ -39,9 +39,17 @@ from stepgrad.core.layers.dense import Dense
 from stepgrad.core.layers.flatten import Flatten
 from stepgrad.core.layers.pool import Pool
 from stepgrad.core.layers.residual import Residual
+from stepgrad.core.layers.rnn import Sequence
 from stepgrad.core.layers.spec import LayerNetwork
-from stepgrad.core.trace import Trace
 from stepgrad.interop.reading import _activation_name, torch_module
+from stepgrad.interop.sequences import (
+    NORM_MODULES,
+    SEQUENCE_MODULES,
+    is_recurrent_or_attention,
+    is_sequence_module,
+    read_module,
+    to_module,
+)
 
 LAYER_MODULES = ("Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "Residual")
 
@@ -72,19 +80,20 @@ def has_layer_modules(module: Any) -> bool:
         return False
     nn = torch_module().nn
     kinds = (nn.Conv1d, nn.Conv2d, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, residual_module())
-    return any(type(m) in kinds for m in modules())
+    return any(type(m) in kinds or is_sequence_module(m) for m in modules())
 
 
 # ------------------------------------------------------------------------------------------------
 # stepgrad -> torch
 
 
-def to_torch_layers(net: LayerNetwork) -> Any:
-    """An nn.Sequential (float64) with `net`'s layers, parameters and activations."""
-    return torch_module().nn.Sequential(*_modules(net.layers))
+def to_torch_layers(net: LayerNetwork, attention: str = "head") -> Any:
+    """An nn.Sequential (float64) with `net`'s layers, parameters and activations; attention="multihead": each
+    attention head as nn.MultiheadAttention with one head (interop/sequences.py), "head" written in torch."""
+    return torch_module().nn.Sequential(*_modules(net.layers, attention))
 
 
-def _modules(layers: list[Layer]) -> list[Any]:
+def _modules(layers: list[Layer], attention: str = "head") -> list[Any]:
     torch = torch_module()
     nn = torch.nn
     out: list[Any] = []
@@ -111,15 +120,17 @@ def _modules(layers: list[Layer]) -> list[Any]:
         elif isinstance(layer, Flatten):
             out.append(nn.Flatten())
         elif isinstance(layer, Dense):
-            m = nn.Linear(layer.in_shape[0], layer.out_shape[0], bias="bias" in layer.params, dtype=torch.float64)
+            m = nn.Linear(layer.in_shape[-1], layer.out_shape[-1], bias="bias" in layer.params, dtype=torch.float64)
             with torch.no_grad():
                 m.weight.copy_(torch.from_numpy(layer.params["weight"]))
                 if m.bias is not None:
                     m.bias.copy_(torch.from_numpy(layer.params["bias"]))
             out.append(m)
         elif isinstance(layer, Residual):
-            out.append(residual_module()(nn.Sequential(*_modules(layer.inner)), _activation(layer.activation)))
+            out.append(residual_module()(nn.Sequential(*_modules(layer.inner, attention)), _activation(layer.activation)))
             continue
+        elif layer.kind in ("rnn", "attention", "layernorm", "batchnorm"):
+            out.append(to_module(layer, attention))
         else:
             raise StepgradError(f"{layer.label}: no PyTorch counterpart for {layer.kind}")
         if layer.has_activation and layer.activation != "linear":
@@ -140,8 +151,11 @@ def _array(tensor: Any) -> Any:
 
 
 def _tables(module: Any, where: str, last: bool) -> list[dict[str, Any]]:
-    """The layer tables of an nn.Sequential's children (each activation joins the layer before it)."""
+    """The layer tables of an nn.Sequential's children (each activation joins the layer before it); a sequence
+    or normalization module given alone is read as the one layer of its network."""
     nn = torch_module().nn
+    if not where and is_sequence_module(module):
+        return [read_module(module, type(module).__name__)]
     if not isinstance(module, nn.Sequential):
         raise StepgradError(f"expected an nn.Sequential, got {type(module).__name__}", where=where)
     tables: list[dict[str, Any]] = []
@@ -149,7 +163,8 @@ def _tables(module: Any, where: str, last: bool) -> list[dict[str, Any]]:
     for k, (name, m) in enumerate(children):
         here = f"{where}.{name}" if where else name
         is_last = last and k == len(children) - 1
-        act = None if type(m).__name__ in LAYER_MODULES + ("Linear", "Flatten", "Sequential") else \
+        act = None if type(m).__name__ in LAYER_MODULES + SEQUENCE_MODULES + NORM_MODULES + (
+            "Linear", "Flatten", "Sequential") else \
             _activation_name(here, m, is_last)
         if act is not None:
             if not tables or tables[-1]["type"] not in ("conv1d", "conv2d", "dense") or "activation" in tables[-1]:
@@ -167,6 +182,12 @@ def _tables(module: Any, where: str, last: bool) -> list[dict[str, Any]]:
 def _table(m: Any, here: str, last: bool) -> dict[str, Any]:
     nn = torch_module().nn
     kind = type(m).__name__
+    if is_sequence_module(m):
+        if type(m) in (nn.RNN, nn.MultiheadAttention):
+            raise StepgradError(f"an nn.{kind} returns a pair, so it cannot sit in an nn.Sequential: wrap it in "
+                                f"stepgrad's {'recurrent_module' if kind == 'RNN' else 'multihead_module'}() "
+                                "(interop/sequences.py)", where=here)
+        return read_module(m, here)
     if isinstance(m, (nn.Conv1d, nn.Conv2d)) and type(m) in (nn.Conv1d, nn.Conv2d):
         bad = [f"{k}={v}" for k, v in (("dilation", m.dilation), ("groups", m.groups), ("padding_mode", m.padding_mode))
                if v not in ((1,), (1, 1), 1, "zeros")]
@@ -212,24 +233,35 @@ def _table(m: Any, here: str, last: bool) -> dict[str, Any]:
         act = "linear" if type(m.activation) is nn.Identity else _activation_name(f"{here}.activation", m.activation, last)
         return {"type": "residual", "layers": inner, "activation": act}
     raise StepgradError(f"unsupported module {kind}: stepgrad reads nn.Conv1d/Conv2d, MaxPool1d/2d, AvgPool1d/2d, "
-                        "Flatten, Linear, the registry's activations and stepgrad's residual_module()", where=here)
+                        "Flatten, Linear, LayerNorm, BatchNorm1d, the registry's activations and stepgrad's "
+                        "residual_module(), recurrent_module(), attention_module(), multihead_module()", where=here)
 
 
 def from_torch_layers(module: Any, *, input_shape: tuple[int, ...] | list[int], loss: str = "half_squared_error",
                       learning_rate: float = 0.5, update_biases: bool = True, inputs: Any = None, targets: Any = None,
-                      reduction: str = "mean", convolution: str = "cross_correlation", name: str = "") -> LayerNetwork:
+                      reduction: str = "mean", convolution: str = "cross_correlation", name: str = "",
+                      step_reduction: str | None = None) -> LayerNetwork:
     """A LayerNetwork with the layers and parameters of an nn.Sequential; `input_shape`: one sample's
-    (channels, rows, columns), (channels, length) or (units,), which a module does not know itself.
-    convolution="convolution": the network's kernels are PyTorch's turned by 180 degrees (the same values)."""
+    (channels, rows, columns), (channels, length), (units,) or, with an rnn or attention module (or as an
+    rnn.Sequence), (steps, features), which a module does not know itself.
+    convolution="convolution": the network's kernels are PyTorch's turned by 180 degrees (the same values).
+    step_reduction: a sequence output's steps' errors per sample, "sum" or "mean" (required for one)."""
     tables = _tables(module, "", last=True)
     if convolution == "convolution":
         _flip_kernels(tables)
+    first: dict[str, Any] = {"type": "input", "shape": list(input_shape)}
+    if isinstance(input_shape, Sequence) or any(is_recurrent_or_attention(m) for m in module.modules()):
+        if len(input_shape) != 2:
+            raise StepgradError(f"input_shape {tuple(input_shape)}: a sequence's is (steps, features)")
+        first = {"type": "sequence", "steps": int(input_shape[0]), "features": int(input_shape[1])}
     spec: dict[str, Any] = {
-        "layers": [{"type": "input", "shape": list(input_shape)}, *tables], "convolution": convolution,
+        "layers": [first, *tables], "convolution": convolution,
         "loss": loss, "learning_rate": learning_rate, "update_biases": update_biases, "reduction": reduction,
     }
     if name:
         spec["name"] = name
+    if step_reduction is not None:
+        spec["step_reduction"] = step_reduction
     if inputs is not None and targets is not None:
         xs = np.asarray(_numpy(inputs), dtype=np.float64)
         ts = np.asarray(_numpy(targets), dtype=np.float64)
@@ -248,52 +280,3 @@ def _flip_kernels(tables: list[dict[str, Any]]) -> None:
 
 def _numpy(value: Any) -> Any:
     return value.detach().cpu().numpy() if hasattr(value, "detach") else value
-
-
-def explain_torch_layers(module: Any, inputs: Any, targets: Any, *, input_shape: tuple[int, ...] | None = None,
-                         loss: str = "half_squared_error", lr: float = 0.5, check: bool = True) -> Trace:
-    """The stepgrad trace of one SGD step of a conv/pool/residual nn.Sequential on (inputs, targets); with
-    `check`, every parameter's gradient is first held to PyTorch autograd on the module itself (1e-9)."""
-    from stepgrad.tracing.layered import explain_layers
-
-    shape = tuple(input_shape or np.asarray(_numpy(inputs)).shape[1:])
-    net = from_torch_layers(module, input_shape=shape, loss=loss, learning_rate=lr, inputs=inputs, targets=targets,
-                            name=type(module).__name__)
-    trace = explain_layers(net)
-    if check:
-        _check_against_autograd(module, net, trace)
-    return trace
-
-
-def _check_against_autograd(module: Any, net: LayerNetwork, trace: Trace) -> None:
-    """StepgradError unless every gradient in `trace` matches autograd on `module` (float64, 1e-9 relative)."""
-    from stepgrad.core.functions import LOSSES
-
-    torch = torch_module()
-    model = module.to(torch.float64)
-    model.zero_grad()
-    x = torch.tensor(net.inputs, dtype=torch.float64)
-    t = torch.tensor(net.targets, dtype=torch.float64)
-    out = model(x).flatten(1)
-    last = net.layers[-1]
-    entry = LOSSES[net.loss]
-    factory = entry.torch
-    if entry.combination(last.activation) is not None or factory is None:
-        raise StepgradError(f"explain_torch_layers checks against autograd only for losses of the module's output; "
-                            f"{net.loss} with {last.activation} is not one (pass check=False to explain without it)")
-    per_sample = factory()(out, t)
-    (per_sample.sum() if net.reduction == "sum" else per_sample.mean()).backward()
-    names = [(layer, role) for layer in net.all_layers() for role in layer.params]
-    params = [p for p in model.parameters()]
-    if len(params) != len(names):
-        raise StepgradError(f"the module has {len(params)} parameters, the network {len(names)}")
-    for (layer, role), p in zip(names, params):
-        grad = p.grad.detach().numpy()
-        if isinstance(layer, Conv) and role == "kernel" and layer.flipped:
-            grad = np.flip(grad, axis=(-2, -1) if not layer.one_d else (-1,))
-        for index in np.ndindex(*grad.shape):
-            name = layer.parameter_name(role, tuple(i + 1 for i in index))
-            gradient = stepgrad_names.gradient(name)
-            ours = trace.values[gradient]
-            if abs(ours - grad[index]) > 1e-9 * max(abs(grad[index]), 1e-6):
-                raise StepgradError(f"stepgrad and autograd differ at {gradient}: {ours!r} vs {grad[index]!r}")

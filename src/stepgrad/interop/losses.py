@@ -7,7 +7,8 @@
 
 A model that ends in nn.Linear gives raw scores: nn.CrossEntropyLoss becomes the registry's
 `cross_entropy_with_logits` (and so does nn.NLLLoss of a model ending in log_softmax: the same loss),
-nn.BCEWithLogitsLoss `binary_cross_entropy_with_logits`. PyTorch's reduction takes every element, outputs
+nn.BCEWithLogitsLoss `binary_cross_entropy_with_logits` (with reduction='sum' and several outputs: `cross_entropy`
+of the sigmoid it applies itself, shown as the output layer's activation). PyTorch's reduction takes every element, outputs
 and samples alike: with reduction='mean' nn.MSELoss is `mean_squared_error`, nn.L1Loss `l1`, nn.HuberLoss()
 and nn.SmoothL1Loss() (delta = beta = 1) `smooth_l1` (`huber` for one output); with reduction='sum' they
 are the sums over the outputs `squared_error`, `absolute_error` and `huber`, and nn.BCELoss of sigmoid
@@ -35,6 +36,7 @@ class TorchLoss:
     loss: str  # the registry name
     reduction: str  # "mean" or "sum" over the samples
     targets: np.ndarray  # one row per sample, one column per output (class indices made one-hot)
+    applies: str | None = None  # an activation the loss applies to the model's raw outputs, shown as the output layer's
 
 
 def is_nll(loss_fn: Any) -> bool:
@@ -105,10 +107,9 @@ def read_loss(loss_fn: Any, activation: str, outputs: int, targets: Any) -> Torc
         if activation != "linear":
             raise StepgradError(f"{label} takes raw scores and applies the sigmoid itself: end the model in "
                                 f"nn.Linear (remove the final {activation})", where="loss_fn")
-        if reduction == "sum" and many:
-            raise StepgradError(f"{label}(reduction='sum') with {outputs} outputs is not supported: stepgrad's "
-                                "binary_cross_entropy_with_logits averages over the outputs; use reduction='mean', or "
-                                "a final nn.Sigmoid() with nn.BCELoss(reduction='sum')", where="loss_fn")
+        if reduction == "sum" and many:  # summed over the outputs: the registry's cross_entropy after sigmoid, whose
+            # stable form from the raw scores is torch's own (max(z, 0) - z t + log1p(exp(-|z|)))
+            return TorchLoss("cross_entropy", reduction, rows, applies="sigmoid")
         loss = "binary_cross_entropy_with_logits"
     else:
         if activation != "sigmoid":

@@ -78,6 +78,24 @@ def read_optimizer(optimizer: Any, linears: list[Any]) -> tuple[OptimizerState, 
     return state, lr
 
 
+def torch_options(name: str, hyper: dict[str, float], keys: set[str]) -> dict[str, str]:
+    """torch.optim's options (as Python source) that set stepgrad's hyperparameters `keys` of registry optimizer
+    `name`, from `hyper`: {"weight_decay": "0.0"}, {"betas": "(0.9, 0.99)"} ..."""
+    mapping = next(m for ours, m in _HYPER.values() if ours == name)
+    options = {}
+    for option, ours in mapping.items():
+        if isinstance(ours, tuple):
+            if keys & set(ours):
+                options[option] = f"({', '.join(repr(hyper[k]) for k in ours)})"
+        elif ours in keys:
+            options[option] = str(bool(hyper[ours])) if option in ("nesterov", "centered") else repr(hyper[ours])
+    missing = keys - {k for ours in mapping.values() for k in (ours if isinstance(ours, tuple) else (ours,))}
+    if missing:
+        raise StepgradError(f"no torch.optim option sets {name}'s {sorted(missing)[0]} for a parameter group",
+                            where="--code")
+    return options
+
+
 _HARMLESS = {"params", "foreach", "capturable", "differentiable", "fused", "initial_lr", "lr"}
 
 

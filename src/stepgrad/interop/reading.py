@@ -267,14 +267,29 @@ def traced_leaves(module: Any) -> list[tuple[str, Any]]:
                             f"chains of {supported()}, or {followed()}") from None
     leaves: list[tuple[str, Any]] = []
     previous = None
+    seen: set[Any] = set()  # the chain's nodes so far
+    sizes: dict[Any, str] = {}  # x.size(0), x.shape[0] ("batch") and x.shape ("shape") of a chain node
     for node in graph.graph.nodes:
         if node.op == "placeholder":
             if previous is not None:
                 raise StepgradError(f"{label}.forward() takes more than one input ({node.name}); stepgrad reads one")
             previous = node
+            seen.add(node)
             continue
+        size = _batch_size(node, seen, sizes)
+        if size is not None:  # the batch size, for x.view(x.size(0), -1): not a step of the chain
+            sizes[node] = size
+            continue
+        if node.op == "get_attr":
+            raise StepgradError(f"{label}.forward() reads the parameter {node.target} itself (as F.linear(x, "
+                                f"{node.target}.t()) or tied weights do): stepgrad explains nn.Linear layers, each "
+                                "parameter used by its own layer once")
+        args = [a for a in node.args[1:] if sizes.get(a) != "batch"]  # x.view(x.size(0), -1) is x.view(-1 ...)
         chained = bool(node.args) and node.args[0] is previous and all(
-            not isinstance(a, torch.fx.Node) for a in list(node.args[1:]) + list(node.kwargs.values()))
+            not isinstance(a, torch.fx.Node) for a in args + list(node.kwargs.values()))
+        real = node
+        if chained and len(args) < len(node.args) - 1:
+            node = _batch_view(node) or node
         if node.op == "output":
             if node.args[0] is not previous:
                 raise StepgradError(f"unsupported output of {label}.forward(): it must return the last operation's result")
@@ -292,8 +307,44 @@ def traced_leaves(module: Any) -> list[tuple[str, Any]]:
             raise StepgradError(f"unsupported operation {node.name!r} ({what}) in {label}.forward(): {hint}"
                                 f"stepgrad follows a chain of {supported()}, or {followed()}")
         leaves.append(found)
-        previous = node
+        previous = real
+        seen.add(real)
     return leaves
+
+
+def _batch_size(node: Any, seen: set[Any], sizes: dict[Any, str]) -> str | None:
+    """"batch" for x.size(0) or x.shape[0] of a chain node x, "shape" for x.shape; else None."""
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    args = list(node.args)
+    if not args:
+        return None
+    if name == "size" and node.op == "call_method" and args[0] in seen and args[1:] == [0] and not node.kwargs:
+        return "batch"
+    if name == "getattr" and args[0] in seen and args[1:] == ["shape"]:
+        return "shape"
+    if name == "getitem" and sizes.get(args[0]) == "shape" and args[1:] == [0]:
+        return "batch"
+    return None
+
+
+class _BatchView:
+    """x.view(x.size(0), -1) read as x.view(-1) of one row per sample: `_reshape` sees what it reads."""
+
+    def __init__(self, node: Any) -> None:
+        self.op, self.target, self.name, self.kwargs = node.op, node.target, node.name, node.kwargs
+        self.args = (node.args[0], -1, -1)
+
+
+def _batch_view(node: Any) -> Any:
+    """x.view(x.size(0), -1) / x.reshape(x.shape[0], -1): the identity on a (samples, features) batch, read as
+    x.view(-1, -1)'s stand-in, None for any other use of the batch size."""
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    shape = list(node.args[1:])
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = list(shape[0])
+    if name in ("view", "reshape") and len(shape) == 2 and shape[1] == -1 and not node.kwargs:
+        return _BatchView(node)
+    return None
 
 
 def _known_module(module: Any) -> bool:
@@ -321,7 +372,10 @@ def _reshape(node: Any) -> Any:
     or a view to a width; else None."""
     name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
     args = list(node.args[1:])
-    if name == "flatten" and args in ([1], [1, -1]) and not node.kwargs:
+    if name == "flatten" and dict(zip(("start_dim", "end_dim"), args), **node.kwargs) in (
+            {"start_dim": 1}, {"start_dim": 1, "end_dim": -1}):
+        return torch_module().nn.Identity()
+    if isinstance(node, _BatchView):  # x.view(x.size(0), -1): every feature of each sample, as it is
         return torch_module().nn.Identity()
     if name == "dropout" and node.op == "call_function":  # F.dropout(x, p, training=self.training): fx fixes training
         settings = dict(zip(("p", "training", "inplace"), args), **node.kwargs)
@@ -365,8 +419,9 @@ def update_biases_of(linears: Sequence[tuple[str, Any]], update_biases: bool | N
     """
     for name, m in linears:
         if not m.weight.requires_grad:
-            raise StepgradError(f"{_label(name)}weight is frozen (requires_grad=False): stepgrad trains every weight, "
-                                "and cannot explain a step that keeps some fixed")
+            raise StepgradError(f"{_label(name)}weight is frozen (requires_grad=False): stepgrad explains a step that "
+                                "keeps the first layers fixed (explain_torch, compare_with_torch), not a frozen weight "
+                                "after a trained layer")
     trained = [(name, m) for name, m in linears if m.bias is not None and m.bias.requires_grad]
     fixed = [(name, m) for name, m in linears if m.bias is None or not m.bias.requires_grad]
     wanted = bool(trained) if update_biases is None else update_biases

@@ -36,6 +36,7 @@ from typing import Any
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import read_text, write_atomic
+from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.spec import Network
 from stepgrad.teach.check import Report, Rules, check
 from stepgrad.teach.check.context import build, traces
@@ -381,7 +382,7 @@ def file_names(students: list[str]) -> dict[str, str]:
     return out
 
 
-def mark_class(path: str, network_for: Callable[[str], Network], *, update_order: str | None = None,
+def mark_class(path: str, network_for: Callable[[str], Network | LayerNetwork], *, update_order: str | None = None,
                round_to: int | None = None, rules: Rules | None = None, scheme: Points | None = None,
                names: dict[str, str] | None = None) -> Gradebook:
     """Mark every submission in `path` against `network_for(student)`; the gradebook (`names`: student id
@@ -405,7 +406,7 @@ def mark_class(path: str, network_for: Callable[[str], Network], *, update_order
     return Gradebook(rows, asked, scheme, dict(names or {}))
 
 
-def _mark(sub: Submission, network_for: Callable[[str], Network], update_order: str | None,
+def _mark(sub: Submission, network_for: Callable[[str], Network | LayerNetwork], update_order: str | None,
           round_to: int | None, rules: Rules, scheme: Points, prepared: dict[int, Any]) -> Row:
     if sub.text is None:
         return Row(sub.student, sub.source, None, {}, sub.error)

@@ -20,6 +20,7 @@ from typing import Any
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
+from stepgrad.core.layers.spec import LayerNetwork, load_any
 from stepgrad.core.spec import Network, load
 from stepgrad.teach.classroom import _safe, file_names, iter_students
 from stepgrad.teach.exercise import Exercise, generate
@@ -96,16 +97,18 @@ def _pdf_sheet(ex: Exercise, name: str, sid: str, target: Path) -> None:
         compile_pdf(ex.sheet("latex", diagram="tikz", student=sid), target)
 
 
-def network_for(folder: str) -> Callable[[str], Network]:
-    """student id -> their network (students/<id>/network.toml in `folder`), each read once."""
-    cache: dict[str, Network] = {}
+def network_for(folder: str) -> Callable[[str], Network | LayerNetwork]:
+    """student id -> their network (students/<id>/network.toml in `folder`, or network.json: a layer-table
+    exercise's, exercise --layers rnn ...), each read once."""
+    cache: dict[str, Network | LayerNetwork] = {}
 
-    def pick(student: str) -> Network:
+    def pick(student: str) -> Network | LayerNetwork:
         if student not in cache:
             path = Path(folder) / "students" / _safe(student) / "network.toml"
-            if not path.is_file():
+            tables = path.with_name("network.json")
+            if not path.is_file() and not tables.is_file():
                 raise StepgradError(f"no exercise for student {student!r} in {folder} (not on the roster?)")
-            cache[student] = load(str(path))
+            cache[student] = load(str(path)) if path.is_file() else load_any(str(tables))
         return cache[student]
 
     return pick

@@ -19,7 +19,9 @@ from stepgrad.core.functions import ACTIVATIONS, LOSSES, fill
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.names import Layout, layout
 from stepgrad.core.spec import Network
+from stepgrad.core.torch_record import dtype_of
 from stepgrad.core.trace import Path, Section, Step, Trace
+from stepgrad.tracing.torch_names import dressed
 
 T = TypeVar("T")
 MAX_PATHS = 64  # a hidden weight lists every path to the outputs up to this many
@@ -27,14 +29,17 @@ MAX_PATHS = 64  # a hidden weight lists every path to the outputs up to this man
 
 def explain(net: Network | LayerNetwork, sample: int | None = None, update_order: str | None = None,
             inputs: np.ndarray | None = None, targets: np.ndarray | None = None,
-            optimizer: str | None = None, round_to: int | None = None, dtype: str = "float64") -> Trace:
+            optimizer: str | None = None, round_to: int | None = None, dtype: str | None = None) -> Trace:
     """Run one training step on the engine and return its trace (all samples, or one 0-based sample).
 
     optimizer "momentum" or "adam": the update is that optimizer's, shown step by step (explain_optim).
     round_to=K: hand-calculation mode, every computed value rounded to K decimals and carried on.
-    dtype="float32": the step computed in float32 (PyTorch's default), every quantity a float32 number.
+    dtype="float32": the step computed in float32 (PyTorch's default), every quantity a float32 number (None: the
+    spec's `[torch]` dtype, else float64). A spec that records its PyTorch model names each weight as torch does.
     A layer-table network (conv, pooling, residual) is explained by tracing/layered.py (SGD, one order).
     """
+    if dtype is None:
+        dtype = "float64" if isinstance(net, LayerNetwork) or round_to is not None else dtype_of(net)
     if dtype not in DTYPES:
         raise StepgradError(f"expected one of {', '.join(DTYPES)}, got {dtype!r}", where="--dtype")
     if dtype != "float64" and round_to is not None:
@@ -70,6 +75,7 @@ def explain(net: Network | LayerNetwork, sample: int | None = None, update_order
         trace.meta["round_to"] = round_to
     if dtype != "float64":
         trace = _said(trace, dtype)
+    trace = dressed(trace, net)  # PyTorch's names of a spec imported from torch (tracing/torch_names.py)
     for step in trace:
         if not math.isfinite(step.value):
             raise DivergenceError(f"{step.name} is not a finite number (overflow or NaN in this step); "

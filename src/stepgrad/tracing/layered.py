@@ -38,10 +38,11 @@ from stepgrad.core.layers.rnn import Rnn, Sequence
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.layers.values import positions
 from stepgrad.core.trace import Section, Step, Trace
-from stepgrad.tracing import layered_seq
+from stepgrad.tracing import layered_seq, layered_seq_backward
 from stepgrad.tracing.layered_backward import backward_steps, divided
 
 Index = tuple[int, ...]
+MAX_ATTENTION_TERMS = 600_000  # samples x steps^3: 80 steps of one sample take some 20 s to write out
 
 
 def explain_layers(net: LayerNetwork, sample: int | None = None) -> Trace:
@@ -50,6 +51,11 @@ def explain_layers(net: LayerNetwork, sample: int | None = None) -> Trace:
     inputs, targets = net.require_samples()
     if sample is not None:
         inputs, targets = inputs[sample:sample + 1], targets[sample:sample + 1]
+    for layer in net.all_layers():  # a softmax row's formula names every key: terms grow as steps cubed
+        if isinstance(layer, Attention) and len(inputs) * layer.in_shape[0] ** 3 > MAX_ATTENTION_TERMS:
+            raise StepgradError(f"attention {layer.label} over {layer.in_shape[0]} steps: the explanation would write "
+                                f"about {len(inputs) * layer.in_shape[0] ** 3:,} terms (at most "
+                                f"{MAX_ATTENTION_TERMS:,}); explain one sample (--sample) or a shorter sequence")
     rec = engine.step(net, inputs, targets, after=True)
     trace = _Builder(net, rec, targets).build()
     for step in trace:
@@ -109,6 +115,7 @@ class _Builder:
         self.mixing = self.samples > 1 and any(layer.mixes_samples for layer in net.all_layers())
         self.signal_scale = 1.0 / self.samples if self.mixing and net.reduction == "mean" else 1.0
         self._signals: dict[tuple[str, int], str] = {}
+        self.known: dict[str, float] = {}  # every step's value as it is written (gradients' terms read them)
 
     # -- names ---------------------------------------------------------------------------------
     def tag(self, s: int) -> int | None:
@@ -126,12 +133,10 @@ class _Builder:
     def own_names(self) -> dict[str, Layer]:
         return {layer.label: layer for layer in self.net.all_layers() if isinstance(layer, (Rnn, Attention))}
 
-    @cached_property
+    @property
     def trace_values(self) -> dict[str, float]:
-        """Every engine value by name (core/layers/values.py): the values a gradient's terms multiply."""
-        from stepgrad.core.layers.values import named_values
-
-        return named_values(self.net, self.rec)
+        """Every value the trace holds so far, by name: what a gradient's terms multiply."""
+        return self.known
 
     def consumer_terms(self, layer: Layer, s: int) -> dict[Index, list[Any]]:
         """What an rnn, attention or normalization layer sends back to each position of its input (layered_seq)."""
@@ -163,6 +168,7 @@ class _Builder:
 
     def step(self, name: str, value: float, kind: str, latex: str = "", text: str = "", subject: str = "",
              note: str = "") -> Step:
+        self.known[name] = float(value)
         return Step(name, float(value), kind, latex, text, subject=subject, note=note)
 
     # -- sections ------------------------------------------------------------------------------
@@ -268,7 +274,7 @@ class _Builder:
                 return _slot(cells[0]), _slot(cells[0]), ""
             if layer.mode == "max":
                 return (r"\max(" + ", ".join(map(_slot, cells)) + ")", "max(" + ", ".join(map(_slot, cells)) + ")", "")
-            return (r"\frac{" + " + ".join(map(_slot, cells)) + f"}}{{{len(cells)}}}",
+            return (rf"\frac{{1}}{{{len(cells)}}}(" + " + ".join(map(_slot, cells)) + ")",  # a phone wraps it
                     "(" + " + ".join(map(_slot, cells)) + f") / {len(cells)}", "")
         if isinstance(layer, Flatten):
             flat = np.unravel_index(index[0], layer.in_shape)
@@ -328,8 +334,8 @@ class _Builder:
 
     def backward(self, layer: Layer) -> Section:
         if isinstance(layer, layered_seq.SEQUENCE_LAYERS):
-            steps = layered_seq.backward_steps(self, layer)
-            intro = layered_seq.BACKWARD_INTROS[type(layer)]
+            steps = layered_seq_backward.backward_steps(self, layer)
+            intro = layered_seq_backward.BACKWARD_INTROS[type(layer)]
         else:
             steps, intro = backward_steps(self, layer), _BACKWARD_INTROS[type(layer)]
         return Section(f"backward_{layer.label}", f"Backward pass: {layer.label} ({layer.kind})", tuple(steps), intro)

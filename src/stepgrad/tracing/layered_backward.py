@@ -138,6 +138,9 @@ def backward_steps(b: _Builder, layer: Layer) -> list[Step]:
                 found = terms.get(index, [])
                 latex, text = _products(found) if found else ("", "")
                 note = "" if found else "no path reaches the error from here (a max-pool window took another cell)"
+                if found and index == (0,) * len(index) and any(  # layernorm, batchnorm in training mode
+                        isinstance(c, Norm) and getattr(c, "mode", "training") == "training" for c, _ in b.consumers[layer.label]):
+                    note = "three paths through the normalization: through xhat, the variance and the mean"
                 steps.append(b.step(d_out(index), b.signal_scale * v.d_out[(s, *index)], "partial", latex, text, subject=layer.label,
                                     note=note))
             if layer.has_activation:

@@ -26,8 +26,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepgrad.core.budget import SERVER_WORK, Budget
 from stepgrad.core.errors import DivergenceError, SpecError, StepgradError
+from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.spec import Network, builtin
-from stepgrad.web import api, views
+from stepgrad.web import api, maps, sequence, views
 from stepgrad.web.guard import LocalOnly, allowed_hosts
 from stepgrad.web.inputs import ApiError
 
@@ -47,7 +48,7 @@ WORKERS = 2  # trainings computed at once; more wait their turn, explain request
 QUICK_WORKERS = 4  # explain, view and export computed at once (a pool of their own: never behind a training)
 
 
-def create_app(spec: Network | None = None, *, host: str = "127.0.0.1", allow_hosts: Iterable[str] = (),
+def create_app(spec: Network | LayerNetwork | None = None, *, host: str = "127.0.0.1", allow_hosts: Iterable[str] = (),
                max_work: float = SERVER_WORK, time_limit: float = TIME_LIMIT, workers: int = WORKERS,
                extra_routes: Iterable[BaseRoute] = ()) -> Starlette:
     """The explorer app serving `spec` (default: the seed deck's network) on `host`.
@@ -63,12 +64,17 @@ def create_app(spec: Network | None = None, *, host: str = "127.0.0.1", allow_ho
         Route("/api/train", api.train_endpoint, methods=["POST"]),
         Route("/api/export", api.export_endpoint, methods=["POST"]),
         Route("/api/view", views.view_endpoint, methods=["POST"]),
+        Route("/api/sequence", sequence.sequence_endpoint, methods=["GET"]),  # a sequence model's page (sequence.py)
+        Route("/api/maps", maps.maps_endpoint, methods=["GET"]),  # a conv network's maps (web/maps.py)
         *extra_routes,
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
+    routes = maps.routes_for(routes, spec)  # a layer-table network: the maps page's API (web/maps.py)
     handlers = {ApiError: api_error, StepgradError: stepgrad_error, HTTPException: http_error, Exception: internal_error}
     app = Starlette(routes=routes, exception_handlers=handlers)
-    app.state.spec = spec if spec is not None else builtin()
+    app.state.layers = spec if sequence.is_sequence_network(spec) else None
+    conv = isinstance(spec, LayerNetwork) and app.state.layers is None  # a conv network: the maps page
+    app.state.spec = spec if isinstance(spec, Network) or conv else builtin()
     app.state.budget = Budget(max_work, "stepgrad serve --max-work")
     app.state.time_limit = time_limit
     app.state.workers = anyio.CapacityLimiter(workers)
@@ -79,7 +85,11 @@ def create_app(spec: Network | None = None, *, host: str = "127.0.0.1", allow_ho
 
 
 async def index(request: Request) -> Response:
-    """The page."""
+    """The page (a sequence model's: sequence.html; a conv network's: the maps page, web/maps.py)."""
+    if request.app.state.layers is not None:
+        return await sequence.page(request)
+    if maps.served(request) is not None:
+        return await maps.page(request)
     return FileResponse(str(STATIC / "index.html"), media_type="text/html; charset=utf-8")
 
 

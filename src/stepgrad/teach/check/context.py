@@ -68,7 +68,10 @@ class Context:
         return parse(step.text)
 
     def finish(self, value: float) -> float:
-        """A recomputed value as the solution's arithmetic gives it (rounded in hand-calculation mode)."""
+        """A recomputed value as the solution's arithmetic gives it (rounded in hand-calculation mode); outside the
+        real numbers (a negative variance's square root, a candidate with an operand's sign flipped) it is nan."""
+        if isinstance(value, complex):
+            return float("nan")
         return float(rounder(self.round_to)(np.float64(value)))
 
     def recompute(self, step: Step, base: Mapping[str, float], overrides: Mapping[str, float] | None = None,

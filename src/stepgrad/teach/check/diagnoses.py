@@ -46,8 +46,10 @@ ORDER = ["relu_negative_slope", "net_for_out", "activation_not_applied", "sigmoi
          "old_new_weights", "dropped_half", "missing_derivative", "learning_rate", "forgotten_bias", "one_path",
          "wrong_activation_derivative", "batch_summed", "kernel_flipped", "maxpool_all_cells", "maxpool_wrong_cell",
          "avgpool_without_scale", "skip_gradient_forgotten", "bptt_last_step_only", "bptt_step_dropped",
-         "recurrent_path_forgotten", "attention_scale_forgotten", "softmax_wrong_axis", "norm_variance_path_forgotten",
-         "norm_mean_path_forgotten", "norm_statistics_mixed", "norm_variance_estimator", "flipped_sign", "target_output_swap",
+         "recurrent_path_forgotten", "attention_scale_forgotten", "softmax_wrong_axis",
+         "softmax_jacobian_diagonal", "norm_variance_path_forgotten",
+         "norm_mean_path_forgotten", "norm_statistics_mixed", "norm_variance_estimator",
+         "step_reduction_mixed", "flipped_sign", "target_output_swap",
          "wrong_edge", "wrong_neuron", "sum_for_product", "power_of_ten"]
 MISTAKES: list[Mistake] = []  # kept in ORDER as entries register (diagnoses_class.py adds more)
 

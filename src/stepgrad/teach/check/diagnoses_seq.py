@@ -9,12 +9,15 @@ the exact ones); a mistake hidden in a step the student did not write is carried
 - recurrent_path_forgotten: dE_total/dh at step t without what step t+1 sends back through Wh.
 - attention_scale_forgotten: the scores (or dE_total/dq, dE_total/dk) without the 1/sqrt(d_k).
 - softmax_wrong_axis: the attention weights normalized over the queries (a column) instead of the keys (a row).
+- softmax_jacobian_diagonal: dE_total/dscore as a(1 - a) dE_total/da, the Jacobian's diagonal alone.
 - norm_variance_path_forgotten / norm_mean_path_forgotten: the gradient into a normalization's input
   without the path through the variance (or the mean).
 - norm_statistics_mixed: batchnorm in training mode computed with the running statistics, in evaluation mode
   with the batch's; or its gradient taken as in evaluation mode (the statistics held constant).
 - norm_variance_estimator: the variance divided by N - 1 instead of N (or N instead of N - 1); the running
   variance moved with the biased variance.
+- step_reduction_mixed: a sequence output's errors summed over the steps where the spec takes their mean
+  (or averaged where it sums): each step's error term and the loss's error signals off by the number of steps.
 """
 
 from __future__ import annotations
@@ -183,6 +186,22 @@ def _wrong_axis(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidat
                              "the weights normalized over the queries (each column adds to 1), not over the keys")
 
 
+def _diagonal_only(ctx: Context, step: Step, base: Mapping[str, float]) -> float | None:
+    found = _attention_of(ctx, step, ("score",))
+    n = _parse(step.name)
+    if found is None or n is None or n.kind != "partial" or not step.operands:
+        return None
+    weight, signal = step.operands[0], step.operands[1]  # «a[i,j]» * («dE/da[i,j]» - (...))
+    return ctx.recompute(step, base, tree=parse(f"«{weight}» * (1 - «{weight}») * «{signal}»"))
+
+
+@mistake("softmax_jacobian_diagonal", "softmax's derivative taken as a(1 - a) alone", networks=LAYERS)
+def _jacobian_diagonal(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    yield from _with_mistake(ctx, step, base, lambda s: _diagonal_only(ctx, s, base),
+                             "dE/dscore[i,j] as a[i,j](1 - a[i,j]) dE/da[i,j]: only the diagonal of the softmax's "
+                             "Jacobian, without the other keys of the row")
+
+
 # -- normalization -----------------------------------------------------------------------------------------
 def _statistic_signals(step: Step) -> dict[str, str]:
     """{"var": name, "mu": name} of the dE_total/dvar and dE_total/dmu operands of a three-path step."""
@@ -298,3 +317,29 @@ def _variance_estimator(ctx: Context, step: Step, base: Mapping[str, float]) -> 
     for value, text in _with_mistake(ctx, step, base, lambda s: _estimator(ctx, s, base), detail):
         if math.isfinite(value):
             yield value, text
+
+
+# -- a sequence output's steps ------------------------------------------------------------------------------
+def _other_reduction(ctx: Context, step: Step, base: Mapping[str, float]) -> float | None:
+    """The loss's own steps (an output's error term, the error signal the loss gives) with the steps' errors
+    summed instead of averaged (or averaged instead of summed)."""
+    net = ctx.net
+    if not isinstance(net, LayerNetwork) or net.step_reduction is None or not step.text:
+        return None
+    last = net.layers[-1]
+    n = _parse(step.name)
+    about = n.bottom if n is not None and n.kind == "partial" else n
+    from_loss = any((_parse(op) or n).kind == "target" for op in step.operands)  # type: ignore[union-attr]
+    if about is None or about.neuron != last.label or not from_loss:
+        return None
+    steps = last.out_shape[0]
+    value = ctx.recompute(step, base)
+    return value * steps if net.step_reduction == "mean" else value / steps
+
+
+@mistake("step_reduction_mixed", "the steps' errors summed instead of averaged (or the reverse)", networks=LAYERS)
+def _step_reduction(ctx: Context, step: Step, base: Mapping[str, float]) -> Candidates:
+    mean = isinstance(ctx.net, LayerNetwork) and ctx.net.step_reduction == "mean"
+    yield from _with_mistake(ctx, step, base, lambda s: _other_reduction(ctx, s, base),
+                             "the errors of the time steps summed, though the spec takes their mean" if mean else
+                             "the errors of the time steps averaged, though the spec sums them")

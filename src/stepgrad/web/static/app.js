@@ -10,6 +10,7 @@ import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
 import { setupViews } from "./views.js";
 import { setupStudy } from "./study.js";
+import { labelTorch } from "./torchnames.js";
 
 const $ = (id) => document.getElementById(id);
 // steps shown with their formulas at first (a screenful and more; a button asks for more): a big network's
@@ -313,6 +314,7 @@ function drawValues(r) {
       b.setAttribute("aria-label", `${step.name}: show its derivation`);
       if (step.name === state.selected) b.classList.add("selected");
       li.append(b, ` = ${step.shown}`);
+      labelTorch(li, r.meta, step.name); // a network from PyTorch: fc1.weight[0, 1] beside w2
       list.append(li);
     }
   }

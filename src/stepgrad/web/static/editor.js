@@ -52,6 +52,7 @@ export function reshape(spec, layers) {
   delete s.weights;
   delete s.training;
   delete s.history;
+  delete s.torch; // a resized network is not the PyTorch model any more: its torch names would be wrong
   s.biases = Array.from({ length: depth }, (_, l) => (l < spec.biases.length && !Array.isArray(spec.biases[l]) ? spec.biases[l] : 0));
   s.layers = layers;
   const fit = (v, n) => Array.from({ length: n }, (_, i) => (i < v.length ? v[i] : 0));

@@ -1,12 +1,22 @@
 """What an explanation of a PyTorch model says about PyTorch: each weight's torch name beside the deck's,
 biases held fixed, and the precision the model computes in.
 
-    >>> model = stepgrad.to_torch(stepgrad.builtin())
-    >>> trace = stepgrad.explain_torch(model, [[0.05, 0.1]], [[0.01, 0.99]])
-    >>> trace.meta["torch"]["names"]["w2"], trace.step("w2").note
-    ('0.weight[0, 1]', 'PyTorch: 0.weight[0, 1]')
+`stepgrad.explain_torch(model, ...)` reads the model itself; a spec that records its PyTorch model (a `[torch]`
+table, core/torch_record.py: `stepgrad import`, `stepgrad.from_torch`) is named the same way by every
+explanation of it (`stepgrad explain`, `stepgrad serve`):
 
-The given section's introduction (shown by every format) lists the ranges (`w1..w4 = 0.weight[0, 0]..[1, 1]`,
+    >>> net = stepgrad.loads('''
+    ... layers = [2, 2, 2]
+    ... weights = [[[0.15, 0.2], [0.25, 0.3]], [[0.4, 0.45], [0.5, 0.55]]]
+    ... biases = [[0.35, 0.35], [0.6, 0.6]]
+    ... samples = [{inputs = [0.05, 0.1], targets = [0.01, 0.99]}]
+    ... torch = {model = "Net", modules = ["fc1", "fc2"]}
+    ... ''')
+    >>> trace = stepgrad.explain(net)
+    >>> trace.meta["torch"]["names"]["w2"], trace.step("w2").note
+    ('fc1.weight[0, 1]', 'PyTorch: fc1.weight[0, 1]')
+
+The given section's introduction (shown by every format) lists the ranges (`w1..w4 = fc1.weight[0, 0]..[1, 1]`,
 row by row), each given weight and bias carries its torch name as its note, and `trace.meta["torch"]`
 holds the whole map, the fixed biases and the model's dtype.
 """
@@ -18,6 +28,7 @@ from typing import Any
 
 from stepgrad.core.names import layout
 from stepgrad.core.spec import Network
+from stepgrad.core.torch_record import record, table
 from stepgrad.core.trace import Section, Trace
 
 
@@ -31,6 +42,8 @@ class TorchModel:
     has_bias: tuple[bool, ...]
     bias_trains: tuple[bool, ...]
     dtype: str  # "float32", "float64" ...
+    from_spec: bool = False  # read from a spec's [torch] table (its update_biases says which biases train)
+    notes: tuple[str, ...] = ()  # more sentences for the given section (a loss that applies an activation itself)
 
     @classmethod
     def read(cls, module: Any, linears: list[tuple[str, Any]]) -> TorchModel:
@@ -40,6 +53,27 @@ class TorchModel:
                    tuple(m.bias is not None for _, m in linears),
                    tuple(m.bias is not None and m.bias.requires_grad for _, m in linears),
                    ", ".join(sorted(dtypes)) or "float64")
+
+
+    @classmethod
+    def of(cls, net: Network) -> TorchModel | None:
+        """The model a spec's `[torch]` table records (None: it has none, or it no longer fits the network)."""
+        found = record(net)
+        if found is None:
+            return None
+        has = tuple(found["bias"])
+        return cls(found["model"] or "the model", tuple(found["modules"]), has,
+                   tuple(h and net.update_biases for h in has), found["dtype"], from_spec=True)
+
+    def record(self, widths: list[int]) -> dict[str, Any]:
+        """The `[torch]` table of a spec made from this model, whose layers have `widths` (core/torch_record.py)."""
+        return table(self.label, list(self.layers), list(self.has_bias), layers=widths)
+
+
+def dressed(trace: Trace, net: Network) -> Trace:
+    """`trace` annotated with the PyTorch names its network's `[torch]` table records (as is when it has none)."""
+    model = TorchModel.of(net)
+    return trace if model is None or "torch" in trace.meta else annotate(trace, net, model)
 
 
 def _prefix(name: str) -> str:
@@ -85,13 +119,17 @@ def _notes(net: Network, model: TorchModel, computed_in: str = "float64") -> lis
     if frozen:
         params = ", ".join(f"{_prefix(model.layers[l])}bias" for l in frozen)
         verb = "does" if len(frozen) == 1 else "do"
-        notes.append(f"{params} {verb} not require gradients (frozen): the biases are held fixed, as PyTorch's "
-                     "step keeps them.")
+        if model.from_spec:
+            notes.append(f"{params} {'is' if len(frozen) == 1 else 'are'} held fixed (update_biases = false), as "
+                         "PyTorch's step keeps a bias that does not require gradients.")
+        else:
+            notes.append(f"{params} {verb} not require gradients (frozen): the biases are held fixed, as PyTorch's "
+                         "step keeps them.")
     if model.dtype != "float64" and computed_in == "float64":
         notes.append(f"The model's parameters are {model.dtype}; this step is computed in float64, so PyTorch's own "
                      f"{model.dtype} step differs from these numbers by {model.dtype}'s rounding "
                      "(about 1e-7 relative for float32).")
-    return notes
+    return notes + list(model.notes)
 
 
 def annotate(trace: Trace, net: Network, model: TorchModel) -> Trace:
