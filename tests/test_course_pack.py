@@ -10,7 +10,7 @@ import pytest
 
 import gallery
 import stepgrad
-from stepgrad.api import PackOptions, check_solution, make_course_pack
+from stepgrad.api import ClassOptions, PackOptions, check_solution, make_course_pack
 from stepgrad.core.persist import dumps
 
 
@@ -41,13 +41,21 @@ def test_every_part_is_there_and_marks(tmp_path, key):
     (pack / "filled.txt").write_text(_fill((pack / "2-faded" / "solution-template.txt").read_text(), values))
     report, ok = _marked(pack / "filled.txt", pack / "2-faded" / "network.toml")
     assert ok, report["summary"]
-    # the find-the-error sheet, answered right
-    key_data = json.loads((pack / "3-find-error" / "find-error.json").read_text())
-    planted = key_data["planted"][0]
-    (pack / "answer.txt").write_text(f"line = {planted['line']}\nmistake = {planted['key']}\n"
-                                     f"corrected = {planted['corrected']:.6g}\n")
-    marks, ok = _marked(pack / "answer.txt", pack / "3-find-error" / "network.toml")
-    assert ok and marks["points"] == 3
+    # a find-the-error sheet per student, on numbers other than their problem's: Ada answers hers right, Bob
+    # answers with Ada's key (someone else's sheet)
+    spot = pack / "3-find-error"
+    assert (spot / "students" / "ada" / "find-error.md").is_file() and not (spot / "students" / "ada" / "find-error.json").exists()
+    assert (spot / "students" / "ada" / "network.toml").read_text() != (pack / "4-problems" / "students" / "ada" /
+                                                                        "network.toml").read_text()
+    planted = json.loads((spot / "keys" / "ada" / "find-error.json").read_text())["planted"][0]
+    answer = f"line = {planted['line']}\nmistake = {planted['key']}\ncorrected = {planted['corrected']:.6g}\n"
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    (returned / "ada.txt").write_text(answer)
+    (returned / "bob.txt").write_text(answer)
+    summary, _ = check_solution(str(returned), whole_class=ClassOptions(variants=str(spot)), fmt="json")
+    points = {r["student"]: r["points"] for r in json.loads(summary)["students"]}
+    assert points["ada"] == 3 and points["bob"] < 3
     # a problem per student, each with its own network and key
     students = sorted(p.name for p in (pack / "4-problems" / "students").iterdir())
     assert students == ["ada", "bob"]
@@ -57,7 +65,12 @@ def test_every_part_is_there_and_marks(tmp_path, key):
     quiz = ET.parse(pack / "5-lms" / "quiz.xml").getroot()
     kinds = [q.get("type") for q in quiz]
     assert "multichoice" in kinds and "numerical" in kinds and "category" in kinds
-    assert "stepgrad check answer.txt --network 3-find-error/network.toml" in (pack / "README.md").read_text()
+    categories = [q.findtext("category/text") for q in quiz if q.get("type") == "category"]
+    assert categories == ["$course$/stepgrad/find-error/ada", "$course$/stepgrad/find-error/bob",
+                          "$course$/stepgrad/ada", "$course$/stepgrad/bob"]
+    names = [q.findtext("name/text") for q in quiz if q.get("type") != "category"]
+    assert names.index("ada: wrong line") < names.index("bob: wrong line")
+    assert "stepgrad check returned/ --variants 3-find-error" in (pack / "README.md").read_text()
 
 
 def test_a_network_the_generator_cannot_vary_is_refused_in_one_line(tmp_path):

@@ -64,6 +64,14 @@ def test_blank_after_a_slip_follows(tmp_path):
     assert verdicts["w1+"] == "wrong"
     assert verdicts["net_h1+"] == "follows" and verdicts["E_total+"] == "follows"
     assert all(verdicts[f"w{k}+"] == "correct" for k in range(2, 9))
+    # every blank: right, or carried forward when the slip moved it
+    exact = stepgrad.explain(net).values
+    blanks = [n for n in fade(generate(seed=7), 3).blanks if n != "w1+"]
+    moved = [n for n in blanks if abs(values[n] - exact[n]) > 1e-9 * max(abs(exact[n]), 1e-9)]
+    # w1 feeds h1, h1 feeds both outputs: everything after the update but h2's own values moves
+    assert set(moved) == {"net_h1+", "out_h1+", "net_o1+", "net_o2+", "out_o1+", "out_o2+", "E_o1+", "E_o2+", "E_total+"}
+    assert all(verdicts[n] == "follows" for n in moved)
+    assert all(verdicts[n] == "correct" for n in blanks if n not in moved)
 
 
 def _derivation_rules():

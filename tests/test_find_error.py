@@ -17,6 +17,7 @@ from stepgrad.core.persist import dumps
 from stepgrad.core.spec import Network
 from stepgrad.teach.exercise import Exercise, generate
 from stepgrad.teach.find_error import catalogue, plant
+from stepgrad.teach.find_error_mark import mark
 
 
 @cache
@@ -60,6 +61,13 @@ def test_every_mistake_is_planted_found_and_named(tmp_path, key):
     assert all(r["verdict"] in ("correct", "follows", "close") for r in results if r["name"] != planted.name)
     # the value the line should have: what its formula gives on the printed lines above it
     assert first["expected_from_own"] == pytest.approx(planted.corrected, rel=1e-6)
+    # an answer naming that line, that mistake and the checker's value gets full marks; naming another does not
+    label = next(m.label for m in catalogue() if m.key == key)
+    score = mark(sheet.key(), f"line = {planted.line}\nmistake = {label}\ncorrected = {first['expected_from_own']:.6g}\n",
+                 network=ex.network)
+    assert (score.points, score.total) == (3, 3)
+    other = next(m for m in catalogue() if m.key != key)
+    assert mark(sheet.key(), f"line = {planted.name}\nmistake = {other.label}\n").points == 1
 
 
 def _answer(folder, text: str):

@@ -183,9 +183,10 @@ def client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
+    from stepgrad.api.study_routes import routes
     from stepgrad.web.app import create_app
 
-    with TestClient(create_app(time_limit=3), raise_server_exceptions=False, base_url="http://127.0.0.1:8000") as c:
+    with TestClient(create_app(time_limit=3, extra_routes=routes()), raise_server_exceptions=False, base_url="http://127.0.0.1:8000") as c:
         yield c
 
 
@@ -195,7 +196,8 @@ def bodies(draw) -> dict:
     if draw(st.booleans()):
         body["spec"] = draw(spec_dicts() | texts)
     for key in sorted(draw(st.sets(st.sampled_from(["iterations", "every", "only", "digits", "format", "update_order",
-                                                    "group", "derive", "show", "math_for", "spec_format", "view"]),
+                                                    "group", "derive", "show", "math_for", "spec_format", "view",
+                                                    "name", "answers", "choice"]),
                                    max_size=4))):  # sorted: the same order in every process
         body[key] = draw(values | st.integers(0, 50))
     if isinstance(body.get("iterations"), int) and not isinstance(body["iterations"], bool):
@@ -204,7 +206,8 @@ def bodies(draw) -> dict:
 
 
 @FUZZ
-@given(st.sampled_from(["/api/explain", "/api/train", "/api/export", "/api/view"]), bodies())
+@given(st.sampled_from(["/api/explain", "/api/train", "/api/export", "/api/view", "/api/study/plan", "/api/study/rule",
+                        "/api/study/answer"]), bodies())
 def test_fuzz_api_bodies(client, endpoint, body):
     start = time.monotonic()
     r = client.post(endpoint, content=json.dumps(body).encode(), headers={"content-type": "application/json"})

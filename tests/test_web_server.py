@@ -13,12 +13,12 @@ import pytest
 
 
 @contextlib.contextmanager
-def running_server(spec=None) -> Iterator[str]:
-    """Serve create_app(spec) on a free loopback port; yields the base URL; stops on exit."""
+def running_server(spec=None, app=None) -> Iterator[str]:
+    """Serve `app` (default: create_app(spec)) on a free loopback port; yields the base URL; stops on exit."""
     from stepgrad.web.app import create_app
     from stepgrad.web.background import serving
 
-    with serving(create_app(spec)) as url:
+    with serving(app or create_app(spec)) as url:
         yield url
 
 

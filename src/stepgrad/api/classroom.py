@@ -244,7 +244,7 @@ def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text",
 
     key = find_error_key(spec, solution)  # an answer to a find-the-error sheet: line, mistake, corrected value
     if key is not None:
-        return mark_find_error(key, solution, fmt)
+        return mark_find_error(key, solution, fmt, spec)
     settings = _check_settings(variants or spec)
     round_to = settings.get("round") if marking.round_to is None else marking.round_to
     rules = Rules(min_digits=settings.get("min_digits") if marking.min_digits is None else marking.min_digits,
@@ -327,9 +327,13 @@ def _roster_names(whole_class: ClassOptions) -> dict[str, str]:
 def _class_job(folder: str, spec: str | None, whole_class: ClassOptions, update_order: str | None,
                round_to: int | None, rules: Any, note: Note, fmt: str = "text") -> tuple[str, bool]:
     """Mark a class; writes the gradebook and feedback; (a one-line summary, True: the class was marked)."""
+    from stepgrad.api.worked import find_error_class
     from stepgrad.teach.classroom import mark_class, points_scheme
     from stepgrad.teach.variants import network_for
 
+    marked = find_error_class(folder, spec, whole_class, _roster_names(whole_class), note, fmt)
+    if marked is not None:  # answers to find-the-error sheets: line, mistake, corrected value per student
+        return marked
     net = load_spec(spec)
     variants = whole_class.variants
     pick = network_for(variants) if variants else (lambda student: net)

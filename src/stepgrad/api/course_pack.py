@@ -4,6 +4,7 @@ faded example, a find-the-error sheet, a problem per student with keys, and one 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 from stepgrad.api._base import Note, _silent, load_spec
@@ -41,6 +42,7 @@ def make_course_pack(spec: str | None = None, *, output: str | None = None, opti
     from stepgrad.teach.fading import Faded, stages
     from stepgrad.teach.find_error import plant
     from stepgrad.teach.lms_faded import moodle_xml
+    from stepgrad.teach.lms_find_error import moodle_xml as find_error_xml
     from stepgrad.tracing.build import explain
 
     if not output:
@@ -63,18 +65,28 @@ def make_course_pack(spec: str | None = None, *, output: str | None = None, opti
         raise StepgradError(f"this derivation has {len(stages(example.trace))} stages", where="--fade")
     faded = Faded(example, count)
     _write(folder / "2-faded", faded.files(options.fmt), options.force, None)
-    sheet = plant(example, options.find_error, seed=options.seed)
-    _write(folder / "3-find-error", sheet.files(options.fmt), options.force, None)
+    from stepgrad.api.classroom import make_exercise
+
+    # with a roster, a find-the-error sheet per student, on numbers of their own (another base seed than the
+    # problems': a student's sheet never shows the worked solution of their problem)
+    spot = replace(problem, seed=options.seed + 1, find_error=options.find_error)
+    if options.roster:
+        make_exercise(spot, fmt=options.fmt, output=str(folder / "3-find-error"), roster=options.roster,
+                      pdf=options.pdf, force=options.force)
+        spotted = make_exercise(spot, fmt="moodle", roster=options.roster)
+    else:
+        sheet = plant(example, options.find_error, seed=options.seed)
+        _write(folder / "3-find-error", sheet.files(options.fmt), options.force, None)
+        spotted = find_error_xml([("", sheet)])
     if options.pdf:
         from stepgrad.pictures.tikz import pdf as compile_pdf
 
         compile_pdf(faded.sheet("latex"), folder / "2-faded" / "faded.pdf")
-        compile_pdf(sheet.sheet("latex"), folder / "3-find-error" / "find-error.pdf")
-    from stepgrad.api.classroom import make_exercise
-
+        if not options.roster:
+            compile_pdf(sheet.sheet("latex"), folder / "3-find-error" / "find-error.pdf")
     make_exercise(problem, fmt=options.fmt, output=str(folder / "4-problems"), roster=options.roster,
                   pdf=options.pdf, force=options.force)
-    quiz = moodle_xml([("", faded)])
+    quiz = _merged(moodle_xml([("", faded)]), spotted)
     if options.roster:
         quiz = _merged(quiz, make_exercise(problem, fmt="moodle", roster=options.roster))
     _write(folder / "5-lms", {"quiz.xml": quiz}, options.force, None)
@@ -110,6 +122,17 @@ def _merged(first: str, second: str) -> str:
 
 
 def _readme(name: str, fade: int, options: PackOptions, ext: str) -> str:
+    planted = f"{options.find_error} planted mistake(s)"
+    lms_roster = "/ID per student), and the problems' question bank, one variant per student" if options.roster else ")"
+    spot_text = (f"a worked solution per student of the roster, on numbers of their own, with {planted} "
+                 "(students/ID/ for them, keys/ID/ and keys.csv for you); the student names the line, the mistake "
+                 "and the corrected value in `answer-template.txt`. Mark the class with\n"
+                 "   `stepgrad check returned/ --variants 3-find-error` (gradebook, feedback, class-report.md)."
+                 if options.roster else
+                 f"a worked solution with {planted}; the student names the line, the mistake and the corrected "
+                 "value in `answer-template.txt`. Mark it with\n"
+                 "   `stepgrad check answer.txt --network 3-find-error/network.toml` (the key `find-error.json` "
+                 f"stays there:\n   hand out only `find-error.{ext}` and `answer-template.txt`).")
     per_student = ("one per student of the roster (students/ID/ for them, keys/ and keys.csv for you)"
                    if options.roster else "one problem (add --roster for one per student)")
     return f"""# Course pack: backpropagation on {name}
@@ -119,14 +142,12 @@ def _readme(name: str, fade: int, options: PackOptions, ext: str) -> str:
 2. `2-faded/`: the same network with its last {fade} stage(s) blank and a self-explanation prompt after every
    worked step; the key is `faded-key.{ext}`. Mark a returned template with
    `stepgrad check solution.txt --network 2-faded/network.toml`.
-3. `3-find-error/`: a worked solution with {options.find_error} planted mistake(s); the student names the line,
-   the mistake and the corrected value in `answer-template.txt`. Mark it with
-   `stepgrad check answer.txt --network 3-find-error/network.toml` (the key `find-error.json` stays there:
-   hand out only `find-error.{ext}` and `answer-template.txt`).
+3. `3-find-error/`: {spot_text}
 4. `4-problems/`: new numbers on the same layers, activations and loss: {per_student}. Mark a class with
    `stepgrad check returned/ --variants 4-problems` (or `--network 4-problems/network.toml`).
-5. `5-lms/quiz.xml`: Moodle XML: the faded example's prompts (multiple choice) and blanks (numerical)
-   {"and the problems' question bank, one variant per student" if options.roster else ""}.
+5. `5-lms/quiz.xml`: Moodle XML: the faded example's prompts (multiple choice) and blanks (numerical), the
+   find-the-error sheet's line and mistake (multiple choice) and corrected values (numerical, category
+   stepgrad/find-error{lms_roster}.
 
 Made by `stepgrad course-pack`; the same network and seed make the same pack.
 """

@@ -203,6 +203,7 @@ def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: in
     try:
         import uvicorn
 
+        from stepgrad.api.study_routes import routes as study_routes
         from stepgrad.web.app import create_app
         from stepgrad.web.sequence import is_sequence_network
     except ModuleNotFoundError as exc:
@@ -227,7 +228,7 @@ def serve_explorer(spec: str | None = None, *, host: str = "127.0.0.1", port: in
         settings["max_work"] = max_work
     if time_limit is not None:
         settings["time_limit"] = time_limit
-    uvicorn.run(create_app(net, **settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(net, **settings, extra_routes=study_routes()), host=host, port=port, log_level="warning")
 
 
 def build_static_site(*, output: str | None = None, networks: Sequence[str] = (), note: Note = _silent) -> list[str]:

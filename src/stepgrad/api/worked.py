@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stepgrad.api._base import Note
+from stepgrad.api._base import Note, load_spec
 from stepgrad.api.options import Problem
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
+from stepgrad.core.spec import Network
 
 KEY_FILE = "find-error.json"  # beside the network: `stepgrad check` marks a find-the-error answer against it
 
@@ -58,8 +59,26 @@ def make_worked(problem: Problem, *, fmt: str, output: str | None, roster: str |
                force, None)
         if pdf:
             _pdf(sheet, home, name)
+    if problem.find_error is not None:
+        _write(folder, {"keys.csv": _keys_csv(sheets)}, force, None)
     note(f"wrote {len(sheets)} sheets to {folder / 'students'} and their keys to {folder / 'keys'}")
     return ""
+
+
+def _keys_csv(sheets: list[tuple[str, str, Any]]) -> str:
+    """Every student's planted mistakes in one table (id, name: the roster `check --variants` names rows with)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\n")
+    count = len(sheets[0][2].planted)
+    out.writerow(["id", "name", "seed", *(f"{what} {k}" for k in range(1, count + 1)
+                                          for what in ("line", "quantity", "mistake", "corrected"))])
+    for sid, name, sheet in sheets:
+        out.writerow([sid, name, sheet.exercise.seed, *(cell for p in sheet.planted
+                                                         for cell in (p.line, p.name, p.key, f"{p.corrected:.9g}"))])
+    return buffer.getvalue()
 
 
 def _safe(sid: str) -> str:
@@ -113,9 +132,11 @@ def _sequence(problem: Problem, fmt: str, folder: Path | None, roster: str | Non
 
 def _quiz(problem: Problem, fmt: str, folder: Path | None, roster: str | None,
           min_digits: int | None, note: Note) -> str:
-    if problem.find_error is not None or fmt == "gift":
-        raise StepgradError("LMS exports of worked sheets: a faded example (--fade K or --fade-names) as moodle or qti",
-                            where="--format")
+    if problem.find_error is not None:
+        return _find_error_quiz(problem, fmt, folder, roster, min_digits, note)
+    if fmt == "gift":
+        raise StepgradError("a faded example is exported as moodle or qti; gift takes problems and find-the-error "
+                            "sheets", where="--format")
     from stepgrad.teach.lms_faded import WRITERS
 
     name, writer = WRITERS[fmt]
@@ -130,6 +151,23 @@ def _quiz(problem: Problem, fmt: str, folder: Path | None, roster: str | None,
     return ""
 
 
+def _find_error_quiz(problem: Problem, fmt: str, folder: Path | None, roster: str | None, min_digits: int | None,
+                     note: Note) -> str:
+    """Find-the-error sheets (one per student of the roster) as a quiz: the line, the mistake, the corrected value."""
+    from stepgrad.teach.lms_find_error import WRITERS
+
+    files = WRITERS[fmt]([(sid, sheet) for sid, _, sheet in _sheets(problem, roster)], min_digits)
+    if folder is None:
+        if len(files) != 1 or any(isinstance(data, bytes) for data in files.values()):
+            raise StepgradError("a QTI quiz is a zip file (one per student): add -o DIR", where="--format qti")
+        return str(next(iter(files.values())))
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / name, data)
+    note(f"wrote {', '.join(sorted({str(folder / name.split('/')[0]) for name in files}))}")
+    return ""
+
+
 # -- marking a find-the-error answer --------------------------------------------------------------------
 
 def find_error_key(spec: str | None, solution: str) -> dict[str, Any] | None:
@@ -140,39 +178,50 @@ def find_error_key(spec: str | None, solution: str) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     from stepgrad.core.files import read_text
+    from stepgrad.teach.find_error_class import read_key
 
     text = read_text(Path(solution))
     keys = {line.split("=", 1)[0].strip().split(" ")[0].lower() for line in text.splitlines() if "=" in line
             and not line.lstrip().startswith("#")}
     if not keys or not keys <= {"line", "mistake", "corrected"}:
         return None
-    try:
-        key = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise StepgradError(f"not valid JSON: {exc.msg}", where=str(path)) from None
-    if not _valid_key(key):
-        raise StepgradError("not a find-the-error key (written by stepgrad exercise --find-error)", where=str(path))
-    return key
+    return read_key(path)
 
 
-def _valid_key(key: Any) -> bool:
-    """The shape find-error.json has: the numbered lines and each planted mistake's line, name, key, label, value."""
-    if not isinstance(key, dict) or key.get("find_error") != 1 or not isinstance(key.get("lines"), list) \
-            or not all(isinstance(n, str) for n in key["lines"]) or not isinstance(key.get("planted"), list) \
-            or not key["planted"]:
-        return False
-    fields: dict[str, type | tuple[type, ...]] = {"line": int, "name": str, "key": str, "label": str,
-                                                  "corrected": (int, float)}
-    return all(isinstance(p, dict) and all(isinstance(p.get(f), t) and not isinstance(p.get(f), bool)
-                                           for f, t in fields.items()) for p in key["planted"])
-
-
-def mark_find_error(key: dict[str, Any], solution: str, fmt: str) -> tuple[str, bool]:
-    """(the marks as text or JSON, True with full marks)."""
+def mark_find_error(key: dict[str, Any], solution: str, fmt: str, spec: str | None = None) -> tuple[str, bool]:
+    """(the marks as text or JSON, True with full marks); `spec`: the sheet's network (for corrections carried forward)."""
     from stepgrad.core.files import read_text
-    from stepgrad.teach.find_error import mark
+    from stepgrad.teach.find_error_mark import mark
 
-    score = mark(key, read_text(Path(solution)), solution)
+    net = load_spec(spec, layer_tables=True) if spec else None
+    # corrections carried forward are recomputed on a dense network; a layer-table sheet marks against the key alone
+    score = mark(key, read_text(Path(solution)), solution, network=net if isinstance(net, Network) else None)
     if fmt == "json":
         return json.dumps(score.to_dict(), indent=2) + "\n", score.ok
     return score.text(), score.ok
+
+
+def find_error_class(folder: str, spec: str | None, whole_class: Any, names: dict[str, str], note: Note,
+                     fmt: str) -> tuple[str, bool] | None:
+    """Mark a class's find-the-error answers (the variants folder's keys, or the one key beside `spec`) into a
+    gradebook, feedback and a class report; None when the class answered ordinary problems."""
+    from stepgrad.teach.find_error_class import is_find_error_folder, keys_in, mark_class, read_key
+
+    if whole_class.variants and is_find_error_folder(whole_class.variants):
+        key_for = keys_in(whole_class.variants)
+    elif not whole_class.variants and spec is not None and (Path(spec).parent / KEY_FILE).is_file():
+        sheet = (read_key(Path(spec).parent / KEY_FILE), load_spec(spec))
+        key_for = lambda student: sheet  # noqa: E731  (one sheet for the whole class)
+    else:
+        return None
+    if whole_class.points is not None:
+        raise StepgradError("a find-the-error answer earns a point each for line, mistake and corrected value; "
+                        "a points scheme is for problems", where="--points")
+    book = mark_class(folder, key_for, names)
+    target = whole_class.gradebook or str(Path(folder.rstrip("/")).with_suffix("")) + "-marked"
+    written = book.write(target, force=whole_class.force)
+    note(f"wrote {', '.join(written)}")
+    if fmt == "json":
+        return json.dumps({**book.to_dict(), "gradebook": target}, indent=2) + "\n", True
+    full = sum(bool(r.score and r.score.ok) for r in book.rows)
+    return f"{len(book.rows)} find-the-error answers marked, {full} with full marks; gradebook in {target}\n", True

@@ -73,7 +73,9 @@ def command(solution, spec, update_order, round_to, min_digits, require, order, 
 
     An answer to a find-the-error sheet (`line =`, `mistake =`, `corrected =`; the network beside
     its find-error.json, written by `stepgrad exercise --find-error`) gets a point each for the
-    line found, the mistake named and the corrected value.
+    line found, the mistake named and the corrected value. A folder of such answers with --variants
+    (the folder of `stepgrad exercise --find-error --roster`) is marked against each student's own
+    sheet: gradebook, feedback per student and class-report.md.
 
     \b
     Examples:
@@ -83,6 +85,7 @@ def command(solution, spec, update_order, round_to, min_digits, require, order, 
       stepgrad check returned/ --network week3/network.toml --points points.toml
       stepgrad check returned.zip --variants week3 --gradebook marked
       stepgrad check returned/ --network week3/network.toml --roster students.csv
+      stepgrad check spotted/ --variants spot        # find-the-error answers, each student's own sheet
     """
     report, ok = check_solution(
         solution, spec=spec, fmt=fmt, display=Display(digits=digits, decimals=decimals, console=output is None),

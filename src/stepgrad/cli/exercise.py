@@ -71,6 +71,7 @@ def command(layers, shape, activation, output_activation, loss, samples, seed, l
       stepgrad exercise --seed 7 --fade 3 -o faded        # worked, the last 3 stages yours
       stepgrad exercise --seed 7 --fade-sequence -o fading
       stepgrad exercise --seed 7 --find-error 2 -o spot   # mark with: stepgrad check answer.txt --network spot/network.toml
+      stepgrad exercise --find-error --roster students.csv --format moodle -o spot-quiz
       stepgrad exercise --layers conv --seed 3 -o conv   # then: stepgrad check --network conv/network.json ...
       stepgrad exercise --layers conv --roster students.csv --pdf -o week5
       stepgrad exercise --layers conv --shape strided -o week6   # stride 2, padding 1

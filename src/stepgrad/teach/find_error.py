@@ -5,9 +5,8 @@
     >>> p = sheet.planted[0]
     >>> p.key, p.name
     ('learning_rate', 'w1+')
-    >>> score = mark(sheet.key(), f"line = {p.line}\\nmistake = learning rate\\ncorrected = {p.corrected:.6g}\\n")
-    >>> score.points, score.total
-    (3, 3)
+
+The answer is marked by stepgrad.teach.find_error_mark (line found, mistake named, corrected value).
 
 Each mistake is made the way a student makes it: the step recomputed with the mistake applied (the
 catalogue's own recomputation, diagnoses.py), and every later step recomputed from the mistaken value,
@@ -29,7 +28,6 @@ from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.teach.check import check
 from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.diagnoses import MISTAKES, Mistake
-from stepgrad.teach.check.precision import matches, significant_digits
 from stepgrad.teach.check.solution import Solution, loads
 from stepgrad.teach.exercise import _WRITERS, EXTENSIONS, Exercise, _sheet_blocks
 from stepgrad.teach.fading import order_note, written
@@ -83,8 +81,8 @@ class ErrorSheet:
         return [f"{k:>{width}}. " + written(steps[name], shown, self.values[name], self.show)
                 for k, name in enumerate(self.numbered, 1)]
 
-    def sheet(self, fmt: str = "markdown", student: str | None = None) -> str:
-        """The sheet: the network, the worked solution with its numbered lines, the task and the mistakes to name."""
+    def solution_blocks(self, student: str | None = None) -> list[tuple]:
+        """The sheet's first part (document blocks): the network and the worked solution with its numbered lines."""
         head = _sheet_blocks(self.exercise, student)[:6] if self.kind == "dense" else _layer_head(self.exercise, student)
         title = head[0][1].replace("Backpropagation exercise", "Find the error")
         n = len(self.planted)
@@ -92,9 +90,13 @@ class ErrorSheet:
                 "above it." if n == 1 else
                 f"This worked solution has {n} mistakes; every other line is computed correctly from the lines above it.")
         order = order_note(self.exercise) if self.kind == "dense" else "Every gradient comes from the old parameters."
-        blocks: list[tuple] = [("h1", title), head[1], ("p", order), *head[2:],
-                               ("h2", "The worked solution"), ("p", task),
-                               ("code", self.solution_lines()), ("h2", "Your task"),
+        return [("h1", title), head[1], ("p", order), *head[2:],
+                ("h2", "The worked solution"), ("p", task), ("code", self.solution_lines())]
+
+    def sheet(self, fmt: str = "markdown", student: str | None = None) -> str:
+        """The sheet: the network, the worked solution with its numbered lines, the task and the mistakes to name."""
+        n = len(self.planted)
+        blocks: list[tuple] = [*self.solution_blocks(student), ("h2", "Your task"),
                                ("ol", ["Find the first wrong line (its number or its quantity)." if n == 1 else
                                        "Find each wrong line, first to last (its number or its quantity).",
                                        "Name the mistake: its number or its name in the list below.",
@@ -114,9 +116,11 @@ class ErrorSheet:
         return "\n".join(lines)
 
     def key(self) -> dict[str, Any]:
-        """The key as plain data (find-error.json): the planted mistakes and the numbered lines."""
-        found = {"find_error": 1, "seed": self.exercise.seed, "lines": self.numbered,
-                 "planted": [asdict(p) for p in self.planted]}
+        """The key as plain data (find-error.json): the planted mistakes, the numbered lines and the values the
+        sheet shows (for a corrected value carried forward from the student's own earlier corrections)."""
+        found = {"find_error": 1, "seed": self.exercise.seed, "round": getattr(self.exercise, "round_to", None),
+                 "lines": self.numbered, "planted": [asdict(p) for p in self.planted],
+                 "shown": {name: float(self.show(v)) for name, v in self.values.items()}}
         return found | ({"catalogue": self.kind} if self.kind != "dense" else {})
 
     def key_text(self, fmt: str = "markdown") -> str:
@@ -253,85 +257,3 @@ def _found(sheet: ErrorSheet, prepared) -> bool:
             return False
     first = report.first_wrong
     return first is not None and first.name == sheet.planted[0].name
-
-
-# -- marking the student's answer ---------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Score:
-    """The marks of one answer: per planted mistake, line found, mistake named, corrected value right."""
-
-    rows: tuple[dict[str, Any], ...]
-
-    @property
-    def points(self) -> int:
-        return sum(r["line_found"] + r["mistake_named"] + r["corrected_right"] for r in self.rows)
-
-    @property
-    def total(self) -> int:
-        return 3 * len(self.rows)
-
-    @property
-    def ok(self) -> bool:
-        return self.points == self.total
-
-    def text(self) -> str:
-        out = [f"find the error: {self.points} of {self.total} points"]
-        for k, r in enumerate(self.rows, 1):
-            line = "found" if r["line_found"] else f"not found (it is line {r['line']}, {r['name']})"
-            named = "named" if r["mistake_named"] else f"not named (it is: {r['label']})"
-            value = "right" if r["corrected_right"] else "not right" + ("" if r["given_corrected"] else " (blank)")
-            out.append(f"mistake {k}: line {line}; mistake {named}; corrected value {value}")
-        return "\n".join(out) + "\n"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"points": self.points, "total": self.total, "ok": self.ok, "mistakes": list(self.rows)}
-
-
-def _read_answer(text: str, source: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if "=" not in line:
-            raise StepgradError(f"line {number}: expected 'line = ...', 'mistake = ...' or 'corrected = ...'", where=source)
-        name, value = (part.strip() for part in line.split("=", 1))
-        found[" ".join(name.lower().split())] = value
-    return found
-
-
-def _named(text: str, kind: str = "dense") -> str | None:
-    """The catalogue key a student's 'mistake = ...' names: a key, a label, or a number in the sheet's list."""
-    t = " ".join(text.lower().replace("_", " ").split())
-    mistakes = catalogue(kind)
-    if t.isdigit() and 1 <= int(t) <= len(mistakes):
-        return mistakes[int(t) - 1].key
-    for m in mistakes:
-        if t and t in (m.key.replace("_", " "), m.label.lower(), m.label.lower().split(" (")[0]):
-            return m.key
-    return None
-
-
-def mark(key: dict[str, Any], answer: str, source: str = "<answer>") -> Score:
-    """The marks of a find-the-error answer against the sheet's key (find-error.json)."""
-    given = _read_answer(answer, source)
-    lines: list[str] = key["lines"]
-    rows = []
-    planted = key["planted"]
-    for k, p in enumerate(planted, 1):
-        suffix = "" if len(planted) == 1 else f" {k}"
-        where = given.get(f"line{suffix}", "").strip()
-        line_found = where == str(p["line"]) or where == p["name"] or (where.isdigit() and 0 < int(where) <= len(lines)
-                                                                        and lines[int(where) - 1] == p["name"])
-        named = _named(given.get(f"mistake{suffix}", ""), str(key.get("catalogue", "dense")))
-        corrected_text = given.get(f"corrected{suffix}", "")
-        right = False
-        if corrected_text:
-            parsed = loads(f"{p['name']} = {corrected_text}", "text", source, lenient=True)
-            right = bool(parsed.answers) and matches(parsed.answers[0], p["corrected"]) and \
-                significant_digits(parsed.answers[0]) >= ANSWER_DIGITS
-        rows.append({"line": p["line"], "name": p["name"], "label": p["label"], "line_found": line_found,
-                     "mistake_named": named == p["key"], "corrected_right": right,
-                     "given_corrected": corrected_text})
-    return Score(tuple(rows))

@@ -117,19 +117,34 @@ def moodle_xml(exercises: list[tuple[str, Exercise]], min_digits: int | None = N
     """A Moodle XML quiz: a category per variant (student), a numerical question per quantity in it."""
     quiz = ET.Element("quiz")
     for name, group in by_variant(exercises, min_digits).items():
-        category = ET.SubElement(ET.SubElement(quiz, "question", type="category"), "category")
-        ET.SubElement(category, "text").text = f"$course$/stepgrad/{name}"
+        category_xml(quiz, name)
         for q in group:
-            node = ET.SubElement(quiz, "question", type="numerical")
-            ET.SubElement(ET.SubElement(node, "name"), "text").text = q.title
-            text = ET.SubElement(node, "questiontext", format="markdown")
-            ET.SubElement(text, "text").text = q.text
-            ET.SubElement(node, "defaultgrade").text = "1"
-            for a in q.answers:
-                answer = ET.SubElement(node, "answer", fraction=str(a.fraction), format="moodle_auto_format")
-                ET.SubElement(answer, "text").text = _number(a.value)
-                ET.SubElement(answer, "tolerance").text = _number(a.tolerance)
-                ET.SubElement(ET.SubElement(answer, "feedback", format="markdown"), "text").text = a.feedback
+            numerical_xml(quiz, q)
+    return xml_text(quiz)
+
+
+def category_xml(quiz: ET.Element, name: str) -> None:
+    """A Moodle category question: the questions after it go into $course$/stepgrad/<name>."""
+    category = ET.SubElement(ET.SubElement(quiz, "question", type="category"), "category")
+    ET.SubElement(category, "text").text = f"$course$/stepgrad/{name}"
+
+
+def numerical_xml(quiz: ET.Element, q: Question) -> None:
+    """One Moodle numerical question: every answer with its fraction, tolerance and feedback."""
+    node = ET.SubElement(quiz, "question", type="numerical")
+    ET.SubElement(ET.SubElement(node, "name"), "text").text = q.title
+    text = ET.SubElement(node, "questiontext", format="markdown")
+    ET.SubElement(text, "text").text = q.text
+    ET.SubElement(node, "defaultgrade").text = "1"
+    for a in q.answers:
+        answer = ET.SubElement(node, "answer", fraction=str(a.fraction), format="moodle_auto_format")
+        ET.SubElement(answer, "text").text = _number(a.value)
+        ET.SubElement(answer, "tolerance").text = _number(a.tolerance)
+        ET.SubElement(ET.SubElement(answer, "feedback", format="markdown"), "text").text = a.feedback
+
+
+def xml_text(quiz: ET.Element) -> str:
+    """The Moodle XML document of `quiz`, indented."""
     ET.indent(quiz)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
 
@@ -146,11 +161,15 @@ def gift(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -
     out = []
     for name, group in by_variant(exercises, min_digits).items():
         out.append(f"$CATEGORY: $course$/stepgrad/{_gift_escape(name)}\n")
-        for q in group:
-            answers = " ".join(f"={'%' + str(a.fraction) + '%' if a.fraction != 100 else ''}"
-                               f"{_number(a.value)}:{_number(a.tolerance)}#{_gift_escape(a.feedback)}" for a in q.answers)
-            out.append(f"::{_gift_escape(q.title)}::[markdown]{_gift_escape(q.text)}{{#{answers}}}\n")
+        out += [gift_numerical(q) for q in group]
     return "\n".join(out)
+
+
+def gift_numerical(q: Question) -> str:
+    """One GIFT numerical question: {#=value:tolerance#feedback =%0%value:tolerance#diagnosis}."""
+    answers = " ".join(f"={'%' + str(a.fraction) + '%' if a.fraction != 100 else ''}"
+                       f"{_number(a.value)}:{_number(a.tolerance)}#{_gift_escape(a.feedback)}" for a in q.answers)
+    return f"::{_gift_escape(q.title)}::[markdown]{_gift_escape(q.text)}{{#{answers}}}\n"
 
 
 QTI_SMALLEST = 1e-4  # text2qti writes a numerical answer's range to 4 decimals and refuses anything smaller

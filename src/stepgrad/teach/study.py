@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import layout
@@ -59,6 +60,33 @@ def parts(quiz: Quiz, net: Network) -> list[tuple[list[str], list[Step]]]:
     return out
 
 
+@dataclass(frozen=True)
+class Part:
+    """One part of a study session: its kind (worked, faded, problem), the weights it is about, its steps (new in
+    this part, in the derivation's order) and which of them are blanks."""
+
+    kind: str
+    focus: list[str]
+    steps: list[Step]
+    blanks: frozenset[str]
+
+    @property
+    def title(self) -> str:
+        number = {"worked": 1, "faded": 2, "problem": 3}[self.kind]
+        extra = f" (the last {len(self.blanks)} steps are yours)" if self.kind == "faded" else ""
+        return f"{number}. {self.kind.capitalize()}: {', '.join(self.focus)}{extra}"
+
+
+def session(quiz: Quiz, net: Network) -> list[Part]:
+    """The three parts: worked (every step shown), faded (the last half of what is computed blank: backward
+    fading), problem (every step blank; a copy such as dnet_o1/dw5 = out_h1 is always shown)."""
+    (worked, first), (faded, second), (problem, third) = parts(quiz, net)
+    computed = [s.name for s in second if not SLOT.fullmatch(s.text)]
+    return [Part("worked", worked, first, frozenset()),
+            Part("faded", faded, second, frozenset(computed[(len(computed) + 1) // 2:])),
+            Part("problem", problem, third, frozenset(s.name for s in third if not SLOT.fullmatch(s.text)))]
+
+
 def run(net: Network, *, read: Read, write: Write, round_to: int | None = None, update_order: str | None = None,
         digits: int = 9) -> int:
     """One study session; the exit status: 0 every blank right (or carried forward), 1 otherwise (or skipped)."""
@@ -66,28 +94,21 @@ def run(net: Network, *, read: Read, write: Write, round_to: int | None = None, 
     quiz = Quiz(net, None, update_order, round_to)
     trace = derive(quiz.trace)
     steps = {s.name: s for s in trace}
-    (worked, first), (faded, second), (problem, third) = parts(quiz, net)
-    write(f"stepgrad quiz --study: a worked example ({', '.join(worked)}), a faded one ({', '.join(faded)}), "
-          f"then a problem ({', '.join(problem)}).")
+    plan = session(quiz, net)
+    write(f"stepgrad quiz --study: a worked example ({', '.join(plan[0].focus)}), a faded one "
+          f"({', '.join(plan[1].focus)}), then a problem ({', '.join(plan[2].focus)}).")
     write("Answer a prompt by its letter, a blank by its value; s skips, q stops.")
     show = (lambda v: f"{v:.{round_to}f}") if round_to is not None else (lambda v: f"{v:.{digits}g}")
     values = trace.values
     results: list[Result] = []
     try:
-        write(f"\n== 1. Worked: {', '.join(worked)} ==")
-        for step in first:
-            _explain(steps[step.name], values, show, read, write)
-        computed = [s.name for s in second if not SLOT.fullmatch(s.text)]
-        blanks = set(computed[(len(computed) + 1) // 2:])  # backward fading: the last half of what is computed
-        write(f"\n== 2. Faded: {', '.join(faded)} (the last {len(blanks)} steps are yours) ==")
-        for step in second:
-            if step.name in blanks:
-                _blank(quiz, steps[step.name], values, show, read, write, results)
-            else:
-                _explain(steps[step.name], values, show, read, write)
-        write(f"\n== 3. Problem: {', '.join(problem)} ==")
-        for step in third:
-            _blank(quiz, steps[step.name], values, show, read, write, results)
+        for part in plan:
+            write(f"\n== {part.title} ==")
+            for step in part.steps:
+                if step.name in part.blanks:
+                    _blank(quiz, steps[step.name], read, write, results)
+                else:
+                    _explain(steps[step.name], values, show, read, write)
     except _Stop:
         pass
     good = sum(r.verdict in ("correct", "follows") for r in results)
@@ -111,12 +132,18 @@ def _explain(step: Step, values, show, read: Read, write: Write) -> None:
     letters = "".join(chr(97 + k) for k in range(len(p.choices)))
     choices = "  ".join(f"{chr(97 + k)}) {c}" for k, c in enumerate(p.choices))
     answer = _read(read, f"  {p.question}  {choices}: ").lower()
-    if answer in ("", "s", "skip") or answer not in letters:
-        write(f"  it is {p.rule}. {p.why}")
-    elif letters.index(answer) == p.answer:
-        write(f"  right: {p.rule}. {p.why}")
-    else:
-        write(f"  not {p.choices[letters.index(answer)]}: it is {p.rule}. {p.why}")
+    chosen = letters.index(answer) if answer and answer in letters else None
+    write(f"  {rule_feedback(step, chosen)[1]}")
+
+
+def rule_feedback(step: Step, chosen: int | None) -> tuple[bool, str]:
+    """(right, the feedback) for choice number `chosen` (None: skipped) of the step's rule prompt: the rule and why."""
+    p = prompt(step)
+    if chosen is None or not 0 <= chosen < len(p.choices):
+        return False, f"it is {p.rule}. {p.why}"
+    if chosen == p.answer:
+        return True, f"right: {p.rule}. {p.why}"
+    return False, f"not {p.choices[chosen]}: it is {p.rule}. {p.why}"
 
 
 def _without_values(diagnosis: str | None) -> str:
@@ -124,16 +151,45 @@ def _without_values(diagnosis: str | None) -> str:
     return re.sub(r" = -?[0-9][0-9.e+-]*", "", diagnosis or "")
 
 
-def _used(quiz: Quiz, step: Step) -> str:
-    mine = [f"{op} = {quiz.answers[op]}" for op in step.operands if op in quiz.answers]
-    return f"your {', '.join(mine)}" if mine else ""
+def used(quiz: Quiz, step: Step) -> dict[str, str]:
+    """The student's own earlier values (as written) among the operands of `step`: what their answer was marked on."""
+    return {op: quiz.answers[op] for op in step.operands if op in quiz.answers}
 
 
-def _blank(quiz: Quiz, step: Step, values, show, read: Read, write: Write, results: list[Result]) -> None:
+@dataclass(frozen=True)
+class Feedback:
+    """What the student is told about one answer: the verdict, the message (naming the earlier values used) and,
+    for a wrong answer, a hint from the step's rule (never the value)."""
+
+    verdict: str
+    message: str
+    used: dict[str, str]
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"verdict": self.verdict, "message": self.message, "used": self.used, "hint": self.hint}
+
+
+def feedback(quiz: Quiz, step: Step, result: Result) -> Feedback:
+    """The feedback on the checker's verdict `result` for `step`, after quiz.answer recorded it."""
+    mine = used(quiz, step)
+    words = ", ".join(f"{op} = {v}" for op, v in mine.items())
+    from_ = f"your {words}" if words else ""
+    if result.verdict == "correct":
+        return Feedback("correct", "correct" + (f", from {from_}" if from_ else ""), mine)
+    if result.verdict == "follows":
+        return Feedback("follows", f"follows: right from {from_ or 'your earlier values'} (an earlier slip carried "
+                        "forward)", mine)
+    if result.verdict == "close":
+        return Feedback("close", "close: " + (result.diagnosis or "rounding drift; keep more digits in the values "
+                                              "you carry") + (f" (from {from_})" if from_ else ""), mine)
+    p = prompt(step)
+    return Feedback(result.verdict, f"wrong: {_without_values(result.diagnosis) or 'no known mistake explains this value'}"
+                    + (f" (from {from_})" if from_ else ""), mine, f"{p.rule}: {step.name} = {symbolic(step)}. {p.why}")
+
+
+def _blank(quiz: Quiz, step: Step, read: Read, write: Write, results: list[Result]) -> None:
     """Ask one blank up to TRIES times: the checker's verdict, the earlier values it used, a hint if wrong."""
-    if SLOT.fullmatch(step.text):
-        write(written(step, values, step.value, show))  # a copy: shown, nothing to compute
-        return
     for attempt in range(1, TRIES + 1):
         text = _read(read, f"{step.name} = ")
         if text.lower() in ("", "s", "skip"):
@@ -145,19 +201,10 @@ def _blank(quiz: Quiz, step: Step, values, show, read: Read, write: Write, resul
         except StepgradError as exc:
             write(f"  {exc}")
             continue
-        used = _used(quiz, step)
-        if result.verdict == "correct":
-            write("  correct" + (f", from {used}" if used else ""))
-        elif result.verdict == "follows":
-            write(f"  follows: right from {used or 'your earlier values'} (an earlier slip carried forward)")
-        elif result.verdict == "close":
-            write("  close: " + (result.diagnosis or "rounding drift; keep more digits in the values you carry")
-                  + (f" (from {used})" if used else ""))
-        else:
-            p = prompt(step)
-            write(f"  wrong: {_without_values(result.diagnosis) or 'no known mistake explains this value'}"
-                  + (f" (from {used})" if used else ""))
-            write(f"  hint: {p.rule}: {step.name} = {symbolic(step)}. {p.why}")
+        said = feedback(quiz, step, result)
+        write(f"  {said.message}")
+        if said.hint:
+            write(f"  hint: {said.hint}")
             if attempt < TRIES:
                 continue
         results.append(result)

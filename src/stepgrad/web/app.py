@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,12 +49,14 @@ QUICK_WORKERS = 4  # explain, view and export computed at once (a pool of their 
 
 
 def create_app(spec: Network | LayerNetwork | None = None, *, host: str = "127.0.0.1", allow_hosts: Iterable[str] = (),
-               max_work: float = SERVER_WORK, time_limit: float = TIME_LIMIT, workers: int = WORKERS) -> Starlette:
+               max_work: float = SERVER_WORK, time_limit: float = TIME_LIMIT, workers: int = WORKERS,
+               extra_routes: Iterable[BaseRoute] = ()) -> Starlette:
     """The explorer app serving `spec` (default: the seed deck's network) on `host`.
 
     Requests must name a loopback host, `host` or one of `allow_hosts` ("*": any) in their Host
     header (stepgrad.web.guard); each training request may ask for `max_work` multiply-adds
-    (stepgrad.core.budget) and run `time_limit` seconds, `workers` at a time."""
+    (stepgrad.core.budget) and run `time_limit` seconds, `workers` at a time. `extra_routes`: more endpoints
+    from the layer above (`stepgrad serve` adds study mode's, stepgrad.api.study_routes)."""
     routes = [
         Route("/", index),
         Route("/api/network", api.network, methods=["GET"]),
@@ -64,6 +66,7 @@ def create_app(spec: Network | LayerNetwork | None = None, *, host: str = "127.0
         Route("/api/view", views.view_endpoint, methods=["POST"]),
         Route("/api/sequence", sequence.sequence_endpoint, methods=["GET"]),  # a sequence model's page (sequence.py)
         Route("/api/maps", maps.maps_endpoint, methods=["GET"]),  # a conv network's maps (web/maps.py)
+        *extra_routes,
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
     if not sequence.is_sequence_network(spec):  # a conv network: the dense API refused, the maps page's API

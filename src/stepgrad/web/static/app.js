@@ -10,6 +10,7 @@ import { OtherOrder } from "./orders.js";
 import { buildStages, highlighted, stageShow } from "./stages.js";
 import { stepNode } from "./steps.js";
 import { setupViews } from "./views.js";
+import { setupStudy } from "./study.js";
 import { labelTorch } from "./torchnames.js";
 
 const $ = (id) => document.getElementById(id);
@@ -588,6 +589,7 @@ async function start() {
     if (Math.abs(width - curveWidth) > 4) { curveWidth = width; drawLossCurve(); }
   }).observe($("loss-curve"));
   setupViews(() => ({ spec: state.spec, update_order: state.order, digits: Number($("digits").value), selected: state.selected }));
+  setupStudy(() => ({ spec: state.spec, update_order: state.order }));
   try {
     const data = await getJSON("/api/network");
     state.choices = { activations: data.activations, losses: data.losses };
