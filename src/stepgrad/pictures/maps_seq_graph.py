@@ -315,7 +315,7 @@ class _SeqPicture(_Picture):
         if self.step:
             rows += self.map_rows(label, shape, ["out", "dout"])
         self.node(label, rows, FILL["map"])
-        self.lines.append(f'  "{label}_stats" -> "{label}_xhat" [label=" {mean}, var" ];')
+        self.lines.append(f'  "{label}_stats" -> "{label}_xhat" [label=" {mean}, {"var" if training else "running_var"}"];')
         self.lines.append(f'  "{label}_xhat" -> "{label}";')
         for role in layer.params:
             self.parameter(layer, role)
