@@ -205,3 +205,17 @@ def test_graphviz_lays_out_sequence_networks(tmp_path, which, artifacts) -> None
             assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     if which != "random":
         step_graph(_write(tmp_path, specs[0]), output=str(artifacts / f"seq-graph-{which}.png"))
+
+
+def test_a_layernorm_on_a_sequence_feeds_stacked_rnns_step_by_step(tmp_path) -> None:
+    spec = {"loss": "half_squared_error", "seed": 2,
+            "layers": [{"type": "sequence", "steps": 3, "features": 2}, {"type": "layernorm"},
+                       {"type": "rnn", "hidden": 2, "output": "sequence"}, {"type": "rnn", "hidden": 2},
+                       {"type": "dense", "neurons": 1}],
+            "samples": [{"inputs": [[0.1, 0.5], [0.2, -0.3], [0.3, 0.9]], "targets": [1]}]}
+    dot = step_graph(_write(tmp_path, spec), display=Display(digits=10))
+    x = t(spec["samples"][0]["inputs"])
+    assert close(_grid(dot, "n1", "out_n1"), F.layer_norm(x, (2,)))  # a row per time step
+    assert close(_grid(dot, "n1_stats", "mu_n1"), x.mean(dim=1))  # one group per step
+    for step in (1, 2, 3):  # step t of the first rnn feeds step t of the second
+        assert f'"h1_t{step}" -> "h2_t{step}"' in dot and f'"n1" -> "h1_t{step}" [label=" x[{step}]"]' in dot

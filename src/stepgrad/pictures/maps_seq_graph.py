@@ -194,6 +194,7 @@ class _SeqPicture(_Picture):
                                    signals=False)
         self.node(f"{label}_t0", start, FILL["input"])
         previous = f"{label}_t0"
+        row = [previous]  # the boxes of the unrolled steps, left to right
         for t in shown:
             if t == steps and steps > MAX_STEPS:
                 gap = f"{label}_gap"
@@ -202,6 +203,7 @@ class _SeqPicture(_Picture):
                 self.lines.append(f'  "{previous}" -> "{gap}" [color="{RECURRENT}", penwidth=1.4, weight=10];')
                 self.left_out.append(f"{label}: time steps {MAX_STEPS} to {steps - 1}")
                 previous = gap
+                row.append(gap)
             ident = f"{label}_t{t}"
             bias = f" + {stems['bias']}" if "bias" in stems else ""
             rows = [self.text(f"{label} · step {t}", bold=True),
@@ -215,7 +217,8 @@ class _SeqPicture(_Picture):
             self.lines.append(f'  "{previous}" -> "{ident}" [color="{RECURRENT}", penwidth=1.4, weight=10, '
                               f'xlabel="{stems["weight_h"]}", fontcolor="{RECURRENT}"];')
             previous = ident
-        self.lines.append("  {rank=same; " + " ".join(f'"{label}_t{t}";' for t in [0, *shown]) + "}")
+            row.append(ident)
+        self.lines.append("  {rank=same; " + " ".join(f'"{node}";' for node in row) + "}")
         for role in layer.params:
             self.parameter(layer, role, target=f"{label}_t{shown[0]}", same_rank=False,
                            edge=', constraint=false, label=" every step"')
@@ -280,7 +283,7 @@ class _SeqPicture(_Picture):
     # -- layernorm, batchnorm ------------------------------------------------------------------------
 
     def norm(self, layer: Norm, entry: str) -> list[Edge]:
-        label, shape = layer.label, tuple(layer.in_shape)
+        label, shape = layer.label, layer.in_shape
         batch = isinstance(layer, BatchNorm)
         training = not isinstance(layer, BatchNorm) or layer.mode == "training"
         groups = (shape[0],) if batch or len(shape) == 2 else (1,)  # a group's statistics per feature, step or sample
