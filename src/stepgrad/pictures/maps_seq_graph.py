@@ -14,6 +14,7 @@ a map too big to draw is drawn by its shape and the picture says what was left o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from html import escape
@@ -59,7 +60,7 @@ def _step_name(kind: str, label: str, step: int, position: tuple[int, ...]) -> s
 
 def _heat(value: float) -> str:
     """A cell colour from white (0) to deep blue (1) for an attention weight."""
-    t = min(max(value, 0.0), 1.0)
+    t = min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
     r, g, b = (round(255 + (c - 255) * t) for c in (40, 90, 190))
     return f"#{r:02x}{g:02x}{b:02x}"
 
