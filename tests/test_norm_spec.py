@@ -87,7 +87,7 @@ def test_commands_for_dense_networks_refuse_normalization_in_one_line(tmp_path, 
     spec = tmp_path / "bn.toml"
     spec.write_text('layers = [{type = "input", shape = [2]}, {type = "batchnorm"}]\n')
     with pytest.raises(SystemExit) as stopped:
-        main(["graph", str(spec)])
+        main(["quiz", str(spec)])  # graph draws it (maps_seq_graph)
     assert stopped.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "batchnorm" in err

@@ -98,6 +98,6 @@ def test_commands_for_dense_networks_name_the_layers_not_the_sequence_input(tmp_
                                                                            capsys: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "net.json"
     spec.write_text(json.dumps(SPECS["rnn h1"]))
-    code, out, err = run(["graph", str(spec)], capsys)
+    code, out, err = run(["quiz", str(spec)], capsys)  # graph draws it (maps_seq_graph)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "layer tables (dense, rnn)" in err

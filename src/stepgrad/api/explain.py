@@ -301,11 +301,11 @@ def network_diagram(spec: str | None = None, *, show: str = "weights", max_label
     from stepgrad.tracing.build import explain
 
     to_file = output if output is not None and output != "-" else None
-    from stepgrad.api.layer_kinds import drawable
+    from stepgrad.api.layer_kinds import pictured
     from stepgrad.api.layer_pictures import layer_diagram
 
     loaded = load_spec(spec, layer_tables=True)
-    if drawable(loaded):  # a conv/pool/residual network: a map-level picture (api/layer_pictures.py)
+    if pictured(loaded):  # a conv or sequence network: a map-level picture (api/layer_pictures.py)
         result = layer_diagram(loaded, str(spec), show=show, max_labels=max_labels, digits=digits,
                                update_order=update_order, output=to_file)
         if to_file:
@@ -363,11 +363,11 @@ def step_graph(spec: str | None = None, *, only: str | None = None, sample: int 
             raise StepgradError(f"unknown graph format {suffix or '(none)'!r}; use one of {', '.join(GRAPH_FORMATS)}",
                                 where="--output")
         fmt = GRAPH_FORMATS[suffix]
-    from stepgrad.api.layer_kinds import drawable
+    from stepgrad.api.layer_kinds import pictured
     from stepgrad.api.layer_pictures import layer_graph
 
     loaded = load_spec(spec, layer_tables=True)
-    if drawable(loaded):  # a conv/pool/residual network: the step drawn by maps (api/layer_pictures.py)
+    if pictured(loaded):  # a conv or sequence network: the step drawn by maps (api/layer_pictures.py)
         result = layer_graph(loaded, str(spec), only=only, sample=sample, digits=display.precision,
                              update_order=update_order, output=output)
         if output and output != "-":

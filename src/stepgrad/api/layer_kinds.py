@@ -19,3 +19,11 @@ def drawable(net: object) -> TypeGuard[LayerNetwork]:
     return isinstance(net, LayerNetwork) and all(
         isinstance(layer, (Conv, Pool, Flatten, Residual)) or isinstance(layer, Dense) and len(layer.in_shape) == 1
         for layer in net.all_layers())
+
+
+def pictured(net: object) -> TypeGuard[LayerNetwork]:
+    """Whether `stepgrad diagram` and `stepgrad graph` draw this network by maps: a conv network (drawable)
+    or a sequence/normalization network (rnn, attention, layernorm, batchnorm: pictures/maps_seq_graph.py)."""
+    from stepgrad.pictures.maps_seq_graph import drawable as sequence_drawable
+
+    return drawable(net) or sequence_drawable(net)

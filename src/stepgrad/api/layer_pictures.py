@@ -1,7 +1,9 @@
-"""`stepgrad diagram` and `stepgrad graph` for layer-table networks (convolution, pooling, residual blocks).
+"""`stepgrad diagram` and `stepgrad graph` for layer-table networks (conv, pooling, residual; rnn, attention, norms).
 
-Map-level pictures (pictures/maps_graph.py) laid out by Graphviz: the layers as boxes with their
-shapes and kernels, the residual block's skip path; `graph` adds each map's values and error signal.
+Map-level pictures (pictures/maps_graph.py; sequence networks: pictures/maps_seq_graph.py) laid out by
+Graphviz: the layers as boxes with their shapes and kernels, the residual block's skip path, an rnn
+unrolled over its steps, an attention head's and a normalization's boxes; `graph` adds each map's
+values and error signal.
 Options that draw scalars of a dense network (`graph --only`, a sequential update order) are refused
 in one line.
 """
@@ -50,7 +52,9 @@ def layer_diagram(net: LayerNetwork, spec: str, *, show: str, max_labels: int, d
     """The architecture as SVG (or written to .svg/.png/.pdf/.dot): layers with shapes, kernels with their
     weights (`show`: or their gradients, or their values after the step); "" when written to `output`."""
     from stepgrad.api.layers import _trace
-    from stepgrad.pictures.maps_graph import network_dot
+    from stepgrad.pictures import maps_graph, maps_seq_graph
+
+    network_dot = (maps_seq_graph if maps_seq_graph.drawable(net) else maps_graph).network_dot
 
     _refuse_order(update_order)
     fmt = _format(output, "svg")
@@ -64,7 +68,9 @@ def layer_graph(net: LayerNetwork, spec: str, *, only: str | None, sample: int |
                 update_order: str | None, output: str | None) -> str:
     """One training step at the level of maps (DOT, or laid out into .svg/.png/.pdf); "" when written."""
     from stepgrad.api.layers import _trace
-    from stepgrad.pictures.maps_graph import step_dot
+    from stepgrad.pictures import maps_graph, maps_seq_graph
+
+    step_dot = (maps_seq_graph if maps_seq_graph.drawable(net) else maps_graph).step_dot
 
     _refuse_order(update_order)
     if only:

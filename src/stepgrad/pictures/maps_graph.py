@@ -96,12 +96,16 @@ class _Picture:
 
             def name_at(p: tuple[int, ...], inner: str = inner, signal: bool = signal) -> str:
                 value = names.map_value(inner, base, p, None if signal else self.sample)
-                return names.partial(names.TOTAL, value, self.sample) if signal else value
+                return self.signal(value) if signal else value
 
             title = names.map_label(inner, base) if label is not None else "x"
             rows.append(_grid(names.partial(names.TOTAL, title) if signal else title, shape, name_at, self.lookup,
                               self.digits))
         return [r for r in rows if r]
+
+    def signal(self, quantity: str) -> str:
+        """The name of dE_total/d(quantity) of the drawn sample (quantity without its sample tag)."""
+        return names.partial(names.TOTAL, quantity, self.sample)
 
     def layer(self, layer: Layer, source: str) -> str:
         ident = layer.label
@@ -116,7 +120,11 @@ class _Picture:
             self.parameter(layer, role)
         return ident
 
-    def parameter(self, layer: Layer, role: str) -> None:
+    def parameter(self, layer: Layer, role: str, target: str | None = None, same_rank: bool = True,
+                  edge: str = "") -> None:
+        """A parameter's box beside `target` (default: the layer's box), its grids or what was left out;
+        `edge`: more attributes of the dotted edge into `target`."""
+        target = target or layer.label
         shape = layer.params[role].shape
         base = layer.parameter_name(role, (1,) * len(shape)).split("[")[0]
         entries = _cells(shape)
@@ -129,8 +137,9 @@ class _Picture:
             for show in ["weights", "gradients"] if self.step else [self.show]:
                 rows += self.parameter_grids(layer, role, shape, base, show)
         self.node(ident, rows, FILL["param"])
-        self.lines.append(f'  "{ident}" -> "{layer.label}" [style=dotted, arrowhead=empty];')
-        self.lines.append(f'  {{rank=same; "{ident}"; "{layer.label}"}}')
+        self.lines.append(f'  "{ident}" -> "{target}" [style=dotted, arrowhead=empty{edge}];')
+        if same_rank:
+            self.lines.append(f'  {{rank=same; "{ident}"; "{target}"}}')
 
     def parameter_grids(self, layer: Layer, role: str, shape: tuple[int, ...], base: str, show: str) -> list[str]:
         def name_at(position: tuple[int, ...]) -> str:
