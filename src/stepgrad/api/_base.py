@@ -63,3 +63,21 @@ def warn_targets(net: Network, note: Note) -> None:
 
     for warning in target_warnings(net):
         note(f"stepgrad: warning: {warning}")
+
+
+def quiz_files(files: dict[str, str] | dict[str, bytes], folder: Any, note: Note) -> str:
+    """A quiz's files (name -> text or zip bytes): returned as text when there is no folder (one text file only),
+    else written atomically into `folder` (sub-folders made) and named in one note."""
+    from stepgrad.core.files import write_atomic
+
+    if folder is None:
+        if len(files) != 1 or any(isinstance(data, bytes) for data in files.values()):
+            raise StepgradError("a QTI quiz is a zip file (one per student): add -o DIR", where="--format qti")
+        return str(next(iter(files.values())))
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / name, data)
+    shown = sorted({str(folder / name.split("/")[0]) + ("/" if "/" in name else "") for name in files})
+    note(f"wrote {', '.join(shown)}")
+    return ""
+

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stepgrad.api._base import Note, _silent, load_spec
+from stepgrad.api._base import Note, _silent, load_spec, quiz_files
 from stepgrad.api.options import ClassOptions, Display, Marking, Problem
 from stepgrad.core.budget import cli_budget
 from stepgrad.core.errors import StepgradError
@@ -190,17 +190,7 @@ def _write_quiz(fmt: str, chosen: list[tuple[str, Any]], min_digits: int | None,
     """The exercises (label, exercise) as a quiz in `fmt` (teach/lms.py's writers); written into `folder` when given."""
     from stepgrad.teach.lms import WRITERS
 
-    files = WRITERS[fmt](chosen, min_digits)
-    if folder is None:
-        if len(files) != 1 or any(isinstance(data, bytes) for data in files.values()):
-            raise StepgradError("a QTI quiz is a zip file (one per student): add -o DIR", where="--format qti")
-        return str(next(iter(files.values())))
-    for name, data in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / name, data)
-    shown = sorted({str(folder / name.split("/")[0]) + ("/" if "/" in name else "") for name in files})
-    note(f"wrote {', '.join(shown)}")
-    return ""
+    return quiz_files(WRITERS[fmt](chosen, min_digits), folder, note)
 
 
 def check_solution(solution: str, *, spec: str | None = None, fmt: str = "text", display: Display = Display(),

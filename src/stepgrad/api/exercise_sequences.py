@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from stepgrad.api._base import Note
+from stepgrad.api._base import Note, quiz_files
 from stepgrad.api.options import Problem
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
@@ -96,16 +96,7 @@ def _quiz(fmt: str, chosen: list[tuple[str, Any]], min_digits: int | None, folde
     """teach/lms.py's writer for `fmt` over the exercises (the same questions and mistakes' answers as a dense one's)."""
     from stepgrad.teach.lms import WRITERS
 
-    files = WRITERS[fmt](chosen, min_digits)
-    if folder is None:
-        if len(files) != 1 or any(isinstance(data, bytes) for data in files.values()):
-            raise StepgradError("a QTI quiz is a zip file (one per student): add -o DIR", where="--format qti")
-        return str(next(iter(files.values())))
-    for name, data in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / name, data)
-    note(f"wrote {', '.join(sorted(str(folder / name.split('/')[0]) for name in files))}")
-    return ""
+    return quiz_files(WRITERS[fmt](chosen, min_digits), folder, note)
 
 
 def _same(path: Path, text: str) -> bool:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stepgrad.api._base import Note, load_spec
+from stepgrad.api._base import Note, load_spec, quiz_files
 from stepgrad.api.options import Problem
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
@@ -156,16 +156,7 @@ def _find_error_quiz(problem: Problem, fmt: str, folder: Path | None, roster: st
     """Find-the-error sheets (one per student of the roster) as a quiz: the line, the mistake, the corrected value."""
     from stepgrad.teach.lms_find_error import WRITERS
 
-    files = WRITERS[fmt]([(sid, sheet) for sid, _, sheet in _sheets(problem, roster)], min_digits)
-    if folder is None:
-        if len(files) != 1 or any(isinstance(data, bytes) for data in files.values()):
-            raise StepgradError("a QTI quiz is a zip file (one per student): add -o DIR", where="--format qti")
-        return str(next(iter(files.values())))
-    for name, data in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / name, data)
-    note(f"wrote {', '.join(sorted({str(folder / name.split('/')[0]) for name in files}))}")
-    return ""
+    return quiz_files(WRITERS[fmt]([(sid, sheet) for sid, _, sheet in _sheets(problem, roster)], min_digits), folder, note)
 
 
 # -- marking a find-the-error answer --------------------------------------------------------------------
