@@ -12,6 +12,8 @@ export class ApiError extends Error {
 // itself: transport(method, path, body) gives a Response.
 let transport = null;
 export function setTransport(answer) { transport = answer; }
+/** Whether a host other than `stepgrad serve` answers (the notebook widget): it has no study mode. */
+export function hosted() { return transport !== null; }
 
 async function check(response) {
   if (response.ok) return response;

@@ -1,7 +1,7 @@
 // The explorer page: state, the calls to the API, and drawing what comes back. Every number is
 // computed by the server (the same engine and trace as the CLI); this file only shows them.
 
-import { ApiError, getJSON, post, postJSON } from "./api.js";
+import { ApiError, getJSON, hosted, post, postJSON } from "./api.js";
 import { drawCurve, formatNumber, setDigits } from "./curve.js";
 import { renderEditor, structureKey } from "./editor.js";
 import { DiagramView } from "./diagram.js";
@@ -589,7 +589,7 @@ async function start() {
     if (Math.abs(width - curveWidth) > 4) { curveWidth = width; drawLossCurve(); }
   }).observe($("loss-curve"));
   setupViews(() => ({ spec: state.spec, update_order: state.order, digits: Number($("digits").value), selected: state.selected }));
-  setupStudy(() => ({ spec: state.spec, update_order: state.order }));
+  if (!hosted()) setupStudy(() => ({ spec: state.spec, update_order: state.order })); // the server's study mode
   try {
     const data = await getJSON("/api/network");
     state.choices = { activations: data.activations, losses: data.losses };
