@@ -290,6 +290,12 @@ def recurrent_value(kind: str, label: str, step: int, unit: int) -> str:
     return with_position(stem if kind == "h" else f"net_{stem}", (unit,))
 
 
+def recurrent_label(kind: str, label: str, step: int) -> str:
+    """A recurrent layer's whole state or net at a time step, without a unit (for titles): ("h", "h1", 2) -> "h1_t2",
+    ("net", "h1", 2) -> "net_h1_t2"."""
+    return recurrent_value(kind, label, step, 1).rsplit("[", 1)[0]
+
+
 def recurrent_parameter(role: str, number: int, position: tuple[int, ...], after: bool = False) -> str:
     """Recurrent layer h<number>'s parameter: ("weight_h", 1, (2, 1)) -> "Wh1[2,1]" (unit 2 from unit 1 of
     the previous step); weight_x -> Wx1[unit,feature], bias -> bh1[unit]."""

@@ -143,7 +143,7 @@ class _SeqPicture(_Picture):
             def name_at(p: tuple[int, ...], inner: str = inner) -> str:
                 return names.map_value(inner, base, p)
 
-            rows += self.quantity(title, tuple(shape), name_at, signals=label is not None and f"d{kind}" in kinds)
+            rows += self.quantity(title, tuple(shape), name_at, signals=label is not None and "d" + kind in kinds)
         return rows
 
     # -- the chain -----------------------------------------------------------------------------------
@@ -207,11 +207,13 @@ class _SeqPicture(_Picture):
                 row.append(gap)
             ident = f"{label}_t{t}"
             bias = f" + {stems['bias']}" if "bias" in stems else ""
+            net, state = names.recurrent_label("net", label, t), names.recurrent_label("h", label, t)
+            before = names.recurrent_label("h", label, t - 1)
             rows = [self.text(f"{label} · step {t}", bold=True),
-                    self.text(f"net_{ident} = {stems['weight_x']} · x[{t}] + {stems['weight_h']} · {label}_t{t - 1}{bias}"),
-                    self.text(f"{ident} = {act}(net_{ident}): {hidden} units")]
+                    self.text(f"{net} = {stems['weight_x']} · x[{t}] + {stems['weight_h']} · {before}{bias}"),
+                    self.text(f"{state} = {act}({net}): {hidden} units")]
             if self.step:
-                for kind, title in (("net", f"net_{ident}"), ("h", ident)):
+                for kind, title in (("net", net), ("h", state)):
                     rows += self.quantity(title, (hidden,), partial(_step_name, kind, label, t),
                                           left_out=f"{label} step {t}")
             self.node(ident, rows, FILL["map"])
@@ -252,7 +254,7 @@ class _SeqPicture(_Picture):
             "a": ("weights a", f"a_{label}[i,j]: softmax of row i over the keys j (each row adds to 1)",
                   (steps, steps), True),
             "z": ("z", f"z_{label}[i] = sum over j of a[i,j] · v[j]", (steps, sizes["v"]), False),
-            "out": ("output", f"out_{label} = Wo · z + bo" + ("" if layer.output == "sequence" else
+            "out": ("output", names.map_label("out", label) + " = Wo · z + bo" + ("" if layer.output == "sequence" else
                                                                    "; the last position's passes on"),
                     (steps, sizes["o"]), False),
         }
@@ -315,7 +317,7 @@ class _SeqPicture(_Picture):
                                   row_tag="t" if isinstance(shape, Sequence) else "c")
         self.node(f"{label}_xhat", rows, FILL["map"])
         affine = f"gamma_{label} · xhat_{label} + beta_{label}" if "gamma" in layer.params else f"xhat_{label}"
-        rows = [self.text(f"{label} · {layer.kind}", bold=True), self.text(f"out_{label} = {affine}: {_shape(shape)}")]
+        rows = [self.text(f"{label} · {layer.kind}", bold=True), self.text(f"{names.map_label('out', label)} = {affine}: {_shape(shape)}")]
         if self.step:
             rows += self.map_rows(label, shape, ["out", "dout"])
         self.node(label, rows, FILL["map"])
