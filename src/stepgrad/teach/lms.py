@@ -100,17 +100,22 @@ def _variant(label: str, ex: Exercise) -> str:
     return escape.plain(label).replace("/", "-").strip() or f"seed {ex.seed}"
 
 
-def by_variant(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> dict[str, list[Question]]:
-    """Every variant's category name -> its questions, in the derivation's order (a name used twice is numbered)."""
-    out: dict[str, list[Question]] = {}
-    for label, ex in exercises:
-        name = base = _variant(label, ex)
-        n = 1
-        while name in out:
+def numbered(names: list[str]) -> list[str]:
+    """The names made unique in order: a name already taken gets " #2", " #3", ... (the first free number)."""
+    taken: list[str] = []
+    for base in names:
+        name, n = base, 1
+        while name in taken:
             n += 1
             name = f"{base} #{n}"
-        out[name] = questions(ex, min_digits, label)
-    return out
+        taken.append(name)
+    return taken
+
+
+def by_variant(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> dict[str, list[Question]]:
+    """Every variant's category name -> its questions, in the derivation's order (a name used twice is numbered)."""
+    names = numbered([_variant(label, ex) for label, ex in exercises])
+    return {name: questions(ex, min_digits, label) for name, (label, ex) in zip(names, exercises)}
 
 
 def moodle_xml(exercises: list[tuple[str, Exercise]], min_digits: int | None = None) -> str:

@@ -34,6 +34,7 @@ from stepgrad.teach.lms import (
     build_qti,
     category_xml,
     gift_numerical,
+    numbered,
     numerical_xml,
     qti_range,
     tolerance,
@@ -128,15 +129,8 @@ def _fitting(sheet: ErrorSheet, name: str) -> set[str]:
 
 def _variants(sheets: list[tuple[str, ErrorSheet]], min_digits: int | None) -> dict[str, list[Item]]:
     """Every variant's category name -> its questions (a name used twice is numbered)."""
-    out: dict[str, list[Item]] = {}
-    for label, sheet in sheets:
-        name = base = _who(sheet, label)
-        n = 1
-        while name in out:
-            n += 1
-            name = f"{base} #{n}"
-        out[name] = items(sheet, label, min_digits)
-    return out
+    names = numbered([_who(sheet, label) for label, sheet in sheets])
+    return {name: items(sheet, label, min_digits) for name, (label, sheet) in zip(names, sheets)}
 
 
 def moodle_xml(sheets: list[tuple[str, ErrorSheet]], min_digits: int | None = None) -> str:
