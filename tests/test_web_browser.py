@@ -174,7 +174,13 @@ def test_step_controls_walk_the_training_step(page):
                      "Derivation of w5"):  # the first edge being differentiated
         page.click("#stage-next")
         expect(title).to_have_text(expected)
-    assert shows(page.locator("#derivation").text_content(), DE_DW5)
+    derivation = ""
+    for _ in range(100):  # the title changes first; the steps are typeset just after it (up to 5 s)
+        derivation = page.locator("#derivation").text_content() or ""
+        if shows(derivation, DE_DW5):
+            break
+        page.wait_for_timeout(50)
+    assert shows(derivation, DE_DW5)
     if page.locator('#diagram [data-name="w5"]').count():
         assert "active" in (page.get_attribute('#diagram [data-name="w5"]', "class") or "")
 
