@@ -362,7 +362,8 @@ def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float 
                     f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None, None)
         return "correct", None, None, None, None
     routing = given.value == 0 and routed_by_max_pool(ctx, step)  # 0 there says where a window's gradient went
-    if (significant_digits(given) <= 1 or given.value == 0) and not routing:
+    asked = ctx.round_to is not None and given.places >= ctx.round_to  # --round K: K decimals are what the sheet asks
+    if (significant_digits(given) <= 1 or given.value == 0) and not routing and not asked:
         fits = [ref for ref in (expected, own) if ref is not None and consistent(given, ref, carried)]
         if fits:
             return "close", "too_few_digits", _too_few(given, fits[0]), None, None
