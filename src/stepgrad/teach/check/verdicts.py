@@ -468,6 +468,9 @@ def check(net: Network | LayerNetwork, solution: Solution, update_order: str | N
     hint = better_fit(report, solution, update_order, round_to, {**conventions(net), **(alternatives or {})})
     if hint:
         meta["hint"] = hint
+    if ctx.network_kind == "layers":  # a stride or padding wrong throughout: said once (geometry_sheet.py)
+        from stepgrad.teach.check.geometry_sheet import whole_sheet
+        report = whole_sheet(report, net, solution, round_to, ctx.trace)  # type: ignore[arg-type]
     return report
 
 
