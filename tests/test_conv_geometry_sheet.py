@@ -117,3 +117,18 @@ def test_a_correct_sheet_and_a_per_line_stride_slip_get_no_sheet_note() -> None:
     p = problem()
     assert "geometry" not in mark(p, solve(p)).meta
     assert "geometry" not in mark(p, solve(p, Slips(backward_stride=1))).meta  # same map, one wrong step
+
+
+def test_padding_forgotten_throughout_by_hand_rounding() -> None:
+    """The same student rounding every value to 3 decimals, marked with --round 3: the sheet is read alike."""
+    from conv_students import Slips
+
+    p = digits_problem(stride=2, padding=1, pool_kernel=2)
+    sheet = solve(replace(p, padding=0), Slips(round_to=3, write_flatten=True))
+    report = check(LayerNetwork.from_dict(p.spec()), solution.loads("\n".join(f"{k} = {v:.3f}" for k, v in sheet.items())),
+                   round_to=3)
+    assert report.meta["geometry"]["reading"] == "padding 0 (the network has padding 1)"
+    got = {r.name: (r.verdict, r.mistake) for r in report.results}
+    assert all(v == ("wrong", "padding_off") for v in got.values() if v[0] == "wrong")
+    assert {v for v, _ in got.values()} <= {"correct", "follows", "wrong"}
+    assert sum(v == "follows" for v, _ in got.values()) > 10

@@ -20,6 +20,7 @@ extra positions leave the table for the note. When the layers after the map cann
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,10 +34,12 @@ from stepgrad.core.layers.pool import Pool
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.trace import Trace
 from stepgrad.teach.check.diagnoses_conv import Geometry, _paddings, _strides
+from stepgrad.teach.check.rounded_layers import rounded_layers
 from stepgrad.teach.check.solution import Solution
 from stepgrad.tracing.layered import explain_layers
 
 Report = Any  # verdicts.Report (verdicts calls this module: the type is named, not imported)
+Mark = Callable[[LayerNetwork, Solution, "int | None", Trace], Any]
 _ACTIVE: ContextVar[bool] = ContextVar("geometry_sheet_active", default=False)
 GOOD = ("correct", "follows")
 SHOWN = 6  # names listed in the note before "… (N in all)"
@@ -56,20 +59,22 @@ class Reading:
     forward_only: bool
 
 
-def whole_sheet(report: Report, net: LayerNetwork, solution: Solution, round_to: int | None, trace: Trace) -> Report:
-    """The report re-read in the geometry the sheet was computed in (see the module docstring), or unchanged."""
-    if _ACTIVE.get() or not isinstance(net, LayerNetwork) or round_to is not None:
+def whole_sheet(report: Report, net: LayerNetwork, solution: Solution, round_to: int | None, trace: Trace,
+                mark: Mark) -> Report:
+    """The report re-read in the geometry the sheet was computed in (see the module docstring), or unchanged.
+    `mark(network, solution, round_to, trace)`: verdicts.check of a solution, every answer optional (passed in: the
+    checker calls this module)."""
+    if _ACTIVE.get() or not isinstance(net, LayerNetwork):
         return report
     token = _ACTIVE.set(True)
     try:
-        return _whole_sheet(report, net, solution, trace)
+        return _whole_sheet(report, net, solution, trace, round_to, mark)
     finally:
         _ACTIVE.reset(token)
 
 
-def _whole_sheet(report: Report, net: LayerNetwork, solution: Solution, trace: Trace) -> Report:
-    from stepgrad.teach.check.verdicts import Rules, check
-
+def _whole_sheet(report: Report, net: LayerNetwork, solution: Solution, trace: Trace, round_to: int | None,
+                 mark: Mark) -> Report:
     unknown = {r.name for r in report.results if r.verdict == "unknown"}
     written_names = {g.name for g in solution}
     unwritten = [s.name for s in trace if s.text and s.name not in written_names]
@@ -78,15 +83,14 @@ def _whole_sheet(report: Report, net: LayerNetwork, solution: Solution, trace: T
                and _maps_of(layer, written_names)]
     best: tuple[int, Reading, Report] | None = None
     for layer in touched:
-        for reading in _readings(net, layer):
+        for reading in _readings(net, layer, round_to):
             known = reading.trace.values
             written = [g for g in solution if g.name in known and _kept(reading, g.name)]
             maps = [g.name for g in written if _maps_of(layer, [g.name])]
             extra = [name for name in maps if name in unknown]
             if not maps or not extra and not _maps_of(layer, [n for n in unwritten if n not in known]):
                 continue  # no position of the student's map tells this geometry from the network's
-            alt = check(reading.network, Solution(solution.source, tuple(written)), rules=Rules(required="none"),
-                        prepared=(reading.trace, None))
+            alt = mark(reading.network, Solution(solution.source, tuple(written)), round_to, reading.trace)
             verdicts = {r.name: r.verdict for r in alt.results}
             explained = sum(verdicts.get(name) == "correct" for name in maps)
             here = sum(r.verdict == "correct" for r in report.results if r.name in maps)
@@ -119,8 +123,9 @@ def _maps_of(layer: Conv | Pool, found: Any) -> list[str]:
     return maps
 
 
-def _readings(net: LayerNetwork, layer: Conv | Pool) -> list[Reading]:
-    """The network with `layer`'s stride or padding changed as stride_off and padding_off try it, where it builds."""
+def _readings(net: LayerNetwork, layer: Conv | Pool, round_to: int | None = None) -> list[Reading]:
+    """The network with `layer`'s stride or padding changed as stride_off and padding_off try it, where it builds
+    (its trace rounded as the sheet is marked: `round_to`)."""
     found = []
     for geometries, key in ((_strides, "stride_off"), (_paddings, "padding_off")):
         for geo, _ in geometries(layer):
@@ -132,8 +137,8 @@ def _readings(net: LayerNetwork, layer: Conv | Pool) -> list[Reading]:
             right = layer.stride if key == "stride_off" else getattr(layer, "padding", (0, 0))
             wrong = geo.stride if key == "stride_off" else geo.padding
             try:
-                trace = explain_layers(network)
-            except StepgradError:
+                trace = explain_layers(network) if round_to is None else rounded_layers(network, round_to)
+            except StepgradError:  # a trace this network cannot have (a tie made by rounding): no reading
                 continue
             found.append(Reading(layer, key, f"{what} {_pair(wrong, layer.one_d)}",
                                  f"the network has {what} {_pair(right, layer.one_d)}", network, trace, cut))
@@ -197,9 +202,7 @@ def _built(spec: dict[str, Any], params: dict[tuple[str, str], np.ndarray]) -> L
 
 def _reread(report: Report, trace: Trace, reading: Reading, alt: Report, unwritten: list[str]) -> Report:
     """The report with the sheet's geometry said once (meta["geometry"]) and its lines re-marked."""
-    from stepgrad.teach.check.verdicts import Result
-
-    alt_by_name: dict[str, Result] = {r.name: r for r in alt.results}
+    alt_by_name = {r.name: r for r in alt.results}
     texts = {s.name: s.text for s in trace}
     written = {r.name for r in report.results}
     seen: dict[str, bool] = {}

@@ -60,6 +60,7 @@ from stepgrad.teach.check.causes import copying_slip, honest, plain_digits
 from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.conventions import conventions
 from stepgrad.teach.check.diagnoses import MISTAKES
+from stepgrad.teach.check.geometry_sheet import whole_sheet
 from stepgrad.teach.check.hints import better_fit
 from stepgrad.teach.check.precision import (
     Spread,
@@ -469,8 +470,10 @@ def check(net: Network | LayerNetwork, solution: Solution, update_order: str | N
     if hint:
         meta["hint"] = hint
     if ctx.network_kind == "layers":  # a stride or padding wrong throughout: said once (geometry_sheet.py)
-        from stepgrad.teach.check.geometry_sheet import whole_sheet
-        report = whole_sheet(report, net, solution, round_to, ctx.trace)  # type: ignore[arg-type]
+        report = whole_sheet(report, net, solution, round_to, ctx.trace,  # type: ignore[arg-type]
+                             lambda other, answers, rounding, trace: check(other, answers, round_to=rounding,
+                                                                           rules=Rules(required="none"),
+                                                                           prepared=(trace, None)))
     return report
 
 
