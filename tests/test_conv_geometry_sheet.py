@@ -132,3 +132,18 @@ def test_padding_forgotten_throughout_by_hand_rounding() -> None:
     assert all(v == ("wrong", "padding_off") for v in got.values() if v[0] == "wrong")
     assert {v for v, _ in got.values()} <= {"correct", "follows", "wrong"}
     assert sum(v == "follows" for v, _ in got.values()) > 10
+
+
+def test_the_class_feedback_says_it_once(tmp_path) -> None:
+    """Marked as one of a class: the student's feedback (Markdown and HTML) carries the note on the whole sheet."""
+    from stepgrad.teach.classroom import mark_class
+
+    p = digits_problem(stride=2, padding=1, pool_kernel=2)
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "s1.txt").write_text("\n".join(f"{k} = {v:.6g}" for k, v in solve(replace(p, padding=0)).items()))
+    net = LayerNetwork.from_dict(p.spec())
+    book = mark_class(str(folder), lambda student: net)
+    row = book.rows[0]
+    assert "Note on the whole sheet: net_c1, out_c1: these numbers are what padding 0 gives" in book.feedback(row)
+    assert "Note on the whole sheet" in book.feedback_html(row)

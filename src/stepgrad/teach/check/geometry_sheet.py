@@ -224,14 +224,14 @@ def _reread(report: Report, trace: Trace, reading: Reading, alt: Report, unwritt
             if entered(r.name):  # the geometry enters here (or in an operand the student did not write)
                 r = replace(r, verdict="wrong", mistake=reading.key,
                             diagnosis=f"{'stride off' if reading.key == 'stride_off' else 'padding off'}: what "
-                                      f"{reading.said} gives, {reading.right} (see the note below the table)")
+                                      f"{reading.said} gives, {reading.right} (see the note on the whole sheet)")
             else:
                 r = replace(r, verdict="follows", mistake=None, diagnosis=None,
                             route=f"from your values computed with {reading.said}",
                             expected_from_own=other.expected)
         results.append(r)
     missing = _maps_of(reading.layer, unwritten)
-    maps = list(dict.fromkeys(n.split("[")[0] for n in [*_maps_of(reading.layer, written), *extra]
+    maps = list(dict.fromkeys(n.split("[")[0] for n in [*_maps_of(reading.layer, [r.name for r in report.results]), *extra]
                               if n.startswith(("net_", "out_"))))
     layer = reading.layer
     size = "x".join(str(x) for x in layer.out_shape[1:])

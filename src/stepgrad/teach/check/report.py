@@ -118,7 +118,7 @@ def _footer(report: Report):
     if report.meta.get("missing_text"):
         yield Text(report.meta["missing_text"] + " (not a pass until they are answered)", style="red")
     if report.meta.get("geometry"):  # a stride or padding wrong throughout (geometry_sheet.py): said once
-        yield Text("note: " + report.meta["geometry"]["note"], style="red")
+        yield Text("note on the whole sheet: " + report.meta["geometry"]["note"], style="red")
     if report.meta.get("hint"):
         yield Text("hint: " + report.meta["hint"], style="yellow")
 
