@@ -73,8 +73,9 @@ def ties_by_rounding(net: LayerNetwork, v: dict[str, float]) -> bool:
 
 def conv_specs() -> dict[str, dict]:
     specs = {"strided, residual, avgpool": STRIDED}
-    specs.update({f"random conv {seed}": random_spec(seed) for seed in (0, 1, 2, 3, 5, 8)})
-    specs["random conv 4, 2 samples"] = random_spec(4, samples=2)
+    # small ones of conv_gallery's (1-d and 2-d, max and average pools, residual blocks), a batch of 2
+    specs.update({f"random conv {seed}": random_spec(seed) for seed in (1, 2, 3, 8, 11, 12)})
+    specs["random conv 3, 2 samples"] = random_spec(3, samples=2)
     return specs
 
 
