@@ -147,3 +147,17 @@ def test_the_class_feedback_says_it_once(tmp_path) -> None:
     row = book.rows[0]
     assert "Note on the whole sheet: net_c1, out_c1: these numbers are what padding 0 gives" in book.feedback(row)
     assert "Note on the whole sheet" in book.feedback_html(row)
+
+
+def test_a_partial_right_sheet_is_not_reread(monkeypatch) -> None:
+    """A sheet stopped halfway through the map (study, a quiz, an unfinished homework) costs no second marking."""
+    from stepgrad.teach.check import geometry_sheet
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("read in another geometry")
+
+    monkeypatch.setattr(geometry_sheet, "_readings", refuse)
+    p = digits_problem(stride=2, padding=1, pool_kernel=2)
+    sheet = solve(p)
+    half = dict(list(sheet.items())[:20])
+    assert mark(p, half).counts["wrong"] == 0

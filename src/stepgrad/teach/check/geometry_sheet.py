@@ -79,8 +79,11 @@ def _whole_sheet(report: Report, net: LayerNetwork, solution: Solution, trace: T
     written_names = {g.name for g in solution}
     unwritten = [s.name for s in trace if s.text and s.name not in written_names]
     layers = [layer for layer in net.layers if isinstance(layer, (Conv, Pool))]
-    touched = [layer for layer in layers if _maps_of(layer, unknown) or _maps_of(layer, unwritten)
-               and _maps_of(layer, written_names)]
+    off = {r.name for r in report.results if r.verdict in ("wrong", "close", "unknown")}
+    # a layer whose map the student wrote mostly off the network's (a partial but right sheet costs nothing), at
+    # positions it does not have or leaving some of its own
+    touched = [layer for layer in layers if len(_maps_of(layer, off)) >= max(2, len(_maps_of(layer, written_names)) / 2)
+               and (_maps_of(layer, unknown) or _maps_of(layer, unwritten))]
     best: tuple[int, Reading, Report] | None = None
     for layer in touched:
         for reading in _readings(net, layer, round_to):
