@@ -71,6 +71,20 @@ def ties_by_rounding(net: LayerNetwork, v: dict[str, float]) -> bool:
     return False
 
 
+def kink_by_rounding(net: LayerNetwork, v: dict[str, float]) -> bool:
+    """Whether the student's rounded values put a value exactly on a kink (a ReLU's net of 0) that the exact value is
+    off, where the two sides of the step's formula differ."""
+    import re
+
+    trace = explain_layers(net)
+    for step in trace:
+        for name in re.findall(r"if «([^»]+)» > 0", step.text):
+            if v[name] == 0 and trace.values[name] != 0 and \
+                    evaluate(step.text, {**v, name: 1e-300}) != evaluate(step.text, {**v, name: -1e-300}):
+                return True
+    return False
+
+
 def conv_specs() -> dict[str, dict]:
     specs = {"strided, residual, avgpool": STRIDED}
     # small ones of conv_gallery's (1-d and 2-d, max and average pools, residual blocks), a batch of 2
@@ -97,8 +111,9 @@ def test_a_student_rounding_every_value_is_correct(key: str, k: int) -> None:
     sheet, values = student(net, k)
     try:
         report = check(net, solution.loads(sheet), round_to=k)
-    except StepgradError as exc:  # a tie rounding makes: refused in one line, never marked
-        assert ties_by_rounding(net, values) and "\n" not in str(exc) and "ties" in str(exc)
+    except StepgradError as exc:  # a tie or a kink rounding makes: refused in one line, never marked
+        assert "\n" not in str(exc)
+        assert ties_by_rounding(net, values) if "ties" in str(exc) else kink_by_rounding(net, values)
         return
     bad = {r.name: (r.given, r.verdict, r.expected, r.diagnosis) for r in report.results if r.verdict != "correct"}
     assert not bad
@@ -187,3 +202,22 @@ def test_the_hand_calculating_conv_student_rounding_every_value_is_correct(varia
     assert report.answered == len(sheet)
     bad = {r.name: (r.given, r.verdict, r.expected) for r in report.results if r.verdict != "correct"}
     assert not bad
+
+
+KINK = {"loss": "half_squared_error", "learning_rate": 0.5,
+        "layers": [{"type": "input", "shape": [1, 1, 2]},
+                   {"type": "conv2d", "out_channels": 1, "kernel": 1, "activation": "relu", "weights": [[[[1.0]]]],
+                    "biases": [0.0]},
+                   {"type": "flatten"},
+                   {"type": "dense", "neurons": 1, "activation": "sigmoid", "weights": [[0.6, -0.4]], "biases": [0.1]}],
+        "samples": [{"inputs": [[0.0003, 0.5]], "targets": [0.9]}]}
+
+
+def test_a_relu_net_rounded_onto_its_kink_is_refused_in_one_line() -> None:
+    """net_c1[1,1,1] = 0.0003 is 0.000 at 3 decimals: relu's derivative there (1 or 0) is the student's guess."""
+    net = LayerNetwork.from_dict(KINK)
+    with pytest.raises(StepgradError, match="kink") as refused:
+        check(net, solution.loads("net_c1[1,1,1] = 0.000"), round_to=3)
+    assert "\n" not in str(refused.value) and "--round 4" in str(refused.value)
+    sheet, _ = student(net, 4)
+    assert check(net, solution.loads(sheet), round_to=4).ok

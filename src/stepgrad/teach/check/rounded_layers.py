@@ -15,11 +15,13 @@ error after the update is the forward pass again with the rounded new parameters
 
 What the exact trace fixes beyond its formulas is a max-pool's route (the window's largest cell). When
 rounding ties a window's largest cell with another that the exact values keep apart, a careful student
-may send the gradient elsewhere: that cannot be marked exactly, and it is refused in one line.
+may send the gradient elsewhere; when it rounds a ReLU's net to exactly 0 (the exact one is not), which
+side's derivative a student takes is a guess. Neither can be marked exactly: each is refused in one line.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -40,6 +42,7 @@ def rounded_layers(net: LayerNetwork, round_to: int) -> Trace:
     exact = explain_layers(net)
     values = _replay(exact, round_to)
     _refuse_new_ties(net, exact, values, round_to)
+    _refuse_new_kinks(exact, values, round_to)
     after = names.error(after=True)
     if after in values:
         values[after] = _error_after(net, exact, values, round_to)
@@ -81,6 +84,24 @@ def _refuse_new_ties(net: LayerNetwork, trace: Trace, values: dict[str, float], 
             raise StepgradError(f"rounded to {round_to} decimals, {step.name}'s window ties {tied}, which the exact "
                                 f"values keep apart: where its gradient goes is not fixed; mark with more decimals "
                                 f"(--round {round_to + 1}) or without --round")
+
+
+def _refuse_new_kinks(trace: Trace, values: dict[str, float], round_to: int) -> None:
+    """StepgradError when rounding puts a value on a kink (a ReLU's net of exactly 0) the exact value is off: which
+    side's derivative the student takes is then their guess, not the rule."""
+    rounding = rounder(round_to)
+    for step in trace:
+        for name in _KINK.findall(step.text):
+            if values.get(name) != 0 or trace.lookup(name) == 0:
+                continue
+            sides = {float(rounding(np.float64(_evaluate(step, {**values, name: side})))) for side in (1e-300, -1e-300)}
+            if len(sides) > 1:  # the two sides differ (a derivative's step), not a continuous value (elu's out)
+                raise StepgradError(f"rounded to {round_to} decimals, {name} = 0 sits on the kink of {step.name}'s "
+                                    f"formula (exactly {trace.lookup(name):.3g}): which side's value a student takes "
+                                    f"is not fixed; mark with more decimals (--round {round_to + 1}) or without --round")
+
+
+_KINK = re.compile(r"if «([^»]+)» [<>]=? 0\b")
 
 
 def _error_after(net: LayerNetwork, trace: Trace, values: dict[str, float], round_to: int) -> float:
