@@ -234,8 +234,8 @@ def _reread(report: Report, trace: Trace, reading: Reading, alt: Report, unwritt
                             expected_from_own=other.expected)
         results.append(r)
     missing = _maps_of(reading.layer, unwritten)
-    maps = list(dict.fromkeys(n.split("[")[0] for n in [*_maps_of(reading.layer, [r.name for r in report.results]), *extra]
-                              if n.startswith(("net_", "out_"))))
+    maps = list(dict.fromkeys(filter(None, map(_map_label, [*_maps_of(reading.layer, [r.name for r in report.results]),
+                                                             *extra]))))
     layer = reading.layer
     size = "x".join(str(x) for x in layer.out_shape[1:])
     theirs = "x".join(str(x) for x in next(x for x in reading.network.all_layers() if x.label == layer.label).out_shape[1:])
@@ -253,6 +253,12 @@ def _reread(report: Report, trace: Trace, reading: Reading, alt: Report, unwritt
                                         "reading": f"{reading.said} ({reading.right})",
                                         "note": note, "extra": extra, "missing": missing}}
     return replace(report, results=tuple(results), meta=meta)
+
+
+def _map_label(name: str) -> str | None:
+    """net_c1 for net_c1[1,2,2][1]; None for a name that is not a map's value (a gradient)."""
+    n = names.parse(name)
+    return str(n.but(position=None, sample=None)) if n.kind in ("net", "out") and n.position is not None else None
 
 
 def _listed(found: list[str]) -> str:
