@@ -58,3 +58,35 @@ def assert_close_parameters(ours: np.ndarray, theirs: Any, what: object = "", re
     """Every entry of `ours` within `rel` of PyTorch's tensor (relative, floored at 1e-6)."""
     theirs = theirs.detach().numpy()
     assert np.all(np.abs(ours - theirs) <= rel * np.maximum(np.abs(theirs), 1e-6)), what
+
+
+# ------------------------------------------------------------------------------------------------
+# finite differences inside a layer-table network
+
+
+def parameter_key(net: Any, name: str) -> tuple:
+    """(layer label, role, index) of the parameter entry `net` names `name` (w_d1[1,2], k1[1,1,2,3], ...)."""
+    for layer in net.all_layers():
+        for role, value in layer.params.items():
+            for index in np.ndindex(*value.shape):
+                if layer.parameter_name(role, tuple(i + 1 for i in index)) == name:
+                    return layer.label, role, index
+    raise AssertionError(f"no parameter named {name}")
+
+
+def factor_by_differences(net: Any, n: Any, step: float) -> float:
+    """dnet/dparameter (the trace's factor name `n`, e.g. dnet_c1[1,2,2]/dk1[1,1,1,2]) by central differences: the
+    parameter nudged by +-`step`, that net watched (in sample 1 when the name has no sample)."""
+    from stepgrad.core.layers import engine
+
+    label, role, index = parameter_key(net, str(n.bottom))
+    params = {(layer.label, r): v for layer in net.all_layers() for r, v in layer.params.items()}
+    found = []
+    for sign in (1, -1):
+        moved = dict(params)
+        moved[(label, role)] = params[(label, role)].copy()
+        moved[(label, role)][index] += sign * step
+        fwd = engine.forward(net, net.inputs, net.targets, params=moved)
+        s = 0 if n.sample is None else n.sample - 1
+        found.append(fwd.values[str(n.top.neuron)].net[(s, *(p - 1 for p in n.top.position))])
+    return float((found[0] - found[1]) / (2 * step))
