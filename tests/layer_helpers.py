@@ -7,6 +7,10 @@ against it (PyTorch, finite differences, pdflatex's log, the browser's layout), 
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,3 +94,38 @@ def factor_by_differences(net: Any, n: Any, step: float) -> float:
         s = 0 if n.sample is None else n.sample - 1
         found.append(fwd.values[str(n.top.neuron)].net[(s, *(p - 1 for p in n.top.position))])
     return float((found[0] - found[1]) / (2 * step))
+
+
+# ------------------------------------------------------------------------------------------------
+# documents: pdflatex and a phone's width
+
+# pdflatex's "Overfull \hbox (12.3pt too wide)": 10pt and more, or 3pt to 9.99pt, fail
+OVERFULL_3PT = re.compile(r"Overfull \\hbox \((\d{2,}|[3-9])\.")
+
+
+def write_spec(folder: Path, name: str, spec: dict[str, Any]) -> str:
+    """The path of `spec` written as folder/name.json."""
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(spec))
+    return str(path)
+
+
+def assert_compiles_without_overfull_lines(folder: Path, source: str, name: str) -> None:
+    """pdflatex compiles `source` (as folder/name.tex) and its log has no line overfull by 3pt or more."""
+    from conftest import require_tool
+
+    pdflatex = require_tool("pdflatex")
+    (folder / f"{name}.tex").write_text(source)
+    result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"], cwd=folder,
+                            capture_output=True, text=True, timeout=300)
+    log = (folder / f"{name}.log").read_text(errors="replace")
+    assert result.returncode == 0, log[-2000:]
+    assert not OVERFULL_3PT.search(log), re.findall(r"Overfull.*", log)[:3]
+
+
+def assert_fits_a_phone(page: Any, path: Path, what: str = "") -> None:
+    """The HTML file at `path`, opened in `page` (390 px wide), is no wider than the screen and has its grids."""
+    page.goto(path.as_uri())
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 392, f"{what}: the page is {width}px wide on a 390px screen"
+    assert page.locator("table.grid").count() > 0
