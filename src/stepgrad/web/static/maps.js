@@ -2,6 +2,8 @@
 // kernel weight marks the input cells it meets and the output positions it touches, and lists its plan. Every
 // number is the trace's (GET /api/maps); this page only formats them.
 
+import { attachEditing } from "./layer_edit.js";
+
 const DIGITS = 4;
 
 function fmt(value) {
@@ -148,6 +150,7 @@ function draw(data) {
 }
 
 async function load(sample) {
+  if (editing.active()) return editing.show(sample);  // an edited network: recomputed by the server (layer_edit.js)
   showError("");
   const response = await fetch(`/api/maps?sample=${sample}`);
   const data = await response.json();
@@ -167,4 +170,6 @@ async function start() {
   choose.addEventListener("change", () => load(Number(choose.value)));
 }
 
+const editing = attachEditing({ mount: document.getElementById("layer-edit"), draw,
+  sample: () => Number(document.getElementById("maps-sample").value || 1), roots: [document.getElementById("maps")] });
 start();
