@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from stepgrad.core.budget import BudgetError
+from stepgrad.core.errors import DivergenceError
 from stepgrad.core.layers import engine
 from stepgrad.core.layers.engine import LayerStep
 from stepgrad.core.layers.spec import LayerNetwork
@@ -110,7 +111,10 @@ def _answer(served_net: LayerNetwork, kind: str, data: dict[str, Any],
     iteration = layer_state.iteration_of(data["state"])
     sample = inputs.integer(data, "sample", 1, 1, 10**9)
     if change is not None:
-        return page(change(net, data), kind, sample, iteration)
+        try:
+            return page(change(net, data), kind, sample, iteration)
+        except DivergenceError as exc:  # the page stays as it was: say so
+            raise ApiError(422, f"not set: with this value {exc.message}", "value") from None
     inputs_, targets = net.require_samples()
     rec = engine.step(net, inputs_, targets, after=True)
     taken = {"iteration": iteration + 1, "E_total": rec.forward.error, "E_total+": _after(rec),
@@ -150,7 +154,8 @@ def parameter_tables(net: LayerNetwork, rec: LayerStep) -> list[dict[str, Any]]:
                                 "updated": float(new[index])})
                 listed += 1
             tables.append({"layer": layer.label, "role": role, "shape": list(array.shape), "entries": entries,
-                           "left_out": int(array.size) - len(entries)})
+                           "left_out": int(array.size) - len(entries),
+                           "trained": role != "bias" or net.update_biases})  # engine.step's rule
     return tables
 
 

@@ -72,10 +72,9 @@ function dock() {
 }
 
 // A table per parameter tensor: name, value (click to edit), dE_total/d, value after one step.
-function parameterTable(table, updateBiases) {
+function parameterTable(table) {
   const box = el("div", { class: "le-table" });
-  const fixed = table.role.startsWith("bias") && !updateBiases;
-  box.append(el("h4", { text: `${table.layer} · ${table.role}${fixed ? " (kept: update_biases = false)" : ""}` }));
+  box.append(el("h4", { text: `${table.layer} · ${table.role}${table.trained ? "" : " (kept: update_biases = false)"}` }));
   const grid = el("table", { class: "le-grid" });
   grid.append(el("thead", {}, el("tr", {}, ...["name", "value", "dE_total/d", "after the step"].map((t) =>
     el("th", { scope: "col", text: t })))));
@@ -139,7 +138,7 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
     for (const table of answer.parameters) for (const e of table.entries) s.values.set(e.name, e.value);
     s.inputs = new Map(answer.inputs.map((cell) => [cell.position, cell]));
     for (const cell of answer.inputs) s.values.set(cell.name, cell.value);
-    $("le-tables").replaceChildren(...answer.parameters.map((t) => parameterTable(t, answer.update_biases)));
+    $("le-tables").replaceChildren(...answer.parameters.map(parameterTable));
     if (document.activeElement !== $("le-rate")) $("le-rate").value = String(answer.learning_rate);
     $("le-total").textContent = `E_total = ${show(answer.E_total)}; after one step E_total+ = ${show(answer["E_total+"])}`
       + ` (iteration ${answer.iteration.toLocaleString("en")}${s.edited ? ", edited" : ""}).`;

@@ -146,7 +146,8 @@ function draw(data) {
   }
   const summary = document.getElementById("maps-summary");
   summary.textContent = `${data.network.map((l) => l.description).join(" → ")}. E_total = ${fmt(data.error)}`
-    + (data.samples > 1 ? ` (sample ${data.sample} of ${data.samples}: its maps; the batch's gradients)` : "") + ".";
+    + (data.samples > 1 ? ` (sample ${data.sample} of ${data.samples}: its maps, its E_total and the gradients of a step on `
+      + "it alone; the parameter list above gives the batch's)" : "") + ".";
 }
 
 async function load(sample) {
