@@ -36,9 +36,7 @@ function controls() {
     inputmode: "numeric", "aria-label": "iterations to train" });
   return el("div", { class: "le-body" },
     el("h2", { text: "Edit and train" }),
-    el("p", { class: "le-hint", text: "Click a weight, bias or input (in the parameter lists below, a kernel weight or "
-      + "an input cell on the page) to give it a new value. Step takes one gradient-descent step, Train takes N; every "
-      + "number on the page is recomputed by the server." }),
+    el("p", { id: "le-hint", class: "le-hint" }),
     el("div", { class: "le-row", role: "group", "aria-label": "Learning rate and one step" },
       el("label", { for: "le-rate", text: "learning rate η" }), rate,
       el("button", { type: "button", id: "le-rate-set", text: "Set" }),
@@ -52,7 +50,7 @@ function controls() {
     el("div", { id: "le-error", class: "le-error", role: "alert", hidden: "" }),
     el("p", { id: "le-total", class: "le-total", "aria-live": "polite" }),
     el("div", { id: "le-last", class: "le-last", hidden: "" }),
-    el("figure", { class: "curve-figure" }, curveSvg(),
+    el("figure", { class: "curve-figure", id: "le-figure", hidden: "" }, curveSvg(),
       el("figcaption", { id: "le-curve-caption", text: "E_total during training (log scale)" })),
     el("details", { id: "le-parameters", class: "le-parameters" },
       el("summary", { text: "Parameters: each value, dE_total/d of it, and its value after one step" }),
@@ -62,12 +60,11 @@ function controls() {
 function dock() {
   return el("form", { id: "le-dock", class: "le-dock", hidden: "", "aria-label": "Set a value", autocomplete: "off" },
     el("div", { class: "le-row" },
-      el("label", { for: "le-name", text: "Set" }),
       el("input", { id: "le-name", type: "text", size: "14", spellcheck: "false", "aria-label": "name of the value" }),
       el("span", { text: "=" }),
       el("input", { id: "le-value", type: "text", inputmode: "decimal", size: "10", "aria-label": "new value" }),
       el("button", { type: "submit", class: "le-main", text: "Set" }),
-      el("button", { type: "button", id: "le-cancel", text: "Cancel" })),
+      el("button", { type: "button", id: "le-cancel", "aria-label": "Cancel", title: "Cancel (Esc)", text: "✕" })),
     el("p", { id: "le-dock-error", class: "le-error", role: "alert", hidden: "" }));
 }
 
@@ -76,7 +73,7 @@ function parameterTable(table) {
   const box = el("div", { class: "le-table" });
   box.append(el("h4", { text: `${table.layer} · ${table.role}${table.trained ? "" : " (kept: update_biases = false)"}` }));
   const grid = el("table", { class: "le-grid" });
-  grid.append(el("thead", {}, el("tr", {}, ...["name", "value", "dE_total/d", "after the step"].map((t) =>
+  grid.append(el("thead", {}, el("tr", {}, ...["name", "value", "dE_total/d", "after step"].map((t) =>
     el("th", { scope: "col", text: t })))));
   const body = el("tbody");
   for (const entry of table.entries) {
@@ -192,6 +189,11 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
       if (last && last.iteration === p.iteration) s.history[s.history.length - 1] = p;
       else s.history.push(p);
     }
+    curve();
+  }
+
+  function curve() {  // drawn once there is a run to draw (an empty frame would only take room)
+    $("le-figure").hidden = s.history.length < 2;
     drawCurve($("le-curve"), s.history);
   }
 
@@ -288,7 +290,7 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
     if (s.training) return;
     s.current = structuredClone(s.served);
     s.history = [];
-    drawCurve($("le-curve"), s.history);
+    curve();
     $("le-last").hidden = true;
     $("le-status").textContent = "";
     closeDock();
@@ -318,12 +320,14 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
   $("le-step").addEventListener("click", step);
   $("le-train").addEventListener("click", train);
   $("le-reset").addEventListener("click", reset);
-  drawCurve($("le-curve"), []);
 
   (async () => {  // the served network's state, and its parameters and inputs for the lists (the page draws itself)
     try {
       const served = await getJSON("/api/layers/state");
       s.served = served.state;
+      const where = served.kind === "maps" ? "a kernel weight or an input cell in the maps" : "an input in the first table";
+      $("le-hint").textContent = `Click a value to give it a new one: any parameter in the list below, or ${where}. `
+        + "Step takes one gradient-descent step, Train takes N; the server recomputes every number on the page.";
       s.current = structuredClone(served.state);
       panels(await postJSON("/api/layers/page", { state: s.current, sample: sample() }));
       mount.dataset.ready = "true";
