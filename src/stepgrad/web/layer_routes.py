@@ -9,7 +9,8 @@
     POST /api/layers/train   {state, iterations, every?}    -> N full-batch steps: the error history, the state after
 
 A page answer is {"kind": "maps" | "sequence", "state", "page": what GET /api/maps or /api/sequence answers
-for the state, "parameters": [{"layer", "role", "entries": [{"name", "value", "gradient", "updated"}]}],
+for the state, "parameters": [{"layer", "role", "trained", "entries": [{"name", "value", "gradient", "updated",
+"gradient_name", "updated_name"}]}],
 "inputs": [{"position": "1,2,3", "name", "value"}] (the sample's input cells), "E_total", "E_total+"}. Every
 number is the engine's (core/layers/engine.py, the trace of tracing/layered.py); the page only shows them.
 Requests pass the same guard (web/guard.py), body limit, worker pools, time limit and work budget as the dense
@@ -28,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from stepgrad.core import names
 from stepgrad.core.budget import BudgetError
 from stepgrad.core.errors import DivergenceError
 from stepgrad.core.layers import engine
@@ -78,43 +80,52 @@ async def state_endpoint(request: Request) -> JSONResponse:
 
 async def page_endpoint(request: Request) -> JSONResponse:
     """POST /api/layers/page: the page of the state's network."""
-    return await _quick(request, "page", lambda net, data: net)
+    return await _computed(request, "page", _page)
 
 
 async def edit_endpoint(request: Request) -> JSONResponse:
     """POST /api/layers/edit: the page after setting one value ("name" and "value")."""
-    return await _quick(request, "edit", lambda net, data: layer_state.edited(net, data.get("name"), data.get("value")))
+    return await _computed(request, "edit", _edit)
 
 
 async def step_endpoint(request: Request) -> JSONResponse:
     """POST /api/layers/step: one gradient-descent step; the page after it, with the step."""
-    return await _quick(request, "step", None)
+    return await _computed(request, "step", _step)
 
 
-async def _quick(request: Request, endpoint: str, change: Callable[[LayerNetwork, dict[str, Any]], LayerNetwork] | None
-                 ) -> JSONResponse:
+Job = Callable[[LayerNetwork, str, int, int, dict[str, Any]], dict[str, Any]]
+
+
+async def _computed(request: Request, endpoint: str, job: Job) -> JSONResponse:
+    """job(network of the state, page kind, sample, iteration, request body) in the explain pool (web/api.py)."""
     from stepgrad.web.api import _unstoppable, stoppable
 
-    net, kind = served(request)
+    served_net, kind = served(request)
     data = await read(request, endpoint)
-    if endpoint == "edit":
-        for key in ("name", "value"):
-            if key not in data:
-                raise ApiError(422, f"missing {key!r}: an edit names a value and gives its new number", key)
-    job = _unstoppable(_answer)
-    return JSONResponse(await stoppable(request, job, net, kind, data, change, quick=True))
+
+    def run(data: dict[str, Any]) -> dict[str, Any]:
+        net = layer_state.network_from(served_net, data["state"])
+        sample = inputs.integer(data, "sample", 1, 1, 10**9)
+        return job(net, kind, sample, layer_state.iteration_of(data["state"]), data)
+
+    return JSONResponse(await stoppable(request, _unstoppable(run), data, quick=True))
 
 
-def _answer(served_net: LayerNetwork, kind: str, data: dict[str, Any],
-            change: Callable[[LayerNetwork, dict[str, Any]], LayerNetwork] | None) -> dict[str, Any]:
-    net = layer_state.network_from(served_net, data["state"])
-    iteration = layer_state.iteration_of(data["state"])
-    sample = inputs.integer(data, "sample", 1, 1, 10**9)
-    if change is not None:
-        try:
-            return page(change(net, data), kind, sample, iteration)
-        except DivergenceError as exc:  # the page stays as it was: say so
-            raise ApiError(422, f"not set: with this value {exc.message}", "value") from None
+def _page(net: LayerNetwork, kind: str, sample: int, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
+    return page(net, kind, sample, iteration)
+
+
+def _edit(net: LayerNetwork, kind: str, sample: int, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
+    for key in ("name", "value"):
+        if key not in data:
+            raise ApiError(422, f"missing {key!r}: an edit names a value and gives its new number", key)
+    try:
+        return page(layer_state.edited(net, data["name"], data["value"]), kind, sample, iteration)
+    except DivergenceError as exc:  # the page stays as it was: say so
+        raise ApiError(422, f"not set: with this value {exc.message}", "value") from None
+
+
+def _step(net: LayerNetwork, kind: str, sample: int, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
     inputs_, targets = net.require_samples()
     rec = engine.step(net, inputs_, targets, after=True)
     taken = {"iteration": iteration + 1, "E_total": rec.forward.error, "E_total+": _after(rec),
@@ -149,9 +160,10 @@ def parameter_tables(net: LayerNetwork, rec: LayerStep) -> list[dict[str, Any]]:
             for index in _indices(array.shape):
                 if listed >= MAX_LISTED:
                     break
-                entries.append({"name": layer.parameter_name(role, tuple(i + 1 for i in index)),
-                                "value": float(array[index]), "gradient": float(grads[index]),
-                                "updated": float(new[index])})
+                name = layer.parameter_name(role, tuple(i + 1 for i in index))
+                entries.append({"name": name, "value": float(array[index]), "gradient": float(grads[index]),
+                                "updated": float(new[index]), "gradient_name": names.gradient(name),
+                                "updated_name": names.updated(name)})
                 listed += 1
             tables.append({"layer": layer.label, "role": role, "shape": list(array.shape), "entries": entries,
                            "left_out": int(array.size) - len(entries),

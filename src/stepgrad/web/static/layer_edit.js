@@ -81,8 +81,8 @@ function parameterTable(table) {
       el("th", { scope: "row", text: entry.name }),
       el("td", { class: "le-value", "data-edit-name": entry.name, "data-name": entry.name, tabindex: "0",
         title: `${entry.name} = ${entry.value} (click to edit)`, text: show(entry.value) }),
-      el("td", { "data-name": `dE_total/d${entry.name}`, title: String(entry.gradient), text: show(entry.gradient) }),
-      el("td", { "data-name": `${entry.name}+`, title: String(entry.updated), text: show(entry.updated) })));
+      el("td", { "data-name": entry.gradient_name, title: String(entry.gradient), text: show(entry.gradient) }),
+      el("td", { "data-name": entry.updated_name, title: String(entry.updated), text: show(entry.updated) })));
   }
   grid.append(body);
   box.append(el("div", { class: "le-scroll" }, grid));
@@ -201,7 +201,7 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
     const box = $("le-last");
     const rows = step.parameters.flatMap((t) => t.entries).map((e) => el("tr", {},
       el("th", { scope: "row", text: e.name }), el("td", { text: show(e.value) }), el("td", { text: show(e.gradient) }),
-      el("td", { "data-name": `${e.name}+`, text: show(e.updated) })));
+      el("td", { "data-name": e.updated_name, text: show(e.updated) })));
     const grid = el("table", { class: "le-grid" },
       el("thead", {}, el("tr", {}, ...["name", "before", "dE_total/d", "after"].map((t) => el("th", { scope: "col", text: t })))),
       el("tbody", {}, ...rows));
