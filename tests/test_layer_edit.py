@@ -303,3 +303,47 @@ def test_a_dense_server_has_no_layer_editing() -> None:
     assert client.get("/api/layers/state").status_code == 404
     answer = client.post("/api/layers/step", json={"state": {}})
     assert answer.status_code == 404 and "layer-table" in answer.json()["error"]
+
+
+def _gallery() -> list:
+    from conv_gallery import random_spec
+    from seq_trace_gallery import GALLERY
+
+    cases = [pytest.param(spec, id=key) for key, spec in GALLERY.items()]
+    return cases + [pytest.param(random_spec(seed), id=f"conv-{seed}", marks=pytest.mark.slow) for seed in (1, 3, 7)]
+
+
+@pytest.mark.parametrize("spec", _gallery())
+def test_every_gallery_network_edits_and_steps_as_the_engine_does(spec: dict) -> None:
+    """The last parameter entry and the last sample's last input set, one step: the state after it is the engine's
+    step of the network edited here by hand (batchnorm's running statistics moved as engine.apply moves them)."""
+    from stepgrad.core.layers import engine
+
+    spec = copy.deepcopy(spec)
+    client = _client(spec)
+    state = client.get("/api/layers/state").json()["state"]
+    count = len(state["inputs"])
+    first = client.post("/api/layers/page", json={"state": state, "sample": count}).json()
+    weight, cell = first["parameters"][-1]["entries"][-1]["name"], first["inputs"][-1]
+    edited = client.post("/api/layers/edit", json={"state": state, "name": weight, "value": 0.3}).json()
+    edited = client.post("/api/layers/edit", json={"state": edited["state"], "name": cell["name"], "value": -0.2,
+                                                   "sample": count}).json()
+    stepped = client.post("/api/layers/step", json={"state": edited["state"]}).json()
+
+    net = LayerNetwork.from_dict(spec)
+    layer = [layer for layer in net.all_layers() if layer.params][-1]
+    role = list(layer.params)[-1]
+    layer.params[role].flat[-1] = 0.3
+    net.inputs[(count - 1, *(int(p) - 1 for p in cell["position"].split(",")))] = -0.2
+    rec = engine.step(net, net.inputs, net.targets, after=True)
+    assert _close(stepped["step"]["E_total"], rec.forward.error) and _close(stepped["step"]["E_total+"], rec.after.error)
+    engine.apply(net, rec)
+    for each in net.all_layers():
+        for name, value in each.params.items():
+            assert _close(stepped["state"]["parameters"][each.label][name], value), (each.label, name)
+        if hasattr(each, "running_mean"):
+            assert _close(stepped["state"]["running"][each.label]["running_mean"], each.running_mean)
+            assert _close(stepped["state"]["running"][each.label]["running_var"], each.running_var)
+    assert stepped["state"]["inputs"] == edited["state"]["inputs"]
+    if any(getattr(each, "mode", None) == "training" for each in net.all_layers()):  # a step moved them
+        assert stepped["state"]["running"] != state["running"]
