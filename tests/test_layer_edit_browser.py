@@ -135,3 +135,42 @@ def test_edit_step_train_and_reset_in_the_browser(browser, artifacts, kind: str,
     finally:
         page.close()
     assert not problems, problems
+
+
+@pytest.mark.browser
+def test_by_keyboard_on_another_sample(browser) -> None:
+    """Enter on a kernel weight selects it and opens the Set box (its Enter never submits the box too); with sample 2
+    chosen, an input cell of sample 2 is edited and the page stays on sample 2 of the edited network."""
+    pytest.importorskip("uvicorn")
+    from tests.test_web_server import running_server
+
+    page = browser.new_page(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    try:
+        with running_server(LayerNetwork.from_dict(copy.deepcopy(CONV))) as url:
+            page.goto(url)
+            page.wait_for_selector("#layer-edit[data-ready=true]")
+            page.focus('button.weight[data-name="k1[2,1,1,1]"]')
+            page.keyboard.press("Enter")
+            assert page.locator(".plan:visible li").count() > 0  # selected as a click selects it
+            assert page.input_value("#le-name") == "k1[2,1,1,1]" and page.is_visible("#le-dock")
+            page.fill("#le-value", "0.9")
+            page.press("#le-value", "Enter")
+            page.wait_for_selector("#le-dock", state="hidden")
+            page.select_option("#maps-sample", "2")
+            page.locator("#maps-summary", has_text="sample 2 of 2").wait_for()
+            cell = '.map[data-map="x"] td[data-pos="1,1,1"]'
+            page.focus(cell)
+            page.keyboard.press("Enter")
+            assert page.input_value("#le-name") == "x[1,1,1][2]"
+            page.fill("#le-value", "-1")
+            page.press("#le-value", "Enter")
+            page.locator(cell, has_text="-1").wait_for()
+            assert page.input_value("#maps-sample") == "2"
+            net = LayerNetwork.from_dict(copy.deepcopy(CONV))
+            net.layers[0].params["kernel"][1, 0, 0, 0] = 0.9
+            net.inputs[1, 0, 0, 0] = -1.0
+            rec = engine.step(net, net.inputs, net.targets, after=True)
+            assert _number(page.inner_text("#le-total"), "E_total") == pytest.approx(rec.forward.error, rel=1e-5)
+            assert page.inner_text('button.weight[data-name="k1[2,1,1,1]"]') == "0.9"
+    finally:
+        page.close()

@@ -306,7 +306,11 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !$("le-dock").hidden) closeDock();
     const target = event.target.closest ? event.target.closest("[data-edit-name]") : null;
-    if (target && event.key === "Enter" && target.tagName !== "BUTTON") openDock(target.dataset.editName);
+    if (target && event.key === "Enter") {
+      event.preventDefault();  // the Enter that opens the Set box must not also submit it
+      if (target.tagName === "BUTTON") target.click();  // a kernel weight: selected too (maps.js), then the box
+      else openDock(target.dataset.editName);
+    }
   });
   $("le-dock").addEventListener("submit", async (event) => {
     event.preventDefault();
