@@ -174,3 +174,27 @@ def test_by_keyboard_on_another_sample(browser) -> None:
             assert page.inner_text('button.weight[data-name="k1[2,1,1,1]"]') == "0.9"
     finally:
         page.close()
+
+
+@pytest.mark.browser
+def test_stop_ends_training_and_keeps_the_steps_done(browser) -> None:
+    pytest.importorskip("uvicorn")
+    from tests.test_web_server import running_server
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        with running_server(LayerNetwork.from_dict(copy.deepcopy(SEQ))) as url:
+            page.goto(url)
+            page.wait_for_selector("#layer-edit[data-ready=true]")
+            page.fill("#le-n", "100000")
+            page.click("#le-train")
+            page.locator("#le-status", has_text="/ 100,000 iterations").wait_for(timeout=60_000)
+            assert page.inner_text("#le-train") == "Stop" and page.is_disabled("#le-step")
+            page.click("#le-train")
+            page.locator("#le-status", has_text="stopped after").wait_for(timeout=60_000)
+            done = int(re.search(r"stopped after ([\d,]+)", page.inner_text("#le-status")).group(1).replace(",", ""))
+            assert 0 < done < 100_000 and done % 5000 == 0  # whole chunks: the one cut short is not kept
+            page.locator("#le-total", has_text=f"iteration {done:,}").wait_for()
+            assert page.inner_text("#le-train") == "Train" and not page.is_disabled("#le-step")
+    finally:
+        page.close()
