@@ -287,7 +287,7 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
   }
 
   async function reset() {
-    if (s.training) return;
+    if (s.training || s.busy) return;
     s.current = structuredClone(s.served);
     s.history = [];
     curve();
