@@ -18,8 +18,6 @@ import pytest
 
 from stepgrad.core.layers.spec import LayerNetwork
 
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
 with warnings.catch_warnings():  # starlette 1.x suggests httpx2 for its TestClient; httpx works
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
@@ -49,21 +47,30 @@ def _client(spec: dict, **options) -> TestClient:
     return TestClient(create_app(LayerNetwork.from_dict(spec), **options), base_url="http://127.0.0.1:8000")
 
 
-def _t(value) -> torch.Tensor:
+def _torch():
+    """torch, imported when a test needs it (the other tests of this file run without it, and fast)."""
+    return pytest.importorskip("torch")
+
+
+def _t(value):
+    torch = _torch()
     return torch.tensor(value, dtype=torch.float64, requires_grad=True)
 
 
-def conv_loss(params: dict[str, torch.Tensor], x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def conv_loss(params: dict, x, targets):
     """CONV's forward pass and E_total (the mean over samples of 1/2 the squared errors), in torch."""
+    torch = _torch()
+    F = torch.nn.functional
     out = F.relu(F.conv2d(x, params["c1.kernel"], params["c1.bias"], padding=1))
     flat = F.max_pool2d(out, 2).flatten(1)
     y = torch.sigmoid(flat @ params["d1.weight"].T + params["d1.bias"])
     return (0.5 * (targets - y) ** 2).sum(dim=1).mean()
 
 
-def seq_loss(params: dict[str, torch.Tensor], x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def seq_loss(params: dict, x, targets):
     """SEQ's forward pass in torch: h_t = tanh(Wx x_t + Wh h_t-1 + b), a causal head scaled by 1/sqrt(2), a tanh
     dense layer at every step; E_total the mean over samples of the steps' mean of 1/2 the squared errors."""
+    torch = _torch()
     h, states = torch.zeros(x.shape[0], 2, dtype=torch.float64), []
     for t in range(x.shape[1]):
         h = torch.tanh(x[:, t] @ params["h1.weight_x"].T + h @ params["h1.weight_h"].T + params["h1.bias"])
@@ -81,7 +88,7 @@ def seq_loss(params: dict[str, torch.Tensor], x: torch.Tensor, targets: torch.Te
 REFERENCES = {"maps": (CONV, conv_loss), "sequence": (SEQ, seq_loss)}
 
 
-def torch_params(state: dict) -> dict[str, torch.Tensor]:
+def torch_params(state: dict) -> dict:
     return {f"{label}.{role}": _t(value) for label, roles in state["parameters"].items() for role, value in roles.items()}
 
 
@@ -89,6 +96,7 @@ def torch_step(state: dict, loss, rows: slice = slice(None)
                ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray], float]:
     """E_total, the gradients, the parameters after one SGD step (the biases kept unless update_biases), E_total
     after it: by torch autograd, on the samples `rows`."""
+    torch = _torch()
     params = torch_params(state)
     spec = REFERENCES[state["kind"]][0]
     x = torch.tensor(state["inputs"], dtype=torch.float64)[rows]
@@ -226,6 +234,8 @@ BAD_EDITS = [
     ({"name": "k1[1,1,1,1]", "value": "abc"}, "value", "must be a number"),
     ({"name": "k1[1,1,1,1]", "value": "1e999"}, "value", "too large"),
     ({"name": "k1[1,1,1,1]", "value": "2**10"}, "value", "must be a number"),
+    ({"name": "k1[1,1,1,1]", "value": "__import__('os').system('true')"}, "value", "must be a number"),
+    ({"name": "k1[1,1,1,1]", "value": "nan"}, "value", "must be a number"),
     ({"name": "k1[1,1,1,1]", "value": [1]}, "value", "must be a number"),
     ({"name": "k1[1,1,1,1]", "value": True}, "value", "must be a number"),
     ({"name": "k1[9,1,1,1]", "value": 1}, "name", "is not a weight, bias or input"),
@@ -274,6 +284,9 @@ def test_a_bad_state_is_refused_naming_the_value() -> None:
         assert answer.status_code == 422 and answer.json()["field"] == field, (field, answer.json())
         assert words in answer.json()["error"], answer.json()
     assert client.post("/api/layers/page", json={}).json()["field"] == "state"
+    for body in (b'{"state": NaN}', b'{"state": 1, "state": 2}', b"[" * 100 + b"]" * 100, b"{"):
+        answer = client.post("/api/layers/page", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 400 and "\n" not in answer.json()["error"], body
 
 
 def test_training_is_limited_as_the_dense_explorer_limits_it() -> None:
