@@ -57,19 +57,22 @@ def _t(value):
     return torch.tensor(value, dtype=torch.float64, requires_grad=True)
 
 
-def conv_loss(params: dict, x, targets):
-    """CONV's forward pass and E_total (the mean over samples of 1/2 the squared errors), in torch."""
+def conv_loss(params: dict, x, targets, keep: dict | None = None):
+    """CONV's forward pass and E_total (the mean over samples of 1/2 the squared errors), in torch; `keep` gets
+    the maps out_c1."""
     torch = _torch()
     F = torch.nn.functional
     out = F.relu(F.conv2d(x, params["c1.kernel"], params["c1.bias"], padding=1))
+    (keep if keep is not None else {})["out_c1"] = out.detach().numpy()
     flat = F.max_pool2d(out, 2).flatten(1)
     y = torch.sigmoid(flat @ params["d1.weight"].T + params["d1.bias"])
     return (0.5 * (targets - y) ** 2).sum(dim=1).mean()
 
 
-def seq_loss(params: dict, x, targets):
+def seq_loss(params: dict, x, targets, keep: dict | None = None):
     """SEQ's forward pass in torch: h_t = tanh(Wx x_t + Wh h_t-1 + b), a causal head scaled by 1/sqrt(2), a tanh
-    dense layer at every step; E_total the mean over samples of the steps' mean of 1/2 the squared errors."""
+    dense layer at every step; E_total the mean over samples of the steps' mean of 1/2 the squared errors.
+    `keep` gets the states h and the attention weights a."""
     torch = _torch()
     h, states = torch.zeros(x.shape[0], 2, dtype=torch.float64), []
     for t in range(x.shape[1]):
@@ -80,6 +83,8 @@ def seq_loss(params: dict, x, targets):
     score = q @ k.transpose(1, 2) / math.sqrt(2)
     mask = torch.triu(torch.ones(3, 3, dtype=torch.bool), diagonal=1)
     a = torch.softmax(score.masked_fill(mask, float("-inf")), dim=2)
+    if keep is not None:
+        keep.update(h=hs.detach().numpy(), a=a.detach().numpy())
     out = (a @ v) @ params["a1.weight_o"].T + params["a1.bias_o"]
     y = torch.tanh(out @ params["d1.weight"].T + params["d1.bias"]).flatten(1)
     return ((0.5 * (targets - y) ** 2).sum(dim=1) / 3).mean()
@@ -92,7 +97,7 @@ def torch_params(state: dict) -> dict:
     return {f"{label}.{role}": _t(value) for label, roles in state["parameters"].items() for role, value in roles.items()}
 
 
-def torch_step(state: dict, loss, rows: slice = slice(None)
+def torch_step(state: dict, loss, rows: slice = slice(None), keep: dict | None = None
                ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray], float]:
     """E_total, the gradients, the parameters after one SGD step (the biases kept unless update_biases), E_total
     after it: by torch autograd, on the samples `rows`."""
@@ -101,7 +106,7 @@ def torch_step(state: dict, loss, rows: slice = slice(None)
     spec = REFERENCES[state["kind"]][0]
     x = torch.tensor(state["inputs"], dtype=torch.float64)[rows]
     targets = torch.tensor([s["targets"] for s in spec["samples"]], dtype=torch.float64)[rows]
-    error = loss(params, x, targets)
+    error = loss(params, x, targets, keep)
     error.backward()
     # update_biases is about the dense, conv and rnn biases (role "bias"); an attention head's are always trained
     trains = {name: name.split(".")[1] != "bias" or spec.get("update_biases", False) for name in params}
@@ -155,7 +160,8 @@ def test_edit_step_and_train_equal_torch(kind: str) -> None:
     inputs = np.array(mine["inputs"])
     inputs[(0, *(int(p) - 1 for p in cell["position"].split(",")))] = 0.35
     mine["inputs"] = inputs.tolist()
-    error, grads, new, after = torch_step(mine, loss)
+    forward: dict = {}
+    error, grads, new, after = torch_step(mine, loss, keep=forward)
     assert _close(edited["E_total"], error) and _close(edited["E_total+"], after)
     names = _names(edited)
     for name, entry in _tables(edited).items():
@@ -171,8 +177,21 @@ def test_edit_step_and_train_equal_torch(kind: str) -> None:
                 assert _close(entry["gradient"], one_grads[where][index]), entry["name"]
                 assert _close(entry["updated"], one_new[where][index]), entry["name"]
         assert edited["page"]["error"] == pytest.approx(one_error, rel=TOLERANCE)
+        assert edited["page"]["maps"]["x"][0]["rows"][1][1] == 0.35
+        for grid in edited["page"]["maps"]["out_c1"]:  # sample 1's maps, as torch's conv and relu give them
+            assert _close(grid["rows"], forward["out_c1"][0, grid["channel"] - 1])
     else:
         assert edited["page"]["E_total"] == pytest.approx(error, rel=TOLERANCE)
+        panels = edited["page"]["panels"]
+        weights = next(p for p in panels if p["kind"] == "heatmap" and p["which"] == "a")["cells"]
+        assert _close([[c["value"] if c else 0.0 for c in row] for row in weights], forward["a"][0])
+        assert [[c is None for c in row] for row in weights] == [[j > i for j in range(3)] for i in range(3)]
+        states = next(p for p in panels if p["kind"] == "steps" and p["title"].startswith("rnn h1"))["rows"]
+        for j in range(2):
+            row = next(r for r in states if r["label"] == f"h1[{j + 1}]")["cells"]
+            assert _close([c["value"] for c in row[1:]], forward["h"][0, :, j])
+        inputs_panel = next(p for p in panels if p["title"].startswith("input"))
+        assert next(c for r in inputs_panel["rows"] for c in r["cells"] if c["name"] == "x[2,2][1]")["value"] == 0.35
 
     # one step: the step's parameters and E_total+, and the page after it
     stepped = client.post("/api/layers/step", json={"state": edited["state"]}).json()
