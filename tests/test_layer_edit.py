@@ -330,6 +330,16 @@ def test_training_is_limited_as_the_dense_explorer_limits_it() -> None:
     assert diverged.status_code == 422 and "finite" in diverged.json()["error"], diverged.json()
 
 
+def test_a_network_too_large_to_send_back_is_shown_not_edited() -> None:
+    """Its state would not fit in a request body (512 KiB): GET /api/layers/state says so in one line."""
+    big = {"layers": [{"type": "input", "shape": [1, 12, 12]}, {"type": "conv2d", "out_channels": 4, "kernel": 3},
+                      {"type": "flatten"}, {"type": "dense", "neurons": 80}],
+           "samples": [{"inputs": [[0.1] * 12] * 12, "targets": [0.5] * 80}]}
+    answer = _client(big).get("/api/layers/state").json()
+    assert answer["refused"].startswith("this network's values take ") and "\n" not in answer["refused"]
+    assert _client(CONV).get("/api/layers/state").json()["refused"] is None
+
+
 def test_a_dense_server_has_no_layer_editing() -> None:
     client = TestClient(create_app(), base_url="http://127.0.0.1:8000")
     assert client.get("/api/layers/state").status_code == 404

@@ -198,3 +198,24 @@ def test_stop_ends_training_and_keeps_the_steps_done(browser) -> None:
             assert page.inner_text("#le-train") == "Train" and not page.is_disabled("#le-step")
     finally:
         page.close()
+
+
+@pytest.mark.browser
+def test_a_network_too_large_to_edit_is_still_shown(browser) -> None:
+    pytest.importorskip("uvicorn")
+    from tests.test_web_server import running_server
+
+    big = {"layers": [{"type": "input", "shape": [1, 12, 12]}, {"type": "conv2d", "out_channels": 4, "kernel": 3},
+                      {"type": "flatten"}, {"type": "dense", "neurons": 80}],
+           "samples": [{"inputs": [[0.1] * 12] * 12, "targets": [0.5] * 80}]}
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        with running_server(LayerNetwork.from_dict(big)) as url:
+            page.goto(url)
+            page.wait_for_selector("#layer-edit[data-ready=refused]")
+            page.wait_for_selector('button.weight[data-name="k1[1,1,1,1]"]')  # the maps are drawn
+            assert "more than a request may carry" in page.inner_text("#le-hint")
+            assert page.is_disabled("#le-step") and page.is_disabled("#le-train")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        page.close()

@@ -1,6 +1,7 @@
 """Editing and training on the pages of layer-table networks (the maps page of conv networks, the sequence page).
 
     GET  /api/layers/state   the served network's state (web/layer_state.py), the page kind and the limits
+                             (and `refused`, one line, when the state is too large to send back)
     POST /api/layers/page    {state, sample?}               -> the page recomputed for the state
     POST /api/layers/edit    {state, sample?, name, value}  -> one weight, bias, input or the learning rate set
     POST /api/layers/step    {state, sample?}               -> one gradient-descent step taken: the page after it,
@@ -20,6 +21,7 @@ explorer's (web/api.py); a bad value is refused in one line naming its field.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -69,11 +71,22 @@ async def read(request: Request, endpoint: str) -> dict[str, Any]:
     return data
 
 
+REQUEST_ROOM = 4096  # bytes of a request besides its state (the other fields, a typed value, digits gained)
+
+
 async def state_endpoint(request: Request) -> JSONResponse:
-    """GET /api/layers/state: the served network's state, the page kind and the limits."""
+    """GET /api/layers/state: the served network's state, the page kind and the limits; `refused` (one line) when
+    the state is too large for the requests that carry it (the page is then shown, not edited)."""
     net, kind = served(request)
     app = request.app.state
-    return JSONResponse({"kind": kind, "state": layer_state.state_of(net),
+    state = layer_state.state_of(net)
+    size = len(json.dumps(state))
+    refused = None
+    if size + REQUEST_ROOM > inputs.MAX_BODY:
+        refused = (f"this network's values take {size:,} bytes, more than a request may carry ({inputs.MAX_BODY:,}): "
+                   "the page shows it, but editing and training it here needs a smaller network (stepgrad train "
+                   "trains it)")
+    return JSONResponse({"kind": kind, "state": state, "refused": refused,
                          "limits": {"iterations": inputs.MAX_ITERATIONS, "work": app.budget.work,
                                     "seconds": app.time_limit, "body_bytes": inputs.MAX_BODY}})
 

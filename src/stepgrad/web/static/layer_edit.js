@@ -328,6 +328,12 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
   (async () => {  // the served network's state, and its parameters and inputs for the lists (the page draws itself)
     try {
       const served = await getJSON("/api/layers/state");
+      if (served.refused) {  // too large to send back and forth: the page is shown, the panel says why it cannot edit
+        $("le-hint").textContent = served.refused;
+        mount.querySelectorAll("button, input").forEach((node) => { node.disabled = true; });
+        mount.dataset.ready = "refused";
+        return;
+      }
       s.served = served.state;
       const where = served.kind === "maps" ? "a kernel weight or an input cell in the maps" : "an input in the first table";
       $("le-hint").textContent = `Click a value to give it a new one: any parameter in the list below, or ${where}. `
