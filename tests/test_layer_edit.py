@@ -336,7 +336,7 @@ def test_a_network_too_large_to_send_back_is_shown_not_edited() -> None:
                       {"type": "flatten"}, {"type": "dense", "neurons": 80}],
            "samples": [{"inputs": [[0.1] * 12] * 12, "targets": [0.5] * 80}]}
     answer = _client(big).get("/api/layers/state").json()
-    assert answer["refused"].startswith("this network's values take ") and "\n" not in answer["refused"]
+    assert answer["refused"].startswith("this network's values take up to ") and "\n" not in answer["refused"]
     assert _client(CONV).get("/api/layers/state").json()["refused"] is None
 
 

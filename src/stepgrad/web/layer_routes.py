@@ -71,6 +71,7 @@ async def read(request: Request, endpoint: str) -> dict[str, Any]:
     return data
 
 
+FLOAT_CHARACTERS = 26  # the longest float64 JSON writes ("-1.2345678901234567e-100") and its ", "
 REQUEST_ROOM = 4096  # bytes of a request besides its state (the other fields, a typed value, digits gained)
 
 
@@ -80,10 +81,14 @@ async def state_endpoint(request: Request) -> JSONResponse:
     net, kind = served(request)
     app = request.app.state
     state = layer_state.state_of(net)
-    size = len(json.dumps(state))
+    # as training goes on each value may take the most digits a float64 is written with: room for that from the start
+    numbers = net.parameter_count + sum(2 * layer.running_mean.size for layer in net.all_layers()
+                                        if hasattr(layer, "running_mean")) + int(np.size(state["inputs"]))
+    size = max(len(json.dumps(state)), FLOAT_CHARACTERS * numbers)
     refused = None
     if size + REQUEST_ROOM > inputs.MAX_BODY:
-        refused = (f"this network's values take {size:,} bytes, more than a request may carry ({inputs.MAX_BODY:,}): "
+        refused = (f"this network's values take up to {size:,} bytes, more than a request may carry "
+                   f"({inputs.MAX_BODY:,}): "
                    "the page shows it, but editing and training it here needs a smaller network (stepgrad train "
                    "trains it)")
     return JSONResponse({"kind": kind, "state": state, "refused": refused,
