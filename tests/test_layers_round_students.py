@@ -221,3 +221,31 @@ def test_a_relu_net_rounded_onto_its_kink_is_refused_in_one_line() -> None:
     assert "\n" not in str(refused.value) and "--round 4" in str(refused.value)
     sheet, _ = student(net, 4)
     assert check(net, solution.loads(sheet), round_to=4).ok
+
+
+ROUNDED_MISTAKES = [({}, {"flip": True}, "kernel_flipped"), ({}, {"pool_route": "all"}, "maxpool_all_cells"),
+                    ({"pool": "avg"}, {"avg_unscaled": True}, "avgpool_without_scale"),
+                    ({"residual": True}, {"skip_forgotten": True}, "skip_gradient_forgotten"),
+                    ({}, {"channels_summed": True}, "channels_summed"), ({}, {"backward_padding": 0}, "padding_off"),
+                    ({}, {"backward_stride": 1}, "stride_off"),
+                    ({}, {"flatten": "columns", "write_flatten": True}, "flatten_order"),
+                    ({"samples": 2}, {"batch_summed": True}, "batch_mean_vs_sum")]
+
+
+@pytest.mark.parametrize("k", [3, 4])
+@pytest.mark.parametrize(("variant", "slip", "key"), ROUNDED_MISTAKES, ids=[m[2] for m in ROUNDED_MISTAKES])
+def test_each_classic_mistake_is_named_in_rounded_work(variant: dict, slip: dict, key: str, k: int) -> None:
+    """conv_students' students with one classic mistake each, rounding every value to k decimals: marked with
+    --round k, the mistake is named where it enters (the sum a mistake gives rounded once, as the student rounds
+    it), what follows from it follows, and nothing is wrong without a name."""
+    from conv_students import Slips, solve
+    from test_conv_students import problem
+
+    p = problem(**variant)
+    sheet = solve(p, Slips(round_to=k, **slip))
+    report = check(LayerNetwork.from_dict(p.spec()),
+                   solution.loads("\n".join(f"{n} = {v:.{k}f}" for n, v in sheet.items())), round_to=k)
+    wrong = [r for r in report.results if r.verdict == "wrong"]
+    assert wrong and all(r.mistake is not None for r in wrong), [(r.name, r.given) for r in wrong if r.mistake is None]
+    assert sum(r.mistake == key for r in wrong) > len(wrong) / 2
+    assert any(r.verdict == "follows" for r in report.results)
