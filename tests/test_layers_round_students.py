@@ -249,3 +249,18 @@ def test_each_classic_mistake_is_named_in_rounded_work(variant: dict, slip: dict
     assert wrong and all(r.mistake is not None for r in wrong), [(r.name, r.given) for r in wrong if r.mistake is None]
     assert sum(r.mistake == key for r in wrong) > len(wrong) / 2
     assert any(r.verdict == "follows" for r in report.results)
+
+
+def test_explain_round_shows_the_key_check_round_marks(tmp_path) -> None:
+    """`explain --round 3` on a layer-table network: the values of the hand-rounded key (the replaying student's)."""
+    import json
+
+    from stepgrad.api import Display, StepOptions, explain_document
+
+    path = tmp_path / "strided.json"
+    path.write_text(json.dumps(STRIDED))
+    shown = json.loads(explain_document(str(path), fmt="json", display=Display(digits=9), step=StepOptions(round_to=3)))
+    _, values = student(LayerNetwork.from_dict(STRIDED), 3)
+    found = {s["name"]: s["value"] for section in shown["sections"] for s in section["steps"]}
+    assert found and all(found[n] == pytest.approx(values[n], abs=1e-12) for n in found), \
+        {n: (found[n], values[n]) for n in found if found[n] != pytest.approx(values[n], abs=1e-12)}
