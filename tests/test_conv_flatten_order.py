@@ -84,3 +84,33 @@ def test_a_one_channel_map_read_column_by_column() -> None:
 def test_the_correct_order_is_correct() -> None:
     got = marked(Slips(write_flatten=True))
     assert {v for v, _, _ in got.values()} == {"correct"}
+
+
+def test_a_1d_map_flattened_channels_last() -> None:
+    """A conv1d network (conv_gallery's seed 29: conv1d, a residual block, flatten, dense): the flattened vector
+    read (position, channel); every later step their formula on their own numbers (the trace's formulas evaluated
+    with Python's math, independent of the checker)."""
+    from conv_gallery import random_spec
+    from rounded_students import evaluate
+    from stepgrad.tracing.layered import explain_layers
+
+    net = LayerNetwork.from_dict(random_spec(29))
+    flat = next(layer for layer in net.layers if layer.kind == "flatten")
+    channels, length = flat.in_shape
+    assert channels > 1
+    moved = np.arange(channels * length).reshape(channels, length).T.ravel()  # the cell the student puts at u
+    trace = explain_layers(net)
+    sources = {s.name: s.operands[0] for s in trace if s.name.startswith("out_f1")}
+    order = list(sources)
+    v: dict[str, float] = {}
+    for step in trace:
+        v[step.name] = evaluate(step.text, v) if step.text else step.value
+        if step.name in sources:
+            v[step.name] = v[sources[order[int(moved[order.index(step.name)])]]]
+    sheet = "\n".join(f"{s.name} = {v[s.name]:.6g}" for s in trace if s.text and s.name != "E_total+")
+    report = check(net, solution.loads(sheet))
+    got = {r.name: (r.verdict, r.mistake, r.diagnosis) for r in report.results}
+    wrong = [n for n in got if got[n][0] == "wrong"]
+    assert wrong and all(got[n][1] == "flatten_order" and "channels last" in str(got[n][2]) for n in wrong)
+    assert all(n.startswith("out_f1") for n in wrong)
+    assert {v for v, _, _ in got.values()} <= {"correct", "follows", "wrong"}

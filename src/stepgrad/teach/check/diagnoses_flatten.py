@@ -38,10 +38,12 @@ READINGS = {"column_major": "read column-major (numpy order F: the channel chang
 def _orders(shape: tuple[int, ...]) -> list[tuple[np.ndarray, str]]:
     """(perm, reading) for each other order: perm[u] is the row-major index of the cell the student put at u."""
     index = np.arange(int(np.prod(shape))).reshape(shape)
-    found = [(index.ravel(order="F"), READINGS["column_major"])]
+    column_major = (index.ravel(order="F"), READINGS["column_major"])
+    channels_last = (np.moveaxis(index, 0, -1).ravel(), READINGS["channels_last"])
     if len(shape) == 3:
-        found.append((index.transpose(0, 2, 1).ravel(), READINGS["columns"]))
-    found.append((np.moveaxis(index, 0, -1).ravel(), READINGS["channels_last"]))
+        found = [column_major, (index.transpose(0, 2, 1).ravel(), READINGS["columns"]), channels_last]
+    else:  # a 1-d map (channels, length): column-major is channels last, named so
+        found = [channels_last, column_major]
     unique: list[tuple[np.ndarray, str]] = []
     for perm, reading in found:
         if not np.array_equal(perm, index.ravel()) and not any(np.array_equal(perm, p) for p, _ in unique):
