@@ -57,8 +57,11 @@ batchnorm's running_mean_n1[j], running_var_n1[j] (running_mean_n1[j]+ after a t
 A recurrent layer (rnn) is h1, h2, ...; its state at time step t is h1_t<t>[unit] (h1_t0: the
 initial state), its weighted sum net_h1_t<t>[unit]; its weights Wx1[unit,feature] (from the input)
 and Wh1[unit,unit] (from the previous step's state), its bias bh1[unit]. A sequence input is
-x[step,feature]:
+x[step,feature]. An rnn that is the network's last layer has its targets and error terms at its
+out's positions: target_h1[t,j], E_h1[t,j] (every step's state passed on), target_h1[j] (the last one's):
 
+    >>> parse("target_h1[2,1]").position
+    (2, 1)
     >>> partial(TOTAL, recurrent_value("h", "h1", 1, 2))
     'dE_total/dh1_t1[2]'
 
@@ -386,12 +389,13 @@ _ATOMS = [  # (kind, pattern): the first that matches the whole atom (without "+
 ]
 _SAMPLE = re.compile(r"(.*)\[(\d+)\]")
 _LABEL = r"[cpdfrna]\d+"
+_OUTPUT_LABEL = r"[cpdfrnah]\d+"  # a last layer's targets and errors: an rnn's too (target_h1[t,j], E_h1[j])
 _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
     ("input", re.compile(INPUT_MAP)),
     ("net", re.compile(rf"net_(?P<neuron>{_LABEL})")),
     ("out", re.compile(rf"out_(?P<neuron>{_LABEL})")),
-    ("target", re.compile(rf"target_(?P<neuron>{_LABEL})")),
-    ("error", re.compile(rf"E_(?P<neuron>{_LABEL})")),
+    ("target", re.compile(rf"target_(?P<neuron>{_OUTPUT_LABEL})")),
+    ("error", re.compile(rf"E_(?P<neuron>{_OUTPUT_LABEL})")),
     ("weight", re.compile(r"(?P<parameter>k\d+)")),
     ("weight", re.compile(r"(?P<parameter>w_(?P<neuron>d\d+))")),
     ("bias", re.compile(r"(?P<parameter>b_(?P<neuron>[cd]\d+))")),
