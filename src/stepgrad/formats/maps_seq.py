@@ -14,7 +14,7 @@ from typing import Any
 from stepgrad.core import names
 from stepgrad.core.trace import Section, Step, Trace
 from stepgrad.formats.formula import Precision
-from stepgrad.formats.maps import ENTRIES, Block, Grid, Heading, Paragraph, Table, _Blocks, _positions
+from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Paragraph, Table, _Blocks, _positions
 
 KINDS = ("rnn", "attention", "layernorm", "batchnorm")
 WIDE_UNITS = 4  # more units (or components) than this: the first derived in full, the others in the grids
@@ -54,6 +54,7 @@ def forward(b: _Blocks, layer: dict[str, Any]) -> None:
     section = b.trace.section(f"forward_{layer['label']}")
     b.out.append(Heading(section.title))
     b.out.append(Paragraph(section.intro))
+    _rules(b, layer, forward=True)
     {"rnn": _rnn_forward, "attention": _attention_forward}.get(layer["kind"], _norm_forward)(b, layer, section)
 
 
@@ -62,9 +63,19 @@ def backward(b: _Blocks, layer: dict[str, Any]) -> None:
     section = b.trace.section(f"backward_{layer['label']}")
     b.out.append(Heading(section.title))
     b.out.append(Paragraph(section.intro))
+    _rules(b, layer, forward=False)
     {"rnn": _rnn_backward, "attention": _attention_backward}.get(layer["kind"], _norm_backward)(b, layer, section)
     for role, shape in layer["parameters"].items():
         gradients(b, layer, role, shape, section.steps)
+
+
+def _rules(b: _Blocks, layer: dict[str, Any], forward: bool) -> None:
+    """--derive: the layer's general rules before its numbers (formats/seq_rules.py)."""
+    if b.derive_rules:
+        from stepgrad.formats.seq_rules import written
+
+        intro, lines = written(layer, b.meta, forward) or ("", [])
+        b.out += [Paragraph(intro), Equations(tuple(t for t, _ in lines), tuple(x for _, x in lines), ("",) * len(lines))]
 
 
 # -- rnn ----------------------------------------------------------------------------------------------
@@ -406,6 +417,12 @@ class _SequenceBlocks(_Blocks):
                 stems = layer["parameter_names"]
                 self.out.append(Paragraph(_NAMING[layer["kind"]].format(
                     label=layer["label"], wx=stems.get("weight_x", ""), wh=stems.get("weight_h", ""))))
+
+    def rules(self, layer: dict[str, Any], forward: bool) -> None:
+        if layer["kind"] == "dense":  # on a sequence, or reading an rnn's state: formats/seq_rules.py's
+            _rules(self, layer, forward)
+        else:
+            super().rules(layer, forward)
 
     def forward(self, layer: dict[str, Any]) -> None:
         if layer["kind"] in KINDS:

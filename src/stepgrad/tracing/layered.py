@@ -42,6 +42,7 @@ from stepgrad.tracing import layered_seq, layered_seq_backward
 from stepgrad.tracing.layered_backward import backward_steps, divided
 
 Index = tuple[int, ...]
+_SETTINGS = ("recurrent_activation", "output", "truncate", "scaled", "causal", "eps", "variance", "mode")  # --derive's rules
 MAX_ATTENTION_TERMS = 600_000  # samples x steps^3: 80 steps of one sample take some 20 s to write out
 
 
@@ -206,7 +207,8 @@ class _Builder:
                         "input": self.producer[layer.label],
                         "parameters": {role: list(p.shape) for role, p in layer.params.items()},
                         "parameter_names": {role: layer.parameter_name(role, (1,) * p.ndim).split("[")[0]
-                                            for role, p in layer.params.items()}}
+                                            for role, p in layer.params.items()},
+                        "settings": {key: getattr(layer, key) for key in _SETTINGS if hasattr(layer, key)}}
                        for layer in self.net.all_layers()],
         }
 
