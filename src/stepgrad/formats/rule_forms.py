@@ -286,7 +286,8 @@ class Rule:
         return " = ".join([self.lhs.text(), *(f.text() for f in self.forms)]) + (f"   ({self.where})" if self.where else "")
 
     def latex(self) -> str:
-        where = rf"\quad \text{{({self.where})}}" if self.where else ""
+        shown = self.where.replace("_", r"\_").replace("<=", r"$\le$")
+        where = rf"\quad \text{{({shown})}}" if self.where else ""
         return " = ".join([self.lhs.latex(), *(f.latex() for f in self.forms)]) + where
 
 
