@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from stepgrad.core import names
 from stepgrad.core.layers.spec import LayerNetwork
+from stepgrad.core.layers.values import truncation
 
 ACTIVATIONS: dict[str, Callable] = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
                                     "linear": lambda z: z, "softplus": F.softplus, "silu": F.silu,
@@ -31,6 +32,7 @@ class _Run:
         self.net, self.rows, self.mixing, self.samples = net, rows, mixing, samples
         self.kept: list[tuple[torch.Tensor, Namer, bool, str]] = []  # (tensor, namer, per sample, how)
         self.params: dict[str, torch.Tensor] = {}
+        self.window, self.inexact = truncation(net)  # which signals are BPTT(k) sums: the naming contract
         self.locals: list[tuple[torch.Tensor, Callable[[tuple[int, ...]], tuple[str, str]]]] = []
 
     def keep(self, tensor: torch.Tensor, namer: Namer, per_sample: bool = True, how: str = "value") -> torch.Tensor:
@@ -43,6 +45,18 @@ class _Run:
         tensor = torch.tensor(np.array(layer.params[role]), dtype=torch.float64, requires_grad=True)
         self.params[f"{layer.label}/{role}"] = tensor
         return tensor
+
+    def cut(self, quantity: str) -> bool:
+        """Below a truncated rnn: what reaches `quantity` is a BPTT(k) sum, named bptt<k>_..."""
+        label = names.label_of(quantity)
+        return self.window is not None and (label is None or label in self.inexact)
+
+    def signal(self, quantity: str, r: int) -> str:
+        if self.cut(quantity):
+            return names.truncated(quantity, self.window, self.tag(r))
+        if self.mixing:
+            return names.batch_partial(names.TOTAL, quantity, self.rows[r] + 1)
+        return names.partial(names.TOTAL, quantity, self.tag(r))
 
     def tag(self, r: int) -> int | None:
         return self.rows[r] + 1 if self.samples > 1 else None
@@ -65,10 +79,17 @@ class _Run:
                     if how == "above":
                         found[f"above:{names.at(q, tag)}"] = float(grad[position]) if grad is not None else 0.0
                         continue
+                    if how.startswith("part"):  # truncated BPTT: an entry's part, and its share of the sum
+                        part = 0.0 if grad is None else float(grad[position])
+                        found[names.truncated(q, self.window, tag, entry=int(how[4:]))] = part
+                        total = names.truncated(q, self.window, tag)
+                        found[total] = found.get(total, 0.0) + part
+                        continue
                     found[names.at(q, tag)] = float(value[position])
+                    if how == "value_only":
+                        continue
                     if grad is not None:
-                        found[names.batch_partial(names.TOTAL, q, self.rows[r] + 1) if self.mixing
-                              else names.partial(names.TOTAL, q, tag)] = float(grad[position])
+                        found[self.signal(q, r)] = float(grad[position])
         for local, pair in self.locals:
             for r in range(local.shape[0]):
                 for index in np.ndindex(*local.shape[1:]):
@@ -80,8 +101,9 @@ class _Run:
                 for index in np.ndindex(*value.shape):
                     p = layer.parameter_name(role, tuple(i + 1 for i in index))
                     one = len(self.rows) == 1 and self.samples > 1 and not self.mixing
-                    found[names.gradient(p, self.rows[0] + 1 if one else None)] = \
-                        0.0 if grad is None else float(grad.numpy()[index])
+                    sample = self.rows[0] + 1 if one else None
+                    name = names.truncated(p, self.window, sample) if self.cut(p) else names.gradient(p, sample)
+                    found[name] = 0.0 if grad is None else float(grad.numpy()[index])
         return found
 
 
@@ -140,6 +162,8 @@ def _rnn(run: _Run, layer, x: torch.Tensor) -> torch.Tensor:
     wx, wh = run.param(layer, "weight_x"), run.param(layer, "weight_h")
     b = run.param(layer, "bias") if "bias" in layer.params else None
     h = torch.tensor(layer.initial(), dtype=torch.float64).expand(x.shape[0], -1)
+    if layer.truncate is not None and layer.truncate < x.shape[1]:
+        return _truncated_rnn(run, layer, x, h, lambda x_t, state: x_t @ wx.T + state @ wh.T + (b if b is not None else 0.0))
     states = []
     for t in range(x.shape[1]):
         net = x[:, t] @ wx.T + h @ wh.T + (b if b is not None else 0.0)
@@ -205,3 +229,34 @@ def _norm(run: _Run, layer, x: torch.Tensor) -> torch.Tensor:
     else:
         out = xhat * 1.0
     return run.keep(out, lambda p: names.map_value("out", label, p))
+
+
+def _truncated_rnn(run: _Run, layer, x: torch.Tensor, h0: torch.Tensor, weighted: Callable) -> torch.Tensor:
+    """BPTT(k) as PyTorch computes it with detached states: the state at step e is computed again from the state k
+    steps before e, detached, so the error entering at e goes back k steps; each window's states are that entry's
+    parts (bptt<k>e<e>_h1_t<t>), and the sums add the parts."""
+    label, act, k, steps = layer.label, ACTIVATIONS[layer.recurrent_activation], layer.truncate, x.shape[1]
+    full, h = [], h0
+    for t in range(steps):
+        net = weighted(x[:, t], h)
+        run.keep(net.detach(), lambda p, t=t: names.recurrent_value("net", label, t + 1, p[0]), how="value_only")
+        h = act(net)
+        run.keep(h.detach(), lambda p, t=t: names.recurrent_value("h", label, t + 1, p[0]), how="value_only")
+        apart = net.detach().requires_grad_()
+        local = torch.autograd.grad(act(apart).sum(), apart)[0]
+        run.locals.append((local, lambda p, t=t: (names.recurrent_value("h", label, t + 1, p[0]),
+                                                  names.recurrent_value("net", label, t + 1, p[0]))))
+        full.append(h.detach())
+    outputs = []
+    for e in range(steps):
+        start = max(0, e - k + 1)
+        state = h0 if start == 0 else full[start - 1]  # detached: the gradient stops here
+        for t in range(start, e + 1):
+            net = run.keep(weighted(x[:, t], state), lambda p, t=t: names.recurrent_value("net", label, t + 1, p[0]),
+                           how=f"part{e + 1}")
+            state = run.keep(act(net), lambda p, t=t: names.recurrent_value("h", label, t + 1, p[0]), how=f"part{e + 1}")
+        outputs.append(state)
+    out = torch.stack(outputs, 1) if layer.output == "sequence" else outputs[-1] * 1.0
+    namer = (lambda p: names.recurrent_value("h", label, p[0], p[1])) if layer.output == "sequence" else \
+        (lambda p: names.recurrent_value("h", label, steps, p[0]))
+    return run.keep(out, namer, how="above")

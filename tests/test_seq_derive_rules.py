@@ -30,12 +30,22 @@ from seq_torch_written import ACTIVATIONS, written_step  # noqa: E402  (needs to
 
 
 def _fits(spec: dict) -> bool:
-    """The activations the written-out step has (and no truncation: test_seq_truncated_names.py's)."""
-    return all(layer.get("activation", spec.get("activation", "sigmoid")) in ACTIVATIONS and "truncate" not in layer
+    """The activations the written-out step has."""
+    return all(layer.get("activation", spec.get("activation", "sigmoid")) in ACTIVATIONS
                for layer in spec["layers"] if isinstance(layer, dict))
 
 
+def _truncated(seed: int) -> dict:
+    """A random rnn whose BPTT is truncated to fewer steps than its sequence has."""
+    spec = random_rnn_spec(seed, smooth=True, truncate=True)
+    rnn = next(layer for layer in spec["layers"] if layer["type"] == "rnn")
+    steps = spec["layers"][0]["steps"]
+    rnn["truncate"] = max(1, min(rnn["truncate"], steps - 1))
+    return spec
+
+
 RANDOM = {**{f"rnn-{s}": random_rnn_spec(s, smooth=True, truncate=False) for s in range(12)},
+          **{f"rnn-truncated-{s}": _truncated(s) for s in range(12) if random_rnn_spec(s)["layers"][0]["steps"] > 1},
           **{f"attention-{s}": random_attention_spec(s, smooth=True) for s in range(10)},
           **{f"norm-{s}": random_norm_spec(s, smooth=True) for s in range(12)}}
 SPECS = {**{f"gallery-{k}": v for k, v in GALLERY.items()}, **{k: v for k, v in RANDOM.items() if _fits(v)}}

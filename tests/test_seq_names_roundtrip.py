@@ -1,7 +1,7 @@
 """Every name `stepgrad names` prints for a sequence network parses (core.names) and round-trips through `check`.
 
 Over the sequence gallery (tests/seq_trace_gallery.py and random rnn, attention and normalization networks of
-tests/seq_gallery.py) and networks whose last layer is the rnn or the attention head
+tests/seq_gallery.py, truncated BPTT's bptt<k>_ sums included) and networks whose last layer is the rnn or the attention head
 (their targets and errors are target_h1[t,j], E_h1[t,j]; with the last state only target_h1[j]): the listing
 written back as a solution file with every value at full precision is marked correct, answer by answer, and a
 wrong target or error term gets a verdict (not a traceback).
@@ -37,6 +37,7 @@ def _on_top(kind: str, output: str, samples: int) -> dict:
 
 SPECS = {**{f"gallery-{k}": v for k, v in GALLERY.items()},
          **{f"rnn-{seed}": random_rnn_spec(seed, truncate=False) for seed in range(6)},
+         **{f"rnn-truncated-{seed}": random_rnn_spec(seed, truncate=True) for seed in (2, 5, 7)},
          **{f"attention-{seed}": random_attention_spec(seed) for seed in range(4)},
          **{f"norm-{seed}": random_norm_spec(seed) for seed in range(4)},
          **{f"{kind}-on-top-{output}-{samples}": _on_top(kind, output, samples)

@@ -40,15 +40,15 @@ def _letter(number: int) -> str:
     return LETTERS[n - 1] + (f"{offset:+d}" if offset else "")
 
 
-_PLACED = re.compile(r"(_t)?(\d{5,})")
+_PLACED = re.compile(r"(_t|e)?(\d{5,})")
 
 
 def _read_back(text: str, angle: bool) -> str:
     """The placeholders in a built name read back as letters (a time step after "_t" in <...> when `angle`)."""
     def swap(m: re.Match) -> str:
         letter = _letter(int(m.group(2)))
-        if m.group(1):
-            return f"_t<{letter}>" if angle else m.group(1) + letter
+        if m.group(1):  # a time step (h1_t<t-1>) or a truncated sum's entry step (bptt2e<e>_h1_t<t>)
+            return f"{m.group(1)}<{letter}>" if angle else m.group(1) + letter
         return letter
     return _PLACED.sub(swap, text)
 
@@ -60,9 +60,16 @@ class Context:
 
     samples: int = 1
     mixing: bool = False
+    window: int | None = None  # truncated BPTT(k): below the truncated rnn, signals are the sums bptt<k>_...
+    cut: frozenset[str] = frozenset()
 
     def tag(self, bind: Bind) -> int | None:
         return bind["s"] if self.samples > 1 else None
+
+    def truncated(self, quantity: str) -> bool:
+        """Whether what reaches `quantity` is a truncated-BPTT sum (not a derivative)."""
+        label = names.label_of(quantity)
+        return self.window is not None and (label is None or label in self.cut)
 
 
 class Expr:
@@ -83,7 +90,9 @@ class Ref(Expr):
     (dE_total/d of a sample's value), "batch_signal" (dE_total/d of a batch statistic), "gradient" (of a
     parameter: the sample's, or the batch's where samples mix or there is one), "sample_gradient" (sample s's
     gradient of a parameter, dE_total[s]/dp), "local" (d top/d bottom, both the sample's), "above" (what the
-    layer above sends back to a quantity; no name of the trace). `sampled`: the text shows the sample letter."""
+    layer above sends back to a quantity; no name of the trace), "part" (truncated BPTT: the part of a sum that
+    entered at step e, bptt2e<e>_...). Below a truncated rnn signals and gradients are its sums (bptt2_...).
+    `sampled`: the text shows the sample letter."""
 
     kind: str
     build: Callable[[Bind], str]
@@ -99,6 +108,10 @@ class Ref(Expr):
         q, kind = self.build(bind), self.kind
         if kind == "shared":
             return q
+        if kind == "part" or kind in ("signal", "gradient", "sample_gradient") and self.ctx.truncated(q):
+            assert self.ctx.window is not None
+            sample = None if kind == "gradient" and self.ctx.mixing else tag
+            return names.truncated(q, self.ctx.window, sample, entry=bind["e"] if kind == "part" else None)
         if kind == "value":
             return names.at(q, tag)
         if kind == "batch_signal":

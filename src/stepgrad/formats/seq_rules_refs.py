@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from stepgrad.core import names
@@ -30,7 +31,9 @@ class Refs:
     """The Refs of one trace: a sample's quantities carry its [s]; where samples mix, the sample letter shows."""
 
     def __init__(self, meta: dict[str, Any]) -> None:
-        self.ctx = Context(int(meta["samples"]), bool(meta.get("mixing")))
+        cut = meta.get("truncated") or {}
+        self.ctx = Context(int(meta["samples"]), bool(meta.get("mixing")), cut.get("window"),
+                           frozenset(cut.get("layers", ())))
         self.samples, self.mean = self.ctx.samples, meta["reduction"] == "mean"
         self.layers = {layer["label"]: layer for layer in meta["layers"]}
 
@@ -45,6 +48,10 @@ class Refs:
 
     def local(self, top: Callable[[Bind], str], bottom: Callable[[Bind], str]) -> Ref:
         return Ref("local", top, bottom, ctx=self.ctx, sampled=self.ctx.mixing)
+
+    def part(self, build: Callable[[Bind], str]) -> Ref:
+        """Truncated BPTT: the part of the sum at a quantity that entered at step e (bptt2e<e>_h1_t<t>[j])."""
+        return Ref("part", build, ctx=self.ctx, sampled=self.ctx.mixing)
 
     def batch_signal(self, build: Callable[[Bind], str]) -> Ref:
         return Ref("batch_signal", build, ctx=self.ctx)
@@ -77,7 +84,7 @@ class Refs:
                               Ref("sample_gradient", build, ctx=self.ctx))
             if self.mean:
                 total = Op("/", total, Num(self.samples))
-            found.append(Rule(Ref("gradient", build, ctx=Context(1)), (total,), self.domain(*letters)))
+            found.append(Rule(Ref("gradient", build, ctx=replace(self.ctx, samples=1)), (total,), self.domain(*letters)))
         return found
 
     def source(self, layer: Layer) -> Callable[[tuple[int, ...]], str]:
