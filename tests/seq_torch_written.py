@@ -22,7 +22,7 @@ from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.layers.values import truncation
 
 ACTIVATIONS: dict[str, Callable] = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
-                                    "linear": lambda z: z, "softplus": F.softplus, "silu": F.silu,
+                                    "linear": lambda z: z, "softplus": F.softplus, "silu": F.silu, "gelu": F.gelu,
                                     "softmax": lambda z: torch.softmax(z, dim=-1)}
 Namer = Callable[[tuple[int, ...]], str]  # a 1-based position -> the quantity's name, without the sample
 

@@ -17,6 +17,7 @@ import math
 
 import pytest
 
+from conftest import slow_after
 from seq_gallery import random_attention_spec, random_norm_spec, random_rnn_spec
 from seq_trace_gallery import GALLERY
 from stepgrad.api import Extras, explain_document
@@ -49,6 +50,11 @@ RANDOM = {**{f"rnn-{s}": random_rnn_spec(s, smooth=True, truncate=False) for s i
           **{f"attention-{s}": random_attention_spec(s, smooth=True) for s in range(10)},
           **{f"norm-{s}": random_norm_spec(s, smooth=True) for s in range(12)}}
 SPECS = {**{f"gallery-{k}": v for k, v in GALLERY.items()}, **{k: v for k, v in RANDOM.items() if _fits(v)}}
+
+
+def _quick_first(key: str) -> tuple:
+    """The gallery first, then the random networks seed by seed (each kind in the fast loop)."""
+    return not key.startswith("gallery"), key.split("-")[-1].zfill(3), key
 
 
 def evaluate(e: rf.Expr, bind: dict[str, int], values: dict[str, float]) -> float:
@@ -100,7 +106,7 @@ def torch_values(net: LayerNetwork, mixing: bool) -> dict[str, float]:
     return found
 
 
-@pytest.mark.parametrize("key", sorted(SPECS))
+@pytest.mark.parametrize("key", slow_after(12, sorted(SPECS, key=_quick_first)))
 def test_every_rule_with_the_traces_numbers_is_torchs(key) -> None:
     net = LayerNetwork.from_dict(copy.deepcopy(SPECS[key]))
     trace = explain_layers(net)
