@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import numpy as np
 import pytest
@@ -140,3 +141,19 @@ def test_names_json_document_and_check_use_the_same_names(tmp_path) -> None:
     report = check(net, solution.loads("\n".join(f"{k} = {v!r}" for k, v in answers.items())))
     verdicts = {r.name: r.verdict for r in report.results}
     assert verdicts == {"bptt2_Wh1[1,2]": "correct", "bptt2_Wx1[1,1]": "wrong"}
+
+
+def test_the_sequence_page_shows_the_sums_by_their_names() -> None:
+    from stepgrad.web.sequence import panels
+
+    page = json.dumps(panels(LayerNetwork.from_dict(_sequence(2)), 1), ensure_ascii=False)
+    assert "bptt2_Wh1[1,2]" in page and "bptt2_net_h1_t2[1] · h1_t1[2]" in page
+    assert not re.search(r"dE_total/d(net_)?h1|dE_total/d[WB][xh]1|dE_total/dbh1", page)
+
+
+def test_an_optimizer_with_truncated_bptt_is_refused_in_one_line() -> None:
+    from stepgrad.core.errors import StepgradError
+
+    with pytest.raises(StepgradError, match="truncated BPTT") as info:
+        explain_layers(LayerNetwork.from_dict(_sequence(2)), optimizer="adam")
+    assert "\n" not in str(info.value)

@@ -58,6 +58,9 @@ def explain_layers(net: LayerNetwork, sample: int | None = None, optimizer: str 
             raise StepgradError(f"attention {layer.label} over {layer.in_shape[0]} steps: the explanation would write "
                                 f"about {len(inputs) * layer.in_shape[0] ** 3:,} terms (at most "
                                 f"{MAX_ATTENTION_TERMS:,}); explain one sample (--sample) or a shorter sequence")
+    if optimizer != "sgd" and not all(layer.exact_gradients for layer in net.all_layers()):
+        raise StepgradError(f"--optimizer {optimizer} with truncated BPTT is not written yet (its update uses the "
+                            "bptt<k>_ sums, not gradients); explain it with SGD, or stepgrad train handles it")
     rec = engine.step(net, inputs, targets, after=optimizer == "sgd")
     if optimizer != "sgd":
         from stepgrad.tracing.layered_optimizer import rewrite, with_optimizer
