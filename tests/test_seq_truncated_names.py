@@ -157,3 +157,13 @@ def test_an_optimizer_with_truncated_bptt_is_refused_in_one_line() -> None:
     with pytest.raises(StepgradError, match="truncated BPTT") as info:
         explain_layers(LayerNetwork.from_dict(_sequence(2)), optimizer="adam")
     assert "\n" not in str(info.value)
+
+
+def test_the_pictures_draw_the_sums_by_their_names(tmp_path) -> None:
+    from stepgrad.api import network_diagram, step_graph
+
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(_sequence(2)))
+    for drawn in (step_graph(str(path)), network_diagram(str(path), show="gradients")):
+        assert "bptt2 sums for Wh1" in drawn
+        assert not re.search(r"dE_total/d(net_)?h1|dE_total/d[Wb][xh]1", drawn)
