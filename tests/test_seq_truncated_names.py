@@ -30,11 +30,7 @@ from stepgrad.tracing.layered import explain_layers
 
 torch = pytest.importorskip("torch")
 from seq_torch_written import written_step  # noqa: E402  (needs torch)
-
-try:  # the finite differences of every named derivative (test helpers may live in layer_helpers.py)
-    from layer_helpers import FLOOR, RTOL, numeric  # type: ignore[import-not-found]
-except ImportError:
-    from test_norm_names_fd import FLOOR, RTOL, numeric
+from test_norm_names_fd import FLOOR, RTOL, numeric  # noqa: E402  (finite differences of every named derivative)
 
 
 def _truncated(seed: int, samples: int | None = None) -> dict:
