@@ -155,7 +155,7 @@ class Num(Expr):
     shown_latex: str = ""
 
     def text(self) -> str:
-        return self.shown or f"{self.value:g}"
+        return self.shown or (f"({self.value:g})" if self.value < 0 else f"{self.value:g}")
 
     def latex(self) -> str:
         return self.shown_latex or self.text()

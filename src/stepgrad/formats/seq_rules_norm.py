@@ -87,7 +87,7 @@ def _conventions(g: _Groups, refs: Any) -> str:
     else:
         stats = (f"a group of M = {g.size} values, the {'unbiased' if g.unbiased else 'biased'} variance "
                  f"(divided by D = {g.divide}{', M - 1' if g.unbiased else ', M, as PyTorch normalizes'})")
-    return f"{g.layer['kind']} over {where}; {stats}; eps = {g.eps!r}"
+    return f"{g.layer['kind']}: {where}; {stats}; eps = {g.eps!r}"
 
 
 def forward(layer: Layer, refs: Any) -> tuple[str, list[Rule]]:
