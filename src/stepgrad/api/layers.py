@@ -67,12 +67,14 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
     if fmt not in LAYER_FORMATS:
         raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
                             f"choose from {', '.join(LAYER_FORMATS)}", where="--format")
-    from stepgrad.api.layer_kinds import drawable
+    from stepgrad.api.layer_kinds import drawable, pictured
 
-    if (fmt == "slides" or extras.derive) and not drawable(net):  # the lecture and the rules: conv networks only
-        raise StepgradError(f"{'the slides format' if fmt == 'slides' else '--derive'} shows conv, pooling and "
-                            "residual networks; sequence and normalization layers are not in it yet",
-                            where="--format" if fmt == "slides" else "--derive")
+    if fmt == "slides" and not pictured(net):  # the lecture: conv networks, or sequence models without a residual block
+        raise StepgradError("the slides format shows conv, pooling and residual networks and sequence models, not "
+                            "a residual block with sequence or normalization layers", where="--format")
+    if extras.derive and not drawable(net):  # the rules: conv networks only
+        raise StepgradError("--derive shows conv, pooling and residual networks; sequence and normalization layers "
+                            "are not in it yet", where="--derive")
     trace = _trace(net, spec, step.sample, step.optimizer)
     only = _only(trace, extras.only)
     if fmt == "json":
