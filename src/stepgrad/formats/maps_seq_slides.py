@@ -23,7 +23,7 @@ from stepgrad.core import names
 from stepgrad.core.trace import Step, Trace
 from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision, equation, number, operand, substituted, symbol, symbolic
-from stepgrad.formats.maps import Block, Equations, Grid, Heading, Paragraph
+from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Paragraph, Table
 from stepgrad.formats.maps_seq import KINDS, MASKED
 from stepgrad.formats.maps_seq_picture import picture
 from stepgrad.formats.maps_slides import (
@@ -43,6 +43,9 @@ from stepgrad.formats.maps_slides import (
 from stepgrad.formats.maps_summary import SUMMARY_FRAMES, summarised
 from stepgrad.formats.slides import PREAMBLE
 
+BUDGET = 13.5  # a frame's height in rows of \small text (the conv lecture's 11.5 leaves its frames half empty here)
+DERIVED = {"rnn": ("weight_x", "weight_h"), "attention": ("weight_q",), "layernorm": ("gamma",),
+           "batchnorm": ("gamma",), "dense": ("weight",)}  # a summary derives these parameters' first entries
 FULL_STEPS = 4  # an rnn of at most this many steps has every step's contribution derived; more: the last one
 TITLES = {"rnn": "a recurrent network", "attention": "an attention head", "layernorm": "a network with layer norm",
           "batchnorm": "a network with batch norm"}
@@ -114,6 +117,32 @@ def _cut_out(parts: list[Block], start: str) -> tuple[list[Block], list[Block]]:
     return parts[:at], parts[end:]
 
 
+def _opened(latex: str, width: int = WIDTH) -> str:
+    r"""Top-level fractions too wide for a row written (A) / (B) with A in \left( \right), so that a long sum over
+    a denominator can break between its terms (tex.wrap writes {A} / (B), a group it never breaks)."""
+    depths = tex._depths(latex)
+    out, i = [], 0
+    while i < len(latex):
+        if depths[i] == 0 and latex.startswith(r"\frac{", i):
+            top_end = tex._group_end(latex, i + 5)
+            bottom_end = tex._group_end(latex, top_end)
+            top, bottom = latex[i + 6:top_end - 1], latex[top_end + 1:bottom_end - 1]
+            if tex._visible(top) > width and tex._visible(bottom) <= width:
+                out.append(rf"\left({top}\right) / ({bottom})")
+                i = bottom_end
+                continue
+        out.append(latex[i])
+        i += 1
+    return "".join(out)
+
+
+def _breakable(parts: list[Block]) -> list[Block]:
+    """The blocks with each derived line's wide fractions opened (_opened), between its = signs."""
+    def line(latex: str) -> str:
+        return " = ".join(_opened(piece) for piece in _top_level(latex, " = "))
+    return [Equations(p.text, tuple(map(line, p.latex)), p.notes) if isinstance(p, Equations) else p for p in parts]
+
+
 def _glued(parts: list[Block], short: bool) -> list[Item]:
     """The blocks as frame items, a paragraph kept on the frame of what it introduces (a table, grid, line)."""
     runs: list[list[Block]] = []
@@ -137,7 +166,12 @@ def _glued(parts: list[Block], short: bool) -> list[Item]:
             items += made[:-1]
             continue
         items += made
-    return items + ([held] if held is not None else [])
+    items += [held] if held is not None else []
+    # grids and tables take more room than the conv lecture's estimate once the frames are fuller
+    # (and a displayed line its skips above and below, a sample's superscript its height)
+    return [(h * 1.2 if "minipage" in latex or "tabular" in latex else
+             h + 0.6 + 0.15 * latex.count("}^{[") if latex.startswith("\\begin{align*}") else h, latex)
+            for h, latex in items]
 
 
 def _split_at(parts: list[Block], taken: set[str]) -> tuple[list[Block], list[Block]]:
@@ -247,7 +281,7 @@ class _SequenceLecture(_Lecture):
             tuple(number(p.value, self.digits) for p in planned.paths)),
             ("dE/dnet at t", "h at t-1", "contribution"), columns)
         items = [(2.4, _escape(plan) + r"\par\smallskip"), _align([rule]), *_grid_rows(_time_columns(grid))]
-        frames = _frames(f"BPTT: {entry}, the plan", items)
+        frames = _frames(f"BPTT: {entry}, the plan", items, BUDGET)
         shown = range(steps) if self.full or steps <= FULL_STEPS else [steps - 1]
         rows = []
         for k in shown:
@@ -267,7 +301,7 @@ class _SequenceLecture(_Lecture):
         update = names.updated(entry)
         if self.has(update):
             items += _equation_items(Equations(("",), (self._line(self.trace.step(update)),), ("",)))
-        return frames + _frames(f"BPTT: {entry}, each step's term and their sum", items)
+        return frames + _frames(f"BPTT: {entry}, each step's term and their sum", items, BUDGET)
 
     def _line(self, step: Step) -> str:
         return equation(step, self.trace, self.digits, "latex")
@@ -303,7 +337,7 @@ class _SequenceLecture(_Lecture):
         if not self.full and len(keys) > 1:
             items.append((1.0, _escape("The other keys of the row alike (the grid); the other rows in the grid of "
                                        "dE_total/dscore below.") + r"\par"))
-        return _frames(f"Through the softmax: query row {row} of {label}", items), taken
+        return _frames(f"Through the softmax: query row {row} of {label}", items, BUDGET), taken
 
     def _signal(self, quantity: str) -> str:
         if self.meta.get("mixing"):
@@ -341,7 +375,7 @@ class _SequenceLecture(_Lecture):
                     "constants: no path through the mean or the variance):"))
         items: list[Item] = [(1.8, _escape(intro) + r"\par\smallskip")]
         items.append(_align([piece for word, row in rows for piece in _wrap(rf"\text{{{word}:}}\quad ", row)]))
-        return _frames(f"The paths into {source}: {layer['label']}", items), {name}
+        return _frames(f"The paths into {source}: {layer['label']}", items, BUDGET), {name}
 
     # -- the lecture ---------------------------------------------------------------------------------------
     def left_out_frame(self) -> str:
@@ -352,15 +386,42 @@ class _SequenceLecture(_Lecture):
         how = "Everything, every step and row derived: stepgrad explain SPEC --format slides --all. One sample: --sample N."
         return _frame("What this summary left out", f"{_escape(body)}\\par\\medskip\n{_escape(how)}")
 
+    def tabled(self, parts: list[Block], layer: dict[str, Any] | None) -> list[Block]:
+        """A summary's backward section: the first entries of the parameters not in DERIVED moved from their
+        derivation into the table of the others (their gradient and update, as the trace has them)."""
+        if not self.summary or layer is None:
+            return parts
+        for role, shape in layer["parameters"].items():
+            if role in DERIVED.get(layer["kind"], ()):
+                continue
+            base = layer["parameter_names"][role]
+            entry = names.with_position(base, (1,) * len(shape))
+            before, after = _cut_out(parts, f"The gradient of {entry}")
+            if before == parts:
+                continue
+            update = names.updated(entry)
+            row = (entry, self.value(entry), self.value(names.gradient(entry)),
+                   self.value(update) if self.has(update) else "(not updated)")
+            rest = next((k for k, p in enumerate(after) if isinstance(p, Table) and p.rows
+                         and p.rows[0][0].startswith(base + "[")), None)
+            if rest is None:
+                after = [Paragraph(f"{base} (--all derives it):"), Table(ENTRIES, (row,)), *after]
+            else:
+                after[rest] = Table(ENTRIES, (row, *after[rest].rows))  # type: ignore[union-attr]
+                after[rest - 1] = Paragraph(f"The entries of {base}, each derived as the first entries above "
+                                            "(--all derives every one):")
+            parts = before + after
+        return parts
+
     def section_frames(self, heading: str, parts: list[Block]) -> list[str]:
         """A section's blocks packed into frames (a summary: the first sample's, the first row of a table of
         entries; no derived line is shortened: the derivations are the lecture)."""
         if not parts:
             return []
-        parts = _turned(parts)
+        parts = _breakable(_turned(parts))
         if self.summary:
-            return _frames(heading, _glued(summarised(parts), short=False), SUMMARY_BUDGET)
-        return _frames(heading, _glued(parts, short=False))
+            return _frames(heading, _glued(summarised(parts), short=False), max(SUMMARY_BUDGET, BUDGET))
+        return _frames(heading, _glued(parts, short=False), BUDGET)
 
     def build(self) -> str:
         out = [PREAMBLE, r"\usepackage{graphicx}", f"\\title{{{self.title()}}}", r"\subtitle{derived number by number}",
@@ -386,6 +447,7 @@ class _SequenceLecture(_Lecture):
             if pending:
                 before, after = _split_at(parts, pending)
                 parts = before + after
+            parts = self.tabled(parts, layer)
             if kind == "rnn" and layer is not None:
                 entry = names.with_position(layer["parameter_names"]["weight_h"], (1, 1))
                 before, after = _cut_out(parts, f"The gradient of {entry}")
