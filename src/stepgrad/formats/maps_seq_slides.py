@@ -31,19 +31,19 @@ from stepgrad.formats.maps_slides import (
     SUMMARY_BUDGET,
     WIDTH,
     Item,
+    _array,
     _equation_items,
     _escape,
     _fit,
     _frame,
     _frames,
-    _grid_rows,
     _items,
     _Lecture,
 )
 from stepgrad.formats.maps_summary import SUMMARY_FRAMES, summarised
 from stepgrad.formats.slides import PREAMBLE
 
-BUDGET = 13.5  # a frame's height in rows of \small text (the conv lecture's 11.5 leaves its frames half empty here)
+BUDGET = 13.0  # a frame's height in rows of \small text (the conv lecture's 11.5 leaves its frames half empty here)
 DERIVED = {"rnn": ("weight_x", "weight_h"), "attention": ("weight_q",), "layernorm": ("gamma",),
            "batchnorm": ("gamma",), "dense": ("weight",)}  # a summary derives these parameters' first entries
 FULL_STEPS = 4  # an rnn of at most this many steps has every step's contribution derived; more: the last one
@@ -143,6 +143,33 @@ def _breakable(parts: list[Block]) -> list[Block]:
     return [Equations(p.text, tuple(map(line, p.latex)), p.notes) if isinstance(p, Equations) else p for p in parts]
 
 
+def _width(grid: Grid) -> int:
+    """About how many characters a grid takes across a frame: its row labels' column and its values' columns."""
+    def shown(text: str) -> int:
+        return len(text.replace("\\text{", "").replace("}", "").replace("\\_", "_"))
+    label = max((shown(lbl) for lbl in grid.row_labels), default=0)
+    widest = max((shown(v) for row in grid.rows for v in row), default=1)
+    columns = max((shown(c) for c in grid.column_labels), default=1)
+    return max(len(grid.title) + 2, label + 2 + len(grid.column_labels) * (max(widest, columns) + 2))
+
+
+def _grid_items(grids: list[Grid]) -> list[Item]:
+    """Grids side by side as many as fit across a frame, each in a minipage of its own width's share (so that
+    its numbers keep the frame's type size: a grid is shrunk only when it alone is wider than the frame)."""
+    rows: list[list[Grid]] = [[]]
+    for g in grids:
+        if rows[-1] and (sum(_width(x) + 4 for x in [*rows[-1], g]) > GRID_CHARS or len(rows[-1]) == 4):
+            rows.append([])
+        rows[-1].append(g)
+    out = []
+    for row in rows:
+        boxes = [f"\\begin{{minipage}}[t]{{{min(0.98, (_width(g) + 2) / GRID_CHARS):.2f}\\linewidth}}\n{_array(g)}\n"
+                 "\\end{minipage}" for g in row]
+        height = max(len(g.rows) for g in row) * 0.6 + 0.8 + 0.7 * max(1, max(len(g.title) for g in row) // 40)
+        out.append((height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"))
+    return out
+
+
 def _glued(parts: list[Block], short: bool) -> list[Item]:
     """The blocks as frame items, a paragraph kept on the frame of what it introduces (a table, grid, line)."""
     runs: list[list[Block]] = []
@@ -154,24 +181,31 @@ def _glued(parts: list[Block], short: bool) -> list[Item]:
     items: list[Item] = []
     held: Item | None = None
     for run in runs:
-        made = _items(run, short=short)
-        if held is not None and made:
-            made[0] = (held[0] + made[0][0], held[1] + "\n" + made[0][1])
-            held = None
-        elif held is not None:
-            items.append(held)
-            held = None
-        if len(run) == 1 and isinstance(run[0], Paragraph) and made:
-            held = made[-1]
-            items += made[:-1]
+        made = [_height(item) for item in (_grid_items(run) if isinstance(run[0], Grid) else _items(run, short))]
+        if not made:
             continue
+        if len(run) == 1 and isinstance(run[0], Paragraph):
+            height = 1.15 * -(-len(run[0].text) // 100) + 0.3  # lines of about 100 characters
+            held = (height, made[0][1]) if held is None else (held[0] + height, held[1] + "\n" + made[0][1])
+            continue
+        if held is not None and held[0] + made[0][0] <= BUDGET:
+            made[0] = (held[0] + made[0][0], held[1] + "\n" + made[0][1])
+        elif held is not None:  # together they would not fit a frame
+            items.append(held)
+        held = None
         items += made
-    items += [held] if held is not None else []
-    # grids and tables take more room than the conv lecture's estimate once the frames are fuller
-    # (and a displayed line its skips above and below, a sample's superscript its height)
-    return [(h * 1.2 if "minipage" in latex or "tabular" in latex else
-             h + 0.6 + 0.15 * latex.count("}^{[") if latex.startswith("\\begin{align*}") else h, latex)
-            for h, latex in items]
+    return items + ([held] if held is not None else [])
+
+
+def _height(item: Item) -> Item:
+    """An item's height for fuller frames than the conv lecture's: grids and tables take more room than its
+    estimate, and a displayed line its skips above and below, a sample's superscript its height."""
+    height, latex = item
+    if "minipage" in latex or "tabular" in latex:
+        return height * 1.2, latex
+    if latex.startswith("\\begin{align*}"):
+        return height + 0.6 + 0.15 * latex.count("}^{["), latex
+    return item
 
 
 def _split_at(parts: list[Block], taken: set[str]) -> tuple[list[Block], list[Block]]:
@@ -280,7 +314,7 @@ class _SequenceLecture(_Lecture):
             tuple(number(self.trace.lookup(p.factors[1]), self.digits) for p in planned.paths),
             tuple(number(p.value, self.digits) for p in planned.paths)),
             ("dE/dnet at t", "h at t-1", "contribution"), columns)
-        items = [(2.4, _escape(plan) + r"\par\smallskip"), _align([rule]), *_grid_rows(_time_columns(grid))]
+        items = [(2.4, _escape(plan) + r"\par\smallskip"), _align([rule]), *_grid_items(_time_columns(grid))]
         frames = _frames(f"BPTT: {entry}, the plan", items, BUDGET)
         shown = range(steps) if self.full or steps <= FULL_STEPS else [steps - 1]
         rows = []
@@ -331,7 +365,7 @@ class _SequenceLecture(_Lecture):
         derived = keys if self.full else keys[:1]
         taken = {signal(names.attention_value("score", label, (row, j))) for j in keys}
         steps = [self.trace.step(signal(names.attention_value("score", label, (row, j)))) for j in derived]
-        items = [(1.8, _escape(text) + r"\par\smallskip"), _align([rule]), *_grid_rows([grid])]
+        items = [(1.8, _escape(text) + r"\par\smallskip"), _align([rule]), *_grid_items([_upright(grid)])]
         items += _equation_items(Equations(tuple(st.name for st in steps), tuple(self._line(st) for st in steps),
                                            ("",) * len(steps)))
         if not self.full and len(keys) > 1:
