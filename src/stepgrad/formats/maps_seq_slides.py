@@ -204,7 +204,7 @@ def _height(item: Item) -> Item:
     if "minipage" in latex or "tabular" in latex:
         return height * 1.2, latex
     if latex.startswith("\\begin{align*}"):
-        return height + 0.6 + 0.15 * latex.count("}^{["), latex
+        return height + 0.6 + 0.2 * sum("}^{[" in row for row in latex.split("\\\\\n")), latex
     return item
 
 
@@ -389,6 +389,7 @@ class _SequenceLecture(_Lecture):
         source = names.map_value("input", names.INPUT_MAP, first) if layer["input"] is None else \
             names.map_value("out", layer["input"], first)
         name = self._signal(source)
+        source = names.at(source, self.tag())
         if not self.has(name):
             return [], set()
         step = self.trace.step(name)
