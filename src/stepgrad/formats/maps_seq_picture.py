@@ -32,19 +32,20 @@ def _steps(count: int) -> list[int | None]:
 
 
 def _box(name: str, x: float, y: float, label: str, fill: str) -> str:
+    """A named box of the picture at (x, y)."""
     return (f"\\node[draw, rounded corners=1pt, fill={fill}, minimum height=0.5cm, inner sep=2pt] ({name}) at "
             f"({x:.2f},{y:.2f}) {{{tex.escape(label)}}};")
 
 
 def _row_label(layer: dict[str, Any] | None, meta: dict[str, Any]) -> str:
+    """What a row of the picture is: the input's size, or a layer's label, kind and activation."""
     if layer is None:
         shape = meta["input_shape"]
         size = f"{shape[0]} steps of {shape[1]}" if meta.get("sequence_input") else " x ".join(map(str, shape))
         return f"input x: {size}"
     words = WORDS.get(layer["kind"], layer["kind"])
-    if layer["kind"] in ("dense", "rnn") and "," in layer["description"]:
-        act = layer["description"].split(", ")[1 if layer["kind"] == "rnn" else -1]
-        words += f", {act}" if act in ("tanh", "relu", "sigmoid", "linear", "softmax") else ""
+    if layer["kind"] in ("dense", "rnn") and ", " in layer["description"]:  # its activation
+        words += ", " + layer["description"].split(", ")[1 if layer["kind"] == "rnn" else -1].replace("_", " ")
     return f"{layer['label']}: {words}"
 
 
@@ -137,4 +138,5 @@ def picture(meta: dict[str, Any]) -> str:
 
 
 def _weight(layer: dict[str, Any], role: str) -> str:
+    """A parameter's name, for an arrow."""
     return tex.escape(layer["parameter_names"][role])

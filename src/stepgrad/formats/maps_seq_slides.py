@@ -24,26 +24,35 @@ from stepgrad.core.trace import Step, Trace
 from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision, equation, number, operand, substituted, symbol, symbolic
 from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Paragraph, Table
-from stepgrad.formats.maps_seq import KINDS, MASKED
+from stepgrad.formats.maps_seq import KINDS
+from stepgrad.formats.maps_seq_layout import (
+    BUDGET,
+    align,
+    breakable,
+    cut_out,
+    glued,
+    grid_items,
+    split_at,
+    time_columns,
+    top_level,
+    turned,
+    upright,
+    wrap_row,
+)
 from stepgrad.formats.maps_seq_picture import picture
 from stepgrad.formats.maps_slides import (
-    GRID_CHARS,
     SUMMARY_BUDGET,
-    WIDTH,
     Item,
-    _array,
     _equation_items,
     _escape,
     _fit,
     _frame,
     _frames,
-    _items,
     _Lecture,
 )
 from stepgrad.formats.maps_summary import SUMMARY_FRAMES, summarised
 from stepgrad.formats.slides import PREAMBLE
 
-BUDGET = 13.0  # a frame's height in rows of \small text (the conv lecture's 11.5 leaves its frames half empty here)
 DERIVED = {"rnn": ("weight_x", "weight_h"), "attention": ("weight_q",), "layernorm": ("gamma",),
            "batchnorm": ("gamma",), "dense": ("weight",)}  # a summary derives these parameters' first entries
 FULL_STEPS = 4  # an rnn of at most this many steps has every step's contribution derived; more: the last one
@@ -56,194 +65,11 @@ def sequence_model(trace: Trace) -> bool:
     return bool(trace.meta.get("sequence_input")) or any(layer["kind"] in KINDS for layer in trace.meta["layers"])
 
 
-def _top_level(latex: str, at: str = " + ") -> list[str]:
-    """A formula cut at each `at` outside every brace and parenthesis."""
-    pieces, depth, start, k = [], 0, 0, 0
-    while k < len(latex):
-        char = latex[k]
-        depth += 1 if char in "{(" else -1 if char in "})" else 0
-        if depth == 0 and latex.startswith(at, k):
-            pieces.append(latex[start:k])
-            start = k + len(at)
-            k = start
-            continue
-        k += 1
-    return [*pieces, latex[start:]]
-
-
-def _text(label: str) -> str:
-    """A grid's label or cell as upright text in the array's math (a number or t=1 as it is)."""
-    if not label or label.replace(".", "").replace("-", "").isdigit() or label.startswith("t="):
-        return label
-    return rf"\text{{{_escape(label)}}}"
-
-
-def _upright(grid: Grid) -> Grid:
-    """The grid with its word labels (and a masked cell) as text, not math italics."""
-    return Grid(grid.title, tuple(tuple(_text(v) if v == MASKED else v for v in row) for row in grid.rows),
-                tuple(map(_text, grid.row_labels)), tuple(map(_text, grid.column_labels)))
-
-
-def _time_columns(grid: Grid) -> list[Grid]:
-    """A grid with a row per time step (or position) turned so the steps are columns, cut into several grids
-    when the steps do not fit across a frame; other grids as they are (their word labels upright)."""
-    labels = grid.row_labels
-    if not labels or not all(lbl.startswith(("t=", "position ")) for lbl in labels):
-        return [_upright(grid)]
-    steps = tuple(lbl.replace("position ", "t=") for lbl in labels)
-    rows = tuple(tuple(row[c] for row in grid.rows) for c in range(len(grid.column_labels)))
-    title = grid.title.replace(": a row per time step", "")
-    turned = Grid(title + ": a column per step", rows, grid.column_labels, steps)
-    widest = max((len(v) for row in rows for v in row), default=1)
-    fit = max(2, GRID_CHARS // (widest + 2) - 1)
-    if len(steps) <= fit:
-        return [_upright(turned)]
-    return [_upright(Grid(f"{turned.title} ({steps[k]} to {steps[min(k + fit, len(steps)) - 1]})",
-                 tuple(row[k:k + fit] for row in rows), turned.row_labels, steps[k:k + fit]))
-            for k in range(0, len(steps), fit)]
-
-
-def _turned(parts: list[Block]) -> list[Block]:
-    return [g for part in parts for g in (_time_columns(part) if isinstance(part, Grid) else [part])]
-
-
-def _cut_out(parts: list[Block], start: str) -> tuple[list[Block], list[Block]]:
-    """The blocks before the paragraph starting with `start` and those after it, less that paragraph and what
-    follows it up to the next paragraph (its derivation)."""
-    at = next((k for k, p in enumerate(parts) if isinstance(p, Paragraph) and p.text.startswith(start)), None)
-    if at is None:
-        return parts, []
-    end = next((k for k in range(at + 1, len(parts)) if isinstance(parts[k], Paragraph)), len(parts))
-    return parts[:at], parts[end:]
-
-
-def _opened(latex: str, width: int = WIDTH) -> str:
-    r"""Top-level fractions too wide for a row written (A) / (B) with A in \left( \right), so that a long sum over
-    a denominator can break between its terms (tex.wrap writes {A} / (B), a group it never breaks)."""
-    depths = tex._depths(latex)
-    out, i = [], 0
-    while i < len(latex):
-        if depths[i] == 0 and latex.startswith(r"\frac{", i):
-            top_end = tex._group_end(latex, i + 5)
-            bottom_end = tex._group_end(latex, top_end)
-            top, bottom = latex[i + 6:top_end - 1], latex[top_end + 1:bottom_end - 1]
-            if tex._visible(top) > width and tex._visible(bottom) <= width:
-                out.append(rf"\left({top}\right) / ({bottom})")
-                i = bottom_end
-                continue
-        out.append(latex[i])
-        i += 1
-    return "".join(out)
-
-
-def _breakable(parts: list[Block]) -> list[Block]:
-    """The blocks with each derived line's wide fractions opened (_opened), between its = signs."""
-    def line(latex: str) -> str:
-        return " = ".join(_opened(piece) for piece in _top_level(latex, " = "))
-    return [Equations(p.text, tuple(map(line, p.latex)), p.notes) if isinstance(p, Equations) else p for p in parts]
-
-
-def _width(grid: Grid) -> int:
-    """About how many characters a grid takes across a frame: its row labels' column and its values' columns."""
-    def shown(text: str) -> int:
-        return len(text.replace("\\text{", "").replace("}", "").replace("\\_", "_"))
-    label = max((shown(lbl) for lbl in grid.row_labels), default=0)
-    widest = max((shown(v) for row in grid.rows for v in row), default=1)
-    columns = max((shown(c) for c in grid.column_labels), default=1)
-    return max(len(grid.title) + 2, label + 2 + len(grid.column_labels) * (max(widest, columns) + 2))
-
-
-def _grid_items(grids: list[Grid]) -> list[Item]:
-    """Grids side by side as many as fit across a frame, each in a minipage of its own width's share (so that
-    its numbers keep the frame's type size: a grid is shrunk only when it alone is wider than the frame)."""
-    rows: list[list[Grid]] = [[]]
-    for g in grids:
-        if rows[-1] and (sum(_width(x) + 4 for x in [*rows[-1], g]) > GRID_CHARS or len(rows[-1]) == 4):
-            rows.append([])
-        rows[-1].append(g)
-    out = []
-    for row in rows:
-        boxes = [f"\\begin{{minipage}}[t]{{{min(0.98, (_width(g) + 2) / GRID_CHARS):.2f}\\linewidth}}\n{_array(g)}\n"
-                 "\\end{minipage}" for g in row]
-        height = max(len(g.rows) for g in row) * 0.6 + 0.8 + 0.7 * max(1, max(len(g.title) for g in row) // 40)
-        out.append((height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"))
-    return out
-
-
-def _glued(parts: list[Block], short: bool) -> list[Item]:
-    """The blocks as frame items, a paragraph kept on the frame of what it introduces (a table, grid, line)."""
-    runs: list[list[Block]] = []
-    for part in parts:
-        if runs and isinstance(part, Grid) and all(isinstance(p, Grid) for p in runs[-1]):
-            runs[-1].append(part)
-        else:
-            runs.append([part])
-    items: list[Item] = []
-    held: Item | None = None
-    for run in runs:
-        made = [_height(item) for item in (_grid_items(run) if isinstance(run[0], Grid) else _items(run, short))]
-        if not made:
-            continue
-        if len(run) == 1 and isinstance(run[0], Paragraph):
-            height = 1.15 * -(-len(run[0].text) // 100) + 0.3  # lines of about 100 characters
-            held = (height, made[0][1]) if held is None else (held[0] + height, held[1] + "\n" + made[0][1])
-            continue
-        if held is not None and held[0] + made[0][0] <= BUDGET:
-            made[0] = (held[0] + made[0][0], held[1] + "\n" + made[0][1])
-        elif held is not None:  # together they would not fit a frame
-            items.append(held)
-        held = None
-        items += made
-    return items + ([held] if held is not None else [])
-
-
-def _height(item: Item) -> Item:
-    """An item's height for fuller frames than the conv lecture's: grids and tables take more room than its
-    estimate, and a displayed line its skips above and below, a sample's superscript its height."""
-    height, latex = item
-    if "minipage" in latex or "tabular" in latex:
-        return height * 1.2, latex
-    if latex.startswith("\\begin{align*}"):
-        return height + 0.6 + 0.2 * sum("}^{[" in row for row in latex.split("\\\\\n")), latex
-    return item
-
-
-def _split_at(parts: list[Block], taken: set[str]) -> tuple[list[Block], list[Block]]:
-    """The blocks before and after the first derived line whose name is in `taken`, those lines left out."""
-    before: list[Block] = []
-    after: list[Block] = []
-    for part in parts:
-        if isinstance(part, Equations) and not after:
-            keep = [k for k, line in enumerate(part.text) if line.split(" = ", 1)[0] not in taken]
-            cut = next((k for k, line in enumerate(part.text) if line.split(" = ", 1)[0] in taken), None)
-            if cut is not None:
-                head = [k for k in keep if k < cut]
-                tail = [k for k in keep if k > cut]
-                for target, ks in ((before, head), (after, tail)):
-                    if ks:
-                        target.append(Equations(*(tuple(col[k] for k in ks) for col in (part.text, part.latex,
-                                                                                          part.notes))))
-                if not tail:
-                    after.append(Paragraph(""))  # the split happened: what follows goes after
-                continue
-        (after if after else before).append(part)
-    return before, [p for p in after if not (isinstance(p, Paragraph) and not p.text)]
-
-
-def _align(rows: list[str], note: str = "") -> Item:
-    """Rows already cut to fit, as one align* item."""
-    height = sum(1.6 if r"\frac" in row else 1.0 for row in rows) + 0.4
-    latex = "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
-    if note:
-        latex += f"\n{{\\footnotesize\\emph{{{_escape(note)}}}}}\\par"
-        height += 0.8
-    return height, latex
-
-
 class _SequenceLecture(_Lecture):
     """The lecture of a sequence model: the conv lecture's packing of blocks into frames, with its own frames."""
 
     def title(self) -> str:
+        """The lecture's title, by its first sequence layer."""
         kinds = [layer["kind"] for layer in self.meta["layers"] if layer["kind"] in KINDS]
         return "One training step of " + (TITLES[kinds[0]] if kinds else "a sequence model")
 
@@ -253,7 +79,7 @@ class _SequenceLecture(_Lecture):
         items = []
         for layer in self.meta["layers"]:
             head, _, rest = layer["description"].partition(": ")
-            said = _top_level(rest, ", ")
+            said = top_level(rest, ", ")
             if layer["kind"] in KINDS:
                 items.append(f"\\item \\textbf{{{_escape(head)}}}: " + "; ".join(_escape(s) for s in said))
         m = self.meta
@@ -277,6 +103,7 @@ class _SequenceLecture(_Lecture):
         return [_frame("The conventions of this step", body)]
 
     def picture_frame(self) -> str:
+        """The network unrolled over its time steps (formats/maps_seq_picture.py), with a legend."""
         legend = ("Time steps are columns, layers rows from the input up to the error; an arrow: what a box reads"
                   + ("; Wh carries the state from step to step" if any(layer["kind"] == "rnn" for layer in
                                                                           self.meta["layers"]) else "")
@@ -305,16 +132,17 @@ class _SequenceLecture(_Lecture):
         plan = (f"{entry} weighs unit 1's state at step t-1 in unit 1's net at step t, at every one of the "
                 f"{steps} steps: the same weight, {steps} uses. So its gradient{whose} is a sum with one term per "
                 "time step: the error signal of net at step t times what the weight multiplied there, h at t-1.")
+        number_ = layer["label"][1:]  # h1 -> 1: the trace's symbols, net_{h1}^<t> and h_{1}^<t-1>
         rule = (rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial {symbol(entry, 'latex')}}} = "
-                rf"\sum_{{t=1}}^{{{steps}}} \frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{net}}^{{(t)}}[1]}}"
-                rf" \cdot h^{{(t-1)}}[1]")
+                rf"\sum_{{t=1}}^{{{steps}}} \frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{net}}_{{h{number_}}}"
+                rf"^{{\langle t\rangle}}[1]}} \cdot h_{{{number_}}}^{{\langle t-1\rangle}}[1]")
         columns = tuple(f"t={t}" for t in range(1, steps + 1))
         grid = Grid("the plan: a column per step", (
             tuple(number(self.trace.lookup(p.factors[0]), self.digits) for p in planned.paths),
             tuple(number(self.trace.lookup(p.factors[1]), self.digits) for p in planned.paths),
             tuple(number(p.value, self.digits) for p in planned.paths)),
             ("dE/dnet at t", "h at t-1", "contribution"), columns)
-        items = [(2.4, _escape(plan) + r"\par\smallskip"), _align([rule]), *_grid_items(_time_columns(grid))]
+        items = [(2.4, _escape(plan) + r"\par\smallskip"), align([rule]), *grid_items(time_columns(grid))]
         frames = _frames(f"BPTT: {entry}, the plan", items, BUDGET)
         shown = range(steps) if self.full or steps <= FULL_STEPS else [steps - 1]
         rows = []
@@ -328,7 +156,7 @@ class _SequenceLecture(_Lecture):
         if zero and not note:
             note = f"Step {zero[0]} adds 0: the state before it is h at t=0, here 0." if zero == [1] else ""
         items = [(1.2, _escape("Each step's contribution, its two factors read from the forward and the backward "
-                               "pass:") + r"\par\smallskip"), _align(rows, note)]
+                               "pass:") + r"\par\smallskip"), align(rows, note)]
         items += _equation_items(Equations(("",), (self._line(planned),), ("",)))
         if planned is not batch:
             items += _equation_items(Equations(("",), (self._line(batch),), ("",)))
@@ -338,6 +166,7 @@ class _SequenceLecture(_Lecture):
         return frames + _frames(f"BPTT: {entry}, each step's term and their sum", items, BUDGET)
 
     def _line(self, step: Step) -> str:
+        """The deck's line of a step in LaTeX: name = formula = numbers = value."""
         return equation(step, self.trace, self.digits, "latex")
 
     # -- through the softmax -----------------------------------------------------------------------------
@@ -355,8 +184,10 @@ class _SequenceLecture(_Lecture):
         signal = self._signal
         rule = (rf"\frac{{\partial E}}{{\partial s_{{{row}j}}}} = a_{{{row}j}} \Big(\frac{{\partial E}}{{\partial "
                 rf"a_{{{row}j}}}} - \sum_{{j'}} a_{{{row}j'}} \frac{{\partial E}}{{\partial a_{{{row}j'}}}}\Big)")
-        text = (f"The softmax of query row {row} runs over the keys: every a[{row},j] depends on every score of the "
-                f"row, so each score's gradient takes the whole row (s: the scores, a: the weights):")
+        masked = (f" (keys {keys[-1] + 1} to {count} come after the query: masked, no score, weight 0)"
+                  if keys[-1] < count else "")
+        text = (f"The softmax of query row {row} runs over the keys{masked}: every a[{row},j] depends on every score "
+                f"of the row, so each score's gradient takes the whole row (s: the scores, a: the weights):")
         grid = Grid(f"query row {row}: a column per key",
                     (tuple(self.value(names.attention_value("a", label, (row, j), tag)) for j in keys),
                      tuple(self.value(signal(names.attention_value("a", label, (row, j)))) for j in keys),
@@ -365,7 +196,7 @@ class _SequenceLecture(_Lecture):
         derived = keys if self.full else keys[:1]
         taken = {signal(names.attention_value("score", label, (row, j))) for j in keys}
         steps = [self.trace.step(signal(names.attention_value("score", label, (row, j)))) for j in derived]
-        items = [(1.8, _escape(text) + r"\par\smallskip"), _align([rule]), *_grid_items([_upright(grid)])]
+        items = [(1.8, _escape(text) + r"\par\smallskip"), align([rule]), *grid_items([upright(grid)])]
         items += _equation_items(Equations(tuple(st.name for st in steps), tuple(self._line(st) for st in steps),
                                            ("",) * len(steps)))
         if not self.full and len(keys) > 1:
@@ -374,11 +205,13 @@ class _SequenceLecture(_Lecture):
         return _frames(f"Through the softmax: query row {row} of {label}", items, BUDGET), taken
 
     def _signal(self, quantity: str) -> str:
+        """dE_total/d(quantity) of sample 1 (the batch error's where batchnorm mixes the samples)."""
         if self.meta.get("mixing"):
             return names.batch_partial(names.TOTAL, quantity, 1)
         return names.partial(names.TOTAL, quantity, self.tag())
 
     def value(self, name: str) -> str:
+        """A trace value as the lecture shows it."""
         return number(self.trace.lookup(name), self.digits)
 
     # -- the three paths -----------------------------------------------------------------------------------
@@ -393,8 +226,8 @@ class _SequenceLecture(_Lecture):
         if not self.has(name):
             return [], set()
         step = self.trace.step(name)
-        latex = _top_level(step.latex)
-        text = _top_level(step.text)
+        latex = top_level(step.latex)
+        text = top_level(step.text)
         if len(latex) != len(text) or len(latex) not in (1, 3):
             return [], set()
         words = (["through its own xhat", "through the variance", "through the mean"] if len(latex) == 3 else
@@ -409,11 +242,12 @@ class _SequenceLecture(_Lecture):
                  + (", which add up:" if len(latex) > 1 else " (in evaluation mode the running statistics are "
                     "constants: no path through the mean or the variance):"))
         items: list[Item] = [(1.8, _escape(intro) + r"\par\smallskip")]
-        items.append(_align([piece for word, row in rows for piece in _wrap(rf"\text{{{word}:}}\quad ", row)]))
+        items.append(align([piece for word, row in rows for piece in wrap_row(rf"\text{{{word}:}}\quad ", row)]))
         return _frames(f"The paths into {source}: {layer['label']}", items, BUDGET), {name}
 
     # -- the lecture ---------------------------------------------------------------------------------------
     def left_out_frame(self) -> str:
+        """The last frame of a summary: what it left out and how to see it."""
         body = (f"This network has {self.parameters()} parameters, so it is a summary: the first sample, each "
                 "parameter's first entry derived in full and the others as tables of their gradient and update "
                 "(their first row); the middle terms of a long sum as a row of dots. Every frame's numbers are the "
@@ -431,7 +265,7 @@ class _SequenceLecture(_Lecture):
                 continue
             base = layer["parameter_names"][role]
             entry = names.with_position(base, (1,) * len(shape))
-            before, after = _cut_out(parts, f"The gradient of {entry}")
+            before, after = cut_out(parts, f"The gradient of {entry}")
             if before == parts:
                 continue
             update = names.updated(entry)
@@ -439,12 +273,12 @@ class _SequenceLecture(_Lecture):
                    self.value(update) if self.has(update) else "(not updated)")
             rest = next((k for k, p in enumerate(after) if isinstance(p, Table) and p.rows
                          and p.rows[0][0].startswith(base + "[")), None)
+            said = f"derived as the first entries above (--all derives {'it' if rest is None else 'every one'})"
             if rest is None:
-                after = [Paragraph(f"{base} (--all derives it):"), Table(ENTRIES, (row,)), *after]
+                after = [Paragraph(f"{entry}, {said}:"), Table(ENTRIES, (row,)), *after]
             else:
                 after[rest] = Table(ENTRIES, (row, *after[rest].rows))  # type: ignore[union-attr]
-                after[rest - 1] = Paragraph(f"The entries of {base}, each derived as the first entries above "
-                                            "(--all derives every one):")
+                after[rest - 1] = Paragraph(f"The entries of {base}, each {said}:")
             parts = before + after
         return parts
 
@@ -453,12 +287,13 @@ class _SequenceLecture(_Lecture):
         entries; no derived line is shortened: the derivations are the lecture)."""
         if not parts:
             return []
-        parts = _breakable(_turned(parts))
+        parts = breakable(turned(parts))
         if self.summary:
-            return _frames(heading, _glued(summarised(parts), short=False), max(SUMMARY_BUDGET, BUDGET))
-        return _frames(heading, _glued(parts, short=False), BUDGET)
+            return _frames(heading, glued(summarised(parts), short=False), max(SUMMARY_BUDGET, BUDGET))
+        return _frames(heading, glued(parts, short=False), BUDGET)
 
     def build(self) -> str:
+        """The lecture's LaTeX source: its own opening frames, then the explanation's sections as frames."""
         out = [PREAMBLE, r"\usepackage{graphicx}", f"\\title{{{self.title()}}}", r"\subtitle{derived number by number}",
                r"\author{stepgrad}", r"\date{}", r"\begin{document}", r"\begin{frame}\titlepage\end{frame}"]
         out += self.conventions_frame()
@@ -480,24 +315,24 @@ class _SequenceLecture(_Lecture):
                           and heading.split(": ", 1)[1].split(" ")[0] == m["label"]), None)
             kind = layer["kind"] if layer is not None else None
             if pending:
-                before, after = _split_at(parts, pending)
+                before, after = split_at(parts, pending)
                 parts = before + after
             parts = self.tabled(parts, layer)
             if kind == "rnn" and layer is not None:
                 entry = names.with_position(layer["parameter_names"]["weight_h"], (1, 1))
-                before, after = _cut_out(parts, f"The gradient of {entry}")
+                before, after = cut_out(parts, f"The gradient of {entry}")
                 out += self.section_frames(heading, before) + self.bptt_frames(layer)
                 out += self.section_frames(heading + " (continued)", after)
             elif kind == "attention" and layer is not None:
                 frames, taken = self.softmax_frames(layer)
-                before, after = _split_at(parts, taken) if taken else (parts, [])
+                before, after = split_at(parts, taken) if taken else (parts, [])
                 out += self.section_frames(heading, before) + frames
                 if after:
                     out += self.section_frames(heading + " (continued)", after)
             elif kind in ("layernorm", "batchnorm") and layer is not None:
                 frames, pending = self.paths_frames(layer)
                 if pending and layer["input"] is None:
-                    before, after = _split_at(parts, pending)
+                    before, after = split_at(parts, pending)
                     parts, pending = before + after, set()
                 out += self.section_frames(heading, parts) + frames
                 continue
@@ -508,13 +343,6 @@ class _SequenceLecture(_Lecture):
             out.append(self.left_out_frame())
         out.append(r"\end{document}")
         return "\n".join(out) + "\n"
-
-
-def _wrap(word: str, row: str) -> list[str]:
-    """An align row (`word` in its first column) cut at its top-level = and + signs when long, the continuation
-    rows indented."""
-    pieces = tex.wrap(row, WIDTH - len(word) // 2, at=(" = ", " + ", " - "))
-    return [f"{word}& {pieces[0]}"] + [r"&\quad " + p for p in pieces[1:]]
 
 
 def render_seq_slides(trace: Trace, digits: Precision = 9, full: bool = False, matrix: bool = False,
