@@ -226,7 +226,7 @@ def test_the_softmax_row_is_pytorchs(tmp_path, artifacts) -> None:
     out = torch.sigmoid(dense(head.out_proj(weights @ v)[2]))
     (0.5 * (float(net.targets[0][0]) - out[0]) ** 2).backward()
     row = _page(pages, "Through the softmax: query row 3 of a1")
-    for label, exact in (("a[3,j]", weights[2]), ("dE/da[3,j]", weights.grad[2]), ("dE/dscore[3,j]", scores.grad[2])):
+    for label, exact in (("a[3,j]", weights[2].detach()), ("dE/da[3,j]", weights.grad[2]), ("dE/dscore[3,j]", scores.grad[2])):
         read = _row(row, label)
         assert len(read) == 3 and all(_shown(r, float(e)) for r, e in zip(read, exact)), (label, read, exact)
 
