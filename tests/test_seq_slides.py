@@ -144,6 +144,7 @@ def test_the_conventions_say_what_decides_right_and_wrong(tmp_path) -> None:
         assert words in conventions, words
     norm = _slides(_written(tmp_path, "norm", _spec("norm.toml")))
     assert "the batch's mean and biased variance" in norm and "mixes the samples" in norm
+    assert "The network, sample by sample" in norm and "reads every sample" in norm
     spec = json.loads(json.dumps(random_rnn_spec(0)))  # every step's output, the mean over the steps
     assert spec["step_reduction"] == "mean"
     per_step = _slides(_written(tmp_path, "steps", spec), sample=1)

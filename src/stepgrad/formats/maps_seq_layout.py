@@ -149,6 +149,9 @@ def glued(parts: list[Block], short: bool) -> list[Item]:
             continue
         if len(run) == 1 and isinstance(run[0], Paragraph):
             height = 1.15 * -(-len(run[0].text) // 100) + 0.3  # lines of about 100 characters
+            if run[0].text.startswith("Left out here") and items and held is None:  # a note on the grids above
+                items[-1] = (items[-1][0] + height, items[-1][1] + "\n" + made[0][1])
+                continue
             held = (height, made[0][1]) if held is None else (held[0] + height, held[1] + "\n" + made[0][1])
             continue
         if held is not None and held[0] + made[0][0] <= BUDGET:
@@ -193,14 +196,28 @@ def split_at(parts: list[Block], taken: set[str]) -> tuple[list[Block], list[Blo
     return before, [p for p in after if not (isinstance(p, Paragraph) and not p.text)]
 
 
-def align(rows: list[str], note: str = "") -> Item:
-    """Rows already cut to fit, as one align* item."""
-    height = sum(1.6 if r"\frac" in row else 1.0 for row in rows) + 0.4
-    latex = "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
-    if note:
-        latex += f"\n{{\\footnotesize\\emph{{{_escape(note)}}}}}\\par"
-        height += 0.8
-    return height, latex
+def _row_height(row: str) -> float:
+    """A displayed row's height in rows of text: a fraction is taller, a sample's superscript taller still."""
+    return (1.6 if r"\frac" in row else 1.0) + (0.3 if "}^{[" in row else 0.0)
+
+
+def align(rows: list[str], note: str = "") -> list[Item]:
+    """Rows already cut to fit, as align* items, as many as it takes for each to fit a frame (the note after
+    the last)."""
+    chunks: list[list[str]] = [[]]
+    for row in rows:
+        if chunks[-1] and sum(map(_row_height, [*chunks[-1], row])) > BUDGET - 3:
+            chunks.append([])
+        chunks[-1].append(row)
+    items = []
+    for k, chunk in enumerate(chunks):
+        height = sum(map(_row_height, chunk)) + 1.0
+        latex = "\\begin{align*}\n" + " \\\\\n".join(chunk) + "\n\\end{align*}"
+        if note and k == len(chunks) - 1:
+            latex += f"\n{{\\footnotesize\\emph{{{_escape(note)}}}}}\\par"
+            height += 0.8
+        items.append((height, latex))
+    return items
 
 
 def wrap_row(word: str, row: str) -> list[str]:

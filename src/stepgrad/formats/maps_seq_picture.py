@@ -1,4 +1,4 @@
-r"""The picture of a sequence model on the lecture's second frame (formats/maps_seq_slides.py): TikZ, unrolled.
+r"""The picture of a sequence model on the lecture's third frame (formats/maps_seq_slides.py): TikZ, unrolled.
 
 Time steps are columns, layers are rows from the input at the bottom to the error at the top. A layer whose
 output is a sequence has a box per step (an rnn's state h1_t<t>, with its initial state h1_t0 in a column of
@@ -6,7 +6,9 @@ its own and Wh on the arrows from step to step; a dense layer or a layernorm app
 attention head has a box per position and an arrow from every position it reads (the keys up to the query
 under a causal mask); a layer that sees one vector (after an rnn's last state, or in a network without a
 sequence) is one box above the last step. More than MAX_STEPS steps: the first ones, a column of dots and the
-last. The picture holds names only (no numbers), from the trace's description of its layers.
+last. A network without a sequence (and several samples) has its samples as columns instead: a batchnorm
+in training mode reads every sample's column (its statistics mix them). The picture holds names only (no
+numbers), from the trace's description of its layers.
 """
 
 from __future__ import annotations
@@ -49,9 +51,55 @@ def _row_label(layer: dict[str, Any] | None, meta: dict[str, Any]) -> str:
     return f"{layer['label']}: {words}"
 
 
+def _batch_picture(meta: dict[str, Any]) -> str:
+    """A network without a sequence, its samples as columns: each sample's values go up their own column,
+    except through a batchnorm in training mode, whose statistics mix every sample of the batch."""
+    columns = _steps(int(meta["samples"]))
+    xs = {s: COLUMN * k for k, s in enumerate(columns)}
+    dy = min(ROW, 5.2 / max(len(meta["layers"]) + 1, 1))
+    out = [r"\begin{tikzpicture}[>=stealth, every node/.style={font=\footnotesize}]"]
+    out.append(f"\\node[anchor=east] at (-0.85,0) {{{tex.escape(_row_label(None, meta))}}};")
+    below: dict[int, str] = {}
+    for s in columns:
+        if s is None:
+            out.append(f"\\node at ({xs[s]:.2f},0) {{\\dots}};")
+            continue
+        out.append(f"\\node[below] at ({xs[s]:.2f},-0.3) {{sample {s}}};")
+        out.append(_box(f"x{s}", xs[s], 0.0, "x", "green!10"))
+        below[s] = f"x{s}"
+    for r, layer in enumerate(meta["layers"], start=1):
+        y = r * dy
+        out.append(f"\\node[anchor=east] at (-0.85,{y:.2f}) {{{tex.escape(_row_label(layer, meta))}}};")
+        mixing = layer["kind"] == "batchnorm" and bool(meta.get("mixing"))
+        drawn: dict[int, str] = {}
+        for s in columns:
+            if s is None:
+                out.append(f"\\node at ({xs[s]:.2f},{y:.2f}) {{\\dots}};")
+                continue
+            node = f"L{r}s{s}"
+            out.append(_box(node, xs[s], y, names.map_label("out", layer["label"]),
+                            "orange!15" if layer["kind"] in ("layernorm", "batchnorm") else "blue!8"))
+            drawn[s] = node
+        for s, node in drawn.items():
+            for source in (below.values() if mixing else [below[s]]):
+                out.append(f"\\draw[->{', gray' if mixing and source != below[s] else ''}] ({source}.north) -- "
+                           f"({node}.south);")
+        below = drawn
+    y = (len(meta["layers"]) + 1) * dy
+    batch = "mean" if meta["reduction"] == "mean" else "sum"
+    out.append(f"\\node[draw, fill=red!8, inner sep=2pt] (E) at ({xs[columns[-1]] / 2:.2f},{y:.2f}) "
+               f"{{{tex.escape(f'E_total: the {batch} over the samples of their errors')}}};")
+    out += [f"\\draw[->] ({node}) -- (E);" for node in below.values()]
+    out.append(r"\end{tikzpicture}")
+    return "\n".join(out)
+
+
 def picture(meta: dict[str, Any]) -> str:
-    """The network unrolled over its time steps, as a tikzpicture (names only)."""
+    """The network unrolled over its time steps (or, without a sequence, its samples side by side), as a
+    tikzpicture (names only)."""
     sequence = bool(meta.get("sequence_input"))
+    if not sequence and int(meta["samples"]) > 1:
+        return _batch_picture(meta)
     count = int(meta["input_shape"][0]) if sequence else 1
     steps = _steps(count)
     recurrent = any(layer["kind"] == "rnn" for layer in meta["layers"])

@@ -103,14 +103,21 @@ class _SequenceLecture(_Lecture):
         return [_frame("The conventions of this step", body)]
 
     def picture_frame(self) -> str:
-        """The network unrolled over its time steps (formats/maps_seq_picture.py), with a legend."""
-        legend = ("Time steps are columns, layers rows from the input up to the error; an arrow: what a box reads"
-                  + ("; Wh carries the state from step to step" if any(layer["kind"] == "rnn" for layer in
-                                                                          self.meta["layers"]) else "")
-                  + ("; an attention box reads every position it may see" if any(
-                      layer["kind"] == "attention" for layer in self.meta["layers"]) else "") + ".")
-        return _frame("The network, unrolled over time",
-                      "\\begin{center}\n" + _fit(picture(self.meta)) + "\n\\end{center}\n"
+        """The network unrolled over its time steps (or its samples side by side: formats/maps_seq_picture.py),
+        with a legend."""
+        kinds = {layer["kind"] for layer in self.meta["layers"]}
+        if self.meta.get("sequence_input") or self.samples == 1:
+            title = "The network, unrolled over time" if self.meta.get("sequence_input") else "The network"
+            legend = (("Time steps are columns, l" if self.meta.get("sequence_input") else "L")
+                      + "ayers rows from the input up to the error; an arrow: what a box reads"
+                      + ("; Wh carries the state from step to step" if "rnn" in kinds else "")
+                      + ("; an attention box reads every position it may see" if "attention" in kinds else "") + ".")
+        else:
+            title = "The network, sample by sample"
+            legend = ("Samples are columns, layers rows from the input up to the error; an arrow: what a box reads"
+                      + ("; batch norm in training mode reads every sample (its mean and variance are the batch's)"
+                         if self.meta.get("mixing") else "") + ".")
+        return _frame(title, "\\begin{center}\n" + _fit(picture(self.meta)) + "\n\\end{center}\n"
                       f"{{\\footnotesize {_escape(legend)}}}")
 
     # -- backpropagation through time ------------------------------------------------------------------
@@ -142,7 +149,7 @@ class _SequenceLecture(_Lecture):
             tuple(number(self.trace.lookup(p.factors[1]), self.digits) for p in planned.paths),
             tuple(number(p.value, self.digits) for p in planned.paths)),
             ("dE/dnet at t", "h at t-1", "contribution"), columns)
-        items = [(2.4, _escape(plan) + r"\par\smallskip"), align([rule]), *grid_items(time_columns(grid))]
+        items = [(2.4, _escape(plan) + r"\par\smallskip"), *align([rule]), *grid_items(time_columns(grid))]
         frames = _frames(f"BPTT: {entry}, the plan", items, BUDGET)
         shown = range(steps) if self.full or steps <= FULL_STEPS else [steps - 1]
         rows = []
@@ -156,7 +163,7 @@ class _SequenceLecture(_Lecture):
         if zero and not note:
             note = f"Step {zero[0]} adds 0: the state before it is h at t=0, here 0." if zero == [1] else ""
         items = [(1.2, _escape("Each step's contribution, its two factors read from the forward and the backward "
-                               "pass:") + r"\par\smallskip"), align(rows, note)]
+                               "pass:") + r"\par\smallskip"), *align(rows, note)]
         items += _equation_items(Equations(("",), (self._line(planned),), ("",)))
         if planned is not batch:
             items += _equation_items(Equations(("",), (self._line(batch),), ("",)))
@@ -196,7 +203,7 @@ class _SequenceLecture(_Lecture):
         derived = keys if self.full else keys[:1]
         taken = {signal(names.attention_value("score", label, (row, j))) for j in keys}
         steps = [self.trace.step(signal(names.attention_value("score", label, (row, j)))) for j in derived]
-        items = [(1.8, _escape(text) + r"\par\smallskip"), align([rule]), *grid_items([upright(grid)])]
+        items = [(1.8, _escape(text) + r"\par\smallskip"), *align([rule]), *grid_items([upright(grid)])]
         items += _equation_items(Equations(tuple(st.name for st in steps), tuple(self._line(st) for st in steps),
                                            ("",) * len(steps)))
         if not self.full and len(keys) > 1:
@@ -242,7 +249,7 @@ class _SequenceLecture(_Lecture):
                  + (", which add up:" if len(latex) > 1 else " (in evaluation mode the running statistics are "
                     "constants: no path through the mean or the variance):"))
         items: list[Item] = [(1.8, _escape(intro) + r"\par\smallskip")]
-        items.append(align([piece for word, row in rows for piece in wrap_row(rf"\text{{{word}:}}\quad ", row)]))
+        items += align([piece for word, row in rows for piece in wrap_row(rf"\text{{{word}:}}\quad ", row)])
         return _frames(f"The paths into {source}: {layer['label']}", items, BUDGET), {name}
 
     # -- the lecture ---------------------------------------------------------------------------------------
