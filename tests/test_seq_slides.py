@@ -28,7 +28,7 @@ torch = pytest.importorskip("torch")
 DOCS = (ROOT / "docs" / "guides" / "sequences.md").read_text()
 OVERFULL = re.compile(r"Overfull \\[hv]box \((\d+(?:\.\d+)?)pt too (?:wide|high)\)")
 NUMBER = re.compile(r"[−-]?\d+\.\d+(?:e[−-]\d+)?")
-MAX_FRAMES = 64  # a summary (the default for a big network) stays a lecture's length
+MAX_FRAMES = 58  # a summary (the default for a big network) stays a lecture's length
 GALLERY = [(random_rnn_spec, 0), (random_rnn_spec, 4), (random_attention_spec, 3), (random_attention_spec, 1),
            (random_norm_spec, 2), (random_norm_spec, 10)]
 

@@ -144,7 +144,9 @@ def glued(parts: list[Block], short: bool) -> list[Item]:
     held: Item | None = None
     for run in runs:
         grids = [g for g in run if isinstance(g, Grid)]
-        made = [_height(item) for item in (grid_items(grids) if len(grids) == len(run) else _items(run, short))]
+        made = (grid_items(grids) if len(grids) == len(run) else equation_items(run[0])
+                if isinstance(run[0], Equations) else _items(run, short))
+        made = [_height(item) for item in made]
         if not made:
             continue
         if len(run) == 1 and isinstance(run[0], Paragraph):
@@ -169,8 +171,6 @@ def _height(item: Item) -> Item:
     height, latex = item
     if "minipage" in latex or "tabular" in latex:
         return height * 1.2, latex
-    if latex.startswith("\\begin{align*}"):
-        return height + 0.6 + 0.2 * sum("}^{[" in row for row in latex.split("\\\\\n")), latex
     return item
 
 
@@ -198,6 +198,8 @@ def split_at(parts: list[Block], taken: set[str]) -> tuple[list[Block], list[Blo
 
 def _row_height(row: str) -> float:
     """A displayed row's height in rows of text: a fraction is taller, a sample's superscript taller still."""
+    if r"\begin{cases}" in row:
+        return 2.4
     return (1.6 if r"\frac" in row else 1.0) + (0.3 if "}^{[" in row else 0.0)
 
 
@@ -206,7 +208,7 @@ def align(rows: list[str], note: str = "") -> list[Item]:
     the last)."""
     chunks: list[list[str]] = [[]]
     for row in rows:
-        if chunks[-1] and sum(map(_row_height, [*chunks[-1], row])) > BUDGET - 3:
+        if chunks[-1] and sum(map(_row_height, [*chunks[-1], row])) > BUDGET - 1.5:
             chunks.append([])
         chunks[-1].append(row)
     items = []
@@ -218,6 +220,16 @@ def align(rows: list[str], note: str = "") -> list[Item]:
             height += 0.8
         items.append((height, latex))
     return items
+
+
+def equation_items(block: Equations) -> list[Item]:
+    """Each derived line as align* rows of at most WIDTH characters, cut between frames only when it is taller
+    than a frame (its note after its last row)."""
+    out: list[Item] = []
+    for line, note in zip(block.latex, block.notes):
+        pieces = tex.wrap(line, WIDTH, at=(" = ", " + ", " - "))
+        out += align([("&" if k == 0 else r"&\quad ") + p for k, p in enumerate(pieces)], note)
+    return out
 
 
 def wrap_row(word: str, row: str) -> list[str]:
