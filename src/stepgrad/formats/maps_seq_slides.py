@@ -50,11 +50,13 @@ from stepgrad.formats.maps_slides import (
     _frames,
     _Lecture,
 )
-from stepgrad.formats.maps_summary import SUMMARY_FRAMES, summarised
+from stepgrad.formats.maps_summary import SUMMARY_FRAMES, SUMMARY_PARAMETERS, summarised
 from stepgrad.formats.slides import PREAMBLE
 
 DERIVED = {"rnn": ("weight_x", "weight_h"), "attention": ("weight_q",), "layernorm": ("gamma",),
            "batchnorm": ("gamma",), "dense": ("weight",)}  # a summary derives these parameters' first entries
+DERIVED_WORDS = {"rnn": "Wx and Wh", "attention": "Wq", "layernorm": "gamma", "batchnorm": "gamma",
+                 "dense": "a dense layer's weights"}
 FULL_STEPS = 4  # an rnn of at most this many steps has every step's contribution derived; more: the last one
 TITLES = {"rnn": "a recurrent network", "attention": "an attention head", "layernorm": "a network with layer norm",
           "batchnorm": "a network with batch norm"}
@@ -255,10 +257,16 @@ class _SequenceLecture(_Lecture):
     # -- the lecture ---------------------------------------------------------------------------------------
     def left_out_frame(self) -> str:
         """The last frame of a summary: what it left out and how to see it."""
-        body = (f"This network has {self.parameters()} parameters, so it is a summary: the first sample, each "
-                "parameter's first entry derived in full and the others as tables of their gradient and update "
-                "(their first row); the middle terms of a long sum as a row of dots. Every frame's numbers are the "
-                "whole network's.")
+        size = (f"This network has {self.parameters()} parameters (more than {SUMMARY_PARAMETERS})"
+                if self.parameters() > SUMMARY_PARAMETERS else
+                f"Not summarised, this lecture would run over {SUMMARY_FRAMES} frames")
+        kept = [DERIVED_WORDS[kind] for kind in dict.fromkeys(layer["kind"] for layer in self.meta["layers"])
+                if kind in DERIVED_WORDS]
+        said = ", ".join(kept[:-1]) + (" and " if len(kept) > 1 else "") + kept[-1] if kept else "no parameter"
+        body = (f"{size}, so it is a summary: the first sample of several; one step, row or group derived in full "
+                f"and the others as grids; the first entry of {said} derived in full, every other parameter entry "
+                "as a table of its gradient and update (a weight's first row). Every frame's numbers are the whole "
+                "network's.")
         how = "Everything, every step and row derived: stepgrad explain SPEC --format slides --all. One sample: --sample N."
         return _frame("What this summary left out", f"{_escape(body)}\\par\\medskip\n{_escape(how)}")
 
