@@ -255,7 +255,7 @@ def test_the_three_paths_are_pytorchs(tmp_path, artifacts) -> None:
     numbers = [_value(t) for t in NUMBER.findall(paths)]
     for exact in (float(var.grad[0]), float(mu.grad[0])):  # the variance's and the mean's error signals
         assert any(_shown(v, exact) for v in numbers), (exact, numbers)
-    assert any(_shown(abs(v), float(mu[0])) for v in numbers)  # x - mu: read with its minus sign
+    assert any(_shown(abs(v), float(mu[0].detach())) for v in numbers)  # x - mu: read with its minus sign
     assert "through the variance" in paths and "through the mean" in paths
     assert _shown(_value(re.search(r"their sum: .*=(−?\d+\.\d+)", paths.replace("\n", " ")).group(1)),
                   float(hidden.grad[0, 0]))

@@ -70,8 +70,9 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
     from stepgrad.api.layer_kinds import drawable, pictured
 
     if fmt == "slides" and not pictured(net):  # the lecture: conv networks, or sequence models without a residual block
-        raise StepgradError("the slides format shows conv, pooling and residual networks and sequence models, not "
-                            "a residual block with sequence or normalization layers", where="--format")
+        raise StepgradError("the slides format shows conv, pooling and residual networks and sequence models (rnn, "
+                            "attention, layernorm, batchnorm) without a residual block; not this network yet",
+                            where="--format")
     if extras.derive and not drawable(net):  # the rules: conv networks only
         raise StepgradError("--derive shows conv, pooling and residual networks; sequence and normalization layers "
                             "are not in it yet", where="--derive")
