@@ -70,9 +70,10 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
                             f"choose from {', '.join(LAYER_FORMATS)}", where="--format")
     from stepgrad.api.layer_kinds import drawable, pictured
 
-    if fmt == "slides" and not drawable(net):  # the lecture: conv networks only
-        raise StepgradError("the slides format shows conv, pooling and residual networks; sequence and normalization "
-                            "layers are not in it yet", where="--format")
+    if fmt == "slides" and not pictured(net):  # the lecture: conv networks, or sequence models without a residual block
+        raise StepgradError("the slides format shows conv, pooling and residual networks and sequence models (rnn, "
+                            "attention, layernorm, batchnorm) without a residual block; not this network yet",
+                            where="--format")
     if extras.derive and not pictured(net):  # the rules: conv and sequence networks (maps_rules, seq_rules)
         raise StepgradError("--derive shows conv, pooling, residual and sequence networks; a sequence layer inside "
                             "a residual block is not in it yet", where="--derive")

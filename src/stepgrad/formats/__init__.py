@@ -62,11 +62,12 @@ def render(trace: Trace, fmt: str = "text", digits: Precision = 9, only: list[st
 
 def _render_layers(trace: Trace, fmt: str, digits: Precision, full: bool, matrix: bool, derive: bool = False) -> str:
     from stepgrad.formats.maps_pages import render_html, render_latex
+    from stepgrad.formats.maps_seq_slides import render_seq_slides, sequence_model
     from stepgrad.formats.maps_slides import render_slides
     from stepgrad.formats.maps_writers import render_markdown, render_text
 
     writers = {"text": render_text, "markdown": render_markdown, "latex": render_latex, "html": render_html,
-               "slides": render_slides}
+               "slides": render_seq_slides if sequence_model(trace) else render_slides}
     if fmt not in writers:
         raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
                             f"choose from json, {', '.join(writers)}")
