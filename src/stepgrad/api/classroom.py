@@ -112,11 +112,14 @@ def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str |
     faded = problem.fade is not None or bool(problem.fade_names) or problem.fade_sequence
     planted = problem.find_error is not None
     for flag, used in (("--round", problem.round_to is not None), ("--samples", problem.samples != 1),
-                       ("--layers conv with --fade", faded),
                        ("--find-error with --roster or a quiz", planted and (bool(roster) or fmt in LMS_FORMATS))):
         if used:
-            raise StepgradError("the conv exercise is one sample, exact (no hand rounding), a problem sheet or one "
-                                "find-the-error sheet (not a faded one, nor one per student) for now", where=flag)
+            raise StepgradError("the conv exercise is one sample, exact (no hand rounding), a problem sheet, a faded "
+                                "set or one find-the-error sheet (not one per student) for now", where=flag)
+    if faded:  # worked -> faded -> problem (api/exercise_layers_fade.py)
+        from stepgrad.api.exercise_layers_fade import layer_worked
+
+        return layer_worked(problem, fmt, 9, output, roster, pdf, force, note)
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))
