@@ -70,7 +70,7 @@ RULES: dict[str, tuple[tuple[str, str], str]] = {
                                "take part in each score's gradient?"),
     "the normalization's paths": (("chain rule", "sum rule"), "Which paths through xhat, the mean and the variance "
                                   "reach this value?"),
-    "the sum over positions": (("chain rule", "the max-pool route"), "Why does one shared weight collect a term from "
+    "the sum over positions": (("chain rule", "sum rule"), "Why does one shared weight collect a term from "
                                "every place it was used (position, time step, sample)?"),
     "gradient descent": (("chain rule", "weighted sum"), "Why is the gradient subtracted, and what does the "
                          "learning rate scale?"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import layout
@@ -28,7 +29,7 @@ from stepgrad.core.trace import SLOT, Step
 from stepgrad.formats.formula import symbolic
 from stepgrad.teach.check import Result
 from stepgrad.teach.fading import written
-from stepgrad.teach.prompts import prompt
+from stepgrad.teach.prompts import Prompt, prompt
 from stepgrad.teach.quiz import Quiz
 from stepgrad.tracing.derive import derive
 
@@ -136,9 +137,10 @@ def _explain(step: Step, values, show, read: Read, write: Write) -> None:
     write(f"  {rule_feedback(step, chosen)[1]}")
 
 
-def rule_feedback(step: Step, chosen: int | None) -> tuple[bool, str]:
-    """(right, the feedback) for choice number `chosen` (None: skipped) of the step's rule prompt: the rule and why."""
-    p = prompt(step)
+def rule_feedback(step: Step, chosen: int | None, ask: Callable[[Step], Prompt] = prompt) -> tuple[bool, str]:
+    """(right, the feedback) for choice number `chosen` (None: skipped) of the step's rule prompt `ask(step)`: the
+    rule and why."""
+    p = ask(step)
     if chosen is None or not 0 <= chosen < len(p.choices):
         return False, f"it is {p.rule}. {p.why}"
     if chosen == p.answer:
@@ -151,7 +153,13 @@ def _without_values(diagnosis: str | None) -> str:
     return re.sub(r" = -?[0-9][0-9.e+-]*", "", diagnosis or "")
 
 
-def used(quiz: Quiz, step: Step) -> dict[str, str]:
+class Answered(Protocol):
+    """A quiz with the answers given so far (teach/quiz.Quiz, teach/study_layers.LayerQuiz)."""
+
+    answers: dict[str, str]
+
+
+def used(quiz: Answered, step: Step) -> dict[str, str]:
     """The student's own earlier values (as written) among the operands of `step`: what their answer was marked on."""
     return {op: quiz.answers[op] for op in step.operands if op in quiz.answers}
 
@@ -170,8 +178,9 @@ class Feedback:
         return {"verdict": self.verdict, "message": self.message, "used": self.used, "hint": self.hint}
 
 
-def feedback(quiz: Quiz, step: Step, result: Result) -> Feedback:
-    """The feedback on the checker's verdict `result` for `step`, after quiz.answer recorded it."""
+def feedback(quiz: Answered, step: Step, result: Result, ask: Callable[[Step], Prompt] = prompt) -> Feedback:
+    """The feedback on the checker's verdict `result` for `step`, after quiz.answer recorded it (a wrong answer's
+    hint from the rule of `ask(step)`)."""
     mine = used(quiz, step)
     words = ", ".join(f"{op} = {v}" for op, v in mine.items())
     from_ = f"your {words}" if words else ""
@@ -183,7 +192,7 @@ def feedback(quiz: Quiz, step: Step, result: Result) -> Feedback:
     if result.verdict == "close":
         return Feedback("close", "close: " + (result.diagnosis or "rounding drift; keep more digits in the values "
                                               "you carry") + (f" (from {from_})" if from_ else ""), mine)
-    p = prompt(step)
+    p = ask(step)
     return Feedback(result.verdict, f"wrong: {_without_values(result.diagnosis) or 'no known mistake explains this value'}"
                     + (f" (from {from_})" if from_ else ""), mine, f"{p.rule}: {step.name} = {symbolic(step)}. {p.why}")
 

@@ -5,14 +5,17 @@
 
 import { postJSON } from "./api.js";
 
+let studyBase = "/api/study";
 const VERDICT_TEXT = { correct: "Correct", follows: "Follows", close: "Close", wrong: "Wrong" };
 
 /** Add the "Study mode" button to the header and the study panel below the explorer; current() gives
- *  {spec, update_order} of the network on the page. */
-export function setupStudy(current) {
+ *  {spec, update_order} of the network on the page; `base` is the endpoints' path (study_layers.js: a conv or
+ *  sequence model's, /api/study/layers), `header` the page's header. */
+export function setupStudy(current, { base = "/api/study", header = "header.top" } = {}) {
+  studyBase = base;
   const open = Object.assign(document.createElement("button"), { type: "button", id: "study-open", textContent: "Study mode" });
   open.title = "Worked example, faded example, then a problem on this network, every answer marked";
-  document.querySelector("header.top").append(open);
+  document.querySelector(header).append(open);
   const panel = document.createElement("section");
   panel.id = "study";
   panel.className = "panel study-panel";
@@ -27,7 +30,7 @@ async function start(panel, { spec, update_order }) {
   panel.replaceChildren(heading(panel), Object.assign(document.createElement("p"), { className: "hint", textContent: "…" }));
   let plan;
   try {
-    plan = await postJSON("/api/study/plan", { spec, update_order });
+    plan = await postJSON(`${studyBase}/plan`, { spec, update_order });
   } catch (err) {
     panel.lastChild.textContent = `Study mode: ${err.message}`;
     return;
@@ -78,7 +81,7 @@ function workedNode(step, session) {
     const b = Object.assign(document.createElement("button"), { type: "button", className: "study-choice", textContent: choice });
     b.addEventListener("click", async () => {
       try {
-        const r = await postJSON("/api/study/rule", { spec: session.spec, update_order: session.update_order, name: step.name, choice: k });
+        const r = await postJSON(`${studyBase}/rule`, { spec: session.spec, update_order: session.update_order, name: step.name, choice: k });
         said.dataset.verdict = r.right ? "correct" : "wrong";
         said.textContent = r.message.charAt(0).toUpperCase() + r.message.slice(1);
         for (const other of group.querySelectorAll(".study-choice")) other.setAttribute("aria-pressed", String(other === b));
@@ -123,7 +126,7 @@ function blankNode(step, session) {
     if (!text) return;
     const answers = { ...session.answers, [step.name]: text };
     try {
-      const r = await postJSON("/api/study/answer", { spec: session.spec, update_order: session.update_order,
+      const r = await postJSON(`${studyBase}/answer`, { spec: session.spec, update_order: session.update_order,
                                                       name: step.name, answers });
       session.answers = answers; // kept even when wrong: a later answer may follow from it
       session.verdicts[step.name] = r.verdict;
