@@ -16,12 +16,14 @@ import pytest
 from conv_students import Problem as ConvProblem
 from conv_students import Slips, solve
 from stepgrad.api import Problem, make_exercise
+from stepgrad.core import names
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.layers.spec import LayerNetwork
+from stepgrad.formats.maps import ENTRIES, Table
 from stepgrad.teach.check import Rules, check, loads
 from stepgrad.teach.check.required import required
 from stepgrad.teach.exercise_layers import SHAPES
-from stepgrad.teach.fading_layers import KINDS, LayerFaded, require_rule, stages, worked_faded_problem
+from stepgrad.teach.fading_layers import KINDS, YOURS, LayerFaded, draw, require_rule, stages, worked_faded_problem
 from stepgrad.teach.prompts_layers import RULES, layer_prompt
 
 
@@ -187,6 +189,24 @@ def test_the_blanks_are_exactly_the_keys_quantities_and_fade_backwards(kind: str
               (tmp_path / "2-faded" / "faded.md").read_text().splitlines()[0],
               (tmp_path / "3-problem" / "sheet.md").read_text().splitlines()[0]]]
     assert seeds == [2, 3, 4]  # three different problems
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_worked_stage_never_shows_a_blanks_value(kind: str) -> None:
+    exercise = draw(kind, 5)
+    for count in range(1, len(stages(exercise.trace))):
+        faded = LayerFaded(exercise, count)
+        blank = set(faded.blanks)
+        text = faded.sheet("text")
+        assert not [name for name in blank if f"{name} = " in text], count  # no blank derived
+        for block in faded.items():
+            if isinstance(block, Table) and block.header == ENTRIES:  # the other entries: value, gradient, new value
+                for row in block.rows:
+                    for cell, name in zip(row[2:], (names.gradient(row[0]), names.updated(row[0]))):
+                        assert cell == YOURS if name in blank else cell != YOURS
+            elif isinstance(block, Table) and block.header != ("quantity", "your value"):
+                for row in block.rows:
+                    assert not any(cell in blank and row[k + 1] != YOURS for k, cell in enumerate(row[:-1]))
 
 
 def test_every_worked_line_has_a_prompt_from_the_layer_rules() -> None:

@@ -18,7 +18,7 @@ KEYS = ("faded-key.", "faded-key-values.txt", "3-problem/key.", "3-problem/key-v
 def _course(problem: Problem, seed: int) -> Any:
     from stepgrad.teach.fading_layers import worked_faded_problem
 
-    return worked_faded_problem(problem.layers, seed, problem.fade, problem.shape, problem.fade_names)
+    return worked_faded_problem(problem.layers, seed, problem.fade, problem.shape)
 
 
 def layer_worked(problem: Problem, fmt: str, digits: int, output: str | None, roster: str | None, pdf: bool,
@@ -28,6 +28,8 @@ def layer_worked(problem: Problem, fmt: str, digits: int, output: str | None, ro
     if problem.find_error is not None:
         raise StepgradError(f"a find-the-error sheet on --layers {problem.layers} is not made yet; --fade K gives "
                             "worked, faded and problem", where="--find-error")
+    if problem.fade_names is not None:  # a worked stage's grids would show a chosen blank's value
+        raise StepgradError(f"--layers {problem.layers} fades whole stages: use --fade K", where="--fade-names")
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))

@@ -25,16 +25,17 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from stepgrad.core import names
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.trace import Section, Step, Trace
 from stepgrad.formats.formula import equation
-from stepgrad.formats.maps import Block, Equations, Heading, Paragraph, Table
+from stepgrad.formats.maps import ENTRIES, Block, Equations, Heading, Paragraph, Table
 from stepgrad.formats.maps_seq import blocks
 from stepgrad.teach.prompts import Prompt
 from stepgrad.teach.prompts_layers import layer_prompt
 
 EXTENSIONS = {"markdown": "md", "latex": "tex", "html": "html", "text": "txt"}
-BLANK = ""
+BLANK = "________________"  # a line to write on (escaped by each writer)
 KINDS = ("conv", "rnn", "attention", "layernorm", "batchnorm")
 
 
@@ -84,14 +85,42 @@ def _sections(trace: Trace, digits: int) -> tuple[list[Block], dict[str, list[Bl
     return head, parts
 
 
+YOURS = "(yours)"
+
+
+def _redacted(block: Block, blank: set[str]) -> Block | None:
+    """A worked stage's block without the blanks' values: a backward section derives each parameter's update
+    too (the update stage's quantity), and its table of the other entries lists their new values."""
+    if isinstance(block, Equations):
+        keep = [k for k, line in enumerate(block.text) if line.split(" = ", 1)[0] not in blank]
+        if not keep:
+            return None
+        return Equations(tuple(block.text[k] for k in keep), tuple(block.latex[k] for k in keep),
+                         tuple(block.notes[k] for k in keep))
+    if isinstance(block, Table):
+        rows = []
+        for row in block.rows:
+            cells = list(row)
+            if block.header == ENTRIES:  # name, value, dE_total/d(name), new value
+                entry = cells[0]
+                for k, name in ((2, names.gradient(entry)), (3, names.updated(entry))):
+                    if name in blank:
+                        cells[k] = YOURS
+            else:  # (name, value) pairs
+                for k in range(len(cells) - 1):
+                    if cells[k] in blank:
+                        cells[k + 1] = YOURS
+            rows.append(tuple(cells))
+        return Table(block.header, tuple(rows))
+    return block
+
+
 @dataclass(frozen=True)
 class LayerFaded:
-    """One layer-table exercise with its last `fade` stages blank (0: fully worked, every stage: the problem alone),
-    or the quantities matching the name patterns `chosen` blank."""
+    """One layer-table exercise with its last `fade` stages blank (0: fully worked, every stage: the problem alone)."""
 
     exercise: Any  # a ConvExercise or a SequenceExercise
     fade: int
-    chosen: tuple[str, ...] = ()
     digits: int = 4  # the worked lines' precision on the sheet (the template carries 9 significant digits)
 
     @property
@@ -112,10 +141,6 @@ class LayerFaded:
     @cached_property
     def blanks(self) -> tuple[str, ...]:
         """The names the student computes, in the derivation's order."""
-        if self.chosen:
-            from stepgrad.teach.check.required import required
-
-            return tuple(required(self.trace, self.chosen))
         return tuple(s.name for sec in self.faded for s in sec.steps if s.text)
 
     @cached_property
@@ -126,12 +151,12 @@ class LayerFaded:
     def shown(self) -> tuple[str, ...]:
         """The worked steps the sheet derives line by line (each followed by its prompt), in order."""
         blank = set(self.blanks)
-        names: list[str] = []
+        found: list[str] = []
         for sec in self.worked:
             for block in self._blocks[1].get(sec.key, []):
                 if isinstance(block, Equations):
-                    names += [line.split(" = ", 1)[0] for line in block.text]
-        return tuple(n for n in names if n not in blank and self.trace.step(n).text)
+                    found += [line.split(" = ", 1)[0] for line in block.text]
+        return tuple(n for n in found if n not in blank and self.trace.step(n).text)
 
     @property
     def prompts(self) -> list[Prompt]:
@@ -152,7 +177,10 @@ class LayerFaded:
             return [Heading(f"{sec.title} (yours)"),
                     Table(("quantity", "your value"), tuple((s.name, BLANK) for s in derived))]
         out: list[Block] = []
-        for block in self._blocks[1].get(sec.key, []):
+        for shown in self._blocks[1].get(sec.key, []):
+            block = _redacted(shown, blank)
+            if block is None:
+                continue
             out.append(block)
             if isinstance(block, Equations):
                 for line in block.text:
@@ -173,10 +201,6 @@ class LayerFaded:
         if not self.blanks:
             yours = ("Every step is worked for you: after each derived line, answer its question (which rule gives "
                      "it, and why).")
-        elif self.chosen:
-            yours = (f"Every step is worked for you but {len(self.blanks)} left blank; after each derived line, answer "
-                     "its question (which rule gives it, and why). The blanks are yours: write each value into "
-                     "solution-template.txt.")
         else:
             yours = (f"The first {len(self.worked)} stage(s) are worked for you; after each derived line, answer its "
                      f"question (which rule gives it, and why). The last {self.fade} stage(s) are yours: write each "
@@ -244,15 +268,8 @@ def require_rule(trace: Trace, blanks: tuple[str, ...]) -> str:
     return rule
 
 
-def fade_layers(exercise: Any, count: int = 0, names: str | None = None) -> LayerFaded:
-    """The exercise with its last `count` stages blank, or the quantities matching `names` blank."""
-    if names is not None:
-        chosen = tuple(p.strip() for p in names.split(",") if p.strip())
-        faded = LayerFaded(exercise, 0, chosen)
-        if not chosen or not faded.blanks:
-            raise StepgradError(f"no quantity of this derivation matches {names!r} (see `stepgrad names`)",
-                                where="--fade-names")
-        return faded
+def fade_layers(exercise: Any, count: int = 0) -> LayerFaded:
+    """The exercise with its last `count` stages blank."""
     total = len(stages(exercise.trace))
     if not 0 <= count <= total:
         raise StepgradError(f"this derivation has {total} stages: fade 0 to {total} of them, got {count}", where="--fade")
@@ -298,16 +315,15 @@ class Course:
         return files
 
 
-def worked_faded_problem(kind: str, seed: int = 0, fade: int | None = None, shape: str = "basic",
-                         names: str | None = None) -> Course:
-    """Worked (seed), faded (seed + 1: its last `fade` stages blank, None: half of them; or `names` blank) and a
-    problem (seed + 2), all of one kind (KINDS; conv: of `shape`)."""
+def worked_faded_problem(kind: str, seed: int = 0, fade: int | None = None, shape: str = "basic") -> Course:
+    """Worked (seed), faded (seed + 1: its last `fade` stages blank, None: half of them) and a problem (seed + 2),
+    all of one kind (KINDS; conv: of `shape`)."""
     if kind not in KINDS:
         raise StepgradError(f"expected one of {', '.join(KINDS)}, got {kind!r}", where="--layers")
     worked = draw(kind, seed, shape)
     second = draw(kind, seed + 1, shape)
-    count = len(stages(second.trace)) // 2 if fade is None and names is None else (fade or 0)
-    return Course(LayerFaded(worked, 0), fade_layers(second, count, names), draw(kind, seed + 2, shape))
+    count = len(stages(second.trace)) // 2 if fade is None else fade
+    return Course(LayerFaded(worked, 0), fade_layers(second, count), draw(kind, seed + 2, shape))
 
 
 __all__ = ["KINDS", "Course", "LayerFaded", "draw", "fade_layers", "require_rule", "stages", "worked_faded_problem"]
