@@ -119,3 +119,27 @@ def test_the_pages_load_the_study_module() -> None:
     for net in (CONV.network, RNN.network):
         page = client(net).get("/").text
         assert page.count('src="/static/study_layers.js"') == 1 and "study_layers.css" in page
+
+
+def _giveaways(parts) -> list[tuple[str, list[str]]]:
+    blanks = set().union(*(p.blanks for p in parts))
+    return [(s.name, [o for o in s.operands if o in blanks]) for p in parts for s in p.steps
+            if s.name not in p.blanks and any(o in blanks for o in s.operands)]
+
+
+def test_no_shown_line_has_a_blank_among_its_numbers() -> None:
+    """A copy such as dnet_o1/dw15 = out_h3 = 0.71 would give the blank out_h3 away (it did on the 3-4-2 gallery
+    network, in the dense study mode too)."""
+    from gallery import ALL, network
+    from stepgrad.teach import study
+    from stepgrad.teach.quiz import Quiz
+    from stepgrad.teach.study_layers import LayerQuiz, session
+
+    for key in ALL:
+        net = network(key)
+        parts = study.session(Quiz(net), net)
+        assert parts[2].blanks and not _giveaways(parts), key
+    for ex in (CONV, generate_conv(3, "channels"), generate_conv(3, "strided"),
+               *(generate_sequence(kind, seed) for kind in KINDS for seed in (1, 3))):
+        parts = session(LayerQuiz(ex.network))
+        assert parts[2].blanks and not _giveaways(parts)

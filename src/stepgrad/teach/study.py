@@ -80,12 +80,26 @@ class Part:
 
 def session(quiz: Quiz, net: Network) -> list[Part]:
     """The three parts: worked (every step shown), faded (the last half of what is computed blank: backward
-    fading), problem (every step blank; a copy such as dnet_o1/dw5 = out_h1 is always shown)."""
-    (worked, first), (faded, second), (problem, third) = parts(quiz, net)
+    fading), problem (every step blank; a copy such as dnet_o1/dw5 = out_h1 is shown unless it copies a blank)."""
+    return three_parts(parts(quiz, net))
+
+
+def three_parts(found: list[tuple[list[str], list[Step]]]) -> list[Part]:
+    """Worked, faded and problem from (focus, new steps) of each part (see session). A step shown with a blank among
+    its numbers (a copy of a blank: dnet_o1/dw15 = out_h3 where out_h3 is a blank) is a blank too: it would give
+    the blank away, in its own part or a later one."""
+    (worked, first), (faded, second), (problem, third) = found
     computed = [s.name for s in second if not SLOT.fullmatch(s.text)]
-    return [Part("worked", worked, first, frozenset()),
-            Part("faded", faded, second, frozenset(computed[(len(computed) + 1) // 2:])),
-            Part("problem", problem, third, frozenset(s.name for s in third if not SLOT.fullmatch(s.text)))]
+    chosen: list[set[str]] = [set(), set(computed[(len(computed) + 1) // 2:]),
+                              {s.name for s in third if not SLOT.fullmatch(s.text)}]
+    earlier: set[str] = set()
+    for (_, steps), blank in zip(found, chosen):
+        for step in steps:
+            if any(op in blank or op in earlier for op in step.operands):
+                blank.add(step.name)
+        earlier |= blank
+    return [Part(kind, focus, steps, frozenset(blank))
+            for kind, (focus, steps), blank in zip(("worked", "faded", "problem"), found, chosen)]
 
 
 def run(net: Network, *, read: Read, write: Write, round_to: int | None = None, update_order: str | None = None,

@@ -15,7 +15,8 @@ The parts follow teach/study.py: each part is about a parameter of the last laye
 with parameters (spread over their entries, so that an rnn's Wh or an attention head's Wk comes up), and shows
 only what an earlier part did not: (1) worked, every step shown, a prompt on the first step of each rule in
 each layer (prompts_layers.py); (2) faded, the last half of what is computed blank (backward fading);
-(3) the problem, everything computed blank. A copy of one other quantity (dnet_c1/dk1 = x) is always shown.
+(3) the problem, everything computed blank. A copy of one other quantity (dnet_c1/dk1 = x) is shown, unless
+the quantity it copies is a blank (a line with a blank among its numbers would give the blank away).
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from dataclasses import dataclass, field
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.layers.spec import LayerNetwork
-from stepgrad.core.trace import SLOT, Step
+from stepgrad.core.trace import Step
 from stepgrad.teach.check import Report, Result, Rules, check, loads
 from stepgrad.teach.check.solution import NUMBER_HINT, parse_number
 from stepgrad.teach.prompts import Prompt
 from stepgrad.teach.prompts_layers import layer_prompt
-from stepgrad.teach.study import Part
+from stepgrad.teach.study import Part, three_parts
 from stepgrad.tracing.layered import explain_layers
 
 MAX_PART = 400  # steps of one part a page can show and a student can read
@@ -83,16 +84,12 @@ def foci(quiz: LayerQuiz) -> list[list[str]]:
 def session(quiz: LayerQuiz) -> list[Part]:
     """The three parts (teach/study.py's Part): worked, faded (the last half of what is computed blank), problem."""
     seen: set[str] = set()
-    found = []
+    found: list[tuple[list[str], list[Step]]] = []
     for focus in foci(quiz):
         steps = [s for s in quiz.trace.select(focus) if s.text and s.name not in seen]
         seen |= {s.name for s in steps}
         found.append((focus, steps))
-    (worked, first), (faded, second), (problem, third) = found
-    computed = [s.name for s in second if not SLOT.fullmatch(s.text)]
-    parts = [Part("worked", worked, first, frozenset()),
-             Part("faded", faded, second, frozenset(computed[(len(computed) + 1) // 2:])),
-             Part("problem", problem, third, frozenset(s.name for s in third if not SLOT.fullmatch(s.text)))]
+    parts = three_parts(found)
     biggest = max(len(p.steps) for p in parts)
     if biggest > MAX_PART:
         raise StepgradError(f"this network is too big for study mode: a part would have {biggest} steps (at most "
