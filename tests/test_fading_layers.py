@@ -260,3 +260,22 @@ def test_the_three_parts_compile_to_pdf(tmp_path: Path) -> None:
         make_exercise(Problem(layers=kind, seed=1, fade=3), fmt="latex", pdf=True, output=str(tmp_path / kind))
         for part in ("1-worked/worked.pdf", "2-faded/faded.pdf", "3-problem/sheet.pdf"):
             assert (tmp_path / kind / part).read_bytes().startswith(b"%PDF")
+
+
+def test_every_layer_rule_is_asked_somewhere() -> None:
+    """Every rule of prompts_layers.RULES is the answer to some step of the conv and sequence galleries (random conv,
+    pooling and residual networks in both convolution modes; rnn, attention with and without its scale, norms)."""
+    import copy
+
+    from conv_gallery import random_spec
+    from seq_trace_gallery import GALLERY
+    from stepgrad.teach.prompts_layers import layer_rule
+    from stepgrad.tracing.layered import explain_layers
+
+    unscaled = copy.deepcopy(GALLERY["attention_causal"])
+    next(layer for layer in unscaled["layers"] if layer["type"] == "attention")["scale"] = False
+    found: set[str] = set()
+    for spec in (*(random_spec(seed) for seed in range(30)), *GALLERY.values(), unscaled):
+        trace = explain_layers(LayerNetwork.from_dict(copy.deepcopy(spec)))
+        found |= {layer_rule(trace, s) for s in trace if s.text}
+    assert found == set(RULES)
