@@ -222,17 +222,33 @@ def test_every_worked_line_has_a_prompt_from_the_layer_rules() -> None:
             "gradient descent"} <= rules
 
 
-def test_a_roster_gives_each_student_their_own_set(tmp_path: Path) -> None:
+def test_a_roster_gives_each_student_their_own_set_and_a_class_is_marked(tmp_path: Path) -> None:
+    import csv
+
+    from stepgrad.api import check_solution
+    from stepgrad.api.options import ClassOptions
+
     roster = tmp_path / "roster.csv"
-    roster.write_text("id,name\ns1,Ann\ns2,Bo\n")
-    make_exercise(Problem(layers="attention", fade=3), roster=str(roster), output=str(tmp_path / "out"))
-    specs = [(tmp_path / "out" / "students" / sid / "2-faded" / "network.json").read_text() for sid in ("s1", "s2")]
+    roster.write_text("id,name\nanna,Anna A\nben,Ben B\n")
+    week = tmp_path / "week"
+    make_exercise(Problem(layers="attention", fade=3), roster=str(roster), output=str(week))
+    specs = [(week / "2-faded" / "students" / sid / "network.json").read_text() for sid in ("anna", "ben")]
     assert specs[0] != specs[1]
-    for sid in ("s1", "s2"):
-        home = tmp_path / "out" / "students" / sid
-        assert not list(home.rglob("*key*"))  # the keys stay with the teacher
-        assert (tmp_path / "out" / "keys" / sid / "2-faded" / "faded-key-values.txt").is_file()
-        assert (home / "1-worked" / "worked.md").is_file() and (home / "3-problem" / "sheet.md").is_file()
+    for part, sheet in (("1-worked", "worked.md"), ("2-faded", "faded.md"), ("3-problem", "sheet.md")):
+        for sid in ("anna", "ben"):
+            home = week / part / "students" / sid
+            assert (home / sheet).is_file() and not list(home.rglob("*key*"))  # the keys stay with the teacher
+    keys = {r["id"]: r for r in csv.DictReader((week / "2-faded" / "keys.csv").open())}
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    for sid, numbers in (("anna", "anna"), ("ben", "anna")):  # Ben hands in Anna's numbers
+        template = (week / "2-faded" / "students" / sid / "solution-template.txt").read_text().splitlines()
+        (returned / f"{sid}.txt").write_text("".join(
+            line + (f" {keys[numbers][line[:-2]]}" if line.endswith(" =") else "") + "\n" for line in template))
+    check_solution(str(returned), whole_class=ClassOptions(variants=str(week / "2-faded"),
+                                                            gradebook=str(tmp_path / "marked")))
+    rows = {r["student"]: r for r in csv.DictReader((tmp_path / "marked" / "gradebook.csv").open())}
+    assert rows["anna"]["status"] == "pass" and rows["ben"]["status"] == "fail"
 
 
 def test_one_clear_line_for_what_is_not_made() -> None:

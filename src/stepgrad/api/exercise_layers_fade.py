@@ -12,7 +12,6 @@ from stepgrad.core.errors import StepgradError
 from stepgrad.core.files import write_atomic
 
 SHEETS = ("markdown", "latex", "html", "text")
-KEYS = ("faded-key.", "faded-key-values.txt", "3-problem/key.", "3-problem/key-values.txt")  # kept from students
 
 
 def _course(problem: Problem, seed: int) -> Any:
@@ -46,32 +45,63 @@ def layer_worked(problem: Problem, fmt: str, digits: int, output: str | None, ro
         files = _with_rules(course.files(fmt, digits), problem.min_digits)
         _write(folder, files, force)
         if pdf:
-            _pdf(course, folder, None)
+            _pdf(course, {part: folder / part for part in ("1-worked", "2-faded", "3-problem")}, None)
         note(f"wrote 1-worked, 2-faded and 3-problem to {folder} (mark the faded one with: stepgrad check "
              f"{folder / '2-faded' / 'solution-template.txt'} --network {folder / '2-faded' / 'network.json'})")
         return ""
+    return _roster(problem, fmt, digits, folder, roster, pdf, force, note)
+
+
+def _roster(problem: Problem, fmt: str, digits: int, folder: Path, roster: str, pdf: bool, force: bool,
+            note: Note) -> str:
+    """Part by part, as `check --variants` reads a class: PART/students/<id>/ (sheet, template, network.json), the
+    keys in PART/keys/<id>/ and PART/keys.csv, PART/check.toml the class's marking rules."""
     from stepgrad.teach.classroom import _safe, iter_students
     from stepgrad.teach.variants import seed_for
 
-    students = list(iter_students(roster))
-    made = []
-    for sid, name in students:
-        course = _course(problem, seed_for(sid, problem.seed))
-        files = _with_rules(course.files(fmt, digits, student=name or sid), problem.min_digits)
-        keys = {n: t for n, t in files.items() if any(k in n for k in KEYS)}
-        keys |= {n: t for n, t in files.items() if n.endswith("network.json")}
-        made.append((sid, name, course, {n: t for n, t in files.items() if not any(k in n for k in KEYS)}, keys))
-    homes = [_safe(sid) for sid, *_ in made]
+    made = [(sid, name, _course(problem, seed_for(sid, problem.seed))) for sid, name in iter_students(roster)]
+    homes = [_safe(sid) for sid, _, _ in made]
     if len(set(homes)) != len(homes):
         raise StepgradError("two students would share a folder: give ids that differ in letters or digits",
                             where="--roster")
-    for sid, name, course, own, keys in made:
-        _write(folder / "students" / _safe(sid), own, force)
-        _write(folder / "keys" / _safe(sid), keys, force)
-        if pdf:
-            _pdf(course, folder / "students" / _safe(sid), name or sid)
-    note(f"wrote {len(made)} sets (worked, faded, problem) to {folder / 'students'} and their keys to {folder / 'keys'}")
+    files: dict[str, str] = {}
+    for (sid, name, course), home in zip(made, homes):
+        for path, text in _with_rules(course.files(fmt, digits, student=name or sid), problem.min_digits).items():
+            part, file = path.split("/", 1)
+            files[f"{part}/{'keys' if 'key' in file else 'students'}/{home}/{file}"] = text
+    digits_rule = f"min_digits = {problem.min_digits}\n" if problem.min_digits is not None else ""
+    # a class's returned templates: every line of the template (the worked values are already written in it)
+    files["2-faded/check.toml"] = '[check]\nrequire = "template"\n' + digits_rule
+    if digits_rule:
+        files["3-problem/check.toml"] = "[check]\n" + digits_rule
+    files["2-faded/keys.csv"] = _keys_csv([(sid, name, c.faded.exercise.seed, c.faded.trace, c.faded.blanks)
+                                           for sid, name, c in made], digits)
+    files["3-problem/keys.csv"] = _keys_csv([(sid, name, c.problem.seed, c.problem.trace,
+                                              tuple(s.name for s in c.problem.trace if s.text)) for sid, name, c in made],
+                                            digits)
+    _write(folder, files, force)
+    if pdf:
+        for (sid, name, course), home in zip(made, homes):
+            _pdf(course, {part: folder / part / "students" / home for part in ("1-worked", "2-faded", "3-problem")},
+                 name or sid)
+    note(f"wrote {len(made)} sets to {folder}: 1-worked, 2-faded and 3-problem, each with students/<id>/ (the keys in "
+         f"keys/ and keys.csv); mark a class with: stepgrad check RETURNED --variants {folder / '2-faded'}")
     return ""
+
+
+def _keys_csv(rows: list[tuple[str, str, int, Any, tuple[str, ...]]], digits: int) -> str:
+    """id, name, seed and each asked quantity's value, a row per student (empty where not asked of them)."""
+    import csv
+    import io
+
+    names = list(dict.fromkeys(n for *_, asked in rows for n in asked))
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\n")
+    out.writerow(["id", "name", "seed", *names])
+    for sid, name, seed, trace, asked in rows:
+        wanted = set(asked)
+        out.writerow([sid, name, seed, *(f"{trace.step(n).value:.{digits}g}" if n in wanted else "" for n in names)])
+    return buffer.getvalue()
 
 
 def _with_rules(files: dict[str, str], min_digits: int | None) -> dict[str, str]:
@@ -95,13 +125,13 @@ def _write(folder: Path, files: dict[str, str], force: bool) -> None:
         write_atomic(folder / n, text)
 
 
-def _pdf(course: Any, folder: Path, student: str | None) -> None:
-    """worked.pdf, faded.pdf and sheet.pdf beside their .tex (pdflatex)."""
+def _pdf(course: Any, folders: dict[str, Path], student: str | None) -> None:
+    """worked.pdf, faded.pdf and sheet.pdf beside their .tex (pdflatex), in each part's folder."""
     from stepgrad.pictures.tikz import pdf as compile_pdf
 
-    compile_pdf(course.worked.sheet("latex", student), folder / "1-worked" / "worked.pdf")
-    compile_pdf(course.faded.sheet("latex", student), folder / "2-faded" / "faded.pdf")
-    compile_pdf(course.problem.sheet("latex", student=student), folder / "3-problem" / "sheet.pdf")
+    compile_pdf(course.worked.sheet("latex", student), folders["1-worked"] / "worked.pdf")
+    compile_pdf(course.faded.sheet("latex", student), folders["2-faded"] / "faded.pdf")
+    compile_pdf(course.problem.sheet("latex", student=student), folders["3-problem"] / "sheet.pdf")
 
 
 def _sequence(problem: Problem, fmt: str, folder: Path | None, roster: str | None, pdf: bool, force: bool,
