@@ -291,7 +291,9 @@ def test_every_layer_rule_is_asked_somewhere() -> None:
     unscaled = copy.deepcopy(GALLERY["attention_causal"])
     next(layer for layer in unscaled["layers"] if layer["type"] == "attention")["scale"] = False
     found: set[str] = set()
-    for spec in (*(random_spec(seed) for seed in range(30)), *GALLERY.values(), unscaled):
+    # random conv gallery networks 2 (cross-correlation, average pool, a residual block) and 13 (true convolution,
+    # max and average pools, a residual block)
+    for spec in (random_spec(2), random_spec(13), *GALLERY.values(), unscaled):
         trace = explain_layers(LayerNetwork.from_dict(copy.deepcopy(spec)))
         found |= {layer_rule(trace, s) for s in trace if s.text}
     assert found == set(RULES)
