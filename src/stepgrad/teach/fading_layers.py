@@ -190,10 +190,6 @@ class LayerFaded:
                     p = layer_prompt(self.trace, self.trace.step(name))
                     choices = "  ".join(f"( ) {c}" for c in p.choices)
                     out.append(Paragraph(f"{p.question}  {choices}.  {p.why}"))
-        mine = [s for s in derived if s.name in blank]
-        if mine:
-            out += [Paragraph(f"Yours in this stage ({len(mine)}):"),
-                    Table(("quantity", "your value"), tuple((s.name, BLANK) for s in mine))]
         return out
 
     def items(self) -> list[Block]:

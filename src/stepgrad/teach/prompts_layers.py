@@ -141,7 +141,7 @@ def _backward(step: Step, kinds: dict[str, str]) -> str:
         return "flatten backward"
     if bottom.symbol == "score":
         return "the softmax's Jacobian"
-    if bottom.symbol in ("var", "mu") or from_kinds & {"layernorm", "batchnorm"} and "sqrt" in step.text:
+    if bottom.symbol in ("var", "mu") or (from_kinds & {"layernorm", "batchnorm"} and "sqrt" in step.text):
         return "the normalization's paths"
     return "sum rule" if " + " in step.text else "chain rule"
 
