@@ -119,3 +119,25 @@ def test_a_student_studies_the_rnn_on_the_sequence_page(browser, size, artifacts
             page.screenshot(path=str(artifacts / f"study-rnn-{size}-screen.png"))
         finally:
             page.close()
+
+
+def test_a_page_that_edits_its_network_studies_that_one(browser):
+    """study_layers.setStudyNetwork (for a page that edits its network): the plan is the edited network's."""
+    import json
+
+    from stepgrad.teach.study_layers import LayerQuiz, session
+
+    edited = generate_conv(seed=3, shape="channels")
+    titles = [part.title for part in session(LayerQuiz(edited.network))]
+    with _serve(CONV.network) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(20_000)
+        try:
+            page.goto(url)
+            page.evaluate("async (spec) => { const m = await import('/static/study_layers.js'); "
+                          "m.setStudyNetwork(() => spec); }", json.loads(json.dumps(edited.spec)))
+            page.get_by_role("button", name="Study mode").click()
+            page.wait_for_selector("body[data-study=ready]")
+            expect(page.locator("#study h3")).to_have_text(titles)
+        finally:
+            page.close()
