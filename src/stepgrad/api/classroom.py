@@ -375,7 +375,11 @@ def run_quiz(spec: str | None = None, *, only: str | None = None, marking: Marki
 
     from stepgrad.teach.quiz_session import run, terminal_read
 
-    net = load_spec(spec)
+    net = load_spec(spec, layer_tables=study)
+    if not isinstance(net, Network):  # a conv or sequence model: study mode only (teach/study_layers.py)
+        from stepgrad.api.study_layers_quiz import study_layers
+
+        return study_layers(net, only, save, marking, digits, read or terminal_read, write or click.echo)
     cli_budget(None).check_trace(net)  # the quiz derives the whole step first
     round_to, update_order = marking.round_to, marking.update_order
     if study:

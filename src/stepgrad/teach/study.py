@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import layout
@@ -38,7 +38,7 @@ Write = Callable[[str], None]
 TRIES = 2  # attempts at a blank before moving on (the value is never shown)
 
 
-class _Stop(Exception):
+class Stop(Exception):
     """The student typed q, or the input ended."""
 
 
@@ -121,10 +121,10 @@ def run(net: Network, *, read: Read, write: Write, round_to: int | None = None, 
             write(f"\n== {part.title} ==")
             for step in part.steps:
                 if step.name in part.blanks:
-                    _blank(quiz, steps[step.name], read, write, results)
+                    ask_blank(quiz, steps[step.name], read, write, results)
                 else:
                     _explain(steps[step.name], values, show, read, write)
-    except _Stop:
+    except Stop:
         pass
     good = sum(r.verdict in ("correct", "follows") for r in results)
     write(f"\n{good} of {len(results)} blanks right (or right from your own earlier values).")
@@ -134,7 +134,7 @@ def run(net: Network, *, read: Read, write: Write, round_to: int | None = None, 
 def _read(read: Read, text: str) -> str:
     answer = read(text)
     if answer is None or answer.strip().lower() in ("q", "quit"):
-        raise _Stop
+        raise Stop
     return answer.strip()
 
 
@@ -143,12 +143,17 @@ def _explain(step: Step, values, show, read: Read, write: Write) -> None:
     write(written(step, values, step.value, show))
     if SLOT.fullmatch(step.text):
         return  # a copy (dnet_o1/dw5 = out_h1): no rule to name
-    p = prompt(step)
+    ask_rule(step, read, write)
+
+
+def ask_rule(step: Step, read: Read, write: Write, ask: Callable[[Step], Prompt] = prompt) -> None:
+    """The step's rule prompt `ask(step)`, answered by letter, and the feedback: the rule and why."""
+    p = ask(step)
     letters = "".join(chr(97 + k) for k in range(len(p.choices)))
     choices = "  ".join(f"{chr(97 + k)}) {c}" for k, c in enumerate(p.choices))
     answer = _read(read, f"  {p.question}  {choices}: ").lower()
     chosen = letters.index(answer) if answer and answer in letters else None
-    write(f"  {rule_feedback(step, chosen)[1]}")
+    write(f"  {rule_feedback(step, chosen, ask)[1]}")
 
 
 def rule_feedback(step: Step, chosen: int | None, ask: Callable[[Step], Prompt] = prompt) -> tuple[bool, str]:
@@ -211,8 +216,10 @@ def feedback(quiz: Answered, step: Step, result: Result, ask: Callable[[Step], P
                     + (f" (from {from_})" if from_ else ""), mine, f"{p.rule}: {step.name} = {symbolic(step)}. {p.why}")
 
 
-def _blank(quiz: Quiz, step: Step, read: Read, write: Write, results: list[Result]) -> None:
-    """Ask one blank up to TRIES times: the checker's verdict, the earlier values it used, a hint if wrong."""
+def ask_blank(quiz: Any, step: Step, read: Read, write: Write, results: list[Result],
+              ask: Callable[[Step], Prompt] = prompt) -> None:
+    """Ask one blank of `quiz` (a Quiz or a study_layers.LayerQuiz: answer(name, text) marks it) up to TRIES times:
+    the checker's verdict, the earlier values it used, a hint from the rule of `ask(step)` if wrong."""
     for attempt in range(1, TRIES + 1):
         text = _read(read, f"{step.name} = ")
         if text.lower() in ("", "s", "skip"):
@@ -224,7 +231,7 @@ def _blank(quiz: Quiz, step: Step, read: Read, write: Write, results: list[Resul
         except StepgradError as exc:
             write(f"  {exc}")
             continue
-        said = feedback(quiz, step, result)
+        said = feedback(quiz, step, result, ask)
         write(f"  {said.message}")
         if said.hint:
             write(f"  hint: {said.hint}")

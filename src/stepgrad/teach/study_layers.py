@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.trace import Step
+from stepgrad.teach import study
 from stepgrad.teach.check import Report, Result, Rules, check, loads
 from stepgrad.teach.check.solution import NUMBER_HINT, parse_number
 from stepgrad.teach.prompts import Prompt
@@ -112,4 +113,32 @@ def prompted(quiz: LayerQuiz, part: Part) -> set[str]:
     return chosen
 
 
-__all__ = ["LayerQuiz", "MAX_PART", "foci", "prompted", "session"]
+def run(net: LayerNetwork, *, read: study.Read, write: study.Write, digits: int = 9) -> int:
+    """`stepgrad quiz --study` on a layer-table network; the exit status: 0 every blank right (or carried forward)."""
+    from stepgrad.formats.formula import equation
+
+    quiz = LayerQuiz(net)
+    plan = session(quiz)
+    write(f"stepgrad quiz --study: a worked example ({', '.join(plan[0].focus)}), a faded one "
+          f"({', '.join(plan[1].focus)}), then a problem ({', '.join(plan[2].focus)}).")
+    write("Answer a prompt by its letter, a blank by its value; s skips, q stops.")
+    results: list[Result] = []
+    try:
+        for part in plan:
+            write(f"\n== {part.title} ==")
+            asked = prompted(quiz, part)
+            for step in part.steps:
+                if step.name in part.blanks:
+                    study.ask_blank(quiz, step, read, write, results, quiz.prompt)
+                    continue
+                write(equation(step, quiz.trace, digits, "text"))
+                if step.name in asked:
+                    study.ask_rule(step, read, write, quiz.prompt)
+    except study.Stop:
+        pass
+    good = sum(r.verdict in ("correct", "follows") for r in results)
+    write(f"\n{good} of {len(results)} blanks right (or right from your own earlier values).")
+    return 0 if results and good == len(results) else 1
+
+
+__all__ = ["LayerQuiz", "MAX_PART", "foci", "prompted", "run", "session"]
