@@ -303,7 +303,8 @@ class Course:
     def files(self, fmt: str = "markdown", digits: int = 9, student: str | None = None) -> dict[str, str]:
         """1-worked/, 2-faded/ and 3-problem/ with their sheets, keys, templates and networks."""
         ext = EXTENSIONS[fmt]
-        files = {f"1-worked/worked.{ext}": self.worked.sheet(fmt, student)}
+        files = {f"1-worked/worked.{ext}": self.worked.sheet(fmt, student),
+                 f"1-worked/worked-key.{ext}": self.worked.key(fmt)}  # the prompts' rules
         files |= {f"2-faded/{n}": t for n, t in self.faded.files(fmt, student).items()}
         problem = self.problem.files(fmt, digits)
         problem[f"sheet.{ext}"] = self.problem.sheet(fmt, student=student) if student else problem[f"sheet.{ext}"]
