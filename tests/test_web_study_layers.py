@@ -143,3 +143,21 @@ def test_no_shown_line_has_a_blank_among_its_numbers() -> None:
                *(generate_sequence(kind, seed) for kind in KINDS for seed in (1, 3))):
         parts = session(LayerQuiz(ex.network))
         assert parts[2].blanks and not _giveaways(parts)
+
+
+def test_the_edit_panels_state_is_studied() -> None:
+    """POST /api/layers/edit's state (web/layer_state.py) sent as 'state': the plan and the marking use its values."""
+    c = client(CONV.network)
+    state = c.get("/api/layers/state").json()["state"]
+    edited = c.post("/api/layers/edit", json={"state": state, "name": "learning_rate", "value": "0.125"}).json()["state"]
+    plan = c.post("/api/study/layers/plan", json={"state": edited}).json()
+    update = next(s for s in plan["parts"][0]["steps"] if s["name"] == "k1[1,1,1,1]+")
+    assert " - 0.125 * " in update["line"]
+    entry = "k1[1,1,2,2]"
+    right = CONV.trace.values[entry] - 0.125 * CONV.trace.values[f"dE_total/d{entry}"]  # the gradient is unchanged
+    r = c.post("/api/study/layers/answer", json={"state": edited, "name": f"{entry}+", "answers": {f"{entry}+": f"{right:.8g}"}})
+    assert r.json()["verdict"] == "correct"
+    r = c.post("/api/study/layers/plan", json={"state": edited, "spec": CONV.spec})
+    assert r.status_code == 422 and r.json()["field"] == "state"
+    r = c.post("/api/study/layers/plan", json={"state": {"parameters": 1}})
+    assert r.status_code == 422

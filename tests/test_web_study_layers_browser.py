@@ -135,9 +135,28 @@ def test_a_page_that_edits_its_network_studies_that_one(browser):
         try:
             page.goto(url)
             page.evaluate("async (spec) => { const m = await import('/static/study_layers.js'); "
-                          "m.setStudyNetwork(() => spec); }", json.loads(json.dumps(edited.spec)))
+                          "m.setStudyNetwork(() => ({ spec })); }", json.loads(json.dumps(edited.spec)))
             page.get_by_role("button", name="Study mode").click()
             page.wait_for_selector("body[data-study=ready]")
             expect(page.locator("#study h3")).to_have_text(titles)
+        finally:
+            page.close()
+
+
+def test_study_mode_walks_the_network_as_edited_in_the_edit_and_train_panel(browser):
+    """The Edit and train panel's learning rate set to 0.125: the worked update line of study mode uses it."""
+    with _serve(CONV.network) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(20_000)
+        try:
+            page.goto(url)
+            page.wait_for_selector("#le-rate")
+            page.fill("#le-rate", "0.125")
+            page.click("#le-rate-set")
+            page.locator("#le-total", has_text="edited").wait_for()
+            page.get_by_role("button", name="Study mode").click()
+            page.wait_for_selector("body[data-study=ready]")
+            line = page.locator('#study li[data-name="k1[1,1,1,1]+"] .study-line')
+            expect(line).to_contain_text(" - 0.125 * ")
         finally:
             page.close()

@@ -1,14 +1,14 @@
 """Study mode on the maps page (conv) and the sequence page: worked -> faded -> problem for the served layer-table
 network (stepgrad.teach.study_layers), every answer marked by the checker with the student's earlier answers.
 
-    POST /api/study/layers/plan    {digits?, spec?} -> {"parts": [{kind, title, focus, steps: [{name, blank, line?,
+    POST /api/study/layers/plan    {digits?, state? | spec?} -> {"parts": [{kind, title, focus, steps: [{name, blank, line?,
                                    prompt?: {question, choices}}]}], "network"}: worked lines (name = formula =
                                    numbers = value), a rule prompt on the first step of each rule in each layer
-    POST /api/study/layers/rule    {spec?, name, choice} -> {right, message}: the rule and why
-    POST /api/study/layers/answer  {spec?, name, answers: {name: "0.5933", ...}} -> {verdict, message, used, hint}
+    POST /api/study/layers/rule    {state? | spec?, name, choice} -> {right, message}: the rule and why
+    POST /api/study/layers/answer  {state? | spec?, name, answers: {name: "0.5933", ...}} -> {verdict, message, used, hint}
 
-`spec` (optional) is a layer-table spec as JSON (the page's network when it was edited); without it, the served
-network. The server keeps nothing between requests: the page sends every answer given so far with each one, so
+`state` (optional) is the page's edited network as the Edit and train panel holds it (web/layer_state.py: the
+served network's values changed), `spec` a whole layer-table spec as JSON; without either, the served network. The server keeps nothing between requests: the page sends every answer given so far with each one, so
 an answer computed from the student's own earlier slip is marked "follows" and the feedback names the values it
 used. A hint is the step's rule and formula in names, never its value. The routes are added by
 api/study_routes.routes() for `stepgrad serve`.
@@ -32,7 +32,8 @@ from stepgrad.web import inputs
 from stepgrad.web.api import _unstoppable, stoppable
 from stepgrad.web.inputs import ApiError
 
-FIELDS = {"plan": ("spec", "digits"), "rule": ("spec", "name", "choice"), "answer": ("spec", "name", "answers")}
+FIELDS = {"plan": ("spec", "state", "digits"), "rule": ("spec", "state", "name", "choice"),
+          "answer": ("spec", "state", "name", "answers")}
 MAX_ANSWER = 40  # characters of one written number
 MAX_PARAMETERS = 5_000  # a spec sent with the request: larger is not a hand calculation
 
@@ -54,7 +55,15 @@ def served(request: Request) -> LayerNetwork | None:
 
 
 def _quiz(data: dict[str, Any], net: LayerNetwork | None) -> LayerQuiz:
-    spec = data.get("spec")
+    spec, state = data.get("spec"), data.get("state")
+    if spec is not None and state is not None:
+        raise ApiError(422, "send the page's network as 'spec' or as 'state', not both", "state")
+    if state is not None:  # the served network with the values the page's Edit and train panel set
+        if net is None:
+            raise ApiError(422, "this server shows a dense network: its study mode is at /api/study/plan", "state")
+        from stepgrad.web.layer_state import network_from
+
+        net = network_from(net, state)
     if spec is not None:
         if not isinstance(spec, dict):
             raise ApiError(422, "'spec' must be a layer-table spec as a JSON object", "spec")
