@@ -1,17 +1,20 @@
 """Study mode on the maps page (conv) and the sequence page: worked -> faded -> problem for the served layer-table
 network (stepgrad.teach.study_layers), every answer marked by the checker with the student's earlier answers.
 
-    POST /api/study/layers/plan    {digits?, state? | spec?} -> {"parts": [{kind, title, focus, steps: [{name, blank, line?,
-                                   prompt?: {question, choices}}]}], "network"}: worked lines (name = formula =
-                                   numbers = value), a rule prompt on the first step of each rule in each layer
+    POST /api/study/layers/plan    {digits?, state? | spec?} -> {"parts": [{kind, title, focus, steps: [{name,
+                                   blank, line?, prompt?: {question, choices}}]}], "network"}: worked lines
+                                   (name = formula = numbers = value), a rule prompt on the first step of each
+                                   rule in each layer
     POST /api/study/layers/rule    {state? | spec?, name, choice} -> {right, message}: the rule and why
-    POST /api/study/layers/answer  {state? | spec?, name, answers: {name: "0.5933", ...}} -> {verdict, message, used, hint}
+    POST /api/study/layers/answer  {state? | spec?, name, answers: {name: "0.5933", ...}} -> {verdict, message,
+                                   used, hint}
 
 `state` (optional) is the page's edited network as the Edit and train panel holds it (web/layer_state.py: the
-served network's values changed), `spec` a whole layer-table spec as JSON; without either, the served network. The server keeps nothing between requests: the page sends every answer given so far with each one, so
-an answer computed from the student's own earlier slip is marked "follows" and the feedback names the values it
-used. A hint is the step's rule and formula in names, never its value. The routes are added by
-api/study_routes.routes() for `stepgrad serve`.
+served network's values changed), `spec` a whole layer-table spec as JSON; without either, the served network.
+The server keeps nothing between requests: the page sends every answer given so far with each one, so an answer
+computed from the student's own earlier slip is marked "follows" and the feedback names the values it used. A
+hint is the step's rule and formula in names, never its value. The routes are added by api/study_routes.routes()
+for `stepgrad serve`.
 """
 
 from __future__ import annotations
