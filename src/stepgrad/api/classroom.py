@@ -111,13 +111,19 @@ def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str |
 
     faded = problem.fade is not None or bool(problem.fade_names) or problem.fade_sequence
     planted = problem.find_error is not None
-    for flag, used in (("--layers conv with --fade", faded),
-                       ("--find-error with --roster or a quiz", planted and (bool(roster) or fmt in LMS_FORMATS)),
+    for flag, used in (("--find-error with --roster or a quiz", planted and (bool(roster) or fmt in LMS_FORMATS)),
                        ("--find-error with --round or --samples", planted and (problem.round_to is not None
-                                                                             or problem.samples != 1))):
+                                                                             or problem.samples != 1)),
+                       ("--fade with --round or --samples", faded and (problem.round_to is not None
+                                                                       or problem.samples != 1))):
         if used:
-            raise StepgradError("the conv exercise is a problem sheet or one find-the-error sheet of one sample, exact "
-                                "(not a faded one, nor one per student) for now", where=flag)
+            raise StepgradError("the conv exercise is a problem sheet (a batch, hand-rounded keys), a faded set of one "
+                                "sample, exact, or one find-the-error sheet of one sample, exact (not one per student) "
+                                "for now", where=flag)
+    if faded:  # worked -> faded -> problem (api/exercise_layers_fade.py)
+        from stepgrad.api.exercise_layers_fade import layer_worked
+
+        return layer_worked(problem, fmt, 9, output, roster, pdf, force, note)
     drawn: dict[str, Any] = {"samples": problem.samples, "round_to": problem.round_to}
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
@@ -375,7 +381,11 @@ def run_quiz(spec: str | None = None, *, only: str | None = None, marking: Marki
 
     from stepgrad.teach.quiz_session import run, terminal_read
 
-    net = load_spec(spec)
+    net = load_spec(spec, layer_tables=study)
+    if not isinstance(net, Network):  # a conv or sequence model: study mode only (teach/study_layers.py)
+        from stepgrad.api.study_layers_quiz import study_layers
+
+        return study_layers(net, only, save, marking, digits, read or terminal_read, write or click.echo)
     cli_budget(None).check_trace(net)  # the quiz derives the whole step first
     round_to, update_order = marking.round_to, marking.update_order
     if study:

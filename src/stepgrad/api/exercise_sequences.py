@@ -24,6 +24,10 @@ def sequence_exercise(problem: Problem, fmt: str, digits: int, output: str | Non
         if used:
             raise StepgradError(f"the {kind} exercise comes with its own samples and without rounding for now",
                                 where=flag)
+    if problem.worked:  # worked -> faded -> problem (api/exercise_layers_fade.py)
+        from stepgrad.api.exercise_layers_fade import layer_worked
+
+        return layer_worked(problem, fmt, digits, output, roster, pdf, force, note)
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))

@@ -49,7 +49,7 @@ def _known(data: dict[str, Any], endpoint: str) -> dict[str, Any]:
 
 def _quiz(data: dict[str, Any], served: Network) -> tuple[Quiz, Network]:
     if not isinstance(served, Network):  # a conv or sequence model served: its own page, no study mode yet
-        raise ApiError(422, "study mode walks dense networks (layers of neurons) for now", "spec")
+        raise ApiError(422, "a layer-table network's study mode is at /api/study/layers/plan", "spec")
     net = inputs.spec_from(data, served)
     net.require_samples(inputs.SOURCE)
     inputs.check_explainable(net)
@@ -130,6 +130,8 @@ def _endpoint(endpoint: str, job):
 
 
 def routes() -> list[Route]:
-    """The study endpoints, for the app's route table."""
-    return [Route(f"/api/study/{name}", _endpoint(name, job), methods=["POST"])
-            for name, job in (("plan", _plan), ("rule", _rule), ("answer", _answer))]
+    """The study endpoints, for the app's route table (a layer-table network's: api/study_layer_routes.py)."""
+    from stepgrad.api.study_layer_routes import routes as layer_routes
+
+    return [*(Route(f"/api/study/{name}", _endpoint(name, job), methods=["POST"])
+              for name, job in (("plan", _plan), ("rule", _rule), ("answer", _answer))), *layer_routes()]

@@ -43,7 +43,8 @@ API = make_exercise
             help="Write sheet, key, solution-template.txt, key-values.txt and network.toml into this folder.")
 @api_option(API, "--force", is_flag=True, help="With -o: replace files in the folder that differ from this exercise's.")
 @api_option(API, "--fade", type=click.IntRange(0, 20), metavar="K",
-            help="A faded worked example: the last K stages blank, every worked step with a self-explanation prompt.")
+            help="A faded worked example: the last K stages blank, every worked step with a self-explanation prompt. "
+                 "With --layers conv|rnn|...: worked, faded and a problem on three problems (1-worked, 2-faded, 3-problem).")
 @api_option(API, "--fade-names", metavar="PATTERNS",
             help="A faded worked example with these quantities blank (name patterns: 'dE_total/dw*,w*+').")
 @api_option(API, "--fade-sequence", is_flag=True,
@@ -76,6 +77,7 @@ def command(layers, shape, activation, output_activation, loss, samples, seed, l
       stepgrad exercise --layers conv --roster students.csv --pdf -o week5
       stepgrad exercise --layers conv --shape strided -o week6   # stride 2, padding 1
       stepgrad exercise --layers rnn --roster students.csv -o bptt   # BPTT, a network per student
+      stepgrad exercise --layers conv --fade 3 -o conv-faded   # worked, faded, then a problem
     """
     problem = Problem(layers=layers, activation=activation, output_activation=output_activation, loss=loss,
                       samples=samples, seed=seed, learning_rate=learning_rate, round_to=round_to, min_digits=min_digits,

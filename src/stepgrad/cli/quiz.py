@@ -23,7 +23,8 @@ API = run_quiz
 @digits_option(API)
 @api_option(API, "--study", is_flag=True,
             help="Study mode: a worked example with self-explanation prompts, a faded one, then a problem, each on "
-                 "new weights; a wrong answer gets the diagnosis and a hint, not the value.")
+                 "new weights; a wrong answer gets the diagnosis and a hint, not the value. Also on a layer-table "
+                 "network (conv, rnn, attention, normalization).")
 def command(spec, only, round_to, update_order, save, digits, study):
     """Practise one training step: type each quantity in the derivation's order and get a verdict at
     once (correct, follows from your own earlier values, close, or wrong with a diagnosis of the

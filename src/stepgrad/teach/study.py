@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import layout
@@ -28,7 +29,7 @@ from stepgrad.core.trace import SLOT, Step
 from stepgrad.formats.formula import symbolic
 from stepgrad.teach.check import Result
 from stepgrad.teach.fading import written
-from stepgrad.teach.prompts import prompt
+from stepgrad.teach.prompts import Prompt, prompt
 from stepgrad.teach.quiz import Quiz
 from stepgrad.tracing.derive import derive
 
@@ -37,7 +38,7 @@ Write = Callable[[str], None]
 TRIES = 2  # attempts at a blank before moving on (the value is never shown)
 
 
-class _Stop(Exception):
+class Stop(Exception):
     """The student typed q, or the input ended."""
 
 
@@ -79,12 +80,26 @@ class Part:
 
 def session(quiz: Quiz, net: Network) -> list[Part]:
     """The three parts: worked (every step shown), faded (the last half of what is computed blank: backward
-    fading), problem (every step blank; a copy such as dnet_o1/dw5 = out_h1 is always shown)."""
-    (worked, first), (faded, second), (problem, third) = parts(quiz, net)
+    fading), problem (every step blank; a copy such as dnet_o1/dw5 = out_h1 is shown unless it copies a blank)."""
+    return three_parts(parts(quiz, net))
+
+
+def three_parts(found: list[tuple[list[str], list[Step]]]) -> list[Part]:
+    """Worked, faded and problem from (focus, new steps) of each part (see session). A step shown with a blank among
+    its numbers (a copy of a blank: dnet_o1/dw15 = out_h3 where out_h3 is a blank) is a blank too: it would give
+    the blank away, in its own part or a later one."""
+    (worked, first), (faded, second), (problem, third) = found
     computed = [s.name for s in second if not SLOT.fullmatch(s.text)]
-    return [Part("worked", worked, first, frozenset()),
-            Part("faded", faded, second, frozenset(computed[(len(computed) + 1) // 2:])),
-            Part("problem", problem, third, frozenset(s.name for s in third if not SLOT.fullmatch(s.text)))]
+    chosen: list[set[str]] = [set(), set(computed[(len(computed) + 1) // 2:]),
+                              {s.name for s in third if not SLOT.fullmatch(s.text)}]
+    earlier: set[str] = set()
+    for (_, steps), blank in zip(found, chosen):
+        for step in steps:
+            if any(op in blank or op in earlier for op in step.operands):
+                blank.add(step.name)
+        earlier |= blank
+    return [Part(kind, focus, steps, frozenset(blank))
+            for kind, (focus, steps), blank in zip(("worked", "faded", "problem"), found, chosen)]
 
 
 def run(net: Network, *, read: Read, write: Write, round_to: int | None = None, update_order: str | None = None,
@@ -106,10 +121,10 @@ def run(net: Network, *, read: Read, write: Write, round_to: int | None = None, 
             write(f"\n== {part.title} ==")
             for step in part.steps:
                 if step.name in part.blanks:
-                    _blank(quiz, steps[step.name], read, write, results)
+                    ask_blank(quiz, steps[step.name], read, write, results)
                 else:
                     _explain(steps[step.name], values, show, read, write)
-    except _Stop:
+    except Stop:
         pass
     good = sum(r.verdict in ("correct", "follows") for r in results)
     write(f"\n{good} of {len(results)} blanks right (or right from your own earlier values).")
@@ -119,7 +134,7 @@ def run(net: Network, *, read: Read, write: Write, round_to: int | None = None, 
 def _read(read: Read, text: str) -> str:
     answer = read(text)
     if answer is None or answer.strip().lower() in ("q", "quit"):
-        raise _Stop
+        raise Stop
     return answer.strip()
 
 
@@ -128,17 +143,23 @@ def _explain(step: Step, values, show, read: Read, write: Write) -> None:
     write(written(step, values, step.value, show))
     if SLOT.fullmatch(step.text):
         return  # a copy (dnet_o1/dw5 = out_h1): no rule to name
-    p = prompt(step)
+    ask_rule(step, read, write)
+
+
+def ask_rule(step: Step, read: Read, write: Write, ask: Callable[[Step], Prompt] = prompt) -> None:
+    """The step's rule prompt `ask(step)`, answered by letter, and the feedback: the rule and why."""
+    p = ask(step)
     letters = "".join(chr(97 + k) for k in range(len(p.choices)))
     choices = "  ".join(f"{chr(97 + k)}) {c}" for k, c in enumerate(p.choices))
     answer = _read(read, f"  {p.question}  {choices}: ").lower()
     chosen = letters.index(answer) if answer and answer in letters else None
-    write(f"  {rule_feedback(step, chosen)[1]}")
+    write(f"  {rule_feedback(step, chosen, ask)[1]}")
 
 
-def rule_feedback(step: Step, chosen: int | None) -> tuple[bool, str]:
-    """(right, the feedback) for choice number `chosen` (None: skipped) of the step's rule prompt: the rule and why."""
-    p = prompt(step)
+def rule_feedback(step: Step, chosen: int | None, ask: Callable[[Step], Prompt] = prompt) -> tuple[bool, str]:
+    """(right, the feedback) for choice number `chosen` (None: skipped) of the step's rule prompt `ask(step)`: the
+    rule and why."""
+    p = ask(step)
     if chosen is None or not 0 <= chosen < len(p.choices):
         return False, f"it is {p.rule}. {p.why}"
     if chosen == p.answer:
@@ -151,7 +172,13 @@ def _without_values(diagnosis: str | None) -> str:
     return re.sub(r" = -?[0-9][0-9.e+-]*", "", diagnosis or "")
 
 
-def used(quiz: Quiz, step: Step) -> dict[str, str]:
+class Answered(Protocol):
+    """A quiz with the answers given so far (teach/quiz.Quiz, teach/study_layers.LayerQuiz)."""
+
+    answers: dict[str, str]
+
+
+def used(quiz: Answered, step: Step) -> dict[str, str]:
     """The student's own earlier values (as written) among the operands of `step`: what their answer was marked on."""
     return {op: quiz.answers[op] for op in step.operands if op in quiz.answers}
 
@@ -170,8 +197,9 @@ class Feedback:
         return {"verdict": self.verdict, "message": self.message, "used": self.used, "hint": self.hint}
 
 
-def feedback(quiz: Quiz, step: Step, result: Result) -> Feedback:
-    """The feedback on the checker's verdict `result` for `step`, after quiz.answer recorded it."""
+def feedback(quiz: Answered, step: Step, result: Result, ask: Callable[[Step], Prompt] = prompt) -> Feedback:
+    """The feedback on the checker's verdict `result` for `step`, after quiz.answer recorded it (a wrong answer's
+    hint from the rule of `ask(step)`)."""
     mine = used(quiz, step)
     words = ", ".join(f"{op} = {v}" for op, v in mine.items())
     from_ = f"your {words}" if words else ""
@@ -183,13 +211,15 @@ def feedback(quiz: Quiz, step: Step, result: Result) -> Feedback:
     if result.verdict == "close":
         return Feedback("close", "close: " + (result.diagnosis or "rounding drift; keep more digits in the values "
                                               "you carry") + (f" (from {from_})" if from_ else ""), mine)
-    p = prompt(step)
+    p = ask(step)
     return Feedback(result.verdict, f"wrong: {_without_values(result.diagnosis) or 'no known mistake explains this value'}"
                     + (f" (from {from_})" if from_ else ""), mine, f"{p.rule}: {step.name} = {symbolic(step)}. {p.why}")
 
 
-def _blank(quiz: Quiz, step: Step, read: Read, write: Write, results: list[Result]) -> None:
-    """Ask one blank up to TRIES times: the checker's verdict, the earlier values it used, a hint if wrong."""
+def ask_blank(quiz: Any, step: Step, read: Read, write: Write, results: list[Result],
+              ask: Callable[[Step], Prompt] = prompt) -> None:
+    """Ask one blank of `quiz` (a Quiz or a study_layers.LayerQuiz: answer(name, text) marks it) up to TRIES times:
+    the checker's verdict, the earlier values it used, a hint from the rule of `ask(step)` if wrong."""
     for attempt in range(1, TRIES + 1):
         text = _read(read, f"{step.name} = ")
         if text.lower() in ("", "s", "skip"):
@@ -201,7 +231,7 @@ def _blank(quiz: Quiz, step: Step, read: Read, write: Write, results: list[Resul
         except StepgradError as exc:
             write(f"  {exc}")
             continue
-        said = feedback(quiz, step, result)
+        said = feedback(quiz, step, result, ask)
         write(f"  {said.message}")
         if said.hint:
             write(f"  hint: {said.hint}")

@@ -6,6 +6,7 @@
 
 import { getJSON, postJSON } from "./api.js";
 import { drawCurve, formatNumber } from "./curve.js";
+import { setStudyNetwork } from "./study_layers.js";
 
 const DIGITS = 6;
 const MAX_ITERATIONS = 100000;
@@ -101,6 +102,7 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
   const $ = (id) => document.getElementById(id);
   const s = { served: null, current: null, edited: false, values: new Map(), inputs: new Map(), history: [],
     training: false, stop: false, abort: null, busy: false };
+  setStudyNetwork(() => (s.edited ? { state: s.current } : {})); // study mode walks the network as edited here
   mount.append(controls());
   document.body.append(dock());
 
