@@ -1,11 +1,12 @@
 // Editing and training on the maps page and the sequence page (web/layer_routes.py). A value clicked on the page (a
-// kernel weight, an input cell, any parameter in the list) can be set to a new number; Step takes one
-// gradient-descent step, Train takes N with the loss curve, Reset goes back to the served network. The page holds
+// kernel weight, an input cell, a target, any parameter in the list) can be set to a new number; Step takes one
+// step of the chosen optimizer (layer_optim.js), Train takes N with the loss curve, Reset goes back to the served network. The page holds
 // the network as a state (web/layer_state.py) and sends it with every request; the server checks each value and
 // recomputes the whole page with the engine. This module computes nothing: it sends, and shows what comes back.
 
 import { getJSON, postJSON } from "./api.js";
 import { drawCurve, formatNumber } from "./curve.js";
+import { attachOptimizer } from "./layer_optim.js";
 
 const DIGITS = 6;
 const MAX_ITERATIONS = 100000;
@@ -42,6 +43,7 @@ function controls() {
       el("button", { type: "button", id: "le-rate-set", text: "Set" }),
       el("button", { type: "button", id: "le-step", class: "le-main", text: "Step" }),
       el("button", { type: "button", id: "le-reset", text: "Reset" })),
+    el("div", { id: "le-optimizer" }),  // the optimizer and its hyperparameters (layer_optim.js)
     el("div", { class: "le-row", role: "group", "aria-label": "Train" },
       el("label", { for: "le-n", text: "Train for" }), count, el("span", { text: "iterations" }),
       el("button", { type: "button", id: "le-train", class: "le-main", text: "Train" }),
@@ -100,7 +102,7 @@ function parameterTable(table) {
 export function attachEditing({ mount, draw, sample, roots = [] }) {
   const $ = (id) => document.getElementById(id);
   const s = { served: null, current: null, edited: false, values: new Map(), inputs: new Map(), history: [],
-    training: false, stop: false, abort: null, busy: false };
+    training: false, stop: false, abort: null, busy: false, listeners: [], optimizers: [] };
   mount.append(controls());
   document.body.append(dock());
 
@@ -135,11 +137,13 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
     for (const table of answer.parameters) for (const e of table.entries) s.values.set(e.name, e.value);
     s.inputs = new Map(answer.inputs.map((cell) => [cell.position, cell]));
     for (const cell of answer.inputs) s.values.set(cell.name, cell.value);
+    for (const cell of answer.targets || []) s.values.set(cell.name, cell.value);
     $("le-tables").replaceChildren(...answer.parameters.map(parameterTable));
     if (document.activeElement !== $("le-rate")) $("le-rate").value = String(answer.learning_rate);
     $("le-total").textContent = `E_total = ${show(answer.E_total)}; after one step E_total+ = ${show(answer["E_total+"])}`
       + ` (iteration ${answer.iteration.toLocaleString("en")}${s.edited ? ", edited" : ""}).`;
     mark();
+    for (const listener of s.listeners) listener(answer);
   }
 
   function apply(answer) {
@@ -337,7 +341,8 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
       s.served = served.state;
       const where = served.kind === "maps" ? "a kernel weight or an input cell in the maps" : "an input in the first table";
       $("le-hint").textContent = `Click a value to give it a new one: any parameter in the list below, or ${where}. `
-        + "Step takes one gradient-descent step, Train takes N; the server recomputes every number on the page.";
+        + "Step takes one step of the optimizer, Train takes N; the server recomputes every number on the page.";
+      s.optimizers = served.optimizers || [];
       s.current = structuredClone(served.state);
       panels(await postJSON("/api/layers/page", { state: s.current, sample: sample() }));
       mount.dataset.ready = "true";
@@ -346,5 +351,23 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
     }
   })();
 
-  return { active: () => s.edited, show: showSample };
+  // hooks for the panel's other modules (layer_optim.js): a request that changes the state, each answer shown
+  async function send(path, extra) {
+    if (s.busy || s.training) return false;
+    s.busy = true;
+    error("");
+    try {
+      apply(await postJSON(path, { state: s.current, sample: sample(), ...extra }));
+      return true;
+    } catch (err) {
+      error(err.message);
+      return false;
+    } finally {
+      s.busy = false;
+    }
+  }
+  const api = { active: () => s.edited, show: showSample, send, onAnswer: (f) => s.listeners.push(f),
+    optimizers: () => s.optimizers };
+  attachOptimizer(api, $("le-optimizer"));
+  return api;
 }
