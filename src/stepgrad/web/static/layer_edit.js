@@ -10,6 +10,7 @@ import { attachOptimizer } from "./layer_optim.js";
 
 const DIGITS = 6;
 const MAX_ITERATIONS = 100000;
+const EAGER_ENTRIES = 400;  // a parameter list longer than this is built when opened (a 1,000-weight CNN: 4,000 cells)
 
 function show(x) { return x === null || x === undefined ? "–" : formatNumber(x, DIGITS); }
 
@@ -132,13 +133,27 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
   }
   for (const root of roots) new MutationObserver(mark).observe(root, { childList: true, subtree: true });
 
+  // The parameter list: thousands of cells on a big network, so built when its <details> is open (or small)
+  let pending = null;
+  function tables(parameters) {
+    const entries = parameters.reduce((n, t) => n + t.entries.length, 0);
+    pending = parameters;
+    if ($("le-parameters").open || entries <= EAGER_ENTRIES) buildTables();
+  }
+  function buildTables() {
+    if (!pending) return;
+    $("le-tables").replaceChildren(...pending.map(parameterTable));
+    pending = null;
+    mark();
+  }
+
   function panels(answer) {
     s.values = new Map();
     for (const table of answer.parameters) for (const e of table.entries) s.values.set(e.name, e.value);
     s.inputs = new Map(answer.inputs.map((cell) => [cell.position, cell]));
     for (const cell of answer.inputs) s.values.set(cell.name, cell.value);
     for (const cell of answer.targets || []) s.values.set(cell.name, cell.value);
-    $("le-tables").replaceChildren(...answer.parameters.map(parameterTable));
+    tables(answer.parameters);
     if (document.activeElement !== $("le-rate")) $("le-rate").value = String(answer.learning_rate);
     $("le-total").textContent = `E_total = ${show(answer.E_total)}; after one step E_total+ = ${show(answer["E_total+"])}`
       + ` (iteration ${answer.iteration.toLocaleString("en")}${s.edited ? ", edited" : ""}).`;
@@ -325,6 +340,7 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
   $("le-rate").addEventListener("keydown", (event) => {
     if (event.key === "Enter") edit("learning_rate", $("le-rate").value, "le-error");
   });
+  $("le-parameters").addEventListener("toggle", () => { if ($("le-parameters").open) buildTables(); });
   $("le-step").addEventListener("click", step);
   $("le-train").addEventListener("click", train);
   $("le-reset").addEventListener("click", reset);

@@ -65,12 +65,17 @@ export function attachOptimizer(editing, mount) {
   });
 
   function targets(list) {  // a table of every sample's targets under the parameters (click one to set it)
-    const box = document.getElementById("le-tables");
-    if (!box || !list.length) return;
+    const tables = document.getElementById("le-tables");
+    if (!tables || !list.length) return;
+    let box = document.getElementById("le-target-list");
+    if (!box) {
+      box = el("div", { id: "le-target-list" });
+      tables.after(box);
+    }
     const rows = list.map((t) => el("tr", {}, el("th", { scope: "row", text: t.name }),
       el("td", { class: "le-value", "data-edit-name": t.name, "data-name": t.name, tabindex: "0",
         title: `${t.name} = ${t.value} (click to edit)`, text: formatNumber(t.value, 6) })));
-    box.append(el("div", { class: "le-table", id: "le-targets" }, el("h4", { text: "targets (the samples')" }),
+    box.replaceChildren(el("div", { class: "le-table", id: "le-targets" }, el("h4", { text: "targets (the samples')" }),
       el("div", { class: "le-scroll" }, el("table", { class: "le-grid" },
         el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "name" }), el("th", { scope: "col", text: "value" }))),
         el("tbody", {}, ...rows)))));
