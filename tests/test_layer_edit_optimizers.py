@@ -51,15 +51,18 @@ def test_every_registry_optimizer_is_offered_and_tested() -> None:
     assert adam["hyper"] == {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8} and adam["notes"]["beta1"]
 
 
-def _torch_run(kind: str, state: dict, name: str, steps: int, targets: list | None = None):
-    """E_total before each of `steps` torch.optim steps and after the last, and the parameters after, by torch."""
+def _torch_run(kind: str, state: dict, name: str, steps: int, targets: list | None = None, hyper: dict | None = None):
+    """E_total before each of `steps` torch.optim steps and after the last, and the parameters after, by torch
+    (`hyper`: Adam's beta1 other than CHOICES')."""
     torch = pytest.importorskip("torch")
     spec, loss = LOSSES[kind]
     params = {f"{label}.{role}": torch.tensor(value, dtype=torch.float64, requires_grad=True)
               for label, roles in state["parameters"].items() for role, value in roles.items()}
     # update_biases is about the conv, dense and rnn biases (role "bias"); an attention head's are always trained
     trained = [p for key, p in params.items() if key.split(".")[1] != "bias" or spec.get("update_biases", False)]
-    opt = CHOICES[name][1](torch.optim, trained, RATE)
+    opt = CHOICES[name][1](torch.optim, trained, state["learning_rate"])
+    if hyper:
+        opt = torch.optim.Adam(trained, lr=state["learning_rate"], betas=(hyper["beta1"], 0.999))
     x = torch.tensor(state["inputs"], dtype=torch.float64)
     t = torch.tensor(targets if targets is not None else [s["targets"] for s in spec["samples"]], dtype=torch.float64)
     errors = []
@@ -87,7 +90,7 @@ def test_step_and_train_with_each_optimizer_equal_torch_optim(kind: str, name: s
     assert answer.status_code == 200, answer.text
     chosen = answer.json()
     assert chosen["optimizer"]["name"] == name and chosen["optimizer"]["t"] == 0
-    errors, params = _torch_run(kind, served, name, 8)
+    errors, params = _torch_run(kind, start, name, 8)
     assert _close(chosen["E_total"], errors[0])
     stepped = client.post("/api/layers/step", json={"state": chosen["state"]}).json()
     assert _close(stepped["step"]["E_total"], errors[0]) and _close(stepped["step"]["E_total+"], errors[1])

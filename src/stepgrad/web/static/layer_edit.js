@@ -355,7 +355,8 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
         return;
       }
       s.served = served.state;
-      const where = served.kind === "maps" ? "a kernel weight or an input cell in the maps" : "an input in the first table";
+      const where = served.kind === "maps" ? "a kernel weight or an input cell in the maps (the targets are listed under "
+        + "the parameters)" : "an input in the first table or a target in the last";
       $("le-hint").textContent = `Click a value to give it a new one: any parameter in the list below, or ${where}. `
         + "Step takes one step of the optimizer, Train takes N; the server recomputes every number on the page.";
       s.optimizers = served.optimizers || [];
