@@ -65,26 +65,27 @@ def test_a_big_network_is_drawn_quickly_legibly_and_fits(browser, artifacts, kin
 
 
 def _kernel_weight(page) -> None:
-    """k2[1,2,2,3] (c2: 4x8x8 in, 3x3, padding 1): the cells of out_p1's channel 2 it meets and the positions of c2's
-    channel 1 it touches are torch's unfold's; the plan lists each with the values the maps show."""
+    """k2[1,1,2,3] (c2: 4x8x8 in, 3x3, padding 1): the cells of out_p1's channel 1 it meets and the positions of c2's
+    channel 1 it touches are cross-correlation's; the plan lists each with the values the maps show."""
     assert "found when you click it" in page.inner_text("#maps-summary")
-    weight = page.locator('button.weight[data-name="k2[1,2,2,3]"]')
+    weight = page.locator('button.weight[data-name="k2[1,1,2,3]"]')
     for button in page.locator('.kernel[data-kernel="k1"] button.weight').all()[:18]:  # no white gap in any cell
         box, inner = button.locator("xpath=..").bounding_box(), button.bounding_box()
         assert box["width"] - inner["width"] <= 2 and box["height"] - inner["height"] <= 2, (box, inner)
     weight.click()
     touches = _touches(8, 8, stride=1, padding=1, p=2, q=3)
     met = page.eval_on_selector_all('.map[data-map="out_p1"] td.met', "cells => cells.map(c => c.dataset.pos)")
-    assert sorted(met) == sorted(f"2,{u},{v}" for u, v in touches.values())
+    assert sorted(met) == sorted(f"1,{u},{v}" for u, v in touches.values())
     for name in ("net_c2", "out_c2", "dE_total/dnet_c2"):
         touched = page.eval_on_selector_all(f'.map[data-map="{name}"] td.touched', "cells => cells.map(c => c.dataset.pos)")
         assert sorted(touched) == sorted(f"1,{r},{c}" for r, c in touches), name
     plan = page.locator('.kernel[data-kernel="k2"] .plan')
     assert plan.locator("li").count() == len(touches) == 56
     assert "it touches 56 positions of c2's channel 1; 8 more on the zero padding" in plan.inner_text()
-    first = plan.locator("li").first.inner_text()  # at (1,1): out_p1[2,1,2], as the map shows it
-    shown = page.inner_text('.map[data-map="out_p1"] td[data-pos="2,1,2"]')
-    assert first.startswith(f"at (1,1): out_p1[2,1,2] = {shown},"), first
+    first = plan.locator("li").first.inner_text()  # at (1,1): out_p1[1,1,2], as the map shows it
+    shown = page.inner_text('.map[data-map="out_p1"] td[data-pos="1,1,2"]')
+    signal = page.inner_text('.map[data-map="dE_total/dnet_c2"] td[data-pos="1,1,1"]')
+    assert shown != "0" and first == f"at (1,1): out_p1[1,1,2] = {shown}, dE_total/dnet_c2[1,1,1] = {signal}", first
 
 
 def _touches(rows: int, cols: int, stride: int, padding: int, p: int, q: int) -> dict:
