@@ -48,7 +48,11 @@ def test_a_big_network_is_drawn_quickly_legibly_and_fits(browser, artifacts, kin
             assert drawn < BUDGET, f"{kind} drawn in {drawn:.2f} s"
             assert page.evaluate(OVERFLOW) <= 0
             page.screenshot(path=str(artifacts / f"big-{kind}-{width}.png"))
-            if kind == "conv":
+            if kind == "conv":  # each layer (laid out when scrolled to: content-visibility) fits inside the page
+                wide = page.evaluate("""() => [...document.querySelectorAll('.layer')].map(layer => {
+                    layer.style.contentVisibility = 'visible';
+                    return layer.scrollWidth - layer.clientWidth; })""")
+                assert max(wide) <= 0, wide
                 _kernel_weight(page)
             if kind == "attention":
                 _heat_map(page, width)
