@@ -20,7 +20,7 @@ from stepgrad.core.layers.spec import LayerNetwork
 SIZES = {1280: 900, 390: 844}
 DRAWN = {"conv": "button.weight", "rnn": "#panels table", "attention": "#panels table.heat",
          "batchnorm": "#panels table"}
-BUDGET = 4.0  # seconds for a page drawn or a step answered on a loaded CI machine (idle: under 1 s, benchmarks below)
+BUDGET = 6.0  # seconds for a page drawn or a step answered on a loaded machine (idle: under 1 s; before: 17 s)
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
@@ -54,6 +54,11 @@ def test_a_big_network_is_drawn_quickly_legibly_and_fits(browser, artifacts, kin
                     return layer.scrollWidth - layer.clientWidth; })""")
                 assert max(wide) <= 0, wide
                 _kernel_weight(page)
+                cell = page.locator('.map[data-map="net_c1"] td[data-pos="2,3,4"]')
+                cell.click()  # a tap gives every digit at the bottom of the screen
+                readout = page.inner_text("#cell-readout")
+                assert readout == cell.get_attribute("title") and readout.startswith("net_c1[2,3,4] = ")
+                assert len(readout.split(" = ")[1]) > len(cell.inner_text())
             if kind == "attention":
                 _heat_map(page, width)
             began = time.perf_counter()

@@ -4,6 +4,7 @@
 
 import { attachEditing } from "./layer_edit.js";
 import { withTouches } from "./maps_touches.js";
+import { attachReadout } from "./cell_readout.js";
 
 const DIGITS = 4;
 
@@ -178,4 +179,5 @@ async function start() {
 
 const editing = attachEditing({ mount: document.getElementById("layer-edit"), draw,
   sample: () => Number(document.getElementById("maps-sample").value || 1), roots: [document.getElementById("maps")] });
+attachReadout(document.getElementById("maps"));  // a tapped cell's every digit (cell_readout.js)
 start();
