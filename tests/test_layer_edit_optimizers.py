@@ -191,3 +191,16 @@ def test_the_same_optimizer_keeps_its_state_and_another_starts_from_zero() -> No
     other = client.post("/api/layers/optimizer", json={"state": stepped, "name": "rmsprop"}).json()
     assert other["optimizer"]["t"] == 0 and not np.any(np.concatenate(
         [np.ravel(a) for a in other["state"]["optimizer"]["slots"]["s"]]))
+
+
+def test_an_optimizer_whose_state_would_not_fit_a_request_is_refused() -> None:
+    """10,100 weights fit a request with gradient descent, not with Adam's two moments per weight."""
+    wide = {"layers": [{"type": "input", "shape": [100]}, {"type": "dense", "neurons": 100}], "seed": 1,
+            "samples": [{"inputs": [0.01 * i for i in range(100)], "targets": [0.5] * 100}]}
+    client = _client(wide)
+    served = client.get("/api/layers/state").json()
+    assert served["refused"] is None
+    answer = client.post("/api/layers/optimizer", json={"state": served["state"], "name": "adam"})
+    assert answer.status_code == 422 and answer.json()["field"] == "name"
+    assert answer.json()["error"].startswith("adam keeps 2 values per parameter: with them this network's state")
+    assert client.post("/api/layers/optimizer", json={"state": served["state"], "name": "sgd"}).status_code == 200

@@ -28,7 +28,6 @@ from stepgrad.core.layers.optimize import fresh_state, optimize, parameters
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.web.inputs import ApiError
 
-MAX_SLOTS = max(len(o.slots) for o in optim.OPTIMIZERS.values())  # arrays an optimizer keeps per parameter
 FLAGS = ("nesterov", "centered", "float32")
 AT_LEAST_ZERO = ("mu", "decay", "epsilon", "alpha", "lrdecay", "initial", "psi")
 BELOW_ONE = ("beta1", "beta2")

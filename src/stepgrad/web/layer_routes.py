@@ -85,11 +85,7 @@ async def state_endpoint(request: Request) -> JSONResponse:
     app = request.app.state
     state = layer_state.state_of(net)
     # as training goes on each value may take the most digits a float64 is written with: room for that from the start
-    # (every parameter with the slots of the optimizer that keeps the most, the running statistics, inputs, targets)
-    numbers = net.parameter_count * (1 + layer_optimizer.MAX_SLOTS) + sum(
-        2 * layer.running_mean.size for layer in net.all_layers() if hasattr(layer, "running_mean")) + int(
-        np.size(state["inputs"])) + int(np.size(state["targets"]))
-    size = max(len(json.dumps(state)), FLOAT_CHARACTERS * numbers)
+    size = max(len(json.dumps(state)), FLOAT_CHARACTERS * _numbers(net))
     refused = None
     if size + REQUEST_ROOM > inputs.MAX_BODY:
         refused = (f"this network's values take up to {size:,} bytes, more than a request may carry "
@@ -147,7 +143,20 @@ def _optimizer(net: LayerNetwork, kind: str, sample: int, iteration: int, data: 
     if "name" not in data:
         raise ApiError(422, "missing 'name': the optimizer to train with (sgd, momentum, adam, ...)", "name")
     current = layer_optimizer.state_from(net, data["state"])
-    return page(net, kind, sample, iteration, layer_optimizer.chosen(net, current, data["name"], data.get("hyper")))
+    chosen = layer_optimizer.chosen(net, current, data["name"], data.get("hyper"))
+    slots = len(chosen.slots)  # each keeps an array per parameter that travels with the state
+    if FLOAT_CHARACTERS * (_numbers(net) + slots * net.parameter_count) + REQUEST_ROOM > inputs.MAX_BODY:
+        raise ApiError(422, f"{chosen.name} keeps {slots} values per parameter: with them this network's state would "
+                            f"not fit in a request ({inputs.MAX_BODY:,} bytes); train it with stepgrad train", "name")
+    return page(net, kind, sample, iteration, chosen)
+
+
+def _numbers(net: LayerNetwork) -> int:
+    """How many numbers a state of `net` holds besides an optimizer's: parameters, running statistics, inputs,
+    targets (each may come to take the most digits a float64 is written with as training goes on)."""
+    inputs_, targets = net.require_samples()
+    return net.parameter_count + sum(2 * layer.running_mean.size for layer in net.all_layers()
+                                     if hasattr(layer, "running_mean")) + int(inputs_.size) + int(targets.size)
 
 
 def _edit(net: LayerNetwork, kind: str, sample: int, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
