@@ -193,6 +193,7 @@ def test_the_same_optimizer_keeps_its_state_and_another_starts_from_zero() -> No
         [np.ravel(a) for a in other["state"]["optimizer"]["slots"]["s"]]))
 
 
+@pytest.mark.slow  # 10,100 weights' state sent back and forth: a few seconds
 def test_an_optimizer_whose_state_would_not_fit_a_request_is_refused() -> None:
     """10,100 weights fit a request with gradient descent, not with Adam's two moments per weight."""
     wide = {"layers": [{"type": "input", "shape": [100]}, {"type": "dense", "neurons": 100}], "seed": 1,
