@@ -107,6 +107,24 @@ def _edit_and_train(weight: str) -> Callable:
     return go
 
 
+def _kernel_weight(name: str) -> Callable:
+    """A course-sized conv page: kernel weight `name` clicked, its plan in view."""
+    def go(page) -> None:
+        page.wait_for_selector("#layer-edit[data-ready=true]")
+        page.click(f'button.weight[data-name="{name}"]')
+        page.keyboard.press("Escape")  # the Set box the click opens
+        page.locator(".plan:visible").scroll_into_view_if_needed()
+        settle(page)
+    return go
+
+
+def _heat_map(page) -> None:
+    page.wait_for_selector("#layer-edit[data-ready=true]")
+    heat = page.locator('table.heat[data-which="a"]')
+    heat.locator("td[data-name]").nth(10).click()  # on a phone: its every digit under the map
+    settle(page)
+
+
 # name -> (network, what to do before the shot, clip to this element or None for the viewport)
 SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "diagram": ("3-4-2 tanh/softmax CE, 2 samples", None, None),
@@ -119,6 +137,8 @@ SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "orders": ("3-4-2 tanh/softmax CE, 2 samples", _orders, ".train-panel"),
     "conv-edit": ("conv", _edit_and_train("k1[1,1,1,2]"), "#layer-edit"),
     "sequence-edit": ("rnn and attention", _edit_and_train("Wh1[2,1]"), "#layer-edit"),
+    "course-conv": ("conv 2x16x16", _kernel_weight("k2[1,1,2,3]"), None),
+    "course-attention": ("attention over 8 tokens", _heat_map, 'section:has(table.heat[data-which="a"])'),
 }
 
 
@@ -126,16 +146,20 @@ LEAKY = {"name": "2-3-2 leaky", "layers": [2, 3, 2], "activations": ["leaky_relu
          "learning_rate": 0.1, "update_biases": True, "samples": [{"inputs": [0.5, 1.0], "targets": [0.2, 0.8]}]}
 
 
-LAYERED = {"conv": "CONV", "rnn and attention": "SEQ"}  # layer-table networks of tests/test_layer_edit.py
+# layer-table networks of tests/test_layer_edit.py and tests/big_layer_nets.py (the course-sized ones)
+LAYERED = {"conv": "CONV", "rnn and attention": "SEQ", "conv 2x16x16": "BIG_CONV",
+           "attention over 8 tokens": "ATTENTION8"}
 
 
 def layered(key: str):
-    """A layer-table network of tests/test_layer_edit.py (the conv and the rnn + attention network)."""
+    """A layer-table network of tests/test_layer_edit.py or tests/big_layer_nets.py."""
     sys.path.insert(0, str(DOCS.parent / "tests"))  # it reads the galleries as the tests do
+    import big_layer_nets
     import test_layer_edit
     from stepgrad.core.layers.spec import LayerNetwork
 
-    return LayerNetwork.from_dict(getattr(test_layer_edit, LAYERED[key]))
+    source = test_layer_edit if hasattr(test_layer_edit, LAYERED[key]) else big_layer_nets
+    return LayerNetwork.from_dict(getattr(source, LAYERED[key]))
 
 
 def main(wanted: str = "") -> None:

@@ -270,14 +270,16 @@ class _Builder:
                 name = self.value_name(layer.label, index, s, kind)
                 steps.append(self.step(name, v.net[(s, *index)], "net" if layer.has_activation else "out",
                                        latex, text, subject=layer.label, note=note))
-            if layer.has_activation:
+            if layer.has_activation:  # softmax's sum names every net of the layer: written once per sample
+                sums = [_slot(self.value_name(layer.label, j, s, "net")) for _, j in positions(layer.out_shape)] \
+                    if "sum_exp" in act.latex + act.text else []
+                sum_latex, sum_text = " + ".join(rf"e^{{{n}}}" for n in sums), " + ".join(f"exp({n})" for n in sums)
                 for _, index in positions(layer.out_shape):
                     net_slot = _slot(self.value_name(layer.label, index, s, "net"))
-                    sums = [_slot(self.value_name(layer.label, j, s, "net")) for _, j in positions(layer.out_shape)]
                     steps.append(self.step(
                         self.value_name(layer.label, index, s), v.out[(s, *index)], "out",
-                        fill(act.latex, net=net_slot, sum_exp=" + ".join(rf"e^{{{n}}}" for n in sums)),
-                        fill(act.text, net=net_slot, sum_exp=" + ".join(f"exp({n})" for n in sums)),
+                        fill(act.latex, net=net_slot, sum_exp=sum_latex),
+                        fill(act.text, net=net_slot, sum_exp=sum_text),
                         subject=layer.label))
         return Section(f"forward_{layer.label}", f"Forward pass: {layer.label} ({layer.kind})", tuple(steps),
                        f"{layer.describe()}. {_FORWARD_INTROS[type(layer)]}")

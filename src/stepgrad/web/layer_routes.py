@@ -8,11 +8,14 @@
                                                                and the step (each parameter, its gradient and new
                                                                value, E_total and E_total+)
     POST /api/layers/train   {state, iterations, every?}    -> N full-batch steps: the error history, the state after
+    POST /api/layers/optimizer {state, sample?, name, hyper?} -> the page with that optimizer (web/layer_optimizer.py)
 
 A page answer is {"kind": "maps" | "sequence", "state", "page": what GET /api/maps or /api/sequence answers
 for the state, "parameters": [{"layer", "role", "trained", "entries": [{"name", "value", "gradient", "updated",
 "gradient_name", "updated_name"}]}],
-"inputs": [{"position": "1,2,3", "name", "value"}] (the sample's input cells), "E_total", "E_total+"}. Every
+"inputs": [{"position": "1,2,3", "name", "value"}] (the sample's input cells), "targets": [{"name", "value"}] (every
+sample's), "optimizer": {"name", "title", "hyper", "t"}, "E_total", "E_total+"}. Steps and E_total+ are the state's
+optimizer's (plain gradient descent without one). Every
 number is the engine's (core/layers/engine.py, the trace of tracing/layered.py); the page only shows them.
 Requests pass the same guard (web/guard.py), body limit, worker pools, time limit and work budget as the dense
 explorer's (web/api.py); a bad value is refused in one line naming its field.
@@ -37,13 +40,13 @@ from stepgrad.core.errors import DivergenceError
 from stepgrad.core.layers import engine
 from stepgrad.core.layers.engine import LayerStep
 from stepgrad.core.layers.spec import LayerNetwork
-from stepgrad.training.layered import full_batch, train_work
-from stepgrad.web import inputs, layer_state, maps, sequence
+from stepgrad.training.layered import train_work
+from stepgrad.web import inputs, layer_optimizer, layer_state, maps, sequence
 from stepgrad.web.inputs import ApiError
 
 MAX_LISTED = 3_000  # parameter entries the page lists with their gradients (the others: edit by name)
 FIELDS = {"page": ("state", "sample"), "edit": ("state", "sample", "name", "value"), "step": ("state", "sample"),
-          "train": ("state", "iterations", "every")}
+          "train": ("state", "iterations", "every"), "optimizer": ("state", "sample", "name", "hyper")}
 
 
 def served(request: Request) -> tuple[LayerNetwork, str]:
@@ -82,16 +85,14 @@ async def state_endpoint(request: Request) -> JSONResponse:
     app = request.app.state
     state = layer_state.state_of(net)
     # as training goes on each value may take the most digits a float64 is written with: room for that from the start
-    numbers = net.parameter_count + sum(2 * layer.running_mean.size for layer in net.all_layers()
-                                        if hasattr(layer, "running_mean")) + int(np.size(state["inputs"]))
-    size = max(len(json.dumps(state)), FLOAT_CHARACTERS * numbers)
+    size = max(len(json.dumps(state)), FLOAT_CHARACTERS * _numbers(net))
     refused = None
     if size + REQUEST_ROOM > inputs.MAX_BODY:
         refused = (f"this network's values take up to {size:,} bytes, more than a request may carry "
                    f"({inputs.MAX_BODY:,}): "
                    "the page shows it, but editing and training it here needs a smaller network (stepgrad train "
                    "trains it)")
-    return JSONResponse({"kind": kind, "state": state, "refused": refused,
+    return JSONResponse({"kind": kind, "state": state, "refused": refused, "optimizers": layer_optimizer.registry(),
                          "limits": {"iterations": inputs.MAX_ITERATIONS, "work": app.budget.work,
                                     "seconds": app.time_limit, "body_bytes": inputs.MAX_BODY}})
 
@@ -129,8 +130,33 @@ async def _computed(request: Request, endpoint: str, job: Job) -> JSONResponse:
     return JSONResponse(await stoppable(request, _unstoppable(run), data, quick=True))
 
 
+async def optimizer_endpoint(request: Request) -> JSONResponse:
+    """POST /api/layers/optimizer: the page with optimizer "name" and its "hyper" (web/layer_optimizer.py)."""
+    return await _computed(request, "optimizer", _optimizer)
+
+
 def _page(net: LayerNetwork, kind: str, sample: int, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
-    return page(net, kind, sample, iteration)
+    return page(net, kind, sample, iteration, layer_optimizer.state_from(net, data["state"]))
+
+
+def _optimizer(net: LayerNetwork, kind: str, sample: int, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
+    if "name" not in data:
+        raise ApiError(422, "missing 'name': the optimizer to train with (sgd, momentum, adam, ...)", "name")
+    current = layer_optimizer.state_from(net, data["state"])
+    chosen = layer_optimizer.chosen(net, current, data["name"], data.get("hyper"))
+    slots = len(chosen.slots)  # each keeps an array per parameter that travels with the state
+    if FLOAT_CHARACTERS * (_numbers(net) + slots * net.parameter_count) + REQUEST_ROOM > inputs.MAX_BODY:
+        raise ApiError(422, f"{chosen.name} keeps {slots} values per parameter: with them this network's state would "
+                            f"not fit in a request ({inputs.MAX_BODY:,} bytes); train it with stepgrad train", "name")
+    return page(net, kind, sample, iteration, chosen)
+
+
+def _numbers(net: LayerNetwork) -> int:
+    """How many numbers a state of `net` holds besides an optimizer's: parameters, running statistics, inputs,
+    targets (each may come to take the most digits a float64 is written with as training goes on)."""
+    inputs_, targets = net.require_samples()
+    return net.parameter_count + sum(2 * layer.running_mean.size for layer in net.all_layers()
+                                     if hasattr(layer, "running_mean")) + int(inputs_.size) + int(targets.size)
 
 
 def _edit(net: LayerNetwork, kind: str, sample: int, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -138,30 +164,41 @@ def _edit(net: LayerNetwork, kind: str, sample: int, iteration: int, data: dict[
         if key not in data:
             raise ApiError(422, f"missing {key!r}: an edit names a value and gives its new number", key)
     try:
-        return page(layer_state.edited(net, data["name"], data["value"]), kind, sample, iteration)
+        return page(layer_state.edited(net, data["name"], data["value"]), kind, sample, iteration,
+                    layer_optimizer.state_from(net, data["state"]))
     except DivergenceError as exc:  # the page stays as it was: say so
         raise ApiError(422, f"not set: with this value {exc.message}", "value") from None
 
 
 def _step(net: LayerNetwork, kind: str, sample: int, iteration: int, data: dict[str, Any]) -> dict[str, Any]:
     inputs_, targets = net.require_samples()
+    opt = layer_optimizer.state_from(net, data["state"])
     rec = engine.step(net, inputs_, targets, after=True)
+    rec = layer_optimizer.moved(net, rec, opt, inputs_, targets, advance=True)
     taken = {"iteration": iteration + 1, "E_total": rec.forward.error, "E_total+": _after(rec),
-             "parameters": parameter_tables(net, rec)}
+             "parameters": parameter_tables(net, rec), "optimizer": layer_optimizer.described(opt)}
     engine.apply(net, rec)
-    return page(net, kind, sample, iteration + 1) | {"step": taken}
+    return page(net, kind, sample, iteration + 1, opt) | {"step": taken}
 
 
-def page(net: LayerNetwork, kind: str, sample: int, iteration: int) -> dict[str, Any]:
-    """The page of `net` for `sample` (1-based): the maps or the sequence panels, its parameters and inputs."""
+def page(net: LayerNetwork, kind: str, sample: int, iteration: int, opt: Any = None) -> dict[str, Any]:
+    """The page of `net` for `sample` (1-based): the maps or the sequence panels, its parameters, inputs and
+    targets; the step shown is optimizer `opt`'s (an OptimizerState; None: gradient descent)."""
     inputs_, targets = net.require_samples()
     if sample > len(inputs_):
         raise ApiError(422, f"'sample' must be from 1 to {len(inputs_)}, got {sample}", "sample")
-    rec = engine.step(net, inputs_, targets, after=True)
+    rec = layer_optimizer.moved(net, engine.step(net, inputs_, targets, after=True), opt, inputs_, targets)
     shown = maps._maps(sample, net) if kind == "maps" else sequence.panels(net, sample)
+    if opt is not None and kind == "maps":  # the maps' "after the update" is gradient descent on one sample: not shown
+        for kernel in shown["kernels"]:
+            for entry in kernel["entries"]:
+                entry["updated"] = None
     cells = [{"position": ",".join(str(i + 1) for i in index), "name": layer_state.input_name(net, sample - 1, index),
               "value": float(inputs_[(sample - 1, *index)])} for index in _indices(inputs_.shape[1:])]
-    return {"kind": kind, "state": layer_state.state_of(net, iteration), "page": shown,
+    aims = [{"name": layer_state.target_name(net, s, index), "value": float(targets[(s, *index)])}
+            for s in range(len(targets)) for index in _indices(targets.shape[1:])]
+    return {"kind": kind, "state": layer_state.state_of(net, iteration, None if opt is None else opt.to_dict()),
+            "page": shown, "optimizer": layer_optimizer.described(opt), "targets": aims,
             "parameters": parameter_tables(net, rec), "inputs": cells, "E_total": rec.forward.error,
             "E_total+": _after(rec), "learning_rate": net.learning_rate, "iteration": iteration,
             "update_biases": net.update_biases}
@@ -207,13 +244,19 @@ async def train_endpoint(request: Request) -> JSONResponse:
     except BudgetError as exc:
         raise ApiError(422, exc.message, "iterations") from None
     start = layer_state.iteration_of(data["state"])
-    return JSONResponse(await stoppable(request, _train, net, iterations, every, start))
+    opt = layer_optimizer.state_from(net, data["state"])
+    return JSONResponse(await stoppable(request, _train, net, opt, iterations, every, start))
 
 
-def _train(net: LayerNetwork, iterations: int, every: int, start: int, stop: Callable[[], None]) -> dict[str, Any]:
-    run = full_batch(net, iterations, every, start, progress=lambda done: stop())
-    return {"history": [{"iteration": i, "E_total": e} for i, e in zip(run.iterations, run.errors)],
-            "final_error": run.errors[-1], "state": layer_state.state_of(run.network, start + iterations)}
+def _train(net: LayerNetwork, opt: Any, iterations: int, every: int, start: int,
+           stop: Callable[[], None]) -> dict[str, Any]:
+    try:
+        done, errors, trained, after = layer_optimizer.train(net, opt, iterations, every, start,
+                                                              progress=lambda k: stop())
+    except DivergenceError as exc:
+        raise ApiError(422, f"training stopped: {exc.message}", "iterations") from None
+    return {"history": [{"iteration": i, "E_total": e} for i, e in zip(done, errors)], "final_error": errors[-1],
+            "state": layer_state.state_of(trained, start + iterations, None if after is None else after.to_dict())}
 
 
 def _after(rec: LayerStep) -> float | None:
@@ -230,4 +273,5 @@ ROUTES = [
     Route("/api/layers/edit", edit_endpoint, methods=["POST"]),
     Route("/api/layers/step", step_endpoint, methods=["POST"]),
     Route("/api/layers/train", train_endpoint, methods=["POST"]),
+    Route("/api/layers/optimizer", optimizer_endpoint, methods=["POST"]),
 ]

@@ -6,9 +6,10 @@ next one, so the server keeps nothing between requests (as the dense explorer se
     {"parameters": {"c1": {"kernel": [[[[...]]]], "bias": [...]}, ...},   # every layer's parameters by role
      "running": {"n1": {"running_mean": [...], "running_var": [...]}},    # batchnorm's running statistics
      "inputs": [...],                                                     # (samples, *input shape)
-     "learning_rate": 0.5, "iteration": 0}                                # steps taken since the served network
+     "learning_rate": 0.5, "iteration": 0,                                # steps taken since the served network
+     "targets": [...], "optimizer": null}                                 # (samples, outputs); web/layer_optimizer.py
 
-Only values travel: the layers, shapes, samples' targets and settings are always the served network's, so a
+Only values travel: the layers, shapes and settings are always the served network's, so a
 state can change numbers but never the work a request asks for. Each value is checked (a finite number, in
 its place); the first bad one is named in one line (ApiError 422 with its field).
 
@@ -36,22 +37,25 @@ from stepgrad.core.layers.norm import BatchNorm
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.web.inputs import ApiError
 
-KEYS = ("parameters", "running", "inputs", "learning_rate", "iteration")
+KEYS = ("parameters", "running", "inputs", "learning_rate", "iteration", "targets", "optimizer")
+OPTIONAL = ("targets", "optimizer")  # a state without them: the served targets, plain gradient descent
 LEARNING_RATE = "learning_rate"  # the name an edit of the learning rate gives (the spec's key)
 RUNNING = ("running_mean", "running_var")
 MAX_ITERATION = 10**12
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
-def state_of(net: LayerNetwork, iteration: int = 0) -> dict[str, Any]:
-    """The state of `net` (see the module's docstring), `iteration` steps after the served network."""
-    inputs, _ = net.require_samples()
+def state_of(net: LayerNetwork, iteration: int = 0, optimizer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The state of `net` (see the module's docstring), `iteration` steps after the served network; `optimizer`:
+    its OptimizerState.to_dict() (None: plain gradient descent)."""
+    inputs, targets = net.require_samples()
     return {"parameters": {layer.label: {role: a.tolist() for role, a in layer.params.items()}
                            for layer in net.all_layers() if layer.params},
             "running": {layer.label: {"running_mean": layer.running_mean.tolist(),
                                       "running_var": layer.running_var.tolist()}
                         for layer in net.all_layers() if isinstance(layer, BatchNorm)},
-            "inputs": inputs.tolist(), "learning_rate": net.learning_rate, "iteration": iteration}
+            "inputs": inputs.tolist(), "learning_rate": net.learning_rate, "iteration": iteration,
+            "targets": targets.tolist(), "optimizer": optimizer}
 
 
 def network_from(served: LayerNetwork, state: Any) -> LayerNetwork:
@@ -63,7 +67,7 @@ def network_from(served: LayerNetwork, state: Any) -> LayerNetwork:
         if key not in KEYS:
             raise ApiError(422, f"unknown key {str(key)[:40]!r} in 'state' (it holds: {', '.join(KEYS)})",
                            f"state.{str(key)[:40]}")
-    missing = [key for key in KEYS if key not in state]
+    missing = [key for key in KEYS if key not in state and key not in OPTIONAL]
     if missing:
         raise ApiError(422, f"'state' has no {missing[0]!r}", f"state.{missing[0]}")
     net = served.copy()
@@ -85,6 +89,8 @@ def network_from(served: LayerNetwork, state: Any) -> LayerNetwork:
         if (layer.running_var + layer.eps <= 0).any():
             raise ApiError(422, f"running_var + eps of {layer.label} must be positive", f"state.running.{layer.label}")
     net.inputs = _array(state["inputs"], inputs.shape, "state.inputs")
+    if "targets" in state:
+        net.targets = _array(state["targets"], net.require_samples()[1].shape, "state.targets")
     net.learning_rate = learning_rate(state["learning_rate"], "state.learning_rate")
     iteration = state["iteration"]
     if isinstance(iteration, bool) or not isinstance(iteration, int) or not 0 <= iteration <= MAX_ITERATION:
@@ -124,17 +130,32 @@ def number_from(value: Any, field: str) -> float:
 
 def editable(net: LayerNetwork) -> Iterator[tuple[str, Layer | None, str, tuple[int, ...]]]:
     """Every value a user may edit: (name, layer, role, 0-based index) of each parameter entry, then
-    (name, None, "input", (sample, *index)) of each input cell (the sample last in the name with several)."""
+    (name, None, "input", (sample, *index)) of each input cell (the sample last in the name with several), then
+    (name, None, "target", (sample, *index)) of each target."""
     for layer in net.all_layers():
         for role, array in layer.params.items():
             for index in np.ndindex(*array.shape):
                 yield layer.parameter_name(role, tuple(i + 1 for i in index)), layer, role, index
-    inputs, _ = net.require_samples()
+    inputs, targets = net.require_samples()
     count = len(inputs)
     for s in range(count):
         for index in np.ndindex(*inputs.shape[1:]):
             name = names.with_position(names.INPUT_MAP, tuple(i + 1 for i in index))
             yield names.at(name, None if count == 1 else s + 1), None, "input", (s, *index)
+    for s in range(count):
+        for index in np.ndindex(*targets.shape[1:]):
+            yield target_name(net, s, index), None, "target", (s, *index)
+
+
+def target_name(net: LayerNetwork, sample: int, index: tuple[int, ...]) -> str:
+    """The name of target entry `index` (0-based, a row of the spec's targets) of `sample` (0-based), as the
+    engine's values name it (target_d1[3], target_d1[2,1][2] on a sequence)."""
+    last = net.layers[-1]
+    assert net.targets is not None
+    count = len(net.targets)
+    flat = int(np.ravel_multi_index(index, net.targets.shape[1:]))
+    position = tuple(int(i) + 1 for i in np.unravel_index(flat, tuple(last.out_shape)))
+    return names.at(names.map_value("target", last.label, position), None if count == 1 else sample + 1)
 
 
 def input_name(net: LayerNetwork, sample: int, index: tuple[int, ...]) -> str:
@@ -148,7 +169,8 @@ def edited(net: LayerNetwork, name: Any, value: Any) -> LayerNetwork:
     """A copy of `net` with the value called `name` (a parameter entry, an input cell, or "learning_rate") set to
     `value`; ApiError when the name is not one of the network's or the value is not a finite number."""
     if not isinstance(name, str) or not 0 < len(name) <= 64:
-        raise ApiError(422, "'name' must be the name of a weight, bias or input, like k1[1,1,2,2] or x[1,2,3]", "name")
+        raise ApiError(422, "'name' must be the name of a weight, bias, input or target, like k1[1,1,2,2] or x[1,2,3]",
+                       "name")
     twin = net.copy()
     if name == LEARNING_RATE:
         twin.learning_rate = learning_rate(value, "value")
@@ -157,7 +179,11 @@ def edited(net: LayerNetwork, name: Any, value: Any) -> LayerNetwork:
     for found, layer, role, index in editable(twin):
         if found != name:
             continue
-        if layer is None:
+        if role == "target":
+            assert twin.targets is not None
+            twin.targets = twin.targets.copy()
+            twin.targets[index] = number
+        elif layer is None:
             assert twin.inputs is not None
             twin.inputs = twin.inputs.copy()
             twin.inputs[index] = number
@@ -165,7 +191,7 @@ def edited(net: LayerNetwork, name: Any, value: Any) -> LayerNetwork:
             layer.params[role] = layer.params[role].copy()
             layer.params[role][index] = number
         return twin
-    raise ApiError(422, f"{name!r} is not a weight, bias or input of this network (click a value on the page to "
+    raise ApiError(422, f"{name!r} is not a weight, bias or input of this network, nor a target (click a value on the page to "
                         f"edit it)", "name")
 
 

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 from stepgrad.core import names
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.trace import Trace
+from stepgrad.web import maps_big
 from stepgrad.web.inputs import ApiError
 
 MAX_CELLS = 20_000  # map cells of one sample the page draws; past this the grids are unreadable anyway
@@ -85,6 +86,8 @@ def _maps(sample: int, net: LayerNetwork) -> dict[str, Any]:
     if cells > MAX_CELLS:
         raise ApiError(422, f"the maps hold {cells:,} values, more than the page draws ({MAX_CELLS:,}); "
                             "stepgrad explain and stepgrad graph show them", "spec")
+    if maps_big.too_big_to_trace(net):  # seconds of trace: the same numbers from the engine (web/maps_big.py)
+        return maps_big.engine_maps(net, sample, Reader) | {"sample": sample, "samples": len(inputs)}
     trace = explain_layers(net, sample - 1)
     return Reader(trace).read() | {"sample": sample, "samples": len(inputs)}
 

@@ -1,15 +1,17 @@
 // Editing and training on the maps page and the sequence page (web/layer_routes.py). A value clicked on the page (a
-// kernel weight, an input cell, any parameter in the list) can be set to a new number; Step takes one
-// gradient-descent step, Train takes N with the loss curve, Reset goes back to the served network. The page holds
+// kernel weight, an input cell, a target, any parameter in the list) can be set to a new number; Step takes one
+// step of the chosen optimizer (layer_optim.js), Train takes N with the loss curve, Reset goes back to the served network. The page holds
 // the network as a state (web/layer_state.py) and sends it with every request; the server checks each value and
 // recomputes the whole page with the engine. This module computes nothing: it sends, and shows what comes back.
 
 import { getJSON, postJSON } from "./api.js";
 import { drawCurve, formatNumber } from "./curve.js";
+import { attachOptimizer } from "./layer_optim.js";
 import { setStudyNetwork } from "./study_layers.js";
 
 const DIGITS = 6;
 const MAX_ITERATIONS = 100000;
+const EAGER_ENTRIES = 400;  // a parameter list longer than this is built when opened (a 1,000-weight CNN: 4,000 cells)
 
 function show(x) { return x === null || x === undefined ? "–" : formatNumber(x, DIGITS); }
 
@@ -43,6 +45,7 @@ function controls() {
       el("button", { type: "button", id: "le-rate-set", text: "Set" }),
       el("button", { type: "button", id: "le-step", class: "le-main", text: "Step" }),
       el("button", { type: "button", id: "le-reset", text: "Reset" })),
+    el("div", { id: "le-optimizer" }),  // the optimizer and its hyperparameters (layer_optim.js)
     el("div", { class: "le-row", role: "group", "aria-label": "Train" },
       el("label", { for: "le-n", text: "Train for" }), count, el("span", { text: "iterations" }),
       el("button", { type: "button", id: "le-train", class: "le-main", text: "Train" }),
@@ -101,7 +104,7 @@ function parameterTable(table) {
 export function attachEditing({ mount, draw, sample, roots = [] }) {
   const $ = (id) => document.getElementById(id);
   const s = { served: null, current: null, edited: false, values: new Map(), inputs: new Map(), history: [],
-    training: false, stop: false, abort: null, busy: false };
+    training: false, stop: false, abort: null, busy: false, listeners: [], optimizers: [] };
   setStudyNetwork(() => (s.edited ? { state: s.current } : {})); // study mode walks the network as edited here
   mount.append(controls());
   document.body.append(dock());
@@ -132,16 +135,32 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
   }
   for (const root of roots) new MutationObserver(mark).observe(root, { childList: true, subtree: true });
 
+  // The parameter list: thousands of cells on a big network, so built when its <details> is open (or small)
+  let pending = null;
+  function tables(parameters) {
+    const entries = parameters.reduce((n, t) => n + t.entries.length, 0);
+    pending = parameters;
+    if ($("le-parameters").open || entries <= EAGER_ENTRIES) buildTables();
+  }
+  function buildTables() {
+    if (!pending) return;
+    $("le-tables").replaceChildren(...pending.map(parameterTable));
+    pending = null;
+    mark();
+  }
+
   function panels(answer) {
     s.values = new Map();
     for (const table of answer.parameters) for (const e of table.entries) s.values.set(e.name, e.value);
     s.inputs = new Map(answer.inputs.map((cell) => [cell.position, cell]));
     for (const cell of answer.inputs) s.values.set(cell.name, cell.value);
-    $("le-tables").replaceChildren(...answer.parameters.map(parameterTable));
+    for (const cell of answer.targets || []) s.values.set(cell.name, cell.value);
+    tables(answer.parameters);
     if (document.activeElement !== $("le-rate")) $("le-rate").value = String(answer.learning_rate);
     $("le-total").textContent = `E_total = ${show(answer.E_total)}; after one step E_total+ = ${show(answer["E_total+"])}`
       + ` (iteration ${answer.iteration.toLocaleString("en")}${s.edited ? ", edited" : ""}).`;
     mark();
+    for (const listener of s.listeners) listener(answer);
   }
 
   function apply(answer) {
@@ -323,6 +342,7 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
   $("le-rate").addEventListener("keydown", (event) => {
     if (event.key === "Enter") edit("learning_rate", $("le-rate").value, "le-error");
   });
+  $("le-parameters").addEventListener("toggle", () => { if ($("le-parameters").open) buildTables(); });
   $("le-step").addEventListener("click", step);
   $("le-train").addEventListener("click", train);
   $("le-reset").addEventListener("click", reset);
@@ -337,9 +357,11 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
         return;
       }
       s.served = served.state;
-      const where = served.kind === "maps" ? "a kernel weight or an input cell in the maps" : "an input in the first table";
+      const where = served.kind === "maps" ? "a kernel weight or an input cell in the maps (the targets are listed under "
+        + "the parameters)" : "an input in the first table or a target in the last";
       $("le-hint").textContent = `Click a value to give it a new one: any parameter in the list below, or ${where}. `
-        + "Step takes one gradient-descent step, Train takes N; the server recomputes every number on the page.";
+        + "Step takes one step of the optimizer, Train takes N; the server recomputes every number on the page.";
+      s.optimizers = served.optimizers || [];
       s.current = structuredClone(served.state);
       panels(await postJSON("/api/layers/page", { state: s.current, sample: sample() }));
       mount.dataset.ready = "true";
@@ -348,5 +370,23 @@ export function attachEditing({ mount, draw, sample, roots = [] }) {
     }
   })();
 
-  return { active: () => s.edited, show: showSample };
+  // hooks for the panel's other modules (layer_optim.js): a request that changes the state, each answer shown
+  async function send(path, extra) {
+    if (s.busy || s.training) return false;
+    s.busy = true;
+    error("");
+    try {
+      apply(await postJSON(path, { state: s.current, sample: sample(), ...extra }));
+      return true;
+    } catch (err) {
+      error(err.message);
+      return false;
+    } finally {
+      s.busy = false;
+    }
+  }
+  const api = { active: () => s.edited, show: showSample, send, onAnswer: (f) => s.listeners.push(f),
+    optimizers: () => s.optimizers };
+  attachOptimizer(api, $("le-optimizer"));
+  return api;
 }

@@ -3,6 +3,8 @@
 // number is the trace's (GET /api/maps); this page only formats them.
 
 import { attachEditing } from "./layer_edit.js";
+import { withTouches } from "./maps_touches.js";
+import { attachReadout } from "./cell_readout.js";
 
 const DIGITS = 4;
 
@@ -66,7 +68,10 @@ function mark(root, mapName, pos, cls) {
   if (cell) cell.classList.add(cls);
 }
 
+let drawn = null;  // the answer drawn last (a large network's touches are read from its maps: maps_touches.js)
+
 function select(root, kernel, entry, layer, plan, button) {
+  withTouches(kernel, entry, drawn.maps, layer.label);
   clearMarks(root);
   button.setAttribute("aria-pressed", "true");
   for (const touch of entry.touches) {
@@ -122,6 +127,7 @@ function kernelBlock(root, kernel, layer) {
 }
 
 function draw(data) {
+  drawn = data;
   const root = document.getElementById("maps");
   root.replaceChildren();
   const oneD = (shape) => shape.length === 2;
@@ -147,7 +153,7 @@ function draw(data) {
   const summary = document.getElementById("maps-summary");
   summary.textContent = `${data.network.map((l) => l.description).join(" → ")}. E_total = ${fmt(data.error)}`
     + (data.samples > 1 ? ` (sample ${data.sample} of ${data.samples}: its maps, its E_total and the gradients of a step on `
-      + "it alone; the parameter list above gives the batch's)" : "") + ".";
+      + "it alone; the parameter list above gives the batch's)" : "") + "." + (data.summarised ? ` ${data.summarised}` : "");
 }
 
 async function load(sample) {
@@ -173,4 +179,5 @@ async function start() {
 
 const editing = attachEditing({ mount: document.getElementById("layer-edit"), draw,
   sample: () => Number(document.getElementById("maps-sample").value || 1), roots: [document.getElementById("maps")] });
+attachReadout(document.getElementById("maps"));  // a tapped cell's every digit (cell_readout.js)
 start();

@@ -2,6 +2,7 @@
 // comes with its name from the server (stepgrad/web/sequence.py); this file only lays them out.
 
 import { attachEditing } from "./layer_edit.js";
+import { heatDigits, heatReadout } from "./heat_fit.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -88,9 +89,12 @@ function render(data) {
     const section = element("section", { class: "panel", "data-kind": panel.kind, "aria-labelledby": `panel-${k}` });
     section.append(element("h3", { id: `panel-${k}` }, panel.title));
     const wrap = section.appendChild(element("div", { class: "scroll" }));
-    wrap.append(panel.kind === "heatmap" ? heatmap(panel, digits) : grid(panel, digits));
+    wrap.append(panel.kind === "heatmap" ? heatmap(panel, heatDigits(panel, digits)) : grid(panel, digits));
     if (panel.kind === "heatmap" && panel.which === "a") {
       section.append(element("p", { class: "note" }, "Darker: a larger weight. Each row (a query) adds to 1."));
+    }
+    if (panel.kind === "heatmap") {
+      heatReadout(section, panel, digits, new Map(panel.cells.flat().filter(Boolean).map((c) => [c.name, c.value])));
     }
     return section;
   });
