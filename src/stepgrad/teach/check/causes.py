@@ -34,7 +34,7 @@ import itertools
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from weakref import ref
 
 from stepgrad.core.spec import Network
@@ -80,7 +80,9 @@ def given(name: str, text: str) -> Given:
 def cut(value: float, places: int, mode: str) -> str:
     """`value` rounded (half up) or truncated to `places` decimals, as text: cut(0.0363503064, 8, "round") = '0.03635031'."""
     rounding = ROUND_HALF_UP if mode == "round" else ROUND_DOWN
-    return str(Decimal(f"{value:.15g}").quantize(Decimal(1).scaleb(-places), rounding))
+    with localcontext() as context:  # 5e-324 written to its 324 places needs more than 28 digits
+        context.prec = max(28, places + 40)
+        return str(Decimal(f"{value:.15g}").quantize(Decimal(1).scaleb(-places), rounding))
 
 
 def find(ctx: Context, name: str, printed: str, figures: Mapping[str, str] | None = None,

@@ -407,6 +407,11 @@ def _own_pool_route(ctx: Context, given: Given, step: Any, expected: float) -> t
     return None
 
 
+def _hand_sized(given: Given) -> bool:
+    """A figure a person copies by hand: at most 20 decimals and below 1e15 in size (not 5e-324)."""
+    return given.places <= 20 and abs(given.value) < 1e15
+
+
 def _with_slips(ctx: Context, solution: Solution, results: list[Result]) -> list[Result]:
     """The results, a close or wrong answer without a diagnosis given the copying slip that gives it (if any)."""
     todo = {r.name for r in results if r.verdict in ("close", "wrong") and r.diagnosis is None}
@@ -415,11 +420,11 @@ def _with_slips(ctx: Context, solution: Solution, results: list[Result]) -> list
     if ctx.network_kind != "dense":
         return results
     rounding = honest(ctx, solution)
-    answers = {g.name: g for g in solution}
-    written = {g.name: plain_digits(g) for g in solution}
+    answers = {g.name: g for g in solution if _hand_sized(g)}  # slips are in figures copied by hand
+    written = {name: plain_digits(g) for name, g in answers.items()}
     marked = []
     for r in results:
-        cause = copying_slip(ctx, answers[r.name], written, rounding) if r.name in todo else None
+        cause = copying_slip(ctx, answers[r.name], written, rounding) if r.name in todo and r.name in answers else None
         if cause is not None:
             r = replace(r, mistake="slip_" + cause.kind.replace(" ", "_"), diagnosis="not rounding: " + cause.reason)
         marked.append(r)
