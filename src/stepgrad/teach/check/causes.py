@@ -82,7 +82,7 @@ def cut(value: float, places: int, mode: str) -> str:
     rounding = ROUND_HALF_UP if mode == "round" else ROUND_DOWN
     with localcontext() as context:  # 5e-324 written to its 324 places needs more than 28 digits
         context.prec = max(28, places + 40)
-        return str(Decimal(f"{value:.15g}").quantize(Decimal(1).scaleb(-places), rounding))
+        return format(Decimal(f"{value:.15g}").quantize(Decimal(1).scaleb(-places), rounding), "f")  # 0.00000000, not 0E-8
 
 
 def find(ctx: Context, name: str, printed: str, figures: Mapping[str, str] | None = None,
@@ -283,7 +283,7 @@ def _written_sources(text: str | None) -> list[tuple[str, str]]:
     found = {text: f"your {text}"}
     for n in reversed(range(4, places)):
         for mode, verb in ((ROUND_HALF_UP, "rounded"), (ROUND_DOWN, "truncated")):
-            found.setdefault(str(written.quantize(Decimal(1).scaleb(-n), mode)), f"your {text} {verb} to {n} decimals")
+            found.setdefault(format(written.quantize(Decimal(1).scaleb(-n), mode), "f"), f"your {text} {verb} to {n} decimals")
     return list(found.items())
 
 
