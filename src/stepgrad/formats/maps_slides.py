@@ -5,7 +5,7 @@ on the arrow, the skip path as an arc), its conventions, the forward pass as gri
 derived, the error, each pooling layer's route (the cells a window sends its gradient to, in bold),
 each residual block's skip path (the sum of the two paths, derived), the backward pass, one kernel
 weight's plan, factors and sum over positions, and the update. The body is the explanation's blocks
-(formats/maps.py) packed into frames of at most BUDGET rows; a part that does not fit continues on the
+(formats/maps.py) packed into frames by their heights (formats/maps_layout.py); a part that does not fit continues on the
 next frame, titled "(2/3)". Every number is the trace's; this module only lays them out. A big network
 (over 40 parameters, or a lecture over 45 frames) gets a summary (formats/maps_summary.py) and a closing
 frame saying what it left out; --all shows everything.
@@ -15,7 +15,7 @@ frame saying what it left out; --all shows everything.
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,96 +25,54 @@ from stepgrad.core.trace import Trace
 from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision, equation, number, substituted, symbol
 from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Paragraph, Table
+from stepgrad.formats.maps_layout import (
+    ALIGN_PT,
+    FRAME_PT,
+    NOTE_PT,
+    Item,
+    beside,
+    escape,
+    fit,
+    grid_rows,
+    note_height,
+    paragraph,
+    row_height,
+    shown,
+    table_height,
+)
 from stepgrad.formats.maps_seq import blocks
-from stepgrad.formats.maps_summary import SUMMARY_FRAMES, SUMMARY_PARAMETERS, TABLE_ROWS, shortened, summarised
+from stepgrad.formats.maps_summary import (
+    SUMMARY_FRAMES,
+    SUMMARY_PARAMETERS,
+    biases_with_entries,
+    shortened,
+    summarised,
+    unsaid,
+)
 from stepgrad.formats.slides import PREAMBLE
 
-WIDTH = 60  # characters of a formula row on a frame before it breaks at a top-level =, + or -
-BUDGET = 11.5  # a frame's height in rows of \small text
-SUMMARY_BUDGET = 12.5  # a summary's frames: the shortened lines' heights are better known, so a frame holds more
-GRID_CHARS = 96  # characters of \footnotesize grids side by side across a frame
-Item = tuple[float, str]  # (height in rows, LaTeX)
-
-
-def _escape(text: str) -> str:
-    """Text for LaTeX, an option's -- kept as two hyphens (not an en dash)."""
-    return tex.escape(text).replace("--", "-{}-")
+WIDTH = 80  # characters of a formula row on a frame before it breaks at a top-level =, + or -
+CASES_WIDTH = 60  # the same for a line with a case distinction (its branches' widths are overestimated as a sum)
+_escape, _fit = escape, fit
 
 
 def _frame(title: str, body: str) -> str:
     return f"\\begin{{frame}}\n\\frametitle{{{tex.title(title)}}}\n\\small\n{body}\n\\end{{frame}}\n"
 
 
-def _fit(body: str) -> str:
-    return r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{" + body + "}"
-
-
-def _cell(value: str) -> str:
-    return value.replace("e-", r"\mathrm{e}{-}").replace("e+", r"\mathrm{e}{+}")
-
-
-def _grid_width(grid: Grid) -> int:
-    widest = max((len(v) for row in grid.rows for v in row), default=1)
-    return max(len(grid.title) + 2, (len(grid.column_labels) + 1) * (widest + 2))
-
-
-def _array(grid: Grid, bold: set[tuple[int, int]] | None = None) -> str:
-    lines = [" & ".join(["", *grid.column_labels]) + r" \\ \hline"]
-    for r, (label, row) in enumerate(zip(grid.row_labels, grid.rows)):
-        cells = [rf"\mathbf{{{_cell(v)}}}" if bold and (r, c) in bold else _cell(v) for c, v in enumerate(row)]
-        lines.append(" & ".join([label, *cells]) + r" \\")
-    array = "$\\begin{array}{r|" + "r" * len(grid.column_labels) + "}\n" + "\n".join(lines) + "\n\\end{array}$"
-    title = _escape(grid.title).replace("/", r"/\allowbreak{}").replace(",", r",\allowbreak{}")
-    return f"\\textbf{{{title}}}\\\\[1pt]\n{_fit(array)}"
-
-
-def _grid_row(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = None) -> Item:
-    """Grids side by side, each in a minipage of its share of the line."""
-    total = sum(_grid_width(g) for g in grids)
-    boxes, titles = [], 1.0
-    for g in grids:
-        share = max(0.18, min(1.0, _grid_width(g) / max(total, GRID_CHARS))) * 0.98
-        titles = max(titles, float(-(-len(g.title) // max(1, int(share * 55)))))  # lines a title takes
-        boxes.append(f"\\begin{{minipage}}[t]{{{share:.2f}\\linewidth}}\n{_array(g, (bold or {}).get(g.title))}\n"
-                     "\\end{minipage}")
-    height = max(len(g.rows) for g in grids) * 0.6 + 0.8 + 0.7 * titles
-    return height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"
-
-
-def _shown(latex: str) -> int:
-    """About how many characters a formula piece shows (its LaTeX less the markup)."""
-    return len(re.sub(r"\\[a-zA-Z]+|[{}_^]", "", latex))
-
-
 def _split_max(piece: str, width: int) -> list[str]:
     """A row holding a long max(...) (a max-pool's window) cut between its arguments, as tex.wrap never cuts
     inside parentheses: rows of about `width` characters."""
-    if r"\max(" not in piece or _shown(piece) <= width * 5 // 4:
+    if r"\max(" not in piece or shown(piece) <= width * 5 // 4:
         return [piece]
     rows, current, depth = [], "", 0
     for k, char in enumerate(piece):
         current += char
         depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 1 and piece[k + 1:k + 2] == " " and _shown(current) >= width:
+        if char == "," and depth == 1 and piece[k + 1:k + 2] == " " and shown(current) >= width:
             rows.append(current)
             current = ""
     return [*rows, current] if current.strip() else rows
-
-
-def _grid_rows(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = None) -> list[Item]:
-    """Grids side by side, as many to a row as fit across the frame."""
-    rows: list[list[Grid]] = [[]]
-    for g in grids:
-        if rows[-1] and (sum(_grid_width(x) for x in [*rows[-1], g]) > GRID_CHARS or len(rows[-1]) == 4):
-            rows.append([])
-        rows[-1].append(g)
-    return [_grid_row(row, bold) for row in rows if row]
-
-
-def _row_height(piece: str) -> float:
-    """A formula row's height in rows of text: a fraction or a two-line case distinction is taller."""
-    tall = r"\begin{cases}" in piece or (r"\frac" in piece and "}^{[" in piece)  # a sample's superscript
-    return 2.3 if tall else 1.8 if r"\frac" in piece else 1.0
 
 
 def _equation_items(item: Equations, short: bool = False) -> list[Item]:
@@ -123,23 +81,24 @@ def _equation_items(item: Equations, short: bool = False) -> list[Item]:
     rows become a row of dots, said in its note."""
     out = []
     for line, note in zip(item.latex, item.notes):
-        pieces = [row for p in tex.wrap(line, WIDTH, at=(" = ", " + ", " - ")) for row in _split_max(p, WIDTH)]
+        width = CASES_WIDTH if r"\begin{cases}" in line else WIDTH
+        pieces = [row for p in tex.wrap(line, width, at=(" = ", " + ", " - ")) for row in _split_max(p, width)]
         if short:
             pieces, left = shortened(pieces)
             if left:
                 note = (note + " " if note else "") + f"({left} rows of terms left out; --all writes every one.)"
-        rows = [(_row_height(p), ("&" if k == 0 else r"&\quad ") + p) for k, p in enumerate(pieces)]
+        rows = [(row_height(p), ("&" if k == 0 else r"&\quad ") + p) for k, p in enumerate(pieces)]
         chunks: list[list[tuple[float, str]]] = [[]]
         for row in rows:
-            if chunks[-1] and sum(h for h, _ in chunks[-1]) + row[0] > BUDGET - 1.5:
+            if chunks[-1] and sum(h for h, _ in chunks[-1]) + row[0] > FRAME_PT - ALIGN_PT - 2 * NOTE_PT:
                 chunks.append([])
             chunks[-1].append(row)
         for k, chunk in enumerate(chunks):
             latex = "\\begin{align*}\n" + " \\\\\n".join(r for _, r in chunk) + "\n\\end{align*}"
-            height = sum(h for h, _ in chunk) + 0.4
+            height = ALIGN_PT + sum(h for h, _ in chunk)
             if note and k == len(chunks) - 1:
                 latex += f"\n{{\\footnotesize\\emph{{{_escape(note)}}}}}\\par"
-                height += 0.8 + len(note) // 110
+                height += note_height(note)
             out.append((height, latex))
     return out
 
@@ -150,63 +109,106 @@ def _tabular(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
             + "\n\\end{tabular}")
 
 
-def _table_items(table: Table, columns: int = 1) -> list[Item]:
-    """A table, TABLE_ROWS rows to a frame; `columns` 2: its rows in two halves side by side."""
-    out = []
-    for start in range(0, len(table.rows), TABLE_ROWS * columns):
-        rows = table.rows[start:start + TABLE_ROWS * columns]
-        half = -(-len(rows) // columns)
-        if columns == 1 or len(rows) < 4:
-            body = f"{{\\footnotesize{_fit(_tabular(table.header, rows))}}}\\par"
-        else:
-            body = "{\\footnotesize\\noindent\n" + "\\hfill\n".join(
-                f"\\begin{{minipage}}[t]{{0.49\\linewidth}}\n{_fit(_tabular(table.header, rows[k:k + half]))}\n"
-                "\\end{minipage}"
-                for k in range(0, len(rows), half)) + "\n}\\par"
-        out.append(((half if columns > 1 and len(rows) >= 4 else len(rows)) * 0.75 + 1.4, body))
-    return out
+@dataclass(frozen=True)
+class _Rows:
+    """A table the frames cut where a frame is full (each part with its header); `columns` 2: each part's rows
+    in two halves side by side."""
+
+    table: Table
+    columns: int = 1
+
+    def height(self, rows: int) -> float:
+        return table_height(-(-rows // self.columns) if rows >= 4 else rows)
+
+    def fitting(self, room: float) -> int:
+        """How many rows fit in `room` points."""
+        count = 0
+        while count < len(self.table.rows) and self.height(count + 1) <= room:
+            count += 1
+        return count
+
+    def latex(self, rows: tuple[tuple[str, ...], ...]) -> str:
+        if self.columns == 1 or len(rows) < 4:
+            return f"{{\\footnotesize{_fit(_tabular(self.table.header, rows))}}}\\par"
+        half = -(-len(rows) // self.columns)
+        return "{\\footnotesize\\noindent\n" + "\\hfill\n".join(
+            f"\\begin{{minipage}}[t]{{{0.98 / self.columns:.2f}\\linewidth}}\n"
+            f"{_fit(_tabular(self.table.header, rows[k:k + half]))}\n\\end{{minipage}}"
+            for k in range(0, len(rows), half)) + "\n}\\par"
 
 
-def _items(parts: list[Block], short: bool = False) -> list[Item]:
+Part = Item | _Rows
+KEEP = "%keep with the next\n"  # a lead-in paragraph ("The biases b_c1:") stays on its table's frame
+
+
+def _items(parts: list[Block], short: bool = False) -> list[Part]:
     """LaTeX items with their heights; consecutive grids side by side while they fit across the frame."""
-    out: list[Item] = []
+    out: list[Part] = []
     row: list[Grid] = []
 
     def flush() -> None:
         if row:
-            out.append(_grid_row(list(row)))
+            out.extend(grid_rows(list(row)))
             row.clear()
 
     for part in parts:
         if isinstance(part, Grid):
-            if row and sum(_grid_width(g) for g in [*row, part]) > GRID_CHARS or len(row) == 4:
+            if row and not beside([*row, part]):
                 flush()
             row.append(part)
             continue
         flush()
         if isinstance(part, Paragraph):
-            out.append((1.0 + len(part.text) // 105, _escape(part.text) + r"\par\smallskip"))
+            height, latex = paragraph(part.text)
+            if part.text.startswith("Left out here") and out and isinstance(out[-1], tuple):  # with its grids
+                out[-1] = (out[-1][0] + height, out[-1][1] + "\n" + latex)
+                continue
+            out.append((height, (KEEP if part.text.rstrip().endswith(":") else "") + latex))
         elif isinstance(part, Equations):
             out += _equation_items(part, short)
         elif isinstance(part, Table):
-            out += _table_items(part, 2 if short and part.header[0] == "name" else 1)
+            out.append(_Rows(part, 2 if short and part.header[0] == "name" else 1))
     flush()
     return out
 
 
-def _pages(items: list[Item], budget: float = BUDGET) -> list[list[str]]:
+def _pages(items: list[Part], budget: float = FRAME_PT) -> list[list[str]]:
+    """The items packed into frames of `budget` points: a table cut where a frame is full, a lead-in kept with
+    what it leads into."""
     pages: list[list[str]] = [[]]
     used = 0.0
-    for height, latex in items:
-        if pages[-1] and used + height > budget:
+
+    def room_for(k: int) -> float:  # the least of item k that must go on the frame it starts on
+        item = items[k]
+        if isinstance(item, _Rows):
+            return item.height(min(3, len(item.table.rows)))
+        height, latex = item
+        return height + (room_for(k + 1) if latex.startswith(KEEP) and k + 1 < len(items) else 0.0)
+
+    for k, item in enumerate(items):
+        if pages[-1] and used + room_for(k) > budget:
             pages.append([])
             used = 0.0
+        if isinstance(item, _Rows):
+            rows = item.table.rows
+            while rows:
+                count = item.fitting(budget - used)
+                if count < min(3, len(rows)) and pages[-1]:  # too little room left: the next frame
+                    pages.append([])
+                    used = 0.0
+                    continue
+                part = _Rows(Table(item.table.header, rows[:max(1, count)]), item.columns)
+                pages[-1].append(part.latex(part.table.rows))
+                used += part.height(len(part.table.rows))
+                rows = rows[len(part.table.rows):]
+            continue
+        height, latex = item
         pages[-1].append(latex)
         used += height
     return pages
 
 
-def _frames(title: str, items: list[Item], budget: float = BUDGET) -> list[str]:
+def _frames(title: str, items: list[Part], budget: float = FRAME_PT) -> list[str]:
     pages = [p for p in _pages(items, budget) if p]
     return [_frame(title + (f" ({k + 1}/{len(pages)})" if len(pages) > 1 else ""), "\n".join(page))
             for k, page in enumerate(pages)]
@@ -307,13 +309,13 @@ class _Lecture:
             grids = self._grids_of(names.map_label("out", source))
             signal = names.partial(names.TOTAL, names.map_label("out", label))
             routed = names.partial(names.TOTAL, names.map_label("out", source))
-            shown = [g for g in grids if g.title.startswith(names.map_label("out", source))]
-            bold = {g.title: self._routed(source, label, g) for g in shown}
+            maps = [g for g in grids if g.title.startswith(names.map_label("out", source))]
+            bold = {g.title: self._routed(source, label, g) for g in maps}
             rule = ("a max-pool sends each window's gradient to the one cell that won it (in bold; the others get 0)"
                     if layer["kind"] == "maxpool" else
                     "an average pool sends each cell 1/(window size) of each window's gradient (every cell is bold)")
-            items = [(1.6, _escape(f"{layer['description']}: {rule}.") + r"\par\smallskip")]
-            items += _grid_rows(shown[:2] + self._grids_of(signal)[:2] + self._grids_of(routed)[:2], bold)
+            items: list[Part] = [paragraph(f"{layer['description']}: {rule}.")]
+            items += grid_rows(maps[:2] + self._grids_of(signal)[:2] + self._grids_of(routed)[:2], bold)
             frames += _frames(f"The pooling route: {label}", items)
         return frames
 
@@ -348,7 +350,7 @@ class _Lecture:
                     f"{layer['label']} itself) plus the terms through the block.")
             step = self.trace.step(name)
             line = equation(step, self.trace, self.digits, "latex")
-            items = [(2.2, _escape(text) + r"\par\smallskip")]
+            items: list[Part] = [paragraph(text)]
             items += _equation_items(Equations((equation(step, self.trace, self.digits, "text"),), (line,),
                                                (step.note,)), short=self.summary)
             frames += _frames(f"The skip path: {layer['label']}", items)
@@ -419,10 +421,10 @@ class _Lecture:
         signal = names.partial(names.TOTAL, names.map_label("net", layer["label"]))
         plan = (f"The plan: {entry} {step.note}. At each position it meets one input cell (in bold): the factor "
                 f"{names.partial('net', entry)} is that cell; the error signal there is {signal}.")
-        items = [(2.0, _escape(plan) + r"\par\smallskip")]
+        items: list[Part] = [paragraph(plan)]
         signals = [g for g in self._grids_of(signal) if "channel " not in g.title
                    or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
-        items += _grid_rows(inputs[:2] + signals[:1], bold)
+        items += grid_rows(inputs[:2] + signals[:1], bold)
         frames = _frames(f"One kernel weight: {entry}, the plan", items)
         rows = tuple((self._position(st.name), number(self.trace.lookup(self._signal_of(st.name)), self.digits),
                       f"{st.text.strip('«»')} = {number(st.value, self.digits)}") for st in factors)
@@ -431,7 +433,7 @@ class _Lecture:
                  rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{net}}}} \cdot "
                  rf"\frac{{\partial \mathrm{{net}}}}{{\partial {symbol(entry, 'latex')}}} = "
                  f"{substituted(step, self.trace, self.digits, 'latex')} = {number(step.value, self.digits, 'latex')}")
-        items = _table_items(table) + _equation_items(Equations(("",), (total,), ("",)))
+        items = [_Rows(table, 2 if len(rows) > 8 else 1), *_equation_items(Equations(("",), (total,), ("",)))]
         update = names.updated(entry)
         if self.has(update):
             items += _equation_items(Equations(("",), (equation(self.trace.step(update), self.trace, self.digits,
@@ -457,18 +459,28 @@ class _Lecture:
             return names.map_value("input", names.INPUT_MAP, position, self.tag())
         return names.map_value("out", source, position, self.tag())
 
+    def sections(self) -> list[tuple[str, list[Block]]]:
+        """The explanation's sections as (heading, blocks); the conventions and the network's values one
+        section (the layers are listed under the picture, the learning rate among the conventions)."""
+        described = {layer["description"] for layer in self.meta["layers"]}
+        sections: list[tuple[str, list[Block]]] = []
+        for part in self.parts:
+            if isinstance(part, Heading):
+                if not (part.text == "The network" and sections and sections[-1][0].startswith("The network")):
+                    sections.append((part.text, []))
+            elif sections and not (isinstance(part, Paragraph) and (part.text in described
+                                                                    or part.text.startswith("eta = "))):
+                sections[-1][1].append(part)
+        return sections
+
     def build(self) -> str:
         title = "One training step of a convolutional network"
         out = [PREAMBLE, r"\usepackage{graphicx}", f"\\title{{{title}}}", r"\subtitle{derived number by number}",
                r"\author{stepgrad}", r"\date{}", r"\begin{document}", r"\begin{frame}\titlepage\end{frame}"]
         out.append(_frame("The network as maps", "\\begin{center}\n" + self.picture() + "\n\\end{center}\n{\\footnotesize " + "\\\\\n".join(
             _escape(layer["description"]) for layer in self.meta["layers"]) + "}"))
-        sections: list[tuple[str, list[Block]]] = []
-        for part in self.parts:
-            if isinstance(part, Heading):
-                sections.append((part.text, []))
-            elif sections:
-                sections[-1][1].append(part)
+        sections = self.sections()
+        said: set[str] = set()
         extra_done = False
         for heading, parts in sections:
             if heading.startswith("Backward pass") and not extra_done:
@@ -477,12 +489,12 @@ class _Lecture:
             layer = next((m for m in self.meta["layers"] if heading.startswith("Backward pass: ")
                           and heading.split(": ", 1)[1].split(" ")[0] == m["label"]), None)
             kernel = layer is not None and "kernel" in layer["parameters"] and not self.full
-            shown = self._without_first_kernel(parts, layer) if kernel else parts
+            kept = self._without_first_kernel(parts, layer) if kernel else parts
             if self.summary:
-                out += _frames(heading, _items(summarised(self._biases_in_table(shown, layer)), short=True),
-                               SUMMARY_BUDGET)
+                kept = biases_with_entries(summarised(unsaid(self._biases_in_table(kept, layer), said)))
+                out += _frames(heading, _items(kept, short=True))
             else:
-                out += _frames(heading, _items(shown))
+                out += _frames(heading, _items(kept))
             if kernel and layer is not None:
                 out += self.kernel_frames(layer)
         if self.summary:
