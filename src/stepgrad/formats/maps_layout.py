@@ -1,7 +1,7 @@
 r"""The conv lecture's layout on a Beamer frame (formats/maps_slides.py): items' heights in points, grids as arrays.
 
 The heights were measured with pdflatex (each item alone in a \vbox of the frame's width, beamer 16:9
-at 11pt): a \small line is 12.3pt, a \footnotesize table row 11pt, an align* block 21pt of display
+at 11pt): a \small line is 12.3pt, a \footnotesize table row 11pt, an align* block 9pt of display
 skips plus 15pt a plain row, 25pt a row with a fraction, 32pt a case distinction. A frame holds 223pt
 below its title; FRAME_PT leaves a margin. A grid wider than the frame is cut into blocks of columns,
 stacked, each with its column numbers, so that no grid is shrunk below the text's size.
@@ -21,6 +21,7 @@ ROW_PT = 11.0  # a row of a \footnotesize table or grid
 LINE_CHARS = 90  # characters shown on a line of \small text across the frame
 NOTE_CHARS = 112  # characters shown on a line of \footnotesize text
 GRID_CHARS = 96  # characters of \footnotesize grids side by side across a frame
+SHRINK = 1.12  # a grid up to this much wider than the frame is shrunk to it (9pt to 8pt), a wider one cut in blocks
 Item = tuple[float, str]  # (height in points, LaTeX)
 
 
@@ -56,14 +57,14 @@ def note_height(text: str) -> float:
 
 def row_height(piece: str) -> float:
     """An align* row's height: a case distinction or a fraction is taller than a plain row."""
-    if r"\begin{cases}" in piece:
+    if r"\begin{cases}" in piece or r"\sum_" in piece:  # a case distinction, a sum with its limits
         return 32.0
     if r"\frac" in piece:
         return 28.0 if "}^{[" in piece or r"\left(" in piece else 25.0
-    return 16.0 if "^{" in piece else 15.0
+    return 16.0 if "^{" in piece or r"\left(" in piece else 15.0
 
 
-ALIGN_PT = 21.0  # an align* block's display skips
+ALIGN_PT = 9.0  # an align* block's display skips (4pt above and below, maps_slides.DISPLAY_SKIPS)
 
 
 def table_height(rows: int) -> float:
@@ -87,7 +88,7 @@ def _widest(grid: Grid) -> int:
 def blocks(grid: Grid) -> list[range]:
     """The grid's columns in blocks that fit across the frame at \\footnotesize (one block if it fits)."""
     count = len(grid.column_labels)
-    per = max(1, GRID_CHARS // (max(_widest(grid), *(len(c) for c in grid.column_labels)) + 2) - 1)
+    per = max(1, int(GRID_CHARS * SHRINK) // (max(_widest(grid), *(len(c) for c in grid.column_labels)) + 2) - 1)
     if count <= per:
         return [range(count)]
     parts = -(-count // per)

@@ -15,6 +15,7 @@ frame saying what it left out; --all shows everything.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +53,16 @@ from stepgrad.formats.maps_summary import (
 from stepgrad.formats.slides import PREAMBLE
 
 WIDTH = 80  # characters of a formula row on a frame before it breaks at a top-level =, + or -
+DISPLAY_SKIPS = (r"\newcommand{\displayskips}{\setlength{\abovedisplayskip}{4pt}\setlength{\belowdisplayskip}{4pt}"
+                 r"\setlength{\abovedisplayshortskip}{2pt}\setlength{\belowdisplayshortskip}{4pt}}")  # after \small
+NEW_VALUES = ("Each new value is in the last column of the backward pass's tables (of the parameters this summary shows; "
+              "--all lists every parameter here).")
 CASES_WIDTH = 60  # the same for a line with a case distinction (its branches' widths are overestimated as a sum)
 _escape, _fit = escape, fit
 
 
 def _frame(title: str, body: str) -> str:
-    return f"\\begin{{frame}}\n\\frametitle{{{tex.title(title)}}}\n\\small\n{body}\n\\end{{frame}}\n"
+    return f"\\begin{{frame}}\n\\frametitle{{{tex.title(title)}}}\n\\small\\displayskips\n{body}\n\\end{{frame}}\n"
 
 
 def _split_max(piece: str, width: int) -> list[str]:
@@ -172,11 +177,13 @@ def _items(parts: list[Block], short: bool = False) -> list[Part]:
     return out
 
 
-def _pages(items: list[Part], budget: float = FRAME_PT) -> list[list[str]]:
-    """The items packed into frames of `budget` points: a table cut where a frame is full, a lead-in kept with
-    what it leads into."""
-    pages: list[list[str]] = [[]]
-    used = 0.0
+Page = tuple[list[str], float]  # a frame's LaTeX items and their height in points
+
+
+def _pages(items: list[Part], budget: float = FRAME_PT, start: float = 0.0) -> list[Page]:
+    """The items packed into frames of `budget` points (the first with `start` points used already; left empty
+    if nothing fits there): a table cut where a frame is full, a lead-in kept with what it leads into."""
+    pages: list[Page] = [([], start)]
 
     def room_for(k: int) -> float:  # the least of item k that must go on the frame it starts on
         item = items[k]
@@ -185,33 +192,68 @@ def _pages(items: list[Part], budget: float = FRAME_PT) -> list[list[str]]:
         height, latex = item
         return height + (room_for(k + 1) if latex.startswith(KEEP) and k + 1 < len(items) else 0.0)
 
+    def add(latex: str, height: float) -> None:
+        pages[-1] = (pages[-1][0] + [latex], pages[-1][1] + height)
+
     for k, item in enumerate(items):
-        if pages[-1] and used + room_for(k) > budget:
-            pages.append([])
-            used = 0.0
+        if (pages[-1][0] or len(pages) == 1 and start) and pages[-1][1] + room_for(k) > budget:
+            pages.append(([], 0.0))
         if isinstance(item, _Rows):
             rows = item.table.rows
             while rows:
-                count = item.fitting(budget - used)
-                if count < min(3, len(rows)) and pages[-1]:  # too little room left: the next frame
-                    pages.append([])
-                    used = 0.0
+                count = item.fitting(budget - pages[-1][1])
+                if count < min(3, len(rows)) and (pages[-1][0] or len(pages) == 1 and start):  # the next frame
+                    pages.append(([], 0.0))
                     continue
                 part = _Rows(Table(item.table.header, rows[:max(1, count)]), item.columns)
-                pages[-1].append(part.latex(part.table.rows))
-                used += part.height(len(part.table.rows))
+                add(part.latex(part.table.rows), part.height(len(part.table.rows)))
                 rows = rows[len(part.table.rows):]
             continue
-        height, latex = item
-        pages[-1].append(latex)
-        used += height
-    return pages
+        add(item[1], item[0])
+    return [p for k, p in enumerate(pages) if p[0] or k == 0 and start]
+
+
+def _titled(title: str, pages: list[Page]) -> list[tuple[str, list[str], float]]:
+    """Pages titled "(2/3)" when a part runs over several frames."""
+    return [(title + (f" ({k + 1}/{len(pages)})" if len(pages) > 1 else ""), latex, used)
+            for k, (latex, used) in enumerate(pages)]
 
 
 def _frames(title: str, items: list[Part], budget: float = FRAME_PT) -> list[str]:
-    pages = [p for p in _pages(items, budget) if p]
-    return [_frame(title + (f" ({k + 1}/{len(pages)})" if len(pages) > 1 else ""), "\n".join(page))
-            for k, page in enumerate(pages)]
+    return [_frame(t, "\n".join(latex)) for t, latex, _ in _titled(title, _pages(items, budget))]
+
+
+HEAD_PT = 17.0  # a section's heading inside a frame it shares
+MERGED_PT = 40.0  # the least of a section worth starting at the foot of the frame before
+
+
+class _Sections:
+    """A summary's sections into frames: a section that fits whole in the room left on the frame of the
+    section before it (of the same pass) goes on that frame under its own heading, the title naming both."""
+
+    def __init__(self) -> None:
+        self.frames: list[str] = []
+        self.open: list[tuple[str, list[str], float]] = []  # the last section's frames, not yet written
+
+    def add(self, heading: str, items: list[Part], merge: bool) -> None:
+        last = self.open[-1] if self.open else None
+        if merge and last and heading.split(":")[0] == last[0].split(":")[0]:
+            pages = _pages(items, start=last[2] + HEAD_PT)
+            if pages[0][0] and pages[0][1] >= last[2] + HEAD_PT + MERGED_PT:
+                head = heading.split(": ", 1)[1]
+                count = f" (1/{len(pages)})" if len(pages) > 1 else ""
+                self.open[-1] = (f"{last[0]} and {head}{count}",
+                                 [*last[1], f"\\textbf{{{_escape(head)}}}\\par\\smallskip", *pages[0][0]], pages[0][1])
+                self.flush()
+                self.open = _titled(heading, [([], 0.0)] + pages[1:])[1:]
+                return
+        self.flush()
+        self.open = _titled(heading, [p for p in _pages(items) if p[0]])
+
+    def flush(self) -> list[str]:
+        self.frames += [_frame(title, "\n".join(latex)) for title, latex, _ in self.open]
+        self.open = []
+        return self.frames
 
 
 class _Lecture:
@@ -315,7 +357,8 @@ class _Lecture:
                     if layer["kind"] == "maxpool" else
                     "an average pool sends each cell 1/(window size) of each window's gradient (every cell is bold)")
             items: list[Part] = [paragraph(f"{layer['description']}: {rule}.")]
-            items += grid_rows(maps[:2] + self._grids_of(signal)[:2] + self._grids_of(routed)[:2], bold)
+            n = 1 if self.summary else 2  # a summary: channel 1 (its note says the others are alike)
+            items += grid_rows(maps[:n] + self._grids_of(signal)[:n] + self._grids_of(routed)[:n], bold)
             frames += _frames(f"The pooling route: {label}", items)
         return frames
 
@@ -400,6 +443,38 @@ class _Lecture:
         return out + [Paragraph(f"The biases {base} (--all derives each one):"),
                       Table(ENTRIES, tuple(rows))]
 
+    @staticmethod
+    def derived_like(layer: Any, derived: dict[str, str]) -> str | None:
+        """The kernel already derived in full with the same kind, kernel size, stride and padding as `layer`'s
+        (None: this one is derived, and noted in `derived`)."""
+        found = re.search(r"kernel [^,]+, stride [^,]+, padding [^,]+", layer["description"])
+        kind = f"{layer['kind']}: {found.group(0) if found else layer['label']}"
+        if kind in derived:
+            return derived[kind]
+        derived[kind] = layer["parameter_names"]["kernel"]
+        return None
+
+    def _kernel_in_table(self, parts: list[Block], layer: Any, like: str) -> list[Block]:
+        """A summary's section of a kernel like one derived already: its first entry's row heads the table of
+        its entries, introduced by the plan they follow."""
+        base = layer["parameter_names"]["kernel"]
+        entry = names.with_position(base, (1,) * len(layer["parameters"]["kernel"]))
+        row = (entry, number(self.trace.lookup(entry), self.digits),
+               number(self.trace.lookup(names.gradient(entry)), self.digits),
+               number(self.trace.lookup(names.updated(entry)), self.digits) if self.has(names.updated(entry))
+               else "(not updated)")
+        out: list[Block] = []
+        for part in parts:
+            if isinstance(part, Paragraph) and part.text.startswith(f"The other entries of {base} ("):
+                part = Paragraph(f"{base} has the kernel size, stride and padding of {like}: each entry's gradient is "
+                                 f"derived as {like}[{','.join('1' * len(layer['parameters']['kernel']))}]'s above, "
+                                 "the sum over positions of the error signal times the input met (--all derives "
+                                 "each one):")
+            elif isinstance(part, Table) and part.rows and part.rows[0][0].startswith(base + "["):
+                part = Table(part.header, (row, *part.rows))
+            out.append(part)
+        return out
+
     def kernel_frames(self, layer: dict[str, Any]) -> list[str]:
         """One kernel weight's gradient as a lecture shows it: the plan (the input cells the weight met, in bold,
         beside the error signals at the positions it touches), the factors and error signals as a table, the
@@ -424,7 +499,8 @@ class _Lecture:
         items: list[Part] = [paragraph(plan)]
         signals = [g for g in self._grids_of(signal) if "channel " not in g.title
                    or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
-        items += grid_rows(inputs[:2] + signals[:1], bold)
+        met_channel = [g for g in inputs if any(bold[g.title])]  # the input channel the weight meets
+        items += grid_rows((met_channel or inputs)[:1] + signals[:1], bold)
         frames = _frames(f"One kernel weight: {entry}, the plan", items)
         rows = tuple((self._position(st.name), number(self.trace.lookup(self._signal_of(st.name)), self.digits),
                       f"{st.text.strip('«»')} = {number(st.value, self.digits)}") for st in factors)
@@ -475,28 +551,34 @@ class _Lecture:
 
     def build(self) -> str:
         title = "One training step of a convolutional network"
-        out = [PREAMBLE, r"\usepackage{graphicx}", f"\\title{{{title}}}", r"\subtitle{derived number by number}",
+        out = [PREAMBLE, r"\usepackage{graphicx}", DISPLAY_SKIPS, f"\\title{{{title}}}", r"\subtitle{derived number by number}",
                r"\author{stepgrad}", r"\date{}", r"\begin{document}", r"\begin{frame}\titlepage\end{frame}"]
         out.append(_frame("The network as maps", "\\begin{center}\n" + self.picture() + "\n\\end{center}\n{\\footnotesize " + "\\\\\n".join(
             _escape(layer["description"]) for layer in self.meta["layers"]) + "}"))
-        sections = self.sections()
         said: set[str] = set()
+        derived: dict[str, str] = {}
         extra_done = False
-        for heading, parts in sections:
+        packed = _Sections()
+        for heading, parts in self.sections():
             if heading.startswith("Backward pass") and not extra_done:
-                out += self.route_frames() + self.skip_frames()
+                packed.frames = packed.flush() + self.route_frames() + self.skip_frames()
                 extra_done = True
             layer = next((m for m in self.meta["layers"] if heading.startswith("Backward pass: ")
                           and heading.split(": ", 1)[1].split(" ")[0] == m["label"]), None)
             kernel = layer is not None and "kernel" in layer["parameters"] and not self.full
-            kept = self._without_first_kernel(parts, layer) if kernel else parts
+            kept: list[Block] = self._without_first_kernel(parts, layer) if kernel else parts
+            like = self.derived_like(layer, derived) if kernel and self.summary else None
+            if like is not None:  # a summary derives one kernel weight per kind of kernel in full
+                kept, kernel = self._kernel_in_table(kept, layer, like), False
+            if self.summary and heading == "The update":  # the new values are in the tables' last column
+                plain = [p for p in kept if not isinstance(p, Grid)]
+                kept = [*plain[:1], Paragraph(NEW_VALUES), *plain[1:]]
             if self.summary:
                 kept = biases_with_entries(summarised(unsaid(self._biases_in_table(kept, layer), said)))
-                out += _frames(heading, _items(kept, short=True))
-            else:
-                out += _frames(heading, _items(kept))
+            packed.add(heading, _items(kept, short=self.summary), merge=self.summary)
             if kernel and layer is not None:
-                out += self.kernel_frames(layer)
+                packed.frames = packed.flush() + self.kernel_frames(layer)
+        out += packed.flush()
         if self.summary:
             out.append(self.left_out_frame())
         out.append(r"\end{document}")
