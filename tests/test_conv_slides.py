@@ -129,7 +129,7 @@ def test_slides_of_several_samples_without_sample(tmp_path) -> None:
     path.write_text(json.dumps(spec))
     assert len(spec["samples"]) == 3
     source = explain_document(str(path), fmt="slides", display=Display(digits=4))
-    assert "samples 2-3 of" in source and "One kernel weight: k1[1,1,1,1], the sum over positions" in source
+    assert "samples 2-3 of" in source and "One kernel weight: k4[1,1,1,1], the sum over positions" in source
 
 
 def _evaluate(expression: str, **values: int) -> int:

@@ -14,7 +14,7 @@ import re
 from stepgrad.formats import latex as tex
 from stepgrad.formats.maps import Grid
 
-FRAME_PT = 212.0  # the height of a frame's body (223pt measured, less a margin for the estimates)
+FRAME_PT = 207.0  # the height of a frame's body (223pt measured, less a margin for the estimates)
 LINE_PT = 12.3  # a line of \small text
 NOTE_PT = 10.8  # a line of \footnotesize text (a note)
 ROW_PT = 11.0  # a row of a \footnotesize table or grid
@@ -61,7 +61,7 @@ def row_height(piece: str) -> float:
         return 32.0
     if r"\frac" in piece:
         return 28.0 if "}^{[" in piece or r"\left(" in piece else 25.0
-    return 16.0 if "^{" in piece or r"\left(" in piece else 15.0
+    return 17.0 if "^{" in piece or r"\left(" in piece else 15.0
 
 
 ALIGN_PT = 9.0  # an align* block's display skips (4pt above and below, maps_slides.DISPLAY_SKIPS)
@@ -85,10 +85,10 @@ def _widest(grid: Grid) -> int:
     return max((len(v) for row in grid.rows for v in row), default=1)
 
 
-def blocks(grid: Grid) -> list[range]:
-    """The grid's columns in blocks that fit across the frame at \\footnotesize (one block if it fits)."""
+def blocks(grid: Grid, width: float = GRID_CHARS * SHRINK) -> list[range]:
+    """The grid's columns in blocks that fit across `width` characters at \\footnotesize (one block if it fits)."""
     count = len(grid.column_labels)
-    per = max(1, int(GRID_CHARS * SHRINK) // (max(_widest(grid), *(len(c) for c in grid.column_labels)) + 2) - 1)
+    per = max(1, int(width) // (max(_widest(grid), *(len(c) for c in grid.column_labels)) + 2) - 1)
     if count <= per:
         return [range(count)]
     parts = -(-count // per)
@@ -96,15 +96,24 @@ def blocks(grid: Grid) -> list[range]:
     return [range(k, min(count, k + size)) for k in range(0, count, size)]
 
 
+_CHANNELS = re.compile(r" \(out channel \d+, in channel \d+\)")
+
+
+def title(grid: Grid) -> str:
+    """A grid's title as a frame shows it: a kernel slice k1[2,1,·,·] without its "(out channel 2, in channel 1)"
+    (the conventions say what its indices are)."""
+    return _CHANNELS.sub("", grid.title)
+
+
 def grid_width(grid: Grid) -> int:
     """A grid's width in characters (its widest block, or its title)."""
     block = max(len(b) for b in blocks(grid)) if grid.column_labels else 0
-    return max(len(grid.title) + 2, (block + 1) * (_widest(grid) + 2))
+    return max(len(title(grid)) + 2, (block + 1) * (_widest(grid) + 2))
 
 
 def title_lines(grid: Grid, share: float) -> int:
     """How many lines a grid's bold title takes in a minipage of `share` of the line."""
-    return -(-len(grid.title) // max(1, int(share * 55)))
+    return -(-len(title(grid)) // max(1, int(share * 55)))
 
 
 def grid_height(grid: Grid, share: float) -> float:
@@ -122,8 +131,8 @@ def array(grid: Grid, bold: set[tuple[int, int]] | None = None) -> str:
             cells = [rf"\mathbf{{{_cell(row[c])}}}" if bold and (r, c) in bold else _cell(row[c]) for c in block]
             lines_.append(" & ".join([label, *cells]) + r" \\")
         arrays.append(fit("$\\begin{array}{r|" + "r" * len(block) + "}\n" + "\n".join(lines_) + "\n\\end{array}$"))
-    title = escape(grid.title).replace("/", r"/\allowbreak{}").replace(",", r",\allowbreak{}")
-    return f"\\textbf{{{title}}}\\\\[1pt]\n" + "\\\\[3pt]\n".join(arrays)
+    head = escape(title(grid)).replace("/", r"/\allowbreak{}").replace(",", r",\allowbreak{}")
+    return f"\\textbf{{{head}}}\\\\[1pt]\n" + "\\\\[3pt]\n".join(arrays)
 
 
 def beside(grids: list[Grid]) -> bool:

@@ -29,6 +29,7 @@ from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Para
 from stepgrad.formats.maps_layout import (
     ALIGN_PT,
     FRAME_PT,
+    GRID_CHARS,
     NOTE_PT,
     Item,
     beside,
@@ -43,6 +44,7 @@ from stepgrad.formats.maps_layout import (
 )
 from stepgrad.formats.maps_seq import blocks
 from stepgrad.formats.maps_summary import (
+    COMPACT_ROWS,
     SUMMARY_FRAMES,
     SUMMARY_PARAMETERS,
     biases_with_entries,
@@ -61,8 +63,8 @@ CASES_WIDTH = 60  # the same for a line with a case distinction (its branches' w
 _escape, _fit = escape, fit
 
 
-def _frame(title: str, body: str) -> str:
-    return f"\\begin{{frame}}\n\\frametitle{{{tex.title(title)}}}\n\\small\\displayskips\n{body}\n\\end{{frame}}\n"
+def _frame(title: str, body: str, size: str = "small") -> str:
+    return f"\\begin{{frame}}\n\\frametitle{{{tex.title(title)}}}\n\\{size}\\displayskips\n{body}\n\\end{{frame}}\n"
 
 
 def _split_max(piece: str, width: int) -> list[str]:
@@ -86,7 +88,7 @@ def _equation_items(item: Equations, short: bool = False) -> list[Item]:
     rows become a row of dots, said in its note."""
     out = []
     for line, note in zip(item.latex, item.notes):
-        width = CASES_WIDTH if r"\begin{cases}" in line else WIDTH
+        width = CASES_WIDTH if r"\begin{cases}" in line or r"\left(" in line else WIDTH
         pieces = [row for p in tex.wrap(line, width, at=(" = ", " + ", " - ")) for row in _split_max(p, width)]
         if short:
             pieces, left = shortened(pieces)
@@ -112,6 +114,12 @@ def _tabular(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
     cells = [" & ".join(_escape(str(c)) for c in r) + r" \\" for r in (header, *rows)]
     return (f"\\begin{{tabular}}{{{'l' * len(header)}}}\n{cells[0]} \\hline\n" + "\n".join(cells[1:])
             + "\n\\end{tabular}")
+
+
+def _halves_fit(table: Table) -> bool:
+    """Whether a table's rows fit in two halves side by side at \\footnotesize without shrinking."""
+    widths = [max(len(str(row[c])) for row in (table.header, *table.rows)) for c in range(len(table.header))]
+    return 2 * (sum(widths) + 2 * len(widths)) <= GRID_CHARS
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,7 @@ def _items(parts: list[Block], short: bool = False) -> list[Part]:
         elif isinstance(part, Equations):
             out += _equation_items(part, short)
         elif isinstance(part, Table):
-            out.append(_Rows(part, 2 if short and part.header[0] == "name" else 1))
+            out.append(_Rows(part, 2 if short and part.header[0] == "name" and _halves_fit(part) else 1))
     flush()
     return out
 
@@ -180,7 +188,7 @@ def _items(parts: list[Block], short: bool = False) -> list[Part]:
 Page = tuple[list[str], float]  # a frame's LaTeX items and their height in points
 
 
-def _pages(items: list[Part], budget: float = FRAME_PT, start: float = 0.0) -> list[Page]:
+def _pages(items: list[Part], budget: float = FRAME_PT, start: float = 0.0, scale: float = 1.0) -> list[Page]:
     """The items packed into frames of `budget` points (the first with `start` points used already; left empty
     if nothing fits there): a table cut where a frame is full, a lead-in kept with what it leads into."""
     pages: list[Page] = [([], start)]
@@ -190,6 +198,7 @@ def _pages(items: list[Part], budget: float = FRAME_PT, start: float = 0.0) -> l
         if isinstance(item, _Rows):
             return item.height(min(3, len(item.table.rows)))
         height, latex = item
+        height *= 1.0 if "minipage" in latex or "tabular" in latex else scale
         return height + (room_for(k + 1) if latex.startswith(KEEP) and k + 1 < len(items) else 0.0)
 
     def add(latex: str, height: float) -> None:
@@ -209,7 +218,7 @@ def _pages(items: list[Part], budget: float = FRAME_PT, start: float = 0.0) -> l
                 add(part.latex(part.table.rows), part.height(len(part.table.rows)))
                 rows = rows[len(part.table.rows):]
             continue
-        add(item[1], item[0])
+        add(item[1], item[0] * (1.0 if "minipage" in item[1] or "tabular" in item[1] else scale))
     return [p for k, p in enumerate(pages) if p[0] or k == 0 and start]
 
 
@@ -219,28 +228,34 @@ def _titled(title: str, pages: list[Page]) -> list[tuple[str, list[str], float]]
             for k, (latex, used) in enumerate(pages)]
 
 
-def _frames(title: str, items: list[Part], budget: float = FRAME_PT) -> list[str]:
-    return [_frame(t, "\n".join(latex)) for t, latex, _ in _titled(title, _pages(items, budget))]
+def _frames(title: str, items: list[Part], scale: float = 1.0, size: str = "small") -> list[str]:
+    return [_frame(t, "\n".join(latex), size) for t, latex, _ in _titled(title, _pages(items, scale=scale))]
 
 
+COMPACT_TEXT = 0.95  # a compact summary's text and formulas (\footnotesize) take this much of their \small height
 HEAD_PT = 17.0  # a section's heading inside a frame it shares
-MERGED_PT = 40.0  # the least of a section worth starting at the foot of the frame before
+MERGED_PT = 25.0  # the least of a section worth starting at the foot of the frame before
 
 
 class _Sections:
     """A summary's sections into frames: a section that fits whole in the room left on the frame of the
     section before it (of the same pass) goes on that frame under its own heading, the title naming both."""
 
-    def __init__(self) -> None:
+    def __init__(self, scale: float = 1.0, size: str = "small") -> None:
+        self.scale, self.size = scale, size
         self.frames: list[str] = []
         self.open: list[tuple[str, list[str], float]] = []  # the last section's frames, not yet written
 
     def add(self, heading: str, items: list[Part], merge: bool) -> None:
         last = self.open[-1] if self.open else None
-        if merge and last and heading.split(":")[0] == last[0].split(":")[0]:
-            pages = _pages(items, start=last[2] + HEAD_PT)
+        after_kernel = last is not None and last[0].startswith("One kernel weight") and heading.startswith("Backward pass")
+        if merge and last and (heading.split(":")[0] == last[0].split(":")[0] or after_kernel):
+            pages = _pages(items, start=last[2] + HEAD_PT, scale=self.scale)
             if pages[0][0] and pages[0][1] >= last[2] + HEAD_PT + MERGED_PT:
-                head = heading.split(": ", 1)[1]
+                head = heading if after_kernel else heading.split(": ", 1)[1]
+                same = head.rsplit(", ", 1)[0]
+                if ", " in head and not after_kernel and re.sub(r" \(\d+/\d+\)$", "", last[0]).split(": ", 1)[1].startswith(same + ", "):
+                    head = head.rsplit(", ", 1)[1]  # "k1[1,1,1,1], the plan and the sum over positions"
                 count = f" (1/{len(pages)})" if len(pages) > 1 else ""
                 self.open[-1] = (f"{last[0]} and {head}{count}",
                                  [*last[1], f"\\textbf{{{_escape(head)}}}\\par\\smallskip", *pages[0][0]], pages[0][1])
@@ -248,10 +263,10 @@ class _Sections:
                 self.open = _titled(heading, [([], 0.0)] + pages[1:])[1:]
                 return
         self.flush()
-        self.open = _titled(heading, [p for p in _pages(items) if p[0]])
+        self.open = _titled(heading, [p for p in _pages(items, scale=self.scale) if p[0]])
 
     def flush(self) -> list[str]:
-        self.frames += [_frame(title, "\n".join(latex)) for title, latex, _ in self.open]
+        self.frames += [_frame(title, "\n".join(latex), self.size) for title, latex, _ in self.open]
         self.open = []
         return self.frames
 
@@ -261,8 +276,14 @@ class _Lecture:
         self.trace, self.digits, self.full = trace, digits, full
         self.meta: dict[str, Any] = trace.meta
         self.summary = not full and self.parameters() > SUMMARY_PARAMETERS
+        self.compact = False  # a summary still over SUMMARY_FRAMES: one kernel weight derived in full in all
         self.samples = int(self.meta["samples"])
         self.parts = blocks(trace, digits, full, matrix, derive=derive)
+
+    def body(self) -> tuple[float, str]:
+        """The scale of the text's estimated heights (made for \\small) and its size: a compact summary's text is
+        \\footnotesize (9pt, as its grids and tables, whose heights stay)."""
+        return (COMPACT_TEXT, "footnotesize") if self.compact else (1.0, "small")
 
     def tag(self) -> int | None:
         return None if self.samples == 1 else 1
@@ -276,8 +297,12 @@ class _Lecture:
         size = (f"This network has {self.parameters()} parameters (more than {SUMMARY_PARAMETERS})"
                 if self.parameters() > SUMMARY_PARAMETERS else
                 f"Not summarised, this lecture would run over {SUMMARY_FRAMES} frames")
+        derived = ("one kernel weight derived in full, the other kernels' entries as tables"
+                   if self.compact else "one kernel weight derived in full per kind of kernel (size, stride, padding)")
+        corner = ("; of a map wider than half a frame its first columns, of one taller than "
+                  f"{COMPACT_ROWS} rows its first rows" if self.compact else "; of a grid wider than a frame its first columns")
         body = (f"{size}, so it is a summary: of each map its first channel, of each kernel its slice [1,1,·,·], "
-                "the first sample; one kernel weight per layer derived in full, the other entries as tables of their gradient and "
+                f"the first sample{corner}; {derived}; the other entries as tables of their gradient and "
                 "update (their first slice); the middle terms of a long sum as a row of dots. Every frame's numbers "
                 "are the whole network's.")
         how = "Everything, every position derived: stepgrad explain SPEC --format slides --all. One sample: --sample N."
@@ -358,8 +383,11 @@ class _Lecture:
                     "an average pool sends each cell 1/(window size) of each window's gradient (every cell is bold)")
             items: list[Part] = [paragraph(f"{layer['description']}: {rule}.")]
             n = 1 if self.summary else 2  # a summary: channel 1 (its note says the others are alike)
-            items += grid_rows(maps[:n] + self._grids_of(signal)[:n] + self._grids_of(routed)[:n], bold)
-            frames += _frames(f"The pooling route: {label}", items)
+            grids = maps[:n] + self._grids_of(signal)[:n] + self._grids_of(routed)[:n]
+            if self.compact:  # their first rows and columns, as the compact summary's other grids
+                grids = [g for g in summarised(list(grids), compact=True) if isinstance(g, Grid)]
+            items += grid_rows(grids, bold)
+            frames += _frames(f"The pooling route: {label}", items, *self.body())
         return frames
 
     def _grids_of(self, title: str) -> list[Grid]:
@@ -396,7 +424,7 @@ class _Lecture:
             items: list[Part] = [paragraph(text)]
             items += _equation_items(Equations((equation(step, self.trace, self.digits, "text"),), (line,),
                                                (step.note,)), short=self.summary)
-            frames += _frames(f"The skip path: {layer['label']}", items)
+            frames += _frames(f"The skip path: {layer['label']}", items, *self.body())
         return frames
 
     def _without_first_kernel(self, parts: list[Block], layer: Any) -> list[Block]:
@@ -443,12 +471,11 @@ class _Lecture:
         return out + [Paragraph(f"The biases {base} (--all derives each one):"),
                       Table(ENTRIES, tuple(rows))]
 
-    @staticmethod
-    def derived_like(layer: Any, derived: dict[str, str]) -> str | None:
+    def derived_like(self, layer: Any, derived: dict[str, str]) -> str | None:
         """The kernel already derived in full with the same kind, kernel size, stride and padding as `layer`'s
-        (None: this one is derived, and noted in `derived`)."""
+        (a compact summary: any kernel; None: this one is derived, and noted in `derived`)."""
         found = re.search(r"kernel [^,]+, stride [^,]+, padding [^,]+", layer["description"])
-        kind = f"{layer['kind']}: {found.group(0) if found else layer['label']}"
+        kind = "any" if self.compact else f"{layer['kind']}: {found.group(0) if found else layer['label']}"
         if kind in derived:
             return derived[kind]
         derived[kind] = layer["parameter_names"]["kernel"]
@@ -475,7 +502,7 @@ class _Lecture:
             out.append(part)
         return out
 
-    def kernel_frames(self, layer: dict[str, Any]) -> list[str]:
+    def kernel_sections(self, layer: dict[str, Any]) -> list[tuple[str, list[Part]]]:
         """One kernel weight's gradient as a lecture shows it: the plan (the input cells the weight met, in bold,
         beside the error signals at the positions it touches), the factors and error signals as a table, the
         sum over positions with its numbers, the update."""
@@ -500,8 +527,11 @@ class _Lecture:
         signals = [g for g in self._grids_of(signal) if "channel " not in g.title
                    or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
         met_channel = [g for g in inputs if any(bold[g.title])]  # the input channel the weight meets
-        items += grid_rows((met_channel or inputs)[:1] + signals[:1], bold)
-        frames = _frames(f"One kernel weight: {entry}, the plan", items)
+        shown = (met_channel or inputs)[:1] + ([] if self.compact else signals[:1])  # compact: the signal's grid is above
+        if self.compact:
+            shown = [g for g in summarised(list(shown), compact=True) if isinstance(g, Grid)]
+        items += grid_rows(shown, bold)
+        planned = (f"One kernel weight: {entry}, the plan", items)
         rows = tuple((self._position(st.name), number(self.trace.lookup(self._signal_of(st.name)), self.digits),
                       f"{st.text.strip('«»')} = {number(st.value, self.digits)}") for st in factors)
         table = Table(("position", f"{names.partial(names.TOTAL, 'net')} there", "factor: the input met"), rows)
@@ -509,12 +539,12 @@ class _Lecture:
                  rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{net}}}} \cdot "
                  rf"\frac{{\partial \mathrm{{net}}}}{{\partial {symbol(entry, 'latex')}}} = "
                  f"{substituted(step, self.trace, self.digits, 'latex')} = {number(step.value, self.digits, 'latex')}")
-        items = [_Rows(table, 2 if len(rows) > 8 else 1), *_equation_items(Equations(("",), (total,), ("",)))]
+        items = [_Rows(table, 2 if len(rows) > 8 and _halves_fit(table) else 1), *_equation_items(Equations(("",), (total,), ("",)))]
         update = names.updated(entry)
         if self.has(update):
             items += _equation_items(Equations(("",), (equation(self.trace.step(update), self.trace, self.digits,
                                                                  "latex"),), ("",)))
-        return frames + _frames(f"One kernel weight: {entry}, the sum over positions", items)
+        return [planned, (f"One kernel weight: {entry}, the sum over positions", items)]
 
     @staticmethod
     def _position(factor: str) -> str:
@@ -558,7 +588,7 @@ class _Lecture:
         said: set[str] = set()
         derived: dict[str, str] = {}
         extra_done = False
-        packed = _Sections()
+        packed = _Sections(*self.body())
         for heading, parts in self.sections():
             if heading.startswith("Backward pass") and not extra_done:
                 packed.frames = packed.flush() + self.route_frames() + self.skip_frames()
@@ -574,10 +604,13 @@ class _Lecture:
                 plain = [p for p in kept if not isinstance(p, Grid)]
                 kept = [*plain[:1], Paragraph(NEW_VALUES), *plain[1:]]
             if self.summary:
-                kept = biases_with_entries(summarised(unsaid(self._biases_in_table(kept, layer), said)))
+                kept = biases_with_entries(summarised(unsaid(self._biases_in_table(kept, layer), said), self.compact))
             packed.add(heading, _items(kept, short=self.summary), merge=self.summary)
             if kernel and layer is not None:
-                packed.frames = packed.flush() + self.kernel_frames(layer)
+                packed.flush()
+                for title, items in self.kernel_sections(layer):  # a summary: the sum may start on the plan's frame
+                    packed.add(title, items, merge=self.summary)
+                packed.flush()
         out += packed.flush()
         if self.summary:
             out.append(self.left_out_frame())
@@ -592,6 +625,9 @@ def render_slides(trace: Trace, digits: Precision = 9, full: bool = False, matri
     source = lecture.build()
     if not full and not lecture.summary and source.count(r"\begin{frame}") > SUMMARY_FRAMES:
         lecture.summary = True  # few parameters but big maps or several samples: summarised all the same
+        source = lecture.build()
+    if lecture.summary and source.count(r"\begin{frame}") > SUMMARY_FRAMES:
+        lecture.compact = True
         source = lecture.build()
     return source
 
