@@ -57,6 +57,7 @@ from stepgrad.formats.slides import PREAMBLE
 WIDTH = 80  # characters of a formula row on a frame before it breaks at a top-level =, + or -
 DISPLAY_SKIPS = (r"\newcommand{\displayskips}{\setlength{\abovedisplayskip}{4pt}\setlength{\belowdisplayskip}{4pt}"
                  r"\setlength{\abovedisplayshortskip}{2pt}\setlength{\belowdisplayshortskip}{4pt}}")  # after \small
+SHORT = {"dE_total/d(name)": "gradient"}  # a table's heading as a slide shows it (the text formats keep theirs)
 NEW_VALUES = ("Each new value is in the last column of the backward pass's tables (of the parameters this summary shows; "
               "--all lists every parameter here).")
 CASES_WIDTH = 60  # the same for a line with a case distinction (its branches' widths are overestimated as a sum)
@@ -111,6 +112,7 @@ def _equation_items(item: Equations, short: bool = False) -> list[Item]:
 
 
 def _tabular(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
+    header = tuple(SHORT.get(h, h) for h in header)
     cells = [" & ".join(_escape(str(c)) for c in r) + r" \\" for r in (header, *rows)]
     return (f"\\begin{{tabular}}{{{'l' * len(header)}}}\n{cells[0]} \\hline\n" + "\n".join(cells[1:])
             + "\n\\end{tabular}")
@@ -118,7 +120,8 @@ def _tabular(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
 
 def _halves_fit(table: Table) -> bool:
     """Whether a table's rows fit in two halves side by side at \\footnotesize without shrinking."""
-    widths = [max(len(str(row[c])) for row in (table.header, *table.rows)) for c in range(len(table.header))]
+    header = tuple(SHORT.get(h, h) for h in table.header)
+    widths = [max(len(str(row[c])) for row in (header, *table.rows)) for c in range(len(header))]
     return 2 * (sum(widths) + 2 * len(widths)) <= GRID_CHARS
 
 
@@ -214,6 +217,8 @@ def _pages(items: list[Part], budget: float = FRAME_PT, start: float = 0.0, scal
                 if count < min(3, len(rows)) and (pages[-1][0] or len(pages) == 1 and start):  # the next frame
                     pages.append(([], 0.0))
                     continue
+                if 0 < len(rows) - count < 3 and count > 3:  # no frame for the last row or two alone
+                    count = len(rows) - 3
                 part = _Rows(Table(item.table.header, rows[:max(1, count)]), item.columns)
                 add(part.latex(part.table.rows), part.height(len(part.table.rows)))
                 rows = rows[len(part.table.rows):]
