@@ -38,6 +38,7 @@ WIDTH = 80  # characters of a formula row on a frame before it breaks at a top-l
 DISPLAY_SKIPS = (r"\newcommand{\displayskips}{\setlength{\abovedisplayskip}{4pt}\setlength{\belowdisplayskip}{4pt}"
                  r"\setlength{\abovedisplayshortskip}{2pt}\setlength{\belowdisplayshortskip}{4pt}}")  # after \small
 SHORT = {"dE_total/d(name)": "gradient"}  # a table's heading as a slide shows it (the text formats keep theirs)
+LONG_WIDTH = 72  # the same for a line of long numbers (9 digits: wider than the letters the estimate counts)
 CASES_WIDTH = 60  # the same for a line with a case distinction (its branches' widths are overestimated as a sum)
 
 
@@ -66,7 +67,8 @@ def equation_items(item: Equations, short: bool = False) -> list[Item]:
     rows become a row of dots, said in its note."""
     out = []
     for line, note in zip(item.latex, item.notes):
-        width = CASES_WIDTH if r"\begin{cases}" in line or r"\left(" in line else WIDTH
+        width = CASES_WIDTH if r"\begin{cases}" in line or r"\left(" in line else (
+            LONG_WIDTH if re.search(r"\d\.\d{7}", line) else WIDTH)
         pieces = [row for p in tex.wrap(line, width, at=(" = ", " + ", " - ")) for row in _split_max(p, width)]
         if short:
             pieces, left = shortened(pieces)

@@ -58,9 +58,9 @@ def note_height(text: str) -> float:
 def row_height(piece: str) -> float:
     """An align* row's height: a case distinction or a fraction is taller than a plain row."""
     if r"\begin{cases}" in piece or r"\sum_" in piece:  # a case distinction, a sum with its limits
-        return 32.0
+        return 36.0 if r"\frac" in piece else 32.0
     if r"\frac" in piece:
-        return 28.0 if "}^{[" in piece or r"\left(" in piece else 25.0
+        return 30.0 if "}^{[" in piece or r"\left(" in piece else 25.0
     return 17.0 if "^{" in piece or r"\left(" in piece else 15.0
 
 

@@ -5,10 +5,10 @@ on the arrow, the skip path as an arc), its conventions, the forward pass as gri
 derived, the error, each pooling layer's route (the cells a window sends its gradient to, in bold),
 each residual block's skip path (the sum of the two paths, derived), the backward pass, one kernel
 weight's plan, factors and sum over positions, and the update. The body is the explanation's blocks
-(formats/maps.py) packed into frames by their heights (formats/maps_layout.py); a part that does not fit continues on the
-next frame, titled "(2/3)". Every number is the trace's; this module only lays them out. A big network
-(over 40 parameters, or a lecture over 45 frames) gets a summary (formats/maps_summary.py) and a closing
-frame saying what it left out; --all shows everything.
+(formats/maps.py) packed into frames (formats/maps_frames.py, by the heights of formats/maps_layout.py); a
+part that does not fit continues on the next frame, titled "(2/3)". Every number is the trace's; this module
+only lays them out. A big network (over 40 parameters, or a lecture over 45 frames) gets a summary
+(formats/maps_summary.py) and a closing frame saying what it left out; --all shows everything.
 
     stepgrad explain cnn.toml --format slides -o conv.tex && pdflatex conv.tex && pdflatex conv.tex
 """
