@@ -39,7 +39,7 @@ def _lecture(tmp_path, seed: int, default: bool = False) -> str:
                             extras=Extras())
 
 
-@pytest.mark.parametrize("seed", slow_after(3, COUNTED_SEEDS))
+@pytest.mark.parametrize("seed", slow_after(1, COUNTED_SEEDS))
 def test_every_lecture_is_at_most_45_frames(tmp_path, seed) -> None:
     source = _lecture(tmp_path, seed)
     frames = source.count("\\begin{frame}")

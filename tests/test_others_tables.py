@@ -42,6 +42,7 @@ def _slides(key: str, tmp_path) -> str:
     return out.getvalue()
 
 
+@pytest.mark.slow  # a few seconds each (the CLI writes the whole lecture)
 @pytest.mark.parametrize("key", list(FRAMES))
 def test_frame_counts(key, tmp_path) -> None:
     source = _slides(key, tmp_path)
