@@ -51,7 +51,7 @@ def heading(line: Line, kind: str, about: str) -> str:
     symbol = line.symbol
     if kind in ("weight", "bias"):
         return _NEURON.sub("", symbol.replace(latex_symbol(about), kind[0]))
-    return symbol.replace(latex_symbol(f"net_{about}").removeprefix(r"\mathrm{net}"), "")
+    return symbol.replace(latex_symbol(names.net(about)).removeprefix(r"\mathrm{net}"), "")
 
 
 Grid = tuple[str, list[str], list[tuple[str, list[str | None]]]]  # kind, column headings, (row label, cells)
