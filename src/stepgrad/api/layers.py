@@ -68,7 +68,7 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
     if fmt not in LAYER_FORMATS:
         raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
                             f"choose from {', '.join(LAYER_FORMATS)}", where="--format")
-    from stepgrad.api.layer_kinds import drawable, pictured
+    from stepgrad.api.layer_kinds import pictured
 
     if fmt == "slides" and not pictured(net):  # the lecture: conv networks, or sequence models without a residual block
         raise StepgradError("the slides format shows conv, pooling and residual networks and sequence models (rnn, "
