@@ -1,15 +1,15 @@
 r"""A Beamer lecture of one training step of a sequence model (rnn, attention, layernorm, batchnorm layers).
 
-The conv lecture's frames (formats/maps_slides.py) with a sequence model's own: the conventions that decide
-right and wrong (the scale, the softmax's axis, the mask, the variance estimator, the mode, where the loss
-is taken, BPTT), the network unrolled over its time steps (formats/maps_seq_picture.py), every grid with
-the time steps as columns (attention's scores and weights: a row per query, a column per key), and three
-derivations the way the deck derives w5: backpropagation through time for an rnn's first Wh entry (its plan,
-one term per time step, each step's contribution with its numbers, their sum, the update), the gradient
-through the softmax for one query row (the rule once, the row's numbers, one score derived; the other rows
-in the grid), and a normalization's three paths into its input (through xhat, the variance and the mean).
-One step, row or group is derived in full and the rest tabulated (--all: every one). Nothing here
-computes: every number is the trace's.
+The conv lecture's packing into frames (formats/maps_frames.py, heights of formats/maps_layout.py) with a
+sequence model's own frames: the conventions that decide right and wrong (the scale, the softmax's axis, the
+mask, the variance estimator, the mode, where the loss is taken, BPTT), the network unrolled over its time steps
+(formats/maps_seq_picture.py), every grid with the time steps as columns (attention's scores and weights: a row
+per query, a column per key), and three derivations the way the deck derives w5: backpropagation through time
+for an rnn's first Wh entry (its plan, one term per time step, each step's contribution with its numbers, their
+sum, the update), the gradient through the softmax for one query row (the rule once, the row's numbers, one
+score derived; the other rows in the grid), and a normalization's three paths into its input (through xhat, the
+variance and the mean). One step, row or group is derived in full and the rest tabulated (--all: every one).
+Nothing here computes: every number is the trace's.
 
     stepgrad explain rnn.toml --format slides -o rnn.tex && pdflatex rnn.tex && pdflatex rnn.tex
 """
