@@ -289,6 +289,20 @@ def test_the_gallery_lectures_compile_and_every_frame_fits(tmp_path, which, arti
 
 
 @pytest.mark.latex
+@pytest.mark.parametrize("name", ["rnn", "attention", "norm"])
+def test_the_lectures_with_derived_rules_compile_and_fit(tmp_path, name) -> None:
+    """--derive adds the layers' rules; a rule's long condition (rnn: "for t in 1..2: only h at step 3 ...",
+    a \\text that never breaks) goes under its line, so no frame is too wide."""
+    source = explain_document(str(_written(tmp_path, name, _spec(f"{name}.toml"))), fmt="slides",
+                              display=Display(digits=4), extras=Extras(derive=True))
+    assert "The rule (" in source
+    if name == "rnn":
+        assert "\\emph{(for t in 1..2: only h at step 3 is passed on" in source
+    assert source.count("\\begin{frame}") <= MAX_FRAMES
+    _legible(_pages(_compiled(tmp_path, source, f"derive-{name}", runs=1)))
+
+
+@pytest.mark.latex
 @pytest.mark.slow
 def test_everything_compiles_and_fits_too(tmp_path) -> None:
     for make, seed in (GALLERY[0], GALLERY[3]):  # --all: every step and row derived (about 100 frames each)

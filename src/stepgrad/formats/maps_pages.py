@@ -25,6 +25,7 @@ EXTRA_CSS = """
   border-bottom:1px solid #eee;white-space:nowrap}
 .stepgrad .gridtitle{font-weight:bold;margin:.7rem 0 0;overflow-wrap:anywhere}
 .stepgrad .grid th{color:#667;font-weight:normal}
+@media (max-width:480px){.stepgrad .grid{font-size:.8rem}.stepgrad .grid td,.stepgrad .grid th{padding:.1rem .25rem}}
 """
 
 

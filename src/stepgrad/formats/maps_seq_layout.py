@@ -3,18 +3,34 @@ r"""How the sequence lecture (formats/maps_seq_slides.py) lays its blocks out on
 A grid with a row per time step (or position) is turned so the steps are columns, and cut into several when
 they do not fit across a frame; word labels are upright text; a grid's minipage is its own width's share of
 the frame, so its numbers keep the frame's type size. A paragraph stays on the frame of what it introduces;
-heights are estimated for fuller frames than the conv lecture's; a long sum over a denominator is opened so
-that it can break between its terms. Nothing here computes: the cells and lines are the trace's, formatted.
+heights are in points, measured as the conv lecture's (formats/maps_layout.py), and the items are packed by
+formats/maps_frames.py; a long sum over a denominator is opened so that it can break between its terms.
+Nothing here computes: the cells and lines are the trace's, formatted.
 """
 
 from __future__ import annotations
 
+import re
+
 from stepgrad.formats import latex as tex
 from stepgrad.formats.maps import Block, Equations, Grid, Paragraph
+from stepgrad.formats.maps_frames import KEEP, WIDTH, Part, frame, packed, titled
+from stepgrad.formats.maps_frames import equation_items as frame_equations
+from stepgrad.formats.maps_frames import items as frame_items
+from stepgrad.formats.maps_layout import (
+    ALIGN_PT,
+    FRAME_PT,
+    GRID_CHARS,
+    NOTE_PT,
+    Item,
+    array,
+    escape,
+    grid_height,
+    note_height,
+    paragraph,
+    row_height,
+)
 from stepgrad.formats.maps_seq import MASKED
-from stepgrad.formats.maps_slides import GRID_CHARS, WIDTH, Item, _array, _escape, _items
-
-BUDGET = 13.0  # a frame's height in rows of \small text (the conv lecture's 11.5 leaves its frames half empty here)
 
 
 def top_level(latex: str, at: str = " + ") -> list[str]:
@@ -36,7 +52,7 @@ def _text(label: str) -> str:
     """A grid's label or cell as upright text in the array's math (a number or t=1 as it is)."""
     if not label or label.replace(".", "").replace("-", "").isdigit() or label.startswith("t="):
         return label
-    return rf"\text{{{_escape(label)}}}"
+    return rf"\text{{{escape(label)}}}"
 
 
 def upright(grid: Grid) -> Grid:
@@ -98,11 +114,29 @@ def opened(latex: str, width: int = WIDTH) -> str:
     return "".join(out)
 
 
+WHERE = re.compile(r"\\quad \\text\{\((.*)\)\}$")  # a rule's condition at its line's end (formats/rule_forms.py)
+WHERE_CHARS = 40  # a longer condition goes under the line, in its note (a \text{} never breaks across rows)
+
+
+def unconditioned(latex: str, note: str) -> tuple[str, str]:
+    """A rule line with a long condition at its end: the line without it, and the condition in its note."""
+    found = WHERE.search(latex)
+    if found is None or len(found.group(1)) <= WHERE_CHARS:
+        return latex, note
+    where = found.group(1).replace(r"\_", "_").replace(r"$\le$", "<=")
+    return latex[:found.start()].rstrip(), f"({where})" + (f" {note}" if note else "")
+
+
 def breakable(parts: list[Block]) -> list[Block]:
-    """The blocks with each derived line's wide fractions opened (_opened), between its = signs."""
+    """The blocks with each derived line's wide fractions opened (_opened), between its = signs, and a rule's
+    long condition moved into its note."""
     def line(latex: str) -> str:
         return " = ".join(opened(piece) for piece in top_level(latex, " = "))
-    return [Equations(p.text, tuple(map(line, p.latex)), p.notes) if isinstance(p, Equations) else p for p in parts]
+
+    def block(part: Equations) -> Equations:
+        lines = [unconditioned(latex, note) for latex, note in zip(part.latex, part.notes)]
+        return Equations(part.text, tuple(line(latex) for latex, _ in lines), tuple(note for _, note in lines))
+    return [block(p) if isinstance(p, Equations) else p for p in parts]
 
 
 def _width(grid: Grid) -> int:
@@ -123,16 +157,17 @@ def grid_items(grids: list[Grid]) -> list[Item]:
         if rows[-1] and (sum(_width(x) + 4 for x in [*rows[-1], g]) > GRID_CHARS or len(rows[-1]) == 4):
             rows.append([])
         rows[-1].append(g)
-    out = []
+    out: list[Item] = []
     for row in rows:
-        boxes = [f"\\begin{{minipage}}[t]{{{min(0.98, (_width(g) + 2) / GRID_CHARS):.2f}\\linewidth}}\n{_array(g)}\n"
-                 "\\end{minipage}" for g in row]
-        height = max(len(g.rows) for g in row) * 0.6 + 0.8 + 0.7 * max(1, max(len(g.title) for g in row) // 40)
+        shares = [min(0.98, (_width(g) + 2) / GRID_CHARS) for g in row]
+        boxes = [f"\\begin{{minipage}}[t]{{{share:.2f}\\linewidth}}\n{array(g)}\n\\end{{minipage}}"
+                 for g, share in zip(row, shares)]
+        height = max(grid_height(g, share) for g, share in zip(row, shares)) + 2.0
         out.append((height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"))
     return out
 
 
-def glued(parts: list[Block], short: bool) -> list[Item]:
+def glued(parts: list[Block], short: bool) -> list[Part]:
     """The blocks as frame items, a paragraph kept on the frame of what it introduces (a table, grid, line)."""
     runs: list[list[Block]] = []
     for part in parts:
@@ -140,38 +175,35 @@ def glued(parts: list[Block], short: bool) -> list[Item]:
             runs[-1].append(part)
         else:
             runs.append([part])
-    items: list[Item] = []
+    items: list[Part] = []
     held: Item | None = None
     for run in runs:
         grids = [g for g in run if isinstance(g, Grid)]
-        made = (grid_items(grids) if len(grids) == len(run) else equation_items(run[0])
-                if isinstance(run[0], Equations) else _items(run, short))
-        made = [_height(item) for item in made]
+        if len(run) == 1 and isinstance(run[0], Paragraph):
+            if not run[0].text:
+                continue
+            height, latex = paragraph(run[0].text)
+            last = items[-1] if items else None
+            if run[0].text.startswith("Left out here") and isinstance(last, tuple) and held is None:
+                items[-1] = (last[0] + height, last[1] + "\n" + latex)  # a note on the grids above
+                continue
+            held = (height, latex) if held is None else (held[0] + height, held[1] + "\n" + latex)
+            continue
+        made: list[Part] = (list(grid_items(grids)) if len(grids) == len(run) else
+                            list(equations(run[0], short)) if isinstance(run[0], Equations) else
+                            frame_items(run, short))
         if not made:
             continue
-        if len(run) == 1 and isinstance(run[0], Paragraph):
-            height = 1.15 * -(-len(run[0].text) // 100) + 0.3  # lines of about 100 characters
-            if run[0].text.startswith("Left out here") and items and held is None:  # a note on the grids above
-                items[-1] = (items[-1][0] + height, items[-1][1] + "\n" + made[0][1])
-                continue
-            held = (height, made[0][1]) if held is None else (held[0] + height, held[1] + "\n" + made[0][1])
-            continue
-        if held is not None and held[0] + made[0][0] <= BUDGET:
-            made[0] = (held[0] + made[0][0], held[1] + "\n" + made[0][1])
-        elif held is not None:  # together they would not fit a frame
-            items.append(held)
+        if held is not None:  # kept with what it introduces (maps_frames.packed), on a frame of its own if need be
+            items.append((held[0], KEEP + held[1]))
         held = None
         items += made
     return items + ([held] if held is not None else [])
 
 
-def _height(item: Item) -> Item:
-    """An item's height for fuller frames than the conv lecture's: grids and tables take more room than its
-    estimate, and a displayed line its skips above and below, a sample's superscript its height."""
-    height, latex = item
-    if "minipage" in latex or "tabular" in latex:
-        return height * 1.2, latex
-    return item
+def frames(title: str, items: list[Part]) -> list[str]:
+    """The items packed into frames of FRAME_PT points, titled "(2/3)" when they run over several."""
+    return [frame(t, "\n".join(latex)) for t, latex, _ in titled(title, packed(items, budget=FRAME_PT))]
 
 
 def split_at(parts: list[Block], taken: set[str]) -> tuple[list[Block], list[Block]]:
@@ -196,11 +228,26 @@ def split_at(parts: list[Block], taken: set[str]) -> tuple[list[Block], list[Blo
     return before, [p for p in after if not (isinstance(p, Paragraph) and not p.text)]
 
 
-def _row_height(row: str) -> float:
-    """A displayed row's height in rows of text: a fraction is taller, a sample's superscript taller still."""
-    if r"\begin{cases}" in row:
-        return 2.4
-    return (1.6 if r"\frac" in row else 1.0) + (0.3 if "}^{[" in row else 0.0)
+FRAC_PT = 3.0  # a sequence model's fraction is this much taller than maps_layout's estimate (compiled: --all)
+TIME_PT = 10.0  # and one of time-indexed names (h^<t> over net^<t>) this much more
+NESTED_PT = 12.0  # and a fraction over a square root (a normalization's 1/sqrt(var + eps)) this much more
+
+
+def seq_row_height(row: str) -> float:
+    """An align* row's height: maps_layout's, a fraction of time-indexed names or over a fraction taller."""
+    if r"\frac" not in row:
+        return row_height(row)
+    return (row_height(row) + FRAC_PT + (TIME_PT if r"\langle" in row else 0.0)
+            + (NESTED_PT if r"\frac{\frac" in row else 0.0))
+
+
+def equations(block: Equations, short: bool = False) -> list[Item]:
+    """maps_frames.equation_items' rows and cuts, each fraction of time-indexed names the taller it is."""
+    out = []
+    for height, latex in frame_equations(block, short):
+        rows = latex.split("\\end{align*}")[0].split(" \\\\\n")
+        out.append((height + sum(seq_row_height(r) - row_height(r) for r in rows), latex))
+    return out
 
 
 def align(rows: list[str], note: str = "") -> list[Item]:
@@ -208,28 +255,18 @@ def align(rows: list[str], note: str = "") -> list[Item]:
     the last)."""
     chunks: list[list[str]] = [[]]
     for row in rows:
-        if chunks[-1] and sum(map(_row_height, [*chunks[-1], row])) > BUDGET - 1.5:
+        if chunks[-1] and sum(map(seq_row_height, [*chunks[-1], row])) > FRAME_PT - ALIGN_PT - 2 * NOTE_PT:
             chunks.append([])
         chunks[-1].append(row)
     items = []
     for k, chunk in enumerate(chunks):
-        height = sum(map(_row_height, chunk)) + 1.0
+        height = ALIGN_PT + sum(map(seq_row_height, chunk))
         latex = "\\begin{align*}\n" + " \\\\\n".join(chunk) + "\n\\end{align*}"
         if note and k == len(chunks) - 1:
-            latex += f"\n{{\\footnotesize\\emph{{{_escape(note)}}}}}\\par"
-            height += 0.8
+            latex += f"\n{{\\footnotesize\\emph{{{escape(note)}}}}}\\par"
+            height += note_height(note)
         items.append((height, latex))
     return items
-
-
-def equation_items(block: Equations) -> list[Item]:
-    """Each derived line as align* rows of at most WIDTH characters, cut between frames only when it is taller
-    than a frame (its note after its last row)."""
-    out: list[Item] = []
-    for line, note in zip(block.latex, block.notes):
-        pieces = tex.wrap(line, WIDTH, at=(" = ", " + ", " - "))
-        out += align([("&" if k == 0 else r"&\quad ") + p for k, p in enumerate(pieces)], note)
-    return out
 
 
 def wrap_row(word: str, row: str) -> list[str]:

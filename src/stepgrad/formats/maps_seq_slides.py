@@ -1,15 +1,15 @@
 r"""A Beamer lecture of one training step of a sequence model (rnn, attention, layernorm, batchnorm layers).
 
-The conv lecture's frames (formats/maps_slides.py) with a sequence model's own: the conventions that decide
-right and wrong (the scale, the softmax's axis, the mask, the variance estimator, the mode, where the loss
-is taken, BPTT), the network unrolled over its time steps (formats/maps_seq_picture.py), every grid with
-the time steps as columns (attention's scores and weights: a row per query, a column per key), and three
-derivations the way the deck derives w5: backpropagation through time for an rnn's first Wh entry (its plan,
-one term per time step, each step's contribution with its numbers, their sum, the update), the gradient
-through the softmax for one query row (the rule once, the row's numbers, one score derived; the other rows
-in the grid), and a normalization's three paths into its input (through xhat, the variance and the mean).
-One step, row or group is derived in full and the rest tabulated (--all: every one). Nothing here
-computes: every number is the trace's.
+The conv lecture's packing into frames (formats/maps_frames.py, heights of formats/maps_layout.py) with a
+sequence model's own frames: the conventions that decide right and wrong (the scale, the softmax's axis, the
+mask, the variance estimator, the mode, where the loss is taken, BPTT), the network unrolled over its time steps
+(formats/maps_seq_picture.py), every grid with the time steps as columns (attention's scores and weights: a row
+per query, a column per key), and three derivations the way the deck derives w5: backpropagation through time
+for an rnn's first Wh entry (its plan, one term per time step, each step's contribution with its numbers, their
+sum, the update), the gradient through the softmax for one query row (the rule once, the row's numbers, one
+score derived; the other rows in the grid), and a normalization's three paths into its input (through xhat, the
+variance and the mean). One step, row or group is derived in full and the rest tabulated (--all: every one).
+Nothing here computes: every number is the trace's.
 
     stepgrad explain rnn.toml --format slides -o rnn.tex && pdflatex rnn.tex && pdflatex rnn.tex
 """
@@ -24,9 +24,10 @@ from stepgrad.core.trace import Step, Trace
 from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision, equation, number, operand, substituted, symbol, symbolic
 from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Paragraph, Table
+from stepgrad.formats.maps_frames import DISPLAY_SKIPS, Part, frame
+from stepgrad.formats.maps_layout import escape, fit, paragraph
 from stepgrad.formats.maps_seq import KINDS
 from stepgrad.formats.maps_seq_layout import (
-    BUDGET,
     align,
     breakable,
     cut_out,
@@ -39,17 +40,10 @@ from stepgrad.formats.maps_seq_layout import (
     upright,
     wrap_row,
 )
+from stepgrad.formats.maps_seq_layout import equations as _equation_items
+from stepgrad.formats.maps_seq_layout import frames as _frames
 from stepgrad.formats.maps_seq_picture import picture
-from stepgrad.formats.maps_slides import (
-    SUMMARY_BUDGET,
-    Item,
-    _equation_items,
-    _escape,
-    _fit,
-    _frame,
-    _frames,
-    _Lecture,
-)
+from stepgrad.formats.maps_slides import _Lecture
 from stepgrad.formats.maps_summary import SUMMARY_FRAMES, SUMMARY_PARAMETERS, summarised
 from stepgrad.formats.slides import PREAMBLE
 
@@ -76,14 +70,14 @@ class _SequenceLecture(_Lecture):
         return "One training step of " + (TITLES[kinds[0]] if kinds else "a sequence model")
 
     # -- the opening frames ---------------------------------------------------------------------------
-    def conventions_frame(self) -> list[str]:
+    def conventionsframe(self) -> list[str]:
         """The conventions that decide right and wrong, each layer's from its description, and the loss's."""
         items = []
         for layer in self.meta["layers"]:
             head, _, rest = layer["description"].partition(": ")
             said = top_level(rest, ", ")
             if layer["kind"] in KINDS:
-                items.append(f"\\item \\textbf{{{_escape(head)}}}: " + "; ".join(_escape(s) for s in said))
+                items.append(f"\\item \\textbf{{{escape(head)}}}: " + "; ".join(escape(s) for s in said))
         m = self.meta
         last = m["layers"][-1]
         if m.get("step_reduction"):
@@ -94,7 +88,7 @@ class _SequenceLecture(_Lecture):
         else:
             where = f"on the output of {last['label']}"
         batch = "their mean" if m["reduction"] == "mean" else "their sum"
-        items.append(f"\\item \\textbf{{loss}}: {_escape(m['loss'].replace('_', ' '))}, {_escape(where)}")
+        items.append(f"\\item \\textbf{{loss}}: {escape(m['loss'].replace('_', ' '))}, {escape(where)}")
         items.append(f"\\item \\textbf{{batch}}: {self.samples} sample{'s' if self.samples > 1 else ''} (E\\_total "
                      f"and the gradients are {batch}); learning rate $\\eta = {number(m['learning_rate'], self.digits)}$;"
                      f" biases {'updated' if m['update_biases'] else 'not updated'}")
@@ -102,9 +96,9 @@ class _SequenceLecture(_Lecture):
             items.append("\\item \\textbf{batch norm in training mode mixes the samples}: every derivative is the "
                          "batch error's, the parameters have only the batch's gradient")
         body = "\\begin{itemize}\\setlength{\\itemsep}{2pt}\n" + "\n".join(items) + "\n\\end{itemize}"
-        return [_frame("The conventions of this step", body)]
+        return [frame("The conventions of this step", body)]
 
-    def picture_frame(self) -> str:
+    def pictureframe(self) -> str:
         """The network unrolled over its time steps (or its samples side by side: formats/maps_seq_picture.py),
         with a legend."""
         kinds = {layer["kind"] for layer in self.meta["layers"]}
@@ -119,8 +113,8 @@ class _SequenceLecture(_Lecture):
             legend = ("Samples are columns, layers rows from the input up to the error; an arrow: what a box reads"
                       + ("; batch norm in training mode reads every sample (its mean and variance are the batch's)"
                          if self.meta.get("mixing") else "") + ".")
-        return _frame(title, "\\begin{center}\n" + _fit(picture(self.meta)) + "\n\\end{center}\n"
-                      f"{{\\footnotesize {_escape(legend)}}}")
+        return frame(title, "\\begin{center}\n" + fit(picture(self.meta)) + "\n\\end{center}\n"
+                      f"{{\\footnotesize {escape(legend)}}}")
 
     # -- backpropagation through time ------------------------------------------------------------------
     def bptt_frames(self, layer: dict[str, Any]) -> list[str]:
@@ -151,8 +145,8 @@ class _SequenceLecture(_Lecture):
             tuple(number(self.trace.lookup(p.factors[1]), self.digits) for p in planned.paths),
             tuple(number(p.value, self.digits) for p in planned.paths)),
             ("dE/dnet at t", "h at t-1", "contribution"), columns)
-        items = [(2.4, _escape(plan) + r"\par\smallskip"), *align([rule]), *grid_items(time_columns(grid))]
-        frames = _frames(f"BPTT: {entry}, the plan", items, BUDGET)
+        items: list[Part] = [paragraph(plan), *align([rule]), *grid_items(time_columns(grid))]
+        frames = _frames(f"BPTT: {entry}, the plan", items)
         shown = range(steps) if self.full or steps <= FULL_STEPS else [steps - 1]
         rows = []
         for k in shown:
@@ -164,15 +158,15 @@ class _SequenceLecture(_Lecture):
         zero = [k + 1 for k, p in enumerate(planned.paths) if p.value == 0 and k in shown]
         if zero and not note:
             note = f"Step {zero[0]} adds 0: the state before it is h at t=0, here 0." if zero == [1] else ""
-        items = [(1.2, _escape("Each step's contribution, its two factors read from the forward and the backward "
-                               "pass:") + r"\par\smallskip"), *align(rows, note)]
+        items = [paragraph("Each step's contribution, its two factors read from the forward and the backward pass:"),
+                 *align(rows, note)]
         items += _equation_items(Equations(("",), (self._line(planned),), ("",)))
         if planned is not batch:
             items += _equation_items(Equations(("",), (self._line(batch),), ("",)))
         update = names.updated(entry)
         if self.has(update):
             items += _equation_items(Equations(("",), (self._line(self.trace.step(update)),), ("",)))
-        return frames + _frames(f"BPTT: {entry}, each step's term and their sum", items, BUDGET)
+        return frames + _frames(f"BPTT: {entry}, each step's term and their sum", items)
 
     def _line(self, step: Step) -> str:
         """The deck's line of a step in LaTeX: name = formula = numbers = value."""
@@ -205,13 +199,13 @@ class _SequenceLecture(_Lecture):
         derived = keys if self.full else keys[:1]
         taken = {signal(names.attention_value("score", label, (row, j))) for j in keys}
         steps = [self.trace.step(signal(names.attention_value("score", label, (row, j)))) for j in derived]
-        items = [(1.8, _escape(text) + r"\par\smallskip"), *align([rule]), *grid_items([upright(grid)])]
+        items: list[Part] = [paragraph(text), *align([rule]), *grid_items([upright(grid)])]
         items += _equation_items(Equations(tuple(st.name for st in steps), tuple(self._line(st) for st in steps),
                                            ("",) * len(steps)))
         if not self.full and len(keys) > 1:
-            items.append((1.0, _escape("The other keys of the row alike (the grid); the other rows in the grid of "
-                                       "dE_total/dscore below.") + r"\par"))
-        return _frames(f"Through the softmax: query row {row} of {label}", items, BUDGET), taken
+            items.append(paragraph("The other keys of the row alike (the grid); the other rows in the grid of "
+                                   "dE_total/dscore below."))
+        return _frames(f"Through the softmax: query row {row} of {label}", items), taken
 
     def _signal(self, quantity: str) -> str:
         """dE_total/d(quantity) of sample 1 (the batch error's where batchnorm mixes the samples)."""
@@ -250,12 +244,12 @@ class _SequenceLecture(_Lecture):
                  f"the group: the gradient reaches {source} along {len(latex)} path{'s' if len(latex) > 1 else ''}"
                  + (", which add up:" if len(latex) > 1 else " (in evaluation mode the running statistics are "
                     "constants: no path through the mean or the variance):"))
-        items: list[Item] = [(1.8, _escape(intro) + r"\par\smallskip")]
+        items: list[Part] = [paragraph(intro)]
         items += align([piece for word, row in rows for piece in wrap_row(rf"\text{{{word}:}}\quad ", row)])
-        return _frames(f"The paths into {source}: {layer['label']}", items, BUDGET), {name}
+        return _frames(f"The paths into {source}: {layer['label']}", items), {name}
 
     # -- the lecture ---------------------------------------------------------------------------------------
-    def left_out_frame(self) -> str:
+    def left_outframe(self) -> str:
         """The last frame of a summary: what it left out and how to see it."""
         size = (f"This network has {self.parameters()} parameters (more than {SUMMARY_PARAMETERS})"
                 if self.parameters() > SUMMARY_PARAMETERS else
@@ -268,7 +262,7 @@ class _SequenceLecture(_Lecture):
                 "as a table of its gradient and update (a weight's first row). Every frame's numbers are the whole "
                 "network's.")
         how = "Everything, every step and row derived: stepgrad explain SPEC --format slides --all. One sample: --sample N."
-        return _frame("What this summary left out", f"{_escape(body)}\\par\\medskip\n{_escape(how)}")
+        return frame("What this summary left out", f"{escape(body)}\\par\\medskip\n{escape(how)}")
 
     def tabled(self, parts: list[Block], layer: dict[str, Any] | None) -> list[Block]:
         """A summary's backward section: the first entries of the parameters not in DERIVED moved from their
@@ -304,15 +298,15 @@ class _SequenceLecture(_Lecture):
             return []
         parts = breakable(turned(parts))
         if self.summary:
-            return _frames(heading, glued(summarised(parts), short=False), max(SUMMARY_BUDGET, BUDGET))
-        return _frames(heading, glued(parts, short=False), BUDGET)
+            return _frames(heading, glued(summarised(parts), short=False))
+        return _frames(heading, glued(parts, short=False))
 
     def build(self) -> str:
         """The lecture's LaTeX source: its own opening frames, then the explanation's sections as frames."""
-        out = [PREAMBLE, r"\usepackage{graphicx}", f"\\title{{{self.title()}}}", r"\subtitle{derived number by number}",
+        out = [PREAMBLE, r"\usepackage{graphicx}", DISPLAY_SKIPS, f"\\title{{{self.title()}}}", r"\subtitle{derived number by number}",
                r"\author{stepgrad}", r"\date{}", r"\begin{document}", r"\begin{frame}\titlepage\end{frame}"]
-        out += self.conventions_frame()
-        out.append(self.picture_frame())
+        out += self.conventionsframe()
+        out.append(self.pictureframe())
         sections: list[tuple[str, list[Block]]] = []
         for part in self.parts:
             if isinstance(part, Heading):
@@ -355,7 +349,7 @@ class _SequenceLecture(_Lecture):
                 out += self.section_frames(heading, parts)
             pending = set()
         if self.summary:
-            out.append(self.left_out_frame())
+            out.append(self.left_outframe())
         out.append(r"\end{document}")
         return "\n".join(out) + "\n"
 

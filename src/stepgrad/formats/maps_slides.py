@@ -5,10 +5,10 @@ on the arrow, the skip path as an arc), its conventions, the forward pass as gri
 derived, the error, each pooling layer's route (the cells a window sends its gradient to, in bold),
 each residual block's skip path (the sum of the two paths, derived), the backward pass, one kernel
 weight's plan, factors and sum over positions, and the update. The body is the explanation's blocks
-(formats/maps.py) packed into frames of at most BUDGET rows; a part that does not fit continues on the
-next frame, titled "(2/3)". Every number is the trace's; this module only lays them out. A big network
-(over 40 parameters, or a lecture over 45 frames) gets a summary (formats/maps_summary.py) and a closing
-frame saying what it left out; --all shows everything.
+(formats/maps.py) packed into frames (formats/maps_frames.py, by the heights of formats/maps_layout.py); a
+part that does not fit continues on the next frame, titled "(2/3)". Every number is the trace's; this module
+only lays them out. A big network (over 40 parameters, or a lecture over 45 frames) gets a summary
+(formats/maps_summary.py) and a closing frame saying what it left out; --all shows everything.
 
     stepgrad explain cnn.toml --format slides -o conv.tex && pdflatex conv.tex && pdflatex conv.tex
 """
@@ -22,194 +22,36 @@ import numpy as np
 
 from stepgrad.core import names
 from stepgrad.core.trace import Trace
-from stepgrad.formats import latex as tex
 from stepgrad.formats.formula import Precision, equation, number, substituted, symbol
 from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Paragraph, Table
+from stepgrad.formats.maps_frames import DISPLAY_SKIPS, Part
+from stepgrad.formats.maps_frames import Rows as _Rows
+from stepgrad.formats.maps_frames import Sections as _Sections
+from stepgrad.formats.maps_frames import equation_items as _equation_items
+from stepgrad.formats.maps_frames import frame as _frame
+from stepgrad.formats.maps_frames import frames as _frames
+from stepgrad.formats.maps_frames import halves_fit as _halves_fit
+from stepgrad.formats.maps_frames import items as _items
+from stepgrad.formats.maps_layout import escape as _escape
+from stepgrad.formats.maps_layout import fit as _fit
+from stepgrad.formats.maps_layout import (
+    grid_rows,
+    paragraph,
+)
 from stepgrad.formats.maps_seq import blocks
-from stepgrad.formats.maps_summary import SUMMARY_FRAMES, SUMMARY_PARAMETERS, TABLE_ROWS, shortened, summarised
+from stepgrad.formats.maps_summary import (
+    COMPACT_ROWS,
+    SUMMARY_FRAMES,
+    SUMMARY_PARAMETERS,
+    biases_with_entries,
+    summarised,
+    unsaid,
+)
 from stepgrad.formats.slides import PREAMBLE
 
-WIDTH = 60  # characters of a formula row on a frame before it breaks at a top-level =, + or -
-BUDGET = 11.5  # a frame's height in rows of \small text
-SUMMARY_BUDGET = 12.5  # a summary's frames: the shortened lines' heights are better known, so a frame holds more
-GRID_CHARS = 96  # characters of \footnotesize grids side by side across a frame
-Item = tuple[float, str]  # (height in rows, LaTeX)
-
-
-def _escape(text: str) -> str:
-    """Text for LaTeX, an option's -- kept as two hyphens (not an en dash)."""
-    return tex.escape(text).replace("--", "-{}-")
-
-
-def _frame(title: str, body: str) -> str:
-    return f"\\begin{{frame}}\n\\frametitle{{{tex.title(title)}}}\n\\small\n{body}\n\\end{{frame}}\n"
-
-
-def _fit(body: str) -> str:
-    return r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{" + body + "}"
-
-
-def _cell(value: str) -> str:
-    return value.replace("e-", r"\mathrm{e}{-}").replace("e+", r"\mathrm{e}{+}")
-
-
-def _grid_width(grid: Grid) -> int:
-    widest = max((len(v) for row in grid.rows for v in row), default=1)
-    return max(len(grid.title) + 2, (len(grid.column_labels) + 1) * (widest + 2))
-
-
-def _array(grid: Grid, bold: set[tuple[int, int]] | None = None) -> str:
-    lines = [" & ".join(["", *grid.column_labels]) + r" \\ \hline"]
-    for r, (label, row) in enumerate(zip(grid.row_labels, grid.rows)):
-        cells = [rf"\mathbf{{{_cell(v)}}}" if bold and (r, c) in bold else _cell(v) for c, v in enumerate(row)]
-        lines.append(" & ".join([label, *cells]) + r" \\")
-    array = "$\\begin{array}{r|" + "r" * len(grid.column_labels) + "}\n" + "\n".join(lines) + "\n\\end{array}$"
-    title = _escape(grid.title).replace("/", r"/\allowbreak{}").replace(",", r",\allowbreak{}")
-    return f"\\textbf{{{title}}}\\\\[1pt]\n{_fit(array)}"
-
-
-def _grid_row(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = None) -> Item:
-    """Grids side by side, each in a minipage of its share of the line."""
-    total = sum(_grid_width(g) for g in grids)
-    boxes, titles = [], 1.0
-    for g in grids:
-        share = max(0.18, min(1.0, _grid_width(g) / max(total, GRID_CHARS))) * 0.98
-        titles = max(titles, float(-(-len(g.title) // max(1, int(share * 55)))))  # lines a title takes
-        boxes.append(f"\\begin{{minipage}}[t]{{{share:.2f}\\linewidth}}\n{_array(g, (bold or {}).get(g.title))}\n"
-                     "\\end{minipage}")
-    height = max(len(g.rows) for g in grids) * 0.6 + 0.8 + 0.7 * titles
-    return height, "{\\footnotesize\\noindent\n" + "\\hfill\n".join(boxes) + "\n}\\par\\smallskip"
-
-
-def _shown(latex: str) -> int:
-    """About how many characters a formula piece shows (its LaTeX less the markup)."""
-    return len(re.sub(r"\\[a-zA-Z]+|[{}_^]", "", latex))
-
-
-def _split_max(piece: str, width: int) -> list[str]:
-    """A row holding a long max(...) (a max-pool's window) cut between its arguments, as tex.wrap never cuts
-    inside parentheses: rows of about `width` characters."""
-    if r"\max(" not in piece or _shown(piece) <= width * 5 // 4:
-        return [piece]
-    rows, current, depth = [], "", 0
-    for k, char in enumerate(piece):
-        current += char
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 1 and piece[k + 1:k + 2] == " " and _shown(current) >= width:
-            rows.append(current)
-            current = ""
-    return [*rows, current] if current.strip() else rows
-
-
-def _grid_rows(grids: list[Grid], bold: dict[str, set[tuple[int, int]]] | None = None) -> list[Item]:
-    """Grids side by side, as many to a row as fit across the frame."""
-    rows: list[list[Grid]] = [[]]
-    for g in grids:
-        if rows[-1] and (sum(_grid_width(x) for x in [*rows[-1], g]) > GRID_CHARS or len(rows[-1]) == 4):
-            rows.append([])
-        rows[-1].append(g)
-    return [_grid_row(row, bold) for row in rows if row]
-
-
-def _row_height(piece: str) -> float:
-    """A formula row's height in rows of text: a fraction or a two-line case distinction is taller."""
-    tall = r"\begin{cases}" in piece or (r"\frac" in piece and "}^{[" in piece)  # a sample's superscript
-    return 2.3 if tall else 1.8 if r"\frac" in piece else 1.0
-
-
-def _equation_items(item: Equations, short: bool = False) -> list[Item]:
-    """Each derived line as align* rows of at most WIDTH characters; a line taller than a frame is cut into
-    several align* blocks (the frames that follow continue it). `short` (a summary): a long line's middle
-    rows become a row of dots, said in its note."""
-    out = []
-    for line, note in zip(item.latex, item.notes):
-        pieces = [row for p in tex.wrap(line, WIDTH, at=(" = ", " + ", " - ")) for row in _split_max(p, WIDTH)]
-        if short:
-            pieces, left = shortened(pieces)
-            if left:
-                note = (note + " " if note else "") + f"({left} rows of terms left out; --all writes every one.)"
-        rows = [(_row_height(p), ("&" if k == 0 else r"&\quad ") + p) for k, p in enumerate(pieces)]
-        chunks: list[list[tuple[float, str]]] = [[]]
-        for row in rows:
-            if chunks[-1] and sum(h for h, _ in chunks[-1]) + row[0] > BUDGET - 1.5:
-                chunks.append([])
-            chunks[-1].append(row)
-        for k, chunk in enumerate(chunks):
-            latex = "\\begin{align*}\n" + " \\\\\n".join(r for _, r in chunk) + "\n\\end{align*}"
-            height = sum(h for h, _ in chunk) + 0.4
-            if note and k == len(chunks) - 1:
-                latex += f"\n{{\\footnotesize\\emph{{{_escape(note)}}}}}\\par"
-                height += 0.8 + len(note) // 110
-            out.append((height, latex))
-    return out
-
-
-def _tabular(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
-    cells = [" & ".join(_escape(str(c)) for c in r) + r" \\" for r in (header, *rows)]
-    return (f"\\begin{{tabular}}{{{'l' * len(header)}}}\n{cells[0]} \\hline\n" + "\n".join(cells[1:])
-            + "\n\\end{tabular}")
-
-
-def _table_items(table: Table, columns: int = 1) -> list[Item]:
-    """A table, TABLE_ROWS rows to a frame; `columns` 2: its rows in two halves side by side."""
-    out = []
-    for start in range(0, len(table.rows), TABLE_ROWS * columns):
-        rows = table.rows[start:start + TABLE_ROWS * columns]
-        half = -(-len(rows) // columns)
-        if columns == 1 or len(rows) < 4:
-            body = f"{{\\footnotesize{_fit(_tabular(table.header, rows))}}}\\par"
-        else:
-            body = "{\\footnotesize\\noindent\n" + "\\hfill\n".join(
-                f"\\begin{{minipage}}[t]{{0.49\\linewidth}}\n{_fit(_tabular(table.header, rows[k:k + half]))}\n"
-                "\\end{minipage}"
-                for k in range(0, len(rows), half)) + "\n}\\par"
-        out.append(((half if columns > 1 and len(rows) >= 4 else len(rows)) * 0.75 + 1.4, body))
-    return out
-
-
-def _items(parts: list[Block], short: bool = False) -> list[Item]:
-    """LaTeX items with their heights; consecutive grids side by side while they fit across the frame."""
-    out: list[Item] = []
-    row: list[Grid] = []
-
-    def flush() -> None:
-        if row:
-            out.append(_grid_row(list(row)))
-            row.clear()
-
-    for part in parts:
-        if isinstance(part, Grid):
-            if row and sum(_grid_width(g) for g in [*row, part]) > GRID_CHARS or len(row) == 4:
-                flush()
-            row.append(part)
-            continue
-        flush()
-        if isinstance(part, Paragraph):
-            out.append((1.0 + len(part.text) // 105, _escape(part.text) + r"\par\smallskip"))
-        elif isinstance(part, Equations):
-            out += _equation_items(part, short)
-        elif isinstance(part, Table):
-            out += _table_items(part, 2 if short and part.header[0] == "name" else 1)
-    flush()
-    return out
-
-
-def _pages(items: list[Item], budget: float = BUDGET) -> list[list[str]]:
-    pages: list[list[str]] = [[]]
-    used = 0.0
-    for height, latex in items:
-        if pages[-1] and used + height > budget:
-            pages.append([])
-            used = 0.0
-        pages[-1].append(latex)
-        used += height
-    return pages
-
-
-def _frames(title: str, items: list[Item], budget: float = BUDGET) -> list[str]:
-    pages = [p for p in _pages(items, budget) if p]
-    return [_frame(title + (f" ({k + 1}/{len(pages)})" if len(pages) > 1 else ""), "\n".join(page))
-            for k, page in enumerate(pages)]
+NEW_VALUES = ("Each new value is in the last column of the backward pass's tables (of the parameters this summary shows; "
+              "--all lists every parameter here).")
+COMPACT_TEXT = 0.95  # a compact summary's text and formulas (\footnotesize) take this much of their \small height
 
 
 class _Lecture:
@@ -217,8 +59,14 @@ class _Lecture:
         self.trace, self.digits, self.full = trace, digits, full
         self.meta: dict[str, Any] = trace.meta
         self.summary = not full and self.parameters() > SUMMARY_PARAMETERS
+        self.compact = False  # a summary still over SUMMARY_FRAMES: one kernel weight derived in full in all
         self.samples = int(self.meta["samples"])
         self.parts = blocks(trace, digits, full, matrix, derive=derive)
+
+    def body(self) -> tuple[float, str]:
+        """The scale of the text's estimated heights (made for \\small) and its size: a compact summary's text is
+        \\footnotesize (9pt, as its grids and tables, whose heights stay)."""
+        return (COMPACT_TEXT, "footnotesize") if self.compact else (1.0, "small")
 
     def tag(self) -> int | None:
         return None if self.samples == 1 else 1
@@ -232,8 +80,12 @@ class _Lecture:
         size = (f"This network has {self.parameters()} parameters (more than {SUMMARY_PARAMETERS})"
                 if self.parameters() > SUMMARY_PARAMETERS else
                 f"Not summarised, this lecture would run over {SUMMARY_FRAMES} frames")
+        derived = ("one kernel weight derived in full, the other kernels' entries as tables"
+                   if self.compact else "one kernel weight derived in full per kind of kernel (size, stride, padding)")
+        corner = ("; of a map wider than half a frame its first columns, of one taller than "
+                  f"{COMPACT_ROWS} rows its first rows" if self.compact else "; of a grid wider than a frame its first columns")
         body = (f"{size}, so it is a summary: of each map its first channel, of each kernel its slice [1,1,·,·], "
-                "the first sample; one kernel weight per layer derived in full, the other entries as tables of their gradient and "
+                f"the first sample{corner}; {derived}; the other entries as tables of their gradient and "
                 "update (their first slice); the middle terms of a long sum as a row of dots. Every frame's numbers "
                 "are the whole network's.")
         how = "Everything, every position derived: stepgrad explain SPEC --format slides --all. One sample: --sample N."
@@ -307,14 +159,18 @@ class _Lecture:
             grids = self._grids_of(names.map_label("out", source))
             signal = names.partial(names.TOTAL, names.map_label("out", label))
             routed = names.partial(names.TOTAL, names.map_label("out", source))
-            shown = [g for g in grids if g.title.startswith(names.map_label("out", source))]
-            bold = {g.title: self._routed(source, label, g) for g in shown}
+            maps = [g for g in grids if g.title.startswith(names.map_label("out", source))]
+            bold = {g.title: self._routed(source, label, g) for g in maps}
             rule = ("a max-pool sends each window's gradient to the one cell that won it (in bold; the others get 0)"
                     if layer["kind"] == "maxpool" else
                     "an average pool sends each cell 1/(window size) of each window's gradient (every cell is bold)")
-            items = [(1.6, _escape(f"{layer['description']}: {rule}.") + r"\par\smallskip")]
-            items += _grid_rows(shown[:2] + self._grids_of(signal)[:2] + self._grids_of(routed)[:2], bold)
-            frames += _frames(f"The pooling route: {label}", items)
+            items: list[Part] = [paragraph(f"{layer['description']}: {rule}.")]
+            n = 1 if self.summary else 2  # a summary: channel 1 (its note says the others are alike)
+            grids = maps[:n] + self._grids_of(signal)[:n] + self._grids_of(routed)[:n]
+            if self.compact:  # their first rows and columns, as the compact summary's other grids
+                grids = [g for g in summarised(list(grids), compact=True) if isinstance(g, Grid)]
+            items += grid_rows(grids, bold)
+            frames += _frames(f"The pooling route: {label}", items, *self.body())
         return frames
 
     def _grids_of(self, title: str) -> list[Grid]:
@@ -348,10 +204,10 @@ class _Lecture:
                     f"{layer['label']} itself) plus the terms through the block.")
             step = self.trace.step(name)
             line = equation(step, self.trace, self.digits, "latex")
-            items = [(2.2, _escape(text) + r"\par\smallskip")]
+            items: list[Part] = [paragraph(text)]
             items += _equation_items(Equations((equation(step, self.trace, self.digits, "text"),), (line,),
                                                (step.note,)), short=self.summary)
-            frames += _frames(f"The skip path: {layer['label']}", items)
+            frames += _frames(f"The skip path: {layer['label']}", items, *self.body())
         return frames
 
     def _without_first_kernel(self, parts: list[Block], layer: Any) -> list[Block]:
@@ -398,7 +254,38 @@ class _Lecture:
         return out + [Paragraph(f"The biases {base} (--all derives each one):"),
                       Table(ENTRIES, tuple(rows))]
 
-    def kernel_frames(self, layer: dict[str, Any]) -> list[str]:
+    def derived_like(self, layer: Any, derived: dict[str, str]) -> str | None:
+        """The kernel already derived in full with the same kind, kernel size, stride and padding as `layer`'s
+        (a compact summary: any kernel; None: this one is derived, and noted in `derived`)."""
+        found = re.search(r"kernel [^,]+, stride [^,]+, padding [^,]+", layer["description"])
+        kind = "any" if self.compact else f"{layer['kind']}: {found.group(0) if found else layer['label']}"
+        if kind in derived:
+            return derived[kind]
+        derived[kind] = layer["parameter_names"]["kernel"]
+        return None
+
+    def _kernel_in_table(self, parts: list[Block], layer: Any, like: str) -> list[Block]:
+        """A summary's section of a kernel like one derived already: its first entry's row heads the table of
+        its entries, introduced by the plan they follow."""
+        base = layer["parameter_names"]["kernel"]
+        entry = names.with_position(base, (1,) * len(layer["parameters"]["kernel"]))
+        row = (entry, number(self.trace.lookup(entry), self.digits),
+               number(self.trace.lookup(names.gradient(entry)), self.digits),
+               number(self.trace.lookup(names.updated(entry)), self.digits) if self.has(names.updated(entry))
+               else "(not updated)")
+        out: list[Block] = []
+        for part in parts:
+            if isinstance(part, Paragraph) and part.text.startswith(f"The other entries of {base} ("):
+                part = Paragraph(f"{base} has the kernel size, stride and padding of {like}: each entry's gradient is "
+                                 f"derived as {like}[{','.join('1' * len(layer['parameters']['kernel']))}]'s above, "
+                                 "the sum over positions of the error signal times the input met (--all derives "
+                                 "each one):")
+            elif isinstance(part, Table) and part.rows and part.rows[0][0].startswith(base + "["):
+                part = Table(part.header, (row, *part.rows))
+            out.append(part)
+        return out
+
+    def kernel_sections(self, layer: dict[str, Any]) -> list[tuple[str, list[Part]]]:
         """One kernel weight's gradient as a lecture shows it: the plan (the input cells the weight met, in bold,
         beside the error signals at the positions it touches), the factors and error signals as a table, the
         sum over positions with its numbers, the update."""
@@ -419,11 +306,15 @@ class _Lecture:
         signal = names.partial(names.TOTAL, names.map_label("net", layer["label"]))
         plan = (f"The plan: {entry} {step.note}. At each position it meets one input cell (in bold): the factor "
                 f"{names.partial('net', entry)} is that cell; the error signal there is {signal}.")
-        items = [(2.0, _escape(plan) + r"\par\smallskip")]
+        items: list[Part] = [paragraph(plan)]
         signals = [g for g in self._grids_of(signal) if "channel " not in g.title
                    or g.title.rsplit("channel ", 1)[1].split()[0] == "1"]  # the weight's out channel: 1
-        items += _grid_rows(inputs[:2] + signals[:1], bold)
-        frames = _frames(f"One kernel weight: {entry}, the plan", items)
+        met_channel = [g for g in inputs if any(bold[g.title])]  # the input channel the weight meets
+        shown = (met_channel or inputs)[:1] + ([] if self.compact else signals[:1])  # compact: the signal's grid is above
+        if self.compact:
+            shown = [g for g in summarised(list(shown), compact=True) if isinstance(g, Grid)]
+        items += grid_rows(shown, bold)
+        planned = (f"One kernel weight: {entry}, the plan", items)
         rows = tuple((self._position(st.name), number(self.trace.lookup(self._signal_of(st.name)), self.digits),
                       f"{st.text.strip('«»')} = {number(st.value, self.digits)}") for st in factors)
         table = Table(("position", f"{names.partial(names.TOTAL, 'net')} there", "factor: the input met"), rows)
@@ -431,12 +322,12 @@ class _Lecture:
                  rf"\frac{{\partial E_{{\mathrm{{total}}}}}}{{\partial \mathrm{{net}}}} \cdot "
                  rf"\frac{{\partial \mathrm{{net}}}}{{\partial {symbol(entry, 'latex')}}} = "
                  f"{substituted(step, self.trace, self.digits, 'latex')} = {number(step.value, self.digits, 'latex')}")
-        items = _table_items(table) + _equation_items(Equations(("",), (total,), ("",)))
+        items = [_Rows(table, 2 if len(rows) > 8 and _halves_fit(table) else 1), *_equation_items(Equations(("",), (total,), ("",)))]
         update = names.updated(entry)
         if self.has(update):
             items += _equation_items(Equations(("",), (equation(self.trace.step(update), self.trace, self.digits,
                                                                  "latex"),), ("",)))
-        return frames + _frames(f"One kernel weight: {entry}, the sum over positions", items)
+        return [planned, (f"One kernel weight: {entry}, the sum over positions", items)]
 
     @staticmethod
     def _position(factor: str) -> str:
@@ -457,34 +348,53 @@ class _Lecture:
             return names.map_value("input", names.INPUT_MAP, position, self.tag())
         return names.map_value("out", source, position, self.tag())
 
-    def build(self) -> str:
-        title = "One training step of a convolutional network"
-        out = [PREAMBLE, r"\usepackage{graphicx}", f"\\title{{{title}}}", r"\subtitle{derived number by number}",
-               r"\author{stepgrad}", r"\date{}", r"\begin{document}", r"\begin{frame}\titlepage\end{frame}"]
-        out.append(_frame("The network as maps", "\\begin{center}\n" + self.picture() + "\n\\end{center}\n{\\footnotesize " + "\\\\\n".join(
-            _escape(layer["description"]) for layer in self.meta["layers"]) + "}"))
+    def sections(self) -> list[tuple[str, list[Block]]]:
+        """The explanation's sections as (heading, blocks); the conventions and the network's values one
+        section (the layers are listed under the picture, the learning rate among the conventions)."""
+        described = {layer["description"] for layer in self.meta["layers"]}
         sections: list[tuple[str, list[Block]]] = []
         for part in self.parts:
             if isinstance(part, Heading):
-                sections.append((part.text, []))
-            elif sections:
+                if not (part.text == "The network" and sections and sections[-1][0].startswith("The network")):
+                    sections.append((part.text, []))
+            elif sections and not (isinstance(part, Paragraph) and (part.text in described
+                                                                    or part.text.startswith("eta = "))):
                 sections[-1][1].append(part)
+        return sections
+
+    def build(self) -> str:
+        title = "One training step of a convolutional network"
+        out = [PREAMBLE, r"\usepackage{graphicx}", DISPLAY_SKIPS, f"\\title{{{title}}}", r"\subtitle{derived number by number}",
+               r"\author{stepgrad}", r"\date{}", r"\begin{document}", r"\begin{frame}\titlepage\end{frame}"]
+        out.append(_frame("The network as maps", "\\begin{center}\n" + self.picture() + "\n\\end{center}\n{\\footnotesize " + "\\\\\n".join(
+            _escape(layer["description"]) for layer in self.meta["layers"]) + "}"))
+        said: set[str] = set()
+        derived: dict[str, str] = {}
         extra_done = False
-        for heading, parts in sections:
+        packed = _Sections(*self.body())
+        for heading, parts in self.sections():
             if heading.startswith("Backward pass") and not extra_done:
-                out += self.route_frames() + self.skip_frames()
+                packed.frames = packed.flush() + self.route_frames() + self.skip_frames()
                 extra_done = True
             layer = next((m for m in self.meta["layers"] if heading.startswith("Backward pass: ")
                           and heading.split(": ", 1)[1].split(" ")[0] == m["label"]), None)
             kernel = layer is not None and "kernel" in layer["parameters"] and not self.full
-            shown = self._without_first_kernel(parts, layer) if kernel else parts
+            kept: list[Block] = self._without_first_kernel(parts, layer) if kernel else parts
+            like = self.derived_like(layer, derived) if kernel and self.summary else None
+            if like is not None:  # a summary derives one kernel weight per kind of kernel in full
+                kept, kernel = self._kernel_in_table(kept, layer, like), False
+            if self.summary and heading == "The update":  # the new values are in the tables' last column
+                plain = [p for p in kept if not isinstance(p, Grid)]
+                kept = [*plain[:1], Paragraph(NEW_VALUES), *plain[1:]]
             if self.summary:
-                out += _frames(heading, _items(summarised(self._biases_in_table(shown, layer)), short=True),
-                               SUMMARY_BUDGET)
-            else:
-                out += _frames(heading, _items(shown))
+                kept = biases_with_entries(summarised(unsaid(self._biases_in_table(kept, layer), said), self.compact))
+            packed.add(heading, _items(kept, short=self.summary), merge=self.summary)
             if kernel and layer is not None:
-                out += self.kernel_frames(layer)
+                packed.flush()
+                for title, items in self.kernel_sections(layer):  # a summary: the sum may start on the plan's frame
+                    packed.add(title, items, merge=self.summary)
+                packed.flush()
+        out += packed.flush()
         if self.summary:
             out.append(self.left_out_frame())
         out.append(r"\end{document}")
@@ -498,6 +408,9 @@ def render_slides(trace: Trace, digits: Precision = 9, full: bool = False, matri
     source = lecture.build()
     if not full and not lecture.summary and source.count(r"\begin{frame}") > SUMMARY_FRAMES:
         lecture.summary = True  # few parameters but big maps or several samples: summarised all the same
+        source = lecture.build()
+    if lecture.summary and source.count(r"\begin{frame}") > SUMMARY_FRAMES:
+        lecture.compact = True
         source = lecture.build()
     return source
 

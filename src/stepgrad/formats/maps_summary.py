@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 
 from stepgrad.core import names
-from stepgrad.formats.maps import Block, Equations, Grid, Paragraph, Table
+from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Paragraph, Table
+from stepgrad.formats.maps_layout import GRID_CHARS, SHRINK, blocks, column_part
 
 SUMMARY_PARAMETERS = 40  # more parameters than this: the lecture is a summary by default (--all: everything)
 SUMMARY_FRAMES = 45  # a lecture of fewer parameters but more frames than this is summarised too
 TABLE_ROWS = 9  # rows of a table of kernel entries on one frame
+COMPACT_ROWS = 6  # a compact summary's grids: their first rows (and columns for half the frame's width)
 LONG_ROWS = 3  # a part of a derived line longer than this shows its first row, a row of dots and its last
 
 
@@ -83,6 +85,7 @@ def _counted(whats: list[str]) -> str:
         numbers = sorted({int(w.split()[1]) for w in whats if w.startswith(kind + " ")})
         if numbers:
             said.append(f"{kind} {numbers[0]}" if len(numbers) == 1 else f"{kind}s {numbers[0]}-{numbers[-1]}")
+    said += sorted({w for w in whats if w.startswith(("rows ", "columns ", "column "))}) + (["the map"] if "the map" in whats else [])
     slices = len({w for w in whats if w.startswith("slice")})
     if slices:
         said.append(f"{slices} more slice{'s' if slices > 1 else ''}")
@@ -94,7 +97,10 @@ def _stem(grid: Grid) -> str:
     return re.split(r", channel | \(sample |\[\d+,\d+,·,·\]", grid.title)[0]
 
 
-def summarised(parts: list[Block]) -> list[Block]:
+_LOCAL = re.compile(r"dout_\w+/dnet_")  # compact: the activation's slope map
+
+
+def summarised(parts: list[Block], compact: bool = False) -> list[Block]:
     """A section's blocks as a summary shows them: a map's first channel, a kernel's first slice, the first
     sample, the first slice of a table of entries; a note after the grids says what was left out (--all:
     everything)."""
@@ -108,6 +114,19 @@ def summarised(parts: list[Block]) -> list[Block]:
         if isinstance(part, Grid):
             if _left_out(part) is not None:
                 continue
+            if compact and _LOCAL.match(part.title):  # the activation's slope map: its first position is derived
+                dropped.setdefault(_stem(part), []).append("the map")
+                continue
+            columns = blocks(part, GRID_CHARS / 2 if compact else GRID_CHARS * SHRINK)
+            if len(columns) > 1:  # wider than a frame (compact: than half of it): its first block of columns
+                labels = part.column_labels
+                first = labels[columns[1].start]
+                dropped.setdefault(_stem(part), []).append(f"columns {first}-{labels[-1]}" if first != labels[-1]
+                                                           else f"column {first}")
+                part = column_part(part, columns[0], True)
+            if compact and len(part.rows) > COMPACT_ROWS:  # and its first rows
+                dropped.setdefault(_stem(part), []).append(f"rows {part.row_labels[COMPACT_ROWS]}-{part.row_labels[-1]}")
+                part = Grid(part.title, part.rows[:COMPACT_ROWS], part.row_labels[:COMPACT_ROWS], part.column_labels)
         elif isinstance(part, Equations):
             keep = [k for k, line in enumerate(part.text) if _first_sample(line)]
             if not keep:
@@ -129,4 +148,43 @@ def summarised(parts: list[Block]) -> list[Block]:
         said = "; ".join(f"{what} of {', '.join(stems)}" for what, stems in by_what.items())
         last = max((k for k, p in enumerate(out) if isinstance(p, Grid)), default=len(out) - 1)
         out.insert(last + 1, Paragraph(f"Left out here (the same way; --all shows them): {said}."))
+    return out
+
+
+_SENTENCE = re.compile(r"(?<=[.:]) (?=[A-Z])")
+
+
+def unsaid(parts: list[Block], said: set[str]) -> list[Block]:
+    """A summary's section without the sentences an earlier section said already (a conv layer's "The kernel
+    slides over the input: ..." is said once); `said` gathers the sentences said so far."""
+    out: list[Block] = []
+    for part in parts:
+        if isinstance(part, Paragraph):
+            sentences = _SENTENCE.split(part.text)
+            kept = [x for x in sentences if len(x) < 40 or x not in said]
+            said.update(sentences)
+            if not kept:
+                continue
+            part = Paragraph(" ".join(kept))
+        out.append(part)
+    return out
+
+
+def biases_with_entries(parts: list[Block]) -> list[Block]:
+    """A summary's section with its biases' table joined to the table of its kernel's other entries (one
+    header, one lead-in) when it has one."""
+    out: list[Block] = []
+    for k, part in enumerate(parts):
+        lead = out[-2] if len(out) > 1 else None
+        intro = parts[k - 1] if k else None
+        if (isinstance(part, Table) and isinstance(intro, Paragraph) and intro.text.startswith("The biases ")
+                and isinstance(lead, Table) and lead.header == ENTRIES and part.header == ENTRIES):
+            out.pop()  # the biases' lead-in
+            out[-1] = Table(ENTRIES, lead.rows + part.rows)
+            before = next((j for j in range(len(out) - 2, -1, -1) if isinstance(out[j], Paragraph)), None)
+            said = out[before] if before is not None else None
+            if before is not None and isinstance(said, Paragraph):
+                out[before] = Paragraph(said.text.rstrip(":") + f"; then the biases {intro.text.split()[2]}:")
+            continue
+        out.append(part)
     return out

@@ -14,7 +14,7 @@ every derivation). From Python: render(trace, "slides", history=stepgrad.train(n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from stepgrad.core import names
@@ -25,6 +25,8 @@ from stepgrad.formats.latex import align, bold, equation_rows, escape, line_item
 from stepgrad.formats.latex import title as latex_title
 from stepgrad.formats.layer_figure import layer_figures
 from stepgrad.formats.lecture import Mistake, both_orders, mistakes_frames
+from stepgrad.formats.others_slides import OTHERS
+from stepgrad.formats.others_slides import frames as others_frames
 
 WIDTH = 46  # characters shown in a formula row before it breaks at a top-level +
 RULE_ROOM = 6  # what a derivation's rule beside its row takes of WIDTH (the frame is wider than the rows)
@@ -157,7 +159,7 @@ def _tables_frames(title: str, tables: list[Table], style: str = "equation", int
     return frames
 
 
-def _full(part: Part) -> list[str]:
+def _full(part: Part, value: Callable[[str], Line | None] | None = None) -> list[str]:
     frames: list[str] = []
     runs: list[list[Group]] = [[]]  # the derivations between the other samples' tables
     for group in part.groups:
@@ -165,7 +167,8 @@ def _full(part: Part) -> list[str]:
             runs[-1].append(group)
             continue
         frames += _run(part, tuple(runs[-1]), plan=len(runs) == 1)
-        frames += _table_frames(part.title, group.table, group.table.style)
+        frames += (others_frames(part.title, group.table, _frame, value) if group.table.title == OTHERS else None) or \
+            _table_frames(part.title, group.table, group.table.style)
         runs.append([])
     return frames + _run(part, tuple(runs[-1]), plan=len(runs) == 1)
 
@@ -423,7 +426,7 @@ def deck(doc: Document, trace: Trace, histories: list | None = None, full: bool 
         elif summary is not None and part.key.startswith("update"):
             frames += summary.update(part)
         else:
-            frames += _full(part)
+            frames += _full(part, doc.value)
     if summary is not None:
         frames.append(summary.what_was_left_out())
     before, after = doc.value(names.error()), doc.value(names.error(after=True))
