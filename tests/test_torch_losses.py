@@ -3,13 +3,12 @@ for every elementwise loss with several outputs; gradients and new parameters eq
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 
 import stepgrad
 from stepgrad.core.errors import StepgradError
+from torch_helpers import torch_next_step
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -24,22 +23,13 @@ def _data(outputs: int, seed: int = 0, spread: float = 1.5):
 def _agrees(model, x, y, loss_fn, make=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), earlier: int = 0):
     """explain_torch's numbers equal torch's own step (autograd + opt.step() on a joint copy); returns the trace."""
     opt = make(model.parameters())
-    for _ in range(earlier):
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-    twin, twin_opt = copy.deepcopy((model, opt))
-    twin_opt.zero_grad()
-    torch_loss = loss_fn(twin(x), y)
-    torch_loss.backward()
-    twin_opt.step()
+    torch_loss, _, after = torch_next_step(model, opt, x, y, loss_fn, earlier)
     trace = stepgrad.explain_torch(model, x, y, loss_fn=loss_fn, optimizer=opt)
-    assert trace.values["E_total"] == pytest.approx(float(torch_loss.detach()), rel=1e-12)
+    assert trace.values["E_total"] == pytest.approx(torch_loss, rel=1e-12)
     comparison = stepgrad.compare_with_torch(model, x, y, loss_fn=loss_fn, optimizer=opt)
     assert comparison.agrees(1e-12), str(comparison)
-    after = dict(twin.named_parameters())
     w1 = after[[n for n in after if n.endswith("weight")][0]]
-    assert trace.values["w1+"] == pytest.approx(float(w1.detach()[0, 0]), rel=1e-12, abs=1e-15)
+    assert trace.values["w1+"] == pytest.approx(float(w1[0, 0]), rel=1e-12, abs=1e-15)
     return trace
 
 

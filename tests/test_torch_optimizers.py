@@ -3,8 +3,6 @@ opt.step() (float64, after 0 and 3 earlier steps); options stepgrad lacks refuse
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 
@@ -12,6 +10,7 @@ import stepgrad
 from stepgrad.core import engine, optim
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import gradient, layout, updated
+from torch_helpers import torch_next_step
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -47,16 +46,8 @@ def _user_run(make, earlier: int, seed: int = 0):
     model = _model(seed)
     x, y = _data(seed)
     opt = make(model.parameters())
-    for _ in range(earlier):
-        opt.zero_grad()
-        nn.MSELoss()(model(x), y).backward()
-        opt.step()
-    twin, twin_opt = copy.deepcopy((model, opt))
-    twin_opt.zero_grad()
-    nn.MSELoss()(twin(x), y).backward()
-    grads = {n: p.grad.numpy().copy() for n, p in twin.named_parameters()}
-    twin_opt.step()
-    return model, opt, x, y, grads, {n: p.detach().numpy().copy() for n, p in twin.named_parameters()}
+    _, grads, after = torch_next_step(model, opt, x, y, nn.MSELoss(), earlier)
+    return model, opt, x, y, grads, after
 
 
 def _assert_equal_to_torch(trace, grads, after):

@@ -13,6 +13,7 @@ import stepgrad
 from stepgrad.core.errors import StepgradError
 from stepgrad.core.names import gradient, layout, updated
 from stepgrad.interop.compare import Comparison, ParameterDiff
+from torch_helpers import torch_next_step
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -48,18 +49,8 @@ def _torch_step(model, x, y, make, earlier: int = 0):
     """PyTorch itself on a copy: (gradients, parameters after the step) by parameter name, and the optimizer
     (over the user's model, with `earlier` steps taken) that stepgrad is given."""
     opt = make(model.parameters())
-    for _ in range(earlier):
-        opt.zero_grad()
-        nn.MSELoss()(model(x), y).backward()
-        opt.step()
-    # a joint copy: load_state_dict would cast NAdam's float32 momentum product to the parameters' float64,
-    # which is not the step the user's own optimizer takes next
-    twin, twin_opt = copy.deepcopy((model, opt))
-    twin_opt.zero_grad()
-    nn.MSELoss()(twin(x), y).backward()
-    grads = {n: p.grad.numpy().copy() for n, p in twin.named_parameters() if p.grad is not None}
-    twin_opt.step()
-    return grads, {n: p.detach().numpy().copy() for n, p in twin.named_parameters()}, opt
+    _, grads, after = torch_next_step(model, opt, x, y, nn.MSELoss(), earlier)
+    return grads, after, opt
 
 
 def _check_exact(model, linears: list[str], x, y, optimizer: str = "sgd", earlier: int = 0, fixed: list[str] = ()):

@@ -5,13 +5,12 @@ its optimizer, float64, 1e-12) or refused in one line naming the part."""
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 
 import stepgrad
 from stepgrad.core.errors import StepgradError
+from torch_helpers import torch_next_step
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -29,19 +28,10 @@ def _exact(model, make_optimizer, loss_fn, earlier: int = 2, fixed: set[str] = f
     x, y = _batch()
     model = model.double()
     opt = make_optimizer(model)
-    for _ in range(earlier):  # the optimizer's state so far
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-    twin, twin_opt = copy.deepcopy((model, opt))
-    twin_opt.zero_grad()
-    loss = loss_fn(twin(x), y)
-    loss.backward()
-    twin_opt.step()
+    loss, _, after = torch_next_step(model, opt, x, y, loss_fn, earlier)  # the optimizer's state so far, then a step
     trace = stepgrad.explain_torch(model, x, y, loss_fn=loss_fn, optimizer=opt)
-    assert trace.values["E_total"] == pytest.approx(loss.item(), rel=1e-12)
+    assert trace.values["E_total"] == pytest.approx(loss, rel=1e-12)
     before = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
-    after = {name: p.detach().numpy() for name, p in twin.named_parameters()}
     named = set()
     for ours, theirs in trace.meta["torch"]["names"].items():
         key, _, index = theirs.partition("[")

@@ -19,6 +19,7 @@ edge label (`labelled` is False) and the picture says so.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 FONT = 13.0            # px of the label text; CHAR is a generous average width of one character
@@ -210,8 +211,10 @@ def _place_labels(layout: DiagramLayout, edges: list[list[tuple[str, str]]], lay
                     continue
                 # prefer a spot no other edge crosses, so the label reads as its own edge's
                 ink, crosses = (_ink(box), _clips) if exact else (box, _crosses)
-                crossings = sum(crosses(e, ink) for other, e in layout.edges.items() if other != name) \
-                    + sum(crosses(e, ink) for e in layout.lines)  # nor a shared bias's dashed line
+                lines = itertools.chain((e for other, e in layout.edges.items() if other != name), layout.lines)
+                # (nor a shared bias's dashed line); `strict` takes only a spot nothing crosses: whether one does
+                # is all it needs to know (the first crossing found), the others count them to take the fewest
+                crossings = any(crosses(e, ink) for e in lines) if strict else sum(crosses(e, ink) for e in lines)
                 key = (crossings, abs(t - preferred))
                 if best is None or key < best[:2]:
                     best = (*key, Label(name, text, x, y, t, box))
