@@ -27,6 +27,7 @@ from stepgrad.core import engine, optim
 from stepgrad.core.names import layout, updated
 from stepgrad.core.optim import HYPER_NOTES, check_order, trace_name
 from stepgrad.core.trace import Section, Step, Trace
+from stepgrad.tracing.held import held_sentences, held_step
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,12 @@ class OptimizerStep:
         state_steps: list[Step] = []
         update_steps: list[Step] = []
         shown: set[str] = set()
+        trains = self.net.trains()
         for k, where, p in self.parameters():
+            if not trains[k]:  # frozen: torch.optim skips it (no gradient), its state untouched
+                value = (self.new_weights[k] if k < self.net.depth else self.new_biases[k - self.net.depth])[where]
+                update_steps.append(held_step(Step, p, float(value)))
+                continue
             own = self.settings[k] if self.settings else {}
             hyper = {**h, **{key: v for key, v in own.items() if key != "lr"}}
             rules = rule.rules_at(hyper, self.t)
@@ -120,7 +126,8 @@ class OptimizerStep:
         return [
             Section("optimizer", f"{rule.title}: the optimizer's state", tuple(given + state_steps), rule.description),
             Section("update", "The new weights", tuple(update_steps),
-                    f"Each weight moves by the step {rule.name} computed, scaled by the learning rate."),
+                    " ".join([f"Each weight moves by the step {rule.name} computed, scaled by the learning rate.",
+                              *held_sentences(self.net, list(range(self.net.depth)))])),
         ]
 
 
