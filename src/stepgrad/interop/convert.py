@@ -341,19 +341,7 @@ def check_layers(weights: list[np.ndarray], layers: Sequence[int], where: str, n
                                 f"need {expected}", where=where)
 
 
-def file_update_biases(names: Sequence[str], biases: Sequence[np.ndarray | None], wanted: bool | None,
-                       where: str) -> bool:
-    """Whether an imported state_dict's biases train: `wanted` (None: yes, as PyTorch does), unless a layer
-    has no bias (nn.Linear(bias=False), a bias fixed at 0): then none may train, and asking for it is refused."""
-    missing = [n.removesuffix("weight").rstrip(".") for n, b in zip(names, biases) if b is None]
-    if not missing:
-        return True if wanted is None else wanted
-    if wanted:
-        raise StepgradError(f"layer {missing[0]!r} has no bias (nn.Linear(..., bias=False)), so it cannot train: "
-                            "stepgrad trains the biases of every layer or of none; import with --no-update-biases",
-                            where=where)
-    if wanted is None and len(missing) < len(biases):
-        raise StepgradError(f"layer {missing[0]!r} has no bias (nn.Linear(..., bias=False)) but other layers have "
-                            "one: stepgrad trains the biases of every layer or of none; import with "
-                            "--no-update-biases to keep every bias fixed (the missing ones at 0)", where=where)
-    return False
+def file_update_biases(biases: Sequence[np.ndarray | None], wanted: bool | None) -> list[bool]:
+    """Per layer, whether an imported state_dict's biases train: `wanted` (None: yes, as PyTorch does), except a
+    layer with no bias (nn.Linear(bias=False), a bias fixed at 0), which never trains."""
+    return [b is not None and (True if wanted is None else wanted) for b in biases]
