@@ -227,13 +227,19 @@ def explain_torch_layers(module: Any, inputs: Any, targets: Any, *, input_shape:
     """The stepgrad trace of one SGD step of a layer-table nn.Sequential (conv, pooling, residual, rnn, attention,
     normalization) on (inputs, targets); with `check`, every parameter's gradient and new value is first held to
     PyTorch autograd and optim.SGD on the module itself (compare_layers.py, 1e-9 relative)."""
+    from stepgrad.interop.layer_names import layer_torch_names
     from stepgrad.tracing.layered import explain_layers
+    from stepgrad.tracing.torch_layer_names import named
 
     given = np.asarray(inputs.detach().cpu().numpy() if hasattr(inputs, "detach") else inputs).shape[1:]
     if input_shape is not None and tuple(input_shape) != tuple(given):
         raise StepgradError(f"input_shape {tuple(input_shape)} is not the inputs' sample shape {tuple(given)}")
-    net, _, _ = read_step(module, inputs, targets, loss, lr, step_reduction=step_reduction)
-    trace = explain_layers(net)
+    net, pairs, _ = read_step(module, inputs, targets, loss, lr, step_reduction=step_reduction)
+    names, ranges = layer_torch_names(pairs)  # each parameter as PyTorch indexes it (interop/layer_names.py)
+    fixed = () if net.update_biases else tuple(n for layer, _ in pairs for role in layer.params if role.startswith(
+        "bias") for n in (layer.parameter_name(role, tuple(i + 1 for i in at))
+                          for at in np.ndindex(*layer.params[role].shape)))
+    trace = named(explain_layers(net), type(module).__name__, names, ranges, fixed)
     if check:
         comparison = compare_torch_layers(module, inputs, targets, loss, lr, step_reduction=step_reduction)
         if not comparison.agrees():
