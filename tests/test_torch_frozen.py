@@ -246,3 +246,25 @@ def test_check_marks_a_frozen_weight_moved_as_wrong_and_held_as_right():
     assert {r.name: r.verdict for r in report.results} == {"w13+": "correct", "w1+": "correct"}
     (result,) = check(net, loads(f"{w}+ = {moved:.9g}")).results
     assert result.verdict == "wrong"
+
+
+@pytest.mark.slow  # runs exported torch scripts: make test (CI)
+@pytest.mark.parametrize("order, optimizer", [("synchronous", "sgd"), ("synchronous", "torch_adam"),
+                                              ("sequential", "sgd")])
+def test_the_exported_torch_script_holds_the_same_tensors(tmp_path, order, optimizer):
+    """`stepgrad export --code`: the script freezes each held tensor, and its steps are stepgrad's."""
+    import runpy
+
+    from stepgrad.interop.code import training_code
+
+    net = stepgrad.loads(SPEC.replace("seed = 3", f"seed = 3\nupdate_order = \"{order}\""))
+    script = tmp_path / "train.py"
+    script.write_text(training_code(net, optimizer))
+    module = runpy.run_path(str(script), run_name="exported")
+    for _ in range(3):
+        module["step"](module["inputs"], module["targets"])
+    trained = stepgrad.train(net, 3, optimizer=optimizer).network
+    for l, linear in enumerate(module["linears"]):
+        np.testing.assert_allclose(linear.weight.detach().numpy(), trained.weights[l], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(linear.bias.detach().numpy(), trained.biases[l], rtol=0, atol=1e-12)
+    assert np.array_equal(module["linears"][1].weight.detach().numpy(), net.weights[1])
