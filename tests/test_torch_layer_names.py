@@ -146,7 +146,7 @@ def test_the_named_modules_of_the_issue_read_as_torch_writes_them():
 
 def test_a_kernel_turned_for_true_convolution_is_named_where_torch_holds_it():
     from stepgrad.interop.compare_layers import read_step
-    from stepgrad.interop.layer_names import layer_torch_names
+    from stepgrad.tracing.torch_layer_names import layer_torch_names
 
     torch.manual_seed(7)
     conv = nn.Sequential(nn.Conv1d(2, 1, 3, dtype=torch.float64), nn.Flatten(), nn.Linear(3, 1, dtype=torch.float64))
@@ -159,3 +159,43 @@ def test_a_kernel_turned_for_true_convolution_is_named_where_torch_holds_it():
         ((param, index),) = _elements(names[ours])
         assert float(layer.params["kernel"][at]) == conv.get_parameter(param)[index].item()
     assert names[layer.parameter_name("kernel", (1, 1, 1))] == "0.weight[0, 0, 2]"  # turned: the last tap first
+
+
+@pytest.mark.parametrize("seed", slow_after(2, range(8)))
+def test_a_network_from_torch_keeps_the_names_in_its_spec_and_explain_says_them(seed):
+    """from_torch(model, input_shape=...) records the names in the spec's [torch] table: `stepgrad.explain` of it (and
+    of the spec written out and read back) names every parameter as explain_torch does; an edited network none."""
+    import json
+
+    spec, attention = _sequence_spec(seed) if seed % 2 else (random_spec(seed, smooth=True), "head")
+    if not seed % 2:
+        spec["loss"], spec["layers"][-1]["activation"] = "half_squared_error", "sigmoid"
+    net = LayerNetwork.from_dict(spec)
+    model = stepgrad.to_torch(net, attention=attention)
+    read = stepgrad.from_torch(model, input_shape=net.input_shape, loss=net.loss, inputs=net.inputs,
+                               targets=net.targets, step_reduction=net.step_reduction)
+    again = LayerNetwork.from_dict(json.loads(json.dumps(read.spec)))
+    trace = stepgrad.explain(again)
+    _check_names(model, again, trace)
+    assert trace.meta["torch"]["names"] == stepgrad.explain_torch(
+        model, net.inputs, net.targets, loss=net.loss, step_reduction=net.step_reduction).meta["torch"]["names"]
+    edited = json.loads(json.dumps(read.spec))
+    first = edited["torch"]["parameters"][0]
+    first["shape"] = [n + 1 for n in first["shape"]]  # as if the layer had been resized since
+    assert "torch" not in stepgrad.explain(LayerNetwork.from_dict(edited)).meta
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t["parameters"][0].update(layer="zz9"), "no layer 'zz9' in this network"),
+    (lambda t: t["parameters"][0].update(roles=["nope"]), "expected parameters of layer"),
+    (lambda t: t["parameters"][0].update(name="0.weight; import os"), "expected a torch parameter name"),
+    (lambda t: t.update(extra=1), "expected a table with the keys model, parameters"),
+])
+def test_a_bad_torch_table_in_a_layer_spec_is_one_line(change, message):
+    torch.manual_seed(8)
+    model = nn.Sequential(nn.Conv1d(1, 1, 2, dtype=torch.float64), nn.Flatten(), nn.Linear(3, 1, dtype=torch.float64))
+    spec = stepgrad.from_torch(model, input_shape=(1, 4)).spec
+    change(spec["torch"])
+    with pytest.raises(stepgrad.SpecError) as err:
+        LayerNetwork.from_dict(spec)
+    assert message in str(err.value) and "\n" not in str(err.value)

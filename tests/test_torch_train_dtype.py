@@ -22,8 +22,9 @@ nn = torch.nn
 
 def _float32_model(seed: int = 0):
     torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2), nn.Sigmoid())  # float32, PyTorch's default
-    x, y = torch.randn(5, 3), torch.rand(5, 2)
+    f32 = torch.float32  # PyTorch's default, said here: another test may have changed the default dtype
+    model = nn.Sequential(nn.Linear(3, 4, dtype=f32), nn.Tanh(), nn.Linear(4, 2, dtype=f32), nn.Sigmoid())
+    x, y = torch.randn(5, 3, dtype=f32), torch.rand(5, 2, dtype=f32)
     net = stepgrad.from_torch(model, inputs=x, targets=y, loss="mean_squared_error", learning_rate=0.3)
     net.extra["torch"]["dtype"] = "float32"  # what `stepgrad import --dtype float32` writes
     return model, x, y, net

@@ -235,10 +235,13 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
             raise StepgradError("a module with convolution, pooling, rnn, attention or normalization layers needs "
                                 "input_shape=(channels, rows, columns), or (steps, features) for a sequence",
                                 where="from_torch")
-        return from_torch_layers(module, input_shape=input_shape if isinstance(input_shape, tuple) else tuple(
+        from stepgrad.interop.compare_layers import with_torch_names
+
+        read = from_torch_layers(module, input_shape=input_shape if isinstance(input_shape, tuple) else tuple(
                                  input_shape), loss=loss, learning_rate=learning_rate,
                                  update_biases=True if update_biases is None else update_biases, inputs=inputs,
                                  targets=targets, name=name, step_reduction=step_reduction)
+        return with_torch_names(read, module)  # its explanations name each parameter as torch does
     linears, activations = layers_of(module, log_softmax)
     trainable = trainable_of(linears, update_biases)
     weights = [_array(m.weight, f"{n}.weight") for n, m in linears]

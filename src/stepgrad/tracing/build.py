@@ -48,12 +48,13 @@ def explain(net: Network | LayerNetwork, sample: int | None = None, update_order
                             where="--dtype")
     if isinstance(net, LayerNetwork):
         from stepgrad.tracing.layered import explain_layers
+        from stepgrad.tracing.torch_layer_names import layer_dressed
 
         if inputs is not None or targets is not None or optimizer not in (None, "sgd") or round_to is not None or (
                 update_order == "sequential") or dtype != "float64":
             raise StepgradError("a layer-table network is explained with its own samples, plain SGD, the "
                                 "synchronous order and no rounding in float64 for now")
-        return explain_layers(net, sample)
+        return layer_dressed(explain_layers(net, sample), net)  # PyTorch's names of a network read from torch
     assert isinstance(net, Network)
     if inputs is None or targets is None:
         inputs, targets = net.require_samples()
