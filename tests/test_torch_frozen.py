@@ -245,7 +245,8 @@ def test_check_marks_a_frozen_weight_moved_as_wrong_and_held_as_right():
     report = check(net, loads(f"{w}+ = {trace.values[w]:.9g}\nw1+ = {trace.values['w1+']:.9g}"))
     assert {r.name: r.verdict for r in report.results} == {"w13+": "correct", "w1+": "correct"}
     (result,) = check(net, loads(f"{w}+ = {moved:.9g}")).results
-    assert result.verdict == "wrong"
+    assert result.verdict == "wrong" and result.mistake == "frozen_updated"
+    assert "w13 does not train (held fixed" in result.diagnosis
 
 
 @pytest.mark.slow  # runs exported torch scripts: make test (CI)
