@@ -23,40 +23,20 @@ import numpy as np  # noqa: E402
 from stepgrad.core.layers.spec import LayerNetwork  # noqa: E402
 from stepgrad.training.data import bundled  # noqa: E402
 from stepgrad.training.layered import accuracy, as_images, fit_layers  # noqa: E402
-from stepgrad.training.loop import epoch_order  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 HERE = Path(__file__).resolve().parent
-CNN = {"layers": [{"type": "input", "shape": [1, 8, 8]},
-                  {"type": "conv2d", "out_channels": 4, "kernel": 3, "activation": "relu"},
-                  {"type": "maxpool", "kernel": 2},
-                  {"type": "flatten"},
-                  {"type": "dense", "neurons": 10, "activation": "softmax"}],
-       "loss": "cross_entropy", "learning_rate": 0.5, "update_biases": True, "seed": 0, "init": "he"}
+sys.path.insert(0, str(HERE.parent))
+
+from tests.layer_helpers import DIGITS_CNN, digits_cnn_torch, torch_cross_entropy_epochs  # noqa: E402
 
 
 def torch_run(net: LayerNetwork, train, epochs: int, batch: int) -> list[np.ndarray]:
     """PyTorch autograd + torch.optim.SGD on the same batches from the same weights: the trained parameters."""
     import torch
 
-    conv, dense = net.layers[0], net.layers[3]
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, dtype=torch.float64), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                                torch.nn.Flatten(), torch.nn.Linear(36, 10, dtype=torch.float64))
-    with torch.no_grad():
-        model[0].weight.copy_(torch.from_numpy(conv.params["kernel"]))
-        model[0].bias.copy_(torch.from_numpy(conv.params["bias"]))
-        model[4].weight.copy_(torch.from_numpy(dense.params["weight"]))
-        model[4].bias.copy_(torch.from_numpy(dense.params["bias"]))
-    sgd = torch.optim.SGD(model.parameters(), lr=net.learning_rate)
-    x, t = torch.from_numpy(train.inputs), torch.from_numpy(train.targets)
-    for epoch in range(1, epochs + 1):
-        order = torch.from_numpy(epoch_order(0, epoch, len(train)))
-        for start in range(0, len(order), batch):
-            rows = order[start:start + batch]
-            sgd.zero_grad()
-            loss = -(t[rows] * torch.log_softmax(model(x[rows]), dim=1)).sum(dim=1).mean()
-            loss.backward()
-            sgd.step()
+    model = digits_cnn_torch(net)
+    torch_cross_entropy_epochs(model, torch.optim.SGD(model.parameters(), lr=net.learning_rate), train, epochs, batch)
     return [p.detach().numpy().copy() for p in model.parameters()]
 
 
@@ -68,7 +48,7 @@ def main() -> None:
     threadpool_limits(1)
     train, test = as_images(bundled("digits"), (1, 8, 8)).split(0.2, seed=0)
     epochs, batch, rounds = (2, 32, 2) if QUICK else (10, 32, 5)
-    net = LayerNetwork.from_dict(CNN)
+    net = LayerNetwork.from_dict(DIGITS_CNN)
 
     def ours() -> list[np.ndarray]:
         model = fit_layers(net, train, None, epochs=epochs, batch_size=batch, seed=0).network

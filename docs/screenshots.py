@@ -89,6 +89,24 @@ def _orders(page) -> None:
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)  # both runs' readout
 
 
+def _edit_and_train(weight: str) -> Callable:
+    """A layer page (maps or sequence): one value set, one step, 200 steps of training, the list opened."""
+    def go(page) -> None:
+        page.wait_for_selector("#layer-edit[data-ready=true]")
+        page.click("#le-parameters summary")
+        page.click(f'td.le-value[data-edit-name="{weight}"]')
+        page.fill("#le-value", "0.45")
+        page.press("#le-value", "Enter")
+        page.wait_for_selector("#le-dock", state="hidden")
+        page.click("#le-step")
+        page.wait_for_selector("#le-step-summary")
+        page.fill("#le-n", "200")
+        page.click("#le-train")
+        page.locator("#le-status", has_text="trained").wait_for(timeout=120_000)
+        settle(page)
+    return go
+
+
 # name -> (network, what to do before the shot, clip to this element or None for the viewport)
 SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "diagram": ("3-4-2 tanh/softmax CE, 2 samples", None, None),
@@ -99,11 +117,25 @@ SHOTS: dict[str, tuple[str, Callable | None, str | None]] = {
     "graph": ("deck", lambda page: (_select("w5")(page), _view("graph")(page)), None),
     "curve": ("2-3-2 leaky", _train, ".train-panel"),
     "orders": ("3-4-2 tanh/softmax CE, 2 samples", _orders, ".train-panel"),
+    "conv-edit": ("conv", _edit_and_train("k1[1,1,1,2]"), "#layer-edit"),
+    "sequence-edit": ("rnn and attention", _edit_and_train("Wh1[2,1]"), "#layer-edit"),
 }
 
 
 LEAKY = {"name": "2-3-2 leaky", "layers": [2, 3, 2], "activations": ["leaky_relu", "leaky_relu"], "seed": 3,
          "learning_rate": 0.1, "update_biases": True, "samples": [{"inputs": [0.5, 1.0], "targets": [0.2, 0.8]}]}
+
+
+LAYERED = {"conv": "CONV", "rnn and attention": "SEQ"}  # layer-table networks of tests/test_layer_edit.py
+
+
+def layered(key: str):
+    """A layer-table network of tests/test_layer_edit.py (the conv and the rnn + attention network)."""
+    sys.path.insert(0, str(DOCS.parent / "tests"))  # it reads the galleries as the tests do
+    import test_layer_edit
+    from stepgrad.core.layers.spec import LayerNetwork
+
+    return LayerNetwork.from_dict(getattr(test_layer_edit, LAYERED[key]))
 
 
 def main(wanted: str = "") -> None:
@@ -123,12 +155,12 @@ def main(wanted: str = "") -> None:
         for shot, (key, action, clip) in SHOTS.items():
             if wanted not in shot:
                 continue
-            with serving(LEAKY if key == "2-3-2 leaky" else network(key)) as url:
+            with serving(LEAKY if key == "2-3-2 leaky" else layered(key) if key in LAYERED else network(key)) as url:
                 for size, (width, height) in WIDTHS.items():
                     page = browser.new_page(viewport={"width": width, "height": height},
                                             is_mobile=size == "phone", has_touch=size == "phone")
                     page.goto(url)
-                    page.wait_for_selector("body[data-ready=true]")
+                    page.wait_for_selector("#layer-edit" if key in LAYERED else "body[data-ready=true]")
                     settle(page)
                     if action:
                         action(page)

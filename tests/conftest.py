@@ -56,6 +56,21 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
         _running.pop()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Under CI=true a test that needs a system tool (marked browser, latex or graphviz) never skips: whatever made
+    it skip (no Chromium, no Playwright, no uvicorn, no pdflatex) is a failure, so CI cannot pass by running less."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and os.environ.get("CI", "").lower() == "true") or hasattr(report, "wasxfail"):
+        return
+    marker = next((m for m in dict.fromkeys(TOOL_MARKERS.values()) if item.get_closest_marker(m)), None)
+    if marker:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid} is marked {marker} and may not skip under CI=true: {reason}"
+
+
 @pytest.fixture(autouse=True)
 def _same_random_state() -> None:
     """Every test starts from the same global random state, whatever ran before it in its worker."""

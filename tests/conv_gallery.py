@@ -83,6 +83,20 @@ def random_spec(seed: int, smooth: bool = False, samples: int | None = None) -> 
             "reduction": str(rng.choice(["mean", "sum"])), "samples": rows}
 
 
+# The convolution guide's network (docs/guides/convolution.md): a 4x4 image, one 2x2 kernel, a 3x3 max-pool of
+# stride 3 and a sigmoid dense layer, with fixed numbers.
+CNN: dict[str, Any] = {
+    "activation": "relu", "loss": "half_squared_error", "learning_rate": 0.1,
+    "layers": [{"type": "input", "shape": [1, 4, 4]},
+               {"type": "conv2d", "out_channels": 1, "kernel": 2, "weights": [[[[0.1, -0.2], [0.3, 0.4]]]],
+                "biases": [0.05]},
+               {"type": "maxpool", "kernel": 3, "stride": 3}, {"type": "flatten"},
+               {"type": "dense", "neurons": 2, "activation": "sigmoid", "weights": [[0.5], [-0.6]],
+                "biases": [0.1, 0.2]}],
+    "samples": [{"inputs": [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], [0.9, 1.0, 0.0, 0.1], [0.2, 0.3, 0.4, 0.5]],
+                 "targets": [0.2, 0.8]}],
+}
+
 # Two channels in and out, stride 2 and padding 1, then a residual block, an average pool and a dense layer
 # (fixed numbers, so that a picture of it can be looked at and compared across formats).
 STRIDED: dict[str, Any] = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,7 +13,7 @@ import zipfile
 import pytest
 
 import stepgrad
-from conftest import slow_after
+from conftest import require_tool, slow_after
 from stepgrad.core.errors import StepgradError
 from stepgrad.teach.classroom import mark_class, points_scheme
 from test_classroom_students import at, by_hand, written
@@ -196,8 +195,7 @@ def test_exercise_variants_of_the_problem_check_against_their_own_key(tmp_path, 
 
 @pytest.mark.latex
 def test_pdf_sheets_with_the_network_drawn(tmp_path):
-    if not shutil.which("pdflatex"):
-        pytest.skip("needs pdflatex")
+    require_tool("pdflatex")  # under CI=true a missing one fails
     roster = tmp_path / "students.csv"
     roster.write_text("id\nanna\nben\n")
     proc = subprocess.run([sys.executable, "-m", "stepgrad", "exercise", "--roster", str(roster), "--pdf", "--layers",

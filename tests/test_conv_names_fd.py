@@ -13,6 +13,7 @@ import pytest
 
 from conftest import slow_after
 from conv_gallery import random_spec
+from layer_helpers import parameter_key
 from stepgrad.core import names
 from stepgrad.core.layers import engine
 from stepgrad.core.layers.spec import LayerNetwork
@@ -40,7 +41,7 @@ def numeric(net: LayerNetwork, name: str) -> float:
         down = engine.forward(net, x, t, nudge=(str(bottom.neuron), bottom.kind, index, -STEP))
         return (measure(up) - measure(down)) / (2 * STEP)
     assert bottom.kind in ("weight", "bias")
-    key = _parameter_key(net, str(bottom.but(after=False, sample=None)))
+    key = parameter_key(net, str(bottom.but(after=False, sample=None)))
     params = {(layer.label, role): value for layer in net.all_layers() for role, value in layer.params.items()}
     found = []
     for sign in (1, -1):
@@ -49,15 +50,6 @@ def numeric(net: LayerNetwork, name: str) -> float:
         moved[key[:2]][key[2]] += sign * STEP
         found.append(measure(engine.forward(net, x, t, params=moved)))
     return (found[0] - found[1]) / (2 * STEP)
-
-
-def _parameter_key(net: LayerNetwork, name: str) -> tuple:
-    for layer in net.all_layers():
-        for role, value in layer.params.items():
-            for index in np.ndindex(*value.shape):
-                if layer.parameter_name(role, tuple(i + 1 for i in index)) == name:
-                    return layer.label, role, index
-    raise AssertionError(f"no parameter named {name}")
 
 
 def check_all(net: LayerNetwork) -> int:

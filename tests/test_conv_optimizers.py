@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from layer_helpers import assert_close_parameters, torch_cross_entropy_epochs
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.optim import OPTIMIZERS
 from stepgrad.training.data import Dataset
 from stepgrad.training.layered import fit_layers
-from stepgrad.training.loop import epoch_order
 
 torch = pytest.importorskip("torch")
 
@@ -78,22 +78,13 @@ def test_training_equals_torch_optim(name: str) -> None:
     hyper = REGISTRY_ONLY[name] if name in REGISTRY_ONLY else read_optimizer(opt, [m for m, _, _ in pairs])[0].hyper
     if name not in REGISTRY_ONLY:
         assert read_optimizer(opt, [m for m, _, _ in pairs])[0].name == name
-    for epoch in (1, 2):  # 3 batches of 8 an epoch: 6 steps, the state carried across them
-        order = epoch_order(0, epoch, len(data))
-        for start in range(0, len(order), 8):
-            rows = order[start:start + 8]
-            opt.zero_grad()
-            logits = model(torch.from_numpy(data.inputs[rows]))
-            loss = -(torch.from_numpy(data.targets[rows]) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
-            loss.backward()
-            opt.step()
+    torch_cross_entropy_epochs(model, opt, data, epochs=2, batch=8)  # 3 batches of 8 an epoch: 6 steps, one state
     trained = fit_layers(net, data, epochs=2, batch_size=8, optimizer=name, hyper=hyper).network
     layers = {layer.label: layer for layer in trained.all_layers()}
     for module, layer, weight in pairs:
         for ours, theirs in ((layers[layer.label].params[weight], module.weight),
                              (layers[layer.label].params["bias"], module.bias)):
-            theirs = theirs.detach().numpy()
-            assert np.all(np.abs(ours - theirs) <= 1e-9 * np.maximum(np.abs(theirs), 1e-6)), (name, layer.label)
+            assert_close_parameters(ours, theirs, (name, layer.label))
 
 
 STEP = {"layers": [{"type": "input", "shape": [1, 4, 4]},

@@ -3,14 +3,11 @@ fits a 390 px phone: nothing wider than the screen (grids and formulas scroll or
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-
 import pytest
 
 from conftest import CHROMIUM_ARGS, require_tool  # noqa: F401
 from conv_gallery import STRIDED, random_spec
+from layer_helpers import assert_compiles_without_overfull_lines, assert_fits_a_phone, write_spec
 from stepgrad.api import Display, StepOptions, explain_document
 
 SEEDS = [0, 3, 9, "wide", "strided"]
@@ -20,23 +17,15 @@ WIDE = {"layers": [{"type": "input", "shape": [1, 2, 30]}, {"type": "conv2d", "o
 
 
 def _spec(tmp_path, seed) -> str:
-    path = tmp_path / f"net{seed}.json"
     spec = {"wide": WIDE, "strided": STRIDED}.get(seed) if isinstance(seed, str) else random_spec(seed)
-    path.write_text(json.dumps(spec))
-    return str(path)
+    return write_spec(tmp_path, f"net{seed}", spec)
 
 
 @pytest.mark.latex
 @pytest.mark.parametrize("seed", SEEDS)
 def test_latex_compiles_without_overfull_lines(tmp_path, seed: int) -> None:
-    pdflatex = require_tool("pdflatex")
     source = explain_document(_spec(tmp_path, seed), fmt="latex", display=Display(digits=4), step=StepOptions(sample=1))
-    (tmp_path / "conv.tex").write_text(source)
-    result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "conv.tex"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
-    log = (tmp_path / "conv.log").read_text(errors="replace")
-    assert result.returncode == 0, log[-2000:]
-    assert not re.search(r"Overfull \\hbox \((\d{2,}|[3-9])\.", log), re.findall(r"Overfull.*", log)[:3]
+    assert_compiles_without_overfull_lines(tmp_path, source, "conv")
 
 
 @pytest.mark.browser
@@ -48,10 +37,7 @@ def test_html_fits_a_phone(browser, tmp_path, artifacts) -> None:
                                     step=StepOptions(sample=1))
             path = tmp_path / f"conv{seed}.html"
             path.write_text(html)
-            page.goto(path.as_uri())
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= 392, f"the page is {width}px wide on a 390px screen"
-            assert page.locator("table.grid").count() > 0
+            assert_fits_a_phone(page, path, f"conv {seed}")
             # a formula wraps between its terms (a max-pool's max(...) between its arguments), never scrolls
             scrolled = page.evaluate("[...document.querySelectorAll('.eq')].filter(e => e.scrollWidth > "
                                      "e.clientWidth + 2).map(e => e.textContent.slice(0, 60))")

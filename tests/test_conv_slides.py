@@ -17,20 +17,11 @@ import numpy as np
 import pytest
 
 from conftest import require_tool
-from conv_gallery import STRIDED, random_spec
+from conv_gallery import CNN, STRIDED, random_spec
 from stepgrad.api import Display, Extras, StepOptions, explain_document
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
-CNN = {"activation": "relu", "loss": "half_squared_error", "learning_rate": 0.1,
-       "layers": [{"type": "input", "shape": [1, 4, 4]},
-                  {"type": "conv2d", "out_channels": 1, "kernel": 2, "weights": [[[[0.1, -0.2], [0.3, 0.4]]]],
-                   "biases": [0.05]},
-                  {"type": "maxpool", "kernel": 3, "stride": 3}, {"type": "flatten"},
-                  {"type": "dense", "neurons": 2, "activation": "sigmoid", "weights": [[0.5], [-0.6]],
-                   "biases": [0.1, 0.2]}],
-       "samples": [{"inputs": [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], [0.9, 1.0, 0.0, 0.1],
-                               [0.2, 0.3, 0.4, 0.5]], "targets": [0.2, 0.8]}]}
 OVERFULL = re.compile(r"Overfull \\[hv]box \((\d+(?:\.\d+)?)pt too (?:wide|high)\)")
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import slow_after
 from conv_gallery import random_spec
+from layer_helpers import factor_by_differences
 from stepgrad.core import names
 from stepgrad.core.layers import engine
 from stepgrad.core.layers.spec import LayerNetwork
@@ -14,7 +15,7 @@ from stepgrad.core.layers.values import named_values
 from stepgrad.core.trace import Trace
 from stepgrad.teach.check.formula import evaluate, parse
 from stepgrad.tracing.layered import explain_layers
-from test_conv_names_fd import STEP, _parameter_key
+from test_conv_names_fd import STEP
 
 
 @pytest.mark.parametrize("seed", slow_after(6, range(40)))
@@ -41,17 +42,8 @@ def test_factor_names_by_finite_differences() -> None:
     factors = [s for s in trace if s.kind == "partial" and names.parse(s.name).top.kind == "net"]
     assert factors
     for step in factors:
-        n = names.parse(step.name)
-        label, role, index = _parameter_key(net, str(n.bottom))
-        params = {(layer.label, r): v for layer in net.all_layers() for r, v in layer.params.items()}
-        found = []
-        for sign in (1, -1):
-            moved = dict(params)
-            moved[(label, role)] = params[(label, role)].copy()
-            moved[(label, role)][index] += sign * STEP
-            fwd = engine.forward(net, net.inputs, net.targets, params=moved)
-            found.append(fwd.values[n.top.neuron].net[(n.sample - 1, *(p - 1 for p in n.top.position))])
-        assert (found[0] - found[1]) / (2 * STEP) == pytest.approx(step.value, rel=1e-6, abs=1e-8), step.name
+        got = factor_by_differences(net, names.parse(step.name), STEP)
+        assert got == pytest.approx(step.value, rel=1e-6, abs=1e-8), step.name
 
 
 def test_json_round_trip() -> None:

@@ -6,57 +6,33 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from layer_helpers import DIGITS_CNN, assert_close_parameters, digits_cnn_torch, torch_cross_entropy_epochs
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.training.data import Dataset, bundled
 from stepgrad.training.layered import accuracy, as_images, fit_layers
-from stepgrad.training.loop import epoch_order
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-
-CNN = {"layers": [{"type": "input", "shape": [1, 8, 8]},
-                  {"type": "conv2d", "out_channels": 4, "kernel": 3, "activation": "relu"},
-                  {"type": "maxpool", "kernel": 2},
-                  {"type": "flatten"},
-                  {"type": "dense", "neurons": 10, "activation": "softmax"}],
-       "loss": "cross_entropy", "learning_rate": 0.5, "update_biases": True, "seed": 0, "init": "he"}
-
 
 @pytest.mark.slow  # loads scikit-learn and torch (several seconds)
 def test_an_epoch_matches_pytorch_on_the_same_batches() -> None:
     images = as_images(bundled("digits"), (1, 8, 8))
     train = Dataset(images.inputs[:320], images.targets[:320], "digits")
-    net = LayerNetwork.from_dict(CNN)
-    conv, dense = net.layers[0], net.layers[3]
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, dtype=torch.float64), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                                torch.nn.Flatten(), torch.nn.Linear(36, 10, dtype=torch.float64))
-    with torch.no_grad():
-        model[0].weight.copy_(torch.from_numpy(conv.params["kernel"]))
-        model[0].bias.copy_(torch.from_numpy(conv.params["bias"]))
-        model[4].weight.copy_(torch.from_numpy(dense.params["weight"]))
-        model[4].bias.copy_(torch.from_numpy(dense.params["bias"]))
-    sgd = torch.optim.SGD(model.parameters(), lr=0.5)
-    order = epoch_order(0, 1, len(train))
-    for start in range(0, len(order), 32):
-        rows = order[start:start + 32]
-        sgd.zero_grad()
-        logits = model(torch.from_numpy(train.inputs[rows]))
-        loss = -(torch.from_numpy(train.targets[rows]) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
-        loss.backward()
-        sgd.step()
+    net = LayerNetwork.from_dict(DIGITS_CNN)
+    model = digits_cnn_torch(net)
+    torch_cross_entropy_epochs(model, torch.optim.SGD(model.parameters(), lr=0.5), train, epochs=1, batch=32)
     trained = fit_layers(net, train, epochs=1, batch_size=32).network
     ours = [trained.layers[0].params["kernel"], trained.layers[0].params["bias"],
             trained.layers[3].params["weight"], trained.layers[3].params["bias"]]
-    for mine, theirs in zip(ours, model.parameters()):
-        theirs = theirs.detach().numpy()
-        assert np.all(np.abs(mine - theirs) <= 1e-9 * np.maximum(np.abs(theirs), 1e-6))
+    for mine, theirs in zip(ours, model.parameters(), strict=True):
+        assert_close_parameters(mine, theirs)
 
 
 @pytest.mark.slow
 def test_a_small_cnn_learns_the_digits() -> None:
     train, test = as_images(bundled("digits"), (1, 8, 8)).split(0.2, seed=0)
     assert test is not None
-    net = LayerNetwork.from_dict(CNN)
+    net = LayerNetwork.from_dict(DIGITS_CNN)
     before = accuracy(net, test)
     history = fit_layers(net, train, test, epochs=4, batch_size=32)
     assert history.accuracies[-1] > 0.9 > before
@@ -70,7 +46,7 @@ def test_the_train_command_on_a_conv_spec(tmp_path, capsys) -> None:
     from stepgrad.core.layers import engine
 
     spec = tmp_path / "cnn.json"
-    spec.write_text(json.dumps({**CNN, "samples": [
+    spec.write_text(json.dumps({**DIGITS_CNN, "samples": [
         {"inputs": np.linspace(0, 1, 64).reshape(8, 8).tolist(), "targets": 3},
         {"inputs": np.linspace(1, 0, 64).reshape(8, 8).tolist(), "targets": 7}]}))
     main(["train", str(spec), "--iterations", "3", "--format", "json"])

@@ -6,8 +6,8 @@ curve with few labels however far the error falls."""
 from __future__ import annotations
 
 import pytest
+from tests.browser_helpers import expect, open_page, redrawn
 from tests.gallery import ALL, network
-from tests.test_explorer_polish import expect, open_page, settle
 from tests.test_pictures_layout import COLLISIONS_JS
 from tests.test_web_server import running_server
 
@@ -39,8 +39,9 @@ def test_diagram_labels_readable_and_apart_at_the_default_zoom(browser, key, siz
         try:
             for stage in ("weights", "gradients"):
                 if stage == "gradients":  # the first backward stage puts the gradients on the edges
-                    page.locator("#stages .stage", has_text="Backward").first.click()
-                    settle(page)
+                    with redrawn(page):
+                        page.locator("#stages .stage", has_text="Backward").first.click()
+                    assert page.evaluate("document.querySelector('#diagram svg title').textContent").endswith("gradients")
                 assert page.evaluate(SMALLEST_TEXT_JS) >= 11 - 0.01, (key, size, stage)  # float32 screen matrix
                 result = page.evaluate(COLLISIONS_JS)
                 assert result["bad"] == [], (key, size, stage, result["bad"][:5])
@@ -130,11 +131,11 @@ def test_matrix_and_graph_views_fit_their_panel(browser, key, size):
             assert page.evaluate(OVERFLOW_JS) <= 0, (key, size, "matrix")
             if key == "16-16-10":  # the whole graph is too big to draw: a weight's part of it
                 page.get_by_label("Chain rule").check()
-                page.locator("#diagram [data-name='w1']").first.dispatch_event("click")
-                settle(page)
-            page.get_by_label("Computation graph").check()
+                with redrawn(page):
+                    page.locator("#diagram [data-name='w1']").first.dispatch_event("click")
+            with redrawn(page):  # the view's own answer
+                page.get_by_label("Computation graph").check()
             page.locator("#view-output svg").wait_for()
-            settle(page)
             assert _inside(page, "#view-output .diagram-view")
             fits = page.evaluate("""() => { const v = document.querySelector('#view-output .diagram-view');
                 return v.querySelector('svg').getBoundingClientRect().width <= v.clientWidth + 1; }""")
@@ -297,8 +298,8 @@ def test_values_flow_forward_and_errors_back_unless_motion_is_reduced(browser, t
         try:
             page.goto(url)
             page.wait_for_selector("body[data-ready=true]")
-            page.click("#stage-next")
-            settle(page)
+            with redrawn(page):
+                page.click("#stage-next")
             expect(page.locator('#stages [aria-current="step"]')).to_have_text("Forward pass")
             assert page.locator("#diagram .sg-flow").count() == 0 and page.locator("#replay").is_hidden()
         finally:

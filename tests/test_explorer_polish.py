@@ -6,6 +6,7 @@ in any stage's diagram, and focus mode on a big network."""
 from __future__ import annotations
 
 import pytest
+from tests.browser_helpers import expect, open_page, redrawn, settle, typeset  # noqa: F401 (settle: for the other explorer tests)
 from tests.gallery import network
 from tests.test_pictures_layout import COLLISIONS_JS
 from tests.test_web_server import running_server
@@ -27,25 +28,6 @@ def server():
         yield url
 
 
-def open_page(browser, url, width=1280, height=900, touch=False):
-    page = browser.new_page(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch)
-    page.set_default_timeout(20_000)
-    page.goto(url)
-    page.wait_for_selector("body[data-ready=true]")
-    return page
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def settle(page) -> None:
-    """Wait until the page has drawn the answer to its last request."""
-    page.wait_for_load_state("networkidle")
-
-
 def test_arrow_keys_step_through_the_stages(browser, server):
     page = open_page(browser, server)
     try:
@@ -59,11 +41,12 @@ def test_arrow_keys_step_through_the_stages(browser, server):
         expect(current).to_have_text(third)
         page.locator("body").press("ArrowLeft")
         expect(current).to_have_text(second)
-        # inside a field the arrows keep their own meaning
+        # inside a field the arrows keep their own meaning: one arrow on the page after it goes on from the second
         page.focus("#train-n")
         page.keyboard.press("ArrowLeft")
-        settle(page)
-        expect(current).to_have_text(second)
+        page.evaluate("document.activeElement.blur()")
+        page.locator("body").press("ArrowRight")
+        expect(current).to_have_text(third)
     finally:
         page.close()
 
@@ -91,8 +74,8 @@ def test_one_number_format_follows_the_digits_control(browser, server):
     page = open_page(browser, server)
     try:
         for digits in ("6", "9", "4"):
-            page.select_option("#digits", digits)
-            settle(page)
+            with redrawn(page):
+                page.select_option("#digits", digits)
             # the CLI's own format (Python's "g"), computed here from the trace
             expect(page.locator("#compare")).to_contain_text(f"synchronous {after:.{digits}g}")
             expect(page.locator("#diagram .error-node")).to_have_text(f"E_total = {trace.lookup('E_total'):.{digits}g}")
@@ -114,7 +97,9 @@ def test_the_network_heading_once_and_grouping_controls(browser, server):
         page.select_option("#group", "weight")
         expect(stages.filter(has_text="The w5 change")).to_have_count(1)  # the deck's telling: one weight at a time
         expect(stages.filter(has_text="Backward pass: output layer")).to_have_count(0)
-        page.locator("#stages .stage", has_text="The w5 change").click()
+        with redrawn(page):
+            page.locator("#stages .stage", has_text="The w5 change").click()
+        expect(page.locator("#derivation-title")).to_have_text("The w5 change")
         derived = page.locator("#derivation .eq.derived")
         expect(derived).to_have_count(0)
         page.check("#derive")
@@ -132,9 +117,9 @@ def test_no_collision_in_any_stage(browser, server, size):
         seen = set()
         count = page.locator("#stages button").count()
         for k in range(count):
-            page.locator("#stages button").nth(k).click()
+            with redrawn(page):
+                page.locator("#stages button").nth(k).click()
             expect(page.locator("#stages button").nth(k)).to_have_attribute("aria-current", "step")
-            settle(page)
             shown = page.evaluate("document.querySelector('#diagram svg title').textContent.split(': ').pop()")
             if shown not in seen:
                 seen.add(shown)
@@ -150,11 +135,11 @@ def test_no_collision_in_any_stage(browser, server, size):
 def test_phone_tap_on_an_edge_scrolls_its_derivation_into_view(browser, server):
     page = open_page(browser, server, 390, 844, touch=True)
     try:
-        page.locator("#diagram #label-w5").tap()
-        settle(page)
-        page.wait_for_function("document.querySelector('#derivation-title').textContent.includes('w5')")
+        with redrawn(page):
+            page.locator("#diagram #label-w5").tap()
+        expect(page.locator("#derivation-title")).to_contain_text("w5")
         page.wait_for_function("""() => { const r = document.querySelector('#derivation-title').getBoundingClientRect();
-                                          return r.top >= -1 && r.top < innerHeight / 2; }""", timeout=5_000)
+                                          return r.top >= -1 && r.top < innerHeight / 2; }""")
     finally:
         page.close()
 
@@ -164,8 +149,8 @@ def test_focus_mode_fades_all_but_the_selection_on_a_big_network(browser):
         page = open_page(browser, url)
         try:
             assert page.locator("#diagram svg.sg-big").count() == 1
-            page.locator("#diagram #neuron-h3").click()
-            settle(page)
+            with redrawn(page):
+                page.locator("#diagram #neuron-h3").click()
             page.wait_for_selector("#diagram svg.focus")
             faded = page.evaluate("""() => { const all = [...document.querySelectorAll('#diagram line[data-name]')];
                 return [all.length, all.filter(l => getComputedStyle(l).opacity < 0.5).length]; }""")
@@ -180,7 +165,8 @@ def test_a_hidden_weights_paths_wrap_instead_of_being_cut(browser, size):
     with running_server(network("8-6-4")) as url:
         page = open_page(browser, url, *size)
         try:
-            page.locator("#diagram #edge-w1").dispatch_event("click")
+            with redrawn(page):
+                page.locator("#diagram #edge-w1").dispatch_event("click")
             expect(page.locator("#derivation .paths .eq")).to_have_count(4)  # w1 reaches the 4 outputs
             cut = page.evaluate("""() => [...document.querySelectorAll('#derivation .eq')]
                 .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.dataset.latex)""")

@@ -6,8 +6,8 @@ entries are the trace's), and the steps typeset after the first screenful. Timin
 from __future__ import annotations
 
 import pytest
+from tests.browser_helpers import expect, open_page, redrawn
 from tests.gallery import network
-from tests.test_explorer_polish import expect, open_page, settle
 from tests.test_web_server import running_server
 
 import stepgrad
@@ -48,7 +48,7 @@ def test_both_update_orders_on_the_loss_curve(browser):
             card = page.locator("#loss-curve .curve-card").last.bounding_box()
             assert box["x"] - 0.5 <= card["x"] and card["x"] + card["width"] <= box["x"] + box["width"] + 0.5
             page.uncheck("#both-orders")
-            assert page.locator("#loss-curve .curve-legend").count() == 0
+            expect(page.locator("#loss-curve .curve-legend")).to_have_count(0)
         finally:
             page.close()
 
@@ -75,8 +75,9 @@ def test_steps_past_the_first_screen_are_typeset_after_it(browser):
     with running_server(network("16-16-10")) as url:
         page = open_page(browser, url, 1280, 900)
         try:
-            page.click("#stage-next")  # the forward pass: 16-term formulas
-            settle(page)
+            with redrawn(page):  # the title and the first steps at once, the others typeset after them
+                page.click("#stage-next")  # the forward pass: 16-term formulas
+            expect(page.locator("#derivation-title")).to_have_text("Forward pass")
             expect(page.locator("#derivation .step")).to_have_count(8)
             expect(page.locator("#derivation .step-later")).to_have_count(0)
             assert page.locator("#derivation .step math").count() > 8

@@ -16,6 +16,7 @@ import re
 import pytest
 
 from conftest import slow_after
+from layer_helpers import parameter_key
 from seq_gallery import random_norm_spec
 from stepgrad.core import names
 from stepgrad.core.layers import engine
@@ -24,7 +25,6 @@ from stepgrad.core.layers.norm import Norm
 from stepgrad.core.layers.rnn import Rnn
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.layers.values import named_values
-from test_conv_names_fd import _parameter_key
 
 STEP, RTOL, FLOOR = 1e-6, 1e-6, 1e-2
 RECURRENT = re.compile(r"h(\d+)_t(\d+)")  # a recurrent layer's label and time step
@@ -84,7 +84,7 @@ def central(net: LayerNetwork, name: str, step: float) -> float:
             batch_statistic = bottom.symbol != "xhat" and 0 in layer.axes(2)
             layer.nudge = (str(bottom.symbol), position if batch_statistic else (s, *position), sign * step)
             return engine.forward(twin, x, t)
-        key = _parameter_key(net, str(bottom.but(after=False, sample=None)))
+        key = parameter_key(net, str(bottom.but(after=False, sample=None)))
         params = {(layer.label, role): value for layer in net.all_layers() for role, value in layer.params.items()}
         moved = dict(params)
         moved[key[:2]] = params[key[:2]].copy()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import slow_after
+from layer_helpers import factor_by_differences
 from seq_gallery import random_attention_spec, random_norm_spec, random_rnn_spec
 from seq_trace_gallery import GALLERY
 from stepgrad.core import names
@@ -21,7 +22,6 @@ from stepgrad.core.layers.values import named_values
 from stepgrad.core.trace import Trace
 from stepgrad.teach.check.formula import evaluate, parse
 from stepgrad.tracing.layered import explain_layers
-from test_conv_names_fd import _parameter_key
 from test_norm_names_fd import FLOOR, RTOL, numeric
 
 STEP = 1e-6
@@ -44,21 +44,6 @@ def formulas_hold(net: LayerNetwork) -> Trace:
     return trace
 
 
-def _factor(net: LayerNetwork, n: names.Name) -> float:
-    """dnet_d1[..]/dw_d1[..] by central differences: the weight nudged, that net watched."""
-    label, role, index = _parameter_key(net, str(n.bottom))
-    params = {(layer.label, r): v for layer in net.all_layers() for r, v in layer.params.items()}
-    found = []
-    for sign in (1, -1):
-        moved = dict(params)
-        moved[(label, role)] = params[(label, role)].copy()
-        moved[(label, role)][index] += sign * STEP
-        fwd = engine.forward(net, net.inputs, net.targets, params=moved)
-        s = 0 if n.sample is None else n.sample - 1
-        found.append(fwd.values[str(n.top.neuron)].net[(s, *(p - 1 for p in n.top.position))])
-    return float((found[0] - found[1]) / (2 * STEP))
-
-
 def _input(net: LayerNetwork, n: names.Name) -> float:
     """dE_total/dx[..] by central differences: the input nudged, the error watched (the batch's where samples mix)."""
     s = 0 if n.sample is None else n.sample - 1
@@ -79,7 +64,7 @@ def names_hold(net: LayerNetwork, trace: Trace) -> set[str]:
         if n.kind != "partial":
             continue
         if n.top.kind == "net":
-            got = _factor(net, n)
+            got = factor_by_differences(net, n, STEP)
         elif n.bottom.kind == "input":
             got = _input(net, n)
         else:

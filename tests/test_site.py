@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from tests.test_explorer_polish import expect
+from tests.browser_helpers import expect
 
 import stepgrad
 

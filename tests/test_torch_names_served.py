@@ -178,7 +178,7 @@ def test_the_explorer_shows_a_torch_weights_torch_name(browser, tmp_path):
         # resizing the network in the editor: a different network, so no torch names (and no error)
         page.fill("#edit-layers", "2, 4, 2")
         page.locator("#edit-layers").press("Enter")
-        expect(page.locator('#values button[data-name="w2"]')).to_be_visible()
+        expect(page.locator('#values button[data-name="w16"]')).to_be_visible()  # the 2-4-2's last weight
         expect(page.locator("#values")).not_to_contain_text("fc1.weight")
         assert not page.locator("#error").is_visible()
         page.close()

@@ -20,6 +20,7 @@ try:
 except ImportError:  # the browser fixture skips
     expect = None
 
+from tests.browser_helpers import typeset
 from tests.conftest import ROOT
 from tests.test_web_server import running_server
 
@@ -75,6 +76,7 @@ def page(browser, server):
     page.set_default_timeout(20_000)
     page.goto(server)
     page.wait_for_selector("body[data-ready=true]")
+    typeset(page)
     yield page
     context.close()
     assert not [p for p in problems if "422" not in p], problems  # a refused upload logs its 422
@@ -87,6 +89,7 @@ def click_name(page, name: str) -> None:
     target = in_diagram.first if in_diagram.count() else page.locator(f'#values button[data-name="{name}"]')
     target.click()
     expect(page.locator("#derivation-title")).to_contain_text(name)
+    typeset(page)  # the title comes first, the steps past the first screenful just after it
 
 
 def test_replay_the_deck(page, artifacts):
@@ -174,13 +177,8 @@ def test_step_controls_walk_the_training_step(page):
                      "Derivation of w5"):  # the first edge being differentiated
         page.click("#stage-next")
         expect(title).to_have_text(expected)
-    derivation = ""
-    for _ in range(100):  # the title changes first; the steps are typeset just after it (up to 5 s)
-        derivation = page.locator("#derivation").text_content() or ""
-        if shows(derivation, DE_DW5):
-            break
-        page.wait_for_timeout(50)
-    assert shows(derivation, DE_DW5)
+    typeset(page)  # the title changes first; the steps past the first screenful are typeset just after it
+    assert shows(page.locator("#derivation").text_content(), DE_DW5)
     if page.locator('#diagram [data-name="w5"]').count():
         assert "active" in (page.get_attribute('#diagram [data-name="w5"]', "class") or "")
 

@@ -12,18 +12,8 @@ import json
 
 import pytest
 
-from conv_gallery import STRIDED, random_spec
+from conv_gallery import CNN, STRIDED, random_spec
 from stepgrad.core.layers.spec import LayerNetwork
-
-CNN = {"activation": "relu", "loss": "half_squared_error", "learning_rate": 0.1,
-       "layers": [{"type": "input", "shape": [1, 4, 4]},
-                  {"type": "conv2d", "out_channels": 1, "kernel": 2, "weights": [[[[0.1, -0.2], [0.3, 0.4]]]],
-                   "biases": [0.05]},
-                  {"type": "maxpool", "kernel": 3, "stride": 3}, {"type": "flatten"},
-                  {"type": "dense", "neurons": 2, "activation": "sigmoid", "weights": [[0.5], [-0.6]],
-                   "biases": [0.1, 0.2]}],
-       "samples": [{"inputs": [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], [0.9, 1.0, 0.0, 0.1],
-                               [0.2, 0.3, 0.4, 0.5]], "targets": [0.2, 0.8]}]}
 
 
 def expected_touches(rows: int, cols: int, kernel: int, stride: int, padding: int, p: int, q: int):

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from tests.browser_helpers import expect, open_page
 from tests.test_explorer_fit import OVERFLOW_JS
-from tests.test_explorer_polish import expect, open_page
 from tests.test_web_server import running_server
 
 import stepgrad

@@ -19,6 +19,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from tests.browser_helpers import redrawn, typeset
 from tests.conftest import require_tool
 from tests.test_web_browser import page, server  # noqa: F401  (the explorer's page fixtures; browser comes from conftest)
 
@@ -78,10 +79,12 @@ def test_the_toggle_in_the_browser(page):  # noqa: F811
 
     expect(cell).not_to_contain_text(DE_DW5)
     expect(cell).to_contain_text("0.08217")
+    typeset(page)  # the derivation's later steps redraw the view once more: let them come first
     require_tool("dot")
-    page.get_by_label("Computation graph").check()
+    with redrawn(page):
+        page.get_by_label("Computation graph").check()
     page.locator("#view-output svg").wait_for()
-    assert "dE_total/dw5" in page.locator("#view-output").inner_text()
+    expect(page.locator("#view-output")).to_contain_text("dE_total/dw5")
     page.get_by_label("Chain rule").check()
     assert page.locator("#derivation").is_visible() and page.locator("#view-output").is_hidden()
 

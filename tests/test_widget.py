@@ -10,8 +10,8 @@ import sys
 from importlib import resources
 
 import pytest
+from tests.browser_helpers import expect
 from tests.gallery import network
-from tests.test_explorer_polish import expect
 
 import stepgrad
 

@@ -116,11 +116,9 @@ def train_layers(net: LayerNetwork, spec: str, run: Any, data: Any, files: Any, 
                  note: Any) -> str:
     """Train a layer-table network in mini-batches (training/layered.py; SGD or a registry optimizer) on a data set
     read as images of the network's input shape, or full-batch on its own samples; the report per epoch (text or json)."""
-    import numpy as np
-
     from stepgrad.core.optim import get as get_optimizer
     from stepgrad.training.data import Dataset, load_data
-    from stepgrad.training.layered import as_images, fit_layers
+    from stepgrad.training.layered import as_images, fit_layers, train_work
 
     if run.update_order not in (None, "synchronous"):
         raise StepgradError(SEQUENTIAL, where="--update-order")
@@ -142,10 +140,7 @@ def train_layers(net: LayerNetwork, spec: str, run: Any, data: Any, files: Any, 
         inputs, targets = net.require_samples(spec)
         train, test = Dataset(inputs, targets, spec), None
         epochs, batch = run.iterations, len(inputs)  # full batch: one step per iteration
-    work = 3 * epochs * len(train) * sum(
-        int(np.prod(layer.out_shape)) * max(1, sum(p.size for p in layer.params.values()) // max(1, layer.out_shape[0]))
-        for layer in net.all_layers())
-    budget.check(work, "training")
+    budget.check(train_work(net, epochs, len(train)), "training")
     optimizer = run.optimizer or "sgd"
     history = fit_layers(net, train, test, epochs=epochs, batch_size=batch, seed=run.seed or 0, optimizer=optimizer)
     if fmt == "json":

@@ -76,3 +76,41 @@ def fit_layers(net: LayerNetwork, train: Dataset, test: Dataset | None = None, e
         if progress is not None:
             progress(epoch, history.errors[-1])
     return history
+
+
+def train_work(net: LayerNetwork, steps: int, rows: int) -> int:
+    """Multiply-adds (about) of `steps` passes over `rows` samples: forward, backward and update of every layer."""
+    per_row = sum(int(np.prod(layer.out_shape)) * max(1, sum(p.size for p in layer.params.values())
+                                                       // max(1, layer.out_shape[0]))
+                  for layer in net.all_layers())
+    return 3 * steps * rows * per_row
+
+
+@dataclass
+class FullBatch:
+    """A full-batch run on the network's own samples: E_total after each recorded number of steps, the network after."""
+
+    network: LayerNetwork
+    iterations: list[int] = field(default_factory=list)
+    errors: list[float] = field(default_factory=list)
+
+
+def full_batch(net: LayerNetwork, steps: int, every: int = 1, start: int = 0,
+               progress: Callable[[int], None] | None = None) -> FullBatch:
+    """`steps` gradient-descent steps of a copy of `net` on all its samples (engine.step, then engine.apply), as
+    torch.optim.SGD takes them; E_total recorded before every `every`-th step and after the last, numbered from
+    `start` (the steps taken before). `progress(done)` is called after each step (it may raise to stop)."""
+    model = net.copy()
+    inputs, targets = model.require_samples()
+    run = FullBatch(model)
+    for k in range(steps):
+        rec = engine.step(model, inputs, targets)
+        if k % every == 0:
+            run.iterations.append(start + k)
+            run.errors.append(rec.forward.error)
+        engine.apply(model, rec)
+        if progress is not None:
+            progress(k + 1)
+    run.iterations.append(start + steps)
+    run.errors.append(engine.forward(model, inputs, targets).error)
+    return run

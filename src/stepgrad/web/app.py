@@ -28,7 +28,7 @@ from stepgrad.core.budget import SERVER_WORK, Budget
 from stepgrad.core.errors import DivergenceError, SpecError, StepgradError
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.spec import Network, builtin
-from stepgrad.web import api, maps, sequence, views
+from stepgrad.web import api, layer_routes, maps, sequence, views
 from stepgrad.web.guard import LocalOnly, allowed_hosts
 from stepgrad.web.inputs import ApiError
 
@@ -66,6 +66,7 @@ def create_app(spec: Network | LayerNetwork | None = None, *, host: str = "127.0
         Route("/api/view", views.view_endpoint, methods=["POST"]),
         Route("/api/sequence", sequence.sequence_endpoint, methods=["GET"]),  # a sequence model's page (sequence.py)
         Route("/api/maps", maps.maps_endpoint, methods=["GET"]),  # a conv network's maps (web/maps.py)
+        *layer_routes.ROUTES,  # editing and training on those two pages (web/layer_routes.py)
         *extra_routes,
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]

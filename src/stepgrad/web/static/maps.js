@@ -2,6 +2,8 @@
 // kernel weight marks the input cells it meets and the output positions it touches, and lists its plan. Every
 // number is the trace's (GET /api/maps); this page only formats them.
 
+import { attachEditing } from "./layer_edit.js";
+
 const DIGITS = 4;
 
 function fmt(value) {
@@ -144,10 +146,12 @@ function draw(data) {
   }
   const summary = document.getElementById("maps-summary");
   summary.textContent = `${data.network.map((l) => l.description).join(" → ")}. E_total = ${fmt(data.error)}`
-    + (data.samples > 1 ? ` (sample ${data.sample} of ${data.samples}: its maps; the batch's gradients)` : "") + ".";
+    + (data.samples > 1 ? ` (sample ${data.sample} of ${data.samples}: its maps, its E_total and the gradients of a step on `
+      + "it alone; the parameter list above gives the batch's)" : "") + ".";
 }
 
 async function load(sample) {
+  if (editing.active()) return editing.show(sample);  // an edited network: recomputed by the server (layer_edit.js)
   showError("");
   const response = await fetch(`/api/maps?sample=${sample}`);
   const data = await response.json();
@@ -167,4 +171,6 @@ async function start() {
   choose.addEventListener("change", () => load(Number(choose.value)));
 }
 
+const editing = attachEditing({ mount: document.getElementById("layer-edit"), draw,
+  sample: () => Number(document.getElementById("maps-sample").value || 1), roots: [document.getElementById("maps")] });
 start();

@@ -1,6 +1,8 @@
 // The sequence page: fetches GET /api/sequence?sample=S and shows its panels. It computes nothing: every number
 // comes with its name from the server (stepgrad/web/sequence.py); this file only lays them out.
 
+import { attachEditing } from "./layer_edit.js";
+
 const $ = (id) => document.getElementById(id);
 
 function element(tag, attributes = {}, text = null) {
@@ -98,6 +100,7 @@ function render(data) {
 let last = null;
 
 async function load(sample) {
+  if (editing.active()) return editing.show(Number(sample));  // an edited network: recomputed by the server (layer_edit.js)
   const answer = await fetch(`/api/sequence?sample=${sample}`);
   const data = await answer.json();
   if (!answer.ok) {
@@ -115,6 +118,8 @@ async function load(sample) {
   render(data);
 }
 
+const editing = attachEditing({ mount: $("layer-edit"), draw: (data) => { last = data; render(data); },
+  sample: () => Number($("sample").value || 1), roots: [$("panels")] });
 $("sample").addEventListener("change", () => load($("sample").value));
 $("digits").addEventListener("change", () => last && render(last));
 load(1).finally(() => { document.body.dataset.ready = "true"; });
