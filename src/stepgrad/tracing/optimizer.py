@@ -61,6 +61,10 @@ class OptimizerStep:
                 for j, b in enumerate(bs):
                     yield self.net.depth + l, (j,), b
 
+    def fixed(self) -> set[int]:
+        """Indices (optimizer order) of the parameters this step holds fixed: a dense network's frozen tensors."""
+        return {k for k, trains in enumerate(self.net.trains()) if not trains}
+
     def rewrite(self, trace: Trace) -> Trace:
         """The trace with its update section(s) replaced by the optimizer's sections."""
         sections, placed = [], False
@@ -84,9 +88,9 @@ class OptimizerStep:
         state_steps: list[Step] = []
         update_steps: list[Step] = []
         shown: set[str] = set()
-        trains = self.net.trains()
+        fixed = self.fixed()
         for k, where, p in self.parameters():
-            if not trains[k]:  # frozen: torch.optim skips it (no gradient), its state untouched
+            if k in fixed:  # frozen: torch.optim skips it (no gradient), its state untouched
                 value = (self.new_weights[k] if k < self.net.depth else self.new_biases[k - self.net.depth])[where]
                 update_steps.append(held_step(Step, p, float(value)))
                 continue
@@ -127,7 +131,7 @@ class OptimizerStep:
             Section("optimizer", f"{rule.title}: the optimizer's state", tuple(given + state_steps), rule.description),
             Section("update", "The new weights", tuple(update_steps),
                     " ".join([f"Each weight moves by the step {rule.name} computed, scaled by the learning rate.",
-                              *held_sentences(self.net, list(range(self.net.depth)))])),
+                              *(held_sentences(self.net, list(range(self.net.depth))) if fixed else [])])),
         ]
 
 
