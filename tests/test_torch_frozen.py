@@ -261,9 +261,13 @@ def test_the_exported_torch_script_holds_the_same_tensors(tmp_path, order, optim
     net = stepgrad.loads(SPEC.replace("seed = 3", f"seed = 3\nupdate_order = \"{order}\""))
     script = tmp_path / "train.py"
     script.write_text(training_code(net, optimizer))
-    module = runpy.run_path(str(script), run_name="exported")
-    for _ in range(3):
-        module["step"](module["inputs"], module["targets"])
+    before = torch.get_default_dtype()
+    try:  # the script sets torch's default dtype to float64; other tests expect torch's own default
+        module = runpy.run_path(str(script), run_name="exported")
+        for _ in range(3):
+            module["step"](module["inputs"], module["targets"])
+    finally:
+        torch.set_default_dtype(before)
     trained = stepgrad.train(net, 3, optimizer=optimizer).network
     for l, linear in enumerate(module["linears"]):
         np.testing.assert_allclose(linear.weight.detach().numpy(), trained.weights[l], rtol=0, atol=1e-12)
