@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 Map = list[list[list[float]]]  # [channel][row][column]
 
@@ -66,6 +67,9 @@ class Slips:
     skip_forgotten: bool = False
     channels_summed: bool = False  # dE_total/dk1[o,i,p,q] from every output channel's errors
     batch_summed: bool = False  # the batch gradient summed over the samples instead of averaged
+    flatten: str = "row"  # row (PyTorch's: channel, row, column) | columns (each channel column by column) | channels_last
+    write_flatten: bool = False  # out_f1 and dE_total/dout_f1 written too
+    round_to: int | None = None  # every value written rounded half up to this many decimals and carried on
     slip: dict[str, float] = field(default_factory=dict)  # an arithmetic slip: value added to a name's result
 
 
@@ -90,6 +94,15 @@ def _tag(name: str, position: tuple[int, ...], sample: int | None) -> str:
 def _d(name: str, position: tuple[int, ...], sample: int | None) -> str:
     inner = _tag(name, position, None)
     return f"dE_total/d{inner}" if sample is None else f"dE_total[{sample + 1}]/d{inner}[{sample + 1}]"
+
+
+def _local(label: str, position: tuple[int, ...], sample: int | None) -> str:
+    """dout/dnet of a layer at a position: dout_c1[1,2,2]/dnet_c1[1,2,2] (with the sample: ...[1]/...[1])."""
+    return f"{_tag('dout_' + label, position, sample)}/{_tag('dnet_' + label, position, sample)}"
+
+
+FLATTEN_ORDERS = {"row": lambda key: key, "columns": lambda key: (key[0], key[2], key[1]),
+                  "channels_last": lambda key: (key[1], key[2], key[0])}
 
 
 def conv(x: Map, kernel: list, bias: list[float] | None, stride: int, padding: int, flip: bool) -> Map:
@@ -136,6 +149,8 @@ def solve(problem: Problem, slips: Slips | None = None) -> dict[str, float]:
 
     def write(name: str, value: float) -> float:
         value += slips.slip.get(name, 0.0)
+        if slips.round_to is not None:
+            value = float(Decimal(f"{value:.15g}").quantize(Decimal(1).scaleb(-slips.round_to), ROUND_HALF_UP))
         sheet[name] = value
         return value
 
@@ -173,16 +188,24 @@ def solve(problem: Problem, slips: Slips | None = None) -> dict[str, float]:
                     windows[(o, r, c)] = (cells, values)
                     pooled = max(values) if problem.pool == "max" else sum(values) / len(values)
                     flat.append(write(_tag("out_p1", (o, r, c), tag), pooled))
+        order = sorted(windows, key=FLATTEN_ORDERS[slips.flatten])  # the student's reading of the map
+        by_window = dict(zip(windows, flat, strict=True))
+        flat = [by_window[key] for key in order]
+        if slips.write_flatten:
+            flat = [write(_tag("out_f1", (u,), tag), v) for u, v in enumerate(flat)]
         outs = []
         for j, row in enumerate(problem.weights):
             net = write(_tag("net_d1", (j,), tag), sum(w * v for w, v in zip(row, flat, strict=True)) + problem.dense_bias[j])
             outs.append(write(_tag("out_d1", (j,), tag), 1 / (1 + math.exp(-net))))
-        deltas = [write(_d("net_d1", (j,), tag), (o - t) * o * (1 - o))
+        deltas = [write(_d("net_d1", (j,), tag), write(_d("out_d1", (j,), tag), o - t) * write(_local("d1", (j,), tag), o * (1 - o)))
                   for j, (o, t) in enumerate(zip(outs, problem.targets[s], strict=True))]
         d_flat = [sum(deltas[j] * problem.weights[j][u] for j in range(len(deltas))) for u in range(len(flat))]
+        if slips.write_flatten:
+            d_flat = [write(_d("out_f1", (u,), tag), v) for u, v in enumerate(d_flat)]
+        d_window = dict(zip(order, d_flat, strict=True))
         d_pool_in = _zeros(channels, rows, cols)
-        for u, ((o, r, c), (cells, values)) in enumerate(windows.items()):
-            signal = write(_d("out_p1", (o, r, c), tag), d_flat[u])
+        for (o, r, c), (cells, values) in windows.items():
+            signal = write(_d("out_p1", (o, r, c), tag), d_window[(o, r, c)])
             if problem.pool == "avg":
                 share = 1.0 if slips.avg_unscaled else 1.0 / len(cells)
                 for a, b in cells:
@@ -197,7 +220,8 @@ def solve(problem: Problem, slips: Slips | None = None) -> dict[str, float]:
                 d_pool_in[o][a][b] += signal
         d_out1 = d_pool_in
         if problem.residual_kernel is not None:
-            d_net2 = [[[write(_d("net_c2", (o, r, c), tag), d_pool_in[o][r][c] * (1 - out2[o][r][c] ** 2))
+            d_net2 = [[[write(_d("net_c2", (o, r, c), tag),
+                              d_pool_in[o][r][c] * write(_local("c2", (o, r, c), tag), 1 - out2[o][r][c] ** 2))
                         for c in range(cols)] for r in range(rows)] for o in range(channels)]
             through = conv_input_gradient(d_net2, problem.residual_kernel, (channels, rows, cols), 1, 1)
             d_out1 = [[[through[o][r][c] + (0.0 if slips.skip_forgotten else d_pool_in[o][r][c]) for c in range(cols)]
@@ -207,7 +231,8 @@ def solve(problem: Problem, slips: Slips | None = None) -> dict[str, float]:
             for r in range(rows):
                 for c in range(cols):
                     d = write(_d("out_c1", (o, r, c), tag), d_out1[o][r][c])
-                    slope = 1 - out1[o][r][c] ** 2 if problem.activation == "tanh" else float(out1[o][r][c] > 0)
+                    slope = write(_local("c1", (o, r, c), tag),
+                                  1 - out1[o][r][c] ** 2 if problem.activation == "tanh" else float(out1[o][r][c] > 0))
                     d_net1[o][r][c] = write(_d("net_c1", (o, r, c), tag), d * slope)
         stride = problem.stride if slips.backward_stride is None else slips.backward_stride
         padding = problem.padding if slips.backward_padding is None else slips.backward_padding

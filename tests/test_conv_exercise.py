@@ -49,8 +49,8 @@ def test_the_command_writes_the_files(tmp_path, capsys) -> None:
     written = sorted(p.name for p in (tmp_path / "conv").iterdir())
     assert written == ["key-values.txt", "key.md", "network.json", "sheet.md", "solution-template.txt"]
     with pytest.raises(SystemExit) as exit_:
-        main(["exercise", "--layers", "conv", "--round", "3"])
-    assert exit_.value.code == 2 and "--round:" in capsys.readouterr().err
+        main(["exercise", "--layers", "conv", "--round", "3", "--find-error", "1"])
+    assert exit_.value.code == 2 and "--round" in capsys.readouterr().err
 
 
 ROSTER = "id,name\ns1,Ada Lovelace\ns2,Émile Borel\ns3,Grace Hopper\ns4,Kurt Gödel\n"

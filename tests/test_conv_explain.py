@@ -71,7 +71,7 @@ def test_names(cnn) -> None:
 
 
 @pytest.mark.parametrize(("args", "flag"), [
-    (["--round", "3"], "--round"),
+    (["--round", "3", "--sample", "1"], "--round"),
     (["--group", "weight"], "--group"), (["--deck"], "--deck"), (["--check-numeric"], "--check-numeric"),
     (["--update-order", "sequential"], "--update-order"), (["--only", "k1", "--format", "text"], "--only"),
 ])

@@ -49,14 +49,15 @@ def test_commands_explain_them(what: str, command: list[str], tmp_path, capsys: 
 
 
 @pytest.mark.parametrize("command", [["explain"], ["names"], ["explain", "--format", "json"]])
-def test_truncated_bptt_is_refused_in_one_line(command: list[str], tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_bptt_is_explained_with_its_sums_named_as_sums(command: list[str], tmp_path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "net.json"
     table = json.loads(json.dumps(SPECS["rnn h1"]))
     table["layers"][1]["truncate"] = 1
     spec.write_text(json.dumps(table))
     code, out, err = run([*command, str(spec)], capsys)
-    assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert "BPTT truncated to 1 of 2 steps" in err
+    assert code == 0, err
+    assert "bptt1_Wh1[1,1]" in out and "dE_total/dWh1" not in out
 
 
 @pytest.mark.parametrize("what", SPECS)

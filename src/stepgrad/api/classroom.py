@@ -111,20 +111,22 @@ def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str |
 
     faded = problem.fade is not None or bool(problem.fade_names) or problem.fade_sequence
     planted = problem.find_error is not None
-    for flag, used in (("--round", problem.round_to is not None), ("--samples", problem.samples != 1),
-                       ("--layers conv with --fade", faded),
-                       ("--find-error with --roster or a quiz", planted and (bool(roster) or fmt in LMS_FORMATS))):
+    for flag, used in (("--layers conv with --fade", faded),
+                       ("--find-error with --roster or a quiz", planted and (bool(roster) or fmt in LMS_FORMATS)),
+                       ("--find-error with --round or --samples", planted and (problem.round_to is not None
+                                                                             or problem.samples != 1))):
         if used:
-            raise StepgradError("the conv exercise is one sample, exact (no hand rounding), a problem sheet or one "
-                                "find-the-error sheet (not a faded one, nor one per student) for now", where=flag)
+            raise StepgradError("the conv exercise is a problem sheet or one find-the-error sheet of one sample, exact "
+                                "(not a faded one, nor one per student) for now", where=flag)
+    drawn: dict[str, Any] = {"samples": problem.samples, "round_to": problem.round_to}
     folder = Path(output) if output else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise StepgradError("not a folder", where=str(folder))
     if fmt in LMS_FORMATS:
         from stepgrad.teach.variants_layers import conv_variants
 
-        chosen = [(sid, ex) for sid, _, ex in conv_variants(roster, problem.seed, problem.shape)] if roster \
-            else [("", generate_conv(problem.seed, problem.shape))]
+        chosen = [(sid, ex) for sid, _, ex in conv_variants(roster, problem.seed, problem.shape, **drawn)] if roster \
+            else [("", generate_conv(problem.seed, problem.shape, **drawn))]
         return _write_quiz(fmt, chosen, problem.min_digits, folder, note)
     if roster:
         if folder is None:
@@ -132,11 +134,11 @@ def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str |
         from stepgrad.teach.variants_layers import write_conv_variants
 
         written = write_conv_variants(roster, str(folder), base=problem.seed, fmt=fmt, min_digits=problem.min_digits,
-                                      pdf=pdf, force=force, shape=problem.shape)
+                                      pdf=pdf, force=force, shape=problem.shape, **drawn)
         note(f"wrote {len(written)} exercises to {folder / 'students'}, the keys to {folder / 'keys'} and "
              f"{folder / 'keys.csv'}")
         return ""
-    exercise = generate_conv(problem.seed, problem.shape)
+    exercise = generate_conv(problem.seed, problem.shape, **drawn)
     made: Any = exercise
     if planted:  # a worked solution with planted conv mistakes (teach/find_error.py)
         from stepgrad.teach.exercise import Exercise
@@ -151,8 +153,9 @@ def _conv_exercise(problem: Problem, fmt: str, output: str | None, roster: str |
         return str(made.sheet(fmt))
     folder.mkdir(parents=True, exist_ok=True)
     files = made.files(fmt)
-    if problem.min_digits is not None:
-        files["check.toml"] = f"[check]\nmin_digits = {problem.min_digits}\n"
+    rules = {"min_digits": problem.min_digits, "round": problem.round_to}  # what `check` applies beside network.json
+    if any(v is not None for v in rules.values()):
+        files["check.toml"] = "[check]\n" + "".join(f"{k} = {v}\n" for k, v in rules.items() if v is not None)
     changed = [name for name, text in files.items() if (folder / name).is_file() and not _same(folder / name, text)]
     if changed and not force:
         raise StepgradError(f"{', '.join(changed)} already there with other contents; use --force to replace, "

@@ -20,7 +20,8 @@ MAX_VALUES = 2 * 10**5  # named scalars of one explained step
 def _unsupported(step: StepOptions, extras: Extras) -> str | None:
     """The first option a layer-table explanation does not support yet, as its flag."""
     checks = [
-        (step.round_to is not None, "--round"), (step.data is not None, "--data"), (step.batch is not None, "--batch"),
+        (step.round_to is not None and (step.sample is not None or step.optimizer not in (None, "sgd")), "--round"),
+        (step.data is not None, "--data"), (step.batch is not None, "--batch"),
         (extras.group != "layer", "--group weight"), (extras.deck, "--deck"),
         (extras.check_numeric, "--check-numeric"),
     ]
@@ -67,13 +68,19 @@ def explain_layers_document(net: LayerNetwork, spec: str, fmt: str, display: Dis
     if fmt not in LAYER_FORMATS:
         raise StepgradError(f"the {fmt} format does not show layer-table networks (conv2d, pooling, residual) yet; "
                             f"choose from {', '.join(LAYER_FORMATS)}", where="--format")
-    from stepgrad.api.layer_kinds import drawable
+    from stepgrad.api.layer_kinds import drawable, pictured
 
-    if (fmt == "slides" or extras.derive) and not drawable(net):  # the lecture and the rules: conv networks only
-        raise StepgradError(f"{'the slides format' if fmt == 'slides' else '--derive'} shows conv, pooling and "
-                            "residual networks; sequence and normalization layers are not in it yet",
-                            where="--format" if fmt == "slides" else "--derive")
+    if fmt == "slides" and not drawable(net):  # the lecture: conv networks only
+        raise StepgradError("the slides format shows conv, pooling and residual networks; sequence and normalization "
+                            "layers are not in it yet", where="--format")
+    if extras.derive and not pictured(net):  # the rules: conv and sequence networks (maps_rules, seq_rules)
+        raise StepgradError("--derive shows conv, pooling, residual and sequence networks; a sequence layer inside "
+                            "a residual block is not in it yet", where="--derive")
     trace = _trace(net, spec, step.sample, step.optimizer)
+    if step.round_to is not None:  # hand calculation: every value rounded and carried on (as check --round marks)
+        from stepgrad.teach.check.rounded_layers import rounded_layers
+
+        trace = rounded_layers(net, step.round_to)
     only = _only(trace, extras.only)
     if fmt == "json":
         return render(trace, "json", digits=display.precision, only=only)

@@ -57,10 +57,25 @@ batchnorm's running_mean_n1[j], running_var_n1[j] (running_mean_n1[j]+ after a t
 A recurrent layer (rnn) is h1, h2, ...; its state at time step t is h1_t<t>[unit] (h1_t0: the
 initial state), its weighted sum net_h1_t<t>[unit]; its weights Wx1[unit,feature] (from the input)
 and Wh1[unit,unit] (from the previous step's state), its bias bh1[unit]. A sequence input is
-x[step,feature]:
+x[step,feature]. An rnn that is the network's last layer has its targets and error terms at its
+out's positions: target_h1[t,j], E_h1[t,j] (every step's state passed on), target_h1[j] (the last one's):
 
+    >>> parse("target_h1[2,1]").position
+    (2, 1)
     >>> partial(TOTAL, recurrent_value("h", "h1", 1, 2))
     'dE_total/dh1_t1[2]'
+
+Truncated BPTT (an rnn with truncate = k shorter than its sequence) sums fewer terms than the chain rule: what
+it computes for Wh1[1,2] is not dE_total/dWh1[1,2], so it is named for the sum it is, bptt<k>_ before the
+quantity: bptt2_Wh1[1,2] (the BPTT(2) sum that the step uses in place of the gradient), bptt2_h1_t3[1] and
+bptt2_net_h1_t3[1] (the error signals reaching the states), bptt2_out_n1[3,1] below the rnn; with several
+samples the sample comes last (bptt2_h1_t3[1][2], sample 2's own sum; bptt2_Wh1[1,2][2]). The part of such a
+sum that entered at step e (from what the layer above sends there) is bptt2e3_h1_t2[1]:
+
+    >>> truncated("Wh1[1,2]", 2)
+    'bptt2_Wh1[1,2]'
+    >>> parse("bptt2e3_net_h1_t2[1][2]").bottom, parse("bptt2e3_net_h1_t2[1][2]").symbol
+    (Name(kind='net', neuron='h1_t2', position=(1,)), 'bptt2e3')
 
 An attention head is a1, a2, ...: per position its query q_a1[i,c], key k_a1[j,c], value v_a1[j,c],
 the scores score_a1[i,j], the weights a_a1[i,j] (row i: query i over the keys j), their weighted
@@ -302,6 +317,29 @@ def recurrent_parameter(role: str, number: int, position: tuple[int, ...], after
     return _finish(with_position(f"{RECURRENT_PARAMETERS[role]}{number}", position), None, after)
 
 
+def truncated(quantity: str, window: int, sample: int | None = None, entry: int | None = None) -> str:
+    """The truncated-BPTT sum that stands where dE_total/d(quantity) would (not a derivative): ("Wh1[1,2]", 2) ->
+    "bptt2_Wh1[1,2]"; a sample's ("h1_t3[1]", 2, 2) -> "bptt2_h1_t3[1][2]"; the part that entered at step `entry`
+    ("h1_t2[1]", 2, entry=3) -> "bptt2e3_h1_t2[1]"."""
+    return at(f"bptt{window}{'' if entry is None else f'e{entry}'}_{quantity}", sample)
+
+
+def label_of(name: str) -> str | None:
+    """The layer a quantity of a layer-table network belongs to: out_n1[2] -> "n1", h1_t3[1] -> "h1",
+    Wh1[1,2] -> "h1", k1[1,1,1,1] -> "c1", w_d2[1,1] -> "d2"; None for the input x and for other names."""
+    n = _atom(name) or _side(name)[0]
+    if n is None or n.kind == "input":
+        return None
+    if n.kind in ("weight", "bias") and n.parameter:
+        m = re.fullmatch(r"(?:[WbB]([xhqkvo])|k)(\d+)", n.parameter)
+        if m:
+            kind = "c" if m.group(1) is None else ("h" if m.group(1) in "xh" and n.parameter[0] in "Wb"
+                                                    and n.parameter[1] in "xh" else "a")
+            return f"{kind}{m.group(2)}"
+    neuron = n.neuron
+    return None if neuron is None else neuron.split("_t")[0]
+
+
 ATTENTION_VALUES = ("q", "k", "v", "score", "a", "z", "out")  # an attention head's quantities per position
 
 
@@ -323,7 +361,7 @@ def attention_parameter(role: str, number: int, position: tuple[int, ...], after
 # Parsing names
 
 KINDS = ("input", "neuron", "net", "out", "target", "error", "weight", "bias", "learning_rate",
-         "hyperparameter", "state", "partial", "inner")
+         "hyperparameter", "state", "partial", "inner", "truncated")
 _SHARED_KINDS = ("weight", "bias", "learning_rate", "hyperparameter", "state")
 
 
@@ -386,12 +424,13 @@ _ATOMS = [  # (kind, pattern): the first that matches the whole atom (without "+
 ]
 _SAMPLE = re.compile(r"(.*)\[(\d+)\]")
 _LABEL = r"[cpdfrna]\d+"
+_OUTPUT_LABEL = r"[cpdfrnah]\d+"  # a last layer's targets and errors: an rnn's too (target_h1[t,j], E_h1[j])
 _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
     ("input", re.compile(INPUT_MAP)),
     ("net", re.compile(rf"net_(?P<neuron>{_LABEL})")),
     ("out", re.compile(rf"out_(?P<neuron>{_LABEL})")),
-    ("target", re.compile(rf"target_(?P<neuron>{_LABEL})")),
-    ("error", re.compile(rf"E_(?P<neuron>{_LABEL})")),
+    ("target", re.compile(rf"target_(?P<neuron>{_OUTPUT_LABEL})")),
+    ("error", re.compile(rf"E_(?P<neuron>{_OUTPUT_LABEL})")),
     ("weight", re.compile(r"(?P<parameter>k\d+)")),
     ("weight", re.compile(r"(?P<parameter>w_(?P<neuron>d\d+))")),
     ("bias", re.compile(r"(?P<parameter>b_(?P<neuron>[cd]\d+))")),
@@ -407,6 +446,7 @@ _TABLE_ATOMS = [  # layer-table atoms: each takes a position, [1,2,3]
 _STEP_LABEL = re.compile(r"h(\d+)_t(\d+)")
 _POSITIONED = re.compile(r"(?P<body>[^\[\]+]+)\[(?P<position>[1-9]\d*(?:,[1-9]\d*)*)\]")
 _PARTIAL = re.compile(r"d([^/]+)/d([^/]+)")
+_TRUNCATED = re.compile(r"(bptt\d+(?:e\d+)?)_(.+)")
 _LEGACY = re.compile(r"d([^/\[\]]+)/d([^/\[\]]+)\[(\d+)\]")
 
 
@@ -434,6 +474,12 @@ def _atom(text: str) -> Name | None:
 @lru_cache(maxsize=100_000)
 def parse(name: str) -> Name:
     """The parts of a quantity name; ValueError if it is not one."""
+    t = _TRUNCATED.fullmatch(name)
+    if t:  # a truncated-BPTT sum: bptt2_Wh1[1,2], bptt2_h1_t3[1][2], bptt2e3_net_h1_t2[1]
+        inner, sample = _side(t.group(2))
+        if inner is not None and inner.position is not None and not inner.after:
+            return Name("truncated", symbol=t.group(1), bottom=inner, sample=sample)
+        raise ValueError(f"not a quantity name: {name!r}")
     p = _PARTIAL.fullmatch(name)
     if p:
         found = _partial(*_side(p.group(1)), *_side(p.group(2)))
@@ -503,6 +549,9 @@ def is_name(name: str) -> bool:
 
 
 def _format(n: Name) -> str:
+    if n.kind == "truncated":
+        assert n.bottom is not None
+        return at(f"{n.symbol}_{_format(n.bottom)}", n.sample)
     if n.kind == "partial":
         assert n.top is not None and n.bottom is not None
         if n.batch and n.sample is not None:
@@ -634,6 +683,13 @@ def latex_symbol(name: str) -> str:
         n = parse(name)
     except ValueError:
         return rf"\mathrm{{{name.replace('_', chr(92) + '_')}}}"
+    if n.kind == "truncated":  # a truncated-BPTT sum: g with the window, of the quantity
+        assert n.bottom is not None and n.symbol is not None
+        window, _, entry = n.symbol.removeprefix("bptt").partition("e")
+        shared = n.bottom.kind in _SHARED_KINDS
+        inner = _atom_latex(n.bottom) if shared else _sampled(_atom_latex(n.bottom), n.sample)
+        whole = rf"g^{{\mathrm{{BPTT}}({window}){', e=' + entry if entry else ''}}}_{{{inner}}}"
+        return _sampled(whole, n.sample) if shared else whole
     if n.kind != "partial":
         return _sampled(_atom_latex(n.but(sample=None)), n.sample)
     assert n.top is not None and n.bottom is not None

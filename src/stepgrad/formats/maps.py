@@ -302,10 +302,27 @@ class _Blocks:
         return self.signal_name(names.map_value(kind, label, position), s)
 
     def signal_name(self, quantity: str, s: int) -> str:
-        """dE_total/d(quantity of sample s): the sample's own error's, or the batch error's where samples mix."""
+        """dE_total/d(quantity of sample s): the sample's own error's, or the batch error's where samples mix;
+        below a truncated rnn the BPTT(k) sum that stands in its place (bptt2_h1_t3[1])."""
+        if self.truncated(quantity):
+            return names.truncated(quantity, self.meta["truncated"]["window"], self.tag(s))
         if self.meta.get("mixing"):
             return names.batch_partial(names.TOTAL, quantity, s + 1)
         return names.partial(names.TOTAL, quantity, self.tag(s))
+
+    def truncated(self, quantity: str) -> bool:
+        """Whether what reaches `quantity` is a truncated-BPTT sum (the truncated rnn's, or a layer's below it)."""
+        cut = self.meta.get("truncated")
+        if not cut:
+            return False
+        label = names.label_of(quantity)
+        return label is None or label in cut["layers"]
+
+    def gradient_name(self, parameter: str) -> str:
+        """dE_total/d(parameter), or its truncated-BPTT sum bptt<k>_parameter."""
+        if self.truncated(parameter):
+            return names.truncated(parameter, self.meta["truncated"]["window"])
+        return names.gradient(parameter)
 
     def _sample_of(self, step: Step) -> int | None:
         return names.parse(step.name).sample
@@ -315,7 +332,7 @@ class _Blocks:
         entries = [names.with_position(base, p) for p in _positions(shape)]
         derived = entries if self.full else entries[:1]
         for entry in derived:
-            about = [st for st in steps if names.parse(st.name).kind == "partial"
+            about = [st for st in steps if names.parse(st.name).kind in ("partial", "truncated")
                      and str(names.parse(st.name).bottom) == entry]
             gradient = [st for st in about if st.kind == "gradient"]
             plan = next((st.note for st in gradient if st.note), "")
@@ -329,7 +346,7 @@ class _Blocks:
         rest = [e for e in entries if e not in derived]
         if rest:
             header = ENTRIES
-            rows = tuple((e, self.value(e), self.value(names.gradient(e)),
+            rows = tuple((e, self.value(e), self.value(self.gradient_name(e)),
                           self.value(names.updated(e)) if self.has(names.updated(e)) else "(not updated)") for e in rest)
             self.out.append(Paragraph(f"The other entries of {base} ({len(rest)}), each derived the same way "
                                       "(--all shows every one):"))

@@ -14,7 +14,7 @@ from typing import Any
 from stepgrad.core import names
 from stepgrad.core.trace import Section, Step, Trace
 from stepgrad.formats.formula import Precision
-from stepgrad.formats.maps import ENTRIES, Block, Grid, Heading, Paragraph, Table, _Blocks, _positions
+from stepgrad.formats.maps import ENTRIES, Block, Equations, Grid, Heading, Paragraph, Table, _Blocks, _positions
 
 KINDS = ("rnn", "attention", "layernorm", "batchnorm")
 WIDE_UNITS = 4  # more units (or components) than this: the first derived in full, the others in the grids
@@ -54,6 +54,7 @@ def forward(b: _Blocks, layer: dict[str, Any]) -> None:
     section = b.trace.section(f"forward_{layer['label']}")
     b.out.append(Heading(section.title))
     b.out.append(Paragraph(section.intro))
+    _rules(b, layer, forward=True)
     {"rnn": _rnn_forward, "attention": _attention_forward}.get(layer["kind"], _norm_forward)(b, layer, section)
 
 
@@ -62,9 +63,19 @@ def backward(b: _Blocks, layer: dict[str, Any]) -> None:
     section = b.trace.section(f"backward_{layer['label']}")
     b.out.append(Heading(section.title))
     b.out.append(Paragraph(section.intro))
+    _rules(b, layer, forward=False)
     {"rnn": _rnn_backward, "attention": _attention_backward}.get(layer["kind"], _norm_backward)(b, layer, section)
     for role, shape in layer["parameters"].items():
         gradients(b, layer, role, shape, section.steps)
+
+
+def _rules(b: _Blocks, layer: dict[str, Any], forward: bool) -> None:
+    """--derive: the layer's general rules before its numbers (formats/seq_rules.py)."""
+    if b.derive_rules:
+        from stepgrad.formats.seq_rules import written
+
+        intro, lines = written(layer, b.meta, forward) or ("", [])
+        b.out += [Paragraph(intro), Equations(tuple(t for t, _ in lines), tuple(x for _, x in lines), ("",) * len(lines))]
 
 
 # -- rnn ----------------------------------------------------------------------------------------------
@@ -108,6 +119,7 @@ def _rnn_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
                 for j in _units(b, hidden):
                     h, net = names.recurrent_value("h", label, t, j), names.recurrent_value("net", label, t, j)
                     wanted |= {_signal(b, h, s), _signal(b, net, s), names.partial(_tagged(b, h, s), _tagged(b, net, s))}
+                    wanted |= _entry_parts(b, layer, (h, net), s)  # truncated BPTT: each entry's part
             if not b.full and steps > 2:
                 which = "" if len(_units(b, hidden)) == hidden else " for unit 1"
                 b.out.append(Paragraph(f"Steps {steps} and {steps - 1} in full{which} (step {steps - 1} receives what "
@@ -115,17 +127,29 @@ def _rnn_backward(b: _Blocks, layer: dict[str, Any], section: Section) -> None:
             order = {name: k for k, name in enumerate(st.name for st in section.steps)}
             b.derive(sorted(_pick(b, section, wanted), key=lambda st: order[st.name]))
         rows = []
+        cut = b.meta.get("truncated")
+        signal = f"bptt{cut['window']} " if cut else "dE/d"  # truncated: the BPTT(k) sums, not derivatives
         for j in range(1, hidden + 1):
-            rows.append((f"dE/dh[{j}]", [_signal(b, names.recurrent_value("h", label, t, j), s) for t in range(1, steps + 1)]))
+            rows.append((f"{signal}h[{j}]", [_signal(b, names.recurrent_value("h", label, t, j), s) for t in range(1, steps + 1)]))
         for j in range(1, hidden + 1):
             rows.append((f"dh/dnet[{j}]", [names.partial(_tagged(b, names.recurrent_value("h", label, t, j), s),
                                                          _tagged(b, names.recurrent_value("net", label, t, j), s))
                                            for t in range(1, steps + 1)]))
         for j in range(1, hidden + 1):
-            rows.append((f"dE/dnet[{j}]", [_signal(b, names.recurrent_value("net", label, t, j), s)
+            rows.append((f"{signal}net[{j}]", [_signal(b, names.recurrent_value("net", label, t, j), s)
                                            for t in range(1, steps + 1)]))
         _table_over_steps(b, f"{label} backward through time{b._of(s)}: a column per step", rows,
                           [f"t={t}" for t in range(1, steps + 1)])
+
+
+def _entry_parts(b: _Blocks, layer: dict[str, Any], quantities: tuple[str, ...], s: int) -> set[str]:
+    """Truncated BPTT: the names of each entry's part of the sums at these quantities (bptt2e3_h1_t2[1])."""
+    cut = b.meta.get("truncated")
+    if not cut:
+        return set()
+    found = {names.truncated(q, cut["window"], b.tag(s), entry=e) for q in quantities
+             for e in range(1, int(layer["in_shape"][0]) + 1)}
+    return {name for name in found if b.has(name)}
 
 
 def _rnn_matrix(b: _Blocks, layer: dict[str, Any], t: int, s: int) -> None:
@@ -366,7 +390,7 @@ def gradients(b: _Blocks, layer: dict[str, Any], role: str, shape: list[int], st
             b.derive([b.trace.step(update)])
     rest = [e for e in entries if e not in derived]
     if rest:
-        rows = tuple((e, b.value(e), b.value(names.gradient(e)),
+        rows = tuple((e, b.value(e), b.value(b.gradient_name(e)),
                       b.value(names.updated(e)) if b.has(names.updated(e)) else "(not updated)") for e in rest)
         b.out.append(Paragraph(f"The other entries of {base} ({len(rest)}), each derived the same way "
                                "(--all shows every one):"))
@@ -406,6 +430,12 @@ class _SequenceBlocks(_Blocks):
                 stems = layer["parameter_names"]
                 self.out.append(Paragraph(_NAMING[layer["kind"]].format(
                     label=layer["label"], wx=stems.get("weight_x", ""), wh=stems.get("weight_h", ""))))
+
+    def rules(self, layer: dict[str, Any], forward: bool) -> None:
+        if layer["kind"] == "dense":  # on a sequence, or reading an rnn's state: formats/seq_rules.py's
+            _rules(self, layer, forward)
+        else:
+            super().rules(layer, forward)
 
     def forward(self, layer: dict[str, Any]) -> None:
         if layer["kind"] in KINDS:

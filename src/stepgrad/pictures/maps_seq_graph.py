@@ -30,8 +30,9 @@ from stepgrad.core.layers.norm import BatchNorm, Norm
 from stepgrad.core.layers.pool import Pool
 from stepgrad.core.layers.rnn import Rnn, Sequence
 from stepgrad.core.layers.spec import LayerNetwork
+from stepgrad.core.layers.values import truncation
 from stepgrad.core.trace import Trace
-from stepgrad.pictures.maps_graph import FILL, MAX_CELLS, Lookup, _cells, _lookup, _Picture, _shape
+from stepgrad.pictures.maps_graph import FILL, MAX_CELLS, Lookup, _cells, _grid, _lookup, _Picture, _shape
 
 MAX_STEPS = 6  # an rnn's time steps drawn as boxes; more: the first MAX_STEPS - 1 and the last, the rest said
 MASKED = "–"  # a key after the query under a causal mask: no score, a[i,j] = 0
@@ -73,7 +74,29 @@ class _SeqPicture(_Picture):
 
     # -- names and grids ---------------------------------------------------------------------------
 
+    def cut(self, quantity: str) -> int | None:
+        """Truncated BPTT's k when what reaches `quantity` is its sum (bptt<k>_...), not a derivative; else None."""
+        window, inexact = truncation(self.net)
+        label = names.label_of(quantity)
+        return window if window is not None and (label is None or label in inexact) else None
+
+    def parameter_grids(self, layer: Layer, role: str, shape: tuple[int, ...], base: str, show: str) -> list[str]:
+        """A parameter's grids (maps_graph's); its truncated-BPTT sums, not gradients, at or below a truncated rnn."""
+        window = self.cut(layer.parameter_name(role, (1,) * len(shape)))
+        if show != "gradients" or window is None or len(shape) > 2:
+            return super().parameter_grids(layer, role, shape, base, show)
+
+        def name_at(position: tuple[int, ...]) -> str:
+            return names.truncated(layer.parameter_name(role, position), window)
+
+        title = f"bptt{window} sums for {base}"
+        grid = _grid(title, tuple(shape) if len(shape) == 1 else (1, *shape),
+                     (lambda p: name_at(p[1:])) if len(shape) == 2 else name_at, self.lookup, self.digits)
+        return [grid] if grid else [self.text(f"({title}: not in this step)")]
+
     def signal(self, quantity: str) -> str:
+        if self.cut(quantity):
+            return names.truncated(quantity, self.cut(quantity), self.sample)  # type: ignore[arg-type]
         if self.mixing:  # batchnorm in training mode mixes the samples: the batch error's derivative
             return names.batch_partial(names.TOTAL, quantity, self.sample or 1)
         return names.partial(names.TOTAL, quantity, self.sample)
@@ -122,11 +145,16 @@ class _SeqPicture(_Picture):
 
         def signal(p: tuple[int, ...]) -> str | None:
             name = name_at(p)
-            return None if name is None else self.signal(name) if per_sample else names.gradient(name)
+            if name is None or per_sample:
+                return None if name is None else self.signal(name)
+            return names.truncated(name, self.cut(name)) if self.cut(name) else names.gradient(name)  # type: ignore[arg-type]
 
         rows = self.table(title, shape, value, heat, row_tag, column_tag)
         if self.step and signals:
-            rows += self.table(names.partial(names.TOTAL, title), shape, signal, False, row_tag, column_tag)
+            first = name_at((1,) * len(shape))
+            window = self.cut(first) if first else None
+            heading = f"bptt{window} sums at {title}" if window else names.partial(names.TOTAL, title)
+            rows += self.table(heading, shape, signal, False, row_tag, column_tag)
         return rows
 
     def map_rows(self, label: str | None, shape: tuple[int, ...], kinds: list[str]) -> list[str]:

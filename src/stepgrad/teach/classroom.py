@@ -284,6 +284,8 @@ class Gradebook:
         lines += [f"**{_num(row.total)} of {_num(self.maximum)} points**: {row.report.summary()}.", ""]
         if row.report.meta.get("missing_text"):
             lines += [f"**Not a pass yet: {row.report.meta['missing_text']}.**", ""]
+        if row.report.meta.get("geometry"):  # a stride or padding wrong throughout, said once (geometry_sheet.py)
+            lines += [f"**Note on the whole sheet: {row.report.meta['geometry']['note']}.**", ""]
         if row.report.meta.get("hint"):
             lines += [f"> Hint: {row.report.meta['hint']}", ""]
         lines += ["| line | quantity | you wrote | verdict | expected | note |", "|---|---|---|---|---|---|"]
@@ -312,6 +314,8 @@ class Gradebook:
                      f"{escape(row.report.summary())}.</p>")
         if row.report.meta.get("missing_text"):
             parts.append(f"<p><strong>Not a pass yet: {escape(row.report.meta['missing_text'])}.</strong></p>")
+        if row.report.meta.get("geometry"):
+            parts.append(f"<p><strong>Note on the whole sheet: {escape(row.report.meta['geometry']['note'])}.</strong></p>")
         if row.report.meta.get("hint"):
             parts.append(f"<p><em>Hint: {escape(row.report.meta['hint'])}</em></p>")
         parts.append("<table><tr><th>line</th><th>quantity</th><th>you wrote</th><th>verdict</th>"

@@ -17,7 +17,11 @@ least VISIBLE (the kernel flipped; the stride or the padding off; a kernel gradi
 output channels; the average pool's 1/4 forgotten); in `strided`, the stride-1 and the padding-forgotten
 kernel gradients each differ somewhere from every other geometry's too, so that the checker can tell them apart.
 
-The numbers are drawn until the step is a fair hand calculation: the conv layer's nets away from
+A batch of `samples` images (each with its targets; the gradients the spec's reduction, mean or sum, over them)
+and a hand-calculation key (`round_to`: every value rounded to that many decimals and carried on, as
+`stepgrad check --round` marks it; teach/check/rounded_layers.py) are options, as for the dense exercise.
+
+The numbers are drawn until the step is a fair hand calculation (every sample's): the conv layer's nets away from
 tanh's flat ends (and from ReLU's kink), every max-pool window with one clear maximum (no ties, no
 near ties), the outputs away from saturation and from their targets. The same seed gives the same
 exercise (Python's random.Random).
@@ -40,6 +44,7 @@ from stepgrad.core.trace import Trace
 from stepgrad.formats.maps import Block, Heading, Paragraph, blocks
 from stepgrad.formats.maps_pages import html, latex
 from stepgrad.formats.maps_writers import markdown, text
+from stepgrad.teach.check.rounded_layers import rounded_layers
 from stepgrad.tracing.layered import explain_layers
 
 ACTIVATIONS = ("tanh", "relu")
@@ -66,17 +71,22 @@ class ConvExercise:
     network: LayerNetwork
     trace: Trace
     shape: str = "basic"  # one of SHAPES
-    round_to: None = None  # the key is exact (the LMS writers read it as they read a dense exercise's)
+    round_to: int | None = None  # hand calculation: the key rounds every value to this many decimals and carries it on
 
     def template(self) -> str:
         """'name = ' for every computed quantity, in the order of the derivation."""
         lines = [f"# Convolution exercise, seed {self.seed}: write each value after its '='."]
+        if self.round_to is not None:
+            lines.append(f"# Round every value to {self.round_to} decimals and carry the rounded value on "
+                         f"(stepgrad check --round {self.round_to}).")
         lines += [f"{step.name} = " for step in self.trace if step.text]
         return "\n".join(lines) + "\n"
 
     def key_values(self, digits: int = 9) -> str:
-        """The template filled with the key's values (what `stepgrad check` marks all correct)."""
-        return "".join(f"{step.name} = {step.value:.{digits}g}\n" for step in self.trace if step.text)
+        """The template filled with the key's values (what `stepgrad check` marks all correct): at the sheet's
+        precision in hand calculation (every value rounded to round_to decimals), else to `digits` digits."""
+        shown = (lambda v: f"{v:.{self.round_to}f}") if self.round_to is not None else (lambda v: f"{v:.{digits}g}")
+        return "".join(f"{step.name} = {shown(step.value)}\n" for step in self.trace if step.text)
 
     def _given(self) -> list[Block]:
         given: list[Block] = []
@@ -88,8 +98,13 @@ class ConvExercise:
 
     def sheet(self, fmt: str = "markdown", student: str | None = None) -> str:
         """The problem: the conventions (stride, padding, cross-correlation, the tie rule) and the given values."""
+        samples = self.network.inputs.shape[0] if self.network.inputs is not None else 1
+        batch = (f" There are {samples} samples: compute every quantity per sample (names end in [k]); each gradient "
+                 f"is the {'sum' if self.network.reduction == 'sum' else 'mean'} over the samples." if samples > 1 else "")
+        rounding = (f" Round every value you compute to {self.round_to} decimals and carry the rounded value on."
+                    if self.round_to is not None else "")
         ask = Paragraph("Compute one training step by hand: the forward pass, the error, every gradient and the "
-                        "new parameters, and write them into solution-template.txt.")
+                        "new parameters, and write them into solution-template.txt." + batch + rounding)
         title = f"Convolution exercise ({student})" if student else f"Convolution exercise (seed {self.seed})"
         return _write(fmt, title, [*self._given(), ask])
 
@@ -124,7 +139,7 @@ def _grid(rng: random.Random, rows: int, cols: int, low: float, high: float, ste
     return [[round(low + step * rng.randint(0, count), 2) for _ in range(cols)] for _ in range(rows)]
 
 
-def _draw(rng: random.Random, shape: str = "basic") -> dict[str, Any]:
+def _draw(rng: random.Random, shape: str = "basic", samples: int = 1, reduction: str = "mean") -> dict[str, Any]:
     activation = rng.choice(ACTIVATIONS)
     channels, size = (2, 3) if shape == "channels" else (1, 4)
     stride, padding = (2, 1) if shape == "strided" else (1, 0)
@@ -147,9 +162,14 @@ def _draw(rng: random.Random, shape: str = "basic") -> dict[str, Any]:
              "biases": [round(rng.uniform(-0.3, 0.3), 2) for _ in "ab"]},
         ],
     }
-    image = [_grid(rng, size, size, 0.0, 1.0, 0.1) for _ in range(channels)]
-    spec["samples"] = [{"inputs": image[0] if channels == 1 else image,
-                        "targets": [round(rng.randint(1, 9) / 10, 1) for _ in "ab"]}]
+    drawn: list[dict[str, Any]] = []
+    for _ in range(samples):
+        image = [_grid(rng, size, size, 0.0, 1.0, 0.1) for _ in range(channels)]
+        drawn.append({"inputs": image[0] if channels == 1 else image,
+                      "targets": [round(rng.randint(1, 9) / 10, 1) for _ in "ab"]})
+    spec["samples"] = drawn
+    if samples > 1:
+        spec["reduction"] = reduction
     return spec
 
 
@@ -157,13 +177,13 @@ def _fair(net: LayerNetwork, shape: str = "basic") -> bool:
     """Whether one step of `net` is a fair hand calculation (see the module docstring)."""
     fwd = engine.forward(net, net.inputs, net.targets)  # type: ignore[arg-type]
     conv, dense = fwd.values["c1"], fwd.values["d1"]
-    z = conv.net[0]
-    if net.layers[0].activation == "tanh" and np.abs(z).max() > MAX_CONV_NET:
-        return False
-    if net.layers[0].activation == "relu" and (np.abs(z).min() < MIN_KINK or (z > 0).sum() < 3 * z.shape[0]):
-        return False
+    for z in conv.net:  # each sample's maps
+        if net.layers[0].activation == "tanh" and np.abs(z).max() > MAX_CONV_NET:
+            return False
+        if net.layers[0].activation == "relu" and (np.abs(z).min() < MIN_KINK or (z > 0).sum() < 3 * z.shape[0]):
+            return False
     if shape != "avgpool":
-        for plane in conv.out[0]:
+        for plane in conv.out.reshape(-1, *conv.out.shape[2:]):
             for r in range(plane.shape[0] - 1):
                 for c in range(plane.shape[1] - 1):
                     window = np.sort(plane[r:r + 2, c:c + 2].ravel())
@@ -217,17 +237,27 @@ def _mistake_visible(net: LayerNetwork, shape: str) -> bool:
     return bool(np.abs(right - summed).max() >= VISIBLE)
 
 
-def generate_conv(seed: int = 0, shape: str = "basic") -> ConvExercise:
+def generate_conv(seed: int = 0, shape: str = "basic", samples: int = 1, round_to: int | None = None,
+                  reduction: str = "mean") -> ConvExercise:
     """A conv + pool (2x2, stride 1) + dense (2 sigmoid outputs) exercise of one of SHAPES (see the module
-    docstring)."""
+    docstring): `samples` images (1 to 4; the gradient the `reduction`, mean or sum, over them), the key exact or
+    rounded by hand to `round_to` decimals (teach/check/rounded_layers.py)."""
     if shape not in SHAPES:
         raise StepgradError(f"expected one of {', '.join(SHAPES)}, got {shape!r}", where="--shape")
+    if not 1 <= samples <= 4:
+        raise StepgradError("between 1 and 4 samples", where="--samples")
     rng = random.Random(seed)
     for _ in range(TRIES):
-        spec = _draw(rng, shape)
+        spec = _draw(rng, shape, samples, reduction)
         net = LayerNetwork.from_dict(spec, f"<exercise seed {seed}>")
-        if _fair(net, shape):
+        if not _fair(net, shape):
+            continue
+        if round_to is None:
             return ConvExercise(seed, spec, net, explain_layers(net), shape)
+        try:  # rounded to very few decimals a max-pool window may tie: such numbers are drawn again
+            return ConvExercise(seed, spec, net, rounded_layers(net, round_to), shape, round_to)
+        except StepgradError:
+            continue
     raise StepgradError(f"no fair exercise found for seed {seed} in {TRIES} draws; try another seed")
 
 

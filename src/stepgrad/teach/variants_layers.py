@@ -20,17 +20,19 @@ from stepgrad.teach.exercise_layers import FORMATS, ConvExercise, generate_conv
 from stepgrad.teach.variants import refuse_clashes, seed_for, write_keys
 
 
-def conv_variants(roster: str, base: int = 0, shape: str = "basic") -> list[tuple[str, str, ConvExercise]]:
-    """(student id, name, exercise) for every student of the roster, every one of the same shape."""
-    return [(sid, name, generate_conv(seed_for(sid, base), shape)) for sid, name in iter_students(roster)]
+def conv_variants(roster: str, base: int = 0, shape: str = "basic", samples: int = 1,
+                  round_to: int | None = None) -> list[tuple[str, str, ConvExercise]]:
+    """(student id, name, exercise) for every student of the roster, every one of the same shape, samples and rounding."""
+    return [(sid, name, generate_conv(seed_for(sid, base), shape, samples, round_to)) for sid, name in iter_students(roster)]
 
 
 def write_conv_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "markdown", digits: int = 9,
                         min_digits: int | None = None, pdf: bool = False,
-                        force: bool = False, shape: str = "basic") -> list[tuple[str, str, ConvExercise]]:
+                        force: bool = False, shape: str = "basic", samples: int = 1,
+                        round_to: int | None = None) -> list[tuple[str, str, ConvExercise]]:
     """Write every student's sheet, template and network.json, and all keys (see the module docstring)."""
     out = Path(folder)
-    made = conv_variants(roster, base, shape)
+    made = conv_variants(roster, base, shape, samples, round_to)
     refuse_clashes([sid for sid, _, _ in made], roster, out, force)
     ext = FORMATS[fmt]
     # every quantity any student computes, in the derivation's order: a max-pool cell no window chose has no step
@@ -49,7 +51,7 @@ def write_conv_variants(roster: str, folder: str, *, base: int = 0, fmt: str = "
         write_atomic(out / "keys" / f"{_safe(sid)}.{ext}", ex.key(fmt, digits))
         values = {s.name: s.value for s in ex.trace if s.text}
         rows.append([sid, name, ex.seed, *(f"{values[n]:.{digits}g}" if n in values else "" for n in names)])
-    write_keys(out, names, rows, {"min_digits": min_digits})
+    write_keys(out, names, rows, {"min_digits": min_digits, "round": round_to})
     return made
 
 

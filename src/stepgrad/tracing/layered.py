@@ -36,12 +36,13 @@ from stepgrad.core.layers.pool import Pool
 from stepgrad.core.layers.residual import Residual
 from stepgrad.core.layers.rnn import Rnn, Sequence
 from stepgrad.core.layers.spec import LayerNetwork
-from stepgrad.core.layers.values import positions
+from stepgrad.core.layers.values import positions, truncation
 from stepgrad.core.trace import Section, Step, Trace
-from stepgrad.tracing import layered_seq, layered_seq_backward
+from stepgrad.tracing import layered_seq, layered_seq_backward, layered_seq_truncated
 from stepgrad.tracing.layered_backward import backward_steps, divided
 
 Index = tuple[int, ...]
+_SETTINGS = ("recurrent_activation", "output", "truncate", "scaled", "causal", "eps", "variance", "mode")  # --derive's rules
 MAX_ATTENTION_TERMS = 600_000  # samples x steps^3: 80 steps of one sample take some 20 s to write out
 
 
@@ -57,6 +58,9 @@ def explain_layers(net: LayerNetwork, sample: int | None = None, optimizer: str 
             raise StepgradError(f"attention {layer.label} over {layer.in_shape[0]} steps: the explanation would write "
                                 f"about {len(inputs) * layer.in_shape[0] ** 3:,} terms (at most "
                                 f"{MAX_ATTENTION_TERMS:,}); explain one sample (--sample) or a shorter sequence")
+    if optimizer != "sgd" and not all(layer.exact_gradients for layer in net.all_layers()):
+        raise StepgradError(f"--optimizer {optimizer} with truncated BPTT is not written yet (its update uses the "
+                            "bptt<k>_ sums, not gradients); explain it with SGD, or stepgrad train handles it")
     rec = engine.step(net, inputs, targets, after=optimizer == "sgd")
     if optimizer != "sgd":
         from stepgrad.tracing.layered_optimizer import rewrite, with_optimizer
@@ -75,11 +79,12 @@ def explain_layers(net: LayerNetwork, sample: int | None = None, optimizer: str 
 def _refuse_unexplained(net: LayerNetwork) -> None:
     """StepgradError naming the first layer this trace cannot explain yet (truncated BPTT; a normalization,
     recurrent or attention layer inside a residual block): one line, before any work."""
+    cut = [layer for layer in net.all_layers() if not layer.exact_gradients]
+    if len(cut) > 1 or cut and any(layer.mixes_samples for layer in net.all_layers()) and len(net.inputs or []) > 1:
+        raise StepgradError(f"the step-by-step explanation of truncated BPTT ({', '.join(x.label for x in cut)}) "
+                            "is written for one truncated rnn in a network whose samples do not mix (no batchnorm in "
+                            "training mode); stepgrad train handles it")
     for layer in net.layers:
-        if isinstance(layer, Rnn) and not layer.exact_gradients:
-            raise StepgradError(f"the step-by-step explanation of rnn {layer.label} with BPTT truncated to "
-                                f"{layer.truncate} of {layer.in_shape[0]} steps is not written yet (its gradients "
-                                f"are not derivatives); stepgrad train handles it, or leave out truncate")
         if isinstance(layer, Residual):
             inner = next((x for x in layer.inner if isinstance(x, layered_seq.SEQUENCE_LAYERS)), None)
             if inner is not None:
@@ -123,6 +128,7 @@ class _Builder:
         self.mixing = self.samples > 1 and any(layer.mixes_samples for layer in net.all_layers())
         self.signal_scale = 1.0 / self.samples if self.mixing and net.reduction == "mean" else 1.0
         self._signals: dict[tuple[str, int], str] = {}
+        self.window, self.inexact = truncation(net)  # truncated BPTT: these layers' signals are BPTT(k) sums
         self.known: dict[str, float] = {}  # every step's value as it is written (gradients' terms read them)
 
     # -- names ---------------------------------------------------------------------------------
@@ -162,9 +168,25 @@ class _Builder:
         key = (quantity, s)
         found = self._signals.get(key)
         if found is None:  # names.partial parses its sides: built once per name (attention asks for each often)
-            found = self._signals[key] = (names.batch_partial(names.TOTAL, quantity, s + 1) if self.mixing
-                                          else names.partial(names.TOTAL, quantity, self.tag(s)))
+            if self.truncated(quantity):
+                found = self._signals[key] = names.truncated(quantity, self.window, self.tag(s))  # type: ignore[arg-type]
+            else:
+                found = self._signals[key] = (names.batch_partial(names.TOTAL, quantity, s + 1) if self.mixing
+                                              else names.partial(names.TOTAL, quantity, self.tag(s)))
         return found
+
+    def truncated(self, quantity: str) -> bool:
+        """Whether what reaches `quantity` is a truncated-BPTT sum (it is the truncated rnn's or below it)."""
+        if self.window is None:
+            return False
+        label = names.label_of(quantity)
+        return label is None or label in self.inexact
+
+    def gradient_name(self, parameter: str, sample: int | None = None) -> str:
+        """dE_total/d(parameter) (sample's own with a sample), or its truncated-BPTT sum bptt<k>_parameter."""
+        if self.truncated(parameter):
+            return names.truncated(parameter, self.window, sample)  # type: ignore[arg-type]
+        return names.gradient(parameter, sample)
 
     def upstream(self, layer: Layer, index: Index, s: int) -> str:
         """dE_total/dnet of a layer with an activation, dE_total/dout of one without (pool, flatten)."""
@@ -198,6 +220,7 @@ class _Builder:
             "input_shape": list(self.net.input_shape), "step_reduction": self.net.step_reduction,
             "sequence_input": isinstance(self.net.input_shape, Sequence),
             "mixing": self.mixing,
+            **({"truncated": {"window": self.window, "layers": sorted(self.inexact)}} if self.window else {}),
             "layers": [{"label": layer.label, "kind": layer.kind, "description": layer.describe(),
                         "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
                         "sequence": isinstance(layer.out_shape, Sequence),
@@ -206,7 +229,8 @@ class _Builder:
                         "input": self.producer[layer.label],
                         "parameters": {role: list(p.shape) for role, p in layer.params.items()},
                         "parameter_names": {role: layer.parameter_name(role, (1,) * p.ndim).split("[")[0]
-                                            for role, p in layer.params.items()}}
+                                            for role, p in layer.params.items()},
+                        "settings": {key: getattr(layer, key) for key in _SETTINGS if hasattr(layer, key)}}
                        for layer in self.net.all_layers()],
         }
 
@@ -343,7 +367,8 @@ class _Builder:
     def backward(self, layer: Layer) -> Section:
         if isinstance(layer, layered_seq.SEQUENCE_LAYERS):
             steps = layered_seq_backward.backward_steps(self, layer)
-            intro = layered_seq_backward.BACKWARD_INTROS[type(layer)]
+            intro = layered_seq_truncated.intro(layer) if isinstance(layer, Rnn) and not layer.exact_gradients \
+                else layered_seq_backward.BACKWARD_INTROS[type(layer)]
         else:
             steps, intro = backward_steps(self, layer), _BACKWARD_INTROS[type(layer)]
         return Section(f"backward_{layer.label}", f"Backward pass: {layer.label} ({layer.kind})", tuple(steps), intro)
@@ -359,7 +384,7 @@ class _Builder:
                     name = self.parameter(layer, role, index)
                     steps.append(self.step(
                         names.updated(name), self.rec.new_params[(layer.label, role)][index], "update",
-                        rf"«{name}» - {eta} \cdot «{names.gradient(name)}»", f"«{name}» - {eta} * «{names.gradient(name)}»",
+                        rf"«{name}» - {eta} \cdot «{self.gradient_name(name)}»", f"«{name}» - {eta} * «{self.gradient_name(name)}»",
                         subject=name))
         if self.rec.after is not None:
             steps.append(self.step(names.error(after=True), self.rec.after.error, "error",

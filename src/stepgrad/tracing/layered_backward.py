@@ -166,11 +166,11 @@ def batch_gradients(b: _Builder, layer: Layer, collected: dict[str, list[Term]])
             grad = b.rec.grads[(layer.label, role)][index]
             if b.mixing:
                 latex, text = _products(collected[name])
-                steps.append(b.step(names.gradient(name), grad, "gradient", latex, text, subject=name,
+                steps.append(b.step(b.gradient_name(name), grad, "gradient", latex, text, subject=name,
                                     note="every sample's terms: the samples mix (batchnorm in training mode)"))
             elif b.samples > 1:
-                per_sample = [names.gradient(name, s + 1) for s in range(b.samples)]
-                steps.append(b.combine(names.gradient(name), grad, "gradient", per_sample, subject=name))
+                per_sample = [b.gradient_name(name, s + 1) for s in range(b.samples)]
+                steps.append(b.combine(b.gradient_name(name), grad, "gradient", per_sample, subject=name))
     return steps
 
 
@@ -303,6 +303,6 @@ def _parameter_gradients(b: _Builder, layer: Layer, s: int, collected: dict[str,
                 note = f"the same weight at each of the {layer.in_shape[0]} steps: one term per step"
             elif not isinstance(layer, Conv):
                 note = ""
-            steps.append(b.step(names.gradient(name, b.tag(s)), grads[(s, *index)], "gradient", latex, text,
+            steps.append(b.step(b.gradient_name(name, b.tag(s)), grads[(s, *index)], "gradient", latex, text,
                                 subject=name, note=note))
     return steps

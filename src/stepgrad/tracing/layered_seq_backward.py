@@ -94,7 +94,7 @@ def _gradient(b: _Builder, layer: Layer, role: str, index: Index, s: int, terms:
     values = b.trace_values
     paths = tuple(Path((up,) if factor is None else (up, factor), values[up] * (1.0 if factor is None else values[factor]))
                   for up, factor, _ in terms)
-    return [Step(names.gradient(name, b.tag(s)), float(grads[(s, *index)]), "gradient", latex, text,
+    return [Step(b.gradient_name(name, b.tag(s)), float(grads[(s, *index)]), "gradient", latex, text,
                  factors=tuple(t[0] for t in terms), paths=paths, path_count=len(paths), subject=name, note=note)]
 
 
@@ -108,7 +108,11 @@ def _rnn_backward(b: _Builder, layer: Rnn, s: int, collected: dict[str, list[lb.
     d_h = memo(lambda t, k: b.signal(names.recurrent_value("h", label, t, k + 1), s))  # noqa: E731  (names built once)
     d_net = memo(lambda t, k: b.signal(names.recurrent_value("net", label, t, k + 1), s))  # noqa: E731  (names built once)
     out: list[Step] = []
-    for t in range(steps_count, 0, -1):
+    if not layer.exact_gradients:  # truncated BPTT: each entry's part, then the sums (layered_seq_truncated.py)
+        from stepgrad.tracing.layered_seq_truncated import signals
+
+        out = signals(b, layer, s, above, lambda position: _from_loss(b, layer, s, position))
+    for t in range(steps_count, 0, -1) if layer.exact_gradients else ():
         for k in range(layer.hidden):
             position = (k,) if layer.output == "last" else (t - 1, k)
             sent = list(above.get(position, [])) if layer.output == "sequence" or t == steps_count else []
@@ -147,8 +151,9 @@ def _rnn_backward(b: _Builder, layer: Rnn, s: int, collected: dict[str, list[lb.
                     terms.append((d_net(t, j), None, 1.0))
             what = {"weight_x": f"x[t,{index[-1] + 1}]", "weight_h": f"h[t-1] unit {index[-1] + 1}",
                     "bias": "1"}[role]
-            note = (f"BPTT: the same parameter at each of the {steps_count} steps, one term per step t: the error signal "
-                    f"of net at step t times what it multiplied there ({what})")
+            bptt = "BPTT" if layer.exact_gradients else f"BPTT({layer.truncate}), truncated (a sum, not the derivative)"
+            note = (f"{bptt}: the same parameter at each of the {steps_count} steps, one term per step t: the error "
+                    f"signal of net at step t times what it multiplied there ({what})")
             out += _gradient(b, layer, role, index, s, terms, collected, note)
     return out
 

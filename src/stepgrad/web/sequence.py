@@ -27,7 +27,7 @@ from stepgrad.core.layers.base import Layer
 from stepgrad.core.layers.norm import BatchNorm, LayerNorm
 from stepgrad.core.layers.rnn import Rnn, Sequence
 from stepgrad.core.layers.spec import LayerNetwork
-from stepgrad.core.layers.values import named_values
+from stepgrad.core.layers.values import named_values, truncation
 from stepgrad.web.inputs import ApiError
 
 Cell = dict[str, Any] | None
@@ -68,7 +68,7 @@ def panels(net: LayerNetwork, sample: int = 1) -> dict[str, Any]:
     rec = engine.step(net, inputs, targets)
     values = named_values(net, rec)
     tag = None if count == 1 else sample
-    view = _View(values, tag, sample - 1)
+    view = _View(values, tag, sample - 1, truncation(net)[0])
     found = [view.input_panel(net)]
     for layer in net.all_layers():
         found += view.layer_panels(layer, rec.forward.values[layer.label].cache, layer is net.layers[-1])
@@ -79,8 +79,9 @@ def panels(net: LayerNetwork, sample: int = 1) -> dict[str, Any]:
 class _View:
     """Panels of one sample: reads the named values, never computes them."""
 
-    def __init__(self, values: dict[str, float], tag: int | None, index: int) -> None:
+    def __init__(self, values: dict[str, float], tag: int | None, index: int, window: int | None = None) -> None:
         self.values, self.tag, self.index = values, tag, index
+        self.window = window  # truncated BPTT(k): the sums below the rnn are bptt<k>_..., not derivatives
 
     def cell(self, name: str, per_sample: bool = True) -> Cell:
         full = names.at(name, self.tag) if per_sample else name
@@ -90,6 +91,8 @@ class _View:
         full = names.partial(names.TOTAL, name, self.tag)
         if full not in self.values:
             full = names.partial(names.TOTAL, names.at(name, self.tag))  # a batch error's derivative (batchnorm)
+        if full not in self.values and self.window is not None:
+            full = names.truncated(name, self.window, self.tag)  # truncated BPTT: its sum
         return {"name": full, "value": self.values[full]} if full in self.values else None
 
     def input_panel(self, net: LayerNetwork) -> dict[str, Any]:
@@ -118,7 +121,8 @@ class _View:
             for j in range(1, layer.hidden + 1):
                 cells = [self.cell(names.recurrent_value(kind, layer.label, t, j)) for t in range(0, steps + 1)]
                 rows.append({"label": f"{label}{layer.number}[{j}]", "cells": cells})
-        for kind, label in (("h", "dE_total/dh"), ("net", "dE_total/dnet_h")):
+        signal = "dE_total/d" if layer.exact_gradients else f"bptt{layer.truncate}_"
+        for kind, label in (("h", f"{signal}h"), ("net", f"{signal}net_h")):
             for j in range(1, layer.hidden + 1):
                 cells = [self.derivative(names.recurrent_value(kind, layer.label, t, j)) if t else None
                          for t in range(0, steps + 1)]
@@ -132,9 +136,12 @@ class _View:
                 parameter = layer.parameter_name(role, position)
                 cells = [{"name": self._term(layer, t, position[0], factor),
                                       "value": float(np.asarray(term)[self.index])} for t, _, factor, term in terms]
-                cells.append(self.cell(names.partial(names.TOTAL, parameter, self.tag), per_sample=False))
+                total = names.partial(names.TOTAL, parameter, self.tag) if layer.exact_gradients else \
+                    names.truncated(parameter, int(layer.truncate or 0), self.tag)
+                cells.append(self.cell(total, per_sample=False))
                 plan_rows.append({"label": parameter, "cells": cells})
-        plan = _steps(f"BPTT: each weight's gradient is one term per time step, then their sum (sample "
+        plan = _steps(f"{'BPTT' if layer.exact_gradients else f'BPTT({layer.truncate}), truncated'}: each weight's "
+                      "gradient is one term per time step, then their sum (sample "
                       f"{self.index + 1})", steps, plan_rows)
         plan["columns"].append("sum")
         found.append(plan)
@@ -142,7 +149,9 @@ class _View:
 
     def _term(self, layer: Rnn, t: int, unit: int, factor: str) -> str:
         """'dE_total/dnet_h1_t2[1] · h1_t1[2]': the two factors of a BPTT term, as sample `tag`'s names."""
-        delta = names.partial(names.TOTAL, names.recurrent_value("net", layer.label, t, unit), self.tag)
+        net = names.recurrent_value("net", layer.label, t, unit)
+        delta = names.partial(names.TOTAL, net, self.tag) if layer.exact_gradients else \
+            names.truncated(net, int(layer.truncate or 0), self.tag)
         return f"{delta} · {factor if factor == '1' else names.at(factor, self.tag)}"
 
     def _attention(self, layer: Attention) -> list[dict[str, Any]]:

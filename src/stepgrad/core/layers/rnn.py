@@ -104,6 +104,7 @@ class Rnn(Layer):
         window = steps if self.truncate is None else self.truncate
         d_h = np.zeros_like(states)  # dE/dh[t]: the total (full BPTT) or the truncated sum
         d_z = np.zeros_like(states)
+        parts: dict[tuple[int, int], Array] = {}  # truncated: (entry step, step) -> what that entry sends to h[t]
         for enter in range(steps) if window < steps else [None]:
             carried = np.zeros_like(states[:, 0])
             last = steps - 1 if enter is None else enter
@@ -111,10 +112,12 @@ class Rnn(Layer):
             for t in range(last, first - 1, -1):
                 inject = from_above[:, t] if enter is None or t == enter else 0.0
                 here = inject + carried
+                if enter is not None:
+                    parts[(enter, t)] = here
                 d_h[:, t] += here
                 d_z[:, t] += here * derivative[:, t]
                 carried = (here * derivative[:, t]) @ self.params["weight_h"]
-        cache.update(d_h=d_h, d_net=d_z, derivative=derivative)
+        cache.update(d_h=d_h, d_net=d_z, derivative=derivative, parts=parts, from_above=from_above)
         grads = {"weight_x": np.einsum("ntj,nti->nji", d_z, x), "weight_h": np.einsum("ntj,ntk->njk", d_z, previous)}
         if "bias" in self.params:
             grads["bias"] = d_z.sum(axis=1)
@@ -164,9 +167,13 @@ class Rnn(Layer):
                     found[names.at(h, tag)] = float(states[s, t, j])
                     if "d_h" in cache:
                         found[names.partial(h, net, tag)] = float(cache["derivative"][s, t, j])
-                        if self.exact_gradients:  # truncated sums are not derivatives: not named as one
+                        if self.exact_gradients:
                             found[names.partial(names.TOTAL, h, tag)] = float(cache["d_h"][s, t, j])
                             found[names.partial(names.TOTAL, net, tag)] = float(cache["d_net"][s, t, j])
+                        else:  # truncated sums are not derivatives: named as the sums they are (bptt2_h1_t3[1])
+                            assert self.truncate is not None
+                            found[names.truncated(h, self.truncate, tag)] = float(cache["d_h"][s, t, j])
+                            found[names.truncated(net, self.truncate, tag)] = float(cache["d_net"][s, t, j])
         return found
 
     def describe(self) -> str:

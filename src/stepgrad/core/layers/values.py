@@ -43,7 +43,10 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
     count = fwd.inputs.shape[0]
     found: dict[str, float] = {}
 
-    def per_sample(kind: str, label: str, array: Array | None, derivative_of: str | None = None) -> None:
+    window = truncation(net)[0]
+
+    def per_sample(kind: str, label: str, array: Array | None, derivative_of: str | None = None,
+                   truncated: bool = False) -> None:
         if array is None:
             return
         for s in range(count):
@@ -53,6 +56,8 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
                 name = names.map_value(kind, label, position)
                 if derivative_of is None:
                     found[names.at(name, tag)] = value
+                elif truncated and derivative_of == names.TOTAL and window is not None:
+                    found[names.truncated(name, window, tag)] = value
                 else:
                     found[names.partial(derivative_of if derivative_of != "self" else _twin(name), name, tag)] = value
 
@@ -64,15 +69,18 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
             if layer.has_activation:
                 per_sample("net", layer.label, v.net)
             per_sample("out", layer.label, v.out)
-        if layer.names_own_values or layer.label in inexact:  # inexact: truncated BPTT, not derivatives
+        cut = layer.label in inexact  # below a truncated rnn: its sums, not derivatives (bptt2_out_n1[1])
+        if layer.names_own_values:
             pass
         elif layer.has_activation:
             per_sample("net", layer.label, v.derivative, derivative_of="self")
-            per_sample("out", layer.label, v.d_out, derivative_of=names.TOTAL)
-            per_sample("net", layer.label, v.d_net, derivative_of=names.TOTAL)
+            per_sample("out", layer.label, v.d_out, derivative_of=names.TOTAL, truncated=cut)
+            per_sample("net", layer.label, v.d_net, derivative_of=names.TOTAL, truncated=cut)
         else:
-            per_sample("out", layer.label, v.d_out, derivative_of=names.TOTAL)
-        found.update(layer.quantities(v.cache, count, 1 / count if net.reduction == "mean" else 1.0))
+            per_sample("out", layer.label, v.d_out, derivative_of=names.TOTAL, truncated=cut)
+        inner = layer.quantities(v.cache, count, 1 / count if net.reduction == "mean" else 1.0)
+        found.update(_as_truncated(inner, window) if cut and window is not None and not layer.names_own_values
+                     else inner)
     last = net.layers[-1]
     shape = (count, *last.out_shape)
     if net.targets is not None:
@@ -91,11 +99,12 @@ def named_values(net: LayerNetwork, rec: LayerStep) -> dict[str, float]:
             for position, index in positions(value.shape):
                 name = layer.parameter_name(role, position)
                 found[name] = float(value[index])
-                if layer.label not in inexact:  # truncated BPTT: the gradient is not the derivative
-                    found[names.gradient(name)] = float(grad[index])
-                if count > 1 and not mixing and layer.label not in inexact:  # mixed samples: none is one sample's
+                cut = layer.label in inexact and window is not None  # truncated BPTT: a sum, not the derivative
+                found[names.truncated(name, window) if cut else names.gradient(name)] = float(grad[index])  # type: ignore[arg-type]
+                if count > 1 and not mixing:  # mixed samples: none is one sample's
                     for s in range(count):
-                        found[names.gradient(name, s + 1)] = float(sample_grads[(s, *index)])
+                        found[names.truncated(name, window, s + 1) if cut  # type: ignore[arg-type]
+                              else names.gradient(name, s + 1)] = float(sample_grads[(s, *index)])
                 found[names.updated(name)] = float(new[index])
     if rec.after is not None:
         found[names.error(after=True)] = rec.after.error
@@ -117,6 +126,26 @@ def _batch_derivatives(found: dict[str, float], scale: float) -> dict[str, float
         else:
             renamed[name] = value
     return renamed
+
+
+def _as_truncated(found: dict[str, float], window: int) -> dict[str, float]:
+    """A layer's inner quantities below a truncated rnn: each dE_total/dq (a sum, not a derivative) as bptt<k>_q."""
+    renamed = {}
+    for name, value in found.items():
+        n = names.parse(name)
+        top = n.top
+        if n.kind == "partial" and top is not None and top.kind == "error" and top.neuron is None and n.bottom:
+            renamed[names.truncated(str(n.bottom), window, n.sample)] = value
+        else:
+            renamed[name] = value
+    return renamed
+
+
+def truncation(net: LayerNetwork) -> tuple[int | None, set[str]]:
+    """(k, the layers whose error signals are BPTT(k) sums: the truncated rnn and every layer before it), or
+    (None, set()) when every gradient is a derivative."""
+    windows = [int(getattr(layer, "truncate", 0)) for layer in net.all_layers() if not layer.exact_gradients]
+    return (windows[0] if windows else None), _inexact_labels(net)
 
 
 def _inexact_labels(net: LayerNetwork) -> set[str]:

@@ -136,9 +136,12 @@ def traces(net: Network | LayerNetwork, update_order: str | None = None,
         from stepgrad.core.errors import StepgradError
         from stepgrad.tracing.layered import explain_layers
 
-        if round_to is not None or update_order == "sequential":
-            raise StepgradError("layer-table networks (conv2d, pooling) are checked without --round and in the "
-                                "synchronous order for now")
+        if update_order == "sequential":
+            raise StepgradError("layer-table networks (conv2d, pooling) are checked in the synchronous order")
+        if round_to is not None:
+            from stepgrad.teach.check.rounded_layers import rounded_layers
+
+            return rounded_layers(net, round_to), None
         return explain_layers(net), None
     order = update_order or net.update_order
     trace = explain(net, update_order=order, round_to=round_to)

@@ -45,7 +45,7 @@ ORDER = ["relu_negative_slope", "net_for_out", "activation_not_applied", "sigmoi
          "one_sample", "shared_bias_one_neuron", "transposed_numbering", "own_output_as_input",
          "old_new_weights", "dropped_half", "missing_derivative", "learning_rate", "forgotten_bias", "one_path",
          "wrong_activation_derivative", "batch_summed", "kernel_flipped", "maxpool_all_cells", "maxpool_wrong_cell",
-         "avgpool_without_scale", "skip_gradient_forgotten", "stride_off", "padding_off", "channels_summed",
+         "avgpool_without_scale", "skip_gradient_forgotten", "flatten_order", "stride_off", "padding_off", "channels_summed",
          "batch_mean_vs_sum", "bptt_last_step_only", "bptt_step_dropped",
          "recurrent_path_forgotten", "attention_scale_forgotten", "attention_scale_applied",
          "softmax_wrong_axis", "softmax_jacobian_diagonal", "softmax_backward_wrong_axis", "norm_variance_path_forgotten",

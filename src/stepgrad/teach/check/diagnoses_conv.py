@@ -31,6 +31,7 @@ from stepgrad.core.trace import Step
 from stepgrad.teach.check.context import Context
 from stepgrad.teach.check.diagnoses import Candidates, _through, mistake
 from stepgrad.teach.check.diagnoses_layers import LAYERS, _layers
+from stepgrad.teach.check.formula import evaluate
 from stepgrad.tracing.layered import wiring
 
 Cell = tuple[int, int, int]  # (channel, row, column), 0-based; a 1-d map has row 0
@@ -260,7 +261,7 @@ def _shifted(ctx: Context, step: Step, base: Mapping[str, float],
     layer, quantity = found
     try:
         right = quantity(_right(layer))
-        own = ctx.recompute(step, base)
+        own = _unrounded(ctx, step, base)  # --round: rounded once, at the end, as the student rounds the mistake's sum
     except KeyError:
         return
     for geo, detail in variants(layer):
@@ -268,6 +269,14 @@ def _shifted(ctx: Context, step: Step, base: Mapping[str, float],
             yield ctx.finish(own - right + quantity(geo)), detail
         except KeyError:
             continue
+
+
+def _unrounded(ctx: Context, step: Step, base: Mapping[str, float]) -> float:
+    """The step's formula on `base`, not rounded (hand-calculation mode rounds what the mistake gives instead)."""
+    if not step.text:
+        return float(base[step.name])
+    value = evaluate(ctx.tree(step), lambda n: base[n])
+    return float("nan") if isinstance(value, complex) else float(value)
 
 
 def _deeper(ctx: Context, step: Step, base: Mapping[str, float],
@@ -355,8 +364,8 @@ def _other_reduction(ctx: Context, step: Step, base: Mapping[str, float]) -> flo
     if found is None:
         return None
     n, averaged = found
-    value = ctx.recompute(step, base)
-    return value * n if averaged else value / n
+    value = _unrounded(ctx, step, base)
+    return ctx.finish(value * n if averaged else value / n)
 
 
 @mistake("batch_mean_vs_sum", "mean vs sum over the batch", networks=LAYERS)

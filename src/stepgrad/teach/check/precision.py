@@ -23,7 +23,7 @@ interval it was written for meets the exact value or `from_own` widened by this 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from stepgrad.teach.check.context import Context
@@ -39,6 +39,29 @@ class Spread:
 
     own: dict[str, float] = field(default_factory=dict)
     computed: dict[str, float] = field(default_factory=dict)
+
+
+def bare_zero(given: Given) -> bool:
+    """A 0 written without decimals: it claims zero (a ReLU off, a max-pool's other cell), while 0.000 says
+    "below a thousandth in size" and is read as a rounding (too few digits)."""
+    return given.value == 0 and given.places == 0
+
+
+def zeros_read_at_sheet_precision(solution: Solution, round_to: int | None = None) -> Solution:
+    """The solution with each bare 0 read at the precision the student writes elsewhere (`--round K`: K; else
+    the median decimal places of their other answers): "0" on a sheet of 4-decimal answers is 0.0000, a value
+    rounded away; on a sheet with no decimals it stays a claim of zero (bare_zero)."""
+    places = round_to if round_to is not None else _median_places([g for g in solution if not bare_zero(g)])
+    if not places:
+        return solution
+    zero = Decimal(0).scaleb(-places)
+    answers = tuple(replace(g, decimal=zero) if bare_zero(g) else g for g in solution.answers)
+    return replace(solution, answers=answers)
+
+
+def _median_places(answers: list[Given]) -> int:
+    places = sorted(g.places for g in answers)
+    return places[len(places) // 2] if places else 0
 
 
 def unit(given: Given) -> float:
@@ -67,7 +90,7 @@ def spreads(ctx: Context, solution: Solution, unwritten_places: int | None = Non
             g = written[step.name]
             full = any(ref is not None and abs(g.value - ref) <= FLOAT_NOISE * max(1.0, abs(ref))
                        for ref in (ctx.exact.get(step.name), ctx.from_own.get(step.name)))
-            own[step.name] = 0.0 if full else unit(g) / 2  # 0.4 for w5 = 0.4 is the number itself
+            own[step.name] = 0.0 if full or bare_zero(g) else unit(g) / 2  # 0.4 for w5 = 0.4 is the number itself
         else:
             own[step.name] = computed.get(step.name, 0.0)
             if unwritten_places is not None and step.text:
@@ -106,6 +129,8 @@ def significant_digits(given: Given) -> int:
 def written_interval(given: Given) -> tuple[float, float]:
     """Every true value the student may have written this way: rounded (± half a unit) or truncated
     (up to one unit further from zero; 0.000 truncates anything below 0.001 in size)."""
+    if bare_zero(given):
+        return 0.0, 0.0
     u = unit(given)
     low, high = given.value - u / 2, given.value + u / 2
     if given.value >= 0:

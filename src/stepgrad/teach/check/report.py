@@ -117,6 +117,8 @@ def _footer(report: Report):
         yield Text("read " + "; ".join(read), style="dim")
     if report.meta.get("missing_text"):
         yield Text(report.meta["missing_text"] + " (not a pass until they are answered)", style="red")
+    if report.meta.get("geometry"):  # a stride or padding wrong throughout (geometry_sheet.py): said once
+        yield Text("note on the whole sheet: " + report.meta["geometry"]["note"], style="red")
     if report.meta.get("hint"):
         yield Text("hint: " + report.meta["hint"], style="yellow")
 

@@ -60,6 +60,7 @@ from stepgrad.teach.check.causes import copying_slip, honest, plain_digits
 from stepgrad.teach.check.context import Context, build, traces
 from stepgrad.teach.check.conventions import conventions
 from stepgrad.teach.check.diagnoses import MISTAKES
+from stepgrad.teach.check.geometry_sheet import whole_sheet
 from stepgrad.teach.check.hints import better_fit
 from stepgrad.teach.check.precision import (
     Spread,
@@ -69,6 +70,7 @@ from stepgrad.teach.check.precision import (
     significant_digits,
     spreads,
     written_interval,
+    zeros_read_at_sheet_precision,
 )
 from stepgrad.teach.check.required import missing_text, required
 from stepgrad.teach.check.routes import routes
@@ -339,6 +341,8 @@ def judge(ctx: Context, given: Given, rules: Rules = Rules(), spread: Spread | N
                   formula=formula, line=given.line, route=route[0] if route else None, note=note)
 
 
+TRIVIAL_NOTE = ("{own} is what your earlier values give, but the error carried made this step trivial "
+                "(0, ±1 or an operand unchanged): close, not follows")
 ROUNDING_CARRIED = "agrees with the exact value up to the rounding carried from your earlier values"
 
 
@@ -362,8 +366,10 @@ def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float 
                     f"{digits} significant digit{'s' * (digits != 1)} written; the sheet asks for {rules.min_digits}", None, None)
         return "correct", None, None, None, None
     routing = given.value == 0 and routed_by_max_pool(ctx, step)  # 0 there says where a window's gradient went
-    if (significant_digits(given) <= 1 or given.value == 0) and not routing:
-        fits = [ref for ref in (expected, own) if ref is not None and consistent(given, ref, carried)]
+    asked = ctx.round_to is not None and given.places >= ctx.round_to  # --round K: K decimals are what the sheet asks
+    if (significant_digits(given) <= 1 or given.value == 0) and not routing and not asked:
+        fits = [ref for ref in (expected, own) if ref is not None and consistent(given, ref, carried)
+                and not (ref == 0 == given.value)]  # a 0 that is the own values' 0 follows (below), not brief
         if fits:
             return "close", "too_few_digits", _too_few(given, fits[0]), None, None
     if step.text and inputs_clean and consistent(given, own, carried):
@@ -380,8 +386,11 @@ def _verdict(ctx: Context, given: Given, step: Any, expected: float, own: float 
     diagnosis = _diagnose(ctx, given, expected, own, better_than=carried, prefer=prefer)
     if diagnosis:
         return "wrong", diagnosis[0], diagnosis[1], None, None
-    if any(_drifted(given, ref) for ref in (expected, own) if ref is not None):
+    if _drifted(given, expected):
         return "close", None, None, None, None
+    if own is not None and _drifted(given, own):
+        trivial = step.text and not any(label == "chain" for label, _, _ in routes(ctx, step))
+        return "close", None, (TRIVIAL_NOTE.format(own=f"{own:.6g}") if trivial else None), None, None
     return "wrong", None, None, None, None
 
 
@@ -428,6 +437,7 @@ def check(net: Network | LayerNetwork, solution: Solution, update_order: str | N
     prepared = prepared or traces(net, update_order, round_to)
     scale = batch_scale(net)
     solution, read_as = read_aliases(solution, prepared[0].values, scale)
+    solution = zeros_read_at_sheet_precision(solution, round_to)
     ctx = build(net, solution, update_order, round_to, prepared)
     order = {name: i for i, name in enumerate(ctx.steps)}
     spread = spreads(ctx, solution)
@@ -467,6 +477,11 @@ def check(net: Network | LayerNetwork, solution: Solution, update_order: str | N
     hint = better_fit(report, solution, update_order, round_to, {**conventions(net), **(alternatives or {})})
     if hint:
         meta["hint"] = hint
+    if ctx.network_kind == "layers":  # a stride or padding wrong throughout: said once (geometry_sheet.py)
+        report = whole_sheet(report, net, solution, round_to, ctx.trace,  # type: ignore[arg-type]
+                             lambda other, answers, rounding, trace: check(other, answers, round_to=rounding,
+                                                                           rules=Rules(required="none"),
+                                                                           prepared=(trace, None)))
     return report
 
 
