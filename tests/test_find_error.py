@@ -30,6 +30,8 @@ def _networks() -> list[tuple[str, Exercise]]:
         found.append((key, Exercise(0, net, stepgrad.explain(net))))
     biased = Network.from_dict({**stepgrad.builtin().to_dict(), "update_biases": True}, "<deck, biases updated>")
     found.append(("deck, biases updated", Exercise(0, biased, stepgrad.explain(biased))))
+    frozen = Network.from_dict({**stepgrad.builtin().to_dict(), "update_weights": [True, False]}, "<deck, w5..w8 fixed>")
+    found.append(("deck, w5..w8 held fixed", Exercise(0, frozen, stepgrad.explain(frozen))))
     return found
 
 

@@ -117,8 +117,8 @@ def test_import_records_the_state_dicts_names_and_dtype_float32_computes_as_torc
     text = import_torch(str(tmp_path / "model.pt"), options=ImportOptions(dtype="float32"), like=str(like),
                         note=notes.append)
     assert [n for n in notes if "float32" in n] == [
-        "note: the spec computes in float32 ([torch] dtype), as PyTorch computes a float32 model: explain and serve "
-        "use float32 arithmetic (stepgrad explain --dtype float64 for every digit exact)"]
+        "note: the spec computes in float32 ([torch] dtype), as PyTorch computes a float32 model: explain, serve "
+        "and train use float32 arithmetic (--dtype float64 for every digit exact)"]
     trace = stepgrad.explain(stepgrad.loads(text))
     assert trace.meta["dtype"] == "float32" and trace.meta["torch"]["names"]["w7"] == "out.weight[0, 0]"
     # torch's own float32 step: one SGD step of stepgrad's loss (half the squared error, summed over outputs)

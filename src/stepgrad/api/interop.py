@@ -121,8 +121,8 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
     settings: dict[str, Any] = {
         "loss": loss or (base.loss if base else "half_squared_error"),
         "learning_rate": learning_rate if learning_rate is not None else (base.learning_rate if base else 0.5),
-        "update_biases": file_update_biases(names, biases, update_biases if update_biases is not None else
-                                            (base.update_biases if base else None), model),
+        "trainable": [True] * len(weights) + file_update_biases(
+            biases, update_biases if update_biases is not None else (base.update_biases if base else None)),
         "update_order": base.update_order if base else "synchronous",
         "shared_biases": {"auto": "auto", "yes": True, "no": False}[shared_biases],
         "name": base.name if base else "",
@@ -134,13 +134,14 @@ def import_torch(model: str, *, options: ImportOptions = ImportOptions(), like: 
     net.extra["torch"] = table("", [n.removesuffix("weight").rstrip(".") for n in names],
                                [b is not None for b in biases], options.dtype or "float64", list(net.layers))
     if options.dtype == "float32":
-        note("note: the spec computes in float32 ([torch] dtype), as PyTorch computes a float32 model: explain and "
-             "serve use float32 arithmetic (stepgrad explain --dtype float64 for every digit exact)")
+        note("note: the spec computes in float32 ([torch] dtype), as PyTorch computes a float32 model: explain, "
+             "serve and train use float32 arithmetic (--dtype float64 for every digit exact)")
     elif options.dtype is None and "float32" in dtypes.values():
         note("note: the file's tensors are float32; the spec computes in float64 (every digit exact, PyTorch's own "
              "float32 step differs by about 1e-7 relative): import with --dtype float32 to compute as PyTorch does")
     if any(b is None for b in biases):
-        note("note: layers without a bias (nn.Linear(bias=False)) have a bias fixed at 0 (update_biases = false)")
+        note("note: layers without a bias (nn.Linear(bias=False)) have a bias fixed at 0 (update_biases false for "
+             "them)")
     if net.inputs is None:
         note("note: the spec has no samples yet; add [[samples]] (or import with --like SPEC) "
              "before `stepgrad explain` or `train`")

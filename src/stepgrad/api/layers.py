@@ -131,7 +131,7 @@ def train_layers(net: LayerNetwork, spec: str, run: Any, data: Any, files: Any, 
     if run.update_order not in (None, "synchronous"):
         raise StepgradError(SEQUENTIAL, where="--update-order")
     unsupported = [(files.plot is not None, "--plot"), (files.save is not None, "--save"),
-                   (run.dtype != "float64", "--dtype"),
+                   (run.dtype not in (None, "float64"), "--dtype"),
                    (run.strict, "--strict"), (data.inputs or data.targets or data.label or data.classes, "--inputs"),
                    (data.standardize, "--standardize")]
     flag = next((flag for bad, flag in unsupported if bad), None)

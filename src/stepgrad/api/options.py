@@ -168,7 +168,7 @@ class TrainOptions:
     learning_rate: float | None = None
     seed: int | None = None
     reset_optimizer: bool = False
-    dtype: str = "float64"
+    dtype: str | None = None  # None: the spec's [torch] dtype, else float64
     strict: bool = False  # a run that learns nothing (flat error, dead or saturated neurons, divergence) fails
 
     def __post_init__(self) -> None:

@@ -14,20 +14,21 @@ from stepgrad.api.options import DataSet, Display, RunFiles, TrainOptions
 from stepgrad.core.budget import cli_budget
 from stepgrad.core.errors import NotLearning, StepgradError
 from stepgrad.core.spec import Network
+from stepgrad.core.torch_record import dtype_of
 
 if TYPE_CHECKING:
     from stepgrad.training.loop import History
 
 
 def progress_train(net: Network, iterations: int, order: str, every: int, quiet: bool,
-                   optimizer: str = "sgd") -> History:
+                   optimizer: str = "sgd", dtype: str | None = None) -> History:
     """train(), with a transient progress bar on the terminal unless `quiet`."""
     from rich import get_console
 
     from stepgrad.training.loop import train
 
     if quiet or not get_console().is_terminal:  # piped: no bar, and no empty lines where it would have been
-        return train(net, iterations, update_order=order, every=every, optimizer=optimizer)
+        return train(net, iterations, update_order=order, every=every, optimizer=optimizer, dtype=dtype)
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -45,7 +46,8 @@ def progress_train(net: Network, iterations: int, order: str, every: int, quiet:
             if done % step == 0 or done == iterations:
                 bar.update(task, completed=done)
 
-        return train(net, iterations, update_order=order, every=every, progress=tick, optimizer=optimizer)
+        return train(net, iterations, update_order=order, every=every, progress=tick, optimizer=optimizer,
+                     dtype=dtype)
 
 
 @_quiet_numbers
@@ -109,7 +111,12 @@ def train_network(spec: str | None = None, *, fmt: str = "text", display: Displa
         orders = ["synchronous", "sequential"] if run.update_order == "both" else [run.update_order or net.update_order]
         every = run.every or max(1, run.iterations // 100)
         budget.check_train(net, run.iterations * len(orders))
-        histories = [progress_train(net, run.iterations, order, every, quiet, optimizer or "sgd") for order in orders]
+        dtype = run.dtype or dtype_of(net)
+        if dtype != "float64":  # say it: the numbers are float32's, not every digit exact
+            why = "as --dtype asks" if run.dtype else "as the spec's [torch] table says (--dtype float64: every digit exact)"
+            note(f"note: computed in {dtype}, {why}")
+        histories = [progress_train(net, run.iterations, order, every, quiet, optimizer or "sgd", dtype)
+                     for order in orders]
     _write_run_files(histories, files.plot, files.save, note)
     warnings = _not_learning(histories, None if data_args is not None else net)
     for line in warnings:
@@ -219,7 +226,7 @@ def _fit(net: Network | None, data_args: dict, run: TrainOptions, optimizer: str
     train_data, test_data = prepare(data, fraction, seed, standardize)
     epochs = run.epochs or default_epochs(len(train_data), run.batch_size)
     fit_args: dict[str, Any] = {"epochs": epochs, "batch_size": run.batch_size, "optimizer": optimizer, "seed": seed,
-                "dtype": np.dtype(run.dtype), "update_order": run.update_order,
+                "dtype": np.dtype(run.dtype or dtype_of(net)), "update_order": run.update_order,
                 "evaluate_every": run.every or (1 if run.epochs else max(1, epochs // 25))}  # default runs: ~25 rows
     if quiet:
         history = fit(net, train_data, test_data, **fit_args)

@@ -44,7 +44,8 @@ API = train_network
             help="Rows held out for testing (default 0.2 with 20 rows or more, else 0).")
 @api_option(API, "--standardize", is_flag=True, help="Shift and scale each input column to mean 0, spread 1 (from the training rows).")
 @api_option(API, "--dtype", type=click.Choice(["float64", "float32"]),
-            help="float32 is faster on larger networks; float64 reproduces the engine's numbers.")
+            help="float32 is faster on larger networks; float64 reproduces the engine's numbers "
+                 "(default: the spec's [torch] dtype, else float64).")
 @api_option(API, "--inputs", metavar="COLUMNS", help="CSV: the input columns (default: all but the targets).")
 @api_option(API, "--targets", metavar="COLUMNS", help="CSV: the target columns (default: the last).")
 @api_option(API, "--label", metavar="COLUMN", help="CSV/.npz: a class label column, one-hot encoded.")

@@ -17,6 +17,9 @@ Update orders:
 - synchronous: every gradient from the old weights (true gradient descent; the deck's derivation).
 - sequential: each layer is updated before the layer below computes its deltas (the deck's reported
   figures after one update and after 10,000 iterations).
+
+Parameters that do not train (`Network.trains()`: update_biases off, `update_weights = [true, false]`, a frozen
+PyTorch parameter) keep their values; their gradients are computed all the same (true derivatives).
 """
 
 from __future__ import annotations
@@ -146,6 +149,7 @@ def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
     depth = net.depth
     samples = inputs.shape[0] if net.reduction == "mean" else 1  # what the per-sample gradients are divided by
     lr = net.learning_rate
+    trains = net.trains()  # per parameter tensor: every layer's weights, then every layer's biases
     grad_out, out_derivative, delta = output_delta(net, fwd, targets, round_to)
     out_factor = grad_out  # dE_total/dout of the layer being processed (hand mode: gradients from it)
     sample_grads: list[Array | None] = [None] * depth
@@ -174,8 +178,9 @@ def _step(net: Network, inputs: Array, targets: Array, update_order: str | None,
             grad_w[l] = r(per_sample.mean(axis=0) if net.reduction == "mean" else per_sample.sum(axis=0))
         gb = d.sum(axis=0) / samples
         grad_b[l] = r(gb.sum(keepdims=True) if net.shared_bias(l) else gb)
-        new_w[l] = r(net.weights[l] - lr * grad_w[l])
-        if net.update_biases:
+        if trains[l]:  # a parameter that does not train (frozen in torch) keeps its value; its gradient is still true
+            new_w[l] = r(net.weights[l] - lr * grad_w[l])
+        if trains[depth + l]:
             new_b[l] = r(net.biases[l] - lr * grad_b[l])
         if l == 0:
             break

@@ -351,8 +351,9 @@ def parameters(net) -> list[Array]:
 
 
 def active_flags(net) -> list[bool]:
-    """Which parameters an optimizer updates: the weights, and the biases when update_biases is on."""
-    return [True] * net.depth + [bool(net.update_biases)] * net.depth
+    """Which parameters an optimizer updates (Network.trains: the weights, the biases when update_biases is on, less
+    the frozen ones); the others keep their value and their state, as torch.optim skips a parameter without grad."""
+    return net.trains()
 
 
 def state_of(net, name: str, **hyper: float) -> OptimizerState:

@@ -39,7 +39,7 @@ INITIALIZERS = ("xavier", "he", "uniform")
 KNOWN_KEYS = {
     "layers", "activation", "activations", "loss", "learning_rate", "update_biases", "update_order",
     "weights", "biases", "samples", "seed", "init", "name", "format_version", "training", "data",
-    "history", "reduction", "torch",
+    "history", "reduction", "torch", "update_weights",
 }
 REDUCTIONS = ("mean", "sum")  # E_total of a batch: the mean (stepgrad's, PyTorch's default) or the sum over samples
 FORMAT_VERSION = 1
@@ -67,6 +67,9 @@ class Network:
     training: TrainingState | None = None  # where training stopped (a trained or saved network)
     extra: dict[str, Any] = field(default_factory=dict)  # the other saved keys (data, history, ...), kept on save
     reduction: str = "mean"  # the batch's E_total: mean or sum over samples (PyTorch's reduction=)
+    # per parameter tensor, in optimizer order (every layer's weights, then every layer's biases): whether it trains;
+    # None: every weight, and the biases when update_biases is on (`trains()`; a frozen torch parameter is False)
+    trainable: list[bool] | None = None
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -81,8 +84,9 @@ class Network:
             d["activation"] = self.activations[0]
         else:
             d["activations"] = list(self.activations)
+        flags = self.trains()
         d.update(
-            loss=self.loss, learning_rate=self.learning_rate, update_biases=self.update_biases,
+            loss=self.loss, learning_rate=self.learning_rate, update_biases=_per_layer(flags[self.depth:]),
             update_order=self.update_order,
             weights=[w.tolist() for w in self.weights],
             biases=[float(b[0]) if self.shared_bias(l) else b.tolist() for l, b in enumerate(self.biases)],
@@ -91,6 +95,8 @@ class Network:
             d["samples"] = [
                 {"inputs": x.tolist(), "targets": t.tolist()} for x, t in zip(self.inputs, self.targets)
             ]
+        if not all(flags[:self.depth]):
+            d["update_weights"] = _per_layer(flags[:self.depth])
         if self.name:
             d["name"] = self.name
         if self.reduction != "mean":
@@ -118,6 +124,19 @@ class Network:
             self.shared_biases = [b.shape == (1,) and n > 1 for b, n in zip(self.biases, self.layers[1:])]
         elif len(self.shared_biases) != self.depth:
             raise SpecError(f"expected {self.depth} entries, one per non-input layer", where="Network.shared_biases")
+        _check_trainable(self)
+
+    def trains(self) -> list[bool]:
+        """Per parameter tensor, in optimizer order (every layer's weights, then every layer's biases): whether the
+        step moves it. A tensor that does not train keeps its value (its gradient is still computed and shown)."""
+        if self.trainable is not None:
+            return list(self.trainable)
+        return [True] * self.depth + [bool(self.update_biases)] * self.depth
+
+    @property
+    def partly_frozen(self) -> bool:
+        """Whether some weights are held fixed, or some biases train and others not (per-tensor flags in use)."""
+        return self.trainable is not None
 
     def shared_bias(self, layer: int) -> bool:
         """True when weight layer `layer` (0-based) has one bias shared by all its neurons."""
@@ -191,6 +210,39 @@ def _check_network(net: Network) -> None:
     if net.inputs is not None and net.targets is not None:
         net.inputs = _array(net.inputs, "inputs", (-1, layers[0]))
         net.targets = _array(net.targets, "targets", (len(net.inputs), layers[-1]))
+
+
+def _check_trainable(net: Network) -> None:
+    """Network.trainable: 2 x depth flags agreeing with update_biases (on exactly when some bias trains); the
+    default flags (every weight, biases as update_biases) become None, so a network without frozen parts has none."""
+    flags, depth = net.trainable, net.depth
+    if flags is None:
+        return
+    if (not isinstance(flags, (list, tuple)) or len(flags) != 2 * depth
+            or not all(isinstance(f, (bool, np.bool_)) for f in flags)):
+        raise SpecError(f"expected {2 * depth} true/false values: every layer's weights, then every layer's biases",
+                        where="Network.trainable")
+    flags = [bool(f) for f in flags]
+    if any(flags[depth:]) != net.update_biases:
+        raise SpecError(f"update_biases is {net.update_biases} but {'some' if any(flags[depth:]) else 'no'} bias "
+                        "trains here", where="Network.trainable")
+    net.trainable = None if flags == [True] * depth + [net.update_biases] * depth else flags
+
+
+def _per_layer(flags: list[bool]) -> bool | list[bool]:
+    """One true/false for every layer when they agree, else the list (the spec's update_weights/update_biases)."""
+    return flags[0] if len(set(flags)) == 1 else list(flags)
+
+
+def _flags(data: dict[str, Any], key: str, default: bool, depth: int, source: str) -> list[bool]:
+    """The spec's `update_weights` / `update_biases`: one true/false for every layer, or a list of one per layer."""
+    value = data.get(key, default)
+    if isinstance(value, bool):
+        return [value] * depth
+    if not isinstance(value, list) or len(value) != depth or not all(isinstance(v, bool) for v in value):
+        raise SpecError(f"expected true or false, or a list of {depth} (one per non-input layer), got {_short(value)}",
+                        where=f"{source}: {key}")
+    return list(value)
 
 
 def _array(value: Any, field: str, shape: tuple[int, ...], shared: bool = False) -> np.ndarray:
@@ -423,9 +475,10 @@ def _build(data: dict[str, Any], source: str) -> Network:
     learning_rate = _number(data.get("learning_rate", 0.5), f"{source}: learning_rate")
     if learning_rate <= 0:
         raise SpecError("must be positive", where=f"{source}: learning_rate")
-    update_biases = data.get("update_biases", False)
-    if not isinstance(update_biases, bool):
-        raise SpecError(f"expected true or false, got {_short(update_biases)}", where=f"{source}: update_biases")
+    trainable = _flags(data, "update_weights", True, depth, source) + _flags(data, "update_biases", False, depth, source)
+    if not any(trainable):
+        raise SpecError("no weight and no bias trains: nothing would change", where=f"{source}: update_weights")
+    update_biases = any(trainable[depth:])
     update_order = data.get("update_order", "synchronous")
     if update_order not in UPDATE_ORDERS:
         raise SpecError(f"expected one of {', '.join(UPDATE_ORDERS)}, got {_short(update_order)}", where=f"{source}: update_order")
@@ -498,7 +551,7 @@ def _build(data: dict[str, Any], source: str) -> Network:
         layers=list(layers), activations=list(acts), loss=loss, learning_rate=learning_rate,
         update_biases=update_biases, update_order=update_order, weights=weights, biases=biases,
         inputs=inputs, targets=targets, shared_biases=shared, name=str(data.get("name", "")),
-        seed=seed, training=training, extra=extra, reduction=reduction,
+        seed=seed, training=training, extra=extra, reduction=reduction, trainable=trainable,
     )
     return net
 

@@ -37,6 +37,8 @@ class Network(Protocol):
     update_biases: bool
     biases: list[np.ndarray]
 
+    def trains(self) -> list[bool]: ...
+
     @property
     def depth(self) -> int: ...
 
@@ -92,8 +94,9 @@ def record(net: Network) -> dict[str, Any] | None:
     if found.get("layers") is not None and list(found["layers"]) != list(net.layers):
         return None  # other widths: not that model
     found = dict({"model": "", "dtype": "float64"}, **found)
+    trains = net.trains()
     for l, has in enumerate(found["bias"]):
-        if not has and (net.update_biases or np.any(np.asarray(net.biases[l]) != 0)):
+        if not has and (trains[net.depth + l] or np.any(np.asarray(net.biases[l]) != 0)):
             return None  # the layer has no bias in PyTorch, but here it trains or is not 0: not that model any more
     return found
 

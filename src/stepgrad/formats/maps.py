@@ -173,6 +173,8 @@ class _Blocks:
 
     def given(self) -> None:
         self.out.append(Heading("The network"))
+        if self.meta.get("torch", {}).get("intro"):  # PyTorch's names of the parameters (tracing/torch_layer_names.py)
+            self.out.append(Paragraph(self.meta["torch"]["intro"]))
         for s in range(self.samples):
             self.grids(f"x{self._of(s)}", self.meta["input_shape"], lambda p, s=s: names.map_value("input", "x", p, self.tag(s)),
                        sequence=bool(self.meta.get("sequence_input")))

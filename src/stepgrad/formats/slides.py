@@ -327,7 +327,8 @@ class _Summary:
         rest = [ln for g in part.groups for ln in g.lines if ln.name.startswith("b")]
         if rest:
             frames += _frames(f"{part.title}: the biases", _group_items(rest))
-        self.left_out.append("the derivation of each new weight (every one is w - eta * gradient)")
+        held = "; those held fixed keep their value, w+ = w" if not all(self.meta.get("trains", [True])) else ""
+        self.left_out.append(f"the derivation of each new weight (every one is w - eta * gradient{held})")
         return frames
 
     def what_was_left_out(self) -> str:

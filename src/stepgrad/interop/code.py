@@ -177,7 +177,13 @@ def _model(net: Network, drop_last: bool) -> list[str]:
                          "(broadcast over its neurons), as stepgrad's")
         else:
             lines.append(f"    linears[{l}].bias.copy_({_tensor(b)})")
-    if not net.update_biases:
+    trains = net.trains()
+    if net.partly_frozen:  # the spec's update_weights / update_biases per layer: torch skips what does not train
+        for l in range(net.depth):
+            for k, kind in ((l, "weight"), (net.depth + l, "bias")):
+                if not trains[k]:
+                    lines.append(f"linears[{l}].{kind}.requires_grad_(False)  # held fixed, as the spec says")
+    elif not net.update_biases:
         lines.append("for linear in linears:  # the spec does not train its biases")
         lines.append("    linear.bias.requires_grad_(False)")
     return lines
@@ -220,7 +226,7 @@ _SEQUENTIAL_STEP = [
     "    inputs_of, nets, outs = [], [], []",
     "    h = x",
     "    for linear, activation in layers:",
-    "        inputs_of.append(h.detach())  # each layer's backward pass is its own, below",
+    "        inputs_of.append(h.detach().requires_grad_())  # each layer's backward pass is its own, below",
     "        nets.append(linear(inputs_of[-1]))",
     "        h = activation(nets[-1])",
     "        outs.append(h)",
@@ -229,7 +235,8 @@ _SEQUENTIAL_STEP = [
     "    for k in reversed(range(len(layers))):",
     "        linear = layers[k][0]",
     "        with torch.no_grad():",
-    "            linear.weight -= LEARNING_RATE * delta.T @ inputs_of[k]",
+    "            if linear.weight.requires_grad:",
+    "                linear.weight -= LEARNING_RATE * delta.T @ inputs_of[k]",
     "            if linear.bias.requires_grad:",
     "                linear.bias -= LEARNING_RATE * delta.sum(dim=0).sum_to_size(linear.bias.shape)",
     "        if k:  # the error sent down through the just-updated weights, then the activation below",

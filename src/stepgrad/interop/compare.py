@@ -15,8 +15,8 @@ torch.optim SGD, Adam or AdamW, read with its state by torch_optim); compare_wit
 exactly those on copies. Without them the step is one plain gradient-descent step (torch.optim.SGD)
 with stepgrad's loss `loss` written in torch: the mean over samples of each sample's loss, summed
 over outputs (see `torch_loss`). The model's own biases stay per-neuron (b_h1, b_o1 ...), and
-biases that do not require gradients are not updated, as in PyTorch; what stepgrad cannot explain
-exactly (a frozen weight, shared layers, hooks ...) is refused by reading.py before any work.
+weights and biases that do not require gradients are held fixed, as in PyTorch; what stepgrad cannot explain
+exactly (shared layers, hooks ...) is refused by reading.py before any work.
 compare_with_torch compares every parameter of the model by its torch name (trained, fixed, or
 unused by forward()); one it cannot account for is listed, and then it never "agrees". The
 explanation names every weight as torch does too (tracing/torch_names.py).
@@ -38,11 +38,12 @@ from stepgrad.core.spec import Network
 from stepgrad.core.trace import Trace
 from stepgrad.core.training_state import TrainingState
 from stepgrad.interop.comparison import Comparison, ParameterDiff, _diff, torch_loss
-from stepgrad.interop.convert import _array, build_network, from_torch, layers_of, torch_module, update_biases_of
+from stepgrad.interop.convert import _array, build_network, from_torch, layers_of, torch_module
 from stepgrad.interop.frozen import features, frozen_prefix
 from stepgrad.interop.frozen import note as frozen_note
 from stepgrad.interop.losses import is_nll, read_loss, read_targets
 from stepgrad.interop.optimizers import read_optimizer
+from stepgrad.interop.reading import trainable_of
 from stepgrad.tracing.build import explain
 from stepgrad.tracing.torch_names import TorchModel, annotate
 
@@ -104,7 +105,7 @@ def read_step(module: Any, inputs: Any, targets: Any, loss: Any = "half_squared_
         net = build_network([_array(m.weight, f"{n}.weight") for n, m in trained],
                             [None if m.bias is None else _array(m.bias, f"{n}.bias") for n, m in trained],
                             activations[skip:], source=f"<{type(module).__name__}>",
-                            update_biases=update_biases_of(trained), inputs=features(linears, activations, skip, inputs),
+                            trainable=trainable_of(trained), inputs=features(linears, activations, skip, inputs),
                             **settings)
     else:
         net = from_torch(module, inputs=inputs, log_softmax=nll, **settings)
@@ -255,12 +256,13 @@ def compare_with_torch(module: Any, inputs: Any, targets: Any, loss: Any = "half
 def _stepgrad_parameters(net: Network, linears: list[tuple[str, Any]]) -> dict[str, tuple[list[str], bool]]:
     """torch parameter name -> (stepgrad's names of its entries, row by row; whether stepgrad trains it)."""
     names = layout(net.layers, net.shared_biases)  # type: ignore[arg-type]
+    trains = net.trains()
     found: dict[str, tuple[list[str], bool]] = {}
     for l, (prefix, linear) in enumerate(linears):
         label = f"{prefix}." if prefix else ""
-        found[f"{label}weight"] = ([w for row in names.weights[l] for w in row], True)
+        found[f"{label}weight"] = ([w for row in names.weights[l] for w in row], trains[l])
         if linear.bias is not None:
-            found[f"{label}bias"] = (list(names.biases[l]), bool(net.update_biases))
+            found[f"{label}bias"] = (list(names.biases[l]), trains[net.depth + l])
     return found
 
 

@@ -68,6 +68,21 @@ def _links(m: Any, layer: Layer, prefix: str) -> list[Link]:
     return links(m, layer, prefix) if layer.params else []
 
 
+def with_torch_names(net: LayerNetwork, module: Any) -> LayerNetwork:
+    """`net` (read from `module`) with a `[torch]` table naming its parameters as torch does, so that every
+    explanation of it says them (core/layers/torch_record.py, tracing/torch_layer_names.py)."""
+    from stepgrad.core.layers.torch_record import table
+
+    modules = owners(module)
+    if len(modules) != len(net.all_layers()):
+        return net  # not read layer by layer: no names rather than wrong ones
+    pairs = [(layer, _links(m, layer, prefix)) for layer, (prefix, m) in zip(net.all_layers(), modules)]
+    if not any(found for _, found in pairs):
+        return net
+    return LayerNetwork.from_dict(dict(net.spec, torch=table(type(module).__name__, pairs)),
+                                  f"<{type(module).__name__}>")
+
+
 def _flip(layer: Layer, role: str, a: np.ndarray) -> np.ndarray:
     """A conv kernel as PyTorch holds it (turned 180 degrees for true convolution)."""
     if isinstance(layer, Conv) and role == "kernel" and layer.flipped:
@@ -228,12 +243,14 @@ def explain_torch_layers(module: Any, inputs: Any, targets: Any, *, input_shape:
     normalization) on (inputs, targets); with `check`, every parameter's gradient and new value is first held to
     PyTorch autograd and optim.SGD on the module itself (compare_layers.py, 1e-9 relative)."""
     from stepgrad.tracing.layered import explain_layers
+    from stepgrad.tracing.torch_layer_names import held_biases, layer_torch_names, named
 
     given = np.asarray(inputs.detach().cpu().numpy() if hasattr(inputs, "detach") else inputs).shape[1:]
     if input_shape is not None and tuple(input_shape) != tuple(given):
         raise StepgradError(f"input_shape {tuple(input_shape)} is not the inputs' sample shape {tuple(given)}")
-    net, _, _ = read_step(module, inputs, targets, loss, lr, step_reduction=step_reduction)
-    trace = explain_layers(net)
+    net, pairs, _ = read_step(module, inputs, targets, loss, lr, step_reduction=step_reduction)
+    names, ranges = layer_torch_names(pairs)  # each parameter as PyTorch indexes it (tracing/torch_layer_names.py)
+    trace = named(explain_layers(net), type(module).__name__, names, ranges, held_biases(net, pairs))
     if check:
         comparison = compare_torch_layers(module, inputs, targets, loss, lr, step_reduction=step_reduction)
         if not comparison.agrees():

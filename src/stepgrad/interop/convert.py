@@ -17,10 +17,10 @@ per-neuron biases. `from_torch(shared_biases="auto")` reads a layer of two or mo
 biases are all exactly equal back as one shared bias (so to_torch -> from_torch is exact);
 `shared_biases=False` keeps PyTorch's per-neuron biases (explain_torch does this, since PyTorch
 trains each bias on its own), `True` or a list per layer forces sharing (the biases must be equal).
-`update_biases` is carried by `requires_grad`: to_torch freezes the biases of a network that does
-not update them, and from_torch updates biases when they require gradients. A layer without bias
-(nn.Linear(bias=False)) computes as a bias fixed at 0: read exactly when no bias of the model trains,
-refused beside trained biases; a frozen weight is refused (stepgrad trains every weight). Reading
+What trains is carried by `requires_grad`, tensor by tensor: to_torch freezes each weight and bias the
+network holds fixed (`Network.trains()`: update_biases, update_weights), and from_torch holds fixed each
+one that does not require gradients (a frozen weight anywhere, a partly frozen layer). A layer without
+bias (nn.Linear(bias=False)) computes as a bias fixed at 0. Reading
 the model itself (its chain of layers, identities skipped, shared layers refused) is reading.py's.
 """
 
@@ -36,7 +36,7 @@ from stepgrad.core.errors import StepgradError
 from stepgrad.core.functions import ACTIVATIONS
 from stepgrad.core.layers.spec import LayerNetwork
 from stepgrad.core.spec import Network
-from stepgrad.interop.reading import flatten, layers_of, torch_module, traced_leaves, update_biases_of
+from stepgrad.interop.reading import flatten, layers_of, torch_module, traced_leaves, trainable_of
 
 __all__ = ["build_network", "describe", "flatten", "from_torch", "layers_of", "read_state_dict", "to_torch",
            "torch_module", "traced_leaves"]
@@ -51,12 +51,14 @@ def to_torch(net: Network | LayerNetwork, *, attention: str = "head") -> Any:
         return to_torch_layers(net, attention)
     torch = torch_module()
     modules = []
+    trains = net.trains()
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
         linear = torch.nn.Linear(net.layers[l], net.layers[l + 1], dtype=torch.float64)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(np.array(w, dtype=np.float64)))
             linear.bias.copy_(torch.from_numpy(np.broadcast_to(b, (net.layers[l + 1],)).copy()))
-        linear.bias.requires_grad_(bool(net.update_biases))
+        linear.weight.requires_grad_(trains[l])
+        linear.bias.requires_grad_(trains[net.depth + l])
         modules += [linear, ACTIVATIONS[net.activations[l]].torch()]
     return torch.nn.Sequential(*modules)
 
@@ -152,8 +154,10 @@ def build_network(weights: list[np.ndarray], biases: list[np.ndarray | None], ac
                   source: str, loss: str = "half_squared_error", learning_rate: float = 0.5,
                   update_biases: bool = True, update_order: str = "synchronous",
                   shared_biases: str | bool | Sequence[bool] = "auto",
-                  inputs: Any = None, targets: Any = None, name: str = "") -> Network:
-    """A validated Network from per-layer weight matrices and bias vectors (None: no bias, zeros)."""
+                  inputs: Any = None, targets: Any = None, name: str = "",
+                  trainable: Sequence[bool] | None = None) -> Network:
+    """A validated Network from per-layer weight matrices and bias vectors (None: no bias, zeros); `trainable`:
+    per tensor (every weight, then every bias), which train (Network.trainable), in place of update_biases."""
     depth = len(weights)
     layers = [int(weights[0].shape[1])] + [int(w.shape[0]) for w in weights]
     if isinstance(shared_biases, str):
@@ -176,6 +180,8 @@ def build_network(weights: list[np.ndarray], biases: list[np.ndarray | None], ac
         "update_biases": bool(update_biases), "update_order": update_order,
         "weights": [w.tolist() for w in weights], "biases": bias_data,
     }
+    if trainable is not None:
+        data.update(update_weights=list(trainable[:depth]), update_biases=list(trainable[depth:]))
     if name:
         data["name"] = name
     if inputs is not None and targets is not None:
@@ -208,8 +214,8 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
                input_shape: Sequence[int] | None = None, step_reduction: str | None = None) -> Network | LayerNetwork:
     """A stepgrad Network with the weights of an nn.Sequential of nn.Linear and activation modules.
 
-    update_biases=None: true when the module's biases require gradients (all of them, or none: see
-    reading.update_biases_of; a frozen weight or a bias=False layer beside trained biases is refused).
+    Each weight and bias trains when it requires gradients (reading.trainable_of: a frozen one is held fixed, as
+    PyTorch's step holds it); update_biases=True or False overrides the biases' requires_grad.
     See the module docstring for shared_biases. `inputs`/`targets` (arrays or tensors, a row per
     sample) become the samples. log_softmax: the module ends in log_softmax, read as its raw scores (the
     last layer linear) because it is trained with nn.NLLLoss (see reading.layers_of). A module with
@@ -229,17 +235,20 @@ def from_torch(module: Any, *, loss: str = "half_squared_error", learning_rate: 
             raise StepgradError("a module with convolution, pooling, rnn, attention or normalization layers needs "
                                 "input_shape=(channels, rows, columns), or (steps, features) for a sequence",
                                 where="from_torch")
-        return from_torch_layers(module, input_shape=input_shape if isinstance(input_shape, tuple) else tuple(
+        from stepgrad.interop.compare_layers import with_torch_names
+
+        read = from_torch_layers(module, input_shape=input_shape if isinstance(input_shape, tuple) else tuple(
                                  input_shape), loss=loss, learning_rate=learning_rate,
                                  update_biases=True if update_biases is None else update_biases, inputs=inputs,
                                  targets=targets, name=name, step_reduction=step_reduction)
+        return with_torch_names(read, module)  # its explanations name each parameter as torch does
     linears, activations = layers_of(module, log_softmax)
-    update_biases = update_biases_of(linears, update_biases)
+    trainable = trainable_of(linears, update_biases)
     weights = [_array(m.weight, f"{n}.weight") for n, m in linears]
     biases = [None if m.bias is None else _array(m.bias, f"{n}.bias") for n, m in linears]
     net = build_network(weights, biases, activations, source=f"<{type(module).__name__}>", loss=loss,
-                        learning_rate=learning_rate, update_biases=update_biases, update_order=update_order,
-                        shared_biases=shared_biases, inputs=inputs, targets=targets, name=name)
+                        learning_rate=learning_rate, update_order=update_order, shared_biases=shared_biases,
+                        inputs=inputs, targets=targets, name=name, trainable=trainable)
     from stepgrad.tracing.torch_names import TorchModel
 
     net.extra["torch"] = TorchModel.read(module, linears).record(list(net.layers))  # its explanations name weights as torch does
@@ -335,19 +344,7 @@ def check_layers(weights: list[np.ndarray], layers: Sequence[int], where: str, n
                                 f"need {expected}", where=where)
 
 
-def file_update_biases(names: Sequence[str], biases: Sequence[np.ndarray | None], wanted: bool | None,
-                       where: str) -> bool:
-    """Whether an imported state_dict's biases train: `wanted` (None: yes, as PyTorch does), unless a layer
-    has no bias (nn.Linear(bias=False), a bias fixed at 0): then none may train, and asking for it is refused."""
-    missing = [n.removesuffix("weight").rstrip(".") for n, b in zip(names, biases) if b is None]
-    if not missing:
-        return True if wanted is None else wanted
-    if wanted:
-        raise StepgradError(f"layer {missing[0]!r} has no bias (nn.Linear(..., bias=False)), so it cannot train: "
-                            "stepgrad trains the biases of every layer or of none; import with --no-update-biases",
-                            where=where)
-    if wanted is None and len(missing) < len(biases):
-        raise StepgradError(f"layer {missing[0]!r} has no bias (nn.Linear(..., bias=False)) but other layers have "
-                            "one: stepgrad trains the biases of every layer or of none; import with "
-                            "--no-update-biases to keep every bias fixed (the missing ones at 0)", where=where)
-    return False
+def file_update_biases(biases: Sequence[np.ndarray | None], wanted: bool | None) -> list[bool]:
+    """Per layer, whether an imported state_dict's biases train: `wanted` (None: yes, as PyTorch does), except a
+    layer with no bias (nn.Linear(bias=False), a bias fixed at 0), which never trains."""
+    return [b is not None and (True if wanted is None else wanted) for b in biases]

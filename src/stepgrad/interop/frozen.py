@@ -4,8 +4,8 @@ When the first nn.Linear layers of a model neither train their weights nor their
 no bias), PyTorch's step leaves them as they are and only carries their outputs forward. stepgrad does the same:
 it computes those layers' outputs (with their activations) from the batch first, and explains the step of the
 layers that train, with these outputs as its inputs i1, i2 ... The explanation says so in one sentence, and
-compare_with_torch checks that torch left the frozen parameters as they were. A frozen weight after a trained layer
-is still refused (reading.update_biases_of): its gradient would pass through it, which stepgrad does not show.
+compare_with_torch checks that torch left the frozen parameters as they were. A frozen weight or bias after a trained
+layer stays in the network, held fixed (reading.trainable_of, tracing/held.py).
 
     >>> import torch
     >>> model = torch.nn.Sequential(torch.nn.Linear(3, 4, bias=False), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()

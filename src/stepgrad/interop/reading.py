@@ -14,10 +14,9 @@ naming the part:
 - identities are skipped: nn.Identity, nn.Dropout (and F.dropout) in eval mode or with p=0, nn.Flatten and
   x.view(-1, n) / x.reshape(-1, n) / x.flatten(1) on the 2-D batches stepgrad reads; in-place
   activations (nn.ReLU(inplace=True)) compute what the others do;
-- parameters that do not require gradients: every weight is trained by stepgrad, so a frozen weight
-  is refused; biases are trained all together or not at all (update_biases), so frozen biases (or
-  nn.Linear(bias=False), no bias at all, which computes as a bias fixed at 0) are read exactly only
-  when no bias of the model trains.
+- parameters that do not require gradients (frozen weights and biases, anywhere) are held fixed, each
+  tensor on its own (`trainable_of`, the spec's update_weights/update_biases per layer), as PyTorch's step
+  skips them; nn.Linear(bias=False), no bias at all, computes as a bias fixed at 0.
 Functions called in a forward() (torch.tanh, F.elu ...) are the registry's activations, looked up
 through `counterpart`, the one place that reads the registry's PyTorch names.
 """
@@ -409,29 +408,18 @@ def _describe(node: Any) -> str:
 # which parameters train
 
 
-def update_biases_of(linears: Sequence[tuple[str, Any]], update_biases: bool | None = None) -> bool:
-    """Whether stepgrad trains the biases of these layers (update_biases), or a StepgradError naming the
-    parameter stepgrad cannot treat as PyTorch does.
-
-    Every weight must require gradients. The biases train all together or not at all: with
-    update_biases=None that is read from requires_grad; a bias that does not exist
-    (nn.Linear(bias=False)) is a bias fixed at 0, so it cannot be trained.
+def trainable_of(linears: Sequence[tuple[str, Any]], update_biases: bool | None = None) -> list[bool]:
+    """Which parameter tensors of these layers train, in stepgrad's order (every layer's weight, then every layer's
+    bias; spec.Network.trainable): each weight and bias that requires gradients, as PyTorch's step moves exactly
+    those. A bias that does not exist (nn.Linear(bias=False)) is a bias fixed at 0. update_biases True or False
+    overrides the biases' requires_grad (every existing bias trains, or none).
     """
-    for name, m in linears:
-        if not m.weight.requires_grad:
-            raise StepgradError(f"{_label(name)}weight is frozen (requires_grad=False): stepgrad explains a step that "
-                                "keeps the first layers fixed (explain_torch, compare_with_torch), not a frozen weight "
-                                "after a trained layer")
-    trained = [(name, m) for name, m in linears if m.bias is not None and m.bias.requires_grad]
-    fixed = [(name, m) for name, m in linears if m.bias is None or not m.bias.requires_grad]
-    wanted = bool(trained) if update_biases is None else update_biases
-    if wanted and fixed:
-        name, m = fixed[0]
-        why = (f"layer {name!r} has no bias (nn.Linear(..., bias=False))" if m.bias is None
-               else f"{_label(name)}bias is frozen (requires_grad=False)")
-        others = f", while {_label(trained[0][0])}bias trains" if trained else ""
-        raise StepgradError(f"{why}{others}: stepgrad trains the biases of every layer or of none")
-    return wanted
+    weights = [bool(m.weight.requires_grad) for _, m in linears]
+    biases = [m.bias is not None and (bool(m.bias.requires_grad) if update_biases is None else update_biases)
+              for _, m in linears]
+    if not any(weights + biases):
+        raise StepgradError("no parameter of these layers requires gradients: nothing trains")
+    return weights + biases
 
 
 def _label(prefix: str) -> str:

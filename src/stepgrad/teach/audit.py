@@ -109,6 +109,8 @@ def variant(net: Network, config: Config) -> Network:
     """The spec computed the configuration's way (the ½ is taken out of the trace, see `without_half`)."""
     changed = net.copy()
     changed.update_order, changed.reduction, changed.update_biases = config.update_order, config.reduction, config.update_biases
+    if changed.trainable is not None and config.update_biases != net.update_biases:  # every bias, or none, as asked
+        changed.trainable = changed.trainable[:net.depth] + [config.update_biases] * net.depth
     return changed
 
 

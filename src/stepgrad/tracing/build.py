@@ -21,6 +21,7 @@ from stepgrad.core.names import Layout, layout
 from stepgrad.core.spec import Network
 from stepgrad.core.torch_record import dtype_of
 from stepgrad.core.trace import Path, Section, Step, Trace
+from stepgrad.tracing.held import held_sentences, held_step
 from stepgrad.tracing.torch_names import dressed
 
 T = TypeVar("T")
@@ -47,12 +48,13 @@ def explain(net: Network | LayerNetwork, sample: int | None = None, update_order
                             where="--dtype")
     if isinstance(net, LayerNetwork):
         from stepgrad.tracing.layered import explain_layers
+        from stepgrad.tracing.torch_layer_names import layer_dressed
 
         if inputs is not None or targets is not None or optimizer not in (None, "sgd") or round_to is not None or (
                 update_order == "sequential") or dtype != "float64":
             raise StepgradError("a layer-table network is explained with its own samples, plain SGD, the "
                                 "synchronous order and no rounding in float64 for now")
-        return explain_layers(net, sample)
+        return layer_dressed(explain_layers(net, sample), net)  # PyTorch's names of a network read from torch
     assert isinstance(net, Network)
     if inputs is None or targets is None:
         inputs, targets = net.require_samples()
@@ -194,6 +196,7 @@ class _Builder:
             "name": n.name, "layers": list(n.layers), "activations": list(n.activations), "loss": n.loss,
             "learning_rate": n.learning_rate, "update_order": self.rec.update_order,
             "update_biases": n.update_biases, "samples": self.samples,
+            **({"trains": n.trains()} if n.partly_frozen else {}),
             "batch_error": "mean over samples of each sample's E_total",
             "dtype": "float64",
             "neurons": [list(x) for x in self.names.neurons],
@@ -480,15 +483,22 @@ class _Builder:
     def update(self, layers: list[int], key: str) -> Section:
         steps = []
         eta = names.LEARNING_RATE
+        trains = self.net.trains()
         for l in layers:
             for j, row in enumerate(self.names.weights[l]):
                 for i, w in enumerate(row):
+                    if not trains[l]:
+                        steps.append(held_step(self.step, w, self.rec.new_weights[l][j, i]))
+                        continue
                     grad = names.gradient(w)
                     steps.append(self.step(names.updated(w), self.rec.new_weights[l][j, i], "update",
                                            rf"«{w}» - «{eta}» \cdot «{grad}»", f"«{w}» - «{eta}» * «{grad}»",
                                            (w, eta, grad), subject=w))
             if self.net.update_biases:
                 for b_index, b in enumerate(self.names.biases[l]):
+                    if not trains[self.net.depth + l]:
+                        steps.append(held_step(self.step, b, self.rec.new_biases[l][b_index]))
+                        continue
                     grad = names.gradient(b)
                     steps.append(self.step(names.updated(b), self.rec.new_biases[l][b_index], "update",
                                            rf"«{b}» - «{eta}» \cdot «{grad}»", f"«{b}» - «{eta}» * «{grad}»",
@@ -497,4 +507,6 @@ class _Builder:
             title = f"Update: layer {layers[0] + 1} (before the layer below computes its deltas)"
         else:
             title = "The new weights"
-        return Section(key, title, tuple(steps), "Each weight moves against its gradient, scaled by the learning rate.")
+        intro = " ".join(["Each weight moves against its gradient, scaled by the learning rate.",
+                          *held_sentences(self.net, layers)])
+        return Section(key, title, tuple(steps), intro)

@@ -37,6 +37,10 @@ class LayerOptimizerStep(OptimizerStep):
             for where in np.ndindex(*layer.params[role].shape):
                 yield k, where, layer.parameter_name(role, tuple(i + 1 for i in where))
 
+    def fixed(self) -> set[int]:
+        """None held fixed (a layer-table network has no per-tensor trainable flags: its biases train or not)."""
+        return set()
+
 
 def with_optimizer(net: LayerNetwork, rec: engine.LayerStep, inputs: np.ndarray, targets: np.ndarray,
                    name: str) -> tuple[engine.LayerStep, LayerOptimizerStep]:

@@ -296,7 +296,10 @@ class _Arranger:
                                [[self.last(f"backward_{l}", "gradient", w) for w in row] for row in self.weights[l - 1]])
             new = self.matrix(f"W({l})+", rf"W^{{({l})+}}", rows)
             optimizer = self.trace.meta.get("optimizer")
-            if optimizer:  # momentum, Adam: the scalar trace shows each weight's own update steps
+            trains = self.trace.meta.get("trains") or [True] * (2 * self.depth)
+            if not trains[l - 1]:  # a frozen weight matrix: its new value is its old one (tracing/held.py)
+                eqs.append(Equation(new, f"W({l})", rf"W^{{({l})}}", (self.W(l),), "held fixed: it does not train"))
+            elif optimizer:  # momentum, Adam: the scalar trace shows each weight's own update steps
                 eqs.append(Equation(new, f"the {optimizer['name']} update of W({l}) from grad W({l})",
                                     rf"\text{{the {optimizer['name']} update}}", (self.W(l), grad)))
             else:
@@ -308,7 +311,10 @@ class _Arranger:
                 b_old = self.matrix(f"b({l})", rf"b^{{({l})}}", [[b] for b in names])
                 b_grad = self.matrix(f"grad b({l})", rf"\nabla b^{{({l})}}",
                                      [[self.last(f"backward_{l}", "gradient", b)] for b in names])
-                eqs.append(Equation(b_new, f"b({l}) - eta grad b({l})", rf"b^{{({l})}} - \eta \nabla b^{{({l})}}",
+                held = not trains[self.depth + l - 1]
+                eqs.append(Equation(b_new, f"b({l})", rf"b^{{({l})}}", (b_old,), "held fixed: it does not train")
+                           if held else
+                           Equation(b_new, f"b({l}) - eta grad b({l})", rf"b^{{({l})}} - \eta \nabla b^{{({l})}}",
                                     (b_old, eta, b_grad)))
         return Block("update", "The update", tuple(eqs))
 

@@ -27,6 +27,7 @@ from stepgrad.core import engine, optim
 from stepgrad.core.names import layout, updated
 from stepgrad.core.optim import HYPER_NOTES, check_order, trace_name
 from stepgrad.core.trace import Section, Step, Trace
+from stepgrad.tracing.held import held_sentences, held_step
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class OptimizerStep:
                 for j, b in enumerate(bs):
                     yield self.net.depth + l, (j,), b
 
+    def fixed(self) -> set[int]:
+        """Indices (optimizer order) of the parameters this step holds fixed: a dense network's frozen tensors."""
+        return {k for k, trains in enumerate(self.net.trains()) if not trains}
+
     def rewrite(self, trace: Trace) -> Trace:
         """The trace with its update section(s) replaced by the optimizer's sections."""
         sections, placed = [], False
@@ -83,7 +88,12 @@ class OptimizerStep:
         state_steps: list[Step] = []
         update_steps: list[Step] = []
         shown: set[str] = set()
+        fixed = self.fixed()
         for k, where, p in self.parameters():
+            if k in fixed:  # frozen: torch.optim skips it (no gradient), its state untouched
+                value = (self.new_weights[k] if k < self.net.depth else self.new_biases[k - self.net.depth])[where]
+                update_steps.append(held_step(Step, p, float(value)))
+                continue
             own = self.settings[k] if self.settings else {}
             hyper = {**h, **{key: v for key, v in own.items() if key != "lr"}}
             rules = rule.rules_at(hyper, self.t)
@@ -120,7 +130,8 @@ class OptimizerStep:
         return [
             Section("optimizer", f"{rule.title}: the optimizer's state", tuple(given + state_steps), rule.description),
             Section("update", "The new weights", tuple(update_steps),
-                    f"Each weight moves by the step {rule.name} computed, scaled by the learning rate."),
+                    " ".join([f"Each weight moves by the step {rule.name} computed, scaled by the learning rate.",
+                              *(held_sentences(self.net, list(range(self.net.depth))) if fixed else [])])),
         ]
 
 

@@ -30,6 +30,7 @@ from stepgrad.core.names import layout
 from stepgrad.core.spec import Network
 from stepgrad.core.torch_record import record, table
 from stepgrad.core.trace import Section, Trace
+from stepgrad.tracing.held import NOTE, held_sentences
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class TorchModel:
     dtype: str  # "float32", "float64" ...
     from_spec: bool = False  # read from a spec's [torch] table (its update_biases says which biases train)
     notes: tuple[str, ...] = ()  # more sentences for the given section (a loss that applies an activation itself)
+    weight_trains: tuple[bool, ...] = ()  # per layer: whether its weight requires gradients (empty: every one)
 
     @classmethod
     def read(cls, module: Any, linears: list[tuple[str, Any]]) -> TorchModel:
@@ -52,7 +54,8 @@ class TorchModel:
         return cls(type(module).__name__, tuple(name for name, _ in linears),
                    tuple(m.bias is not None for _, m in linears),
                    tuple(m.bias is not None and m.bias.requires_grad for _, m in linears),
-                   ", ".join(sorted(dtypes)) or "float64")
+                   ", ".join(sorted(dtypes)) or "float64",
+                   weight_trains=tuple(bool(m.weight.requires_grad) for _, m in linears))
 
 
     @classmethod
@@ -61,9 +64,10 @@ class TorchModel:
         found = record(net)
         if found is None:
             return None
-        has = tuple(found["bias"])
+        has, trains = tuple(found["bias"]), net.trains()
         return cls(found["model"] or "the model", tuple(found["modules"]), has,
-                   tuple(h and net.update_biases for h in has), found["dtype"], from_spec=True)
+                   tuple(h and trains[net.depth + l] for l, h in enumerate(has)), found["dtype"], from_spec=True,
+                   weight_trains=tuple(trains[:net.depth]))
 
     def record(self, widths: list[int]) -> dict[str, Any]:
         """The `[torch]` table of a spec made from this model, whose layers have `widths` (core/torch_record.py)."""
@@ -116,20 +120,39 @@ def _notes(net: Network, model: TorchModel, computed_in: str = "float64") -> lis
         which = ", ".join(f"{names.biases[l][0]}..{names.biases[l][-1]}" for l in missing)
         layers = ", ".join(repr(model.layers[l]) for l in missing)
         notes.append(f"Layer {layers} has no bias (nn.Linear(..., bias=False)): {which} are 0 and stay 0.")
-    if frozen:
-        params = ", ".join(f"{_prefix(model.layers[l])}bias" for l in frozen)
-        verb = "does" if len(frozen) == 1 else "do"
+    frozen_weights = [l for l, trains in enumerate(model.weight_trains) if not trains]
+    if frozen or frozen_weights:
+        tensors = [f"{_prefix(model.layers[l])}weight" for l in frozen_weights]
+        tensors += [f"{_prefix(model.layers[l])}bias" for l in frozen]
+        params, one = ", ".join(tensors), len(tensors) == 1
         if model.from_spec:
-            notes.append(f"{params} {'is' if len(frozen) == 1 else 'are'} held fixed (update_biases = false), as "
-                         "PyTorch's step keeps a bias that does not require gradients.")
+            keys = " and ".join(k for k, used in (("update_weights", frozen_weights), ("update_biases", frozen)) if used)
+            notes.append(f"{params} {'is' if one else 'are'} held fixed ({keys}), as PyTorch's step keeps a "
+                         "parameter that does not require gradients.")
         else:
-            notes.append(f"{params} {verb} not require gradients (frozen): the biases are held fixed, as PyTorch's "
-                         "step keeps them.")
+            notes.append(f"{params} {'does' if one else 'do'} not require gradients (frozen): "
+                         f"{'it is' if one else 'they are'} held fixed, as PyTorch's step keeps "
+                         f"{'it' if one else 'them'}.")
     if model.dtype != "float64" and computed_in == "float64":
         notes.append(f"The model's parameters are {model.dtype}; this step is computed in float64, so PyTorch's own "
                      f"{model.dtype} step differs from these numbers by {model.dtype}'s rounding "
                      "(about 1e-7 relative for float32).")
     return notes + list(model.notes)
+
+
+def _frozen_in_torch(section: Section, net: Network, model: TorchModel) -> Section:
+    """An update section whose held parameters are said to be frozen in the torch model (tracing/held.py)."""
+    def why(l: int, role: str) -> str:
+        return f"frozen in the torch model: {_prefix(model.layers[l])}{'weight' if role == 'weights' else 'bias'}"
+
+    layers = list(range(net.depth))
+    intro = section.intro
+    for ours, theirs in zip(held_sentences(net, layers), held_sentences(net, layers, why)):
+        intro = intro.replace(ours, theirs)
+    mapping = torch_names(net, model)
+    steps = tuple(replace(s, note=f"fixed: frozen in the torch model ({mapping[s.subject]})")
+                  if s.note == NOTE and s.subject in mapping else s for s in section.steps)
+    return Section(section.key, section.title, steps, intro)
 
 
 def annotate(trace: Trace, net: Network, model: TorchModel) -> Trace:
@@ -139,13 +162,17 @@ def annotate(trace: Trace, net: Network, model: TorchModel) -> Trace:
     extra = " ".join([intro, *_notes(net, model, trace.meta.get("dtype", "float64"))])
     sections = []
     for section in trace.sections:
+        if section.key.startswith("update"):
+            section = _frozen_in_torch(section, net, model)
         if section.key == "given":
             steps = tuple(replace(s, note=s.note or f"PyTorch: {mapping[s.name]}") if s.name in mapping else s
                           for s in section.steps)
             section = Section(section.key, section.title, steps, f"{section.intro} {extra}".strip())
         sections.append(section)
-    fixed = [b for l, prefix in enumerate(model.layers) if not model.bias_trains[l]
-             for b in layout(net.layers, net.shared_biases or [False] * net.depth).biases[l]]
+    names = layout(net.layers, net.shared_biases or [False] * net.depth)
+    fixed = [w for l in range(net.depth) if model.weight_trains and not model.weight_trains[l]
+             for row in names.weights[l] for w in row]
+    fixed += [b for l, prefix in enumerate(model.layers) if not model.bias_trains[l] for b in names.biases[l]]
     meta = dict(trace.meta, torch={"model": model.label, "names": mapping, "fixed": fixed, "dtype": model.dtype,
                                    "computed_in": trace.meta.get("dtype", "float64")})
     return Trace(tuple(sections), meta, trace.context)

@@ -63,6 +63,8 @@ class DenseTrainer:
         self.lr = float(net.learning_rate)
         self.sequential = (update_order or net.update_order) == "sequential"
         self.update_biases = bool(net.update_biases)
+        trains = net.trains()  # per layer: whether its weights and its bias move (frozen parameters keep their value)
+        self.trains = [(trains[l], trains[net.depth + l]) for l in range(net.depth)]
         self.shared = [net.shared_bias(l) for l in range(net.depth)]
         self.layers = list(net.layers)
         self.params = [self._join(w, b) for w, b in zip(net.weights, net.biases)]  # [W | b] per layer
@@ -148,7 +150,9 @@ class DenseTrainer:
             # scale the deltas (n x neurons), not the gradient (neurons x inputs): fewer numbers
             scaled = np.multiply(d, scale, out=scratch[l])
             np.matmul(scaled.T, x if l == 0 else outs[l], out=g)  # weights and (last column) bias
-            if not self.update_biases:
+            if not self.trains[l][0]:
+                g[:, :-1] = 0.0
+            if not self.trains[l][1]:
                 g[:, -1] = 0.0
             elif self.shared[l]:
                 g[:, -1] = g[:, -1].sum()
@@ -185,10 +189,11 @@ class DenseTrainer:
             p -= g
             return
         slots = {name: joined[l] for name, joined in self.slots.items()}
-        if any(self.state.settings):  # the weights' and the bias's own settings (torch's parameter groups)
-            parts = [(slice(None, -1), l)] + ([(slice(-1, None), self.depth + l)] if self.update_biases else [])
+        weights, bias = self.trains[l]
+        if any(self.state.settings) or not weights:  # their own settings (torch's parameter groups), or frozen weights
+            parts = ([(slice(None, -1), l)] if weights else []) + ([(slice(-1, None), self.depth + l)] if bias else [])
         else:  # weight decay must not move a frozen bias
-            parts = [(slice(None, -1) if not self.update_biases else slice(None), l)]
+            parts = [(slice(None, -1) if not bias else slice(None), l)]
         for part, index in parts:
             hyper, rate = self.state.of(index, self.lr)
             q = self.rule.compute(hyper, {k: a[:, part] for k, a in slots.items()}, p[:, part], g[:, part],

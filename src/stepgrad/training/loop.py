@@ -26,6 +26,7 @@ from stepgrad.core.errors import DivergenceError, StepgradError
 from stepgrad.core.names import layout
 from stepgrad.core.optim import check_order
 from stepgrad.core.spec import Network
+from stepgrad.core.torch_record import dtype_of
 from stepgrad.core.training_state import TrainingState
 from stepgrad.training import fast, pure, tiny
 from stepgrad.training.diverge import check_trained
@@ -106,6 +107,8 @@ class History:
             d["optimizer"] = self.optimizer
         if self.epochs:
             d.update(data=self.data, dtype=self.dtype, epochs=self.epochs, metrics=self.metrics)
+        elif self.dtype != "float64":
+            d["dtype"] = self.dtype
         if self.network.inputs is not None and self.network.targets is not None:
             d["values"] = self.values()
         return d
@@ -118,16 +121,28 @@ def _finish(net: Network, order: str, start: int, iterations: int, state: optim.
 
 
 def train(net: Network, iterations: int, update_order: str | None = None, every: int = 1,
-          progress: Callable[[int], None] | None = None, optimizer: str = "sgd", **hyper: float) -> History:
-    """Train a copy of `net` for `iterations` full-batch steps; record E_total every `every` iterations."""
+          progress: Callable[[int], None] | None = None, optimizer: str = "sgd", dtype: str | None = None,
+          **hyper: float) -> History:
+    """Train a copy of `net` for `iterations` full-batch steps; record E_total every `every` iterations.
+
+    dtype "float32": every step computed in float32 (the engine on float32 arrays, as PyTorch trains a float32
+    model); None: the spec's `[torch]` dtype, else float64. The trained parameters are stored as float64 (exactly
+    the float32 numbers), and `History.dtype` says which precision the run used.
+    """
     order = update_order or net.update_order
     check_order(order, optimizer)
+    dtype = dtype_of(net) if dtype is None else dtype
+    if dtype not in ("float64", "float32"):
+        raise StepgradError(f"expected float64 or float32, got {dtype!r}", where="dtype")
     trained = net.copy()
     inputs, targets = trained.require_samples()
     start = TrainingState.of(trained).iterations
     state = optim.state_of(trained, optimizer, **hyper)
-    history = History(trained, order, iterations, start, optimizer=optimizer)
+    history = History(trained, order, iterations, start, optimizer=optimizer, dtype=dtype)
     every = max(1, every)
+    if dtype == "float32":
+        errors32 = _train_in_float32(trained, inputs, targets, iterations, order, state, start, progress)
+        return _finished(history, trained, net, inputs, targets, iterations, every, order, start, state, errors32)
     # The path depends on the network alone (never on the number of iterations), so that N + M
     # iterations in two runs equal N + M in one, bit for bit.
     # the compiled kernels share one setting: per-parameter settings (torch's parameter groups) go to numpy
@@ -142,10 +157,22 @@ def train(net: Network, iterations: int, update_order: str | None = None, every:
             errors = _train_engine(trained, inputs, targets, iterations, order, state, start, None)
     else:
         errors = _train_engine(trained, inputs, targets, iterations, order, state, start, progress)
-    history.recorded = [start + it for it in range(0, iterations, every)]
     assert errors is not None
+    return _finished(history, trained, net, inputs, targets, iterations, every, order, start, state, errors)
+
+
+def _finished(history: History, trained: Network, net: Network, inputs, targets, iterations: int, every: int,
+              order: str, start: int, state: optim.OptimizerState, errors) -> History:
+    """The history of a finished full-batch run: recorded errors, the final error, the training state."""
+    history.recorded = [start + it for it in range(0, iterations, every)]
     history.errors = [float(errors[it]) for it in range(0, iterations, every)]
-    final = engine.forward(trained, inputs, targets=targets)
+    if history.dtype == "float32":  # the final error in the run's own precision
+        single = trained.copy()
+        single.weights = [w.astype(np.float32) for w in trained.weights]
+        single.biases = [b.astype(np.float32) for b in trained.biases]
+        final = engine.forward(single, inputs.astype(np.float32), targets=targets.astype(np.float32))
+    else:
+        final = engine.forward(trained, inputs, targets=targets)
     check_trained(trained, state, start + iterations, final.outs[-1], final.error)
     history.final_error = final.error
     history.recorded.append(start + iterations)
@@ -153,6 +180,24 @@ def train(net: Network, iterations: int, update_order: str | None = None, every:
     _finish(trained, order, start, iterations, state)
     history.optimizer_state = state.to_dict()
     return history
+
+
+def _train_in_float32(net: Network, inputs, targets, iterations: int, order: str, state: optim.OptimizerState,
+                      start: int, progress) -> list[float]:
+    """The engine's steps on float32 copies of the parameters, samples and optimizer state (numpy then computes
+    every quantity in float32); the float32 results are written back into `net` and `state` as float64."""
+    f32 = np.dtype(np.float32)
+    net.weights = [w.astype(f32) for w in net.weights]
+    net.biases = [b.astype(f32) for b in net.biases]
+    single = state.as_dtype(f32)
+    try:
+        errors = _train_engine(net, inputs.astype(f32), targets.astype(f32), iterations, order, single, start,
+                               progress)
+    finally:
+        net.weights = [w.astype(np.float64) for w in net.weights]
+        net.biases = [b.astype(np.float64) for b in net.biases]
+        state.t, state.slots = single.t, {k: [a.astype(np.float64) for a in v] for k, v in single.slots.items()}
+    return errors
 
 
 def _train_engine(net, inputs, targets, iterations, order, state, start, progress) -> list[float]:

@@ -51,7 +51,7 @@ def _forms(net) -> tuple[list[Any], Any, bool] | None:
 
 def supports(net, dtype=np.float64, optimizer: str = "sgd", update_order: str | None = None) -> bool:
     """Whether this path takes the network: float64, small, and every registry entry has a python form."""
-    if net.reduction != "mean":  # the summed batch: engine.step alone
+    if net.reduction != "mean" or net.partly_frozen:  # the summed batch, frozen parameters: engine.step alone
         return False
     rule = optim.get(optimizer)
     if np.dtype(dtype) != np.float64 or net.parameter_count > MAX_PARAMETERS or rule.python is None:

@@ -77,7 +77,7 @@ def loss_code(net) -> int | None:
 
 def supports(net, dtype=np.float64, optimizer: str = "sgd", update_order: str | None = None) -> bool:
     """Whether the compiled path takes this network: float64, small, every entry with a kernel code, numba present."""
-    if net.reduction != "mean":  # the summed batch: engine.step alone
+    if net.reduction != "mean" or net.partly_frozen:  # the summed batch, frozen parameters: engine.step alone
         return False
     if np.dtype(dtype) != np.float64 or net.parameter_count > MAX_PARAMETERS:
         return False

@@ -58,7 +58,7 @@ from stepgrad.core.spec import (
 
 CONVOLUTIONS = ("cross_correlation", "convolution")
 TOP_KEYS = {"layers", "activation", "loss", "learning_rate", "update_biases", "reduction", "samples", "seed",
-            "init", "name", "convolution", "format_version", "step_reduction"}
+            "init", "name", "convolution", "format_version", "step_reduction", "torch"}
 LAYER_KEYS = {
     "input": {"shape"},
     "conv2d": {"out_channels", "in_channels", "kernel", "stride", "padding", "bias", "activation", "weights", "biases"},
@@ -247,6 +247,10 @@ def _build(data: dict[str, Any], source: str) -> LayerNetwork:
     outputs = int(np.prod(last.out_shape))
     inputs, targets = _samples(data, input_shape, outputs, loss, last.activation, source)
     _check_batch_statistics(built, inputs, source)
+    if "torch" in data:  # the torch module's parameter names (core/layers/torch_record.py)
+        from stepgrad.core.layers.torch_record import check
+
+        data = dict(data, torch=check(data["torch"], all_layers(built), source))
     return LayerNetwork(input_shape, built, loss, learning_rate, update_biases, reduction, convolution,
                         inputs, targets, str(data.get("name", "")), seed, copy.deepcopy(data),
                         _step_reduction(data, last.out_shape, source))

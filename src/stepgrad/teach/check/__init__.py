@@ -17,6 +17,7 @@ from stepgrad.teach.check import (
     diagnoses_class,  # noqa: F401  (registers the mistakes found by marking a class)
     diagnoses_conv,  # noqa: F401  (registers the conv geometry, channel and batch mistakes)
     diagnoses_flatten,  # noqa: F401  (registers the flatten order)
+    diagnoses_frozen,  # noqa: F401  (registers moving a parameter held fixed)
     diagnoses_layers,  # noqa: F401  (registers the conv, pooling and residual mistakes)
     diagnoses_seq,  # noqa: F401  (registers the rnn, attention and normalization mistakes)
 )

@@ -53,6 +53,8 @@ export function reshape(spec, layers) {
   delete s.training;
   delete s.history;
   delete s.torch; // a resized network is not the PyTorch model any more: its torch names would be wrong
+  delete s.update_weights; // per-layer flags (frozen parameters) belong to the old layers: every weight trains
+  if (Array.isArray(s.update_biases)) s.update_biases = s.update_biases.some(Boolean);
   s.biases = Array.from({ length: depth }, (_, l) => (l < spec.biases.length && !Array.isArray(spec.biases[l]) ? spec.biases[l] : 0));
   s.layers = layers;
   const fit = (v, n) => Array.from({ length: n }, (_, i) => (i < v.length ? v[i] : 0));
