@@ -106,11 +106,11 @@ class ConvExercise:
         ask = Paragraph("Compute one training step by hand: the forward pass, the error, every gradient and the "
                         "new parameters, and write them into solution-template.txt." + batch + rounding)
         title = f"Convolution exercise ({student})" if student else f"Convolution exercise (seed {self.seed})"
-        return _write(fmt, title, [*self._given(), ask])
+        return write_blocks(fmt, title, [*self._given(), ask])
 
     def key(self, fmt: str = "markdown", digits: int = 9) -> str:
         """The full derivation (every position and kernel entry)."""
-        return _write(fmt, f"Key: convolution exercise (seed {self.seed})", blocks(self.trace, digits, full=True))
+        return write_blocks(fmt, f"Key: convolution exercise (seed {self.seed})", blocks(self.trace, digits, full=True))
 
     def files(self, fmt: str = "markdown", digits: int = 9) -> dict[str, str]:
         """File name -> text: sheet.EXT, key.EXT, solution-template.txt, key-values.txt and network.json (for
@@ -121,8 +121,8 @@ class ConvExercise:
                 "network.json": json.dumps(self.spec, indent=2) + "\n"}
 
 
-def _write(fmt: str, title: str, items: list[Block]) -> str:
-    """The blocks in one format, titled."""
+def write_blocks(fmt: str, title: str, items: list[Block]) -> str:
+    """The blocks in one format (markdown, latex, html, text), titled."""
     if fmt == "markdown":
         return f"# {title}\n\n" + markdown(items)
     if fmt == "text":

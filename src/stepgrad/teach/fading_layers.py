@@ -31,10 +31,12 @@ from stepgrad.core.trace import Section, Step, Trace
 from stepgrad.formats.formula import equation
 from stepgrad.formats.maps import ENTRIES, Block, Equations, Heading, Paragraph, Table
 from stepgrad.formats.maps_seq import blocks
+from stepgrad.teach.exercise_layers import FORMATS
+from stepgrad.teach.exercise_layers import write_blocks as write
 from stepgrad.teach.prompts import Prompt
 from stepgrad.teach.prompts_layers import layer_prompt
 
-EXTENSIONS = {"markdown": "md", "latex": "tex", "html": "html", "text": "txt"}
+EXTENSIONS = FORMATS  # one list of sheet formats for the conv exercise and its faded set
 BLANK = "________________"  # a line to write on (escaped by each writer)
 KINDS = ("conv", "rnn", "attention", "layernorm", "batchnorm")
 
@@ -53,22 +55,6 @@ def draw(kind: str, seed: int, shape: str = "basic") -> Any:
 def stages(trace: Trace) -> list[Section]:
     """The derivation's stages: its sections after the given numbers that derive something."""
     return [s for s in trace.sections if s.key != "given" and any(st.text for st in s.steps)]
-
-
-def write(fmt: str, title: str, items: list[Block]) -> str:
-    """The blocks in `fmt` (markdown, latex, html, text), titled."""
-    from stepgrad.formats.maps_pages import html, latex
-    from stepgrad.formats.maps_writers import markdown, text
-
-    if fmt == "markdown":
-        return f"# {title}\n\n" + markdown(items)
-    if fmt == "text":
-        return f"{title}\n\n" + text(items)
-    if fmt == "latex":
-        return latex(items, title)
-    if fmt == "html":
-        return html(items, title)
-    raise StepgradError(f"expected one of {', '.join(EXTENSIONS)}, got {fmt!r}", where="--format")
 
 
 def _sections(trace: Trace, digits: int) -> tuple[list[Block], dict[str, list[Block]]]:
